@@ -1,0 +1,34 @@
+"""The `opsfin` command line. Each verb lives in its own module and only calls engines."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import UserError
+
+app = typer.Typer(
+    name="opsfin",
+    help="opsfin: operations finance on one trusted warehouse.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+@app.callback()
+def _root() -> None:
+    """opsfin: operations finance on one trusted warehouse."""
+
+
+# Registering a verb = importing its module (each module decorates functions with @app.command).
+from . import check_cmd, demo_cmd, ingest_cmds, workspace_cmds  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: a user's mistake is one clear line on stderr and exit code 2."""
+    try:
+        app(args=argv)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,27 @@
+"""`opsfin init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import workspace
+from . import app
+from .output import console
+
+
+@app.command("init")
+def init_cmd(
+    directory: Annotated[Path, typer.Argument(help="folder to create the workspace in")],
+    company: Annotated[str, typer.Option(help="company name")] = "My company",
+    base_currency: Annotated[str, typer.Option(help="ISO currency code of the books")] = "EUR",
+) -> None:
+    """Create a workspace: opsfin.yaml, model/ and a warehouse holding every table."""
+    ws = workspace.init(directory, company=company, base_currency=base_currency.upper())
+    console.print(f"Workspace ready at [bold]{ws.path}[/bold]")
+    console.print(f"  settings   {ws.path / 'opsfin.yaml'}")
+    console.print(f"  model      {ws.model_dir}")
+    console.print(f"  warehouse  {ws.warehouse_path}")
+    console.print(f"Next: [bold]opsfin ingest FILE --table TABLE -w {ws.path}[/bold]")

@@ -1,0 +1,82 @@
+"""Workspace settings: `opsfin.yaml`, overridable by `OPSFIN_*` environment variables.
+
+Nested keys use a double underscore: `OPSFIN_WAREHOUSE__BACKEND=spark` overrides
+`warehouse: {backend: ...}`; `OPSFIN_BASE_CURRENCY=USD` overrides `base_currency`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import UserError
+
+SETTINGS_FILE = "opsfin.yaml"
+
+
+class WarehouseSettings(BaseModel):
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    path: str = "warehouse.duckdb"
+    url: str | None = Field(default=None, description="an Ibis connection URL for another backend")
+
+
+class AppDbSettings(BaseModel):
+    url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite app.db in the workspace")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPSFIN_", env_nested_delimiter="__", extra="ignore")
+
+    company: str = "My company"
+    base_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    timezone_note: str = "dates and timestamps are naive, in each site's local time"
+    warehouse: WarehouseSettings = WarehouseSettings()
+    app_db: AppDbSettings = AppDbSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first, then the values read from opsfin.yaml (passed as init kwargs).
+        return (env_settings, init_settings)
+
+
+def load_settings(workspace: Path) -> Settings:
+    """Read `opsfin.yaml` of a workspace and apply `OPSFIN_*` overrides."""
+    path = workspace / SETTINGS_FILE
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"{path}: invalid settings: {problems}") from None
+
+
+def default_settings_yaml(company: str = "My company", base_currency: str = "EUR") -> str:
+    return (
+        "# opsfin workspace settings. Any key can be overridden by an OPSFIN_* environment variable,\n"
+        "# nested keys with a double underscore (OPSFIN_WAREHOUSE__BACKEND=spark).\n"
+        f"company: {company}\n"
+        f"base_currency: {base_currency}\n"
+        "warehouse:\n"
+        "  backend: duckdb          # or spark (needs the `spark` extra)\n"
+        "  path: warehouse.duckdb\n"
+        "app_db:\n"
+        "  url: null                # default: sqlite:///app.db in this folder\n"
+    )

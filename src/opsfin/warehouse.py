@@ -1,0 +1,46 @@
+"""The DuckDB warehouse: connection, schema creation and atomic writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .canonical import SYSTEM_TABLES, TABLES, Table
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every canonical and system table that does not exist yet."""
+    for t in TABLES + SYSTEM_TABLES:
+        con.execute(t.ddl())
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: an exception (or a killed process) leaves the warehouse as it was."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table) -> int:
+    """Append an Arrow table whose columns are the table's (by name; `_load_id` included)."""
+    names = [n for n in table.all_column_names if n in data.column_names]
+    con.register("_opsfin_insert", data.select(names))
+    try:
+        cols = ", ".join(f'"{n}"' for n in names)
+        con.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM _opsfin_insert')
+    finally:
+        con.unregister("_opsfin_insert")
+    return data.num_rows
