@@ -1,0 +1,232 @@
+"""`opsfin demo`: simulate the demo company day by day and write every table of model v1.
+
+Deterministic: the same seed and scale give the same table contents (load ids aside)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import warehouse
+from ..canonical import MODEL_TABLE_NAMES
+from ..errors import UserError
+from ..workspace import Workspace, init
+from . import month_end, people, production, purchasing, sales
+from .anomalies import plan_anomalies
+from .master import ACCOUNT, BASE, build_company
+from .plans import budget_lines, months, plan_demand, roll_up_standard_costs, set_fixed_overhead_rates, volume_plan
+from .readings import month_readings
+from .scales import SCALES
+from .state import Sim
+from .write import Writer
+
+MARKER = ".opsfin-demo"
+BANK_ACCOUNT = "DE89370400440532013000"
+STREAMED = ["operations", "timesheets", "inventory_movements", "warehouse_tasks", "quality_inspections",
+            "support_tickets", "downtime_events", "maintenance_events"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class DemoResult:
+    workspace: Workspace
+    rows: dict[str, int]
+    seconds: float
+    anomalies: int
+
+
+def _prepare_dir(directory: Path, overwrite: bool) -> None:
+    if directory.exists() and any(directory.iterdir()):
+        if (directory / MARKER).exists() or overwrite:
+            for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "truth"):
+                p = directory / name
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+        elif (directory / "warehouse.duckdb").exists():
+            raise UserError(f"{directory} already holds a workspace that is not a demo; choose another --dir "
+                            "(or pass --overwrite to replace its warehouse)")
+
+
+def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwrite: bool = False,
+             progress: Progress | None = None) -> DemoResult:
+    if scale not in SCALES:
+        raise UserError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    started = dt.datetime.now()
+    directory = Path(directory).expanduser().resolve()
+    _prepare_dir(directory, overwrite)
+    ws = init(directory, company="opsfin Demo Manufacturing", base_currency=BASE)
+    (directory / MARKER).write_text(f"scale={scale} seed={seed}\n", encoding="utf-8")
+    sc = SCALES[scale]
+    rng = np.random.default_rng([seed, 1])
+    company = build_company(sc, np.random.default_rng([seed, 2]))
+    plan = plan_anomalies(company, np.random.default_rng([seed, 3]))
+    sim = Sim(company, plan, rng)
+    for cust in np.random.default_rng([seed, 4]).choice(
+            [c for c in company.customers if company.customer_ccy[c] == BASE], size=max(2, sc.anomaly_instances), replace=False):
+        company.customer_batch_payer[str(cust)] = True
+    plan_demand(sim)
+    plan_rows = volume_plan(sim)
+    fixed_budget = set_fixed_overhead_rates(sim, plan_rows)
+    roll_up_standard_costs(sim)
+    budget = budget_lines(sim, plan_rows, fixed_budget)
+    load_id = f"DEMO-{scale}-{seed}"
+    con = ws.connect()
+    try:
+        with warehouse.transaction(con):
+            writer = Writer(con, load_id)
+            _simulate(sim, writer, fixed_budget, progress)
+            _write_master(sim, writer, plan_rows, budget)
+            writer.record_loads(f"opsfin demo --scale {scale} --seed {seed}", started)
+    finally:
+        con.close()
+    _write_truth(sim, directory / "truth")
+    seconds = (dt.datetime.now() - started).total_seconds()
+    return DemoResult(ws, dict(writer.counts), seconds, len(plan.items) + len(plan.matching))
+
+
+def _simulate(sim: Sim, writer: Writer, fixed_budget: dict, progress: Progress | None) -> None:
+    c = sim.c
+    _opening_balances(sim)
+    usage = purchasing.usage_per_day(sim)
+    month_list = months(c.scale.start, c.scale.end)
+    for k, (first, last) in enumerate(month_list):
+        day = first
+        while day <= last:
+            production.receive_transfers(sim, day)
+            purchasing.receive(sim, day)
+            purchasing.book_duplicates(sim, day)
+            purchasing.book_unreceived(sim, day)
+            purchasing.book_invoices(sim, day)
+            sales.take_orders(sim, day)
+            production.plan_orders(sim, day)
+            production.release_orders(sim, day)
+            people.decide_overtime(sim, day)
+            production.schedule_day(sim, day)
+            sales.ship(sim, day)
+            purchasing.reorder(sim, day, usage)
+            sales.collect(sim, day)
+            purchasing.payment_run(sim, day)
+            month_end.settle_vat(sim, day)
+            people.book_timesheets(sim, day)
+            people.open_tickets(sim, day)
+            day += dt.timedelta(days=1)
+        writer.write("machine_readings", month_readings(sim, first, last))
+        month_end.close_month(sim, first, last, fixed_budget)
+        writer.flush(sim.rows, STREAMED)
+        writer.write("gl_entries", _gl_columns(sim))
+        if progress:
+            progress(f"{first:%Y-%m}", k + 1, len(month_list))
+
+
+def _gl_columns(sim: Sim) -> dict[str, list]:
+    cols = sim.ledger.take()
+    cols["currency"] = [BASE] * len(cols["amount"])
+    return cols
+
+
+def _opening_balances(sim: Sim) -> None:
+    c = sim.c
+    day = c.scale.start
+    when = dt.datetime.combine(day, dt.time(0, 0))
+    fg, raw = 0, 0
+    for p in c.finished:
+        qty = int(sim.daily_demand[p] * 10)
+        sim.move(when, c.warehouse_site, p, qty, "adjustment", "OPENING-BALANCE")
+        fg += qty * c.std_cost[p] // 100
+    use = purchasing.usage_per_day(sim)
+    for (site, item), per_day in sorted(use.items()):
+        qty = int(per_day * 18)
+        sim.move(when, site, item, qty, "adjustment", "OPENING-BALANCE")
+    for (site, item), q in sorted(sim.stock.items()):
+        if item in c.bought:
+            raw += q * c.std_cost[item]
+    fg = sum(sim.stock[(c.warehouse_site, p)] * c.std_cost[p] for p in c.finished)
+    fg_c, raw_c = fg // 100, raw // 100
+    capital = 6_000_000_00
+    jid = sim.ledger.post(day, "Opening balances", "OPENING-BALANCE", [
+        (ACCOUNT["cash"], None, capital), (ACCOUNT["inventory_fg"], None, fg_c), (ACCOUNT["inventory_raw"], None, raw_c),
+        (ACCOUNT["equity"], None, -(capital + fg_c + raw_c))])
+    sim.bank(day, capital, "opsfin Demo Holding", "CAPITAL CONTRIBUTION", "Share capital paid in", "other",
+             sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]))
+    # the opening inventory journal is valued at exactly qty × standard, in cents (rounding shown in docs)
+    sim.opening_rounding = (fg - fg_c * 100, raw - raw_c * 100)
+
+
+def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list[tuple]) -> None:
+    c = sim.c
+    r = c.rows
+    for row in r["products"]:
+        pid = row[0]
+        row.extend([c.list_price[pid], c.std_cost[pid]])
+    r["products"] = [tuple(x) for x in r["products"]]
+    r["work_centers"] = [(wc, c.wc_site[wc], c.wc_cc[wc], f"{c.wc_site[wc]} {wc.split('-')[1].title()}",
+                          "cell" if wc.endswith("PACK") else "line", *c.wc_rates[wc]) for wc in c.wc_ids]
+    r["routings"] = [(p, k + 1, wc, setup, run / 100, labor / 100, wh / 1000, k < 2)
+                     for p in c.finished for k, (wc, setup, run, labor, wh) in enumerate(c.routing[p])]
+    start = c.scale.start
+    r["fx_rates"] = [(start + dt.timedelta(days=i), ccy, int(c.fx[ccy][i]))
+                     for ccy in ("USD", "GBP") for i in range(c.days)]
+    for name in ("sites", "cost_centers", "work_centers", "machines", "shifts", "employees", "products", "bom",
+                 "routings", "suppliers", "customers", "accounts", "activities", "fx_rates"):
+        writer.write(name, r[name])
+    orders = []
+    for oid, o in sim.orders.items():
+        orders.append((oid, o["site"], o["product"], float(o["planned"]), o["created"], o["due"], o["released_at"],
+                       o["completed_at"], o["closed"], o["status"]))
+    writer.write("production_orders", orders)
+    for name in ("purchase_orders", "goods_receipts", "ap_invoices", "ap_invoice_lines", "ap_payments",
+                 "ap_payment_allocations", "sales_orders", "shipments", "ar_invoices", "ar_invoice_lines",
+                 "ar_receipts", "ar_receipt_allocations"):
+        writer.write(name, sim.rows[name])
+    writer.write("budget_lines", budget)
+    writer.write("volume_plan", plan_rows)
+    statements, transactions, sim.bank_truth = _bank_rows(sim)
+    writer.write("bank_statements", statements)
+    writer.write("bank_transactions", transactions)
+    missing = [t for t in MODEL_TABLE_NAMES if not writer.counts.get(t)]
+    if missing:
+        raise AssertionError(f"demo generator wrote no rows to: {', '.join(missing)}")
+
+
+def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    lines = sorted(enumerate(sim.bank_lines), key=lambda x: (x[1][0], x[0]))
+    statements, transactions, truth = [], [], []
+    balance = 0
+    by_day: dict[dt.date, list] = {}
+    for _, ln in lines:
+        by_day.setdefault(ln[0], []).append(ln)
+    n = 0
+    for day in sorted(by_day):
+        sid = f"STMT-{day:%Y%m%d}"
+        opening = balance
+        for booking, value, cents, counterparty, reference, description, doc_type, doc_ids in by_day[day]:
+            n += 1
+            tid = f"BT{n:08d}"
+            transactions.append((tid, sid, BANK_ACCOUNT, booking, value, cents, BASE, counterparty, reference, description))
+            balance += cents
+            for doc in doc_ids:
+                truth.append((tid, doc_type, doc))
+        statements.append((sid, BANK_ACCOUNT, day, BASE, opening, balance))
+    return statements, transactions, truth
+
+
+def _write_truth(sim: Sim, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "anomalies.json").write_text(json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8")
+    bt = sim.bank_truth
+    pq.write_table(pa.table({"bank_txn_id": [t[0] for t in bt], "doc_type": [t[1] for t in bt],
+                             "doc_id": [t[2] for t in bt]}), folder / "bank_matches.parquet")
+    it = sorted(sim.invoice_truth)
+    pq.write_table(pa.table({"invoice_id": [t[0] for t in it], "line": pa.array([t[1] for t in it], pa.int32()),
+                             "issue": [t[2] for t in it]}), folder / "invoice_issues.parquet")

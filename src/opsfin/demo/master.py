@@ -1,0 +1,340 @@
+"""Master data of the demo company: sites, cost centres, lines, machines, shifts, people,
+products with BOMs and routings, suppliers, customers, the chart of accounts and FX rates.
+
+Every standard is an exact decimal (held as integer units) so that the standard-cost
+flow and its variances can be recomputed to the cent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .scales import Scale
+
+BASE = "EUR"
+
+# (account_id, name, type, role)
+CHART = [
+    ("1000", "Bank — main account", "asset", "cash"),
+    ("1100", "Trade receivables", "asset", "ar"),
+    ("1200", "Raw materials and components", "asset", "inventory_raw"),
+    ("1210", "Work in progress", "asset", "inventory_wip"),
+    ("1220", "Finished goods", "asset", "inventory_fg"),
+    ("1300", "Input VAT", "asset", "tax"),
+    ("1500", "Machinery and equipment", "asset", "other"),
+    ("1510", "Accumulated depreciation", "asset", "other"),
+    ("2000", "Trade payables", "liability", "ap"),
+    ("2100", "Goods received not invoiced", "liability", "grni"),
+    ("2200", "Payroll liabilities", "liability", "payroll_liability"),
+    ("2300", "Output VAT", "liability", "tax"),
+    ("3000", "Share capital", "equity", "equity"),
+    ("4000", "Revenue", "revenue", "revenue"),
+    ("5000", "Cost of goods sold at standard", "expense", "cogs"),
+    ("5100", "Purchase price variance", "expense", "variance_material_price"),
+    ("5110", "Invoice price variance", "expense", "variance_invoice_price"),
+    ("5120", "Material usage variance", "expense", "variance_material_usage"),
+    ("5130", "Scrap variance", "expense", "variance_scrap"),
+    ("5140", "Labor rate variance", "expense", "variance_labor_rate"),
+    ("5150", "Labor efficiency variance", "expense", "variance_labor_efficiency"),
+    ("5160", "Energy variance", "expense", "variance_energy"),
+    ("5170", "Overhead spending and efficiency variance", "expense", "variance_overhead"),
+    ("5180", "Production volume variance", "expense", "variance_volume"),
+    ("6000", "Direct labor", "expense", "direct_labor"),
+    ("6100", "Energy", "expense", "energy"),
+    ("6200", "Variable manufacturing overhead", "expense", "variable_overhead"),
+    ("6300", "Fixed manufacturing overhead", "expense", "fixed_overhead"),
+    ("6400", "Maintenance", "expense", "maintenance"),
+    ("6500", "Depreciation", "expense", "depreciation"),
+    ("6600", "Salaries", "expense", "payroll"),
+    ("6700", "Operating expenses", "expense", "opex"),
+    ("6800", "Inventory adjustments", "expense", "inventory_adjustment"),
+    ("6900", "Exchange differences", "expense", "other"),
+]
+ACCOUNT = {role_key: acc for acc, _, _, role_key in CHART if role_key not in ("other", "tax", "cash")}
+ACCOUNT.update({"cash": "1000", "input_vat": "1300", "output_vat": "2300", "machinery": "1500",
+                "accumulated_depreciation": "1510", "fx": "6900"})
+
+STAGES = [  # flow shop: every finished good of a plant passes these work centres in order
+    ("MACH", "Machining line", "line", 42.0, True),
+    ("ASSY", "Assembly line", "line", 55.0, True),
+    ("PACK", "Packing cell", "cell", 30.0, False),
+]
+SHIFT_PATTERNS = [  # per plant index: shifts (name, start hour, hours), working weekdays
+    ([("Early", 6, 8.0), ("Late", 14, 8.0), ("Night", 22, 8.0)], 5),
+    ([("Early", 6, 8.0), ("Late", 14, 8.0)], 6),
+]
+FAMILIES = ["Pumps", "Valves", "Controllers", "Sensors"]
+CUSTOMER_SEGMENTS = ["OEM", "Distributor", "Retail", "Project"]
+COUNTRIES_EUR = ["DE", "FR", "NL", "AT", "BE", "IT", "ES"]
+
+
+@dataclass
+class Company:
+    """Master data as rows (for the warehouse) plus lookups (for the simulation)."""
+
+    scale: Scale
+    rows: dict[str, list[tuple]] = field(default_factory=dict)
+    # lookups
+    plants: list[str] = field(default_factory=list)
+    wc_ids: list[str] = field(default_factory=list)            # all production work centres
+    wc_site: dict[str, str] = field(default_factory=dict)
+    wc_cc: dict[str, str] = field(default_factory=dict)
+    wc_stage: dict[str, int] = field(default_factory=dict)
+    wc_rates: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # labor, var OH, fixed OH (1e-4)
+    wc_machines: dict[str, list[str]] = field(default_factory=dict)
+    machine_cycle: dict[str, float] = field(default_factory=dict)
+    machine_kw: dict[str, float] = field(default_factory=dict)
+    site_energy_price: dict[str, int] = field(default_factory=dict)  # 1e-4 EUR per kWh
+    site_shifts: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict)  # (shift_id, start h, hours)
+    site_workdays: dict[str, int] = field(default_factory=dict)
+    finished: list[str] = field(default_factory=list)
+    bought: list[str] = field(default_factory=list)          # raw materials and components
+    product_plant: dict[str, str] = field(default_factory=dict)
+    product_family: dict[str, str] = field(default_factory=dict)
+    list_price: dict[str, int] = field(default_factory=dict)  # 1e-4
+    std_cost: dict[str, int] = field(default_factory=dict)    # 1e-4
+    bom: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # routing per (product, step): (wc, setup min, run centi-min/unit, labor centi-min/unit, Wh/unit)
+    routing: dict[str, list[tuple[str, float, int, int, int]]] = field(default_factory=dict)
+    material_std: dict[str, int] = field(default_factory=dict)  # 1e-4 per unit of finished good
+    suppliers: list[str] = field(default_factory=list)
+    supplier_ccy: dict[str, str] = field(default_factory=dict)
+    supplier_terms: dict[str, int] = field(default_factory=dict)
+    supplier_lead: dict[str, int] = field(default_factory=dict)
+    supplier_name: dict[str, str] = field(default_factory=dict)
+    item_supplier: dict[str, str] = field(default_factory=dict)
+    customers: list[str] = field(default_factory=list)
+    customer_ccy: dict[str, str] = field(default_factory=dict)
+    customer_terms: dict[str, int] = field(default_factory=dict)
+    customer_name: dict[str, str] = field(default_factory=dict)
+    customer_vat: dict[str, bool] = field(default_factory=dict)
+    customer_discount: dict[str, float] = field(default_factory=dict)
+    customer_batch_payer: dict[str, bool] = field(default_factory=dict)
+    employees: dict[str, list[tuple[str, str, int, float]]] = field(default_factory=dict)  # group -> (id, cc, rate, mult)
+    operators: dict[str, list[str]] = field(default_factory=dict)   # wc -> operator ids
+    employee_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (rate 1e-4, mult x4)
+    cc_kind: dict[str, str] = field(default_factory=dict)
+    cc_site: dict[str, str] = field(default_factory=dict)
+    support_ccs: list[str] = field(default_factory=list)
+    sales_cc: str = ""
+    warehouse_cc: str = ""
+    admin_cc: str = ""
+    maint_cc: dict[str, str] = field(default_factory=dict)
+    warehouse_site: str = "W1"
+    support_site: str = "S1"
+    fx: dict[str, np.ndarray] = field(default_factory=dict)  # currency -> daily rate (1e-8) from scale.start
+    days: int = 0
+
+
+def _price(rng: np.random.Generator, lo: float, hi: float) -> int:
+    """A price in 1e-4 units, rounded to whole cents (even 1e-4 units keep ×1.5 exact)."""
+    return int(round(rng.uniform(lo, hi), 2) * 10_000)
+
+
+def build_company(scale: Scale, rng: np.random.Generator) -> Company:
+    c = Company(scale)
+    r = c.rows
+    c.days = (scale.end - scale.start).days + 1
+    r["sites"], r["cost_centers"], r["work_centers"], r["machines"], r["shifts"] = [], [], [], [], []
+
+    def cost_center(cc_id: str, site: str, name: str, kind: str, owner: str) -> str:
+        r["cost_centers"].append((cc_id, site, name, kind, owner))
+        c.cc_kind[cc_id], c.cc_site[cc_id] = kind, site
+        return cc_id
+
+    cities = ["Lyon", "Brno", "Porto", "Graz", "Turin", "Ghent", "Poznan", "Leeds", "Bilbao", "Aarhus", "Pilsen", "Linz"]
+    for p in range(scale.plants):
+        site = f"P{p + 1}"
+        c.plants.append(site)
+        price = _price(rng, 0.14, 0.19)
+        c.site_energy_price[site] = price
+        r["sites"].append((site, f"{cities[p % len(cities)]} plant", "plant", "EU-West" if p % 2 == 0 else "EU-East", price))
+        shifts, workdays = SHIFT_PATTERNS[p % 2]
+        c.site_workdays[site] = workdays
+        c.site_shifts[site] = []
+        for name, start_h, hours in shifts:
+            sid = f"{site}-{name[0]}"
+            r["shifts"].append((sid, site, name, dt.time(start_h), hours))
+            c.site_shifts[site].append((sid, start_h, hours))
+        c.maint_cc[site] = cost_center(f"CC-{site}-MNT", site, f"{site} maintenance", "service", f"maint.lead.{site.lower()}")
+        cost_center(f"CC-{site}-ADM", site, f"{site} plant administration", "admin", f"plant.manager.{site.lower()}")
+        for k, (code, label, kind, cycle, _va) in enumerate(STAGES):
+            wc = f"{site}-{code}"
+            cc = cost_center(f"CC-{wc}", site, f"{site} {label.lower()}", "production", f"supervisor.{wc.lower()}")
+            labor = _price(rng, 30, 38)
+            var_oh = _price(rng, 8, 14)
+            c.wc_ids.append(wc)
+            c.wc_site[wc], c.wc_cc[wc], c.wc_stage[wc] = site, cc, k
+            c.wc_rates[wc] = (labor, var_oh, 0)  # fixed OH rate set once volumes are planned
+            c.wc_machines[wc] = []
+            # the assembly line is the slowest stage: the natural constraint
+            base_cycle = cycle * (1.0 + 0.1 * (p % 3))
+            for mi in range(scale.machines_per_work_center):
+                m = f"{wc}-M{mi + 1:02d}"
+                c.wc_machines[wc].append(m)
+                c.machine_cycle[m] = base_cycle
+                c.machine_kw[m] = round(float(rng.uniform(18, 45)), 1)
+    ws = c.warehouse_site
+    r["sites"].append((ws, "Central distribution centre", "warehouse", "EU-West", _price(rng, 0.15, 0.18)))
+    r["shifts"].append((f"{ws}-E", ws, "Early", dt.time(6), 8.0))
+    r["shifts"].append((f"{ws}-L", ws, "Late", dt.time(14), 8.0))
+    c.site_shifts[ws] = [(f"{ws}-E", 6, 8.0), (f"{ws}-L", 14, 8.0)]
+    c.site_workdays[ws] = 6
+    c.warehouse_cc = cost_center("CC-W1-OPS", ws, "Distribution centre operations", "warehouse", "dc.manager")
+    c.sales_cc = cost_center("CC-W1-SAL", ws, "Sales and customer service", "sales", "sales.director")
+    ss = c.support_site
+    r["sites"].append((ss, "Shared service centre", "support", "EU-West", _price(rng, 0.15, 0.18)))
+    r["shifts"].append((f"{ss}-D", ss, "Day", dt.time(8), 8.0))
+    c.site_shifts[ss] = [(f"{ss}-D", 8, 8.0)]
+    c.site_workdays[ss] = 5
+    c.admin_cc = cost_center("CC-S1-FIN", ss, "Finance and administration", "admin", "cfo")
+    teams = ["Technical support", "Order desk", "Returns and warranty", "Key accounts", "Field service desk",
+             "Spare parts desk", "Digital support", "Installer hotline"]
+    for t in range(scale.support_teams):
+        c.support_ccs.append(cost_center(f"CC-S1-SUP{t + 1}", ss, teams[t % len(teams)], "support", f"support.lead{t + 1}"))
+
+    # work-centre rows (fixed OH rate filled in later by plans.set_fixed_overhead_rates)
+    _products(c, rng)
+    _partners(c, rng)
+    _people(c, rng)
+    r["accounts"] = list(CHART)
+    r["activities"] = [
+        ("A-SETUP", "Machine setup", "setups"), ("A-INSPECT", "Quality inspection", "inspections"),
+        ("A-ORDER", "Order handling", "orders"), ("A-SHIP", "Shipping", "shipments"),
+        ("A-SUPPORT", "Customer support", "tickets"), ("A-MAINT", "Maintenance", "machine_hours"),
+        ("A-RUN", "Machine running", "machine_hours"), ("A-ADMIN", "Administration", "timesheet_hours"),
+    ]
+    _fx(c, rng)
+    return c
+
+
+def _products(c: Company, rng: np.random.Generator) -> None:
+    s, r = c.scale, c.rows
+    r["products"], r["bom"], r["routings"], r["machines"] = [], [], [], []
+    for i in range(s.raw_materials):
+        pid = f"RM-{i + 1:03d}"
+        c.bought.append(pid)
+        c.std_cost[pid] = _price(rng, 1.5, 25)
+        c.list_price[pid] = 0
+        r["products"].append([pid, f"Raw material {i + 1}", "Raw materials", "raw", "kg" if i % 3 else "pc"])
+    for i in range(s.components):
+        pid = f"CP-{i + 1:03d}"
+        c.bought.append(pid)
+        c.std_cost[pid] = _price(rng, 8, 60)
+        c.list_price[pid] = 0
+        r["products"].append([pid, f"Bought-in component {i + 1}", "Components", "component", "pc"])
+    n = 0
+    for p, site in enumerate(c.plants):
+        for j in range(s.finished_per_plant):
+            n += 1
+            pid = f"FG-{n:03d}"
+            family = FAMILIES[(n - 1) % len(FAMILIES)]
+            c.finished.append(pid)
+            c.product_plant[pid], c.product_family[pid] = site, family
+            k = int(rng.integers(2, 5))
+            comps = list(rng.choice(c.bought, size=k, replace=False))
+            c.bom[pid] = [(str(cid), int(rng.integers(1, 4))) for cid in comps]
+            c.material_std[pid] = sum(q * c.std_cost[cid] for cid, q in c.bom[pid])
+            for cid, q in c.bom[pid]:
+                r["bom"].append((pid, cid, float(q)))
+            steps = []
+            for k_stage, (code, _label, _kind, _cycle, _va) in enumerate(STAGES):
+                wc = f"{site}-{code}"
+                cycle = c.machine_cycle[c.wc_machines[wc][0]]
+                run_cmin = int(round(cycle / 60 * 1.08 * 100))        # standard allows 8% over ideal
+                labor_cmin = run_cmin                                   # one operator per machine
+                wh = int(round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000))
+                setup = float(rng.choice([15.0, 20.0, 30.0, 45.0]))
+                steps.append((wc, setup, run_cmin, labor_cmin, wh))
+            c.routing[pid] = steps
+            r["products"].append([pid, f"{family[:-1]} model {n}", family, "finished", "pc"])
+    for m_wc, machines in c.wc_machines.items():
+        for m in machines:
+            r["machines"].append((m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m]))
+
+
+def _partners(c: Company, rng: np.random.Generator) -> None:
+    s, r = c.scale, c.rows
+    r["suppliers"], r["customers"] = [], []
+    for i in range(s.suppliers):
+        sid = f"SUP-{i + 1:03d}"
+        ccy = "USD" if i % 5 == 4 else BASE
+        c.suppliers.append(sid)
+        c.supplier_ccy[sid] = ccy
+        c.supplier_terms[sid] = int(rng.choice([30, 45, 60]))
+        c.supplier_lead[sid] = int(rng.integers(5, 15))
+        c.supplier_name[sid] = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
+        r["suppliers"].append((sid, c.supplier_name[sid], "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy,
+                               c.supplier_terms[sid], c.supplier_lead[sid]))
+    for j, item in enumerate(c.bought):
+        c.item_supplier[item] = c.suppliers[j % len(c.suppliers)]
+    for i in range(s.customers):
+        cid = f"CUS-{i + 1:04d}"
+        ccy = "GBP" if i % 10 == 7 else ("USD" if i % 10 == 9 else BASE)
+        c.customers.append(cid)
+        c.customer_ccy[cid] = ccy
+        c.customer_terms[cid] = int(rng.choice([14, 30, 30, 45, 60]))
+        c.customer_vat[cid] = ccy == BASE
+        c.customer_discount[cid] = float(rng.choice([0.0, 0.03, 0.05, 0.08]))
+        c.customer_batch_payer[cid] = False
+        seg = CUSTOMER_SEGMENTS[i % 4]
+        c.customer_name[cid] = f"{['Bauer', 'Lefevre', 'Van Dijk', 'Rossi', 'Garcia', 'Novak', 'Smith', 'Keller', 'Dubois', 'Jansen'][i % 10]} {seg} {['Solutions', 'Technik', 'Systems', 'Trading', 'Industries'][i % 5]} {i + 1}"
+        country = "GB" if ccy == "GBP" else ("US" if ccy == "USD" else COUNTRIES_EUR[i % 7])
+        limit = int(rng.choice([50_000, 100_000, 250_000, 500_000])) * 100
+        r["customers"].append((cid, c.customer_name[cid], seg, country, ccy, c.customer_terms[cid], limit))
+    for pid in c.finished:
+        conv = 0
+        mat = c.material_std[pid]
+        c.list_price[pid] = int(round((mat * 1.9 + 300_000) / 100)) * 100  # whole cents, margin over cost
+
+
+def _people(c: Company, rng: np.random.Generator) -> None:
+    r = c.rows
+    r["employees"] = []
+    n = 0
+
+    def hire(group: str, site: str, cc: str, wc: str | None, role: str, lo: float, hi: float) -> str:
+        nonlocal n
+        n += 1
+        eid = f"E{n:05d}"
+        rate = _price(rng, lo, hi)
+        mult = 1.5 if role in ("operator", "technician", "warehouse associate") else 1.25
+        r["employees"].append((eid, site, cc, wc, role, rate, mult))
+        c.employees.setdefault(group, []).append((eid, cc, rate, mult))
+        c.employee_rate[eid] = (rate, int(mult * 4))
+        return eid
+
+    for wc in c.wc_ids:
+        site = c.wc_site[wc]
+        c.operators[wc] = []
+        for _shift in c.site_shifts[site]:
+            for _m in c.wc_machines[wc]:
+                c.operators[wc].append(hire(f"op:{wc}", site, c.wc_cc[wc], wc, "operator", 28, 36))
+    for site in c.plants:
+        for _ in range(2 + len(c.wc_machines[f"{site}-MACH"]) // 3):
+            hire(f"maint:{site}", site, c.maint_cc[site], None, "technician", 32, 42)
+        hire(f"adm:{site}", site, f"CC-{site}-ADM", None, "plant controller", 40, 55)
+    n_wh = max(4, c.scale.orders_per_day // 3)
+    for _ in range(int(n_wh)):
+        hire("wh", c.warehouse_site, c.warehouse_cc, None, "warehouse associate", 20, 26)
+    for cc in c.support_ccs:
+        for _ in range(max(2, int(c.scale.tickets_per_team_day * 35 / (7.5 * 60)) + 1)):
+            hire(f"sup:{cc}", c.support_site, cc, None, "support agent", 22, 30)
+    for _ in range(3):
+        hire("admin", c.support_site, c.admin_cc, None, "accountant", 30, 45)
+    for _ in range(3):
+        hire("sales", c.warehouse_site, c.sales_cc, None, "account manager", 35, 50)
+
+
+def _fx(c: Company, rng: np.random.Generator) -> None:
+    days = c.days
+    r = c.rows
+    r["fx_rates"] = []
+    for ccy, level in (("USD", 0.92), ("GBP", 1.16)):
+        steps = rng.normal(0, 0.0035, days)
+        path = level * np.exp(np.cumsum(steps))
+        units = np.round(path, 6) * 1e8
+        c.fx[ccy] = units.astype(np.int64)
+    c.fx[BASE] = np.full(days, 100_000_000, dtype=np.int64)

@@ -1,0 +1,124 @@
+"""Plans and standards: the demand model, a volume plan and budget per simulated year,
+fixed-overhead rates from budgeted machine hours, and the rolled-up standard costs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from . import costing
+from .master import ACCOUNT, STAGES
+from .sales import seasonality
+from .state import Sim
+
+TARGET_LOAD = 0.66            # share of the constraint's capacity the plan uses
+FIXED_OH_PER_MACHINE = 7_500_00  # cents per machine and month
+
+
+def months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    out = []
+    m = start.replace(day=1)
+    while m <= end:
+        nxt = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        out.append((m, nxt - dt.timedelta(days=1)))
+        m = nxt
+    return out
+
+
+def plan_demand(sim: Sim) -> None:
+    """Mean daily demand per finished good, sized to the plant's constraint capacity."""
+    c, rng = sim.c, sim.rng
+    for site in c.plants:
+        products = [p for p in c.finished if c.product_plant[p] == site]
+        shifts_h = sum(h for _, _, h in c.site_shifts[site])
+        week_minutes = shifts_h * 60 * c.site_workdays[site]
+        slowest = max(c.machine_cycle[c.wc_machines[f"{site}-{code}"][0]] for code, *_ in STAGES)
+        capacity = week_minutes * 60 / slowest * 0.91 * c.scale.machines_per_work_center / 7
+        weights = rng.dirichlet(np.ones(len(products)) * 3)
+        for p, w in zip(products, weights, strict=True):
+            sim.daily_demand[p] = capacity * TARGET_LOAD * float(w)
+            sim.lot_size[p] = max(20, int(sim.daily_demand[p] * 3 // 10 * 10))
+    for wc in c.wc_ids:
+        site = c.wc_site[wc]
+        pid = next(p for p in c.finished if c.product_plant[p] == site)
+        step = c.routing[pid][c.wc_stage[wc]]
+        sim.wc_standard[wc] = (step[3], step[2], step[4])
+
+
+def volume_plan(sim: Sim) -> list[tuple]:
+    c = sim.c
+    rows = []
+    for first, last in months(c.scale.start, c.scale.end):
+        version = f"B{first.year}"
+        days = (last - first).days + 1
+        mid = first + dt.timedelta(days=14)
+        for p in c.finished:
+            qty = round(sim.daily_demand[p] * days * seasonality(mid) / 10) * 10
+            price = int(round(c.list_price[p] * 0.955 / 100)) * 100
+            rows.append((version, first, p, float(qty), price))
+    return rows
+
+
+def set_fixed_overhead_rates(sim: Sim, plan_rows: list[tuple]) -> dict[tuple[str, dt.date], int]:
+    """Rate = budgeted fixed overhead / budgeted machine hours of the first plan year (Horngren ch. 8).
+    Returns the monthly fixed-overhead budget per work centre (cents)."""
+    c = sim.c
+    first_year = plan_rows[0][0]
+    machine_cmin = {wc: 0 for wc in c.wc_ids}
+    n_months = len({r[1] for r in plan_rows if r[0] == first_year})
+    for version, _period, p, qty, _price in plan_rows:
+        if version != first_year:
+            continue
+        for wc, _setup, run_cmin, _labor, _wh in c.routing[p]:
+            machine_cmin[wc] += int(qty) * run_cmin
+    budget = {}
+    for wc in c.wc_ids:
+        monthly = FIXED_OH_PER_MACHINE * len(c.wc_machines[wc])
+        # rate in 1e-4 per machine hour: 12 months' budget over the year's budgeted hours
+        rate = costing.half_even_int(monthly * n_months * 100 * 6000, max(machine_cmin[wc], 1))
+        labor, var_oh, _ = c.wc_rates[wc]
+        c.wc_rates[wc] = (labor, var_oh, int(round(rate / 100)) * 100)
+        for first, _last in months(c.scale.start, c.scale.end):
+            budget[(wc, first)] = monthly
+    return budget
+
+
+def roll_up_standard_costs(sim: Sim) -> None:
+    c = sim.c
+    for p in c.finished:
+        steps = []
+        for wc, _setup, run_cmin, labor_cmin, wh in c.routing[p]:
+            lr, vr, fr = c.wc_rates[wc]
+            steps.append((labor_cmin, run_cmin, wh, lr, vr, fr, c.site_energy_price[c.wc_site[wc]]))
+        c.std_cost[p] = costing.rolled_up_cost(c.material_std[p], steps)
+
+
+def budget_lines(sim: Sim, plan_rows: list[tuple], fixed_budget: dict) -> list[tuple]:
+    """Budget per version (year), month, cost centre and account, in GL sign (debit +)."""
+    c = sim.c
+    rows = []
+    qty = {(r[1], r[2]): (r[3], r[4]) for r in plan_rows}
+    for first, _last in months(c.scale.start, c.scale.end):
+        version = f"B{first.year}"
+        revenue = sum(costing.value_at_standard(int(qty[(first, p)][0]), qty[(first, p)][1]) for p in c.finished)
+        cogs = sum(costing.value_at_standard(int(qty[(first, p)][0]), c.std_cost[p]) for p in c.finished)
+        rows.append((version, first, c.sales_cc, ACCOUNT["revenue"], -revenue))
+        rows.append((version, first, c.sales_cc, ACCOUNT["cogs"], cogs))
+        for wc in c.wc_ids:
+            units = sum(int(qty[(first, p)][0]) for p in c.finished if c.product_plant[p] == c.wc_site[wc])
+            labor_cmin, run_cmin, wh = sim.wc_standard[wc]
+            lr, vr, _fr = c.wc_rates[wc]
+            cc = c.wc_cc[wc]
+            rows.append((version, first, cc, ACCOUNT["direct_labor"], costing.hours_cost(units * labor_cmin, lr)))
+            rows.append((version, first, cc, ACCOUNT["energy"], costing.energy_cost(units * wh, c.site_energy_price[c.wc_site[wc]])))
+            rows.append((version, first, cc, ACCOUNT["variable_overhead"], costing.hours_cost(units * run_cmin, vr)))
+            rows.append((version, first, cc, ACCOUNT["fixed_overhead"], fixed_budget[(wc, first)]))
+        for site in c.plants:
+            rows.append((version, first, c.maint_cc[site], ACCOUNT["maintenance"], 30_000_00))
+        for cc, kind in sorted(c.cc_kind.items()):
+            base = {"admin": 42_000_00, "sales": 55_000_00, "support": 9_000_00, "warehouse": 38_000_00}.get(kind)
+            if base:
+                rows.append((version, first, cc, ACCOUNT["opex"], base))
+    return rows
+
+
+import numpy as np  # noqa: E402  (used by plan_demand)

@@ -1,0 +1,219 @@
+"""Production: replenishment planning, release with material issue, finite scheduling of
+operations on machines within staffed shifts (with breakdowns and planned maintenance),
+quality inspection and completion into finished-goods stock at standard cost."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from . import costing
+from .master import ACCOUNT, STAGES
+from .state import Sim
+
+TRANSFER_DAYS = 1
+BASE_BREAKDOWN_P = 0.035
+DEFECT_CODES = ["DIM", "SURF", "ASSY", "LEAK", "ELEC"]
+
+
+def is_workday(sim: Sim, site: str, day: dt.date) -> bool:
+    return day.weekday() < sim.c.site_workdays[site]
+
+
+def shift_window(sim: Sim, site: str, day: dt.date) -> tuple[float, float]:
+    """Staffed window of a site on a day, in minutes since the simulation start."""
+    shifts = sim.c.site_shifts[site]
+    base = (day - sim.c.scale.start).days * 1440
+    start = base + shifts[0][1] * 60
+    return start, start + sum(h for _, _, h in shifts) * 60
+
+
+def shift_at(sim: Sim, site: str, minute: float) -> str:
+    day_min = minute % 1440
+    for sid, start_h, hours in sim.c.site_shifts[site]:
+        rel = (day_min - start_h * 60) % 1440
+        if rel < hours * 60:
+            return sid
+    return sim.c.site_shifts[site][-1][0]  # overtime after the last shift counts to it
+
+
+def plan_orders(sim: Sim, day: dt.date) -> None:
+    """Reorder-point replenishment of each finished good into the distribution centre."""
+    c = sim.c
+    backlog_qty: dict[str, int] = {}
+    for ln in sim.backlog:
+        backlog_qty[ln[4]] = backlog_qty.get(ln[4], 0) + ln[5]
+    for pid in c.finished:
+        plant = c.product_plant[pid]
+        if not is_workday(sim, plant, day):
+            continue
+        d = sim.daily_demand[pid] * sim.plan.demand_surge(plant, day)
+        position = sim.stock[(c.warehouse_site, pid)] + sim.pipeline[pid] - backlog_qty.get(pid, 0)
+        reorder_point = d * 7
+        if position < reorder_point:
+            qty = max(sim.lot_size[pid], int(reorder_point + d * 4 - position))
+            qty = min(qty, sim.lot_size[pid] * 2)
+            qty = int(-(-qty // 10) * 10)
+            oid = sim.next_id("PO-M", 7)
+            sim.orders[oid] = {"site": plant, "product": pid, "planned": qty, "created": day,
+                               "due": day + dt.timedelta(days=5), "released_at": None, "completed_at": None,
+                               "closed": None, "status": "open", "good": 0, "scrap": 0, "issued": {}}
+            sim.unreleased.append(oid)
+            sim.pipeline[pid] += qty
+
+
+def release_orders(sim: Sim, day: dt.date) -> None:
+    """Release open orders whose materials are on hand; issue materials to WIP at standard."""
+    c = sim.c
+    still = []
+    for oid in sim.unreleased:
+        o = sim.orders[oid]
+        site = o["site"]
+        start, _ = shift_window(sim, site, day)
+        if not is_workday(sim, site, day):
+            still.append(oid)
+            continue
+        need = {}
+        for comp, qty_per in c.bom[o["product"]]:
+            base = o["planned"] * qty_per
+            need[comp] = base + int(round(base * sim.rng.uniform(0.0, 0.025)))
+        if any(sim.stock[(site, comp)] < q for comp, q in need.items()):
+            still.append(oid)
+            continue
+        when = sim.ts(start)
+        value = 0
+        for comp, q in need.items():
+            sim.move(when, site, comp, -q, "issue", oid)
+            value += costing.value_at_standard(q, c.std_cost[comp])
+        o["issued"], o["released_at"], o["status"] = need, when, "released"
+        sim.ledger.post(day, f"Material issue to {oid}", oid,
+                        [(ACCOUNT["inventory_wip"], None, value), (ACCOUNT["inventory_raw"], None, -value)])
+        sim.queues[f"{site}-{STAGES[0][0]}"].append((start, oid, 1, o["planned"]))
+    sim.unreleased = still
+
+
+def schedule_day(sim: Sim, day: dt.date) -> None:
+    """Run every work centre's queue for one day, stage by stage (a flow shop)."""
+    c = sim.c
+    for stage, (code, *_rest) in enumerate(STAGES):
+        for site in c.plants:
+            if not is_workday(sim, site, day):
+                continue
+            wc = f"{site}-{code}"
+            _run_work_center(sim, day, site, wc, stage)
+
+
+def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> None:
+    c, rng = sim.c, sim.rng
+    win_start, win_end = shift_window(sim, site, day)
+    if sim.overtime_today.get(site):
+        win_end += 120
+    avail, stops = {}, {}
+    for m in c.wc_machines[wc]:
+        sim.windows.append((m, win_start, win_end))
+        a = max(sim.machine_free.get(m, 0.0), win_start)
+        if rng.random() < 1 / 30:  # planned maintenance, about monthly: 3 hours at the start of the day
+            sim.planned_stops.append((m, win_start, win_start + 180))
+            _maintenance(sim, m, win_start, win_start + 180, "planned", "planned maintenance")
+            a = max(a, win_start + 180)
+        avail[m] = a
+        if rng.random() < sim.plan.breakdown_probability(m, day, BASE_BREAKDOWN_P):
+            b = float(rng.uniform(win_start, win_end - 60))
+            length = float(rng.choice([45, 90, 150, 240]))
+            stops[m] = (b, b + length)
+            reason = str(rng.choice(["breakdown: spindle", "breakdown: hydraulics", "breakdown: sensor fault",
+                                     "breakdown: drive", "breakdown: tooling"]))
+            _maintenance(sim, m, b, b + length, "breakdown", reason)
+    queue = sorted(sim.queues[wc])
+    remaining = []
+    last_stage = stage == len(STAGES) - 1
+    for item in queue:
+        ready, oid, step, units = item
+        if ready >= win_end:
+            remaining.append(item)
+            continue
+        o = sim.orders[oid]
+        pid = o["product"]
+        wc_r, std_setup, _run_cmin, _labor_cmin, _wh = c.routing[pid][step - 1]
+        m = min(avail, key=lambda k: (max(avail[k], ready), k))
+        cycle = c.machine_cycle[m]
+        perf = rng.uniform(0.87, 0.95)
+        setup = round(std_setup * rng.uniform(0.85, 1.35), 1)
+        run = round(units * cycle / 60 / perf, 2)
+        start = max(avail[m], ready)
+        end = start + setup + run
+        stop = stops.get(m)
+        interrupted = False
+        if stop and start < stop[1] and end > stop[0]:
+            if start >= stop[0]:
+                start = stop[1]
+                end = start + setup + run
+            else:
+                end += stop[1] - stop[0]
+                interrupted = True
+        if end > win_end:
+            remaining.append(item)
+            continue
+        avail[m] = end
+        scrap = int(rng.binomial(units, 0.012)) if last_stage else 0
+        good = units - scrap
+        op_id = sim.next_id("OP", 8)
+        wait = round(start - ready, 1)
+        labor = round((setup + run) * 1.0, 2)
+        sim.rows["operations"].append((op_id, oid, step, wc, m, shift_at(sim, site, start), sim.ts(start), sim.ts(end),
+                                       setup, run, labor, float(good), float(scrap), wait))
+        run_start = start + setup
+        if interrupted:
+            sim.segments.append((m, run_start, stop[0], units, good, run))
+            sim.segments.append((m, stop[1], end, units, good, run))
+        else:
+            sim.segments.append((m, run_start, end, units, good, run))
+        sim.month_ops.append((wc, units, end, run))
+        if last_stage or rng.random() < 0.15:
+            defects = scrap if last_stage else int(rng.binomial(units, 0.004))
+            sim.rows["quality_inspections"].append(
+                (sim.next_id("QI", 8), oid, op_id, sim.ts(end + 5), float(units), float(defects),
+                 str(rng.choice(DEFECT_CODES)) if defects else None))
+        if last_stage:
+            _complete(sim, oid, end, good, scrap)
+        else:
+            sim.queues[f"{site}-{STAGES[stage + 1][0]}"].append((end + 30, oid, step + 1, units))
+    for m, a in avail.items():
+        sim.machine_free[m] = a
+    sim.queues[wc] = remaining
+
+
+def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:
+    rng = sim.rng
+    sim.rows["downtime_events"].append((machine, sim.ts(start), sim.ts(end), reason, kind == "planned"))
+    parts = int(rng.integers(80, 600) if kind == "planned" else rng.integers(300, 4500)) * 100 + int(rng.integers(0, 100))
+    hours = round((end - start) / 60 * (1.0 if kind == "planned" else 1.5), 2)
+    sim.rows["maintenance_events"].append((sim.next_id("MX", 7), machine, kind, sim.ts(start), sim.ts(end), parts, hours))
+    site = sim.c.wc_site[machine.rsplit("-", 1)[0]]
+    sim.month_parts[(site, sim.day_of(end).replace(day=1))] += parts
+
+
+def _complete(sim: Sim, oid: str, end: float, good: int, scrap: int) -> None:
+    c = sim.c
+    o = sim.orders[oid]
+    pid, site = o["product"], o["site"]
+    when = sim.ts(end)
+    o.update(completed_at=when, status="completed", good=good, scrap=scrap)
+    sim.move(when, site, pid, good, "production", oid)
+    value = costing.value_at_standard(good, c.std_cost[pid])
+    sim.ledger.post(when.date(), f"Production receipt {oid}", oid,
+                    [(ACCOUNT["inventory_fg"], None, value), (ACCOUNT["inventory_wip"], None, -value)])
+    sim.move(when + dt.timedelta(minutes=1), site, pid, -good, "transfer", oid)
+    sim.arrivals[when.date() + dt.timedelta(days=TRANSFER_DAYS)].append((pid, good, oid))
+    sim.pipeline[pid] -= scrap  # the good units stay in the pipeline until they reach the DC
+
+
+def receive_transfers(sim: Sim, day: dt.date) -> None:
+    c = sim.c
+    ws = c.warehouse_site
+    for pid, qty, oid in sim.arrivals.pop(day, []):
+        when = dt.datetime.combine(day, dt.time(7, 0))
+        sim.move(when, ws, pid, qty, "transfer", oid)
+        sim.pipeline[pid] -= qty
+        from .people import warehouse_task
+        warehouse_task(sim, day, "receive", oid, 1, qty)
+        warehouse_task(sim, day, "putaway", oid, 1, qty)
