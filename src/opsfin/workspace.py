@@ -45,11 +45,11 @@ class Workspace:
         """A whole warehouse table (canonical or system) as Polars."""
         table(name)  # clear error for an unknown name
         with self.connect(read_only=True) as con:
-            return pl.from_arrow(con.execute(f'SELECT * FROM "{name}"').to_arrow_table())  # type: ignore[return-value]
+            return pl.from_arrow(con.sql(f'SELECT * FROM "{name}"').to_arrow_table())  # type: ignore[return-value]
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         with self.connect(read_only=True) as con:
-            return pl.from_arrow(con.execute(query, params or []).to_arrow_table())  # type: ignore[return-value]
+            return pl.from_arrow(con.sql(query, params=params or None).to_arrow_table())  # type: ignore[return-value]
 
     def row_counts(self) -> dict[str, int]:
         with self.connect(read_only=True) as con:

@@ -28,7 +28,7 @@ def ppv_cents(qty: int, po_price_1e4: int, rate_1e8: int, std_1e4: int) -> int:
 
 def hours_cost(centi_minutes: int, rate_1e4: int) -> int:
     """Cost of a time (centi-minutes) at an hourly rate, in cents."""
-    return half_even_int(centi_minutes * rate_1e4, 6_000_000)
+    return half_even_int(centi_minutes * rate_1e4, 600_000)  # cmin→min ×100, min→h ×60, 1e-4→cents ×100
 
 
 def energy_cost(wh: int, price_1e4: int) -> int:

@@ -36,7 +36,7 @@ def plan_demand(sim: Sim) -> None:
         weights = rng.dirichlet(np.ones(len(products)) * 3)
         for p, w in zip(products, weights, strict=True):
             sim.daily_demand[p] = capacity * TARGET_LOAD * float(w)
-            sim.lot_size[p] = max(20, int(sim.daily_demand[p] * 3 // 10 * 10))
+            sim.lot_size[p] = max(20, int(sim.daily_demand[p] * 2 // 10 * 10))
     for wc in c.wc_ids:
         site = c.wc_site[wc]
         pid = next(p for p in c.finished if c.product_plant[p] == site)

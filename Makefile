@@ -1,0 +1,39 @@
+# Two commands do everything: `make demo` and `make test`. Both build .venv from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+
+.PHONY: demo test install install-dev lint docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make demo: build the demo company into ./demo-workspace, print what was built, then serve it
+demo: install
+	$(BIN)/opsfin demo --dir demo-workspace --scale demo
+
+## make test: install with the dev extras and run the whole suite
+test: install-dev
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check src tests benchmarks
+
+docs: install
+	$(BIN)/python -m opsfin.canonical.docs
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache
