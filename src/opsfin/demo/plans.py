@@ -34,9 +34,11 @@ def plan_demand(sim: Sim) -> None:
         slowest = max(c.machine_cycle[c.wc_machines[f"{site}-{code}"][0]] for code, *_ in STAGES)
         capacity = week_minutes * 60 / slowest * 0.91 * c.scale.machines_per_work_center / 7
         weights = rng.dirichlet(np.ones(len(products)) * 3)
+        # a lot must fit one machine's staffed day on the slowest stage, with room for setup
+        machine_day = shifts_h * 60 * 60 / slowest * 0.55
         for p, w in zip(products, weights, strict=True):
             sim.daily_demand[p] = capacity * TARGET_LOAD * float(w)
-            sim.lot_size[p] = max(20, int(sim.daily_demand[p] * 2 // 10 * 10))
+            sim.lot_size[p] = max(20, int(min(sim.daily_demand[p] * 2, machine_day) // 10 * 10))
     for wc in c.wc_ids:
         site = c.wc_site[wc]
         pid = next(p for p in c.finished if c.product_plant[p] == site)

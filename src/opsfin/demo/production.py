@@ -49,9 +49,10 @@ def plan_orders(sim: Sim, day: dt.date) -> None:
         d = sim.daily_demand[pid] * sim.plan.demand_surge(plant, day)
         position = sim.stock[(c.warehouse_site, pid)] + sim.pipeline[pid] - backlog_qty.get(pid, 0)
         reorder_point = d * 7
-        if position < reorder_point:
-            qty = max(sim.lot_size[pid], int(reorder_point + d * 4 - position))
-            qty = min(qty, sim.lot_size[pid] * 2)
+        for _ in range(50):  # as many lots as it takes to get back above the reorder point
+            if position >= reorder_point:
+                break
+            qty = min(max(sim.lot_size[pid], int(reorder_point + d * 4 - position)), sim.lot_size[pid])
             qty = int(-(-qty // 10) * 10)
             oid = sim.next_id("PO-M", 7)
             sim.orders[oid] = {"site": plant, "product": pid, "planned": qty, "created": day,
@@ -59,6 +60,7 @@ def plan_orders(sim: Sim, day: dt.date) -> None:
                                "closed": None, "status": "open", "good": 0, "scrap": 0, "issued": {}}
             sim.unreleased.append(oid)
             sim.pipeline[pid] += qty
+            position += qty
 
 
 def release_orders(sim: Sim, day: dt.date) -> None:
@@ -107,6 +109,7 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
     win_start, win_end = shift_window(sim, site, day)
     if sim.overtime_today.get(site):
         win_end += 120
+    win_end = min(win_end, (c.days) * 1440.0)  # nothing runs past the simulated horizon
     avail, stops = {}, {}
     for m in c.wc_machines[wc]:
         sim.windows.append((m, win_start, win_end))
