@@ -1,0 +1,72 @@
+"""Property: for any mix of good and bad rows, every row is accepted or quarantined (never lost,
+never both), nothing crashes, and the accepted rows are exactly the good ones."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import opsfin
+from opsfin import ingest
+
+COLUMNS = ["customer_id", "name", "segment", "country", "currency", "payment_terms_days", "credit_limit"]
+
+# Each cell is (text, is_good). Bad texts break exactly the rule named beside them.
+IDS = st.sampled_from(["C1", "C2", "C3", "C4", "C5", "C6"])  # few ids, so duplicates happen
+GOOD_NAME = st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=12).filter(
+    lambda s: s.strip() != "")
+CELLS = {
+    "customer_id": st.one_of(IDS.map(lambda v: (v, True)), st.just(("", False))),             # null
+    "name": st.one_of(GOOD_NAME.map(lambda v: (v, True)), st.just(("  ", False))),            # blank
+    "segment": st.sampled_from([("retail", True), ("wholesale", True)]),
+    "country": st.sampled_from([("DE", True), ("FR", True)]),
+    "currency": st.sampled_from([("EUR", True), ("USD", True), ("eur", False), ("EURO", False), ("", False)]),
+    "payment_terms_days": st.one_of(st.integers(0, 365).map(lambda v: (str(v), True)),
+                                    st.sampled_from([("-1", False), ("abc", False), ("1.5", False)])),
+    "credit_limit": st.one_of(
+        st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False).map(lambda v: (str(v), True)),
+        st.sampled_from([("12.345", False), ("x", False), ("-0.01", False), ("1e40", False), ("NaN", False)])),
+}
+ROW = st.fixed_dictionaries(CELLS)
+
+
+def expected_accepted(rows: list[dict]) -> list[dict]:
+    """Good rows, of which the first with a given customer_id wins."""
+    seen: set[str] = set()
+    accepted = []
+    for row in rows:
+        if all(ok for _, ok in row.values()) and row["customer_id"][0] not in seen:
+            seen.add(row["customer_id"][0])
+            accepted.append(row)
+    return accepted
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, max_size=25))
+def test_every_row_accepted_or_quarantined(rows):
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = opsfin.init(Path(tmp) / "ws")
+        path = Path(tmp) / "customers.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(COLUMNS)
+            for row in rows:
+                writer.writerow([row[c][0] for c in COLUMNS])
+        result = ingest.ingest_file(ws, path, table="customers")
+
+        assert result.rows_read == len(rows)
+        assert result.rows_accepted + result.rows_quarantined == result.rows_read
+        with duckdb.connect(str(ws.warehouse_path), read_only=True) as con:
+            got = con.execute("SELECT customer_id, name, currency, payment_terms_days, credit_limit "
+                              "FROM customers ORDER BY customer_id").fetchall()
+            quarantined = con.execute("SELECT count(*), count(DISTINCT source_row) FROM quarantine").fetchall()[0]
+        want = sorted((r["customer_id"][0], r["name"][0].strip(), r["currency"][0], int(r["payment_terms_days"][0]),
+                       Decimal(r["credit_limit"][0]).quantize(Decimal("0.01"))) for r in expected_accepted(rows))
+        assert got == want
+        assert quarantined == (result.rows_quarantined, result.rows_quarantined)
