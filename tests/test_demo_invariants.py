@@ -50,6 +50,15 @@ def rate_lookup(ws):
     return rate
 
 
+def receipts_at_po_price(ws) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """Per goods receipt: quantity, PO price in base currency at the receipt date, standard cost."""
+    rate = rate_lookup(ws)
+    return [(Decimal(str(qty)), price * rate(ccy, received), std) for qty, received, price, ccy, std in rows(ws, """
+            SELECT r.qty, r.received_date, o.unit_price, o.currency, p.std_unit_cost
+            FROM goods_receipts r JOIN purchase_orders o ON o.po_id = r.po_id AND o.line = r.line
+            JOIN products p ON p.product_id = o.product_id""")]
+
+
 def gl_by_role(ws, role: str, upto: dt.date | None = None) -> Decimal:
     cond = f"AND g.posting_date <= DATE '{upto}'" if upto else ""
     val = rows(ws, f"SELECT sum(amount) FROM gl_entries g JOIN accounts a USING (account_id) WHERE a.role = '{role}' {cond}")[0][0]
@@ -167,12 +176,7 @@ def _variances_from_gl(ws) -> dict[str, Decimal]:
 
 def test_purchase_price_variance_recomputed_from_receipts(tiny_demo):
     ws = tiny_demo
-    rate = rate_lookup(ws)
-    total = Decimal(0)
-    for qty, received, price, ccy, std in rows(ws, """SELECT r.qty, r.received_date, o.unit_price, o.currency, p.std_unit_cost
-            FROM goods_receipts r JOIN purchase_orders o ON o.po_id = r.po_id AND o.line = r.line
-            JOIN products p ON p.product_id = o.product_id"""):
-        total += he((price * rate(ccy, received) - std) * Decimal(str(qty)))
+    total = sum((he((price_base - std) * qty) for qty, price_base, std in receipts_at_po_price(ws)), Decimal(0))
     assert total == _variances_from_gl(ws)["variance_material_price"] != 0
 
 
@@ -180,12 +184,8 @@ def test_invoice_price_variance_and_grni_recomputed(tiny_demo):
     """Σ invoice net (base) − Σ receipts at PO price (base) = IPV + what still sits in GRNI."""
     ws = tiny_demo
     rate = rate_lookup(ws)
-    received = Decimal(0)
-    for qty, day, price, ccy, std in rows(ws, """SELECT r.qty, r.received_date, o.unit_price, o.currency, p.std_unit_cost
-            FROM goods_receipts r JOIN purchase_orders o ON o.po_id = r.po_id AND o.line = r.line
-            JOIN products p ON p.product_id = o.product_id"""):
-        q = Decimal(str(qty))
-        received += he(q * std) + he((price * rate(ccy, day) - std) * q)
+    received = sum((he(qty * std) + he((price_base - std) * qty) for qty, price_base, std in receipts_at_po_price(ws)),
+                   Decimal(0))
     invoiced = Decimal(0)
     for total, tax, ccy, day in rows(ws, "SELECT total, tax_amount, currency, invoice_date FROM ap_invoices"):
         invoiced += he(total * rate(ccy, day)) - tax

@@ -221,3 +221,28 @@ def test_semicolon_csv_and_blank_lines(workspace, tmp_path):
     path.write_text(text, encoding="utf-8")
     result = ingest.ingest_file(workspace, path, table="customers")
     assert (result.rows_read, result.rows_accepted) == (2, 2)
+
+
+@pytest.mark.parametrize(("fmt", "doc", "out", "expected"), [
+    (None, None, None, (None, "table")),
+    ("json", None, None, (None, "json")),
+    ("CSV", None, None, (None, "csv")),
+    ("ubl", None, None, ("ubl", "table")),
+    ("mt940", None, "json", ("mt940", "json")),
+    ("json", "camt053", None, ("camt053", "json")),
+    (None, "ubl", "csv", ("ubl", "csv")),
+])
+def test_format_option_takes_both_families(fmt, doc, out, expected):
+    from opsfin.cli.ingest_cmds import resolve_formats
+
+    got_doc, got_out = resolve_formats(fmt, doc, out)
+    assert (got_doc, got_out.value) == expected
+
+
+@pytest.mark.parametrize("args", [("pdf", None, None), ("ubl", "mt940", None), (None, "json", None),
+                                  (None, None, "ubl"), ("table", None, "json")])
+def test_format_option_conflicts(args):
+    from opsfin.cli.ingest_cmds import resolve_formats
+
+    with pytest.raises(UserError):
+        resolve_formats(*args)

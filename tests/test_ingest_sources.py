@@ -264,3 +264,12 @@ def test_not_utf8_needs_an_encoding(workspace, tmp_path):
     result = ingest.ingest_file(workspace, path, table="customers", mapping={"encoding": "latin-1"})
     assert result.rows_accepted == 1
     assert workspace.sql("SELECT name FROM customers").item() == "Müller"
+
+
+@pytest.mark.parametrize(("name", "words"), [("bad.xlsx", "not a readable Excel"),
+                                             ("bad.parquet", "not a readable Parquet")])
+def test_unreadable_files_are_user_errors(workspace, tmp_path, name, words):
+    path = tmp_path / name
+    path.write_bytes(b"this is not what the extension says")
+    with pytest.raises(UserError, match=words):
+        ingest.ingest_file(workspace, path, table="customers")

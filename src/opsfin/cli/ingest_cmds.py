@@ -111,11 +111,11 @@ def ingest_cmd(
 ) -> None:
     """Load a file or a SQL query into the warehouse; every row is accepted or quarantined.
 
-    Tabular files (.csv, .tsv, .parquet, .xlsx, .jsonl) need --table (or `table:` in the mapping).
-    Bank statements (camt.053, MT940) and UBL e-invoices know their tables; their format is
-    detected from the content. --format accepts both an output format (table, csv, json) and a
-    document format (camt053, mt940, ubl); --output and --doc-format say the same unambiguously.
-    Loading the same content again adds nothing; --replace reloads it.
+    Tabular files (.csv, .tsv, .parquet, .xlsx, .jsonl) need --table (or `table:` in the mapping). Bank statements (camt.053, MT940) and UBL e-invoices know their tables; their format is detected from the content.
+
+    --format accepts both an output format (table, csv, json) and a document format (camt053, mt940, ubl); --output and --doc-format say the same unambiguously.
+
+    Loading the same content again adds nothing; --replace reloads it. See docs/ingest.md.
     """
     doc, out = resolve_formats(fmt, doc_format, output)
     with _progress_display(out == OutputFormat.table) as progress:

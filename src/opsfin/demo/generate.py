@@ -22,7 +22,15 @@ from ..workspace import Workspace, init
 from . import month_end, people, production, purchasing, sales
 from .anomalies import plan_anomalies
 from .master import ACCOUNT, BASE, build_company
-from .plans import budget_lines, months, plan_demand, roll_up_standard_costs, set_fixed_overhead_rates, volume_plan
+from .money import half_even_int
+from .plans import (
+    budget_lines,
+    months,
+    plan_demand,
+    roll_up_standard_costs,
+    set_fixed_overhead_rates,
+    volume_plan,
+)
 from .readings import month_readings
 from .scales import SCALES
 from .state import Sim
@@ -139,28 +147,22 @@ def _opening_balances(sim: Sim) -> None:
     c = sim.c
     day = c.scale.start
     when = dt.datetime.combine(day, dt.time(0, 0))
-    fg, raw = 0, 0
     for p in c.finished:
-        qty = int(sim.daily_demand[p] * 10)
-        sim.move(when, c.warehouse_site, p, qty, "adjustment", "OPENING-BALANCE")
-        fg += qty * c.std_cost[p] // 100
+        sim.move(when, c.warehouse_site, p, int(sim.daily_demand[p] * 10), "adjustment", "OPENING-BALANCE")
     use = purchasing.usage_per_day(sim)
     for (site, item), per_day in sorted(use.items()):
         qty = int(per_day * 18)
         sim.move(when, site, item, qty, "adjustment", "OPENING-BALANCE")
-    for (site, item), q in sorted(sim.stock.items()):
-        if item in c.bought:
-            raw += q * c.std_cost[item]
+    # valued in 1e-4 and rounded once per inventory account
+    raw = sum(q * c.std_cost[item] for (_site, item), q in sim.stock.items() if item in c.bought)
     fg = sum(sim.stock[(c.warehouse_site, p)] * c.std_cost[p] for p in c.finished)
-    fg_c, raw_c = fg // 100, raw // 100
+    fg_c, raw_c = half_even_int(fg, 100), half_even_int(raw, 100)
     capital = 6_000_000_00
     jid = sim.ledger.post(day, "Opening balances", "OPENING-BALANCE", [
         (ACCOUNT["cash"], None, capital), (ACCOUNT["inventory_fg"], None, fg_c), (ACCOUNT["inventory_raw"], None, raw_c),
         (ACCOUNT["equity"], None, -(capital + fg_c + raw_c))])
     sim.bank(day, capital, "opsfin Demo Holding", "CAPITAL CONTRIBUTION", "Share capital paid in", "other",
              sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]))
-    # the opening inventory journal is valued at exactly qty × standard, in cents (rounding shown in docs)
-    sim.opening_rounding = (fg - fg_c * 100, raw - raw_c * 100)
 
 
 def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list[tuple]) -> None:

@@ -160,7 +160,7 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
             c.site_shifts[site].append((sid, start_h, hours))
         c.maint_cc[site] = cost_center(f"CC-{site}-MNT", site, f"{site} maintenance", "service", f"maint.lead.{site.lower()}")
         cost_center(f"CC-{site}-ADM", site, f"{site} plant administration", "admin", f"plant.manager.{site.lower()}")
-        for k, (code, label, kind, cycle, _va) in enumerate(STAGES):
+        for k, (code, label, _kind, cycle, _va) in enumerate(STAGES):
             wc = f"{site}-{code}"
             cc = cost_center(f"CC-{wc}", site, f"{site} {label.lower()}", "production", f"supervisor.{wc.lower()}")
             labor = _price(rng, 30, 38)
@@ -226,8 +226,8 @@ def _products(c: Company, rng: np.random.Generator) -> None:
         c.list_price[pid] = 0
         r["products"].append([pid, f"Bought-in component {i + 1}", "Components", "component", "pc"])
     n = 0
-    for p, site in enumerate(c.plants):
-        for j in range(s.finished_per_plant):
+    for _p, site in enumerate(c.plants):
+        for _j in range(s.finished_per_plant):
             n += 1
             pid = f"FG-{n:03d}"
             family = FAMILIES[(n - 1) % len(FAMILIES)]
@@ -240,7 +240,7 @@ def _products(c: Company, rng: np.random.Generator) -> None:
             for cid, q in c.bom[pid]:
                 r["bom"].append((pid, cid, float(q)))
             steps = []
-            for k_stage, (code, _label, _kind, _cycle, _va) in enumerate(STAGES):
+            for _k_stage, (code, _label, _kind, _cycle, _va) in enumerate(STAGES):
                 wc = f"{site}-{code}"
                 cycle = c.machine_cycle[c.wc_machines[wc][0]]
                 run_cmin = int(round(cycle / 60 * 1.08 * 100))        # standard allows 8% over ideal
@@ -285,7 +285,6 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         limit = int(rng.choice([50_000, 100_000, 250_000, 500_000])) * 100
         r["customers"].append((cid, c.customer_name[cid], seg, country, ccy, c.customer_terms[cid], limit))
     for pid in c.finished:
-        conv = 0
         mat = c.material_std[pid]
         c.list_price[pid] = int(round((mat * 1.9 + 300_000) / 100)) * 100  # whole cents, margin over cost
 

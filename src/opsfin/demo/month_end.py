@@ -42,7 +42,6 @@ def close_month(sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget
         for wc in [w for w in c.wc_ids if c.wc_site[w] == site]:
             cc = c.wc_cc[wc]
             labor_rate, voh_rate, foh_rate = c.wc_rates[wc]
-            std = sim.wc_standard[wc]  # (labor_cmin, run_cmin, wh) per unit
             wh = sum(sim.month_wh.get(m, 0) for m in c.wc_machines[wc])
             energy = costing.energy_cost(wh, price)
             voh = costing.half_even_int(costing.hours_cost(run_cmin[wc], voh_rate) * int(rng.integers(950, 1081)), 1000)

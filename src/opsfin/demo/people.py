@@ -33,7 +33,7 @@ def book_timesheets(sim: Sim, day: dt.date) -> None:
         if not is_site_workday(sim, site, day):
             continue
         shifts = c.site_shifts[site]
-        for idx, (eid, cc, rate, _mult) in enumerate(staff):
+        for idx, (eid, cc, _rate, _mult) in enumerate(staff):
             if rng.random() < 0.04:  # absent
                 continue
             wc = key if kind == "op" else None

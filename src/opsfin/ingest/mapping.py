@@ -197,7 +197,8 @@ def plan_columns(table: Table, source_columns: Sequence[str], mapping: Mapping, 
             stripped = name.strip()
             target = stripped if stripped in canonical else lowered.get(stripped.lower())
         if target is None:
-            plan.ignored.append(name)
+            if name.strip():
+                plan.ignored.append(name)
             continue
         if target in plan.source_index:
             first = source_columns[plan.source_index[target]]
