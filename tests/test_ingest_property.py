@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 import opsfin
 from opsfin import ingest
+from opsfin.canonical import TABLES, table
+from opsfin.ingest.mapping import Mapping
+from opsfin.ingest.validate import Invalid, value_checker
 
 COLUMNS = ["customer_id", "name", "segment", "country", "currency", "payment_terms_days", "credit_limit"]
 
@@ -70,3 +73,27 @@ def test_every_row_accepted_or_quarantined(rows):
                        Decimal(r["credit_limit"][0]).quantize(Decimal("0.01"))) for r in expected_accepted(rows))
         assert got == want
         assert quarantined == (result.rows_quarantined, result.rows_quarantined)
+
+
+COLUMNS_OF_EVERY_TYPE = sorted((t.name, c.name) for t in TABLES for c in t.columns)
+RAW = st.one_of(st.none(), st.text(max_size=30), st.integers(), st.floats(), st.booleans(),
+                st.decimals(allow_nan=True), st.dates(), st.datetimes(), st.times(),
+                st.sampled_from(["1.234,56", "1e999999", "-0", "0x1F", "١٢", "2024-02-30", "24:00", "yes"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(column=st.sampled_from(COLUMNS_OF_EVERY_TYPE), raw=RAW,
+       decimal_comma=st.booleans())
+def test_value_checker_accepts_or_explains(column, raw, decimal_comma):
+    """Any raw value of any column is converted or refused with a reason; nothing else escapes."""
+    decl = table(column[0]).column(column[1])
+    mapping = Mapping(decimal_separator=",", thousands_separator=".") if decimal_comma else Mapping()
+    try:
+        value = value_checker(decl, mapping)(raw)
+    except Invalid as exc:
+        assert str(exc).startswith(f"column '{decl.name}': ")
+        return
+    if value is None:
+        assert decl.nullable
+    elif decl.decimal_scale is not None:
+        assert isinstance(value, Decimal) and value.as_tuple().exponent == -decl.decimal_scale

@@ -38,8 +38,12 @@ from .write import Writer
 
 MARKER = ".opsfin-demo"
 BANK_ACCOUNT = "DE89370400440532013000"
+# append-only tables are written at every month end, so memory does not grow with the history
 STREAMED = ["operations", "timesheets", "inventory_movements", "warehouse_tasks", "quality_inspections",
-            "support_tickets", "downtime_events", "maintenance_events"]
+            "support_tickets", "downtime_events", "maintenance_events", "production_orders",
+            "purchase_orders", "goods_receipts", "ap_invoices", "ap_invoice_lines", "ap_payments",
+            "ap_payment_allocations", "sales_orders", "shipments", "ar_invoices", "ar_invoice_lines",
+            "ar_receipts", "ar_receipt_allocations"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -182,15 +186,8 @@ def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list
     for name in ("sites", "cost_centers", "work_centers", "machines", "shifts", "employees", "products", "bom",
                  "routings", "suppliers", "customers", "accounts", "activities", "fx_rates"):
         writer.write(name, r[name])
-    orders = []
-    for oid, o in sim.orders.items():
-        orders.append((oid, o["site"], o["product"], float(o["planned"]), o["created"], o["due"], o["released_at"],
-                       o["completed_at"], o["closed"], o["status"]))
-    writer.write("production_orders", orders)
-    for name in ("purchase_orders", "goods_receipts", "ap_invoices", "ap_invoice_lines", "ap_payments",
-                 "ap_payment_allocations", "sales_orders", "shipments", "ar_invoices", "ar_invoice_lines",
-                 "ar_receipts", "ar_receipt_allocations"):
-        writer.write(name, sim.rows[name])
+    # orders still open, released or completed at the horizon (closed ones were written at their month end)
+    writer.write("production_orders", [month_end.order_row(oid, o) for oid, o in sim.orders.items()])
     writer.write("budget_lines", budget)
     writer.write("volume_plan", plan_rows)
     statements, transactions, sim.bank_truth = _bank_rows(sim)

@@ -96,11 +96,16 @@ def close_month(sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget
     sim.vat_due[settle] = (out, inp, tag)
 
 
+def order_row(oid: str, o: dict) -> tuple:
+    return (oid, o["site"], o["product"], float(o["planned"]), o["created"], o["due"], o["released_at"],
+            o["completed_at"], o["closed"], o["status"])
+
+
 def _close_orders(sim: Sim, month_end: dt.date) -> None:
+    """Close the orders completed by the month end; a closed order is final, so it is written and forgotten."""
     c = sim.c
-    for oid, o in sim.orders.items():
-        if o["status"] != "completed" or o["completed_at"].date() > month_end:
-            continue
+    for oid in sim.completed:
+        o = sim.orders.pop(oid)
         pid, site = o["product"], o["site"]
         usage = sum(costing.value_at_standard(o["issued"][comp] - o["planned"] * q, c.std_cost[comp]) for comp, q in c.bom[pid])
         scrap = costing.value_at_standard(o["scrap"], c.std_cost[pid])
@@ -109,6 +114,8 @@ def _close_orders(sim: Sim, month_end: dt.date) -> None:
             (ACCOUNT["variance_material_usage"], f"CC-{site}-{STAGES[0][0]}", usage),
             (ACCOUNT["variance_scrap"], f"CC-{site}-{STAGES[-1][0]}", scrap),
             (ACCOUNT["inventory_wip"], None, -(usage + scrap))])
+        sim.rows["production_orders"].append(order_row(oid, o))
+    sim.completed = []
 
 
 def _pay_and_accrue(sim: Sim, month_start: dt.date, month_end: dt.date, tag: str) -> None:

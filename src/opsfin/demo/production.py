@@ -201,6 +201,7 @@ def _complete(sim: Sim, oid: str, end: float, good: int, scrap: int) -> None:
     pid, site = o["product"], o["site"]
     when = sim.ts(end)
     o.update(completed_at=when, status="completed", good=good, scrap=scrap)
+    sim.completed.append(oid)
     sim.move(when, site, pid, good, "production", oid)
     value = costing.value_at_standard(good, c.std_cost[pid])
     sim.ledger.post(when.date(), f"Production receipt {oid}", oid,

@@ -78,7 +78,6 @@ def receive(sim: Sim, day: dt.date) -> None:
         sim.ledger.post(day, f"Goods receipt {gr} for {ln['po']}", gr, [
             (ACCOUNT["inventory_raw"], None, inventory), (ACCOUNT["variance_material_price"], None, ppv),
             (ACCOUNT["grni"], None, -grni)])
-        sim.receipt_book[gr] = {**ln, "qty": qty, "grni": grni}
         sim.due_invoices[day + dt.timedelta(days=int(rng.integers(0, 5)))].append({**ln, "gr": gr, "qty": qty, "grni": grni})
 
 

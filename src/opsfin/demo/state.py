@@ -39,7 +39,7 @@ class Sim:
     due_receipts: dict[dt.date, list[dict]] = field(default_factory=lambda: defaultdict(list))
     due_invoices: dict[dt.date, list[dict]] = field(default_factory=lambda: defaultdict(list))
     open_ap: dict[str, dict] = field(default_factory=dict)        # payable invoices (not blocked)
-    receipt_book: dict[str, dict] = field(default_factory=dict)   # goods receipt -> PO line, GRNI cents
+    completed: list[str] = field(default_factory=list)            # orders completed, to close at month end
     # receivables: pay day -> list of (invoice_id, doc cents, partial part)
     due_payments: dict[dt.date, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     ar_base: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # invoice -> (ccy, doc total, base total)

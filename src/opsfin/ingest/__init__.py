@@ -51,7 +51,8 @@ __all__ = [
 WorkspaceLike = Workspace | str | os.PathLike[str]
 
 
-def _workspace(ws: WorkspaceLike) -> Workspace:
+def _workspace(ws: WorkspaceLike | None) -> Workspace:
+    """An opened workspace; None means $OPSFIN_WORKSPACE or the current folder."""
     return ws if isinstance(ws, Workspace) else open_workspace(ws)
 
 
@@ -99,7 +100,7 @@ def _detect(path: Path) -> str | None:
         return None
 
 
-def ingest_file(ws: WorkspaceLike, path: str | os.PathLike[str], table: str | None = None, mapping: Any = None,
+def ingest_file(ws: WorkspaceLike | None, path: str | os.PathLike[str], table: str | None = None, mapping: Any = None,
                 fmt: str | None = None, replace: bool = False, add_missing_parties: bool = False, *,
                 sheet: str | None = None, progress: Progress | None = None) -> LoadResult:
     """Load one file. `mapping` is a YAML path (a bare name is looked up in model/mappings/),
@@ -141,17 +142,20 @@ def ingest_file(ws: WorkspaceLike, path: str | os.PathLike[str], table: str | No
         raise UserError(f"{file}: --sheet applies to Excel .xlsx files only")
     if kind == "xlsx":
         sheet = excel_sheet(file, sheet)
-    sha = source_sha256(file, kind, sheet)
-    with _connect(ws) as con:
-        def prepare(_con: duckdb.DuckDBPyConnection):
-            if progress:
-                progress("reading", 0, None)
-            data = read_file(file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding)
-            batch, ignored[:] = batch_from_source(data, decl, the_mapping, origin, progress)
-            return [batch]
+    ignored: list[str] = []
 
-        ignored: list[str] = []
-        source = f"{file}#{sheet}" if kind == "xlsx" else str(file)
+    def prepare(_con: duckdb.DuckDBPyConnection) -> list:
+        """Read and check the rows; only called when the content is not loaded already."""
+        if progress:
+            progress("reading", 0, None)
+        data = read_file(file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding)
+        batch, unused = batch_from_source(data, decl, the_mapping, origin, progress)
+        ignored.extend(unused)
+        return [batch]
+
+    sha = source_sha256(file, kind, sheet)
+    source = f"{file}#{sheet}" if kind == "xlsx" else str(file)
+    with _connect(ws) as con:
         result = run_load(con, sha256=sha, source=source, fmt=kind, tables=[decl.name], prepare=prepare,
                           replace=replace, noun="file", progress=progress)
     result.ignored_columns = ignored
@@ -179,7 +183,7 @@ def _ingest_document(ws: Workspace, file: Path, fmt: str, table: str | None, rep
                                                     base_currency=ws.settings.base_currency))
 
 
-def ingest_sql(ws: WorkspaceLike, sql: str, source_url: str, table: str | None, mapping: Any = None,
+def ingest_sql(ws: WorkspaceLike | None, sql: str, source_url: str, table: str | None, mapping: Any = None,
                replace: bool = False, *, progress: Progress | None = None) -> LoadResult:
     """Load the rows of a SQL query (run through SQLAlchemy on `source_url`) into `table`.
 
@@ -205,7 +209,7 @@ def ingest_sql(ws: WorkspaceLike, sql: str, source_url: str, table: str | None, 
     return result
 
 
-def list_quarantine(ws: WorkspaceLike, load_id: str | None = None, table: str | None = None) -> pl.DataFrame:
+def list_quarantine(ws: WorkspaceLike | None, load_id: str | None = None, table: str | None = None) -> pl.DataFrame:
     """Quarantined rows (optionally of one load and/or table), by load, table and source row."""
     ws = _workspace(ws)
     if table is not None:
@@ -225,14 +229,14 @@ def list_quarantine(ws: WorkspaceLike, load_id: str | None = None, table: str | 
         return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
 
 
-def close_period(ws: WorkspaceLike, period: str, closed_by: str) -> dict:
+def close_period(ws: WorkspaceLike | None, period: str, closed_by: str) -> dict:
     """Close a month ("YYYY-MM"): from now on, GL rows dated in it are quarantined."""
     ws = _workspace(ws)
     with _connect(ws) as con:
         return periods.close_period(con, period, closed_by)
 
 
-def list_periods(ws: WorkspaceLike) -> list[dict]:
+def list_periods(ws: WorkspaceLike | None) -> list[dict]:
     """The closed months, oldest first."""
     ws = _workspace(ws)
     with _connect(ws, read_only=True) as con:

@@ -257,6 +257,17 @@ _CONVERTERS: dict[str, Callable[[Any, Column, Mapping], Any]] = {
 }
 
 
+def _is_missing(value: Any, nulls: frozenset[str]) -> bool:
+    """None, a null text of the mapping, or a NaN (how Parquet/Excel/pandas write "no value")."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value in nulls
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, Decimal) and value.is_nan()
+
+
 def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
     """A function raw value -> canonical value (None for an allowed null); raises `Invalid`."""
     m = mapping or Mapping()
@@ -272,8 +283,7 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
 
     def check(raw: Any) -> Any:
         value = raw.strip() if isinstance(raw, str) else raw
-        if value is None or (isinstance(value, str) and value in nulls) \
-                or (isinstance(value, float) and math.isnan(value)):
+        if _is_missing(value, nulls):
             if column.nullable:
                 return None
             raise Invalid(f"{prefix}a value is required but the {'cell' if raw is not None else 'value'} is empty")
@@ -281,6 +291,8 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
             result = convert(value, column, m)
         except Invalid as exc:
             raise Invalid(prefix + str(exc)) from None
+        except (ValueError, TypeError, ArithmeticError, OverflowError):
+            raise Invalid(f"{prefix}{_show(value)} cannot be read as {column.type}") from None
         if allowed is not None and result not in allowed:
             hint = next((f" (did you mean {a!r}?)" for a in column.allowed or () if a.lower() == str(result).lower()), "")
             raise Invalid(f"{prefix}{_show(result)} is not one of {', '.join(column.allowed or ())}{hint}")
