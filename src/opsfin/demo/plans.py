@@ -35,7 +35,7 @@ def plan_demand(sim: Sim) -> None:
         capacity = week_minutes * 60 / slowest * 0.91 * c.scale.machines_per_work_center / 7
         weights = rng.dirichlet(np.ones(len(products)) * 3)
         # a lot must fit one machine's staffed day on the slowest stage, with room for setup
-        machine_day = shifts_h * 60 * 60 / slowest * 0.55
+        machine_day = shifts_h * 60 * 60 / slowest * 0.42  # two lots fit one machine-day
         for p, w in zip(products, weights, strict=True):
             sim.daily_demand[p] = capacity * TARGET_LOAD * float(w)
             sim.lot_size[p] = max(20, int(min(sim.daily_demand[p] * 2, machine_day) // 10 * 10))
