@@ -15,7 +15,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import warehouse
 from ..canonical import MODEL_TABLE_NAMES
 from ..errors import UserError
 from ..workspace import Workspace, init
@@ -94,12 +93,13 @@ def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwri
     budget = budget_lines(sim, plan_rows, fixed_budget)
     load_id = f"DEMO-{scale}-{seed}"
     con = ws.connect()
+    # Each monthly batch commits on its own so memory stays bounded at the large scale. A demo cut off
+    # half-way is incomplete (no `loads` rows, no truth/); the next `opsfin demo` into the folder rebuilds it.
     try:
-        with warehouse.transaction(con):
-            writer = Writer(con, load_id)
-            _simulate(sim, writer, fixed_budget, progress)
-            _write_master(sim, writer, plan_rows, budget)
-            writer.record_loads(f"opsfin demo --scale {scale} --seed {seed}", started)
+        writer = Writer(con, load_id)
+        _simulate(sim, writer, fixed_budget, progress)
+        _write_master(sim, writer, plan_rows, budget)
+        writer.record_loads(f"opsfin demo --scale {scale} --seed {seed}", started)
     finally:
         con.close()
     _write_truth(sim, directory / "truth")
