@@ -147,7 +147,7 @@ def _receipt(sim: Sim, day: dt.date, cust: str, items: list[tuple[str, int]], ba
     if batch:
         sim.plan.add_matching("batch_payment", "customer", cust, day,
                               f"{cust} paid {len(items)} invoices in one transfer ({', '.join(receipts)}).")
-    elif rng.random() < (0.02 if c.scale.name != "tiny" else 0.08):
+    elif rng.random() < (0.006 if c.scale.name != "tiny" else 0.08):
         mangled = _mangle(reference, rng)
         sim.plan.add_matching("mangled_reference", "customer", cust, day,
                               f"Bank line for {receipts[0]} carries reference {mangled!r} instead of {reference!r}.")
