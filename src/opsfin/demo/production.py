@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from . import costing
 from .master import ACCOUNT, STAGES
 from .state import Sim
@@ -126,6 +128,8 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
             reason = str(rng.choice(["breakdown: spindle", "breakdown: hydraulics", "breakdown: sensor fault",
                                      "breakdown: drive", "breakdown: tooling"]))
             _maintenance(sim, m, b, b + length, "breakdown", reason)
+    machines = c.wc_machines[wc]
+    avail_at = np.array([avail[m] for m in machines])
     queue = sorted(sim.queues[wc])
     remaining = []
     last_stage = stage == len(STAGES) - 1
@@ -137,7 +141,9 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
         o = sim.orders[oid]
         pid = o["product"]
         wc_r, std_setup, _run_cmin, _labor_cmin, _wh = c.routing[pid][step - 1]
-        m = min(avail, key=lambda k: (max(avail[k], ready), k))
+        free = avail_at <= ready  # the first idle machine, else the one free soonest
+        i = int(free.argmax()) if free.any() else int(avail_at.argmin())
+        m = machines[i]
         cycle = c.machine_cycle[m]
         perf = rng.uniform(0.87, 0.95)
         setup = round(std_setup * rng.uniform(0.85, 1.35), 1)
@@ -157,6 +163,7 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
             remaining.append(item)
             continue
         avail[m] = end
+        avail_at[i] = end
         scrap = int(rng.binomial(units, 0.012)) if last_stage else 0
         good = units - scrap
         op_id = sim.next_id("OP", 8)
