@@ -10,6 +10,7 @@ README = """# model/
 
 Declarative configuration of this workspace, meant to be read, diffed and reviewed:
 
+- `kpis.yaml` — the KPI catalog; add your own KPIs here (docs/kpis.md).
 - `mappings/` — ingest mappings (column renames, date formats, decimal separators, constants).
   See docs/ingest.md.
 """
@@ -18,6 +19,11 @@ Declarative configuration of this workspace, meant to be read, diffed and review
 def write_default_model_files(model_dir: Path) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / "mappings").mkdir(exist_ok=True)
+    from .kpis.catalog import default_catalog_yaml
+
+    catalog = model_dir / "kpis.yaml"
+    if not catalog.exists():
+        catalog.write_text(default_catalog_yaml(), encoding="utf-8")
     readme = model_dir / "README.md"
     if not readme.exists():
         readme.write_text(README, encoding="utf-8")

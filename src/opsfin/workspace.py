@@ -58,6 +58,33 @@ class Workspace:
                 for name in TABLE_BY_NAME
             }
 
+    # -- KPI engine
+    def kpi_tables(self, engine: str | None = None):
+        """Warehouse tables for the engines, on DuckDB (default) or Spark (`engine="spark"`)."""
+        from .kpis.backends import open_tables
+
+        return open_tables(self, engine or self.settings.warehouse.backend)
+
+    def kpi_catalog(self):
+        from .kpis.catalog import load_catalog
+
+        return load_catalog(self.model_dir)
+
+    def kpi(self, kpis: str | list[str], grain: str = "month", by: list[str] | None = None,
+            where: dict[str, list[str]] | None = None, start=None, end=None, engine: str | None = None) -> pl.DataFrame:
+        """KPIs as `period_start, <by…>, kpi, value, numerator, denominator`."""
+        from .kpis import combine, compute
+
+        ids = [k.strip() for k in kpis.split(",")] if isinstance(kpis, str) else list(kpis)
+        frames = compute(self.kpi_tables(engine), ids, grain, by, where, start, end, catalog=self.kpi_catalog())
+        return combine(frames)
+
+    def bottlenecks(self, grain: str = "month", start=None, end=None, engine: str | None = None) -> pl.DataFrame:
+        from .kpis.bottlenecks import bottlenecks
+        from .kpis.periods import parse_day
+
+        return bottlenecks(self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to"))
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

@@ -43,7 +43,7 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         expected = day + dt.timedelta(days=lead)
         sim.rows["purchase_orders"].append((po, 1, sup, site, item, float(qty), price_1e4, ccy, day, expected))
         sim.on_order[(site, item)] += qty
-        delay = int(rng.integers(-1, 3)) + sim.plan.supplier_delay_days(sup, day)
+        delay = int(rng.choice([-2, -1, 0, 1, 2], p=[0.1, 0.25, 0.5, 0.1, 0.05])) + sim.plan.supplier_delay_days(sup, day)
         arrival = max(expected + dt.timedelta(days=delay), day + dt.timedelta(days=1))
         line = {"po": po, "line": 1, "supplier": sup, "site": site, "item": item, "qty": qty, "price": price_1e4,
                 "ccy": ccy}

@@ -1,0 +1,245 @@
+"""Fact rows with their date and the dimensions they reach, as Ibis expressions.
+
+Each builder returns a table with `_date` (DATE: the day the row belongs to, DESIGN.md "dating
+rows"), the requested dimension columns (VARCHAR, named without `_id`), and the raw measures the
+KPI definitions use. Dimensions are joined only when asked for, by the paths DESIGN.md gives:
+
+- machine_readings → machine → work_center → site; shift = the site's shift whose
+  [start_time, start_time + hours) contains the reading's hour
+- operations → work_center → site, plus shift, machine, and order → product → family
+- timesheets → employee → site, plus cost_center, work_center, shift
+- shipments → sales-order line → site, customer, product (→ family)
+- support_tickets → cost_center → site
+- gl_entries → cost_center → site (rows without a cost centre count only at company level)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from ..errors import UserError
+
+Tables = Callable[[str], ir.Table]
+
+DIMENSIONS = ("site", "work_center", "machine", "shift", "product", "family", "customer", "supplier", "cost_center")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A fact table as the KPI engine sees it: which dimensions its rows reach."""
+
+    name: str
+    dims: frozenset[str]
+    build: Callable[[Tables, frozenset[str]], ir.Table]
+
+
+def _machine_dims(t: Tables, rel: ir.Table, dims: frozenset[str], ts_col: str | None = None) -> ir.Table:
+    """Add work_center/site (and shift, from a timestamp column) to rows carrying `machine`."""
+    if dims & {"work_center", "site", "shift"}:
+        m = t("machines").select(machine="machine_id", work_center="work_center_id")
+        rel = rel.join(m, "machine")
+    if dims & {"site", "shift"}:
+        wc = t("work_centers").select(_wc="work_center_id", site="site_id")
+        rel = rel.join(wc, rel.work_center == wc._wc).drop("_wc")
+    if "shift" in dims and ts_col:
+        rel = _shift_of(t, rel, ts_col)
+    return rel
+
+
+def _shift_of(t: Tables, rel: ir.Table, ts_col: str) -> ir.Table:
+    """The site's shift whose [start, start + hours) contains the time of day of `ts_col`."""
+    s = t("shifts")
+    s = s.select(_shift_site="site_id", shift="shift_id",
+                 _start=s.start_time.hour() * 60 + s.start_time.minute(), _len=(s.hours * 60).cast("int64"))
+    minute = rel[ts_col].hour() * 60 + rel[ts_col].minute()
+    rel = rel.mutate(_minute=minute)
+    joined = rel.join(s, rel.site == s._shift_site)
+    joined = joined.filter(((joined._minute - joined._start + 1440) % 1440) < joined._len)
+    return joined.drop("_shift_site", "_start", "_len", "_minute")
+
+
+def _product_dims(t: Tables, rel: ir.Table, dims: frozenset[str]) -> ir.Table:
+    if "family" in dims:
+        p = t("products").select(_p="product_id", family="family")
+        rel = rel.join(p, rel.product == p._p).drop("_p")
+    return rel
+
+
+def _cost_center_site(t: Tables, rel: ir.Table, dims: frozenset[str]) -> ir.Table:
+    if "site" in dims:
+        cc = t("cost_centers").select(_cc="cost_center_id", site="site_id")
+        rel = rel.join(cc, rel.cost_center == cc._cc).drop("_cc")
+    return rel
+
+
+def machine_readings(t: Tables, dims: frozenset[str]) -> ir.Table:
+    r = t("machine_readings")
+    m = t("machines").select(_m="machine_id", ideal_cycle_seconds="ideal_cycle_seconds")
+    rel = r.join(m, r.machine_id == m._m).select(
+        _date=r.hour_start.date(), _ts=r.hour_start, machine=r.machine_id, planned_minutes=r.planned_minutes,
+        run_minutes=r.run_minutes, units_total=r.units_total, units_good=r.units_good, kwh=r.kwh,
+        ideal_cycle_seconds=m.ideal_cycle_seconds)
+    return _machine_dims(t, rel, dims, "_ts")
+
+
+def operations(t: Tables, dims: frozenset[str]) -> ir.Table:
+    o = t("operations")
+    rel = o.select(_date=o.end_at.date(), work_center=o.work_center_id, machine=o.machine_id, shift=o.shift_id,
+                   order_id=o.order_id, setup_minutes=o.setup_minutes, run_minutes=o.run_minutes,
+                   labor_minutes=o.labor_minutes, qty_good=o.qty_good, qty_scrap=o.qty_scrap,
+                   wait_minutes=o.wait_minutes)
+    if "site" in dims:
+        wc = t("work_centers").select(_wc="work_center_id", site="site_id")
+        rel = rel.join(wc, rel.work_center == wc._wc).drop("_wc")
+    if dims & {"product", "family"}:
+        po = t("production_orders").select(_o="order_id", product="product_id")
+        rel = rel.join(po, rel.order_id == po._o).drop("_o")
+        rel = _product_dims(t, rel, dims)
+    return rel
+
+
+def production_output(t: Tables, dims: frozenset[str]) -> ir.Table:
+    m = t("inventory_movements")
+    m = m.filter(m.kind == "production")
+    rel = m.select(_date=m.moved_at.date(), site=m.site_id, product=m.product_id, qty=m.qty)
+    return _product_dims(t, rel, dims)
+
+
+def quality_inspections(t: Tables, dims: frozenset[str]) -> ir.Table:
+    q = t("quality_inspections")
+    rel = q.select(_date=q.inspected_at.date(), order_id=q.order_id, operation_id=q.operation_id,
+                   qty_inspected=q.qty_inspected, qty_defective=q.qty_defective)
+    if dims & {"site", "product", "family"}:
+        po = t("production_orders").select(_o="order_id", site="site_id", product="product_id")
+        rel = rel.join(po, rel.order_id == po._o).drop("_o")
+        rel = _product_dims(t, rel, dims)
+    if dims & {"work_center", "machine", "shift"}:
+        op = t("operations").select(_op="operation_id", work_center="work_center_id", machine="machine_id",
+                                    shift="shift_id")
+        rel = rel.left_join(op, rel.operation_id == op._op).drop("_op")
+    return rel
+
+
+def timesheets(t: Tables, dims: frozenset[str]) -> ir.Table:
+    ts = t("timesheets")
+    rel = ts.select(_date=ts.work_date, employee_id=ts.employee_id, cost_center=ts.cost_center_id,
+                    work_center=ts.work_center_id, shift=ts.shift_id,
+                    regular_hours=ts.regular_hours, overtime_hours=ts.overtime_hours)
+    if "site" in dims:
+        e = t("employees").select(_e="employee_id", site="site_id")
+        rel = rel.join(e, rel.employee_id == e._e).drop("_e")
+    return rel
+
+
+def cost_center_kind(t: Tables, rel: ir.Table, kind: str) -> ir.Table:
+    """Keep rows booked to cost centres of one kind (e.g. 'production' timesheets)."""
+    cc = t("cost_centers")
+    cc = cc.filter(cc.kind == kind).select(_k="cost_center_id")
+    return rel.semi_join(cc, rel.cost_center == cc._k)
+
+
+def support_tickets(t: Tables, dims: frozenset[str]) -> ir.Table:
+    s = t("support_tickets")
+    s = s.filter(s.closed_at.notnull())  # a ticket still open counts nowhere
+    rel = s.select(_date=s.closed_at.date(), cost_center=s.cost_center_id, customer=s.customer_id,
+                   handling_minutes=s.handling_minutes, csat=s.csat)
+    return _cost_center_site(t, rel, dims)
+
+
+def warehouse_tasks(t: Tables, dims: frozenset[str]) -> ir.Table:
+    w = t("warehouse_tasks")
+    return w.select(_date=w.finished_at.date(), site=w.site_id, kind=w.kind, lines=w.lines.cast("float64"),
+                    hours=(w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600)
+
+
+def shipments(t: Tables, dims: frozenset[str]) -> ir.Table:
+    sh = t("shipments")
+    so = t("sales_orders").select(_so="so_id", _line="line", site="site_id", customer="customer_id",
+                                  product="product_id", promised_date="promised_date")
+    rel = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line)).select(
+        _date=sh.shipped_date, qty=sh.qty, site="site", customer="customer", product="product",
+        promised_date="promised_date")
+    return _product_dims(t, rel, dims)
+
+
+def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
+    g = t("gl_entries")
+    a = t("accounts").select(_a="account_id", role="role", account_type="type")
+    rel = g.join(a, g.account_id == a._a).select(
+        _date=g.posting_date, cost_center=g.cost_center_id, role="role", account_type="account_type",
+        amount=g.amount.cast("decimal(38, 2)"))
+    if dims & {"site", "cost_center"}:
+        rel = rel.filter(rel.cost_center.notnull())  # rows without a cost centre count only at company level
+    return _cost_center_site(t, rel, dims)
+
+
+def maintenance_events(t: Tables, dims: frozenset[str]) -> ir.Table:
+    m = t("maintenance_events")
+    rel = m.select(_date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)"))
+    return _machine_dims(t, rel, dims)
+
+
+def fx_to_base(t: Tables, rel: ir.Table, currency: str, day: str, base_currency: str) -> ir.Table:
+    """Add `_rate`: the latest fx_rates row with rate_date ≤ the document's date (1 for the base currency).
+    Looked up once per distinct (currency, date) with a join and a max, which every backend runs."""
+    fx = t("fx_rates").select(_ccy="currency", _rd="rate_date", _rate="rate_to_base")
+    keys = rel.select(_kc=rel[currency], _kd=rel[day]).distinct()
+    cand = keys.join(fx, (keys._kc == fx._ccy) & (fx._rd <= keys._kd))
+    latest = cand.group_by(["_kc", "_kd"]).aggregate(_rd=cand._rd.max())
+    rates = latest.join(fx, (latest._kc == fx._ccy) & (latest._rd == fx._rd)).select("_kc", "_kd", "_rate")
+    out = rel.left_join(rates, (rel[currency] == rates._kc) & (rel[day] == rates._kd)).drop("_kc", "_kd")
+    one = ibis.literal(1, type="decimal(18, 8)")
+    return out.mutate(_rate=ibis.ifelse(out[currency] == base_currency, one, out._rate))
+
+
+def goods_receipts(t: Tables, dims: frozenset[str], base_currency: str = "EUR") -> ir.Table:
+    gr = t("goods_receipts")
+    po = t("purchase_orders").select(_po="po_id", _line="line", supplier="supplier_id", site="site_id",
+                                     product="product_id", unit_price="unit_price", currency="currency",
+                                     expected_date="expected_date")
+    rel = gr.join(po, (gr.po_id == po._po) & (gr.line == po._line)).select(
+        _date=gr.received_date, qty=gr.qty, supplier="supplier", site="site", product="product",
+        unit_price="unit_price", currency="currency", expected_date="expected_date")
+    return _product_dims(t, rel, dims)
+
+
+def receipt_allocations(t: Tables, dims: frozenset[str]) -> ir.Table:
+    al = t("ar_receipt_allocations")
+    rc = t("ar_receipts").select(_r="receipt_id", customer="customer_id", received_date="received_date",
+                                 currency="currency")
+    inv = t("ar_invoices").select(_i="invoice_id", invoice_date="invoice_date")
+    rel = al.join(rc, al.receipt_id == rc._r).join(inv, al.invoice_id == inv._i)
+    return rel.select(_date=rel.received_date, customer="customer", currency="currency",
+                      received_date="received_date", invoice_date="invoice_date",
+                      amount=rel.amount.cast("decimal(38, 2)"))
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("machine_readings", frozenset({"machine", "work_center", "site", "shift"}), machine_readings),
+    Source("operations", frozenset({"work_center", "site", "shift", "machine", "product", "family"}), operations),
+    Source("production_output", frozenset({"site", "product", "family"}), production_output),
+    Source("quality_inspections", frozenset({"site", "product", "family", "work_center", "machine", "shift"}),
+           quality_inspections),
+    Source("timesheets", frozenset({"site", "cost_center", "work_center", "shift"}), timesheets),
+    Source("support_tickets", frozenset({"cost_center", "site", "customer"}), support_tickets),
+    Source("warehouse_tasks", frozenset({"site"}), warehouse_tasks),
+    Source("shipments", frozenset({"site", "customer", "product", "family"}), shipments),
+    Source("gl_entries", frozenset({"cost_center", "site"}), gl_entries),
+    Source("maintenance_events", frozenset({"machine", "work_center", "site"}), maintenance_events),
+    Source("goods_receipts", frozenset({"supplier", "site", "product", "family"}), goods_receipts),
+    Source("receipt_allocations", frozenset({"customer"}), receipt_allocations),
+)}
+
+
+def check_dims(kpi: str, allowed: frozenset[str], asked: set[str]) -> None:
+    unknown = sorted(d for d in asked if d not in DIMENSIONS)
+    if unknown:
+        raise UserError(f"unknown dimension {', '.join(unknown)}; dimensions are: {', '.join(DIMENSIONS)}")
+    missing = sorted(asked - allowed)
+    if missing:
+        carried = ", ".join(sorted(allowed)) or "none (company level only)"
+        raise UserError(f"KPI {kpi!r} cannot be split by {', '.join(missing)}: its rows carry {carried}")
