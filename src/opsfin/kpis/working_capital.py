@@ -8,6 +8,7 @@ the few period edges are then read off the running balance."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from decimal import Decimal
 
 import polars as pl
@@ -35,15 +36,24 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
     days = ledger["posting_date"]
     first = start or days.min()
     last = end or days.max()
-    by_role: dict[str, list[tuple[dt.date, Decimal]]] = {}
+    # running balance per role: dates and cumulative sums, read at any day by binary search
+    running: dict[str, tuple[list[dt.date], list[Decimal]]] = {}
     for day, role, amount in ledger.sort("posting_date").iter_rows():
-        by_role.setdefault(role, []).append((day, amount))
+        dates, sums = running.setdefault(role, ([], []))
+        dates.append(day)
+        sums.append((sums[-1] if sums else Decimal(0)) + amount)
 
     def balance(roles: tuple[str, ...], t_: dt.date) -> Decimal:
-        return sum((a for r in roles for d, a in by_role.get(r, []) if d <= t_), Decimal(0))
+        total = Decimal(0)
+        for r in roles:
+            dates, sums = running.get(r, ([], []))
+            i = bisect_right(dates, t_)
+            if i:
+                total += sums[i - 1]
+        return total
 
     def flow(roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Decimal:
-        return sum((a for r in roles for d, a in by_role.get(r, []) if lo <= d <= hi), Decimal(0))
+        return balance(roles, hi) - balance(roles, lo - dt.timedelta(days=1))
 
     inventory = ("inventory_raw", "inventory_wip", "inventory_fg")
     rows = []
