@@ -14,8 +14,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
-	$(PIP) install --quiet -e '.[dev]'
+# dev tools plus the spark extra: the Spark parity test (tests/test_spark_parity.py) needs PySpark
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml Makefile
+	$(PIP) install --quiet -e '.[dev,spark]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -25,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/opsfin demo --dir demo-workspace --scale demo
 
-## make test: install with the dev extras and run the whole suite
+## make test: install with the dev and spark extras and run the whole suite (the Spark tests also need Java 17)
 test: install-dev
 	$(BIN)/python -m pytest
 

@@ -14,28 +14,34 @@ from decimal import Decimal
 import polars as pl
 
 from .definitions import COGS_ROLES
-from .periods import calendar
+from .periods import calendar, next_period, period_start
 
-ROLES = ("ar", "ap", "inventory_raw", "inventory_wip", "inventory_fg", "revenue", *COGS_ROLES)
+INVENTORY = ("inventory_raw", "inventory_wip", "inventory_fg")
+ROLES = ("ar", "ap", *INVENTORY, "revenue", *COGS_ROLES)
+NEEDS = {"dso": ("ar", "revenue"), "dio": (*INVENTORY, *COGS_ROLES), "dpo": ("ap", *COGS_ROLES),
+         "inventory_turns": (*INVENTORY, *COGS_ROLES), "ccc": ROLES}
 
 
-def daily_ledger(t) -> pl.DataFrame:
+def daily_ledger(t, roles: tuple[str, ...] = ROLES) -> pl.DataFrame:
     g = t("gl_entries")
     a = t("accounts").select(_a="account_id", role="role")
     j = g.join(a, g.account_id == a._a)
-    j = j.filter(j.role.isin(ROLES))
+    j = j.filter(j.role.isin(roles))
     agg = j.group_by([j.posting_date, j.role]).aggregate(amount=j.amount.cast("decimal(38, 2)").sum())
     return pl.from_arrow(agg.to_pyarrow())  # type: ignore[return-value]
 
 
 def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
-    ledger = daily_ledger(t)
+    # only the roles the asked KPIs read are aggregated (dso reads a tenth of the ledger)
+    ledger = daily_ledger(t, tuple(sorted({r for k in kpis for r in NEEDS.get(k, ROLES)})))
     if ledger.is_empty():
         return pl.DataFrame(schema={"period_start": pl.Date, "kpi": pl.Utf8, "value": pl.Float64,
                                     "numerator": pl.Float64, "denominator": pl.Float64})
     days = ledger["posting_date"]
-    first = start or days.min()
-    last = end or days.max()
+    # without --from/--to every period is whole (DESIGN.md: only --from/--to clip, and d counts the days
+    # inside); the first and last days with postings to those roles only choose which periods are shown
+    first = start or period_start(days.min(), grain)
+    last = end or next_period(period_start(days.max(), grain), grain) - dt.timedelta(days=1)
     # running balance per role: dates and cumulative sums, read at any day by binary search
     running: dict[str, tuple[list[dt.date], list[Decimal]]] = {}
     for day, role, amount in ledger.sort("posting_date").iter_rows():
@@ -55,7 +61,7 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
     def flow(roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Decimal:
         return balance(roles, hi) - balance(roles, lo - dt.timedelta(days=1))
 
-    inventory = ("inventory_raw", "inventory_wip", "inventory_fg")
+    inventory = INVENTORY
     rows = []
     for p, lo, hi in calendar(first, last, grain):
         d = (hi - lo).days + 1

@@ -1,0 +1,1 @@
+"""Exports of the warehouse and of results (Parquet today; packs and spreadsheets later)."""
