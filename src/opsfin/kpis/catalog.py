@@ -45,6 +45,31 @@ def default_catalog_yaml() -> str:
     return header + yaml.safe_dump({"kpis": entries}, sort_keys=False, allow_unicode=True, width=110)
 
 
+class _ColumnLogic(ast.NodeTransformer):
+    """`a and b`, `a or b` and chained comparisons (`0 < x < 5`) become `&` and `|`: Python's own `and`/`or`
+    ask a column expression for a single truth value, which it does not have."""
+
+    @staticmethod
+    def _join(op: ast.operator, values: list[ast.expr]) -> ast.expr:
+        out = values[0]
+        for v in values[1:]:
+            out = ast.BinOp(out, op, v)
+        return out
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:
+        self.generic_visit(node)
+        return self._join(ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr(), node.values)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        lefts = [node.left, *node.comparators[:-1]]
+        pairs = [ast.Compare(left, [op], [right]) for left, op, right in
+                 zip(lefts, node.ops, node.comparators, strict=True)]
+        return self._join(ast.BitAnd(), pairs)  # type: ignore[arg-type]
+
+
 def _expression(text: str, where: str):
     try:
         tree = ast.parse(str(text), mode="eval")
@@ -53,6 +78,7 @@ def _expression(text: str, where: str):
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise UserError(f"{where}: {type(node).__name__} is not allowed in a KPI expression ({text!r})")
+    tree = ast.fix_missing_locations(_ColumnLogic().visit(tree))
     code = compile(tree, where, "eval")
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
@@ -60,7 +86,10 @@ def _expression(text: str, where: str):
         missing = sorted(names - set(rel.columns))
         if missing:
             raise UserError(f"{where}: unknown column {', '.join(missing)}; the source has {', '.join(rel.columns)}")
-        return eval(code, {"__builtins__": {}}, {n: rel[n] for n in names})  # noqa: S307 - AST checked above
+        try:
+            return eval(code, {"__builtins__": {}}, {n: rel[n] for n in names})  # noqa: S307 - AST checked above
+        except Exception as exc:  # e.g. a string column compared with a number
+            raise UserError(f"{where}: cannot compute {text!r}: {exc}") from None
 
     return build
 

@@ -27,9 +27,13 @@ class Tables:
     def __init__(self, backend: ibis.BaseBackend, base_currency: str = "EUR"):
         self.backend = backend
         self.base_currency = base_currency
+        self._tables: dict[str, ir.Table] = {}
 
     def __call__(self, name: str) -> ir.Table:
-        return self.backend.table(name)
+        # each lookup asks the backend for the schema; a KPI reads some tables several times
+        if name not in self._tables:
+            self._tables[name] = self.backend.table(name)
+        return self._tables[name]
 
 
 def resolve(kpi_ids: Iterable[str], catalog: Mapping[str, Kpi] | None = None) -> list[Kpi]:
