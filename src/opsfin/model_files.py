@@ -11,6 +11,8 @@ README = """# model/
 Declarative configuration of this workspace, meant to be read, diffed and reviewed:
 
 - `kpis.yaml` — the KPI catalog; add your own KPIs here (docs/kpis.md).
+- `guardrails.yaml` — bands each KPI must stay inside; `detection.yaml` — which KPI series the
+  anomaly detector scans. Both feed `opsfin alerts` (docs/alerts.md).
 - `mappings/` — ingest mappings (column renames, date formats, decimal separators, constants).
   See docs/ingest.md.
 """
@@ -24,6 +26,11 @@ def write_default_model_files(model_dir: Path) -> None:
     catalog = model_dir / "kpis.yaml"
     if not catalog.exists():
         catalog.write_text(default_catalog_yaml(), encoding="utf-8")
+    from .alerts.defaults import default_detection_yaml, default_guardrails_yaml
+
+    for name, text in (("guardrails.yaml", default_guardrails_yaml), ("detection.yaml", default_detection_yaml)):
+        if not (model_dir / name).exists():
+            (model_dir / name).write_text(text(), encoding="utf-8")
     readme = model_dir / "README.md"
     if not readme.exists():
         readme.write_text(README, encoding="utf-8")

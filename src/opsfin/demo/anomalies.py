@@ -87,6 +87,9 @@ class AnomalyPlan:
         a = self._active("rising_breakdowns", machine, day)
         return base + (a.params["extra"] * (0.35 + 0.65 * self.progress(a, day)) if a else 0.0)
 
+    def failing_machine(self, machine: str, day: dt.date) -> bool:
+        return self._active("rising_breakdowns", machine, day) is not None
+
     def add_matching(self, kind: str, entity_type: str, entity_id: str, day: dt.date, description: str) -> None:
         self.matching.append(Anomaly(kind, entity_type, entity_id, day, day, description))
 
@@ -128,7 +131,7 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
         drift = round(float(rng.uniform(0.25, 0.35)), 2)
         add("energy_drift", m, window(short, long_), f"Machine {m} draws more power per unit: kWh per unit drifts up to +{drift:.0%}.", drift=drift)
     for m in chosen_machines[n:2 * n]:
-        add("rising_breakdowns", m, window(short, long_), f"Machine {m} breaks down more and more often; availability falls.", extra=0.45)
+        add("rising_breakdowns", m, window(short, long_), f"Machine {m} breaks down more and more often; availability falls.", extra=0.9)
     for cc in pick(c.support_ccs, n):
         add("underused_support_team", cc, window(short, long_), f"Support team {cc} receives far fewer tickets than it is staffed for.", volume=0.45)
     for sup in pick([x for x in c.suppliers], n):

@@ -42,7 +42,7 @@ def book_timesheets(sim: Sim, day: dt.date) -> None:
             overtime_qh = 0
             if kind == "op" and sim.overtime_today.get(site) and shift_id == shifts[-1][0]:
                 overtime_qh = 8
-            elif kind == "op" and sim.overtime_today.get(site) and rng.random() < 0.5:
+            elif kind == "op" and sim.overtime_today.get(site) and (rng.random() < 0.5 or sim.plan.forced_overtime(site, day)):
                 overtime_qh = 8
             elif kind != "op" and rng.random() < 0.03:
                 overtime_qh = 4

@@ -124,6 +124,11 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
         if rng.random() < sim.plan.breakdown_probability(m, day, BASE_BREAKDOWN_P):
             b = float(rng.uniform(win_start, win_end - 60))
             length = float(rng.choice([45, 90, 150, 240]))
+            if sim.plan.failing_machine(m, day):
+                # a failing machine breaks down as soon as it starts, and stays down until repaired:
+                # its work goes to the other machines, so its availability falls
+                b, length = a, min(length * 3, max(win_end - a - 1, 1.0))
+                avail[m] = a + length
             stops[m] = (b, b + length)
             reason = str(rng.choice(["breakdown: spindle", "breakdown: hydraulics", "breakdown: sensor fault",
                                      "breakdown: drive", "breakdown: tooling"]))

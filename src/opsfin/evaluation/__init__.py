@@ -1,0 +1,1 @@
+"""Measuring engines against the demo company's ground truth (`truth/`), which only evaluation reads."""
