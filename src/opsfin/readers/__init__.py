@@ -193,6 +193,19 @@ def to_table(name: str, rows: list[dict[str, Any]], source: Path | str = "") -> 
         raise UserError(f"{source}: a value does not fit table {name}: {exc}") from None
 
 
+def statement_document(fmt: str, path: Path | str, statements: list[dict[str, Any]],
+                       transactions: list[dict[str, Any]], statement_locations: list[str],
+                       transaction_locations: list[str], **meta: Any) -> ParsedDocument:
+    """A bank-statement parse: `bank_statements` + `bank_transactions` with their locations."""
+    return ParsedDocument(
+        format=fmt,
+        tables={"bank_statements": to_table("bank_statements", statements, path),
+                "bank_transactions": to_table("bank_transactions", transactions, path)},
+        locations={"bank_statements": statement_locations, "bank_transactions": transaction_locations},
+        meta={"source": str(path), **meta},
+    )
+
+
 def xml_root(path: Path) -> ET.Element:
     """Parse an XML file; a malformed file becomes a UserError naming file, line and column."""
     try:

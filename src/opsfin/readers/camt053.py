@@ -46,9 +46,9 @@ from . import (
     _split_tag,
     money,
     parse_decimal,
+    statement_document,
     strip_namespaces,
     text_of,
-    to_table,
     xml_root,
 )
 
@@ -253,11 +253,6 @@ def _read(path: Path, root: ET.Element) -> ParsedDocument:
         if money(opening[0]) + moved != money(closing[0]):
             warnings.append(f"{loc} ({sid}): opening {money(opening[0])} + entries {moved} != "
                             f"closing {money(closing[0])}")
-    return ParsedDocument(
-        format="camt053",
-        tables={"bank_statements": to_table("bank_statements", statements, path),
-                "bank_transactions": to_table("bank_transactions", transactions, path)},
-        locations={"bank_statements": stmt_locs, "bank_transactions": txn_locs},
-        meta={"source": str(path), "message_id": text_of(root, "BkToCstmrStmt/GrpHdr/MsgId"),
-              "skipped": skipped, "warnings": warnings},
-    )
+    return statement_document("camt053", path, statements, transactions, stmt_locs, txn_locs,
+                              message_id=text_of(root, "BkToCstmrStmt/GrpHdr/MsgId"), skipped=skipped,
+                              warnings=warnings)

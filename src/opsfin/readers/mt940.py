@@ -42,7 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import UserError
-from . import ParsedDocument, money, parse_decimal, to_table
+from . import ParsedDocument, money, parse_decimal, statement_document
 
 _TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
 _ENVELOPE = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}|\{4:")
@@ -291,10 +291,4 @@ def _read(path: Path) -> ParsedDocument:
         if money(opening) + total != money(closing):
             warnings.append(f"statement {sid} (line {st.line}): opening {money(opening)} + lines "
                             f"{total} != closing {money(closing)}")
-    return ParsedDocument(
-        format="mt940",
-        tables={"bank_statements": to_table("bank_statements", statements, path),
-                "bank_transactions": to_table("bank_transactions", transactions, path)},
-        locations={"bank_statements": stmt_locs, "bank_transactions": txn_locs},
-        meta={"source": str(path), "warnings": warnings},
-    )
+    return statement_document("mt940", path, statements, transactions, stmt_locs, txn_locs, warnings=warnings)
