@@ -13,6 +13,8 @@ Declarative configuration of this workspace, meant to be read, diffed and review
 - `kpis.yaml` — the KPI catalog; add your own KPIs here (docs/kpis.md).
 - `guardrails.yaml` — bands each KPI must stay inside; `detection.yaml` — which KPI series the
   anomaly detector scans. Both feed `opsfin alerts` (docs/alerts.md).
+- `activities.yaml` — activity-based costing drivers, `opsfin abc` (docs/abc.md);
+  `allocations.yaml` — service cost allocation rules, `opsfin allocate` (docs/allocations.md).
 - `mappings/` — ingest mappings (column renames, date formats, decimal separators, constants).
   See docs/ingest.md.
 """
@@ -31,6 +33,16 @@ def write_default_model_files(model_dir: Path) -> None:
     for name, text in (("guardrails.yaml", default_guardrails_yaml), ("detection.yaml", default_detection_yaml)):
         if not (model_dir / name).exists():
             (model_dir / name).write_text(text(), encoding="utf-8")
+    from .costing.costing_config import (
+        ACTIVITIES_FILE,
+        ALLOCATIONS_FILE,
+        DEFAULT_ACTIVITIES_YAML,
+        DEFAULT_ALLOCATIONS_YAML,
+    )
+
+    for name, content in ((ACTIVITIES_FILE, DEFAULT_ACTIVITIES_YAML), (ALLOCATIONS_FILE, DEFAULT_ALLOCATIONS_YAML)):
+        if not (model_dir / name).exists():
+            (model_dir / name).write_text(content, encoding="utf-8")
     readme = model_dir / "README.md"
     if not readme.exists():
         readme.write_text(README, encoding="utf-8")

@@ -85,6 +85,63 @@ class Workspace:
 
         return bottlenecks(self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to"))
 
+    # -- costing: order costs, unit economics, value streams (docs/unit-economics.md, docs/value-streams.md)
+    def order_costs(self, start=None, end=None) -> pl.DataFrame:
+        """Actual cost per production order (completed in [start, end] when either is given)."""
+        from .costing.order_costs import order_costs
+        from .kpis.periods import parse_day
+
+        with self.connect(read_only=True) as con:
+            return order_costs(con, parse_day(start, "--from"), parse_day(end, "--to"))
+
+    def unit_economics(self, by=None, start=None, end=None, scope: str = "product") -> pl.DataFrame:
+        """Unit economics per group (scope product), or cost per line picked (warehouse) / per ticket (support)."""
+        from .costing.unit_economics import SCOPES, support_costs, unit_economics, warehouse_costs
+        from .kpis.periods import parse_day
+
+        lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
+        if scope not in SCOPES:
+            raise UserError(f"--scope {scope!r}: choose one of {', '.join(SCOPES)}")
+        with self.connect(read_only=True) as con:
+            if scope == "warehouse":
+                return warehouse_costs(con, lo, hi)
+            if scope == "support":
+                return support_costs(con, lo, hi)
+            return unit_economics(con, self.settings.base_currency, by, lo, hi)
+
+    def value_stream(self, by: str = "family", start=None, end=None, steps: bool = False) -> pl.DataFrame:
+        """Value streams per family or product; `steps=True` lists the non-value-added steps and their cost."""
+        from .costing.value_stream import value_stream, value_stream_steps
+        from .kpis.periods import parse_day
+
+        with self.connect(read_only=True) as con:
+            fn = value_stream_steps if steps else value_stream
+            return fn(con, by, parse_day(start, "--from"), parse_day(end, "--to"))
+
+    # -- costing: activity-based costing and service cost allocations (docs/abc.md, docs/allocations.md)
+    def abc(self, object: str = "product", start=None, end=None, view: str = "objects") -> pl.DataFrame:  # noqa: A002
+        """ABC against traditional costing per product or customer; `view`: objects, pools, activities, assignments."""
+        from .costing.abc import abc_result
+
+        return abc_result(self, object, start, end, view)
+
+    def allocate(self, method: str, period: str, post: bool = False, view: str = "flows") -> pl.DataFrame:
+        """Service cost allocation flows (`view="summary"`: per cost centre); `post=True` also posts the journals."""
+        from .costing.allocations import allocation_result
+
+        return allocation_result(self, method, period, post, view)[0]
+
+    # -- costing: variance analysis (docs/variances.md)
+    def variance(self, start=None, end=None, budget: str | None = None, by: str | None = None,
+                 monthly: bool = False, drill: str | None = None, member: str | None = None) -> pl.DataFrame:
+        """The variance bridge `category, [<by>], amount` (+ `total`), or with `drill=CATEGORY` its source rows."""
+        from .costing.variance import source_rows, variance
+
+        with self.connect(read_only=True) as con:
+            if drill is not None:
+                return source_rows(con, drill, start, end, budget, by, member, self.settings.base_currency)
+            return variance(con, start, end, budget, by, self.settings.base_currency, monthly)
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

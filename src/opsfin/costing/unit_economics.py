@@ -1,0 +1,270 @@
+"""Unit economics: revenue, actual cost and contribution margin per unit sold (docs/unit-economics.md).
+
+Pure functions of the warehouse tables (a DuckDB connection) and the base currency; they return Polars.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ..errors import UserError
+from .order_costs import COMPONENTS, MONEY, ZERO, _rows, allocate, cents, order_costs
+
+DIMS = {"product": "product_id", "family": "family", "site": "site_id", "customer": "customer_id",
+        "shift": "shift_id"}
+VARIABLE = ("material", "labor", "energy", "variable_overhead")
+SCOPES = ("product", "warehouse", "support")
+NO_SHIFT = "(none)"
+Q4 = Decimal("0.0001")
+
+
+def parse_by(by: str | list[str] | None) -> list[str]:
+    if by is None:
+        return ["product"]
+    items = [b.strip() for b in (by.split(",") if isinstance(by, str) else by) if b and b.strip()]
+    for b in items:
+        if b not in DIMS:
+            raise UserError(f"--by {b!r}: unit economics groups by {', '.join(DIMS)}")
+    if len(set(items)) != len(items):
+        raise UserError(f"--by {','.join(items)}: a dimension is named twice")
+    return items or ["product"]
+
+
+def _check_range(start: dt.date | None, end: dt.date | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise UserError(f"--from {start} is after --to {end}")
+
+
+def _range_sql(col: str, start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
+    sql, params = "", []
+    if start is not None:
+        sql += f" AND {col} >= ?"
+        params.append(start)
+    if end is not None:
+        sql += f" AND {col} <= ?"
+        params.append(end)
+    return sql, params
+
+
+_UNITS_SQL = """
+SELECT so.product_id, p.family, so.site_id, so.customer_id, sum(sh.qty) AS units
+FROM shipments sh JOIN sales_orders so ON so.so_id = sh.so_id AND so.line = sh.line
+LEFT JOIN products p ON p.product_id = so.product_id
+WHERE TRUE {where}
+GROUP BY ALL
+"""
+
+_REVENUE_SQL = """
+WITH inv AS (
+    SELECT i.invoice_id, i.customer_id, i.so_id, i.invoice_date, i.currency,
+           CASE WHEN i.currency = ? THEN 1::DECIMAL(18,8) ELSE f.rate_to_base END AS rate
+    FROM ar_invoices i ASOF LEFT JOIN fx_rates f ON f.currency = i.currency AND f.rate_date <= i.invoice_date
+    WHERE TRUE {where}
+)
+SELECT inv.invoice_id, inv.customer_id, inv.currency, inv.invoice_date, inv.rate, l.line, l.product_id, p.family,
+       (SELECT min(so.site_id) FROM sales_orders so WHERE so.so_id = inv.so_id) AS site_id, l.amount
+FROM inv JOIN ar_invoice_lines l ON l.invoice_id = inv.invoice_id
+LEFT JOIN products p ON p.product_id = l.product_id
+ORDER BY inv.invoice_id, l.line
+"""
+
+
+def revenue_lines(con: duckdb.DuckDBPyConnection, base_currency: str, start: dt.date | None = None,
+                  end: dt.date | None = None) -> list[dict[str, Any]]:
+    """AR invoice lines dated in [start, end] with their revenue in base currency: each invoice's net is
+    converted once (Σ line amounts × rate at the invoice date, half-even to the cent, as the GL books it)
+    and split over its lines by amount, largest remainder."""
+    where, params = _range_sql("i.invoice_date", start, end)
+    lines = _rows(con, _REVENUE_SQL.format(where=where), [base_currency, *params])
+    by_inv: dict[str, list] = defaultdict(list)
+    for r in lines:
+        by_inv[r["invoice_id"]].append(r)
+    for inv_id, rows in by_inv.items():
+        rate = rows[0]["rate"]
+        if rate is None:
+            raise UserError(f"ar_invoices {inv_id}: no fx_rates row for {rows[0]['currency']} on or before "
+                            f"{rows[0]['invoice_date']}")
+        net = sum((r["amount"] for r in rows), ZERO)
+        base = cents(net * rate)
+        if rate == 1:
+            parts = {r["line"]: r["amount"] for r in rows}
+        else:
+            parts = _split_signed(base, [(r["line"], r["amount"]) for r in rows])
+        for r in rows:
+            r["revenue"] = parts.get(r["line"], ZERO)
+    return lines
+
+
+def _split_signed(total: Decimal, keys: list[tuple[Any, Decimal]]) -> dict[Any, Decimal]:
+    """Split `total` by weights that may be negative (credit lines): positive and negative weights are
+    split separately in proportion to |weight|, keeping the exact total."""
+    if all(w >= 0 for _, w in keys):
+        return allocate(total, [(k, float(w)) for k, w in keys]) or {k: ZERO for k, _ in keys}
+    net = sum((w for _, w in keys), ZERO)
+    if net == 0:
+        return {k: ZERO for k, _ in keys}
+    scaled = {k: cents(total * w / net) for k, w in keys}
+    diff = total - sum(scaled.values(), ZERO)
+    if diff:  # the rounding cents go to the largest line
+        scaled[max(keys, key=lambda kw: abs(kw[1]))[0]] += diff
+    return scaled
+
+
+def _unit_costs(con, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
+    """Actual cost per good unit by product (and by (product, completion shift)), from the orders completed
+    in [start, end]; products with none fall back to every order completed up to `end`.
+    Returns (per_unit[key] -> {component: Decimal}, basis[product] -> str, shift_share[product] -> {shift: qty})."""
+    period = order_costs(con, start, end or dt.date.max)
+    frames = [("period", period)]
+    if start is not None:
+        frames.append(("history", order_costs(con, None, end or dt.date.max)))
+    per_unit: dict[Any, dict[str, Decimal]] = {}
+    basis: dict[str, str] = {}
+    shares: dict[str, dict[str, float]] = {}
+    for label, frame in frames:
+        frame = frame.filter(pl.col("qty_good") > 0)
+        sums: dict[Any, dict[str, Any]] = {}
+        for r in frame.iter_rows(named=True):
+            keys = [r["product_id"]] + ([(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else [])
+            for k in keys:
+                s = sums.setdefault(k, {"qty": 0.0, **dict.fromkeys(COMPONENTS, ZERO)})
+                s["qty"] += r["qty_good"]
+                for c in COMPONENTS:
+                    s[c] += r[c]
+        for k, s in sums.items():
+            product = k if isinstance(k, str) else k[0]
+            if basis.get(product, label) != label:
+                continue
+            basis[product] = label
+            per_unit[k] = {c: s[c] / Decimal(str(s["qty"])) for c in COMPONENTS}
+            if isinstance(k, tuple):
+                shares.setdefault(product, {})[k[1]] = s["qty"]
+    return per_unit, basis, shares
+
+
+def unit_economics(con: duckdb.DuckDBPyConnection, base_currency: str, by: str | list[str] | None = None,
+                   start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+    """Per group of `by` (product, family, site, customer, shift): units sold (shipments), revenue (AR invoices
+    in base currency), actual cost of the units sold by component, unit_cost, contribution margin."""
+    dims = parse_by(by)
+    _check_range(start, end)
+    with_shift = "shift" in dims
+    where, params = _range_sql("sh.shipped_date", start, end)
+    base: dict[tuple, dict[str, Any]] = {}
+
+    def cell(product, family, site, customer):
+        return base.setdefault((product, family, site, customer), {"units": 0.0, "revenue": ZERO})
+
+    for r in _rows(con, _UNITS_SQL.format(where=where), params):
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
+    for r in revenue_lines(con, base_currency, start, end):
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["revenue"]
+
+    per_unit, basis, shares = _unit_costs(con, start, end, with_shift)
+    fine: list[dict[str, Any]] = []  # (product, family, site, customer, shift) cells with rounded money
+    for (product, family, site, customer), v in sorted(base.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        if with_shift and shares.get(product):
+            sh = sorted(shares[product].items())
+            total_q = sum(q for _, q in sh)
+            rev = allocate(v["revenue"], [(s, q) for s, q in sh]) if v["revenue"] else {}
+            cells = [(s, v["units"] * q / total_q, rev.get(s, ZERO)) for s, q in sh]
+        else:
+            cells = [(NO_SHIFT if with_shift else None, v["units"], v["revenue"])]
+        for shift, units, revenue in cells:
+            uc = per_unit.get((product, shift) if with_shift else product)
+            money = {c: (cents(Decimal(str(units)) * uc[c]) if uc else ZERO) for c in COMPONENTS}
+            fine.append({"product_id": product, "family": family, "site_id": site, "customer_id": customer,
+                         "shift_id": shift, "units": units, "revenue": revenue, **money,
+                         "cost_basis": basis.get(product, "none") if units else "none"})
+
+    groups: dict[tuple, dict[str, Any]] = {}
+    for f in fine:
+        key = tuple(f[DIMS[d]] for d in dims)
+        g = groups.setdefault(key, {"units": 0.0, "revenue": ZERO, **dict.fromkeys(COMPONENTS, ZERO),
+                                    "bases": set()})
+        g["units"] += f["units"]
+        g["revenue"] += f["revenue"]
+        for c in COMPONENTS:
+            g[c] += f[c]
+        if f["units"]:
+            g["bases"].add(f["cost_basis"])
+    rows = []
+    for key, g in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+        full = sum((g[c] for c in COMPONENTS), ZERO)
+        cm = g["revenue"] - sum((g[c] for c in VARIABLE), ZERO)
+        units = Decimal(str(g["units"]))
+        rows.append({
+            **{DIMS[d]: k for d, k in zip(dims, key, strict=True)},
+            "units": g["units"], "revenue": g["revenue"], **{c: g[c] for c in COMPONENTS},
+            "unit_cost": (full / units).quantize(Q4, rounding=ROUND_HALF_EVEN) if units else None,
+            "contribution_margin": cm,
+            "cm_per_unit": (cm / units).quantize(Q4, rounding=ROUND_HALF_EVEN) if units else None,
+            "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
+            "cost_basis": ",".join(sorted(g["bases"])) or "none",
+        })
+    schema = {**{DIMS[d]: pl.Utf8 for d in dims}, "units": pl.Float64, "revenue": MONEY,
+              **{c: MONEY for c in COMPONENTS}, "unit_cost": pl.Decimal(18, 4), "contribution_margin": MONEY,
+              "cm_per_unit": pl.Decimal(18, 4), "cm_ratio": pl.Float64, "cost_basis": pl.Utf8}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+# ------------------------------------------------------------------------------ warehouses and support
+_CC_COST_SQL = """
+SELECT c.cost_center_id, c.site_id, coalesce(sum(g.amount), 0)::DECIMAL(18,2) AS cost
+FROM cost_centers c
+LEFT JOIN (SELECT g.cost_center_id, g.amount FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
+           WHERE a.type = 'expense' {where}) g ON g.cost_center_id = c.cost_center_id
+WHERE c.kind = ?
+GROUP BY ALL ORDER BY c.cost_center_id
+"""
+
+
+def warehouse_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None,
+                    end: dt.date | None = None) -> pl.DataFrame:
+    """Per warehouse cost centre: its expense postings (GL, expense accounts) in the period, the order
+    lines picked at its site (pick tasks finished in the period) and the cost per line picked."""
+    _check_range(start, end)
+    where, params = _range_sql("g.posting_date", start, end)
+    ccs = _rows(con, _CC_COST_SQL.format(where=where), [*params, "warehouse"])
+    w2, p2 = _range_sql("t.finished_at::DATE", start, end)
+    picks = {r["site_id"]: r["lines"] for r in _rows(
+        con, f"SELECT t.site_id, sum(t.lines) AS lines FROM warehouse_tasks t WHERE t.kind = 'pick' "
+             f"AND t.finished_at IS NOT NULL {w2} GROUP BY ALL", p2)}
+    # several warehouse cost centres on one site share its pick lines
+    rows = []
+    for r in ccs:
+        lines = int(picks.get(r["site_id"]) or 0)
+        rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
+                     "lines_picked": lines,
+                     "cost_per_line": (r["cost"] / lines).quantize(Q4, rounding=ROUND_HALF_EVEN) if lines else None})
+    schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, "lines_picked": pl.Int64,
+              "cost_per_line": pl.Decimal(18, 4)}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def support_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None,
+                  end: dt.date | None = None) -> pl.DataFrame:
+    """Per support cost centre: its expense postings in the period, the tickets it closed in the period
+    and the cost per ticket."""
+    _check_range(start, end)
+    where, params = _range_sql("g.posting_date", start, end)
+    ccs = _rows(con, _CC_COST_SQL.format(where=where), [*params, "support"])
+    w2, p2 = _range_sql("t.closed_at::DATE", start, end)
+    tickets = {r["cost_center_id"]: r["n"] for r in _rows(
+        con, f"SELECT t.cost_center_id, count(*) AS n FROM support_tickets t WHERE t.closed_at IS NOT NULL {w2} "
+             f"GROUP BY ALL", p2)}
+    rows = []
+    for r in ccs:
+        n = int(tickets.get(r["cost_center_id"]) or 0)
+        rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
+                     "tickets_closed": n,
+                     "cost_per_ticket": (r["cost"] / n).quantize(Q4, rounding=ROUND_HALF_EVEN) if n else None})
+    schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, "tickets_closed": pl.Int64,
+              "cost_per_ticket": pl.Decimal(18, 4)}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
