@@ -22,7 +22,18 @@ def _root() -> None:
 
 
 # Registering a verb = importing its module (each module decorates functions with @app.command).
-from . import abc_cmds, alerts_cmds, check_cmd, costing_cmds, demo_cmd, export_cmds, ingest_cmds, kpi_cmds, variance_cmds, workspace_cmds  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    abc_cmds,
+    alerts_cmds,
+    check_cmd,
+    costing_cmds,
+    demo_cmd,
+    export_cmds,
+    ingest_cmds,
+    kpi_cmds,
+    variance_cmds,
+    workspace_cmds,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
