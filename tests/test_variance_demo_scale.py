@@ -1,7 +1,6 @@
 """Variance analysis on the demo-scale company against its injected anomalies (truth/anomalies.json).
 
-Opt-in (≈ 15 s to build the company, a few seconds to run): build it once with
-`opsfin demo --dir /tmp/demo-var --scale demo --no-serve` and set OPSFIN_VARIANCE_DEMO=/tmp/demo-var.
+Builds the demo-scale company once (about 15 s), or uses the one OPSFIN_VARIANCE_DEMO points at.
 Only this check reads the ground truth; the engine never does."""
 
 from __future__ import annotations
@@ -10,21 +9,22 @@ import datetime as dt
 import json
 import os
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 import opsfin
 from opsfin.costing.variance import month_end
 
-DEMO = os.environ.get("OPSFIN_VARIANCE_DEMO")
-pytestmark = pytest.mark.skipif(not DEMO or not Path(DEMO, "truth", "anomalies.json").exists(),
-                                reason="set OPSFIN_VARIANCE_DEMO to a demo-scale workspace")
-
 
 @pytest.fixture(scope="module")
-def demo():
-    ws = opsfin.open(DEMO)
+def demo(tmp_path_factory):
+    path = os.environ.get("OPSFIN_VARIANCE_DEMO")
+    if path:
+        ws = opsfin.open(path)
+    else:
+        from opsfin.demo import generate
+
+        ws = generate(tmp_path_factory.mktemp("demo-scale") / "ws", scale="demo", seed=42).workspace
     truth = json.loads((ws.truth_dir / "anomalies.json").read_text())
     return ws, truth
 

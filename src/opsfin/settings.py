@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import UserError
+from .yamlfile import read_yaml_mapping
 
 SETTINGS_FILE = "opsfin.yaml"
 
@@ -55,12 +55,7 @@ def load_settings(workspace: Path) -> Settings:
     path = workspace / SETTINGS_FILE
     data: dict[str, Any] = {}
     if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise UserError(f"{path}: expected a mapping of settings at the top level")
+        data = read_yaml_mapping(path)
     try:
         return Settings(**data)
     except ValidationError as exc:

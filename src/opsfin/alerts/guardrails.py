@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from ..errors import UserError
 from ..kpis import compute
 from ..kpis.definitions import Kpi
 from ..kpis.periods import GRAINS
 from ..kpis.sources import check_dims
+from ..yamlfile import parse_yaml
 from .model import SEVERITIES, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end
 
@@ -104,10 +104,7 @@ def parse_entry(entry: Any, where: str, catalog: Mapping[str, Kpi] | None) -> Gu
 
 def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
     """Parse and validate guardrails YAML; a mistake is a UserError naming the file and the entry."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
+    data = parse_yaml(text, path)
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("guardrails", []), list | type(None)):

@@ -23,12 +23,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import UserError
 from ..kpis.definitions import Kpi
 from ..kpis.periods import GRAINS
 from ..kpis.sources import check_dims
+from ..yamlfile import parse_yaml
 from .model import SEVERITIES
 
 FILE = "detection.yaml"
@@ -98,10 +97,7 @@ def _resolved(s: Settings, where: str) -> Settings:
 
 
 def parse_detection(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Scan]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
+    data = parse_yaml(text, path) or {}
     if not isinstance(data, dict) or not isinstance(data.get("scan", []), list) \
             or not isinstance(data.get("settings", {}) or {}, dict):
         raise UserError(f"{path}: expected 'settings:' (a mapping) and 'scan:' (a list)")

@@ -18,9 +18,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import UserError
+from ..yamlfile import read_yaml_mapping
 
 ACTIVITIES_FILE = "activities.yaml"
 ALLOCATIONS_FILE = "allocations.yaml"
@@ -117,13 +116,7 @@ def parse_selector(value: Any, where: str) -> Selector:
 def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise UserError(f"{path}: file missing; `opsfin init {path.parent.parent}` writes the default")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping at the top level")
-    return data
+    return read_yaml_mapping(path)
 
 
 def _roles(data: dict[str, Any], where: str, default: tuple[str, ...]) -> tuple[str, ...]:

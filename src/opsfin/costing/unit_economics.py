@@ -225,46 +225,43 @@ GROUP BY ALL ORDER BY c.cost_center_id
 """
 
 
+def _cost_per_driver(con: duckdb.DuckDBPyConnection, kind: str, driver_sql: str, driver_key: str,
+                     count_name: str, per_name: str, start: dt.date | None, end: dt.date | None,
+                     date_sql: str) -> pl.DataFrame:
+    """Expense postings of the cost centres of one kind in the period, over a driver count per centre
+    (or per site), and the cost per driver unit."""
+    _check_range(start, end)
+    where, params = _range_sql("g.posting_date", start, end)
+    ccs = _rows(con, _CC_COST_SQL.format(where=where), [*params, kind])
+    w2, p2 = _range_sql(date_sql, start, end)
+    drivers = {r["k"]: r["n"] for r in _rows(con, driver_sql.format(where=w2), p2)}
+    rows = []
+    for r in ccs:
+        n = int(drivers.get(r[driver_key]) or 0)
+        rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
+                     count_name: n,
+                     per_name: (r["cost"] / n).quantize(Q4, rounding=ROUND_HALF_EVEN) if n else None})
+    schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, count_name: pl.Int64,
+              per_name: pl.Decimal(18, 4)}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
 def warehouse_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None,
                     end: dt.date | None = None) -> pl.DataFrame:
     """Per warehouse cost centre: its expense postings (GL, expense accounts) in the period, the order
-    lines picked at its site (pick tasks finished in the period) and the cost per line picked."""
-    _check_range(start, end)
-    where, params = _range_sql("g.posting_date", start, end)
-    ccs = _rows(con, _CC_COST_SQL.format(where=where), [*params, "warehouse"])
-    w2, p2 = _range_sql("t.finished_at::DATE", start, end)
-    picks = {r["site_id"]: r["lines"] for r in _rows(
-        con, f"SELECT t.site_id, sum(t.lines) AS lines FROM warehouse_tasks t WHERE t.kind = 'pick' "
-             f"AND t.finished_at IS NOT NULL {w2} GROUP BY ALL", p2)}
-    # several warehouse cost centres on one site share its pick lines
-    rows = []
-    for r in ccs:
-        lines = int(picks.get(r["site_id"]) or 0)
-        rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
-                     "lines_picked": lines,
-                     "cost_per_line": (r["cost"] / lines).quantize(Q4, rounding=ROUND_HALF_EVEN) if lines else None})
-    schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, "lines_picked": pl.Int64,
-              "cost_per_line": pl.Decimal(18, 4)}
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    lines picked at its site (pick tasks finished in the period) and the cost per line picked.
+    Several warehouse cost centres on one site share its pick lines."""
+    return _cost_per_driver(
+        con, "warehouse", "SELECT t.site_id AS k, sum(t.lines) AS n FROM warehouse_tasks t WHERE t.kind = 'pick' "
+                          "AND t.finished_at IS NOT NULL {where} GROUP BY ALL",
+        "site_id", "lines_picked", "cost_per_line", start, end, "t.finished_at::DATE")
 
 
 def support_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None,
                   end: dt.date | None = None) -> pl.DataFrame:
     """Per support cost centre: its expense postings in the period, the tickets it closed in the period
     and the cost per ticket."""
-    _check_range(start, end)
-    where, params = _range_sql("g.posting_date", start, end)
-    ccs = _rows(con, _CC_COST_SQL.format(where=where), [*params, "support"])
-    w2, p2 = _range_sql("t.closed_at::DATE", start, end)
-    tickets = {r["cost_center_id"]: r["n"] for r in _rows(
-        con, f"SELECT t.cost_center_id, count(*) AS n FROM support_tickets t WHERE t.closed_at IS NOT NULL {w2} "
-             f"GROUP BY ALL", p2)}
-    rows = []
-    for r in ccs:
-        n = int(tickets.get(r["cost_center_id"]) or 0)
-        rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
-                     "tickets_closed": n,
-                     "cost_per_ticket": (r["cost"] / n).quantize(Q4, rounding=ROUND_HALF_EVEN) if n else None})
-    schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, "tickets_closed": pl.Int64,
-              "cost_per_ticket": pl.Decimal(18, 4)}
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return _cost_per_driver(
+        con, "support", "SELECT t.cost_center_id AS k, count(*) AS n FROM support_tickets t "
+                        "WHERE t.closed_at IS NOT NULL {where} GROUP BY ALL",
+        "cost_center_id", "tickets_closed", "cost_per_ticket", start, end, "t.closed_at::DATE")

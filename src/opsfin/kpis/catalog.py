@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from ..errors import UserError
+from ..yamlfile import read_yaml_mapping
 from .definitions import KPIS, Kpi, Part
 from .sources import SOURCES
 
@@ -119,10 +120,7 @@ def load_catalog(model_dir: Path | None) -> dict[str, Kpi]:
     path = model_dir / "kpis.yaml" if model_dir else None
     if not path or not path.exists():
         return kpis
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
+    data = read_yaml_mapping(path)
     for entry in data.get("kpis", []) or []:
         if not isinstance(entry, dict) or "id" not in entry:
             raise UserError(f"{path}: every entry under 'kpis' needs an 'id'")
