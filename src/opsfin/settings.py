@@ -28,6 +28,12 @@ class AppDbSettings(BaseModel):
     url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite app.db in the workspace")
 
 
+class WebSettings(BaseModel):
+    secure_cookies: bool = Field(default=False, description="mark the session cookie Secure (serve behind HTTPS)")
+    session_hours: int = Field(default=12, ge=1, description="how long a login lasts")
+    login_attempts_per_minute: int = Field(default=5, ge=1, description="failed logins allowed per user and client")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPSFIN_", env_nested_delimiter="__", extra="ignore")
 
@@ -36,6 +42,7 @@ class Settings(BaseSettings):
     timezone_note: str = "dates and timestamps are naive, in each site's local time"
     warehouse: WarehouseSettings = WarehouseSettings()
     app_db: AppDbSettings = AppDbSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -25,12 +25,16 @@ def _root() -> None:
 from . import (  # noqa: E402,F401
     abc_cmds,
     alerts_cmds,
+    audit_cmds,
     check_cmd,
     costing_cmds,
     demo_cmd,
     export_cmds,
     ingest_cmds,
     kpi_cmds,
+    match_cmds,
+    serve_cmd,
+    users_cmds,
     variance_cmds,
     workspace_cmds,
 )

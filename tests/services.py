@@ -1,0 +1,58 @@
+"""Services some tests need (PostgreSQL, Chromium, shared real files).
+
+On a laptop without them such tests skip with a reason; under OPSFIN_REQUIRE_ALL=1 (CI) they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def required() -> bool:
+    return os.environ.get("OPSFIN_REQUIRE_ALL") == "1"
+
+
+def missing(reason: str) -> None:
+    """Skip, or fail under OPSFIN_REQUIRE_ALL=1, because a service or file is missing."""
+    if required():
+        pytest.fail(f"{reason} (OPSFIN_REQUIRE_ALL=1)")
+    pytest.skip(reason)
+
+
+def postgres_url() -> str:
+    """The SQLAlchemy URL of an empty-able PostgreSQL test database (OPSFIN_TEST_PG_URL), or skip/fail."""
+    url = os.environ.get("OPSFIN_TEST_PG_URL")
+    if not url:
+        missing("PostgreSQL tests need OPSFIN_TEST_PG_URL (set by .ci/run)")
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any connection problem means the service is missing
+        missing(f"PostgreSQL at OPSFIN_TEST_PG_URL is not reachable: {exc}")
+    return url
+
+
+def chromium_path() -> str:
+    """The Chromium executable for Playwright (OPSFIN_CHROMIUM, else /usr/bin/chromium), or skip/fail."""
+    path = os.environ.get("OPSFIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        missing(f"browser tests need Chromium at {path} (apt-get install chromium)")
+    return path
+
+
+def shared_file(relative: str) -> Path:
+    """A file under ../shared/data, or skip/fail when it is not there."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        missing(f"real data missing: {path}")
+    return path
