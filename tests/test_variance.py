@@ -248,6 +248,10 @@ def test_splits_carry_their_members(tiny_demo):
     by_machine = _amounts(tiny_demo.variance(by="machine"), "machine")
     machines = {m for (m,) in _rows(tiny_demo, "SELECT machine_id FROM machines")}
     assert set(by_machine["energy_usage"]) == machines
+    # invoice price variance follows the invoice's lines to their products, all of them bought items
+    bought = {p for (p,) in _rows(tiny_demo, "SELECT product_id FROM products WHERE kind IN ('raw', 'component')")}
+    assert by_product["invoice_price"] and UNASSIGNED not in by_product["invoice_price"]
+    assert set(by_product["invoice_price"]) <= bought
 
 
 def test_drill_down_returns_the_source_rows(tiny_demo):

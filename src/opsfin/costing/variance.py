@@ -71,7 +71,7 @@ SPLITS: dict[str, tuple[str, ...]] = {
     "sales_mix": ("product",),
     "sales_quantity": ("product",),
     "material_price": ("supplier", "product"),
-    "invoice_price": ("supplier",),
+    "invoice_price": ("supplier", "product"),
     "material_usage": ("product",),
     "scrap": ("product", "work_center", "machine", "shift"),
     "labor_rate": ("work_center", "shift"),
@@ -357,14 +357,29 @@ def _material(con, months: list[dt.date], base: str) -> list[Piece]:
         pc.target += ppv
         _add(pc.parts, "supplier", supplier, ppv)
         _add(pc.parts, "product", product, ppv)
-    # invoice price variance: as posted, per supplier invoice
-    for m, supplier, amount in _rows(con, """
-            SELECT date_trunc('month', g.posting_date), i.supplier_id, sum(g.amount)
+    # invoice price variance: as posted, per supplier invoice; its products are the invoice's lines
+    # (an invoice with several products shares its variance by the lines' net amounts)
+    ipv = _rows(con, """
+            SELECT date_trunc('month', g.posting_date), g.source_doc, i.supplier_id, sum(g.amount)
             FROM gl_entries g JOIN accounts a USING (account_id) LEFT JOIN ap_invoices i ON i.invoice_id = g.source_doc
-            WHERE a.role = 'variance_invoice_price' AND g.posting_date BETWEEN ? AND ? GROUP BY ALL""", [lo, hi]):
+            WHERE a.role = 'variance_invoice_price' AND g.posting_date BETWEEN ? AND ? GROUP BY ALL""", [lo, hi])
+    lines: dict[str, dict[str, Fraction]] = defaultdict(dict)
+    for invoice, product, net in _rows(con, """
+            SELECT l.invoice_id, l.product_id, sum(abs(l.amount)) FROM ap_invoice_lines l
+            WHERE l.invoice_id IN (SELECT g.source_doc FROM gl_entries g JOIN accounts a USING (account_id)
+                                   WHERE a.role = 'variance_invoice_price' AND g.posting_date BETWEEN ? AND ?)
+              AND l.product_id IS NOT NULL
+            GROUP BY ALL""", [lo, hi]):
+        lines[invoice][product] = Fraction(net or 0)
+    for m, invoice, supplier, amount in ipv:
         pc = piece("invoice_price", _month_key(m))
         pc.target -= _cents(amount)
         _add(pc.parts, "supplier", supplier, -_cents(amount))
+        products = lines.get(invoice, {})
+        total = sum(products.values())
+        for product, net in products.items():
+            share = net / total if total else Fraction(1, len(products))
+            _add(pc.parts, "product", product, -_cents(amount) * share)
     # usage and scrap at order close: per order and component (usage) or per order (scrap), half-even.
     # Rounded in SQL on exact integers: quantities in 1e-6 units × standards in 1e-4 → cents ÷ 1e8.
     closed = f"""o AS (SELECT order_id, product_id, planned_qty, closed_date FROM production_orders

@@ -117,6 +117,14 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
         first = int(rng.integers(earliest, max(total_days - length, earliest + 1)))
         return s.start + dt.timedelta(days=first), s.start + dt.timedelta(days=first + length)
 
+    def window_in_slot(k: int, slots: int, min_len: int, max_len: int) -> tuple[dt.date, dt.date]:
+        """A window inside the k-th of `slots` equal, consecutive slots: instances of one kind never overlap,
+        so each is the largest of its kind in its own period."""
+        span = (total_days - earliest - 1) // slots
+        length = min(int(rng.integers(min_len, max_len + 1)), max(span - 7, 1))
+        first = earliest + k * span + int(rng.integers(0, max(span - length - 7, 0) + 1))
+        return s.start + dt.timedelta(days=first), s.start + dt.timedelta(days=first + length)
+
     def pick(pool: list[str], k: int) -> list[str]:
         return [str(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
 
@@ -140,9 +148,9 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     # big customers pay often enough for the slip to show
     for cus in pick(eur_customers[: max(10, len(eur_customers) // 4)], n):
         add("late_paying_customer", cus, window(short, long_), f"Customer {cus} starts paying about a month later than its terms.", delay=int(rng.integers(28, 40)))
-    for item in pick([p for p in c.bought if p.startswith("RM")], n):
+    for k, item in enumerate(pick([p for p in c.bought if p.startswith("RM")], n)):
         rise = round(float(rng.uniform(0.12, 0.18)), 2)
-        add("material_price_rise", item, window(short, long_), f"Purchase price of {item} rises by {rise:.0%}.", rise=rise)
+        add("material_price_rise", item, window_in_slot(k, n, short, long_), f"Purchase price of {item} rises by {rise:.0%}.", rise=rise)
     for k in range(min(n, len(c.plants))):
         plant = c.plants[k % len(c.plants)]
         wc = f"{plant}-ASSY"

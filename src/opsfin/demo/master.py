@@ -171,11 +171,16 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
             c.wc_machines[wc] = []
             # the assembly line is the slowest stage: the natural constraint
             base_cycle = cycle * (1.0 + 0.1 * (p % 3))
+            # a work centre's machines are one model: the first draw sets the nominal power, the others
+            # differ from it by at most ±3% (one draw per machine either way)
+            nominal_kw = 0.0
             for mi in range(scale.machines_per_work_center):
                 m = f"{wc}-M{mi + 1:02d}"
                 c.wc_machines[wc].append(m)
                 c.machine_cycle[m] = base_cycle
-                c.machine_kw[m] = round(float(rng.uniform(18, 45)), 1)
+                draw = float(rng.uniform(18, 45))
+                nominal_kw = nominal_kw or draw
+                c.machine_kw[m] = round(nominal_kw * (1.0 if mi == 0 else 0.97 + 0.06 * (draw - 18) / 27), 1)
     ws = c.warehouse_site
     r["sites"].append((ws, "Central distribution centre", "warehouse", "EU-West", _price(rng, 0.15, 0.18)))
     r["shifts"].append((f"{ws}-E", ws, "Early", dt.time(6), 8.0))

@@ -37,7 +37,8 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         po = sim.next_id("PO-", 7)
         ccy = c.supplier_ccy[sup]
         std = c.std_cost[item]
-        price_eur = std * rng.uniform(0.97, 1.03) * sim.plan.price_factor(item, day)
+        # contract prices: within ±1% of standard, before any injected rise (and FX for foreign suppliers)
+        price_eur = std * rng.uniform(0.99, 1.01) * sim.plan.price_factor(item, day)
         price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
         price_1e4 = int(round(price / 100)) * 100
         expected = day + dt.timedelta(days=lead)

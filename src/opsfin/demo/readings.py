@@ -66,7 +66,7 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
         np.add.at(units_good, cell, src[:, 1] * share)
     planned = np.clip(np.round(planned, 2), 0, 60)
     run = np.minimum(np.round(run, 2), planned)
-    # energy: running draws 80% of rated power, idle-but-planned 15%, outside shifts 3% standby
+    # energy: running draws 80% of rated power, idle-but-planned 5%, outside shifts 1% standby
     m_of = np.repeat(np.arange(len(machines)), hours)
     kw = np.array([c.machine_kw[m] for m in machines])[m_of]
     day_of_cell = np.tile(np.arange(hours) // 24, len(machines))
@@ -77,7 +77,7 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
             f = np.array([sim.plan.energy_factor(a.entity_id, d) for d in days])
             sl = slice(index[a.entity_id] * hours, (index[a.entity_id] + 1) * hours)
             drift[sl] = f[day_of_cell[sl]]
-    kwh = kw * (0.8 * run * drift + 0.15 * (planned - run) + 0.03 * (60 - planned)) / 60
+    kwh = kw * (0.8 * run * drift + 0.05 * (planned - run) + 0.01 * (60 - planned)) / 60
     kwh = np.round(kwh, 3)
     temperature = np.round(35 + 25 * run / 60 + rng.normal(0, 1.5, n), 1)
     vibration = np.round(np.maximum(1.8 + 1.5 * run / 60 + rng.normal(0, 0.2, n), 0), 2)
