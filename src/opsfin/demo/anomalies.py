@@ -148,9 +148,15 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     # big customers pay often enough for the slip to show
     for cus in pick(eur_customers[: max(10, len(eur_customers) // 4)], n):
         add("late_paying_customer", cus, window(short, long_), f"Customer {cus} starts paying about a month later than its terms.", delay=int(rng.integers(28, 40)))
-    for k, item in enumerate(pick([p for p in c.bought if p.startswith("RM")], n)):
+    # a price rise worth a controller's attention hits a material with real spend: the upper half of the raw
+    # materials by standard cost per finished unit across the BOMs; it lasts long enough to reach receipts
+    weight = {p: c.std_cost[p] * sum(q for comps in c.bom.values() for cid, q in comps if cid == p)
+              for p in c.bought if p.startswith("RM")}
+    big_spend = sorted(weight, key=lambda p: (-weight[p], p))[: max(n, (len(weight) + 1) // 2)]
+    for k, item in enumerate(pick(big_spend, n)):
         rise = round(float(rng.uniform(0.12, 0.18)), 2)
-        add("material_price_rise", item, window_in_slot(k, n, short, long_), f"Purchase price of {item} rises by {rise:.0%}.", rise=rise)
+        add("material_price_rise", item, window_in_slot(k, n, max(short, 35), max(long_, 45)),
+            f"Purchase price of {item} rises by {rise:.0%}.", rise=rise)
     for k in range(min(n, len(c.plants))):
         plant = c.plants[k % len(c.plants)]
         wc = f"{plant}-ASSY"
