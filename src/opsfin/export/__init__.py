@@ -1,1 +1,1 @@
-"""Exports of the warehouse and of results (Parquet today; packs and spreadsheets later)."""
+"""Exports of the warehouse and of results: Parquet (parquet.py) and the monthly pack (pack.py)."""
