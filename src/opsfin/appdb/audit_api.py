@@ -1,0 +1,54 @@
+"""Reading and verifying the audit log (`AppDB.audit_entries`, `AppDB.verify_audit`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .audit import HEAD_ID, entry_dict, verify_chain
+from .models import AuditHeadRow, AuditRow
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+
+class AuditMixin:
+    """The audit log of `AppDB`: entries are only ever appended by the methods that change data."""
+
+    if TYPE_CHECKING:
+        def _read(self) -> AbstractContextManager[Session]: ...
+
+    def audit_entries(self, limit: int | None = None, object_type: str | None = None) -> list[dict[str, Any]]:
+        """Entries, newest first: {seq, at, actor, action, object_type, object_id, payload, prev_hash, hash}."""
+        query = select(AuditRow).order_by(AuditRow.seq.desc())
+        if object_type is not None:
+            query = query.where(AuditRow.object_type == object_type)
+        if limit is not None:
+            query = query.limit(max(0, int(limit)))
+        with self._read() as s:
+            return [entry_dict(r) for r in s.scalars(query)]
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the newest entry as the head row records it; None when the head row is gone.
+
+        Write it down somewhere else from time to time: a later `verify_audit` plus a matching entry proves
+        nothing before it was rewritten (see docs/app-database.md)."""
+        with self._read() as s:
+            head = s.get(AuditHeadRow, HEAD_ID)
+            return (head.seq, head.hash) if head else None
+
+    def verify_audit(self, anchor: tuple[int, str] | None = None) -> list[str]:
+        """[] when the chain is intact; otherwise one line per problem (edited entry, deleted entry, broken link).
+
+        `anchor`: an earlier `audit_head()` kept outside the database; that entry must still carry that hash.
+
+        Reads the head and the log from one snapshot, so a concurrent append cannot look like a deletion
+        (SQLite: one read transaction in WAL mode; PostgreSQL: REPEATABLE READ)."""
+        with self._read() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            head = s.get(AuditHeadRow, HEAD_ID)
+            rows = list(s.scalars(select(AuditRow).order_by(AuditRow.seq)))
+            return verify_chain(rows, head, anchor)
