@@ -15,6 +15,8 @@ Declarative configuration of this workspace, meant to be read, diffed and review
   anomaly detector scans. Both feed `opsfin alerts` (docs/alerts.md).
 - `activities.yaml` — activity-based costing drivers, `opsfin abc` (docs/abc.md);
   `allocations.yaml` — service cost allocation rules, `opsfin allocate` (docs/allocations.md).
+- `matching.yaml` — bank reconciliation rules and three-way-match tolerances, `opsfin match`
+  (docs/matching.md).
 - `mappings/` — ingest mappings (column renames, date formats, decimal separators, constants).
   See docs/ingest.md.
 """
@@ -43,6 +45,15 @@ def write_default_model_files(model_dir: Path) -> None:
     for name, content in ((ACTIVITIES_FILE, DEFAULT_ACTIVITIES_YAML), (ALLOCATIONS_FILE, DEFAULT_ALLOCATIONS_YAML)):
         if not (model_dir / name).exists():
             (model_dir / name).write_text(content, encoding="utf-8")
+    _write_matching_yaml(model_dir)
     readme = model_dir / "README.md"
     if not readme.exists():
         readme.write_text(README, encoding="utf-8")
+
+
+def _write_matching_yaml(model_dir: Path) -> None:
+    """`matching.yaml`: the bank-reconciliation cascade and three-way-match tolerances (docs/matching.md)."""
+    from .matching.config import FILE, default_matching_yaml
+
+    if not (model_dir / FILE).exists():
+        (model_dir / FILE).write_text(default_matching_yaml(), encoding="utf-8")

@@ -142,6 +142,21 @@ class Workspace:
                 return source_rows(con, drill, start, end, budget, by, member, self.settings.base_currency)
             return variance(con, start, end, budget, by, self.settings.base_currency, monthly)
 
+    # -- matching: bank reconciliation and three-way invoice match (docs/matching.md)
+    def match_bank(self, start=None, end=None):
+        """Bank lines booked in [start, end] matched to receipts, payments and GL cash lines: a
+        `BankReconciliation` with the tables `.matches` and `.exceptions` and a `.summary`."""
+        from .matching import run_bank
+
+        return run_bank(self, start, end)
+
+    def match_invoices(self, as_of=None):
+        """Three-way match of every supplier invoice line (receipts up to `as_of`, default today): an
+        `InvoiceMatch` with the table `.lines` (status, issues, money at stake) and a `.summary`."""
+        from .matching import run_invoices
+
+        return run_invoices(self, as_of)
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

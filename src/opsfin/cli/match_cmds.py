@@ -2,4 +2,178 @@
 
 from __future__ import annotations
 
-from . import app  # noqa: F401
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from .. import workspace
+from . import app
+from .alerts_cmds import eval_app
+from .options import FormatOpt, OutputFormat, WorkspaceOpt
+from .output import console, print_json, print_rows
+
+match_app = typer.Typer(name="match", help="Bank reconciliation, three-way invoice matching and their decisions.",
+                        no_args_is_help=True)
+app.add_typer(match_app, name="match")
+
+FromOpt = Annotated[str | None, typer.Option("--from", help="first booking day of the bank lines (YYYY-MM-DD)")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="last booking day of the bank lines (YYYY-MM-DD)")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")]
+TABLE_LIMIT = 50
+
+BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id")
+DETAIL_KEYS = ("match_id", "supplier_id", "supplier_ref", "invoice_date", "currency", "po_id", "po_line", "qty",
+               "received_qty", "po_qty", "unit_price", "po_unit_price", "amount", "money_at_stake", "duplicate_of",
+               "decision")
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{x:.{digits}%}"
+
+
+def _bank_json(run) -> dict:
+    return {"summary": run.summary, "matches": run.matches.select(*BANK_KEYS).to_dicts()}
+
+
+def _invoice_lines_json(lines: pl.DataFrame) -> list[dict]:
+    return [{"invoice_id": r["invoice_id"], "line": r["line"], "status": r["status"], "issues": r["issues"],
+             "details": {k: r[k] for k in DETAIL_KEYS}} for r in lines.to_dicts()]
+
+
+def _print_summary(summary: dict, title: str) -> None:
+    flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    console.print(f"[bold]{title}[/bold]: " + ", ".join(f"{k} {v}" for k, v in flat.items()))
+    for k, v in summary.items():
+        if isinstance(v, dict) and v:
+            console.print(f"  {k}: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items()))
+
+
+@match_app.command("bank")
+def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = OutputFormat.table,
+                   ws_path: WorkspaceOpt = None) -> None:
+    """Match bank lines to AR receipts, AP payments and GL cash lines (rules: model/matching.yaml)."""
+    run = workspace.open(ws_path).match_bank(from_, to)
+    if fmt == OutputFormat.json:
+        print_json(_bank_json(run))
+        return
+    columns = ("match_id", "status", "bank_txn_id", "booking_date", "amount", "counterparty", "doc_type", "doc_id",
+               "doc_amount", "rule", "score")
+    if fmt == OutputFormat.csv:
+        print_rows(run.matches.select(*columns), fmt)
+        return
+    _print_summary(run.summary, "Bank reconciliation")
+    shown = run.matches.filter(pl.col("status") == "suggested")
+    print_rows(shown.select(*columns).head(TABLE_LIMIT), fmt, title=f"Suggested matches ({shown.height})")
+    console.print(f"[dim]{run.summary['auto']} auto and {run.summary['confirmed']} confirmed lines not listed; "
+                  "--format csv or json lists every match; `opsfin match exceptions` the unmatched lines.[/dim]")
+
+
+@match_app.command("invoices")
+def match_invoices_cmd(as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None,
+                       ) -> None:
+    """Three-way match of supplier invoice lines against PO lines and goods receipts."""
+    run = workspace.open(ws_path).match_invoices(as_of)
+    if fmt == OutputFormat.json:
+        print_json({"summary": run.summary, "lines": _invoice_lines_json(run.lines)})
+        return
+    rows = run.lines.with_columns(pl.col("issues").list.join(","))
+    columns = ("match_id", "invoice_id", "line", "status", "issues", "supplier_id", "po_id", "qty", "received_qty",
+               "unit_price", "po_unit_price", "amount", "money_at_stake", "currency", "decision")
+    if fmt == OutputFormat.csv:
+        print_rows(rows.select(*columns), fmt)
+        return
+    _print_summary(run.summary, "Three-way match")
+    flagged = rows.filter(pl.col("status") != "matched")
+    print_rows(flagged.select("match_id", "invoice_id", "line", "status", "issues", "money_at_stake", "currency",
+                              "decision").head(TABLE_LIMIT), fmt, title=f"Lines with an issue ({flagged.height})")
+
+
+@match_app.command("exceptions")
+def match_exceptions_cmd(from_: FromOpt = None, to: ToOpt = None, as_of: AsOfOpt = None,
+                         fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None) -> None:
+    """The exception queues: bank lines left unmatched (with the reason) and invoice lines with an issue
+    (with the money at stake)."""
+    from ..matching import exception_queue
+
+    ws = workspace.open(ws_path)
+    bank = ws.match_bank(from_, to).exceptions
+    queue = exception_queue(ws.match_invoices(as_of))
+    if fmt == OutputFormat.json:
+        print_json({"bank": bank.to_dicts(), "invoices": _invoice_lines_json(queue)})
+        return
+    invoices = queue.with_columns(pl.col("issues").list.join(","))
+    inv_cols = ("match_id", "invoice_id", "line", "status", "issues", "money_at_stake", "currency", "decision")
+    if fmt == OutputFormat.csv:
+        print_rows(pl.concat([bank.select(queue=pl.lit("bank"), id=pl.col("bank_txn_id"), amount="amount",
+                                          currency="currency", reason="reason"),
+                              invoices.select(queue=pl.lit("invoice"), id=pl.col("match_id"),
+                                              amount="money_at_stake", currency="currency",
+                                              reason=pl.concat_str("invoice_id", pl.lit(" line "),
+                                                                   pl.col("line").cast(pl.String), pl.lit(": "),
+                                                                   "issues"))]), fmt)
+        return
+    print_rows(bank.select("bank_txn_id", "booking_date", "amount", "reference", "reason").head(TABLE_LIMIT), fmt,
+               title=f"Bank lines not matched ({bank.height})")
+    print_rows(invoices.select(*inv_cols).head(TABLE_LIMIT), fmt,
+               title=f"Invoice lines with an issue ({invoices.height}), most money at stake first")
+
+
+def _decide(match_id: str, decision: str, ws_path) -> None:
+    from ..matching import record_decision
+    from .users_cmds import cli_actor
+
+    ws = workspace.open(ws_path)
+    rec = record_decision(ws, cli_actor(), match_id.strip(), decision)
+    pairs = rec["payload"].get("pairs")
+    what = (", ".join(f"{b} ↔ {t} {d}" for b, t, d in pairs) if pairs
+            else f"{rec['payload'].get('invoice_id')} line {rec['payload'].get('line')}")
+    console.print(f"{decision} {rec['match_id']} ({what}) by {rec['actor']}")
+
+
+@match_app.command("confirm")
+def match_confirm_cmd(match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
+                      ws_path: WorkspaceOpt = None) -> None:
+    """Confirm a proposed match (audited); later runs keep it as it is."""
+    _decide(match_id, "confirmed", ws_path)
+
+
+@match_app.command("reject")
+def match_reject_cmd(match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
+                     ws_path: WorkspaceOpt = None) -> None:
+    """Reject a proposed (or confirmed) match (audited); later runs never propose it again."""
+    _decide(match_id, "rejected", ws_path)
+
+
+@eval_app.command("matching")
+def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None) -> None:
+    """Bank auto matches and invoice statuses scored against truth/ (targets of docs/matching.md)."""
+    from ..matching import run_evaluation
+
+    result = run_evaluation(workspace.open(ws_path))
+    if fmt == OutputFormat.json:
+        print_json(result)
+        return
+    b, inv = result["bank"], result["invoices"]
+    rows = [
+        {"measure": "bank: auto pairs precision", "value": _pct(b["pair_precision"], 2),
+         "detail": f"{b['correct_auto_pairs']}/{b['auto_pairs']} auto pairs in the truth"},
+        {"measure": "bank: auto pairs recall", "value": _pct(b["pair_recall"], 2),
+         "detail": f"{b['correct_auto_pairs']}/{b['truth_pairs']} true pairs"},
+        {"measure": "bank: matchable lines auto-matched correctly", "value": _pct(b["auto_correct_rate"], 2),
+         "detail": f"{b['auto_correct_lines']}/{b['matchable_lines']} (target >= 98%)"},
+        {"measure": "bank: wrong auto matches", "value": _pct(b["wrong_auto_rate"], 3),
+         "detail": f"{b['wrong_auto_lines']}/{b['auto_lines']} auto lines (target <= 0.1%)"},
+    ]
+    for k in inv["kinds"]:
+        rows.append({"measure": f"invoices: recall {k['issue']}", "value": _pct(k["recall"]),
+                     "detail": f"{k['found']}/{k['injected']} found; precision {_pct(k['precision'])} "
+                               f"of {k['flagged']} flagged (target recall >= 95%)"})
+    rows.append({"measure": "invoices: clean lines flagged", "value": _pct(inv["clean_flag_rate"], 2),
+                 "detail": f"{inv['clean_flagged']}/{inv['clean_lines']} (target <= 2%)"})
+    if fmt == OutputFormat.csv:
+        print_rows(rows, fmt)
+        return
+    print_rows(rows, fmt, title="Matching quality against truth/")
+    unmet = [name for name, t in result["targets"].items() if t["met"] is False]
+    console.print("all targets met" if not unmet else f"[red]targets not met: {', '.join(unmet)}[/red]")

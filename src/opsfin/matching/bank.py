@@ -1,0 +1,233 @@
+"""Bank reconciliation: the cascade of rules, a pure function of bank lines, open items, the config
+and the decisions taken so far.
+
+    reconcile(bank, items, config, base_currency, decisions) -> BankReconciliation
+
+1. Confirmed matches are kept as they are: their bank lines and documents leave the pool (so a
+   later run never re-decides them, and a new bank line never takes a confirmed document).
+2. Each rule of `config.cascade` proposes matches for the lines and items still free. Proposals
+   whose match id was rejected are dropped. A proposal is `auto` when its score reaches
+   `auto_threshold` and it is the best proposal, by at least `ambiguity_margin`, of every bank line
+   and every document it covers; auto matches leave the pool before the next rule.
+3. What is left is `suggested` (the best `max_suggestions` proposals of a line whose documents are
+   still free) or `unmatched`, with the reason (`exceptions.py`).
+
+No bank line and no document is ever in two auto or confirmed matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .candidates import prepare_items, prepare_lines
+from .config import BankConfig
+from .exceptions import unmatched_reasons
+from .ids import bank_match_ids
+from .rules import NOTES, PROPOSALS, RULE_FUNCTIONS
+
+STATUSES = ("confirmed", "auto", "suggested", "unmatched")
+MATCH_SCHEMA = {
+    "match_id": pl.String, "bank_txn_id": pl.String, "doc_type": pl.String, "doc_id": pl.String,
+    "rule": pl.String, "score": pl.Float64, "status": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class BankDecisions:
+    """Decisions taken so far: confirmed matches (id -> {pairs: [(bank_txn_id, doc_type, doc_id)], rule,
+    score}) and the ids of rejected ones."""
+
+    confirmed: dict[str, dict] = field(default_factory=dict)
+    rejected: frozenset[str] = frozenset()
+
+
+@dataclass
+class BankReconciliation:
+    """`matches`: one row per (bank line, document) of every confirmed, auto and suggested match, with
+    `match_id, bank_txn_id, doc_type, doc_id, rule, score, status` and the amounts and dates of both
+    sides. `exceptions`: one row per unmatched bank line with its `reason`. `summary`: counts."""
+
+    matches: pl.DataFrame
+    exceptions: pl.DataFrame
+    summary: dict
+
+
+# ------------------------------------------------------------------ deciding among proposals
+
+def _best_per(props: pl.DataFrame, key: str) -> pl.DataFrame:
+    per = props.group_by(key, "proposal").agg(pl.col("score").max())
+    return (per.sort([key, "score", "proposal"], descending=[False, True, False])
+            .group_by(key, maintain_order=True)
+            .agg(pl.col("proposal").first().alias(f"best_{key}"), pl.col("score").first().alias(f"s1_{key}"),
+                 pl.col("score").slice(1, 1).first().alias(f"s2_{key}")))
+
+
+def _unambiguous(props: pl.DataFrame, threshold: float, margin: float) -> pl.Series:
+    """Ids of proposals that are the clear best of all their lines and items, at or above the threshold."""
+    eps = 1e-9
+    rows = props.join(_best_per(props, "line"), on="line").join(_best_per(props, "item"), on="item")
+    ok = ((pl.col("best_line") == pl.col("proposal"))
+          & (pl.col("s2_line").is_null() | (pl.col("s1_line") - pl.col("s2_line") >= margin - eps))
+          & (pl.col("best_item") == pl.col("proposal"))
+          & (pl.col("s2_item").is_null() | (pl.col("s1_item") - pl.col("s2_item") >= margin - eps)))
+    decided = rows.group_by("proposal").agg(ok.all().alias("ok"), pl.col("score").min().alias("score"))
+    return decided.filter(pl.col("ok") & (pl.col("score") >= threshold - eps))["proposal"]
+
+
+def _without(props: pl.DataFrame, lines: pl.Series, items: pl.Series) -> pl.DataFrame:
+    """Proposals none of whose rows touches the given lines or items."""
+    bad = props.filter(pl.col("line").is_in(lines.implode()) | pl.col("item").is_in(items.implode()))["proposal"]
+    return props.filter(~pl.col("proposal").is_in(bad.unique().implode()))
+
+
+def _without_contradicted(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
+    """Proposals none of whose bank lines carries the reference of a *different* known document: a
+    line paying 'ARI-0000694' (a partial payment, say) is not matched to another invoice that happens
+    to have its amount."""
+    if props.is_empty():
+        return props
+    refs = docs.select("ref_key").drop_nulls().unique()
+    naming = lines.select("line", line_ref="ref_key").join(refs, left_on="line_ref", right_on="ref_key", how="semi")
+    rows = props.join(naming, on="line").join(docs.select("item", "ref_key"), on="item")
+    bad = rows.filter(pl.col("ref_key").is_null() | (pl.col("ref_key") != pl.col("line_ref")))["proposal"]
+    return props.filter(~pl.col("proposal").is_in(bad.unique().implode()))
+
+
+def decide(props: pl.DataFrame, threshold: float, margin: float, rounds: int = 5) -> pl.Series:
+    """The auto proposals. After each round the decided lines and items leave, which can settle more."""
+    chosen: list[pl.Series] = []
+    remaining = props
+    for _ in range(rounds):
+        if remaining.is_empty():
+            break
+        new = _unambiguous(remaining, threshold, margin)
+        if new.is_empty():
+            break
+        chosen.append(new)
+        rows = remaining.filter(pl.col("proposal").is_in(new.implode()))
+        remaining = _without(remaining, rows["line"], rows["item"])
+    return pl.concat(chosen) if chosen else pl.Series("proposal", [], dtype=pl.Int64)
+
+
+# ------------------------------------------------------------------ the cascade
+
+def _confirmed_pairs(decisions: BankDecisions) -> pl.DataFrame:
+    """The pairs of the confirmed matches, in the order confirmed; a match sharing a bank line or a
+    document with an earlier one is left out, so nothing is ever in two confirmed matches."""
+    rows, used = [], set()
+    for mid, c in decisions.confirmed.items():
+        pairs = [tuple(p) for p in c.get("pairs", [])]
+        keys = {("line", b) for b, _, _ in pairs} | {("doc", t, d) for _, t, d in pairs}
+        if keys & used:
+            continue
+        used |= keys
+        rows += [(mid, b, t, d, str(c.get("rule") or "manual"), float(c.get("score") or 1.0)) for b, t, d in pairs]
+    return pl.DataFrame(rows, orient="row", schema={"match_id": pl.String, "bank_txn_id": pl.String,
+                                                     "doc_type": pl.String, "doc_id": pl.String,
+                                                     "rule": pl.String, "score": pl.Float64})
+
+
+def _with_ids(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
+    named = (props.join(lines.select("line", "bank_txn_id"), on="line")
+             .join(docs.select("item", "doc_type", "doc_id"), on="item"))
+    return named.join(bank_match_ids(named), on="proposal")
+
+
+def reconcile(bank: pl.DataFrame, items: pl.DataFrame, config: BankConfig, base_currency: str,
+              decisions: BankDecisions | None = None) -> BankReconciliation:
+    """Match bank lines to open items (see the module docstring). Inputs: `bank` with
+    `bank_txn_id, booking_date, amount, currency, counterparty, reference, description`; `items` with
+    `doc_type, doc_id, doc_date, amount, currency, [amount_base,] counterparty, reference, description`."""
+    decisions = decisions or BankDecisions()
+    lines = prepare_lines(bank)
+    docs, comparable = prepare_items(items, base_currency)
+
+    confirmed = _confirmed_pairs(decisions)
+    kept = confirmed.join(lines.select("bank_txn_id", "line"), on="bank_txn_id", how="inner")
+    taken_lines = kept["line"].unique()
+    taken_items = confirmed.join(docs.select("doc_type", "doc_id", "item"), on=["doc_type", "doc_id"])["item"].unique()
+
+    decided: list[pl.DataFrame] = []
+    suggested: list[pl.DataFrame] = []
+    notes: list[pl.DataFrame] = []
+    rejected_lines: list[pl.Series] = []
+    offset = 0
+    for rule in config.cascade:
+        params = getattr(config.rules, rule)
+        if not params.enabled:
+            continue
+        free_lines = lines.filter(~pl.col("line").is_in(taken_lines.implode()))
+        free_comparable = comparable.filter(~pl.col("item").is_in(taken_items.implode()))
+        if free_lines.is_empty() or free_comparable.is_empty():
+            continue
+        result = RULE_FUNCTIONS[rule](free_lines, docs, free_comparable, params)
+        props = result.proposals.with_columns(pl.col("proposal") + offset)  # ids unique across rules
+        offset += int(result.proposals["proposal"].max()) + 1 if not props.is_empty() else 0
+        if rule != "exact_reference":
+            props = _without_contradicted(props, lines, docs)
+        notes.append(result.notes)
+        if decisions.rejected and not props.is_empty():
+            ids = _with_ids(props, lines, docs)
+            gone = ids.filter(pl.col("match_id").is_in(list(decisions.rejected)))
+            rejected_lines.append(gone["line"])
+            props = props.filter(~pl.col("proposal").is_in(gone["proposal"].unique().implode()))
+        auto = decide(props, config.auto_threshold, config.ambiguity_margin)
+        auto_rows = props.filter(pl.col("proposal").is_in(auto.implode()))
+        decided.append(auto_rows.with_columns(rule=pl.lit(rule)))
+        suggested.append(props.filter(~pl.col("proposal").is_in(auto.implode())).with_columns(rule=pl.lit(rule)))
+        taken_lines = pl.concat([taken_lines, auto_rows["line"]]).unique()
+        taken_items = pl.concat([taken_items, auto_rows["item"]]).unique()
+
+    schema = {**PROPOSALS, "rule": pl.String}
+    auto_rows = pl.concat(decided) if decided else pl.DataFrame(schema=schema)
+    open_props = _without(pl.concat(suggested) if suggested else pl.DataFrame(schema=schema), taken_lines, taken_items)
+    suggestion_rows = _top_suggestions(open_props, config.max_suggestions)
+
+    matches = _match_rows(kept, auto_rows, suggestion_rows, lines, docs)
+    settled = set(matches["bank_txn_id"].to_list())
+    unmatched = lines.filter(~pl.col("bank_txn_id").is_in(list(settled)))
+    all_notes = pl.concat(notes) if notes else pl.DataFrame(schema=NOTES)
+    rejected = pl.concat(rejected_lines).unique() if rejected_lines else pl.Series("line", [], dtype=pl.Int64)
+    exceptions = unmatched_reasons(unmatched, lines, docs, comparable, matches, all_notes, rejected, config)
+    return BankReconciliation(matches, exceptions, _summary(lines, matches))
+
+
+def _top_suggestions(props: pl.DataFrame, k: int) -> pl.DataFrame:
+    if props.is_empty():
+        return props
+    best = (props.group_by("line", "proposal").agg(pl.col("score").max())
+            .sort(["line", "score", "proposal"], descending=[False, True, False])
+            .group_by("line", maintain_order=True).head(k))
+    return props.filter(pl.col("proposal").is_in(best["proposal"].unique().implode()))
+
+
+def _match_rows(kept: pl.DataFrame, auto_rows: pl.DataFrame, suggestion_rows: pl.DataFrame,
+                lines: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
+    proposed = pl.concat([auto_rows.with_columns(status=pl.lit("auto")),
+                          suggestion_rows.with_columns(status=pl.lit("suggested"))])
+    named = _with_ids(proposed, lines, docs) if not proposed.is_empty() else None
+    parts = [kept.select(*[c for c in MATCH_SCHEMA if c != "status"], status=pl.lit("confirmed"))]
+    if named is not None:
+        parts.append(named.select(*MATCH_SCHEMA))
+    rows = pl.concat([p.cast(MATCH_SCHEMA) for p in parts]).unique(["match_id", "bank_txn_id", "doc_type", "doc_id"],
+                                                                   keep="first", maintain_order=True)
+    rows = rows.with_columns(pl.col("score").round(3))
+    bank_side = lines.select("bank_txn_id", "booking_date", "amount", "currency", "counterparty", "reference")
+    doc_side = docs.select("doc_type", "doc_id", "doc_date", doc_amount="amount", doc_currency="currency")
+    order = pl.col("status").replace_strict({s: i for i, s in enumerate(STATUSES)}, return_dtype=pl.Int8)
+    return (rows.join(bank_side, on="bank_txn_id", how="left").join(doc_side, on=["doc_type", "doc_id"], how="left")
+            .sort(order, "booking_date", "bank_txn_id", pl.col("score"), "doc_id",
+                  descending=[False, False, False, True, False]))
+
+
+def _summary(lines: pl.DataFrame, matches: pl.DataFrame) -> dict:
+    n = lines.height
+    per_status = {s: set(matches.filter(pl.col("status") == s)["bank_txn_id"].to_list())
+                  for s in ("confirmed", "auto", "suggested")}
+    decided = matches.filter(pl.col("status").is_in(["confirmed", "auto"]))
+    by_rule = decided.group_by("rule").agg(pl.col("bank_txn_id").n_unique().alias("n")).sort("rule")
+    matched = len(per_status["confirmed"]) + len(per_status["auto"]) + len(per_status["suggested"])
+    return {"bank_lines": n, "auto": len(per_status["auto"]), "suggested": len(per_status["suggested"]),
+            "unmatched": n - matched, "confirmed": len(per_status["confirmed"]),
+            "by_rule": dict(zip(by_rule["rule"].to_list(), by_rule["n"].to_list(), strict=True))}

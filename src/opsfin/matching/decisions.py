@@ -1,0 +1,104 @@
+"""Confirming and rejecting matches, through the app database (`opsfin.appdb`), which audits each one.
+
+- A bank match is confirmed or rejected by its id (`B…`), an invoice line by its id (`I…`); ids are
+  stable across runs (`ids.py`), so a decision holds for every later run.
+- Confirming checks that none of the match's bank lines or documents is already in another
+  confirmed match (a clear error names the other match); the engine keeps confirmed matches as
+  they are and takes their lines and documents out of the pool.
+- A rejected match is never proposed again. Rejecting a confirmed match undoes the confirmation.
+- The latest decision per id counts (`AppDB.match_decisions`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from ..errors import UserError
+from .bank import BankDecisions, BankReconciliation
+from .invoices import InvoiceMatch
+
+DECISIONS = ("confirmed", "rejected")
+
+
+def kind_of(match_id: str) -> str:
+    """'bank' for `B…` ids, 'invoice' for `I…` ids."""
+    if match_id.startswith("B") and len(match_id) == 17:
+        return "bank"
+    if match_id.startswith("I") and len(match_id) == 17:
+        return "invoice"
+    raise UserError(f"{match_id!r} is not a match id (bank matches are B + 16 hex digits, invoice lines I + 16; "
+                    "see `opsfin match bank` / `opsfin match invoices`)")
+
+
+def bank_decisions(records: list[dict[str, Any]]) -> BankDecisions:
+    """The engine's view of `AppDB.match_decisions("bank")`, in the order decided. (Should two people
+    confirm overlapping matches at once, the engine keeps only the first.)"""
+    confirmed: dict[str, dict] = {}
+    rejected = set()
+    for r in records:
+        if r["kind"] != "bank":
+            continue
+        if r["decision"] == "rejected":
+            rejected.add(r["match_id"])
+        else:
+            confirmed[r["match_id"]] = {**r["payload"], "pairs": [tuple(p) for p in r["payload"].get("pairs", [])]}
+    return BankDecisions(confirmed, frozenset(rejected))
+
+
+def invoice_decisions(records: list[dict[str, Any]]) -> dict[str, dict]:
+    """match_id -> {decision, actor, at} of the invoice lines decided so far."""
+    return {r["match_id"]: {"decision": r["decision"], "actor": r["actor"], "at": r["at"]}
+            for r in records if r["kind"] == "invoice"}
+
+
+def _bank_payload(rows: pl.DataFrame) -> dict:
+    pairs = sorted(rows.select("bank_txn_id", "doc_type", "doc_id").unique().iter_rows())
+    return {"pairs": [list(p) for p in pairs], "rule": rows["rule"][0], "score": rows["score"][0],
+            "status": rows["status"][0]}
+
+
+def decide_bank(db, actor: str, match_id: str, decision: str, run: BankReconciliation) -> dict:
+    """Record a decision on bank match `match_id` of `run` (the current reconciliation)."""
+    if decision not in DECISIONS:
+        raise UserError(f"decision {decision!r}: choose one of {', '.join(DECISIONS)}")
+    rows = run.matches.filter(pl.col("match_id") == match_id)
+    if rows.is_empty():
+        raise UserError(f"no bank match {match_id} in the current reconciliation (it may have been rejected, or its "
+                        "lines matched otherwise); list them with `opsfin match bank`")
+    status = rows["status"][0]
+    if decision == "confirmed" and status == "confirmed":
+        raise UserError(f"bank match {match_id} is already confirmed")
+    payload = _bank_payload(rows)
+    if decision == "confirmed":
+        _check_free(db, match_id, payload["pairs"])
+    return db.record_match_decision(actor, "bank", match_id, decision, payload)
+
+
+def _check_free(db, match_id: str, pairs: list[list[str]]) -> None:
+    lines = {p[0] for p in pairs}
+    docs = {(p[1], p[2]) for p in pairs}
+    for other_id, other in bank_decisions(db.match_decisions("bank")).confirmed.items():
+        if other_id == match_id:
+            continue
+        for b, t, d in other["pairs"]:
+            if b in lines:
+                raise UserError(f"bank line {b} is already in confirmed match {other_id}; reject that one first")
+            if (t, d) in docs:
+                raise UserError(f"{t} {d} is already in confirmed match {other_id}; reject that one first")
+
+
+def decide_invoice(db, actor: str, match_id: str, decision: str, run: InvoiceMatch) -> dict:
+    """Record a decision on invoice line `match_id` of `run` (confirm: accept it as it is, e.g. an agreed
+    price; reject: dispute it — it stays in the exception queue)."""
+    if decision not in DECISIONS:
+        raise UserError(f"decision {decision!r}: choose one of {', '.join(DECISIONS)}")
+    rows = run.lines.filter(pl.col("match_id") == match_id)
+    if rows.is_empty():
+        raise UserError(f"no invoice line {match_id}; list them with `opsfin match invoices`")
+    row = rows.row(0, named=True)
+    if row["decision"] == decision:
+        raise UserError(f"invoice line {match_id} is already {decision}")
+    payload = {"invoice_id": row["invoice_id"], "line": row["line"], "status": row["status"],
+               "issues": row["issues"], "money_at_stake": row["money_at_stake"]}
+    return db.record_match_decision(actor, "invoice", match_id, decision, payload)

@@ -1,0 +1,108 @@
+"""The exception queue of the bank reconciliation: each unmatched bank line with the reason it could
+not be matched, the first that applies of:
+
+1. a rule gave up on it (the subset-sum search ran out of time);
+2. every match proposed for it was rejected;
+3. a document carries its reference, but that document is already matched, or the amounts differ
+   by more than the tolerance;
+4. its counterparty has open items within the window, none for this amount;
+5. a document has its amount and date, but is already matched, or neither reference nor
+   counterparty resembles the line;
+6. nothing: no open item with this reference, counterparty or amount within the window."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from .candidates import window_pairs
+from .config import BankConfig
+from .rules import tolerance_cents
+
+COLUMNS = ("bank_txn_id", "booking_date", "amount", "currency", "counterparty", "reference", "reason")
+
+
+def _money(cents: int, currency: str) -> str:
+    return f"{Decimal(cents).scaleb(-2):.2f} {currency}"
+
+
+def _nearest(pairs: pl.DataFrame) -> dict[int, dict]:
+    """Per line, the pair whose amount is closest (then the nearest date, then the first item)."""
+    if pairs.is_empty():
+        return {}
+    best = (pairs.with_columns(_gap=(pl.col("cents") - pl.col("cents_item")).abs(), _ad=pl.col("days").abs())
+            .sort("line", "_gap", "_ad", "item").group_by("line", maintain_order=True)
+            .agg(pl.col("item").first(), pl.col("cents").first(), pl.col("cents_item").first(), pl.len().alias("n")))
+    return {r["line"]: r for r in best.iter_rows(named=True)}
+
+
+def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
+                      matches: pl.DataFrame, notes: pl.DataFrame, rejected_lines: pl.Series,
+                      config: BankConfig) -> pl.DataFrame:
+    """One row per unmatched bank line: `bank_txn_id, booking_date, amount, currency, counterparty,
+    reference, reason`."""
+    if unmatched.is_empty():
+        return pl.DataFrame(schema={c: lines.schema.get(c, pl.String) for c in COLUMNS})
+    r = config.rules
+    decided = matches.filter(pl.col("status").is_in(["auto", "confirmed"]))
+    taken = docs.join(decided.select("doc_type", "doc_id", "bank_txn_id"), on=["doc_type", "doc_id"])
+    free = comparable.join(taken.select("item"), on="item", how="anti")
+    note = dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows()) if not notes.is_empty() else {}
+    rejected = set(rejected_lines.to_list())
+    cents_col = ("cents",)
+    by_ref = _nearest(window_pairs(unmatched, comparable, ["cur", "ref_key"], r.exact_reference.days_before,
+                                   r.exact_reference.days_after, line_cols=cents_col, item_cols=cents_col))
+    party_window = max(r.amount_tolerance.days_before, r.amount_date_counterparty.days_before)
+    party_after = max(r.amount_tolerance.days_after, r.amount_date_counterparty.days_after)
+    by_party = _nearest(window_pairs(unmatched, free, ["cur", "cp_key"], party_window, party_after,
+                                     line_cols=cents_col, item_cols=cents_col))
+    by_amount = _nearest(window_pairs(unmatched, comparable, ["cur", "cents"], r.fuzzy_reference.days_before,
+                                      r.fuzzy_reference.days_after, line_cols=(), item_cols=())
+                         .with_columns(cents_item=pl.col("cents")))
+    widest = max(getattr(r, name).days_before for name in type(r).model_fields)
+    named = {h["item"] for found in (by_ref, by_party, by_amount) for h in found.values()}
+    names = docs.filter(pl.col("item").is_in(list(named))).join(
+        taken.select("item", "bank_txn_id"), on="item", how="left")
+    doc_names = {i: (t, d) for i, t, d in names.select("item", "doc_type", "doc_id").iter_rows()}
+    owner = {(t, d): b for t, d, b in names.select("doc_type", "doc_id", "bank_txn_id").iter_rows() if b}
+
+    reasons = []
+    for row in unmatched.select("line", "cur", "reference").iter_rows(named=True):
+        line, cur = row["line"], row["cur"]
+        reasons.append(_reason(line, cur, row["reference"], note, rejected, by_ref, by_party, by_amount,
+                               doc_names, owner, config, widest))
+    out = unmatched.with_columns(reason=pl.Series(reasons, dtype=pl.String))
+    return out.select(*COLUMNS)
+
+
+def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: set, by_ref: dict, by_party: dict,
+            by_amount: dict, doc_names: dict, owner: dict, config: BankConfig, widest: int) -> str:
+    if line in note:
+        return note[line]
+    if line in rejected:
+        return "every match proposed for it was rejected"
+    if line in by_ref:
+        hit = by_ref[line]
+        doc = doc_names[hit["item"]]
+        name = f"{doc[0]} {doc[1]}"
+        if doc in owner:
+            return f"its reference {reference!r} belongs to {name}, already matched to bank line {owner[doc]}"
+        gap = hit["cents"] - hit["cents_item"]
+        tol = tolerance_cents(hit["cents_item"], config.rules.amount_tolerance)
+        if gap == 0:
+            return f"its reference and amount match {name}, but that match was not proposed (rule disabled?)"
+        return (f"its reference matches {name}, but the amounts differ by {_money(gap, cur)} "
+                f"(more than the tolerance of {_money(tol, cur)})")
+    if line in by_party:
+        hit = by_party[line]
+        doc = doc_names[hit["item"]]
+        return (f"{hit['n']} open item(s) of this counterparty in the window, none for this amount "
+                f"(the closest, {doc[0]} {doc[1]}, differs by {_money(hit['cents'] - hit['cents_item'], cur)})")
+    if line in by_amount:
+        doc = doc_names[by_amount[line]["item"]]
+        name = f"{doc[0]} {doc[1]}"
+        if doc in owner:
+            return f"{name} has this amount and date but is already matched to bank line {owner[doc]}"
+        return f"{name} has this amount and date, but neither its reference nor its counterparty resembles this line"
+    return f"no open item with this reference, counterparty or amount within {widest} days"
