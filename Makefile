@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test install install-dev lint docs clean
+.PHONY: demo serve test install install-dev lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,14 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml Makefile
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make demo: build the demo company into ./demo-workspace, print what was built, then serve it
+## make demo: build the demo company into ./demo-workspace, print what was built and the demo users'
+## passwords, then serve it at http://127.0.0.1:8000/ (Ctrl+C stops the server)
 demo: install
 	$(BIN)/opsfin demo --dir demo-workspace --scale demo
+
+## make serve: serve ./demo-workspace again (after `make demo`)
+serve: install
+	$(BIN)/opsfin serve -w demo-workspace
 
 ## make test: install with the dev and spark extras and run the whole suite (the Spark tests also need Java 17)
 test: install-dev

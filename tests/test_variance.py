@@ -312,3 +312,13 @@ def test_cli_json_and_errors(tiny_demo):
     assert proc.returncode == 2 and "choose one of" in proc.stderr and "Traceback" not in proc.stderr
     proc = _opsfin(tiny_demo, "variance", "--drill", "scrap", "--format", "csv")
     assert proc.returncode == 0 and proc.stdout.startswith("order_id,")
+
+
+def test_summary_gives_the_ends_of_the_bridge(tiny_demo):
+    ends = tiny_demo.variance_summary("2024-03", "2024-03").to_dicts()[0]
+    total = _amounts(tiny_demo.variance("2024-03", "2024-03"))["total"]
+    assert ends["actual_gm"] - ends["static_budget_gm"] == total
+    gm = tiny_demo.kpi("gross_margin", start="2024-03-01", end="2024-03-31").to_dicts()[0]["value"]
+    assert ends["actual_gm"] == gm
+    sales = _amounts(tiny_demo.variance("2024-03", "2024-03"))
+    assert ends["flexible_budget_gm"] - ends["static_budget_gm"] == sales["sales_mix"] + sales["sales_quantity"]

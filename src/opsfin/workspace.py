@@ -142,6 +142,14 @@ class Workspace:
                 return source_rows(con, drill, start, end, budget, by, member, self.settings.base_currency)
             return variance(con, start, end, budget, by, self.settings.base_currency, monthly)
 
+    def variance_summary(self, start=None, end=None, budget: str | None = None) -> pl.DataFrame:
+        """The ends of the bridge: `static_budget_gm, flexible_budget_gm, actual_gm` (one row, Decimal)."""
+        from .costing.variance import build_bridge, summary
+
+        with self.connect(read_only=True) as con:
+            ends = summary(build_bridge(con, start, end, budget, self.settings.base_currency))
+        return pl.DataFrame([ends], schema={k: pl.Decimal(18, 2) for k in ends})
+
     # -- matching: bank reconciliation and three-way invoice match (docs/matching.md)
     def match_bank(self, start=None, end=None):
         """Bank lines booked in [start, end] matched to receipts, payments and GL cash lines: a

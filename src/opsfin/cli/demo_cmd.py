@@ -20,8 +20,11 @@ def demo_cmd(
     seed: Annotated[int, typer.Option(help="random seed; the same seed and scale give the same data")] = 42,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="only build, do not start the web server")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace the warehouse of a non-demo workspace in --dir")] = False,
+    host: Annotated[str, typer.Option(help="interface the web app listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port of the web app")] = 8000,
 ) -> None:
-    """Simulate a manufacturer and distributor day by day and load every canonical table."""
+    """Simulate a manufacturer and distributor day by day and load every canonical table, then create the
+    demo's users (an admin and a site-scoped plant manager, passwords printed once) and serve the web app."""
     with Progress(TextColumn("[bold]Simulating[/bold] {task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
@@ -44,5 +47,26 @@ def demo_cmd(
     console.print(f"  opsfin check -w {ws.path}")
     console.print(f"  opsfin quarantine -w {ws.path}")
     console.print(f"  python -c \"import opsfin; print(opsfin.open('{ws.path}').table('gl_entries'))\"")
-    if not no_serve:
-        console.print("[dim]The web app arrives with a later release; nothing to serve yet.[/dim]")
+    if no_serve:
+        console.print(f"  opsfin serve -w {ws.path}   (add people first: opsfin users add NAME --role admin "
+                      "--password-stdin)")
+        return
+    _print_demo_users(ws)
+    from .serve_cmd import serve
+
+    serve(ws.path, host, port)
+
+
+def _print_demo_users(ws) -> None:
+    """Create the demo's users (once) and print their passwords; later runs keep the existing users."""
+    from ..appdb import create_demo_users
+
+    created = create_demo_users(ws)
+    if not created:
+        console.print("Demo users exist already (their passwords were printed when they were created; "
+                      "`opsfin users list` shows them).")
+        return
+    console.print("[bold]Log in with[/bold] (passwords are shown only now):")
+    for name, role, sites, password in created:
+        scope = f"sites {', '.join(sites)}" if sites else "every site"
+        console.print(f"  {name:<14} {password}   ({role}, {scope})", markup=False, highlight=False)

@@ -5,31 +5,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import sys
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from ..jsonout import dumps as _dumps
 from .options import OutputFormat
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def dumps(data: Any) -> str:
-    return json.dumps(data, default=_json_default, indent=2, ensure_ascii=False)
+    """The CLI's JSON; the REST API uses the same encoder (opsfin.jsonout)."""
+    return _dumps(data)
 
 
 def print_json(data: Any) -> None:

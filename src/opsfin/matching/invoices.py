@@ -171,10 +171,10 @@ def three_way_match(tables: InvoiceTables, config: InvoiceConfig, decisions: dic
                        "invoice_date", "currency", "po_id", "po_line", "qty", "received_qty", "po_qty", "unit_price",
                        "po_unit_price", "amount", "money_at_stake", "duplicate_of", "decision"
                        ).sort("invoice_date", "invoice_id", "line")
-    return InvoiceMatch(out, _summary(out))
+    return InvoiceMatch(out, invoice_summary(out))
 
 
-def _summary(lines: pl.DataFrame) -> dict:
+def invoice_summary(lines: pl.DataFrame) -> dict:
     counts = dict(lines.group_by("status").len().iter_rows())
     flagged = lines.filter(pl.col("status") != "matched")
     stake = flagged.group_by("currency").agg(pl.col("money_at_stake").sum()).sort("currency")

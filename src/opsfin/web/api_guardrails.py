@@ -1,0 +1,75 @@
+"""REST API: the guardrails of `model/guardrails.yaml` (read; controllers change a band or add one).
+
+Every change is validated by the alert engine's parser, written to the file, and recorded in the audit
+log; the result cache notices the file's new mtime, so alerts and tiles follow at once (guardrails.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from . import guardrails
+from .api import json_rows
+from .auth import check_csrf, identify
+from .authz import authorize
+
+router = APIRouter(prefix="/api/v1", tags=["guardrails"])
+
+
+class GuardrailChange(BaseModel):
+    """Fields to change; an explicit null removes a bound (at least one of min and max must remain)."""
+
+    min: float | None = None
+    max: float | None = None
+    severity: Literal["info", "warn", "stop"] | None = None
+    owner: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class GuardrailIn(GuardrailChange):
+    kpi: str = Field(min_length=1, max_length=100)
+    by: list[str] | None = None
+    where: dict[str, str | list[str]] | None = None
+    grain: Literal["day", "week", "month", "quarter", "year"] = "month"
+
+
+def _state(request: Request):
+    return request.app.state.opsfin
+
+
+@router.get("/guardrails", summary="Guardrails as written in model/guardrails.yaml")
+def list_guardrails(request: Request, kpi: str | None = None) -> Response:
+    grant = authorize(identify(request).user, "read")
+    return json_rows(guardrails.list_guardrails(_state(request).ws, grant, kpi))
+
+
+def _changed(caller, state, index: int, changes: dict[str, Any]) -> dict[str, Any]:
+    entry = guardrails.change_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), index,
+                                        changes)
+    state.results.cache.clear()  # this process wrote the file: no need to wait for the next look at it
+    return entry
+
+
+@router.put("/guardrails/{index}", summary="Change a guardrail's band, severity, owner or note (controllers)")
+def change_guardrail(request: Request, index: int, change: GuardrailChange) -> Response:
+    caller = identify(request)
+    authorize(caller.user, "edit_guardrails")
+    check_csrf(request, caller)
+    return json_rows(_changed(caller, _state(request), index, change.model_dump(exclude_unset=True)))
+
+
+@router.post("/guardrails", status_code=201, summary="Add a guardrail (controllers)")
+def add_guardrail(request: Request, guardrail: GuardrailIn) -> Response:
+    caller = identify(request)
+    authorize(caller.user, "edit_guardrails")
+    check_csrf(request, caller)
+    state = _state(request)
+    entry = guardrail.model_dump(exclude_none=True)
+    entry = {k: entry[k] for k in ("kpi", "by", "where", "grain", "min", "max", "severity", "owner", "note")
+             if k in entry}
+    added = guardrails.add_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), entry)
+    state.results.cache.clear()
+    return json_rows(added, 201)

@@ -1,0 +1,268 @@
+"""REST API of the matching engine (`/api/v1/matches`): bank reconciliation, three-way invoice match, and
+the decisions on them (issue 6; docs/matching.md "Reconciliation page and API").
+
+- `GET /matches/bank?from=&to=&status=`: the JSON of `opsfin match bank --format json` (`summary`,
+  `matches`) plus `exceptions`, the bank part of `opsfin match exceptions --format json`. Bank lines and
+  cash belong to no site, so the reconciliation is company level: site-scoped users get 403.
+- `GET /matches/invoices?as_of=&status=&site=`: the JSON of `opsfin match invoices --format json`. An
+  invoice line belongs to the site of its PO line (`purchase_orders.site_id`); a site-scoped user gets
+  only the lines of their sites, and a summary of those lines (the engine's summary function).
+- `POST /matches/{match_id}/confirm|reject`: controllers and admins; the decision is recorded by the
+  engine (`opsfin.matching.record_decision`) with the user's name as actor, so the audit log shows who.
+  404 for an id the engine does not know, 409 when the decision conflicts with earlier ones (a line or
+  document already in another confirmed match, an already confirmed match, a rejected one).
+
+The engine runs are cached (web/cache.py) under a key that also holds the latest match decision, so a
+decision (from the web or the CLI) shows at the next request while nothing else is recomputed. The
+functions here are shared with the Reconciliation page (pages_matching.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ..errors import UserError
+from ..matching import record_decision, run_bank, run_invoices
+from ..matching.bank import BankReconciliation
+from ..matching.decisions import kind_of
+from ..matching.invoices import (
+    InvoiceMatch,
+    invoice_summary,  # the engine's one summary formula
+)
+from .api import json_rows
+from .auth import check_csrf, identify
+from .authz import Grant, authorize
+from .problems import Problem
+
+router = APIRouter(prefix="/api/v1", tags=["matching"])
+
+# the keys of `opsfin match bank|invoices --format json` (cli/match_cmds.py)
+BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id")
+DETAIL_KEYS = ("match_id", "supplier_id", "supplier_ref", "invoice_date", "currency", "po_id", "po_line", "qty",
+               "received_qty", "po_qty", "unit_price", "po_unit_price", "amount", "money_at_stake", "duplicate_of",
+               "decision")
+BankStatus = Literal["auto", "suggested", "confirmed"]
+InvoiceStatus = Literal["matched", "duplicate", "no_po", "no_receipt", "qty_over_received", "price_over_tolerance"]
+Decision = Literal["confirmed", "rejected"]
+
+
+# ---------------------------------------------------------------- the engine, through the result cache
+def engine_workspace(state):
+    """The workspace as the matching engine must see it. `create_app` may be given another app database
+    than the workspace's `app_db.url` (tests do); the engine reads and records decisions through the
+    workspace, so it gets a copy of the workspace pointing at the app's database."""
+    from ..appdb.db import app_db_url
+    from ..settings import AppDbSettings
+    from ..workspace import Workspace
+
+    url = state.app_db().url.render_as_string(hide_password=False)
+    if url == app_db_url(state.ws).render_as_string(hide_password=False):
+        return state.ws
+    return Workspace(state.ws.path, state.ws.settings.model_copy(update={"app_db": AppDbSettings(url=url)}))
+
+
+def decisions_stamp(state) -> tuple:
+    """What the cached runs depend on besides the warehouse and the model files: the match decisions so
+    far (how many match ids are decided, and the latest decision)."""
+    records = state.app_db().match_decisions()
+    last = records[-1] if records else {}
+    return len(records), last.get("kind"), last.get("match_id"), last.get("decision"), str(last.get("at"))
+
+
+def bank_run(state, start: str | None = None, end: str | None = None) -> BankReconciliation:
+    """`opsfin match bank --from START --to END` (earlier decisions applied), cached."""
+    key = ("match_bank", start, end, decisions_stamp(state))
+    return state.results.cache.get(key, lambda: run_bank(engine_workspace(state), start, end))
+
+
+def undecided_bank_run(state) -> BankReconciliation:
+    """The whole reconciliation as if nothing had been decided: explains why a match id is refused."""
+    return state.results.cache.get(("match_bank_undecided",), lambda: run_bank(state.ws, use_app_db=False))
+
+
+def invoice_run(state, as_of: str | None = None) -> InvoiceMatch:
+    """`opsfin match invoices --as-of AS_OF` (default today), cached."""
+    try:
+        day = dt.date.fromisoformat(as_of).isoformat() if as_of else dt.date.today().isoformat()
+    except ValueError:
+        raise Problem(400, f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    key = ("match_invoices", day, decisions_stamp(state))
+    return state.results.cache.get(key, lambda: run_invoices(engine_workspace(state), day))
+
+
+def po_sites(state) -> dict[tuple[str, int | None], str]:
+    """(po_id, line) -> site of the PO line; (po_id, None) -> the PO's site when all its lines share one."""
+    def build() -> dict[tuple[str, int | None], str]:
+        rows = state.ws.sql("SELECT po_id, line, site_id FROM purchase_orders").iter_rows()
+        out: dict[tuple[str, int | None], str] = {}
+        per_po: dict[str, set[str]] = {}
+        for po, line, site in rows:
+            out[(po, line)] = site
+            per_po.setdefault(po, set()).add(site)
+        out |= {(po, None): next(iter(s)) for po, s in per_po.items() if len(s) == 1}
+        return out
+
+    return state.results.cache.get(("po_sites",), build)
+
+
+def line_site(sites: dict, po_id: str | None, po_line: int | None) -> str | None:
+    """The site of an invoice line: its PO line's site (None without a known PO: unscoped users only)."""
+    if po_id is None:
+        return None
+    return sites.get((po_id, po_line)) or sites.get((po_id, None))
+
+
+def scoped_invoices(state, grant: Grant, run: InvoiceMatch, site: str | None = None,
+                    start: str | None = None, end: str | None = None) -> InvoiceMatch:
+    """The lines `grant` may see (and of `site`, and dated in [start, end] when given), with their summary."""
+    if not grant.scoped and site is None and start is None and end is None:
+        return run
+    sites = po_sites(state)
+    lines = run.lines.with_columns(site=pl.Series([line_site(sites, p, n) for p, n in
+                                                   run.lines.select("po_id", "po_line").iter_rows()],
+                                                  dtype=pl.String))
+    keep = pl.Series([grant.sees(s) and (site is None or s == site) for s in lines["site"]], dtype=pl.Boolean)
+    lines = lines.filter(keep)
+    if start is not None:
+        lines = lines.filter(pl.col("invoice_date") >= dt.date.fromisoformat(start))
+    if end is not None:
+        lines = lines.filter(pl.col("invoice_date") <= dt.date.fromisoformat(end))
+    lines = lines.drop("site")
+    return InvoiceMatch(lines, invoice_summary(lines))
+
+
+# ---------------------------------------------------------------- JSON as the CLI prints it
+def bank_json(run: BankReconciliation, status: str | None = None) -> dict[str, Any]:
+    matches = run.matches if status is None else run.matches.filter(pl.col("status") == status)
+    return {"summary": run.summary, "matches": matches.select(*BANK_KEYS).to_dicts(),
+            "exceptions": run.exceptions.to_dicts()}
+
+
+def invoice_lines_json(lines: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{"invoice_id": r["invoice_id"], "line": r["line"], "status": r["status"], "issues": r["issues"],
+             "details": {k: r[k] for k in DETAIL_KEYS}} for r in lines.to_dicts()]
+
+
+def invoice_json(run: InvoiceMatch, status: str | None = None) -> dict[str, Any]:
+    lines = run.lines if status is None else run.lines.filter(pl.col("status") == status)
+    return {"summary": run.summary, "lines": invoice_lines_json(lines)}
+
+
+# ---------------------------------------------------------------- decisions
+def _overlap(pairs: list[tuple], other: dict) -> str | None:
+    lines = {p[0] for p in pairs}
+    docs = {(p[1], p[2]) for p in pairs}
+    for b, t, d in other["payload"].get("pairs", []):
+        if b in lines:
+            return f"bank line {b}"
+        if (t, d) in docs:
+            return f"{t} {d}"
+    return None
+
+
+def _refused_bank_match(state, match_id: str) -> Problem:
+    """Why bank match `match_id` is not in the current reconciliation: 404 when the engine never proposes
+    it, else 409 naming the decision it conflicts with."""
+    rows = undecided_bank_run(state).matches.filter(pl.col("match_id") == match_id)
+    if rows.is_empty():
+        return Problem(404, f"no bank match {match_id} in the current reconciliation; "
+                            "GET /api/v1/matches/bank lists them")
+    pairs = sorted(rows.select("bank_txn_id", "doc_type", "doc_id").unique().iter_rows())
+    decided = state.app_db().match_decisions("bank")
+    for r in decided:
+        if r["match_id"] == match_id and r["decision"] == "rejected":
+            return Problem(409, f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
+                                "proposed again", match_id=match_id)
+    for r in decided:
+        if r["decision"] == "confirmed" and (taken := _overlap(pairs, r)):
+            return Problem(409, f"{taken} is already in confirmed match {r['match_id']} (confirmed by "
+                                f"{r['actor']}); reject that one first", match_id=match_id,
+                           conflicting_match_id=r["match_id"])
+    return Problem(409, f"bank match {match_id} is no longer proposed: after the decisions taken since, the "
+                        "reconciliation matches its lines otherwise", match_id=match_id)
+
+
+def decide(state, user, match_id: str, decision: str) -> dict[str, Any]:
+    """Confirm or reject a bank match (`B…`) or an invoice line (`I…`) for `user` (shared by the API and
+    the page's forms). The caller has checked the CSRF token; this authorizes the object (a bank match
+    is company level; an invoice line belongs to its PO's site) and records through the engine."""
+    match_id = match_id.strip()
+    try:
+        kind = kind_of(match_id)
+    except UserError as exc:
+        raise Problem(404, str(exc)) from None
+    if kind == "bank":
+        authorize(user, "decide_matches", company_level=True)
+        if bank_run(state).matches.filter(pl.col("match_id") == match_id).is_empty():
+            raise _refused_bank_match(state, match_id)
+    else:
+        rows = invoice_run(state).lines.filter(pl.col("match_id") == match_id)
+        if rows.is_empty():
+            raise Problem(404, f"no invoice line {match_id}; GET /api/v1/matches/invoices lists them")
+        po_id, po_line = rows.row(0, named=True)["po_id"], rows.row(0, named=True)["po_line"]
+        authorize(user, "decide_matches", site=line_site(po_sites(state), po_id, po_line))
+    try:
+        return record_decision(engine_workspace(state), user.name, match_id, decision)
+    except UserError as exc:  # the engine refuses: already decided so, or taken by a confirmed match
+        raise Problem(409, str(exc), match_id=match_id) from None
+
+
+# ---------------------------------------------------------------- endpoints
+From = Annotated[str | None, Query(alias="from", description="first booking day of the bank lines, YYYY-MM-DD")]
+To = Annotated[str | None, Query(description="last booking day of the bank lines, YYYY-MM-DD")]
+
+
+def _state(request: Request):
+    return request.app.state.opsfin
+
+
+@router.get("/matches/bank", summary="Bank reconciliation: matches, summary and exception queue")
+def get_bank_matches(request: Request, from_: From = None, to: To = None,
+                     status: Annotated[BankStatus | None, Query(description="only matches of this status")] = None,
+                     ) -> Response:
+    """`opsfin match bank --from … --to … --format json` plus `exceptions` (the unmatched bank lines with
+    their reason). Company level: hidden from site-scoped users."""
+    authorize(identify(request).user, "read", company_level=True)
+    return json_rows(bank_json(bank_run(_state(request), from_, to), status))
+
+
+@router.get("/matches/invoices", summary="Three-way match of the supplier invoice lines")
+def get_invoice_matches(request: Request,
+                        as_of: Annotated[str | None, Query(description="judge receipts up to this day "
+                                                                       "(YYYY-MM-DD, default today)")] = None,
+                        status: Annotated[InvoiceStatus | None, Query(description="only lines of this status")] = None,
+                        site: Annotated[str | None, Query(description="only lines of POs of this site")] = None,
+                        ) -> Response:
+    """`opsfin match invoices --as-of … --format json`; site-scoped users get the lines of their sites."""
+    grant = authorize(identify(request).user, "read")
+    state = _state(request)
+    if site is not None:
+        if site not in state.results.site_map().sites:
+            raise Problem(400, f"site {site!r}: unknown site")
+        grant.site_filter([site])
+    return json_rows(invoice_json(scoped_invoices(state, grant, invoice_run(state, as_of), site), status))
+
+
+def _decide(request: Request, match_id: str, decision: str) -> Response:
+    caller = identify(request)
+    authorize(caller.user, "decide_matches")
+    check_csrf(request, caller)
+    return json_rows(decide(_state(request), caller.user, match_id, decision))
+
+
+@router.post("/matches/{match_id}/confirm", summary="Confirm a bank match or accept an invoice line (controllers)")
+def confirm_match(request: Request, match_id: str) -> Response:
+    """Later runs keep a confirmed bank match as it is; a confirmed invoice line leaves the exception queue.
+    Returns the recorded decision `{kind, match_id, decision, payload, actor, at}`."""
+    return _decide(request, match_id, "confirmed")
+
+
+@router.post("/matches/{match_id}/reject", summary="Reject a bank match or dispute an invoice line (controllers)")
+def reject_match(request: Request, match_id: str) -> Response:
+    """A rejected bank match is never proposed again (rejecting a confirmed one undoes it); a rejected
+    invoice line stays in the exception queue marked `rejected`."""
+    return _decide(request, match_id, "rejected")

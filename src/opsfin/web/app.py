@@ -1,0 +1,148 @@
+"""The web app: `create_app(workspace_path)` → a FastAPI app serving the pages and `/api/v1`.
+
+OpenAPI is published at `/api/openapi.json` (interactive docs at `/api/docs`). plotly.js is served from
+the installed `plotly` package at `/static/plotly.min.js` (no CDN, no Node build). See docs/web.md."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+
+import duckdb
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import workspace
+from ..errors import UserError
+from .problems import Problem, problem_response
+from .results import Results
+
+log = logging.getLogger("opsfin.web")
+HERE = Path(__file__).parent
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+class WebState:
+    """What every request needs: the workspace, the cached engine results and the app database."""
+
+    def __init__(self, ws, app_db_url: str | None = None):
+        self.ws = ws
+        self.results = Results(ws)
+        self._app_db_url = app_db_url
+        self._db = None
+        self._lock = threading.Lock()
+
+    def app_db(self):
+        """The app database (opened, and migrated, on first use)."""
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    from ..appdb import AppDB, open_app_db
+
+                    self._db = (AppDB(self._app_db_url, login_attempts_per_minute=self.ws.settings.web
+                                      .login_attempts_per_minute) if self._app_db_url else open_app_db(self.ws))
+        return self._db
+
+    def warm(self) -> None:
+        """Compute the overview's results in the background so the first visitor does not wait."""
+        from .pages_data import warm_overview
+
+        def run() -> None:
+            try:
+                warm_overview(self.results)
+            except Exception:  # noqa: BLE001 - a warm-up failure must not stop the server; pages show it
+                log.exception("warming the result cache failed")
+
+        threading.Thread(target=run, name="opsfin-warm", daemon=True).start()
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = False) -> FastAPI:
+    """The app over the workspace at `workspace_path`; `app_db_url` overrides `app_db.url` (tests).
+    `warm=True` precomputes the overview's engine results in a background thread (`opsfin serve` does)."""
+    ws = workspace.open(workspace_path)
+    state = WebState(ws, app_db_url)
+    app = FastAPI(title="opsfin", version="1", openapi_url="/api/openapi.json", docs_url="/api/docs",
+                  redoc_url=None, description="Operations finance: KPIs, alerts, variances, unit economics, "
+                                              "data quality, comments and actions. See docs/web.md.")
+    app.state.opsfin = state
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        if _is_api(request):
+            return problem_response(exc, request.url.path)
+        from .pages import error_page
+
+        return error_page(request, exc)
+
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: UserError) -> Response:
+        # engines name CLI options (--from); over HTTP the same values are query parameters (from=)
+        detail = re.sub(r"(?<![\w-])--([a-z][a-z_-]*)", r"\1", str(exc)) if _is_api(request) else str(exc)
+        return await _problem(request, Problem(400, detail))
+
+    @app.exception_handler(duckdb.IOException)
+    async def _warehouse_busy(request: Request, exc: duckdb.IOException) -> Response:
+        # another process (an ingest, `opsfin demo`) holds the warehouse file's write lock
+        log.warning("warehouse not readable: %s", exc)
+        return await _problem(request, Problem(503, "the warehouse is being written by another process "
+                                                    "(an ingest?); try again in a moment",
+                                               headers={"Retry-After": "5"}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+        return await _problem(request, Problem(422, problems or "invalid request"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404:
+            detail = f"no page or endpoint at {request.url.path}"
+        return await _problem(request, Problem(exc.status_code, detail, headers=dict(exc.headers or {})))
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def _plotly() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    from . import api, api_collab, api_guardrails, api_matching, pages, pages_forms, pages_matching
+
+    app.include_router(api.router)
+    app.include_router(api_collab.router)
+    app.include_router(api_guardrails.router)
+    app.include_router(api_matching.router)
+    app.include_router(pages.router)
+    app.include_router(pages_forms.router)
+    app.include_router(pages_matching.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def _health() -> HTMLResponse:
+        return HTMLResponse("ok")
+
+    if warm:
+        state.warm()
+    return app

@@ -1,0 +1,122 @@
+"""Plotly figures as plain dicts (plotly.js draws them; static/app.js wires clicks to drill-down links).
+
+Each trace may carry `customdata` holding the URL a click on a point opens. Figures only lay out the
+engine's numbers; they never compute a figure. Sparklines are tiny inline SVGs (no chart library)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
+GOOD, BAD, TOTAL = "#2e7d32", "#c62828", "#37474f"
+SCALE = [[0, "#c62828"], [0.5, "#fdd835"], [1, "#2e7d32"]]  # low red, high green
+
+
+def _layout(title: str, **kw: Any) -> dict[str, Any]:
+    return {"title": {"text": title, "font": {"size": 14}}, "font": FONT, "margin": {"l": 60, "r": 20, "t": 40,
+                                                                                       "b": 60},
+            "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", **kw}
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    return float(x) if isinstance(x, Decimal | int | float) else None
+
+
+def heatmap(title: str, rows: Sequence[str], columns: Sequence[str], values: dict[tuple[str, str], float | None],
+            links: dict[tuple[str, str], str], percent: bool = True) -> dict[str, Any]:
+    """A heatmap of rows × columns (e.g. work centre × shift); a click opens `links[(row, column)]`."""
+    z = [[values.get((r, c)) for c in columns] for r in rows]
+    text = [[("" if v is None else f"{v:.1%}" if percent else f"{v:,.2f}") for v in line] for line in z]
+    custom = [[links.get((r, c), "") for c in columns] for r in rows]
+    trace = {"type": "heatmap", "x": list(columns), "y": list(rows), "z": z, "text": text,
+             "texttemplate": "%{text}", "customdata": custom, "colorscale": SCALE, "hoverongaps": False,
+             "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>"}
+    return {"data": [trace], "layout": _layout(title, height=100 + 36 * max(len(rows), 3),
+                                                  yaxis={"autorange": "reversed"},
+                                                  margin={"l": 100, "r": 20, "t": 40, "b": 40})}
+
+
+def lines(title: str, series: dict[str, list[tuple[Any, float | None]]], links: dict[str, str] | None = None,
+          percent: bool = False) -> dict[str, Any]:
+    """One line per series name: [(x, y), …]; a click opens the series' link."""
+    data = []
+    for name, points in series.items():
+        data.append({"type": "scatter", "mode": "lines+markers", "name": name,
+                     "x": [_label(x) for x, _ in points], "y": [_num(y) for _, y in points],
+                     "customdata": [(links or {}).get(name, "")] * len(points)})
+    yaxis = {"tickformat": ".0%"} if percent else {}
+    return {"data": data, "layout": _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"},
+                                            xaxis={"type": "category"})}
+
+
+def _label(x: Any) -> str:
+    """A month's first day as YYYY-MM, other periods as ISO dates."""
+    if isinstance(x, dt.date) and x.day == 1:
+        return x.strftime("%Y-%m")
+    return str(x)
+
+
+def bars(title: str, labels: Sequence[str], values: Sequence[Any], links: Sequence[str],
+         horizontal: bool = True) -> dict[str, Any]:
+    """Signed bars (green ≥ 0, red < 0); a click opens the bar's link."""
+    nums = [_num(v) or 0.0 for v in values]
+    colors = [GOOD if v >= 0 else BAD for v in nums]
+    trace: dict[str, Any] = {"type": "bar", "marker": {"color": colors}, "customdata": list(links),
+                             "text": [f"{v:,.0f}" for v in nums], "textposition": "auto"}
+    if horizontal:
+        trace |= {"orientation": "h", "y": list(labels), "x": nums}
+        layout = _layout(title, height=80 + 26 * max(len(labels), 4), yaxis={"autorange": "reversed"},
+                         margin={"l": 180, "r": 20, "t": 40, "b": 40})
+    else:
+        trace |= {"x": list(labels), "y": nums}
+        layout = _layout(title, height=360)
+    return {"data": [trace], "layout": layout}
+
+
+def waterfall(title: str, steps: Sequence[tuple[str, Any, str, str]]) -> dict[str, Any]:
+    """A bridge: steps of (label, amount, measure 'absolute'|'relative'|'total', link)."""
+    trace = {"type": "waterfall", "orientation": "v", "x": [s[0] for s in steps],
+             "y": [_num(s[1]) for s in steps], "measure": [s[2] for s in steps],
+             "customdata": [s[3] for s in steps],
+             "text": [f"{_num(s[1]) or 0:,.0f}" for s in steps], "textposition": "outside",
+             "increasing": {"marker": {"color": GOOD}}, "decreasing": {"marker": {"color": BAD}},
+             "totals": {"marker": {"color": TOTAL}}, "connector": {"line": {"color": "#90a4ae"}},
+             "hovertemplate": "%{x}: %{y:,.2f}<extra></extra>"}
+    return {"data": [trace], "layout": _layout(title, height=460, margin={"l": 80, "r": 20, "t": 40, "b": 140},
+                                               xaxis={"tickangle": -40}, yaxis=_bridge_range(steps))}
+
+
+def _bridge_range(steps: Sequence[tuple[str, Any, str, str]]) -> dict[str, Any]:
+    """Zoom the value axis onto the levels the bridge walks through (a bridge from 4.5M to 4.6M with parts
+    of thousands is unreadable from 0); the axis starts at 0 when a level is at or below it."""
+    level, levels = 0.0, []
+    for _, amount, measure, _ in steps:
+        value = _num(amount) or 0.0
+        level = value if measure in ("absolute", "total") else level + value
+        levels.append(level)
+    if not levels or min(levels) <= 0:
+        return {}
+    lo, hi = min(levels), max(levels)
+    pad = max((hi - lo) * 0.25, abs(hi) * 0.005, 1.0)
+    return {"range": [max(lo - pad, 0.0), hi + pad]} if lo - pad > 0 else {}
+
+
+def sparkline(values: Sequence[float | None], width: int = 120, height: int = 28) -> str:
+    """An inline SVG polyline of the values (gaps skipped); '' when fewer than two values."""
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return ""
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    span = (hi - lo) or 1.0
+    n = max(len(values) - 1, 1)
+    coords = " ".join(f"{i * (width - 4) / n + 2:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
+                      for i, v in points)
+    last_x, last_y = coords.split(" ")[-1].split(",")
+    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'aria-hidden="true"><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/>'
+            f'<circle cx="{last_x}" cy="{last_y}" r="2.2" fill="currentColor"/></svg>')

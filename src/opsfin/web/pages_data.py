@@ -1,0 +1,336 @@
+"""What each page shows, gathered from queries.py (engine rows limited to the caller's grant).
+
+A page's filters are a `View`: the month (`period=YYYY-MM`, default the latest month with data) and an
+optional site (`site=P1`). Builders return plain dicts for the templates; each section that fails
+carries its error message instead of its rows, so a page shows an error state, not a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from ..errors import UserError
+from . import charts, queries
+from .authz import Grant
+from .problems import Problem
+from .results import Results
+
+SEVERITY_ORDER = {"stop": 0, "warn": 1, "info": 2}
+# which dimension a KPI drills into next (first one the KPI carries)
+DRILL_CHAIN = ("site", "work_center", "machine")
+# the split a variance category drills into by default (docs/variances.md "Splits")
+CATEGORY_SPLIT = {
+    "sales_price": "product", "sales_mix": "product", "sales_quantity": "product", "material_price": "supplier",
+    "invoice_price": "supplier", "material_usage": "product", "scrap": "product",
+    "labor_rate": "work_center", "labor_efficiency": "work_center", "energy_price": "work_center",
+    "energy_usage": "machine", "var_overhead_spending": "work_center", "var_overhead_efficiency": "work_center",
+    "fixed_overhead_spending": "work_center", "production_volume": "work_center",
+}
+# splits whose members the source rows do not carry (docs/variances.md: scrap's source rows are closed orders,
+# invoice price's are invoice GL lines, energy price's are the bills of a work centre): their members link
+# to every source row of the category instead of one member's
+UNFILTERABLE = {("scrap", "work_center"), ("scrap", "machine"), ("scrap", "shift"), ("invoice_price", "product"),
+                ("energy_price", "machine")}
+
+
+@dataclass(frozen=True)
+class View:
+    period: dt.date          # first day of the month shown
+    site: str | None         # the site filter (None: every site the grant allows)
+    months: tuple[dt.date, ...]
+
+    @property
+    def month(self) -> str:
+        return self.period.strftime("%Y-%m")
+
+    @property
+    def start(self) -> str:
+        return self.period.isoformat()
+
+    @property
+    def end(self) -> str:
+        return (add_months(self.period, 1) - dt.timedelta(days=1)).isoformat()
+
+    def trailing(self, n: int = 12) -> list[dt.date]:
+        return [add_months(self.period, -i) for i in range(n - 1, -1, -1)]
+
+    def query(self, **extra: Any) -> str:
+        """The query string of this view plus `extra` (None values dropped), for links that keep filters."""
+        params = {"period": self.month, "site": self.site} | extra
+        return urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
+
+
+def add_months(d: dt.date, n: int) -> dt.date:
+    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
+    return dt.date(y, m + 1, 1)
+
+
+def make_view(results: Results, grant: Grant, period: str | None, site: str | None) -> View:
+    """Parse and check the filters; 400 for a malformed month or an unknown site, 403 for a site outside scope."""
+    months = tuple(results.months())
+    if period:
+        try:
+            first = dt.datetime.strptime(period, "%Y-%m").date()
+        except ValueError:
+            raise Problem(400, f"period {period!r}: give a month as YYYY-MM, e.g. 2025-03") from None
+    else:
+        first = months[-1] if months else dt.date.today().replace(day=1)
+    site = site or None
+    if site is not None:
+        if site not in results.site_map().sites:
+            raise Problem(400, f"site {site!r}: unknown site; choose one of {', '.join(results.site_map().sites)}")
+        grant.site_filter([site])
+    return View(first, site, months)
+
+
+def attempt(fn, *args, **kw) -> tuple[Any, str | None]:
+    """(result, None), or (None, the error message) for a user-facing error: a section's error state."""
+    try:
+        return fn(*args, **kw), None
+    except Problem as exc:
+        return None, exc.detail
+    except UserError as exc:
+        return None, str(exc)
+
+
+def overlaps(alert: dict, view: View) -> bool:
+    return alert["period_start"] <= view.end and alert["period_end"] >= view.start
+
+
+def link(path: str, view: View, **extra: Any) -> str:
+    return f"{path}?{view.query(**extra)}"
+
+
+# ---------------------------------------------------------------- overview
+def band_text(guardrails, kpi) -> str:
+    from ..alerts.model import fmt_value
+
+    out = []
+    for g in guardrails:
+        if g.kpi != kpi.id:
+            continue
+        lo = fmt_value(g.min, kpi.unit) if g.min is not None else None
+        hi = fmt_value(g.max, kpi.unit) if g.max is not None else None
+        band = f"{lo} – {hi}" if lo and hi else f"≥ {lo}" if lo else f"≤ {hi}"
+        per = f" per {', '.join(g.by).replace('_', ' ')}" if g.by else ""
+        out.append(band + per)
+    return "; ".join(out)
+
+
+def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[dict]) -> list[dict]:
+    from ..alerts.model import fmt_value
+
+    catalog = results.catalog()
+    guardrails = results.guardrails()
+    tiles = []
+    for entry in queries.catalog_rows(results, grant):
+        kpi = catalog[entry["id"]]
+        if view.site and "site" not in kpi.dims:
+            continue  # a company-level KPI says nothing about one site
+        where = {"site": [view.site]} if view.site else {}
+        rows, error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [], where)
+        series = {r["period_start"]: r["value"] for r in rows or []}
+        value = series.get(view.period)
+        severities = sorted((a["severity"] for a in period_alerts if a["kpi"] == kpi.id), key=SEVERITY_ORDER.get)
+        band = band_text(guardrails, kpi)
+        status = severities[0] if severities else ("ok" if band else "none")
+        spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
+        tiles.append({"id": kpi.id, "name": kpi.name, "unit": kpi.unit, "direction": kpi.direction,
+                      "value": value, "text": fmt_value(None if value is None else float(value), kpi.unit),
+                      "band": band, "status": status, "alerts": len(severities), "error": error,
+                      "spark": charts.sparkline(spark), "url": link(f"/kpis/{kpi.id}", view)})
+    return tiles
+
+
+def overview(results: Results, grant: Grant, view: View, db, today: dt.date | None = None) -> dict:
+    alerts, alerts_error = attempt(queries.alert_rows, results, grant, None, None, view.site)
+    period_alerts = [a for a in alerts or [] if overlaps(a, view)]
+    top = sorted(period_alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["period_start"]))[:8]
+    overdue = queries.visible_actions(grant, db.overdue_actions(today or dt.date.today()))
+    if view.site:
+        overdue = [a for a in overdue if a.get("site") == view.site]
+    return {"tiles": kpi_tiles(results, grant, view, period_alerts), "alerts": top,
+            "alert_count": len(period_alerts), "alerts_error": alerts_error, "overdue": overdue}
+
+
+def warm_overview(results: Results) -> None:
+    """Fill the cache with what the overview and the main pages of the latest month need (every site)."""
+    from types import SimpleNamespace
+
+    grant = Grant(SimpleNamespace(name="warm-up", role="admin", sites=None), "read", None)
+    view = make_view(results, grant, None, None)
+    overview(results, grant, view, SimpleNamespace(overdue_actions=lambda today: []))
+    operations(results, grant, view)
+    variances(results, grant, view)
+    unit_economics(results, grant, view, "product")
+
+
+# ---------------------------------------------------------------- KPI drill-down
+def kpi_detail(results: Results, grant: Grant, view: View, kpi_id: str, by: str | None,
+               where: dict[str, list[str]]) -> dict:
+    from ..alerts.model import fmt_value
+
+    kpi = queries.kpi_definition(results, kpi_id)
+    where = dict(where)
+    if view.site and "site" in kpi.dims:
+        where.setdefault("site", [view.site])
+    chain = [d for d in DRILL_CHAIN if d in kpi.dims]
+    if by is None:
+        by = next((d for d in chain if d not in where), None)
+    trend_rows, trend_error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [], where)
+    split_rows, split_error = ([], None)
+    if by:
+        split_rows, split_error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [by], where,
+                                          view.start, view.end)
+    nxt = None
+    if by in chain and chain.index(by) + 1 < len(chain):
+        nxt = chain[chain.index(by) + 1]
+    members = []
+    for r in split_rows or []:
+        member = r[by]
+        drill_where = [f"{d}={','.join(v)}" for d, v in where.items() if d != by] + [f"{by}={member}"]
+        url = link(f"/kpis/{kpi.id}", view, by=nxt, where=drill_where) if nxt else None
+        members.append({"member": member, "value": r["value"], "numerator": r["numerator"],
+                        "denominator": r["denominator"],
+                        "text": fmt_value(None if r["value"] is None else float(r["value"]), kpi.unit), "url": url})
+    months = set(view.trailing(24))
+    trend = [(r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months]
+    chart = charts.lines(f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio") if trend else None
+    other_dims = sorted(d for d in kpi.dims if d != by and d not in where)
+    return {"kpi": kpi, "by": by, "where": where, "members": members, "chart": chart, "next": nxt,
+            "trend_error": trend_error, "split_error": split_error, "other_dims": other_dims}
+
+
+# ---------------------------------------------------------------- operations
+def operations(results: Results, grant: Grant, view: View) -> dict:
+    sites = results.site_map()
+    where = {"site": [view.site]} if view.site else {}
+    heat: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for kpi in ("oee", "capacity_utilization"):
+        rows, error = attempt(queries.kpi_rows, results, grant, kpi, "month", ["work_center", "shift"], where)
+        if error:
+            errors[kpi] = error
+            continue
+        rows = [r for r in rows if r["period_start"] == view.period]
+        lines_ = sorted({r["work_center"] for r in rows})
+        shifts = sorted({sites.shift_names.get(r["shift"], r["shift"]) for r in rows},
+                        key=lambda s: ["Early", "Day", "Late", "Night"].index(s)
+                        if s in ("Early", "Day", "Late", "Night") else 9)
+        values, links = {}, {}
+        for r in rows:
+            cell = (r["work_center"], sites.shift_names.get(r["shift"], r["shift"]))
+            values[cell] = None if r["value"] is None else float(r["value"])
+            links[cell] = link(f"/kpis/{kpi}", view, by="machine",
+                               where=[f"work_center={r['work_center']}", f"shift={r['shift']}"])
+        title = "OEE" if kpi == "oee" else "Capacity utilization"
+        heat[kpi] = charts.heatmap(f"{title} by line and shift, {view.month}", lines_, shifts, values,
+                                   links) if rows else None
+    bottlenecks, b_error = attempt(queries.bottleneck_rows, results, grant, "month", None, None, view.site)
+    bottlenecks = [dict(b, url=link("/kpis/capacity_utilization", view, by="work_center",
+                                    where=[f"site={b['site']}"]))
+                   for b in bottlenecks or [] if b["period_start"] == view.period]
+    trend_rows, t_error = attempt(queries.kpi_rows, results, grant, "throughput_per_hour", "month", ["site"], where)
+    months = set(view.trailing(12))
+    series: dict[str, list] = {}
+    for r in trend_rows or []:
+        if r["period_start"] in months:
+            series.setdefault(r["site"], []).append((r["period_start"], r["value"]))
+    trend = charts.lines("Throughput (good units per run hour) by site", series,
+                         {s: link("/kpis/throughput_per_hour", view, by="work_center", where=[f"site={s}"])
+                          for s in series}) if series else None
+    return {"heat": heat, "errors": errors, "bottlenecks": bottlenecks, "bottleneck_error": b_error,
+            "trend": trend, "trend_error": t_error}
+
+
+# ---------------------------------------------------------------- unit economics
+def unit_economics(results: Results, grant: Grant, view: View, by: str, product: str | None = None) -> dict:
+    rows, error = attempt(queries.unit_economics_rows, results, grant, by, view.start, view.end, "product",
+                          view.site)
+    rows = rows or []
+    if product:
+        rows = [r for r in rows if r.get("product_id") == product]
+    ranking_rows, _ = attempt(queries.unit_economics_rows, results, grant, "product", view.start, view.end,
+                              "product", view.site)
+    ranked: dict[str, Any] = {}
+    for r in ranking_rows or []:  # a site-limited view splits products by site: show each product-site
+        label = r["product_id"] + (f" @ {r['site_id']}" if "site_id" in r and (grant.scoped or view.site) else "")
+        ranked[label] = r
+    top = sorted(ranked.items(), key=lambda kv: kv[1]["contribution_margin"], reverse=True)[:15]
+    chart = charts.bars(f"Contribution margin ranking, {view.month}", [k for k, _ in top],
+                        [v["contribution_margin"] for _, v in top],
+                        [link("/unit-economics", view, by="product,shift", product=v["product_id"]) for _, v in top]
+                        ) if top else None
+    return {"rows": rows, "error": error, "chart": chart,
+            "columns": [c for c in (rows[0].keys() if rows else []) if c != "cost_basis"]}
+
+
+# ---------------------------------------------------------------- variances
+def variances(results: Results, grant: Grant, view: View, category: str | None = None,
+              by: str | None = None) -> dict:
+    """The bridge of the month as a waterfall; with `category`, its split by `by`."""
+    from ..costing.variance import DRILL
+
+    if category is not None and category not in DRILL:
+        raise Problem(400, f"category {category!r}: unknown variance category; choose one of {', '.join(DRILL)}")
+    limited = grant.scoped or view.site is not None
+    out: dict[str, Any] = {"limited": limited, "category": category}
+    if limited:  # the site's part: the work-centre split of every category, summed per category
+        rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month, None, "work_center",
+                              site=view.site)
+        per_category: dict[str, Any] = {}
+        for r in rows or []:
+            per_category[r["category"]] = per_category.get(r["category"], 0) + r["amount"]
+        steps = [(c, a, "relative", link("/variances", view, category=c, by="work_center"))
+                 for c, a in per_category.items()]
+        steps.append(("site total", sum(per_category.values()), "total", ""))
+        title = f"Manufacturing variances of {view.site or ', '.join(sorted(grant.sites or []))}, {view.month}"
+        out["bridge"] = [{"category": c, "amount": a, "url": u} for c, a, _, u in steps[:-1]]
+    else:
+        rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
+        bridge = [r for r in rows or [] if r["category"] != "total"]
+        total = next((r["amount"] for r in rows or [] if r["category"] == "total"), None)
+        ends, _ = attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
+        actual = ends["actual_gm"] if ends else None
+        budget = ends["static_budget_gm"] if ends else None
+        parts = [{"category": r["category"], "amount": r["amount"],
+                  "url": link("/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"]))}
+                 for r in bridge]
+        steps = [("static budget GM", budget, "absolute", "")] if budget is not None else []
+        steps += [(p["category"], p["amount"], "relative", p["url"]) for p in parts]
+        if budget is not None:
+            steps.append(("actual GM", actual, "total", link("/kpis/gross_margin", view)))
+        title = f"Gross margin bridge, budget → actual, {view.month}"
+        out |= {"bridge": parts, "total": total, "budget": budget, "actual": actual}
+    out["error"] = error
+    out["chart"] = charts.waterfall(title, steps) if rows else None
+    if category:
+        split_by = by or ("work_center" if limited else CATEGORY_SPLIT.get(category))
+        if split_by:
+            split, split_error = attempt(queries.variance_rows, results, grant, view.month, view.month, None,
+                                         split_by, site=view.site)
+            members = [r for r in split or [] if r["category"] == category]
+            members.sort(key=lambda r: r["amount"])
+            for r in members:
+                if (category, split_by) not in UNFILTERABLE:
+                    r["url"] = link("/variances/rows", view, category=category, by=split_by, member=r[split_by])
+                else:  # a site-limited view may not see every row of the category
+                    r["url"] = None if limited else link("/variances/rows", view, category=category)
+            out |= {"split_by": split_by, "members": members, "split_error": split_error,
+                    "split_chart": charts.bars(f"{category} by {split_by}, {view.month}",
+                                               [str(r[split_by]) for r in members[:25]],
+                                               [r["amount"] for r in members[:25]],
+                                               [r["url"] or "" for r in members[:25]]) if members else None}
+        out["rows_url"] = link("/variances/rows", view, category=category)
+    return out
+
+
+def variance_source_rows(results: Results, grant: Grant, view: View, category: str, by: str | None,
+                         member: str | None, limit: int = 200) -> dict:
+    rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month, None, by, False, category,
+                          member, view.site)
+    rows = rows or []
+    return {"rows": rows[:limit], "count": len(rows), "error": error,
+            "columns": list(rows[0].keys()) if rows else []}

@@ -1,0 +1,236 @@
+"""The forms: log in and out, comments, actions, and the admin's users and tokens.
+
+Every POST checks the CSRF token and calls `authz.authorize`; then it redirects (303) back to the page it
+came from (`next`, a local path only), so a reload never posts twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..appdb import LoginThrottled
+from . import guardrails, pages
+from .api_collab import ActionIn, create_action_for, post_comment, visible_action
+from .auth import (
+    LOGIN_CSRF_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    identify,
+    new_login_csrf,
+    set_session_cookie,
+)
+from .authz import authorize
+from .problems import Problem
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form()]
+OptText = Annotated[str | None, Form()]
+
+
+def local(next_url: str | None, default: str = "/") -> str:
+    """Only a path on this site may follow a form (no open redirect)."""
+    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
+        return next_url
+    return default
+
+
+def back(next_url: str | None, default: str = "/") -> RedirectResponse:
+    return RedirectResponse(local(next_url, default), status_code=303)
+
+
+def form_caller(request: Request, csrf_token: str | None, permission: str):
+    caller = identify(request)
+    authorize(caller.user, permission)
+    check_csrf(request, caller, csrf_token or "")
+    return caller
+
+
+# ---------------------------------------------------------------- log in / out
+def login_form(request: Request, next_url: str, message: str | None = None, status: int = 200) -> HTMLResponse:
+    token = new_login_csrf()
+    response = pages.templates.TemplateResponse(request, "login.html", {
+        "next": local(next_url), "message": message, "csrf": token, "user": None, "nav": (), "view": None,
+        "active": "", "site_names": {}, "company": request.app.state.opsfin.ws.settings.company,
+        "path": "/login"}, status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="lax", path="/login",
+                        secure=bool(request.app.state.opsfin.ws.settings.web.secure_cookies))
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002
+    if identify(request).user is not None:
+        return back(next)
+    return login_form(request, next)
+
+
+@router.post("/login")
+def login_submit(request: Request, name: Text, password: Text, csrf_token: Text = "",
+                 next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not expected or not hmac.compare_digest(csrf_token, expected):
+        return login_form(request, next, "Your login form expired; please try again.", 403)
+    state = request.app.state.opsfin
+    client = request.client.host if request.client else "unknown"
+    try:
+        user = state.app_db().authenticate(name.strip(), password, client=client)
+    except LoginThrottled as exc:
+        response = login_form(request, next, f"Too many failed logins. Try again in {exc.retry_after} s.", 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if user is None:
+        return login_form(request, next, "Wrong user name or password.", 401)
+    hours = state.ws.settings.web.session_hours
+    sid = state.app_db().create_session(user, hours=hours)
+    response = back(next)
+    set_session_cookie(response, request, sid, hours)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Text = "") -> Response:
+    caller = identify(request)
+    if caller.via == "session":
+        check_csrf(request, caller, csrf_token)
+        request.app.state.opsfin.app_db().end_session(caller.session_id)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+
+# ---------------------------------------------------------------- comments and actions
+@router.post("/comments")
+def comment_submit(request: Request, subject_type: Text, subject_id: Text, body: Text, csrf_token: Text = "",
+                   site: OptText = None, next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+    caller = form_caller(request, csrf_token, "comment")
+    if not body.strip():
+        raise Problem(400, "the comment is empty")
+    post_comment(request.app.state.opsfin, caller.user, subject_type, subject_id, body.strip(), site or None)
+    return back(next)
+
+
+def _date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise Problem(400, f"{field} {value!r}: give a date as YYYY-MM-DD") from None
+
+
+def _money(value: str, field: str) -> Decimal:
+    try:
+        amount = Decimal(value.strip().replace(",", "").replace(" ", ""))
+    except InvalidOperation:
+        raise Problem(400, f"{field} {value!r}: give an amount such as 12500 or -800.50") from None
+    if not amount.is_finite():
+        raise Problem(400, f"{field} {value!r}: give a finite amount")
+    return amount
+
+
+@router.post("/actions")
+def action_submit(request: Request, title: Text, owner: Text, due: Text, expected_impact: Text,
+                  csrf_token: Text = "", description: Annotated[str, Form()] = "", subject_type: OptText = None,
+                  subject_id: OptText = None, site: OptText = None,
+                  next: Annotated[str, Form()] = "/actions") -> Response:  # noqa: A002
+    caller = form_caller(request, csrf_token, "manage_actions")
+    if not title.strip() or not owner.strip():
+        raise Problem(400, "an action needs a title and an owner")
+    data = ActionIn(title=title.strip(), owner=owner.strip(), due=_date(due, "due"),
+                    expected_impact=_money(expected_impact, "expected impact"), description=description.strip(),
+                    subject_type=subject_type or None, subject_id=subject_id or None, site=site or None)
+    action = create_action_for(request.app.state.opsfin, caller.user, data)
+    return back(next if next != "/actions" else f"/actions/{action['id']}")
+
+
+@router.post("/actions/{action_id}")
+def action_update_submit(request: Request, action_id: int, csrf_token: Text = "", status: OptText = None,
+                         owner: OptText = None, due: OptText = None, expected_impact: OptText = None,
+                         next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
+    caller = form_caller(request, csrf_token, "manage_actions")
+    state = request.app.state.opsfin
+    current = visible_action(state, caller.user, action_id, "manage_actions")
+    changes: dict = {}
+    if status and status != current["status"]:
+        changes["status"] = status
+    if owner and owner.strip() != current["owner"]:
+        changes["owner"] = owner.strip()
+    if due and _date(due, "due") != current["due"]:
+        changes["due"] = _date(due, "due")
+    if expected_impact and _money(expected_impact, "expected impact") != current["expected_impact"]:
+        changes["expected_impact"] = _money(expected_impact, "expected impact")
+    if changes:
+        state.app_db().update_action(caller.user.name, action_id, **changes)
+    return back(next, f"/actions/{action_id}")
+
+
+# ---------------------------------------------------------------- guardrails
+def _bound(value: str | None, field: str) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value.strip().replace(",", ""))
+    except ValueError:
+        raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
+
+
+@router.post("/guardrails/{index}")
+def guardrail_submit(request: Request, index: int, csrf_token: Text = "", min: OptText = None,  # noqa: A002
+                     max: OptText = None, severity: OptText = None, owner: OptText = None,  # noqa: A002
+                     next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+    caller = form_caller(request, csrf_token, "edit_guardrails")
+    state = request.app.state.opsfin
+    changes = {"min": _bound(min, "min"), "max": _bound(max, "max")}
+    if severity:
+        changes["severity"] = severity
+    if owner is not None and owner.strip():
+        changes["owner"] = owner.strip()
+    guardrails.change_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), index, changes)
+    state.results.cache.clear()
+    return back(next)
+
+
+# ---------------------------------------------------------------- admin: users and tokens
+@router.post("/admin/users")
+def user_add_submit(request: Request, name: Text, role: Text, password: Text, csrf_token: Text = "",
+                    sites: Annotated[str, Form()] = "") -> Response:
+    caller = form_caller(request, csrf_token, "manage_users")
+    site_list = [s.strip() for s in sites.split(",") if s.strip()] or None
+    known = request.app.state.opsfin.results.site_map().sites
+    unknown = [s for s in site_list or [] if s not in known]
+    if unknown:
+        raise Problem(400, f"unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
+    request.app.state.opsfin.app_db().add_user(name.strip(), role, password, sites=site_list,
+                                               actor=caller.user.name)
+    return back("/admin")
+
+
+@router.post("/admin/users/{name}/disable")
+def user_disable_submit(request: Request, name: str, csrf_token: Text = "") -> Response:
+    caller = form_caller(request, csrf_token, "manage_users")
+    if name == caller.user.name:
+        raise Problem(400, "you cannot disable yourself")
+    request.app.state.opsfin.app_db().disable_user(name, actor=caller.user.name)
+    return back("/admin")
+
+
+@router.post("/admin/tokens", response_class=HTMLResponse)
+def token_create_submit(request: Request, name: Text, user: Text, csrf_token: Text = "") -> Response:
+    caller = form_caller(request, csrf_token, "manage_users")
+    token = request.app.state.opsfin.app_db().create_token(name.strip(), user.strip(), actor=caller.user.name)
+    grant = authorize(caller.user, "manage_users")
+    view = pages.view_for(request, grant, None, None)
+    return pages.admin_view(request, grant, view, new_token=token,
+                            message=f"Token {name.strip()} for {user.strip()}: copy it now, it is shown only once.")
+
+
+@router.post("/admin/tokens/{name}/revoke")
+def token_revoke_submit(request: Request, name: str, csrf_token: Text = "") -> Response:
+    caller = form_caller(request, csrf_token, "manage_users")
+    request.app.state.opsfin.app_db().revoke_token(name, actor=caller.user.name)
+    return back("/admin")

@@ -1,0 +1,45 @@
+"""RFC 7807 problem details: every API error is `application/problem+json` with a 4xx status.
+
+Pages render the same problems as an HTML error state (see pages.py); the API returns them as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+PROBLEM_TYPE = "about:blank"
+TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+          409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 503: "Service unavailable"}
+
+
+class Problem(Exception):
+    """A request the app refuses, with the HTTP status and a detail naming what is wrong."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
+                 **extra: Any):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or TITLES.get(status, "Error")
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        out = {"type": PROBLEM_TYPE, "title": self.title, "status": self.status, "detail": self.detail}
+        if instance:
+            out["instance"] = instance
+        return out | self.extra
+
+
+def bad_request(detail: str, **extra: Any) -> Problem:
+    return Problem(400, detail, **extra)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, detail)
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(problem.body(instance), status_code=problem.status, headers=problem.headers,
+                        media_type="application/problem+json")

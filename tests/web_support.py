@@ -1,0 +1,94 @@
+"""Helpers for the web tests (test_web_api.py, test_web_authz.py, test_web_browser.py).
+
+Each test module works on its own copy of the tiny demo workspace (the session's `tiny_demo` is shared
+and read-only), with quarantined rows of its own and the people of `PEOPLE` in an app database on SQLite
+or, in its own schema, on PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+import opsfin
+from opsfin.appdb import AppDB
+from opsfin.ingest import ingest_file
+
+with warnings.catch_warnings():  # starlette asks for httpx2; httpx works the same for these tests
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: F401 - re-exported for the web tests
+
+# name -> (role, sites); every password is PASSWORD
+PEOPLE = {
+    "ada": ("admin", None),
+    "carl": ("controller", None),
+    "ann": ("analyst", None),
+    "val": ("viewer", None),
+    "pia": ("controller", ("P1",)),     # the plant manager of P1
+    "wes": ("viewer", ("W1",)),         # the distribution centre (the selling site of the demo)
+}
+PASSWORD = "correct horse battery"
+
+# rows ingest refuses: one naming P1, one naming P2 (both through site_id), one naming no site
+BAD_WORK_CENTERS = (
+    "work_center_id,site_id,cost_center_id,name,kind,std_labor_rate,std_variable_overhead_rate,"
+    "std_fixed_overhead_rate\n"
+    "P1-NEW,P1,CC-P1-ASSY,P1 new line,spaceship,30,5,5\n"
+    "P2-NEW,P2,CC-P2-ASSY,P2 new line,line,abc,5,5\n")
+BAD_PRODUCTS = "product_id,name,family,kind,uom,list_price,std_unit_cost\nFG-NEW,New,F1,gadget,pcs,10,5\n"
+
+
+def copy_workspace(source, target: Path):
+    """A private copy of a workspace (its warehouse and model files; no app database)."""
+    shutil.copytree(source.path, target, ignore=shutil.ignore_patterns("app.db*", "*.wal"))
+    return opsfin.open(target)
+
+
+def add_quarantine(ws, folder: Path) -> None:
+    """Ingest files with bad rows so the quarantine holds rows of P1, of P2 and of no site."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "work_centers.csv").write_text(BAD_WORK_CENTERS, encoding="utf-8")
+    (folder / "products.csv").write_text(BAD_PRODUCTS, encoding="utf-8")
+    ingest_file(ws, folder / "work_centers.csv", table="work_centers")
+    ingest_file(ws, folder / "products.csv", table="products")
+
+
+@contextmanager
+def app_db_url(kind: str, folder: Path):
+    """An empty app database URL: a SQLite file in `folder`, or a fresh PostgreSQL schema (dropped after)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/app.db"
+        return
+    from services import postgres_url
+
+    base = postgres_url()
+    schema = f"web_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def add_people(url: str, login_attempts_per_minute: int = 5) -> tuple[AppDB, dict[str, str]]:
+    """Create PEOPLE and one API token each; returns the database and name -> token."""
+    db = AppDB(url, login_attempts_per_minute=login_attempts_per_minute)
+    tokens = {}
+    for name, (role, sites) in PEOPLE.items():
+        db.add_user(name, role, PASSWORD, sites=sites, actor="test")
+        tokens[name] = db.create_token(f"{name}-token", name, actor="test")
+    return db, tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
