@@ -383,6 +383,20 @@ def test_export_pack_downloads(sqlite_env):
     assert "P1" in html.text and "Days sales outstanding" not in html.text
 
 
+def test_pack_download_shows_an_action_made_a_moment_ago(sqlite_env):
+    client, _, tokens = sqlite_env
+    controller = bearer(tokens["carl"])
+    url = f"/api/v1/export/pack?period={PERIOD}&format=html"
+    before = client.get(url, headers=controller)
+    assert before.status_code == 200 and "Renegotiate the freight contract" not in before.text
+    made = client.post("/api/v1/actions", headers=controller, json={
+        "title": "Renegotiate the freight contract", "owner": "buyer", "due": "2030-01-31",
+        "expected_impact": "2500.00"})
+    assert made.status_code == 201, made.text
+    after = client.get(url, headers=controller)
+    assert "Renegotiate the freight contract" in after.text and "2,500.00" in after.text
+
+
 def test_results_are_cached_until_a_new_load(tiny_demo, tmp_path):
     w = copy_workspace(tiny_demo, tmp_path / "ws")
     url = f"sqlite:///{tmp_path}/app.db"

@@ -184,8 +184,10 @@ def export_pack(request: Request, period: Annotated[str, Query(description="YYYY
 
     state = _state(request)
     sites = tuple(sorted(grant.sites)) if grant.sites is not None else None
-    data = state.results.cache.get(("pack", period, format, sites),
-                                   lambda: pack.build_pack(state.ws, period, format, sites=sites))
+    db = state.app_db()
+    # the pack holds open actions: key it by the audit head too, so an action changed a moment ago shows
+    data = state.results.cache.get(("pack", period, format, sites, db.audit_head()),
+                                   lambda: pack.build_pack(state.ws, period, format, sites=sites, app_db=db))
     name = pack.pack_filename(period, format)
     return Response(data, media_type=pack.pack_media_type(format),
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
