@@ -59,6 +59,14 @@ def test_cli_demo_tiny(tmp_path):
     counts = opsfin.open(d).row_counts()
     assert all(counts[t] > 0 for t in MODEL_TABLE_NAMES)
     assert (d / "truth" / "anomalies.json").exists()
+    # the demo's people: an admin and a plant manager limited to one plant, passwords printed once
+    from opsfin.appdb import open_app_db
+
+    users = {u.name: u for u in open_app_db(opsfin.open(d)).list_users()}
+    assert users["admin"].role == "admin" and users["admin"].sites is None
+    assert users["plant-manager"].sites == ("P1",)
+    printed = dict(line.split()[:2] for line in run.stdout.splitlines() if line.strip().startswith(("admin ", "plant-manager ")))
+    assert open_app_db(opsfin.open(d)).authenticate("admin", printed["admin"]) is not None
     # a second run into the same demo folder rebuilds it instead of appending
     again = subprocess.run([sys.executable, "-m", "opsfin", "demo", "--dir", str(d), "--scale", "tiny", "--seed", "7",
                             "--no-serve"], capture_output=True, text=True)

@@ -47,11 +47,10 @@ def demo_cmd(
     console.print(f"  opsfin check -w {ws.path}")
     console.print(f"  opsfin quarantine -w {ws.path}")
     console.print(f"  python -c \"import opsfin; print(opsfin.open('{ws.path}').table('gl_entries'))\"")
-    if no_serve:
-        console.print(f"  opsfin serve -w {ws.path}   (add people first: opsfin users add NAME --role admin "
-                      "--password-stdin)")
-        return
     _print_demo_users(ws)
+    if no_serve:
+        console.print(f"  opsfin serve -w {ws.path}")
+        return
     from .serve_cmd import serve
 
     serve(ws.path, host, port)
