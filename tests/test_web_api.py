@@ -22,6 +22,7 @@ from web_support import (
     add_people,
     add_quarantine,
     app_db_url,
+    assert_problem,
     bearer,
     copy_workspace,
 )
@@ -60,15 +61,6 @@ def cli_json(ws, *args: str):
     result = CliRunner().invoke(cli_app, [*args, "--format", "json", "-w", str(ws.path)])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_problem(response, status: int, detail_pattern: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
-    assert re.search(detail_pattern, body["detail"]), body["detail"]
-    return body
 
 
 # ---------------------------------------------------------------- reads match the CLI

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,7 @@ from opsfin.alerts.model import fmt_value
 from opsfin.web import create_app
 from opsfin.web.pages import money
 from services import chromium_path
-from web_support import PASSWORD, add_people, copy_workspace
+from web_support import PASSWORD, add_people, copy_workspace, serve_in_thread
 
 PERIOD = "2024-04"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
@@ -29,26 +26,12 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshot
 @pytest.fixture(scope="module")
 def server(tiny_demo, tmp_path_factory):
     """uvicorn serving a copy of the tiny demo on a free port, in a thread of this process."""
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("web_browser")
     ws = copy_workspace(tiny_demo, folder / "ws")
     url = f"sqlite:///{folder}/app.db"
     db, _ = add_people(url)
-    app = create_app(ws.path, app_db_url=url, warm=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "ws": ws, "db": db}
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(create_app(ws.path, app_db_url=url, warm=True)) as base:
+        yield {"base": base, "ws": ws, "db": db}
     db.close()
 
 

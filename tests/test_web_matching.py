@@ -14,9 +14,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +25,16 @@ from typer.testing import CliRunner
 from opsfin.cli import app as cli_app
 from opsfin.ingest import ingest_file
 from opsfin.web import create_app
-from web_support import PASSWORD, TestClient, add_people, app_db_url, bearer, copy_workspace
+from web_support import (
+    PASSWORD,
+    TestClient,
+    add_people,
+    app_db_url,
+    assert_problem,
+    bearer,
+    copy_workspace,
+    serve_in_thread,
+)
 
 PERIOD = "2024-04"  # the tiny company's last month
 APRIL = {"from": "2024-04-01", "to": "2024-04-30"}
@@ -107,15 +113,6 @@ def cli_json(w, env, *args: str):
                                 env={"OPSFIN_APP_DB__URL": env.url})
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_problem(response, status: int, detail_pattern: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
-    assert re.search(detail_pattern, body["detail"]), body["detail"]
-    return body
 
 
 def bank(env, who: str = "carl", **params) -> dict:
@@ -454,25 +451,11 @@ def test_runs_are_cached_until_a_decision(ws, fresh):
 @pytest.fixture(scope="module")
 def server(ws, tmp_path_factory):
     """uvicorn serving the workspace on a free port, in a thread of this process, with its own decisions."""
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("web_matching_browser")
     url = f"sqlite:///{folder}/app.db"
     db, _ = add_people(url)
-    app = create_app(ws.path, app_db_url=url)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "db": db}
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(create_app(ws.path, app_db_url=url)) as base:
+        yield {"base": base, "db": db}
     db.close()
 
 

@@ -6,7 +6,11 @@ or, in its own schema, on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
+import threading
+import time
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -92,3 +96,35 @@ def add_people(url: str, login_attempts_per_minute: int = 5) -> tuple[AppDB, dic
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def assert_problem(response, status: int, detail_pattern: str) -> dict:
+    """The response is an RFC 7807 problem with this status and a detail matching the pattern."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
+    assert re.search(detail_pattern, body["detail"]), body["detail"]
+    return body
+
+
+@contextmanager
+def serve_in_thread(app):
+    """uvicorn serving `app` on a free loopback port, in a thread of this process; yields the base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

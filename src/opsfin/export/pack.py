@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -178,3 +179,24 @@ def build_pack(ws, period: str, fmt: str, sites: tuple[str, ...] | list[str] | N
     `app_db`: the AppDB to read open actions from (default: the workspace's own, `open_app_db(ws)`)."""
     check_format(fmt)
     return render(pack_contents(ws, period, sites, app_db=app_db), fmt)
+
+
+def format_value(value: Any, kind: str) -> str:
+    """A value as the page shows it."""
+    if value is None:
+        return ""
+    if kind == "money":
+        return f"{Decimal(str(value)):,.2f}"
+    if kind == "percent":
+        return f"{value:.1%}"
+    if kind == "days":
+        return f"{value:,.1f}"
+    if kind == "integer":
+        return f"{value:,.0f}"
+    if kind == "number":
+        return f"{value:,.2f}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

@@ -5,15 +5,13 @@ dates ISO) and carry a class for right-aligned numbers and status colours; the t
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
-from .pack import PackContents, Section, cell_kind, cell_value, status_tone
+from .pack import PackContents, Section, cell_kind, cell_value, format_value, status_tone
 
 TEMPLATES = Path(__file__).parent / "templates"
 NUMERIC_KINDS = ("money", "number", "integer", "percent", "days")
@@ -23,27 +21,6 @@ NUMERIC_KINDS = ("money", "number", "integer", "percent", "days")
 class Cell:
     text: str
     css: str = ""
-
-
-def format_value(value: Any, kind: str) -> str:
-    """A value as the page shows it."""
-    if value is None:
-        return ""
-    if kind == "money":
-        return f"{Decimal(str(value)):,.2f}"
-    if kind == "percent":
-        return f"{value:.1%}"
-    if kind == "days":
-        return f"{value:,.1f}"
-    if kind == "integer":
-        return f"{value:,.0f}"
-    if kind == "number":
-        return f"{value:,.2f}"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 @dataclass(frozen=True)

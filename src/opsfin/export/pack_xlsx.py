@@ -13,7 +13,7 @@ from typing import Any
 
 import xlsxwriter
 
-from .pack import Column, PackContents, Section, cell_kind, cell_value, status_tone
+from .pack import Column, PackContents, Section, cell_kind, cell_value, format_value, status_tone
 
 NUMBER_FORMATS = {
     "money": "#,##0.00",
@@ -64,21 +64,11 @@ class _Formats:
 
 def _shown_text(value: Any, kind: str) -> str:
     """Roughly what Excel shows, to size the column."""
-    if value is None:
-        return ""
-    if kind in ("money", "number"):
-        return f"{value:,.2f}"
-    if kind == "percent":
-        return f"{value:.1%}"
-    if kind == "days":
-        return f"{value:,.1f}"
-    if kind == "integer":
-        return f"{value:,.0f}"
     if kind == "datetime":
         return "yyyy-mm-dd hh:mm"
     if kind == "date":
         return "yyyy-mm-dd"
-    return str(value)
+    return format_value(value, kind)
 
 
 def write_cell(sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, tone: str | None = None) -> None:

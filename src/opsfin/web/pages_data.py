@@ -135,7 +135,7 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
         value = series.get(view.period)
         severities = sorted((a["severity"] for a in period_alerts if a["kpi"] == kpi.id), key=SEVERITY_ORDER.get)
         band = band_text(guardrails, kpi)
-        status = severities[0] if severities else ("ok" if band else "none")
+        status = severities[0] if severities else ("ok" if band and value is not None else "none")
         spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
         tiles.append({"id": kpi.id, "name": kpi.name, "unit": kpi.unit, "direction": kpi.direction,
                       "value": value, "text": fmt_value(None if value is None else float(value), kpi.unit),
