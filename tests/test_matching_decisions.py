@@ -75,6 +75,11 @@ def test_rejected_match_is_never_proposed_again(ws):
     queue = later.exceptions.filter(pl.col("bank_txn_id") == row["bank_txn_id"])
     assert queue["reason"].to_list() == ["every match proposed for it was rejected"]
     assert open_app_db(ws).audit_entries(object_type="match")[0]["action"] == "match.rejected"
+    for verb in ("confirm", "reject"):     # deciding it again says why it is gone, in one line
+        again = opsfin_cli(ws, "match", verb, row["match_id"])
+        assert again.returncode == 2
+        assert again.stderr.startswith(f"error: bank match {row['match_id']} was rejected by cli:")
+        assert again.stderr.strip().endswith("a rejected match is never proposed again")
 
 
 def test_unknown_or_malformed_ids_are_one_line_errors(ws):

@@ -119,3 +119,22 @@ def test_decisions_persist_and_rejections_are_never_proposed_again(first, later,
     assert set(kept["status"]) == {"confirmed"}
     assert _pairs(kept) == _pairs(confirmed_rows)
     assert not set(run2.matches["match_id"]) & set(rejected)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(books(), st.data())
+def test_the_part_of_a_run_about_some_lines_is_consistent(data, pick):
+    """What a date-range run reports (`only_lines`): those lines' rows only, each line once, and a summary
+    that counts them."""
+    from opsfin.matching.bank import only_lines
+
+    bank, items = data
+    whole = reconcile(bank, items, CONFIG, "EUR")
+    ids = pick.draw(st.lists(st.sampled_from(bank["bank_txn_id"].to_list()), unique=True))
+    part = only_lines(whole, pl.Series(ids, dtype=pl.String))
+    assert set(part.matches["bank_txn_id"]) | set(part.exceptions["bank_txn_id"]) == set(ids)
+    assert part.matches.equals(whole.matches.filter(pl.col("bank_txn_id").is_in(ids)))
+    s = part.summary
+    assert s["bank_lines"] == len(ids) == s["auto"] + s["suggested"] + s["unmatched"] + s["confirmed"]
+    auto_lines = set(part.matches.filter(pl.col("status") == "auto")["bank_txn_id"])
+    assert s["auto"] == len(auto_lines) and sum(s["by_rule"].values()) == len(auto_lines)

@@ -101,3 +101,27 @@ def test_each_line_finds_its_own_mirror_and_no_other(statement, variant):
     assert must                                                  # the files do carry usable references
     missed = {b for b in must if status[b] != "auto"}
     assert not missed, missed
+
+
+def test_a_later_statement_repeating_the_payments_leaves_the_first_matches_alone(statement):
+    """The bank repeats every transfer six days later with the bare reference (an exact-reference match
+    for the repeat), while the first booking wrapped it in a longer one (found by the fuzzy rule): the
+    repeats must not take the documents of the lines that paid them, and are exceptions naming them."""
+    lines, _ = statement
+    first = lines.with_columns(reference="/ROC/" + pl.col("reference") + "/EREF")
+    docs = mirrors(first, reference=pl.col("reference").str.slice(5).str.head(-5))
+    before = reconcile(first, docs, default_config().bank, "EUR")
+    repeats = lines.with_columns(bank_txn_id="R:" + pl.col("bank_txn_id"),
+                                 booking_date=pl.col("booking_date") + dt.timedelta(days=6))
+    after = reconcile(pl.concat([first, repeats]), docs, default_config().bank, "EUR")
+    auto = before.matches.filter(pl.col("status") == "auto").select("match_id", "bank_txn_id", "doc_id")
+    assert not auto.is_empty()
+    kept = after.matches.filter(pl.col("status") == "auto").select("match_id", "bank_txn_id", "doc_id")
+    assert auto.join(kept, on=["match_id", "bank_txn_id", "doc_id"], how="anti").is_empty()   # all kept as they were
+    repeated = after.exceptions.filter(pl.col("bank_txn_id").str.starts_with("R:"))
+    owners = dict(auto.select("doc_id", "bank_txn_id").iter_rows())
+    for b, reason in repeated.select("bank_txn_id", "reason").iter_rows():
+        original = b[2:]
+        if "M:" + original in owners:          # the repeat of a line that was auto-matched to its mirror
+            assert reason.endswith(f"already matched to bank line {original}"), (b, reason)
+    assert set(kept["bank_txn_id"]) == set(auto["bank_txn_id"])                    # no repeat matched auto

@@ -6,9 +6,11 @@ KPI rows are compared with the CLI's `--format json` output; errors must be RFC 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from decimal import Decimal
+from urllib.parse import parse_qsl
 
 import pytest
 from typer.testing import CliRunner
@@ -187,6 +189,13 @@ def test_revoked_token_is_refused(sqlite_env):
     ("/api/v1/export/pack?period=2024-13", 400, "2024-13"),
     ("/api/v1/export/pack?period=2024-04&format=pdf", 422, "format"),
     ("/api/v1/nowhere", 404, "/api/v1/nowhere"),
+    # found by review: each of these was a 500
+    ("/api/v1/kpis/oee?by=work_center,work_center", 400, "work_center twice"),
+    ("/api/v1/actions/99999999999999999999999", 422, "action_id"),  # beyond the INTEGER column
+    ("/api/v1/actions/3000000000", 422, "action_id"),  # beyond int4 (PostgreSQL)
+    ("/api/v1/variances?to=9999-12", 422, "out of range"),  # month arithmetic past year 9999
+    ("/api/v1/export/pack?period=9999-12", 422, "out of range"),
+    ("/api/v1/export/pack?period=2024-04&site=ZZ", 400, "ZZ"),
 ])
 def test_bad_input_is_a_4xx_problem(sqlite_env, path, status, detail):
     client, _, tokens = sqlite_env
@@ -205,8 +214,21 @@ def test_bad_input_is_a_4xx_problem(sqlite_env, path, status, detail):
     ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-30", "expected_impact": "1"}, 422, "due"),
     ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": "lots"}, 422,
      "expected_impact"),
-    ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": "1.005"}, 400,
-     "decimal|cent|2"),
+    ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": "1.005"}, 422,
+     "2 decimal places"),
+    # found by review: amounts beyond NUMERIC(18,2), a huge action id, bad guardrails were 500s (or, for the
+    # guardrails, written to the file and then broke every page that shows alerts)
+    ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": "1e308"}, 422,
+     "18 digits"),
+    ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": 10**20}, 422,
+     "18 digits"),
+    ("patch", "/api/v1/actions/1", {"expected_impact": "9" * 40}, 422, "18 digits"),
+    ("post", "/api/v1/comments", {"subject_type": "action", "subject_id": "action:99999999999999999999",
+                                  "body": "x"}, 404, "99999999999999999999"),
+    ("post", "/api/v1/guardrails", {"kpi": "oee", "by": ["site", "site"], "min": 0.1}, 422, "site twice"),
+    ("post", "/api/v1/guardrails", {"kpi": "oee", "where": {"site": "P9"}, "min": 0.1}, 400, "unknown site P9"),
+    ("post", "/api/v1/guardrails", {"kpi": "oee", "min": "1e999"}, 422, "finite"),
+    ("put", "/api/v1/guardrails/0", {"max": "1e999"}, 422, "finite"),
     ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": "1",
                                  "subject_type": "alert"}, 400, "subject_type and subject_id"),
     ("post", "/api/v1/actions", {"title": "t", "owner": "o", "due": "2024-02-01", "expected_impact": "1",
@@ -466,4 +488,176 @@ def test_a_page_shows_the_latest_50_comments(sqlite_env):
     page = client.get("/kpis/csat").text
     assert "Comments (55)" in page and "The latest 50 are shown" in page
     assert "note number 54" in page and "note number 05" in page and "note number 04" not in page
+    client.cookies.clear()
+
+
+# ---------------------------------------------------------------- found by review (R5): pages and forms
+def logged_in(client, name: str = "ada"):
+    client.cookies.clear()
+    assert login(client, name).status_code == 303
+    return client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', html).group(1)
+
+
+@pytest.mark.parametrize("path,status,detail", [
+    ("/?period=9999-12", 400, "out of range"),  # was a 500: the 12-month window overflowed the calendar
+    ("/variances?period=0001-01", 400, "out of range"),
+    ("/actions/99999999999999999999", 422, "action_id"),  # was a 500 (SQLite INTEGER overflow)
+])
+def test_bad_page_input_is_a_4xx_error_page(sqlite_env, path, status, detail):
+    client = logged_in(sqlite_env[0])
+    response = client.get(path)
+    assert response.status_code == status and 'class="error-state"' in response.text
+    assert re.search(detail, response.text)
+    client.cookies.clear()
+
+
+def test_forms_refuse_amounts_the_database_cannot_hold(sqlite_env):
+    client, db, _ = sqlite_env
+    logged_in(client, "carl")
+    csrf = csrf_of(client.get("/actions").text)
+    form = {"csrf_token": csrf, "title": "huge", "owner": "o", "due": "2030-01-01", "next": "/actions"}
+    for amount in ("1e999", "99999999999999999999"):  # were 500s (decimal.InvalidOperation in the database)
+        response = client.post("/actions", data=form | {"expected_impact": amount}, follow_redirects=False)
+        assert response.status_code == 400 and "expected_impact" in response.text, response.text[:300]
+    assert not [a for a in db.list_actions() if a["title"] == "huge"]
+    made = client.post("/actions", data=form | {"expected_impact": "12.50"}, follow_redirects=False)
+    assert made.status_code == 303
+    action_id = int(made.headers["location"].split("/")[2].split("?")[0])
+    update = {"csrf_token": csrf, "expected_impact": "1e999"}
+    assert client.post(f"/actions/{action_id}", data=update, follow_redirects=False).status_code == 400
+    assert db.get_action(action_id)["expected_impact"] == Decimal("12.50")
+    client.cookies.clear()
+
+
+def test_an_unexpected_error_is_a_problem_or_the_error_page(ws, tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/app.db"
+    db, tokens = add_people(url)
+    app = create_app(ws.path, app_db_url=url)
+    client = TestClient(app, raise_server_exceptions=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(app.state.opsfin.results, "bottlenecks", broken)
+    api = client.get("/api/v1/bottlenecks", headers=bearer(tokens["ada"]))
+    body = assert_problem(api, 500, "unexpected error")
+    assert "secret internals" not in api.text and "Traceback" not in api.text and body["title"] == "Internal error"
+    logged_in(client)
+    page = client.get(f"/operations?period={PERIOD}")
+    assert page.status_code == 500 and 'class="error-state"' in page.text and "secret internals" not in page.text
+    assert "Log out" in page.text  # the error state keeps the page frame, not a bare "Internal Server Error"
+    db.close()
+
+
+def test_filters_survive_form_posts(sqlite_env):
+    client, db, _ = sqlite_env
+    logged_in(client, "ada")
+    view = "period=2024-03&site=P1"
+    kpi = client.get(f"/kpis/scrap_rate?{view}&by=work_center")
+    csrf = csrf_of(kpi.text)
+    # the action form of a KPI opens the new action in the same view
+    made = client.post("/actions", follow_redirects=False, data={
+        "csrf_token": csrf, "title": "Scrap at P1", "owner": "lead", "due": "2030-01-01",
+        "expected_impact": "10", "subject_type": "kpi", "subject_id": "scrap_rate", "site": "P1",
+        "next": html.unescape(re.search(r'id="action-form">.*?name="next" value="([^"]+)"', kpi.text, re.S).group(1))})
+    assert made.status_code == 303 and made.headers["location"].endswith(f"?{view}"), made.headers["location"]
+    action_id = made.headers["location"].split("/")[2].split("?")[0]
+    action = client.get(made.headers["location"]).text
+    update_next = re.search(r'id="action-update">.*?name="next" value="([^"]+)"', action, re.S).group(1)
+    assert html.unescape(update_next) == f"/actions/{action_id}?{view}"
+    updated = client.post(f"/actions/{action_id}", follow_redirects=False,
+                          data={"csrf_token": csrf, "status": "in_progress", "next": f"/actions/{action_id}?{view}"})
+    assert updated.headers["location"] == f"/actions/{action_id}?{view}"
+    # the comment form of a KPI comes back to the same split
+    nxt = re.search(r'action="/comments".*?name="next" value="([^"]+)"', kpi.text, re.S).group(1)
+    path, _, query = html.unescape(nxt).partition("?")
+    assert path == "/kpis/scrap_rate" and dict(parse_qsl(query)) | {"where": "site=P1"} == {
+        "period": "2024-03", "site": "P1", "by": "work_center", "where": "site=P1"}  # the site filter, spelt out
+    # the actions list links to each action in the same view; the admin forms come back to the same view
+    assert f'href="/actions/{action_id}?{view}'.replace("&", "&amp;") in client.get(f"/actions?{view}").text
+    admin = client.get(f"/admin?{view}")
+    added = client.post("/admin/users", follow_redirects=False, data={
+        "csrf_token": csrf_of(admin.text), "name": "newbie", "role": "viewer", "password": "a long password",
+        "next": f"/admin?{view}"})
+    assert added.status_code == 303 and added.headers["location"] == f"/admin?{view}"
+    client.cookies.clear()
+
+
+def test_a_disabled_users_session_and_tokens_stop_at_once(sqlite_env):
+    client, db, _ = sqlite_env
+    db.add_user("dora", "viewer", PASSWORD, actor="test")
+    token = db.create_token("dora-token", "dora", actor="test")
+    logged_in(client, "dora")
+    assert client.get("/api/v1/kpis").status_code == 200
+    assert client.get("/api/v1/kpis", headers=bearer(token)).status_code == 200
+    db.disable_user("dora", actor="test")
+    assert_problem(client.get("/api/v1/kpis"), 401, "log in")
+    assert client.get("/", follow_redirects=False).headers["location"].startswith("/login")
+    assert_problem(client.get("/api/v1/kpis", headers=bearer(token)), 401, "disabled")
+    client.cookies.clear()
+
+
+def test_money_tiles_carry_the_currency_and_numbers_their_separators(ws, sqlite_env):
+    from opsfin.alerts.model import fmt_value
+    from opsfin.web.pages import cell, number
+
+    assert number(1009) == "1,009" and number(Decimal("1234.5678")) == "1,234.5678"  # every digit kept
+    assert number(Decimal("-47082.86")) == "-47,082.86" and number(0.4786, "ratio") == "47.9%"
+    assert cell(dt.datetime(2024, 4, 1, 8, 30, 5, 123456)) == "2024-04-01 08:30:05"
+    client = logged_in(sqlite_env[0])
+    page = client.get(f"/?period={PERIOD}").text
+    revenue = next(r["value"] for r in ws.kpi(["revenue"]).to_dicts() if r["period_start"] == dt.date(2024, 4, 1))
+    tile = re.search(r'data-kpi="revenue">.*?class="tile-value">([^<]+)<', page, re.S).group(1)
+    assert tile == f"{ws.settings.base_currency} {fmt_value(float(revenue), 'money')}"
+    data = client.get("/data").text
+    reads = [r for r in ws.sql("SELECT rows_read FROM loads").to_series().to_list() if r >= 1000]
+    assert reads and f"{reads[0]:,}" in data  # e.g. 1,009
+    client.cookies.clear()
+
+
+def test_api_reference_needs_no_internet(sqlite_env):
+    client = sqlite_env[0]
+    spec = client.get("/api/openapi.json").json()
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "cdn." not in page.text and "<script src=\"http" not in page.text
+    for path in spec["paths"]:
+        assert f"<code>{path}</code>" in page.text, path
+    # errors are documented as what they are: RFC 7807 problems
+    responses = spec["paths"]["/api/v1/kpis/{kpi}"]["get"]["responses"]
+    assert responses["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("ProblemDetails")
+
+
+def test_guardrail_errors_do_not_show_the_servers_paths(ws, sqlite_env):
+    client, _, tokens = sqlite_env
+    response = client.post("/api/v1/guardrails", headers=bearer(tokens["carl"]), json={"kpi": "nope", "max": 1})
+    body = assert_problem(response, 400, "model/guardrails.yaml: .*unknown KPI 'nope'")
+    assert str(ws.path) not in body["detail"]
+
+
+@pytest.mark.parametrize("path,kept", [
+    (f"/variances?period={PERIOD}&category=scrap&by=product", {"category": "scrap", "by": "product"}),
+    ("/data?table=products", {"table": "products"}),
+])
+def test_changing_period_or_site_keeps_the_pages_own_filters(sqlite_env, path, kept):
+    client = logged_in(sqlite_env[0])
+    page = client.get(path).text
+    form = re.search(r'<form class="filters".*?</form>', page, re.S).group(0)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert hidden == kept  # period and site are the form's selects; the rest rides along
+    client.cookies.clear()
+
+
+def test_pages_and_answers_are_not_stored_by_browsers(sqlite_env):
+    client, _, tokens = sqlite_env
+    logged_in(client)
+    admin = client.get("/admin")
+    created = client.post("/admin/tokens", data={"csrf_token": csrf_of(admin.text), "name": "shown-once",
+                                                 "user": "val", "next": "/admin"})
+    assert 'id="new-token"' in created.text and created.headers["cache-control"] == "no-store"
+    assert client.get("/api/v1/kpis", headers=bearer(tokens["ada"])).headers["cache-control"] == "no-store"
+    assert client.get("/static/app.css").headers.get("cache-control") != "no-store"
     client.cookies.clear()

@@ -294,3 +294,67 @@ def test_scoped_pages_show_only_their_site(env):
     assert "P1-NEW" in data and "P2-NEW" not in data and "FG-NEW" not in data
     everything = page(env, "ada", "/data").text
     assert all(x in everything for x in ("P1-NEW", "P2-NEW", "FG-NEW"))
+
+
+# ---------------------------------------------------------------- found by review (R5): what a plant manager sees
+def test_a_plant_manager_sees_useful_tiles_and_names_the_empty_ones(env):
+    ws = env["client"].app.state.opsfin.ws
+    months = {dt.date(2024, m, 1) for m in range(1, 5)}  # the tiny company's months, all inside the 12 shown
+    empty = set()
+    for kpi in ws.kpi_catalog().values():
+        if "site" in kpi.dims:
+            rows = ws.kpi([kpi.id], "month", [], {"site": ["P1"]}).to_dicts()
+            if not any(r["value"] is not None for r in rows if r["period_start"] in months):
+                empty.add(kpi.name)
+    assert empty and "OEE" not in empty  # a plant sells nothing and picks nothing: such KPIs exist
+    overview = page(env, "pia", f"/?period={PERIOD}").text
+    tiles = set(re.findall(r'class="tile-name">([^<]+)<', overview))
+    named = set(re.findall(r'<a href="/kpis/[^"]+">([^<]+)</a>', re.search(
+        r'id="no-data">(.*?)</p>', overview, re.S).group(1)))
+    assert named == empty and not tiles & empty and "OEE" in tiles
+
+
+def test_a_one_site_user_drills_from_their_work_centres(env):
+    plant = page(env, "pia", f"/kpis/oee?period={PERIOD}").text
+    assert "By work center, 2024-04" in plant
+    members = re.findall(r'<tr><td><a href="[^"]+">([^<]+)</a></td>', re.search(
+        r'id="kpi-split">(.*?)</table>', plant, re.S).group(1))
+    assert members and all(env["sites"]["work_center"][m] == "P1" for m in members)
+    assert "By site, 2024-04" in page(env, "ada", f"/kpis/oee?period={PERIOD}").text
+
+
+def test_guardrails_that_apply_at_their_sites_are_shown_read_only(env):
+    mine = rows_for(env, "pia", "/api/v1/guardrails?kpi=oee").json()
+    everyone = rows_for(env, "ada", "/api/v1/guardrails?kpi=oee").json()
+    assert mine == everyone and mine and all(g["sites"] is None for g in mine)  # per-site bands, shown to pia
+    assert rows_for(env, "pia", "/api/v1/guardrails?kpi=dso").json() == []  # a company-level KPI's band is not
+    assert rows_for(env, "ada", "/api/v1/guardrails?kpi=dso").json()
+    kpi_page = page(env, "pia", f"/kpis/oee?period={PERIOD}").text
+    assert 'id="guardrails"' in kpi_page and "company-wide" in kpi_page and 'action="/guardrails/' not in kpi_page
+
+
+def test_the_pack_of_one_site(env):
+    one = rows_for(env, "ada", f"/api/v1/export/pack?period={PERIOD}&format=html&site=P1")
+    assert one.status_code == 200 and "Days sales outstanding" not in one.text and "P1" in one.text
+    assert rows_for(env, "pia", f"/api/v1/export/pack?period={PERIOD}&format=html&site=P2").status_code == 403
+    overview = page(env, "pia", f"/?period={PERIOD}").text
+    assert f'href="/api/v1/export/pack?period={PERIOD}&amp;format=xlsx"' in overview
+    assert f'href="/api/v1/export/pack?period={PERIOD}&amp;site=P1&amp;format=xlsx"' in page(
+        env, "ada", f"/?period={PERIOD}&site=P1").text
+
+
+def test_a_scoped_user_sees_when_the_data_were_loaded(env):
+    data = page(env, "pia", "/data").text
+    assert 'id="latest-load"' in data and 'id="loads"' not in data  # the time, not the other sites' loads
+
+
+def test_a_kpi_without_site_levels_below_the_site_still_splits(env):
+    """Found by review: maintenance cost at one site (dimensions site and cost centre) said it was a
+    company-level KPI with nothing to drill into."""
+    ws = env["client"].app.state.opsfin.ws
+    assert ws.kpi_catalog()["maintenance_cost"].dims == {"site", "cost_center"}
+    text = page(env, "ada", f"/kpis/maintenance_cost?period={PERIOD}&site=P1").text
+    assert "company-level KPI" not in text and "By cost center, 2024-04" in text
+    rows = ws.kpi(["maintenance_cost"], "month", ["cost_center"], {"site": ["P1"]}, "2024-04-01", "2024-04-30")
+    members = re.findall(r'<tr><td>([^<]+)</td>', re.search(r'id="kpi-split">(.*?)</table>', text, re.S).group(1))
+    assert sorted(members) == sorted(rows.get_column("cost_center").to_list()) and members

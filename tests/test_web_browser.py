@@ -169,3 +169,21 @@ def test_a_plant_manager_sees_only_their_plant(server, browser, shots):
     assert [o.split(" ")[0] for o in options] == ["all", "P1"]
     shots(page, "13-plant-manager-overview")
     page.close()
+
+
+def test_long_values_wrap_and_figures_align_right(server, browser, shots):
+    """Found by review: a long unbroken title widened the page past the window, and the figures of every
+    table sat on the left (a CSS rule lost on specificity)."""
+    from decimal import Decimal
+
+    base = server["base"]
+    server["db"].add_action("test", "X" * 200, "owner-" + "Y" * 90, dt.date(2020, 1, 1), Decimal("1234567.89"))
+    page = log_in(browser, base, "ada")
+    for path in (f"/?period={PERIOD}", "/actions"):
+        page.goto(f"{base}{path}")
+        scroll, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll <= window, f"{path}: the page is {scroll}px wide in a {window}px window"
+        cell = page.locator("table.data td.num:has-text('1,234,567.89')").first
+        assert cell.evaluate("e => getComputedStyle(e).textAlign") == "right"
+    shots(page, "14-long-values")
+    page.close()

@@ -41,6 +41,22 @@ def _invoice_lines_json(lines: pl.DataFrame) -> list[dict]:
              "details": {k: r[k] for k in DETAIL_KEYS}} for r in lines.to_dicts()]
 
 
+def _invoice_table(lines: pl.DataFrame) -> pl.DataFrame:
+    """Invoice lines for a terminal table: the invoice and line in one column, the money at stake with its
+    currency, the issues besides the status only when some line has more than one, the decision only
+    when one was taken."""
+    table = lines.select(
+        "match_id", invoice=pl.concat_str("invoice_id", pl.lit(" /"), pl.col("line").cast(pl.String)), status="status",
+        also=pl.col("issues").list.slice(1).list.join(","),
+        at_stake=pl.concat_str(pl.col("money_at_stake").cast(pl.String), pl.lit(" "), "currency"),
+        decision=pl.col("decision").fill_null(""))
+    if table.filter(pl.col("also") != "").is_empty():
+        table = table.drop("also")
+    if table.filter(pl.col("decision") != "").is_empty():
+        table = table.drop("decision")
+    return table
+
+
 def _print_summary(summary: dict, title: str) -> None:
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     console.print(f"[bold]{title}[/bold]: " + ", ".join(f"{k} {v}" for k, v in flat.items()))
@@ -53,7 +69,10 @@ def _print_summary(summary: dict, title: str) -> None:
 def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = OutputFormat.table,
                    ws_path: WorkspaceOpt = None) -> None:
     """Match bank lines to AR receipts, AP payments and GL cash lines (rules: model/matching.yaml)."""
-    run = workspace.open(ws_path).match_bank(from_, to)
+    ws = workspace.open(ws_path)
+    run = ws.match_bank(from_, to)
+    if run.summary["bank_lines"] == 0:
+        _no_bank_lines(ws, from_, to, fmt)
     if fmt == OutputFormat.json:
         print_json(_bank_json(run))
         return
@@ -64,9 +83,30 @@ def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = Out
         return
     _print_summary(run.summary, "Bank reconciliation")
     shown = run.matches.filter(pl.col("status") == "suggested")
-    print_rows(shown.select(*columns).head(TABLE_LIMIT), fmt, title=f"Suggested matches ({shown.height})")
+    table = shown.head(TABLE_LIMIT).select(
+        "match_id", "bank_txn_id", "booking_date", "amount",
+        document=pl.concat_str("doc_type", pl.lit(" "), "doc_id",
+                               pl.when(pl.col("doc_amount") != pl.col("amount"))
+                               .then(pl.concat_str(pl.lit(" ("), pl.col("doc_amount").cast(pl.String), pl.lit(")")))
+                               .otherwise(pl.lit(""))),
+        rule="rule", score="score")
+    print_rows(table, fmt, title=f"Suggested matches ({shown.height}), each bank line's candidates")
     console.print(f"[dim]{run.summary['auto']} auto and {run.summary['confirmed']} confirmed lines not listed; "
                   "--format csv or json lists every match; `opsfin match exceptions` the unmatched lines.[/dim]")
+
+
+def _no_bank_lines(ws, from_: str | None, to: str | None, fmt: OutputFormat) -> None:
+    """No bank line in the whole warehouse is an error (exit 2); none in the range only a note (table)."""
+    from ..errors import UserError
+    from ..matching.runs import bank_line_span
+
+    n, first, last = bank_line_span(ws)
+    if n == 0:
+        raise UserError(f"no bank lines in {ws.path}: load a statement first (`opsfin ingest FILE`: camt.053, "
+                        "MT940, or CSV with --table bank_transactions; docs/ingest.md)")
+    if fmt == OutputFormat.table:
+        console.print(f"[yellow]no bank lines booked from {from_ or 'the start'} to {to or 'the end'}; "
+                      f"the warehouse has {n}, booked {first} to {last}[/yellow]")
 
 
 @match_app.command("invoices")
@@ -84,9 +124,8 @@ def match_invoices_cmd(as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.tabl
         print_rows(rows.select(*columns), fmt)
         return
     _print_summary(run.summary, "Three-way match")
-    flagged = rows.filter(pl.col("status") != "matched")
-    print_rows(flagged.select("match_id", "invoice_id", "line", "status", "issues", "money_at_stake", "currency",
-                              "decision").head(TABLE_LIMIT), fmt, title=f"Lines with an issue ({flagged.height})")
+    flagged = run.lines.filter(pl.col("status") != "matched")
+    print_rows(_invoice_table(flagged.head(TABLE_LIMIT)), fmt, title=f"Lines with an issue ({flagged.height})")
 
 
 @match_app.command("exceptions")
@@ -103,7 +142,6 @@ def match_exceptions_cmd(from_: FromOpt = None, to: ToOpt = None, as_of: AsOfOpt
         print_json({"bank": bank.to_dicts(), "invoices": _invoice_lines_json(queue)})
         return
     invoices = queue.with_columns(pl.col("issues").list.join(","))
-    inv_cols = ("match_id", "invoice_id", "line", "status", "issues", "money_at_stake", "currency", "decision")
     if fmt == OutputFormat.csv:
         print_rows(pl.concat([bank.select(queue=pl.lit("bank"), id=pl.col("bank_txn_id"), amount="amount",
                                           currency="currency", reason="reason"),
@@ -115,7 +153,7 @@ def match_exceptions_cmd(from_: FromOpt = None, to: ToOpt = None, as_of: AsOfOpt
         return
     print_rows(bank.select("bank_txn_id", "booking_date", "amount", "reference", "reason").head(TABLE_LIMIT), fmt,
                title=f"Bank lines not matched ({bank.height})")
-    print_rows(invoices.select(*inv_cols).head(TABLE_LIMIT), fmt,
+    print_rows(_invoice_table(queue.head(TABLE_LIMIT)), fmt,
                title=f"Invoice lines with an issue ({invoices.height}), most money at stake first")
 
 

@@ -8,9 +8,17 @@ and the decisions taken so far.
 2. Each rule of `config.cascade` proposes matches for the lines and items still free. Proposals
    whose match id was rejected are dropped. A proposal is `auto` when its score reaches
    `auto_threshold` and it is the best proposal, by at least `ambiguity_margin`, of every bank line
-   and every document it covers; auto matches leave the pool before the next rule.
+   and every document it covers, and no *nearer rival* stands against it (below); auto matches leave
+   the pool before the next rule.
 3. What is left is `suggested` (the best `max_suggestions` proposals of a line whose documents are
    still free) or `unmatched`, with the reason (`exceptions.py`).
+
+A nearer rival of a proposal is another free bank line of the same amount and currency, booked nearer
+to one of the proposal's documents, that resembles that document (same counterparty or reference,
+or a fuzzy score at the threshold) and names no other known document. Open items are cash events
+(receipts, payments, cash postings), so the nearer line is the likelier one; and a later repeat (a
+double payment, a payment run sent twice) arriving in a new statement must not take, by a stronger
+rule, the document of the line that paid it — the repeat becomes an exception naming that line.
 
 No bank line and no document is ever in two auto or confirmed matches."""
 
@@ -20,11 +28,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .candidates import prepare_items, prepare_lines
-from .config import BankConfig
+from .candidates import prepare_items, prepare_lines, window_pairs
+from .config import BankConfig, FuzzyReference, Window
 from .exceptions import unmatched_reasons
 from .ids import bank_match_ids
-from .rules import NOTES, PROPOSALS, RULE_FUNCTIONS
+from .rules import NOTES, PROPOSALS, RULE_FUNCTIONS, likeness
 
 STATUSES = ("confirmed", "auto", "suggested", "unmatched")
 MATCH_SCHEMA = {
@@ -63,8 +71,9 @@ def _best_per(props: pl.DataFrame, key: str) -> pl.DataFrame:
                  pl.col("score").slice(1, 1).first().alias(f"s2_{key}")))
 
 
-def _unambiguous(props: pl.DataFrame, threshold: float, margin: float) -> pl.Series:
-    """Ids of proposals that are the clear best of all their lines and items, at or above the threshold."""
+def _unambiguous(props: pl.DataFrame, threshold: float, margin: float, blocked: pl.Series) -> pl.Series:
+    """Ids of proposals that are the clear best of all their lines and items, at or above the threshold,
+    and not `blocked` (blocked proposals still count as rivals of the others)."""
     eps = 1e-9
     rows = props.join(_best_per(props, "line"), on="line").join(_best_per(props, "item"), on="item")
     ok = ((pl.col("best_line") == pl.col("proposal"))
@@ -72,7 +81,8 @@ def _unambiguous(props: pl.DataFrame, threshold: float, margin: float) -> pl.Ser
           & (pl.col("best_item") == pl.col("proposal"))
           & (pl.col("s2_item").is_null() | (pl.col("s1_item") - pl.col("s2_item") >= margin - eps)))
     decided = rows.group_by("proposal").agg(ok.all().alias("ok"), pl.col("score").min().alias("score"))
-    return decided.filter(pl.col("ok") & (pl.col("score") >= threshold - eps))["proposal"]
+    return decided.filter(pl.col("ok") & (pl.col("score") >= threshold - eps)
+                          & ~pl.col("proposal").is_in(blocked.implode()))["proposal"]
 
 
 def _without(props: pl.DataFrame, lines: pl.Series, items: pl.Series) -> pl.DataFrame:
@@ -94,20 +104,74 @@ def _without_contradicted(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
     return props.filter(~pl.col("proposal").is_in(bad.unique().implode()))
 
 
-def decide(props: pl.DataFrame, threshold: float, margin: float, rounds: int = 5) -> pl.Series:
-    """The auto proposals. After each round the decided lines and items leave, which can settle more."""
+def decide(props: pl.DataFrame, threshold: float, margin: float, rounds: int = 5,
+           blocked: pl.Series | None = None) -> pl.Series:
+    """The auto proposals. After each round the decided lines and items leave, which can settle more.
+    `blocked` proposals are never auto (a nearer rival stands against them)."""
     chosen: list[pl.Series] = []
     remaining = props
+    blocked = blocked if blocked is not None else pl.Series("proposal", [], dtype=pl.Int64)
     for _ in range(rounds):
         if remaining.is_empty():
             break
-        new = _unambiguous(remaining, threshold, margin)
+        new = _unambiguous(remaining, threshold, margin, blocked)
         if new.is_empty():
             break
         chosen.append(new)
         rows = remaining.filter(pl.col("proposal").is_in(new.implode()))
         remaining = _without(remaining, rows["line"], rows["item"])
     return pl.concat(chosen) if chosen else pl.Series("proposal", [], dtype=pl.Int64)
+
+
+def nearer_rivals(props: pl.DataFrame, free_lines: pl.DataFrame, docs: pl.DataFrame,
+                  free_comparable: pl.DataFrame, window: Window, fuzzy: FuzzyReference,
+                  threshold: float, rejected: frozenset[str] = frozenset()) -> pl.Series:
+    """Ids of the proposals that a nearer rival stands against (module docstring): another free line of
+    the same amount and currency, booked strictly nearer to one of the proposal's documents (within the
+    rule's window), not naming another known document by its reference, and resembling the document as
+    well as the proposal does:
+    - where the proposal's line carries the document's reference exactly, the rival must carry it too
+      (the same reference key, or a reference likeness of at least 0.9: the reference inside a longer one);
+    - otherwise the same counterparty key or reference key, or the fuzzy rule's score at `threshold`.
+    A rival whose own match with the document was rejected stands against nothing."""
+    empty = pl.Series("proposal", [], dtype=pl.Int64)
+    if props.is_empty():
+        return empty
+    rows = (props.select("proposal", "line", "item")
+            .join(free_lines.select("line", "day", own_ref="ref_key"), on="line")
+            .join(docs.select("item", _item_day="day", doc_ref="ref_key", doc_cp="cp_key"), on="item")
+            .with_columns(_dist=(pl.col("day") - pl.col("_item_day")).abs(),
+                          exact=(pl.col("own_ref") == pl.col("doc_ref")).fill_null(False)))
+    targets = free_comparable.join(rows.select("item").unique(), on="item", how="semi")
+    near = window_pairs(free_lines, targets, ["cur", "cents"], window.days_before, window.days_after)
+    near = (near.select(rival="line", item="item", days="days")
+            .join(rows.select("proposal", "item", "_dist", "exact", "doc_ref", "doc_cp"), on="item")
+            .filter(pl.col("days").abs() < pl.col("_dist"))
+            .join(props.select("proposal", rival="line"), on=["proposal", "rival"], how="anti"))
+    if near.is_empty():
+        return empty
+    near = near.join(free_lines.select(rival="line", ref_key="ref_key", cp_key="cp_key"), on="rival")
+    known = docs.select(named=pl.col("ref_key")).drop_nulls().unique()
+    names_other = pl.col("ref_key").is_in(known["named"].implode()) & (
+        pl.col("doc_ref").is_null() | (pl.col("ref_key") != pl.col("doc_ref")))
+    near = near.filter(~names_other.fill_null(False))
+    if rejected and not near.is_empty():
+        pairs = (near.select("rival", "item").unique().with_row_index("proposal")
+                 .with_columns(pl.col("proposal").cast(pl.Int64))
+                 .join(free_lines.select(rival="line", bank_txn_id="bank_txn_id"), on="rival")
+                 .join(docs.select("item", "doc_type", "doc_id"), on="item"))
+        gone = pairs.join(bank_match_ids(pairs), on="proposal").filter(pl.col("match_id").is_in(list(rejected)))
+        near = near.join(gone.select("rival", "item"), on=["rival", "item"], how="anti")
+    if near.is_empty():
+        return empty
+    scored = likeness(near.select(line="rival", item="item", days="days").unique(), free_lines, docs, fuzzy)
+    near = near.join(scored.select(rival="line", item="item", ref_sim="ref_sim", fuzzy="fuzzy"),
+                     on=["rival", "item"], how="left")
+    same_ref = (pl.col("ref_key") == pl.col("doc_ref")).fill_null(False)
+    same_cp = (pl.col("cp_key") == pl.col("doc_cp")).fill_null(False)
+    alike = pl.when(pl.col("exact")).then(same_ref | (pl.col("ref_sim").fill_null(0.0) >= 0.9)).otherwise(
+        same_ref | same_cp | (pl.col("fuzzy").fill_null(0.0) >= threshold))
+    return near.filter(alike)["proposal"].unique()
 
 
 # ------------------------------------------------------------------ the cascade
@@ -172,7 +236,9 @@ def reconcile(bank: pl.DataFrame, items: pl.DataFrame, config: BankConfig, base_
             gone = ids.filter(pl.col("match_id").is_in(list(decisions.rejected)))
             rejected_lines.append(gone["line"])
             props = props.filter(~pl.col("proposal").is_in(gone["proposal"].unique().implode()))
-        auto = decide(props, config.auto_threshold, config.ambiguity_margin)
+        blocked = nearer_rivals(props, free_lines, docs, free_comparable, params, config.rules.fuzzy_reference,
+                                config.auto_threshold, decisions.rejected)
+        auto = decide(props, config.auto_threshold, config.ambiguity_margin, blocked=blocked)
         auto_rows = props.filter(pl.col("proposal").is_in(auto.implode()))
         decided.append(auto_rows.with_columns(rule=pl.lit(rule)))
         suggested.append(props.filter(~pl.col("proposal").is_in(auto.implode())).with_columns(rule=pl.lit(rule)))
@@ -189,8 +255,22 @@ def reconcile(bank: pl.DataFrame, items: pl.DataFrame, config: BankConfig, base_
     unmatched = lines.filter(~pl.col("bank_txn_id").is_in(list(settled)))
     all_notes = pl.concat(notes) if notes else pl.DataFrame(schema=NOTES)
     rejected = pl.concat(rejected_lines).unique() if rejected_lines else pl.Series("line", [], dtype=pl.Int64)
-    exceptions = unmatched_reasons(unmatched, lines, docs, comparable, matches, all_notes, rejected, config)
-    return BankReconciliation(matches, exceptions, _summary(lines, matches))
+    # documents confirmed to lines outside this run (before --from, say) are owned by those lines too
+    owners = pl.concat([matches.select("doc_type", "doc_id", "bank_txn_id", "status"),
+                        confirmed.select("doc_type", "doc_id", "bank_txn_id", status=pl.lit("confirmed"))]
+                       ).unique(["doc_type", "doc_id", "bank_txn_id"], keep="first", maintain_order=True)
+    exceptions = unmatched_reasons(unmatched, lines, docs, comparable, owners, all_notes, rejected, config)
+    return BankReconciliation(matches, exceptions, _summary(lines.height, matches))
+
+
+def only_lines(result: BankReconciliation, bank_txn_ids: pl.Series) -> BankReconciliation:
+    """The part of `result` about the given bank lines (matches, exceptions and summary of those lines
+    only): what a run over a date range reports when earlier lines took part as context."""
+    keep = bank_txn_ids.unique().implode()
+    matches = result.matches.filter(pl.col("bank_txn_id").is_in(keep))
+    exceptions = result.exceptions.filter(pl.col("bank_txn_id").is_in(keep))
+    n = pl.concat([matches["bank_txn_id"], exceptions["bank_txn_id"]]).n_unique()
+    return BankReconciliation(matches, exceptions, _summary(n, matches))
 
 
 def _top_suggestions(props: pl.DataFrame, k: int) -> pl.DataFrame:
@@ -221,8 +301,8 @@ def _match_rows(kept: pl.DataFrame, auto_rows: pl.DataFrame, suggestion_rows: pl
                   descending=[False, False, False, True, False]))
 
 
-def _summary(lines: pl.DataFrame, matches: pl.DataFrame) -> dict:
-    n = lines.height
+def _summary(n: int, matches: pl.DataFrame) -> dict:
+    """Counts of bank lines (`n` in all) per status, and of the auto or confirmed lines per rule."""
     per_status = {s: set(matches.filter(pl.col("status") == s)["bank_txn_id"].to_list())
                   for s in ("confirmed", "auto", "suggested")}
     decided = matches.filter(pl.col("status").is_in(["confirmed", "auto"]))

@@ -186,7 +186,11 @@ def load_config(model_dir: Path) -> MatchingConfig:
     path = model_dir / FILE
     if not path.exists():
         return default_config()
-    return parse_config(read_yaml_mapping(path), path)
+    try:
+        data = read_yaml_mapping(path)
+    except OSError as exc:   # a folder, unreadable, ...: one line, not a traceback
+        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return parse_config(data, path)
 
 
 def default_matching_yaml() -> str:

@@ -64,6 +64,10 @@ def decide_bank(db, actor: str, match_id: str, decision: str, run: BankReconcili
         raise UserError(f"decision {decision!r}: choose one of {', '.join(DECISIONS)}")
     rows = run.matches.filter(pl.col("match_id") == match_id)
     if rows.is_empty():
+        for r in db.match_decisions("bank"):
+            if r["match_id"] == match_id and r["decision"] == "rejected":
+                raise UserError(f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
+                                "proposed again")
         raise UserError(f"no bank match {match_id} in the current reconciliation (it may have been rejected, or its "
                         "lines matched otherwise); list them with `opsfin match bank`")
     status = rows["status"][0]

@@ -4,10 +4,10 @@ not be matched, the first that applies of:
 1. a rule gave up on it (the subset-sum search ran out of time);
 2. every match proposed for it was rejected;
 3. a document carries its reference, but that document is already matched, or the amounts differ
-   by more than the tolerance;
+   by more than the tolerance, or it is in another currency;
 4. its counterparty has open items within the window, none for this amount;
-5. a document has its amount and date, but is already matched, or neither reference nor
-   counterparty resembles the line;
+5. a document has its amount and date (one of its counterparty or reference first), but is
+   already matched, or neither reference nor counterparty resembles the line;
 6. nothing: no open item with this reference, counterparty or amount within the window."""
 
 from __future__ import annotations
@@ -28,11 +28,14 @@ def _money(cents: int, currency: str) -> str:
 
 
 def _nearest(pairs: pl.DataFrame) -> dict[int, dict]:
-    """Per line, the pair whose amount is closest (then the nearest date, then the first item)."""
+    """Per line, the pair whose amount is closest (then, when the pairs say `_alike`, one resembling the
+    line, then the nearest date, then the first item)."""
     if pairs.is_empty():
         return {}
-    best = (pairs.with_columns(_gap=(pl.col("cents") - pl.col("cents_item")).abs(), _ad=pl.col("days").abs())
-            .sort("line", "_gap", "_ad", "item").group_by("line", maintain_order=True)
+    unlike = ~pl.col("_alike") if "_alike" in pairs.columns else pl.lit(False)
+    best = (pairs.with_columns(_gap=(pl.col("cents") - pl.col("cents_item")).abs(), _ad=pl.col("days").abs(),
+                               _unlike=unlike)
+            .sort("line", "_gap", "_unlike", "_ad", "item").group_by("line", maintain_order=True)
             .agg(pl.col("item").first(), pl.col("cents").first(), pl.col("cents_item").first(), pl.len().alias("n")))
     return {r["line"]: r for r in best.iter_rows(named=True)}
 
@@ -41,7 +44,8 @@ def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
                       matches: pl.DataFrame, notes: pl.DataFrame, rejected_lines: pl.Series,
                       config: BankConfig) -> pl.DataFrame:
     """One row per unmatched bank line: `bank_txn_id, booking_date, amount, currency, counterparty,
-    reference, reason`."""
+    reference, reason`. `matches`: `doc_type, doc_id, bank_txn_id, status` of the matches so far (also
+    confirmed ones whose bank line is not in this run)."""
     if unmatched.is_empty():
         return pl.DataFrame(schema={c: lines.schema.get(c, pl.String) for c in COLUMNS})
     r = config.rules
@@ -57,11 +61,15 @@ def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
     party_after = max(r.amount_tolerance.days_after, r.amount_date_counterparty.days_after)
     by_party = _nearest(window_pairs(unmatched, free, ["cur", "cp_key"], party_window, party_after,
                                      line_cols=cents_col, item_cols=cents_col))
+    keys = ("cp_key", "ref_key")
     by_amount = _nearest(window_pairs(unmatched, comparable, ["cur", "cents"], r.fuzzy_reference.days_before,
-                                      r.fuzzy_reference.days_after, line_cols=(), item_cols=())
-                         .with_columns(cents_item=pl.col("cents")))
+                                      r.fuzzy_reference.days_after, line_cols=keys, item_cols=keys)
+                         .with_columns(cents_item=pl.col("cents"),
+                                       _alike=((pl.col("cp_key") == pl.col("cp_key_item"))
+                                               | (pl.col("ref_key") == pl.col("ref_key_item"))).fill_null(False)))
+    by_ref_elsewhere = _other_currency(unmatched, docs, r.exact_reference.days_before, r.exact_reference.days_after)
     widest = max(getattr(r, name).days_before for name in type(r).model_fields)
-    named = {h["item"] for found in (by_ref, by_party, by_amount) for h in found.values()}
+    named = {h["item"] for found in (by_ref, by_party, by_amount, by_ref_elsewhere) for h in found.values()}
     names = docs.filter(pl.col("item").is_in(list(named))).join(
         taken.select("item", "bank_txn_id"), on="item", how="left")
     doc_names = {i: (t, d) for i, t, d in names.select("item", "doc_type", "doc_id").iter_rows()}
@@ -71,13 +79,28 @@ def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
     for row in unmatched.select("line", "cur", "reference").iter_rows(named=True):
         line, cur = row["line"], row["cur"]
         reasons.append(_reason(line, cur, row["reference"], note, rejected, by_ref, by_party, by_amount,
-                               doc_names, owner, config, widest))
+                               by_ref_elsewhere, doc_names, owner, config, widest))
     out = unmatched.with_columns(reason=pl.Series(reasons, dtype=pl.String))
     return out.select(*COLUMNS)
 
 
+def _other_currency(unmatched: pl.DataFrame, docs: pl.DataFrame, days_before: int, days_after: int) -> dict[int, dict]:
+    """Per line, a document carrying its reference in another currency than the line's (its own
+    currency; a document is compared in it or, converted, in the base currency)."""
+    own = docs.select("item", "day", "ref_key", doc_cur="currency", doc_amount="amount")
+    pairs = window_pairs(unmatched, own, ["ref_key"], days_before, days_after, line_cols=("cur",),
+                         item_cols=("doc_cur", "doc_amount")).filter(pl.col("cur") != pl.col("doc_cur"))
+    if pairs.is_empty():
+        return {}
+    best = pairs.with_columns(_ad=pl.col("days").abs()).sort("line", "_ad", "item").group_by(
+        "line", maintain_order=True).agg(pl.col("item").first(), pl.col("doc_cur").first(),
+                                         pl.col("doc_amount").first())
+    return {r["line"]: r for r in best.iter_rows(named=True)}
+
+
 def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: set, by_ref: dict, by_party: dict,
-            by_amount: dict, doc_names: dict, owner: dict, config: BankConfig, widest: int) -> str:
+            by_amount: dict, by_ref_elsewhere: dict, doc_names: dict, owner: dict, config: BankConfig,
+            widest: int) -> str:
     if line in note:
         return note[line]
     if line in rejected:
@@ -94,6 +117,12 @@ def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: se
             return f"its reference and amount match {name}, but that match was not proposed (rule disabled?)"
         return (f"its reference matches {name}, but the amounts differ by {_money(gap, cur)} "
                 f"(more than the tolerance of {_money(tol, cur)})")
+    if line in by_ref_elsewhere:
+        hit = by_ref_elsewhere[line]
+        doc = doc_names[hit["item"]]
+        return (f"its reference matches {doc[0]} {doc[1]}, but that document is in {hit['doc_cur']} "
+                f"({hit['doc_amount']:.2f} {hit['doc_cur']}) and this line in {cur}: documents are compared in "
+                "their own currency or, converted, in the base currency")
     if line in by_party:
         hit = by_party[line]
         doc = doc_names[hit["item"]]

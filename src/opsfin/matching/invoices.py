@@ -13,10 +13,15 @@ Per line, the issues found (all of them, in `issues`) and the status, the first 
   are shared among the PO line's invoice lines (duplicates excluded) in invoice order: a receipt of
   exactly a line's quantity goes to that line first, the rest first come, first served. Credit-note
   lines give their quantity back.
-- `price_over_tolerance`: the unit price exceeds the PO price by more than `price_tolerance_percent`.
+- `price_over_tolerance`: the unit price exceeds the PO price by more than `price_tolerance_percent`
+  (billed lines only: a credit note at a higher price than the PO's is in the buyer's favour).
 
-Money at stake (in the invoice currency, rounded half-even to the cent): the line amount for
-`duplicate`, `no_po` and `no_receipt`; else the quantity billed beyond the receipts at the invoice
+Credit-note lines (kind `credit_note`, negative quantity) are never `duplicate`, `no_receipt`,
+`qty_over_received` or `price_over_tolerance`; one without a PO line is `no_po` (it still needs tying
+to what it credits), with no money at stake.
+
+Money at stake (in the invoice currency, rounded half-even to the cent, never negative): the line
+amount for `duplicate`, `no_po` and `no_receipt`; else the quantity billed beyond the receipts at the invoice
 price, plus the price excess on the received quantity when the price is over tolerance; 0 when matched.
 Decimal throughout; quantities are DOUBLE in the model and compared as such."""
 
@@ -117,8 +122,9 @@ def _received_per_line(lines: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFr
 
 def _money_at_stake(status: str, qty: float, received: float | None, price: Decimal, po_price: Decimal | None,
                     amount: Decimal, price_over: bool) -> Decimal:
+    """What the line could cost if paid as it is; never negative (a credit note returns money)."""
     if status in ("duplicate", "no_po", "no_receipt"):
-        return amount
+        return max(amount, Decimal("0.00"))
     if status == "matched" or qty <= 0:
         return Decimal("0.00")
     accepted = min(qty, received or 0.0)
@@ -152,7 +158,8 @@ def three_way_match(tables: InvoiceTables, config: InvoiceConfig, decisions: dic
         "no_receipt": pl.col("has_po") & billing & (pl.col("qty") > 0) & (pl.col("po_received") <= 0),
         "qty_over_received": pl.col("has_po") & billing & ~pl.col("is_duplicate") & (pl.col("po_received") > 0)
         & (pl.col("qty") - pl.col("received_qty").fill_null(0.0) > qty_tol),
-        "price_over_tolerance": pl.col("has_po") & (price_1e4 * 10_000 > po_1e4 * (10_000 + bp)),
+        "price_over_tolerance": pl.col("has_po") & billing & (pl.col("qty") > 0)
+        & (price_1e4 * 10_000 > po_1e4 * (10_000 + bp)),
     }
     lines = lines.with_columns(**{f"_{k}": v.fill_null(False) for k, v in flags.items()})
     lines = lines.with_columns(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from .candidates import item_texts, line_texts, window_pairs
+from .candidates import item_texts, line_texts, reference_key, window_pairs
 from .config import (
     AmountTolerance,
     BatchPayment,
@@ -98,26 +98,37 @@ def reference_similarity(line_refs: list[str], line_texts: list[str], line_digit
     return out
 
 
+def likeness(pairs: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, p: FuzzyReference) -> pl.DataFrame:
+    """`pairs` (`line, item, days`, ...) with `ref_sim`, `party_sim` (0..1, rapidfuzz) and `fuzzy`, the fuzzy
+    rule's score 0.5 + 0.5 x (w x ref_sim + (1 - w) x party_sim) - 0.005/day (see `reference_similarity`)."""
+    if pairs.is_empty():
+        return pairs.with_columns(ref_sim=pl.lit(None, pl.Float64), party_sim=pl.lit(None, pl.Float64),
+                                  fuzzy=pl.lit(None, pl.Float64))
+    base = pairs.drop([c for c in ("ref_key",) if c in pairs.columns])
+    in_pairs = docs.join(pairs.select("item").unique(), on="item", how="semi")
+    texts = line_texts(lines.join(pairs.select("line").unique(), on="line", how="semi"))
+    full = (base.join(lines.select("line", "ref_key"), on="line").join(texts, on="line")
+            .join(in_pairs.select("item", doc_ref="ref_key").join(item_texts(in_pairs), on="item"), on="item"))
+    ref = reference_similarity(full["ref_key"].fill_null("").to_list(), full["ref_text"].fill_null("").to_list(),
+                               full["ref_digits"].to_list(), full["doc_ref"].fill_null("").to_list(),
+                               full["doc_digits"].to_list())
+    party = process.cpdist(full["party_text"].fill_null("").to_list(), full["doc_party"].fill_null("").to_list(),
+                           scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+    w = p.reference_weight
+    full = full.with_columns(ref_sim=pl.Series(ref, dtype=pl.Float64), party_sim=pl.Series(party, dtype=pl.Float64))
+    return full.with_columns(
+        fuzzy=0.5 + 0.5 * (w * pl.col("ref_sim") + (1 - w) * pl.col("party_sim")) - 0.005 * _abs_days())
+
+
 def fuzzy_reference(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
                     p: FuzzyReference) -> RuleResult:
     """Same amount within the window, scored by reference and counterparty similarity (rapidfuzz, only
     on those amount blocks)."""
-    pairs = window_pairs(lines, comparable, ["cur", "cents"], p.days_before, p.days_after, line_cols=("ref_key",))
+    pairs = window_pairs(lines, comparable, ["cur", "cents"], p.days_before, p.days_after)
     if pairs.is_empty():
         return _empty()
-    in_pairs = docs.join(pairs.select("item").unique(), on="item", how="semi")
-    pairs = (pairs.join(line_texts(lines.join(pairs.select("line").unique(), on="line", how="semi")), on="line")
-             .join(in_pairs.select("item", doc_ref="ref_key").join(item_texts(in_pairs), on="item"), on="item"))
-    ref = reference_similarity(pairs["ref_key"].fill_null("").to_list(), pairs["ref_text"].fill_null("").to_list(),
-                               pairs["ref_digits"].to_list(), pairs["doc_ref"].fill_null("").to_list(),
-                               pairs["doc_digits"].to_list())
-    party = process.cpdist(pairs["party_text"].fill_null("").to_list(), pairs["doc_party"].fill_null("").to_list(),
-                           scorer=fuzz.token_set_ratio, workers=-1) / 100.0
-    pairs = pairs.with_columns(ref_sim=pl.Series(ref, dtype=pl.Float64), party_sim=pl.Series(party, dtype=pl.Float64))
-    pairs = pairs.filter(pl.max_horizontal("ref_sim", "party_sim") >= p.min_similarity)
-    w = p.reference_weight
-    text = w * pl.col("ref_sim") + (1 - w) * pl.col("party_sim")
-    return _one_to_one(pairs, 0.5 + 0.5 * text - 0.005 * _abs_days())
+    pairs = likeness(pairs, lines, docs, p).filter(pl.max_horizontal("ref_sim", "party_sim") >= p.min_similarity)
+    return _one_to_one(pairs, pl.col("fuzzy"))
 
 
 def _same_sign(a: str, b: str) -> pl.Expr:
@@ -164,17 +175,36 @@ def _subset_proposals(pairs: pl.DataFrame, anchor: str, other: str, anchor_cents
     return frame, notes
 
 
+def named_references(lines: pl.DataFrame) -> pl.DataFrame:
+    """`line, day, cur, cents, ref_key` for every document reference a bank line may name in its
+    reference or description: each word, and each two adjacent words run together ('ARI 0000259'), as
+    a reference key, when it has a digit and at least 4 characters ('Rechnungen ARI-0001, ARI-0002' ->
+    ARI0001, ARI0002, ...)."""
+    text = pl.concat_str([pl.col("reference").fill_null(""), pl.col("description").fill_null("")], separator=" ")
+    words = (lines.select("line", "day", "cur", "cents",
+                          word=text.str.to_uppercase().str.replace_all(r"[\s,;:+&|]+", " ").str.strip_chars()
+                          .str.split(" "))
+             .explode("word").with_columns(following=pl.col("word").shift(-1).over("line")))
+    keys = pl.concat([words.select("line", "day", "cur", "cents", ref_key=reference_key(pl.col("word"))),
+                      words.select("line", "day", "cur", "cents",
+                               ref_key=reference_key(pl.concat_str("word", "following")))])
+    return keys.filter(pl.col("ref_key").str.contains(r"\d") & (pl.col("ref_key").str.len_chars() >= 4)).unique()
+
+
 def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, comparable: pl.DataFrame) -> RuleResult:
     """Shared by batch (anchor = bank line) and partial payments (anchor = document)."""
     a_cents, o_cents = ("cents", "cents_item") if anchor == "line" else ("cents_item", "cents")
 
-    def candidate_pairs(on: list[str]) -> pl.DataFrame:
-        pairs = window_pairs(lines, comparable, on, p.days_before, p.days_after, line_cols=("cents",),
+    def candidate_pairs(on: list[str], left: pl.DataFrame = lines) -> pl.DataFrame:
+        pairs = window_pairs(left, comparable, on, p.days_before, p.days_after, line_cols=("cents",),
                              item_cols=("cents",))
         # partners are smaller than the anchor and of its sign
         return pairs.filter(_same_sign("cents", "cents_item") & (pl.col(o_cents).abs() < pl.col(a_cents).abs()))
 
-    by_ref = candidate_pairs(["cur", "ref_key"])
+    # documents carrying the line's reference, or named in its reference or description
+    by_ref = pl.concat([candidate_pairs(["cur", "ref_key"]).select("line", "item", "days", "cents", "cents_item"),
+                        candidate_pairs(["cur", "ref_key"], named_references(lines))
+                        .select("line", "item", "days", "cents", "cents_item")]).unique(["line", "item"])
     grouped = _groups_summing(by_ref, anchor, other, a_cents, o_cents, 0.98)
     done = grouped[anchor].unique()
     by_party = candidate_pairs(["cur", "cp_key"]).filter(~pl.col(anchor).is_in(done.implode()))
@@ -185,15 +215,18 @@ def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, compara
 
 
 def batch_payment(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: BatchPayment) -> RuleResult:
-    """One bank line = several documents: those carrying its reference add up to it, or else the only
-    subset (≤ max_items) of its counterparty's open items within the window that does."""
+    """One bank line = several documents: those carrying its reference or named in its reference or
+    description (`named_references`; a parent paying its subsidiaries' invoices under its own name) add
+    up to it, or else the only subset (≤ max_items) of its counterparty's open items within the window
+    that does."""
     return _many("line", "item", p, lines, comparable)
 
 
 def partial_payments(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
                      p: PartialPayments) -> RuleResult:
-    """Several bank lines = one document: the lines carrying its reference add up to it, or else the
-    only subset of its counterparty's bank lines within the window that does."""
+    """Several bank lines = one document: the lines carrying its reference (or naming it in their
+    reference or description) add up to it, or else the only subset of its counterparty's bank lines
+    within the window that does."""
     return _many("item", "line", p, lines, comparable)
 
 

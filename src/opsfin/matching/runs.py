@@ -8,8 +8,11 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
+from ..errors import UserError
 from ..kpis.periods import parse_day
-from .bank import BankReconciliation, reconcile
+from .bank import BankReconciliation, only_lines, reconcile
 from .candidates import read_bank_lines, read_open_items
 from .config import MatchingConfig, load_config
 from .decisions import bank_decisions, decide_bank, decide_invoice, invoice_decisions, kind_of
@@ -45,16 +48,35 @@ def _decision_records(ws: Workspace, kind: str, use_app_db: bool) -> list[dict[s
 def run_bank(ws: Workspace, start: str | dt.date | None = None, end: str | dt.date | None = None,
              use_app_db: bool = True) -> BankReconciliation:
     """Reconcile the bank lines booked in [start, end] against the open items around them.
-    `use_app_db=False` ignores earlier decisions (what `opsfin eval matching` measures)."""
+
+    With a `start`, the lines booked in the widest rule window before it take part too, as context:
+    they claim their documents as they do in a run over the whole history, so a line of the range
+    never takes the document of an earlier line (a repeat of a payment made last month, say). Only
+    the lines of the range are reported. `use_app_db=False` ignores earlier decisions (what
+    `opsfin eval matching` measures)."""
     lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
+    if lo and hi and lo > hi:
+        raise UserError(f"--from {lo} is after --to {hi}")
     config = config_of(ws)
     margin = dt.timedelta(days=_widest_window(config))
+    context = lo - margin if lo else None
     with ws.connect(read_only=True) as con:
-        bank = read_bank_lines(con, lo, hi)
-        items = read_open_items(con, ws.settings.base_currency, lo - margin if lo else None,
+        bank = read_bank_lines(con, context, hi)
+        items = read_open_items(con, ws.settings.base_currency, context - margin if context else None,
                                 hi + margin if hi else None)
     decisions = bank_decisions(_decision_records(ws, "bank", use_app_db))
-    return reconcile(bank, items, config.bank, ws.settings.base_currency, decisions)
+    result = reconcile(bank, items, config.bank, ws.settings.base_currency, decisions)
+    if lo is None:
+        return result
+    return only_lines(result, bank.filter(pl.col("booking_date") >= lo)["bank_txn_id"])
+
+
+def bank_line_span(ws: Workspace) -> tuple[int, dt.date | None, dt.date | None]:
+    """How many bank lines the warehouse holds, and the first and last booking day."""
+    with ws.connect(read_only=True) as con:
+        n, first, last = con.sql("SELECT count(*), min(booking_date), max(booking_date) FROM bank_transactions"
+                                 ).fetchall()[0]
+    return int(n), first, last
 
 
 def run_invoices(ws: Workspace, as_of: str | dt.date | None = None, use_app_db: bool = True) -> InvoiceMatch:

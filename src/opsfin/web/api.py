@@ -9,16 +9,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import AfterValidator
 
 from ..jsonout import dumps
 from . import queries
 from .auth import identify
 from .authz import authorize
+from .problems import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["read"])
+router = APIRouter(prefix="/api/v1", tags=["read"], responses=PROBLEM_RESPONSES)
 
-From = Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD (variances: YYYY-MM)")]
-To = Annotated[str | None, Query(description="last day, YYYY-MM-DD (variances: YYYY-MM)")]
+From = Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD (variances: YYYY-MM)"),
+                 AfterValidator(queries.year_in_range)]
+To = Annotated[str | None, Query(description="last day, YYYY-MM-DD (variances: YYYY-MM)"),
+               AfterValidator(queries.year_in_range)]
 Site = Annotated[str | None, Query(description="only this site (must be inside your site scope)")]
 
 

@@ -10,19 +10,23 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from . import queries, subjects
 from .api import json_rows
 from .auth import check_csrf, identify
 from .authz import authorize
-from .problems import Problem
+from .problems import PROBLEM_RESPONSES, Problem
 
-router = APIRouter(prefix="/api/v1", tags=["collaboration"])
+router = APIRouter(prefix="/api/v1", tags=["collaboration"], responses=PROBLEM_RESPONSES)
 
 Status = Literal["open", "in_progress", "done", "dropped"]
+ActionId = Annotated[int, Path(ge=1, le=subjects.MAX_ID, description="the action's id")]
+# an amount the app database stores exactly: NUMERIC(18,2), so at most 16 digits before the point and 2 after
+Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan=False,
+                                  description="base currency, exact decimal, at most 2 decimals")]
 
 
 class CommentIn(BaseModel):
@@ -36,7 +40,7 @@ class ActionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     owner: str = Field(min_length=1, max_length=100)
     due: dt.date
-    expected_impact: Decimal = Field(description="expected financial impact, base currency (exact decimal)")
+    expected_impact: Amount = Field(description="expected financial impact, base currency (exact decimal)")
     description: str = Field(default="", max_length=10_000)
     subject_type: Literal["kpi", "alert", "variance"] | None = Field(default=None,
                                                                       description="what prompted the action")
@@ -48,7 +52,7 @@ class ActionPatch(BaseModel):
     status: Status | None = None
     owner: str | None = Field(default=None, min_length=1, max_length=100)
     due: dt.date | None = None
-    expected_impact: Decimal | None = None
+    expected_impact: Amount | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
@@ -142,7 +146,7 @@ def list_actions(request: Request, status: Annotated[Status | None, Query()] = N
 
 
 @router.get("/actions/{action_id}", summary="One action")
-def get_action(request: Request, action_id: int) -> Response:
+def get_action(request: Request, action_id: ActionId) -> Response:
     return json_rows(visible_action(_state(request), identify(request).user, action_id))
 
 
@@ -155,7 +159,7 @@ def create_action(request: Request, action: ActionIn) -> Response:
 
 
 @router.patch("/actions/{action_id}", summary="Update an action's status, owner, due date, impact…")
-def update_action(request: Request, action_id: int, patch: ActionPatch) -> Response:
+def update_action(request: Request, action_id: ActionId, patch: ActionPatch) -> Response:
     caller = identify(request)
     authorize(caller.user, "manage_actions")
     check_csrf(request, caller)
@@ -176,14 +180,22 @@ def list_audit(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] =
 
 
 @router.get("/export/pack", tags=["exports"], summary="The monthly operations-finance pack")
-def export_pack(request: Request, period: Annotated[str, Query(description="YYYY-MM")],
-                format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx") -> Response:  # noqa: A002
-    """The pack of `opsfin export pack --period … --format …`; a site-scoped user gets their sites' pack."""
+def export_pack(request: Request,
+                period: Annotated[str, Query(description="YYYY-MM"), AfterValidator(queries.year_in_range)],
+                format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx",  # noqa: A002
+                site: Annotated[str | None, Query(description="only this site's rows, as `--sites` "
+                                                              "(must be inside your site scope)")] = None
+                ) -> Response:
+    """The pack of `opsfin export pack --period … --format … [--sites …]`; a site-scoped user gets their
+    sites' pack (or, with `site`, one of their sites')."""
     grant = authorize(identify(request).user, "export")
     from ..export import pack
 
     state = _state(request)
-    sites = tuple(sorted(grant.sites)) if grant.sites is not None else None
+    if site is not None and site not in state.results.site_map().sites:
+        raise Problem(400, f"site {site!r}: unknown site; choose one of {', '.join(state.results.site_map().sites)}")
+    limited = grant.site_filter([site] if site else None)
+    sites = tuple(limited) if limited is not None else None
     db = state.app_db()
     # the pack holds open actions: key it by the audit head too, so an action changed a moment ago shows
     data = state.results.cache.get(("pack", period, format, sites, db.audit_head()),

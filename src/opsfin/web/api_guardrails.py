@@ -9,21 +9,22 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from . import guardrails
 from .api import json_rows
 from .auth import check_csrf, identify
 from .authz import authorize
+from .problems import PROBLEM_RESPONSES, Problem
 
-router = APIRouter(prefix="/api/v1", tags=["guardrails"])
+router = APIRouter(prefix="/api/v1", tags=["guardrails"], responses=PROBLEM_RESPONSES)
 
 
 class GuardrailChange(BaseModel):
     """Fields to change; an explicit null removes a bound (at least one of min and max must remain)."""
 
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
     severity: Literal["info", "warn", "stop"] | None = None
     owner: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=1000)
@@ -35,6 +36,14 @@ class GuardrailIn(GuardrailChange):
     where: dict[str, str | list[str]] | None = None
     grain: Literal["day", "week", "month", "quarter", "year"] = "month"
 
+    @field_validator("by")
+    @classmethod
+    def _each_dimension_once(cls, by: list[str] | None) -> list[str] | None:
+        twice = sorted({d for d in by or () if by.count(d) > 1})
+        if twice:
+            raise ValueError(f"names {', '.join(twice)} twice; list each dimension once")
+        return by
+
 
 def _state(request: Request):
     return request.app.state.opsfin
@@ -43,7 +52,8 @@ def _state(request: Request):
 @router.get("/guardrails", summary="Guardrails as written in model/guardrails.yaml")
 def list_guardrails(request: Request, kpi: str | None = None) -> Response:
     grant = authorize(identify(request).user, "read")
-    return json_rows(guardrails.list_guardrails(_state(request).ws, grant, kpi))
+    state = _state(request)
+    return json_rows(guardrails.list_guardrails(state.ws, grant, kpi, state.results.catalog()))
 
 
 def _changed(caller, state, index: int, changes: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +77,10 @@ def add_guardrail(request: Request, guardrail: GuardrailIn) -> Response:
     authorize(caller.user, "edit_guardrails")
     check_csrf(request, caller)
     state = _state(request)
+    known = state.results.site_map().sites
+    unknown = sorted(set(guardrails.entry_sites(guardrail.model_dump()) or ()) - set(known))
+    if unknown:
+        raise Problem(400, f"where.site: unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
     entry = guardrail.model_dump(exclude_none=True)
     entry = {k: entry[k] for k in ("kpi", "by", "where", "grain", "min", "max", "severity", "owner", "note")
              if k in entry}

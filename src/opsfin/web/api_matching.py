@@ -36,9 +36,9 @@ from ..matching.invoices import (
 from .api import json_rows
 from .auth import check_csrf, identify
 from .authz import Grant, authorize
-from .problems import Problem
+from .problems import PROBLEM_RESPONSES, Problem
 
-router = APIRouter(prefix="/api/v1", tags=["matching"])
+router = APIRouter(prefix="/api/v1", tags=["matching"], responses=PROBLEM_RESPONSES)
 
 # the keys of `opsfin match bank|invoices --format json` (cli/match_cmds.py)
 BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id")

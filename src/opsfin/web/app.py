@@ -1,6 +1,6 @@
 """The web app: `create_app(workspace_path)` → a FastAPI app serving the pages and `/api/v1`.
 
-OpenAPI is published at `/api/openapi.json` (interactive docs at `/api/docs`). plotly.js is served from
+OpenAPI is published at `/api/openapi.json` (a reference page drawn from it at `/api/docs`). plotly.js is served from
 the installed `plotly` package at `/static/plotly.min.js` (no CDN, no Node build). See docs/web.md."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import plotly
+import pydantic
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -71,7 +72,7 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     `warm=True` precomputes the overview's engine results in a background thread (`opsfin serve` does)."""
     ws = workspace.open(workspace_path)
     state = WebState(ws, app_db_url)
-    app = FastAPI(title="opsfin", version="1", openapi_url="/api/openapi.json", docs_url="/api/docs",
+    app = FastAPI(title="opsfin", version="1", openapi_url="/api/openapi.json", docs_url=None,
                   redoc_url=None, description="Operations finance: KPIs, alerts, variances, unit economics, "
                                               "data quality, comments and actions. See docs/web.md.")
     app.state.opsfin = state
@@ -103,6 +104,20 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
         return await _problem(request, Problem(422, problems or "invalid request"))
 
+    @app.exception_handler(pydantic.ValidationError)
+    async def _invalid_value(request: Request, exc: pydantic.ValidationError) -> Response:
+        # a form value checked by the API's models (an amount too large, too many decimals…)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+        return await _problem(request, Problem(400, problems or "invalid value"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # a bug, not the caller's mistake: the server logs its traceback (uvicorn, after this response);
+        # the caller gets a problem (API) or the error page (pages), never a bare text nor a traceback
+        log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
+        return await _problem(request, Problem(500, "an unexpected error occurred; it is logged on the server "
+                                                    "(opsfin serve's output)"))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
@@ -127,6 +142,9 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static/"):
+            # pages and API answers hold a user's figures (and once, a new token): no browser or proxy keeps them
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     from . import api, api_collab, api_guardrails, api_matching, pages, pages_forms, pages_matching
@@ -138,6 +156,16 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     app.include_router(pages.router)
     app.include_router(pages_forms.router)
     app.include_router(pages_matching.router)
+
+    @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
+    def _api_docs(request: Request) -> Response:
+        # the API reference drawn from the OpenAPI description on the server: no Swagger UI from a CDN, so
+        # it works on a plant network without internet, like the charts
+        from .pages import templates
+
+        return templates.TemplateResponse(request, "api_docs.html", {
+            "spec": app.openapi(), "user": None, "nav": (), "view": None, "active": "", "site_names": {},
+            "company": ws.settings.company, "path": "/api/docs"})
 
     @app.get("/healthz", include_in_schema=False)
     def _health() -> HTMLResponse:

@@ -35,21 +35,24 @@ def heatmap(title: str, rows: Sequence[str], columns: Sequence[str], values: dic
     custom = [[links.get((r, c), "") for c in columns] for r in rows]
     trace = {"type": "heatmap", "x": list(columns), "y": list(rows), "z": z, "text": text,
              "texttemplate": "%{text}", "customdata": custom, "colorscale": SCALE, "hoverongaps": False,
-             "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>"}
+             "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
+             "colorbar": {"tickformat": ".0%" if percent else ",.2f", "thickness": 14}}
     return {"data": [trace], "layout": _layout(title, height=100 + 36 * max(len(rows), 3),
                                                   yaxis={"autorange": "reversed"},
                                                   margin={"l": 100, "r": 20, "t": 40, "b": 40})}
 
 
 def lines(title: str, series: dict[str, list[tuple[Any, float | None]]], links: dict[str, str] | None = None,
-          percent: bool = False) -> dict[str, Any]:
-    """One line per series name: [(x, y), …]; a click opens the series' link."""
+          percent: bool = False, unit: str = "") -> dict[str, Any]:
+    """One line per series name: [(x, y), …]; a click opens the series' link. `unit` titles the value axis."""
     data = []
     for name, points in series.items():
         data.append({"type": "scatter", "mode": "lines+markers", "name": name,
                      "x": [_label(x) for x, _ in points], "y": [_num(y) for _, y in points],
                      "customdata": [(links or {}).get(name, "")] * len(points)})
-    yaxis = {"tickformat": ".0%"} if percent else {}
+    yaxis: dict[str, Any] = {"tickformat": ".0%"} if percent else {}
+    if unit:
+        yaxis["title"] = {"text": unit}
     return {"data": data, "layout": _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"},
                                             xaxis={"type": "category"})}
 
@@ -62,24 +65,26 @@ def _label(x: Any) -> str:
 
 
 def bars(title: str, labels: Sequence[str], values: Sequence[Any], links: Sequence[str],
-         horizontal: bool = True) -> dict[str, Any]:
-    """Signed bars (green ≥ 0, red < 0); a click opens the bar's link."""
+         horizontal: bool = True, unit: str = "") -> dict[str, Any]:
+    """Signed bars (green ≥ 0, red < 0); a click opens the bar's link. `unit` titles the value axis."""
     nums = [_num(v) or 0.0 for v in values]
     colors = [GOOD if v >= 0 else BAD for v in nums]
     trace: dict[str, Any] = {"type": "bar", "marker": {"color": colors}, "customdata": list(links),
                              "text": [f"{v:,.0f}" for v in nums], "textposition": "auto"}
     if horizontal:
         trace |= {"orientation": "h", "y": list(labels), "x": nums}
-        layout = _layout(title, height=80 + 26 * max(len(labels), 4), yaxis={"autorange": "reversed"},
-                         margin={"l": 180, "r": 20, "t": 40, "b": 40})
+        layout = _layout(title, height=100 + 26 * max(len(labels), 4), yaxis={"autorange": "reversed"},
+                         xaxis={"title": {"text": unit}} if unit else {},
+                         margin={"l": 180, "r": 20, "t": 40, "b": 50})
     else:
         trace |= {"x": list(labels), "y": nums}
-        layout = _layout(title, height=360)
+        layout = _layout(title, height=360, yaxis={"title": {"text": unit}} if unit else {})
     return {"data": [trace], "layout": layout}
 
 
-def waterfall(title: str, steps: Sequence[tuple[str, Any, str, str]]) -> dict[str, Any]:
-    """A bridge: steps of (label, amount, measure 'absolute'|'relative'|'total', link)."""
+def waterfall(title: str, steps: Sequence[tuple[str, Any, str, str]], unit: str = "") -> dict[str, Any]:
+    """A bridge: steps of (label, amount, measure 'absolute'|'relative'|'total', link); `unit` titles the
+    value axis (the currency)."""
     trace = {"type": "waterfall", "orientation": "v", "x": [s[0] for s in steps],
              "y": [_num(s[1]) for s in steps], "measure": [s[2] for s in steps],
              "customdata": [s[3] for s in steps],
@@ -87,8 +92,9 @@ def waterfall(title: str, steps: Sequence[tuple[str, Any, str, str]]) -> dict[st
              "increasing": {"marker": {"color": GOOD}}, "decreasing": {"marker": {"color": BAD}},
              "totals": {"marker": {"color": TOTAL}}, "connector": {"line": {"color": "#90a4ae"}},
              "hovertemplate": "%{x}: %{y:,.2f}<extra></extra>"}
+    yaxis = _bridge_range(steps) | ({"title": {"text": unit}} if unit else {})
     return {"data": [trace], "layout": _layout(title, height=460, margin={"l": 80, "r": 20, "t": 40, "b": 140},
-                                               xaxis={"tickangle": -40}, yaxis=_bridge_range(steps))}
+                                               xaxis={"tickangle": -40}, yaxis=yaxis)}
 
 
 def _bridge_range(steps: Sequence[tuple[str, Any, str, str]]) -> dict[str, Any]:

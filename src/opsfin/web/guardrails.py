@@ -22,13 +22,14 @@ from .authz import authorize
 from .problems import Problem
 
 EDITABLE = ("min", "max", "severity", "owner", "note")
+LABEL = f"model/{FILE}"  # how messages name the file: the server's own paths stay out of responses
 _lock = threading.Lock()
 
 
 def _read(ws) -> tuple[str, list[dict[str, Any]]]:
     path = ws.model_dir / FILE
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    data = parse_yaml(text, path) or {}
+    data = parse_yaml(text, LABEL) or {}
     entries = (data.get("guardrails") or []) if isinstance(data, dict) else []
     header = "".join(line for line in text.splitlines(keepends=True)[:_header_length(text)])
     return header, [dict(e) for e in entries if isinstance(e, dict)]
@@ -53,15 +54,21 @@ def entry_sites(entry: dict[str, Any]) -> list[str] | None:
     return [str(s) for s in site] if isinstance(site, list) else [str(site)]
 
 
-def list_guardrails(ws, grant, kpi: str | None = None) -> list[dict[str, Any]]:
-    """Guardrail entries as written in the file, with their position (`index`) for editing."""
+def list_guardrails(ws, grant, kpi: str | None = None, catalog=None) -> list[dict[str, Any]]:
+    """Guardrail entries as written in the file, with their position (`index`) for editing.
+
+    A site-scoped user sees those limited to their sites, and — read only — those without a site filter
+    on a KPI that carries a site (the band applies at their sites too: the overview tile shows it); a
+    guardrail on a company-level KPI (DSO…) is hidden from them like the KPI itself."""
     _, entries = _read(ws)
     out = []
     for i, e in enumerate(entries):
         if kpi and e.get("kpi") != kpi:
             continue
         sites = entry_sites(e)
-        if grant.sees(sites):
+        definition = (catalog or {}).get(e.get("kpi"))
+        everywhere = sites is None and definition is not None and "site" in definition.dims
+        if grant.sees(sites) or everywhere:
             out.append({"index": i, **e, "sites": sites})
     return out
 
@@ -70,7 +77,7 @@ def _write(ws, header: str, entries: list[dict[str, Any]], catalog) -> None:
     body = yaml.safe_dump({"guardrails": entries}, sort_keys=False, allow_unicode=True, width=110)
     text = header + body
     path = ws.model_dir / FILE
-    parse_guardrails(text, path, catalog)  # a UserError (→ 400) names the entry and what is wrong
+    parse_guardrails(text, LABEL, catalog)  # a UserError (→ 400) names the entry and what is wrong
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from ..jsonout import json_default
 from . import guardrails, pages_data, queries, subjects
+from .api_collab import ActionId
 from .auth import identify
 from .authz import Grant, authorize, can
 from .problems import Problem
@@ -37,10 +38,16 @@ def money(x: Any) -> str:
 
 
 def number(x: Any, unit: str = "") -> str:
+    """A number as a person reads it: thousands separators; an exact decimal keeps every digit it has
+    (a unit price of 4 places is not rounded to cents); ratios as percentages."""
     if x is None:
         return ""
+    if isinstance(x, bool):
+        return str(x)
     if isinstance(x, Decimal):
-        return money(x)
+        return f"{x:,f}" if x.is_finite() else str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
     if isinstance(x, float):
         if unit == "ratio":
             return f"{x:.1%}"
@@ -50,7 +57,7 @@ def number(x: Any, unit: str = "") -> str:
 
 def cell(x: Any) -> str:
     if isinstance(x, dt.datetime | dt.date):
-        return x.isoformat(sep=" ") if isinstance(x, dt.datetime) else x.isoformat()
+        return x.isoformat(sep=" ", timespec="seconds") if isinstance(x, dt.datetime) else x.isoformat()
     if isinstance(x, dict | list):
         return json.dumps(x, default=json_default, ensure_ascii=False)
     return number(x)
@@ -144,7 +151,7 @@ def kpi_page(request: Request, kpi: str, period: Period = None, site: SiteQ = No
     if comment_site and "site" not in data["kpi"].dims:
         comment_site = None
     comments = subject_comments(request, grant, "kpi", kpi)
-    bands = guardrails.list_guardrails(state(request).ws, grant, kpi)
+    bands = guardrails.list_guardrails(state(request).ws, grant, kpi, state(request).results.catalog())
     return render(request, "kpi.html", grant, view, "overview", comments=comments, comment_site=comment_site,
                   guardrails=bands,
                   where_items=[f"{d}={','.join(v)}" for d, v in data["where"].items()], **data)
@@ -234,23 +241,40 @@ def alert_page(request: Request, alert_id: str, period: Period = None, site: Sit
 
 
 @router.get("/actions", response_class=HTMLResponse)
-def actions_page(request: Request, period: Period = None, site: SiteQ = None, status: str | None = None) -> Response:
+def actions_page(request: Request, period: Period = None, site: SiteQ = None, status: str | None = None,
+                 overdue: bool = False) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     db = state(request).app_db()
     if status and status not in ("open", "in_progress", "done", "dropped"):
         raise Problem(400, f"status {status!r}: choose open, in_progress, done or dropped")
-    rows = queries.visible_actions(grant, db.list_actions(status or None))
+    today = dt.date.today()
+    listed = db.overdue_actions(today) if overdue else db.list_actions(status or None)
+    rows = queries.visible_actions(grant, listed)
+    if overdue and status:
+        rows = [a for a in rows if a["status"] == status]
     if view.site:
         rows = [a for a in rows if a.get("site") == view.site]
-    today = dt.date.today()
     for a in rows:
         a["overdue"] = a["status"] in ("open", "in_progress") and a["due"] < today
-        a["subject_url"] = subject_url(a)
-    return render(request, "actions.html", grant, view, "actions", actions=rows, status_filter=status)
+        a["subject_url"] = subject_url(a, view)
+    return render(request, "actions.html", grant, view, "actions", actions=rows, status_filter=status,
+                  overdue_only=overdue)
 
 
-def subject_url(item: dict) -> str | None:
+def subject_url(item: dict, view: pages_data.View | None = None) -> str | None:
+    """The page of what a comment or action is about, keeping the view's filters (the subject's own period
+    and site win: a variance of 2024-03 opens 2024-03)."""
+    url = _subject_path(item)
+    if url is None or view is None:
+        return url
+    path, _, query = url.partition("?")
+    own = dict(parse_qsl(query))
+    keep = {k: v for k, v in (("period", view.month), ("site", view.site)) if v and k not in own}
+    return f"{path}?{urlencode(own | keep)}" if own or keep else path
+
+
+def _subject_path(item: dict) -> str | None:
     kind, sid = item.get("subject_type"), item.get("subject_id")
     if not kind or not sid:
         return None
@@ -271,7 +295,7 @@ def subject_url(item: dict) -> str | None:
 
 
 @router.get("/actions/{action_id}", response_class=HTMLResponse)
-def action_page(request: Request, action_id: int, period: Period = None, site: SiteQ = None) -> Response:
+def action_page(request: Request, action_id: ActionId, period: Period = None, site: SiteQ = None) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     db = state(request).app_db()
@@ -282,7 +306,7 @@ def action_page(request: Request, action_id: int, period: Period = None, site: S
     subject_id = f"action:{action_id}"
     comments = subject_comments(request, grant, "action", subject_id)
     return render(request, "action.html", grant, view, "actions", action=action, comments=comments,
-                  subject_id=subject_id, subject_link=subject_url(action))
+                  subject_id=subject_id, subject_link=subject_url(action, view))
 
 
 @router.get("/data", response_class=HTMLResponse)
@@ -292,9 +316,12 @@ def data_page(request: Request, period: Period = None, site: SiteQ = None, load:
     view = view_for(request, grant, period, site)
     results = state(request).results
     loads, loads_error = pages_data.attempt(queries.load_rows, results, grant)
+    # when the data were last refreshed: a time, not a row, so a site-scoped user sees it too
+    finished = [r["finished_at"] for r in results.loads() if r.get("finished_at") is not None]
     rows, q_error = pages_data.attempt(queries.quarantine_rows, results, grant, load or None, table or None,
                                        view.site)
     return render(request, "data.html", grant, view, "data", loads=loads or [], loads_error=loads_error,
+                  latest_load=max(finished) if finished else None,
                   quarantine=(rows or [])[:500], quarantine_count=len(rows or []), quarantine_error=q_error,
                   load=load, table=table)
 
@@ -309,7 +336,8 @@ def admin_view(request: Request, grant: Grant, view, new_token: str | None = Non
                status: int = 200) -> HTMLResponse:
     """The admin page; after `POST /admin/tokens` it shows the new token once (it is never stored)."""
     db = state(request).app_db()
-    return render(request, "admin.html", grant, view, "admin", status=status, users=db.list_users(),
+    return render(request, "admin.html", grant, view, "admin", status=status, here=f"/admin?{view.query()}",
+                  users=db.list_users(),
                   tokens=db.list_tokens(), audit=db.audit_entries(limit=25), new_token=new_token, message=message,
                   roles=("admin", "controller", "analyst", "viewer"))
 

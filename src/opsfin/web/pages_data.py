@@ -75,6 +75,9 @@ def make_view(results: Results, grant: Grant, period: str | None, site: str | No
             first = dt.datetime.strptime(period, "%Y-%m").date()
         except ValueError:
             raise Problem(400, f"period {period!r}: give a month as YYYY-MM, e.g. 2025-03") from None
+        if first.year not in queries.YEARS:
+            raise Problem(400, f"period {period!r} is out of range: give a month in the years "
+                               f"{queries.YEARS[0]}–{queries.YEARS[-1]}")
     else:
         first = months[-1] if months else dt.date.today().replace(day=1)
     site = site or None
@@ -119,10 +122,18 @@ def band_text(guardrails, kpi) -> str:
     return "; ".join(out)
 
 
-def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[dict]) -> list[dict]:
+def kpi_text(value: Any, unit: str, currency: str) -> str:
+    """A KPI value as the alerts write it (fmt_value), with the base currency on money."""
     from ..alerts.model import fmt_value
 
+    text = fmt_value(None if value is None else float(value), unit)
+    return f"{currency} {text}" if unit == "money" and value is not None else text
+
+
+def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[dict]) -> list[dict]:
+    """A tile per KPI of the catalog the grant sees (one that carries a site when the view has one)."""
     catalog = results.catalog()
+    currency = results.ws.settings.base_currency
     guardrails = results.guardrails()
     tiles = []
     for entry in queries.catalog_rows(results, grant):
@@ -138,9 +149,10 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
         status = severities[0] if severities else ("ok" if band and value is not None else "none")
         spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
         tiles.append({"id": kpi.id, "name": kpi.name, "unit": kpi.unit, "direction": kpi.direction,
-                      "value": value, "text": fmt_value(None if value is None else float(value), kpi.unit),
+                      "value": value, "text": kpi_text(value, kpi.unit, currency),
                       "band": band, "status": status, "alerts": len(severities), "error": error,
-                      "spark": charts.sparkline(spark), "url": link(f"/kpis/{kpi.id}", view)})
+                      "spark": charts.sparkline(spark), "url": link(f"/kpis/{kpi.id}", view),
+                      "no_data": error is None and value is None and all(v is None for v in spark)})
     return tiles
 
 
@@ -151,7 +163,11 @@ def overview(results: Results, grant: Grant, view: View, db, today: dt.date | No
     overdue = queries.visible_actions(grant, db.overdue_actions(today or dt.date.today()))
     if view.site:
         overdue = [a for a in overdue if a.get("site") == view.site]
-    return {"tiles": kpi_tiles(results, grant, view, period_alerts), "alerts": top,
+    tiles = kpi_tiles(results, grant, view, period_alerts)
+    # a KPI without a value in the last twelve months at the view's sites (a plant has no sales, no picks)
+    # is named in one line instead of an empty tile
+    return {"tiles": [t for t in tiles if not t["no_data"]], "no_data": [t for t in tiles if t["no_data"]],
+            "alerts": top,
             "alert_count": len(period_alerts), "alerts_error": alerts_error, "overdue": overdue}
 
 
@@ -170,15 +186,18 @@ def warm_overview(results: Results) -> None:
 # ---------------------------------------------------------------- KPI drill-down
 def kpi_detail(results: Results, grant: Grant, view: View, kpi_id: str, by: str | None,
                where: dict[str, list[str]]) -> dict:
-    from ..alerts.model import fmt_value
 
     kpi = queries.kpi_definition(results, kpi_id)
     where = dict(where)
-    if view.site and "site" in kpi.dims:
-        where.setdefault("site", [view.site])
+    # the view's site, or a one-site user's plant: the split starts below the site level
+    one_site = view.site or (next(iter(grant.sites)) if grant.sites is not None and len(grant.sites) == 1
+                             else None)
+    if one_site and "site" in kpi.dims:
+        where.setdefault("site", [one_site])
     chain = [d for d in DRILL_CHAIN if d in kpi.dims]
-    if by is None:
-        by = next((d for d in chain if d not in where), None)
+    if by is None:  # the next level of the drill chain, else any dimension not yet filtered (a cost centre…)
+        by = next((d for d in chain if d not in where), None) or next(
+            (d for d in sorted(kpi.dims) if d not in where), None)
     trend_rows, trend_error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [], where)
     split_rows, split_error = ([], None)
     if by:
@@ -194,10 +213,12 @@ def kpi_detail(results: Results, grant: Grant, view: View, kpi_id: str, by: str 
         url = link(f"/kpis/{kpi.id}", view, by=nxt, where=drill_where) if nxt else None
         members.append({"member": member, "value": r["value"], "numerator": r["numerator"],
                         "denominator": r["denominator"],
-                        "text": fmt_value(None if r["value"] is None else float(r["value"]), kpi.unit), "url": url})
+                        "text": kpi_text(r["value"], kpi.unit, results.ws.settings.base_currency), "url": url})
     months = set(view.trailing(24))
     trend = [(r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months]
-    chart = charts.lines(f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio") if trend else None
+    unit = results.ws.settings.base_currency if kpi.unit == "money" else "" if kpi.unit == "ratio" else kpi.unit
+    chart = charts.lines(f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio",
+                         unit=unit) if trend else None
     other_dims = sorted(d for d in kpi.dims if d != by and d not in where)
     return {"kpi": kpi, "by": by, "where": where, "members": members, "chart": chart, "next": nxt,
             "trend_error": trend_error, "split_error": split_error, "other_dims": other_dims}
@@ -229,8 +250,13 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
         heat[kpi] = charts.heatmap(f"{title} by line and shift, {view.month}", lines_, shifts, values,
                                    links) if rows else None
     bottlenecks, b_error = attempt(queries.bottleneck_rows, results, grant, "month", None, None, view.site)
+    def machines(work_center: str | None) -> str | None:
+        return link("/kpis/capacity_utilization", view, by="machine",
+                    where=[f"work_center={work_center}"]) if work_center else None
+
     bottlenecks = [dict(b, url=link("/kpis/capacity_utilization", view, by="work_center",
-                                    where=[f"site={b['site']}"]))
+                                    where=[f"site={b['site']}"]),
+                        wc_url=machines(b["work_center"]), runner_up_url=machines(b.get("runner_up")))
                    for b in bottlenecks or [] if b["period_start"] == view.period]
     trend_rows, t_error = attempt(queries.kpi_rows, results, grant, "throughput_per_hour", "month", ["site"], where)
     months = set(view.trailing(12))
@@ -240,12 +266,19 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
             series.setdefault(r["site"], []).append((r["period_start"], r["value"]))
     trend = charts.lines("Throughput (good units per run hour) by site", series,
                          {s: link("/kpis/throughput_per_hour", view, by="work_center", where=[f"site={s}"])
-                          for s in series}) if series else None
+                          for s in series}, unit="units/h") if series else None
     return {"heat": heat, "errors": errors, "bottlenecks": bottlenecks, "bottleneck_error": b_error,
             "trend": trend, "trend_error": t_error}
 
 
 # ---------------------------------------------------------------- unit economics
+UE_LABELS = {"product_id": "product", "site_id": "selling site", "shift_id": "shift", "customer_id": "customer",
+             "variable_overhead": "variable overhead", "fixed_overhead": "fixed overhead", "unit_cost": "unit cost",
+             "contribution_margin": "contribution margin", "cm_per_unit": "CM per unit", "cm_ratio": "CM ratio"}
+UE_MONEY = {"revenue", "material", "labor", "energy", "variable_overhead", "fixed_overhead", "unit_cost",
+            "contribution_margin", "cm_per_unit"}
+
+
 def unit_economics(results: Results, grant: Grant, view: View, by: str, product: str | None = None) -> dict:
     rows, error = attempt(queries.unit_economics_rows, results, grant, by, view.start, view.end, "product",
                           view.site)
@@ -261,10 +294,13 @@ def unit_economics(results: Results, grant: Grant, view: View, by: str, product:
     top = sorted(ranked.items(), key=lambda kv: kv[1]["contribution_margin"], reverse=True)[:15]
     chart = charts.bars(f"Contribution margin ranking, {view.month}", [k for k, _ in top],
                         [v["contribution_margin"] for _, v in top],
-                        [link("/unit-economics", view, by="product,shift", product=v["product_id"]) for _, v in top]
-                        ) if top else None
-    return {"rows": rows, "error": error, "chart": chart,
-            "columns": [c for c in (rows[0].keys() if rows else []) if c != "cost_basis"]}
+                        [link("/unit-economics", view, by="product,shift", product=v["product_id"]) for _, v in top],
+                        unit=results.ws.settings.base_currency) if top else None
+    currency = results.ws.settings.base_currency
+    columns = [c for c in (rows[0].keys() if rows else []) if c != "cost_basis"]
+    labels = {c: UE_LABELS.get(c, c.replace("_", " ")) + (f" ({currency})" if c in UE_MONEY else "")
+              for c in columns}
+    return {"rows": rows, "error": error, "chart": chart, "columns": columns, "labels": labels}
 
 
 # ---------------------------------------------------------------- variances
@@ -288,6 +324,7 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
         steps.append(("site total", sum(per_category.values()), "total", ""))
         title = f"Manufacturing variances of {view.site or ', '.join(sorted(grant.sites or []))}, {view.month}"
         out["bridge"] = [{"category": c, "amount": a, "url": u} for c, a, _, u in steps[:-1]]
+        out["site_total"] = steps[-1][1] if per_category else None
     else:
         rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
         bridge = [r for r in rows or [] if r["category"] != "total"]
@@ -305,7 +342,8 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
         title = f"Gross margin bridge, budget → actual, {view.month}"
         out |= {"bridge": parts, "total": total, "budget": budget, "actual": actual}
     out["error"] = error
-    out["chart"] = charts.waterfall(title, steps) if rows else None
+    currency = results.ws.settings.base_currency
+    out["chart"] = charts.waterfall(title, steps, unit=currency) if rows else None
     if category:
         split_by = by or ("work_center" if limited else CATEGORY_SPLIT.get(category))
         if split_by:
@@ -322,7 +360,8 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
                     "split_chart": charts.bars(f"{category} by {split_by}, {view.month}",
                                                [str(r[split_by]) for r in members[:25]],
                                                [r["amount"] for r in members[:25]],
-                                               [r["url"] or "" for r in members[:25]]) if members else None}
+                                               [r["url"] or "" for r in members[:25]], unit=currency)
+                                    if members else None}
         out["rows_url"] = link("/variances/rows", view, category=category)
     return out
 

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..appdb import LoginThrottled
 from . import guardrails, pages
-from .api_collab import ActionIn, create_action_for, post_comment, visible_action
+from .api_collab import (
+    ActionId,
+    ActionIn,
+    ActionPatch,
+    create_action_for,
+    post_comment,
+    visible_action,
+)
 from .auth import (
     LOGIN_CSRF_COOKIE,
     check_csrf,
@@ -145,11 +154,14 @@ def action_submit(request: Request, title: Text, owner: Text, due: Text, expecte
                     expected_impact=_money(expected_impact, "expected impact"), description=description.strip(),
                     subject_type=subject_type or None, subject_id=subject_id or None, site=site or None)
     action = create_action_for(request.app.state.opsfin, caller.user, data)
-    return back(next if next != "/actions" else f"/actions/{action['id']}")
+    path, _, query = local(next, "/actions").partition("?")
+    if path == "/actions":  # from the actions page or a KPI or variance: open the new action, same view
+        return back(f"/actions/{action['id']}" + (f"?{query}" if query else ""))
+    return back(next)
 
 
 @router.post("/actions/{action_id}")
-def action_update_submit(request: Request, action_id: int, csrf_token: Text = "", status: OptText = None,
+def action_update_submit(request: Request, action_id: ActionId, csrf_token: Text = "", status: OptText = None,
                          owner: OptText = None, due: OptText = None, expected_impact: OptText = None,
                          next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_actions")
@@ -165,7 +177,8 @@ def action_update_submit(request: Request, action_id: int, csrf_token: Text = ""
     if expected_impact and _money(expected_impact, "expected impact") != current["expected_impact"]:
         changes["expected_impact"] = _money(expected_impact, "expected impact")
     if changes:
-        state.app_db().update_action(caller.user.name, action_id, **changes)
+        checked = ActionPatch(**changes).model_dump(exclude_none=True)  # the API's rules (a 400 naming the field)
+        state.app_db().update_action(caller.user.name, action_id, **checked)
     return back(next, f"/actions/{action_id}")
 
 
@@ -174,9 +187,12 @@ def _bound(value: str | None, field: str) -> float | None:
     if value is None or not value.strip():
         return None
     try:
-        return float(value.strip().replace(",", ""))
+        number = float(value.strip().replace(",", ""))
     except ValueError:
         raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
+    if not math.isfinite(number):
+        raise Problem(400, f"{field} {value!r}: give a finite number")
+    return number
 
 
 @router.post("/guardrails/{index}")
@@ -198,7 +214,7 @@ def guardrail_submit(request: Request, index: int, csrf_token: Text = "", min: O
 # ---------------------------------------------------------------- admin: users and tokens
 @router.post("/admin/users")
 def user_add_submit(request: Request, name: Text, role: Text, password: Text, csrf_token: Text = "",
-                    sites: Annotated[str, Form()] = "") -> Response:
+                    sites: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     site_list = [s.strip() for s in sites.split(",") if s.strip()] or None
     known = request.app.state.opsfin.results.site_map().sites
@@ -207,30 +223,34 @@ def user_add_submit(request: Request, name: Text, role: Text, password: Text, cs
         raise Problem(400, f"unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
     request.app.state.opsfin.app_db().add_user(name.strip(), role, password, sites=site_list,
                                                actor=caller.user.name)
-    return back("/admin")
+    return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/disable")
-def user_disable_submit(request: Request, name: str, csrf_token: Text = "") -> Response:
+def user_disable_submit(request: Request, name: str, csrf_token: Text = "",
+                        next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     if name == caller.user.name:
         raise Problem(400, "you cannot disable yourself")
     request.app.state.opsfin.app_db().disable_user(name, actor=caller.user.name)
-    return back("/admin")
+    return back(next, "/admin")
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
-def token_create_submit(request: Request, name: Text, user: Text, csrf_token: Text = "") -> Response:
+def token_create_submit(request: Request, name: Text, user: Text, csrf_token: Text = "",
+                        next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     token = request.app.state.opsfin.app_db().create_token(name.strip(), user.strip(), actor=caller.user.name)
     grant = authorize(caller.user, "manage_users")
-    view = pages.view_for(request, grant, None, None)
+    filters = dict(parse_qsl(local(next, "/admin").partition("?")[2]))  # the admin page's view, kept
+    view = pages.view_for(request, grant, filters.get("period"), filters.get("site"))
     return pages.admin_view(request, grant, view, new_token=token,
                             message=f"Token {name.strip()} for {user.strip()}: copy it now, it is shown only once.")
 
 
 @router.post("/admin/tokens/{name}/revoke")
-def token_revoke_submit(request: Request, name: str, csrf_token: Text = "") -> Response:
+def token_revoke_submit(request: Request, name: str, csrf_token: Text = "",
+                        next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     request.app.state.opsfin.app_db().revoke_token(name, actor=caller.user.name)
-    return back("/admin")
+    return back(next, "/admin")

@@ -1,4 +1,5 @@
-"""RFC 7807 problem details: every API error is `application/problem+json` with a 4xx status.
+"""RFC 7807 problem details: every API error is `application/problem+json`: 4xx for a request the app
+refuses; 500 only for a bug (logged with its traceback on the server, never shown to the caller).
 
 Pages render the same problems as an HTML error state (see pages.py); the API returns them as JSON."""
 
@@ -7,10 +8,29 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 PROBLEM_TYPE = "about:blank"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 503: "Service unavailable"}
+          409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 500: "Internal error",
+          503: "Service unavailable"}
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error (RFC 7807), as `application/problem+json`."""
+
+    type: str = PROBLEM_TYPE
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+# documented on every API route, so the OpenAPI description says what an error looks like
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": f"{TITLES[status]} (RFC 7807 problem)", "model": ProblemDetails,
+             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
+    for status in (400, 401, 403, 404, 422)}
 
 
 class Problem(Exception):

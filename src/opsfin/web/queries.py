@@ -17,6 +17,17 @@ SITE_VARIANCE_DIMS = ("work_center", "machine")
 UNASSIGNED = "(unassigned)"
 
 
+YEARS = range(1900, 3000)  # dates the app accepts: any business's, with room for month arithmetic
+
+
+def year_in_range(value: str | None) -> str | None:
+    """A date or month parameter (YYYY-MM-DD, YYYY-MM) whose year lies in 1900–2999, else a ValueError
+    (engines add months to the dates they are given: year 9999 would overflow the calendar)."""
+    if value and value[:4].isdigit() and int(value[:4]) not in YEARS:
+        raise ValueError(f"{value!r} is out of range: give a date in the years {YEARS[0]}–{YEARS[-1]}")
+    return value
+
+
 def split_list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
@@ -57,6 +68,9 @@ def kpi_rows(results: Results, grant: Grant, kpi: str, grain: str = "month", by:
              end: str | None = None) -> list[dict[str, Any]]:
     """The rows of `opsfin kpi KPI --format json`; for a scoped user the site filter is forced."""
     definition = kpi_definition(results, kpi)
+    twice = sorted({d for d in by or () if list(by or ()).count(d) > 1})
+    if twice:
+        raise Problem(400, f"by names {', '.join(twice)} twice; list each dimension once")
     where = {d: list(v) for d, v in (where or {}).items()}
     if grant.scoped:
         if "site" not in definition.dims:

@@ -22,6 +22,7 @@ from .problems import Problem
 from .queries import SITE_VARIANCE_DIMS, kpi_definition
 from .results import Results
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
 SUBJECT_TYPES = ("kpi", "alert", "variance", "action", "match")
 _VARIANCE = re.compile(r"^variance:(\d{4}-\d{2}):([a-z_]+)(?::([a-z_]+)=(.+))?$")
 
@@ -82,6 +83,8 @@ def resolve(results: Results, db, subject_type: str, subject_id: str, site: str 
         raw = subject_id.split(":", 1)[1]
         if not raw.isdigit():
             raise Problem(400, f"subject_id {subject_id!r}: use action:<id>")
+        if int(raw) > MAX_ID:
+            raise Problem(404, f"no action {raw}")
         action = db.get_action(int(raw))
         if action is None:
             raise Problem(404, f"no action {raw}")
