@@ -84,6 +84,8 @@ def stub_engine(monkeypatch):
     ("guardrails:\n  - kpi: dso\n    max: 50\n    by: site", "cannot be split by site"),
     ("guardrails:\n  - kpi: oee\n    min: 0.3\n    where: {planet: mars}", "unknown dimension planet"),
     ("guardrails:\n  - just a string", "guardrail #1: each guardrail is a mapping"),
+    ("guardrails:\n  - kpi: oee\n    min: .inf", "'min' must be a finite number"),
+    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    by: [site, site]", "by: site is named twice"),
 ])
 def test_guardrail_parse_errors_name_file_and_entry(text, message):
     with pytest.raises(UserError) as err:

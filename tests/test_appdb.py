@@ -312,7 +312,7 @@ def test_expected_impact_is_exact_money(db, given, kept):
 
 
 @pytest.mark.parametrize("bad", [Decimal("1.005"), Decimal("NaN"), Decimal("Infinity"), 1.5, "abc",
-                                 Decimal("10000000000000000")])
+                                 Decimal("10000000000000000"), "1e308", Decimal("1E+400")])
 def test_expected_impact_refuses_inexact_amounts(db, bad):
     with pytest.raises(AppDbError, match="expected_impact"):
         db.add_action("ann", "t", "bob", date(2025, 1, 1), bad)
@@ -359,6 +359,10 @@ def test_update_action_mistakes(db):
         db.update_action("ann", action["id"], due="next week")
     assert db.get_action(action["id"]) == action
     assert db.get_action(999) is None
+    # ids no table can hold name no action (not a database overflow)
+    assert db.get_action(2**31) is None and db.get_action(10**30) is None
+    with pytest.raises(AppDbError, match="no action with id"):
+        db.update_action("ann", 10**30, status="done")
 
 
 def test_list_actions_and_overdue(db):

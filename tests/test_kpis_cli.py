@@ -226,6 +226,7 @@ def test_table_format(tiny_demo):
     (["kpi", "no_such_kpi"], "unknown KPI 'no_such_kpi'"),
     (["kpi", "oee", "--grain", "fortnight"], "unknown grain 'fortnight'"),
     (["kpi", "oee", "--by", "planet"], "unknown dimension planet"),
+    (["kpi", "oee", "--by", "work_center,work_center"], "by: work_center is named twice"),
     (["kpi", "oee", "--from", "2024-13-01"], "not a date"),
     (["kpi", "oee", "--where", "site"], "use DIM=VALUE"),
     (["bottlenecks", "--grain", "fortnight"], "unknown grain"),

@@ -25,6 +25,7 @@ from opsfin.costing.variance import (
     _he_sql,
     apportion,
     he,
+    month_end,
     plan_versions,
     price_efficiency,
     sales_volume_split,
@@ -292,6 +293,9 @@ def test_bad_inputs_are_user_errors(tiny_demo):
         tiny_demo.variance(budget="NOPE")
     with pytest.raises(UserError, match="--by"):
         tiny_demo.variance(by="planet")
+    with pytest.raises(UserError, match="at most 1200 months"):
+        tiny_demo.variance(end="9999-12")
+    assert month_end(dt.date(9999, 12, 1)) == dt.date(9999, 12, 31)
 
 
 def _opsfin(ws, *args: str) -> subprocess.CompletedProcess:

@@ -15,6 +15,7 @@ member of `by`, or the whole filtered scope) is one alert."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..errors import UserError
 from ..kpis import compute
 from ..kpis.definitions import Kpi
 from ..kpis.periods import GRAINS
-from ..kpis.sources import check_dims
+from ..kpis.sources import check_by, check_dims
 from ..yamlfile import parse_yaml
 from .model import SEVERITIES, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end
@@ -61,6 +62,8 @@ def _number(entry: dict, key: str, where: str) -> float | None:
     value = entry[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UserError(f"{where}: '{key}' must be a number (a fraction for ratios: 0.08, not 8%), got {value!r}")
+    if not math.isfinite(value):
+        raise UserError(f"{where}: '{key}' must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -95,6 +98,7 @@ def parse_entry(entry: Any, where: str, catalog: Mapping[str, Kpi] | None) -> Gu
         _strings(by, f"{where}: by") if by else ())
     if catalog is not None:
         try:
+            check_by(by)
             check_dims(kpi, catalog[kpi].dims, set(filters) | set(by))
         except UserError as exc:
             raise UserError(f"{where}: {exc}") from None

@@ -150,7 +150,7 @@ class CollabMixin:
             else:
                 clean[field] = _text(value, field, 200 if field == "title" else 100)
         with self._write() as s:
-            row = s.get(ActionRow, action_id) if isinstance(action_id, int) else None
+            row = s.get(ActionRow, action_id) if _valid_id(action_id) else None
             if row is None:
                 raise AppDbError(f"no action with id {action_id!r}")
             diff = {f: {"before": getattr(row, f), "after": v} for f, v in clean.items() if getattr(row, f) != v}
@@ -164,7 +164,7 @@ class CollabMixin:
 
     def get_action(self, action_id: int) -> dict[str, Any] | None:
         with self._read() as s:
-            row = s.get(ActionRow, action_id) if isinstance(action_id, int) else None
+            row = s.get(ActionRow, action_id) if _valid_id(action_id) else None
             return action_dict(row) if row else None
 
     def list_actions(self, status: str | None = None) -> list[dict[str, Any]]:
@@ -226,3 +226,8 @@ class CollabMixin:
                 latest.pop(key, None)
                 latest[key] = decision_dict(row)
         return list(latest.values())
+
+
+def _valid_id(value: Any) -> bool:
+    """An id the tables can hold (a 32-bit key on PostgreSQL): anything else names no row."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31

@@ -26,10 +26,10 @@ def to_money(value: Any, what: str = "expected_impact") -> Decimal:
         raise AppDbError(f"{what}: {value!r} is not an amount") from None
     if not amount.is_finite():
         raise AppDbError(f"{what}: {value!r} is not a finite amount")
+    if abs(amount) >= MONEY_LIMIT:  # before quantize, which cannot hold 1e308 in 28 digits
+        raise AppDbError(f"{what}: {value!r} is too large (at most 16 digits before the point)")
     if amount != amount.quantize(CENT):
         raise AppDbError(f"{what}: {value!r} has more than 2 decimals")
-    if abs(amount) >= MONEY_LIMIT:
-        raise AppDbError(f"{what}: {value!r} is too large (at most 16 digits before the point)")
     return amount.quantize(CENT)
 
 

@@ -21,6 +21,7 @@ How each part is computed (docs/variances.md has the full description):
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ import polars as pl
 from ..errors import UserError
 
 UNASSIGNED = "(unassigned)"
+MAX_MONTHS = 1200  # a hundred years: --to 9999-12 is a mistake, not a request
 DIMENSIONS = ("product", "work_center", "machine", "shift", "supplier", "customer")
 
 SALES_CATEGORIES = ("sales_price", "sales_mix", "sales_quantity")
@@ -175,7 +177,7 @@ def month_start(d: dt.date) -> dt.date:
 
 
 def month_end(d: dt.date) -> dt.date:
-    return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
 
 
 def _parse(value: str | dt.date | None, option: str, last: bool) -> dt.date | None:
@@ -208,11 +210,10 @@ def resolve_months(con: duckdb.DuckDBPyConnection, start=None, end=None) -> list
         raise UserError(f"--to {hi}: variances close per month; end on the last day of a month (or use YYYY-MM)")
     if hi < lo:
         raise UserError(f"--to {hi} is before --from {lo}")
-    months, m = [], lo
-    while m <= hi:
-        months.append(m)
-        m = month_end(m) + dt.timedelta(days=1)
-    return months
+    count = (hi.year - lo.year) * 12 + hi.month - lo.month + 1
+    if count > MAX_MONTHS:
+        raise UserError(f"--from {lo} --to {hi}: {count} months; a bridge covers at most {MAX_MONTHS} months")
+    return [dt.date(lo.year + (lo.month - 1 + k) // 12, (lo.month - 1 + k) % 12 + 1, 1) for k in range(count)]
 
 
 def plan_versions(con: duckdb.DuckDBPyConnection, months: list[dt.date], budget: str | None) -> dict[dt.date, str]:

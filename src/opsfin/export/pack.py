@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from ..costing.variance import month_end
 from ..errors import UserError
 
 PACK_FORMATS = ("xlsx", "html")
@@ -115,8 +116,7 @@ def parse_period(period: str) -> tuple[dt.date, dt.date]:
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
         raise UserError(f"--period {period!r}: give a month as YYYY-MM, e.g. 2024-03")
     first = dt.date(int(m.group(1)), int(m.group(2)), 1)
-    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, following - dt.timedelta(days=1)
+    return first, month_end(first)
 
 
 def check_format(fmt: str) -> str:

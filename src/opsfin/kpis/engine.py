@@ -17,7 +17,7 @@ import polars as pl
 from ..errors import UserError
 from .definitions import KPI_BY_ID, Kpi, Part
 from .periods import grain_code, parse_day
-from .sources import SOURCES, check_dims
+from .sources import SOURCES, check_by, check_dims
 from .working_capital import working_capital
 
 
@@ -72,6 +72,7 @@ def compute_one(t: Tables, kpi: Kpi, grain: str = "month", by: list[str] | None 
                 where: Mapping[str, list[str]] | None = None, start: dt.date | None = None,
                 end: dt.date | None = None) -> pl.DataFrame:
     by, where = list(by or []), dict(where or {})
+    check_by(by)
     check_dims(kpi.id, kpi.dims, set(by) | set(where))
     if kpi.kind == "balance":
         return working_capital(t, [kpi.id], grain, start, end)

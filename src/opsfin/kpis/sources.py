@@ -15,7 +15,7 @@ KPI definitions use. Dimensions are joined only when asked for, by the paths DES
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import ibis
@@ -233,6 +233,15 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("goods_receipts", frozenset({"supplier", "site", "product", "family"}), goods_receipts),
     Source("receipt_allocations", frozenset({"customer"}), receipt_allocations),
 )}
+
+
+def check_by(by: Iterable[str]) -> None:
+    """A dimension named twice in `by` is a mistake (it would be one column twice)."""
+    seen: set[str] = set()
+    for d in by:
+        if d in seen:
+            raise UserError(f"by: {d} is named twice")
+        seen.add(d)
 
 
 def check_dims(kpi: str, allowed: frozenset[str], asked: set[str]) -> None:
