@@ -11,7 +11,11 @@ customer's several receipts in one transfer (a batch advice reference, or no com
 all), some documents are paid in two parts, some lines differ by a bank fee within the tolerance,
 some counterparty names are spelled differently, and some lines pay nothing known. Then times
 `Workspace.match_bank()` — reading the warehouse, the cascade, the exception reasons — and prints
-seconds, peak RSS (resource.getrusage) and match rates against the generator's own answer key."""
+seconds, peak RSS (resource.getrusage) and match rates against the generator's own answer key.
+
+Then what `opsfin match bank` adds: keeping the run's auto matches in the workspace's SQLite app
+database (one transaction, bulk insert; the app database is reset first), timed separately, and a second,
+incremental run that reads the kept matches back and re-decides none of them."""
 
 from __future__ import annotations
 
@@ -212,11 +216,24 @@ def main(argv: list[str] | None = None) -> int:
     counts = ws.sql("SELECT (SELECT count(*) FROM bank_transactions) AS lines, (SELECT count(*) FROM ar_receipts) "
                     "+ (SELECT count(*) FROM ap_payments) + (SELECT count(*) FROM gl_entries g JOIN accounts a "
                     "USING (account_id) WHERE a.role = 'cash') AS items").row(0, named=True)
+    from opsfin.matching.runs import keep_auto_matches, reconcile_workspace
+
+    for stale in path.glob("app.db*"):  # every measurement starts without kept runs
+        stale.unlink()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
-    run = ws.match_bank()
+    bank_run = reconcile_workspace(ws)   # what ws.match_bank() and `opsfin match bank --preview` do
+    run = bank_run.reported
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t1 = time.perf_counter()
+    kept, _ = keep_auto_matches(ws, "bench", bank_run)
+    record_s = time.perf_counter() - t1
+    peak_record = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t2 = time.perf_counter()
+    again = ws.match_bank()
+    incremental_s = time.perf_counter() - t2
+    peak_all = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     s = run.summary
     auto = run.matches.filter(pl.col("status") == "auto").select("bank_txn_id", "doc_type", "doc_id")
     per = lambda df, col: df.group_by("bank_txn_id").agg(  # noqa: E731
@@ -231,7 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"auto lines correct {correct:,} of {joined.height:,} auto ({correct / max(joined.height, 1):.4%}); "
           f"of the {truth_lines.height:,} lines that pay something known, {correct / truth_lines.height:.2%} "
           f"auto-matched correctly")
-    return 0 if seconds <= TARGET_S else 1
+    n_kept = kept["kept"] if kept else 0
+    pairs = run.matches.filter(pl.col("status") == "auto").height
+    print(f"record the run in SQLite: {record_s:.1f} s ({n_kept:,} auto matches, {pairs:,} pairs, one transaction, "
+          f"one audit entry), peak RSS {peak_record:,.0f} MiB; `opsfin match bank` = {seconds + record_s:.1f} s")
+    held = again.matches.filter(pl.col("run_id").is_not_null())["match_id"].n_unique()
+    print(f"incremental run over the kept matches: {incremental_s:.1f} s ({held:,} kept matches reported as they "
+          f"were, {again.summary['auto']:,} auto lines); peak RSS {peak_all:,.0f} MiB")
+    assert held == n_kept and again.summary == s, "the incremental run re-decided kept matches"
+    return 0 if seconds + record_s <= TARGET_S and incremental_s <= TARGET_S else 1
 
 
 if __name__ == "__main__":

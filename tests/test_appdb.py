@@ -39,7 +39,7 @@ def test_migrations_create_the_tables_at_head_and_reopening_is_idempotent(db, ap
     again = AppDB(app_db_url)  # runs the migrations again: nothing to do, nothing lost
     try:
         assert [u.name for u in again.list_users()] == ["ann"]
-        assert raw(again, "SELECT version_num FROM alembic_version") == [("0001",)]
+        assert raw(again, "SELECT version_num FROM alembic_version") == [("0002",)]
         names = set(sa.inspect(again.engine).get_table_names())
         assert {"users", "tokens", "sessions", "failed_logins", "comments", "actions", "match_decisions",
                 "audit_log", "audit_head"} <= names
@@ -514,3 +514,65 @@ def test_create_demo_users_once(workspace):
 
 def test_create_demo_users_without_a_plant(workspace):
     assert [(n, r) for n, r, _, _ in create_demo_users(workspace)] == [("admin", "admin")]
+
+
+# ---------------------------------------------------------------- reconciliation runs (migration 0002)
+def test_an_app_db_at_revision_0001_is_upgraded_with_its_data_intact(app_db_url, raw):
+    from opsfin.appdb.migrate import upgrade
+
+    old = AppDB(app_db_url, migrate=False)
+    try:
+        upgrade(old.engine.execution_options(opsfin_write=True), "0001")   # an app.db from before runs
+        assert raw(old, "SELECT version_num FROM alembic_version") == [("0001",)]
+        assert "match_runs" not in sa.inspect(old.engine).get_table_names()
+        old.add_user("ann", "controller", PASSWORD)
+        old.record_match_decision("ann", "bank", "B0123456789abcdef", "confirmed",
+                                  {"pairs": [["L1", "ar_receipt", "R1"]], "rule": "exact_reference", "score": 1.0})
+        before = old.audit_entries()
+    finally:
+        old.close()
+    db = AppDB(app_db_url)   # opening migrates to head
+    try:
+        assert raw(db, "SELECT version_num FROM alembic_version") == [("0002",)]
+        assert {"match_runs", "kept_matches"} <= set(sa.inspect(db.engine).get_table_names())
+        assert [u.name for u in db.list_users()] == ["ann"]
+        assert [(d["match_id"], d["decision"]) for d in db.match_decisions()] == [("B0123456789abcdef", "confirmed")]
+        assert db.audit_entries() == before and db.verify_audit() == []
+        assert db.match_runs() == [] and db.kept_matches() == [] and db.latest_match_run() is None
+    finally:
+        db.close()
+
+
+RUN_COUNTS = {"bank_lines": 4, "kept": 2, "kept_lines": 2, "suggested": 1, "unmatched": 1}
+KEPT = [("Baaaaaaaaaaaaaaaa", "L1", "ar_receipt", "R1", "exact_reference", 1.0),
+        ("Bbbbbbbbbbbbbbbbb", "L2", "ap_payment", "P1", "batch_payment", 0.98),
+        ("Bbbbbbbbbbbbbbbbb", "L2", "ap_payment", "P2", "batch_payment", 0.98)]
+
+
+def test_a_run_keeps_its_matches_with_one_audit_entry(db):
+    entries = audit_count(db)
+    run = db.record_match_run("ann", KEPT, RUN_COUNTS, date_from=date(2024, 4, 1), date_to=date(2024, 4, 30),
+                              through=date(2024, 4, 29))
+    assert (run["run_id"], run["actor"], run["kept"], run["through"]) == (1, "ann", 2, date(2024, 4, 29))
+    assert db.kept_matches() == [(1, *row) for row in KEPT]
+    assert audit_count(db) == entries + 1          # one entry for the run, not one per match
+    entry = db.audit_entries(limit=1)[0]
+    assert (entry["action"], entry["object_type"], entry["object_id"]) == ("match.run", "match", "run:1")
+    assert entry["payload"] == {"run_id": 1, "from": "2024-04-01", "to": "2024-04-30", "through": "2024-04-29",
+                                "counts": RUN_COUNTS}
+    second = db.record_match_run("ben", KEPT[:1], RUN_COUNTS, based_on=1)
+    assert second["run_id"] == 2 and db.latest_match_run()["run_id"] == 2
+    assert [r["actor"] for r in db.match_runs()] == ["ann", "ben"]
+    assert db.verify_audit() == []
+
+
+def test_a_run_computed_before_another_was_recorded_is_refused_and_writes_nothing(db):
+    db.record_match_run("ann", KEPT, RUN_COUNTS)
+    entries, kept = audit_count(db), db.kept_matches()
+    with pytest.raises(AppDbError, match=r"run 1 \(by ann\) was recorded after this reconciliation was computed"):
+        db.record_match_run("ben", KEPT[:1], RUN_COUNTS, based_on=None)
+    with pytest.raises(AppDbError, match="at least one auto match"):
+        db.record_match_run("ben", [], RUN_COUNTS, based_on=1)
+    with pytest.raises(AppDbError, match="kept, kept_lines"):
+        db.record_match_run("ben", KEPT, {"bank_lines": 1}, based_on=1)
+    assert (audit_count(db), db.kept_matches(), len(db.match_runs())) == (entries, kept, 1)

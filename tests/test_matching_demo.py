@@ -48,15 +48,17 @@ def test_invoice_targets_on_the_tiny_demo(scores):
 
 
 def test_match_bank_json_contract(tiny_demo):
-    out = json.loads(opsfin(tiny_demo.path, "match", "bank", "--format", "json").stdout)
-    assert set(out) == {"summary", "matches"}
+    # --preview: the session's shared demo must not get an app database (a run would keep its matches)
+    out = json.loads(opsfin(tiny_demo.path, "match", "bank", "--preview", "--format", "json").stdout)
+    assert set(out) == {"summary", "matches", "run"} and out["run"] is None
     s = out["summary"]
     assert set(s) == {"bank_lines", "auto", "suggested", "unmatched", "confirmed", "by_rule"}
     assert s["bank_lines"] == s["auto"] + s["suggested"] + s["unmatched"] + s["confirmed"]
     assert s["bank_lines"] == tiny_demo.sql("SELECT count(*) AS n FROM bank_transactions")["n"][0]
     rows = out["matches"]
-    assert rows and all(set(r) == {"bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id"}
-                        for r in rows)
+    assert rows and all(set(r) == {"bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id",
+                                   "run_id"} for r in rows)
+    assert {r["run_id"] for r in rows} == {None}                # nothing kept yet
     assert {r["doc_type"] for r in rows} <= {"ar_receipt", "ap_payment", "gl_entry"}
     assert {r["status"] for r in rows} <= {"auto", "suggested", "confirmed"}
     frame = pl.DataFrame(rows)

@@ -6,7 +6,9 @@ ambiguities, batches and partial payments happen often. For every draw:
 - no bank line and no document is in two confirmed or auto matches;
 - an auto match's amounts agree: exactly, or within the tolerance for `amount_tolerance`;
 - a confirmed match is kept as it is by later runs, even with new lines and documents added;
-- a rejected match is never proposed again."""
+- a rejected match is never proposed again;
+- over a sequence of runs keeping their auto matches, with new statements in between, kept matches stay
+  as they are unless rejected, and nothing is ever in two kept or confirmed matches."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsfin.matching import BankDecisions, default_config, reconcile
+from opsfin.matching import BankDecisions, default_config, kept_frame, reconcile
 from opsfin.matching.rules import tolerance_cents
 
 D0 = dt.date(2024, 1, 1)
@@ -138,3 +140,33 @@ def test_the_part_of_a_run_about_some_lines_is_consistent(data, pick):
     assert s["bank_lines"] == len(ids) == s["auto"] + s["suggested"] + s["unmatched"] + s["confirmed"]
     auto_lines = set(part.matches.filter(pl.col("status") == "auto")["bank_txn_id"])
     assert s["auto"] == len(auto_lines) and sum(s["by_rule"].values()) == len(auto_lines)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(books(), st.lists(books(), min_size=1, max_size=3), st.data())
+def test_runs_keep_their_auto_matches_across_new_statements(first, statements, data):
+    """A sequence of runs, each keeping its new auto matches, with new lines and documents arriving in
+    between and now and then a kept match rejected: every run keeps the earlier kept matches as they are
+    (status auto, same pairs, their run id) unless rejected, never proposes a rejected one, and no line or
+    document is ever in two kept or confirmed matches."""
+    bank, items = first
+    kept = kept_frame()
+    rejected: set[str] = set()
+    for step, (new_bank, new_items) in enumerate([(None, None), *statements], start=1):
+        if new_bank is not None:
+            bank = pl.concat([bank, new_bank.with_columns(pl.col("bank_txn_id").str.replace("L", f"S{step}_"))])
+            items = pl.concat([items, new_items.with_columns(pl.col("doc_id").str.replace("D", f"S{step}_"))])
+        kept_ids = sorted(set(kept["match_id"]) - rejected)
+        if kept_ids and data.draw(st.booleans()):
+            rejected.add(data.draw(st.sampled_from(kept_ids)))
+        result = reconcile(bank, items, CONFIG, "EUR", BankDecisions(rejected=frozenset(rejected)), kept)
+        check_invariants(bank, items, result)
+        assert not set(result.matches["match_id"]) & rejected
+        standing = kept.filter(~pl.col("match_id").is_in(list(rejected)))
+        reported = result.matches.filter(pl.col("run_id").is_not_null())
+        assert set(reported["status"]) <= {"auto"}
+        assert sorted(reported.select("run_id", "match_id", "bank_txn_id", "doc_type", "doc_id").rows()) == sorted(
+            standing.select("run_id", "match_id", "bank_txn_id", "doc_type", "doc_id").rows())
+        new = result.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())
+        kept = pl.concat([kept, kept_frame([(step, *r) for r in new.select(
+            "match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score").rows()])])

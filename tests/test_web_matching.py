@@ -108,7 +108,10 @@ def fresh_any(request, ws, tmp_path):
 
 
 def cli_json(w, env, *args: str):
-    """`opsfin … --format json` on the same workspace and the same app database as `env`."""
+    """`opsfin … --format json` on the same workspace and the same app database as `env`. `match bank` runs
+    with --preview, as the GET endpoints do: it keeps nothing (`keep_json` records a run)."""
+    if args[:2] == ("match", "bank"):
+        args = (*args, "--preview")
     result = CliRunner().invoke(cli_app, [*args, "--format", "json", "-w", str(w.path)],
                                 env={"OPSFIN_APP_DB__URL": env.url})
     assert result.exit_code == 0, result.output
@@ -222,7 +225,8 @@ def test_confirm_a_suggestion_shows_at_once_is_audited_and_conflicts_are_409(ws,
     assert (after["summary"]["confirmed"], after["summary"]["suggested"]) == (1, 0)
     reason = next(e["reason"] for e in after["exceptions"] if e["bank_txn_id"] == ws.competing.copy)
     assert ws.competing.doc_id in reason and ws.competing.original in reason  # taken by the confirmed line
-    assert after == cli_json(ws, env, "match", "bank") | {"exceptions": after["exceptions"]}  # the CLI agrees
+    cli = cli_json(ws, env, "match", "bank")
+    assert (after["summary"], after["matches"]) == (cli["summary"], cli["matches"])  # the CLI agrees
 
     entry = env.client.get("/api/v1/audit?object_type=match", headers=env.h["ada"]).json()[0]
     assert (entry["actor"], entry["action"], entry["object_id"]) == ("carl", "match.confirmed", f"bank:{keep}")
@@ -445,6 +449,93 @@ def test_runs_are_cached_until_a_decision(ws, fresh):
     assert fresh.client.post(f"/api/v1/matches/{keep}/confirm", headers=fresh.h["carl"]).status_code == 200
     after = bank(fresh, **APRIL)
     assert after["summary"]["confirmed"] == 1 and cache.misses > misses + 1
+
+
+# ---------------------------------------------------------------- runs: keeping the auto matches
+def auto_ids(body: dict) -> set[str]:
+    return {m["match_id"] for m in body["matches"] if m["status"] == "auto"}
+
+
+def test_gets_write_nothing_and_a_controller_keeps_a_run(ws, fresh):
+    entries = len(fresh.db.audit_entries())
+    preview = bank(fresh, **APRIL)
+    login(fresh.client, "carl")
+    assert fresh.client.get(f"/reconciliation?period={PERIOD}").status_code == 200
+    assert {m["run_id"] for m in preview["matches"]} == {None}
+    assert fresh.db.match_runs() == [] and len(fresh.db.audit_entries()) == entries   # GET is safe
+
+    assert_problem(fresh.client.post("/api/v1/matches/bank/runs", params=APRIL), 403, "CSRF")  # session, no token
+    fresh.client.cookies.clear()
+    assert_problem(fresh.client.post("/api/v1/matches/bank/runs", headers=fresh.h["val"]), 403,
+                   "may not decide matches")
+    assert_problem(fresh.client.post("/api/v1/matches/bank/runs", headers=fresh.h["pia"]), 403,
+                   "hidden from site-scoped users")
+    assert_problem(fresh.client.post("/api/v1/matches/bank/runs?from=2024-13-01", headers=fresh.h["carl"]), 400,
+                   "from: '2024-13-01' is not a date")
+    assert fresh.db.match_runs() == []
+
+    done = fresh.client.post("/api/v1/matches/bank/runs", params=APRIL, headers=fresh.h["carl"])
+    assert done.status_code == 200, done.text
+    run = done.json()["run"]
+    assert (run["run_id"], run["actor"], run["kept"]) == (1, "carl", len(auto_ids(preview)))
+    assert (run["date_from"], run["date_to"]) == (APRIL["from"], APRIL["to"])
+    after = bank(fresh, **APRIL)                               # the cache key holds the latest run
+    assert after["summary"] == preview["summary"]
+    assert {m["run_id"] for m in after["matches"] if m["status"] == "auto"} == {1}
+    assert {m["run_id"] for m in after["matches"] if m["status"] == "suggested"} == {None}  # the competing pair
+    again = fresh.client.post("/api/v1/matches/bank/runs", params=APRIL, headers=fresh.h["carl"])
+    assert again.status_code == 200 and again.json()["run"] is None
+    entries_now = fresh.client.get("/api/v1/audit?object_type=match", headers=fresh.h["ada"]).json()
+    assert [(e["actor"], e["action"], e["object_id"]) for e in entries_now] == [("carl", "match.run", "run:1")]
+    assert entries_now[0]["payload"]["counts"]["kept"] == run["kept"]
+
+
+def test_a_kept_run_holds_when_a_second_payment_arrives(tiny_demo, tmp_path):
+    """The module's scenario the other way round: the auto matches are kept first, then the second payment
+    arrives. The original line keeps its receipt (auto, run 1) and the second payment is an exception
+    naming the line and the run, instead of two suggestions."""
+    w = copy_workspace(tiny_demo, tmp_path / "ws")
+    with web(w, "sqlite", tmp_path) as env:
+        done = env.client.post("/api/v1/matches/bank/runs", headers=env.h["carl"])
+        assert done.status_code == 200 and done.json()["run"]["run_id"] == 1
+        second = add_second_payment(w, tmp_path)
+        body = bank(env, **APRIL)
+        assert [(m["bank_txn_id"], m["status"], m["run_id"]) for m in body["matches"]
+                if m["doc_id"] == second.doc_id] == [(second.original, "auto", 1)]
+        reason = next(e["reason"] for e in body["exceptions"] if e["bank_txn_id"] == second.copy)
+        assert reason.endswith(f"already matched to bank line {second.original} by run 1")
+        assert body["summary"]["suggested"] == 0
+        # the second payment's match, as a run without the kept one would suggest it: refused, naming the run
+        from opsfin.matching import run_bank
+
+        undecided = run_bank(w, use_app_db=False).matches
+        stale = undecided.filter(undecided["bank_txn_id"] == second.copy)["match_id"][0]
+        refused = assert_problem(env.client.post(f"/api/v1/matches/{stale}/confirm", headers=env.h["carl"]), 409,
+                                 rf"ar_receipt {second.doc_id} is already in auto match B[0-9a-f]{{16}} kept by run 1")
+        assert refused["conflicting_match_id"] == next(m["match_id"] for m in body["matches"]
+                                                       if m["bank_txn_id"] == second.original)
+
+
+def test_the_keep_button_records_a_run_and_needs_the_csrf_token(ws, fresh):
+    client = fresh.client
+    login(client, "val")
+    assert 'id="keep-run"' not in client.get(f"/reconciliation?period={PERIOD}").text  # a viewer: no button
+    csrf = login(client, "carl")
+    next_url = f"/reconciliation?period={PERIOD}"
+    page = client.get(next_url)
+    new = len(auto_ids(bank(fresh, **APRIL)))
+    assert f"Keep these auto matches ({new})" in page.text and "0 auto matches kept by earlier runs" in page.text
+    form = {"next": next_url, "from": APRIL["from"], "to": APRIL["to"]}
+    forged = client.post("/reconciliation/runs", data=form | {"csrf_token": "forged"}, follow_redirects=False)
+    assert forged.status_code == 403 and fresh.db.match_runs() == []
+    done = client.post("/reconciliation/runs", data=form | {"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"{next_url}&kept=1"
+    page = client.get(done.headers["location"])
+    assert re.search(rf"Run 1 kept {new} auto matches \({new} bank lines, booked through 2024-04-\d\d\) for carl",
+                     page.text)
+    assert 'id="keep-run"' not in page.text and f"{new} auto matches kept by earlier runs" in page.text
+    assert [r["kept"] for r in fresh.db.match_runs()] == [new]
+    client.cookies.clear()
 
 
 # ---------------------------------------------------------------- in a real browser

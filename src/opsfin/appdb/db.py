@@ -16,6 +16,7 @@ from sqlalchemy.pool import StaticPool
 from .audit_api import AuditMixin
 from .collab import CollabMixin
 from .errors import AppDbError
+from .match_runs import MatchRunsMixin
 from .migrate import upgrade
 from .people import PeopleMixin
 
@@ -62,7 +63,7 @@ def safe_url(url: URL | str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-class AppDB(PeopleMixin, CollabMixin, AuditMixin):
+class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
     """The app database at a SQLAlchemy URL. Safe to share between threads (one engine, a session per call).
 
     Opening runs the Alembic migrations to head (idempotent)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import Money, UTCDateTime
@@ -103,6 +103,41 @@ class MatchDecisionRow(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON
     actor: Mapped[str] = mapped_column(String(NAME))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MatchRunRow(Base):
+    """A bank reconciliation run that kept its auto matches (`kept_matches`): who, when, over which bank
+    lines (`date_from`/`date_to` as asked, `through_date` the last booking day seen) and its counts."""
+
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(NAME))
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    through_date: Mapped[date | None] = mapped_column(Date)
+    bank_lines: Mapped[int] = mapped_column(Integer)
+    kept: Mapped[int] = mapped_column(Integer)  # auto matches (ids) kept by this run
+    kept_lines: Mapped[int] = mapped_column(Integer)
+    suggested: Mapped[int] = mapped_column(Integer)
+    unmatched: Mapped[int] = mapped_column(Integer)
+
+
+class KeptMatchRow(Base):
+    """One (bank line, document) pair of an auto match kept by a run; a one-to-many match is several rows
+    under one `match_id`. Later runs treat it like a confirmed match unless it was rejected since."""
+
+    __tablename__ = "kept_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.id"))
+    match_id: Mapped[str] = mapped_column(String(40))
+    bank_txn_id: Mapped[str] = mapped_column(String(200))
+    doc_type: Mapped[str] = mapped_column(String(20))
+    doc_id: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(50))
+    score: Mapped[float] = mapped_column(Float)
 
 
 class AuditRow(Base):

@@ -11,7 +11,7 @@ from .. import workspace
 from . import app
 from .alerts_cmds import eval_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import console, print_json, print_rows
+from .output import console, err_console, print_json, print_rows
 
 match_app = typer.Typer(name="match", help="Bank reconciliation, three-way invoice matching and their decisions.",
                         no_args_is_help=True)
@@ -22,7 +22,9 @@ ToOpt = Annotated[str | None, typer.Option("--to", help="last booking day of the
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")]
 TABLE_LIMIT = 50
 
-BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id")
+BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
+PreviewOpt = Annotated[bool, typer.Option("--preview", help="show what a run would do and keep nothing "
+                                                            "(writes nothing to the app database)")]
 DETAIL_KEYS = ("match_id", "supplier_id", "supplier_ref", "invoice_date", "currency", "po_id", "po_line", "qty",
                "received_qty", "po_qty", "unit_price", "po_unit_price", "amount", "money_at_stake", "duplicate_of",
                "decision")
@@ -32,8 +34,24 @@ def _pct(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None else f"{x:.{digits}%}"
 
 
-def _bank_json(run) -> dict:
-    return {"summary": run.summary, "matches": run.matches.select(*BANK_KEYS).to_dicts()}
+def _bank_json(run, kept: dict | None = None) -> dict:
+    """The issue's JSON, plus `run_id` per match (the run that kept an auto match) and `run`: the run
+    recorded now (`{run_id, kept, kept_lines, through, …}`), null with --preview or nothing new to keep."""
+    return {"summary": run.summary, "matches": run.matches.select(*BANK_KEYS).to_dicts(), "run": kept}
+
+
+def _run_note(run, kept: dict | None, preview: bool) -> str:
+    """One line saying what this run kept (or would keep)."""
+    fresh = run.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())
+    held = run.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_not_null())
+    before = held.filter(pl.col("run_id") != (kept or {}).get("run_id", -1))["match_id"].n_unique()
+    earlier = f"; {before} auto matches kept by earlier runs" if before else ""
+    if preview:
+        return (f"preview: a run would keep {fresh['match_id'].n_unique()} new auto matches "
+                f"({fresh['bank_txn_id'].n_unique()} bank lines){earlier}; nothing written")
+    if kept is None:
+        return f"no new auto matches to keep{earlier}"
+    return f"kept {kept['kept']} auto matches as run {kept['run_id']} (bank lines through {kept['through']}){earlier}"
 
 
 def _invoice_lines_json(lines: pl.DataFrame) -> list[dict]:
@@ -67,20 +85,32 @@ def _print_summary(summary: dict, title: str) -> None:
 
 @match_app.command("bank")
 def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = OutputFormat.table,
-                   ws_path: WorkspaceOpt = None) -> None:
-    """Match bank lines to AR receipts, AP payments and GL cash lines (rules: model/matching.yaml)."""
+                   preview: PreviewOpt = False, ws_path: WorkspaceOpt = None) -> None:
+    """Match bank lines to AR receipts, AP payments and GL cash lines (rules: model/matching.yaml), and keep
+    the new auto matches as a run (audited), so later runs never re-decide them; --preview keeps nothing."""
+    from ..matching import record_bank_run
+    from .users_cmds import cli_actor
+
     ws = workspace.open(ws_path)
-    run = ws.match_bank(from_, to)
+    kept = None
+    if preview:
+        run = ws.match_bank(from_, to)
+    else:
+        kept, run = record_bank_run(ws, cli_actor(), from_, to)
     if run.summary["bank_lines"] == 0:
         _no_bank_lines(ws, from_, to, fmt)
+    note = _run_note(run, kept, preview)
     if fmt == OutputFormat.json:
-        print_json(_bank_json(run))
+        err_console.print(note)
+        print_json(_bank_json(run, kept))
         return
     columns = ("match_id", "status", "bank_txn_id", "booking_date", "amount", "counterparty", "doc_type", "doc_id",
                "doc_amount", "rule", "score")
     if fmt == OutputFormat.csv:
-        print_rows(run.matches.select(*columns), fmt)
+        err_console.print(note)
+        print_rows(run.matches.select(*columns, "run_id"), fmt)
         return
+    console.print(note)
     _print_summary(run.summary, "Bank reconciliation")
     shown = run.matches.filter(pl.col("status") == "suggested")
     table = shown.head(TABLE_LIMIT).select(
@@ -167,6 +197,9 @@ def _decide(match_id: str, decision: str, ws_path) -> None:
     what = (", ".join(f"{b} ↔ {t} {d}" for b, t, d in pairs) if pairs
             else f"{rec['payload'].get('invoice_id')} line {rec['payload'].get('line')}")
     console.print(f"{decision} {rec['match_id']} ({what}) by {rec['actor']}")
+    if decision == "rejected" and rec["payload"].get("kept_by_run"):
+        console.print(f"it was an auto match kept by run {rec['payload']['kept_by_run']}: its bank lines and "
+                      "documents are free again, and this match is never proposed again")
 
 
 @match_app.command("confirm")
@@ -179,7 +212,7 @@ def match_confirm_cmd(match_id: Annotated[str, typer.Argument(help="a match id f
 @match_app.command("reject")
 def match_reject_cmd(match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
                      ws_path: WorkspaceOpt = None) -> None:
-    """Reject a proposed (or confirmed) match (audited); later runs never propose it again."""
+    """Reject a proposed, kept or confirmed match (audited); later runs never propose it again."""
     _decide(match_id, "rejected", ws_path)
 
 

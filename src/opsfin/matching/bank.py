@@ -4,7 +4,11 @@ and the decisions taken so far.
     reconcile(bank, items, config, base_currency, decisions) -> BankReconciliation
 
 1. Confirmed matches are kept as they are: their bank lines and documents leave the pool (so a
-   later run never re-decides them, and a new bank line never takes a confirmed document).
+   later run never re-decides them, and a new bank line never takes a confirmed document). So do the
+   auto matches kept by earlier runs (`kept`, a table like the decisions): they are reported as `auto`
+   with the rule and score recorded and their `run_id`, unless a decision was taken on them since (a
+   confirmed one is reported as confirmed; a rejected one frees its line and document, and as a rejected
+   match it is never proposed again).
 2. Each rule of `config.cascade` proposes matches for the lines and items still free. Proposals
    whose match id was rejected are dropped. A proposal is `auto` when its score reaches
    `auto_threshold` and it is the best proposal, by at least `ambiguity_margin`, of every bank line
@@ -37,7 +41,12 @@ from .rules import NOTES, PROPOSALS, RULE_FUNCTIONS, likeness
 STATUSES = ("confirmed", "auto", "suggested", "unmatched")
 MATCH_SCHEMA = {
     "match_id": pl.String, "bank_txn_id": pl.String, "doc_type": pl.String, "doc_id": pl.String,
-    "rule": pl.String, "score": pl.Float64, "status": pl.String,
+    "rule": pl.String, "score": pl.Float64, "status": pl.String, "run_id": pl.Int64,
+}
+# auto matches kept by earlier runs (`AppDB.kept_matches`), in the order kept
+KEPT_SCHEMA = {
+    "run_id": pl.Int64, "match_id": pl.String, "bank_txn_id": pl.String, "doc_type": pl.String,
+    "doc_id": pl.String, "rule": pl.String, "score": pl.Float64,
 }
 
 
@@ -50,11 +59,17 @@ class BankDecisions:
     rejected: frozenset[str] = frozenset()
 
 
+def kept_frame(rows: list[tuple] | None = None) -> pl.DataFrame:
+    """The kept auto matches as the engine takes them: rows `(run_id, match_id, bank_txn_id, doc_type,
+    doc_id, rule, score)` (what `AppDB.kept_matches` returns)."""
+    return pl.DataFrame(rows or [], schema=KEPT_SCHEMA, orient="row")
+
+
 @dataclass
 class BankReconciliation:
     """`matches`: one row per (bank line, document) of every confirmed, auto and suggested match, with
-    `match_id, bank_txn_id, doc_type, doc_id, rule, score, status` and the amounts and dates of both
-    sides. `exceptions`: one row per unmatched bank line with its `reason`. `summary`: counts."""
+    `match_id, bank_txn_id, doc_type, doc_id, rule, score, status, run_id` (the run that kept an auto
+    match; null for the others) and the amounts and dates of both sides. `exceptions`: one row per unmatched bank line with its `reason`. `summary`: counts."""
 
     matches: pl.DataFrame
     exceptions: pl.DataFrame
@@ -192,6 +207,28 @@ def _confirmed_pairs(decisions: BankDecisions) -> pl.DataFrame:
                                                      "rule": pl.String, "score": pl.Float64})
 
 
+def _standing_kept(kept: pl.DataFrame | None, decisions: BankDecisions, confirmed: pl.DataFrame) -> pl.DataFrame:
+    """The kept auto matches that still stand: none decided since (confirmed ones are reported as confirmed,
+    rejected ones are free), each under the first run that kept it, and none sharing a bank line or a
+    document with a confirmed match or with a match kept earlier — so nothing is ever in two kept or
+    confirmed matches, whatever the app database holds."""
+    if kept is None or kept.is_empty():
+        return kept_frame()
+    decided = list(set(decisions.confirmed) | decisions.rejected)
+    k = (kept.cast(KEPT_SCHEMA).filter(~pl.col("match_id").is_in(decided))
+         .filter(pl.col("run_id") == pl.col("run_id").min().over("match_id"))
+         .unique(["match_id", "bank_txn_id", "doc_type", "doc_id"], keep="first", maintain_order=True))
+    clash = pl.concat([
+        k.join(confirmed.select("bank_txn_id"), on="bank_txn_id", how="semi").select("match_id"),
+        k.join(confirmed.select("doc_type", "doc_id"), on=["doc_type", "doc_id"], how="semi").select("match_id")])
+    order = k.select("match_id", "run_id").unique("match_id").sort("run_id", "match_id").with_row_index("_rank")
+    ranked = k.join(order.select("match_id", "_rank"), on="match_id")
+    for key in (["bank_txn_id"], ["doc_type", "doc_id"]):  # a line or document of an earlier kept match
+        later = ranked.filter(pl.col("_rank") > pl.col("_rank").min().over(key))
+        clash = pl.concat([clash, later.select("match_id")])
+    return k.filter(~pl.col("match_id").is_in(clash["match_id"].unique().implode()))
+
+
 def _with_ids(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
     named = (props.join(lines.select("line", "bank_txn_id"), on="line")
              .join(docs.select("item", "doc_type", "doc_id"), on="item"))
@@ -199,18 +236,22 @@ def _with_ids(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> p
 
 
 def reconcile(bank: pl.DataFrame, items: pl.DataFrame, config: BankConfig, base_currency: str,
-              decisions: BankDecisions | None = None) -> BankReconciliation:
+              decisions: BankDecisions | None = None, kept: pl.DataFrame | None = None) -> BankReconciliation:
     """Match bank lines to open items (see the module docstring). Inputs: `bank` with
     `bank_txn_id, booking_date, amount, currency, counterparty, reference, description`; `items` with
-    `doc_type, doc_id, doc_date, amount, currency, [amount_base,] counterparty, reference, description`."""
+    `doc_type, doc_id, doc_date, amount, currency, [amount_base,] counterparty, reference, description`;
+    `kept`: the auto matches kept by earlier runs (`KEPT_SCHEMA`, `kept_frame`)."""
     decisions = decisions or BankDecisions()
     lines = prepare_lines(bank)
     docs, comparable = prepare_items(items, base_currency)
 
     confirmed = _confirmed_pairs(decisions)
-    kept = confirmed.join(lines.select("bank_txn_id", "line"), on="bank_txn_id", how="inner")
-    taken_lines = kept["line"].unique()
-    taken_items = confirmed.join(docs.select("doc_type", "doc_id", "item"), on=["doc_type", "doc_id"])["item"].unique()
+    standing = _standing_kept(kept, decisions, confirmed)
+    settled = pl.concat([confirmed.with_columns(status=pl.lit("confirmed"), run_id=pl.lit(None, pl.Int64)),
+                         standing.select(*confirmed.columns, status=pl.lit("auto"), run_id="run_id")])
+    held = settled.join(lines.select("bank_txn_id", "line"), on="bank_txn_id", how="inner")
+    taken_lines = held["line"].unique()
+    taken_items = settled.join(docs.select("doc_type", "doc_id", "item"), on=["doc_type", "doc_id"])["item"].unique()
 
     decided: list[pl.DataFrame] = []
     suggested: list[pl.DataFrame] = []
@@ -250,14 +291,14 @@ def reconcile(bank: pl.DataFrame, items: pl.DataFrame, config: BankConfig, base_
     open_props = _without(pl.concat(suggested) if suggested else pl.DataFrame(schema=schema), taken_lines, taken_items)
     suggestion_rows = _top_suggestions(open_props, config.max_suggestions)
 
-    matches = _match_rows(kept, auto_rows, suggestion_rows, lines, docs)
-    settled = set(matches["bank_txn_id"].to_list())
-    unmatched = lines.filter(~pl.col("bank_txn_id").is_in(list(settled)))
+    matches = _match_rows(held, auto_rows, suggestion_rows, lines, docs)
+    reported = matches["bank_txn_id"].unique()
+    unmatched = lines.filter(~pl.col("bank_txn_id").is_in(reported.implode()))
     all_notes = pl.concat(notes) if notes else pl.DataFrame(schema=NOTES)
     rejected = pl.concat(rejected_lines).unique() if rejected_lines else pl.Series("line", [], dtype=pl.Int64)
-    # documents confirmed to lines outside this run (before --from, say) are owned by those lines too
-    owners = pl.concat([matches.select("doc_type", "doc_id", "bank_txn_id", "status"),
-                        confirmed.select("doc_type", "doc_id", "bank_txn_id", status=pl.lit("confirmed"))]
+    # documents confirmed or kept to lines outside this run (before --from, say) are owned by those lines too
+    owners = pl.concat([matches.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id"),
+                        settled.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id")]
                        ).unique(["doc_type", "doc_id", "bank_txn_id"], keep="first", maintain_order=True)
     exceptions = unmatched_reasons(unmatched, lines, docs, comparable, owners, all_notes, rejected, config)
     return BankReconciliation(matches, exceptions, _summary(lines.height, matches))
@@ -282,14 +323,15 @@ def _top_suggestions(props: pl.DataFrame, k: int) -> pl.DataFrame:
     return props.filter(pl.col("proposal").is_in(best["proposal"].unique().implode()))
 
 
-def _match_rows(kept: pl.DataFrame, auto_rows: pl.DataFrame, suggestion_rows: pl.DataFrame,
+def _match_rows(held: pl.DataFrame, auto_rows: pl.DataFrame, suggestion_rows: pl.DataFrame,
                 lines: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
+    """`held`: the confirmed and kept rows of this run's lines (with their status and run id)."""
     proposed = pl.concat([auto_rows.with_columns(status=pl.lit("auto")),
                           suggestion_rows.with_columns(status=pl.lit("suggested"))])
     named = _with_ids(proposed, lines, docs) if not proposed.is_empty() else None
-    parts = [kept.select(*[c for c in MATCH_SCHEMA if c != "status"], status=pl.lit("confirmed"))]
+    parts = [held.select(*MATCH_SCHEMA)]
     if named is not None:
-        parts.append(named.select(*MATCH_SCHEMA))
+        parts.append(named.with_columns(run_id=pl.lit(None, pl.Int64)).select(*MATCH_SCHEMA))
     rows = pl.concat([p.cast(MATCH_SCHEMA) for p in parts]).unique(["match_id", "bank_txn_id", "doc_type", "doc_id"],
                                                                    keep="first", maintain_order=True)
     rows = rows.with_columns(pl.col("score").round(3))

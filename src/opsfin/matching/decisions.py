@@ -5,7 +5,8 @@
 - Confirming checks that none of the match's bank lines or documents is already in another
   confirmed match (a clear error names the other match); the engine keeps confirmed matches as
   they are and takes their lines and documents out of the pool.
-- A rejected match is never proposed again. Rejecting a confirmed match undoes the confirmation.
+- A rejected match is never proposed again. Rejecting a confirmed match undoes the confirmation;
+  rejecting an auto match kept by a run (`runs.record_bank_run`) frees its lines and documents.
 - The latest decision per id counts (`AppDB.match_decisions`)."""
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def invoice_decisions(records: list[dict[str, Any]]) -> dict[str, dict]:
 
 def _bank_payload(rows: pl.DataFrame) -> dict:
     pairs = sorted(rows.select("bank_txn_id", "doc_type", "doc_id").unique().iter_rows())
-    return {"pairs": [list(p) for p in pairs], "rule": rows["rule"][0], "score": rows["score"][0],
-            "status": rows["status"][0]}
+    out = {"pairs": [list(p) for p in pairs], "rule": rows["rule"][0], "score": rows["score"][0],
+           "status": rows["status"][0]}
+    if "run_id" in rows.columns and rows["run_id"][0] is not None:
+        out["kept_by_run"] = rows["run_id"][0]   # an auto match kept by that run
+    return out
 
 
 def decide_bank(db, actor: str, match_id: str, decision: str, run: BankReconciliation) -> dict:

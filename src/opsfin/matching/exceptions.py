@@ -44,13 +44,16 @@ def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
                       matches: pl.DataFrame, notes: pl.DataFrame, rejected_lines: pl.Series,
                       config: BankConfig) -> pl.DataFrame:
     """One row per unmatched bank line: `bank_txn_id, booking_date, amount, currency, counterparty,
-    reference, reason`. `matches`: `doc_type, doc_id, bank_txn_id, status` of the matches so far (also
-    confirmed ones whose bank line is not in this run)."""
+    reference, reason`. `matches`: `doc_type, doc_id, bank_txn_id, status[, run_id]` of the matches so far
+    (also confirmed or kept ones whose bank line is not in this run); a document kept by a run is named as
+    `already matched to bank line L by run R`."""
     if unmatched.is_empty():
         return pl.DataFrame(schema={c: lines.schema.get(c, pl.String) for c in COLUMNS})
     r = config.rules
     decided = matches.filter(pl.col("status").is_in(["auto", "confirmed"]))
-    taken = docs.join(decided.select("doc_type", "doc_id", "bank_txn_id"), on=["doc_type", "doc_id"])
+    if "run_id" not in decided.columns:
+        decided = decided.with_columns(run_id=pl.lit(None, pl.Int64))
+    taken = docs.join(decided.select("doc_type", "doc_id", "bank_txn_id", "run_id"), on=["doc_type", "doc_id"])
     free = comparable.join(taken.select("item"), on="item", how="anti")
     note = dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows()) if not notes.is_empty() else {}
     rejected = set(rejected_lines.to_list())
@@ -71,9 +74,10 @@ def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
     widest = max(getattr(r, name).days_before for name in type(r).model_fields)
     named = {h["item"] for found in (by_ref, by_party, by_amount, by_ref_elsewhere) for h in found.values()}
     names = docs.filter(pl.col("item").is_in(list(named))).join(
-        taken.select("item", "bank_txn_id"), on="item", how="left")
+        taken.select("item", "bank_txn_id", "run_id"), on="item", how="left")
     doc_names = {i: (t, d) for i, t, d in names.select("item", "doc_type", "doc_id").iter_rows()}
-    owner = {(t, d): b for t, d, b in names.select("doc_type", "doc_id", "bank_txn_id").iter_rows() if b}
+    owner = {(t, d): f"bank line {b}" + (f" by run {r}" if r is not None else "")
+             for t, d, b, r in names.select("doc_type", "doc_id", "bank_txn_id", "run_id").iter_rows() if b}
 
     reasons = []
     for row in unmatched.select("line", "cur", "reference").iter_rows(named=True):
@@ -110,7 +114,7 @@ def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: se
         doc = doc_names[hit["item"]]
         name = f"{doc[0]} {doc[1]}"
         if doc in owner:
-            return f"its reference {reference!r} belongs to {name}, already matched to bank line {owner[doc]}"
+            return f"its reference {reference!r} belongs to {name}, already matched to {owner[doc]}"
         gap = hit["cents"] - hit["cents_item"]
         tol = tolerance_cents(hit["cents_item"], config.rules.amount_tolerance)
         if gap == 0:
@@ -132,6 +136,6 @@ def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: se
         doc = doc_names[by_amount[line]["item"]]
         name = f"{doc[0]} {doc[1]}"
         if doc in owner:
-            return f"{name} has this amount and date but is already matched to bank line {owner[doc]}"
+            return f"{name} has this amount and date but is already matched to {owner[doc]}"
         return f"{name} has this amount and date, but neither its reference nor its counterparty resembles this line"
     return f"no open item with this reference, counterparty or amount within {widest} days"

@@ -7,13 +7,17 @@ the decisions on them (issue 6; docs/matching.md "Reconciliation page and API").
 - `GET /matches/invoices?as_of=&status=&site=`: the JSON of `opsfin match invoices --format json`. An
   invoice line belongs to the site of its PO line (`purchase_orders.site_id`); a site-scoped user gets
   only the lines of their sites, and a summary of those lines (the engine's summary function).
+- `POST /matches/bank/runs?from=&to=`: controllers and admins keep the new auto matches of the
+  reconciliation of [from, to] as a run (`opsfin.matching.record_bank_run`, one audit entry). The GET
+  endpoints never write: they show the kept matches and a preview of the rest.
 - `POST /matches/{match_id}/confirm|reject`: controllers and admins; the decision is recorded by the
   engine (`opsfin.matching.record_decision`) with the user's name as actor, so the audit log shows who.
   404 for an id the engine does not know, 409 when the decision conflicts with earlier ones (a line or
   document already in another confirmed match, an already confirmed match, a rejected one).
 
-The engine runs are cached (web/cache.py) under a key that also holds the latest match decision, so a
-decision (from the web or the CLI) shows at the next request while nothing else is recomputed. The
+The engine runs are cached (web/cache.py) under a key that also holds the latest match decision and the
+latest kept run, so a decision or a run (from the web or the CLI) shows at the next request while nothing
+else is recomputed. The
 functions here are shared with the Reconciliation page (pages_matching.py)."""
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import polars as pl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from ..appdb import AppDbError
 from ..errors import UserError
-from ..matching import record_decision, run_bank, run_invoices
+from ..matching import record_bank_run, record_decision, run_bank, run_invoices
 from ..matching.bank import BankReconciliation
 from ..matching.decisions import kind_of
 from ..matching.invoices import (
@@ -41,7 +46,7 @@ from .problems import PROBLEM_RESPONSES, Problem
 router = APIRouter(prefix="/api/v1", tags=["matching"], responses=PROBLEM_RESPONSES)
 
 # the keys of `opsfin match bank|invoices --format json` (cli/match_cmds.py)
-BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id")
+BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
 DETAIL_KEYS = ("match_id", "supplier_id", "supplier_ref", "invoice_date", "currency", "po_id", "po_line", "qty",
                "received_qty", "po_qty", "unit_price", "po_unit_price", "amount", "money_at_stake", "duplicate_of",
                "decision")
@@ -73,9 +78,16 @@ def decisions_stamp(state) -> tuple:
     return len(records), last.get("kind"), last.get("match_id"), last.get("decision"), str(last.get("at"))
 
 
+def latest_run_id(state) -> int | None:
+    """The latest kept reconciliation run (the cached bank runs depend on it)."""
+    latest = state.app_db().latest_match_run()
+    return latest["run_id"] if latest else None
+
+
 def bank_run(state, start: str | None = None, end: str | None = None) -> BankReconciliation:
-    """`opsfin match bank --from START --to END` (earlier decisions applied), cached."""
-    key = ("match_bank", start, end, decisions_stamp(state))
+    """`opsfin match bank --preview --from START --to END` (earlier decisions and kept runs applied), cached.
+    Writes nothing."""
+    key = ("match_bank", start, end, decisions_stamp(state), latest_run_id(state))
     return state.results.cache.get(key, lambda: run_bank(engine_workspace(state), start, end))
 
 
@@ -182,6 +194,13 @@ def _refused_bank_match(state, match_id: str) -> Problem:
             return Problem(409, f"{taken} is already in confirmed match {r['match_id']} (confirmed by "
                                 f"{r['actor']}); reject that one first", match_id=match_id,
                            conflicting_match_id=r["match_id"])
+    lines, docs = [p[0] for p in pairs], [f"{p[1]} {p[2]}" for p in pairs]
+    kept = bank_run(state).matches.filter(pl.col("run_id").is_not_null() & (
+        pl.col("bank_txn_id").is_in(lines) | pl.concat_str("doc_type", pl.lit(" "), "doc_id").is_in(docs)))
+    for r in kept.iter_rows(named=True):
+        if (taken := _overlap(pairs, {"payload": {"pairs": [(r["bank_txn_id"], r["doc_type"], r["doc_id"])]}})):
+            return Problem(409, f"{taken} is already in auto match {r['match_id']} kept by run {r['run_id']}; "
+                                "reject that one first", match_id=match_id, conflicting_match_id=r["match_id"])
     return Problem(409, f"bank match {match_id} is no longer proposed: after the decisions taken since, the "
                         "reconciliation matches its lines otherwise", match_id=match_id)
 
@@ -209,6 +228,18 @@ def decide(state, user, match_id: str, decision: str) -> dict[str, Any]:
         return record_decision(engine_workspace(state), user.name, match_id, decision)
     except UserError as exc:  # the engine refuses: already decided so, or taken by a confirmed match
         raise Problem(409, str(exc), match_id=match_id) from None
+
+
+def keep_run(state, user, start: str | None = None, end: str | None = None) -> dict[str, Any]:
+    """Keep the new auto matches of the reconciliation of [start, end] as a run for `user` (shared by the
+    API and the page's form; the caller has checked the CSRF token): `{run, summary}`, `run` null when
+    there was nothing new to keep. 409 when another run was recorded meanwhile."""
+    authorize(user, "decide_matches", company_level=True)
+    try:
+        run, result = record_bank_run(engine_workspace(state), user.name, start, end)
+    except AppDbError as exc:
+        raise Problem(409, str(exc)) from None
+    return {"run": run, "summary": result.summary}
 
 
 # ---------------------------------------------------------------- endpoints
@@ -245,6 +276,17 @@ def get_invoice_matches(request: Request,
             raise Problem(400, f"site {site!r}: unknown site")
         grant.site_filter([site])
     return json_rows(invoice_json(scoped_invoices(state, grant, invoice_run(state, as_of), site), status))
+
+
+@router.post("/matches/bank/runs", summary="Keep the new auto matches of the bank reconciliation (controllers)")
+def keep_bank_run(request: Request, from_: From = None, to: To = None) -> Response:
+    """`opsfin match bank --from … --to …`: the auto matches not kept yet are kept as one run (one audit
+    entry, `match.run`), so later runs never re-decide them. Returns `{run: {run_id, at, actor, date_from,
+    date_to, through, bank_lines, kept, kept_lines, suggested, unmatched} | null, summary}`."""
+    caller = identify(request)
+    authorize(caller.user, "decide_matches", company_level=True)
+    check_csrf(request, caller)
+    return json_rows(keep_run(_state(request), caller.user, from_, to))
 
 
 def _decide(request: Request, match_id: str, decision: str) -> Response:

@@ -8,7 +8,9 @@ part is company level, so site-scoped users see only the invoice lines of their 
 
 The forms post to `/reconciliation/matches/{match_id}/confirm|reject` with the CSRF token; they decide
 through `api_matching.decide` (the engine records and audits) and redirect back (303) with `decided=ID`,
-which the page shows as a notice."""
+which the page shows as a notice. The page itself writes nothing: its auto matches are the kept ones plus
+a preview of the rest, which "Keep these auto matches" (`POST /reconciliation/runs`, through
+`api_matching.keep_run`) records as a run, coming back with `kept=RUN` (or `kept=none`)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..matching import exception_queue
-from .api_matching import bank_run, decide, invoice_run, line_site, po_sites, scoped_invoices
+from .api_matching import (
+    bank_run,
+    decide,
+    invoice_run,
+    keep_run,
+    line_site,
+    po_sites,
+    scoped_invoices,
+)
 from .authz import Grant
 from .pages import Period, SiteQ, page_grant, render, state, view_for
 from .pages_data import View, attempt
@@ -42,7 +52,8 @@ def match_groups(rows: pl.DataFrame) -> list[dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
     for r in rows.iter_rows(named=True):
         g = groups.setdefault(r["match_id"], {"match_id": r["match_id"], "status": r["status"], "rule": r["rule"],
-                                              "score": r["score"], "lines": {}, "docs": {}})
+                                              "score": r["score"], "run_id": r.get("run_id"), "lines": {},
+                                              "docs": {}})
         g["lines"][r["bank_txn_id"]] = {k: r[k] for k in ("bank_txn_id", "booking_date", "amount", "currency",
                                                           "counterparty", "reference")}
         g["docs"][(r["doc_type"], r["doc_id"])] = {k: r[k] for k in ("doc_type", "doc_id", "doc_date",
@@ -65,7 +76,10 @@ def bank_section(st, start: str | None, end: str | None, status: str | None, rul
     if run is None:
         return {"error": error}
     matches = run.matches
+    auto = matches.filter(pl.col("status") == "auto")
     out: dict[str, Any] = {"error": None, "summary": run.summary, "listed": None,
+                           "new_auto": auto.filter(pl.col("run_id").is_null())["match_id"].n_unique(),
+                           "kept_auto": auto.filter(pl.col("run_id").is_not_null())["match_id"].n_unique(),
                            "suggested": suggestions(matches.filter(pl.col("status") == "suggested")),
                            "exceptions": run.exceptions.head(LIST_LIMIT).to_dicts(),
                            "exception_count": run.exceptions.height}
@@ -96,6 +110,15 @@ def invoice_section(st, grant: Grant, view: View, start: str | None, end: str | 
             "as_of": dt.date.today().isoformat()}
 
 
+def kept_notice(st, grant: Grant, kept: str | None) -> dict[str, Any] | None:
+    """The run a "Keep these auto matches" form recorded (`kept=RUN`), or `{run_id: None}` for `kept=none`."""
+    if not kept or grant.scoped:
+        return None
+    if kept == "none":
+        return {"run_id": None}
+    return next((r for r in st.app_db().match_runs() if str(r["run_id"]) == kept), None)
+
+
 def decided_notice(st, grant: Grant, match_id: str | None) -> dict[str, Any] | None:
     """The latest decision on `match_id`, shown after a form redirected back (bank ones to unscoped users)."""
     if not match_id:
@@ -110,7 +133,7 @@ def decided_notice(st, grant: Grant, match_id: str | None) -> dict[str, Any] | N
 @router.get("/reconciliation", response_class=HTMLResponse)
 def reconciliation_page(request: Request, period: Period = None, site: SiteQ = None, all: bool = False,  # noqa: A002
                         status: str | None = None, rule: str | None = None, invoice_status: str | None = None,
-                        decided: str | None = None) -> Response:
+                        decided: str | None = None, kept: str | None = None) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     if status and status not in BANK_LIST:
@@ -124,8 +147,8 @@ def reconciliation_page(request: Request, period: Period = None, site: SiteQ = N
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "reconciliation.html", grant, view, "reconciliation", bank=bank, invoices=invoices,
                   show_all=all, bank_status=status, rule=rule, invoice_status=invoice_status,
-                  notice=decided_notice(st, grant, decided), here=without(here, "decided"),
-                  list_limit=LIST_LIMIT)
+                  notice=decided_notice(st, grant, decided), kept_run=kept_notice(st, grant, kept),
+                  here=without(here, "decided", "kept"), range_from=start, range_to=end, list_limit=LIST_LIMIT)
 
 
 def without(url: str, *params: str) -> str:
@@ -138,6 +161,18 @@ def with_param(url: str, **params: str) -> str:
     parts = urlsplit(without(url, *params))
     query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@router.post("/reconciliation/runs")
+def keep_run_submit(request: Request, csrf_token: Annotated[str, Form()] = "",
+                    next: Annotated[str, Form()] = "/reconciliation",  # noqa: A002
+                    date_from: Annotated[str, Form(alias="from")] = "", date_to: Annotated[str, Form(alias="to")] = "",
+                    ) -> Response:
+    caller = form_caller(request, csrf_token, "decide_matches")
+    done = keep_run(state(request), caller.user, date_from or None, date_to or None)
+    run_id = done["run"]["run_id"] if done["run"] else "none"
+    return RedirectResponse(with_param(without(local(next, "/reconciliation"), "decided"), kept=str(run_id)),
+                            status_code=303)
 
 
 @router.post("/reconciliation/matches/{match_id}/{decision}")
