@@ -5,14 +5,11 @@ tests using the same test database are left alone."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from opsfin.appdb import AppDB
-from services import postgres_url
+from services import postgres_schema_url
 
 LOGIN_LIMIT = 3
 
@@ -23,18 +20,8 @@ def app_db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/app.db"
         return
-    base = postgres_url()
-    schema = f"appdb_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema_url("appdb_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,24 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         missing(f"real data missing: {path}")
     return path
+
+
+@contextmanager
+def postgres_schema_url(prefix: str = "opsfin_test"):
+    """A URL on the PostgreSQL test database whose search_path is a fresh schema, dropped afterwards,
+    so each user runs alone and leaves nothing behind (skip/fail without PostgreSQL, as `postgres_url`)."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    base = postgres_url()
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from cli_support import run_cli
 from opsfin import ingest
-from opsfin.cli import main
 from opsfin.errors import UserError
 
 HEADER = "customer_id,name,segment,country,currency,payment_terms_days,credit_limit\n"
@@ -39,17 +39,6 @@ def customers_csv(tmp_path):
     path = tmp_path / "customers.csv"
     path.write_text(HEADER + "".join(GOOD) + "".join(row for row, _, _ in BAD.values()), encoding="utf-8")
     return path
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def run_subprocess(*args: str) -> subprocess.CompletedProcess:

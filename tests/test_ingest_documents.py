@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -18,8 +17,8 @@ import pytest
 from opsfin import ingest, readers
 from opsfin.canonical import table
 from opsfin.readers import ParsedDocument, Party
+from services import shared_file
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 D = dt.date(2024, 1, 5)
 
 
@@ -151,23 +150,10 @@ def test_ubl_add_missing_parties_creates_the_supplier_in_the_same_load(workspace
 
 
 # ---------------------------------------------------------------- the real readers on shared data
-def _need(path: Path) -> Path:
-    required = os.environ.get("OPSFIN_REQUIRE_ALL") == "1"
-    if not path.exists():
-        if required:
-            pytest.fail(f"{path} is missing and OPSFIN_REQUIRE_ALL=1")
-        pytest.skip(f"shared data {path} not present")
-    try:
-        readers.detect_format(path)
-    except NotImplementedError:
-        if required:
-            pytest.fail("the document readers are not implemented and OPSFIN_REQUIRE_ALL=1")
-        pytest.skip("the document readers are not implemented yet")
-    return path
 
 
 def test_real_camt053(workspace):
-    path = _need(SHARED / "bank" / "camt053-oca-test.xml")
+    path = shared_file("bank/camt053-oca-test.xml")
     result = ingest.ingest_file(workspace, path)
     counts = {t.table: (t.rows_read, t.rows_accepted, t.rows_quarantined) for t in result.tables}
     assert counts == {"bank_statements": (1, 1, 0), "bank_transactions": (4, 4, 0)}
@@ -179,7 +165,7 @@ def test_real_camt053(workspace):
 
 
 def test_real_mt940_via_cli(workspace):
-    path = _need(SHARED / "bank" / "mt940-betterplace-sepa.sta")
+    path = shared_file("bank/mt940-betterplace-sepa.sta")
     proc = subprocess.run([sys.executable, "-m", "opsfin", "ingest", str(path), "-w", str(workspace.path),
                            "--format", "json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -192,7 +178,7 @@ def test_real_mt940_via_cli(workspace):
 
 
 def test_real_peppol_invoice_needs_its_supplier(workspace):
-    path = _need(SHARED / "einvoice" / "peppol-base-example.xml")
+    path = shared_file("einvoice/peppol-base-example.xml")
     first = ingest.ingest_file(workspace, path)
     counts = {t.table: t for t in first.tables}
     assert counts["ap_invoices"].rows_quarantined == counts["ap_invoices"].rows_read == 1

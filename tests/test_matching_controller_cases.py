@@ -14,7 +14,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from opsfin.cli import main
+from cli_support import run_cli as cli
 from opsfin.ingest import ingest_file
 from opsfin.matching import (
     BankDecisions,
@@ -53,17 +53,6 @@ def items(*rows) -> pl.DataFrame:
         out.append((t, i, D + dt.timedelta(days=d), Decimal(a), ccy, Decimal(a) if ccy == "EUR" else None, cp, ref,
                     None))
     return pl.DataFrame(out, schema=ITEMS, orient="row")
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """The CLI in this process, as the console entry point runs it: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def run(b, i, decisions=None):

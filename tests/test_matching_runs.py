@@ -16,8 +16,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from cli_support import run_cli
 from opsfin.appdb import open_app_db
-from opsfin.cli import main
 from opsfin.ingest import ingest_file
 from opsfin.matching import BankDecisions, default_config, kept_frame, reconcile, run_bank
 from opsfin.matching.ids import bank_match_id
@@ -132,13 +132,7 @@ def books(workspace, tmp_path):
 
 
 def cli(capsys, ws, *args: str) -> tuple[int, str, str]:
-    try:
-        main([*args, "-w", str(ws.path)])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(capsys, *args, "-w", str(ws.path))
 
 
 def app_state(ws) -> tuple:

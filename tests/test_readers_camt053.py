@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,18 +13,16 @@ from opsfin import canonical
 from opsfin.errors import UserError
 from opsfin.readers import detect_format, read_document
 from opsfin.readers.camt053 import read_camt053
+from services import SHARED_DATA, shared_file
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 XML = DATA / "bank" / "camt053-oca-test.xml"
 GOLDEN = DATA / "bank" / "camt053-oca-test.expected.pydata"
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    if not XML.is_file():
-        if os.environ.get("OPSFIN_REQUIRE_ALL") == "1":
-            pytest.fail(f"real data missing: {XML} (OPSFIN_REQUIRE_ALL=1)")
-        pytest.skip(f"real data not found at {DATA} (shared data folder beside the project)")
+    shared_file("bank/camt053-oca-test.xml")
     return DATA
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,8 +32,9 @@ from opsfin import canonical
 from opsfin.errors import UserError
 from opsfin.readers import detect_format, read_document
 from opsfin.readers.mt940 import read_mt940
+from services import SHARED_DATA, shared_file
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 STA = DATA / "bank" / "mt940-betterplace-sepa.sta"
 GOLDEN = DATA / "bank" / "mt940-betterplace-sepa.expected.yml"
 
@@ -66,10 +66,7 @@ _PythonTagLoader.add_multi_constructor("tag:yaml.org,2002:python/", _python_tag)
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    if not STA.is_file():
-        if os.environ.get("OPSFIN_REQUIRE_ALL") == "1":
-            pytest.fail(f"real data missing: {STA} (OPSFIN_REQUIRE_ALL=1)")
-        pytest.skip(f"real data not found at {DATA} (shared data folder beside the project)")
+    shared_file("bank/mt940-betterplace-sepa.sta")
     return DATA
 
 

@@ -6,7 +6,6 @@ The expected numbers below were read by eye from the XML; each comment names its
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,8 +15,9 @@ from opsfin import canonical
 from opsfin.errors import UserError
 from opsfin.readers import Party, detect_format, read_document
 from opsfin.readers.ubl import read_ubl
+from services import SHARED_DATA, shared_file
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 EINVOICE = DATA / "einvoice"
 D = Decimal
 
@@ -110,11 +110,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    if not EINVOICE.is_dir():
-        if os.environ.get("OPSFIN_REQUIRE_ALL") == "1":
-            pytest.fail(f"real data missing: {EINVOICE} (OPSFIN_REQUIRE_ALL=1)")
-        pytest.skip(f"real data not found at {DATA} (shared data folder beside the project)")
-    return EINVOICE
+    return shared_file("einvoice")
 
 
 def test_all_sample_files_are_covered(data_dir):

@@ -25,6 +25,7 @@ from opsfin.canonical import MODEL_TABLE_NAMES
 from opsfin.cli import app
 from opsfin.errors import UserError
 from opsfin.kpis import KPIS, compute
+from services import missing
 
 REL_TOL = 1e-9
 CASES = [(k.id, by) for k in KPIS for by in ([], ["site"]) if set(by) <= k.dims]
@@ -36,9 +37,7 @@ def _need_spark() -> None:
     try:
         require_spark()
     except UserError as exc:
-        if os.environ.get("OPSFIN_REQUIRE_ALL") == "1":
-            pytest.fail(f"Spark parity needs pyspark and Java (OPSFIN_REQUIRE_ALL=1): {exc}")
-        pytest.skip(f"Spark not available: {exc}")
+        missing(f"Spark parity needs pyspark and Java: {exc}")
 
 
 @pytest.fixture(scope="module")

@@ -33,31 +33,19 @@ def _window(a) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(a["start"]).replace(day=1), month_end(dt.date.fromisoformat(a["end"]))
 
 
-def _overlaps(a, lo, hi) -> bool:
-    return dt.date.fromisoformat(a["start"]) <= hi and dt.date.fromisoformat(a["end"]) >= lo
-
-
-def _largest_unfavourable(ws, a, category: str, dim: str) -> list[tuple[str, float]]:
-    lo, hi = _window(a)
-    items = ws.variance(lo, hi, by=dim).filter(category=category).sort("amount").to_dicts()
-    return [(r[dim], float(r["amount"])) for r in items]
-
-
-def test_price_rise_is_the_largest_material_price_item_in_its_period(demo):
+@pytest.mark.parametrize(("kind", "category", "dim"), [
+    ("material_price_rise", "material_price", "product"),
+    ("energy_drift", "energy_usage", "machine"),
+])
+def test_injected_anomaly_is_the_largest_unfavourable_item_in_its_period(demo, kind, category, dim):
+    """Each injected price rise is the largest `material_price` item by product, and each energy-drift
+    machine the largest `energy_usage` item by machine, over the anomaly's months."""
     ws, truth = demo
-    rises = [a for a in truth if a["kind"] == "material_price_rise"]
-    assert rises
-    for a in rises:
-        items = _largest_unfavourable(ws, a, "material_price", "product")
-        assert items[0][0] == a["entity_id"], (a["entity_id"], items[:3])
-        assert items[0][1] < 0
-
-
-def test_energy_drift_machine_is_the_largest_energy_usage_item_in_its_period(demo):
-    ws, truth = demo
-    drifts = [a for a in truth if a["kind"] == "energy_drift"]
-    assert drifts
-    for a in drifts:
-        items = _largest_unfavourable(ws, a, "energy_usage", "machine")
-        assert items[0][0] == a["entity_id"], (a["entity_id"], items[:3])
-        assert items[0][1] < 0
+    anomalies = [a for a in truth if a["kind"] == kind]
+    assert anomalies
+    for a in anomalies:
+        lo, hi = _window(a)
+        items = ws.variance(lo, hi, by=dim).filter(category=category).sort("amount").to_dicts()
+        worst = items[0]
+        assert worst[dim] == a["entity_id"], (a["entity_id"], [(r[dim], r["amount"]) for r in items[:3]])
+        assert worst["amount"] < 0

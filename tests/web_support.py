@@ -11,13 +11,9 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 import opsfin
 from opsfin.appdb import AppDB
@@ -68,20 +64,10 @@ def app_db_url(kind: str, folder: Path):
     if kind == "sqlite":
         yield f"sqlite:///{folder}/app.db"
         return
-    from services import postgres_url
+    from services import postgres_schema_url
 
-    base = postgres_url()
-    schema = f"web_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema_url("web_test") as url:
+        yield url
 
 
 def add_people(url: str, login_attempts_per_minute: int = 5) -> tuple[AppDB, dict[str, str]]:
