@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo serve test install install-dev lint docs clean
+.PHONY: demo serve test install install-dev lint docs clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,17 +23,29 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make demo: build the demo company into ./demo-workspace, print what was built and the demo users'
-## passwords, then serve it at http://127.0.0.1:8000/ (Ctrl+C stops the server)
+## passwords, then serve it at http://$(HOST):$(PORT)/ (Ctrl+C stops the server). PORT (default 8000) and
+## HOST (default 127.0.0.1) choose where: `make demo PORT=8010`.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 demo: install
-	$(BIN)/opsfin demo --dir demo-workspace --scale demo
+	$(BIN)/opsfin demo --dir demo-workspace --scale demo --host $(HOST) --port $(PORT)
 
-## make serve: serve ./demo-workspace again (after `make demo`)
+## make serve: serve ./demo-workspace again (after `make demo`); PORT and HOST as for make demo
 serve: install
-	$(BIN)/opsfin serve -w demo-workspace
+	$(BIN)/opsfin serve -w demo-workspace --host $(HOST) --port $(PORT)
 
 ## make test: install with the dev and spark extras and run the whole suite (the Spark tests also need Java 17)
 test: install-dev
 	$(BIN)/python -m pytest
+
+## make mutation: mutation testing of the engines with mutmut, per package (not part of `make test`; see
+## docs/testing.md). MUTATION_PACKAGES picks packages (default: core kpis costing matching alerts evaluation),
+## MUTATION_MINUTES caps each package's run (default 8). Scores go to .mutation/scores.json.
+MUTATION_PACKAGES ?=
+MUTATION_MINUTES ?= 8
+mutation: install-dev
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	$(BIN)/python tools/mutation.py $(MUTATION_PACKAGES) --minutes $(MUTATION_MINUTES)
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = ws.sql("SELECT (SELECT count(*) FROM bank_transactions) AS lines, (SELECT count(*) FROM ar_receipts) "
                     "+ (SELECT count(*) FROM ap_payments) + (SELECT count(*) FROM gl_entries g JOIN accounts a "
                     "USING (account_id) WHERE a.role = 'cash') AS items").row(0, named=True)
-    from opsfin.matching.runs import keep_auto_matches, reconcile_workspace
+    from opsfin.runs.matching import keep_auto_matches, reconcile_workspace
 
     for stale in path.glob("app.db*"):  # every measurement starts without kept runs
         stale.unlink()

@@ -18,9 +18,9 @@ from opsfin.alerts.detect import detect_matrix
 from opsfin.alerts.guardrails import check_guardrails, parse_guardrails
 from opsfin.alerts.runs import merge_runs
 from opsfin.alerts.scan import Settings, parse_detection
+from opsfin.core.periods import next_period
 from opsfin.errors import UserError
 from opsfin.kpis import KPI_BY_ID
-from opsfin.kpis.periods import next_period
 
 
 # ------------------------------------------------------------------ helpers
@@ -73,19 +73,21 @@ def stub_engine(monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ("guardrails: [", "not valid YAML"),
     ("guardrails: {kpi: oee}", "top-level 'guardrails:' list"),
-    ("guardrails:\n  - kpi: no_such_kpi\n    max: 1", "guardrail #1 (no_such_kpi): unknown KPI"),
-    ("guardrails:\n  - kpi: oee\n    max: 1\n  - kpi: oee", "guardrail #2 (oee): give 'min', 'max' or both"),
+    ("guardrails:\n  - kpi: no_such_kpi\n    max: 1", "guardrails[1] (no_such_kpi): field 'kpi': unknown KPI"),
+    ("guardrails:\n  - kpi: oee\n    max: 1\n  - kpi: oee", "guardrails[2] (oee): give 'min', 'max' or both"),
     ("guardrails:\n  - kpi: oee\n    min: 0.9\n    max: 0.5", "min 0.9 is above max 0.5"),
-    ("guardrails:\n  - kpi: overtime_share\n    max: 8%", "'max' must be a number"),
-    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    severity: urgent", "severity must be one of info, warn, stop"),
-    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    grain: fortnight", "unknown grain 'fortnight'"),
+    ("guardrails:\n  - kpi: overtime_share\n    max: 8%", "guardrails[1] (overtime_share): field 'max': expected a number, got '8%'"),
+    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    severity: urgent", "field 'severity': expected one of 'info', 'warn' or 'stop', got 'urgent'"),
+    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    grain: fortnight", "field 'grain': expected one of 'day', 'week', 'month', 'quarter' or 'year', got 'fortnight'"),
     ("guardrails:\n  - kpi: oee\n    min: 0.3\n    colour: red", "unknown key 'colour'"),
-    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    where: P1", "'where' must be a mapping"),
+    ("guardrails:\n  - kpi: oee\n    min: 0.3\n    where: P1", "field 'where': expected a mapping"),
     ("guardrails:\n  - kpi: dso\n    max: 50\n    by: site", "cannot be split by site"),
     ("guardrails:\n  - kpi: oee\n    min: 0.3\n    where: {planet: mars}", "unknown dimension planet"),
-    ("guardrails:\n  - just a string", "guardrail #1: each guardrail is a mapping"),
-    ("guardrails:\n  - kpi: oee\n    min: .inf", "'min' must be a finite number"),
+    ("guardrails:\n  - just a string", "guardrails[1]: expected a mapping, got 'just a string'"),
+    ("guardrails:\n  - kpi: oee\n    min: .inf", "field 'min': expected a finite number"),
     ("guardrails:\n  - kpi: oee\n    min: 0.3\n    by: [site, site]", "by: site is named twice"),
+    ("guardrails:\n  - kpi: oee\n    max: 1\n  - kpi: oee\n    max: true",
+     "model/guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got true"),
 ])
 def test_guardrail_parse_errors_name_file_and_entry(text, message):
     with pytest.raises(UserError) as err:
@@ -117,16 +119,18 @@ def test_default_model_files_are_valid():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("scan:\n  - {kpi: oee, by: site, colour: red}", "unknown key colour"),
-    ("scan:\n  - {kpi: oee, by: site, alert_on: sideways}", "alert_on must be"),
+    ("scan:\n  - {kpi: oee, by: site, colour: red}", "scan[1] (oee): unknown key 'colour'"),
+    ("scan:\n  - {kpi: oee, by: site, alert_on: sideways}", "field 'alert_on': expected one of 'worse', 'higher', 'lower' or 'both'"),
     ("scan:\n  - {kpi: oee, by: site, peers: machine}", "peers is 'all' or one of the 'by' dimensions"),
     ("scan:\n  - {kpi: oee, by: site, confirm: true}", "confirm is true or false, and needs peers"),
     ("scan:\n  - {kpi: oee, by: site, members: constraint}", "members is 'all', or 'constraint'"),
     ("scan:\n  - {kpi: dso, by: site}", "cannot be split by site"),
-    ("scan:\n  - {kpi: oee, by: site, threshold: -1}", "'threshold' must be a number ≥ 0"),
+    ("scan:\n  - {kpi: oee, by: site, threshold: -1}", "scan[1] (oee): field 'threshold': expected a number ≥ 0, got -1"),
     ("scan:\n  - {kpi: oee, by: site, baseline: 4, min_history: 6}", "min_history ≤ baseline"),
-    ("settings: {speed: 3}\nscan: []", "settings: unknown key speed"),
-    ("scan:\n  - oee", "scan #1"),
+    ("settings: {speed: 3}\nscan: []", "field 'settings': unknown key 'speed'"),
+    ("scan:\n  - oee", "scan[1]: expected a mapping, got 'oee'"),
+    ("scan:\n  - {kpi: oee, by: site}\n  - {kpi: oee, threshold: true}",
+     "scan[2] (oee): field 'threshold': expected a number, got true"),
 ])
 def test_detection_parse_errors(text, message):
     with pytest.raises(UserError) as err:

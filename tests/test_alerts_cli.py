@@ -81,7 +81,7 @@ def test_alerts_json_contract(alerts_json):
 
 def test_alert_ids_are_stable_across_runs(tiny_alerts, alerts_json):
     again = json.loads(opsfin(tiny_alerts, "alerts", "--format", "json").stdout)
-    assert [a["id"] for a in again] == [a["id"] for a in alerts_json]
+    assert again and [a["id"] for a in again] == [a["id"] for a in alerts_json]
 
 
 def test_alerts_from_to_table_and_csv(tiny_alerts):
@@ -98,7 +98,9 @@ def test_alerts_from_to_table_and_csv(tiny_alerts):
 
 def test_default_model_files_run_on_the_tiny_demo(tiny_demo):
     assert (tiny_demo.model_dir / "guardrails.yaml").exists() and (tiny_demo.model_dir / "detection.yaml").exists()
-    assert isinstance(json.loads(opsfin(tiny_demo.path, "alerts", "--format", "json").stdout), list)
+    alerts = json.loads(opsfin(tiny_demo.path, "alerts", "--format", "json").stdout)
+    # four months are too short for the default anomaly baselines: the default guardrails alone fire
+    assert alerts and {a["kind"] for a in alerts} == {"guardrail"} and all(list(a) == KEYS for a in alerts)
 
 
 def test_bad_guardrails_file_is_one_clear_error(tiny_alerts, tmp_path):
@@ -107,7 +109,7 @@ def test_bad_guardrails_file_is_one_clear_error(tiny_alerts, tmp_path):
     (path / "model" / "guardrails.yaml").write_text("guardrails:\n  - {kpi: oee, min: 0.3}\n  - {kpi: oee, max: 80%}\n")
     proc = opsfin(path, "alerts", ok=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "guardrails.yaml: guardrail #2 (oee): 'max' must be a number" in proc.stderr
+    assert "guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got '80%'" in proc.stderr
 
 
 def test_eval_detection_output_contract(tiny_demo):

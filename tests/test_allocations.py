@@ -138,7 +138,7 @@ def test_demo_post_is_balanced_idempotent_and_checked(demo_copy):
     after = ws.sql("SELECT count(*) AS n, sum(amount) AS s FROM gl_entries").row(0)
     assert after[0] == before[0] + n_posted and after[1] == before[1]
     # the same run again posts nothing more
-    from opsfin.costing.allocations import allocation_result
+    from opsfin.runs.costing import allocation_result
 
     _, _, status = allocation_result(ws, "reciprocal", "2024-03", post=True)
     assert status["status"] == "already posted"
@@ -146,7 +146,7 @@ def test_demo_post_is_balanced_idempotent_and_checked(demo_copy):
     # another method into the same month is refused
     with pytest.raises(UserError, match="already holds allocation run"):
         ws.allocate("direct", "2024-03", post=True)
-    from opsfin.integrity import run_checks
+    from opsfin.runs.checks import run_checks
 
     assert [f for f in run_checks(ws) if f.severity in ("stop", "warn")] == []
 
@@ -174,12 +174,19 @@ def run(ws, *args):
 def test_cli_preview_and_post(demo_copy):
     import json
 
-    proc = run(demo_copy, "allocate", "--method", "step", "--period", "2024-01", "--format", "json")
+    proc = run(demo_copy, "allocate", "--method", "step", "--period", "2024-01", "--view", "flows", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert list(rows[0]) == ["run_id", "method", "period", "step", "sender", "receiver", "account_id", "role",
                              "driver", "amount"]
     assert rows[0]["step"] == 1 and rows[0]["method"] == "step"
+    # without --view: the summary, one row per cost centre; what the senders give is what the flows carry
+    proc = run(demo_copy, "allocate", "--method", "step", "--period", "2024-01", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert list(summary[0]) == ["cost_center_id", "kind", "own_cost", "allocated_in", "allocated_out", "after"]
+    assert len({r["cost_center_id"] for r in summary}) == len(summary)
+    assert sum(Decimal(str(r["allocated_out"])) for r in summary) == sum(Decimal(str(r["amount"])) for r in rows)
     proc = run(demo_copy, "allocate", "--method", "step", "--period", "2024-01", "--post", "--format", "csv")
     assert proc.returncode == 0 and "posted" in proc.stderr and "already" not in proc.stderr
     proc = run(demo_copy, "allocate", "--method", "step", "--period", "2024-01", "--post", "--format", "csv")
@@ -191,7 +198,7 @@ def test_cli_preview_and_post(demo_copy):
 @pytest.mark.parametrize("args, message", [
     (["--method", "fifo", "--period", "2024-01"], "--method 'fifo'"),
     (["--method", "direct"], "--period YYYY-MM is required"),
-    (["--method", "direct", "--period", "2024-13"], "not a month"),
+    (["--method", "direct", "--period", "2024-13"], "--period '2024-13': give a month as YYYY-MM"),
     (["--method", "direct", "--period", "2024-01", "--view", "nope"], "--view 'nope'"),
 ])
 def test_cli_errors(demo_copy, args, message):
@@ -204,5 +211,5 @@ def test_cli_bad_yaml(demo_copy):
     (demo_copy.model_dir / "allocations.yaml").write_text("rules:\n  - senders: {kind: service}\n    driver: magic\n"
                                                          "    receivers: {kind: production}\n")
     proc = run(demo_copy, "allocate", "--period", "2024-01")
-    assert proc.returncode == 2 and "allocations.yaml: rules[1].driver: unknown driver 'magic'" in proc.stderr
+    assert proc.returncode == 2 and "allocations.yaml: rules[1]: field 'driver': unknown driver 'magic'" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -21,7 +21,7 @@ GENESIS = "0" * 64
 
 def fill(db, n_comments: int = 4) -> None:
     """A small log: a user, a token, comments and an action (1 + 1 + n + 1 entries)."""
-    db.add_user("ann", "admin", "pw-ann", actor="root")
+    db.add_user("ann", "admin", "pw-ann-long", actor="root")
     db.create_token("etl", "ann", actor="root")
     for i in range(n_comments):
         db.add_comment("ann", "kpi", "oee", f"note {i}")

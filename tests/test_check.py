@@ -34,8 +34,9 @@ from typer.testing import CliRunner
 
 import opsfin
 from opsfin.cli import app
-from opsfin.integrity import CHECK_NAMES, Finding, run_checks, summary_line
+from opsfin.integrity import CHECK_NAMES, Finding, summary_line
 from opsfin.integrity.findings import half_even_div_sql
+from opsfin.runs.checks import run_checks
 
 CLEAN_SQL = """
 INSERT INTO sites VALUES ('S1', 'Plant 1', 'plant', 'North', 0.1500, 'L0');

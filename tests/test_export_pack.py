@@ -19,12 +19,14 @@ import polars as pl
 import pytest
 
 import opsfin
-from opsfin.alerts import load_guardrails, run_alerts
+from opsfin.alerts import load_guardrails
 from opsfin.appdb import AppDB, open_app_db
+from opsfin.core.dimensions import SiteMap
 from opsfin.errors import UserError
 from opsfin.export.pack import build_pack, pack_contents, pack_filename, pack_media_type, render
-from opsfin.export.pack_sections import SiteMap, action_section, alert_section
+from opsfin.export.pack_sections import action_section, alert_section
 from opsfin.export.pack_xlsx import render_xlsx
+from opsfin.runs.alerts import run_alerts
 
 PERIOD = "2024-04"  # the tiny company's last month: it has one guardrail alert (support team CC-S1-SUP1)
 FIRST, LAST = dt.date(2024, 4, 1), dt.date(2024, 4, 30)
@@ -293,7 +295,7 @@ def test_site_pack_holds_only_its_sites_rows(ws, plant, plant_xlsx):
 
 
 def test_site_scope_keeps_its_own_alert(ws):
-    site_map = SiteMap.from_workspace(ws)
+    site_map = SiteMap.read(ws.table)
     s1 = alert_section(ws, FIRST, LAST, ("S1",), site_map).table
     p1 = alert_section(ws, FIRST, LAST, ("P1",), site_map).table
     assert s1["scope"].to_list() == ["cost_center=CC-S1-SUP1"] and s1["site"].to_list() == ["S1"]
@@ -301,7 +303,7 @@ def test_site_scope_keeps_its_own_alert(ws):
 
 
 def test_site_map_attribution(ws):
-    site_map = SiteMap.from_workspace(ws)
+    site_map = SiteMap.read(ws.table)
     assert site_map.visible({"machine": ["P1-ASSY-M01"]}, ("P1",))
     assert not site_map.visible({"machine": ["P1-ASSY-M01"]}, ("P2",))
     assert site_map.visible({"site": ["P1", "P2"]}, ("P1", "P2"))

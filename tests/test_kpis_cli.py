@@ -215,7 +215,9 @@ def test_where_filters(tiny_demo):
 
 def test_table_format(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "oee", "--grain", "year")
-    assert "2024-01-01" in proc.stdout and "oee" in proc.stdout
+    (year,) = json.loads(opsfin(tiny_demo, "kpi", "oee", "--grain", "year", "--format", "json").stdout)
+    rows = [line.split()[:3] for line in proc.stdout.splitlines() if line.startswith("2024-")]
+    assert rows == [["2024-01-01", "oee", f"{year['value']:.1%}"]] and 0 < year["value"] < 1
 
 
 # ------------------------------------------------------------------ user mistakes: exit 2, one line, no traceback

@@ -21,10 +21,10 @@ from opsfin.matching import (
     InvoiceTables,
     default_config,
     reconcile,
-    run_bank,
     three_way_match,
 )
 from opsfin.matching.ids import bank_match_id
+from opsfin.runs.matching import run_bank
 
 D = dt.date(2024, 3, 4)
 BANK = {"bank_txn_id": pl.String, "booking_date": pl.Date, "amount": pl.Decimal(18, 2), "currency": pl.String,

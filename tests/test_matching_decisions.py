@@ -18,7 +18,8 @@ from appdb_fixtures import app_db_url  # noqa: F401 - fixture: a fresh SQLite fi
 from opsfin.appdb import AppDB, open_app_db
 from opsfin.errors import UserError
 from opsfin.matching import BankDecisions, default_config, exception_queue, reconcile
-from opsfin.matching.decisions import bank_decisions, decide_bank
+from opsfin.matching.decisions import bank_decisions
+from opsfin.runs.matching import decide_bank
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def test_unknown_or_malformed_ids_are_one_line_errors(ws):
 
 
 def test_new_lines_are_matched_without_redeciding_confirmed_ones(ws):
-    from opsfin.matching import record_decision
+    from opsfin.runs.matching import record_decision
 
     row = one_to_one(ws.match_bank()).row(0, named=True)
     record_decision(ws, "ana", row["match_id"], "confirmed")

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from opsfin.cli import app
-from opsfin.matching import run_evaluation
 from opsfin.matching.evaluate import load_bank_truth
+from opsfin.runs.matching import run_evaluation
 
 STATUSES = {"matched", "duplicate", "no_po", "no_receipt", "qty_over_received", "price_over_tolerance"}
 

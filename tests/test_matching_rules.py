@@ -15,6 +15,7 @@ import pytest
 from opsfin.errors import UserError
 from opsfin.matching import InvoiceTables, default_config, parse_config, reconcile, three_way_match
 from opsfin.matching.subset_sum import subset_sums
+from warehouse_rows import put
 
 D = dt.date(2024, 3, 4)
 BANK_SCHEMA = {"bank_txn_id": pl.String, "booking_date": pl.Date, "amount": pl.Decimal(18, 2), "currency": pl.String,
@@ -193,9 +194,10 @@ def test_no_candidate_at_all():
 
 @pytest.mark.parametrize("data, message", [
     ({"bank": {"cascade": ["exact_reference", "exact_reference"]}}, "appears twice"),
-    ({"bank": {"rules": {"amount_tolerance": {"percentage": 1}}}}, "bank.rules.amount_tolerance.percentage"),
+    ({"bank": {"rules": {"amount_tolerance": {"percentage": 1}}}}, "field 'bank.rules.amount_tolerance': unknown key 'percentage'"),
     ({"bank": {"auto_threshold": 2}}, "bank.auto_threshold"),
     ({"invoices": {"price_tolerance_percent": -1}}, "invoices.price_tolerance_percent"),
+    ({"bank": {"auto_threshold": True}}, "field 'bank.auto_threshold': expected a number, got true"),
 ])
 def test_config_mistakes_are_one_clear_line(data, message):
     with pytest.raises(UserError, match=message):
@@ -208,7 +210,7 @@ def test_the_default_file_says_what_the_code_defaults_are(tmp_path):
 
     assert default_config() == MatchingConfig()                 # the YAML written by `opsfin init` = the model
     (tmp_path / "matching.yaml").write_text(DEFAULT_MATCHING_YAML.replace("auto_threshold: 0.80", "auto_treshold: 1"))
-    with pytest.raises(UserError, match=r"matching.yaml: key 'bank.auto_treshold': Extra inputs are not permitted"):
+    with pytest.raises(UserError, match=r"matching.yaml: field 'bank': unknown key 'auto_treshold'; keys are cascade, auto_threshold"):
         load_config(tmp_path)
 
 
@@ -304,12 +306,43 @@ def test_duplicate_needs_the_references_alike():
     assert {s for s, _, _ in statuses(three_way_match(tables, default_config().invoices)).values()} == {"matched"}
 
 
-def test_several_issues_status_is_the_first_in_order_and_receipts_after_the_run_date_do_not_count():
+def test_several_issues_status_is_the_first_in_order():
     tables = invoice_tables(invoices=[("X", "S1", "009", 0, "1100.00")], lines=[("X", "PO9", 100, "11.0000")],
                             pos=[("PO9", 100, "10.0000")], receipts=[("G9", "PO9", 100, 10)])
-    early = three_way_match(tables, default_config().invoices)   # all receipts
-    assert statuses(early)["X"] == ("price_over_tolerance", ["price_over_tolerance"], Decimal("100.00"))
-    cut = InvoiceTables(tables.invoices, tables.lines, tables.po_lines,
-                        tables.receipts.filter(pl.col("received_date") <= D))   # as read with as_of = D
-    assert statuses(three_way_match(cut, default_config().invoices))["X"] == (
+    # received in full: only the price is off, +10% > 2%: 100 x 1.00 at stake
+    assert statuses(three_way_match(tables, default_config().invoices))["X"] == (
+        "price_over_tolerance", ["price_over_tolerance"], Decimal("100.00"))
+    nothing = invoice_tables(invoices=[("X", "S1", "009", 0, "1100.00")], lines=[("X", "PO9", 100, "11.0000")],
+                             pos=[("PO9", 100, "10.0000")], receipts=[])
+    # nothing received: both issues listed, no_receipt comes first, the whole line is at stake
+    assert statuses(three_way_match(nothing, default_config().invoices))["X"] == (
         "no_receipt", ["no_receipt", "price_over_tolerance"], Decimal("1100.00"))
+
+
+@pytest.fixture
+def receipts_around_the_run_date(workspace):
+    """PO9 line 1: 100 units at 10.00, invoiced in full on D; 60 received 5 days before D, 40 received 10 days after."""
+    with workspace.connect() as con:
+        put(con, "ap_invoices", [{"invoice_id": "X", "supplier_id": "S1", "supplier_ref": "009", "kind": "invoice",
+                                  "invoice_date": D, "currency": "EUR", "total": Decimal("1000.00")}])
+        put(con, "ap_invoice_lines", [{"invoice_id": "X", "line": 1, "po_id": "PO9", "po_line": 1, "product_id": "RM",
+                                       "qty": 100.0, "unit_price": Decimal("10.0000"), "amount": Decimal("1000.00")}])
+        put(con, "purchase_orders", [{"po_id": "PO9", "line": 1, "supplier_id": "S1", "product_id": "RM", "qty": 100.0,
+                                      "unit_price": Decimal("10.0000"), "currency": "EUR"}])
+        put(con, "goods_receipts", [
+            {"receipt_id": "G1", "po_id": "PO9", "line": 1, "qty": 60.0, "received_date": D - dt.timedelta(days=5)},
+            {"receipt_id": "G2", "po_id": "PO9", "line": 1, "qty": 40.0, "received_date": D + dt.timedelta(days=10)}])
+    return workspace
+
+
+@pytest.mark.parametrize(("days_after_d", "expected"), [
+    (-6, ("no_receipt", ["no_receipt"], Decimal("1000.00"))),                 # before either receipt
+    (0, ("qty_over_received", ["qty_over_received"], Decimal("400.00"))),     # 60 of 100: 40 x 10.00 over
+    (9, ("qty_over_received", ["qty_over_received"], Decimal("400.00"))),     # the day before the second
+    (10, ("matched", [], Decimal("0.00"))),                                   # the day of the second counts
+])
+def test_the_warehouse_reader_counts_receipts_up_to_the_run_date_only(receipts_around_the_run_date, days_after_d,
+                                                                        expected):
+    # the real warehouse reader (behind Workspace.match_invoices) must cut the receipts at --as-of itself
+    result = receipts_around_the_run_date.match_invoices(D + dt.timedelta(days=days_after_d))
+    assert statuses(result)["X"] == expected

@@ -19,8 +19,9 @@ import pytest
 from cli_support import run_cli
 from opsfin.appdb import open_app_db
 from opsfin.ingest import ingest_file
-from opsfin.matching import BankDecisions, default_config, kept_frame, reconcile, run_bank
+from opsfin.matching import BankDecisions, default_config, kept_frame, reconcile
 from opsfin.matching.ids import bank_match_id
+from opsfin.runs.matching import run_bank
 
 D = dt.date(2024, 3, 1)
 BANK = {"bank_txn_id": pl.String, "booking_date": pl.Date, "amount": pl.Decimal(18, 2), "currency": pl.String,

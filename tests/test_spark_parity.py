@@ -32,7 +32,7 @@ CASES = [(k.id, by) for k in KPIS for by in ([], ["site"]) if set(by) <= k.dims]
 
 
 def _need_spark() -> None:
-    from opsfin.kpis.spark import require_spark
+    from opsfin.runs.spark import require_spark
 
     try:
         require_spark()
@@ -169,7 +169,7 @@ def test_warehouse_backend_setting_selects_spark(spark_t, tiny_demo, monkeypatch
 
 
 def test_spark_cache_is_reused(spark_t, tiny_demo):
-    from opsfin.kpis.spark import CACHE_DIR, parquet_cache
+    from opsfin.runs.spark import CACHE_DIR, parquet_cache
 
     first = parquet_cache(tiny_demo)
     assert first.parent == tiny_demo.path / CACHE_DIR
@@ -198,7 +198,7 @@ def test_export_parquet_writes_every_table(tiny_demo, tmp_path):
 
 
 def test_missing_java_is_a_clear_error(monkeypatch):
-    from opsfin.kpis import spark
+    from opsfin.runs import spark
 
     monkeypatch.setattr(spark, "java_executable", lambda: None)
     with pytest.raises(UserError, match=r"pip install 'opsfin\[spark\]'"):

@@ -47,20 +47,20 @@ def test_users_add_from_stdin(ws):
 
 
 def test_users_add_prompts_twice_without_stdin_flag(ws):
-    result = run(ws, "users", "add", "bob", "--role", "viewer", input="first\nsecond\nagain\nagain\n")
+    result = run(ws, "users", "add", "bob", "--role", "viewer", input="first try\nsecond try\nagain try\nagain try\n")
     assert result.exit_code == 0, result.output
     assert "do not match" in result.output
-    assert "again" not in result.output  # hidden input is not echoed
+    assert "again try" not in result.output  # hidden input is not echoed
     db = open_app_db(ws)
-    assert db.authenticate("bob", "again").sites is None
-    assert db.authenticate("bob", "first") is None
+    assert db.authenticate("bob", "again try").sites is None
+    assert db.authenticate("bob", "first try") is None
 
 
 @pytest.mark.parametrize(("args", "stdin", "message"), [
-    (["--role", "viewer", "--sites", "P1,XX"], "pw\n", "--sites: unknown site XX (known sites: P1, P2, W1)"),
+    (["--role", "viewer", "--sites", "P1,XX"], "plant floor 7\n", "--sites: unknown site XX (known sites: P1, P2, W1)"),
     (["--role", "viewer"], "\n", "the password must not be empty"),
-    (["--role", "boss"], "pw\n", "--role 'boss': choose one of admin, controller, analyst, viewer"),
-    (["--role", "viewer", "--sites", " , "], "pw\n", "--sites: name at least one site"),
+    (["--role", "boss"], "plant floor 7\n", "--role 'boss': choose one of admin, controller, analyst, viewer"),
+    (["--role", "viewer", "--sites", " , "], "plant floor 7\n", "--sites: name at least one site"),
 ])
 def test_users_add_mistakes(ws, args, stdin, message):
     result = run(ws, "users", "add", "cat", *args, "--password-stdin", input=stdin)
@@ -69,14 +69,14 @@ def test_users_add_mistakes(ws, args, stdin, message):
 
 
 def test_users_add_twice_is_refused(ws):
-    assert run(ws, "users", "add", "ann", "--role", "viewer", "--password-stdin", input="pw\n").exit_code == 0
+    assert run(ws, "users", "add", "ann", "--role", "viewer", "--password-stdin", input="plant floor 7\n").exit_code == 0
     assert "already exists" in user_error(run(ws, "users", "add", "ann", "--role", "admin", "--password-stdin",
-                                              input="pw2\n"))
+                                              input="plant floor 8\n"))
 
 
 def test_users_list_and_disable(ws):
-    run(ws, "users", "add", "ann", "--role", "admin", "--password-stdin", input="pw-ann\n")
-    run(ws, "users", "add", "bob", "--role", "analyst", "--sites", "P2", "--password-stdin", input="pw-bob\n")
+    run(ws, "users", "add", "ann", "--role", "admin", "--password-stdin", input="pw-ann-long\n")
+    run(ws, "users", "add", "bob", "--role", "analyst", "--sites", "P2", "--password-stdin", input="pw-bob-long\n")
     assert run(ws, "users", "disable", "bob").stdout.strip() == "user bob disabled"
     listed = json.loads(run(ws, "users", "list", "--format", "json").stdout)
     assert [(u["name"], u["role"], u["sites"], u["disabled"]) for u in listed] == [
@@ -86,12 +86,12 @@ def test_users_list_and_disable(ws):
     assert csv_out.splitlines()[0] == "name,role,sites,disabled,created_at"
     assert "bob,analyst,P2,True," in csv_out
     table = run(ws, "users", "list").stdout
-    assert "argon2" not in table + csv_out and "pw-ann" not in table + csv_out
+    assert "argon2" not in table + csv_out and "pw-ann-long" not in table + csv_out
     assert "no user named 'zed'" in user_error(run(ws, "users", "disable", "zed"))
 
 
 def test_tokens_create_list_revoke(ws):
-    run(ws, "users", "add", "ann", "--role", "viewer", "--sites", "P1", "--password-stdin", input="pw\n")
+    run(ws, "users", "add", "ann", "--role", "viewer", "--sites", "P1", "--password-stdin", input="plant floor 7\n")
     created = run(ws, "tokens", "create", "etl", "--user", "ann")
     assert created.exit_code == 0, created.output
     token = created.stdout.strip()
@@ -115,6 +115,6 @@ def test_a_user_mistake_is_one_line_and_exit_code_2(ws):
     """Through the real entry point: no traceback, one line on stderr."""
     proc = subprocess.run([sys.executable, "-m", "opsfin", "users", "add", "dan", "--role", "viewer",
                            "--sites", "P9", "--password-stdin", "-w", str(ws.path)],
-                          input="pw\n", capture_output=True, text=True, timeout=120)
+                          input="plant floor 7\n", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == "error: --sites: unknown site P9 (known sites: P1, P2, W1)\n"

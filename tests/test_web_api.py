@@ -90,7 +90,7 @@ def test_money_kpi_keeps_exact_decimals_like_the_cli(ws, sqlite_env):
 def test_catalog_lists_every_kpi_of_the_cli(ws, sqlite_env):
     client, _, tokens = sqlite_env
     catalog = client.get("/api/v1/kpis", headers=bearer(tokens["val"])).json()
-    assert [k["id"] for k in catalog] == [k["id"] for k in cli_json(ws, "kpi", "--list")]
+    assert catalog and [k["id"] for k in catalog] == [k["id"] for k in cli_json(ws, "kpi", "--list")]
     dso = next(k for k in catalog if k["id"] == "dso")
     assert dso["company_level"] is True and dso["dimensions"] == []
 

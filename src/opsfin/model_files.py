@@ -1,10 +1,14 @@
-"""Default YAML files of a workspace's `model/` folder (KPI catalog, guardrails, mappings...).
+"""The YAML files of a workspace's `model/` folder (KPI catalog, guardrails, detection, costing, matching).
 
-Each later engine adds its default file here; existing files are never overwritten."""
+The defaults are YAML files shipped in `opsfin/model_defaults/` and copied as they are; the KPI catalog
+is written from the engine's definitions (kpis/catalog.py), so its formulas are the ones computed.
+A file that exists is never overwritten. See docs/configuration.md."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from .model_defaults import FILES, default_text
 
 README = """# model/
 
@@ -19,41 +23,24 @@ Declarative configuration of this workspace, meant to be read, diffed and review
   (docs/matching.md).
 - `mappings/` — ingest mappings (column renames, date formats, decimal separators, constants).
   See docs/ingest.md.
+
+A mistake in one of these files is reported in one line naming the file, the entry and the field
+(docs/configuration.md).
 """
 
 
 def write_default_model_files(model_dir: Path) -> None:
+    """Write each default model file that `model_dir` does not have yet (never overwriting one)."""
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / "mappings").mkdir(exist_ok=True)
     from .kpis.catalog import default_catalog_yaml
 
-    catalog = model_dir / "kpis.yaml"
-    if not catalog.exists():
-        catalog.write_text(default_catalog_yaml(), encoding="utf-8")
-    from .alerts.defaults import default_detection_yaml, default_guardrails_yaml
-
-    for name, text in (("guardrails.yaml", default_guardrails_yaml), ("detection.yaml", default_detection_yaml)):
-        if not (model_dir / name).exists():
-            (model_dir / name).write_text(text(), encoding="utf-8")
-    from .costing.costing_config import (
-        ACTIVITIES_FILE,
-        ALLOCATIONS_FILE,
-        DEFAULT_ACTIVITIES_YAML,
-        DEFAULT_ALLOCATIONS_YAML,
-    )
-
-    for name, content in ((ACTIVITIES_FILE, DEFAULT_ACTIVITIES_YAML), (ALLOCATIONS_FILE, DEFAULT_ALLOCATIONS_YAML)):
-        if not (model_dir / name).exists():
-            (model_dir / name).write_text(content, encoding="utf-8")
-    _write_matching_yaml(model_dir)
-    readme = model_dir / "README.md"
-    if not readme.exists():
-        readme.write_text(README, encoding="utf-8")
+    _write_new(model_dir / "kpis.yaml", default_catalog_yaml)
+    for name in FILES:
+        _write_new(model_dir / name, lambda name=name: default_text(name))
+    _write_new(model_dir / "README.md", lambda: README)
 
 
-def _write_matching_yaml(model_dir: Path) -> None:
-    """`matching.yaml`: the bank-reconciliation cascade and three-way-match tolerances (docs/matching.md)."""
-    from .matching.config import FILE, default_matching_yaml
-
-    if not (model_dir / FILE).exists():
-        (model_dir / FILE).write_text(default_matching_yaml(), encoding="utf-8")
+def _write_new(path: Path, text) -> None:
+    if not path.exists():
+        path.write_text(text(), encoding="utf-8")

@@ -6,10 +6,11 @@ Nested keys use a double underscore: `OPSFIN_WAREHOUSE__BACKEND=spark` overrides
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import UserError
@@ -32,6 +33,20 @@ class WebSettings(BaseModel):
     secure_cookies: bool = Field(default=False, description="mark the session cookie Secure (serve behind HTTPS)")
     session_hours: int = Field(default=12, ge=1, description="how long a login lasts")
     login_attempts_per_minute: int = Field(default=5, ge=1, description="failed logins allowed per user and client")
+    trusted_proxies: list[str] = Field(default_factory=list, description=(
+        "addresses or networks (10.0.0.5, 10.0.0.0/24) of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty: nobody's, not even 127.0.0.1's (docs/security.md)"))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network (such as 10.0.0.5 or "
+                                 "10.0.0.0/24)") from None
+        return [p.strip() for p in proxies]
 
 
 class Settings(BaseSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -61,9 +62,20 @@ class Workspace:
     # -- KPI engine
     def kpi_tables(self, engine: str | None = None):
         """Warehouse tables for the engines, on DuckDB (default) or Spark (`engine="spark"`)."""
-        from .kpis.backends import open_tables
+        from .runs.tables import open_tables
 
         return open_tables(self, engine or self.settings.warehouse.backend)
+
+    @contextlib.contextmanager
+    def engine_tables(self, engine: str | None = None):
+        """`kpi_tables(engine)` for a `with` block; a DuckDB connection is closed at its end (so that the
+        warehouse can be opened for writing again in this process)."""
+        t = self.kpi_tables(engine)
+        try:
+            yield t
+        finally:
+            if t.backend.name == "duckdb":
+                t.backend.disconnect()
 
     def kpi_catalog(self):
         from .kpis.catalog import load_catalog
@@ -80,88 +92,96 @@ class Workspace:
         return combine(frames)
 
     def bottlenecks(self, grain: str = "month", start=None, end=None, engine: str | None = None) -> pl.DataFrame:
+        from .core.periods import parse_day
         from .kpis.bottlenecks import bottlenecks
-        from .kpis.periods import parse_day
 
         return bottlenecks(self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to"))
 
     # -- costing: order costs, unit economics, value streams (docs/unit-economics.md, docs/value-streams.md)
-    def order_costs(self, start=None, end=None) -> pl.DataFrame:
-        """Actual cost per production order (completed in [start, end] when either is given)."""
+    def order_costs(self, start=None, end=None, engine: str | None = None) -> pl.DataFrame:
+        """Actual cost per production order (completed in [start, end] when either is given), on DuckDB
+        (default) or Spark (`engine="spark"`)."""
+        from .core.periods import parse_day
         from .costing.order_costs import order_costs
-        from .kpis.periods import parse_day
 
-        with self.connect(read_only=True) as con:
-            return order_costs(con, parse_day(start, "--from"), parse_day(end, "--to"))
+        lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
+        with self.engine_tables(engine) as t:
+            return order_costs(t, lo, hi)
 
-    def unit_economics(self, by=None, start=None, end=None, scope: str = "product") -> pl.DataFrame:
+    def unit_economics(self, by=None, start=None, end=None, scope: str = "product",
+                       engine: str | None = None) -> pl.DataFrame:
         """Unit economics per group (scope product), or cost per line picked (warehouse) / per ticket (support)."""
+        from .core.periods import parse_day
         from .costing.unit_economics import SCOPES, support_costs, unit_economics, warehouse_costs
-        from .kpis.periods import parse_day
 
         lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
         if scope not in SCOPES:
-            raise UserError(f"--scope {scope!r}: choose one of {', '.join(SCOPES)}")
-        with self.connect(read_only=True) as con:
+            raise UserError(f"choose one of {', '.join(SCOPES)}", param="scope", value=scope)
+        with self.engine_tables(engine) as t:
             if scope == "warehouse":
-                return warehouse_costs(con, lo, hi)
+                return warehouse_costs(t, lo, hi)
             if scope == "support":
-                return support_costs(con, lo, hi)
-            return unit_economics(con, self.settings.base_currency, by, lo, hi)
+                return support_costs(t, lo, hi)
+            return unit_economics(t, self.settings.base_currency, by, lo, hi)
 
-    def value_stream(self, by: str = "family", start=None, end=None, steps: bool = False) -> pl.DataFrame:
+    def value_stream(self, by: str = "family", start=None, end=None, steps: bool = False,
+                     engine: str | None = None) -> pl.DataFrame:
         """Value streams per family or product; `steps=True` lists the non-value-added steps and their cost."""
+        from .core.periods import parse_day
         from .costing.value_stream import value_stream, value_stream_steps
-        from .kpis.periods import parse_day
 
-        with self.connect(read_only=True) as con:
+        lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
+        with self.engine_tables(engine) as t:
             fn = value_stream_steps if steps else value_stream
-            return fn(con, by, parse_day(start, "--from"), parse_day(end, "--to"))
+            return fn(t, by, lo, hi)
 
     # -- costing: activity-based costing and service cost allocations (docs/abc.md, docs/allocations.md)
     def abc(self, object: str = "product", start=None, end=None, view: str = "objects") -> pl.DataFrame:  # noqa: A002
         """ABC against traditional costing per product or customer; `view`: objects, pools, activities, assignments."""
-        from .costing.abc import abc_result
+        from .runs.costing import abc_result
 
         return abc_result(self, object, start, end, view)
 
     def allocate(self, method: str, period: str, post: bool = False, view: str = "flows") -> pl.DataFrame:
         """Service cost allocation flows (`view="summary"`: per cost centre); `post=True` also posts the journals."""
-        from .costing.allocations import allocation_result
+        from .runs.costing import allocation_result
 
         return allocation_result(self, method, period, post, view)[0]
 
     # -- costing: variance analysis (docs/variances.md)
     def variance(self, start=None, end=None, budget: str | None = None, by: str | None = None,
-                 monthly: bool = False, drill: str | None = None, member: str | None = None) -> pl.DataFrame:
-        """The variance bridge `category, [<by>], amount` (+ `total`), or with `drill=CATEGORY` its source rows."""
+                 monthly: bool = False, drill: str | None = None, member: str | None = None,
+                 engine: str | None = None) -> pl.DataFrame:
+        """The variance bridge `category, [<by>], amount` (+ `total`), or with `drill=CATEGORY` its source rows,
+        on DuckDB (default) or Spark (`engine="spark"`)."""
         from .costing.variance import source_rows, variance
 
-        with self.connect(read_only=True) as con:
+        with self.engine_tables(engine) as t:
             if drill is not None:
-                return source_rows(con, drill, start, end, budget, by, member, self.settings.base_currency)
-            return variance(con, start, end, budget, by, self.settings.base_currency, monthly)
+                return source_rows(t, drill, start, end, budget, by, member, self.settings.base_currency)
+            return variance(t, start, end, budget, by, self.settings.base_currency, monthly)
 
-    def variance_summary(self, start=None, end=None, budget: str | None = None) -> pl.DataFrame:
+    def variance_summary(self, start=None, end=None, budget: str | None = None,
+                         engine: str | None = None) -> pl.DataFrame:
         """The ends of the bridge: `static_budget_gm, flexible_budget_gm, actual_gm` (one row, Decimal)."""
         from .costing.variance import build_bridge, summary
 
-        with self.connect(read_only=True) as con:
-            ends = summary(build_bridge(con, start, end, budget, self.settings.base_currency))
+        with self.engine_tables(engine) as t:
+            ends = summary(build_bridge(t, start, end, budget, self.settings.base_currency))
         return pl.DataFrame([ends], schema={k: pl.Decimal(18, 2) for k in ends})
 
     # -- matching: bank reconciliation and three-way invoice match (docs/matching.md)
     def match_bank(self, start=None, end=None):
         """Bank lines booked in [start, end] matched to receipts, payments and GL cash lines: a
         `BankReconciliation` with the tables `.matches` and `.exceptions` and a `.summary`."""
-        from .matching import run_bank
+        from .runs.matching import run_bank
 
         return run_bank(self, start, end)
 
     def match_invoices(self, as_of=None):
         """Three-way match of every supplier invoice line (receipts up to `as_of`, default today): an
         `InvoiceMatch` with the table `.lines` (status, issues, money at stake) and a `.summary`."""
-        from .matching import run_invoices
+        from .runs.matching import run_invoices
 
         return run_invoices(self, as_of)
 

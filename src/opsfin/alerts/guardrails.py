@@ -9,31 +9,33 @@
         severity: warn          # info, warn (default) or stop
         owner: HR business partner
 
-A value outside [min, max] is a breach; a continuous run of breaching periods of one series (one
-member of `by`, or the whole filtered scope) is one alert."""
+The file is validated by the pydantic models below (model_schema.py: strict numbers, unknown keys
+refused, one line per mistake naming the file, `guardrails[N] (kpi)` and the field). A value outside
+[min, max] is a breach; a continuous run of breaching periods of one series (one member of `by`, or the
+whole filtered scope) is one alert."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import polars as pl
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from ..core.periods import GRAINS
 from ..errors import UserError
 from ..kpis import compute
 from ..kpis.definitions import Kpi
-from ..kpis.periods import GRAINS
 from ..kpis.sources import check_by, check_dims
+from ..model_schema import Entry, Number, Text, as_list, scalar_text, show, validate
 from ..yamlfile import parse_yaml
 from .model import SEVERITIES, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end
 
 FILE = "guardrails.yaml"
-KEYS = ("kpi", "where", "by", "grain", "min", "max", "severity", "owner", "note")
 
 
 @dataclass(frozen=True)
@@ -49,76 +51,71 @@ class Guardrail:
     note: str = ""
 
 
-def _strings(value: Any, where: str) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    if not items or any(isinstance(v, dict | list) or v is None for v in items):
-        raise UserError(f"{where}: expected a value or a list of values")
-    return [str(v) for v in items]
+Values = Annotated[list[Annotated[Text, BeforeValidator(scalar_text)]], Field(min_length=1),
+                   BeforeValidator(lambda v: [v] if not isinstance(v, list) else v)]
 
 
-def _number(entry: dict, key: str, where: str) -> float | None:
-    if entry.get(key) is None:
-        return None
-    value = entry[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UserError(f"{where}: '{key}' must be a number (a fraction for ratios: 0.08, not 8%), got {value!r}")
-    if not math.isfinite(value):
-        raise UserError(f"{where}: '{key}' must be a finite number, got {value!r}")
-    return float(value)
+class GuardrailEntry(Entry):
+    """One entry of `guardrails:`; the KPI and its dimensions are checked against the catalog in context."""
+
+    kpi: Text
+    where: dict[str, Values] = {}
+    by: Annotated[tuple[Text, ...], BeforeValidator(as_list)] = ()
+    grain: Literal[tuple(GRAINS)] = "month"  # type: ignore[valid-type]
+    min: Number | None = None
+    max: Number | None = None
+    severity: Literal[SEVERITIES] = "warn"  # type: ignore[valid-type]
+    owner: Annotated[Text, BeforeValidator(scalar_text)] | None = None
+    note: Annotated[Text, BeforeValidator(scalar_text)] | None = None
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where_mapping(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping DIM: value (e.g. where: {{site: P1}}), got {show(value)}")
+        return value
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, kpi: str, info: ValidationInfo) -> str:
+        catalog = (info.context or {}).get("catalog")
+        if catalog is not None and kpi not in catalog:
+            raise ValueError(f"unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
+        return kpi
+
+    @model_validator(mode="after")
+    def _band_and_dimensions(self, info: ValidationInfo) -> GuardrailEntry:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        catalog = (info.context or {}).get("catalog")
+        if catalog is not None:
+            try:
+                check_by(self.by)
+                check_dims(self.kpi, catalog[self.kpi].dims, set(self.where) | set(self.by))
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+        return self
 
 
-def parse_entry(entry: Any, where: str, catalog: Mapping[str, Kpi] | None) -> Guardrail:
-    if not isinstance(entry, dict):
-        raise UserError(f"{where}: each guardrail is a mapping with kpi, where, grain, min, max, severity, owner")
-    unknown = sorted(set(entry) - set(KEYS))
-    if unknown:
-        raise UserError(f"{where}: unknown key {', '.join(map(repr, unknown))}; keys are {', '.join(KEYS)}")
-    kpi = entry.get("kpi")
-    if not kpi or not isinstance(kpi, str):
-        raise UserError(f"{where}: missing 'kpi'")
-    if catalog is not None and kpi not in catalog:
-        raise UserError(f"{where}: unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
-    lo, hi = _number(entry, "min", where), _number(entry, "max", where)
-    if lo is None and hi is None:
-        raise UserError(f"{where}: give 'min', 'max' or both")
-    if lo is not None and hi is not None and lo > hi:
-        raise UserError(f"{where}: min {lo} is above max {hi}")
-    grain = str(entry.get("grain", "month"))
-    if grain not in GRAINS:
-        raise UserError(f"{where}: unknown grain {grain!r}; choose one of {', '.join(GRAINS)}")
-    severity = str(entry.get("severity", "warn"))
-    if severity not in SEVERITIES:
-        raise UserError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
-    raw_where = entry.get("where") or {}
-    if not isinstance(raw_where, dict):
-        raise UserError(f"{where}: 'where' must be a mapping DIM: value (e.g. where: {{site: P1}})")
-    filters = {str(d): _strings(v, f"{where}: where.{d}") for d, v in raw_where.items()}
-    by = entry.get("by") or []
-    by = tuple(d.strip() for d in by.split(",")) if isinstance(by, str) else tuple(
-        _strings(by, f"{where}: by") if by else ())
-    if catalog is not None:
-        try:
-            check_by(by)
-            check_dims(kpi, catalog[kpi].dims, set(filters) | set(by))
-        except UserError as exc:
-            raise UserError(f"{where}: {exc}") from None
-    owner = str(entry.get("owner") or (catalog[kpi].owner if catalog is not None else ""))
-    return Guardrail(kpi, lo, hi, grain, filters, by, severity, owner, str(entry.get("note") or ""))
+class GuardrailsFile(Entry):
+    guardrails: Annotated[list[GuardrailEntry], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
 def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
-    """Parse and validate guardrails YAML; a mistake is a UserError naming the file and the entry."""
+    """Parse and validate guardrails YAML; a mistake is one UserError naming the file, entry and field."""
     data = parse_yaml(text, path)
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("guardrails", []), list | type(None)):
         raise UserError(f"{path}: expected a top-level 'guardrails:' list")
-    entries = data.get("guardrails") or []
-    out = []
-    for i, entry in enumerate(entries, start=1):
-        label = entry.get("kpi") if isinstance(entry, dict) else None
-        out.append(parse_entry(entry, f"{path}: guardrail #{i}" + (f" ({label})" if label else ""), catalog))
-    return out
+    checked = validate(GuardrailsFile, data, path, {"catalog": catalog})
+    return [Guardrail(e.kpi, e.min, e.max, e.grain, dict(e.where), e.by, e.severity,
+                      e.owner or (catalog[e.kpi].owner if catalog is not None else ""), e.note or "")
+            for e in checked.guardrails]
 
 
 def load_guardrails(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:

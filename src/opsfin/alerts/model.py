@@ -8,12 +8,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.numbers import format_with_unit
+
 DIM_LABELS = {
     "site": "site", "work_center": "work centre", "machine": "machine", "shift": "shift",
     "product": "product", "family": "product family", "customer": "customer", "supplier": "supplier",
     "cost_center": "cost centre",
 }
 SEVERITIES = ("info", "warn", "stop")
+#: sort key of a severity, most severe first (lists of alerts show `stop` on top)
+SEVERITY_ORDER = {"stop": 0, "warn": 1, "info": 2}
 
 
 @dataclass
@@ -69,18 +73,9 @@ def scope_words(scope: dict[str, str]) -> str:
 
 
 def fmt_value(x: float | None, unit: str) -> str:
-    """A KPI value as a controller writes it: 12.5%, EUR 48,200, 41.3 days, 0.52 kWh/unit."""
-    if x is None:
-        return "n/a"
-    if unit == "ratio":
-        return f"{x:.1%}"
-    if unit == "money":
-        return f"{x:,.0f}"
-    if unit == "days":
-        return f"{x:.1f} days"
-    if abs(x) >= 100:
-        return f"{x:,.0f} {unit}".strip()
-    return f"{x:.3g} {unit}".strip()
+    """A KPI value as a controller writes it: 12.5%, 48,200.00, 41.3 days, 0.52 kWh/unit; `n/a` for none.
+    The one formatter of every screen (core.numbers, docs/presentation.md), with the unit after the value."""
+    return format_with_unit(x, unit)
 
 
 def fmt_span(first: dt.date, last: dt.date, grain: str) -> str:

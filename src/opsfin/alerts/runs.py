@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from ..kpis.periods import next_period
+from ..core.periods import next_period
 
 
 def period_index(periods: list[dt.date], grain: str) -> dict[dt.date, int]:

@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
+from pydantic import BeforeValidator, StrictBool, ValidationInfo, field_validator, model_validator
+
+from ..core.periods import GRAINS
 from ..errors import UserError
 from ..kpis.definitions import Kpi
-from ..kpis.periods import GRAINS
 from ..kpis.sources import check_dims
+from ..model_schema import Count, Entry, NonNegative, Text, as_list, validate
 from ..yamlfile import parse_yaml
 from .model import SEVERITIES
 
@@ -64,27 +67,65 @@ class Scan:
 WINDOWS = {"day": (180, 90, 120), "week": (52, 26, 39), "month": (12, 6, 12), "quarter": (8, 4, 6),
            "year": (5, 3, 4)}
 SETTING_KEYS = tuple(f.name for f in fields(Settings))
-SCAN_KEYS = ("kpi", "by", "alert_on", "members", "peers", "confirm", *SETTING_KEYS)
 
 
-def _settings(base: Settings, entry: Mapping[str, Any], where: str) -> Settings:
-    values: dict[str, Any] = {}
-    for f in fields(Settings):
-        if f.name not in entry:
-            continue
-        v = entry[f.name]
-        if f.name == "grain":
-            if v not in GRAINS:
-                raise UserError(f"{where}: unknown grain {v!r}; choose one of {', '.join(GRAINS)}")
-        elif f.name == "severity":
-            if v not in SEVERITIES:
-                raise UserError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
-        elif isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-            raise UserError(f"{where}: '{f.name}' must be a number ≥ 0, got {v!r}")
-        elif f.type in (int, "int"):
-            v = int(v)
-        values[f.name] = v
-    return replace(base, **values)
+class SettingsEntry(Entry):
+    """`settings:` of detection.yaml, and the settings any scan entry may override (None: not given)."""
+
+    grain: Literal[tuple(GRAINS)] | None = None  # type: ignore[valid-type]
+    baseline: Count | None = None
+    min_history: Count | None = None
+    slack: NonNegative | None = None
+    threshold: NonNegative | None = None
+    cap: NonNegative | None = None
+    spike: NonNegative | None = None
+    min_change: NonNegative | None = None
+    min_abs: NonNegative | None = None
+    release: Count | None = None
+    relearn: Count | None = None
+    severity: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
+
+    def over(self, base: Settings) -> Settings:
+        """`base` with the settings this entry gives."""
+        return replace(base, **{k: getattr(self, k) for k in SETTING_KEYS if getattr(self, k) is not None})
+
+
+class ScanEntry(SettingsEntry):
+    kpi: Text
+    by: Annotated[tuple[Text, ...], BeforeValidator(as_list)] = ()
+    alert_on: Literal["worse", "higher", "lower", "both"] = "worse"
+    members: Literal["all", "constraint"] = "all"
+    peers: Text | None = None
+    confirm: StrictBool = False
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, kpi: str, info: ValidationInfo) -> str:
+        catalog = (info.context or {}).get("catalog")
+        if catalog is not None and kpi not in catalog:
+            raise ValueError(f"unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
+        return kpi
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> ScanEntry:
+        if self.members == "constraint" and len(self.by) < 2:
+            raise ValueError("members is 'all', or 'constraint' with at least two 'by' dimensions")
+        if self.peers is not None and self.peers != "all" and self.peers not in self.by[:-1]:
+            raise ValueError(f"peers is 'all' or one of the 'by' dimensions before the last, got {self.peers!r}")
+        if self.confirm and not self.peers:
+            raise ValueError("confirm is true or false, and needs peers")
+        catalog = (info.context or {}).get("catalog")
+        if catalog is not None:
+            try:
+                check_dims(self.kpi, catalog[self.kpi].dims, set(self.by))
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
+class DetectionFile(Entry):
+    settings: Annotated[SettingsEntry, BeforeValidator(lambda v: {} if v is None else v)] = SettingsEntry()
+    scan: Annotated[list[ScanEntry], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
 def _resolved(s: Settings, where: str) -> Settings:
@@ -97,45 +138,14 @@ def _resolved(s: Settings, where: str) -> Settings:
 
 
 def parse_detection(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Scan]:
-    data = parse_yaml(text, path) or {}
-    if not isinstance(data, dict) or not isinstance(data.get("scan", []), list) \
-            or not isinstance(data.get("settings", {}) or {}, dict):
-        raise UserError(f"{path}: expected 'settings:' (a mapping) and 'scan:' (a list)")
-    unknown = sorted(set(data.get("settings") or {}) - set(SETTING_KEYS))
-    if unknown:
-        raise UserError(f"{path}: settings: unknown key {', '.join(unknown)}; keys are {', '.join(SETTING_KEYS)}")
-    base = _settings(Settings(), data.get("settings") or {}, f"{path}: settings")
+    """The scan list of detection YAML; a mistake is one UserError naming the file, entry and field."""
+    data = parse_yaml(text, path)
+    checked = validate(DetectionFile, {} if data is None else data, path, {"catalog": catalog})
+    base = checked.settings.over(Settings())
     scans = []
-    for i, entry in enumerate(data.get("scan") or [], start=1):
-        where = f"{path}: scan #{i}" + (f" ({entry.get('kpi')})" if isinstance(entry, dict) else "")
-        if not isinstance(entry, dict) or not entry.get("kpi"):
-            raise UserError(f"{where}: each scan entry is a mapping with at least 'kpi'")
-        bad = sorted(set(entry) - set(SCAN_KEYS))
-        if bad:
-            raise UserError(f"{where}: unknown key {', '.join(bad)}; keys are {', '.join(SCAN_KEYS)}")
-        kpi = str(entry["kpi"])
-        if catalog is not None and kpi not in catalog:
-            raise UserError(f"{where}: unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
-        by = entry.get("by") or []
-        by = tuple(d.strip() for d in by.split(",")) if isinstance(by, str) else tuple(str(d) for d in by)
-        if catalog is not None:
-            try:
-                check_dims(kpi, catalog[kpi].dims, set(by))
-            except UserError as exc:
-                raise UserError(f"{where}: {exc}") from None
-        alert_on = entry.get("alert_on", "worse")
-        if alert_on not in ("worse", "higher", "lower", "both"):
-            raise UserError(f"{where}: alert_on must be worse, higher, lower or both")
-        members = entry.get("members", "all")
-        if members not in ("all", "constraint") or (members == "constraint" and len(by) < 2):
-            raise UserError(f"{where}: members is 'all', or 'constraint' with at least two 'by' dimensions")
-        peers = entry.get("peers")
-        if peers is not None and peers != "all" and peers not in by[:-1]:
-            raise UserError(f"{where}: peers is 'all' or one of the 'by' dimensions before the last")
-        confirm = entry.get("confirm", False)
-        if not isinstance(confirm, bool) or (confirm and not peers):
-            raise UserError(f"{where}: confirm is true or false, and needs peers")
-        scans.append(Scan(kpi, by, alert_on, members, peers, confirm, _resolved(_settings(base, entry, where), where)))
+    for i, e in enumerate(checked.scan, start=1):
+        settings = _resolved(e.over(base), f"{path}: scan[{i}] ({e.kpi})")
+        scans.append(Scan(e.kpi, e.by, e.alert_on, e.members, e.peers, e.confirm, settings))
     return scans
 
 

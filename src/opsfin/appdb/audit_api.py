@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .audit import HEAD_ID, entry_dict, verify_chain
+from .audit import HEAD_ID, append_audit, entry_dict, verify_chain
+from .errors import AppDbError
 from .models import AuditHeadRow, AuditRow
 
 if TYPE_CHECKING:
@@ -19,6 +20,17 @@ class AuditMixin:
 
     if TYPE_CHECKING:
         def _read(self) -> AbstractContextManager[Session]: ...
+        def _write(self) -> AbstractContextManager[Session]: ...
+
+    def record_event(self, actor: str, action: str, object_type: str, object_id: str,
+                     payload: dict[str, Any]) -> dict[str, Any]:
+        """Append one entry for a change made outside the app database (a load, a period close, an
+        allocation post: opsfin.runs.audit_trail); returns the entry."""
+        for value, what, most in ((actor, "actor", 100), (action, "action", 50), (object_type, "object type", 20)):
+            if not isinstance(value, str) or not value.strip() or len(value) > most:
+                raise AppDbError(f"audit {what} {value!r}: give 1 to {most} characters")
+        with self._write() as s:
+            return entry_dict(append_audit(s, actor, action, object_type, str(object_id)[:200], payload))
 
     def audit_entries(self, limit: int | None = None, object_type: str | None = None) -> list[dict[str, Any]]:
         """Entries, newest first: {seq, at, actor, action, object_type, object_id, payload, prev_hash, hash}."""

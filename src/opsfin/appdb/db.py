@@ -21,7 +21,7 @@ from .migrate import upgrade
 from .people import PeopleMixin
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..workspace_folder import WorkspaceFolder as Workspace
 
 DEFAULT_FILE = "app.db"
 

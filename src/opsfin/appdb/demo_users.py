@@ -8,7 +8,7 @@ from .db import open_app_db
 from .passwords import new_password
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..workspace_folder import WorkspaceFolder as Workspace
 
 ADMIN = "admin"
 PLANT_MANAGER = "plant-manager"

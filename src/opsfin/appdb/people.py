@@ -22,6 +22,7 @@ from .passwords import (
     needs_rehash,
     new_session_id,
     new_token,
+    password_problem,
     sha256_hex,
     verify_password,
 )
@@ -62,10 +63,11 @@ def check_sites(sites: Iterable[str] | str | None) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _check_password(password: object) -> str:
-    if not isinstance(password, str) or not password.strip():
-        raise AppDbError("the password must not be empty")
-    return password
+def _check_password(password: object, user_name: str | None = None) -> str:
+    problem = password_problem(password, user_name)
+    if problem:
+        raise AppDbError(problem)
+    return password  # type: ignore[return-value] - password_problem refused anything but a str
 
 
 def to_user(row: UserRow) -> User:
@@ -95,7 +97,7 @@ class PeopleMixin:
         if role not in ROLES:
             raise AppDbError(f"role {role!r}: choose one of {', '.join(ROLES)}")
         site_ids = check_sites(sites)
-        password_hash = hash_password(_check_password(password))  # slow on purpose: outside the transaction
+        password_hash = hash_password(_check_password(password, name))  # slow on purpose: outside the transaction
         try:
             with self._write() as s:
                 if s.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
@@ -130,6 +132,31 @@ class PeopleMixin:
                 row.disabled = True
                 s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
                 append_audit(s, actor, "user.disable", "user", name, {"disabled": True})
+            return to_user(row)
+
+    def enable_user(self, name: str, actor: str = "cli") -> User:
+        """Enable a disabled user again (their old sessions stay ended; old tokens work again unless revoked)."""
+        with self._write() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise AppDbError(f"no user named {name!r}")
+            if row.disabled:
+                row.disabled = False
+                append_audit(s, actor, "user.enable", "user", name, {"disabled": False})
+            return to_user(row)
+
+    def set_password(self, name: str, password: str, actor: str = "cli") -> User:
+        """An admin sets a user's password (the reset when one is forgotten): the user's sessions end and
+        the audit log records who did it (never the password)."""
+        password_hash = hash_password(_check_password(password, name))  # outside the transaction
+        with self._write() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise AppDbError(f"no user named {name!r}")
+            row.password_hash = password_hash
+            s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            s.execute(delete(FailedLoginRow).where(FailedLoginRow.name == name))
+            append_audit(s, actor, "user.set_password", "user", name, {"sessions_ended": True})
             return to_user(row)
 
     # -- logins

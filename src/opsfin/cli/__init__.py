@@ -6,20 +6,7 @@ import sys
 
 import typer
 
-from ..errors import UserError
-
-app = typer.Typer(
-    name="opsfin",
-    help="opsfin: operations finance on one trusted warehouse.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-@app.callback()
-def _root() -> None:
-    """opsfin: operations finance on one trusted warehouse."""
-
+from ..errors import UserError, cli_name
 
 # Registering a verb = importing its module (each module decorates functions with @app.command).
 from . import (  # noqa: E402,F401
@@ -38,6 +25,7 @@ from . import (  # noqa: E402,F401
     variance_cmds,
     workspace_cmds,
 )
+from .root import app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,5 +33,5 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc.phrase(cli_name)}", err=True)
         sys.exit(2)

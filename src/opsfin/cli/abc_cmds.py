@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, print_rows
+from .root import app
 
 
 @app.command("abc")
@@ -34,19 +34,23 @@ def allocate_cmd(
     method: Annotated[str, typer.Option(help="direct, step or reciprocal")] = "direct",
     period: Annotated[str | None, typer.Option(help="month to allocate, YYYY-MM")] = None,
     post: Annotated[bool, typer.Option("--post", help="post the allocation journals into gl_entries")] = False,
-    view: Annotated[str, typer.Option(help="flows (default) or summary (per cost centre)")] = "flows",
+    view: Annotated[str, typer.Option(help="summary (per cost centre, the default) or flows (every sender → "
+                                           "receiver amount per account)")] = "summary",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
-    """Allocate service and support cost centres to production by model/allocations.yaml: preview the
-    flows, or post balanced journals (one per sender, carrying the run id) with --post."""
-    from ..costing.allocations import allocation_result
+    """Allocate service and support cost centres to production by model/allocations.yaml: preview what
+    each cost centre gives and receives (--view flows: every flow), or post balanced journals (one per
+    sender, carrying the run id) with --post."""
     from ..errors import UserError
+    from ..runs.costing import allocation_result
 
     if not period:
         raise UserError("--period YYYY-MM is required (e.g. --period 2024-03)")
     ws = workspace.open(ws_path)
-    rows, result, status = allocation_result(ws, method, period, post, view)
+    from .users_cmds import cli_actor
+
+    rows, result, status = allocation_result(ws, method, period, post, view, actor=cli_actor())
     print_rows(rows, fmt, title=f"Allocation {result.run_id} ({view})")
     if status is not None:
         msg = (f"{status['run_id']}: already posted; nothing more posted" if status["status"] == "already posted"

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, print_json, print_rows
+from .root import app
 
 eval_app = typer.Typer(name="eval", help="Measure engines against the demo company's ground truth (truth/).",
                        no_args_is_help=True)
@@ -37,7 +37,7 @@ def alerts_cmd(
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Guardrail breaches (model/guardrails.yaml) and anomalies (model/detection.yaml), one per run of periods."""
-    from ..alerts import run_alerts
+    from ..runs.alerts import run_alerts
 
     ws = workspace.open(ws_path)
     catalog = ws.kpi_catalog()
@@ -69,8 +69,8 @@ def eval_detection_cmd(
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Recall and precision of `opsfin alerts` per anomaly kind, against truth/anomalies.json."""
-    from ..alerts import run_alerts
     from ..evaluation.detection import load_truth, score
+    from ..runs.alerts import run_alerts
 
     ws = workspace.open(ws_path)
     truth = load_truth(ws.truth_dir)

@@ -8,9 +8,9 @@ import typer
 
 from .. import workspace
 from ..errors import UserError
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import print_rows
+from .root import app
 
 audit_app = typer.Typer(name="audit", help="The append-only, hash-chained audit log of every change.",
                         no_args_is_help=True)

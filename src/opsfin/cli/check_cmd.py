@@ -8,10 +8,11 @@ import typer
 from rich.table import Table as RichTable
 
 from .. import workspace
-from ..integrity import Finding, run_checks, summary_line
-from . import app
+from ..integrity import Finding, summary_line
+from ..runs.checks import run_checks
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, err_console, print_json, print_rows
+from .root import app
 
 _STYLE = {"stop": "bold red", "warn": "yellow", "info": "cyan"}
 

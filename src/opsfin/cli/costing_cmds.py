@@ -1,5 +1,6 @@
 """`opsfin unit-economics`, `opsfin order-costs` and `opsfin value-stream` (docs/unit-economics.md,
-docs/value-streams.md). Each only calls the Workspace method, which calls the costing engine."""
+docs/value-streams.md). Each only calls the Workspace method, which calls the costing engine; a table
+shows figures in their unit (docs/presentation.md), CSV and JSON keep every digit."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import typer
 
 from .. import workspace
 from ..errors import UserError
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import print_rows
+from .root import app
 
 FromOpt = Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")]
+EngineOpt = Annotated[str | None, typer.Option(help="duckdb (default) or spark")]
 
 
 @app.command("unit-economics")
@@ -25,6 +27,7 @@ def unit_economics_cmd(
                                             "support (cost per ticket)")] = "product",
     from_: FromOpt = None,
     to: ToOpt = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
@@ -33,22 +36,23 @@ def unit_economics_cmd(
     ws = workspace.open(ws_path)
     if scope != "product" and by is not None:
         raise UserError(f"--by applies to --scope product only (got --scope {scope})")
-    rows = ws.unit_economics(by=by, start=from_, end=to, scope=scope)
+    rows = ws.unit_economics(by=by, start=from_, end=to, scope=scope, engine=engine)
     title = {"product": "Unit economics", "warehouse": "Warehouse cost per line picked",
              "support": "Support cost per ticket"}[scope]
-    print_rows(_fmt_floats(rows, fmt), fmt, title=title)
+    print_rows(rows, fmt, title=title)
 
 
 @app.command("order-costs")
 def order_costs_cmd(
     from_: FromOpt = None,
     to: ToOpt = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Actual cost of each production order (completed in the range, if one is given)."""
     ws = workspace.open(ws_path)
-    print_rows(ws.order_costs(start=from_, end=to), fmt, title="Actual order costs")
+    print_rows(ws.order_costs(start=from_, end=to, engine=engine), fmt, title="Actual order costs")
 
 
 @app.command("value-stream")
@@ -57,23 +61,13 @@ def value_stream_cmd(
     steps: Annotated[bool, typer.Option("--steps", help="list the non-value-added steps with their cost")] = False,
     from_: FromOpt = None,
     to: ToOpt = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Lead time, value-added time, wait time, process cycle efficiency, cost per unit and the largest
     non-value-added step, per family or product, over the orders completed in the range."""
     ws = workspace.open(ws_path)
-    rows = ws.value_stream(by=by, start=from_, end=to, steps=steps)
-    print_rows(_fmt_floats(rows, fmt), fmt, title="Non-value-added steps" if steps else "Value streams")
+    rows = ws.value_stream(by=by, start=from_, end=to, steps=steps, engine=engine)
+    print_rows(rows, fmt, title="Non-value-added steps" if steps else "Value streams")
 
-
-def _fmt_floats(rows, fmt: OutputFormat):
-    """Tables show floats to 4 decimals; CSV and JSON keep them whole."""
-    if fmt != OutputFormat.table:
-        return rows
-    records = rows.to_dicts()
-    for r in records:
-        for k, v in r.items():
-            if isinstance(v, float):
-                r[k] = f"{v:.4f}"
-    return records

@@ -10,9 +10,9 @@ import typer
 
 from .. import workspace
 from ..errors import UserError
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, print_rows
+from .root import app
 
 export_app = typer.Typer(help="Export the warehouse or results to files.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -28,7 +28,7 @@ def export_parquet_cmd(
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Write every canonical table to DIRECTORY/<table>.parquet (readable by Spark, DuckDB, Polars…)."""
-    from ..export.parquet import export_parquet
+    from ..runs.parquet import export_parquet
 
     ws = workspace.open(ws_path)
     written = export_parquet(ws, directory, keep_time=keep_time)

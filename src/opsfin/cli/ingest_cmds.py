@@ -12,11 +12,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import ingest
+from .. import workspace as opsfin_workspace
 from ..errors import UserError
 from ..readers import FORMATS
-from . import app
+from .commands import opsfin_command, shell_path
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, err_console, print_json, print_rows
+from .root import app
 
 OUTPUT_FORMATS = tuple(f.value for f in OutputFormat)
 
@@ -63,7 +65,7 @@ def _progress_display(enabled: bool):
         yield report
 
 
-def _print_result(result: ingest.LoadResult, out: OutputFormat) -> None:
+def _print_result(result: ingest.LoadResult, out: OutputFormat, workspace: Path | None = None) -> None:
     if out == OutputFormat.json:
         print_json(result.to_dict())
         return
@@ -87,7 +89,9 @@ def _print_result(result: ingest.LoadResult, out: OutputFormat) -> None:
         console.print(f"[red]{result.rows_quarantined} row(s) quarantined[/red]; the first reasons:")
         for note in result.first_problems:
             console.print(f"  {note.table} row {note.source_row}: {note.reason}", markup=False, highlight=False)
-        console.print(f"See them all: [bold]opsfin quarantine --load {result.load_id}[/bold]")
+        where = f" -w {shell_path(workspace)}" if workspace is not None else ""
+        console.print(f"See them all: [bold]{opsfin_command()} quarantine --load {result.load_id}{where}[/bold]",
+                      highlight=False, soft_wrap=True)
 
 
 @app.command("ingest")
@@ -135,7 +139,13 @@ def ingest_cmd(
                 raise UserError("--source-url goes with --sql")
             result = ingest.ingest_file(workspace, path, table=table, mapping=mapping, fmt=doc, replace=replace,
                                         add_missing_parties=add_missing_parties, sheet=sheet, progress=progress)
-    _print_result(result, out)
+    if not result.already_loaded:  # a load that added nothing changed nothing
+        from ..runs.audit_trail import load_payload, record_write
+        from .users_cmds import cli_actor
+
+        record_write(opsfin_workspace.open(workspace), cli_actor(), "load.ingest", "load", result.load_id,
+                     load_payload(result))
+    _print_result(result, out, workspace)
 
 
 @app.command("quarantine")
@@ -171,6 +181,11 @@ def period_close_cmd(
 ) -> None:
     """Close a month: from now on, an ingest of GL rows dated in it quarantines them."""
     closed = ingest.close_period(workspace, period, by or _user())
+    from ..runs.audit_trail import record_write
+    from .users_cmds import cli_actor
+
+    record_write(opsfin_workspace.open(workspace), cli_actor(), "period.close", "period", str(closed["period"]),
+                 {"closed_by": closed["closed_by"]})
     console.print(f"Period [bold]{closed['period']}[/bold] closed by {closed['closed_by']}.")
 
 

@@ -7,28 +7,19 @@ from typing import Annotated
 import typer
 
 from .. import workspace
+from ..core.dimensions import DIMENSIONS, parse_where
 from ..errors import UserError
-from . import app
+from ..present import kpi_value_kind
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import print_rows
-
-
-def _where(items: list[str] | None) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for item in items or []:
-        dim, sep, value = item.partition("=")
-        if not sep or not dim or not value:
-            raise UserError(f"--where {item!r}: use DIM=VALUE (e.g. --where site=P1); repeat for several")
-        out.setdefault(dim.strip(), []).extend(v.strip() for v in value.split(","))
-    return out
+from .root import app
 
 
 @app.command("kpi")
 def kpi_cmd(
     kpis: Annotated[str | None, typer.Argument(help="KPI ids, comma-separated (see --list)")] = None,
     grain: Annotated[str, typer.Option(help="day, week, month, quarter or year")] = "month",
-    by: Annotated[str | None, typer.Option(help="dimensions, comma-separated: site, work_center, machine, shift, "
-                                                  "product, family, customer, supplier, cost_center")] = None,
+    by: Annotated[str | None, typer.Option(help=f"dimensions, comma-separated: {', '.join(DIMENSIONS)}")] = None,
     where: Annotated[list[str] | None, typer.Option(help="filter DIM=VALUE (repeatable; VALUE may list a,b)")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD); clips the first period")] = None,
     to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD); clips the last period")] = None,
@@ -40,9 +31,11 @@ def kpi_cmd(
     """Compute KPIs by period and dimension: period_start, <by…>, kpi, value, numerator, denominator."""
     ws = workspace.open(ws_path)
     if list_:
-        rows = [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction, "owner": k.owner,
-                 "dimensions": ", ".join(sorted(k.dims)) or "(company)", "formula": k.formula}
-                for k in ws.kpi_catalog().values()]
+        from ..kpis.catalog import catalog_row
+
+        shown = ("id", "name", "unit", "direction", "owner", "dimensions", "formula")
+        rows = [{c: r[c] for c in shown} | {"dimensions": ", ".join(r["dimensions"]) or "(company)"}
+                for r in map(catalog_row, ws.kpi_catalog().values())]
         print_rows(rows, fmt, title="KPI catalog")
         return
     if not kpis:
@@ -51,13 +44,11 @@ def kpi_cmd(
 
     dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
     ids = [k.strip() for k in kpis.split(",") if k.strip()]
-    frames = compute(ws.kpi_tables(engine), ids, grain, dims, _where(where), from_, to, catalog=ws.kpi_catalog())
+    catalog = ws.kpi_catalog()
+    frames = compute(ws.kpi_tables(engine), ids, grain, dims, parse_where(where), from_, to, catalog=catalog)
     records = [r for f in frames for r in f.to_dicts()]
-    if fmt == OutputFormat.table:
-        for r in records:
-            if isinstance(r["value"], float):
-                r["value"] = f"{r['value']:.4f}"
-    print_rows(records if records else [], fmt, title="KPIs")
+    # a table shows each value in its KPI's unit (46.7%, 1,234.50, 41.3); CSV and JSON keep every digit
+    print_rows(records if records else [], fmt, title="KPIs", kinds={"value": kpi_value_kind(catalog)})
 
 
 @app.command("bottlenecks")

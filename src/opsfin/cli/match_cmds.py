@@ -8,10 +8,10 @@ import polars as pl
 import typer
 
 from .. import workspace
-from . import app
 from .alerts_cmds import eval_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, err_console, print_json, print_rows
+from .root import app
 
 match_app = typer.Typer(name="match", help="Bank reconciliation, three-way invoice matching and their decisions.",
                         no_args_is_help=True)
@@ -88,7 +88,7 @@ def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = Out
                    preview: PreviewOpt = False, ws_path: WorkspaceOpt = None) -> None:
     """Match bank lines to AR receipts, AP payments and GL cash lines (rules: model/matching.yaml), and keep
     the new auto matches as a run (audited), so later runs never re-decide them; --preview keeps nothing."""
-    from ..matching import record_bank_run
+    from ..runs.matching import record_bank_run
     from .users_cmds import cli_actor
 
     ws = workspace.open(ws_path)
@@ -128,7 +128,7 @@ def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = Out
 def _no_bank_lines(ws, from_: str | None, to: str | None, fmt: OutputFormat) -> None:
     """No bank line in the whole warehouse is an error (exit 2); none in the range only a note (table)."""
     from ..errors import UserError
-    from ..matching.runs import bank_line_span
+    from ..runs.matching import bank_line_span
 
     n, first, last = bank_line_span(ws)
     if n == 0:
@@ -188,7 +188,7 @@ def match_exceptions_cmd(from_: FromOpt = None, to: ToOpt = None, as_of: AsOfOpt
 
 
 def _decide(match_id: str, decision: str, ws_path) -> None:
-    from ..matching import record_decision
+    from ..runs.matching import record_decision
     from .users_cmds import cli_actor
 
     ws = workspace.open(ws_path)
@@ -219,7 +219,7 @@ def match_reject_cmd(match_id: Annotated[str, typer.Argument(help="a match id fr
 @eval_app.command("matching")
 def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None) -> None:
     """Bank auto matches and invoice statuses scored against truth/ (targets of docs/matching.md)."""
-    from ..matching import run_evaluation
+    from ..runs.matching import run_evaluation
 
     result = run_evaluation(workspace.open(ws_path))
     if fmt == OutputFormat.json:

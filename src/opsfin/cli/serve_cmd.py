@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from . import app
 from .options import WorkspaceOpt
 from .output import console
+from .root import app
 
 
 def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = True) -> None:
@@ -16,12 +16,14 @@ def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = Tru
     import uvicorn
 
     from ..web import create_app
+    from ..web.app import server_options
 
     application = create_app(ws_path, warm=True)
     if banner:
         console.print(f"[bold]opsfin[/bold] serving {application.state.opsfin.ws.path} at "
                       f"[bold]http://{host}:{port}/[/bold] (API docs at /api/docs); Ctrl+C stops it.")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
+                **server_options(application.state.opsfin.ws.settings.web))
 
 
 @app.command("serve")

@@ -10,9 +10,9 @@ import typer
 
 from .. import workspace
 from ..errors import UserError
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, print_rows
+from .root import app
 
 users_app = typer.Typer(name="users", help="People who log in to the web app (roles and site scope).",
                         no_args_is_help=True)
@@ -63,14 +63,15 @@ def _read_password(from_stdin: bool) -> str:
 @users_app.command("add")
 def users_add_cmd(
     name: Annotated[str, typer.Argument(help="login name (letters, digits and . _ @ + -)")],
-    role: Annotated[str, typer.Option(help="admin, controller, analyst or viewer")],
+    role: Annotated[str, typer.Option(help="admin, controller, analyst or viewer (default: viewer, the "
+                                           "least privilege)")] = "viewer",
     sites: Annotated[str | None, typer.Option(help="limit the user to these sites (comma-separated site ids); "
                                                     "default: every site")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first "
                                                  "line of stdin (default: prompt twice, hidden)")] = False,
     ws_path: WorkspaceOpt = None,
 ) -> None:
-    """Add a user. The password is stored only as an argon2 hash."""
+    """Add a user. The password (at least 8 characters, not a common one) is stored only as an argon2 hash."""
     from ..appdb import ROLES
 
     if role not in ROLES:
@@ -111,6 +112,32 @@ def users_disable_cmd(
     _, db = _open(ws_path)
     db.disable_user(name, actor=cli_actor())
     typer.echo(f"user {name} disabled")
+
+
+@users_app.command("enable")
+def users_enable_cmd(
+    name: Annotated[str, typer.Argument(help="login name")],
+    ws_path: WorkspaceOpt = None,
+) -> None:
+    """Enable a disabled user again (recorded in the audit log)."""
+    _, db = _open(ws_path)
+    db.enable_user(name, actor=cli_actor())
+    typer.echo(f"user {name} enabled")
+
+
+@users_app.command("set-password")
+def users_set_password_cmd(
+    name: Annotated[str, typer.Argument(help="login name")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first "
+                                                 "line of stdin (default: prompt twice, hidden)")] = False,
+    ws_path: WorkspaceOpt = None,
+) -> None:
+    """Set a user's password (a reset): the user's sessions end; the audit log records who did it."""
+    _, db = _open(ws_path)
+    if db.get_user(name) is None:
+        raise UserError(f"no user named {name!r}")
+    db.set_password(name, _read_password(password_stdin), actor=cli_actor())
+    typer.echo(f"password of user {name} set; their sessions ended")
 
 
 @tokens_app.command("create")

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from . import app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import print_rows
+from .root import app
 
 
 @app.command("variance")
@@ -21,11 +21,12 @@ def variance_cmd(
     monthly: Annotated[bool, typer.Option("--monthly", help="one bridge per month")] = False,
     drill: Annotated[str | None, typer.Option(help="print the source rows of this category instead")] = None,
     member: Annotated[str | None, typer.Option(help="with --drill and --by: only this member's rows")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark")] = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Variance bridge: static budget → flexible budget → actual gross margin (favourable +, unfavourable −).
     The parts add exactly to `total` = actual gross margin − static-budget gross margin."""
     ws = workspace.open(ws_path)
-    result = ws.variance(from_, to, budget, by, monthly=monthly, drill=drill, member=member)
+    result = ws.variance(from_, to, budget, by, monthly=monthly, drill=drill, member=member, engine=engine)
     print_rows(result, fmt, title=f"Source rows of {drill}" if drill else "Variance bridge")

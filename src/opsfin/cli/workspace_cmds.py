@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from . import app
+from .commands import opsfin_command, shell_path
 from .output import console
+from .root import app
 
 
 @app.command("init")
@@ -24,4 +25,5 @@ def init_cmd(
     console.print(f"  settings   {ws.path / 'opsfin.yaml'}")
     console.print(f"  model      {ws.model_dir}")
     console.print(f"  warehouse  {ws.warehouse_path}")
-    console.print(f"Next: [bold]opsfin ingest FILE --table TABLE -w {ws.path}[/bold]")
+    console.print(f"Next: [bold]{opsfin_command()} ingest FILE --table TABLE -w {shell_path(ws.path)}[/bold]",
+                  highlight=False, soft_wrap=True)

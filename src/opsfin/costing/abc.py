@@ -258,21 +258,3 @@ def run_abc(inputs: AbcInputs, config: AbcConfig, obj: str) -> AbcResult:
 
 
 VIEWS = ("objects", "pools", "activities", "assignments")
-
-
-def abc_result(ws: Any, obj: str = "product", start: Any = None, end: Any = None, view: str = "objects") -> pl.DataFrame:
-    """The engine on an opened workspace: read config and warehouse, run, pick the view."""
-    from ..kpis.periods import parse_day
-    from .costing_config import load_abc_config
-
-    if obj not in OBJECTS:
-        raise UserError(f"--object {obj!r}: use product or customer")
-    if view not in VIEWS:
-        raise UserError(f"--view {view!r}: use {', '.join(VIEWS)}")
-    lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
-    if lo and hi and lo > hi:
-        raise UserError(f"--from {lo} is after --to {hi}")
-    config = load_abc_config(ws.model_dir)
-    with ws.connect(read_only=True) as con:
-        inputs = abc_inputs(con, config, lo, hi, ws.settings.base_currency)
-    return getattr(run_abc(inputs, config, obj), view)

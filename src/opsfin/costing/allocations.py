@@ -2,8 +2,9 @@
 
 `allocate_costs` is the method on one cost vector (textbook-sized, no warehouse); `allocation_inputs`
 reads one month from the warehouse; `run_allocation` applies `model/allocations.yaml` to it and returns
-the flows and a per-cost-centre summary; `post_allocation` writes the balanced journals, atomically
-and idempotently (run id from method + period + rules hash)."""
+the flows and a per-cost-centre summary; `journal_rows` turns a result into its balanced journals (run id
+from method + period + rules hash). Writing them, atomically and idempotently, is the I/O layer's job
+(`opsfin.runs.costing.post_allocation`); so is reading a workspace (`allocation_result`)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
-from .. import warehouse
-from ..canonical import table
 from ..errors import UserError
 from .costing_config import METHODS, AllocationConfig, AllocationRule, split_cents, to_cents
 
@@ -286,57 +284,4 @@ def journal_rows(result: AllocationResult, currency: str) -> list[dict[str, Any]
     return out
 
 
-def post_allocation(con: duckdb.DuckDBPyConnection, result: AllocationResult, currency: str) -> dict[str, Any]:
-    """Write the run's journals, a `loads` row, in one transaction. Returns
-    {run_id, status: 'posted'|'already posted', journals, entries}."""
-    period = result.period
-    with warehouse.transaction(con):
-        if con.execute("SELECT 1 FROM closed_periods WHERE period = ?", [period]).fetchone():
-            raise UserError(f"period {period:%Y-%m} is closed; nothing can be posted into it "
-                            f"(allocation run {result.run_id} not posted)")
-        if con.execute("SELECT 1 FROM loads WHERE load_id = ? AND status = 'loaded'", [result.run_id]).fetchone():
-            n = con.execute("SELECT count(*), count(DISTINCT journal_id) FROM gl_entries WHERE _load_id = ?",
-                            [result.run_id]).fetchone()
-            return {"run_id": result.run_id, "status": "already posted", "journals": n[1], "entries": n[0]}
-        lo, hi = month_bounds(period)
-        other = con.execute(
-            f"SELECT DISTINCT source_doc FROM gl_entries WHERE source_doc LIKE '{ALLOC_PREFIX}%' "
-            "AND posting_date >= ? AND posting_date < ? ORDER BY 1", [lo, hi]).fetchall()
-        if other:
-            raise UserError(f"period {period:%Y-%m} already holds allocation run {other[0][0]}; "
-                            f"one allocation run per period (run {result.run_id} not posted)")
-        rows = journal_rows(result, currency)
-        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        if rows:
-            decl = table("gl_entries")
-            warehouse.insert_arrow(con, decl, pa.Table.from_pylist(rows, schema=decl.arrow_schema()))
-        decl = table("loads")
-        load = {"load_id": result.run_id, "table_name": "gl_entries",
-                "source": f"opsfin allocate --method {result.method} --period {period:%Y-%m}",
-                "sha256": result.run_id.rsplit("-", 1)[-1], "rows_read": len(rows), "rows_accepted": len(rows),
-                "rows_quarantined": 0, "started_at": started,
-                "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "status": "loaded"}
-        warehouse.insert_arrow(con, decl, pa.Table.from_pylist([load], schema=decl.arrow_schema()))
-    return {"run_id": result.run_id, "status": "posted", "journals": len({r["journal_id"] for r in rows}),
-            "entries": len(rows)}
-
-
 ALLOCATION_VIEWS = ("flows", "summary")
-
-
-def allocation_result(ws: Any, method: str, period: str, post: bool = False,
-                      view: str = "flows") -> tuple[pl.DataFrame, AllocationResult, dict[str, Any] | None]:
-    """The engine on an opened workspace: (chosen view, full result, post status or None)."""
-    from ..ingest.periods import parse_period
-    from .costing_config import load_allocation_config
-
-    if method not in METHODS:
-        raise UserError(f"--method {method!r}: use {', '.join(METHODS)}")
-    if view not in ALLOCATION_VIEWS:
-        raise UserError(f"--view {view!r}: use {', '.join(ALLOCATION_VIEWS)}")
-    first = parse_period(period)
-    config = load_allocation_config(ws.model_dir)
-    with ws.connect(read_only=not post) as con:
-        result = run_allocation(allocation_inputs(con, first, config.roles), config, method)
-        status = post_allocation(con, result, ws.settings.base_currency) if post else None
-    return (result.flows if view == "flows" else result.summary), result, status

@@ -1,5 +1,6 @@
 """`model/activities.yaml` (activity-based costing) and `model/allocations.yaml` (service cost
-allocations): parsing, validation, defaults, plus the exact money split both engines share.
+allocations): validation with pydantic (model_schema.py), plus the exact money split both engines share.
+The default files are `opsfin/model_defaults/activities.yaml` and `allocations.yaml`.
 
 A cost-centre *selector* is a mapping with any of these keys (all given keys must match):
 `ids` (list of ids), `pattern` (glob or list of globs on the id, e.g. `CC-*-MNT`), `kind` (a
@@ -13,72 +14,43 @@ import fnmatch
 import hashlib
 import json
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field, StrictBool, field_validator, model_validator
+
+from ..core import money
+from ..core.money import round_cents as to_cents  # noqa: F401  (abc and allocations import it from here)
 from ..errors import UserError
+from ..model_schema import DecimalNumber, Entry, Text, scalar_text, validate
 from ..yamlfile import read_yaml_mapping
 
 ACTIVITIES_FILE = "activities.yaml"
 ALLOCATIONS_FILE = "allocations.yaml"
-CENT = Decimal("0.01")
 
-# ------------------------------------------------------------------ exact money split (largest remainder)
-
-
-def to_cents(value: Any) -> Decimal:
-    """A money amount as Decimal rounded half-even to the cent (floats go through repr, not binary)."""
-    if isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, float):
-        d = Decimal(repr(value))
-    else:
-        d = Decimal(str(value))
-    return d.quantize(CENT, rounding=ROUND_HALF_EVEN)
+# ------------------------------------------------------------------ exact money split (core/money)
 
 
 def split_cents(total: Decimal, weights: dict[Any, Any]) -> dict[Any, Decimal]:
-    """Split `total` (cents) over `weights` (≥ 0, not all 0) so that the parts sum to `total` exactly.
-
-    Each part gets the floor of its exact share in cents; the cents left go one by one to the largest
-    remainders (ties: the larger weight, then the smaller key). Negative totals split like their
-    absolute value. Keys with weight 0 get 0."""
-    total = to_cents(total)
-    exact = {k: Fraction(w) for k, w in weights.items()}
-    if any(w < 0 for w in exact.values()):
-        raise ValueError("split weights must not be negative")
-    w_sum = sum(exact.values(), Fraction(0))
-    if w_sum == 0:
-        raise ValueError("split weights sum to 0")
-    sign = -1 if total < 0 else 1
-    cents = int(abs(total) * 100)
-    floors: dict[Any, int] = {}
-    rems: list[tuple[Fraction, Fraction, str, Any]] = []
-    for k, w in exact.items():
-        share = cents * w / w_sum
-        f = share.numerator // share.denominator
-        floors[k] = f
-        rems.append((share - f, w, str(k), k))
-    left = cents - sum(floors.values())
-    rems.sort(key=lambda r: (-r[0], -r[1], r[2]))
-    for _, _, _, k in rems[:left]:
-        floors[k] += 1
-    return {k: (Decimal(sign * v) / 100).quantize(CENT) for k, v in floors.items()}
+    """core/money's `split_cents` of `total` over `weights`, with the keys taken in name order: the parts add
+    up to `total` exactly, and a tie goes to the larger weight, then to the smaller key (whatever order the
+    warehouse returned the rows in). Parts come back in the order of `weights`."""
+    parts = money.split_cents(total, sorted(weights.items(), key=lambda kw: str(kw[0])))
+    return {k: parts[k] for k in weights}
 
 
 # ------------------------------------------------------------------ selectors
 
-_SELECTOR_KEYS = {"ids", "pattern", "kind", "site", "site_kind"}
-
-
-def _as_list(value: Any) -> list[str]:
+def _one_or_many(value: Any) -> Any:
+    """A name or a list of names (numbers are names too); None is none."""
     if value is None:
         return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [str(value)]
+    return [scalar_text(v) for v in value] if isinstance(value, list | tuple) else [scalar_text(value)]
+
+
+Names = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
+Key = Annotated[Text, BeforeValidator(scalar_text)]
 
 
 @dataclass(frozen=True)
@@ -98,19 +70,31 @@ class Selector:
                 and (not self.site_kinds or cc.get("site_kind") in self.site_kinds))
 
 
+class SelectorSpec(Entry):
+    """A cost-centre selector as written: `{kind: service}`, `{pattern: 'CC-*-MNT'}`, or a glob alone."""
+
+    ids: Names = ()
+    pattern: Names = ()
+    kind: Names = ()
+    site: Names = ()
+    site_kind: Names = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):  # shorthand: a glob on the id
+            return {"pattern": value}
+        if value == {} or value is None:
+            raise ValueError("expected a cost-centre selector such as {kind: service} or {pattern: 'CC-*-MNT'}")
+        return value
+
+    def selector(self) -> Selector:
+        return Selector(self.ids, self.pattern, self.kind, self.site, self.site_kind)
+
+
 def parse_selector(value: Any, where: str) -> Selector:
-    if isinstance(value, str):  # shorthand: a glob on the id
-        return Selector(patterns=(value,))
-    if not isinstance(value, dict) or not value:
-        raise UserError(f"{where}: expected a cost-centre selector such as {{kind: service}} or "
-                        f"{{pattern: 'CC-*-MNT'}}, got {value!r}")
-    unknown = set(value) - _SELECTOR_KEYS
-    if unknown:
-        raise UserError(f"{where}: unknown selector key {', '.join(sorted(unknown))}; "
-                        f"use {', '.join(sorted(_SELECTOR_KEYS))}")
-    return Selector(tuple(_as_list(value.get("ids"))), tuple(_as_list(value.get("pattern"))),
-                    tuple(_as_list(value.get("kind"))), tuple(_as_list(value.get("site"))),
-                    tuple(_as_list(value.get("site_kind"))))
+    """A `Selector` from its YAML value; a mistake is a UserError naming `where`."""
+    return validate(SelectorSpec, value, where).selector()
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -119,14 +103,9 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return read_yaml_mapping(path)
 
 
-def _roles(data: dict[str, Any], where: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    roles = _as_list(data.get("roles", list(default)))
-    if not roles:
-        raise UserError(f"{where}: roles: name at least one GL account role")
-    return tuple(roles)
-
-
 DEFAULT_POOL_ROLES = ("maintenance", "depreciation", "payroll", "opex", "inventory_adjustment")
+Roles = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+Weight = Annotated[DecimalNumber, Field(ge=0)]
 
 # ------------------------------------------------------------------ activities.yaml (ABC)
 
@@ -165,103 +144,64 @@ class AbcConfig:
     source: str = ACTIVITIES_FILE
 
 
+def _activity_driver(spec: Any) -> Any:
+    driver = spec.get("driver") if isinstance(spec, dict) else spec
+    if driver not in ACTIVITY_DRIVERS:
+        raise ValueError(f"unknown driver {driver!r}; drivers are {', '.join(ACTIVITY_DRIVERS)}")
+    return driver
+
+
+class ResourceEntry(Entry):
+    """`match` cost centres; their cost goes to activities by timesheet hours or by a fixed split."""
+
+    match: SelectorSpec
+    driver: Text | None = None
+    split: dict[Key, Weight] | None = None
+    fallback: Key | None = None
+
+    @model_validator(mode="after")
+    def _driver_or_split(self) -> ResourceEntry:
+        if self.split is not None:
+            total = sum(self.split.values(), Decimal(0))
+            if not self.split or total != 100:
+                raise ValueError(f"split: percentages must be ≥ 0 and sum to 100 (they sum to {total}); "
+                                 f"write {{ACTIVITY: percent, ...}}")
+        elif self.driver != "timesheet_hours":
+            raise ValueError(f"driver {self.driver!r} is not a resource driver; use timesheet_hours, "
+                             f"or give a fixed split {{ACTIVITY: percent}}")
+        return self
+
+    def rule(self) -> ResourceRule:
+        if self.split is not None:
+            return ResourceRule(self.match.selector(), "split", tuple(self.split.items()))
+        return ResourceRule(self.match.selector(), "timesheet_hours", (), self.fallback or None)
+
+
+class ActivitiesFile(Entry):
+    roles: Roles = DEFAULT_POOL_ROLES
+    resources: Annotated[list[ResourceEntry], Field(min_length=1)]
+    activities: Annotated[dict[Key, Annotated[str, BeforeValidator(_activity_driver)]], Field(min_length=1)]
+    traditional: Literal[TRADITIONAL_BASES] = "units"  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _activities_named(self) -> ActivitiesFile:
+        for r in self.resources:
+            for a in [*(r.split or {})] + ([r.fallback] if r.fallback and r.split is None else []):
+                if a not in self.activities:
+                    raise ValueError(f"resources name activity {a!r}, which has no driver under activities:")
+        return self
+
+
 def parse_abc_config(data: dict[str, Any], where: str = ACTIVITIES_FILE) -> AbcConfig:
-    roles = _roles(data, where, DEFAULT_POOL_ROLES)
-    raw_res = data.get("resources")
-    if not isinstance(raw_res, list) or not raw_res:
-        raise UserError(f"{where}: resources: expected a list of resource drivers (cost centres → activities)")
-    rules = []
-    for i, r in enumerate(raw_res, 1):
-        at = f"{where}: resources[{i}]"
-        if not isinstance(r, dict) or "match" not in r:
-            raise UserError(f"{at}: expected a mapping with 'match' and 'driver' or 'split'")
-        sel = parse_selector(r["match"], f"{at}.match")
-        if "split" in r:
-            split = r["split"]
-            if not isinstance(split, dict) or not split:
-                raise UserError(f"{at}.split: expected {{ACTIVITY: percent, ...}}")
-            try:
-                pct = tuple((str(a), Decimal(str(v))) for a, v in split.items())
-            except ArithmeticError:
-                raise UserError(f"{at}.split: percentages must be numbers") from None
-            if any(v < 0 for _, v in pct) or sum(v for _, v in pct) != 100:
-                raise UserError(f"{at}.split: percentages must be ≥ 0 and sum to 100 "
-                                f"(they sum to {sum(v for _, v in pct)})")
-            rules.append(ResourceRule(sel, "split", pct))
-        else:
-            driver = r.get("driver")
-            if driver != "timesheet_hours":
-                raise UserError(f"{at}.driver: {driver!r} is not a resource driver; use timesheet_hours, "
-                                f"or give a fixed split {{ACTIVITY: percent}}")
-            fb = r.get("fallback")
-            rules.append(ResourceRule(sel, "timesheet_hours", (), str(fb) if fb else None))
-    acts = data.get("activities")
-    if not isinstance(acts, dict) or not acts:
-        raise UserError(f"{where}: activities: expected a mapping ACTIVITY_ID: driver")
-    activities: dict[str, str] = {}
-    for a, spec in acts.items():
-        driver = spec.get("driver") if isinstance(spec, dict) else spec
-        if driver not in ACTIVITY_DRIVERS:
-            raise UserError(f"{where}: activities.{a}: unknown driver {driver!r}; drivers are "
-                            f"{', '.join(ACTIVITY_DRIVERS)}")
-        activities[str(a)] = str(driver)
-    for rule in rules:
-        for a in [x for x, _ in rule.split] + ([rule.fallback] if rule.fallback else []):
-            if a not in activities:
-                raise UserError(f"{where}: resources name activity {a!r}, which has no driver under activities:")
-    trad = str(data.get("traditional", "units"))
-    if trad not in TRADITIONAL_BASES:
-        raise UserError(f"{where}: traditional: {trad!r}; use one of {', '.join(TRADITIONAL_BASES)}")
-    return AbcConfig(roles, tuple(rules), activities, trad, where)
+    """The ABC configuration of a parsed activities.yaml; a mistake is one UserError naming `where`."""
+    f = validate(ActivitiesFile, data, where)
+    return AbcConfig(f.roles, tuple(r.rule() for r in f.resources), dict(f.activities), f.traditional, where)
 
 
 def load_abc_config(model_dir: Path) -> AbcConfig:
     path = model_dir / ACTIVITIES_FILE
     return parse_abc_config(_load_yaml(path), str(path))
 
-
-DEFAULT_ACTIVITIES_YAML = """\
-# Activity-based costing (docs/abc.md). `opsfin abc --object product|customer`.
-#
-# Stage 1, resource drivers: the GL costs (roles below) of the cost centres each rule matches go to
-# activity pools, by the share of the centre's timesheet hours booked to each activity_id, or by a
-# fixed split in percent. The first rule that matches a cost centre wins; unmatched centres (the
-# production centres, whose conversion cost is in the standard cost) stay out of the pools.
-# Allocation journals (source_doc ALLOC-...) are left out: pools hold each centre's own cost.
-roles: [maintenance, depreciation, payroll, opex, inventory_adjustment]
-
-resources:
-  - match: {kind: service}          # plant maintenance, e.g. CC-P1-MNT
-    driver: timesheet_hours
-    fallback: A-MAINT               # when the centre booked no hours to any activity
-  - match: {kind: support}          # technical support and order desk, e.g. CC-S1-SUP1
-    driver: timesheet_hours
-    fallback: A-SUPPORT
-  - match: {kind: warehouse}        # distribution centre, e.g. CC-W1-OPS
-    driver: timesheet_hours
-    fallback: A-SHIP
-  - match: {kind: sales}            # sales and customer service, e.g. CC-W1-SAL
-    split: {A-ORDER: 100}
-  - match: {kind: admin}            # finance and plant administration, e.g. CC-S1-FIN
-    split: {A-ADMIN: 100}
-
-# Stage 2, activity drivers: each pool goes to products or customers by its driver's quantity.
-# Drivers: machine_hours, labor_hours, setups, setup_minutes, inspections, production_orders,
-# sales_orders, shipments, tickets, units, revenue.
-activities:
-  A-MAINT: machine_hours
-  A-RUN: machine_hours
-  A-SETUP: setups
-  A-INSPECT: inspections
-  A-ORDER: sales_orders
-  A-SHIP: shipments
-  A-SUPPORT: tickets
-  A-ADMIN: revenue
-
-# The volume-based comparison spreads the same total over units shipped (or revenue,
-# machine_hours, labor_hours).
-traditional: units
-"""
 
 # ------------------------------------------------------------------ allocations.yaml
 
@@ -298,84 +238,46 @@ class AllocationConfig:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def parse_allocation_config(data: dict[str, Any], where: str = ALLOCATIONS_FILE) -> AllocationConfig:
-    roles = _roles(data, where, DEFAULT_POOL_ROLES)
-    raw_rules = data.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
-        raise UserError(f"{where}: rules: expected a list of {{senders, driver, receivers}}")
-    rules = []
-    for i, r in enumerate(raw_rules, 1):
-        at = f"{where}: rules[{i}]"
-        if not isinstance(r, dict):
-            raise UserError(f"{at}: expected a mapping with senders, driver and receivers")
-        for key in ("senders", "driver", "receivers"):
-            if key not in r:
-                raise UserError(f"{at}: missing '{key}'")
-        drivers = tuple(_as_list(r["driver"]))
+class RuleEntry(Entry):
+    """Senders' cost goes to receivers by the first driver with a positive total."""
+
+    senders: SelectorSpec
+    driver: Annotated[tuple[Text, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+    receivers: SelectorSpec
+    same_site: StrictBool = False
+    weights: dict[Key, Weight] | None = None
+
+    @field_validator("driver")
+    @classmethod
+    def _known_drivers(cls, drivers: tuple[str, ...]) -> tuple[str, ...]:
         for d in drivers:
             if d not in ALLOCATION_DRIVERS:
-                raise UserError(f"{at}.driver: unknown driver {d!r}; drivers are {', '.join(ALLOCATION_DRIVERS)}")
-        weights: tuple[tuple[str, Decimal], ...] = ()
-        if "fixed" in drivers:
-            w = r.get("weights")
-            if not isinstance(w, dict) or not w:
-                raise UserError(f"{at}.weights: the fixed driver needs weights {{COST_CENTRE_OR_GLOB: weight}}")
-            try:
-                weights = tuple((str(k), Decimal(str(v))) for k, v in w.items())
-            except ArithmeticError:
-                raise UserError(f"{at}.weights: weights must be numbers") from None
-            if any(v < 0 for _, v in weights):
-                raise UserError(f"{at}.weights: weights must not be negative")
-        rules.append(AllocationRule(parse_selector(r["senders"], f"{at}.senders"), drivers,
-                                    parse_selector(r["receivers"], f"{at}.receivers"),
-                                    bool(r.get("same_site", False)), weights))
-    order = data.get("step_order") or []
-    if not isinstance(order, list):
-        raise UserError(f"{where}: step_order: expected a list of cost-centre selectors")
-    step_order = tuple(parse_selector(s, f"{where}: step_order[{i}]") for i, s in enumerate(order, 1))
-    raw = {"roles": list(roles), "rules": raw_rules, "step_order": order}
-    return AllocationConfig(roles, tuple(rules), step_order, raw, where)
+                raise ValueError(f"unknown driver {d!r}; drivers are {', '.join(ALLOCATION_DRIVERS)}")
+        return drivers
+
+    @model_validator(mode="after")
+    def _fixed_needs_weights(self) -> RuleEntry:
+        if "fixed" in self.driver and not self.weights:
+            raise ValueError("the fixed driver needs weights {COST_CENTRE_OR_GLOB: weight}")
+        return self
+
+
+class AllocationsFile(Entry):
+    roles: Roles = DEFAULT_POOL_ROLES
+    rules: Annotated[list[RuleEntry], Field(min_length=1)]
+    step_order: Annotated[list[SelectorSpec], BeforeValidator(lambda v: [] if v is None else v)] = []
+
+
+def parse_allocation_config(data: dict[str, Any], where: str = ALLOCATIONS_FILE) -> AllocationConfig:
+    """The allocation rules of a parsed allocations.yaml; a mistake is one UserError naming `where`."""
+    f = validate(AllocationsFile, data, where)
+    rules = tuple(AllocationRule(r.senders.selector(), r.driver, r.receivers.selector(), r.same_site,
+                                 tuple((r.weights or {}).items()) if "fixed" in r.driver else ())
+                  for r in f.rules)
+    raw = {"roles": list(f.roles), "rules": data["rules"], "step_order": data.get("step_order") or []}
+    return AllocationConfig(f.roles, rules, tuple(s.selector() for s in f.step_order), raw, where)
 
 
 def load_allocation_config(model_dir: Path) -> AllocationConfig:
     path = model_dir / ALLOCATIONS_FILE
     return parse_allocation_config(_load_yaml(path), str(path))
-
-
-DEFAULT_ALLOCATIONS_YAML = """\
-# Service cost allocations (docs/allocations.md).
-# `opsfin allocate --method direct|step|reciprocal --period YYYY-MM [--post]`
-#
-# Each sender's month balance on each account of these roles is allocated to its receivers on the
-# same account: Dr receiver, Cr sender. Previous allocation journals are left out of the balance.
-roles: [maintenance, depreciation, payroll, opex, inventory_adjustment]
-
-# A cost centre is a sender if a rule's `senders` match it (first matching rule wins). Receivers that
-# are not senders are final (normally the production centres). `driver` may list fallbacks: the first
-# driver with a positive total over the sender's receivers is used. `same_site: true` keeps the
-# receivers on the sender's site.
-rules:
-  - senders: {kind: service}                    # plant maintenance, e.g. CC-P1-MNT
-    driver: [maintenance_hours, machine_hours]  # maintenance labor hours per work centre
-    receivers: {kind: production}
-    same_site: true
-  - senders: {kind: admin, site_kind: plant}    # plant administration, e.g. CC-P1-ADM
-    driver: headcount
-    receivers: {kind: [production, service]}
-    same_site: true
-  - senders: {kind: admin}                      # shared finance and administration, e.g. CC-S1-FIN
-    driver: headcount
-    receivers: {kind: [production, service, support, admin]}
-  - senders: {kind: support}                    # shared support teams, e.g. CC-S1-SUP1
-    driver: headcount
-    receivers: {kind: [production, service, admin, support]}
-# Warehouse (CC-W1-OPS) and sales (CC-W1-SAL) are distribution and selling costs: not allocated.
-
-# Step-down order: senders matching an earlier selector allocate first (ties: by id). Senders no
-# selector matches go last.
-step_order:
-  - {kind: admin, site_kind: support}           # CC-S1-FIN serves everyone
-  - {kind: support}
-  - {kind: admin}
-  - {kind: service}
-"""

@@ -1,6 +1,7 @@
 """Actual cost of every production order (docs/unit-economics.md).
 
-Pure functions of the warehouse tables (read through a DuckDB connection) returning Polars tables.
+Pure functions of the warehouse tables (`Tables` on DuckDB or Spark, or a DuckDB connection; the reads are
+Ibis expressions in reads.py) returning Polars tables.
 
 - material: issued quantity (inventory_movements kind 'issue', ref_doc = order_id) × standard price,
   rounded half-even per movement line;
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
-import duckdb
 import polars as pl
+
+from ..core.money import round_cents, round_per_unit, split_cents, timesheet_pay
+from . import reads
+from .reads import costing_tables
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -36,100 +39,28 @@ CONVERSION = ("labor", "energy", "variable_overhead", "fixed_overhead")
 MONEY = pl.Decimal(18, 2)
 
 
-def cents(x: Decimal) -> Decimal:
-    """Round half-even to the cent."""
-    return x.quantize(CENT, rounding=ROUND_HALF_EVEN)
+cents = round_cents  # half-even to the cent (core/money); unit_economics imports it from here
+pay = timesheet_pay  # pay of one timesheet row: the hours as booked, rounded once (core/money)
 
 
 def allocate(amount: Decimal, keys: list[tuple[Any, float]]) -> dict[Any, Decimal]:
-    """Split `amount` (whole cents) over `keys` [(id, weight)] in proportion to the weights, to the cent,
-    by largest remainder (ties: the order of `keys`). Weights ≤ 0 get nothing. Empty if Σ weight = 0."""
-    pos = [(k, Fraction(w)) for k, w in keys if w is not None and w > 0]
-    total = sum((w for _, w in pos), Fraction(0))
-    if not pos or total == 0:
-        return {}
-    sign = -1 if amount < 0 else 1
-    units = int((abs(amount) * 100).to_integral_value())
-    shares = []
-    for i, (k, w) in enumerate(pos):
-        exact = units * w / total
-        floor = exact.numerator // exact.denominator
-        shares.append([k, floor, exact - floor, i])
-    left = units - sum(s[1] for s in shares)
-    for s in sorted(shares, key=lambda s: (-s[2], s[3]))[:left]:
-        s[1] += 1
-    return {k: Decimal(sign * n) / 100 for k, n, _, _ in shares}
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
-# ------------------------------------------------------------------------------------------------ inputs
-_OPS_SQL = """
-SELECT o.operation_id, o.order_id, o.step, o.work_center_id, o.machine_id, o.shift_id,
-       date_trunc('month', o.end_at)::DATE AS month, w.cost_center_id,
-       coalesce(o.run_minutes, 0) AS run_minutes, coalesce(o.labor_minutes, 0) AS labor_minutes
-FROM operations o JOIN work_centers w ON w.work_center_id = o.work_center_id
-WHERE o.end_at IS NOT NULL {where}
-ORDER BY o.operation_id
-"""
-
-# GL actual cost of a role per cost centre and month, clearing journals (those touching inventory_wip) excluded.
-_GL_POOL_SQL = """
-SELECT g.cost_center_id, date_trunc('month', g.posting_date)::DATE AS month, a.role, sum(g.amount) AS amount
-FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
-JOIN cost_centers c ON c.cost_center_id = g.cost_center_id
-WHERE a.role IN ('energy', 'variable_overhead', 'fixed_overhead') AND c.kind = 'production'
-  AND g.journal_id NOT IN (SELECT g2.journal_id FROM gl_entries g2 JOIN accounts a2 ON a2.account_id = g2.account_id
-                           WHERE a2.role = 'inventory_wip')
-  {where}
-GROUP BY ALL ORDER BY ALL
-"""
-
-_LABOR_SQL = """
-SELECT t.work_center_id, date_trunc('month', t.work_date)::DATE AS month,
-       coalesce(t.regular_hours, 0) AS regular_hours, coalesce(t.overtime_hours, 0) AS overtime_hours,
-       e.hourly_rate, coalesce(e.overtime_multiplier, 1.0) AS overtime_multiplier
-FROM timesheets t JOIN employees e ON e.employee_id = t.employee_id
-WHERE t.work_center_id IS NOT NULL {where}
-"""
-
-_KWH_SQL = """
-SELECT r.machine_id, m.work_center_id, w.cost_center_id, s.std_energy_price,
-       date_trunc('month', r.hour_start)::DATE AS month, sum(coalesce(r.kwh, 0)) AS kwh
-FROM machine_readings r JOIN machines m ON m.machine_id = r.machine_id
-JOIN work_centers w ON w.work_center_id = m.work_center_id JOIN sites s ON s.site_id = w.site_id
-WHERE TRUE {where}
-GROUP BY ALL ORDER BY r.machine_id, month
-"""
-
-
-def _month_filter(col: str, months: list[dt.date] | None) -> tuple[str, list]:
-    if months is None:
-        return "", []
-    if not months:
-        return "AND FALSE", []
-    return f"AND date_trunc('month', {col})::DATE IN ({', '.join('?' for _ in months)})", list(months)
-
-
-def pay(regular_hours: float, overtime_hours: float, rate: Decimal, multiplier: float) -> Decimal:
-    """Pay of one timesheet row, rounded half-even (docs/demo-company.md rounding)."""
-    r = Decimal(str(regular_hours)) * rate + Decimal(str(overtime_hours)) * rate * Decimal(str(multiplier))
-    return cents(r)
+    """Split `amount` over `keys` [(id, weight)] in proportion to the weights, to the cent, by core/money's
+    `split_cents` (largest remainder; ties: the larger weight, then the order of `keys`). Weights ≤ 0 (or
+    None) get nothing; empty if no weight is positive."""
+    positive = [(k, w) for k, w in keys if w is not None and w > 0]
+    return split_cents(amount, positive) if positive else {}
 
 
 # ------------------------------------------------------------------------------------------------ engine
-def assign_conversion(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None = None
+def assign_conversion(t: Any, months: list[dt.date] | None = None
                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Assign the actual conversion pools of `months` (all months if None) to operations.
+    `t`: warehouse Tables (or a DuckDB connection).
 
     Returns (assignments, pools): assignments are {operation_id, order_id, month, component, amount};
     pools are {month, component, pool_type, pool_id, amount, assigned, unassigned, basis}."""
-    w, p = _month_filter("o.end_at", months)
-    ops = _rows(con, _OPS_SQL.format(where=w), p)
+    t = costing_tables(t)
+    ops = reads.operations(t, months)
     by_wc: dict[tuple, list] = defaultdict(list)
     by_cc: dict[tuple, list] = defaultdict(list)
     by_machine: dict[tuple, list] = defaultdict(list)
@@ -154,11 +85,10 @@ def assign_conversion(con: duckdb.DuckDBPyConnection, months: list[dt.date] | No
                         "amount": amt})
 
     # labor: timesheets booked to each work centre → its operations by labor minutes (run minutes if none)
-    w, p = _month_filter("t.work_date", months)
     labor: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    for r in _rows(con, _LABOR_SQL.format(where=w), p):
+    for r in reads.labor_rows(t, months):  # timesheet rows alike, `n` of them: each pays the same
         labor[(r["work_center_id"], r["month"])] += pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"],
-                                                        r["overtime_multiplier"])
+                                                        r["overtime_multiplier"]) * r["n"]
     for (wc, month), amount in sorted(labor.items()):
         carriers = by_wc.get((wc, month), [])
         parts = allocate(amount, [(o["operation_id"], o["labor_minutes"]) for o in carriers])
@@ -168,12 +98,10 @@ def assign_conversion(con: duckdb.DuckDBPyConnection, months: list[dt.date] | No
         emit("labor", month, "work_center", wc, amount, parts, basis if parts else "none")
 
     # GL pools of production cost centres
-    w, p = _month_filter("g.posting_date", months)
-    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in _rows(con, _GL_POOL_SQL.format(where=w), p)}
+    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
 
     # energy: bill of the cost centre → machines by kWh → operations by run minutes
-    w, p = _month_filter("r.hour_start", months)
-    kwh_rows = _rows(con, _KWH_SQL.format(where=w), p)
+    kwh_rows = reads.machine_kwh(t, months)
     cc_kwh: dict[tuple, list] = defaultdict(list)
     for r in kwh_rows:
         cc_kwh[(r["cost_center_id"], r["month"])].append(r)
@@ -211,70 +139,42 @@ def assign_conversion(con: duckdb.DuckDBPyConnection, months: list[dt.date] | No
     return out, pools
 
 
-_ORDERS_SQL = """
-SELECT o.order_id, o.site_id, o.product_id, p.family, o.status, o.released_at, o.completed_at,
-       coalesce((SELECT sum(m.qty) FROM inventory_movements m WHERE m.kind = 'production' AND m.ref_doc = o.order_id),
-                (SELECT op.qty_good FROM operations op WHERE op.order_id = o.order_id ORDER BY op.step DESC LIMIT 1))
-         AS qty_good,
-       (SELECT op.shift_id FROM operations op WHERE op.order_id = o.order_id ORDER BY op.step DESC, op.end_at DESC
-        LIMIT 1) AS completion_shift_id
-FROM production_orders o LEFT JOIN products p ON p.product_id = o.product_id
-WHERE TRUE {where}
-ORDER BY o.order_id
-"""
-
-_MATERIAL_SQL = """
-SELECT m.ref_doc AS order_id, m.qty, p.std_unit_cost
-FROM inventory_movements m JOIN products p ON p.product_id = m.product_id
-WHERE m.kind = 'issue' AND m.ref_doc IN (SELECT order_id FROM production_orders o WHERE TRUE {where})
-"""
-
-
-def _order_filter(start: dt.date | None, end: dt.date | None, completed_only: bool) -> tuple[str, list]:
-    parts, params = [], []
-    if completed_only:
-        parts.append("o.completed_at IS NOT NULL")
-    if start is not None:
-        parts.append("o.completed_at::DATE >= ?")
-        params.append(start)
-    if end is not None:
-        parts.append("o.completed_at::DATE <= ?")
-        params.append(end)
-    return "".join(f" AND {x}" for x in parts), params
-
-
-def order_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None, end: dt.date | None = None
-                ) -> pl.DataFrame:
+def order_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Actual cost per production order. With `start`/`end`, only orders completed in [start, end];
-    without either, every order (open ones carry the cost assigned so far).
+    without either, every order (open ones carry the cost assigned so far). `t`: warehouse Tables (or a
+    DuckDB connection).
 
     Columns: order_id, site_id, product_id, family, status, released_at, completed_at, completion_shift_id,
     qty_good, material, labor, energy, variable_overhead, fixed_overhead, total_cost, unit_cost."""
-    where, params = _order_filter(start, end, completed_only=start is not None or end is not None)
-    orders = _rows(con, _ORDERS_SQL.format(where=where), params)
+    return order_costs_with_assignments(costing_tables(t), start, end)[0]
+
+
+def order_costs_with_assignments(t: Any, start: dt.date | None, end: dt.date | None
+                                 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """`order_costs` and the conversion assignments of the months it needed (see `assign_conversion`)."""
+    t = costing_tables(t)
+    completed_only = start is not None or end is not None
+    selected = reads.order_selection(t, start, end, completed_only)
+    orders = reads.orders(t, selected)
     ids = {o["order_id"] for o in orders}
     # months in which these orders have operations: only those pools are needed
-    months = None
-    if start is not None or end is not None:
-        months = [r[0] for r in con.execute(
-            f"SELECT DISTINCT date_trunc('month', op.end_at)::DATE FROM operations op WHERE op.end_at IS NOT NULL "
-            f"AND op.order_id IN (SELECT order_id FROM production_orders o WHERE TRUE {where}) ORDER BY 1",
-            params).fetchall()]
-    assignments, _ = assign_conversion(con, months)
+    months = reads.operation_months(t, selected) if completed_only else None
+    assignments, _ = assign_conversion(t, months)
     cost: dict[str, dict[str, Decimal]] = {i: dict.fromkeys(COMPONENTS, ZERO) for i in ids}
     for a in assignments:
         if a["order_id"] in cost:
             cost[a["order_id"]][a["component"]] += a["amount"]
-    for r in _rows(con, _MATERIAL_SQL.format(where=where), params):
-        cost[r["order_id"]]["material"] += cents(Decimal(str(-r["qty"])) * r["std_unit_cost"])
+    for r in reads.material_issues(t, selected):  # issue lines alike, `n` of them: each costs the same
+        cost[r["order_id"]]["material"] += cents(Decimal(str(-r["qty"])) * r["std_unit_cost"]) * r["n"]
     rows = []
     for o in orders:
         c = cost[o["order_id"]]
         total = sum(c.values(), ZERO)
         q = o["qty_good"] or 0.0
-        unit = (total / Decimal(str(q))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN) if q else None
+        unit = round_per_unit(total / Decimal(str(q))) if q else None
         rows.append({**o, **c, "total_cost": total, "unit_cost": unit})
-    return pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ORDER_SCHEMA)
+    frame = pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ORDER_SCHEMA)
+    return frame, assignments
 
 
 ORDER_SCHEMA = {
@@ -285,17 +185,17 @@ ORDER_SCHEMA = {
 }
 
 
-def cost_pools(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None = None) -> pl.DataFrame:
+def cost_pools(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
     """The actual conversion pools of each month and how much of each was assigned to operations."""
-    _, pools = assign_conversion(con, months)
+    _, pools = assign_conversion(t, months)
     schema = {"month": pl.Date, "component": pl.Utf8, "pool_type": pl.Utf8, "pool_id": pl.Utf8, "amount": MONEY,
               "assigned": MONEY, "unassigned": MONEY, "basis": pl.Utf8}
     return pl.DataFrame(pools, schema=schema, orient="row") if pools else pl.DataFrame(schema=schema)
 
 
-def operation_costs(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None = None) -> pl.DataFrame:
+def operation_costs(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
     """Conversion cost assigned to each operation: operation_id, order_id, month, labor, energy, overheads."""
-    assignments, _ = assign_conversion(con, months)
+    assignments, _ = assign_conversion(t, months)
     per: dict[str, dict[str, Any]] = {}
     for a in assignments:
         row = per.setdefault(a["operation_id"], {"operation_id": a["operation_id"], "order_id": a["order_id"],

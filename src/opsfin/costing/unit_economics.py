@@ -1,27 +1,30 @@
 """Unit economics: revenue, actual cost and contribution margin per unit sold (docs/unit-economics.md).
 
-Pure functions of the warehouse tables (a DuckDB connection) and the base currency; they return Polars.
+Pure functions of the warehouse tables (`Tables` on DuckDB or Spark, or a DuckDB connection; the reads are
+Ibis expressions in reads.py) and the base currency; they return Polars.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-import duckdb
 import polars as pl
 
+from ..core.money import round_per_unit
+from ..core.periods import range_error
 from ..errors import UserError
-from .order_costs import COMPONENTS, MONEY, ZERO, _rows, allocate, cents, order_costs
+from . import reads
+from .order_costs import COMPONENTS, MONEY, ZERO, allocate, cents, order_costs
+from .reads import costing_tables
 
 DIMS = {"product": "product_id", "family": "family", "site": "site_id", "customer": "customer_id",
         "shift": "shift_id"}
 VARIABLE = ("material", "labor", "energy", "variable_overhead")
 SCOPES = ("product", "warehouse", "support")
 NO_SHIFT = "(none)"
-Q4 = Decimal("0.0001")
 
 
 def parse_by(by: str | list[str] | None) -> list[str]:
@@ -30,58 +33,23 @@ def parse_by(by: str | list[str] | None) -> list[str]:
     items = [b.strip() for b in (by.split(",") if isinstance(by, str) else by) if b and b.strip()]
     for b in items:
         if b not in DIMS:
-            raise UserError(f"--by {b!r}: unit economics groups by {', '.join(DIMS)}")
+            raise UserError(f"unit economics groups by {', '.join(DIMS)}", param="by", value=b)
     if len(set(items)) != len(items):
-        raise UserError(f"--by {','.join(items)}: a dimension is named twice")
+        raise UserError("{param} " + ",".join(items) + ": a dimension is named twice", param="by")
     return items or ["product"]
 
 
 def _check_range(start: dt.date | None, end: dt.date | None) -> None:
     if start is not None and end is not None and start > end:
-        raise UserError(f"--from {start} is after --to {end}")
+        raise range_error(start, end)
 
 
-def _range_sql(col: str, start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
-    sql, params = "", []
-    if start is not None:
-        sql += f" AND {col} >= ?"
-        params.append(start)
-    if end is not None:
-        sql += f" AND {col} <= ?"
-        params.append(end)
-    return sql, params
-
-
-_UNITS_SQL = """
-SELECT so.product_id, p.family, so.site_id, so.customer_id, sum(sh.qty) AS units
-FROM shipments sh JOIN sales_orders so ON so.so_id = sh.so_id AND so.line = sh.line
-LEFT JOIN products p ON p.product_id = so.product_id
-WHERE TRUE {where}
-GROUP BY ALL
-"""
-
-_REVENUE_SQL = """
-WITH inv AS (
-    SELECT i.invoice_id, i.customer_id, i.so_id, i.invoice_date, i.currency,
-           CASE WHEN i.currency = ? THEN 1::DECIMAL(18,8) ELSE f.rate_to_base END AS rate
-    FROM ar_invoices i ASOF LEFT JOIN fx_rates f ON f.currency = i.currency AND f.rate_date <= i.invoice_date
-    WHERE TRUE {where}
-)
-SELECT inv.invoice_id, inv.customer_id, inv.currency, inv.invoice_date, inv.rate, l.line, l.product_id, p.family,
-       (SELECT min(so.site_id) FROM sales_orders so WHERE so.so_id = inv.so_id) AS site_id, l.amount
-FROM inv JOIN ar_invoice_lines l ON l.invoice_id = inv.invoice_id
-LEFT JOIN products p ON p.product_id = l.product_id
-ORDER BY inv.invoice_id, l.line
-"""
-
-
-def revenue_lines(con: duckdb.DuckDBPyConnection, base_currency: str, start: dt.date | None = None,
+def revenue_lines(t: Any, base_currency: str, start: dt.date | None = None,
                   end: dt.date | None = None) -> list[dict[str, Any]]:
     """AR invoice lines dated in [start, end] with their revenue in base currency: each invoice's net is
     converted once (Σ line amounts × rate at the invoice date, half-even to the cent, as the GL books it)
     and split over its lines by amount, largest remainder."""
-    where, params = _range_sql("i.invoice_date", start, end)
-    lines = _rows(con, _REVENUE_SQL.format(where=where), [base_currency, *params])
+    lines = reads.invoice_lines(costing_tables(t, base_currency), base_currency, start, end)
     by_inv: dict[str, list] = defaultdict(list)
     for r in lines:
         by_inv[r["invoice_id"]].append(r)
@@ -116,14 +84,14 @@ def _split_signed(total: Decimal, keys: list[tuple[Any, Decimal]]) -> dict[Any, 
     return scaled
 
 
-def _unit_costs(con, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
+def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     """Actual cost per good unit by product (and by (product, completion shift)), from the orders completed
     in [start, end]; products with none fall back to every order completed up to `end`.
     Returns (per_unit[key] -> {component: Decimal}, basis[product] -> str, shift_share[product] -> {shift: qty})."""
-    period = order_costs(con, start, end or dt.date.max)
+    period = order_costs(t, start, end or dt.date.max)
     frames = [("period", period)]
     if start is not None:
-        frames.append(("history", order_costs(con, None, end or dt.date.max)))
+        frames.append(("history", order_costs(t, None, end or dt.date.max)))
     per_unit: dict[Any, dict[str, Decimal]] = {}
     basis: dict[str, str] = {}
     shares: dict[str, dict[str, float]] = {}
@@ -148,25 +116,26 @@ def _unit_costs(con, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     return per_unit, basis, shares
 
 
-def unit_economics(con: duckdb.DuckDBPyConnection, base_currency: str, by: str | list[str] | None = None,
+def unit_economics(t: Any, base_currency: str, by: str | list[str] | None = None,
                    start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Per group of `by` (product, family, site, customer, shift): units sold (shipments), revenue (AR invoices
-    in base currency), actual cost of the units sold by component, unit_cost, contribution margin."""
+    in base currency), actual cost of the units sold by component, unit_cost, contribution margin.
+    `t`: warehouse Tables (or a DuckDB connection)."""
     dims = parse_by(by)
     _check_range(start, end)
+    t = costing_tables(t, base_currency)
     with_shift = "shift" in dims
-    where, params = _range_sql("sh.shipped_date", start, end)
     base: dict[tuple, dict[str, Any]] = {}
 
     def cell(product, family, site, customer):
         return base.setdefault((product, family, site, customer), {"units": 0.0, "revenue": ZERO})
 
-    for r in _rows(con, _UNITS_SQL.format(where=where), params):
+    for r in reads.units_shipped(t, start, end):
         cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
-    for r in revenue_lines(con, base_currency, start, end):
+    for r in revenue_lines(t, base_currency, start, end):
         cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["revenue"]
 
-    per_unit, basis, shares = _unit_costs(con, start, end, with_shift)
+    per_unit, basis, shares = _unit_costs(t, start, end, with_shift)
     fine: list[dict[str, Any]] = []  # (product, family, site, customer, shift) cells with rounded money
     for (product, family, site, customer), v in sorted(base.items(), key=lambda kv: tuple(map(str, kv[0]))):
         if with_shift and shares.get(product):
@@ -202,9 +171,9 @@ def unit_economics(con: duckdb.DuckDBPyConnection, base_currency: str, by: str |
         rows.append({
             **{DIMS[d]: k for d, k in zip(dims, key, strict=True)},
             "units": g["units"], "revenue": g["revenue"], **{c: g[c] for c in COMPONENTS},
-            "unit_cost": (full / units).quantize(Q4, rounding=ROUND_HALF_EVEN) if units else None,
+            "unit_cost": round_per_unit(full / units) if units else None,
             "contribution_margin": cm,
-            "cm_per_unit": (cm / units).quantize(Q4, rounding=ROUND_HALF_EVEN) if units else None,
+            "cm_per_unit": round_per_unit(cm / units) if units else None,
             "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
             "cost_basis": ",".join(sorted(g["bases"])) or "none",
         })
@@ -215,53 +184,35 @@ def unit_economics(con: duckdb.DuckDBPyConnection, base_currency: str, by: str |
 
 
 # ------------------------------------------------------------------------------ warehouses and support
-_CC_COST_SQL = """
-SELECT c.cost_center_id, c.site_id, coalesce(sum(g.amount), 0)::DECIMAL(18,2) AS cost
-FROM cost_centers c
-LEFT JOIN (SELECT g.cost_center_id, g.amount FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
-           WHERE a.type = 'expense' {where}) g ON g.cost_center_id = c.cost_center_id
-WHERE c.kind = ?
-GROUP BY ALL ORDER BY c.cost_center_id
-"""
-
-
-def _cost_per_driver(con: duckdb.DuckDBPyConnection, kind: str, driver_sql: str, driver_key: str,
-                     count_name: str, per_name: str, start: dt.date | None, end: dt.date | None,
-                     date_sql: str) -> pl.DataFrame:
+def _cost_per_driver(t: Any, kind: str, count_driver: Any, driver_key: str, count_name: str, per_name: str,
+                     start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     """Expense postings of the cost centres of one kind in the period, over a driver count per centre
-    (or per site), and the cost per driver unit."""
+    (or per site: `count_driver(t, start, end)` → {key: count}), and the cost per driver unit."""
     _check_range(start, end)
-    where, params = _range_sql("g.posting_date", start, end)
-    ccs = _rows(con, _CC_COST_SQL.format(where=where), [*params, kind])
-    w2, p2 = _range_sql(date_sql, start, end)
-    drivers = {r["k"]: r["n"] for r in _rows(con, driver_sql.format(where=w2), p2)}
+    t = costing_tables(t)
+    ccs = reads.cost_center_expenses(t, kind, start, end)
+    drivers = count_driver(t, start, end)
     rows = []
     for r in ccs:
         n = int(drivers.get(r[driver_key]) or 0)
         rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
                      count_name: n,
-                     per_name: (r["cost"] / n).quantize(Q4, rounding=ROUND_HALF_EVEN) if n else None})
+                     per_name: round_per_unit(r["cost"] / n) if n else None})
     schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, count_name: pl.Int64,
               per_name: pl.Decimal(18, 4)}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def warehouse_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None,
-                    end: dt.date | None = None) -> pl.DataFrame:
+def warehouse_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Per warehouse cost centre: its expense postings (GL, expense accounts) in the period, the order
     lines picked at its site (pick tasks finished in the period) and the cost per line picked.
     Several warehouse cost centres on one site share its pick lines."""
-    return _cost_per_driver(
-        con, "warehouse", "SELECT t.site_id AS k, sum(t.lines) AS n FROM warehouse_tasks t WHERE t.kind = 'pick' "
-                          "AND t.finished_at IS NOT NULL {where} GROUP BY ALL",
-        "site_id", "lines_picked", "cost_per_line", start, end, "t.finished_at::DATE")
+    return _cost_per_driver(t, "warehouse", reads.lines_picked, "site_id", "lines_picked", "cost_per_line",
+                            start, end)
 
 
-def support_costs(con: duckdb.DuckDBPyConnection, start: dt.date | None = None,
-                  end: dt.date | None = None) -> pl.DataFrame:
+def support_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Per support cost centre: its expense postings in the period, the tickets it closed in the period
     and the cost per ticket."""
-    return _cost_per_driver(
-        con, "support", "SELECT t.cost_center_id AS k, count(*) AS n FROM support_tickets t "
-                        "WHERE t.closed_at IS NOT NULL {where} GROUP BY ALL",
-        "cost_center_id", "tickets_closed", "cost_per_ticket", start, end, "t.closed_at::DATE")
+    return _cost_per_driver(t, "support", reads.tickets_closed, "cost_center_id", "tickets_closed",
+                            "cost_per_ticket", start, end)

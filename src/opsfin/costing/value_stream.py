@@ -1,65 +1,65 @@
 """Value streams: lead time, value-added time, waiting, process cycle efficiency and the cost of the
 non-value-added steps, by product family or product (docs/value-streams.md).
 
-Pure functions of the warehouse tables (a DuckDB connection); they return Polars tables."""
+Pure functions of the warehouse tables (`Tables` on DuckDB or Spark, or a DuckDB connection; the reads are
+Ibis expressions in reads.py); they return Polars tables."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-import duckdb
 import polars as pl
 
+from ..core.money import round_per_unit
+from ..core.periods import range_error
 from ..errors import UserError
-from .order_costs import MONEY, ZERO, _rows, assign_conversion, order_costs
+from . import reads
+from .order_costs import MONEY, ZERO, order_costs_with_assignments
+from .reads import costing_tables
 
 GROUPS = {"family": "family", "product": "product_id"}
-Q4 = Decimal("0.0001")
-
-_OPS_SQL = """
-SELECT op.operation_id, op.order_id, op.step, op.work_center_id,
-       coalesce(op.run_minutes, 0) AS run_minutes, coalesce(op.setup_minutes, 0) AS setup_minutes,
-       coalesce(op.wait_minutes, 0) AS wait_minutes, coalesce(r.value_added, FALSE) AS value_added
-FROM operations op JOIN production_orders o ON o.order_id = op.order_id
-LEFT JOIN routings r ON r.product_id = o.product_id AND r.step = op.step
-WHERE op.order_id IN (SELECT unnest(?::VARCHAR[]))
-ORDER BY op.operation_id
-"""
 
 
 def _group_key(by: str) -> str:
     if by not in GROUPS:
-        raise UserError(f"--by {by!r}: value streams group by {' or '.join(GROUPS)}")
+        raise UserError(f"value streams group by {' or '.join(GROUPS)}", param="by", value=by)
     return GROUPS[by]
 
 
-def _inputs(con, start, end):
+def _inputs(t: Any, start: dt.date | None, end: dt.date | None
+            ) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, Decimal]]:
+    """The orders completed in [start, end] with their actual cost, their operations (routing step, minutes,
+    value added) and the conversion cost assigned to each operation."""
     if start is not None and end is not None and start > end:
-        raise UserError(f"--from {start} is after --to {end}")
-    orders = order_costs(con, start, end or dt.date.max)
-    ids = orders["order_id"].to_list()
-    ops = _rows(con, _OPS_SQL, [ids]) if ids else []
-    months = sorted({r[0] for r in con.execute(
-        "SELECT DISTINCT date_trunc('month', end_at)::DATE FROM operations WHERE end_at IS NOT NULL "
-        "AND order_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()}) if ids else []
-    assignments, _ = assign_conversion(con, months)
+        raise range_error(start, end)
+    t = costing_tables(t)
+    end = end or dt.date.max
+    orders, assignments = order_costs_with_assignments(t, start, end)
+    ops = reads.routed_operations(t, reads.order_selection(t, start, end, completed_only=True)) if orders.height else []
     op_cost: dict[str, Decimal] = {}
     for a in assignments:
         op_cost[a["operation_id"]] = op_cost.get(a["operation_id"], ZERO) + a["amount"]
     return orders, ops, op_cost
 
 
-def value_stream_steps(con: duckdb.DuckDBPyConnection, by: str = "family", start: dt.date | None = None,
+def value_stream_steps(t: Any, by: str = "family", start: dt.date | None = None,
                        end: dt.date | None = None, value_added: bool | None = False) -> pl.DataFrame:
     """Routing steps of the orders completed in [start, end], per group, largest conversion cost first:
     <group>, step, work_center_id, value_added, operations, run_hours, setup_hours, wait_hours, cost.
-    `value_added=False` (default) keeps only the non-value-added steps; None keeps all."""
+    `value_added=False` (default) keeps only the non-value-added steps; None keeps all.
+    `t`: warehouse Tables (or a DuckDB connection)."""
     key = _group_key(by)
-    orders, ops, op_cost = _inputs(con, start, end)
+    orders, ops, op_cost = _inputs(t, start, end)
+    return _steps(key, orders, ops, op_cost, value_added)
+
+
+def _steps(key: str, orders: pl.DataFrame, ops: list[dict[str, Any]], op_cost: dict[str, Decimal],
+           value_added: bool | None) -> pl.DataFrame:
+    """`value_stream_steps` of inputs already read (`_inputs`)."""
     group_of = {r["order_id"]: r[key] for r in orders.iter_rows(named=True)}
-    units = {}
+    units: dict[Any, float] = {}
     for r in orders.iter_rows(named=True):
         units[r[key]] = units.get(r[key], 0.0) + (r["qty_good"] or 0.0)
     acc: dict[tuple, dict[str, Any]] = {}
@@ -76,7 +76,7 @@ def value_stream_steps(con: duckdb.DuckDBPyConnection, by: str = "family", start
     rows = [{key: g, "step": step, "work_center_id": wc, "value_added": va, "operations": a["operations"],
              "run_hours": a["run"] / 60, "setup_hours": a["setup"] / 60, "wait_hours": a["wait"] / 60,
              "cost": a["cost"],
-             "cost_per_unit": (a["cost"] / Decimal(str(units[g]))).quantize(Q4, rounding=ROUND_HALF_EVEN)
+             "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(units[g])))
              if units.get(g) else None}
             for (g, step, wc, va), a in acc.items()]
     rows.sort(key=lambda r: (-r["cost"], str(r[key]), r["step"]))
@@ -86,14 +86,15 @@ def value_stream_steps(con: duckdb.DuckDBPyConnection, by: str = "family", start
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def value_stream(con: duckdb.DuckDBPyConnection, by: str = "family", start: dt.date | None = None,
+def value_stream(t: Any, by: str = "family", start: dt.date | None = None,
                  end: dt.date | None = None) -> pl.DataFrame:
     """Per family or product, over the orders completed in [start, end]:
     orders, units, lead_time_hours / value_added_hours / wait_hours / setup_hours (means per order),
     pce = Σ value-added time / Σ lead time, cost_per_unit (actual full cost / good units), nva_cost (conversion
-    cost of the non-value-added steps) and the largest non-value-added step with its cost."""
+    cost of the non-value-added steps) and the largest non-value-added step with its cost.
+    `t`: warehouse Tables (or a DuckDB connection)."""
     key = _group_key(by)
-    orders, ops, op_cost = _inputs(con, start, end)
+    orders, ops, op_cost = _inputs(t, start, end)
     per_order: dict[str, dict[str, float]] = {}
     for o in ops:
         p = per_order.setdefault(o["order_id"], {"va": 0.0, "wait": 0.0, "setup": 0.0})
@@ -113,7 +114,7 @@ def value_stream(con: duckdb.DuckDBPyConnection, by: str = "family", start: dt.d
         a["wait"] += p["wait"]
         a["setup"] += p["setup"]
         a["cost"] += r["total_cost"]
-    steps = value_stream_steps(con, by, start, end) if acc else None
+    steps = _steps(key, orders, ops, op_cost, False) if acc else None
     rows = []
     for g, a in sorted(acc.items(), key=lambda kv: str(kv[0])):
         n = a["orders"]
@@ -124,7 +125,7 @@ def value_stream(con: duckdb.DuckDBPyConnection, by: str = "family", start: dt.d
             "lead_time_hours": a["lead"] / n / 60, "value_added_hours": a["va"] / n / 60,
             "wait_hours": a["wait"] / n / 60, "setup_hours": a["setup"] / n / 60,
             "pce": a["va"] / a["lead"] if a["lead"] else None,
-            "cost_per_unit": (a["cost"] / Decimal(str(a["units"]))).quantize(Q4, rounding=ROUND_HALF_EVEN)
+            "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(a["units"])))
             if a["units"] else None,
             "nva_cost": sum(mine["cost"].to_list(), ZERO) if mine is not None else ZERO,
             "largest_nva_step": f"{top['step']} {top['work_center_id']}" if top else None,

@@ -36,7 +36,10 @@ def energy_cost(wh: int, price_1e4: int) -> int:
 
 
 def timesheet_cost(regular_qh: int, overtime_qh: int, rate_1e4: int, multiplier_x4: int) -> int:
-    """Pay of one timesheet row: quarter-hours × rate (overtime × multiplier), in cents."""
+    """Pay of one timesheet row, in cents: core/money's `timesheet_pay` (the hours as booked, rounded once) on
+    integers, for speed: the demo books whole quarter-hours and multipliers in quarters, so
+    regular_qh/4 h × rate + overtime_qh/4 h × rate × multiplier_x4/4 is this one division, exactly
+    (tests/test_core_money.py checks the two agree)."""
     return half_even_int(regular_qh * rate_1e4 * 4 + overtime_qh * rate_1e4 * multiplier_x4, 1600)
 
 

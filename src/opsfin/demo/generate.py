@@ -44,7 +44,11 @@ STREAMED = ["operations", "timesheets", "inventory_movements", "warehouse_tasks"
             "ap_payment_allocations", "sales_orders", "shipments", "ar_invoices", "ar_invoice_lines",
             "ar_receipts", "ar_receipt_allocations"]
 
-Progress = Callable[[str, int, int], None]
+Progress = Callable[[str, str, int, int], None]
+"""Told at the start of each step of a build: (stage, detail, steps done, steps in all). The stages, in
+order: "planning" (demand, budget, standard costs), "simulating" once per month (detail: YYYY-MM),
+"writing" (master data, open orders, plans, bank statements), "ground truth"; a last call
+("built", "", total, total) says the build is done."""
 
 
 @dataclass
@@ -79,6 +83,9 @@ def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwri
     ws = init(directory, company="opsfin Demo Manufacturing", base_currency=BASE)
     (directory / MARKER).write_text(f"scale={scale} seed={seed}\n", encoding="utf-8")
     sc = SCALES[scale]
+    steps = sc.months + 3
+    tell = progress or (lambda stage, detail, done, total: None)
+    tell("planning", "demand, budget, standard costs", 0, steps)
     rng = np.random.default_rng([seed, 1])
     company = build_company(sc, np.random.default_rng([seed, 2]))
     plan = plan_anomalies(company, np.random.default_rng([seed, 3]))
@@ -98,22 +105,26 @@ def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwri
     # half-way is incomplete (no `loads` rows, no truth/); the next `opsfin demo` into the folder rebuilds it.
     try:
         writer = Writer(con, load_id)
-        _simulate(sim, writer, fixed_budget, progress)
+        _simulate(sim, writer, fixed_budget, tell, steps)
+        tell("writing", "master data, plans, bank statements", steps - 2, steps)
         _write_master(sim, writer, plan_rows, budget)
         writer.record_loads(f"opsfin demo --scale {scale} --seed {seed}", started)
     finally:
         con.close()
+    tell("ground truth", "truth/", steps - 1, steps)
     _write_truth(sim, directory / "truth")
+    tell("built", "", steps, steps)
     seconds = (dt.datetime.now() - started).total_seconds()
     return DemoResult(ws, dict(writer.counts), seconds, len(plan.items) + len(plan.matching))
 
 
-def _simulate(sim: Sim, writer: Writer, fixed_budget: dict, progress: Progress | None) -> None:
+def _simulate(sim: Sim, writer: Writer, fixed_budget: dict, progress: Progress, steps: int) -> None:
     c = sim.c
     _opening_balances(sim)
     usage = purchasing.usage_per_day(sim)
     month_list = months(c.scale.start, c.scale.end)
     for k, (first, last) in enumerate(month_list):
+        progress("simulating", f"{first:%Y-%m}", 1 + k, steps)
         day = first
         while day <= last:
             production.receive_transfers(sim, day)
@@ -138,8 +149,6 @@ def _simulate(sim: Sim, writer: Writer, fixed_budget: dict, progress: Progress |
         month_end.close_month(sim, first, last, fixed_budget)
         writer.flush(sim.rows, STREAMED)
         writer.write("gl_entries", _gl_columns(sim))
-        if progress:
-            progress(f"{first:%Y-%m}", k + 1, len(month_list))
 
 
 def _gl_columns(sim: Sim) -> dict[str, list]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from .pack import PackContents, Section, cell_kind, cell_value, format_value, status_tone
+from .pack_model import PackContents, Section, cell_kind, cell_value, format_value, status_tone
 
 TEMPLATES = Path(__file__).parent / "templates"
 NUMERIC_KINDS = ("money", "number", "integer", "percent", "days")

@@ -1,6 +1,6 @@
 """The four sections of the monthly pack, each gathered from an engine through the Workspace:
 KPIs against guardrails (KPI engine + alerts.guardrails), the variance bridge (costing.variance),
-the month's alerts (alerts.run_alerts) and the open actions (the app database).
+the month's alerts (runs.alerts.run_alerts) and the open actions (the app database).
 
 Nothing here computes a figure: values come from `ws.kpi`, `ws.variance` and the alert engine; the
 guardrail status is the guardrail engine's own verdict (`check_guardrail`) for the month. What this
@@ -11,80 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
+from ..alerts.model import SEVERITY_ORDER
+from ..appdb.records import OPEN_STATUSES
+from ..core.dimensions import SiteMap
 from ..errors import UserError
-from .pack import Column, Section
-
-#: Dimensions whose members belong to one site (via the master tables); the others (customer,
-#: supplier, product, family) span sites, so their rows are company-level.
-SITE_DIMS = ("site", "work_center", "machine", "cost_center", "shift")
-OPEN_STATUSES = ("open", "in_progress")
-SEVERITY_ORDER = {"stop": 0, "warn": 1, "info": 2}
-
-
-# ------------------------------------------------------------------------------------------ scope
-@dataclass(frozen=True)
-class SiteMap:
-    """Which site each site-bearing dimension member belongs to (DESIGN.md "How a row reaches a dimension")."""
-
-    sites: tuple[str, ...]
-    site_of: dict[str, dict[str, str]]  # dimension -> member -> site
-
-    @classmethod
-    def from_workspace(cls, ws) -> SiteMap:
-        sites = tuple(ws.table("sites")["site_id"].to_list())
-        work_centers = dict(ws.table("work_centers").select("work_center_id", "site_id").iter_rows())
-        machines = {m: work_centers.get(w) for m, w in
-                    ws.table("machines").select("machine_id", "work_center_id").iter_rows()}
-        return cls(sites, {
-            "site": {s: s for s in sites},
-            "work_center": work_centers,
-            "machine": {m: s for m, s in machines.items() if s is not None},
-            "cost_center": dict(ws.table("cost_centers").select("cost_center_id", "site_id").iter_rows()),
-            "shift": dict(ws.table("shifts").select("shift_id", "site_id").iter_rows()),
-        })
-
-    def check_scope(self, sites: Iterable[str] | None) -> tuple[str, ...] | None:
-        """The sites of a scoped pack, checked against the `sites` table (None: company level)."""
-        if sites is None:
-            return None
-        scope = tuple(dict.fromkeys(str(s).strip() for s in sites if str(s).strip()))
-        if not scope:
-            raise UserError("--sites: name at least one site (or leave it out for the company pack)")
-        unknown = [s for s in scope if s not in self.sites]
-        if unknown:
-            raise UserError(f"--sites: unknown site {', '.join(unknown)}; the sites are "
-                            f"{', '.join(self.sites) or 'none (load the sites table)'}")
-        return scope
-
-    def sites_of(self, members: Mapping[str, Iterable[str | None]]) -> set[str | None] | None:
-        """The sites rows with these dimension members belong to (None in the set for a member no site
-        owns); None when no member is of a site-bearing dimension (a company-level or cross-site row)."""
-        found: set[str | None] = set()
-        named = False
-        for dim, values in members.items():
-            if dim in self.site_of:
-                for v in values:
-                    named = True
-                    found.add(self.site_of[dim].get(v) if v is not None else None)
-        return found if named else None
-
-    def visible(self, members: Mapping[str, Iterable[str | None]], scope: tuple[str, ...] | None) -> bool:
-        """Whether a row with these members may be shown in a pack for `scope` (None: every row)."""
-        if scope is None:
-            return True
-        sites = self.sites_of(members)
-        return sites is not None and None not in sites and sites <= set(scope)
-
-    def site_text(self, members: Mapping[str, Iterable[str | None]]) -> str | None:
-        sites = self.sites_of(members) or set()
-        return ",".join(sorted(s for s in sites if s)) or None
+from .pack_model import Column, Section
 
 
 def scope_text(scope: Mapping[str, str]) -> str:
@@ -94,20 +31,15 @@ def scope_text(scope: Mapping[str, str]) -> str:
 
 def check_month_has_data(ws, first: dt.date, last: dt.date) -> None:
     """UserError when the warehouse holds no GL postings and no machine readings in the month."""
-    counts = ws.sql(
-        "SELECT (SELECT count(*) FROM gl_entries WHERE posting_date BETWEEN ? AND ?) "
-        "+ (SELECT count(*) FROM machine_readings WHERE CAST(hour_start AS DATE) BETWEEN ? AND ?) AS n",
-        [first, last, first, last])
-    if counts["n"][0]:
+    from ..runs.reads import data_rows_between, data_span
+
+    if data_rows_between(ws, first, last):
         return
-    span = ws.sql(
-        "SELECT min(d) AS lo, max(d) AS hi FROM (SELECT posting_date AS d FROM gl_entries "
-        "UNION ALL SELECT CAST(hour_start AS DATE) FROM machine_readings)")
-    lo, hi = span["lo"][0], span["hi"][0]
+    lo, hi = data_span(ws)
     held = (f"it holds {lo:%Y-%m} to {hi:%Y-%m}" if lo is not None
             else "it is empty (load data with `opsfin ingest` or build `opsfin demo`)")
-    raise UserError(f"--period {first:%Y-%m}: the warehouse has no GL postings or machine readings "
-                    f"in that month; {held}")
+    raise UserError("{param} " + f"{first:%Y-%m}: the warehouse has no GL postings or machine readings "
+                    f"in that month; {held}", param="period", value=f"{first:%Y-%m}")
 
 
 # ------------------------------------------------------------------------------------------ KPIs
@@ -251,6 +183,8 @@ def variance_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] |
                      site_map: SiteMap) -> Section:
     """The company's variance bridge for the month (favourable +, parts add to `total`); for a site
     scope, the bridge split by work centre, restricted to the sites' work centres, footed in scope."""
+    from ..costing.variance_by_site import site_bridge
+
     title = "Variances"
     try:
         if scope is None:
@@ -266,14 +200,11 @@ def variance_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] |
         empty = pl.DataFrame(schema={c.name: pl.Utf8 for c in columns} | {"amount": pl.Decimal(18, 2)})
         return Section("variances", title, "The variance bridge for the month.", empty, columns,
                        f"No variance bridge for {first:%Y-%m}: {exc}")
-    wc_site = site_map.site_of["work_center"]
-    rows = [r | {"site": wc_site.get(r["work_center"])} for r in split.iter_rows(named=True)
-            if r["category"] != "total" and wc_site.get(r["work_center"]) in scope]
-    rows = [r | {"part": _part(r["category"])} for r in rows]
+    part = site_bridge(split, "work_center", lambda member: site_map.site_of("work_center", member), scope)
+    rows = [r | {"part": _part(r["category"])} for r in part.members.iter_rows(named=True)]
     if rows:
-        footing = sum((r["amount"] for r in rows), Decimal("0.00"))
         rows.append({"part": "total", "category": f"total ({', '.join(scope)})", "work_center": None,
-                     "site": None, "amount": footing})
+                     "site": None, "amount": part.total})
     table = pl.DataFrame(rows, schema={"part": pl.Utf8, "category": pl.Utf8, "work_center": pl.Utf8,
                                        "site": pl.Utf8, "amount": pl.Decimal(18, 2)}, orient="row")
     description = ("The company variance bridge mixes every site's sales and is not shown in a site pack. "
@@ -306,7 +237,7 @@ def _num(x: float | None) -> float | None:
 def alert_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None,
                   site_map: SiteMap) -> Section:
     """The alerts whose run overlaps the month (guardrail breaches and anomalies), stop first."""
-    from ..alerts import run_alerts
+    from ..runs.alerts import run_alerts
 
     catalog = ws.kpi_catalog()
     rows = []

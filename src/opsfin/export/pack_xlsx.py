@@ -13,17 +13,20 @@ from typing import Any
 
 import xlsxwriter
 
-from .pack import Column, PackContents, Section, cell_kind, cell_value, format_value, status_tone
+from ..core.numbers import ALIASES, EXCEL_FORMATS
+from .pack_model import (
+    Column,
+    PackContents,
+    Section,
+    cell_kind,
+    cell_value,
+    format_value,
+    status_tone,
+)
 
-NUMBER_FORMATS = {
-    "money": "#,##0.00",
-    "percent": "0.0%",
-    "days": "#,##0.0",
-    "integer": "#,##0",
-    "number": "#,##0.00",
-    "date": "yyyy-mm-dd",
-    "datetime": "yyyy-mm-dd hh:mm",
-}
+# each kind as Excel shows it, the same way the html page writes it (core.numbers, docs/presentation.md)
+NUMBER_FORMATS = {kind: EXCEL_FORMATS[ALIASES.get(kind, kind)]
+                  for kind in ("money", "percent", "days", "integer", "number", "date", "datetime")}
 TONES = {  # background, font
     "ok": ("#C6EFCE", "#006100"),
     "info": ("#DDEBF7", "#1F4E79"),

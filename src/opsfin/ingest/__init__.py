@@ -31,6 +31,7 @@ from ..errors import UserError
 from ..workspace import Workspace
 from ..workspace import open as open_workspace
 from . import periods
+from .binary_sources import excel_sheet
 from .loader import (
     LoadResult,
     Progress,
@@ -41,7 +42,7 @@ from .loader import (
     run_load,
 )
 from .mapping import Mapping, load_mapping, parse_mapping
-from .sources import excel_sheet, read_file, read_sql, source_sha256, tabular_kind
+from .sources import read_file, read_sql, source_sha256, tabular_kind
 
 __all__ = [
     "LoadResult", "Mapping", "QuarantineNote", "TableCounts", "close_period", "ingest_file", "ingest_sql",

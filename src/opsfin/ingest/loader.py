@@ -33,7 +33,7 @@ from ..readers import ParsedDocument
 from .mapping import Mapping, plan_columns
 from .parties import resolve_parties
 from .periods import closed_periods
-from .sources import SourceData, json_default, raw_record
+from .source_rows import SourceData, json_default, raw_record
 from .validate import Candidate, Invalid, TableBatch, check_row, validate_load, value_checker
 
 Progress = Callable[[str, int, int | None], None]

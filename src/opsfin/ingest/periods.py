@@ -6,24 +6,14 @@ Closed periods live in the system table `closed_periods` (period = first day of 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import duckdb
 import pyarrow as pa
 
 from .. import warehouse
 from ..canonical import table
+from ..core.periods import parse_month
 from ..errors import UserError
-
-_PERIOD = re.compile(r"(\d{4})-(\d{2})")
-
-
-def parse_period(text: str) -> dt.date:
-    """'2024-03' -> date(2024, 3, 1); anything else is a `UserError`."""
-    match = _PERIOD.fullmatch(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-        raise UserError(f"period {text!r} is not a month in the form YYYY-MM (e.g. 2024-03)")
-    return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def closed_periods(con: duckdb.DuckDBPyConnection) -> set[dt.date]:
@@ -32,7 +22,7 @@ def closed_periods(con: duckdb.DuckDBPyConnection) -> set[dt.date]:
 
 def close_period(con: duckdb.DuckDBPyConnection, period: str, closed_by: str) -> dict:
     """Close one month. Closing a month that is already closed is a `UserError`."""
-    first = parse_period(period)
+    first = parse_month(period)
     if not closed_by.strip():
         raise UserError("say who closes the period (--by NAME)")
     with warehouse.transaction(con):

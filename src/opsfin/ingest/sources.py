@@ -1,4 +1,5 @@
-"""Reading tabular sources into raw rows: CSV/TSV, Parquet, Excel .xlsx, JSON Lines and SQL queries.
+"""Reading tabular sources into raw rows: CSV/TSV, JSON Lines and SQL queries here; Excel .xlsx
+and Parquet in `binary_sources`.
 
 Every reader returns a `SourceData`: the source's column names and its rows, each row with the
 values exactly as the source gave them (text for CSV/TSV, the stored value for the others) and
@@ -18,17 +19,17 @@ name), or for SQL the query, the URL (without password) and every fetched row.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import json
+import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from .binary_sources import read_parquet, read_xlsx
+from .source_rows import SourceData, SourceRow, check_header, json_default
 
 TABULAR_EXTENSIONS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
@@ -38,50 +39,9 @@ _DELIMITERS = (",", ";", "\t", "|")
 _CHUNK = 1 << 20
 
 
-@dataclass
-class SourceRow:
-    """One record of a source: its row number, its raw values (aligned with the source columns)."""
-
-    number: int
-    values: Sequence[Any]
-    problem: str | None = None   # set when the record could not be split into the source's columns
-    raw: dict[str, Any] | None = None  # the record as stored in quarantine, when not columns x values
-
-
-@dataclass
-class SourceData:
-    kind: str                    # csv, tsv, parquet, xlsx, jsonl, sql
-    source: str                  # what `loads.source` records: a path, or URL :: query
-    columns: list[str]
-    rows: list[SourceRow] = field(default_factory=list)
-    sha256: str = ""
-    sheet: str | None = None
-
-
 def tabular_kind(path: Path) -> str | None:
     """The tabular kind a file's extension announces, or None."""
     return TABULAR_EXTENSIONS.get(path.suffix.lower())
-
-
-def raw_record(columns: Sequence[str], row: SourceRow) -> dict[str, Any]:
-    """The record as a person would recognise it: source column -> raw value."""
-    if row.raw is not None:
-        return row.raw
-    record = dict(zip(columns, row.values, strict=False))
-    if len(row.values) > len(columns):
-        record["_extra_fields"] = list(row.values[len(columns):])
-    return record
-
-
-def json_default(value: Any) -> Any:
-    """JSON for raw values: decimals as exact text, dates in ISO form."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    return str(value)
 
 
 # ------------------------------------------------------------------ hashing
@@ -93,22 +53,6 @@ def file_sha256(path: Path, extra: bytes = b"") -> str:
     if extra:
         digest.update(b"\0" + extra)
     return digest.hexdigest()
-
-
-def excel_sheet(path: Path, sheet: str | None) -> str:
-    """The name of the sheet to read: `sheet` if the workbook has it, else the first sheet."""
-    wb = _open_workbook(path)
-    try:
-        names = list(wb.sheetnames)
-    finally:
-        wb.close()
-    if not names:
-        raise UserError(f"{path}: the workbook has no sheets")
-    if sheet is None:
-        return names[0]
-    if sheet not in names:
-        raise UserError(f"{path}: no sheet {sheet!r}; its sheets are: {', '.join(names)}")
-    return sheet
 
 
 def source_sha256(path: Path, kind: str, sheet: str | None = None) -> str:
@@ -159,7 +103,7 @@ def read_csv(path: Path, delimiter: str | None = None, encoding: str = "utf-8-si
                     continue
                 if header is None:
                     header = [h.strip() for h in record]
-                    _check_header(path, header)
+                    check_header(path, header)
                     data.columns = header
                     continue
                 problem = None
@@ -176,83 +120,53 @@ def read_csv(path: Path, delimiter: str | None = None, encoding: str = "utf-8-si
     return data
 
 
-def _check_header(path: Path, header: list[str]) -> None:
-    seen: set[str] = set()
-    for name in header:
-        if name and name in seen:
-            raise UserError(f"{path}: column {name!r} appears twice in the header")
-        seen.add(name)
+_JSON_DEPTH = 64                                  # a record nests no deeper; deeper lines are quarantined
+_BIG_INT_DIGITS = 1000                            # longer integers are kept as Decimal (int() refuses > 4300)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a lone surrogate is written in JSON text
 
 
-def _open_workbook(path: Path):
-    import zipfile
+def _json_int(text: str) -> int | Decimal:
+    return int(text) if len(text) <= _BIG_INT_DIGITS else Decimal(text)
 
-    import openpyxl
 
+def _json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > _JSON_DEPTH:
+                break
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
+    """One JSON Lines record, or None and why the line cannot be a record."""
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a readable Excel .xlsx workbook ({exc})") from None
-
-
-def read_xlsx(path: Path, sheet: str | None = None) -> SourceData:
-    """One sheet of an .xlsx workbook (default: the first). Row 1 holds the column titles.
-    Formulas give their last computed value."""
-    name = excel_sheet(path, sheet)
-    wb = _open_workbook(path)
-    try:
-        ws = wb[name]
-        data = SourceData("xlsx", f"{path}#{name}", [], sheet=name)
-        header: list[str] | None = None
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                continue
-            if header is None:
-                cells = list(values)
-                while cells and cells[-1] is None:
-                    cells.pop()
-                header = ["" if v is None else str(v).strip() for v in cells]
-                _check_header(path, header)
-                data.columns = header
-                continue
-            row = list(values)
-            problem = None
-            if len(row) > len(header):
-                if any(v is not None for v in row[len(header):]):
-                    problem = "row has values to the right of the last titled column"
-                else:
-                    row = row[: len(header)]
-            row += [None] * (len(header) - len(row))
-            data.rows.append(SourceRow(number, row, problem))
-    finally:
-        wb.close()
-    if header is None:
-        raise UserError(f"{path}: sheet {name!r} is empty (no title row)")
-    return data
-
-
-def read_parquet(path: Path) -> SourceData:
-    """A Parquet file, read in batches; values keep their stored types (decimals stay Decimal)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"{path}: not a readable Parquet file ({exc})") from None
-    data = SourceData("parquet", str(path), list(pf.schema_arrow.names))
-    number = 0
-    for batch in pf.iter_batches(batch_size=65536):
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        for values in zip(*columns, strict=True):
-            number += 1
-            data.rows.append(SourceRow(number, values))
-    return data
+        obj = json.loads(line, parse_float=Decimal, parse_int=_json_int)
+    except json.JSONDecodeError as exc:
+        return None, f"line is not valid JSON: {exc.msg} (column {exc.colno})"
+    except RecursionError:
+        return None, f"line nests lists or objects deeper than {_JSON_DEPTH} levels"
+    if not isinstance(obj, dict):
+        return None, "line is not a JSON object ({...})"
+    if line.count("[") + line.count("{") > _JSON_DEPTH and _json_depth(obj) > _JSON_DEPTH:
+        return None, f"line nests lists or objects deeper than {_JSON_DEPTH} levels"
+    if _SURROGATE_ESCAPE.search(line):
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "line holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not text"
+    return obj, None
 
 
 def read_jsonl(path: Path, encoding: str = "utf-8-sig") -> SourceData:
-    """JSON Lines: one object per line. Numbers with a fraction are read as exact decimals.
-    The columns are the keys, in order of first appearance."""
+    """JSON Lines: one object per line. Numbers with a fraction, and integers of more than 1000
+    digits, are read as exact decimals. The columns are the keys, in order of first appearance.
+    A line that is no JSON object, nests deeper than 64 levels or holds a lone surrogate is a
+    problem row (quarantined with its line as text)."""
     parsed: list[tuple[int, dict[str, Any] | None, str | None, str]] = []
     columns: dict[str, None] = {}
     try:
@@ -260,16 +174,10 @@ def read_jsonl(path: Path, encoding: str = "utf-8-sig") -> SourceData:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
-                try:
-                    obj = json.loads(line, parse_float=Decimal)
-                except json.JSONDecodeError as exc:
-                    parsed.append((number, None, f"line is not valid JSON: {exc.msg} (column {exc.colno})", line))
-                    continue
-                if not isinstance(obj, dict):
-                    parsed.append((number, None, "line is not a JSON object ({...})", line))
-                    continue
-                columns.update(dict.fromkeys(obj))
-                parsed.append((number, obj, None, line))
+                obj, problem = _json_object(line)
+                if obj is not None:
+                    columns.update(dict.fromkeys(obj))
+                parsed.append((number, obj, problem, line))
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not {encoding} text ({exc.reason} at byte {exc.start})") from None
     data = SourceData("jsonl", str(path), list(columns))
@@ -315,7 +223,7 @@ def read_sql(sql: str, source_url: str) -> SourceData:
             if not result.returns_rows:
                 raise UserError(f"{shown}: the query returns no rows (is it a SELECT?)")
             data.columns = [str(k) for k in result.keys()]
-            _check_header(Path(shown), data.columns)
+            check_header(Path(shown), data.columns)
             for number, row in enumerate(result, start=1):
                 values = tuple(row)
                 digest.update(json.dumps(values, default=json_default).encode() + b"\n")

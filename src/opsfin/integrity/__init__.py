@@ -1,7 +1,8 @@
 """`opsfin check`: the integrity report of a warehouse.
 
 Each check is a pure function `(con, base_currency) -> list[Finding]` over a DuckDB connection.
-Problems come back as data (Beancount style), never as exceptions; `run_checks` runs them all.
+Problems come back as data (Beancount style), never as exceptions; `run_all` runs them all (on a
+workspace: `opsfin.runs.checks.run_checks`, which opens its warehouse read-only).
 docs/check.md describes what each check verifies.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..workspace import Workspace
 from .bank import BANK_STATEMENT_BALANCE, BANK_STATEMENT_CHAIN, check_bank_statements
 from .columns import COLUMN_VALUES, check_column_values
 from .findings import SEVERITIES, Con, Finding, Severity, count_by_severity, summary_line
@@ -54,13 +54,6 @@ def run_all(con: Con, base_currency: str) -> list[Finding]:
     return [f for check in CHECKS for f in check(con, base_currency)]
 
 
-def run_checks(ws: Workspace) -> list[Finding]:
-    """Every check on a workspace's warehouse (opened read-only)."""
-    with ws.connect(read_only=True) as con:
-        return run_all(con, ws.settings.base_currency)
-
-
 __all__ = [
-    "CHECKS", "CHECK_NAMES", "SEVERITIES", "Finding", "Severity", "count_by_severity", "run_all",
-    "run_checks", "summary_line",
+    "CHECKS", "CHECK_NAMES", "SEVERITIES", "Finding", "Severity", "count_by_severity", "run_all", "summary_line",
 ]

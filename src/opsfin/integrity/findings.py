@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -10,6 +9,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import duckdb
+
+from ..core.money import half_even_div_sql  # noqa: F401  (tests import it from here)
+from ..core.periods import month_end
 
 Severity = Literal["stop", "warn", "info"]
 SEVERITIES: tuple[Severity, ...] = ("stop", "warn", "info")
@@ -95,22 +97,7 @@ def cents_to_decimal(cents: int | None) -> Decimal:
     return Decimal(int(cents or 0)).scaleb(-2)
 
 
-def half_even_div_sql(p: str, divisor: int) -> str:
-    """SQL for the HUGEINT `p` / `divisor`, rounded half to even, as HUGEINT.
-
-    Works on absolute values so that it does not depend on how `//` and `%` treat negatives."""
-    a = f"abs({p})"
-    q = f"({a} // {divisor})"
-    r = f"({a} % {divisor})"
-    return (f"(sign({p}) * ({q} + CASE WHEN 2 * {r} > {divisor} "
-            f"OR (2 * {r} = {divisor} AND {q} % 2 = 1) THEN 1 ELSE 0 END))")
-
-
 # ------------------------------------------------------------------ dates
-def month_end(d: dt.date) -> dt.date:
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
-
-
 def gl_month_ends(con: Con) -> list[dt.date]:
     """Every month end from the first to the last month that has GL rows (none if no GL rows)."""
     lo, hi = con.execute("SELECT min(posting_date), max(posting_date) FROM gl_entries").fetchone()  # type: ignore[misc]

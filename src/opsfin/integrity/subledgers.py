@@ -21,6 +21,7 @@ their product is in units of 1e-10, and the division to cents rounds half to eve
 
 from __future__ import annotations
 
+from ..core.money import half_even_div_sql
 from .findings import (
     Con,
     Finding,
@@ -28,7 +29,6 @@ from .findings import (
     cents_to_decimal,
     dec,
     gl_month_ends,
-    half_even_div_sql,
 )
 
 SUBLEDGER_AR = "subledger_ar"

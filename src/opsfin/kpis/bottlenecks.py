@@ -7,9 +7,9 @@ import datetime as dt
 
 import polars as pl
 
+from ..core.periods import grain_code
 from .definitions import KPI_BY_ID
 from .engine import Tables, compute_one
-from .periods import grain_code
 from .sources import operations
 
 

@@ -5,6 +5,11 @@ what each row adds to the numerator and to the denominator. The engine sums both
 dimension member, so a roll-up recomputes the ratio from sums and never averages ratios.
 Parts from different sources (labor_productivity: output ÷ hours) are summed side by side; such a KPI
 can only be split by the dimensions every part carries.
+
+Numerators, denominators and filters are written in the expression language of custom KPIs
+(expressions.py), and a KPI's formula text is made from them (`formula_of`), so the formula shown is
+the formula computed. What stays in Python says why beside it (joins in `prepare`, days_to_pay,
+working capital).
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import ibis
 import ibis.expr.types as ir
 
+from .expressions import Expression
 from .sources import SOURCES, cost_center_kind, fx_to_base
 
 Expr = Callable[[ir.Table], ir.Value]
@@ -28,6 +33,7 @@ class Part:
     keep: Expr | None = None                                   # row filter
     prepare: Callable[[object, ir.Table], ir.Table] | None = None  # extra joins (t, rel) -> rel
     exclude_dims: frozenset[str] = frozenset()
+    rows: str = ""                                             # what `prepare` adds, for the formula text
 
 
 @dataclass(frozen=True)
@@ -81,104 +87,130 @@ def _base_weight(r: ir.Table) -> ir.Value:
     return r.amount.cast("float64") * r._rate.cast("float64")
 
 
+def _part(source: str, num: str | None, den: str | None = None, where: str | None = None,
+          prepare: Callable[[object, ir.Table], ir.Table] | None = None, rows: str = "",
+          exclude_dims: set[str] | frozenset[str] = frozenset()) -> Part:
+    """A part written in the KPI expression language, the language of custom KPIs (expressions.py)."""
+    def at(side: str) -> str:
+        return f"built-in KPI part over {source} {side}"
+
+    return Part(source, Expression(num, at("numerator")) if num else None,
+                Expression(den, at("denominator")) if den else None,
+                Expression(where, at("filter")) if where else None, prepare, frozenset(exclude_dims), rows)
+
+
+def formula_of(parts: tuple[Part, ...], kind: str, scale: float = 1.0) -> str:
+    """The formula text of expression parts, exactly what the engine sums: `sum(num) / sum(den) over source`."""
+    def context(p: Part) -> str:
+        text = f"over {p.source}" + (f" {p.rows}" if p.rows else "")
+        return text + (f" where {p.keep.text}" if isinstance(p.keep, Expression) else "")
+
+    def side(attr: str) -> str:
+        chosen = [p for p in parts if getattr(p, attr) is not None]
+        terms = [f"sum({getattr(p, attr).text})" + (f" {context(p)}" if len(parts) > 1 else "") for p in chosen]
+        return " + ".join(terms)
+
+    text = side("num") if kind == "sum" else f"{side('num')} / {side('den')}"
+    if kind != "sum" and scale != 1.0:
+        text = f"{scale:g} * {text}"
+    return text if len(parts) > 1 else f"{text} {context(parts[0])}"
+
+
+def _kpi(id: str, name: str, unit: str, direction: str, owner: str, description: str, *parts: Part,
+         kind: str = "ratio", money: bool = False, scale: float = 1.0) -> Kpi:
+    return Kpi(id, name, unit, direction, owner, formula_of(parts, kind, scale), description, parts, kind=kind,
+               money=money, scale=scale)
+
+
 COGS_ROLES = ("cogs", "variance_material_price", "variance_invoice_price", "variance_material_usage",
               "variance_scrap", "variance_labor_rate", "variance_labor_efficiency", "variance_energy",
               "variance_overhead", "variance_volume")
 
 R = "machine_readings"
+T = "timesheets"
+GL = "gl_entries"
+PAID_HOURS = "regular_hours + overtime_hours"
+COGS = f"role in {COGS_ROLES!r}"
 KPIS: tuple[Kpi, ...] = (
-    Kpi("availability", "Availability", "ratio", "higher_is_better", "plant manager",
-        "Σ run_minutes / Σ planned_minutes (machine_readings)",
-        "Share of planned production time the machines actually ran.",
-        (Part(R, lambda r: r.run_minutes, lambda r: r.planned_minutes),)),
-    Kpi("performance", "Performance", "ratio", "higher_is_better", "plant manager",
-        "Σ (ideal_cycle_seconds · units_total) / Σ (run_minutes · 60)",
-        "Speed while running, against the ideal cycle.",
-        (Part(R, lambda r: r.ideal_cycle_seconds * r.units_total, lambda r: r.run_minutes * 60),)),
-    Kpi("quality_rate", "Quality rate", "ratio", "higher_is_better", "quality manager",
-        "Σ units_good / Σ units_total (machine_readings)", "Good units among all units made.",
-        (Part(R, lambda r: r.units_good, lambda r: r.units_total),)),
-    Kpi("oee", "OEE", "ratio", "higher_is_better", "plant manager",
-        "Σ (ideal_cycle_seconds · units_good) / Σ (planned_minutes · 60)",
-        "Overall equipment effectiveness: good output at ideal speed over planned time.",
-        (Part(R, lambda r: r.ideal_cycle_seconds * r.units_good, lambda r: r.planned_minutes * 60),)),
-    Kpi("capacity_utilization", "Capacity utilization", "ratio", "higher_is_better", "plant manager",
-        "Σ (ideal_cycle_seconds · units_total) / Σ (planned_minutes · 60)",
-        "Actual output over the output possible in planned time.",
-        (Part(R, lambda r: r.ideal_cycle_seconds * r.units_total, lambda r: r.planned_minutes * 60),)),
-    Kpi("output_units", "Output", "units", "higher_is_better", "plant manager",
-        "Σ qty of inventory_movements with kind 'production'", "Units produced into stock.",
-        (Part("production_output", lambda r: r.qty),), kind="sum"),
-    Kpi("throughput_per_hour", "Throughput per hour", "units/h", "higher_is_better", "line supervisor",
-        "Σ operations.qty_good / Σ operations.run_minutes · 60", "Good units per run hour.",
-        (Part("operations", lambda r: r.qty_good, lambda r: r.run_minutes),), scale=60.0),
-    Kpi("scrap_rate", "Scrap rate", "ratio", "lower_is_better", "quality manager",
-        "Σ qty_scrap / Σ (qty_good + qty_scrap) (operations)", "Share of processed units scrapped.",
-        (Part("operations", lambda r: r.qty_scrap, lambda r: r.qty_good + r.qty_scrap),)),
-    Kpi("first_pass_yield", "First-pass yield", "ratio", "higher_is_better", "quality manager",
-        "(Σ qty_inspected − Σ qty_defective) / Σ qty_inspected", "Share of inspected units without defect.",
-        (Part("quality_inspections", lambda r: r.qty_inspected - r.qty_defective, lambda r: r.qty_inspected),)),
-    Kpi("labor_productivity", "Labor productivity", "units/h", "higher_is_better", "plant manager",
-        "output_units / Σ (regular_hours + overtime_hours) of production timesheets",
-        "Units produced per paid production hour.",
-        (Part("production_output", lambda r: r.qty, exclude_dims=frozenset({"product", "family"})),
-         Part("timesheets", None, lambda r: r.regular_hours + r.overtime_hours, prepare=_production_cc,
-              exclude_dims=frozenset({"cost_center", "work_center", "shift"})))),
-    Kpi("overtime_share", "Overtime share", "ratio", "lower_is_better", "HR business partner",
-        "Σ overtime_hours / Σ (regular_hours + overtime_hours)", "Share of hours paid as overtime.",
-        (Part("timesheets", lambda r: r.overtime_hours, lambda r: r.regular_hours + r.overtime_hours),)),
-    Kpi("support_utilization", "Support utilization", "ratio", "higher_is_better", "support lead",
-        "Σ handling_minutes of tickets closed in P / (Σ hours of the support cost centre's timesheets · 60)",
-        "Share of a support team's paid time spent handling tickets.",
-        (Part("support_tickets", lambda r: r.handling_minutes, exclude_dims=frozenset({"customer"})),
-         Part("timesheets", None, lambda r: (r.regular_hours + r.overtime_hours) * 60, prepare=_support_cc,
-              exclude_dims=frozenset({"work_center", "shift"})))),
-    Kpi("picks_per_hour", "Picks per hour", "lines/h", "higher_is_better", "DC manager",
-        "Σ lines of pick tasks / Σ hours (finished_at − started_at) of those tasks", "Order lines picked per hour.",
-        (Part("warehouse_tasks", lambda r: r.lines, lambda r: r.hours, keep=lambda r: r.kind == "pick"),)),
-    Kpi("on_time_delivery", "On-time delivery", "ratio", "higher_is_better", "supply chain manager",
-        "Σ qty shipped on or before promised_date / Σ qty shipped", "Share of shipped quantity on time.",
-        (Part("shipments", lambda r: ibis.ifelse(r._date <= r.promised_date, r.qty, 0.0), lambda r: r.qty),)),
-    Kpi("csat", "Customer satisfaction", "score 1–5", "higher_is_better", "support lead",
-        "mean csat of tickets closed in P", "Average satisfaction score of closed tickets.",
-        (Part("support_tickets", lambda r: r.csat, lambda r: ibis.literal(1.0), keep=lambda r: r.csat.notnull()),)),
-    Kpi("energy_per_unit", "Energy per unit", "kWh/unit", "lower_is_better", "energy manager",
-        "Σ kwh / Σ units_good (machine_readings)", "Energy drawn per good unit.",
-        (Part(R, lambda r: r.kwh, lambda r: r.units_good),)),
-    Kpi("maintenance_cost", "Maintenance cost", "money", "lower_is_better", "maintenance manager",
-        "Σ amount of GL rows with role maintenance", "Maintenance spend booked in the ledger.",
-        (Part("gl_entries", lambda r: r.amount, keep=lambda r: r.role == "maintenance"),), kind="sum", money=True),
-    Kpi("maintenance_parts_cost", "Maintenance parts cost", "money", "lower_is_better", "maintenance manager",
-        "Σ parts_cost of maintenance_events, dated by end_at", "Spare parts used on each machine.",
-        (Part("maintenance_events", lambda r: r.parts_cost),), kind="sum", money=True),
-    Kpi("supplier_on_time", "Supplier on-time", "ratio", "higher_is_better", "purchasing manager",
-        "Σ qty received on or before the PO line's expected_date / Σ qty received",
-        "Share of received quantity that arrived on time.",
-        (Part("goods_receipts", lambda r: ibis.ifelse(r._date <= r.expected_date, r.qty, 0.0), lambda r: r.qty),)),
-    Kpi("ppv_rate", "Purchase price variance rate", "ratio", "lower_is_better", "purchasing manager",
-        "Σ (PO unit price in base currency − std_unit_cost) · qty received / Σ std_unit_cost · qty received",
-        "How far purchase prices run above (+) or below (−) standard.",
-        (Part("goods_receipts", lambda r: (r.unit_price * r._rate - r.std_unit_cost) * r.qty,
-              lambda r: r.std_unit_cost * r.qty, prepare=_with_standard_cost),)),
+    _kpi("availability", "Availability", "ratio", "higher_is_better", "plant manager",
+         "Share of planned production time the machines actually ran.",
+         _part(R, "run_minutes", "planned_minutes")),
+    _kpi("performance", "Performance", "ratio", "higher_is_better", "plant manager",
+         "Speed while running, against the ideal cycle.",
+         _part(R, "ideal_cycle_seconds * units_total", "run_minutes * 60")),
+    _kpi("quality_rate", "Quality rate", "ratio", "higher_is_better", "quality manager",
+         "Good units among all units made.", _part(R, "units_good", "units_total")),
+    _kpi("oee", "OEE", "ratio", "higher_is_better", "plant manager",
+         "Overall equipment effectiveness: good output at ideal speed over planned time.",
+         _part(R, "ideal_cycle_seconds * units_good", "planned_minutes * 60")),
+    _kpi("capacity_utilization", "Capacity utilization", "ratio", "higher_is_better", "plant manager",
+         "Actual output over the output possible in planned time.",
+         _part(R, "ideal_cycle_seconds * units_total", "planned_minutes * 60")),
+    _kpi("output_units", "Output", "units", "higher_is_better", "plant manager",
+         "Units produced into stock (inventory movements of kind production).",
+         _part("production_output", "qty"), kind="sum"),
+    _kpi("throughput_per_hour", "Throughput per hour", "units/h", "higher_is_better", "line supervisor",
+         "Good units per run hour.", _part("operations", "qty_good", "run_minutes"), scale=60.0),
+    _kpi("scrap_rate", "Scrap rate", "ratio", "lower_is_better", "quality manager",
+         "Share of processed units scrapped.", _part("operations", "qty_scrap", "qty_good + qty_scrap")),
+    _kpi("first_pass_yield", "First-pass yield", "ratio", "higher_is_better", "quality manager",
+         "Share of inspected units without defect.",
+         _part("quality_inspections", "qty_inspected - qty_defective", "qty_inspected")),
+    _kpi("labor_productivity", "Labor productivity", "units/h", "higher_is_better", "plant manager",
+         "Units produced per paid production hour.",
+         _part("production_output", "qty", exclude_dims={"product", "family"}),
+         _part(T, None, PAID_HOURS, prepare=_production_cc, rows="of production cost centres",
+               exclude_dims={"cost_center", "work_center", "shift"})),
+    _kpi("overtime_share", "Overtime share", "ratio", "lower_is_better", "HR business partner",
+         "Share of hours paid as overtime.", _part(T, "overtime_hours", PAID_HOURS)),
+    _kpi("support_utilization", "Support utilization", "ratio", "higher_is_better", "support lead",
+         "Share of a support team's paid time spent handling tickets (tickets closed in the period).",
+         _part("support_tickets", "handling_minutes", exclude_dims={"customer"}),
+         _part(T, None, f"({PAID_HOURS}) * 60", prepare=_support_cc, rows="of support cost centres",
+               exclude_dims={"work_center", "shift"})),
+    _kpi("picks_per_hour", "Picks per hour", "lines/h", "higher_is_better", "DC manager",
+         "Order lines picked per hour (hours = finished_at − started_at of the task).",
+         _part("warehouse_tasks", "lines", "hours", where="kind == 'pick'")),
+    _kpi("on_time_delivery", "On-time delivery", "ratio", "higher_is_better", "supply chain manager",
+         "Share of shipped quantity shipped on or before the promised date.",
+         _part("shipments", "if_else(_date <= promised_date, qty, 0.0)", "qty")),
+    # a mean is a ratio: Σ csat over the number of scored tickets
+    _kpi("csat", "Customer satisfaction", "score 1–5", "higher_is_better", "support lead",
+         "Average satisfaction score of tickets closed in the period.",
+         _part("support_tickets", "csat", "1", where="not_null(csat)")),
+    _kpi("energy_per_unit", "Energy per unit", "kWh/unit", "lower_is_better", "energy manager",
+         "Energy drawn per good unit.", _part(R, "kwh", "units_good")),
+    _kpi("maintenance_cost", "Maintenance cost", "money", "lower_is_better", "maintenance manager",
+         "Maintenance spend booked in the ledger.", _part(GL, "amount", where="role == 'maintenance'"),
+         kind="sum", money=True),
+    _kpi("maintenance_parts_cost", "Maintenance parts cost", "money", "lower_is_better", "maintenance manager",
+         "Spare parts used on each machine, dated by the event's end_at.", _part("maintenance_events", "parts_cost"),
+         kind="sum", money=True),
+    _kpi("supplier_on_time", "Supplier on-time", "ratio", "higher_is_better", "purchasing manager",
+         "Share of received quantity that arrived on or before the PO line's expected date.",
+         _part("goods_receipts", "if_else(_date <= expected_date, qty, 0.0)", "qty")),
+    _kpi("ppv_rate", "Purchase price variance rate", "ratio", "lower_is_better", "purchasing manager",
+         "How far purchase prices run above (+) or below (−) standard.",
+         _part("goods_receipts", "(unit_price * _rate - std_unit_cost) * qty", "std_unit_cost * qty",
+               prepare=_with_standard_cost,
+               rows="with the product's std_unit_cost and _rate, the rate to base currency")),
+    # Stays in Python: a difference of dates and a currency weight, which the expression language lacks.
     Kpi("days_to_pay", "Days to pay", "days", "lower_is_better", "credit controller",
         "mean of (received_date − invoice_date) over receipt allocations, weighted by the allocated amount",
         "How long customers take to pay, from invoice to money received.",
         (Part("receipt_allocations", lambda r: r.received_date.delta(r.invoice_date, unit="day") * _base_weight(r),
               _base_weight, prepare=_receipts_in_base),)),
-    Kpi("revenue", "Revenue", "money", "higher_is_better", "CFO", "−Σ amount over role revenue",
-        "Revenue recognised on shipment, base currency.",
-        (Part("gl_entries", lambda r: -r.amount, keep=lambda r: r.role == "revenue"),), kind="sum", money=True),
-    Kpi("cogs", "Cost of goods sold", "money", "lower_is_better", "CFO",
-        "Σ amount over cogs and the variance_* roles", "Standard cost of goods shipped plus all variances.",
-        (Part("gl_entries", lambda r: r.amount, keep=lambda r: r.role.isin(COGS_ROLES)),), kind="sum", money=True),
-    Kpi("gross_margin", "Gross margin", "money", "higher_is_better", "CFO", "revenue − cogs",
-        "Revenue less the cost of goods sold.",
-        (Part("gl_entries", lambda r: -r.amount, keep=lambda r: r.role.isin(("revenue", *COGS_ROLES))),),
-        kind="sum", money=True),
-    Kpi("opex", "Operating expenses", "money", "lower_is_better", "CFO",
-        "Σ amount over every other account of type expense", "Expenses outside cost of goods sold.",
-        (Part("gl_entries", lambda r: r.amount,
-              keep=lambda r: (r.account_type == "expense") & ~r.role.isin(COGS_ROLES)),), kind="sum", money=True),
+    _kpi("revenue", "Revenue", "money", "higher_is_better", "CFO", "Revenue recognised on shipment, base currency.",
+         _part(GL, "-amount", where="role == 'revenue'"), kind="sum", money=True),
+    _kpi("cogs", "Cost of goods sold", "money", "lower_is_better", "CFO",
+         "Standard cost of goods shipped plus all variances.", _part(GL, "amount", where=COGS),
+         kind="sum", money=True),
+    _kpi("gross_margin", "Gross margin", "money", "higher_is_better", "CFO", "Revenue less the cost of goods sold.",
+         _part(GL, "-amount", where=f"role in {('revenue', *COGS_ROLES)!r}"), kind="sum", money=True),
+    _kpi("opex", "Operating expenses", "money", "lower_is_better", "CFO", "Expenses outside cost of goods sold.",
+         _part(GL, "amount", where=f"account_type == 'expense' and role not in {COGS_ROLES!r}"),
+         kind="sum", money=True),
+    # Working capital stays in Python (working_capital.py): averages of period-end balances, not sums of rows.
     Kpi("dso", "Days sales outstanding", "days", "lower_is_better", "credit controller",
         "avg_AR / revenue · d", "Average receivables in days of revenue (company level).",
         kind="balance", company_only=True),

@@ -14,9 +14,9 @@ import ibis
 import ibis.expr.types as ir
 import polars as pl
 
+from ..core.periods import grain_code, parse_day, range_error
 from ..errors import UserError
 from .definitions import KPI_BY_ID, Kpi, Part
-from .periods import grain_code, parse_day
 from .sources import SOURCES, check_by, check_dims
 from .working_capital import working_capital
 
@@ -96,7 +96,7 @@ def compute(t: Tables, kpi_ids: Iterable[str], grain: str = "month", by: list[st
     grain_code(grain)
     lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
     if lo and hi and lo > hi:
-        raise UserError(f"--from {lo} is after --to {hi}")
+        raise range_error(lo, hi)
     return [compute_one(t, k, grain, by, where, lo, hi) for k in resolve(kpi_ids, catalog)]
 
 

@@ -2,15 +2,9 @@
 
 Each builder returns a table with `_date` (DATE: the day the row belongs to, DESIGN.md "dating
 rows"), the requested dimension columns (VARCHAR, named without `_id`), and the raw measures the
-KPI definitions use. Dimensions are joined only when asked for, by the paths DESIGN.md gives:
-
-- machine_readings → machine → work_center → site; shift = the site's shift whose
-  [start_time, start_time + hours) contains the reading's hour
-- operations → work_center → site, plus shift, machine, and order → product → family
-- timesheets → employee → site, plus cost_center, work_center, shift
-- shipments → sales-order line → site, customer, product (→ family)
-- support_tickets → cost_center → site
-- gl_entries → cost_center → site (rows without a cost centre count only at company level)
+KPI definitions use. Dimensions are joined only when asked for, by the hops core/dimensions.py
+declares once (`REACH`; docs/kpis.md "Dimensions and how rows reach them" lists the same paths).
+Every builder selects its own columns and calls `reach`, which joins the master data.
 """
 
 from __future__ import annotations
@@ -21,11 +15,10 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from ..core.dimensions import DIMENSIONS, Hop, dims_of, hops_for
 from ..errors import UserError
 
 Tables = Callable[[str], ir.Table]
-
-DIMENSIONS = ("site", "work_center", "machine", "shift", "product", "family", "customer", "supplier", "cost_center")
 
 
 @dataclass(frozen=True)
@@ -37,16 +30,18 @@ class Source:
     build: Callable[[Tables, frozenset[str]], ir.Table]
 
 
-def _machine_dims(t: Tables, rel: ir.Table, dims: frozenset[str], ts_col: str | None = None) -> ir.Table:
-    """Add work_center/site (and shift, from a timestamp column) to rows carrying `machine`."""
-    if dims & {"work_center", "site", "shift"}:
-        m = t("machines").select(machine="machine_id", work_center="work_center_id")
-        rel = rel.join(m, "machine")
-    if dims & {"site", "shift"}:
-        wc = t("work_centers").select(_wc="work_center_id", site="site_id")
-        rel = rel.join(wc, rel.work_center == wc._wc).drop("_wc")
-    if "shift" in dims and ts_col:
-        rel = _shift_of(t, rel, ts_col)
+def reach(t: Tables, rel: ir.Table, source: str, dims: frozenset[str]) -> ir.Table:
+    """Join the master data that takes rows of `source` to `dims` (core/dimensions.py `REACH`). Hops
+    through the same table and key are one join; a `clock` hop finds the shift from `_ts`."""
+    joins: dict[tuple[str, str, str, str], list[Hop]] = {}
+    for hop in hops_for(source, dims):
+        joins.setdefault((hop.via, hop.table, hop.key, hop.how), []).append(hop)
+    for (via, table, key, how), hops in joins.items():
+        if how == "clock":
+            rel = _shift_of(t, rel, "_ts")
+            continue
+        master = t(table).select(_key=key, **{h.to: h.column for h in hops})
+        rel = rel.join(master, rel[via] == master._key, how=how).drop("_key")
     return rel
 
 
@@ -62,20 +57,6 @@ def _shift_of(t: Tables, rel: ir.Table, ts_col: str) -> ir.Table:
     return joined.drop("_shift_site", "_start", "_len", "_minute")
 
 
-def _product_dims(t: Tables, rel: ir.Table, dims: frozenset[str]) -> ir.Table:
-    if "family" in dims:
-        p = t("products").select(_p="product_id", family="family")
-        rel = rel.join(p, rel.product == p._p).drop("_p")
-    return rel
-
-
-def _cost_center_site(t: Tables, rel: ir.Table, dims: frozenset[str]) -> ir.Table:
-    if "site" in dims:
-        cc = t("cost_centers").select(_cc="cost_center_id", site="site_id")
-        rel = rel.join(cc, rel.cost_center == cc._cc).drop("_cc")
-    return rel
-
-
 def machine_readings(t: Tables, dims: frozenset[str]) -> ir.Table:
     r = t("machine_readings")
     m = t("machines").select(_m="machine_id", ideal_cycle_seconds="ideal_cycle_seconds")
@@ -83,7 +64,7 @@ def machine_readings(t: Tables, dims: frozenset[str]) -> ir.Table:
         _date=r.hour_start.date(), _ts=r.hour_start, machine=r.machine_id, planned_minutes=r.planned_minutes,
         run_minutes=r.run_minutes, units_total=r.units_total, units_good=r.units_good, kwh=r.kwh,
         ideal_cycle_seconds=m.ideal_cycle_seconds)
-    return _machine_dims(t, rel, dims, "_ts")
+    return reach(t, rel, "machine_readings", dims)
 
 
 def operations(t: Tables, dims: frozenset[str]) -> ir.Table:
@@ -92,36 +73,21 @@ def operations(t: Tables, dims: frozenset[str]) -> ir.Table:
                    order_id=o.order_id, setup_minutes=o.setup_minutes, run_minutes=o.run_minutes,
                    labor_minutes=o.labor_minutes, qty_good=o.qty_good, qty_scrap=o.qty_scrap,
                    wait_minutes=o.wait_minutes)
-    if "site" in dims:
-        wc = t("work_centers").select(_wc="work_center_id", site="site_id")
-        rel = rel.join(wc, rel.work_center == wc._wc).drop("_wc")
-    if dims & {"product", "family"}:
-        po = t("production_orders").select(_o="order_id", product="product_id")
-        rel = rel.join(po, rel.order_id == po._o).drop("_o")
-        rel = _product_dims(t, rel, dims)
-    return rel
+    return reach(t, rel, "operations", dims)
 
 
 def production_output(t: Tables, dims: frozenset[str]) -> ir.Table:
     m = t("inventory_movements")
     m = m.filter(m.kind == "production")
     rel = m.select(_date=m.moved_at.date(), site=m.site_id, product=m.product_id, qty=m.qty)
-    return _product_dims(t, rel, dims)
+    return reach(t, rel, "production_output", dims)
 
 
 def quality_inspections(t: Tables, dims: frozenset[str]) -> ir.Table:
     q = t("quality_inspections")
     rel = q.select(_date=q.inspected_at.date(), order_id=q.order_id, operation_id=q.operation_id,
                    qty_inspected=q.qty_inspected, qty_defective=q.qty_defective)
-    if dims & {"site", "product", "family"}:
-        po = t("production_orders").select(_o="order_id", site="site_id", product="product_id")
-        rel = rel.join(po, rel.order_id == po._o).drop("_o")
-        rel = _product_dims(t, rel, dims)
-    if dims & {"work_center", "machine", "shift"}:
-        op = t("operations").select(_op="operation_id", work_center="work_center_id", machine="machine_id",
-                                    shift="shift_id")
-        rel = rel.left_join(op, rel.operation_id == op._op).drop("_op")
-    return rel
+    return reach(t, rel, "quality_inspections", dims)
 
 
 def timesheets(t: Tables, dims: frozenset[str]) -> ir.Table:
@@ -129,10 +95,7 @@ def timesheets(t: Tables, dims: frozenset[str]) -> ir.Table:
     rel = ts.select(_date=ts.work_date, employee_id=ts.employee_id, cost_center=ts.cost_center_id,
                     work_center=ts.work_center_id, shift=ts.shift_id,
                     regular_hours=ts.regular_hours, overtime_hours=ts.overtime_hours)
-    if "site" in dims:
-        e = t("employees").select(_e="employee_id", site="site_id")
-        rel = rel.join(e, rel.employee_id == e._e).drop("_e")
-    return rel
+    return reach(t, rel, "timesheets", dims)
 
 
 def cost_center_kind(t: Tables, rel: ir.Table, kind: str) -> ir.Table:
@@ -147,13 +110,14 @@ def support_tickets(t: Tables, dims: frozenset[str]) -> ir.Table:
     s = s.filter(s.closed_at.notnull())  # a ticket still open counts nowhere
     rel = s.select(_date=s.closed_at.date(), cost_center=s.cost_center_id, customer=s.customer_id,
                    handling_minutes=s.handling_minutes, csat=s.csat)
-    return _cost_center_site(t, rel, dims)
+    return reach(t, rel, "support_tickets", dims)
 
 
 def warehouse_tasks(t: Tables, dims: frozenset[str]) -> ir.Table:
     w = t("warehouse_tasks")
-    return w.select(_date=w.finished_at.date(), site=w.site_id, kind=w.kind, lines=w.lines.cast("float64"),
-                    hours=(w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600)
+    rel = w.select(_date=w.finished_at.date(), site=w.site_id, kind=w.kind, lines=w.lines.cast("float64"),
+                   hours=(w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600)
+    return reach(t, rel, "warehouse_tasks", dims)
 
 
 def shipments(t: Tables, dims: frozenset[str]) -> ir.Table:
@@ -163,7 +127,7 @@ def shipments(t: Tables, dims: frozenset[str]) -> ir.Table:
     rel = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line)).select(
         _date=sh.shipped_date, qty=sh.qty, site="site", customer="customer", product="product",
         promised_date="promised_date")
-    return _product_dims(t, rel, dims)
+    return reach(t, rel, "shipments", dims)
 
 
 def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
@@ -174,13 +138,13 @@ def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
         amount=g.amount.cast("decimal(38, 2)"))
     if dims & {"site", "cost_center"}:
         rel = rel.filter(rel.cost_center.notnull())  # rows without a cost centre count only at company level
-    return _cost_center_site(t, rel, dims)
+    return reach(t, rel, "gl_entries", dims)
 
 
 def maintenance_events(t: Tables, dims: frozenset[str]) -> ir.Table:
     m = t("maintenance_events")
     rel = m.select(_date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)"))
-    return _machine_dims(t, rel, dims)
+    return reach(t, rel, "maintenance_events", dims)
 
 
 def fx_to_base(t: Tables, rel: ir.Table, currency: str, day: str, base_currency: str) -> ir.Table:
@@ -204,7 +168,7 @@ def goods_receipts(t: Tables, dims: frozenset[str], base_currency: str = "EUR") 
     rel = gr.join(po, (gr.po_id == po._po) & (gr.line == po._line)).select(
         _date=gr.received_date, qty=gr.qty, supplier="supplier", site="site", product="product",
         unit_price="unit_price", currency="currency", expected_date="expected_date")
-    return _product_dims(t, rel, dims)
+    return reach(t, rel, "goods_receipts", dims)
 
 
 def receipt_allocations(t: Tables, dims: frozenset[str]) -> ir.Table:
@@ -213,26 +177,20 @@ def receipt_allocations(t: Tables, dims: frozenset[str]) -> ir.Table:
                                  currency="currency")
     inv = t("ar_invoices").select(_i="invoice_id", invoice_date="invoice_date")
     rel = al.join(rc, al.receipt_id == rc._r).join(inv, al.invoice_id == inv._i)
-    return rel.select(_date=rel.received_date, customer="customer", currency="currency",
-                      received_date="received_date", invoice_date="invoice_date",
-                      amount=rel.amount.cast("decimal(38, 2)"))
+    rel = rel.select(_date=rel.received_date, customer="customer", currency="currency",
+                     received_date="received_date", invoice_date="invoice_date",
+                     amount=rel.amount.cast("decimal(38, 2)"))
+    return reach(t, rel, "receipt_allocations", dims)
 
 
-SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("machine_readings", frozenset({"machine", "work_center", "site", "shift"}), machine_readings),
-    Source("operations", frozenset({"work_center", "site", "shift", "machine", "product", "family"}), operations),
-    Source("production_output", frozenset({"site", "product", "family"}), production_output),
-    Source("quality_inspections", frozenset({"site", "product", "family", "work_center", "machine", "shift"}),
-           quality_inspections),
-    Source("timesheets", frozenset({"site", "cost_center", "work_center", "shift"}), timesheets),
-    Source("support_tickets", frozenset({"cost_center", "site", "customer"}), support_tickets),
-    Source("warehouse_tasks", frozenset({"site"}), warehouse_tasks),
-    Source("shipments", frozenset({"site", "customer", "product", "family"}), shipments),
-    Source("gl_entries", frozenset({"cost_center", "site"}), gl_entries),
-    Source("maintenance_events", frozenset({"machine", "work_center", "site"}), maintenance_events),
-    Source("goods_receipts", frozenset({"supplier", "site", "product", "family"}), goods_receipts),
-    Source("receipt_allocations", frozenset({"customer"}), receipt_allocations),
-)}
+#: the builder of each source; the dimensions each reaches are core/dimensions.py's `REACH`
+SOURCES: dict[str, Source] = {name: Source(name, dims_of(name), build) for name, build in {
+    "machine_readings": machine_readings, "operations": operations, "production_output": production_output,
+    "quality_inspections": quality_inspections, "timesheets": timesheets, "support_tickets": support_tickets,
+    "warehouse_tasks": warehouse_tasks, "shipments": shipments, "gl_entries": gl_entries,
+    "maintenance_events": maintenance_events, "goods_receipts": goods_receipts,
+    "receipt_allocations": receipt_allocations,
+}.items()}
 
 
 def check_by(by: Iterable[str]) -> None:

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from ..core.periods import calendar, next_period, period_start
 from .definitions import COGS_ROLES
-from .periods import calendar, next_period, period_start
 
 INVENTORY = ("inventory_raw", "inventory_wip", "inventory_fg")
 ROLES = ("ar", "ap", *INVENTORY, "revenue", *COGS_ROLES)

@@ -1,4 +1,6 @@
-"""Confirming and rejecting matches, through the app database (`opsfin.appdb`), which audits each one.
+"""Confirming and rejecting matches: what a decision records, checked against the decisions so far. The
+I/O layer (`opsfin.runs.matching`) reads those from the app database and records the decision there,
+which audits each one.
 
 - A bank match is confirmed or rejected by its id (`B…`), an invoice line by its id (`I…`); ids are
   stable across runs (`ids.py`), so a decision holds for every later run.
@@ -62,13 +64,15 @@ def _bank_payload(rows: pl.DataFrame) -> dict:
     return out
 
 
-def decide_bank(db, actor: str, match_id: str, decision: str, run: BankReconciliation) -> dict:
-    """Record a decision on bank match `match_id` of `run` (the current reconciliation)."""
+def bank_decision(records: list[dict[str, Any]], match_id: str, decision: str, run: BankReconciliation) -> dict:
+    """The payload to record for a decision on bank match `match_id` of `run` (the current reconciliation),
+    given the bank decisions so far (`records`, as `AppDB.match_decisions("bank")` returns them). A
+    UserError says why the decision cannot be taken."""
     if decision not in DECISIONS:
         raise UserError(f"decision {decision!r}: choose one of {', '.join(DECISIONS)}")
     rows = run.matches.filter(pl.col("match_id") == match_id)
     if rows.is_empty():
-        for r in db.match_decisions("bank"):
+        for r in records:
             if r["match_id"] == match_id and r["decision"] == "rejected":
                 raise UserError(f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
                                 "proposed again")
@@ -79,14 +83,14 @@ def decide_bank(db, actor: str, match_id: str, decision: str, run: BankReconcili
         raise UserError(f"bank match {match_id} is already confirmed")
     payload = _bank_payload(rows)
     if decision == "confirmed":
-        _check_free(db, match_id, payload["pairs"])
-    return db.record_match_decision(actor, "bank", match_id, decision, payload)
+        _check_free(records, match_id, payload["pairs"])
+    return payload
 
 
-def _check_free(db, match_id: str, pairs: list[list[str]]) -> None:
+def _check_free(records: list[dict[str, Any]], match_id: str, pairs: list[list[str]]) -> None:
     lines = {p[0] for p in pairs}
     docs = {(p[1], p[2]) for p in pairs}
-    for other_id, other in bank_decisions(db.match_decisions("bank")).confirmed.items():
+    for other_id, other in bank_decisions(records).confirmed.items():
         if other_id == match_id:
             continue
         for b, t, d in other["pairs"]:
@@ -96,9 +100,9 @@ def _check_free(db, match_id: str, pairs: list[list[str]]) -> None:
                 raise UserError(f"{t} {d} is already in confirmed match {other_id}; reject that one first")
 
 
-def decide_invoice(db, actor: str, match_id: str, decision: str, run: InvoiceMatch) -> dict:
-    """Record a decision on invoice line `match_id` of `run` (confirm: accept it as it is, e.g. an agreed
-    price; reject: dispute it — it stays in the exception queue)."""
+def invoice_decision(match_id: str, decision: str, run: InvoiceMatch) -> dict:
+    """The payload to record for a decision on invoice line `match_id` of `run` (confirm: accept it as it
+    is, e.g. an agreed price; reject: dispute it — it stays in the exception queue)."""
     if decision not in DECISIONS:
         raise UserError(f"decision {decision!r}: choose one of {', '.join(DECISIONS)}")
     rows = run.lines.filter(pl.col("match_id") == match_id)
@@ -107,6 +111,5 @@ def decide_invoice(db, actor: str, match_id: str, decision: str, run: InvoiceMat
     row = rows.row(0, named=True)
     if row["decision"] == decision:
         raise UserError(f"invoice line {match_id} is already {decision}")
-    payload = {"invoice_id": row["invoice_id"], "line": row["line"], "status": row["status"],
-               "issues": row["issues"], "money_at_stake": row["money_at_stake"]}
-    return db.record_match_decision(actor, "invoice", match_id, decision, payload)
+    return {"invoice_id": row["invoice_id"], "line": row["line"], "status": row["status"],
+            "issues": row["issues"], "money_at_stake": row["money_at_stake"]}

@@ -30,11 +30,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import duckdb
 import polars as pl
 
+from ..core.money import round_cents
 from .config import InvoiceConfig
 from .duplicates import find_duplicates
 from .ids import invoice_match_ids
@@ -131,7 +132,7 @@ def _money_at_stake(status: str, qty: float, received: float | None, price: Deci
     over = Decimal(repr(qty - accepted)) * price
     if price_over and po_price is not None:
         over += Decimal(repr(accepted)) * (price - po_price)
-    return over.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return round_cents(over)
 
 
 def three_way_match(tables: InvoiceTables, config: InvoiceConfig, decisions: dict[str, dict] | None = None

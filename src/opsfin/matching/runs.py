@@ -1,177 +1,58 @@
-"""Running the matching engines on a workspace: read the warehouse, `model/matching.yaml`, the decisions
-and the auto matches kept by earlier runs in the app database, call the pure engines, and record
-decisions and runs. The CLI, the Python API (`Workspace.match_bank` / `match_invoices`) and the web all
-go through these functions. `run_bank` never writes (it is also the preview of a run);
-`record_bank_run` keeps a run's new auto matches."""
+"""Reconciliation runs, pure: the context a date range needs, and what a run keeps.
+
+A run over [start, end] also reads the bank lines booked in the widest rule window before `start`
+(`context_days`), so they claim their documents as in a run over the whole history. Keeping a run
+means keeping its new auto matches (`run_to_keep`): the I/O layer (opsfin.runs.matching) writes them
+to the app database and marks them with the run id it gets back (`mark_kept`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
-from ..errors import UserError
-from ..kpis.periods import parse_day
-from .bank import BankReconciliation, kept_frame, only_lines, reconcile
-from .candidates import read_bank_lines, read_open_items
-from .config import MatchingConfig, load_config
-from .decisions import bank_decisions, decide_bank, decide_invoice, invoice_decisions, kind_of
-from .invoices import InvoiceMatch, read_invoice_tables, three_way_match
-
-if TYPE_CHECKING:
-    from ..workspace import Workspace
+from .bank import BankReconciliation
+from .config import MatchingConfig
 
 
-def config_of(ws: Workspace) -> MatchingConfig:
-    return load_config(ws.model_dir)
-
-
-def _widest_window(config: MatchingConfig) -> int:
+def context_days(config: MatchingConfig) -> int:
+    """The widest rule window, in days: how far before `start` a run's context reaches."""
     rules = config.bank.rules
     return max(max(getattr(rules, n).days_before, getattr(rules, n).days_after) for n in type(rules).model_fields)
 
 
-def _existing_app_db(ws: Workspace, use_app_db: bool = True):
-    """The workspace's app database, or None when it is not to be used or was never created (a default
-    SQLite file that does not exist: reading does not create it)."""
-    if not use_app_db:
-        return None
-    from ..appdb import open_app_db
-    from ..appdb.db import app_db_url
+@dataclass(frozen=True)
+class RunToKeep:
+    """The new auto matches of a reconciliation, as the app database keeps them (one run)."""
 
-    url = app_db_url(ws)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        return None
-    return open_app_db(ws)
+    match_ids: list[str]
+    pairs: list[tuple[Any, ...]]   # (match_id, bank_txn_id, doc_type, doc_id, rule, score)
+    counts: dict[str, int]         # bank_lines, kept, kept_lines, suggested, unmatched
+    through: dt.date | None        # the last booking day the run reported
 
 
-def _decision_records(ws: Workspace, kind: str, use_app_db: bool) -> list[dict[str, Any]]:
-    """Decisions so far (none without an app database)."""
-    db = _existing_app_db(ws, use_app_db)
-    return db.match_decisions(kind) if db is not None else []
-
-
-@dataclass
-class BankRun:
-    """A reconciliation on a workspace, before anything is kept."""
-
-    full: BankReconciliation      # every line read, context included
-    reported: BankReconciliation  # the lines of the range
-    based_on: int | None          # the latest kept run the engine saw
-    start: dt.date | None
-    end: dt.date | None
-
-
-def reconcile_workspace(ws: Workspace, start: str | dt.date | None = None, end: str | dt.date | None = None,
-                        use_app_db: bool = True) -> BankRun:
-    """Read the warehouse, the config, the decisions and the kept runs, and reconcile (writes nothing)."""
-    lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
-    if lo and hi and lo > hi:
-        raise UserError(f"--from {lo} is after --to {hi}")
-    config = config_of(ws)
-    margin = dt.timedelta(days=_widest_window(config))
-    context = lo - margin if lo else None
-    with ws.connect(read_only=True) as con:
-        bank = read_bank_lines(con, context, hi)
-        items = read_open_items(con, ws.settings.base_currency, context - margin if context else None,
-                                hi + margin if hi else None)
-    db = _existing_app_db(ws, use_app_db)
-    based_on, kept, records = None, kept_frame(), []
-    if db is not None:
-        latest = db.latest_match_run()   # read first: a run recorded meanwhile makes recording refuse
-        based_on = latest["run_id"] if latest else None
-        records = db.match_decisions("bank")
-        kept = pl.concat([kept_frame(), *(kept_frame(b) for b in db.kept_match_batches())])
-    result = reconcile(bank, items, config.bank, ws.settings.base_currency, bank_decisions(records), kept)
-    reported = result if lo is None else only_lines(result, bank.filter(pl.col("booking_date") >= lo)["bank_txn_id"])
-    return BankRun(result, reported, based_on, lo, hi)
-
-
-def run_bank(ws: Workspace, start: str | dt.date | None = None, end: str | dt.date | None = None,
-             use_app_db: bool = True) -> BankReconciliation:
-    """Reconcile the bank lines booked in [start, end] against the open items around them. Writes nothing:
-    this is also the *preview* of a run (`record_bank_run` keeps its new auto matches).
-
-    Confirmed matches and the auto matches kept by earlier runs stay as they are (unless rejected since).
-    With a `start`, the lines booked in the widest rule window before it take part too, as context:
-    they claim their documents as they do in a run over the whole history, so a line of the range
-    never takes the document of an earlier line (a repeat of a payment made last month, say). Only
-    the lines of the range are reported. `use_app_db=False` ignores earlier decisions and kept runs
-    (what `opsfin eval matching` measures)."""
-    return reconcile_workspace(ws, start, end, use_app_db).reported
-
-
-def record_bank_run(ws: Workspace, actor: str, start: str | dt.date | None = None,
-                    end: str | dt.date | None = None) -> tuple[dict | None, BankReconciliation]:
-    """Run the reconciliation of [start, end] and keep its new auto matches in the app database (creating
-    it if needed) as one run, audited once: `(run, result)`, where `run` is `AppDB.record_match_run`'s
-    record (None when there was nothing new to keep) and `result` reports the kept matches with their
-    `run_id`. A one-to-many match reaching into the context before `start` is kept whole."""
-    return keep_auto_matches(ws, actor, reconcile_workspace(ws, start, end, True))
-
-
-def keep_auto_matches(ws: Workspace, actor: str, run: BankRun) -> tuple[dict | None, BankReconciliation]:
-    """Keep the new auto matches of `run` (see `record_bank_run`)."""
-    from ..appdb import open_app_db
-
-    reported = run.reported
+def run_to_keep(full: BankReconciliation, reported: BankReconciliation) -> RunToKeep | None:
+    """The auto matches of `reported` that no run kept yet, whole (a one-to-many match reaching into the
+    context before the range is taken from `full`, every line of it); None when there is nothing new."""
     new_ids = (reported.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())["match_id"]
                .unique().implode())
-    new = run.full.matches.filter(pl.col("match_id").is_in(new_ids))
+    new = full.matches.filter(pl.col("match_id").is_in(new_ids))
     if new.is_empty():
-        return None, reported
+        return None
     s = reported.summary
     days = pl.concat([reported.matches["booking_date"], reported.exceptions["booking_date"]])
     counts = {"bank_lines": s["bank_lines"], "kept": new["match_id"].n_unique(),
               "kept_lines": new["bank_txn_id"].n_unique(), "suggested": s["suggested"], "unmatched": s["unmatched"]}
     pairs = new.select("match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score").rows()
-    record = open_app_db(ws).record_match_run(actor, pairs, counts, date_from=run.start, date_to=run.end,
-                                              through=days.max(), based_on=run.based_on)
+    through: dt.date | None = days.max()  # type: ignore[assignment]
+    return RunToKeep(new["match_id"].unique().to_list(), pairs, counts, through)
+
+
+def mark_kept(reported: BankReconciliation, kept: RunToKeep, run_id: int) -> BankReconciliation:
+    """`reported` with the matches of `kept` carrying `run_id`."""
+    ids = pl.Series(kept.match_ids, dtype=pl.Utf8).implode()
     marked = reported.matches.with_columns(
-        run_id=pl.when(pl.col("match_id").is_in(new_ids)).then(pl.lit(record["run_id"], pl.Int64))
-        .otherwise(pl.col("run_id")))
-    return record, BankReconciliation(marked, reported.exceptions, reported.summary)
-
-
-def bank_line_span(ws: Workspace) -> tuple[int, dt.date | None, dt.date | None]:
-    """How many bank lines the warehouse holds, and the first and last booking day."""
-    with ws.connect(read_only=True) as con:
-        n, first, last = con.sql("SELECT count(*), min(booking_date), max(booking_date) FROM bank_transactions"
-                                 ).fetchall()[0]
-    return int(n), first, last
-
-
-def run_invoices(ws: Workspace, as_of: str | dt.date | None = None, use_app_db: bool = True) -> InvoiceMatch:
-    """Three-way match of every supplier invoice line, against the receipts up to `as_of` (default today)."""
-    day = parse_day(as_of, "--as-of") or dt.date.today()
-    with ws.connect(read_only=True) as con:
-        tables = read_invoice_tables(con, day)
-    decisions = invoice_decisions(_decision_records(ws, "invoice", use_app_db))
-    return three_way_match(tables, config_of(ws).invoices, decisions)
-
-
-def record_decision(ws: Workspace, actor: str, match_id: str, decision: str) -> dict:
-    """Confirm or reject a bank match (`B…`) or an invoice line (`I…`) as found by a fresh run."""
-    from ..appdb import open_app_db
-
-    kind = kind_of(match_id)
-    db = open_app_db(ws)
-    if kind == "bank":
-        return decide_bank(db, actor, match_id, decision, run_bank(ws))
-    return decide_invoice(db, actor, match_id, decision, run_invoices(ws))
-
-
-def run_evaluation(ws: Workspace) -> dict:
-    """Both engines, without earlier decisions, scored against the workspace's truth/ (`evaluate.py`)."""
-    from .evaluate import load_bank_truth, load_invoice_truth, score_bank, score_invoices, verdict
-
-    bank_truth, invoice_truth = load_bank_truth(ws.truth_dir), load_invoice_truth(ws.truth_dir)
-    bank = run_bank(ws, use_app_db=False)
-    with ws.connect(read_only=True) as con:
-        seen = read_open_items(con, ws.settings.base_currency, None, None).select("doc_type", "doc_id")
-    bank_scores = score_bank(bank, bank_truth, seen)
-    invoice_scores = score_invoices(run_invoices(ws, use_app_db=False), invoice_truth)
-    return {"bank": bank_scores, "invoices": invoice_scores, "targets": verdict(bank_scores, invoice_scores)}
+        run_id=pl.when(pl.col("match_id").is_in(ids)).then(pl.lit(run_id, pl.Int64)).otherwise(pl.col("run_id")))
+    return BankReconciliation(marked, reported.exceptions, reported.summary)

@@ -28,6 +28,10 @@ details is one row. Only booked entries are read (`Sts` BOOK or absent); others 
 - bank_txn_id = "{statement_id}/{entry no}/{detail no}" (1-based; detail 1 for an entry without
   details): deterministic for the same file.
 
+Amounts and balances are parsed by the one value parser at the MONEY scale: `<Amt>1.005</Amt>`
+refuses the document (naming the element), it is never rounded. Dates are ISO dates, or ISO
+date-times whose date is taken; anything else (a trailing NUL included) is refused.
+
 A statement whose closing balance is not opening + its booked entries is still read as given;
 `meta["warnings"]` says so.
 """
@@ -40,11 +44,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import UserError
-from . import (
+from .document import (
     _CAMT053_NS,
+    MONEY,
     ParsedDocument,
     _split_tag,
-    money,
+    parse_date,
     parse_decimal,
     statement_document,
     strip_namespaces,
@@ -70,9 +75,9 @@ def _iso_date(raw: str | None, where: str) -> dt.date | None:
     if raw is None:
         return None
     try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        raise _Bad(f"{where}: {raw!r} is not a date") from None
+        return parse_date(raw, where)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _signed_amount(elem: ET.Element, amt_path: str, where: str,
@@ -81,7 +86,7 @@ def _signed_amount(elem: ET.Element, amt_path: str, where: str,
     if amt is None:
         raise _Bad(f"{where}: missing {amt_path}")
     try:
-        value = parse_decimal(amt.text, f"{where}/{amt_path}")
+        value = parse_decimal(amt.text, f"{where}/{amt_path}", column_type=MONEY)
     except ValueError as exc:
         raise _Bad(str(exc)) from None
     ind = text_of(elem, "CdtDbtInd") or default_ind
@@ -160,6 +165,49 @@ def _split_amounts(details: list[ET.Element], total: Decimal, ccy: str | None, i
     return amounts if sum(amounts) == total else None
 
 
+def _entries(stmt: ET.Element, loc: str, stmt_keys: dict[str, str], own: set[str], transactions: list[dict],
+             txn_locs: list[str], skipped: list[dict], warnings: list[str]) -> None:
+    """The booked entries of one statement as transactions (`stmt_keys`: statement_id,
+    bank_account, currency), appended with their locations; unbooked entries go to `skipped`."""
+    for ni, ntry in enumerate(stmt.findall("Ntry"), 1):
+        nloc = f"{loc}/Ntry[{ni}]"
+        status = text_of(ntry, "Sts/Cd") or text_of(ntry, "Sts")
+        if status and status.upper() != "BOOK":
+            skipped.append({"location": nloc, "reason": f"entry status {status} (not booked)"})
+            continue
+        amount, ccy = _signed_amount(ntry, "Amt", nloc)
+        ind = text_of(ntry, "CdtDbtInd") or ""
+        booking = _date(ntry.find("BookgDt"), f"{nloc}/BookgDt")
+        value = _date(ntry.find("ValDt"), f"{nloc}/ValDt")
+        booking, value = booking or value, value or booking
+        if booking is None:
+            raise _Bad(f"{nloc}: neither BookgDt nor ValDt")
+        reversal = (text_of(ntry, "RvslInd") or "").lower() == "true"
+        details = _details(ntry)
+        if len(details) <= 1:
+            parts = [(details[0] if details else None, amount, "/NtryDtls/TxDtls[1]" if details else "")]
+        else:
+            amounts = _split_amounts(details, amount, ccy, ind, nloc)
+            if amounts is None:
+                warnings.append(f"{nloc}: its {len(details)} TxDtls amounts do not add up to the "
+                                "entry amount; read as one transaction")
+                parts = [(None, amount, "")]
+            else:
+                parts = [(tx, a, f"/NtryDtls/TxDtls[{di}]")
+                         for di, (tx, a) in enumerate(zip(details, amounts, strict=True), 1)]
+        for di, (tx, part_amount, suffix) in enumerate(parts, 1):
+            sid = stmt_keys["statement_id"]
+            transactions.append({
+                "bank_txn_id": f"{sid}/{ni}/{di}", "statement_id": sid, "bank_account": stmt_keys["bank_account"],
+                "booking_date": booking, "value_date": value, "amount": part_amount,
+                "currency": ccy or stmt_keys["currency"],
+                "counterparty": (_counterparty(tx, part_amount > 0, reversal, own)
+                                 if tx is not None else None),
+                "reference": _reference(tx, ntry), "description": _description(tx, ntry),
+            })
+            txn_locs.append(nloc + suffix)
+
+
 def read_camt053(path) -> ParsedDocument:
     path = Path(path)
     root = xml_root(path)
@@ -208,51 +256,17 @@ def _read(path: Path, root: ET.Element) -> ParsedDocument:
             raise _Bad(f"{loc}: no currency (Acct/Ccy or Bal/Amt/@Ccy)")
         statements.append({
             "statement_id": sid, "bank_account": account, "statement_date": stmt_date,
-            "currency": currency, "opening_balance": money(opening[0]),
-            "closing_balance": money(closing[0]),
+            "currency": currency, "opening_balance": opening[0],
+            "closing_balance": closing[0],
         })
         stmt_locs.append(loc)
         first_txn = len(transactions)
-        for ni, ntry in enumerate(stmt.findall("Ntry"), 1):
-            nloc = f"{loc}/Ntry[{ni}]"
-            status = text_of(ntry, "Sts/Cd") or text_of(ntry, "Sts")
-            if status and status.upper() != "BOOK":
-                skipped.append({"location": nloc, "reason": f"entry status {status} (not booked)"})
-                continue
-            amount, ccy = _signed_amount(ntry, "Amt", nloc)
-            ind = text_of(ntry, "CdtDbtInd") or ""
-            booking = _date(ntry.find("BookgDt"), f"{nloc}/BookgDt")
-            value = _date(ntry.find("ValDt"), f"{nloc}/ValDt")
-            booking, value = booking or value, value or booking
-            if booking is None:
-                raise _Bad(f"{nloc}: neither BookgDt nor ValDt")
-            reversal = (text_of(ntry, "RvslInd") or "").lower() == "true"
-            details = _details(ntry)
-            if len(details) <= 1:
-                parts = [(details[0] if details else None, amount, "/NtryDtls/TxDtls[1]" if details else "")]
-            else:
-                amounts = _split_amounts(details, amount, ccy, ind, nloc)
-                if amounts is None:
-                    warnings.append(f"{nloc}: its {len(details)} TxDtls amounts do not add up to the "
-                                    "entry amount; read as one transaction")
-                    parts = [(None, amount, "")]
-                else:
-                    parts = [(tx, a, f"/NtryDtls/TxDtls[{di}]")
-                             for di, (tx, a) in enumerate(zip(details, amounts, strict=True), 1)]
-            for di, (tx, part_amount, suffix) in enumerate(parts, 1):
-                transactions.append({
-                    "bank_txn_id": f"{sid}/{ni}/{di}", "statement_id": sid, "bank_account": account,
-                    "booking_date": booking, "value_date": value, "amount": money(part_amount),
-                    "currency": ccy or currency,
-                    "counterparty": (_counterparty(tx, part_amount > 0, reversal, own)
-                                     if tx is not None else None),
-                    "reference": _reference(tx, ntry), "description": _description(tx, ntry),
-                })
-                txn_locs.append(nloc + suffix)
+        _entries(stmt, loc, {"statement_id": sid, "bank_account": account, "currency": currency}, own,
+                 transactions, txn_locs, skipped, warnings)
         moved = sum((t["amount"] for t in transactions[first_txn:]), Decimal(0))
-        if money(opening[0]) + moved != money(closing[0]):
-            warnings.append(f"{loc} ({sid}): opening {money(opening[0])} + entries {moved} != "
-                            f"closing {money(closing[0])}")
+        if opening[0] + moved != closing[0]:
+            warnings.append(f"{loc} ({sid}): opening {opening[0]} + entries {moved} != "
+                            f"closing {closing[0]}")
     return statement_document("camt053", path, statements, transactions, stmt_locs, txn_locs,
                               message_id=text_of(root, "BkToCstmrStmt/GrpHdr/MsgId"), skipped=skipped,
                               warnings=warnings)

@@ -26,6 +26,10 @@ envelope may separate them). Field by field:
   (or the name inside CNTP), remittance = REMI;
 - free text: the lines joined by spaces become the description.
 
+Digits are 0-9 only (the field patterns match ASCII digits, so "١٢" is no amount or date).
+Amounts are parsed by the one value parser at the MONEY scale: `0,001` refuses the file (naming
+the line), it is never rounded.
+
 reference = SEPA EREF (unless NONREF / NOTPROVIDED), else KREF, else the `:61:` customer
 reference (the part before "//"; unless NONREF or a placeholder such as "KREF+"), else the `:61:`
 bank reference (after "//"), else null.
@@ -42,14 +46,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import UserError
-from . import ParsedDocument, money, parse_decimal, statement_document
+from .document import MONEY, ParsedDocument, parse_decimal, statement_document
 
-_TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
+_TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$", re.ASCII)
 _ENVELOPE = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}|\{4:")
-_BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>\d[\d,]*)$")
+_BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>\d[\d,]*)$", re.ASCII)
 _LINE61 = re.compile(
     r"^(?P<vdate>\d{6})(?P<edate>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>\d[\d,]*)(?P<type>[NSF][A-Z0-9]{3})(?P<refs>.*)$")
+    r"(?P<amount>\d[\d,]*)(?P<type>[NSF][A-Z0-9]{3})(?P<refs>.*)$", re.ASCII)
 _GVC = re.compile(r"^(\d{3})([^\w\s])")
 _SEPA_KEY = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|COAM|OAMT|IBAN|BIC)\+|MTLG:")
 _SLASH_CODE = re.compile(r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|ORDP|BENM|ULTD|ULTC|PURP"
@@ -129,7 +133,7 @@ def _balance(f: _Field) -> tuple[Decimal, str, dt.date]:
         raise _Bad(f.line, f.tag, f"cannot read balance {f.lines[0]!r} (expected C/D, YYMMDD, "
                    "currency, amount)")
     try:
-        amount = parse_decimal(m["amount"], "amount", comma=True)
+        amount = parse_decimal(m["amount"], "amount", comma=True, column_type=MONEY)
         date = _yymmdd(m["date"])
     except ValueError as exc:
         raise _Bad(f.line, f.tag, str(exc)) from None
@@ -203,7 +207,7 @@ def _transaction(f: _Field, details: _Field | None, stmt_id: str, n: int, accoun
     try:
         value_date = _yymmdd(m["vdate"])
         booking = _entry_date(m["edate"], value_date) if m["edate"] else value_date
-        amount = parse_decimal(m["amount"], "amount", comma=True)
+        amount = parse_decimal(m["amount"], "amount", comma=True, column_type=MONEY)
     except ValueError as exc:
         raise _Bad(f.line, "61", str(exc)) from None
     if m["mark"] in ("D", "RC"):
@@ -220,7 +224,7 @@ def _transaction(f: _Field, details: _Field | None, stmt_id: str, n: int, accoun
     description = _clean(info.get("description")) or _clean(supplementary)
     return {
         "bank_txn_id": f"{stmt_id}/{n}", "statement_id": stmt_id, "bank_account": account,
-        "booking_date": booking, "value_date": value_date, "amount": money(amount),
+        "booking_date": booking, "value_date": value_date, "amount": amount,
         "currency": currency, "counterparty": _clean(info.get("counterparty")),
         "reference": reference, "description": description,
     }
@@ -274,8 +278,8 @@ def _read(path: Path) -> ParsedDocument:
             raise _Bad(closing_f.line, closing_f.tag, f"currency {closing_ccy} differs from the "
                        f"opening balance's {currency}")
         statements.append({"statement_id": sid, "bank_account": account, "statement_date": stmt_date,
-                           "currency": currency, "opening_balance": money(opening),
-                           "closing_balance": money(closing)})
+                           "currency": currency, "opening_balance": opening,
+                           "closing_balance": closing})
         stmt_locs.append(f"line {st.line} (:20:)")
         total, n = Decimal(0), 0
         for i, f in enumerate(st.fields):
@@ -288,7 +292,7 @@ def _read(path: Path) -> ParsedDocument:
             total += row["amount"]
             transactions.append(row)
             txn_locs.append(f"line {f.line} (:61:)")
-        if money(opening) + total != money(closing):
-            warnings.append(f"statement {sid} (line {st.line}): opening {money(opening)} + lines "
-                            f"{total} != closing {money(closing)}")
+        if opening + total != closing:
+            warnings.append(f"statement {sid} (line {st.line}): opening {opening} + lines "
+                            f"{total} != closing {closing}")
     return statement_document("mt940", path, statements, transactions, stmt_locs, txn_locs, warnings=warnings)

@@ -29,11 +29,17 @@ One document per file. The seller (`AccountingSupplierParty`) is returned in
 - line = InvoiceLine/ID when every line ID is a distinct positive integer, else the position;
   the document-level allowances and charges follow, numbered after the last line.
 - qty = InvoicedQuantity / CreditedQuantity; unit_price = PriceAmount / BaseQuantity (when
-  given); amount = LineExtensionAmount (it already includes line-level allowances and charges);
+  given; rounded half up to 4 decimals, since a quotient such as 100 / 9 has no exact form);
+  amount = LineExtensionAmount (it already includes line-level allowances and charges);
 - product_id = BuyersItemIdentification (the buyer's own item id, when the supplier sends it),
   else SellersItemIdentification, else StandardItemIdentification, else null;
 - po_id = the document's OrderReference/ID; po_line = OrderLineReference/LineID when numeric.
 - allowance/charge lines: qty 1, unit_price = amount, product_id, po_id and po_line null.
+
+Every value goes through the one value parser (`ingest.values`): amounts at the MONEY scale and
+PriceAmount at the PRICE scale are refused, never rounded, when they have more decimals; digits
+are 0-9 only; a DurationMeasure must be a whole number of days that keeps the due date in the
+calendar. A refused value refuses the document with a UserError naming the element.
 
 Credit notes carry negative amounts: tax_amount, total, line amounts and qty are negated;
 unit_price keeps its sign, so qty × unit_price ≈ amount still holds.
@@ -50,33 +56,49 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import UserError
-from . import (
+from ..ingest.document_values import Invalid, document_whole
+from .document import (
     _UBL_NS,
+    MONEY,
+    PRICE,
     ParsedDocument,
     Party,
     _split_tag,
-    money,
+    parse_date,
     parse_decimal,
-    price,
     strip_namespaces,
     text_of,
     to_table,
+    unit_price,
     xml_root,
 )
+
+_LAST_DAY = (dt.date.max - dt.date.min).days   # no payment term is longer than the calendar
+_PRICE_LIMIT = Decimal(10) ** 14                 # DECIMAL(18,4) keeps 14 integer digits
 
 
 class _Bad(Exception):
     """A problem at a known element; becomes a UserError naming file and element."""
 
 
-def _amount(elem: ET.Element | None, path: str, where: str, required: bool = True) -> Decimal | None:
+def _per_unit(amount: Decimal, base: Decimal, where: str) -> Decimal:
+    """PriceAmount / BaseQuantity; refused when it does not fit a unit price (DECIMAL(18,4))."""
+    if base < 0 or abs(amount) >= _PRICE_LIMIT * abs(base):
+        raise _Bad(f"{where}/Price: PriceAmount {amount} / BaseQuantity {base} does not fit a unit price "
+                   f"({PRICE}); BaseQuantity must be positive")
+    return unit_price(amount, base)
+
+
+def _amount(elem: ET.Element | None, path: str, where: str, required: bool = True,
+            column_type: str | None = MONEY) -> Decimal | None:
+    """The number at `path`, at `column_type`'s scale (None: any exact number, e.g. a quantity)."""
     node = elem.find(path) if elem is not None else None
     if node is None or not (node.text or "").strip():
         if required:
             raise _Bad(f"{where}: missing {path}")
         return None
     try:
-        return parse_decimal(node.text, f"{where}/{path}")
+        return parse_decimal(node.text, f"{where}/{path}", column_type=column_type)
     except ValueError as exc:
         raise _Bad(str(exc)) from None
 
@@ -86,9 +108,9 @@ def _date(root: ET.Element, path: str) -> dt.date | None:
     if raw is None:
         return None
     try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        raise _Bad(f"{path}: {raw!r} is not a date (YYYY-MM-DD)") from None
+        return parse_date(raw, path)
+    except ValueError as exc:
+        raise _Bad(f"{exc} (YYYY-MM-DD)") from None
 
 
 def _due_date(root: ET.Element, issue: dt.date) -> tuple[dt.date, str]:
@@ -97,11 +119,17 @@ def _due_date(root: ET.Element, issue: dt.date) -> tuple[dt.date, str]:
         due = _date(root, path)
         if due is not None:
             return due, path
-    duration = root.find("PaymentTerms/SettlementPeriod/DurationMeasure")
+    path = "PaymentTerms/SettlementPeriod/DurationMeasure"
+    duration = root.find(path)
     if duration is not None and (duration.get("unitCode") or "DAY") == "DAY":
         days = text_of(duration)
-        if days and days.isdigit():
-            return issue + dt.timedelta(days=int(days)), "PaymentTerms/SettlementPeriod/DurationMeasure"
+        if days:
+            try:
+                return issue + dt.timedelta(days=document_whole(days, _LAST_DAY)), path
+            except Invalid as exc:
+                raise _Bad(f"{path}: {exc}") from None
+            except OverflowError:
+                raise _Bad(f"{path}: IssueDate {issue} + {days} days is after {dt.date.max}") from None
     return issue, "IssueDate"
 
 
@@ -153,6 +181,49 @@ def _line_numbers(ids: list[str | None]) -> list[int]:
     return list(range(1, len(ids) + 1))
 
 
+def _lines(root: ET.Element, doc_type: str, invoice_id: str, po_id: str | None,
+           sign: Decimal) -> tuple[list[dict], list[str]]:
+    """The invoice lines, then the document-level allowances and charges as extra lines; each
+    with its location."""
+    line_tag, qty_tag = ("CreditNoteLine", "CreditedQuantity") if doc_type == "CreditNote" \
+        else ("InvoiceLine", "InvoicedQuantity")
+    elements = root.findall(line_tag)
+    if not elements:
+        raise _Bad(f"no {line_tag} elements")
+    numbers = _line_numbers([text_of(e, "ID") for e in elements])
+    lines, locations = [], []
+    for i, (number, elem) in enumerate(zip(numbers, elements, strict=True), 1):
+        where = f"{line_tag}[{i}]"
+        qty = _amount(elem, qty_tag, where, column_type=None)
+        unit = _amount(elem, "Price/PriceAmount", where, column_type=PRICE)
+        base = _amount(elem, "Price/BaseQuantity", where, required=False, column_type=None)
+        if base is not None and base != 0:
+            unit = _per_unit(unit, base, where)
+        po_line = text_of(elem, "OrderLineReference/LineID")
+        lines.append({
+            "invoice_id": invoice_id, "line": number, "po_id": po_id,
+            "po_line": int(po_line) if _small_int(po_line) else None,
+            "product_id": _product(elem),
+            "qty": float(sign * qty),
+            "unit_price": unit,
+            "amount": sign * _amount(elem, "LineExtensionAmount", where),
+        })
+        locations.append(where)
+    next_line = max(numbers)
+    for i, ac in enumerate(root.findall("AllowanceCharge"), 1):
+        where = f"AllowanceCharge[{i}]"
+        indicator = (text_of(ac, "ChargeIndicator") or "").lower()
+        if indicator not in ("true", "false"):
+            raise _Bad(f"{where}: ChargeIndicator must be true or false")
+        value = _amount(ac, "Amount", where) * (1 if indicator == "true" else -1)
+        next_line += 1
+        lines.append({"invoice_id": invoice_id, "line": next_line, "po_id": None, "po_line": None,
+                      "product_id": None, "qty": float(sign), "unit_price": value,
+                      "amount": sign * value})
+        locations.append(where)
+    return lines, locations
+
+
 def read_ubl(path) -> ParsedDocument:
     path = Path(path)
     root = xml_root(path)
@@ -185,42 +256,7 @@ def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
     tax = _tax(root, currency)
     po_id = text_of(root, "OrderReference/ID")
 
-    line_tag, qty_tag = ("CreditNoteLine", "CreditedQuantity") if doc_type == "CreditNote" \
-        else ("InvoiceLine", "InvoicedQuantity")
-    elements = root.findall(line_tag)
-    if not elements:
-        raise _Bad(f"no {line_tag} elements")
-    numbers = _line_numbers([text_of(e, "ID") for e in elements])
-    lines, locations = [], []
-    for i, (number, elem) in enumerate(zip(numbers, elements, strict=True), 1):
-        where = f"{line_tag}[{i}]"
-        qty = _amount(elem, qty_tag, where)
-        unit = _amount(elem, "Price/PriceAmount", where)
-        base = _amount(elem, "Price/BaseQuantity", where, required=False)
-        if base is not None and base != 0:
-            unit = unit / base
-        po_line = text_of(elem, "OrderLineReference/LineID")
-        lines.append({
-            "invoice_id": invoice_id, "line": number, "po_id": po_id,
-            "po_line": int(po_line) if _small_int(po_line) else None,
-            "product_id": _product(elem),
-            "qty": float(sign * qty),
-            "unit_price": price(unit),
-            "amount": money(sign * _amount(elem, "LineExtensionAmount", where)),
-        })
-        locations.append(where)
-    next_line = max(numbers)
-    for i, ac in enumerate(root.findall("AllowanceCharge"), 1):
-        where = f"AllowanceCharge[{i}]"
-        indicator = (text_of(ac, "ChargeIndicator") or "").lower()
-        if indicator not in ("true", "false"):
-            raise _Bad(f"{where}: ChargeIndicator must be true or false")
-        value = _amount(ac, "Amount", where) * (1 if indicator == "true" else -1)
-        next_line += 1
-        lines.append({"invoice_id": invoice_id, "line": next_line, "po_id": None, "po_line": None,
-                      "product_id": None, "qty": float(sign), "unit_price": price(value),
-                      "amount": money(sign * value)})
-        locations.append(where)
+    lines, locations = _lines(root, doc_type, invoice_id, po_id, sign)
 
     monetary = root.find("LegalMonetaryTotal")
     totals = {key: _amount(monetary, key, "LegalMonetaryTotal", required=False)
@@ -228,21 +264,21 @@ def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
                           "AllowanceTotalAmount", "ChargeTotalAmount", "PrepaidAmount",
                           "PayableRoundingAmount", "PayableAmount")}
     line_sum = sum((row["amount"] for row in lines), Decimal(0))
-    computed = line_sum + money(sign * tax)
+    computed = line_sum + sign * tax
     inclusive = totals["TaxInclusiveAmount"]
-    total = money(sign * inclusive) if inclusive is not None else computed
+    total = sign * inclusive if inclusive is not None else computed
     warnings = []
     if total != computed:
         warnings.append(f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines "
                         f"plus tax ({sign * computed})")
     exclusive = totals["TaxExclusiveAmount"]
-    if exclusive is not None and money(sign * exclusive) != line_sum:
+    if exclusive is not None and sign * exclusive != line_sum:
         warnings.append(f"LegalMonetaryTotal/TaxExclusiveAmount {exclusive} differs from the sum of "
                         f"the lines and document allowances/charges ({sign * line_sum})")
 
     invoice = {"invoice_id": invoice_id, "supplier_id": supplier, "supplier_ref": ref,
                "kind": "credit_note" if credit else "invoice", "invoice_date": issue,
-               "due_date": due, "currency": currency, "tax_amount": money(sign * tax),
+               "due_date": due, "currency": currency, "tax_amount": sign * tax,
                "total": total}
     terms = (due - issue).days if due_source != "IssueDate" else None
     return ParsedDocument(

@@ -7,12 +7,14 @@ inside the caller's site scope, and — when the caller is authenticated by the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from . import queries, subjects
 from .api import json_rows
@@ -29,6 +31,18 @@ Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan
                                   description="base currency, exact decimal, at most 2 decimals")]
 
 
+def day_only(value: object) -> object:
+    """A day as YYYY-MM-DD and nothing else: no number (0 would be 1970-01-01), no timestamp, no boolean."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise PydanticCustomError("date_type", "give a day as YYYY-MM-DD, got {value}", {"value": repr(value)})
+
+
+Day = Annotated[dt.date, BeforeValidator(day_only), Field(description="YYYY-MM-DD")]
+
+
 class CommentIn(BaseModel):
     subject_type: Literal["kpi", "alert", "variance", "action", "match"]
     subject_id: str = Field(min_length=1, max_length=300, description="see docs/web.md for the id of each type")
@@ -39,7 +53,7 @@ class CommentIn(BaseModel):
 class ActionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     owner: str = Field(min_length=1, max_length=100)
-    due: dt.date
+    due: Day
     expected_impact: Amount = Field(description="expected financial impact, base currency (exact decimal)")
     description: str = Field(default="", max_length=10_000)
     subject_type: Literal["kpi", "alert", "variance"] | None = Field(default=None,
@@ -51,7 +65,7 @@ class ActionIn(BaseModel):
 class ActionPatch(BaseModel):
     status: Status | None = None
     owner: str | None = Field(default=None, min_length=1, max_length=100)
-    due: dt.date | None = None
+    due: Day | None = None
     expected_impact: Amount | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)

@@ -5,12 +5,13 @@ log; the result cache notices the file's new mtime, so alerts and tiles follow a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
+from ..model_schema import refuse_bool  # JSON true is not a number
 from . import guardrails
 from .api import json_rows
 from .auth import check_csrf, identify
@@ -23,8 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["guardrails"], responses=PROBLEM_RESP
 class GuardrailChange(BaseModel):
     """Fields to change; an explicit null removes a bound (at least one of min and max must remain)."""
 
-    min: float | None = Field(default=None, allow_inf_nan=False)
-    max: float | None = Field(default=None, allow_inf_nan=False)
+    min: Annotated[float | None, BeforeValidator(refuse_bool)] = Field(default=None, allow_inf_nan=False)
+    max: Annotated[float | None, BeforeValidator(refuse_bool)] = Field(default=None, allow_inf_nan=False)
     severity: Literal["info", "warn", "stop"] | None = None
     owner: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=1000)

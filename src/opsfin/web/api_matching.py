@@ -31,13 +31,14 @@ from fastapi.responses import Response
 
 from ..appdb import AppDbError
 from ..errors import UserError
-from ..matching import record_bank_run, record_decision, run_bank, run_invoices
 from ..matching.bank import BankReconciliation
 from ..matching.decisions import kind_of
 from ..matching.invoices import (
     InvoiceMatch,
     invoice_summary,  # the engine's one summary formula
 )
+from ..runs.matching import record_bank_run, record_decision, run_bank, run_invoices
+from ..runs.reads import po_line_sites
 from .api import json_rows
 from .auth import check_csrf, identify
 from .authz import Grant, authorize
@@ -108,17 +109,7 @@ def invoice_run(state, as_of: str | None = None) -> InvoiceMatch:
 
 def po_sites(state) -> dict[tuple[str, int | None], str]:
     """(po_id, line) -> site of the PO line; (po_id, None) -> the PO's site when all its lines share one."""
-    def build() -> dict[tuple[str, int | None], str]:
-        rows = state.ws.sql("SELECT po_id, line, site_id FROM purchase_orders").iter_rows()
-        out: dict[tuple[str, int | None], str] = {}
-        per_po: dict[str, set[str]] = {}
-        for po, line, site in rows:
-            out[(po, line)] = site
-            per_po.setdefault(po, set()).add(site)
-        out |= {(po, None): next(iter(s)) for po, s in per_po.items() if len(s) == 1}
-        return out
-
-    return state.results.cache.get(("po_sites",), build)
+    return state.results.cache.get(("po_sites",), lambda: po_line_sites(state.ws))
 
 
 def line_site(sites: dict, po_id: str | None, po_line: int | None) -> str | None:

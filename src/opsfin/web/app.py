@@ -6,7 +6,6 @@ the installed `plotly` package at `/static/plotly.min.js` (no CDN, no Node build
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from pathlib import Path
 
@@ -17,11 +16,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import workspace
 from ..errors import UserError
-from .problems import Problem, problem_response
+from .auth import identify
+from .problems import Problem, problem_response, user_error_problem
 from .results import Results
 
 log = logging.getLogger("opsfin.web")
@@ -67,6 +68,21 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# what anyone may reach without logging in; every other path authenticates first (docs/security.md)
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico", "/api/docs", "/api/openapi.json"})
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith("/static/")
+
+
+def server_options(web_settings) -> dict:
+    """uvicorn's options for forwarded headers: believed only from `web.trusted_proxies` (by default
+    uvicorn believes 127.0.0.1, so anyone on the server could pose as any client, past the login limit)."""
+    proxies = list(web_settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+
+
 def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = False) -> FastAPI:
     """The app over the workspace at `workspace_path`; `app_db_url` overrides `app_db.url` (tests).
     `warm=True` precomputes the overview's engine results in a background thread (`opsfin serve` does)."""
@@ -87,9 +103,8 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> Response:
-        # engines name CLI options (--from); over HTTP the same values are query parameters (from=)
-        detail = re.sub(r"(?<![\w-])--([a-z][a-z_-]*)", r"\1", str(exc)) if _is_api(request) else str(exc)
-        return await _problem(request, Problem(400, detail))
+        # worded from the error's fields: over HTTP a parameter is the query parameter (from=), not --from
+        return await _problem(request, user_error_problem(exc))
 
     @app.exception_handler(duckdb.IOException)
     async def _warehouse_busy(request: Request, exc: duckdb.IOException) -> Response:
@@ -135,6 +150,20 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     @app.get("/favicon.ico", include_in_schema=False)
     def _favicon() -> Response:
         return Response(status_code=204)
+
+    @app.middleware("http")
+    async def _authenticate_first(request: Request, call_next):
+        # who is asking is settled before anything reads the request: without valid credentials a bad body
+        # or id gets 401 (pages: the login form), never a validation error that reveals the endpoint's rules
+        if not is_public(request.url.path):
+            try:
+                caller = await run_in_threadpool(identify, request)
+                if caller.user is None or getattr(caller.user, "disabled", False):
+                    raise Problem(401, "log in, or send an API token as `Authorization: Bearer <token>`",
+                                  headers={"WWW-Authenticate": "Bearer"})
+            except Problem as exc:
+                return await _problem(request, exc)
+        return await call_next(request)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):

@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
+from ..runs.reads import loads_signature
+
 MAX_ENTRIES = 512
 
 
@@ -54,12 +56,8 @@ class ResultCache:
         return tuple(out)
 
     def _read_signature(self, stat_key: tuple) -> tuple:
-        with self.ws.connect(read_only=True) as con:
-            loads = con.execute(
-                "SELECT count(*), max(load_id), max(finished_at), count(*) FILTER (WHERE status = 'superseded') "
-                "FROM loads").fetchone()
         models = tuple(k for k in stat_key if k[0].endswith(".yaml"))
-        return (tuple(str(x) for x in loads or ()), models)
+        return (loads_signature(self.ws), models)
 
     def signature(self) -> tuple:
         """The current signature; cheap when nothing changed on disk."""

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from ..present.formatters import TICK_FORMATS, format_value
+
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 GOOD, BAD, TOTAL = "#2e7d32", "#c62828", "#37474f"
 SCALE = [[0, "#c62828"], [0.5, "#fdd835"], [1, "#2e7d32"]]  # low red, high green
@@ -31,12 +33,13 @@ def heatmap(title: str, rows: Sequence[str], columns: Sequence[str], values: dic
             links: dict[tuple[str, str], str], percent: bool = True) -> dict[str, Any]:
     """A heatmap of rows × columns (e.g. work centre × shift); a click opens `links[(row, column)]`."""
     z = [[values.get((r, c)) for c in columns] for r in rows]
-    text = [[("" if v is None else f"{v:.1%}" if percent else f"{v:,.2f}") for v in line] for line in z]
+    kind = "ratio" if percent else "number"
+    text = [[format_value(v, kind) for v in line] for line in z]
     custom = [[links.get((r, c), "") for c in columns] for r in rows]
     trace = {"type": "heatmap", "x": list(columns), "y": list(rows), "z": z, "text": text,
              "texttemplate": "%{text}", "customdata": custom, "colorscale": SCALE, "hoverongaps": False,
              "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
-             "colorbar": {"tickformat": ".0%" if percent else ",.2f", "thickness": 14}}
+             "colorbar": {"tickformat": TICK_FORMATS[kind], "thickness": 14}}
     return {"data": [trace], "layout": _layout(title, height=100 + 36 * max(len(rows), 3),
                                                   yaxis={"autorange": "reversed"},
                                                   margin={"l": 100, "r": 20, "t": 40, "b": 40})}
@@ -50,7 +53,7 @@ def lines(title: str, series: dict[str, list[tuple[Any, float | None]]], links: 
         data.append({"type": "scatter", "mode": "lines+markers", "name": name,
                      "x": [_label(x) for x, _ in points], "y": [_num(y) for _, y in points],
                      "customdata": [(links or {}).get(name, "")] * len(points)})
-    yaxis: dict[str, Any] = {"tickformat": ".0%"} if percent else {}
+    yaxis: dict[str, Any] = {"tickformat": TICK_FORMATS["ratio"]} if percent else {}
     if unit:
         yaxis["title"] = {"text": unit}
     return {"data": data, "layout": _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"},

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -15,7 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from ..appdb.records import ACTION_STATUSES, OPEN_STATUSES
 from ..jsonout import json_default
+from ..present.formatters import format_value, kind_of_unit
+from ..present.labels import label
+from ..present.units import value_kind
 from . import guardrails, pages_data, queries, subjects
 from .api_collab import ActionId
 from .auth import identify
@@ -32,27 +35,17 @@ NAV = (("overview", "/", "Overview"), ("operations", "/operations", "Operations"
 
 # ---------------------------------------------------------------- template helpers
 def money(x: Any) -> str:
-    if x is None:
-        return ""
-    return f"{Decimal(str(x)):,.2f}"
+    """An amount: thousands separators, cents (every place an exact Decimal has); docs/presentation.md."""
+    return format_value(x, "money")
 
 
 def number(x: Any, unit: str = "") -> str:
-    """A number as a person reads it: thousands separators; an exact decimal keeps every digit it has
-    (a unit price of 4 places is not rounded to cents); ratios as percentages."""
-    if x is None:
-        return ""
+    """A number as a person reads it, in the kind its KPI catalog unit says (`ratio` → 47.9%), else the
+    kind its type says: an exact Decimal keeps every digit it has (a unit price of 4 places is not rounded
+    to cents), an integer gets thousands separators (docs/presentation.md)."""
     if isinstance(x, bool):
         return str(x)
-    if isinstance(x, Decimal):
-        return f"{x:,f}" if x.is_finite() else str(x)
-    if isinstance(x, int):
-        return f"{x:,}"
-    if isinstance(x, float):
-        if unit == "ratio":
-            return f"{x:.1%}"
-        return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
-    return str(x)
+    return format_value(x, kind_of_unit(unit) if unit else value_kind(x))
 
 
 def cell(x: Any) -> str:
@@ -67,7 +60,7 @@ def chart_json(figure: dict | None) -> Markup:
     return Markup(json.dumps(figure, default=json_default).replace("</", "<\\/")) if figure else Markup("null")
 
 
-templates.env.filters.update(money=money, number=number, cell=cell, chart=chart_json)
+templates.env.filters.update(money=money, number=number, cell=cell, chart=chart_json, label=label)
 templates.env.globals.update(can=can)
 
 
@@ -246,8 +239,8 @@ def actions_page(request: Request, period: Period = None, site: SiteQ = None, st
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     db = state(request).app_db()
-    if status and status not in ("open", "in_progress", "done", "dropped"):
-        raise Problem(400, f"status {status!r}: choose open, in_progress, done or dropped")
+    if status and status not in ACTION_STATUSES:
+        raise Problem(400, f"status {status!r}: choose {', '.join(ACTION_STATUSES[:-1])} or {ACTION_STATUSES[-1]}")
     today = dt.date.today()
     listed = db.overdue_actions(today) if overdue else db.list_actions(status or None)
     rows = queries.visible_actions(grant, listed)
@@ -256,7 +249,7 @@ def actions_page(request: Request, period: Period = None, site: SiteQ = None, st
     if view.site:
         rows = [a for a in rows if a.get("site") == view.site]
     for a in rows:
-        a["overdue"] = a["status"] in ("open", "in_progress") and a["due"] < today
+        a["overdue"] = a["status"] in OPEN_STATUSES and a["due"] < today
         a["subject_url"] = subject_url(a, view)
     return render(request, "actions.html", grant, view, "actions", actions=rows, status_filter=status,
                   overdue_only=overdue)

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import UserError
+from ..alerts.model import SEVERITY_ORDER
+from ..core.periods import add_months, parse_month
+from ..errors import UserError, api_name
 from . import charts, queries
 from .authz import Grant
 from .problems import Problem
 from .results import Results
 
-SEVERITY_ORDER = {"stop": 0, "warn": 1, "info": 2}
 # which dimension a KPI drills into next (first one the KPI carries)
 DRILL_CHAIN = ("site", "work_center", "machine")
 # the split a variance category drills into by default (docs/variances.md "Splits")
@@ -62,19 +63,14 @@ class View:
         return urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
 
 
-def add_months(d: dt.date, n: int) -> dt.date:
-    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
-    return dt.date(y, m + 1, 1)
-
-
 def make_view(results: Results, grant: Grant, period: str | None, site: str | None) -> View:
     """Parse and check the filters; 400 for a malformed month or an unknown site, 403 for a site outside scope."""
     months = tuple(results.months())
     if period:
         try:
-            first = dt.datetime.strptime(period, "%Y-%m").date()
-        except ValueError:
-            raise Problem(400, f"period {period!r}: give a month as YYYY-MM, e.g. 2025-03") from None
+            first = parse_month(period)
+        except UserError as exc:
+            raise Problem(400, str(exc)) from None
         if first.year not in queries.YEARS:
             raise Problem(400, f"period {period!r} is out of range: give a month in the years "
                                f"{queries.YEARS[0]}–{queries.YEARS[-1]}")
@@ -94,8 +90,8 @@ def attempt(fn, *args, **kw) -> tuple[Any, str | None]:
         return fn(*args, **kw), None
     except Problem as exc:
         return None, exc.detail
-    except UserError as exc:
-        return None, str(exc)
+    except UserError as exc:  # worded for the web: parameters as the filters' names (from, to)
+        return None, exc.phrase(api_name)
 
 
 def overlaps(alert: dict, view: View) -> bool:
@@ -308,6 +304,7 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
               by: str | None = None) -> dict:
     """The bridge of the month as a waterfall; with `category`, its split by `by`."""
     from ..costing.variance import DRILL
+    from ..costing.variance_by_site import site_bridge
 
     if category is not None and category not in DRILL:
         raise Problem(400, f"category {category!r}: unknown variance category; choose one of {', '.join(DRILL)}")
@@ -316,15 +313,16 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
     if limited:  # the site's part: the work-centre split of every category, summed per category
         rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month, None, "work_center",
                               site=view.site)
-        per_category: dict[str, Any] = {}
-        for r in rows or []:
-            per_category[r["category"]] = per_category.get(r["category"], 0) + r["amount"]
+        sites = results.site_map() if rows else None
+        wanted = grant.site_filter([view.site] if view.site else None) if rows else None
+        part = site_bridge(rows or [], "work_center", lambda member: sites.site_of("work_center", member),
+                           wanted or ())
         steps = [(c, a, "relative", link("/variances", view, category=c, by="work_center"))
-                 for c, a in per_category.items()]
-        steps.append(("site total", sum(per_category.values()), "total", ""))
+                 for c, a in part.categories.items()]
+        steps.append(("site total", part.total, "total", ""))
         title = f"Manufacturing variances of {view.site or ', '.join(sorted(grant.sites or []))}, {view.month}"
         out["bridge"] = [{"category": c, "amount": a, "url": u} for c, a, _, u in steps[:-1]]
-        out["site_total"] = steps[-1][1] if per_category else None
+        out["site_total"] = part.total
     else:
         rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
         bridge = [r for r in rows or [] if r["category"] != "total"]

@@ -213,7 +213,8 @@ def guardrail_submit(request: Request, index: int, csrf_token: Text = "", min: O
 
 # ---------------------------------------------------------------- admin: users and tokens
 @router.post("/admin/users")
-def user_add_submit(request: Request, name: Text, role: Text, password: Text, csrf_token: Text = "",
+def user_add_submit(request: Request, name: Text, password: Text, csrf_token: Text = "",
+                    role: Annotated[str, Form()] = "viewer",  # the least privilege unless the admin chooses
                     sites: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     site_list = [s.strip() for s in sites.split(",") if s.strip()] or None
@@ -233,6 +234,22 @@ def user_disable_submit(request: Request, name: str, csrf_token: Text = "",
     if name == caller.user.name:
         raise Problem(400, "you cannot disable yourself")
     request.app.state.opsfin.app_db().disable_user(name, actor=caller.user.name)
+    return back(next, "/admin")
+
+
+@router.post("/admin/users/{name}/enable")
+def user_enable_submit(request: Request, name: str, csrf_token: Text = "",
+                       next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+    caller = form_caller(request, csrf_token, "manage_users")
+    request.app.state.opsfin.app_db().enable_user(name, actor=caller.user.name)
+    return back(next, "/admin")
+
+
+@router.post("/admin/users/{name}/password")
+def user_password_submit(request: Request, name: str, password: Text, csrf_token: Text = "",
+                         next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+    caller = form_caller(request, csrf_token, "manage_users")
+    request.app.state.opsfin.app_db().set_password(name, password, actor=caller.user.name)
     return back(next, "/admin")
 
 

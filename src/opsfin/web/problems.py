@@ -10,6 +10,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from ..errors import UserError, api_name
+
 PROBLEM_TYPE = "about:blank"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
           409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 500: "Internal error",
@@ -24,6 +26,9 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     instance: str | None = None
+    param: str | None = None   # the query parameter or field that is wrong (`from`), when one is
+    value: str | None = None   # what was given for it
+    hint: str | None = None    # how to put it right
 
 
 # documented on every API route, so the OpenAPI description says what an error looks like
@@ -50,6 +55,20 @@ class Problem(Exception):
         if instance:
             out["instance"] = instance
         return out | self.extra
+
+
+def user_error_problem(exc: UserError) -> Problem:
+    """A user's mistake as a 400 problem, worded for HTTP: a parameter is named as in the query string
+    (`from`, not the CLI's `--from`), and the problem carries it as `param` (with `value` and `hint` when
+    the error has them) so a client can point at the field."""
+    extra: dict[str, Any] = {}
+    if exc.param is not None:
+        extra["param"] = api_name(exc.param)
+        if exc.value is not None:
+            extra["value"] = str(exc.value)
+    if exc.hint:
+        extra["hint"] = exc.hint
+    return Problem(400, exc.phrase(api_name), **extra)
 
 
 def bad_request(detail: str, **extra: Any) -> Problem:

@@ -8,8 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..core import dimensions
+from ..errors import UserError
+from ..kpis.catalog import catalog_row
 from .authz import Grant
-from .problems import Problem
+from .problems import Problem, user_error_problem
 from .results import Results
 
 # variance splits that carry a site (a work centre or machine belongs to one site)
@@ -33,14 +36,11 @@ def split_list(value: str | None) -> list[str]:
 
 
 def parse_where(items: Iterable[str] | None) -> dict[str, list[str]]:
-    """`where=site=P1` (repeatable, values may list `a,b`), as the CLI's --where."""
-    out: dict[str, list[str]] = {}
-    for item in items or []:
-        dim, sep, value = item.partition("=")
-        if not sep or not dim.strip() or not value.strip():
-            raise Problem(400, f"where={item!r}: use DIM=VALUE (e.g. where=site=P1); repeat for several")
-        out.setdefault(dim.strip(), []).extend(split_list(value))
-    return out
+    """`where=site=P1` (repeatable, values may list `a,b`), parsed as the CLI's --where is; 400 otherwise."""
+    try:
+        return dimensions.parse_where(items)
+    except UserError as exc:
+        raise user_error_problem(exc) from None
 
 
 # ---------------------------------------------------------------- KPIs
@@ -50,9 +50,7 @@ def catalog_rows(results: Results, grant: Grant) -> list[dict[str, Any]]:
     for k in results.catalog().values():
         if grant.scoped and "site" not in k.dims:
             continue
-        rows.append({"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction, "owner": k.owner,
-                     "dimensions": sorted(k.dims), "company_level": not k.dims, "formula": k.formula,
-                     "description": k.description})
+        rows.append(catalog_row(k))
     return rows
 
 

@@ -1,63 +1,17 @@
 """Engine results for the web, through the Workspace methods and the result cache.
 
 Nothing here computes a figure: each method calls the engine the CLI calls (`ws.kpi`, `ws.variance`,
-`run_alerts`…) once per warehouse signature and hands out the rows. Site scope is applied by the
+`runs.alerts.run_alerts`…) once per warehouse signature and hands out the rows. Site scope is applied by the
 callers (queries.py), after the cache, so one cached result serves every user."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Any
 
+from ..core.dimensions import SITE_MAP_TABLES, SiteMap
+from ..runs.reads import load_history, months_with_data
 from .cache import ResultCache
-
-SITE_DIMS = ("site", "work_center", "machine", "cost_center", "shift")
-ID_COLUMNS = {"site_id": "site", "work_center_id": "work_center", "machine_id": "machine",
-              "cost_center_id": "cost_center", "shift_id": "shift"}
-
-
-@dataclass(frozen=True)
-class SiteMap:
-    """Which site each site-bearing dimension member belongs to (master data)."""
-
-    members: dict[str, dict[str, str]]   # dim -> member -> site
-    sites: dict[str, str]                # site id -> name
-    shift_names: dict[str, str]          # shift id -> name (Early, Late…)
-
-    def site_of(self, dim: str, member: Any) -> str | None:
-        if member is None:
-            return None
-        if dim == "site":
-            return str(member)
-        return self.members.get(dim, {}).get(str(member))
-
-    def sites_of_scope(self, scope: dict[str, str]) -> frozenset[str] | None:
-        """The sites an alert scope (dim -> member, members may be 'a,b') names, or None."""
-        found: set[str] = set()
-        for dim, value in scope.items():
-            if dim not in SITE_DIMS:
-                continue
-            for member in str(value).split(","):
-                site = self.site_of(dim, member.strip())
-                if site is None:
-                    return None  # an unknown member: not provably one of the user's sites
-                found.add(site)
-        return frozenset(found) or None
-
-    def sites_of_record(self, record: dict[str, Any] | None) -> frozenset[str] | None:
-        """The site a raw (quarantined) record names: its site_id, else the site of a work centre,
-        machine, cost centre or shift it names; None when it names none."""
-        if not record:
-            return None
-        for column, dim in ID_COLUMNS.items():
-            value = record.get(column)
-            if value not in (None, ""):
-                site = self.site_of(dim, value)
-                if site is not None:
-                    return frozenset({site})
-        return None
 
 
 class Results:
@@ -78,28 +32,15 @@ class Results:
 
     def site_map(self) -> SiteMap:
         def build() -> SiteMap:
-            ws = self.ws
-            members: dict[str, dict[str, str]] = {}
-            members["work_center"] = dict(ws.sql("SELECT work_center_id, site_id FROM work_centers").iter_rows())
-            members["machine"] = dict(ws.sql("SELECT m.machine_id, w.site_id FROM machines m "
-                                             "JOIN work_centers w USING (work_center_id)").iter_rows())
-            members["cost_center"] = dict(ws.sql("SELECT cost_center_id, site_id FROM cost_centers").iter_rows())
-            members["shift"] = dict(ws.sql("SELECT shift_id, site_id FROM shifts").iter_rows())
-            sites = dict(ws.sql("SELECT site_id, name FROM sites ORDER BY site_id").iter_rows())
-            shift_names = dict(ws.sql("SELECT shift_id, name FROM shifts").iter_rows())
-            return SiteMap(members, sites, shift_names)
+            frames = {name: self.ws.table(name) for name in SITE_MAP_TABLES}
+            frames["sites"] = frames["sites"].sort("site_id")
+            return SiteMap.from_frames(frames)
 
         return self.cache.get(("site_map",), build)
 
     def months(self) -> list[dt.date]:
         """First days of the months that hold GL postings or machine readings, oldest first."""
-        def build() -> list[dt.date]:
-            rows = self.ws.sql(
-                "SELECT DISTINCT m FROM (SELECT date_trunc('month', posting_date) AS m FROM gl_entries "
-                "UNION SELECT date_trunc('month', hour_start) FROM machine_readings) WHERE m IS NOT NULL ORDER BY m")
-            return [v.date() if isinstance(v, dt.datetime) else v for v in rows.to_series().to_list()]
-
-        return self.cache.get(("months",), build)
+        return self.cache.get(("months",), lambda: months_with_data(self.ws))
 
     # -- engines
     def kpi(self, kpi: str, grain: str = "month", by: tuple[str, ...] = (),
@@ -113,7 +54,7 @@ class Results:
         return self.cache.get(("kpi", kpi, grain, by, where, start, end), build)
 
     def alerts(self, start: str | None = None, end: str | None = None) -> list:
-        from ..alerts import run_alerts
+        from ..runs.alerts import run_alerts
 
         return self.cache.get(("alerts", start, end), lambda: run_alerts(self.ws, self.catalog(), start=start, end=end))
 
@@ -140,9 +81,7 @@ class Results:
                               lambda: self.ws.unit_economics(by=by, start=start, end=end, scope=scope).to_dicts())
 
     def loads(self) -> list[dict]:
-        return self.cache.get(("loads",), lambda: self.ws.sql(
-            "SELECT load_id, table_name, source, rows_read, rows_accepted, rows_quarantined, started_at, "
-            "finished_at, status FROM loads ORDER BY started_at DESC, load_id, table_name").to_dicts())
+        return self.cache.get(("loads",), lambda: load_history(self.ws).to_dicts())
 
     def quarantine(self, load: str | None = None, table: str | None = None) -> list[dict]:
         """Quarantined rows with their raw record parsed and the site it names (`site`, or None)."""

@@ -1,4 +1,5 @@
-"""The scale path: the same Ibis KPI code on a local PySpark session (DESIGN.md "Scale path").
+"""The scale path: the same Ibis engine code on a local PySpark session (docs/scale.md). I/O layer: the
+engines only receive the `Tables` this opens (`tables.open_tables(ws, "spark")`).
 
 `spark_tables(ws)` exports the workspace's canonical tables to Parquet (`opsfin export parquet`,
 one file per table) in a cache folder inside the workspace, `.spark-cache/<fingerprint>/`, where the
@@ -24,7 +25,8 @@ import uuid
 from pathlib import Path
 
 from ..errors import UserError
-from .engine import Tables
+from ..kpis.engine import Tables
+from .parquet import export_parquet, warehouse_fingerprint
 
 CACHE_DIR = ".spark-cache"
 KEEP_CACHES = 2          # the current export and the one before (a query may still be reading it)
@@ -134,8 +136,6 @@ def spark_session():
 
 def parquet_cache(ws) -> Path:
     """The workspace's tables as Parquet, exported once per warehouse state."""
-    from ..export.parquet import export_parquet, warehouse_fingerprint
-
     root = ws.path / CACHE_DIR
     target = root / warehouse_fingerprint(ws)
     if (target / COMPLETE).exists():

@@ -1,11 +1,11 @@
-"""Every canonical table to one Parquet file each (`opsfin export parquet DIR`).
+"""Every canonical table to one Parquet file each (`opsfin export parquet DIR`, and the Spark cache).
 
 The files are written by DuckDB (`COPY ... TO ... (FORMAT parquet)`) and keep the warehouse types:
 DECIMAL stays DECIMAL, DATE stays DATE, naive TIMESTAMP stays a naive timestamp (Spark reads it
 as TIMESTAMP_NTZ). One exception, so that Spark 4.0 (the `spark` extra) can read every file:
 Parquet TIME is not readable by Spark 4.0, so a TIME column (`shifts.start_time`) is written as a
 naive TIMESTAMP on 1970-01-01 by default; `keep_time=True` writes it as Parquet TIME instead.
-This is exactly what the Spark scale path (`opsfin.kpis.spark`) reads.
+This is exactly what the Spark scale path (`spark.py`) reads.
 """
 
 from __future__ import annotations

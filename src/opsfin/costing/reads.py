@@ -1,0 +1,266 @@
+"""The warehouse reads of order costing, unit economics and value streams (docs/scale.md).
+
+Each read is an Ibis expression over the warehouse tables (`Tables`: DuckDB or Spark), so the same code
+runs on both backends. The backend joins, filters and aggregates; the rows come back through Arrow and the
+exact Decimal arithmetic (rounding, cent splitting) stays in the engines, in Python.
+
+Types are explicit because Ibis rounds decimals silently otherwise: money DECIMAL(18,2) (sums
+DECIMAL(38,2)), prices DECIMAL(18,4), rates DECIMAL(18,8). Quantities summed in the backend (kWh, units
+shipped, units produced) are summed as DECIMAL(38,9): a sum of doubles depends on the order a backend adds
+them in, an exact sum does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from ..kpis.engine import Tables
+from ..kpis.sources import fx_to_base
+
+MONEY_T = "decimal(18, 2)"
+MONEY_SUM_T = "decimal(38, 2)"
+PRICE_T = "decimal(18, 4)"
+RATE_T = "decimal(18, 8)"
+QTY_SUM_T = "decimal(38, 9)"
+
+
+def costing_tables(source: Any, base_currency: str = "EUR") -> Tables:
+    """The engines' input: warehouse `Tables` as they are, or a DuckDB connection wrapped as Tables."""
+    if isinstance(source, Tables):
+        return source
+    import duckdb
+
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return Tables(ibis.duckdb.from_connection(source), base_currency)
+    raise TypeError(f"costing reads warehouse Tables or a DuckDB connection, not {type(source).__name__}")
+
+
+def fetch(expr: ir.Table) -> list[dict[str, Any]]:
+    """The rows of an expression as dicts (Decimals, dates and datetimes as Python values)."""
+    return expr.to_pyarrow().to_pylist()
+
+
+def month_of(value: ir.Value) -> ir.DateValue:
+    """The first day of the month of a date or timestamp."""
+    return value.truncate("M").cast("date")
+
+
+def in_months(value: ir.Value, months: list[dt.date] | None) -> ir.BooleanValue:
+    """True where the month of `value` is one of `months`; everywhere when `months` is None."""
+    if months is None:
+        return ibis.literal(True)
+    if not months:
+        return ibis.literal(False)
+    return month_of(value).isin(list(months))
+
+
+def in_range(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.BooleanValue:
+    """`start ≤ day ≤ end` on the date of `day`; an open side is not checked."""
+    cond = ibis.literal(True)
+    if start is not None:
+        cond &= day.cast("date") >= start
+    if end is not None:
+        cond &= day.cast("date") <= end
+    return cond
+
+
+# ------------------------------------------------------------------------------------------ conversion
+def operations(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
+    """Ended operations of `months` with their cost centre, run and labor minutes (0 when missing),
+    in operation_id order."""
+    o = t("operations")
+    wc = t("work_centers").select("work_center_id", "cost_center_id")
+    o = o.filter(o.end_at.notnull() & in_months(o.end_at, months))
+    j = o.join(wc, "work_center_id")
+    expr = j.select("operation_id", "order_id", "step", "work_center_id", "machine_id", "shift_id",
+                    month=month_of(j.end_at), cost_center_id=j.cost_center_id,
+                    run_minutes=j.run_minutes.fill_null(0).cast("float64"),
+                    labor_minutes=j.labor_minutes.fill_null(0).cast("float64"))
+    return sorted(fetch(expr), key=lambda r: r["operation_id"])
+
+
+def gl_pools(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
+    """GL actual cost of the roles energy / variable_overhead / fixed_overhead per production cost centre
+    and month. Journals that also post to `inventory_wip` (month-end clearing) are left out."""
+    g = t("gl_entries").select("journal_id", "posting_date", "account_id", "cost_center_id", "amount")
+    a = t("accounts").select("account_id", "role")
+    cc = t("cost_centers").select("cost_center_id", "kind")
+    gr = g.join(a, "account_id")
+    wip = gr.filter(gr.role == "inventory_wip").select("journal_id")
+    j = gr.join(cc, "cost_center_id")
+    j = j.filter(j.role.isin(["energy", "variable_overhead", "fixed_overhead"]) & (j.kind == "production")
+                 & ~j.journal_id.isin(wip.journal_id) & in_months(j.posting_date, months))
+    j = j.mutate(month=month_of(j.posting_date))
+    expr = j.group_by(["cost_center_id", "month", "role"]).aggregate(amount=j.amount.sum().cast(MONEY_SUM_T))
+    return fetch(expr)
+
+
+def labor_rows(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
+    """Timesheet rows booked to a work centre, counted per (work centre, month, hours, rate, multiplier):
+    rows alike have the same pay, so each shape is priced once and multiplied by its count `n`."""
+    ts = t("timesheets")
+    e = t("employees").select("employee_id", "hourly_rate", "overtime_multiplier")
+    ts = ts.filter(ts.work_center_id.notnull() & in_months(ts.work_date, months))
+    j = ts.join(e, "employee_id")
+    j = j.select("work_center_id", month=month_of(j.work_date),
+                 regular_hours=j.regular_hours.fill_null(0).cast("float64"),
+                 overtime_hours=j.overtime_hours.fill_null(0).cast("float64"),
+                 hourly_rate=j.hourly_rate.cast(PRICE_T),
+                 overtime_multiplier=j.overtime_multiplier.fill_null(1.0).cast("float64"))
+    keys = ["work_center_id", "month", "regular_hours", "overtime_hours", "hourly_rate", "overtime_multiplier"]
+    return fetch(j.group_by(keys).aggregate(n=j.count()))
+
+
+def machine_kwh(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
+    """kWh per machine and month (exact Decimal sums), with the machine's work centre, cost centre and the
+    site's standard energy price, in (machine, month) order."""
+    r = t("machine_readings")
+    r = r.filter(in_months(r.hour_start, months))
+    m = t("machines").select("machine_id", "work_center_id")
+    wc = t("work_centers").select("work_center_id", "cost_center_id", "site_id")
+    s = t("sites").select("site_id", "std_energy_price")
+    j = r.join(m, "machine_id").join(wc, "work_center_id").join(s, "site_id")
+    j = j.mutate(month=month_of(j.hour_start), _kwh=j.kwh.fill_null(0).cast(QTY_SUM_T),
+                 std_energy_price=j.std_energy_price.cast(PRICE_T))
+    keys = ["machine_id", "work_center_id", "cost_center_id", "std_energy_price", "month"]
+    expr = j.group_by(keys).aggregate(kwh=j._kwh.sum().cast(QTY_SUM_T))
+    return sorted(fetch(expr), key=lambda x: (x["machine_id"], x["month"]))
+
+
+# ------------------------------------------------------------------------------------------ orders
+def order_selection(t: Tables, start: dt.date | None, end: dt.date | None, completed_only: bool) -> ir.Table:
+    """Production orders, or only those completed in [start, end]."""
+    po = t("production_orders")
+    cond = in_range(po.completed_at, start, end)
+    if completed_only:
+        cond &= po.completed_at.notnull()
+    return po.filter(cond)
+
+
+def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
+    """The selected orders with family, units produced (Σ production movements, else the good quantity of
+    the last step) and the shift of the last step (latest end on a tie), in order_id order."""
+    p = t("products").select("product_id", "family")
+    mv = t("inventory_movements")
+    mv = mv.filter(mv.kind == "production")
+    produced = mv.group_by(_ref="ref_doc").aggregate(_produced=mv.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
+    op = t("operations")
+    op = op.filter(op.order_id.isin(selected.order_id))
+    last_first = ibis.window(group_by=op.order_id, order_by=[op.step.desc(), op.end_at.desc(), op.operation_id.desc()])
+    last = op.mutate(_rank=ibis.row_number().over(last_first))
+    last = last.filter(last._rank == 0).select(_oid="order_id", _last_qty=last.qty_good.cast("float64"),
+                                               completion_shift_id="shift_id")
+    o = selected.select("order_id", "site_id", "product_id", "status", "released_at", "completed_at")
+    j = o.left_join(p, "product_id").left_join(produced, o.order_id == produced._ref)
+    j = j.left_join(last, j.order_id == last._oid)
+    expr = j.select("order_id", "site_id", "product_id", "family", "status", "released_at", "completed_at",
+                    "_produced", "_last_qty", "completion_shift_id")
+    out = []
+    for r in fetch(expr):
+        produced_qty, last_qty = r.pop("_produced"), r.pop("_last_qty")
+        r["qty_good"] = float(produced_qty) if produced_qty is not None else last_qty
+        out.append(r)
+    return sorted(out, key=lambda r: r["order_id"])
+
+
+def material_issues(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
+    """Issue movements of the selected orders at the standard price, counted per (order, qty, price):
+    lines alike cost the same, so each is priced once and multiplied by its count `n`."""
+    mv = t("inventory_movements")
+    p = t("products").select("product_id", "std_unit_cost")
+    mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(selected.order_id))
+    j = mv.join(p, "product_id")
+    j = j.select(order_id=j.ref_doc, qty=j.qty.cast("float64"), std_unit_cost=j.std_unit_cost.cast(PRICE_T))
+    return fetch(j.group_by(["order_id", "qty", "std_unit_cost"]).aggregate(n=j.count()))
+
+
+def operation_months(t: Tables, selected: ir.Table) -> list[dt.date]:
+    """The months in which the selected orders have ended operations."""
+    op = t("operations")
+    op = op.filter(op.end_at.notnull() & op.order_id.isin(selected.order_id))
+    return sorted(r["month"] for r in fetch(op.select(month=month_of(op.end_at)).distinct()))
+
+
+def routed_operations(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
+    """Operations of the selected orders with run / setup / wait minutes (0 when missing) and whether
+    their routing step adds value (False when the routing has no such step), in operation_id order."""
+    op = t("operations")
+    op = op.filter(op.order_id.isin(selected.order_id))
+    po = t("production_orders").select(_oid="order_id", _pid="product_id")
+    rt = t("routings").select(_rpid="product_id", _rstep="step", _va="value_added")
+    j = op.join(po, op.order_id == po._oid)
+    j = j.left_join(rt, (j._pid == rt._rpid) & (j.step == rt._rstep))
+    expr = j.select("operation_id", "order_id", "step", "work_center_id",
+                    run_minutes=j.run_minutes.fill_null(0).cast("float64"),
+                    setup_minutes=j.setup_minutes.fill_null(0).cast("float64"),
+                    wait_minutes=j.wait_minutes.fill_null(0).cast("float64"),
+                    value_added=j._va.fill_null(False))
+    return sorted(fetch(expr), key=lambda r: r["operation_id"])
+
+
+# ------------------------------------------------------------------------------------------ sales
+def units_shipped(t: Tables, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:
+    """Units shipped in [start, end] per (product, family, site, customer), as floats of exact sums."""
+    sh = t("shipments")
+    sh = sh.filter(in_range(sh.shipped_date, start, end))
+    so = t("sales_orders").select(_so="so_id", _line="line", product_id="product_id", site_id="site_id",
+                                  customer_id="customer_id")
+    p = t("products").select("product_id", "family")
+    j = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line)).left_join(p, "product_id")
+    expr = j.group_by(["product_id", "family", "site_id", "customer_id"]).aggregate(
+        units=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
+    return [{**r, "units": float(r["units"]) if r["units"] is not None else None} for r in fetch(expr)]
+
+
+def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None
+                  ) -> list[dict[str, Any]]:
+    """AR invoice lines dated in [start, end] with the invoice's rate to the base currency (the latest
+    fx_rates row on or before the invoice date; 1 for the base currency; None when there is none), the
+    product's family and the sales order's site (the least site_id of its lines), in (invoice, line) order."""
+    inv = t("ar_invoices").select("invoice_id", "customer_id", "so_id", "invoice_date", "currency")
+    inv = inv.filter(in_range(inv.invoice_date, start, end))
+    inv = fx_to_base(t, inv, "currency", "invoice_date", base_currency)
+    il = t("ar_invoice_lines")
+    lines = il.select(_iid="invoice_id", line="line", product_id="product_id", amount=il.amount.cast(MONEY_T))
+    p = t("products").select("product_id", "family")
+    so = t("sales_orders")
+    sites = so.group_by(_so="so_id").aggregate(site_id=so.site_id.min())
+    j = inv.join(lines, inv.invoice_id == lines._iid).left_join(p, "product_id")
+    j = j.left_join(sites, j.so_id == sites._so)
+    expr = j.select("invoice_id", "customer_id", "currency", "invoice_date", rate=j._rate.cast(RATE_T),
+                    line="line", product_id="product_id", family="family", site_id="site_id", amount="amount")
+    return sorted(fetch(expr), key=lambda r: (r["invoice_id"], r["line"]))
+
+
+def cost_center_expenses(t: Tables, kind: str, start: dt.date | None, end: dt.date | None
+                         ) -> list[dict[str, Any]]:
+    """Each cost centre of `kind` with its expense postings in [start, end] (0 without any), by id."""
+    g = t("gl_entries").select("account_id", "cost_center_id", "posting_date", "amount")
+    a = t("accounts").select("account_id", "type")
+    g = g.join(a, "account_id")
+    g = g.filter((g.type == "expense") & g.cost_center_id.notnull() & in_range(g.posting_date, start, end))
+    spent = g.group_by(_cc="cost_center_id").aggregate(_cost=g.amount.sum().cast(MONEY_SUM_T))
+    cc = t("cost_centers")
+    cc = cc.filter(cc.kind == kind).select("cost_center_id", "site_id")
+    j = cc.left_join(spent, cc.cost_center_id == spent._cc)
+    expr = j.select("cost_center_id", "site_id", cost=j._cost.fill_null(0).cast(MONEY_T))
+    return sorted(fetch(expr), key=lambda r: r["cost_center_id"])
+
+
+def lines_picked(t: Tables, start: dt.date | None, end: dt.date | None) -> dict[str, int]:
+    """Order lines picked per site: pick tasks finished in [start, end]."""
+    w = t("warehouse_tasks")
+    w = w.filter((w.kind == "pick") & w.finished_at.notnull() & in_range(w.finished_at, start, end))
+    expr = w.group_by(k="site_id").aggregate(n=w.lines.cast("int64").sum())
+    return {r["k"]: r["n"] for r in fetch(expr)}
+
+
+def tickets_closed(t: Tables, start: dt.date | None, end: dt.date | None) -> dict[str, int]:
+    """Support tickets closed in [start, end] per cost centre."""
+    s = t("support_tickets")
+    s = s.filter(s.closed_at.notnull() & in_range(s.closed_at, start, end))
+    return {r["k"]: r["n"] for r in fetch(s.group_by(k="cost_center_id").aggregate(n=s.count()))}

@@ -1,0 +1,249 @@
+"""The warehouse reads of the variance bridge (docs/variances.md, docs/scale.md).
+
+Each read is an Ibis expression over the warehouse `Tables` (DuckDB or Spark): the backend joins, filters
+and aggregates, the rows come back through Arrow, and the exact arithmetic (Fractions, cents, half-even
+rounding) stays in the bridge's modules, in Python. Money is cast explicitly (Ibis rounds decimals silently
+otherwise): amounts DECIMAL(18,2), sums DECIMAL(38,2), prices DECIMAL(18,4), rates DECIMAL(18,8).
+
+Per-row roundings the standard-cost ERP does on doubles (minutes to centi-minutes, kWh to Wh) are
+`round(x · 10ⁿ)` in the backend: half away from zero on both DuckDB and Spark."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from ...kpis.engine import Tables
+from ...kpis.sources import fx_to_base
+from ..reads import MONEY_SUM_T, MONEY_T, PRICE_T, QTY_SUM_T, fetch, in_range, month_of
+
+Rows = list[dict[str, Any]]
+
+
+def _gl_roles(t: Tables) -> ir.Table:
+    g = t("gl_entries")
+    return g.join(t("accounts").select("account_id", "role"), "account_id")
+
+
+# ------------------------------------------------------------------------------------------ GL and plan
+def gl_month_role(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Rows:
+    """Σ amount per month and role of the postings of `roles` in [lo, hi]: month, role, amount."""
+    j = _gl_roles(t)
+    j = j.filter(j.role.isin(list(roles)) & in_range(j.posting_date, lo, hi))
+    j = j.mutate(month=month_of(j.posting_date))
+    return fetch(j.group_by(["month", "role"]).aggregate(amount=j.amount.sum().cast(MONEY_SUM_T)))
+
+
+def posting_span(t: Tables, roles: tuple[str, ...]) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last posting date of `roles` (None, None without postings)."""
+    j = _gl_roles(t)
+    j = j.filter(j.role.isin(list(roles)))
+    row = fetch(j.aggregate(a=j.posting_date.min(), b=j.posting_date.max()))[0]
+    return row["a"], row["b"]
+
+
+def plan_periods(t: Tables, lo: dt.date | None = None, hi: dt.date | None = None) -> Rows:
+    """The distinct (version, period) of volume_plan, within [lo, hi] when given."""
+    v = t("volume_plan")
+    v = v.filter(in_range(v.period, lo, hi))
+    return fetch(v.select("version", "period").distinct())
+
+
+def plan_volumes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """version, period, product_id, qty (Σ), unit_price (any) of the volume plan in [lo, hi]."""
+    v = t("volume_plan")
+    v = v.filter(in_range(v.period, lo, hi))
+    return fetch(v.group_by(["version", "period", "product_id"]).aggregate(
+        qty=v.qty.sum(), unit_price=v.unit_price.cast(PRICE_T).arbitrary().cast(PRICE_T)))
+
+
+def product_standards(t: Tables) -> Rows:
+    p = t("products")
+    return fetch(p.select("product_id", std_unit_cost=p.std_unit_cost.cast(PRICE_T),
+                          list_price=p.list_price.cast(PRICE_T)))
+
+
+def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Per AR invoice with revenue postings in [lo, hi] and month: its revenue (−Σ GL), its net (Σ line
+    amounts) and its lines summed per (product, customer): month, product_id, customer_id, qty, amount,
+    revenue, net."""
+    g = _gl_roles(t)
+    g = g.filter((g.role == "revenue") & in_range(g.posting_date, lo, hi))
+    g = g.mutate(month=month_of(g.posting_date))
+    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(revenue=(-g.amount.sum()).cast(MONEY_SUM_T))
+    lines = t("ar_invoice_lines")
+    inv = t("ar_invoices").select(_i="invoice_id", customer_id="customer_id")
+    net = lines.group_by(_n="invoice_id").aggregate(net=lines.amount.sum().cast(MONEY_SUM_T))
+    j = rev.join(lines, rev._inv == lines.invoice_id).join(inv, rev._inv == inv._i).join(net, rev._inv == net._n)
+    keys = ["_inv", "month", "product_id", "customer_id", "revenue", "net"]
+    return fetch(j.group_by(keys).aggregate(qty=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T),
+                                            amount=j.amount.sum().cast(MONEY_SUM_T)))
+
+
+# ------------------------------------------------------------------------------------------ material
+def receipts(t: Tables, lo: dt.date, hi: dt.date, base: str) -> Rows:
+    """Goods receipt lines in [lo, hi] with the PO's supplier, product, price and rate to `base` (the
+    latest fx_rates row on or before the receipt; None when there is none) and the standard cost, counted
+    per shape `n`: received_date, supplier_id, product_id, qty, unit_price, rate, std_unit_cost, n."""
+    r = t("goods_receipts")
+    r = r.filter(in_range(r.received_date, lo, hi))
+    o = t("purchase_orders").select(_po="po_id", _line="line", supplier_id="supplier_id", product_id="product_id",
+                                    unit_price="unit_price", currency="currency")
+    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
+    j = r.join(o, (r.po_id == o._po) & (r.line == o._line)).join(p, o.product_id == p._p)
+    j = j.select("received_date", "supplier_id", "product_id", "qty", "currency",
+                 unit_price=j.unit_price.cast(PRICE_T), std_unit_cost=j.std_unit_cost.cast(PRICE_T))
+    j = fx_to_base(t, j, "currency", "received_date", base)
+    keys = ["received_date", "supplier_id", "product_id", "qty", "unit_price", "std_unit_cost"]
+    return fetch(j.group_by([*keys, j._rate.cast("decimal(18, 8)").name("rate")]).aggregate(n=j.count()))
+
+
+def _invoice_price_gl(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    g = _gl_roles(t)
+    return g.filter((g.role == "variance_invoice_price") & in_range(g.posting_date, lo, hi))
+
+
+def invoice_price_postings(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Invoice price variance postings per month and supplier invoice: month, invoice_id, supplier_id, amount."""
+    g = _invoice_price_gl(t, lo, hi)
+    i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id")
+    j = g.left_join(i, g.source_doc == i._i)
+    j = j.mutate(month=month_of(j.posting_date), invoice_id=j.source_doc)
+    return fetch(j.group_by(["month", "invoice_id", "supplier_id"]).aggregate(
+        amount=j.amount.sum().cast(MONEY_SUM_T)))
+
+
+def invoice_price_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Σ |amount| per (invoice, product) of the AP invoices with invoice price variance postings."""
+    docs = _invoice_price_gl(t, lo, hi).source_doc
+    lines = t("ap_invoice_lines")
+    lines = lines.filter(lines.invoice_id.isin(docs) & lines.product_id.notnull())
+    return fetch(lines.group_by(["invoice_id", "product_id"]).aggregate(net=lines.amount.abs().sum().cast(MONEY_SUM_T)))
+
+
+def _closed_orders(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    o = t("production_orders")
+    o = o.filter((o.status == "closed") & in_range(o.closed_date, lo, hi))
+    return o.select("order_id", "product_id", "planned_qty", "closed_date")
+
+
+def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Per order closed in [lo, hi] and BOM component: closed_date, product_id, issued (−Σ issue qty, None
+    without issues), planned_qty, qty_per, std_unit_cost (of the component)."""
+    o = _closed_orders(t, lo, hi)
+    mv = t("inventory_movements")
+    mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
+    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(issued=-mv.qty.sum())
+    b = t("bom").select(_bp="product_id", _bc="component_id", qty_per="qty_per")
+    c = t("products").select(_cp="product_id", std_unit_cost="std_unit_cost")
+    j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
+    j = j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
+    return fetch(j.select("closed_date", "product_id", "issued", "planned_qty", "qty_per",
+                          std_unit_cost=j.std_unit_cost.cast(PRICE_T)))
+
+
+def scrap_orders(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Per order closed in [lo, hi] with operations: closed_date, product_id, q (Σ qty_scrap), std_unit_cost."""
+    o = _closed_orders(t, lo, hi)
+    op = t("operations")
+    op = op.filter(op.order_id.isin(o.order_id))
+    s = op.group_by(_o="order_id").aggregate(q=op.qty_scrap.sum())
+    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
+    j = o.join(s, o.order_id == s._o).join(p, o.product_id == p._p)
+    return fetch(j.select("closed_date", "product_id", "q", std_unit_cost=j.std_unit_cost.cast(PRICE_T)))
+
+
+def scrap_operations(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """The scrapping operations of the orders closed in [lo, hi]: order_id, closed_date, work_center_id,
+    machine_id, shift_id, qty_scrap, q (the order's Σ qty_scrap), std_unit_cost (of the order's product)."""
+    o = _closed_orders(t, lo, hi)
+    op = t("operations")
+    op = op.filter(op.order_id.isin(o.order_id) & (op.qty_scrap != 0))
+    op = op.mutate(q=op.qty_scrap.sum().over(ibis.window(group_by=op.order_id)))
+    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
+    j = o.join(op, "order_id")
+    j = j.join(p, j.product_id == p._p)
+    return fetch(j.select("order_id", "operation_id", "closed_date", "work_center_id", "machine_id", "shift_id",
+                          "qty_scrap", "q", std_unit_cost=j.std_unit_cost.cast(PRICE_T)))
+
+
+# ------------------------------------------------------------------------------------------ conversion
+def work_centre_standards(t: Tables) -> Rows:
+    w = t("work_centers")
+    s = t("sites").select(_s="site_id", std_energy_price="std_energy_price")
+    j = w.left_join(s, w.site_id == s._s)
+    return fetch(j.select("work_center_id", "cost_center_id", "site_id",
+                          std_labor_rate=j.std_labor_rate.cast(PRICE_T),
+                          std_variable_overhead_rate=j.std_variable_overhead_rate.cast(PRICE_T),
+                          std_fixed_overhead_rate=j.std_fixed_overhead_rate.cast(PRICE_T),
+                          std_energy_price=j.std_energy_price.cast(PRICE_T)))
+
+
+def _scaled(x: ir.NumericValue, factor: int) -> ir.IntegerValue:
+    """round(x · factor) as an integer, half away from zero (as the ERP rounds)."""
+    return (x * factor).round().cast("int64")
+
+
+def operation_sums(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Operations ended in [lo, hi] per month, work centre, machine, shift and product: units (good +
+    scrap), run centi-minutes, and the standard labor / run centi-minutes and Wh of those units."""
+    op = t("operations")
+    op = op.filter(in_range(op.end_at, lo, hi))
+    o = t("production_orders").select(_o="order_id", product_id="product_id")
+    r = t("routings").select(_rp="product_id", _rs="step", _lab="std_labor_minutes_per_unit",
+                             _run="std_run_minutes_per_unit", _kwh="std_kwh_per_unit")
+    j = op.join(o, op.order_id == o._o)
+    j = j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs))
+    j = j.mutate(month=month_of(j.end_at), _u=j.qty_good + j.qty_scrap)
+    keys = ["month", "work_center_id", "machine_id", "shift_id", "product_id"]
+    return fetch(j.group_by(keys).aggregate(
+        u=j._u.sum(), run_cmin=_scaled(j.run_minutes, 100).sum(), std_lab=(j._u * _scaled(j._lab, 100)).sum(),
+        std_run=(j._u * _scaled(j._run, 100)).sum(), std_wh=(j._u * _scaled(j._kwh, 1000)).sum()))
+
+
+def timesheet_shapes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Timesheet rows booked to a work centre in [lo, hi], counted per (month, work centre, shift, hours,
+    rate, multiplier): month, work_center_id, shift_id, regular, overtime, rate, multiplier, n."""
+    ts = t("timesheets")
+    ts = ts.filter(ts.work_center_id.notnull() & in_range(ts.work_date, lo, hi))
+    e = t("employees").select(_e="employee_id", _rate="hourly_rate", _mult="overtime_multiplier")
+    j = ts.join(e, ts.employee_id == e._e)
+    j = j.select("work_center_id", "shift_id", month=month_of(j.work_date),
+                 regular=j.regular_hours.fill_null(0.0), overtime=j.overtime_hours.fill_null(0.0),
+                 rate=j._rate.cast(PRICE_T), multiplier=j._mult.fill_null(1.0))
+    keys = ["month", "work_center_id", "shift_id", "regular", "overtime", "rate", "multiplier"]
+    return fetch(j.group_by(keys).aggregate(n=j.count()))
+
+
+def energy_wh(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Wh per month, work centre and machine of the readings in [lo, hi] (each reading rounded to the Wh)."""
+    r = t("machine_readings")
+    r = r.filter((r.hour_start >= dt.datetime.combine(lo, dt.time()))
+                 & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time())))
+    m = t("machines").select(_m="machine_id", work_center_id="work_center_id")
+    j = r.join(m, r.machine_id == m._m).mutate(month=month_of(r.hour_start))
+    return fetch(j.group_by(["month", "work_center_id", "machine_id"]).aggregate(wh=_scaled(j.kwh, 1000).sum()))
+
+
+def conversion_bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Rows:
+    """Σ postings per month, cost centre and role of `roles` in [lo, hi], leaving out the journals that also
+    post a variance role in [lo, hi] (the month-end clearing): month, cost_center_id, role, amount."""
+    g = _gl_roles(t)
+    g = g.filter(in_range(g.posting_date, lo, hi))
+    clearing = g.filter(g.role.startswith("variance_")).select("journal_id")
+    b = g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
+    b = b.mutate(month=month_of(b.posting_date))
+    return fetch(b.group_by(["month", "cost_center_id", "role"]).aggregate(amount=b.amount.sum().cast(MONEY_SUM_T)))
+
+
+def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Σ fixed-overhead budget per version, period and cost centre in [lo, hi]."""
+    b = t("budget_lines")
+    a = t("accounts").select(_a="account_id", role="role")
+    j = b.join(a, b.account_id == a._a)
+    j = j.filter((j.role == "fixed_overhead") & in_range(j.period, lo, hi))
+    return fetch(j.group_by(["version", "period", "cost_center_id"]).aggregate(
+        amount=j.amount.cast(MONEY_T).sum().cast(MONEY_SUM_T)))

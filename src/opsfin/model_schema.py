@@ -1,0 +1,185 @@
+"""Validating the model files (`model/*.yaml`) with pydantic: strict types, one clear line per mistake.
+
+Each engine declares its file as pydantic models built on `Entry` (unknown keys refused, with the list of
+keys that exist) and the strict number types below (a YAML `true` or `"8%"` is not a number). `validate`
+turns the first problem into one `UserError` naming the file, the entry, the field, the value and what
+is allowed, e.g.
+
+    model/guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got true
+
+Entries of a list are counted from 1. See docs/configuration.md."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .errors import UserError
+
+M = TypeVar("M", bound=BaseModel)
+
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=0)]
+Text = Annotated[str, Strict()]
+LABEL_KEYS = ("kpi", "id", "name")
+
+
+class Entry(BaseModel):
+    """A mapping of a model file: unknown keys are refused, naming the keys there are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_key", "unknown key {keys}; keys are {allowed}",
+                    {"keys": ", ".join(repr(str(k)) for k in unknown), "allowed": ", ".join(cls.model_fields)})
+        return data
+
+
+def _decimal(value: Any) -> Any:
+    """An exact number from YAML: int, float (through its text, not its binary value) or Decimal."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise PydanticCustomError("number_type", "expected a number")
+    try:
+        out = Decimal(str(value))
+    except InvalidOperation:
+        raise PydanticCustomError("number_type", "expected a number") from None
+    if not out.is_finite():
+        raise PydanticCustomError("finite_number", "expected a finite number")
+    return out
+
+
+DecimalNumber = Annotated[Decimal, BeforeValidator(_decimal)]
+
+
+def refuse_bool(value: Any) -> Any:
+    """A before-validator for lax numbers (text such as "0.5" still converts): true and false are refused."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": show(value)})
+    return value
+
+
+def as_list(value: Any) -> Any:
+    """`x` → `[x]` and `"a, b"` → `["a", "b"]` for fields that take one value or a list (None → [])."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",")]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [str(value)]
+    return value
+
+
+def scalar_text(value: Any) -> Any:
+    """A name or id written as a YAML number (`site: 1`) is its text; lists and mappings stay refused."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it in YAML: true, null, 'text', 12.5 (shortened when long)."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    elif isinstance(value, dict):
+        text = "a mapping"
+    elif isinstance(value, list | tuple):
+        text = "a list"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_EXPECTED = {
+    "float_type": "expected a number", "float_parsing": "expected a number", "number_type": "expected a number",
+    "decimal_type": "expected a number", "decimal_parsing": "expected a number",
+    "finite_number": "expected a finite number", "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number", "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false", "bool_parsing": "expected true or false",
+    "string_type": "expected text", "missing": "missing (required)", "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping", "dict_type": "expected a mapping",
+    "list_type": "expected a list", "tuple_type": "expected a list", "too_short": "expected at least one value",
+}
+_BOUNDS = {"greater_than_equal": ("ge", "≥"), "less_than_equal": ("le", "≤"), "greater_than": ("gt", ">"),
+           "less_than": ("lt", "<")}
+_NO_VALUE = {"missing", "unknown_key", "value_error", "assertion_error", "too_short"}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in _BOUNDS:
+        key, sign = _BOUNDS[kind]
+        bound = ctx[key]
+        text = f"expected a number {sign} {int(bound) if float(bound).is_integer() else bound}"
+    elif kind == "literal_error":
+        text = f"expected one of {ctx['expected']}"
+    elif kind in _EXPECTED:
+        text = _EXPECTED[kind]
+    elif kind in ("value_error", "assertion_error"):
+        text = str(ctx.get("error") or error["msg"])
+    else:
+        text = error["msg"][:1].lower() + error["msg"][1:]
+    if kind not in _NO_VALUE:
+        text += f", got {show(error.get('input'))}"
+    return text
+
+
+def _where(loc: tuple[Any, ...], data: Any) -> str:
+    """`guardrails[2] (oee): field 'max'` from the error's location in the file's data."""
+    first = 1 if len(loc) > 1 and isinstance(loc[1], int) else None   # an entry of a top-level list
+    if first is None:
+        return f"field {_path(loc)!r}" if loc else ""
+    node = data
+    for p in loc[:first + 1]:
+        node = node[p] if isinstance(node, dict | list) and _has(node, p) else None
+    entry = f"{'.'.join(map(str, loc[:first]))}[{loc[first] + 1}]"
+    label = next((node[k] for k in LABEL_KEYS if isinstance(node, dict) and isinstance(node.get(k), str)), None)
+    entry += f" ({label})" if label else ""
+    rest = loc[first + 1:]
+    return entry + (f": field {_path(rest)!r}" if rest else "")
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """`where.site[2]`: keys joined by dots, list positions counted from 1."""
+    return "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def _has(node: dict | list, key: Any) -> bool:
+    return key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
+
+
+def describe(exc: ValidationError, data: Any) -> str:
+    """The first problem of a validation, as `entry: field 'x': what is wrong, got VALUE`."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = _where(tuple(p for p in first["loc"] if p != "__root__"), data)
+    text = f"{where}: {_message(first)}" if where else _message(first)
+    more = len(errors) - 1
+    return text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def validate(model: type[M], data: Any, path: str | Path, context: dict[str, Any] | None = None) -> M:
+    """`model` validated from a parsed YAML file; a mistake is one UserError naming `path`."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise UserError(f"{path}: {describe(exc, data)}") from None

@@ -1,0 +1,145 @@
+"""core/dimensions.py: the `where` filter, the declared paths to each dimension and `SiteMap` on a tiny
+hand-made master data set (expected sites worked out from the rows below by hand)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from opsfin.canonical import table
+from opsfin.core.dimensions import (
+    DIMENSIONS,
+    MACHINE_WORK_CENTER,
+    ORDER_PRODUCT,
+    PRODUCT_FAMILY,
+    REACH,
+    SITE_DIMS,
+    SITE_SHIFT_BY_CLOCK,
+    WORK_CENTER_SITE,
+    SiteMap,
+    dims_of,
+    hops_for,
+    parse_where,
+)
+from opsfin.errors import UserError, api_name
+
+
+# ------------------------------------------------------------------------------------------ where
+def test_where_collects_members_per_dimension():
+    assert parse_where(["site=P1, P2", "machine=M1", "site=P3"]) == {"site": ["P1", "P2", "P3"], "machine": ["M1"]}
+    assert parse_where(None) == {}
+    assert parse_where([" shift = EARLY "]) == {"shift": ["EARLY"]}
+
+
+@pytest.mark.parametrize("item", ["site='P1'", 'site="P1"', "site IN ('P1', 'P2')", "site == P1", "site!=P1",
+                                  "site=('P1')"])
+def test_sql_style_where_is_refused_with_the_right_form(item):
+    with pytest.raises(UserError) as caught:
+        parse_where([item])
+    message = str(caught.value)
+    assert repr(item) in message and "without quotes or SQL" in message
+    assert "--where site=P1,P2" in message
+
+
+@pytest.mark.parametrize("item", ["site", "site=", "=P1", "site= , ", " =P1"])
+def test_where_without_dim_and_value_is_refused(item):
+    with pytest.raises(UserError) as caught:
+        parse_where(["site=P1", item])
+    assert str(caught.value) == f"--where {item!r}: use DIM=VALUE (e.g. --where site=P1); repeat for several"
+
+
+def test_where_errors_name_the_query_parameter_in_the_api():
+    with pytest.raises(UserError) as caught:
+        parse_where(["site"])
+    assert caught.value.phrase(api_name).startswith("where 'site': use DIM=VALUE")
+    assert caught.value.param == "where"
+
+
+# ------------------------------------------------------------------------------------------ paths
+def test_each_source_reaches_the_dimensions_docs_list():
+    assert dims_of("machine_readings") == {"machine", "work_center", "site", "shift"}
+    assert dims_of("gl_entries") == {"cost_center", "site"}
+    assert dims_of("receipt_allocations") == {"customer"}
+    assert all(set(paths) <= set(DIMENSIONS) for paths in REACH.values())
+    assert set(SITE_DIMS) == {"site", "work_center", "machine", "cost_center", "shift"}
+
+
+def test_hops_come_once_and_after_the_hops_they_need():
+    assert hops_for("machine_readings", {"shift"}) == [MACHINE_WORK_CENTER, WORK_CENTER_SITE, SITE_SHIFT_BY_CLOCK]
+    assert hops_for("machine_readings", {"site", "work_center"}) == [MACHINE_WORK_CENTER, WORK_CENTER_SITE]
+    assert hops_for("operations", {"family", "product", "site"}) == [WORK_CENTER_SITE, ORDER_PRODUCT, PRODUCT_FAMILY]
+    assert hops_for("operations", {"machine", "shift"}) == []  # its own columns
+    assert hops_for("warehouse_tasks", {"customer"}) == []     # not carried: the engine refuses it earlier
+
+
+def test_every_hop_joins_real_canonical_columns():
+    for paths in REACH.values():
+        for hop in {h for path in paths.values() for h in path}:
+            names = table(hop.table).column_names
+            assert hop.key in names and hop.column in names, hop
+
+
+# ------------------------------------------------------------------------------------------ SiteMap
+def master_frames() -> dict[str, pl.DataFrame]:
+    return {
+        "sites": pl.DataFrame({"site_id": ["P2", "P1"], "name": ["Plant Two", "Plant One"]}),
+        "work_centers": pl.DataFrame({"work_center_id": ["WC1", "WC2"], "site_id": ["P1", "P2"]}),
+        "machines": pl.DataFrame({"machine_id": ["M1", "M2", "M9"], "work_center_id": ["WC1", "WC2", "WC-GONE"]}),
+        "cost_centers": pl.DataFrame({"cost_center_id": ["CC1"], "site_id": ["P2"]}),
+        "shifts": pl.DataFrame({"shift_id": ["S1"], "site_id": ["P1"], "name": ["Early"]}),
+    }
+
+
+@pytest.fixture
+def sites() -> SiteMap:
+    return SiteMap.from_frames(master_frames())
+
+
+def test_site_map_follows_master_data_to_each_site(sites):
+    assert sites.members["machine"] == {"M1": "P1", "M2": "P2"}  # M9's work centre is unknown: no site
+    assert sites.members["work_center"] == {"WC1": "P1", "WC2": "P2"}
+    assert sites.site_of("cost_center", "CC1") == "P2"
+    assert sites.site_of("shift", "S1") == "P1"
+    assert sites.site_of("machine", "M9") is None
+    assert sites.site_of("site", "P1") == "P1"
+    assert sites.site_of("customer", "C1") is None
+    assert sites.sites == {"P2": "Plant Two", "P1": "Plant One"} and list(sites.sites) == ["P2", "P1"]
+    assert sites.shift_names == {"S1": "Early"}
+
+
+def test_site_map_from_arrow_and_from_a_reader(sites):
+    frames = master_frames()
+    assert SiteMap.from_frames({n: f.to_arrow() for n, f in frames.items()}) == sites
+    assert SiteMap.read(frames.__getitem__) == sites
+
+
+def test_rows_visible_in_a_site_scope(sites):
+    assert sites.sites_of({"machine": ["M1"], "cost_center": ["CC1"]}) == {"P1", "P2"}
+    assert sites.visible({"machine": ["M1"]}, ("P1",))
+    assert not sites.visible({"machine": ["M1"]}, ("P2",))
+    assert not sites.visible({"machine": ["M1", "M2"]}, ("P1",))   # mixes another site
+    assert not sites.visible({"machine": ["M9"]}, ("P1",))         # a member no site owns
+    assert not sites.visible({"customer": ["C1"]}, ("P1",))        # cross-site: company level only
+    assert not sites.visible({}, ("P1",))
+    assert sites.visible({"customer": ["C1"]}, None)
+    assert sites.site_text({"machine": ["M2", "M1"]}) == "P1,P2"
+    assert sites.site_text({"customer": ["C1"]}) is None
+
+
+def test_sites_of_alert_scopes_and_raw_records(sites):
+    assert sites.sites_of_scope({"machine": "M1, M2", "customer": "C1"}) == frozenset({"P1", "P2"})
+    assert sites.sites_of_scope({"machine": "M1,M9"}) is None     # M9: not provably anyone's
+    assert sites.sites_of_scope({"customer": "C1"}) is None
+    assert sites.sites_of_record({"machine_id": "M2", "qty": 3}) == frozenset({"P2"})
+    assert sites.sites_of_record({"site_id": "", "shift_id": "S1"}) == frozenset({"P1"})
+    assert sites.sites_of_record({"customer_id": "C1"}) is None
+    assert sites.sites_of_record(None) is None
+
+
+def test_check_scope(sites):
+    assert sites.check_scope(None) is None
+    assert sites.check_scope(["P1", " P1", "P2"]) == ("P1", "P2")
+    with pytest.raises(UserError, match="unknown site P9; the sites are P2, P1"):
+        sites.check_scope(["P1", "P9"])
+    with pytest.raises(UserError, match="name at least one site"):
+        sites.check_scope([" "])

@@ -1,0 +1,184 @@
+"""Every write leaves an audit entry (docs/security.md): the test walks every write path of the CLI, the
+REST API and the forms, and fails when one leaves no entry — or when a new command or endpoint appears
+that is neither walked here nor named as read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import click
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from opsfin.appdb import open_app_db
+from opsfin.cli import app as cli_app
+from opsfin.web import create_app
+from web_support import BAD_PRODUCTS, PASSWORD, PEOPLE, TestClient, bearer, copy_workspace
+
+# ---------------------------------------------------------------- the CLI
+# commands that only read (or write files the user asked for, outside the workspace's data)
+CLI_READS = {"abc", "alerts", "check", "unit-economics", "order-costs", "value-stream", "quarantine", "kpi",
+             "bottlenecks", "serve", "variance", "eval detection", "eval matching", "audit verify", "audit list",
+             "export parquet", "export pack", "period list", "match invoices", "match exceptions", "users list",
+             "tokens list"}
+# commands that create a workspace: its audit log starts empty with it
+CLI_CREATES_WORKSPACE = {"demo", "init"}
+
+
+def cli_commands() -> set[str]:
+    def walk(command, prefix: str):
+        subs = getattr(command, "commands", None)
+        if not subs:
+            yield prefix.strip()
+            return
+        for name, sub in subs.items():
+            yield from walk(sub, f"{prefix} {name}")
+
+    return set(walk(typer.main.get_command(cli_app), ""))
+
+
+def cli_walk(tmp_path, ids: tuple[str, str]) -> list[tuple[list[str], str | None, str]]:
+    """(arguments, stdin, the audit action expected) for every write command, in an order that works."""
+    (tmp_path / "products.csv").write_text(BAD_PRODUCTS, encoding="utf-8")
+    return [
+        (["users", "add", "ann", "--role", "analyst", "--password-stdin"], "a long passphrase\n", "user.add"),
+        (["users", "disable", "ann"], None, "user.disable"),
+        (["users", "enable", "ann"], None, "user.enable"),
+        (["users", "set-password", "ann", "--password-stdin"], "another long one\n", "user.set_password"),
+        (["tokens", "create", "etl", "--user", "ann"], None, "token.create"),
+        (["tokens", "revoke", "etl"], None, "token.revoke"),
+        (["ingest", str(tmp_path / "products.csv"), "--table", "products"], None, "load.ingest"),
+        (["period", "close", "2019-01"], None, "period.close"),
+        (["allocate", "--period", "2024-04", "--post"], None, "allocation.post"),
+        (["match", "bank"], None, "match.run"),
+        (["match", "confirm", ids[0]], None, "match.confirmed"),
+        (["match", "reject", ids[1]], None, "match.rejected"),
+    ]
+
+
+def cli_name(args: list[str]) -> str:
+    return " ".join(args[:2]) if args[0] in {"users", "tokens", "period", "match"} else args[0]
+
+
+@pytest.fixture(scope="module")
+def match_ids(tiny_demo) -> tuple[str, str]:
+    """Two bank matches of the demo (the engine's ids do not depend on the workspace's folder)."""
+    result = CliRunner().invoke(cli_app, ["match", "bank", "--preview", "--format", "json", "-w",
+                                          str(tiny_demo.path)])
+    matches = json.loads(result.stdout)["matches"]
+    assert len(matches) >= 2
+    return matches[0]["match_id"], matches[1]["match_id"]
+
+
+def test_every_cli_command_is_walked_or_named_read_only(tmp_path, match_ids):
+    walked = {cli_name(args) for args, _, _ in cli_walk(tmp_path, match_ids)}
+    unknown = cli_commands() - walked - CLI_READS - CLI_CREATES_WORKSPACE
+    assert not unknown, f"new commands: walk them in cli_walk (if they write) or name them in CLI_READS: {unknown}"
+    assert walked.isdisjoint(CLI_READS)
+
+
+def test_every_cli_write_leaves_an_audit_entry(tiny_demo, tmp_path, match_ids):
+    ws = copy_workspace(tiny_demo, tmp_path / "ws")
+    db = open_app_db(ws)
+    for args, stdin, action in cli_walk(tmp_path, match_ids):
+        before = len(db.audit_entries())
+        result = CliRunner().invoke(cli_app, [*args, "-w", str(ws.path)], input=stdin)
+        assert result.exit_code == 0, (args, result.output)
+        new = db.audit_entries()[: len(db.audit_entries()) - before]
+        assert new, f"`opsfin {' '.join(args)}` left no audit entry"
+        assert action in {e["action"] for e in new}, (args, [e["action"] for e in new])
+        assert all(e["actor"].startswith("cli") for e in new)
+    assert db.verify_audit() == []
+    loads = db.audit_entries(object_type="load")
+    assert loads[0]["payload"]["tables"]["products"] == {"read": 1, "accepted": 0, "quarantined": 1}
+
+
+# ---------------------------------------------------------------- the REST API and the forms
+FAR = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+ACTION = {"title": "t", "owner": "o", "due": FAR, "expected_impact": "10.00"}
+
+# (method, route) -> (request to send: path, JSON body or form; the audit action expected)
+API_WALK = [
+    ("POST", "/api/v1/comments", "/api/v1/comments", {"subject_type": "kpi", "subject_id": "oee", "body": "x"},
+     "comment.add"),
+    ("POST", "/api/v1/actions", "/api/v1/actions", ACTION, "action.add"),
+    ("PATCH", "/api/v1/actions/{action_id}", "/api/v1/actions/1", {"status": "done"}, "action.update"),
+    ("PUT", "/api/v1/guardrails/{index}", "/api/v1/guardrails/0", {"min": 0.01}, "guardrail.change"),
+    ("POST", "/api/v1/guardrails", "/api/v1/guardrails", {"kpi": "oee", "min": 0.2}, "guardrail.add"),
+    ("POST", "/api/v1/matches/bank/runs", "/api/v1/matches/bank/runs?to=2024-02-15", None, "match.run"),
+    ("POST", "/api/v1/matches/{match_id}/confirm", "/api/v1/matches/{0}/confirm", None, "match.confirmed"),
+    ("POST", "/api/v1/matches/{match_id}/reject", "/api/v1/matches/{1}/reject", None, "match.rejected"),
+]
+FORM_WALK = [
+    ("POST", "/comments", "/comments", {"subject_type": "kpi", "subject_id": "oee", "body": "y"}, "comment.add"),
+    ("POST", "/actions", "/actions", ACTION, "action.add"),
+    ("POST", "/actions/{action_id}", "/actions/1", {"status": "in_progress"}, "action.update"),
+    ("POST", "/guardrails/{index}", "/guardrails/0", {"min": "0.02", "max": ""}, "guardrail.change"),
+    ("POST", "/admin/users", "/admin/users", {"name": "newbie", "password": "long enough pw"}, "user.add"),
+    ("POST", "/admin/users/{name}/disable", "/admin/users/newbie/disable", {}, "user.disable"),
+    ("POST", "/admin/users/{name}/enable", "/admin/users/newbie/enable", {}, "user.enable"),
+    ("POST", "/admin/users/{name}/password", "/admin/users/newbie/password", {"password": "a new passphrase"},
+     "user.set_password"),
+    ("POST", "/admin/tokens", "/admin/tokens", {"name": "etl", "user": "newbie"}, "token.create"),
+    ("POST", "/admin/tokens/{name}/revoke", "/admin/tokens/etl/revoke", {}, "token.revoke"),
+    ("POST", "/reconciliation/runs", "/reconciliation/runs", {}, "match.run"),  # the lines after the API's run
+    ("POST", "/reconciliation/matches/{match_id}/{decision}", "/reconciliation/matches/{2}/confirm", {},
+     "match.confirmed"),
+]
+# writes that change no business data: a login or a logout (a session)
+SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
+
+
+def write_routes(app) -> set[tuple[str, str]]:
+    return {(m, r.path) for r in app.routes for m in getattr(r, "methods", ()) or ()
+            if m in {"POST", "PUT", "PATCH", "DELETE"}}
+
+
+@pytest.fixture(scope="module")
+def web(tiny_demo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("security_audit")
+    ws = copy_workspace(tiny_demo, folder / "ws")
+    db = open_app_db(ws)  # the workspace's own app database: the one `opsfin audit list` reads
+    tokens = {}
+    for name in ("ada", "carl"):
+        db.add_user(name, PEOPLE[name][0], PASSWORD, actor="test")
+        tokens[name] = db.create_token(f"{name}-token", name, actor="test")
+    yield TestClient(create_app(ws.path)), db, tokens
+
+
+def test_every_write_route_is_walked_or_a_session(web):
+    client, _, _ = web
+    walked = {(m, route) for m, route, *_ in API_WALK + FORM_WALK}
+    unknown = write_routes(client.app) - walked - SESSION_ROUTES
+    assert not unknown, f"new write endpoints: walk them in API_WALK or FORM_WALK: {unknown}"
+
+
+def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
+    client, db, tokens = web
+    ids = (*match_ids, match_ids[0])
+    for _, _, path, body, action in API_WALK:
+        before = db.audit_head()[0]
+        response = client.request(_method(path, body), path.format(*ids), json=body, headers=bearer(tokens["ada"]))
+        assert response.status_code < 300, (path, response.text)
+        assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
+    page = client.get("/login")
+    login_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf_token": login_token})
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/admin").text).group(1)
+    ids = (match_ids[1], match_ids[0], match_ids[1])  # the form decides again on a match the API rejected
+    for _, _, path, form, action in FORM_WALK:
+        before = db.audit_head()[0]
+        response = client.post(path.format(*ids), data=form | {"csrf_token": csrf}, follow_redirects=False)
+        assert response.status_code in (200, 303), (path, response.text[:500])
+        assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
+    assert db.verify_audit() == []
+
+
+def _method(path: str, body) -> str:
+    for method, _, sent, *_ in API_WALK:
+        if sent == path:
+            return method
+    raise AssertionError(path)
