@@ -25,7 +25,8 @@ import pytest
 
 from opsfin.alerts.model import Alert
 from opsfin.errors import UserError
-from opsfin.evaluation.detection import load_truth, score
+from opsfin.evaluation.detection import score
+from opsfin.runs.model import load_truth
 
 TRUTH = [
     {"id": "T1", "kind": "machine_drift", "kpi": "oee", "entity_id": "M1", "start": "2024-03-01", "end": "2024-03-31"},

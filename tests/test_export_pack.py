@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 import opsfin
-from opsfin.alerts import load_guardrails
+from opsfin.runs.model import load_guardrails
 from opsfin.appdb import AppDB, open_app_db
 from opsfin.core.dimensions import SiteMap
 from opsfin.errors import UserError

@@ -24,7 +24,7 @@ import pytest
 import opsfin
 from opsfin.appdb import open_app_db
 from opsfin.cli import demo_cmd, main
-from opsfin.cli.commands import opsfin_command, shell_path
+from opsfin.cli.commands import opsfin_command, python_command, shell_path
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -159,6 +159,9 @@ def test_opsfin_command_names_the_running_program(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin")
     monkeypatch.chdir(tmp_path)
     assert opsfin_command() == ".venv/bin/opsfin"
+    assert python_command() == shlex.quote(sys.executable)  # no python beside the script
+    (bin_dir / "python").write_text("", encoding="utf-8")
+    assert python_command() == ".venv/bin/python"
     monkeypatch.chdir(bin_dir.parent)
     assert opsfin_command() == "bin/opsfin"
     elsewhere = tmp_path / "elsewhere"
@@ -169,6 +172,7 @@ def test_opsfin_command_names_the_running_program(tmp_path, monkeypatch):
     assert opsfin_command() == "opsfin"  # on PATH: the bare name runs this same program
     monkeypatch.setattr(sys, "argv", ["/somewhere/pytest"])
     assert opsfin_command() == f"{shlex.quote(sys.executable)} -m opsfin"
+    assert python_command() == shlex.quote(sys.executable)
 
 
 def test_shell_path_is_relative_inside_the_folder_and_quoted(tmp_path, monkeypatch):
@@ -235,3 +239,21 @@ def test_help_shows_flags_as_flags(verb, flag, monkeypatch):
     line = next(ln for ln in out.splitlines() if f" {flag} " in ln)
     assert "<bool>" not in out and "--no-overwrite" not in out, line
     assert "--help" in out and ("<int>" in out or "<str>" in out or "<path>" in out)  # values keep their type
+
+
+# ---------------------------------------------------------------------------------------- the port
+def test_a_port_in_use_is_a_clear_error_before_anything_is_built(session, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run("serve", "-w", str(session[0] / "demo-workspace"), "--port", str(port))
+        assert code == 2 and "Traceback" not in err
+        assert err == (f"error: --port {port}: 127.0.0.1:{port} is in use (another opsfin serve?); choose another "
+                       "port with --port (make demo PORT=8010)\n")
+        code, out, err = run("demo", "--dir", str(tmp_path / "never"), "--scale", "tiny", "--port", str(port))
+        assert code == 2 and "is in use" in err and not (tmp_path / "never").exists()
+    code, _, err = run("serve", "-w", str(session[0] / "demo-workspace"), "--port", "70000")
+    assert code == 2 and err == "error: --port 70000: use a port from 1 to 65535\n"

@@ -206,6 +206,37 @@ def test_the_sql_finder_finds_sql(tmp_path):
     assert sql_sent_by(path) == [2]
 
 
+FILE_CALLS = ("read_text", "read_bytes", "write_text", "write_bytes")
+
+
+def files_touched_by(name: str, path: Path, is_package: bool, modules: dict) -> list[str]:
+    """Where a module reads or writes a file itself: an `open(…)`, a `.read_text(…)`, `.read_bytes(…)`,
+    `.write_text(…)` or `.write_bytes(…)` call, or an import of opsfin.yamlfile (which reads YAML files)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
+            found.append((node.lineno, "open(…)"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FILE_CALLS:
+            found.append((node.lineno, f".{node.func.attr}(…)"))
+    root = name.split(".")[0]
+    found += [(line, f"imports {target}") for target, line in imports_of(name, path, is_package, modules)
+              if target == f"{root}.yamlfile"]
+    return [f"{name}: line {line}: {what}" for line, what in sorted(found)]
+
+
+def engine_file_access(src: Path, package: str = "opsfin") -> list[str]:
+    modules = module_files(src, package)
+    return [problem for name, (path, is_pkg) in sorted(modules.items()) if layer_of(name, package) == ENGINE
+            for problem in files_touched_by(name, path, is_pkg, modules)]
+
+
+def test_engines_read_no_files():
+    """Engines are functions of tables and config: the I/O layer reads the model files (runs/model.py)."""
+    found = engine_file_access(SRC)
+    assert found == [], "an engine reads a file; read it in the I/O layer (src/opsfin/runs/model.py):\n" + \
+        "\n".join(found)
+
+
 # ---------------------------------------------------------------- the checker, on planted trees
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -258,3 +289,24 @@ def test_checker_reports_a_cycle_as_a_path(tmp_path):
 def test_checker_sees_a_package_and_its_member_importing_each_other(tmp_path):
     planted = {**CLEAN, "web/__init__.py": "from . import pages\n", "web/pages.py": "from . import router\n"}
     assert cycles(import_graph(_tree(tmp_path, planted))) == [["opsfin.web", "opsfin.web.pages", "opsfin.web"]]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("from ..yamlfile import read_yaml_mapping\n", "opsfin.kpis.loader: line 1: imports opsfin.yamlfile"),
+    ("def f():\n    import opsfin.yamlfile\n", "opsfin.kpis.loader: line 2: imports opsfin.yamlfile"),
+    ("def f(p):\n    with open(p) as f:\n        return f.read()\n", "opsfin.kpis.loader: line 2: open(…)"),
+    ("def f(p):\n    return p.read_text(encoding='utf-8')\n", "opsfin.kpis.loader: line 2: .read_text(…)"),
+    ("def f(p):\n    return p.read_bytes()\n", "opsfin.kpis.loader: line 2: .read_bytes(…)"),
+    ("def f(p, t):\n    p.write_text(t)\n", "opsfin.kpis.loader: line 2: .write_text(…)"),
+    ("def f(p):\n    p.write_bytes(b'')\n", "opsfin.kpis.loader: line 2: .write_bytes(…)"),
+])
+def test_checker_finds_an_engine_reading_a_file(tmp_path, text, expected):
+    root = _tree(tmp_path, {**CLEAN, "yamlfile.py": "", "kpis/loader.py": text})
+    assert engine_file_access(root) == [expected]
+
+
+def test_checker_lets_the_io_layer_read_files_and_engines_say_open(tmp_path):
+    io_reads = "from .yamlfile import read_yaml_mapping\ndef f(p):\n    return p.read_text()\n"
+    engine_says = '"""open(t): the open items at t."""\ndef is_open(row):\n    return row.open\n'
+    root = _tree(tmp_path, {**CLEAN, "yamlfile.py": "", "workspace.py": io_reads, "kpis/aging.py": engine_says})
+    assert engine_file_access(root) == []

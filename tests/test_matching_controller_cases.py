@@ -317,4 +317,4 @@ def test_a_matching_yaml_that_cannot_be_read_is_one_line(workspace, capsys):
     path.unlink(missing_ok=True)
     path.mkdir()
     code, _, err = cli(capsys, "match", "invoices", "-w", str(workspace.path))
-    assert (code, err) == (2, f"error: {path}: cannot be read (Is a directory)\n")
+    assert (code, err) == (2, "error: model/matching.yaml: cannot be read (Is a directory)\n")

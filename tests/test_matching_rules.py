@@ -205,13 +205,13 @@ def test_config_mistakes_are_one_clear_line(data, message):
 
 
 def test_the_default_file_says_what_the_code_defaults_are(tmp_path):
-    from opsfin.matching import load_config
     from opsfin.matching.config import DEFAULT_MATCHING_YAML, MatchingConfig
+    from opsfin.runs.model import load_matching_config
 
     assert default_config() == MatchingConfig()                 # the YAML written by `opsfin init` = the model
     (tmp_path / "matching.yaml").write_text(DEFAULT_MATCHING_YAML.replace("auto_threshold: 0.80", "auto_treshold: 1"))
     with pytest.raises(UserError, match=r"matching.yaml: field 'bank': unknown key 'auto_treshold'; keys are cascade, auto_threshold"):
-        load_config(tmp_path)
+        load_matching_config(tmp_path)
 
 
 def test_subset_sum_is_exact_and_bounded():

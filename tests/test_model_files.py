@@ -135,9 +135,8 @@ def test_defaults_are_copied_once_and_never_overwrite(tmp_path):
 
 def test_default_values_are_the_documented_ones(tmp_path):
     """The values the defaults held as Python text, checked one by one against the docs."""
-    from opsfin.alerts import load_detection, load_guardrails
-    from opsfin.costing.costing_config import load_abc_config, load_allocation_config
     from opsfin.model_files import write_default_model_files
+    from opsfin.runs.model import load_abc_config, load_allocation_config, load_detection, load_guardrails
 
     model = tmp_path / "model"
     write_default_model_files(model)
@@ -182,19 +181,23 @@ def test_default_values_are_the_documented_ones(tmp_path):
      "field 'bank.auto_threshold': expected a number ≤ 1, got 2 (and 1 more problem)"),
 ])
 def test_bad_model_file_is_one_line_naming_file_entry_and_field(tmp_path, name, text, message):
-    from opsfin.alerts import load_detection, load_guardrails
-    from opsfin.costing.costing_config import load_abc_config, load_allocation_config
-    from opsfin.matching import load_config
+    from opsfin.runs.model import (
+        load_abc_config,
+        load_allocation_config,
+        load_detection,
+        load_guardrails,
+        load_matching_config,
+    )
 
     model = tmp_path / "model"
     model.mkdir()
     (model / name).write_text(text, encoding="utf-8")
     load = {"guardrails.yaml": lambda m: load_guardrails(m, KPI_BY_ID),
             "detection.yaml": lambda m: load_detection(m, KPI_BY_ID), "activities.yaml": load_abc_config,
-            "allocations.yaml": load_allocation_config, "matching.yaml": load_config}[name]
+            "allocations.yaml": load_allocation_config, "matching.yaml": load_matching_config}[name]
     with pytest.raises(UserError) as err:
         load(model)
-    assert str(err.value).startswith(f"{model / name}: {message}")
+    assert str(err.value).startswith(f"model/{name}: {message}")  # named in the workspace, not by its path
     assert "\n" not in str(err.value)
 
 

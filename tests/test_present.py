@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 
 from cli_support import run_cli
-from opsfin.core.numbers import format_number, format_with_unit
+from opsfin.core.numbers import format_number, format_with_unit, plain_text
 from opsfin.core.periods import parse_day, range_error
 from opsfin.errors import UserError, api_name
 from opsfin.kpis.definitions import KPI_BY_ID
@@ -57,6 +57,15 @@ def test_a_sentence_writes_the_catalog_unit_after_the_value():
     assert format_with_unit(41.26, "days") == "41.3 days"
     assert format_with_unit(0.4, "kWh/unit") == "0.4 kWh/unit"    # a sentence drops 0.400's zeros
     assert format_with_unit(None, "ratio") == "n/a"
+
+
+def test_plain_text_is_exact_for_csv_cells_and_finding_keys():
+    assert plain_text(Decimal("-1234567.5000")) == "-1234567.5000"       # every digit, no separators
+    assert plain_text(dt.datetime(2024, 3, 31, 14, 5, 59)) == "2024-03-31T14:05:59"
+    assert plain_text(dt.time(6, 0)) == "06:00:00"
+    assert plain_text(None) == "" and plain_text(None, none="NULL") == "NULL"
+    from opsfin.integrity.findings import fmt_key
+    assert fmt_key(("PO-1", 2, None, dt.date(2024, 2, 29))) == "PO-1/2/NULL/2024-02-29"
 
 
 def test_a_kpis_unit_comes_from_the_catalog():

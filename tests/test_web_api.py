@@ -433,7 +433,7 @@ def test_results_are_cached_until_a_new_load(tiny_demo, tmp_path):
 
 # ---------------------------------------------------------------- guardrails (controllers edit model/guardrails.yaml)
 def test_guardrail_edit_changes_alerts_and_is_audited(tiny_demo, tmp_path):
-    from opsfin.alerts import load_guardrails
+    from opsfin.runs.model import load_guardrails
 
     w = copy_workspace(tiny_demo, tmp_path / "ws")
     url = f"sqlite:///{tmp_path}/app.db"

@@ -2,7 +2,7 @@
 
 The defaults are YAML files shipped in `opsfin/model_defaults/` and copied as they are; the KPI catalog
 is written from the engine's definitions (kpis/catalog.py), so its formulas are the ones computed.
-A file that exists is never overwritten. See docs/configuration.md."""
+A file that exists is never overwritten; runs/model.py reads them for the engines. See docs/configuration.md."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -175,6 +176,15 @@ def describe(exc: ValidationError, data: Any) -> str:
     text = f"{where}: {_message(first)}" if where else _message(first)
     more = len(errors) - 1
     return text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def parse_yaml(text: str, where: str | Path) -> Any:
+    """Parse the YAML text of a model file; a syntax error is a one-line UserError naming `where`. Text
+    in, data out: the engines parse their files with it, the I/O layer reads them (docs/configuration.md)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{where}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
 def validate(model: type[M], data: Any, path: str | Path, context: dict[str, Any] | None = None) -> M:

@@ -78,7 +78,7 @@ class Workspace:
                 t.backend.disconnect()
 
     def kpi_catalog(self):
-        from .kpis.catalog import load_catalog
+        from .runs.model import load_catalog
 
         return load_catalog(self.model_dir)
 

@@ -13,12 +13,12 @@ from ..core.periods import parse_day, range_error
 from ..kpis.definitions import Kpi
 from .anomalies import detect_anomalies
 from .defaults import default_detection_yaml, default_guardrails_yaml
-from .guardrails import Guardrail, check_guardrails, load_guardrails, parse_guardrails
+from .guardrails import Guardrail, check_guardrails, parse_guardrails
 from .model import Alert
-from .scan import Scan, load_detection, parse_detection
+from .scan import Scan, default_scans, parse_detection
 
-__all__ = ["Alert", "Guardrail", "Scan", "default_detection_yaml", "default_guardrails_yaml",
-           "load_detection", "load_guardrails", "parse_detection", "parse_guardrails", "run_alerts"]
+__all__ = ["Alert", "Guardrail", "Scan", "default_detection_yaml", "default_guardrails_yaml", "default_scans",
+           "parse_detection", "parse_guardrails", "run_alerts"]
 
 
 def run_alerts(tables, catalog: Mapping[str, Kpi] | None = None, guardrails: list[Guardrail] | None = None,
@@ -35,7 +35,7 @@ def run_alerts(tables, catalog: Mapping[str, Kpi] | None = None, guardrails: lis
     if lo and hi and lo > hi:
         raise range_error(lo, hi)
     catalog = catalog or KPI_BY_ID
-    scans = load_detection(None, catalog) if scans is None else scans
+    scans = default_scans(catalog) if scans is None else scans
     alerts = check_guardrails(tables, guardrails or [], catalog, lo, hi) + detect_anomalies(tables, scans, catalog, lo, hi)
     alerts.sort(key=lambda a: (a.period_start, a.kind, a.kpi, sorted(a.scope.items()), a.id))
     return alerts

@@ -45,6 +45,7 @@ def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
     from a good spell is not mistaken for a drop). Baseline and sd are as seen at each period.
     `unit` converts x into the KPI's unit for the `min_abs` test (x relative to peers)."""
     n, periods = x.shape
+    assert s.baseline is not None, "detect_matrix takes resolved settings (scan._resolved)"
     clean = x.copy()
     flags = np.zeros((n, periods), dtype=np.int8)
     base_out = np.full((n, periods), np.nan)

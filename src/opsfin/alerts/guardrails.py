@@ -30,8 +30,7 @@ from ..errors import UserError
 from ..kpis import compute
 from ..kpis.definitions import Kpi
 from ..kpis.sources import check_by, check_dims
-from ..model_schema import Entry, Number, Text, as_list, scalar_text, show, validate
-from ..yamlfile import parse_yaml
+from ..model_schema import Entry, Number, Text, as_list, parse_yaml, scalar_text, show, validate
 from .model import SEVERITIES, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end
 
@@ -106,7 +105,8 @@ class GuardrailsFile(Entry):
 
 
 def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
-    """Parse and validate guardrails YAML; a mistake is one UserError naming the file, entry and field."""
+    """Parse and validate guardrails YAML; a mistake is one UserError naming the file, entry and field.
+    The I/O layer reads model/guardrails.yaml (opsfin.runs.model.load_guardrails)."""
     data = parse_yaml(text, path)
     if data is None:
         return []
@@ -116,13 +116,6 @@ def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, K
     return [Guardrail(e.kpi, e.min, e.max, e.grain, dict(e.where), e.by, e.severity,
                       e.owner or (catalog[e.kpi].owner if catalog is not None else ""), e.note or "")
             for e in checked.guardrails]
-
-
-def load_guardrails(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
-    path = model_dir / FILE if model_dir else None
-    if not path or not path.exists():
-        return []
-    return parse_guardrails(path.read_text(encoding="utf-8"), path, catalog)
 
 
 def _scope(g: Guardrail, row: dict) -> dict[str, str]:

@@ -29,8 +29,7 @@ from ..core.periods import GRAINS
 from ..errors import UserError
 from ..kpis.definitions import Kpi
 from ..kpis.sources import check_dims
-from ..model_schema import Count, Entry, NonNegative, Text, as_list, validate
-from ..yamlfile import parse_yaml
+from ..model_schema import Count, Entry, NonNegative, Text, as_list, parse_yaml, validate
 from .model import SEVERITIES
 
 FILE = "detection.yaml"
@@ -149,11 +148,9 @@ def parse_detection(text: str, path: str | Path = FILE, catalog: Mapping[str, Kp
     return scans
 
 
-def load_detection(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None) -> list[Scan]:
-    """The workspace's scan list; the built-in default when model/detection.yaml is absent."""
+def default_scans(catalog: Mapping[str, Kpi] | None = None) -> list[Scan]:
+    """The built-in scan list (opsfin/model_defaults/detection.yaml): what runs without a
+    model/detection.yaml. The I/O layer reads a workspace's file (opsfin.runs.model.load_detection)."""
     from .defaults import default_detection_yaml
 
-    path = model_dir / FILE if model_dir else None
-    if path and path.exists():
-        return parse_detection(path.read_text(encoding="utf-8"), path, catalog)
     return parse_detection(default_detection_yaml(), "built-in detection defaults", catalog)

@@ -28,6 +28,49 @@ OPERATIONS = "operations"
 FINANCE = "finance"
 PLANS = "plans"
 
+
+# Buying and selling mirror each other: the order line, what is delivered against it, the invoice, the
+# payment and the invoices it settles. One declaration per kind of document, named for each side
+# (purchasing: supplier, sales: customer); only the invoice lines differ enough to be written twice.
+def _order_lines(name: str, description: str, order_id: str, party: str, due_date: str) -> Table:
+    party_id = f"{party}_id"
+    return Table(name, FINANCE, description, (
+        col(order_id), col("line", "INTEGER", minimum=1), col(party_id), col("site_id"), col("product_id"),
+        col("qty", "DOUBLE", minimum=0), col("unit_price", PRICE, minimum=0), col("currency", pattern=CURRENCY),
+        col("ordered_date", "DATE"), col(due_date, "DATE"),
+    ), (order_id, "line"), (fk(party_id, f"{party}s"), fk("site_id", "sites"), fk("product_id", "products")))
+
+
+def _deliveries(name: str, description: str, delivery_id: str, orders: str, order_id: str, date: str) -> Table:
+    return Table(name, FINANCE, description, (
+        col(delivery_id), col(order_id), col("line", "INTEGER", minimum=1), col("qty", "DOUBLE", minimum=0),
+        col(date, "DATE"),
+    ), (delivery_id,), (fk((order_id, "line"), orders),))
+
+
+def _invoices(name: str, description: str, party: str, reference: str) -> Table:
+    party_id = f"{party}_id"
+    return Table(name, FINANCE, description, (
+        col("invoice_id"), col(party_id), col(reference), col("kind", allowed=("invoice", "credit_note")),
+        col("invoice_date", "DATE"), col("due_date", "DATE"), col("currency", pattern=CURRENCY),
+        col("tax_amount", MONEY), col("total", MONEY),
+    ), ("invoice_id",), (fk(party_id, f"{party}s"),))
+
+
+def _payments(name: str, description: str, payment_id: str, party: str, date: str) -> Table:
+    party_id = f"{party}_id"
+    return Table(name, FINANCE, description, (
+        col(payment_id), col(party_id), col(date, "DATE"), col("amount", MONEY),
+        col("currency", pattern=CURRENCY), col("reference"),
+    ), (payment_id,), (fk(party_id, f"{party}s"),))
+
+
+def _allocations(name: str, description: str, payments: str, payment_id: str, invoices: str) -> Table:
+    return Table(name, FINANCE, description, (
+        col(payment_id), col("invoice_id"), col("amount", MONEY),
+    ), (payment_id, "invoice_id"), (fk(payment_id, payments), fk("invoice_id", invoices)))
+
+
 TABLES: tuple[Table, ...] = (
     # ---------------------------------------------------------------- master data
     Table("sites", MASTER, "Plants, distribution warehouses and support centres.", (
@@ -159,59 +202,32 @@ TABLES: tuple[Table, ...] = (
         col("cost_center_id", null=True), col("amount", MONEY), col("currency", pattern=CURRENCY),
         col("description"), col("source_doc"),
     ), ("entry_id",), (fk("account_id", "accounts"), fk("cost_center_id", "cost_centers"))),
-    Table("purchase_orders", FINANCE, "Purchase-order lines.", (
-        col("po_id"), col("line", "INTEGER", minimum=1), col("supplier_id"), col("site_id"), col("product_id"),
-        col("qty", "DOUBLE", minimum=0), col("unit_price", PRICE, minimum=0), col("currency", pattern=CURRENCY),
-        col("ordered_date", "DATE"), col("expected_date", "DATE"),
-    ), ("po_id", "line"), (fk("supplier_id", "suppliers"), fk("site_id", "sites"), fk("product_id", "products"))),
-    Table("goods_receipts", FINANCE, "Goods received against purchase-order lines.", (
-        col("receipt_id"), col("po_id"), col("line", "INTEGER", minimum=1), col("qty", "DOUBLE", minimum=0),
-        col("received_date", "DATE"),
-    ), ("receipt_id",), (fk(("po_id", "line"), "purchase_orders"),)),
-    Table("ap_invoices", FINANCE, "Supplier invoices and credit notes. `total` = Σ line amounts + `tax_amount`; "
-          "credit notes carry negative amounts.", (
-        col("invoice_id"), col("supplier_id"), col("supplier_ref"), col("kind", allowed=("invoice", "credit_note")),
-        col("invoice_date", "DATE"), col("due_date", "DATE"), col("currency", pattern=CURRENCY),
-        col("tax_amount", MONEY), col("total", MONEY),
-    ), ("invoice_id",), (fk("supplier_id", "suppliers"),)),
+    _order_lines("purchase_orders", "Purchase-order lines.", "po_id", "supplier", due_date="expected_date"),
+    _deliveries("goods_receipts", "Goods received against purchase-order lines.", "receipt_id",
+                "purchase_orders", "po_id", date="received_date"),
+    _invoices("ap_invoices", "Supplier invoices and credit notes. `total` = Σ line amounts + `tax_amount`; "
+              "credit notes carry negative amounts.", "supplier", reference="supplier_ref"),
     Table("ap_invoice_lines", FINANCE, "Supplier invoice lines.", (
         col("invoice_id"), col("line", "INTEGER", minimum=1), col("po_id", null=True),
         col("po_line", "INTEGER", null=True), col("product_id", null=True), col("qty", "DOUBLE"),
         col("unit_price", PRICE), col("amount", MONEY),
     ), ("invoice_id", "line"), (fk("invoice_id", "ap_invoices"), fk(("po_id", "po_line"), "purchase_orders", ("po_id", "line")),
                                 fk("product_id", "products"))),
-    Table("ap_payments", FINANCE, "Payments to suppliers.", (
-        col("payment_id"), col("supplier_id"), col("paid_date", "DATE"), col("amount", MONEY),
-        col("currency", pattern=CURRENCY), col("reference"),
-    ), ("payment_id",), (fk("supplier_id", "suppliers"),)),
-    Table("ap_payment_allocations", FINANCE, "Which invoices a supplier payment settles.", (
-        col("payment_id"), col("invoice_id"), col("amount", MONEY),
-    ), ("payment_id", "invoice_id"), (fk("payment_id", "ap_payments"), fk("invoice_id", "ap_invoices"))),
-    Table("sales_orders", FINANCE, "Sales-order lines.", (
-        col("so_id"), col("line", "INTEGER", minimum=1), col("customer_id"), col("site_id"), col("product_id"),
-        col("qty", "DOUBLE", minimum=0), col("unit_price", PRICE, minimum=0), col("currency", pattern=CURRENCY),
-        col("ordered_date", "DATE"), col("promised_date", "DATE"),
-    ), ("so_id", "line"), (fk("customer_id", "customers"), fk("site_id", "sites"), fk("product_id", "products"))),
-    Table("shipments", FINANCE, "Quantities shipped against sales-order lines.", (
-        col("shipment_id"), col("so_id"), col("line", "INTEGER", minimum=1), col("qty", "DOUBLE", minimum=0),
-        col("shipped_date", "DATE"),
-    ), ("shipment_id",), (fk(("so_id", "line"), "sales_orders"),)),
-    Table("ar_invoices", FINANCE, "Customer invoices and credit notes, dated on the shipment date.", (
-        col("invoice_id"), col("customer_id"), col("so_id"), col("kind", allowed=("invoice", "credit_note")),
-        col("invoice_date", "DATE"), col("due_date", "DATE"), col("currency", pattern=CURRENCY),
-        col("tax_amount", MONEY), col("total", MONEY),
-    ), ("invoice_id",), (fk("customer_id", "customers"),)),
+    _payments("ap_payments", "Payments to suppliers.", "payment_id", "supplier", date="paid_date"),
+    _allocations("ap_payment_allocations", "Which invoices a supplier payment settles.",
+                 "ap_payments", "payment_id", invoices="ap_invoices"),
+    _order_lines("sales_orders", "Sales-order lines.", "so_id", "customer", due_date="promised_date"),
+    _deliveries("shipments", "Quantities shipped against sales-order lines.", "shipment_id",
+                "sales_orders", "so_id", date="shipped_date"),
+    _invoices("ar_invoices", "Customer invoices and credit notes, dated on the shipment date.", "customer",
+              reference="so_id"),
     Table("ar_invoice_lines", FINANCE, "Customer invoice lines.", (
         col("invoice_id"), col("line", "INTEGER", minimum=1), col("product_id"), col("qty", "DOUBLE"),
         col("unit_price", PRICE), col("amount", MONEY),
     ), ("invoice_id", "line"), (fk("invoice_id", "ar_invoices"), fk("product_id", "products"))),
-    Table("ar_receipts", FINANCE, "Money received from customers.", (
-        col("receipt_id"), col("customer_id"), col("received_date", "DATE"), col("amount", MONEY),
-        col("currency", pattern=CURRENCY), col("reference"),
-    ), ("receipt_id",), (fk("customer_id", "customers"),)),
-    Table("ar_receipt_allocations", FINANCE, "Which invoices a customer receipt settles.", (
-        col("receipt_id"), col("invoice_id"), col("amount", MONEY),
-    ), ("receipt_id", "invoice_id"), (fk("receipt_id", "ar_receipts"), fk("invoice_id", "ar_invoices"))),
+    _payments("ar_receipts", "Money received from customers.", "receipt_id", "customer", date="received_date"),
+    _allocations("ar_receipt_allocations", "Which invoices a customer receipt settles.",
+                 "ar_receipts", "receipt_id", invoices="ar_invoices"),
     Table("bank_statements", FINANCE, "Bank statements with opening and closing balances.", (
         col("statement_id"), col("bank_account"), col("statement_date", "DATE"), col("currency", pattern=CURRENCY),
         col("opening_balance", MONEY), col("closing_balance", MONEY),

@@ -69,8 +69,9 @@ def eval_detection_cmd(
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Recall and precision of `opsfin alerts` per anomaly kind, against truth/anomalies.json."""
-    from ..evaluation.detection import load_truth, score
+    from ..evaluation.detection import score
     from ..runs.alerts import run_alerts
+    from ..runs.model import load_truth
 
     ws = workspace.open(ws_path)
     truth = load_truth(ws.truth_dir)

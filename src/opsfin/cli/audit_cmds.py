@@ -58,7 +58,8 @@ def audit_verify_cmd(
 def audit_list_cmd(
     limit: Annotated[int, typer.Option(min=1, help="newest entries to show")] = 50,
     object_type: Annotated[str | None, typer.Option("--type", help="only user, token, comment, action, "
-                                                                    "guardrail or match")] = None,
+                                                                    "guardrail, match, load, period or "
+                                                                    "allocation")] = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:

@@ -25,6 +25,17 @@ def opsfin_command() -> str:
     return f"{shell_path(Path(sys.executable))} -m opsfin"
 
 
+def python_command() -> str:
+    """The Python that runs this opsfin, as a shell word: the `python` beside the running opsfin script
+    when there is one (`.venv/bin/python`, as the script is named), else the running interpreter."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name.lower() in ("opsfin", "opsfin.exe"):
+        beside = script.with_name("python.exe" if script.suffix.lower() == ".exe" else "python")
+        if beside.is_file():
+            return shell_path(beside)
+    return shell_path(Path(sys.executable))
+
+
 def shell_path(path: str | Path, quote: bool = True) -> str:
     """`path` as a shell word: relative to the current folder when it lies under it (`demo-workspace`,
     `.venv/bin/opsfin`), else absolute. Symbolic links are kept: a venv's python links elsewhere."""

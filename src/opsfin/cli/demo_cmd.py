@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..demo import SCALES, generate
 from ..demo.generate import Progress as BuildProgress
-from .commands import opsfin_command, print_command, shell_path
+from .commands import opsfin_command, print_command, python_command, shell_path
 from .output import console, err_console
 from .root import app
 
@@ -33,6 +32,10 @@ def demo_cmd(
 ) -> None:
     """Simulate a manufacturer and distributor day by day and load every canonical table, then create the
     demo's users (an admin and a site-scoped plant manager, passwords printed once) and serve the web app."""
+    if not no_serve:
+        from .serve_cmd import check_port
+
+        check_port(host, port)  # before the build, not after it
     with build_progress() as tell:
         result = generate(directory, scale=scale, seed=seed, overwrite=overwrite, progress=tell)
     total = sum(result.rows.values())
@@ -50,11 +53,12 @@ def demo_cmd(
     print_command(f"{opsfin} quarantine -w {where}")
     folder = json.dumps(shell_path(ws.path, quote=False))  # a Python string literal in double quotes
     code = f'import opsfin; print(opsfin.open({folder}).table("gl_entries"))'
-    print_command(f"{shell_path(Path(sys.executable))} -c {shlex.quote(code)}")
+    print_command(f"{python_command()} -c {shlex.quote(code)}")
     _print_demo_users(ws, f"{opsfin} users list -w {where}")
     if no_serve:
         console.print("Serve it:")
-        print_command(f"{opsfin} serve -w {where}" + (f" --port {port}" if port != 8000 else ""))
+        print_command(f"{opsfin} serve -w {where}" + (f" --host {shlex.quote(host)}" if host != "127.0.0.1" else "")
+                      + (f" --port {port}" if port != 8000 else ""))
         return
     from .serve_cmd import serve
 

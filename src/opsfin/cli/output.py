@@ -8,7 +8,6 @@ A number is never split across lines."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import sys
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from ..core.numbers import plain_text
 from ..jsonout import dumps as _dumps
 from ..present import HumanTable, humanise
 from ..present.units import KindOf
@@ -49,15 +49,6 @@ def print_json(data: Any) -> None:
     sys.stdout.write(dumps(data) + "\n")
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell: every digit, dates ISO 8601."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
 def print_rows(rows: pl.DataFrame | list[dict[str, Any]], fmt: OutputFormat, title: str | None = None,
                kinds: Mapping[str, KindOf] | None = None) -> None:
     """Print a table of rows in the chosen format. `kinds` names the unit kind of columns that neither
@@ -71,7 +62,7 @@ def print_rows(rows: pl.DataFrame | list[dict[str, Any]], fmt: OutputFormat, tit
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(columns)
         for r in records:
-            writer.writerow([_cell(r.get(c)) for c in columns])
+            writer.writerow([plain_text(r.get(c)) for c in columns])  # every digit, dates ISO
         sys.stdout.write(buf.getvalue())
     elif not records:
         console.print(f"[dim]{title + ': ' if title else ''}no rows[/dim]")

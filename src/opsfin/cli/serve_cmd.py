@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
 
+from ..errors import UserError
 from .options import WorkspaceOpt
 from .output import console
 from .root import app
 
 
+def check_port(host: str, port: int) -> None:
+    """A clear error, before anything is built, when the web app could not listen on host:port (the port
+    is out of range or taken, or the host is not an address of this machine)."""
+    if not 0 < port < 65536:
+        raise UserError("use a port from 1 to 65535", param="port", value=port)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UserError(f"--port {port}: {host}:{port} is in use (another opsfin serve?); choose another "
+                            "port with --port (make demo PORT=8010)") from exc
+        raise UserError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}); 127.0.0.1 "
+                        "is this machine only, 0.0.0.0 every interface") from exc
+
+
 def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = True) -> None:
     """Build the app over the workspace and serve it with uvicorn until interrupted."""
     import uvicorn
+
+    check_port(host, port)
 
     from ..web import create_app
     from ..web.app import server_options

@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir  # type: ignore[import-untyped]
+    import ibis.expr.types as ir
 
 K = TypeVar("K")
 CENT = Decimal("0.01")

@@ -15,6 +15,9 @@ business (opsfin.present.units); here a kind only says how its values are writte
 - score → two decimals
 - number → two decimals (a plain figure of no better-known unit)
 - date → ISO `2024-03-31`; datetime → `2024-03-31 14:05`
+
+`plain_text` is the other way to write a value: exact, for a machine or a key rather than a reader
+(every digit, no separators, dates and times in full ISO 8601).
 """
 
 from __future__ import annotations
@@ -109,12 +112,22 @@ def format_number(value: Any, kind: str, *, currency: str | None = None) -> str:
     return f"{value:,.2f}"
 
 
+def plain_text(value: Any, none: str = "") -> str:
+    """`value` as exact text (a CSV cell, a key in a message): every digit as it is, dates and times ISO
+    8601 (`2024-03-31T14:05:00`), None → `none`."""
+    if value is None:
+        return none
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
 def _money(value: int | float | Decimal) -> str:
     """Cents always; an exact Decimal keeps the places it has beyond cents (a 4-place unit price)."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             return str(value)
-        places = max(2, -int(value.as_tuple().exponent))  # type: ignore[operator]
+        places = max(2, -int(value.as_tuple().exponent))
         return f"{value:,.{places}f}"
     return f"{Decimal(str(value)):,.2f}"
 

@@ -15,16 +15,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StrictBool, field_validator, model_validator
 
 from ..core import money
 from ..core.money import round_cents as to_cents  # noqa: F401  (abc and allocations import it from here)
-from ..errors import UserError
 from ..model_schema import DecimalNumber, Entry, Text, scalar_text, validate
-from ..yamlfile import read_yaml_mapping
 
 ACTIVITIES_FILE = "activities.yaml"
 ALLOCATIONS_FILE = "allocations.yaml"
@@ -95,12 +92,6 @@ class SelectorSpec(Entry):
 def parse_selector(value: Any, where: str) -> Selector:
     """A `Selector` from its YAML value; a mistake is a UserError naming `where`."""
     return validate(SelectorSpec, value, where).selector()
-
-
-def _load_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise UserError(f"{path}: file missing; `opsfin init {path.parent.parent}` writes the default")
-    return read_yaml_mapping(path)
 
 
 DEFAULT_POOL_ROLES = ("maintenance", "depreciation", "payroll", "opex", "inventory_adjustment")
@@ -198,11 +189,6 @@ def parse_abc_config(data: dict[str, Any], where: str = ACTIVITIES_FILE) -> AbcC
     return AbcConfig(f.roles, tuple(r.rule() for r in f.resources), dict(f.activities), f.traditional, where)
 
 
-def load_abc_config(model_dir: Path) -> AbcConfig:
-    path = model_dir / ACTIVITIES_FILE
-    return parse_abc_config(_load_yaml(path), str(path))
-
-
 # ------------------------------------------------------------------ allocations.yaml
 
 ALLOCATION_DRIVERS = {
@@ -276,8 +262,3 @@ def parse_allocation_config(data: dict[str, Any], where: str = ALLOCATIONS_FILE)
                   for r in f.rules)
     raw = {"roles": list(f.roles), "rules": data["rules"], "step_order": data.get("step_order") or []}
     return AllocationConfig(f.roles, rules, tuple(s.selector() for s in f.step_order), raw, where)
-
-
-def load_allocation_config(model_dir: Path) -> AllocationConfig:
-    path = model_dir / ALLOCATIONS_FILE
-    return parse_allocation_config(_load_yaml(path), str(path))

@@ -144,7 +144,7 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
         add("underused_support_team", cc, window(short, long_), f"Support team {cc} receives far fewer tickets than it is staffed for.", volume=0.45)
     for sup in pick([x for x in c.suppliers], n):
         add("late_supplier", sup, window(short, long_), f"Supplier {sup} delivers one to two weeks late.", delay=int(rng.integers(8, 14)))
-    eur_customers = [x for x in c.customers if c.customer_ccy[x] == "EUR"]
+    eur_customers = [x for x in c.customers if c.customer[x].ccy == "EUR"]
     # big customers pay often enough for the slip to show
     for cus in pick(eur_customers[: max(10, len(eur_customers) // 4)], n):
         add("late_paying_customer", cus, window(short, long_), f"Customer {cus} starts paying about a month later than its terms.", delay=int(rng.integers(28, 40)))

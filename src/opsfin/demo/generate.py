@@ -91,9 +91,9 @@ def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwri
     plan = plan_anomalies(company, np.random.default_rng([seed, 3]))
     sim = Sim(company, plan, rng)
     for cust in np.random.default_rng([seed, 4]).choice(
-            [c for c in company.customers if company.customer_ccy[c] == BASE][:15], size=max(2, sc.anomaly_instances),
+            [c for c in company.customers if company.customer[c].ccy == BASE][:15], size=max(2, sc.anomaly_instances),
             replace=False):  # larger customers (order volume falls with the customer number)
-        company.customer_batch_payer[str(cust)] = True
+        company.customer[str(cust)].batch_payer = True
     plan_demand(sim)
     plan_rows = volume_plan(sim)
     fixed_budget = set_fixed_overhead_rates(sim, plan_rows)

@@ -71,6 +71,28 @@ COUNTRIES_EUR = ["DE", "FR", "NL", "AT", "BE", "IT", "ES"]
 
 
 @dataclass
+class Supplier:
+    """What the simulation knows of a supplier."""
+
+    name: str
+    ccy: str
+    terms: int  # payment terms, days
+    lead: int   # delivery lead time, days
+
+
+@dataclass
+class Customer:
+    """What the simulation knows of a customer."""
+
+    name: str
+    ccy: str
+    terms: int         # payment terms, days
+    vat: bool          # invoiced with VAT (a base-currency customer)
+    discount: float    # off the list price
+    batch_payer: bool = False  # pays several invoices at once, on Fridays
+
+
+@dataclass
 class Company:
     """Master data as rows (for the warehouse) plus lookups (for the simulation)."""
 
@@ -99,19 +121,11 @@ class Company:
     # routing per (product, step): (wc, setup min, run centi-min/unit, labor centi-min/unit, Wh/unit)
     routing: dict[str, list[tuple[str, float, int, int, int]]] = field(default_factory=dict)
     material_std: dict[str, int] = field(default_factory=dict)  # 1e-4 per unit of finished good
-    suppliers: list[str] = field(default_factory=list)
-    supplier_ccy: dict[str, str] = field(default_factory=dict)
-    supplier_terms: dict[str, int] = field(default_factory=dict)
-    supplier_lead: dict[str, int] = field(default_factory=dict)
-    supplier_name: dict[str, str] = field(default_factory=dict)
+    suppliers: list[str] = field(default_factory=list)              # ids, in order
+    supplier: dict[str, Supplier] = field(default_factory=dict)      # id -> supplier
     item_supplier: dict[str, str] = field(default_factory=dict)
-    customers: list[str] = field(default_factory=list)
-    customer_ccy: dict[str, str] = field(default_factory=dict)
-    customer_terms: dict[str, int] = field(default_factory=dict)
-    customer_name: dict[str, str] = field(default_factory=dict)
-    customer_vat: dict[str, bool] = field(default_factory=dict)
-    customer_discount: dict[str, float] = field(default_factory=dict)
-    customer_batch_payer: dict[str, bool] = field(default_factory=dict)
+    customers: list[str] = field(default_factory=list)              # ids, in order
+    customer: dict[str, Customer] = field(default_factory=dict)      # id -> customer
     employees: dict[str, list[tuple[str, str, int, float]]] = field(default_factory=dict)  # group -> (id, cc, rate, mult)
     operators: dict[str, list[str]] = field(default_factory=dict)   # wc -> operator ids
     employee_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (rate 1e-4, mult x4)
@@ -267,28 +281,25 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         sid = f"SUP-{i + 1:03d}"
         ccy = "USD" if i % 5 == 4 else BASE
         c.suppliers.append(sid)
-        c.supplier_ccy[sid] = ccy
-        c.supplier_terms[sid] = int(rng.choice([30, 45, 60]))
-        c.supplier_lead[sid] = int(rng.integers(5, 15))
-        c.supplier_name[sid] = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
-        r["suppliers"].append((sid, c.supplier_name[sid], "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy,
-                               c.supplier_terms[sid], c.supplier_lead[sid]))
+        terms = int(rng.choice([30, 45, 60]))
+        lead = int(rng.integers(5, 15))
+        name = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
+        c.supplier[sid] = Supplier(name, ccy, terms, lead)
+        r["suppliers"].append((sid, name, "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy, terms, lead))
     for j, item in enumerate(c.bought):
         c.item_supplier[item] = c.suppliers[j % len(c.suppliers)]
     for i in range(s.customers):
         cid = f"CUS-{i + 1:04d}"
         ccy = "GBP" if i % 10 == 7 else ("USD" if i % 10 == 9 else BASE)
         c.customers.append(cid)
-        c.customer_ccy[cid] = ccy
-        c.customer_terms[cid] = int(rng.choice([14, 30, 30, 45, 60]))
-        c.customer_vat[cid] = ccy == BASE
-        c.customer_discount[cid] = float(rng.choice([0.0, 0.03, 0.05, 0.08]))
-        c.customer_batch_payer[cid] = False
+        terms = int(rng.choice([14, 30, 30, 45, 60]))
+        discount = float(rng.choice([0.0, 0.03, 0.05, 0.08]))
         seg = CUSTOMER_SEGMENTS[i % 4]
-        c.customer_name[cid] = f"{['Bauer', 'Lefevre', 'Van Dijk', 'Rossi', 'Garcia', 'Novak', 'Smith', 'Keller', 'Dubois', 'Jansen'][i % 10]} {seg} {['Solutions', 'Technik', 'Systems', 'Trading', 'Industries'][i % 5]} {i + 1}"
+        name = f"{['Bauer', 'Lefevre', 'Van Dijk', 'Rossi', 'Garcia', 'Novak', 'Smith', 'Keller', 'Dubois', 'Jansen'][i % 10]} {seg} {['Solutions', 'Technik', 'Systems', 'Trading', 'Industries'][i % 5]} {i + 1}"
         country = "GB" if ccy == "GBP" else ("US" if ccy == "USD" else COUNTRIES_EUR[i % 7])
         limit = int(rng.choice([50_000, 100_000, 250_000, 500_000])) * 100
-        r["customers"].append((cid, c.customer_name[cid], seg, country, ccy, c.customer_terms[cid], limit))
+        c.customer[cid] = Customer(name, ccy, terms, vat=ccy == BASE, discount=discount)
+        r["customers"].append((cid, name, seg, country, ccy, terms, limit))
     for pid in c.finished:
         mat = c.material_std[pid]
         c.list_price[pid] = int(round((mat * 1.9 + 300_000) / 100)) * 100  # whole cents, margin over cost

@@ -29,13 +29,13 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         return
     for (site, item), per_day in usage.items():
         sup = c.item_supplier[item]
-        lead = c.supplier_lead[sup]
+        lead = c.supplier[sup].lead
         position = sim.stock[(site, item)] + sim.on_order[(site, item)]
         if position >= per_day * (lead + 8):
             continue
         qty = int(-(-per_day * 21 // 10) * 10)
         po = sim.next_id("PO-", 7)
-        ccy = c.supplier_ccy[sup]
+        ccy = c.supplier[sup].ccy
         std = c.std_cost[item]
         # contract prices: within ±1% of standard, before any injected rise (and FX for foreign suppliers)
         price_eur = std * rng.uniform(0.99, 1.01) * sim.plan.price_factor(item, day)
@@ -112,7 +112,7 @@ def _post_invoice(sim: Sim, day: dt.date, ln: dict, qty: int, price: int, grni: 
     net = costing.value_at_standard(qty, price)
     tax = costing.half_even_int(net * VAT_PCT, 100) if ccy == BASE else 0
     total = net + tax
-    due = day + dt.timedelta(days=c.supplier_terms[sup])
+    due = day + dt.timedelta(days=c.supplier[sup].terms)
     sim.rows["ap_invoices"].append((inv_id, sup, ref, "invoice", day, due, ccy, tax, total))
     sim.rows["ap_invoice_lines"].append((inv_id, 1, ln["po"], ln["line"], ln["item"], float(qty), price, net))
     base = costing.to_base(total, sim.rate(ccy, day))
@@ -150,7 +150,7 @@ def _unreceived_invoice(sim: Sim, day: dt.date, line: dict) -> None:
     c, rng = sim.c, sim.rng
     po = sim.next_id("PO-", 7)
     qty = line["qty"] // 4 or 1
-    expected = day + dt.timedelta(days=c.supplier_lead[line["supplier"]])
+    expected = day + dt.timedelta(days=c.supplier[line["supplier"]].lead)
     sim.rows["purchase_orders"].append((po, 1, line["supplier"], line["site"], line["item"], float(qty), line["price"],
                                         line["ccy"], day, expected))
     when = expected + dt.timedelta(days=int(rng.integers(0, 4)))
@@ -178,7 +178,7 @@ def payment_run(sim: Sim, day: dt.date) -> None:
         if inv["due"] <= horizon:
             by_supplier.setdefault(inv["supplier"], []).append(inv)
     for sup, invs in sorted(by_supplier.items()):
-        ccy = c.supplier_ccy[sup]
+        ccy = c.supplier[sup].ccy
         pay = sim.next_id("PAY-", 7)
         amount = sum(i["total"] for i in invs)
         reference = f"{pay} " + " ".join(i["ref"] for i in invs[:3]) + (" ..." if len(invs) > 3 else "")
@@ -191,5 +191,5 @@ def payment_run(sim: Sim, day: dt.date) -> None:
         sim.ledger.post(day, f"Payment {pay} to {sup}", pay, [
             (ACCOUNT["ap"], None, cleared), (ACCOUNT["cash"], None, -bank_cents), (ACCOUNT["fx"], None, bank_cents - cleared)])
         booking = day + dt.timedelta(days=3 if rng.random() < 0.3 else 0)  # Friday runs may book on Monday
-        sim.bank(booking, -bank_cents, c.supplier_name[sup], reference, "SEPA CREDIT TRANSFER OUT", "ap_payment", pay,
+        sim.bank(booking, -bank_cents, c.supplier[sup].name, reference, "SEPA CREDIT TRANSFER OUT", "ap_payment", pay,
                  value=booking)

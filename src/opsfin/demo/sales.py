@@ -26,7 +26,7 @@ def take_orders(sim: Sim, day: dt.date) -> None:
     for _ in range(n):
         cust = c.customers[int(rng.zipf(1.6)) % len(c.customers)]
         so = sim.next_id("SO", 7)
-        ccy = c.customer_ccy[cust]
+        ccy = c.customer[cust].ccy
         promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
         lines = 1 + int(rng.poisson(c.scale.lines_per_order - 1))
         for ln, pid in enumerate(rng.choice(c.finished, size=min(lines, len(c.finished)), replace=False), start=1):
@@ -34,7 +34,7 @@ def take_orders(sim: Sim, day: dt.date) -> None:
             surge = sim.plan.demand_surge(c.product_plant[pid], day)
             mean_qty = sim.daily_demand[pid] * 7 / 5 / (c.scale.orders_per_day * c.scale.lines_per_order / len(c.finished))
             qty = max(1, int(rng.gamma(2.0, mean_qty * surge / 2.0)))
-            price_eur = c.list_price[pid] * (1 - c.customer_discount[cust]) * rng.uniform(0.97, 1.02)
+            price_eur = c.list_price[pid] * (1 - c.customer[cust].discount) * rng.uniform(0.97, 1.02)
             price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
             price_1e4 = int(round(price / 100)) * 100
             sim.rows["sales_orders"].append((so, ln, cust, c.warehouse_site, pid, float(qty), price_1e4, ccy, day, promised))
@@ -75,9 +75,9 @@ def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
         net += amount
         cogs += costing.value_at_standard(qty, c.std_cost[pid])
         sim.rows["ar_invoice_lines"].append((inv, i, pid, float(qty), price, amount))
-    tax = costing.half_even_int(net * VAT_PCT, 100) if c.customer_vat[cust] else 0
+    tax = costing.half_even_int(net * VAT_PCT, 100) if c.customer[cust].vat else 0
     total = net + tax
-    due = day + dt.timedelta(days=c.customer_terms[cust])
+    due = day + dt.timedelta(days=c.customer[cust].terms)
     sim.rows["ar_invoices"].append((inv, cust, so, "invoice", day, due, ccy, tax, total))
     rate = sim.rate(ccy, day)
     net_base, tax_base = costing.to_base(net, rate), tax  # foreign-currency customers carry no VAT
@@ -110,12 +110,12 @@ def collect(sim: Sim, day: dt.date) -> None:
         return
     by_customer: dict[str, list] = {}
     for inv, cust, amount in todays:
-        if c.customer_batch_payer[cust] and day.weekday() != 4:
+        if c.customer[cust].batch_payer and day.weekday() != 4:
             sim.due_payments[day + dt.timedelta(days=4 - day.weekday())].append((inv, cust, amount))
             continue
         by_customer.setdefault(cust, []).append((inv, amount))
     for cust, items in by_customer.items():
-        if c.customer_batch_payer[cust] and len(items) > 1:
+        if c.customer[cust].batch_payer and len(items) > 1:
             _receipt(sim, day, cust, items, batch=True)
         else:
             for it in items:
@@ -126,7 +126,7 @@ def _receipt(sim: Sim, day: dt.date, cust: str, items: list[tuple[str, int]], ba
     """Cash application: one ERP receipt per invoice. A batch payer's transfer is one bank line
     covering several receipts (the matching engine's one-to-many case)."""
     c, rng = sim.c, sim.rng
-    ccy = c.customer_ccy[cust]
+    ccy = c.customer[cust].ccy
     receipts, bank_total = [], 0
     advice = f"PAYMENT ADVICE {cust} {day:%Y%m%d}"
     for inv, amount in items:
@@ -141,7 +141,7 @@ def _receipt(sim: Sim, day: dt.date, cust: str, items: list[tuple[str, int]], ba
             (ACCOUNT["cash"], None, bank_cents), (ACCOUNT["ar"], None, -cleared), (ACCOUNT["fx"], None, cleared - bank_cents)])
         receipts.append(rid)
         bank_total += bank_cents
-    name = c.customer_name[cust]
+    name = c.customer[cust].name
     counterparty = name.upper() if rng.random() < 0.3 else name
     reference = advice if batch else items[0][0]
     if batch:

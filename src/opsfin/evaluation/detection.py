@@ -7,7 +7,7 @@
   (any KPI: one cause shows in several) and its period overlaps that anomaly. Precision is the share
   of true ones among anomaly-kind alerts.
 
-Only this module reads truth/; the detector never does."""
+Only this module parses truth/ (read by opsfin.runs.model); the detector never sees it."""
 
 from __future__ import annotations
 
@@ -30,16 +30,15 @@ class Truth:
     end: dt.date
 
 
-def load_truth(truth_dir: Path) -> list[Truth]:
-    path = truth_dir / "anomalies.json"
-    if not path.exists():
-        raise UserError(f"{path}: no ground truth; build a demo company with `opsfin demo`")
+def parse_truth(text: str, where: str | Path = "truth/anomalies.json") -> list[Truth]:
+    """The anomalies of a ground-truth file's JSON text; a bad file is one UserError naming `where`. The
+    I/O layer reads the file (opsfin.runs.model.load_truth)."""
     try:
-        records = json.loads(path.read_text(encoding="utf-8"))
+        records = json.loads(text)
         return [Truth(r["id"], r["kind"], r.get("kpi"), str(r["entity_id"]), dt.date.fromisoformat(r["start"]),
                       dt.date.fromisoformat(r["end"])) for r in records]
     except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path}: not a ground-truth file ({exc})") from None
+        raise UserError(f"{where}: not a ground-truth file ({exc})") from None
 
 
 def _overlaps(a: Alert, t: Truth) -> bool:

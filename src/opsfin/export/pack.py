@@ -18,16 +18,7 @@ import datetime as dt
 from ..core.dimensions import SiteMap
 from ..core.periods import parse_period
 from ..errors import UserError
-from .pack_model import (  # noqa: F401 - the pack's data model, importable from here too
-    COLUMN_KINDS,
-    Column,
-    PackContents,
-    Section,
-    cell_kind,
-    cell_value,
-    format_value,
-    status_tone,
-)
+from .pack_model import PackContents
 
 PACK_FORMATS = ("xlsx", "html")
 MEDIA_TYPES = {

@@ -112,8 +112,8 @@ def kpi_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None
     """Every catalog KPI for the month and the month before (company level, or per site of the scope),
     each with the guardrail that covers it, and one more row per guardrail series (`by` member) that is
     not one of those rows. Status: `breach` when the guardrail engine raises an alert in the month."""
-    from ..alerts import load_guardrails
     from ..alerts.guardrails import check_guardrail
+    from ..runs.model import load_guardrails
 
     catalog = ws.kpi_catalog()
     prior = (first - dt.timedelta(days=1)).replace(day=1)

@@ -174,11 +174,18 @@ def exact_decimal(number: Decimal, column_type: str, shown: str) -> Decimal:
     return exact
 
 
-def _to_decimal(value: Any, column: Column, m: Mapping) -> Decimal:
+def _text_of_number(value: Any, m: Mapping, what: str) -> str | None:
+    """The number text of a cell bound for a numeric column: a text cell in Python form (the mapping's
+    separators read, as `_number_text`), None for a cell already typed; a true/false cell is refused."""
     if isinstance(value, bool):
-        raise Invalid(f"{show(value)} is a true/false value, not a decimal number")
-    if isinstance(value, str):
-        number = decimal_of_text(_number_text(_plain(value), m))
+        raise Invalid(f"{show(value)} is a true/false value, not {what}")
+    return _number_text(_plain(value), m) if isinstance(value, str) else None
+
+
+def _to_decimal(value: Any, column: Column, m: Mapping) -> Decimal:
+    text = _text_of_number(value, m, "a decimal number")
+    if text is not None:
+        number = decimal_of_text(text)
         if number is None:
             raise NotANumber(f"{show(value)} is not a decimal number{_number_hint(value, m)}")
     elif isinstance(value, int):
@@ -198,10 +205,8 @@ def _to_decimal(value: Any, column: Column, m: Mapping) -> Decimal:
 
 
 def _to_int(value: Any, column: Column, m: Mapping) -> int:
-    if isinstance(value, bool):
-        raise Invalid(f"{show(value)} is a true/false value, not a whole number")
-    if isinstance(value, str):
-        text = _number_text(_plain(value), m)
+    text = _text_of_number(value, m, "a whole number")
+    if text is not None:
         if _WHOLE.fullmatch(text) and len(text) <= 40:
             whole, number = int(text), None  # the common case: plain digits, read without Decimal
         else:
@@ -229,10 +234,8 @@ def _to_int(value: Any, column: Column, m: Mapping) -> int:
 
 
 def _to_float(value: Any, column: Column, m: Mapping) -> float:
-    if isinstance(value, bool):
-        raise Invalid(f"{show(value)} is a true/false value, not a number")
-    if isinstance(value, str):
-        text = _number_text(_plain(value), m)
+    text = _text_of_number(value, m, "a number")
+    if text is not None:
         if not _NUMBER.fullmatch(text):
             raise NotANumber(f"{show(value)} is not a number{_number_hint(value, m)}")
         result = float(text)  # "1e999999999" is inf at once, and refused below

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import duckdb
 
 from ..core.money import half_even_div_sql  # noqa: F401  (tests import it from here)
+from ..core.numbers import plain_text
 from ..core.periods import month_end
 
 Severity = Literal["stop", "warn", "info"]
@@ -44,7 +45,7 @@ class Finding:
 
 
 def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
-    counts = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for f in findings:
         counts[f.severity] += 1
     return counts
@@ -77,15 +78,7 @@ def literal(value: str) -> str:
 
 def fmt_key(values: Sequence[Any]) -> str:
     """A (possibly composite) key as text: values joined by '/'."""
-    return "/".join(_fmt(v) for v in values)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "NULL"
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return v.isoformat()
-    return str(v)
+    return "/".join(plain_text(v, none="NULL") for v in values)
 
 
 def dec(value: Any) -> Decimal:

@@ -22,6 +22,7 @@ The built-in ratio KPIs are written in the same language (definitions.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,11 @@ from typing import Any
 import yaml
 
 from ..errors import UserError
-from ..yamlfile import read_yaml_mapping
 from .definitions import KPIS, Kpi, Part, formula_of
 from .expressions import Expression
 from .sources import SOURCES
 
+FILE = "model/kpis.yaml"  # how messages name the catalog: relative to the workspace
 FIELDS = ("id", "name", "description", "unit", "direction", "owner", "formula")
 EDITABLE = ("name", "description", "unit", "direction", "owner")  # the formula is always the one computed
 
@@ -52,7 +53,7 @@ def catalog_row(kpi: Kpi) -> dict[str, Any]:
     return {f: getattr(kpi, f) for f in FIELDS} | {"dimensions": sorted(kpi.dims), "company_level": not kpi.dims}
 
 
-def custom_kpi(entry: dict[str, Any], path: Path) -> Kpi:
+def custom_kpi(entry: dict[str, Any], path: str | Path = FILE) -> Kpi:
     where = f"{path}: kpi {entry.get('id')!r}"
     for key in ("id", "source", "numerator"):
         if not entry.get(key):
@@ -71,19 +72,17 @@ def custom_kpi(entry: dict[str, Any], path: Path) -> Kpi:
                entry.get("description", ""), (part,), kind=kind)
 
 
-def load_catalog(model_dir: Path | None) -> dict[str, Kpi]:
-    """Built-in KPIs with the YAML's metadata, plus the user's KPIs."""
+def parse_catalog(data: Mapping[str, Any] | None, where: str | Path = FILE) -> dict[str, Kpi]:
+    """Built-in KPIs with the catalog's metadata, plus the user's KPIs. `data` is the parsed
+    model/kpis.yaml (None: the built-ins alone); a mistake is a UserError naming `where`. The I/O layer
+    reads the file (opsfin.runs.model.load_catalog)."""
     kpis = {k.id: k for k in KPIS}
-    path = model_dir / "kpis.yaml" if model_dir else None
-    if not path or not path.exists():
-        return kpis
-    data = read_yaml_mapping(path)
-    for entry in data.get("kpis", []) or []:
+    for entry in (data or {}).get("kpis", []) or []:
         if not isinstance(entry, dict) or "id" not in entry:
-            raise UserError(f"{path}: every entry under 'kpis' needs an 'id'")
+            raise UserError(f"{where}: every entry under 'kpis' needs an 'id'")
         if entry["id"] in kpis and "source" not in entry:
             meta = {f: entry[f] for f in EDITABLE if f in entry}
             kpis[entry["id"]] = replace(kpis[entry["id"]], **meta)
         else:
-            kpis[entry["id"]] = custom_kpi(entry, path)
+            kpis[entry["id"]] = custom_kpi(entry, where)
     return kpis

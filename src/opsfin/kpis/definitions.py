@@ -131,21 +131,23 @@ T = "timesheets"
 GL = "gl_entries"
 PAID_HOURS = "regular_hours + overtime_hours"
 COGS = f"role in {COGS_ROLES!r}"
+# The OEE family: ratios of machine readings where higher is better (OEE = availability × performance ×
+# quality rate). (id, name, owner, description, numerator, denominator)
+OEE_FAMILY = (
+    ("availability", "Availability", "plant manager", "Share of planned production time the machines actually ran.",
+     "run_minutes", "planned_minutes"),
+    ("performance", "Performance", "plant manager", "Speed while running, against the ideal cycle.",
+     "ideal_cycle_seconds * units_total", "run_minutes * 60"),
+    ("quality_rate", "Quality rate", "quality manager", "Good units among all units made.", "units_good", "units_total"),
+    ("oee", "OEE", "plant manager", "Overall equipment effectiveness: good output at ideal speed over planned time.",
+     "ideal_cycle_seconds * units_good", "planned_minutes * 60"),
+    ("capacity_utilization", "Capacity utilization", "plant manager",
+     "Actual output over the output possible in planned time.",
+     "ideal_cycle_seconds * units_total", "planned_minutes * 60"),
+)
 KPIS: tuple[Kpi, ...] = (
-    _kpi("availability", "Availability", "ratio", "higher_is_better", "plant manager",
-         "Share of planned production time the machines actually ran.",
-         _part(R, "run_minutes", "planned_minutes")),
-    _kpi("performance", "Performance", "ratio", "higher_is_better", "plant manager",
-         "Speed while running, against the ideal cycle.",
-         _part(R, "ideal_cycle_seconds * units_total", "run_minutes * 60")),
-    _kpi("quality_rate", "Quality rate", "ratio", "higher_is_better", "quality manager",
-         "Good units among all units made.", _part(R, "units_good", "units_total")),
-    _kpi("oee", "OEE", "ratio", "higher_is_better", "plant manager",
-         "Overall equipment effectiveness: good output at ideal speed over planned time.",
-         _part(R, "ideal_cycle_seconds * units_good", "planned_minutes * 60")),
-    _kpi("capacity_utilization", "Capacity utilization", "ratio", "higher_is_better", "plant manager",
-         "Actual output over the output possible in planned time.",
-         _part(R, "ideal_cycle_seconds * units_total", "planned_minutes * 60")),
+    *(_kpi(id, name, "ratio", "higher_is_better", owner, description, _part(R, num, den))
+      for id, name, owner, description, num, den in OEE_FAMILY),
     _kpi("output_units", "Output", "units", "higher_is_better", "plant manager",
          "Units produced into stock (inventory movements of kind production).",
          _part("production_output", "qty"), kind="sum"),

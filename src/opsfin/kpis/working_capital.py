@@ -40,8 +40,10 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
     days = ledger["posting_date"]
     # without --from/--to every period is whole (DESIGN.md: only --from/--to clip, and d counts the days
     # inside); the first and last days with postings to those roles only choose which periods are shown
-    first = start or period_start(days.min(), grain)
-    last = end or next_period(period_start(days.max(), grain), grain) - dt.timedelta(days=1)
+    first_day, last_day = days.min(), days.max()
+    assert isinstance(first_day, dt.date) and isinstance(last_day, dt.date)  # the ledger is not empty
+    first = start or period_start(first_day, grain)
+    last = end or next_period(period_start(last_day, grain), grain) - dt.timedelta(days=1)
     # running balance per role: dates and cumulative sums, read at any day by binary search
     running: dict[str, tuple[list[dt.date], list[Decimal]]] = {}
     for day, role, amount in ledger.sort("posting_date").iter_rows():

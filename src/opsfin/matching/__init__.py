@@ -15,7 +15,7 @@ new auto matches), `run_invoices`, `record_decision` (confirm/reject through the
 from __future__ import annotations
 
 from .bank import BankDecisions, BankReconciliation, kept_frame, reconcile
-from .config import MatchingConfig, default_config, load_config, parse_config
+from .config import MatchingConfig, default_config, parse_config
 from .invoices import InvoiceMatch, InvoiceTables, exception_queue, three_way_match
 from .runs import RunToKeep, context_days, mark_kept, run_to_keep
 
@@ -30,7 +30,6 @@ __all__ = [
     "default_config",
     "exception_queue",
     "kept_frame",
-    "load_config",
     "mark_kept",
     "parse_config",
     "reconcile",

@@ -39,15 +39,15 @@ from .ids import bank_match_ids
 from .rules import NOTES, PROPOSALS, RULE_FUNCTIONS, likeness
 
 STATUSES = ("confirmed", "auto", "suggested", "unmatched")
-MATCH_SCHEMA = {
+MATCH_SCHEMA = pl.Schema({
     "match_id": pl.String, "bank_txn_id": pl.String, "doc_type": pl.String, "doc_id": pl.String,
     "rule": pl.String, "score": pl.Float64, "status": pl.String, "run_id": pl.Int64,
-}
+})
 # auto matches kept by earlier runs (`AppDB.kept_matches`), in the order kept
-KEPT_SCHEMA = {
+KEPT_SCHEMA = pl.Schema({
     "run_id": pl.Int64, "match_id": pl.String, "bank_txn_id": pl.String, "doc_type": pl.String,
     "doc_id": pl.String, "rule": pl.String, "score": pl.Float64,
-}
+})
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,8 @@ def nearer_rivals(props: pl.DataFrame, free_lines: pl.DataFrame, docs: pl.DataFr
 def _confirmed_pairs(decisions: BankDecisions) -> pl.DataFrame:
     """The pairs of the confirmed matches, in the order confirmed; a match sharing a bank line or a
     document with an earlier one is left out, so nothing is ever in two confirmed matches."""
-    rows, used = [], set()
+    rows: list[tuple[str, str, str, str, str, float]] = []
+    used: set[tuple[str, ...]] = set()
     for mid, c in decisions.confirmed.items():
         pairs = [tuple(p) for p in c.get("pairs", [])]
         keys = {("line", b) for b, _, _ in pairs} | {("doc", t, d) for _, t, d in pairs}
@@ -268,7 +269,8 @@ def reconcile(bank: pl.DataFrame, items: pl.DataFrame, config: BankConfig, base_
             continue
         result = RULE_FUNCTIONS[rule](free_lines, docs, free_comparable, params)
         props = result.proposals.with_columns(pl.col("proposal") + offset)  # ids unique across rules
-        offset += int(result.proposals["proposal"].max()) + 1 if not props.is_empty() else 0
+        last = result.proposals["proposal"].max()   # an int, or None when the rule proposed nothing
+        offset += last + 1 if isinstance(last, int) else 0
         if rule != "exact_reference":
             props = _without_contradicted(props, lines, docs)
         notes.append(result.notes)

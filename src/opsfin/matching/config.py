@@ -1,6 +1,7 @@
 """`model/matching.yaml`: the bank-reconciliation cascade and the three-way-match tolerances.
 
-Parsing and validation only; the engines take a `MatchingConfig`. Unknown keys are refused and a
+Parsing and validation only; the engines take a `MatchingConfig`. The I/O layer reads a workspace's file
+(opsfin.runs.model.load_matching_config). Unknown keys are refused and a
 bad value is one line naming the file and the key (docs/matching.md has the reference). The default
 file is `opsfin/model_defaults/matching.yaml`."""
 
@@ -12,14 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, StrictBool, model_validator
 
-from ..errors import UserError
 from ..model_defaults import default_text
-from ..model_schema import Entry, validate
-from ..yamlfile import parse_yaml, read_yaml_mapping
+from ..model_schema import Entry, parse_yaml, validate
 
 FILE = "matching.yaml"
 
-RULES = ("exact_reference", "amount_date_counterparty", "fuzzy_reference", "batch_payment",
+RULES: tuple[RuleName, ...] = ("exact_reference", "amount_date_counterparty", "fuzzy_reference", "batch_payment",
          "partial_payments", "amount_tolerance")
 RuleName = Literal["exact_reference", "amount_date_counterparty", "fuzzy_reference", "batch_payment",
                    "partial_payments", "amount_tolerance"]
@@ -127,18 +126,6 @@ def parse_config(data: dict, where: str | Path = FILE) -> MatchingConfig:
 
 def default_config() -> MatchingConfig:
     return parse_config(parse_yaml(DEFAULT_MATCHING_YAML, "default matching.yaml"))
-
-
-def load_config(model_dir: Path) -> MatchingConfig:
-    """`model/matching.yaml` of a workspace; the defaults when the file is missing."""
-    path = model_dir / FILE
-    if not path.exists():
-        return default_config()
-    try:
-        data = read_yaml_mapping(path)
-    except OSError as exc:   # a folder, unreadable, ...: one line, not a traceback
-        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return parse_config(data, path)
 
 
 def default_matching_yaml() -> str:

@@ -109,7 +109,7 @@ def _received_per_line(lines: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFr
     groups = eligible.group_by("po_id", "po_line", maintain_order=True).agg(
         pl.struct("invoice_id", "line", "qty").alias("_bills"))
     groups = groups.join(received, left_on=["po_id", "po_line"], right_on=["po_id", "line"], how="left")
-    rows = []
+    rows: list[tuple[str, int, float]] = []
     for bills, rq in zip(groups["_bills"].to_list(), groups["_rq"].to_list(), strict=True):
         got = _allocate(bills, rq or [])
         rows.extend((k[0], k[1], v) for k, v in got.items())

@@ -16,7 +16,9 @@ reference) or 0.75 (same counterparty) − 0.1 × |difference| / tolerance − 0
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from rapidfuzz import fuzz, process
@@ -89,7 +91,8 @@ def reference_similarity(line_refs: list[str], line_texts: list[str], line_digit
     out = []
     for k, (w, i) in enumerate(zip(whole.tolist(), inside.tolist(), strict=True)):
         best = w if left[k] and right[k] else 0.0   # two missing references are not alike
-        digits_inside = doc_digits[k] is None or doc_digits[k] in "".join(filter(str.isdigit, line_texts[k]))
+        digits = doc_digits[k]
+        digits_inside = digits is None or digits in "".join(filter(str.isdigit, line_texts[k]))
         if len(doc_refs[k]) >= 6 and i >= 0.9 and digits_inside:
             best = max(best, i)
         if both_digits[k] and line_digits[k] == doc_digits[k]:
@@ -208,7 +211,8 @@ def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, compara
     grouped = _groups_summing(by_ref, anchor, other, a_cents, o_cents, 0.98)
     done = grouped[anchor].unique()
     by_party = candidate_pairs(["cur", "cp_key"]).filter(~pl.col(anchor).is_in(done.implode()))
-    n0 = int(grouped["proposal"].max() or 0) + 1 if not grouped.is_empty() else 0
+    last = grouped["proposal"].max()   # Int64 row indexes: an int, or None when nothing was grouped
+    n0 = last + 1 if isinstance(last, int) else 0
     searched, notes = _subset_proposals(by_party, anchor, other, a_cents, o_cents, p, n0)
     props = pl.concat([grouped.select(list(PROPOSALS)), searched.select(list(PROPOSALS))])
     return RuleResult(props, pl.DataFrame(notes, schema=NOTES, orient="row"))
@@ -260,7 +264,8 @@ def tolerance_cents(doc_cents: int, p: AmountTolerance) -> int:
     return max(int(p.absolute * 100), abs(doc_cents) * percent_basis_points(p) // 10_000)
 
 
-RULE_FUNCTIONS = {
+# each rule takes (free bank lines, documents, free comparable items, its own parameters from config.py)
+RULE_FUNCTIONS: dict[str, Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, Any], RuleResult]] = {
     "exact_reference": exact_reference,
     "amount_date_counterparty": amount_date_counterparty,
     "fuzzy_reference": fuzzy_reference,

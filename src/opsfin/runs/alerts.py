@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .. import alerts
-from ..alerts import Alert, Guardrail, Scan, load_detection, load_guardrails
-from ..kpis.catalog import load_catalog
+from ..alerts import Alert, Guardrail, Scan
 from ..kpis.definitions import Kpi
+from .model import load_catalog, load_detection, load_guardrails
 from .tables import open_tables
 
 if TYPE_CHECKING:

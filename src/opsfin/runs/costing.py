@@ -25,8 +25,9 @@ from ..costing.allocations import (
     month_bounds,
     run_allocation,
 )
-from ..costing.costing_config import METHODS, load_abc_config, load_allocation_config
+from ..costing.costing_config import METHODS
 from ..errors import UserError
+from .model import load_abc_config, load_allocation_config
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder

@@ -18,7 +18,7 @@ from ..appdb.db import app_db_url
 from ..core.periods import parse_day, range_error
 from ..matching.bank import BankReconciliation, kept_frame, only_lines, reconcile
 from ..matching.candidates import read_bank_lines, read_open_items
-from ..matching.config import MatchingConfig, load_config
+from ..matching.config import MatchingConfig
 from ..matching.decisions import (
     bank_decision,
     bank_decisions,
@@ -28,6 +28,7 @@ from ..matching.decisions import (
 )
 from ..matching.invoices import InvoiceMatch, read_invoice_tables, three_way_match
 from ..matching.runs import context_days, mark_kept, run_to_keep
+from .model import load_matching_config
 
 if TYPE_CHECKING:
     from ..appdb import AppDB
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 
 def config_of(ws: WorkspaceFolder) -> MatchingConfig:
-    return load_config(ws.model_dir)
+    return load_matching_config(ws.model_dir)
 
 
 def existing_app_db(ws: WorkspaceFolder, use_app_db: bool = True) -> AppDB | None:

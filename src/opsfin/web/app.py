@@ -68,6 +68,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# scripts only from this server's files: no inline script, no eval, no CDN. Style sheets only from files
+# too; style attributes are allowed because plotly.js (its d3) sets some SVG styles as attributes, and an
+# attribute can run no script. data: images for plotly's mode bar; nothing may frame the pages; forms post
+# only here; no plugins, no <base> (docs/security.md)
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-elem 'self'; "
+                           "style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+                           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
 # what anyone may reach without logging in; every other path authenticates first (docs/security.md)
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico", "/api/docs", "/api/openapi.json"})
 
@@ -168,6 +176,7 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     @app.middleware("http")
     async def _headers(request: Request, call_next):
         response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -26,7 +26,7 @@ class Results:
         return self.cache.get(("catalog",), self.ws.kpi_catalog)
 
     def guardrails(self):
-        from ..alerts import load_guardrails
+        from ..runs.model import load_guardrails
 
         return self.cache.get(("guardrails",), lambda: load_guardrails(self.ws.model_dir, self.catalog()))
 

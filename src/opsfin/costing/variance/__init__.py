@@ -2,7 +2,8 @@
 gross margin (Horngren, Datar & Rajan, *Cost Accounting*: flexible budget ch. 7, overhead ch. 8,
 sales-mix and sales-quantity variances ch. 14).
 
-A pure function of warehouse tables (a DuckDB connection) plus a few settings; it returns a Polars table
+A pure function of the warehouse `Tables` (Ibis tables on DuckDB or Spark; a DuckDB connection is read
+through Ibis too) plus a few settings; it returns a Polars table
 `category, [<dim>], amount` whose amounts (DECIMAL, cents) are signed as effects on gross margin:
 favourable +, unfavourable −. The parts add to the `total` row exactly.
 
@@ -20,7 +21,8 @@ How each part is computed (docs/variances.md has the full description):
 
 Modules: `common` (categories, GL roles, splits, `Piece`, exact helpers), `textbook` (the formulas),
 `months` (period and plan version), `sales`, `material`, `conversion` (labor, energy, overhead), `bridge`
-(assembly, table, summary) and `drill` (source rows).
+(assembly, table, summary), `drill` (source rows) and `reads` (the warehouse reads, Ibis expressions that
+aggregate in the backend; the exact arithmetic stays in Python).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from ...core.periods import month_end
 from ...errors import UserError
 from ...kpis.engine import Tables
-from .common import Piece, _add, _cents, _month_key, _to_1e4, he, he_div
+from .common import Piece, _add, _cents, _month_key, he, he_div
 from .reads import (
     invoice_price_lines,
     invoice_price_postings,
@@ -69,38 +69,29 @@ def _invoice_price(t: Tables, lo: dt.date, hi: dt.date, pieces: Pieces) -> None:
             _add(pc.parts, "product", product, -cents * share)
 
 
-def _erp_round(x: float) -> int:
-    """round(x) as the ERP's SQL rounds a double: half away from zero, on the double's exact value."""
-    return int(Decimal(x).to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def _order_cents(qty: float, std_unit_cost: Decimal) -> int:
-    """qty × standard cost in cents, half-even, on exact integers: qty in 1e-6 units × cost in 1e-4."""
-    return he_div(_erp_round(qty * 1_000_000) * _to_1e4(std_unit_cost), 100_000_000)
-
-
 def _usage_and_scrap(t: Tables, lo: dt.date, hi: dt.date, pieces: Pieces) -> None:
-    # usage and scrap at order close: per order and component (usage) or per order (scrap), half-even
+    # usage and scrap at order close: per order and component (usage) or per order (scrap), half-even,
+    # on exact integers: quantities in 1e-6 units × standards in 1e-4 → cents ÷ 1e8
     for r in usage_lines(t, lo, hi):
-        if r["planned_qty"] is None or r["qty_per"] is None:
-            continue  # no standard quantity: nothing to compare (the SQL of the ERP gives NULL)
-        cents = _order_cents((r["issued"] or 0) - r["planned_qty"] * r["qty_per"], r["std_unit_cost"])
-        pc = _piece(pieces, "material_usage", _month_key(r["closed_date"]))
+        cents = he_div(r["qty_e6"] * r["cost_e4"], 100_000_000) * r["n"]
+        pc = _piece(pieces, "material_usage", _month_key(r["month"]))
         pc.target -= cents
         _add(pc.parts, "product", r["product_id"], -cents)
+    order_cents: dict[str, tuple[dt.date, int]] = {}
     for r in scrap_orders(t, lo, hi):
-        if r["q"] is None:
+        if r["qty_e6"] is None:
             continue
-        cents = _order_cents(r["q"], r["std_unit_cost"])
-        pc = _piece(pieces, "scrap", _month_key(r["closed_date"]))
+        m, cents = _month_key(r["month"]), he_div(r["qty_e6"] * r["cost_e4"], 100_000_000)
+        order_cents[r["order_id"]] = (m, cents)
+        pc = _piece(pieces, "scrap", m)
         pc.target -= cents
         _add(pc.parts, "product", r["product_id"], -cents)
-    # the scrapping operations carry work centre, machine and shift: each order's scrap shared by their quantity
+    # the scrapping operations carry work centre, machine and shift: each order's scrap shared by their
+    # quantity (as a double, as the ERP shares it)
     shares: dict[tuple, float] = defaultdict(float)
     for r in sorted(scrap_operations(t, lo, hi), key=lambda r: r["operation_id"]):
-        cents = _order_cents(r["q"], r["std_unit_cost"])
-        key = (_month_key(r["closed_date"]), r["work_center_id"], r["machine_id"], r["shift_id"])
-        shares[key] += float(cents) * r["qty_scrap"] / r["q"]
+        m, cents = order_cents[r["order_id"]]
+        shares[(m, r["work_center_id"], r["machine_id"], r["shift_id"])] += float(cents) * r["qty_scrap"] / r["q"]
     for (m, wc, machine, shift), share in shares.items():
         pc = _piece(pieces, "scrap", m)
         v = -Fraction(share)

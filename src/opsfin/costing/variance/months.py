@@ -26,7 +26,7 @@ def resolve_months(source: Tables | Any, start=None, end=None) -> list[dt.date]:
     lo, hi = _parse(start, "--from", False), _parse(end, "--to", True)
     if lo is None or hi is None:
         a, b = posting_span(t, ("revenue", "cogs", *VARIANCE_ROLES))
-        if a is None:
+        if a is None or b is None:
             raise UserError("no revenue, COGS or variance postings in gl_entries: nothing to analyse")
         lo = lo or month_start(a)
         hi = hi or month_end(b)

@@ -67,20 +67,21 @@ def product_standards(t: Tables) -> Rows:
 
 
 def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
-    """Per AR invoice with revenue postings in [lo, hi] and month: its revenue (−Σ GL), its net (Σ line
-    amounts) and its lines summed per (product, customer): month, product_id, customer_id, qty, amount,
-    revenue, net."""
+    """The revenue posted in [lo, hi] per month, product and customer: each AR invoice's revenue (−Σ GL)
+    shared over its lines by line amount (revenue × amount / the invoice's net, as a double, as the ERP
+    shares it), with the lines' quantities: month, product_id, customer_id, qty, revenue."""
     g = _gl_roles(t)
     g = g.filter((g.role == "revenue") & in_range(g.posting_date, lo, hi))
     g = g.mutate(month=month_of(g.posting_date))
-    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(revenue=(-g.amount.sum()).cast(MONEY_SUM_T))
+    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(_rev=(-g.amount.sum()).cast(MONEY_SUM_T))
     lines = t("ar_invoice_lines")
     inv = t("ar_invoices").select(_i="invoice_id", customer_id="customer_id")
-    net = lines.group_by(_n="invoice_id").aggregate(net=lines.amount.sum().cast(MONEY_SUM_T))
+    net = lines.group_by(_n="invoice_id").aggregate(_net=lines.amount.sum().cast(MONEY_SUM_T))
     j = rev.join(lines, rev._inv == lines.invoice_id).join(inv, rev._inv == inv._i).join(net, rev._inv == net._n)
-    keys = ["_inv", "month", "product_id", "customer_id", "revenue", "net"]
-    return fetch(j.group_by(keys).aggregate(qty=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T),
-                                            amount=j.amount.sum().cast(MONEY_SUM_T)))
+    share = (j._rev * j.amount.cast(MONEY_T)).cast("float64") / j._net.cast("float64")
+    j = j.mutate(_share=ibis.ifelse(j._net != 0, share, ibis.null("float64")))
+    return fetch(j.group_by(["month", "product_id", "customer_id"]).aggregate(
+        qty=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T), revenue=j._share.sum()))
 
 
 # ------------------------------------------------------------------------------------------ material
@@ -130,44 +131,51 @@ def _closed_orders(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
     return o.select("order_id", "product_id", "planned_qty", "closed_date")
 
 
+def _scaled(x: ir.NumericValue, factor: int) -> ir.IntegerValue:
+    """round(x · factor) as an integer, half away from zero (as the ERP rounds)."""
+    return (x * factor).round().cast("int64")
+
+
 def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
-    """Per order closed in [lo, hi] and BOM component: closed_date, product_id, issued (−Σ issue qty, None
-    without issues), planned_qty, qty_per, std_unit_cost (of the component)."""
+    """Per order closed in [lo, hi] and BOM component, the usage variance's exact integers: the quantity
+    issued (−Σ issue qty, 0 without issues) less the standard (planned qty × qty per) in 1e-6 units and the
+    component's standard cost in 1e-4, counted per (month, product, qty_e6, cost_e4): n."""
     o = _closed_orders(t, lo, hi)
     mv = t("inventory_movements")
     mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
-    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(issued=-mv.qty.sum())
-    b = t("bom").select(_bp="product_id", _bc="component_id", qty_per="qty_per")
-    c = t("products").select(_cp="product_id", std_unit_cost="std_unit_cost")
+    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(_issued=-mv.qty.sum())
+    b = t("bom").select(_bp="product_id", _bc="component_id", _per="qty_per")
+    c = t("products").select(_cp="product_id", _cost="std_unit_cost")
     j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
     j = j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
-    return fetch(j.select("closed_date", "product_id", "issued", "planned_qty", "qty_per",
-                          std_unit_cost=j.std_unit_cost.cast(PRICE_T)))
+    j = j.select("product_id", month=month_of(j.closed_date),
+                 qty_e6=_scaled(j._issued.fill_null(0.0) - j.planned_qty * j._per, 1_000_000),
+                 cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000))
+    j = j.filter(j.qty_e6.notnull())
+    return fetch(j.group_by(["month", "product_id", "qty_e6", "cost_e4"]).aggregate(n=j.count()))
 
 
 def scrap_orders(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
-    """Per order closed in [lo, hi] with operations: closed_date, product_id, q (Σ qty_scrap), std_unit_cost."""
+    """Per order closed in [lo, hi] with operations: order_id, month, product_id, qty_e6 (Σ qty_scrap in
+    1e-6 units, None when unknown), cost_e4 (the product's standard cost in 1e-4)."""
     o = _closed_orders(t, lo, hi)
     op = t("operations")
     op = op.filter(op.order_id.isin(o.order_id))
-    s = op.group_by(_o="order_id").aggregate(q=op.qty_scrap.sum())
-    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
+    s = op.group_by(_o="order_id").aggregate(_q=op.qty_scrap.sum())
+    p = t("products").select(_p="product_id", _cost="std_unit_cost")
     j = o.join(s, o.order_id == s._o).join(p, o.product_id == p._p)
-    return fetch(j.select("closed_date", "product_id", "q", std_unit_cost=j.std_unit_cost.cast(PRICE_T)))
+    return fetch(j.select("order_id", "product_id", month=month_of(j.closed_date), qty_e6=_scaled(j._q, 1_000_000),
+                          cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000)))
 
 
 def scrap_operations(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
-    """The scrapping operations of the orders closed in [lo, hi]: order_id, closed_date, work_center_id,
-    machine_id, shift_id, qty_scrap, q (the order's Σ qty_scrap), std_unit_cost (of the order's product)."""
+    """The scrapping operations of the orders closed in [lo, hi]: order_id, operation_id, work_center_id,
+    machine_id, shift_id, qty_scrap and q (the order's Σ qty_scrap over them)."""
     o = _closed_orders(t, lo, hi)
     op = t("operations")
     op = op.filter(op.order_id.isin(o.order_id) & (op.qty_scrap != 0))
     op = op.mutate(q=op.qty_scrap.sum().over(ibis.window(group_by=op.order_id)))
-    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
-    j = o.join(op, "order_id")
-    j = j.join(p, j.product_id == p._p)
-    return fetch(j.select("order_id", "operation_id", "closed_date", "work_center_id", "machine_id", "shift_id",
-                          "qty_scrap", "q", std_unit_cost=j.std_unit_cost.cast(PRICE_T)))
+    return fetch(op.select("order_id", "operation_id", "work_center_id", "machine_id", "shift_id", "qty_scrap", "q"))
 
 
 # ------------------------------------------------------------------------------------------ conversion
@@ -180,11 +188,6 @@ def work_centre_standards(t: Tables) -> Rows:
                           std_variable_overhead_rate=j.std_variable_overhead_rate.cast(PRICE_T),
                           std_fixed_overhead_rate=j.std_fixed_overhead_rate.cast(PRICE_T),
                           std_energy_price=j.std_energy_price.cast(PRICE_T)))
-
-
-def _scaled(x: ir.NumericValue, factor: int) -> ir.IntegerValue:
-    """round(x · factor) as an integer, half away from zero (as the ERP rounds)."""
-    return (x * factor).round().cast("int64")
 
 
 def operation_sums(t: Tables, lo: dt.date, hi: dt.date) -> Rows:

@@ -25,15 +25,10 @@ def _sales(t: Tables, months: list[dt.date], versions: dict[dt.date, str], gl: d
         if versions.get(r["period"]) == r["version"]:
             plan[r["period"]][r["product_id"]] = (Fraction(Decimal(str(r["qty"]))), Fraction(r["unit_price"]))
     # actual: revenue GL per AR invoice, shared over its lines by line amount; quantities from the lines
-    grouped: dict[tuple, list[Fraction]] = defaultdict(lambda: [Fraction(0), Fraction(0)])
-    for r in revenue_lines(t, lo, hi):
-        acc = grouped[(_month_key(r["month"]), r["product_id"], r["customer_id"])]
-        acc[0] += Fraction(r["qty"] or 0)
-        if r["net"]:
-            acc[1] += Fraction(r["revenue"]) * Fraction(r["amount"]) / Fraction(r["net"])
     actual: dict[dt.date, list[tuple]] = defaultdict(list)
-    for (m, product, customer), (qty, rev) in grouped.items():
-        actual[m].append((product, customer, qty, rev))
+    for r in revenue_lines(t, lo, hi):
+        actual[_month_key(r["month"])].append((r["product_id"], r["customer_id"], Fraction(r["qty"] or 0),
+                                               Fraction(Decimal(str(r["revenue"] or 0)))))
     pieces: list[Piece] = []
     static_by_month: dict[dt.date, int] = {}
     for m in months:

@@ -3,6 +3,8 @@
 // customdata is the URL its click opens.
 (function () {
   function draw(el) {
+    // the height is set here, not in a style attribute, which the Content-Security-Policy refuses
+    if (el.dataset.height) { el.style.height = el.dataset.height + "px"; }
     var source = document.getElementById(el.dataset.figure);
     if (!source || typeof Plotly === "undefined") { return; }
     var fig = JSON.parse(source.textContent);
