@@ -59,6 +59,14 @@ def test_decimal_separators():
     assert check("customers", "credit_limit", "1'000.25", Mapping(thousands_separator="'")) == Decimal("1000.25")
 
 
+def test_whole_numbers_and_doubles_read_the_mappings_separators_too():
+    de = Mapping(decimal_separator=",", thousands_separator=".")
+    assert check("customers", "payment_terms_days", "1.000", de) == 1000
+    assert check("machines", "rated_kw", "1.234,5", de) == 1234.5
+    with pytest.raises(Invalid, match="not a number"):
+        check("machines", "rated_kw", "12.5", de)          # groups of three only: "12.5" is no number here
+
+
 def test_price_and_rate_scales():
     assert check("products", "list_price", "1.2345") == Decimal("1.2345")
     with pytest.raises(Invalid, match="more than 4 decimals"):
@@ -105,6 +113,8 @@ def test_types(table_name, column, raw, expected):
     ("sites", "kind", "Plant", "'Plant' is not one of plant, warehouse, support (did you mean 'plant'?)"),
     ("customers", "currency", "eur", "three-letter ISO currency code"),
     ("customers", "name", {"a": 1}, "not text"),
+    ("customers", "payment_terms_days", True, "is a true/false value, not a whole number"),
+    ("machines", "rated_kw", False, "is a true/false value, not a number"),
 ])
 def test_type_refusals(table_name, column, raw, words):
     with pytest.raises(Invalid) as info:

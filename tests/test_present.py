@@ -18,7 +18,7 @@ from opsfin.errors import UserError, api_name
 from opsfin.kpis.definitions import KPI_BY_ID
 from opsfin.present import humanise, kpi_kind, kpi_value_kind, label
 from opsfin.web.problems import user_error_problem
-from web_support import assert_problem
+from web_support import add_people, assert_problem, bearer
 
 
 # ------------------------------------------------------------------------------------------ formatters
@@ -168,12 +168,11 @@ def test_the_cli_and_the_api_word_the_same_error(tmp_path, capsys):
 
     from opsfin.web.app import create_app
 
-    app = create_app(ws)
-
-    def fails(start: str, end: str):
-        raise range_error(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
-
-    app.add_api_route("/api/v1/test-range", fails)
-    response = TestClient(app).get("/api/v1/test-range", params={"start": "2024-05-01", "end": "2024-04-01"})
+    # the same mistake through the real API, authenticated (the API authenticates before it validates)
+    db, tokens = add_people(f"sqlite:///{tmp_path}/app.db")
+    client = TestClient(create_app(ws, app_db_url=f"sqlite:///{tmp_path}/app.db"))
+    response = client.get("/api/v1/kpis/oee", params={"from": "2024-05-01", "to": "2024-04-01"},
+                          headers=bearer(tokens["ada"]))
+    db.close()
     body = assert_problem(response, 400, r"^from 2024-05-01 is after to 2024-04-01$")
     assert body["param"] == "from"

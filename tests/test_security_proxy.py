@@ -5,6 +5,7 @@ failed login and never meet the login rate limit. These tests run `opsfin serve`
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 
@@ -24,7 +25,10 @@ def served_options(ws_path, monkeypatch) -> tuple:
     """The app and the uvicorn options `opsfin serve` would run it with (uvicorn.run is intercepted)."""
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
-    serve_cmd.serve(ws_path, "127.0.0.1", 0, banner=False)
+    with socket.socket() as s:  # a free port, for `serve`'s own check (uvicorn.run itself does not run)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve_cmd.serve(ws_path, "127.0.0.1", port, banner=False)
     app = seen.pop("app")
     return app, seen
 

@@ -102,7 +102,9 @@ def iso_week(day: dt.date) -> str:
 def calendar(first: dt.date, last: dt.date, grain: str) -> list[ClippedPeriod]:
     """Every period touching [first, last], oldest first; the first and last are clipped to the range
     (they keep their calendar start but hold only the days inside). Empty when last < first."""
-    out = []
+    out: list[ClippedPeriod] = []
+    if last < first:
+        return out
     p = period_start(first, grain)
     while p <= last:
         nxt = next_period(p, grain)

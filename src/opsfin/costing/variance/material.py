@@ -72,20 +72,21 @@ def _invoice_price(t: Tables, lo: dt.date, hi: dt.date, pieces: Pieces) -> None:
 def _usage_and_scrap(t: Tables, lo: dt.date, hi: dt.date, pieces: Pieces) -> None:
     # usage and scrap at order close: per order and component (usage) or per order (scrap), half-even,
     # on exact integers: quantities in 1e-6 units × standards in 1e-4 → cents ÷ 1e8
+    usage: dict[tuple[dt.date, str], int] = defaultdict(int)
     for r in usage_lines(t, lo, hi):
-        cents = he_div(r["qty_e6"] * r["cost_e4"], 100_000_000) * r["n"]
-        pc = _piece(pieces, "material_usage", _month_key(r["month"]))
-        pc.target -= cents
-        _add(pc.parts, "product", r["product_id"], -cents)
+        usage[(_month_key(r["month"]), r["product_id"])] += he_div(r["qty_e6"] * r["cost_e4"], 100_000_000) * r["n"]
+    scrap: dict[tuple[dt.date, str], int] = defaultdict(int)
     order_cents: dict[str, tuple[dt.date, int]] = {}
     for r in scrap_orders(t, lo, hi):
-        if r["qty_e6"] is None:
-            continue
-        m, cents = _month_key(r["month"]), he_div(r["qty_e6"] * r["cost_e4"], 100_000_000)
-        order_cents[r["order_id"]] = (m, cents)
-        pc = _piece(pieces, "scrap", m)
-        pc.target -= cents
-        _add(pc.parts, "product", r["product_id"], -cents)
+        if r["qty_e6"] is not None:
+            m, cents = _month_key(r["month"]), he_div(r["qty_e6"] * r["cost_e4"], 100_000_000)
+            order_cents[r["order_id"]] = (m, cents)
+            scrap[(m, r["product_id"])] += cents
+    for cat, by_product in (("material_usage", usage), ("scrap", scrap)):
+        for (m, product), cents in by_product.items():
+            pc = _piece(pieces, cat, m)
+            pc.target -= cents
+            _add(pc.parts, "product", product, -cents)
     # the scrapping operations carry work centre, machine and shift: each order's scrap shared by their
     # quantity (as a double, as the ERP shares it)
     shares: dict[tuple, float] = defaultdict(float)
