@@ -34,8 +34,12 @@ demo: install
 serve: install
 	$(BIN)/opsfin serve -w demo-workspace --host $(HOST) --port $(PORT)
 
-## make test: install with the dev and spark extras and run the whole suite (the Spark tests also need Java 17)
+## make test: install with the dev and spark extras, check lint, formatting and types (mypy on core/ and the
+## engines), then run the whole suite (the Spark tests also need Java 17)
 test: install-dev
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 ## make mutation: mutation testing of the engines with mutmut, per package (not part of `make test`; see
@@ -44,11 +48,11 @@ test: install-dev
 MUTATION_PACKAGES ?=
 MUTATION_MINUTES ?= 8
 mutation: install-dev
-	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
 	$(BIN)/python tools/mutation.py $(MUTATION_PACKAGES) --minutes $(MUTATION_MINUTES)
 
 lint: install-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 docs: install
 	$(BIN)/python -m opsfin.canonical.docs

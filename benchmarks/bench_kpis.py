@@ -8,7 +8,7 @@ Every KPI runs through the engine (`opsfin.kpis.compute`) on DuckDB, split by si
 carry `site`, by month at company level otherwise (dso, dio, dpo, ccc, inventory_turns, days_to_pay).
 
 For `oee`, `dso` and `overtime_share` the same numbers are also computed with SQL written straight from
-DESIGN.md ("KPI definitions v1") on the same DuckDB connection, the results are checked to agree
+docs/kpis.md on the same DuckDB connection, the results are checked to agree
 (relative difference ≤ 1e-9), and the engine/SQL ratio of the medians is printed. Target: ≤ 1.5.
 
 Each timing is the median of N runs (default 3) after one untimed warm-up run, and includes fetching the
@@ -34,7 +34,7 @@ from opsfin.kpis import KPIS, compute
 DEFAULT_DIR = Path(".bench/large")
 TARGET = 1.5
 
-# ------------------------------------------------------------------ hand-written SQL (from DESIGN.md)
+# ------------------------------------------------------------------ hand-written SQL (from docs/kpis.md)
 # oee = Σ(ideal_cycle_seconds·units_good) / Σ(planned_minutes·60); machine_readings → machine → work_center → site
 OEE_SQL = """
 SELECT date_trunc('month', r.hour_start)::DATE AS period_start, wc.site_id AS site,

@@ -1,4 +1,4 @@
-"""Reconcile 1,000,000 bank lines against 1,000,000 open items end to end (issue 6: ≤ 60 s on 2 cores).
+"""Reconcile 1,000,000 bank lines against 1,000,000 open items end to end (target: ≤ 60 s on 2 cores).
 
     python benchmarks/bench_matching.py                  # builds (once) and reuses ./.bench/matching
     python benchmarks/bench_matching.py --lines 200000   # a smaller run

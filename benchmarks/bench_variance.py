@@ -6,7 +6,7 @@
 
 Times the company bridge and the `--by machine` split (the largest split) for the year, each the median of N
 runs after an untimed warm-up, including the fetch into Polars. Also checks that the parts add to the total
-and that nothing is left in `other_manufacturing`. Target (issue 4): ≤ 30 s for the year on 2 cores."""
+and that nothing is left in `other_manufacturing`. Target: ≤ 30 s for the year on 2 cores."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ missing. The script adds two users (an admin and a plant manager scoped to P1) a
 `opsfin serve` in a subprocess, waits until the server has warmed its result cache (one sequential pass
 over every route, timed and printed as "first hit"), then runs the clients — each a thread with its own
 httpx client, logged in through the form for the pages and using a bearer token for the API — and prints
-requests, errors and p50/p95/p99 latency per route and overall. Target (issue 5): p95 ≤ 300 ms, no errors.
+requests, errors and p50/p95/p99 latency per route and overall. Target: p95 ≤ 300 ms, no errors.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 from opsfin import warehouse
 from opsfin.canonical import MODEL_TABLE_NAMES, SYSTEM_TABLES, TABLE_BY_NAME, TABLES
 from opsfin.canonical.docs import (
-    DESIGN_MARKED_NULL,
+    MODEL_MARKED_NULL,
     NULLABLE_CLARIFICATIONS,
     doc_path,
     render_data_model,
@@ -17,7 +17,7 @@ from opsfin.canonical.types import _ARROW_TYPES
 
 ALL_TABLES = TABLES + SYSTEM_TABLES
 
-# The tables DESIGN.md "Canonical model v1" lists, in its order.
+# The tables of the canonical model v1 (docs/data-model.md), in its order.
 DESIGN_TABLES = (
     # master data
     "sites", "cost_centers", "work_centers", "machines", "shifts", "employees", "products", "bom",
@@ -105,8 +105,8 @@ def test_ddl_creates_every_table_in_fresh_duckdb():
 
 def test_nullable_clarifications_are_complete():
     nullable = {(t.name, c.name) for t in TABLES for c in t.columns if c.nullable}
-    assert DESIGN_MARKED_NULL <= nullable, "a column DESIGN.md marks NULL is declared NOT NULL"
-    assert nullable - DESIGN_MARKED_NULL == set(NULLABLE_CLARIFICATIONS), (
+    assert MODEL_MARKED_NULL <= nullable, "a column the canonical model marks NULL is declared NOT NULL"
+    assert nullable - MODEL_MARKED_NULL == set(NULLABLE_CLARIFICATIONS), (
         "update NULLABLE_CLARIFICATIONS in opsfin/canonical/docs.py")
 
 

@@ -1,6 +1,6 @@
 """The `opsfin kpi` / `opsfin bottlenecks` contract, run as real subprocesses on the tiny demo company.
 
-The numbers are checked against the DESIGN.md "KPI definitions v1" formulas recomputed here in plain
+The numbers are checked against the docs/kpis.md formulas recomputed here in plain
 DuckDB SQL, written from the design page and not through the engine."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def same(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
-# ------------------------------------------------------------------ independent SQL from DESIGN.md
+# ------------------------------------------------------------------ independent SQL from docs/kpis.md
 SITE_MONTH_SQL = """
 WITH readings AS (   -- machine_readings → machine → work_center → site
     SELECT date_trunc('month', r.hour_start)::DATE AS period_start, wc.site_id AS site,

@@ -1,4 +1,4 @@
-"""Every KPI of DESIGN.md "KPI definitions v1", worked out by hand on a small fixture warehouse.
+"""Every KPI of docs/kpis.md, worked out by hand on a small fixture warehouse.
 
 The fixture is a handful of rows per table, inserted with SQL into a fresh workspace. Each expected
 number below is derived in the comments from those rows, so a failure points at one formula, one

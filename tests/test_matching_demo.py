@@ -32,8 +32,8 @@ def test_bank_targets_on_the_tiny_demo(scores, tiny_demo):
     bank = scores["bank"]
     # every demo bank line pays documents the engine sees
     assert bank["matchable_lines"] == tiny_demo.sql("SELECT count(*) AS n FROM bank_transactions")["n"][0]
-    assert bank["auto_correct_rate"] >= 0.98                   # issue 6: >= 98% of the matchable lines
-    assert bank["wrong_auto_rate"] <= 0.001                    # issue 6: <= 0.1% wrong auto matches
+    assert bank["auto_correct_rate"] >= 0.98                   # target: >= 98% of the matchable lines
+    assert bank["wrong_auto_rate"] <= 0.001                    # target: <= 0.1% wrong auto matches
     assert bank["pair_precision"] >= 0.999
 
 

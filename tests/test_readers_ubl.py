@@ -139,7 +139,7 @@ def test_sample_invoice(data_dir, name):
     assert got == exp["lines"]
     assert all(r["invoice_id"] == exp["invoice_id"] and r["po_id"] is None for r in lines)
     line_sum = sum(r["amount"] for r in lines)
-    assert line_sum + inv["tax_amount"] == inv["total"]           # the DESIGN contract
+    assert line_sum + inv["tax_amount"] == inv["total"]           # the canonical model's rule
     sign = -1 if exp["kind"] == "credit_note" else 1
     assert line_sum == sign * exp["tax_exclusive"]
     assert doc.meta["totals"]["PayableAmount"] == exp["payable"]

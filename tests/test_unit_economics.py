@@ -1,4 +1,4 @@
-"""Actual order costing and unit economics (issue 4 item 1), worked by hand on a small fixture warehouse,
+"""Actual order costing and unit economics, worked by hand on a small fixture warehouse,
 plus invariants on the tiny demo company and the CLI contract (`opsfin unit-economics`, `opsfin order-costs`).
 
 Fixture (base EUR; one plant P1 with one work centre WC-A = cost centre CC-A and one machine M1):
@@ -370,3 +370,16 @@ def test_engine_is_pure_on_a_connection(hw):
     finally:
         con.close()
     assert a.equals(b)
+
+
+def test_an_invoice_with_credit_lines_splits_its_base_amount_by_the_one_cent_rule():
+    """A foreign-currency invoice with a credit line: each line's exact share of the base amount is
+    base × line / net, rounded by opsfin.core.money's rule (largest remainder; ties to the larger share,
+    then the earlier line). Worked by hand: 10.01 over +2, −1, +2 (net 3) is 6.6733…, −3.3366…, 6.6733…;
+    rounded down 6.67, −3.34, 6.67 (10.00); the missing cent goes to line 1 (a tie, the earlier line)."""
+    from opsfin.costing.unit_economics import _split_signed
+
+    parts = _split_signed(Decimal("10.01"), [(1, Decimal("2")), (2, Decimal("-1")), (3, Decimal("2"))])
+    assert parts == {1: Decimal("6.68"), 2: Decimal("-3.34"), 3: Decimal("6.67")}
+    assert _split_signed(Decimal("10.00"), [(1, Decimal("30")), (2, Decimal("-10"))]) == {
+        1: Decimal("15.00"), 2: Decimal("-5.00")}

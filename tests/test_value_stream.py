@@ -1,4 +1,4 @@
-"""Value streams (issue 4 item 5), worked by hand on the fixture of tests/test_unit_economics.py, plus
+"""Value streams, worked by hand on the fixture of tests/test_unit_economics.py, plus
 invariants on the tiny demo and the `opsfin value-stream` CLI contract.
 
 Orders completed (family Fam, product FG-1): O1 released 01-02 08:00, completed 01-03 08:00 → 24 h lead time;

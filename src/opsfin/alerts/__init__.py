@@ -1,4 +1,4 @@
-"""Guardrails and anomaly alerts (DESIGN.md "Guardrails"; docs/alerts.md).
+"""Guardrails and anomaly alerts (docs/alerts.md).
 
 `run_alerts(tables, catalog, guardrails, start, end, scans)` is a pure function of warehouse tables
 and model config: guardrail breaches (guardrails.py) plus anomalies (detect.py), each a continuous

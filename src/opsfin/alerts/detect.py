@@ -35,6 +35,25 @@ def _nanmedian(a: np.ndarray) -> np.ndarray:
         return np.nanmedian(a, axis=1) if a.shape[1] else np.full(a.shape[0], np.nan)
 
 
+class _Tracking:
+    """What a scan carries from one period to the next, for every member at once."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        n, periods = x.shape
+        self.rows = np.arange(n)
+        self.clean = x.copy()                         # x less the excursions: what baselines are drawn from
+        self.flags = np.zeros((n, periods), dtype=np.int8)
+        self.base_out = np.full((n, periods), np.nan)
+        self.sd_out = np.full((n, periods), np.nan)
+        self.cusum = np.zeros((2, n))                 # one-sided CUSUMs: [up, down]
+        self.change = np.full((2, n), -1)             # where each CUSUM last left 0
+        self.base_cp, self.sd_cp = np.full((2, n), np.nan), np.full((2, n), np.nan)
+        self.alarm = np.zeros(n, dtype=np.int8)       # direction of the current alert, 0 when none
+        self.since = np.zeros(n, dtype=int)
+        self.quiet = np.zeros(n, dtype=int)
+        self.last_dep = np.full(n, -1)
+
+
 def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
                   unit: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flag excursions of each row of `x` (members × periods; NaN = no data) in both directions.
@@ -44,96 +63,110 @@ def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
     reports the bad direction only, but excursions either way stay out of the baseline (so the return
     from a good spell is not mistaken for a drop). Baseline and sd are as seen at each period.
     `unit` converts x into the KPI's unit for the `min_abs` test (x relative to peers)."""
-    n, periods = x.shape
     assert s.baseline is not None, "detect_matrix takes resolved settings (scan._resolved)"
-    clean = x.copy()
-    flags = np.zeros((n, periods), dtype=np.int8)
-    base_out = np.full((n, periods), np.nan)
-    sd_out = np.full((n, periods), np.nan)
+    st = _Tracking(x)
     signs = np.array([1.0, -1.0])[:, None]
-    cusum = np.zeros((2, n))                 # one-sided CUSUMs: [up, down]
-    change = np.full((2, n), -1)             # where each CUSUM last left 0
-    base_cp, sd_cp = np.full((2, n), np.nan), np.full((2, n), np.nan)
-    alarm = np.zeros(n, dtype=np.int8)       # direction of the current alert, 0 when none
-    since = np.zeros(n, dtype=int)
-    quiet = np.zeros(n, dtype=int)
-    last_dep = np.full(n, -1)
-    rows = np.arange(n)
-    for t in range(periods):
-        # the baseline window: `baseline` periods before t, or before a pending excursion's start
-        pending = np.where(cusum > 0, change, t).min(axis=0)
-        lo = max(0, t - 2 * s.baseline)
-        cols = np.arange(lo, t)[None, :]
-        inside = (cols < pending[:, None]) & (cols >= pending[:, None] - s.baseline)
-        hist = np.where(inside, clean[:, lo:t], np.nan)
-        count = np.sum(~np.isnan(hist), axis=1)
-        med = _nanmedian(hist)
-        spread = np.abs(hist - med[:, None])
-        sd = 1.4826 * _nanmedian(spread)
-        with warnings.catch_warnings():                  # MAD is 0 when most periods sit on one value
-            warnings.simplefilter("ignore", RuntimeWarning)
-            sd = np.where(sd > 0, sd, 1.2533 * np.nanmean(spread, axis=1))
-        sd = np.fmax(sd, 0.02 * np.abs(med))            # a flat history still has some noise
-        sd = np.where(sd > 0, sd, np.nan)
-        in_alarm = alarm != 0
-        d_idx = np.where(alarm < 0, 1, 0)
-        med = np.where(in_alarm, base_cp[d_idx, rows], med)
-        sd = np.where(in_alarm, sd_cp[d_idx, rows], sd)
+    for t in range(x.shape[1]):
+        inside, lo, count, med, sd = _baseline(st, t, s.baseline)
+        in_alarm = st.alarm != 0
+        d_idx = np.where(st.alarm < 0, 1, 0)
+        med = np.where(in_alarm, st.base_cp[d_idx, st.rows], med)   # in alert: frozen at the change point
+        sd = np.where(in_alarm, st.sd_cp[d_idx, st.rows], sd)
         v = x[:, t]
-        scale = sd
-        if w is not None:
-            wmed = _nanmedian(np.where(inside, w[:, lo:t], np.nan))
-            ratio = np.clip(np.sqrt(wmed / np.where(w[:, t] > 0, w[:, t], np.nan)), 0.5, 4.0)
-            scale = sd * np.where(np.isnan(ratio), 1.0, ratio)
+        scale = sd if w is None else sd * _volume_factor(w, inside, lo, t)
         ok = ~np.isnan(v) & ((count >= s.min_history) | in_alarm) & ~np.isnan(med) & ~np.isnan(scale)
         dev = signs * np.where(ok, v - med, 0.0)                 # (2, n): departure up, down
         z = dev / np.where(ok, scale, 1.0)
         size = dev if unit is None else dev * np.where(np.isnan(unit[:, t]), 0.0, unit[:, t])
         material = ok & (dev > 0) & (dev >= s.min_change * np.abs(med)) & (size >= s.min_abs)
-        base_out[:, t], sd_out[:, t] = med, sd
-        # -- in alert: extend on material departures; close after `release` quiet periods, or relearn
-        departing = in_alarm & material[d_idx, rows] & (z[d_idx, rows] > s.slack)
-        for i in rows[departing]:
-            flags[i, last_dep[i] + 1:t + 1] = alarm[i]
-            clean[i, last_dep[i] + 1:t + 1] = np.nan
-        last_dep = np.where(departing, t, last_dep)
-        quiet = np.where(departing, 0, np.where(in_alarm & ok, quiet + 1, quiet))
-        relearn = in_alarm & (t - since >= s.relearn)
-        for i in rows[relearn]:                          # a lasting new level becomes the baseline
-            clean[i, since[i]:t + 1] = x[i, since[i]:t + 1]
-        closing = in_alarm & ((quiet >= s.release) | relearn)
-        alarm = np.where(closing, 0, alarm).astype(np.int8)
-        cusum[:, closing] = 0.0
-        change[:, closing] = -1
-        # -- watching: CUSUM of material departures, each way
-        watch = (alarm == 0) & ~closing & ok
-        step = np.where(material, np.minimum(z, s.cap), np.minimum(z, s.slack)) - s.slack
-        new = np.where(watch, np.maximum(0.0, cusum + step), cusum)
-        starting = watch & (cusum == 0) & (new > 0)
-        change = np.where(starting, t, np.where(watch & (new == 0), -1, change))
-        base_cp = np.where(starting, med, base_cp)
-        sd_cp = np.where(starting, sd, sd_cp)
-        cusum = new
-        tripped = watch & (cusum > s.threshold)
-        up = tripped[0] & (~tripped[1] | (cusum[0] >= cusum[1]))
-        down = tripped[1] & ~up
-        for d, mask in ((0, up), (1, down)):
-            for i in rows[mask]:
-                c = change[d, i]
-                flags[i, c:t + 1] = 1 - 2 * d
-                clean[i, c:t + 1] = np.nan
-                base_out[i, c:t + 1], sd_out[i, c:t + 1] = base_cp[d, i], sd_cp[d, i]
-        hit = up | down
-        alarm = np.where(up, 1, np.where(down, -1, alarm)).astype(np.int8)
-        since = np.where(up, change[0], np.where(down, change[1], since))
-        last_dep = np.where(hit, t, last_dep)
-        quiet = np.where(hit, 0, quiet)
-        cusum[:, hit] = 0.0
-        spike = watch & ~hit & material & (s.spike > 0) & (z > s.spike)
-        for d in (0, 1):
-            flags[spike[d], t] = 1 - 2 * d
-            clean[spike[d], t] = np.nan
-    return flags, base_out, sd_out
+        st.base_out[:, t], st.sd_out[:, t] = med, sd
+        departing = in_alarm & material[d_idx, st.rows] & (z[d_idx, st.rows] > s.slack)
+        closing = _follow_alerts(st, x, s, t, in_alarm & ok, departing, in_alarm)
+        _watch(st, s, t, (st.alarm == 0) & ~closing & ok, material, z, med, sd)
+    return st.flags, st.base_out, st.sd_out
+
+
+def _baseline(st: _Tracking, t: int, window: int
+              ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1: each member's median and robust sd over its last `window` clean periods before t, or before
+    a pending excursion's start. Returns (the window's mask over periods lo..t−1, lo, periods observed in
+    it, median, sd)."""
+    pending = np.where(st.cusum > 0, st.change, t).min(axis=0)
+    lo = max(0, t - 2 * window)
+    cols = np.arange(lo, t)[None, :]
+    inside = (cols < pending[:, None]) & (cols >= pending[:, None] - window)
+    hist = np.where(inside, st.clean[:, lo:t], np.nan)
+    count = np.sum(~np.isnan(hist), axis=1)
+    med = _nanmedian(hist)
+    spread = np.abs(hist - med[:, None])
+    sd = 1.4826 * _nanmedian(spread)
+    with warnings.catch_warnings():                  # MAD is 0 when most periods sit on one value
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.where(sd > 0, sd, 1.2533 * np.nanmean(spread, axis=1))
+    sd = np.fmax(sd, 0.02 * np.abs(med))            # a flat history still has some noise
+    sd = np.where(sd > 0, sd, np.nan)
+    return inside, lo, count, med, sd
+
+
+def _volume_factor(w: np.ndarray, inside: np.ndarray, lo: int, t: int) -> np.ndarray:
+    """A ratio's noise shrinks with its volume: √(median denominator of the window / this period's),
+    clipped to [0.5, 4]; 1 where either is missing."""
+    wmed = _nanmedian(np.where(inside, w[:, lo:t], np.nan))
+    ratio = np.clip(np.sqrt(wmed / np.where(w[:, t] > 0, w[:, t], np.nan)), 0.5, 4.0)
+    return np.where(np.isnan(ratio), 1.0, ratio)
+
+
+def _follow_alerts(st: _Tracking, x: np.ndarray, s: Settings, t: int, observed: np.ndarray,
+                   departing: np.ndarray, in_alarm: np.ndarray) -> np.ndarray:
+    """Step 4, for members in alert: a material departure extends the alert up to t; `release` quiet
+    (observed) periods close it; after `relearn` periods the new level becomes the baseline. Returns the
+    members whose alert closed at t."""
+    for i in st.rows[departing]:
+        st.flags[i, st.last_dep[i] + 1:t + 1] = st.alarm[i]
+        st.clean[i, st.last_dep[i] + 1:t + 1] = np.nan
+    st.last_dep = np.where(departing, t, st.last_dep)
+    st.quiet = np.where(departing, 0, np.where(observed, st.quiet + 1, st.quiet))
+    relearn = in_alarm & (t - st.since >= s.relearn)
+    for i in st.rows[relearn]:                       # a lasting new level becomes the baseline
+        st.clean[i, st.since[i]:t + 1] = x[i, st.since[i]:t + 1]
+    closing = in_alarm & ((st.quiet >= s.release) | relearn)
+    st.alarm = np.where(closing, 0, st.alarm).astype(np.int8)
+    st.cusum[:, closing] = 0.0
+    st.change[:, closing] = -1
+    return closing
+
+
+def _watch(st: _Tracking, s: Settings, t: int, watch: np.ndarray, material: np.ndarray, z: np.ndarray,
+           med: np.ndarray, sd: np.ndarray) -> None:
+    """Step 3, for the `watch`ed members (not in alert, observed): the CUSUMs of material departures, each
+    way; one passing `threshold` opens an alert from its change point (the baseline frozen there); a lone
+    period past `spike` sd is flagged on its own."""
+    step = np.where(material, np.minimum(z, s.cap), np.minimum(z, s.slack)) - s.slack
+    new = np.where(watch, np.maximum(0.0, st.cusum + step), st.cusum)
+    starting = watch & (st.cusum == 0) & (new > 0)
+    st.change = np.where(starting, t, np.where(watch & (new == 0), -1, st.change))
+    st.base_cp = np.where(starting, med, st.base_cp)
+    st.sd_cp = np.where(starting, sd, st.sd_cp)
+    st.cusum = new
+    tripped = watch & (st.cusum > s.threshold)
+    up = tripped[0] & (~tripped[1] | (st.cusum[0] >= st.cusum[1]))
+    down = tripped[1] & ~up
+    for d, mask in ((0, up), (1, down)):
+        for i in st.rows[mask]:
+            c = st.change[d, i]
+            st.flags[i, c:t + 1] = 1 - 2 * d
+            st.clean[i, c:t + 1] = np.nan
+            st.base_out[i, c:t + 1], st.sd_out[i, c:t + 1] = st.base_cp[d, i], st.sd_cp[d, i]
+    hit = up | down
+    st.alarm = np.where(up, 1, np.where(down, -1, st.alarm)).astype(np.int8)
+    st.since = np.where(up, st.change[0], np.where(down, st.change[1], st.since))
+    st.last_dep = np.where(hit, t, st.last_dep)
+    st.quiet = np.where(hit, 0, st.quiet)
+    st.cusum[:, hit] = 0.0
+    spike = watch & ~hit & material & (s.spike > 0) & (z > s.spike)
+    for d in (0, 1):
+        st.flags[spike[d], t] = 1 - 2 * d
+        st.clean[spike[d], t] = np.nan
 
 
 

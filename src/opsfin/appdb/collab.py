@@ -192,7 +192,7 @@ class CollabMixin:
             append_audit(s, _text(actor, "actor", 100), action, "guardrail", _text(kpi, "kpi", 200),
                          {"before": before, "after": after})
 
-    # -- decisions on the matching engine's proposals (issue 6)
+    # -- decisions on the matching engine's proposals
     def record_match_decision(self, actor: str, kind: str, match_id: str, decision: str,
                               payload: dict[str, Any]) -> dict[str, Any]:
         """Record that a person confirmed or rejected a proposed bank or invoice match.

@@ -1,4 +1,4 @@
-"""Bank reconciliation runs that keep their auto matches (issue 6: runs are incremental).
+"""Bank reconciliation runs that keep their auto matches (runs are incremental; docs/matching.md "Runs").
 
 A run is recorded in one transaction: one `match_runs` row, one `kept_matches` row per (bank line,
 document) pair of its new auto matches (bulk inserted), and ONE audit entry (`match.run`, object

@@ -20,8 +20,8 @@ DOC_RELPATH = Path("docs") / "data-model.md"
 
 GROUPS = ("master data", "operations", "finance", "plans", "system")
 
-# Columns DESIGN.md v1 itself marks NULL.
-DESIGN_MARKED_NULL: frozenset[tuple[str, str]] = frozenset({
+# Columns the canonical model v1 itself marks NULL.
+MODEL_MARKED_NULL: frozenset[tuple[str, str]] = frozenset({
     ("employees", "work_center_id"),
     ("production_orders", "completed_at"), ("production_orders", "closed_date"),
     ("quality_inspections", "defect_code"),
@@ -32,7 +32,7 @@ DESIGN_MARKED_NULL: frozenset[tuple[str, str]] = frozenset({
     ("bank_transactions", "statement_id"),
 })
 
-# Columns the code declares nullable although DESIGN.md v1 does not mark them NULL, and why.
+# Columns the code declares nullable although the canonical model v1 does not mark them NULL, and why.
 # Written by hand from the declarations; a test checks this list is complete.
 NULLABLE_CLARIFICATIONS: dict[tuple[str, str], str] = {
     ("production_orders", "released_at"): "null while the order is still `open` (not yet released)",
@@ -46,7 +46,7 @@ NULLABLE_CLARIFICATIONS: dict[tuple[str, str], str] = {
 }
 
 OTHER_CLARIFICATIONS: tuple[str, ...] = (
-    "Columns DESIGN.md lists without a type get: `*_at` `TIMESTAMP`, `*_date` `DATE`, quantities, minutes, "
+    "Columns the canonical model lists without a type get: `*_at` `TIMESTAMP`, `*_date` `DATE`, quantities, minutes, "
     "hours and other physical measures `DOUBLE`, `line` / `po_line` / `lines` `INTEGER`, payment and allocation `amount` "
     "`DECIMAL(18,2)`, everything else `VARCHAR`.",
     "Ranges: quantities, times, rates and prices are ≥ 0, except the signed ones: "
@@ -59,7 +59,7 @@ OTHER_CLARIFICATIONS: tuple[str, ...] = (
     "so `so_id` alone references no key.",
     "`bom.component_id` references `products.product_id`.",
     "The system tables `loads`, `quarantine` and `closed_periods` (lineage, refused rows, closed periods) "
-    "are not part of DESIGN.md's model; they carry no `_load_id`.",
+    "are not part of the canonical model; they carry no `_load_id`.",
 )
 
 
@@ -121,7 +121,7 @@ def _intro() -> list[str]:
         "Do not edit by hand. -->",
         "",
         f"This page lists every warehouse table: the {n_model} tables of the canonical model "
-        f"v{MODEL_VERSION} (the warehouse contract of DESIGN.md) and {len(SYSTEM_TABLES)} system tables. "
+        f"v{MODEL_VERSION} (the warehouse contract; see also [architecture.md](architecture.md)) and {len(SYSTEM_TABLES)} system tables. "
         "It is generated from `opsfin.canonical`, the single declaration that the warehouse DDL, ingest "
         "validation, `opsfin check` and the demo generator all use.",
         "",
@@ -150,21 +150,21 @@ def _contents(all_tables: tuple[Table, ...]) -> list[str]:
     for g in GROUPS:
         names = [t.name for t in all_tables if t.group == g]
         out.append(f"- **{g}:** " + ", ".join(f"[`{n}`](#{n})" for n in names))
-    out.append("- [Clarifications to DESIGN.md v1](#clarifications-to-designmd-v1)")
+    out.append("- [Clarifications to the canonical model v1](#clarifications-to-the-canonical-model-v1)")
     out.append("")
     return out
 
 
 def _clarifications(all_tables: tuple[Table, ...]) -> list[str]:
     out = [
-        "## Clarifications to DESIGN.md v1",
+        "## Clarifications to the canonical model v1",
         "",
-        "Where the code had to be more precise than DESIGN.md.",
+        "Where the code had to be more precise than the model as first written.",
         "",
-        "### Nullable columns beyond those DESIGN.md marks NULL",
+        "### Nullable columns beyond those the model marks NULL",
         "",
-        "DESIGN.md marks NULL: "
-        + ", ".join(f"`{t}.{c}`" for t, c in sorted(DESIGN_MARKED_NULL)) + ". The code also allows null in:",
+        "The model marks NULL: "
+        + ", ".join(f"`{t}.{c}`" for t, c in sorted(MODEL_MARKED_NULL)) + ". The code also allows null in:",
         "",
         "| column | why |",
         "| --- | --- |",
@@ -175,7 +175,7 @@ def _clarifications(all_tables: tuple[Table, ...]) -> list[str]:
         "",
         "### Primary keys",
         "",
-        "DESIGN.md names no keys. These are the ones chosen; each is unique per table "
+        "The model names no keys. These are the ones chosen; each is unique per table "
         "(checked by `opsfin check`).",
         "",
         "| table | primary key |",

@@ -1,4 +1,4 @@
-"""Canonical model v1: every warehouse table, as DESIGN.md declares it.
+"""Canonical model v1: every warehouse table, as docs/data-model.md lists it.
 
 This module is the single declaration of the warehouse contract. `docs/data-model.md`
 is generated from it (`python -m opsfin.canonical.docs`), and a test fails when the two differ.
@@ -125,7 +125,7 @@ TABLES: tuple[Table, ...] = (
         col("customer_id"), col("name"), col("segment"), col("country"), col("currency", pattern=CURRENCY),
         col("payment_terms_days", "INTEGER", minimum=0), col("credit_limit", MONEY, minimum=0),
     ), ("customer_id",)),
-    Table("accounts", MASTER, "Chart of accounts. `role` says what an account holds (DESIGN.md).", (
+    Table("accounts", MASTER, "Chart of accounts. `role` says what an account holds (docs/accounting-rules.md).", (
         col("account_id"), col("name"), col("type", allowed=("asset", "liability", "equity", "revenue", "expense")),
         col("role", allowed=ACCOUNT_ROLES),
     ), ("account_id",)),

@@ -3,8 +3,10 @@ kind of row reaches them (docs/kpis.md "Dimensions and how rows reach them").
 
 A row follows its own id column first (`OWN`), then hops through master data: `machine → work_center`
 (the `machines` table), `work_center → site` (`work_centers`), and so on. `REACH` lists, for each
-source of rows the KPI engine reads, the hops to each dimension it carries; the KPI engine builds its
-joins from it (kpis/sources.py) and `SiteMap` follows the same hops to find the site of a member.
+source of rows the engines read, the hops to each dimension it carries; the KPI engine and costing build
+their joins from it (`reach` in core/dimension_joins.py) and `SiteMap` follows the same hops to find the
+site of a member. An engine that splits by a subset of `DIMENSIONS` declares it with `supported_dims`
+and checks its `--by` with `check_dim` / `parse_by`, so every engine words the error the same.
 
 Also here: the site scope (`SITE_DIMS`, `SiteMap`: member → site, from master-data frames) and the
 `where` filter (`site=P1,P2`) the CLI and the web both parse.
@@ -75,6 +77,9 @@ REACH: dict[str, dict[str, Path]] = {
     "maintenance_events": {"machine": OWN, "work_center": (MACHINE_WORK_CENTER,), "site": _MACHINE_SITE},
     "goods_receipts": {"supplier": OWN, "site": OWN, "product": OWN, "family": (PRODUCT_FAMILY,)},
     "receipt_allocations": {"customer": OWN},
+    # read by costing (order costs, unit economics, the variance bridge), not by a KPI
+    "production_orders": {"site": OWN, "product": OWN, "family": (PRODUCT_FAMILY,)},
+    "ar_invoice_lines": {"customer": OWN, "product": OWN, "family": (PRODUCT_FAMILY,)},
 }
 
 #: Dimensions whose members belong to one site, and the hops from a member to its site. The other
@@ -104,6 +109,34 @@ def hops_for(source: str, dims: Iterable[str]) -> list[Hop]:
 
 def _depth(paths: Mapping[str, Path], hop: Hop) -> int:
     return max(path.index(hop) for path in paths.values() if hop in path)
+
+
+# ------------------------------------------------------------------------------------------ --by choices
+def supported_dims(*dims: str) -> tuple[str, ...]:
+    """The dimensions an engine splits by, in its order: a subset of `DIMENSIONS` (another name is a bug)."""
+    unknown = [d for d in dims if d not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"not dimensions of core/dimensions.py: {', '.join(unknown)}")
+    return dims
+
+
+def check_dim(dim: str, supported: tuple[str, ...], engine: str) -> str:
+    """One `--by` dimension, checked against the ones `engine` splits by (a UserError otherwise)."""
+    if dim not in supported:
+        raise UserError(f"choose one of {', '.join(supported)} (the dimensions {engine} splits by)",
+                        param="by", value=dim)
+    return dim
+
+
+def parse_by(by: str | Iterable[str] | None, supported: tuple[str, ...], engine: str) -> list[str]:
+    """`--by` dimensions (comma-separated text or a list; blanks skipped), each one `engine` splits by,
+    none twice; [] for None or nothing."""
+    items = [b.strip() for b in (by.split(",") if isinstance(by, str) else by or []) if b and b.strip()]
+    for b in items:
+        check_dim(b, supported, engine)
+    if len(set(items)) != len(items):
+        raise UserError("{param} " + ",".join(items) + ": a dimension is named twice", param="by")
+    return items
 
 
 # ------------------------------------------------------------------------------------------ site scope

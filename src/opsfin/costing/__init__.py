@@ -1,13 +1,13 @@
 """Costing engines: order costs and unit economics, exact variance analysis, ABC, allocations, value streams."""
 
-# order costing, unit economics and value streams (issue 4 items 1 and 5)
-# activity-based costing and service cost allocations (issue 4 items 3 and 4)
+# order costing, unit economics and value streams
+# activity-based costing and service cost allocations
 from .abc import abc_inputs, run_abc  # noqa: E402,F401
 from .allocations import allocate_costs, allocation_inputs, journal_rows, run_allocation  # noqa: E402,F401
 from .order_costs import cost_pools, operation_costs, order_costs  # noqa: E402,F401
 from .unit_economics import support_costs, unit_economics, warehouse_costs  # noqa: E402,F401
 from .value_stream import value_stream, value_stream_steps  # noqa: E402,F401
 
-# exact variance analysis (issue 4 item 2)
+# exact variance analysis
 from .variance import source_rows as variance_source_rows  # noqa: E402,F401
 from .variance import variance  # noqa: E402,F401

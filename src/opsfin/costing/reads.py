@@ -8,6 +8,9 @@ Types are explicit because Ibis rounds decimals silently otherwise: money DECIMA
 DECIMAL(38,2)), prices DECIMAL(18,4), rates DECIMAL(18,8). Quantities summed in the backend (kWh, units
 shipped, units produced) are summed as DECIMAL(38,9): a sum of doubles depends on the order a backend adds
 them in, an exact sum does not.
+
+A read that splits rows by a dimension reaches it by the hops core/dimensions.py declares (`reach`, with
+`keep_rows`: a row whose master data is missing keeps its cost, with an empty member).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from ..core.dimension_joins import reach
 from ..kpis.engine import Tables
 from ..kpis.sources import fx_to_base
 
@@ -120,10 +124,11 @@ def machine_kwh(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]
     site's standard energy price, in (machine, month) order."""
     r = t("machine_readings")
     r = r.filter(in_months(r.hour_start, months))
-    m = t("machines").select("machine_id", "work_center_id")
-    wc = t("work_centers").select("work_center_id", "cost_center_id", "site_id")
+    r = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
+    wc = t("work_centers").select(_wc="work_center_id", cost_center_id="cost_center_id", site_id="site_id")
     s = t("sites").select("site_id", "std_energy_price")
-    j = r.join(m, "machine_id").join(wc, "work_center_id").join(s, "site_id")
+    j = r.join(wc, r.work_center == wc._wc).join(s, "site_id")
+    j = j.mutate(work_center_id=j.work_center)
     j = j.mutate(month=month_of(j.hour_start), _kwh=j.kwh.fill_null(0).cast(QTY_SUM_T),
                  std_energy_price=j.std_energy_price.cast(PRICE_T))
     keys = ["machine_id", "work_center_id", "cost_center_id", "std_energy_price", "month"]
@@ -144,7 +149,6 @@ def order_selection(t: Tables, start: dt.date | None, end: dt.date | None, compl
 def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     """The selected orders with family, units produced (Σ production movements, else the good quantity of
     the last step) and the shift of the last step (latest end on a tie), in order_id order."""
-    p = t("products").select("product_id", "family")
     mv = t("inventory_movements")
     mv = mv.filter(mv.kind == "production")
     produced = mv.group_by(_ref="ref_doc").aggregate(_produced=mv.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
@@ -154,8 +158,10 @@ def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     last = op.mutate(_rank=ibis.row_number().over(last_first))
     last = last.filter(last._rank == 0).select(_oid="order_id", _last_qty=last.qty_good.cast("float64"),
                                                completion_shift_id="shift_id")
-    o = selected.select("order_id", "site_id", "product_id", "status", "released_at", "completed_at")
-    j = o.left_join(p, "product_id").left_join(produced, o.order_id == produced._ref)
+    o = selected.select("order_id", "site_id", "product_id", "status", "released_at", "completed_at",
+                        product="product_id")
+    o = reach(t, o, "production_orders", {"family"}, keep_rows=True)
+    j = o.left_join(produced, o.order_id == produced._ref)
     j = j.left_join(last, j.order_id == last._oid)
     expr = j.select("order_id", "site_id", "product_id", "family", "status", "released_at", "completed_at",
                     "_produced", "_last_qty", "completion_shift_id")
@@ -190,10 +196,9 @@ def routed_operations(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     their routing step adds value (False when the routing has no such step), in operation_id order."""
     op = t("operations")
     op = op.filter(op.order_id.isin(selected.order_id))
-    po = t("production_orders").select(_oid="order_id", _pid="product_id")
     rt = t("routings").select(_rpid="product_id", _rstep="step", _va="value_added")
-    j = op.join(po, op.order_id == po._oid)
-    j = j.left_join(rt, (j._pid == rt._rpid) & (j.step == rt._rstep))
+    j = reach(t, op, "operations", {"product"})
+    j = j.left_join(rt, (j.product == rt._rpid) & (j.step == rt._rstep))
     expr = j.select("operation_id", "order_id", "step", "work_center_id",
                     run_minutes=j.run_minutes.fill_null(0).cast("float64"),
                     setup_minutes=j.setup_minutes.fill_null(0).cast("float64"),
@@ -207,11 +212,11 @@ def units_shipped(t: Tables, start: dt.date | None, end: dt.date | None) -> list
     """Units shipped in [start, end] per (product, family, site, customer), as floats of exact sums."""
     sh = t("shipments")
     sh = sh.filter(in_range(sh.shipped_date, start, end))
-    so = t("sales_orders").select(_so="so_id", _line="line", product_id="product_id", site_id="site_id",
-                                  customer_id="customer_id")
-    p = t("products").select("product_id", "family")
-    j = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line)).left_join(p, "product_id")
-    expr = j.group_by(["product_id", "family", "site_id", "customer_id"]).aggregate(
+    so = t("sales_orders").select(_so="so_id", _line="line", product="product_id", site="site_id",
+                                  customer="customer_id")
+    j = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line))
+    j = reach(t, j, "shipments", {"family"}, keep_rows=True)
+    expr = j.group_by(product_id=j.product, family=j.family, site_id=j.site, customer_id=j.customer).aggregate(
         units=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
     return [{**r, "units": float(r["units"]) if r["units"] is not None else None} for r in fetch(expr)]
 
@@ -226,10 +231,10 @@ def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.
     inv = fx_to_base(t, inv, "currency", "invoice_date", base_currency)
     il = t("ar_invoice_lines")
     lines = il.select(_iid="invoice_id", line="line", product_id="product_id", amount=il.amount.cast(MONEY_T))
-    p = t("products").select("product_id", "family")
     so = t("sales_orders")
     sites = so.group_by(_so="so_id").aggregate(site_id=so.site_id.min())
-    j = inv.join(lines, inv.invoice_id == lines._iid).left_join(p, "product_id")
+    j = inv.join(lines, inv.invoice_id == lines._iid)
+    j = reach(t, j.mutate(product=j.product_id), "ar_invoice_lines", {"family"}, keep_rows=True)
     j = j.left_join(sites, j.so_id == sites._so)
     expr = j.select("invoice_id", "customer_id", "currency", "invoice_date", rate=j._rate.cast(RATE_T),
                     line="line", product_id="product_id", family="family", site_id="site_id", amount="amount")

@@ -9,34 +9,31 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import polars as pl
 
-from ..core.money import round_per_unit
+from ..core.dimensions import parse_by as check_by
+from ..core.dimensions import supported_dims
+from ..core.money import round_cents, round_per_unit, round_shares, to_fraction
 from ..core.periods import range_error
 from ..errors import UserError
 from . import reads
 from .order_costs import COMPONENTS, MONEY, ZERO, allocate, cents, order_costs
 from .reads import costing_tables
 
-DIMS = {"product": "product_id", "family": "family", "site": "site_id", "customer": "customer_id",
-        "shift": "shift_id"}
+#: the dimensions unit economics splits by (a subset of core/dimensions.py's) and the column of each
+BY = supported_dims("product", "family", "site", "customer", "shift")
+DIMS = {d: "family" if d == "family" else f"{d}_id" for d in BY}
 VARIABLE = ("material", "labor", "energy", "variable_overhead")
 SCOPES = ("product", "warehouse", "support")
 NO_SHIFT = "(none)"
 
 
 def parse_by(by: str | list[str] | None) -> list[str]:
-    if by is None:
-        return ["product"]
-    items = [b.strip() for b in (by.split(",") if isinstance(by, str) else by) if b and b.strip()]
-    for b in items:
-        if b not in DIMS:
-            raise UserError(f"unit economics groups by {', '.join(DIMS)}", param="by", value=b)
-    if len(set(items)) != len(items):
-        raise UserError("{param} " + ",".join(items) + ": a dimension is named twice", param="by")
-    return items or ["product"]
+    """The `--by` dimensions (core/dimensions.py `parse_by`), `product` when none is named."""
+    return check_by(by, BY, "unit economics") or ["product"]
 
 
 def _check_range(start: dt.date | None, end: dt.date | None) -> None:
@@ -70,18 +67,17 @@ def revenue_lines(t: Any, base_currency: str, start: dt.date | None = None,
 
 
 def _split_signed(total: Decimal, keys: list[tuple[Any, Decimal]]) -> dict[Any, Decimal]:
-    """Split `total` by weights that may be negative (credit lines): positive and negative weights are
-    split separately in proportion to |weight|, keeping the exact total."""
+    """Split `total` by weights that may be negative (credit lines): each line's exact share is
+    total × weight / Σ weights, rounded to whole cents by the one splitter's rule (opsfin.core.money),
+    so the parts add up to `total` exactly."""
     if all(w >= 0 for _, w in keys):
         return allocate(total, [(k, float(w)) for k, w in keys]) or {k: ZERO for k, _ in keys}
-    net = sum((w for _, w in keys), ZERO)
+    net = sum((to_fraction(w) for _, w in keys), Fraction(0))
     if net == 0:
         return {k: ZERO for k, _ in keys}
-    scaled = {k: cents(total * w / net) for k, w in keys}
-    diff = total - sum(scaled.values(), ZERO)
-    if diff:  # the rounding cents go to the largest line
-        scaled[max(keys, key=lambda kw: abs(kw[1]))[0]] += diff
-    return scaled
+    units = int(round_cents(total).scaleb(2))
+    parts = round_shares(units, [(k, units * to_fraction(w) / net) for k, w in keys])
+    return {k: Decimal(v).scaleb(-2) for k, v in parts.items()}
 
 
 def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:

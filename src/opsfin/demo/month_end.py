@@ -2,7 +2,7 @@
 residual variances per work centre, order close (usage and scrap), counts, VAT.
 
 After it, the production cost centres' direct_labor, energy, variable_overhead and
-fixed_overhead balances are zero (DESIGN.md accounting rules)."""
+fixed_overhead balances are zero (docs/accounting-rules.md)."""
 
 from __future__ import annotations
 

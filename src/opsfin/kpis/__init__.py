@@ -1,4 +1,4 @@
-"""The KPI engine (DESIGN.md "KPI definitions v1"): catalog, engine, bottlenecks."""
+"""The KPI engine (docs/kpis.md): catalog, engine, bottlenecks."""
 
 from .definitions import KPI_BY_ID, KPIS, Kpi
 from .engine import Tables, combine, compute

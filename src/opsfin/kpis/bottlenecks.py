@@ -1,4 +1,4 @@
-"""The constraint of each site and period (DESIGN.md): the work centre with the highest
+"""The constraint of each site and period (docs/kpis.md): the work centre with the highest
 capacity_utilization, with the mean queue wait (`wait_minutes`) of its operations beside it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every KPI of DESIGN.md v1, each defined once: which rows, which numerator and denominator.
+"""Every KPI of docs/kpis.md, each defined once: which rows, which numerator and denominator.
 
 A KPI is one or more *parts*. A part takes a source (sources.py), keeps some of its rows and says
 what each row adds to the numerator and to the denominator. The engine sums both per period and

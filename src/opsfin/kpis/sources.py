@@ -1,10 +1,11 @@
 """Fact rows with their date and the dimensions they reach, as Ibis expressions.
 
-Each builder returns a table with `_date` (DATE: the day the row belongs to, DESIGN.md "dating
+Each builder returns a table with `_date` (DATE: the day the row belongs to, docs/kpis.md "dating
 rows"), the requested dimension columns (VARCHAR, named without `_id`), and the raw measures the
 KPI definitions use. Dimensions are joined only when asked for, by the hops core/dimensions.py
 declares once (`REACH`; docs/kpis.md "Dimensions and how rows reach them" lists the same paths).
-Every builder selects its own columns and calls `reach`, which joins the master data.
+Every builder selects its own columns and calls `reach` (core/dimension_joins.py, which costing uses
+too), which joins the master data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from ..core.dimensions import DIMENSIONS, Hop, dims_of, hops_for
+from ..core.dimension_joins import reach
+from ..core.dimensions import DIMENSIONS, dims_of
 from ..errors import UserError
 
 Tables = Callable[[str], ir.Table]
@@ -28,33 +30,6 @@ class Source:
     name: str
     dims: frozenset[str]
     build: Callable[[Tables, frozenset[str]], ir.Table]
-
-
-def reach(t: Tables, rel: ir.Table, source: str, dims: frozenset[str]) -> ir.Table:
-    """Join the master data that takes rows of `source` to `dims` (core/dimensions.py `REACH`). Hops
-    through the same table and key are one join; a `clock` hop finds the shift from `_ts`."""
-    joins: dict[tuple[str, str, str, str], list[Hop]] = {}
-    for hop in hops_for(source, dims):
-        joins.setdefault((hop.via, hop.table, hop.key, hop.how), []).append(hop)
-    for (via, table, key, how), hops in joins.items():
-        if how == "clock":
-            rel = _shift_of(t, rel, "_ts")
-            continue
-        master = t(table).select(_key=key, **{h.to: h.column for h in hops})
-        rel = rel.join(master, rel[via] == master._key, how=how).drop("_key")
-    return rel
-
-
-def _shift_of(t: Tables, rel: ir.Table, ts_col: str) -> ir.Table:
-    """The site's shift whose [start, start + hours) contains the time of day of `ts_col`."""
-    s = t("shifts")
-    s = s.select(_shift_site="site_id", shift="shift_id",
-                 _start=s.start_time.hour() * 60 + s.start_time.minute(), _len=(s.hours * 60).cast("int64"))
-    minute = rel[ts_col].hour() * 60 + rel[ts_col].minute()
-    rel = rel.mutate(_minute=minute)
-    joined = rel.join(s, rel.site == s._shift_site)
-    joined = joined.filter(((joined._minute - joined._start + 1440) % 1440) < joined._len)
-    return joined.drop("_shift_site", "_start", "_len", "_minute")
 
 
 def machine_readings(t: Tables, dims: frozenset[str]) -> ir.Table:

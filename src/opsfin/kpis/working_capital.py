@@ -1,4 +1,4 @@
-"""DSO, DIO, DPO, the cash conversion cycle and inventory turns (company level, DESIGN.md).
+"""DSO, DIO, DPO, the cash conversion cycle and inventory turns (company level, docs/kpis.md).
 
 Balance(role, t) is the cumulative Σ amount up to and including t; AP is −balance. For each balance
 X, avg_X = (X at the day before P starts + X at P's last day) / 2, with P clipped by --from/--to and
@@ -38,7 +38,7 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
         return pl.DataFrame(schema={"period_start": pl.Date, "kpi": pl.Utf8, "value": pl.Float64,
                                     "numerator": pl.Float64, "denominator": pl.Float64})
     days = ledger["posting_date"]
-    # without --from/--to every period is whole (DESIGN.md: only --from/--to clip, and d counts the days
+    # without --from/--to every period is whole (docs/kpis.md: only --from/--to clip, and d counts the days
     # inside); the first and last days with postings to those roles only choose which periods are shown
     first_day, last_day = days.min(), days.max()
     assert isinstance(first_day, dt.date) and isinstance(last_day, dt.date)  # the ledger is not empty

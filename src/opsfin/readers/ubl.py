@@ -18,7 +18,7 @@ One document per file. The seller (`AccountingSupplierParty`) is returned in
 - currency = DocumentCurrencyCode; tax_amount = the TaxTotal/TaxAmount in that currency (a second
   TaxTotal in TaxCurrencyCode is ignored).
 - total = LegalMonetaryTotal/TaxInclusiveAmount: the invoice amount before prepayments and
-  rounding. The DESIGN contract `total = Σ line amounts + tax_amount` holds because the
+  rounding. The canonical model's rule `total = Σ line amounts + tax_amount` holds because the
   document-level AllowanceCharge elements become extra lines (allowance negative, charge
   positive), so Σ lines = TaxExclusiveAmount. When the document's own totals disagree with its
   lines, `meta["warnings"]` says so (ingest then quarantines the invoice on that contract).

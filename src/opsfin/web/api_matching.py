@@ -1,5 +1,5 @@
 """REST API of the matching engine (`/api/v1/matches`): bank reconciliation, three-way invoice match, and
-the decisions on them (issue 6; docs/matching.md "Reconciliation page and API").
+the decisions on them (docs/matching.md "Reconciliation page and API").
 
 - `GET /matches/bank?from=&to=&status=`: the JSON of `opsfin match bank --format json` (`summary`,
   `matches`) plus `exceptions`, the bank part of `opsfin match exceptions --format json`. Bank lines and

@@ -100,54 +100,73 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
                   redoc_url=None, description="Operations finance: KPIs, alerts, variances, unit economics, "
                                               "data quality, comments and actions. See docs/web.md.")
     app.state.opsfin = state
+    _add_error_handlers(app)
+    _add_static_files(app)
+    _add_request_checks(app)
+    _add_routers(app)
+    _add_api_docs_and_health(app, ws)
+    if warm:
+        state.warm()
+    return app
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> Response:
-        if _is_api(request):
-            return problem_response(exc, request.url.path)
-        from .pages import error_page
 
-        return error_page(request, exc)
+async def _answer_problem(request: Request, exc: Problem) -> Response:
+    """A problem as the caller reads it: problem JSON for the API, the error page for pages."""
+    if _is_api(request):
+        return problem_response(exc, request.url.path)
+    from .pages import error_page
+
+    return error_page(request, exc)
+
+
+def _validation_problems(exc: RequestValidationError | pydantic.ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error becomes a problem (API) or the error page (pages): never a bare text nor a traceback."""
+    app.exception_handler(Problem)(_answer_problem)
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> Response:
         # worded from the error's fields: over HTTP a parameter is the query parameter (from=), not --from
-        return await _problem(request, user_error_problem(exc))
+        return await _answer_problem(request, user_error_problem(exc))
 
     @app.exception_handler(duckdb.IOException)
     async def _warehouse_busy(request: Request, exc: duckdb.IOException) -> Response:
         # another process (an ingest, `opsfin demo`) holds the warehouse file's write lock
         log.warning("warehouse not readable: %s", exc)
-        return await _problem(request, Problem(503, "the warehouse is being written by another process "
-                                                    "(an ingest?); try again in a moment",
-                                               headers={"Retry-After": "5"}))
+        return await _answer_problem(request, Problem(503, "the warehouse is being written by another process "
+                                                           "(an ingest?); try again in a moment",
+                                                      headers={"Retry-After": "5"}))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
-        return await _problem(request, Problem(422, problems or "invalid request"))
+        return await _answer_problem(request, Problem(422, _validation_problems(exc) or "invalid request"))
 
     @app.exception_handler(pydantic.ValidationError)
     async def _invalid_value(request: Request, exc: pydantic.ValidationError) -> Response:
         # a form value checked by the API's models (an amount too large, too many decimals…)
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
-        return await _problem(request, Problem(400, problems or "invalid value"))
+        return await _answer_problem(request, Problem(400, _validation_problems(exc) or "invalid value"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # a bug, not the caller's mistake: the server logs its traceback (uvicorn, after this response);
         # the caller gets a problem (API) or the error page (pages), never a bare text nor a traceback
         log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
-        return await _problem(request, Problem(500, "an unexpected error occurred; it is logged on the server "
-                                                    "(opsfin serve's output)"))
+        return await _answer_problem(request, Problem(500, "an unexpected error occurred; it is logged on the "
+                                                           "server (opsfin serve's output)"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404:
             detail = f"no page or endpoint at {request.url.path}"
-        return await _problem(request, Problem(exc.status_code, detail, headers=dict(exc.headers or {})))
+        return await _answer_problem(request, Problem(exc.status_code, detail, headers=dict(exc.headers or {})))
 
+
+def _add_static_files(app: FastAPI) -> None:
+    """plotly.js from the installed package, the app's own static files, and no favicon."""
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def _plotly() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript",
@@ -159,6 +178,9 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     def _favicon() -> Response:
         return Response(status_code=204)
 
+
+def _add_request_checks(app: FastAPI) -> None:
+    """Authentication before anything reads the request, and the security headers on every answer."""
     @app.middleware("http")
     async def _authenticate_first(request: Request, call_next):
         # who is asking is settled before anything reads the request: without valid credentials a bad body
@@ -170,7 +192,7 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
                     raise Problem(401, "log in, or send an API token as `Authorization: Bearer <token>`",
                                   headers={"WWW-Authenticate": "Bearer"})
             except Problem as exc:
-                return await _problem(request, exc)
+                return await _answer_problem(request, exc)
         return await call_next(request)
 
     @app.middleware("http")
@@ -185,6 +207,8 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+
+def _add_routers(app: FastAPI) -> None:
     from . import api, api_collab, api_guardrails, api_matching, pages, pages_forms, pages_matching
 
     app.include_router(api.router)
@@ -195,6 +219,8 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     app.include_router(pages_forms.router)
     app.include_router(pages_matching.router)
 
+
+def _add_api_docs_and_health(app: FastAPI, ws) -> None:
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
     def _api_docs(request: Request) -> Response:
         # the API reference drawn from the OpenAPI description on the server: no Swagger UI from a CDN, so
@@ -208,7 +234,3 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     @app.get("/healthz", include_in_schema=False)
     def _health() -> HTMLResponse:
         return HTMLResponse("ok")
-
-    if warm:
-        state.warm()
-    return app

@@ -28,7 +28,7 @@ PERMISSIONS: dict[str, str] = {
     "comment": "analyst",          # comments on KPIs, alerts, variances, actions
     "edit_guardrails": "controller",
     "manage_actions": "controller",  # create, update, confirm actions
-    "decide_matches": "controller",  # confirm or reject matches (issue 6)
+    "decide_matches": "controller",  # confirm or reject matches
     "manage_users": "admin",       # users and tokens
     "read_audit": "admin",
 }

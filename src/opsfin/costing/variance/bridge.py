@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
+from ...core.dimensions import check_dim
 from ...core.periods import month_end
-from ...errors import UserError
 from ..reads import costing_tables
 from .common import (
     CATEGORIES,
@@ -63,9 +63,7 @@ def build_bridge(source: Any, start=None, end=None, budget: str | None = None,
 
 
 def _check_dim(by: str | None) -> str | None:
-    if by is not None and by not in DIMENSIONS:
-        raise UserError(f"choose one of {', '.join(DIMENSIONS)}", param="by", value=by)
-    return by
+    return None if by is None else check_dim(by, DIMENSIONS, "the variance bridge")
 
 
 def bridge_table(bridge: Bridge, by: str | None = None, monthly: bool = False) -> pl.DataFrame:

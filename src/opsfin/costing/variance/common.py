@@ -10,13 +10,15 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ...core.dimensions import supported_dims
 from ...core.money import half_even, half_even_div, half_even_div_sql, round_shares
 from ...kpis.engine import Tables
 from .reads import gl_month_role
 
 UNASSIGNED = "(unassigned)"
 MAX_MONTHS = 1200  # a hundred years: --to 9999-12 is a mistake, not a request
-DIMENSIONS = ("product", "work_center", "machine", "shift", "supplier", "customer")
+#: the dimensions the bridge splits by: a subset of core/dimensions.py's, in the order `--by` lists them
+DIMENSIONS = supported_dims("product", "work_center", "machine", "shift", "supplier", "customer")
 
 SALES_CATEGORIES = ("sales_price", "sales_mix", "sales_quantity")
 MANUFACTURING_CATEGORIES = (

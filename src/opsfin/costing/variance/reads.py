@@ -16,6 +16,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from ...core.dimension_joins import reach
 from ...kpis.engine import Tables
 from ...kpis.sources import fx_to_base
 from ..reads import MONEY_SUM_T, MONEY_T, PRICE_T, QTY_SUM_T, fetch, in_range, month_of
@@ -195,10 +196,10 @@ def operation_sums(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     scrap), run centi-minutes, and the standard labor / run centi-minutes and Wh of those units."""
     op = t("operations")
     op = op.filter(in_range(op.end_at, lo, hi))
-    o = t("production_orders").select(_o="order_id", product_id="product_id")
     r = t("routings").select(_rp="product_id", _rs="step", _lab="std_labor_minutes_per_unit",
                              _run="std_run_minutes_per_unit", _kwh="std_kwh_per_unit")
-    j = op.join(o, op.order_id == o._o)
+    j = reach(t, op, "operations", {"product"})  # the order's product (core/dimensions.py)
+    j = j.mutate(product_id=j.product)
     j = j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs))
     j = j.mutate(month=month_of(j.end_at), _u=j.qty_good + j.qty_scrap)
     keys = ["month", "work_center_id", "machine_id", "shift_id", "product_id"]
@@ -226,8 +227,8 @@ def energy_wh(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     r = t("machine_readings")
     r = r.filter((r.hour_start >= dt.datetime.combine(lo, dt.time()))
                  & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time())))
-    m = t("machines").select(_m="machine_id", work_center_id="work_center_id")
-    j = r.join(m, r.machine_id == m._m).mutate(month=month_of(r.hour_start))
+    j = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
+    j = j.mutate(month=month_of(j.hour_start), work_center_id=j.work_center)
     return fetch(j.group_by(["month", "work_center_id", "machine_id"]).aggregate(wh=_scaled(j.kwh, 1000).sum()))
 
 

@@ -23,6 +23,7 @@ NAME = 100
 HASH = 64
 
 
+# long: a migration is history, never rewritten; it creates the first schema's tables in one step
 def upgrade() -> None:
     op.create_table(
         "users",

@@ -1,4 +1,4 @@
-"""Reconciliation runs and the auto matches they keep (issue 6: runs are incremental).
+"""Reconciliation runs and the auto matches they keep (runs are incremental).
 
 Revision ID: 0002
 Revises: 0001
