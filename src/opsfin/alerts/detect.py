@@ -67,13 +67,30 @@ def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
     st = _Tracking(x)
     signs = np.array([1.0, -1.0])[:, None]
     for t in range(x.shape[1]):
-        inside, lo, count, med, sd = _baseline(st, t, s.baseline)
+        # step 1, the baseline: `baseline` clean periods before t, or before a pending excursion's start
+        # (kept inline: as a function, its large temporaries were freed at once each period and the
+        # allocator gave the memory back to the system, to fault it in again: 40% slower)
+        pending = np.where(st.cusum > 0, st.change, t).min(axis=0)
+        lo = max(0, t - 2 * s.baseline)
+        cols = np.arange(lo, t)[None, :]
+        inside = (cols < pending[:, None]) & (cols >= pending[:, None] - s.baseline)
+        hist = np.where(inside, st.clean[:, lo:t], np.nan)
+        count = np.sum(~np.isnan(hist), axis=1)
+        med = _nanmedian(hist)
+        spread = np.abs(hist - med[:, None])
+        sd = 1.4826 * _nanmedian(spread)
+        with warnings.catch_warnings():                  # MAD is 0 when most periods sit on one value
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sd = np.where(sd > 0, sd, 1.2533 * np.nanmean(spread, axis=1))
+        sd = np.fmax(sd, 0.02 * np.abs(med))            # a flat history still has some noise
+        sd = np.where(sd > 0, sd, np.nan)
         in_alarm = st.alarm != 0
         d_idx = np.where(st.alarm < 0, 1, 0)
         med = np.where(in_alarm, st.base_cp[d_idx, st.rows], med)   # in alert: frozen at the change point
         sd = np.where(in_alarm, st.sd_cp[d_idx, st.rows], sd)
         v = x[:, t]
         scale = sd if w is None else sd * _volume_factor(w, inside, lo, t)
+        # step 2, the departure from the baseline, each way; material when large enough (min_change, min_abs)
         ok = ~np.isnan(v) & ((count >= s.min_history) | in_alarm) & ~np.isnan(med) & ~np.isnan(scale)
         dev = signs * np.where(ok, v - med, 0.0)                 # (2, n): departure up, down
         z = dev / np.where(ok, scale, 1.0)
@@ -84,28 +101,6 @@ def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
         closing = _follow_alerts(st, x, s, t, in_alarm & ok, departing, in_alarm)
         _watch(st, s, t, (st.alarm == 0) & ~closing & ok, material, z, med, sd)
     return st.flags, st.base_out, st.sd_out
-
-
-def _baseline(st: _Tracking, t: int, window: int
-              ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
-    """Step 1: each member's median and robust sd over its last `window` clean periods before t, or before
-    a pending excursion's start. Returns (the window's mask over periods lo..t−1, lo, periods observed in
-    it, median, sd)."""
-    pending = np.where(st.cusum > 0, st.change, t).min(axis=0)
-    lo = max(0, t - 2 * window)
-    cols = np.arange(lo, t)[None, :]
-    inside = (cols < pending[:, None]) & (cols >= pending[:, None] - window)
-    hist = np.where(inside, st.clean[:, lo:t], np.nan)
-    count = np.sum(~np.isnan(hist), axis=1)
-    med = _nanmedian(hist)
-    spread = np.abs(hist - med[:, None])
-    sd = 1.4826 * _nanmedian(spread)
-    with warnings.catch_warnings():                  # MAD is 0 when most periods sit on one value
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sd = np.where(sd > 0, sd, 1.2533 * np.nanmean(spread, axis=1))
-    sd = np.fmax(sd, 0.02 * np.abs(med))            # a flat history still has some noise
-    sd = np.where(sd > 0, sd, np.nan)
-    return inside, lo, count, med, sd
 
 
 def _volume_factor(w: np.ndarray, inside: np.ndarray, lo: int, t: int) -> np.ndarray:

@@ -60,48 +60,72 @@ def assign_conversion(t: Any, months: list[dt.date] | None = None
     Returns (assignments, pools): assignments are {operation_id, order_id, month, component, amount};
     pools are {month, component, pool_type, pool_id, amount, assigned, unassigned, basis}."""
     t = costing_tables(t)
-    ops = reads.operations(t, months)
-    by_wc: dict[tuple, list] = defaultdict(list)
-    by_cc: dict[tuple, list] = defaultdict(list)
-    by_machine: dict[tuple, list] = defaultdict(list)
-    op_order = {}
-    for o in ops:
-        by_wc[(o["work_center_id"], o["month"])].append(o)
-        by_cc[(o["cost_center_id"], o["month"])].append(o)
-        if o["machine_id"] is not None:
-            by_machine[(o["machine_id"], o["month"])].append(o)
-        op_order[o["operation_id"]] = (o["order_id"], o["month"])
+    carriers = _Carriers(reads.operations(t, months))
+    book = _Assignments(carriers)
+    _assign_labor(reads.labor_rows(t, months), carriers, book)
+    # GL pools of production cost centres
+    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
+    _assign_energy(reads.machine_kwh(t, months), gl, carriers, book)
+    _assign_overheads(gl, carriers, book)
+    return book.assignments, book.pools
 
-    out: list[dict[str, Any]] = []
-    pools: list[dict[str, Any]] = []
 
-    def emit(component, month, pool_type, pool_id, amount, parts: dict, basis: str) -> None:
+class _Carriers:
+    """The operations of the months, by the work centre, cost centre and machine of each month."""
+
+    def __init__(self, ops: list[dict[str, Any]]) -> None:
+        self.by_wc: dict[tuple, list] = defaultdict(list)
+        self.by_cc: dict[tuple, list] = defaultdict(list)
+        self.by_machine: dict[tuple, list] = defaultdict(list)
+        self.order_of: dict[Any, tuple] = {}  # operation_id -> (order_id, month)
+        for o in ops:
+            self.by_wc[(o["work_center_id"], o["month"])].append(o)
+            self.by_cc[(o["cost_center_id"], o["month"])].append(o)
+            if o["machine_id"] is not None:
+                self.by_machine[(o["machine_id"], o["month"])].append(o)
+            self.order_of[o["operation_id"]] = (o["order_id"], o["month"])
+
+
+class _Assignments:
+    """The pools and their assignments to operations, in the order they are made."""
+
+    def __init__(self, carriers: _Carriers) -> None:
+        self.carriers = carriers
+        self.assignments: list[dict[str, Any]] = []
+        self.pools: list[dict[str, Any]] = []
+
+    def add(self, component: str, month: dt.date, pool_type: str, pool_id: Any, amount: Decimal,
+            parts: dict, basis: str) -> None:
         assigned = sum(parts.values(), ZERO)
-        pools.append({"month": month, "component": component, "pool_type": pool_type, "pool_id": pool_id,
-                      "amount": amount, "assigned": assigned, "unassigned": amount - assigned, "basis": basis})
+        self.pools.append({"month": month, "component": component, "pool_type": pool_type, "pool_id": pool_id,
+                           "amount": amount, "assigned": assigned, "unassigned": amount - assigned,
+                           "basis": basis})
         for op_id, amt in parts.items():
-            order_id, m = op_order[op_id]
-            out.append({"operation_id": op_id, "order_id": order_id, "month": m, "component": component,
-                        "amount": amt})
+            order_id, m = self.carriers.order_of[op_id]
+            self.assignments.append({"operation_id": op_id, "order_id": order_id, "month": m,
+                                     "component": component, "amount": amt})
 
-    # labor: timesheets booked to each work centre → its operations by labor minutes (run minutes if none)
+
+def _assign_labor(labor_rows: list[dict[str, Any]], carriers: _Carriers, book: _Assignments) -> None:
+    """Timesheets booked to each work centre → its operations by labor minutes (run minutes if none)."""
     labor: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    for r in reads.labor_rows(t, months):  # timesheet rows alike, `n` of them: each pays the same
+    for r in labor_rows:  # timesheet rows alike, `n` of them: each pays the same
         labor[(r["work_center_id"], r["month"])] += pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"],
                                                         r["overtime_multiplier"]) * r["n"]
     for (wc, month), amount in sorted(labor.items()):
-        carriers = by_wc.get((wc, month), [])
-        parts = allocate(amount, [(o["operation_id"], o["labor_minutes"]) for o in carriers])
+        ops = carriers.by_wc.get((wc, month), [])
+        parts = allocate(amount, [(o["operation_id"], o["labor_minutes"]) for o in ops])
         basis = "labor_minutes"
         if not parts:
-            parts, basis = allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in carriers]), "run_minutes"
-        emit("labor", month, "work_center", wc, amount, parts, basis if parts else "none")
+            parts, basis = allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in ops]), "run_minutes"
+        book.add("labor", month, "work_center", wc, amount, parts, basis if parts else "none")
 
-    # GL pools of production cost centres
-    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
 
-    # energy: bill of the cost centre → machines by kWh → operations by run minutes
-    kwh_rows = reads.machine_kwh(t, months)
+def _assign_energy(kwh_rows: list[dict[str, Any]], gl: dict[tuple, Decimal], carriers: _Carriers,
+                   book: _Assignments) -> None:
+    """The energy bill of each cost centre → its machines by kWh → their operations by run minutes; with no
+    bill, each machine's kWh × the site's standard price. An idle machine's share goes to the cost
+    centre's operations."""
     cc_kwh: dict[tuple, list] = defaultdict(list)
     for r in kwh_rows:
         cc_kwh[(r["cost_center_id"], r["month"])].append(r)
@@ -119,24 +143,27 @@ def assign_conversion(t: Any, months: list[dt.date] | None = None
             basis = "std_price"
         parts: dict[str, Decimal] = {}
         for m_id, cost in machine_cost.items():
-            got = allocate(cost, [(o["operation_id"], o["run_minutes"]) for o in by_machine.get((m_id, month), [])])
+            got = allocate(cost, [(o["operation_id"], o["run_minutes"])
+                                  for o in carriers.by_machine.get((m_id, month), [])])
             if not got:  # machine idle all month: its energy goes to the cost centre's operations
                 left += cost
             parts.update(got)
         if left:
-            extra = allocate(left, [(o["operation_id"], o["run_minutes"]) for o in by_cc.get((cc, month), [])])
+            extra = allocate(left, [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])])
             for k, v in extra.items():
                 parts[k] = parts.get(k, ZERO) + v
         total = bill if basis == "bill/kwh" else sum(machine_cost.values(), ZERO)
-        emit("energy", month, "cost_center", cc, total, parts, basis)
+        book.add("energy", month, "cost_center", cc, total, parts, basis)
 
-    # variable / fixed overhead: production cost centre → operations by run minutes (machine hours)
+
+def _assign_overheads(gl: dict[tuple, Decimal], carriers: _Carriers, book: _Assignments) -> None:
+    """Variable / fixed overhead of each production cost centre → its operations by run minutes (machine
+    hours)."""
     for (cc, month, role), amount in sorted(gl.items()):
         if role == "energy":
             continue
-        parts = allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in by_cc.get((cc, month), [])])
-        emit(role, month, "cost_center", cc, amount, parts, "run_minutes" if parts else "none")
-    return out, pools
+        parts = allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])])
+        book.add(role, month, "cost_center", cc, amount, parts, "run_minutes" if parts else "none")
 
 
 def order_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:

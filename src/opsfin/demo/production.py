@@ -107,13 +107,33 @@ def schedule_day(sim: Sim, day: dt.date) -> None:
 
 
 def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> None:
-    c, rng = sim.c, sim.rng
+    """Run the work centre's queue, first come first served, within the day's staffed window (and its
+    overtime); a step that would not end in the window waits for the next day."""
+    c = sim.c
     win_start, win_end = shift_window(sim, site, day)
     if sim.overtime_today.get(site):
         win_end += 120
     win_end = min(win_end, (c.days) * 1440.0)  # nothing runs past the simulated horizon
+    avail, stops = _open_machines(sim, day, wc, win_start, win_end)
+    machines = c.wc_machines[wc]
+    avail_at = np.array([avail[m] for m in machines])
+    remaining = []
+    for item in sorted(sim.queues[wc]):
+        ready = item[0]
+        if ready >= win_end or not _run_step(sim, site, wc, stage, item, win_end, machines, avail, avail_at, stops):
+            remaining.append(item)
+    for m, a in avail.items():
+        sim.machine_free[m] = a
+    sim.queues[wc] = remaining
+
+
+def _open_machines(sim: Sim, day: dt.date, wc: str, win_start: float, win_end: float
+                   ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """When each machine of the work centre is first available in the window (after its work of the day
+    before and any planned maintenance), and the breakdown stopping it today, if any."""
+    rng = sim.rng
     avail, stops = {}, {}
-    for m in c.wc_machines[wc]:
+    for m in sim.c.wc_machines[wc]:
         sim.windows.append((m, win_start, win_end))
         a = max(sim.machine_free.get(m, 0.0), win_start)
         if rng.random() < 1 / 30:  # planned maintenance, about monthly: 3 hours at the start of the day
@@ -133,68 +153,71 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
             reason = str(rng.choice(["breakdown: spindle", "breakdown: hydraulics", "breakdown: sensor fault",
                                      "breakdown: drive", "breakdown: tooling"]))
             _maintenance(sim, m, b, b + length, "breakdown", reason)
-    machines = c.wc_machines[wc]
-    avail_at = np.array([avail[m] for m in machines])
-    queue = sorted(sim.queues[wc])
-    remaining = []
+    return avail, stops
+
+
+def _run_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, win_end: float, machines: list[str],
+              avail: dict[str, float], avail_at: np.ndarray, stops: dict[str, tuple[float, float]]) -> bool:
+    """Run one queued routing step (ready, order, step, units) on the first idle machine, else the one free
+    soonest; a breakdown on the way stretches it. False, and nothing recorded, when it would end after
+    `win_end`."""
+    ready, oid, step, units = item
+    wc_r, std_setup, _run_cmin, _labor_cmin, _wh = sim.c.routing[sim.orders[oid]["product"]][step - 1]
+    free = avail_at <= ready  # the first idle machine, else the one free soonest
+    i = int(free.argmax()) if free.any() else int(avail_at.argmin())
+    m = machines[i]
+    perf = sim.rng.uniform(0.87, 0.95)
+    setup = round(std_setup * sim.rng.uniform(0.85, 1.35), 1)
+    run = round(units * sim.c.machine_cycle[m] / 60 / perf, 2)
+    start = max(avail[m], ready)
+    end = start + setup + run
+    stop = stops.get(m)
+    interrupted = False
+    if stop and start < stop[1] and end > stop[0]:
+        if start >= stop[0]:
+            start = stop[1]
+            end = start + setup + run
+        else:
+            end += stop[1] - stop[0]
+            interrupted = True
+    if end > win_end:
+        return False
+    avail[m] = end
+    avail_at[i] = end
+    _record_step(sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None)
+    return True
+
+
+def _record_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, m: str, start: float, setup: float,
+                 run: float, end: float, stop: tuple[float, float] | None) -> None:
+    """The operation row of a step run on machine `m` (its run split around `stop`, a breakdown it waited
+    through), its inspection, and the order's next step or, after the last stage, its completion."""
+    rng = sim.rng
+    ready, oid, step, units = item
     last_stage = stage == len(STAGES) - 1
-    for item in queue:
-        ready, oid, step, units = item
-        if ready >= win_end:
-            remaining.append(item)
-            continue
-        o = sim.orders[oid]
-        pid = o["product"]
-        wc_r, std_setup, _run_cmin, _labor_cmin, _wh = c.routing[pid][step - 1]
-        free = avail_at <= ready  # the first idle machine, else the one free soonest
-        i = int(free.argmax()) if free.any() else int(avail_at.argmin())
-        m = machines[i]
-        cycle = c.machine_cycle[m]
-        perf = rng.uniform(0.87, 0.95)
-        setup = round(std_setup * rng.uniform(0.85, 1.35), 1)
-        run = round(units * cycle / 60 / perf, 2)
-        start = max(avail[m], ready)
-        end = start + setup + run
-        stop = stops.get(m)
-        interrupted = False
-        if stop and start < stop[1] and end > stop[0]:
-            if start >= stop[0]:
-                start = stop[1]
-                end = start + setup + run
-            else:
-                end += stop[1] - stop[0]
-                interrupted = True
-        if end > win_end:
-            remaining.append(item)
-            continue
-        avail[m] = end
-        avail_at[i] = end
-        scrap = int(rng.binomial(units, 0.012)) if last_stage else 0
-        good = units - scrap
-        op_id = sim.next_id("OP", 8)
-        wait = round(start - ready, 1)
-        labor = round((setup + run) * 1.0, 2)
-        sim.rows["operations"].append((op_id, oid, step, wc, m, shift_at(sim, site, start), sim.ts(start), sim.ts(end),
-                                       setup, run, labor, float(good), float(scrap), wait))
-        run_start = start + setup
-        if interrupted:
-            sim.segments.append((m, run_start, stop[0], units, good, run))
-            sim.segments.append((m, stop[1], end, units, good, run))
-        else:
-            sim.segments.append((m, run_start, end, units, good, run))
-        sim.month_ops.append((wc, units, end, run))
-        if last_stage or rng.random() < 0.15:
-            defects = scrap if last_stage else int(rng.binomial(units, 0.004))
-            sim.rows["quality_inspections"].append(
-                (sim.next_id("QI", 8), oid, op_id, sim.ts(end + 5), float(units), float(defects),
-                 str(rng.choice(DEFECT_CODES)) if defects else None))
-        if last_stage:
-            _complete(sim, oid, end, good, scrap)
-        else:
-            sim.queues[f"{site}-{STAGES[stage + 1][0]}"].append((end + 30, oid, step + 1, units))
-    for m, a in avail.items():
-        sim.machine_free[m] = a
-    sim.queues[wc] = remaining
+    scrap = int(rng.binomial(units, 0.012)) if last_stage else 0
+    good = units - scrap
+    op_id = sim.next_id("OP", 8)
+    wait = round(start - ready, 1)
+    labor = round((setup + run) * 1.0, 2)
+    sim.rows["operations"].append((op_id, oid, step, wc, m, shift_at(sim, site, start), sim.ts(start), sim.ts(end),
+                                   setup, run, labor, float(good), float(scrap), wait))
+    run_start = start + setup
+    if stop is not None:
+        sim.segments.append((m, run_start, stop[0], units, good, run))
+        sim.segments.append((m, stop[1], end, units, good, run))
+    else:
+        sim.segments.append((m, run_start, end, units, good, run))
+    sim.month_ops.append((wc, units, end, run))
+    if last_stage or rng.random() < 0.15:
+        defects = scrap if last_stage else int(rng.binomial(units, 0.004))
+        sim.rows["quality_inspections"].append(
+            (sim.next_id("QI", 8), oid, op_id, sim.ts(end + 5), float(units), float(defects),
+             str(rng.choice(DEFECT_CODES)) if defects else None))
+    if last_stage:
+        _complete(sim, oid, end, good, scrap)
+    else:
+        sim.queues[f"{site}-{STAGES[stage + 1][0]}"].append((end + 30, oid, step + 1, units))
 
 
 def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:
