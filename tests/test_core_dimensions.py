@@ -143,3 +143,45 @@ def test_check_scope(sites):
         sites.check_scope(["P1", "P9"])
     with pytest.raises(UserError, match="name at least one site"):
         sites.check_scope([" "])
+
+
+def test_site_map_fills_gaps_in_master_data():
+    frames = master_frames()
+    frames["sites"] = pl.DataFrame({"site_id": ["P1", "P3"], "name": ["Plant One", None]})
+    frames["work_centers"] = pl.DataFrame({"work_center_id": ["WC1", "WC3"], "site_id": ["P1", None]})
+    frames["shifts"] = pl.DataFrame({"shift_id": ["S1", "S2"], "site_id": ["P1", "P3"], "name": ["Early", None]})
+    gaps = SiteMap.from_frames(frames)
+    assert gaps.sites == {"P1": "Plant One", "P3": "P3"}       # a site without a name is called by its id
+    assert gaps.members["site"] == {"P1": "P1", "P3": "P3"}    # each site is its own
+    assert gaps.members["work_center"] == {"WC1": "P1"}        # WC3 names no site: it has none
+    assert gaps.site_of("work_center", "WC3") is None
+    assert gaps.shift_names == {"S1": "Early"}                 # S2 has no name to show
+    assert gaps.site_of("site", "P9") == "P9"                  # a site is its own, listed or not
+
+
+def test_scope_errors_word_the_sites_option(sites):
+    with pytest.raises(UserError) as caught:
+        sites.check_scope([" ", ""])
+    assert str(caught.value) == "--sites: name at least one site (or leave it out for the company pack)"
+    with pytest.raises(UserError) as caught:
+        sites.check_scope(["P9", "P1", "P8"])
+    assert str(caught.value) == "--sites: unknown site P9, P8; the sites are P2, P1"
+    assert caught.value.param == "sites"
+    with pytest.raises(UserError) as caught:
+        SiteMap({"site": {}}, {}, {}).check_scope(["P1"])
+    assert str(caught.value) == "--sites: unknown site P1; the sites are none (load the sites table)"
+
+
+def test_where_errors_carry_the_item_and_the_whole_wording():
+    with pytest.raises(UserError) as caught:
+        parse_where(["site IN P1"])
+    assert str(caught.value) == ("--where 'site IN P1': write DIM=VALUE without quotes or SQL, several values "
+                                 "with commas (e.g. --where site=P1,P2)")
+    assert caught.value.value == "site IN P1"
+    with pytest.raises(UserError) as caught:
+        parse_where(["site"])
+    assert caught.value.value == "site"
+
+
+def test_where_splits_at_the_first_equals_sign():
+    assert parse_where(["site=P1=P2"]) == {"site": ["P1=P2"]}

@@ -189,3 +189,10 @@ def test_core_money_imports_nothing_from_the_rest_of_opsfin():
     absolute = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     absolute += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0]
     assert relative == [] and not [m for m in absolute if m and m.startswith("opsfin")]
+
+
+def test_ibis_rounds_to_cents_by_default():
+    # 0.125 is a half cent: to the even cent 0.12; 0.135 → 0.14 (were it 3 places, both would stay)
+    t = ibis.memtable({"x": [D("0.125"), D("0.135")]}).mutate(x=ibis._.x.cast("decimal(18,4)"))
+    rows = ibis.duckdb.connect().execute(t.mutate(y=half_even_ibis(t.x).cast("decimal(18,3)")))
+    assert [D(str(y)) for y in rows["y"]] == [D("0.12"), D("0.14")]

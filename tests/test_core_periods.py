@@ -127,3 +127,15 @@ def test_the_api_names_the_query_parameter_not_the_option():
     with pytest.raises(UserError) as caught:
         parse_day("someday", "--from")
     assert caught.value.phrase(api_name).startswith("from: 'someday'")
+
+
+def test_a_bound_passes_none_through_and_words_a_bad_month():
+    assert parse_bound(None, "--to") is None
+    # 2024-13 looks like a month but is none, and is no day either
+    with pytest.raises(UserError) as caught:
+        parse_bound("2024-13", "--to", last=True)
+    assert str(caught.value) == "--to: '2024-13' is not a date; use YYYY-MM-DD or YYYY-MM"
+    assert caught.value.value == "2024-13" and caught.value.param == "end"
+    with pytest.raises(UserError) as caught:
+        parse_period("2024-3", "--period")
+    assert str(caught.value) == "--period '2024-3': give a month as YYYY-MM, e.g. 2024-03"

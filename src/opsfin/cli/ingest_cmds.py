@@ -139,12 +139,15 @@ def ingest_cmd(
                 raise UserError("--source-url goes with --sql")
             result = ingest.ingest_file(workspace, path, table=table, mapping=mapping, fmt=doc, replace=replace,
                                         add_missing_parties=add_missing_parties, sheet=sheet, progress=progress)
-    if not result.already_loaded:  # a load that added nothing changed nothing
-        from ..runs.audit_trail import load_payload, record_write
-        from .users_cmds import cli_actor
+    from ..runs.audit_trail import landed_load_payload, load_payload, record_landed_write, record_write
+    from .users_cmds import cli_actor
 
-        record_write(opsfin_workspace.open(workspace), cli_actor(), "load.ingest", "load", result.load_id,
-                     load_payload(result))
+    ws = opsfin_workspace.open(workspace)
+    if not result.already_loaded:  # a load that added nothing changed nothing
+        record_write(ws, cli_actor(), "load.ingest", "load", result.load_id, load_payload(result))
+    else:  # unless the process that loaded it was killed before its audit entry
+        record_landed_write(ws, cli_actor(), "load.ingest", "load", result.load_id,
+                            landed_load_payload(ws, result.load_id))
     _print_result(result, out, workspace)
 
 

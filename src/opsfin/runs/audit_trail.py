@@ -1,8 +1,10 @@
 """The audit entry of a warehouse write: a load, a period close, an allocation post (docs/security.md).
 
 The warehouse (DuckDB) and the app database are two databases, so the entry is appended right after the
-warehouse commits: a write that failed leaves no entry, and a write that succeeded is never silent. The
-entry goes to the workspace's app database (`app_db.url`), the one `opsfin audit list` reads."""
+warehouse commits: a write that failed leaves no entry, and a write that succeeded is never silent. A
+process killed between the commit and the entry leaves a write without one; the next run of the same
+write finds it landed and appends the missing entry (`record_landed_write`). The entry goes to the
+workspace's app database (`app_db.url`), the one `opsfin audit list` reads."""
 
 from __future__ import annotations
 
@@ -25,3 +27,25 @@ def load_payload(result: Any) -> dict[str, Any]:
             "tables": {t.table: {"read": t.rows_read, "accepted": t.rows_accepted,
                                  "quarantined": t.rows_quarantined} for t in result.tables},
             "replaced": list(result.replaced_load_ids)}
+
+
+def record_landed_write(ws: WorkspaceFolder, actor: str, action: str, object_type: str, object_id: str,
+                        payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Append the entry of a write a re-run found already landed, unless the log has one: the process that
+    made the write was killed between the warehouse commit and its entry. The late entry says so
+    (`"late": true`); returns it, or None when the write was recorded."""
+    from ..appdb import open_app_db
+
+    db = open_app_db(ws)
+    if db.has_audit_entry(action, object_type, object_id):
+        return None
+    return db.record_event(actor, action, object_type, object_id, {**payload, "late": True})  # type: ignore[arg-type]
+
+
+def landed_load_payload(ws: WorkspaceFolder, load_id: str) -> dict[str, Any]:
+    """`load_payload` of a load already in the warehouse, read from its `loads` rows."""
+    with ws.connect(read_only=True) as con:
+        rows = con.execute("SELECT table_name, source, sha256, rows_read, rows_accepted, rows_quarantined "
+                           "FROM loads WHERE load_id = ? ORDER BY table_name", [load_id]).fetchall()
+    return {"source": rows[0][1] if rows else None, "sha256": rows[0][2] if rows else None,
+            "tables": {t: {"read": r, "accepted": a, "quarantined": q} for t, _, _, r, a, q in rows}}

@@ -64,12 +64,13 @@ def allocation_result(ws: WorkspaceFolder, method: str, period: str, post: bool 
     with ws.connect(read_only=not post) as con:
         result = run_allocation(allocation_inputs(con, first, config.roles), config, method)
         status = post_allocation(con, result, ws.settings.base_currency) if post else None
-    if status is not None and status["status"] == "posted":
-        from .audit_trail import record_write
+    if status is not None:
+        from .audit_trail import record_landed_write, record_write
 
-        record_write(ws, actor, "allocation.post", "allocation", result.run_id,
-                     {"method": method, "period": f"{first:%Y-%m}", "journals": status["journals"],
-                      "entries": status["entries"]})
+        record = record_write if status["status"] == "posted" else record_landed_write  # a killed post's entry
+        record(ws, actor, "allocation.post", "allocation", result.run_id,
+               {"method": method, "period": f"{first:%Y-%m}", "journals": status["journals"],
+                "entries": status["entries"]})
     return (result.flows if view == "flows" else result.summary), result, status
 
 

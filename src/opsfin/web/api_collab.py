@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from . import queries, subjects
-from .api import json_rows
+from .api import NAME, json_rows
 from .auth import check_csrf, identify
 from .authz import authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -28,7 +28,10 @@ Status = Literal["open", "in_progress", "done", "dropped"]
 ActionId = Annotated[int, Path(ge=1, le=subjects.MAX_ID, description="the action's id")]
 # an amount the app database stores exactly: NUMERIC(18,2), so at most 16 digits before the point and 2 after
 Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan=False,
-                                  description="base currency, exact decimal, at most 2 decimals")]
+                                  description="base currency, exact decimal, at most 2 decimals"),
+                   WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": -1e16, "exclusiveMaximum": 1e16,
+                                              "multipleOf": 0.01},
+                                             {"type": "string", "pattern": r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"}]})]
 
 
 def day_only(value: object) -> object:
@@ -102,7 +105,10 @@ def post_comment(state, user, subject_type: str, subject_id: str, body: str, sit
 
 
 @router.get("/comments", summary="Comments, oldest first")
-def list_comments(request: Request, subject_type: str | None = None, subject_id: str | None = None) -> Response:
+def list_comments(request: Request,
+                  subject_type: Annotated[Literal["kpi", "alert", "variance", "action", "match"] | None,
+                                          Query()] = None,
+                  subject_id: Annotated[str | None, Query(min_length=1, max_length=300)] = None) -> Response:
     grant = authorize(identify(request).user, "read")
     if subject_type and subject_id:
         subject_id = subjects.normalise_id(subject_type, subject_id)
@@ -188,16 +194,17 @@ def update_action(request: Request, action_id: ActionId, patch: ActionPatch) -> 
 # ---------------------------------------------------------------- audit and exports
 @router.get("/audit", tags=["admin"], summary="The audit log, newest first (admins)")
 def list_audit(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-               object_type: str | None = None) -> Response:
+               object_type: Annotated[str | None, Query(pattern=NAME, max_length=100)] = None) -> Response:
     authorize(identify(request).user, "read_audit")
     return json_rows(_state(request).app_db().audit_entries(limit=limit, object_type=object_type))
 
 
 @router.get("/export/pack", tags=["exports"], summary="The monthly operations-finance pack")
 def export_pack(request: Request,
-                period: Annotated[str, Query(description="YYYY-MM"), AfterValidator(queries.year_in_range)],
+                period: Annotated[str, Query(pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+                                  AfterValidator(queries.year_in_range)],
                 format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx",  # noqa: A002
-                site: Annotated[str | None, Query(description="only this site's rows, as `--sites` "
+                site: Annotated[str | None, Query(pattern=NAME, max_length=100, description="only this site's rows, as `--sites` "
                                                               "(must be inside your site scope)")] = None
                 ) -> Response:
     """The pack of `opsfin export pack --period … --format … [--sites …]`; a site-scoped user gets their

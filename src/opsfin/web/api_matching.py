@@ -39,7 +39,7 @@ from ..matching.invoices import (
 )
 from ..runs.matching import record_bank_run, record_decision, run_bank, run_invoices
 from ..runs.reads import po_line_sites
-from .api import json_rows
+from .api import DAY, NAME, json_rows
 from .auth import check_csrf, identify
 from .authz import Grant, authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -234,8 +234,9 @@ def keep_run(state, user, start: str | None = None, end: str | None = None) -> d
 
 
 # ---------------------------------------------------------------- endpoints
-From = Annotated[str | None, Query(alias="from", description="first booking day of the bank lines, YYYY-MM-DD")]
-To = Annotated[str | None, Query(description="last booking day of the bank lines, YYYY-MM-DD")]
+From = Annotated[str | None, Query(alias="from", pattern=DAY,
+                                   description="first booking day of the bank lines, YYYY-MM-DD")]
+To = Annotated[str | None, Query(pattern=DAY, description="last booking day of the bank lines, YYYY-MM-DD")]
 
 
 def _state(request: Request):
@@ -254,10 +255,11 @@ def get_bank_matches(request: Request, from_: From = None, to: To = None,
 
 @router.get("/matches/invoices", summary="Three-way match of the supplier invoice lines")
 def get_invoice_matches(request: Request,
-                        as_of: Annotated[str | None, Query(description="judge receipts up to this day "
+                        as_of: Annotated[str | None, Query(pattern=DAY, description="judge receipts up to this day "
                                                                        "(YYYY-MM-DD, default today)")] = None,
                         status: Annotated[InvoiceStatus | None, Query(description="only lines of this status")] = None,
-                        site: Annotated[str | None, Query(description="only lines of POs of this site")] = None,
+                        site: Annotated[str | None, Query(pattern=NAME, max_length=100,
+                                                          description="only lines of POs of this site")] = None,
                         ) -> Response:
     """`opsfin match invoices --as-of … --format json`; site-scoped users get the lines of their sites."""
     grant = authorize(identify(request).user, "read")

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import workspace
 from ..errors import UserError
 from .auth import identify
-from .problems import Problem, problem_response, user_error_problem
+from .problems import Problem, allowed_methods, problem_response, user_error_problem
 from .results import Results
 
 log = logging.getLogger("opsfin.web")
@@ -61,7 +61,9 @@ class WebState:
             except Exception:  # noqa: BLE001 - a warm-up failure must not stop the server; pages show it
                 log.exception("warming the result cache failed")
 
-        threading.Thread(target=run, name="opsfin-warm", daemon=True).start()
+        # not a daemon: a daemon thread still inside DuckDB when the interpreter exits aborts the process
+        # ("terminate called … exception not rethrown"); exit waits for the few seconds it takes instead
+        threading.Thread(target=run, name="opsfin-warm", daemon=False).start()
 
 
 def _is_api(request: Request) -> bool:
@@ -162,7 +164,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404:
             detail = f"no page or endpoint at {request.url.path}"
-        return await _answer_problem(request, Problem(exc.status_code, detail, headers=dict(exc.headers or {})))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # name every method the path answers, not only its first route's
+            headers["Allow"] = allowed_methods(request.app, request.url.path)
+            detail = f"{request.method} is not allowed here; use {headers['Allow']}"
+        return await _answer_problem(request, Problem(exc.status_code, detail, headers=headers))
 
 
 def _add_static_files(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ from ..errors import UserError, api_name
 
 PROBLEM_TYPE = "about:blank"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 500: "Internal error",
+          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 500: "Internal error",
           503: "Service unavailable"}
 
 
@@ -77,6 +77,19 @@ def bad_request(detail: str, **extra: Any) -> Problem:
 
 def not_found(detail: str) -> Problem:
     return Problem(404, detail)
+
+
+def allowed_methods(app: Any, path: str) -> str:
+    """The `Allow` header of a 405 at `path`: every method of every route whose path matches, not only the
+    first route's (Starlette's own 405 names the methods of the first route that matched the path)."""
+    from starlette.routing import Match
+
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    methods: set[str] = set()
+    for route in app.routes:
+        if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
