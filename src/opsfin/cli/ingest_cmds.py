@@ -139,7 +139,12 @@ def ingest_cmd(
                 raise UserError("--source-url goes with --sql")
             result = ingest.ingest_file(workspace, path, table=table, mapping=mapping, fmt=doc, replace=replace,
                                         add_missing_parties=add_missing_parties, sheet=sheet, progress=progress)
-    from ..runs.audit_trail import landed_load_payload, load_payload, record_landed_write, record_write
+    from ..runs.audit_trail import (
+        landed_load_payload,
+        load_payload,
+        record_landed_write,
+        record_write,
+    )
     from .users_cmds import cli_actor
 
     ws = opsfin_workspace.open(workspace)

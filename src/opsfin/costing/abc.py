@@ -148,17 +148,20 @@ def object_quantities(inputs: AbcInputs, driver: str, obj: str) -> dict[str, Fra
         if q <= 0:
             continue  # credit notes and the like cannot carry cost
         qf = Fraction(q)
-        if key[pos] is not None:
-            out[key[pos]] = out.get(key[pos], Fraction(0)) + qf  # type: ignore[index]
+        own = key[pos]
+        if own is not None:
+            out[own] = out.get(own, Fraction(0)) + qf
             continue
         other = 1 - pos
-        via = {k[pos]: Fraction(u) for k, u in units.items() if k[other] == key[other] and u > 0}
+        # shipped units always name both customer and product (sales_orders requires them)
+        via = {o: Fraction(u) for k, u in units.items()
+               if (o := k[pos]) is not None and k[other] == key[other] and u > 0}
         tot = sum(via.values(), Fraction(0))
         if not tot:
             out[UNASSIGNED] = out.get(UNASSIGNED, Fraction(0)) + qf
             continue
         for o, u in via.items():
-            out[o] = out.get(o, Fraction(0)) + qf * u / tot  # type: ignore[index]
+            out[o] = out.get(o, Fraction(0)) + qf * u / tot
     return out
 
 

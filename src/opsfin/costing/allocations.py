@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from ..core.frames import ColumnTypes
 from ..errors import UserError
 from .costing_config import METHODS, AllocationConfig, AllocationRule, split_cents, to_cents
 
@@ -207,11 +208,12 @@ class AllocationResult:
     summary: pl.DataFrame  # cost_center_id, kind, own_cost, allocated_in, allocated_out, after
 
 
-FLOW_SCHEMA = {"run_id": pl.Utf8, "method": pl.Utf8, "period": pl.Utf8, "step": pl.Int64, "sender": pl.Utf8,
-               "receiver": pl.Utf8, "account_id": pl.Utf8, "role": pl.Utf8, "driver": pl.Utf8,
-               "amount": pl.Decimal(18, 2)}
-SUMMARY_SCHEMA = {"cost_center_id": pl.Utf8, "kind": pl.Utf8, "own_cost": pl.Decimal(18, 2),
-                  "allocated_in": pl.Decimal(18, 2), "allocated_out": pl.Decimal(18, 2), "after": pl.Decimal(18, 2)}
+FLOW_SCHEMA: ColumnTypes = {
+    "run_id": pl.Utf8, "method": pl.Utf8, "period": pl.Utf8, "step": pl.Int64, "sender": pl.Utf8,
+    "receiver": pl.Utf8, "account_id": pl.Utf8, "role": pl.Utf8, "driver": pl.Utf8, "amount": pl.Decimal(18, 2)}
+SUMMARY_SCHEMA: ColumnTypes = {
+    "cost_center_id": pl.Utf8, "kind": pl.Utf8, "own_cost": pl.Decimal(18, 2), "allocated_in": pl.Decimal(18, 2),
+    "allocated_out": pl.Decimal(18, 2), "after": pl.Decimal(18, 2)}
 
 
 def run_id_for(method: str, period: dt.date, config: AllocationConfig) -> str:
@@ -230,7 +232,7 @@ def run_allocation(inputs: AllocationInputs, config: AllocationConfig, method: s
     for cc, acc, role, amt in inputs.costs:
         if cc in weights:
             by_account.setdefault((acc, role), {})[cc] = amt
-    rows = []
+    rows: list[dict[str, Any]] = []   # one per flow: step, sender, receiver, account_id, role, driver, amount
     for (acc, role), own in sorted(by_account.items()):
         try:
             flows = allocate_costs(method, own, weights, order)
@@ -248,9 +250,9 @@ def run_allocation(inputs: AllocationInputs, config: AllocationConfig, method: s
         own_cc[cc] = own_cc.get(cc, ZERO) + amt
     ins: dict[str, Decimal] = {}
     outs: dict[str, Decimal] = {}
-    for r in rows:
-        ins[r["receiver"]] = ins.get(r["receiver"], ZERO) + r["amount"]
-        outs[r["sender"]] = outs.get(r["sender"], ZERO) + r["amount"]
+    for flow in rows:
+        ins[flow["receiver"]] = ins.get(flow["receiver"], ZERO) + flow["amount"]
+        outs[flow["sender"]] = outs.get(flow["sender"], ZERO) + flow["amount"]
     touched = sorted(set(own_cc) | set(ins) | set(outs))
     summary = pl.DataFrame([{
         "cost_center_id": cc, "kind": inputs.centres.get(cc, {}).get("kind"), "own_cost": own_cc.get(cc, ZERO),

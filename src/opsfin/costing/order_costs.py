@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from ..core.frames import ColumnTypes
 from ..core.money import round_cents, round_per_unit, split_cents, timesheet_pay
 from . import reads
 from .reads import costing_tables
@@ -204,7 +205,7 @@ def order_costs_with_assignments(t: Any, start: dt.date | None, end: dt.date | N
     return frame, assignments
 
 
-ORDER_SCHEMA = {
+ORDER_SCHEMA: ColumnTypes = {
     "order_id": pl.Utf8, "site_id": pl.Utf8, "product_id": pl.Utf8, "family": pl.Utf8, "status": pl.Utf8,
     "released_at": pl.Datetime, "completed_at": pl.Datetime, "qty_good": pl.Float64,
     "completion_shift_id": pl.Utf8,
@@ -215,8 +216,9 @@ ORDER_SCHEMA = {
 def cost_pools(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
     """The actual conversion pools of each month and how much of each was assigned to operations."""
     _, pools = assign_conversion(t, months)
-    schema = {"month": pl.Date, "component": pl.Utf8, "pool_type": pl.Utf8, "pool_id": pl.Utf8, "amount": MONEY,
-              "assigned": MONEY, "unassigned": MONEY, "basis": pl.Utf8}
+    schema: ColumnTypes = {
+        "month": pl.Date, "component": pl.Utf8, "pool_type": pl.Utf8, "pool_id": pl.Utf8, "amount": MONEY,
+        "assigned": MONEY, "unassigned": MONEY, "basis": pl.Utf8}
     return pl.DataFrame(pools, schema=schema, orient="row") if pools else pl.DataFrame(schema=schema)
 
 
@@ -228,6 +230,7 @@ def operation_costs(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame
         row = per.setdefault(a["operation_id"], {"operation_id": a["operation_id"], "order_id": a["order_id"],
                                                  "month": a["month"], **dict.fromkeys(CONVERSION, ZERO)})
         row[a["component"]] += a["amount"]
-    schema = {"operation_id": pl.Utf8, "order_id": pl.Utf8, "month": pl.Date, **{c: MONEY for c in CONVERSION}}
+    schema: ColumnTypes = {
+        "operation_id": pl.Utf8, "order_id": pl.Utf8, "month": pl.Date, **{c: MONEY for c in CONVERSION}}
     rows = sorted(per.values(), key=lambda r: r["operation_id"])
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)

@@ -16,6 +16,7 @@ import polars as pl
 
 from ..core.dimensions import parse_by as check_by
 from ..core.dimensions import supported_dims
+from ..core.frames import ColumnTypes
 from ..core.money import round_cents, round_per_unit, round_shares, to_fraction
 from ..core.periods import range_error
 from ..errors import UserError
@@ -173,9 +174,10 @@ def unit_economics(t: Any, base_currency: str, by: str | list[str] | None = None
             "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
             "cost_basis": ",".join(sorted(g["bases"])) or "none",
         })
-    schema = {**{DIMS[d]: pl.Utf8 for d in dims}, "units": pl.Float64, "revenue": MONEY,
-              **{c: MONEY for c in COMPONENTS}, "unit_cost": pl.Decimal(18, 4), "contribution_margin": MONEY,
-              "cm_per_unit": pl.Decimal(18, 4), "cm_ratio": pl.Float64, "cost_basis": pl.Utf8}
+    schema: ColumnTypes = {
+        **{DIMS[d]: pl.Utf8 for d in dims}, "units": pl.Float64, "revenue": MONEY,
+        **{c: MONEY for c in COMPONENTS}, "unit_cost": pl.Decimal(18, 4), "contribution_margin": MONEY,
+        "cm_per_unit": pl.Decimal(18, 4), "cm_ratio": pl.Float64, "cost_basis": pl.Utf8}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -194,8 +196,9 @@ def _cost_per_driver(t: Any, kind: str, count_driver: Any, driver_key: str, coun
         rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
                      count_name: n,
                      per_name: round_per_unit(r["cost"] / n) if n else None})
-    schema = {"cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, count_name: pl.Int64,
-              per_name: pl.Decimal(18, 4)}
+    schema: ColumnTypes = {
+        "cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, count_name: pl.Int64,
+        per_name: pl.Decimal(18, 4)}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from ..core.frames import ColumnTypes
 from ..core.money import round_per_unit
 from ..core.periods import range_error
 from ..errors import UserError
@@ -80,9 +81,10 @@ def _steps(key: str, orders: pl.DataFrame, ops: list[dict[str, Any]], op_cost: d
              if units.get(g) else None}
             for (g, step, wc, va), a in acc.items()]
     rows.sort(key=lambda r: (-r["cost"], str(r[key]), r["step"]))
-    schema = {key: pl.Utf8, "step": pl.Int64, "work_center_id": pl.Utf8, "value_added": pl.Boolean,
-              "operations": pl.Int64, "run_hours": pl.Float64, "setup_hours": pl.Float64, "wait_hours": pl.Float64,
-              "cost": MONEY, "cost_per_unit": pl.Decimal(18, 4)}
+    schema: ColumnTypes = {
+        key: pl.Utf8, "step": pl.Int64, "work_center_id": pl.Utf8, "value_added": pl.Boolean,
+        "operations": pl.Int64, "run_hours": pl.Float64, "setup_hours": pl.Float64, "wait_hours": pl.Float64,
+        "cost": MONEY, "cost_per_unit": pl.Decimal(18, 4)}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -131,9 +133,10 @@ def value_stream(t: Any, by: str = "family", start: dt.date | None = None,
             "largest_nva_step": f"{top['step']} {top['work_center_id']}" if top else None,
             "largest_nva_cost": top["cost"] if top else None,
         })
-    schema = {key: pl.Utf8, "orders": pl.Int64, "units": pl.Float64, "lead_time_hours": pl.Float64,
-              "value_added_hours": pl.Float64, "wait_hours": pl.Float64, "setup_hours": pl.Float64,
-              "pce": pl.Float64, "cost_per_unit": pl.Decimal(18, 4), "nva_cost": MONEY,
-              "largest_nva_step": pl.Utf8, "largest_nva_cost": MONEY}
+    schema: ColumnTypes = {
+        key: pl.Utf8, "orders": pl.Int64, "units": pl.Float64, "lead_time_hours": pl.Float64,
+        "value_added_hours": pl.Float64, "wait_hours": pl.Float64, "setup_hours": pl.Float64,
+        "pce": pl.Float64, "cost_per_unit": pl.Decimal(18, 4), "nva_cost": MONEY,
+        "largest_nva_step": pl.Utf8, "largest_nva_cost": MONEY}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 

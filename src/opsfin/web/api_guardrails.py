@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from ..model_schema import refuse_bool  # JSON true is not a number
 from . import guardrails
-from .api import Name, json_rows
+from .api import json_rows
 from .auth import check_csrf, identify
 from .authz import authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -51,7 +51,7 @@ def _state(request: Request):
 
 
 @router.get("/guardrails", summary="Guardrails as written in model/guardrails.yaml")
-def list_guardrails(request: Request, kpi: Name = None) -> Response:
+def list_guardrails(request: Request, kpi: str | None = None) -> Response:
     grant = authorize(identify(request).user, "read")
     state = _state(request)
     return json_rows(guardrails.list_guardrails(state.ws, grant, kpi, state.results.catalog()))

@@ -73,6 +73,7 @@ def bridge_table(bridge: Bridge, by: str | None = None, monthly: bool = False) -
     seen: set[tuple] = set()
     for p in bridge.pieces:
         mkey = p.month if monthly else None
+        split: dict[str | None, int]
         if by is None:
             split = {None: p.target}
         elif by in SPLITS.get(p.category, ()) and p.parts.get(by):

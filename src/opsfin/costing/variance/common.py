@@ -5,6 +5,7 @@ part of the bridge uses (docs/variances.md)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -75,7 +76,7 @@ he_div = half_even_div  # integer division rounded half to even (core/money)
 _he_sql = half_even_div_sql  # the same in SQL (core/money)
 
 
-def apportion(target: int, parts: dict[Any, Fraction | float | int]) -> dict[Any, int]:
+def apportion(target: int, parts: Mapping[Any, Fraction | float | int]) -> dict[Any, int]:
     """Split `target` cents among members so the split sums to `target` exactly.
 
     `parts` are the members' exact (or very nearly exact) shares in cents. A difference of more than a cent
