@@ -84,7 +84,11 @@ SELECT period_start, ((ar_start + ar_end) / 2 * d)::DOUBLE AS numerator, revenue
 FROM edges
 """
 
-HAND_SQL = {"oee": (OEE_SQL, ["site"]), "dso": (DSO_SQL, []), "overtime_share": (OVERTIME_SQL, ["site"])}
+HAND_SQL = {
+    "oee": (OEE_SQL, ["site"]),
+    "dso": (DSO_SQL, []),
+    "overtime_share": (OVERTIME_SQL, ["site"]),
+}
 
 
 # ------------------------------------------------------------------ helpers
@@ -126,10 +130,17 @@ def interleaved(engine, sql, runs: int):
 
 
 def same_numbers(engine: pl.DataFrame, sql: pl.DataFrame, keys: list[str]) -> tuple[bool, str]:
-    e = engine.select(*keys, pl.col("numerator").cast(pl.Float64), pl.col("denominator").cast(pl.Float64),
-                      pl.col("value").cast(pl.Float64))
-    s = sql.select(*keys, pl.col("numerator").cast(pl.Float64).alias("n_sql"),
-                   pl.col("denominator").cast(pl.Float64).alias("d_sql"))
+    e = engine.select(
+        *keys,
+        pl.col("numerator").cast(pl.Float64),
+        pl.col("denominator").cast(pl.Float64),
+        pl.col("value").cast(pl.Float64),
+    )
+    s = sql.select(
+        *keys,
+        pl.col("numerator").cast(pl.Float64).alias("n_sql"),
+        pl.col("denominator").cast(pl.Float64).alias("d_sql"),
+    )
     if e.height != s.height:
         return False, f"{e.height} engine rows vs {s.height} SQL rows"
     j = e.join(s, on=keys, how="full", coalesce=True)
@@ -143,15 +154,20 @@ def same_numbers(engine: pl.DataFrame, sql: pl.DataFrame, keys: list[str]) -> tu
 
     for r in j.iter_rows(named=True):
         want = r["n_sql"] / r["d_sql"] if r["d_sql"] else None
-        if not (close(r["numerator"], r["n_sql"]) and close(r["denominator"], r["d_sql"])
-                and close(r["value"], want)):
-            return False, f"differs at {({k: r[k] for k in keys})}: engine {r} "
+        if not (
+            close(r["numerator"], r["n_sql"])
+            and close(r["denominator"], r["d_sql"])
+            and close(r["value"], want)
+        ):
+            return False, f"differs at { ({k: r[k] for k in keys}) }: engine {r} "
     return True, f"{e.height} rows agree"
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR)))
+    ap.add_argument(
+        "path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR))
+    )
     ap.add_argument("--runs", type=int, default=3, help="timed runs per measurement (median)")
     ap.add_argument("--kpis", default="", help="only these KPIs (comma-separated)")
     args = ap.parse_args(argv)
@@ -159,10 +175,15 @@ def main(argv: list[str]) -> int:
     ws = opsfin.open(ensure_company(Path(args.path)))
     tables = ws.kpi_tables("duckdb")
     con = tables.backend.con  # the same DuckDB connection the engine uses
-    counts = {t: con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-              for t in ("machine_readings", "timesheets", "gl_entries", "operations")}
+    counts = {
+        t: con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        for t in ("machine_readings", "timesheets", "gl_entries", "operations")
+    }
     print(f"company {ws.path}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
-    print(f"engine: opsfin.kpis.compute on DuckDB; median of {args.runs} runs after one warm-up\n", flush=True)
+    print(
+        f"engine: opsfin.kpis.compute on DuckDB; median of {args.runs} runs after one warm-up\n",
+        flush=True,
+    )
 
     wanted = [k for k in KPIS if not args.kpis or k.id in args.kpis.split(",")]
     print(f"{'KPI':24s} {'split':14s} {'rows':>6s} {'engine s':>9s}")
@@ -175,11 +196,16 @@ def main(argv: list[str]) -> int:
         frame = frames[0]  # type: ignore[index]
         engine_seconds[k.id] = secs
         total += secs
-        print(f"{k.id:24s} {('site × month' if by else 'month'):14s} {frame.height:>6d} {secs:>9.3f}", flush=True)
+        print(
+            f"{k.id:24s} {('site × month' if by else 'month'):14s} {frame.height:>6d} {secs:>9.3f}",
+            flush=True,
+        )
     print("-" * 56)
     print(f"{'all KPIs':24s} {'':14s} {'':>6s} {total:>9.3f}\n")
 
-    print(f"{'KPI':16s} {'engine s':>9s} {'SQL s':>8s} {'ratio':>6s}  {'target ≤ 1.5':12s}  same numbers")
+    print(
+        f"{'KPI':16s} {'engine s':>9s} {'SQL s':>8s} {'ratio':>6s}  {'target ≤ 1.5':12s}  same numbers"
+    )
     print("-" * 78)
     worst = 0.0
     all_same = True
@@ -188,13 +214,18 @@ def main(argv: list[str]) -> int:
             continue
         engine_secs, sql_secs, frame, arrow = interleaved(
             lambda kpi=kpi, keys=keys: compute(tables, [kpi], "month", keys)[0],
-            lambda sql=sql: con.sql(sql).to_arrow_table(), args.runs)
+            lambda sql=sql: con.sql(sql).to_arrow_table(),
+            args.runs,
+        )
         sql_frame: pl.DataFrame = pl.from_arrow(arrow)  # type: ignore[assignment]
         ok, note = same_numbers(frame, sql_frame, ["period_start", *keys])
         ratio = engine_secs / sql_secs
         worst, all_same = max(worst, ratio), all_same and ok
-        print(f"{kpi:16s} {engine_secs:>9.3f} {sql_secs:>8.3f} {ratio:>6.2f}  "
-              f"{'met' if ratio <= TARGET else 'MISSED':12s}  {'yes' if ok else 'NO'} ({note})", flush=True)
+        print(
+            f"{kpi:16s} {engine_secs:>9.3f} {sql_secs:>8.3f} {ratio:>6.2f}  "
+            f"{'met' if ratio <= TARGET else 'MISSED':12s}  {'yes' if ok else 'NO'} ({note})",
+            flush=True,
+        )
     return 0 if all_same else 1
 
 

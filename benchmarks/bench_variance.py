@@ -33,8 +33,12 @@ def _workspace(path: Path):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR)))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR))
+    )
     ap.add_argument("--year", type=int, default=None, help="default: the last full plan year")
     ap.add_argument("--runs", type=int, default=1)
     args = ap.parse_args(argv)
@@ -58,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         other = sum(r["amount"] for r in rows if r["category"] == "other_manufacturing")
         t = statistics.median(times)
         ok &= parts == total and t <= TARGET_S
-        print(f"variance {args.year} {label:<13} {t:7.2f} s  (target ≤ {TARGET_S:.0f} s)  rows={len(rows)}  "
-              f"total={total}  parts add: {parts == total}  other_manufacturing={other}", flush=True)
+        print(
+            f"variance {args.year} {label:<13} {t:7.2f} s  (target ≤ {TARGET_S:.0f} s)  rows={len(rows)}  "
+            f"total={total}  parts add: {parts == total}  other_manufacturing={other}",
+            flush=True,
+        )
     return 0 if ok else 1
 
 

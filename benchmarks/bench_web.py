@@ -36,8 +36,22 @@ def ensure_workspace(path: Path) -> None:
     if (path / "opsfin.yaml").exists() and (path / "warehouse.duckdb").exists():
         return
     print(f"building the demo company into {path} …", flush=True)
-    subprocess.run([sys.executable, "-m", "opsfin", "demo", "--dir", str(path), "--scale", "demo", "--seed", "42",
-                    "--no-serve"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsfin",
+            "demo",
+            "--dir",
+            str(path),
+            "--scale",
+            "demo",
+            "--seed",
+            "42",
+            "--no-serve",
+        ],
+        check=True,
+    )
 
 
 def people(path: Path) -> dict[str, str]:
@@ -48,8 +62,11 @@ def people(path: Path) -> dict[str, str]:
     db = open_app_db(opsfin.open(path))
     run = secrets.token_hex(3)
     out = {}
-    for key, role, sites in (("admin", "admin", None), ("plant", "controller", ("P1",)),
-                             ("analyst", "analyst", None)):
+    for key, role, sites in (
+        ("admin", "admin", None),
+        ("plant", "controller", ("P1",)),
+        ("analyst", "analyst", None),
+    ):
         name, password = f"bench-{key}-{run}", secrets.token_urlsafe(12)
         db.add_user(name, role, password, sites=sites, actor="bench")
         out[f"{key}_name"], out[f"{key}_password"] = name, password
@@ -66,7 +83,9 @@ def free_port() -> int:
 def login(client: httpx.Client, name: str, password: str) -> None:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post("/login", data={"name": name, "password": password, "csrf_token": token, "next": "/"})
+    response = client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": token, "next": "/"}
+    )
     if response.status_code >= 400 or "opsfin_session" not in client.cookies:
         raise SystemExit(f"login as {name} failed: {response.status_code}")
 
@@ -105,21 +124,36 @@ class Clients:
         self.plant = httpx.Client(base_url=base, timeout=60)
         login(self.admin, who["admin_name"], who["admin_password"])
         login(self.plant, who["plant_name"], who["plant_password"])
-        self.api = httpx.Client(base_url=base, timeout=60,
-                                headers={"Authorization": f"Bearer {who['admin_token']}"})
-        self.plant_api = httpx.Client(base_url=base, timeout=60,
-                                      headers={"Authorization": f"Bearer {who['plant_token']}"})
-        self.write = httpx.Client(base_url=base, timeout=60,
-                                  headers={"Authorization": f"Bearer {who['analyst_token']}"})
+        self.api = httpx.Client(
+            base_url=base, timeout=60, headers={"Authorization": f"Bearer {who['admin_token']}"}
+        )
+        self.plant_api = httpx.Client(
+            base_url=base, timeout=60, headers={"Authorization": f"Bearer {who['plant_token']}"}
+        )
+        self.write = httpx.Client(
+            base_url=base, timeout=60, headers={"Authorization": f"Bearer {who['analyst_token']}"}
+        )
 
     def send(self, who: str, method: str, path: str) -> httpx.Response:
-        client = {"admin": self.admin, "plant": self.plant, "api": self.api, "plant-api": self.plant_api,
-                  "write": self.write}[who]
+        client = {
+            "admin": self.admin,
+            "plant": self.plant,
+            "api": self.api,
+            "plant-api": self.plant_api,
+            "write": self.write,
+        }[who]
         if method == "POST":
             # on a KPI whose page is not in the plan: the comments of a subject are loaded whole (the app
             # database has no paging yet), so a page read here would slow down run after run
-            return client.post(path, json={"subject_type": "kpi", "subject_id": "picks_per_hour", "site": "W1",
-                                           "body": "load test comment"})
+            return client.post(
+                path,
+                json={
+                    "subject_type": "kpi",
+                    "subject_id": "picks_per_hour",
+                    "site": "W1",
+                    "body": "load test comment",
+                },
+            )
         return client.get(path)
 
     def close(self) -> None:
@@ -147,8 +181,12 @@ def main() -> None:
     who = people(ws)
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "opsfin", "serve", "-w", str(ws), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opsfin", "serve", "-w", str(ws), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -158,7 +196,9 @@ def main() -> None:
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start: {server.stderr.read() if server.stderr else ''}")
+                raise SystemExit(
+                    f"the server did not start: {server.stderr.read() if server.stderr else ''}"
+                )
             time.sleep(0.2)
         plan = routes(args.period)
         first = Clients(base, who)
@@ -203,16 +243,22 @@ def main() -> None:
             t.join()
         elapsed = time.monotonic() - started
         every = [ms for v in samples.values() for ms in v]
-        print(f"\n{args.clients} concurrent clients for {elapsed:.0f} s: {len(every)} requests "
-              f"({len(every) / elapsed:.1f}/s), {sum(errors.values())} errors")
+        print(
+            f"\n{args.clients} concurrent clients for {elapsed:.0f} s: {len(every)} requests "
+            f"({len(every) / elapsed:.1f}/s), {sum(errors.values())} errors"
+        )
         print(f"  {'route':<34} {'n':>6} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for label, *_ in plan:
             v = samples[label]
-            print(f"  {label:<34} {len(v):>6} {errors[label]:>4} {pct(v, 50):>8.0f} {pct(v, 95):>8.0f} "
-                  f"{pct(v, 99):>8.0f}")
+            print(
+                f"  {label:<34} {len(v):>6} {errors[label]:>4} {pct(v, 50):>8.0f} {pct(v, 95):>8.0f} "
+                f"{pct(v, 99):>8.0f}"
+            )
         p95 = pct(every, 95)
-        print(f"  {'overall':<34} {len(every):>6} {sum(errors.values()):>4} {pct(every, 50):>8.0f} {p95:>8.0f} "
-              f"{pct(every, 99):>8.0f}   (mean {statistics.fmean(every):.0f} ms)")
+        print(
+            f"  {'overall':<34} {len(every):>6} {sum(errors.values()):>4} {pct(every, 50):>8.0f} {p95:>8.0f} "
+            f"{pct(every, 99):>8.0f}   (mean {statistics.fmean(every):.0f} ms)"
+        )
         verdict = "met" if p95 <= 300 and not sum(errors.values()) else "NOT met"
         print(f"target p95 <= 300 ms and no errors: {verdict}")
     finally:

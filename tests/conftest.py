@@ -12,6 +12,8 @@ import opsfin
 def workspace(tmp_path):
     """A fresh, empty workspace (settings, model/ and a warehouse holding every table)."""
     return opsfin.init(tmp_path / "ws")
+
+
 # ---------------------------------------------------------------- ingest fixtures (end)
 
 
@@ -22,4 +24,6 @@ def tiny_demo(tmp_path_factory):
     from opsfin.demo import generate
 
     return generate(tmp_path_factory.mktemp("tiny") / "ws", scale="tiny", seed=7).workspace
+
+
 # ---------------------------------------------------------------- demo fixtures (end)

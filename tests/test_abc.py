@@ -17,20 +17,28 @@ from opsfin.errors import UserError
 
 D = Decimal
 
-CONFIG = parse_abc_config({
-    "roles": ["opex"],
-    "resources": [{"match": {"kind": "warehouse"}, "driver": "timesheet_hours"},
-                  {"match": {"pattern": "CC-ADM"}, "split": {"ORDER": 50, "SUPPORT": 50}}],
-    "activities": {"SHIP": "shipments", "ORDER": "sales_orders", "SUPPORT": "tickets"},
-    "traditional": "units",
-})
+CONFIG = parse_abc_config(
+    {
+        "roles": ["opex"],
+        "resources": [
+            {"match": {"kind": "warehouse"}, "driver": "timesheet_hours"},
+            {"match": {"pattern": "CC-ADM"}, "split": {"ORDER": 50, "SUPPORT": 50}},
+        ],
+        "activities": {"SHIP": "shipments", "ORDER": "sales_orders", "SUPPORT": "tickets"},
+        "traditional": "units",
+    }
+)
 
 
 def inputs() -> AbcInputs:
-    centres = {"CC-WH": {"cost_center_id": "CC-WH", "kind": "warehouse", "site_id": "W"},
-               "CC-ADM": {"cost_center_id": "CC-ADM", "kind": "admin", "site_id": "S"}}
+    centres = {
+        "CC-WH": {"cost_center_id": "CC-WH", "kind": "warehouse", "site_id": "W"},
+        "CC-ADM": {"cost_center_id": "CC-ADM", "kind": "admin", "site_id": "S"},
+    }
     return AbcInputs(
-        None, None, centres,
+        None,
+        None,
+        centres,
         cost={"CC-WH": D("1000.00"), "CC-ADM": D("300.01")},
         hours={("CC-WH", "SHIP"): 30.0, ("CC-WH", "ORDER"): 10.0},
         quantities={
@@ -53,7 +61,9 @@ def test_hand_worked_customer():
     got = {row["object_id"]: row for row in r.objects.to_dicts()}
     assert got["C1"]["abc_cost"] == D("600.01") and got["C2"]["abc_cost"] == D("700.00")
     # traditional by units: C1 10, C2 30 of 1300.01
-    assert got["C1"]["traditional_cost"] == D("325.00") and got["C2"]["traditional_cost"] == D("975.01")
+    assert got["C1"]["traditional_cost"] == D("325.00") and got["C2"]["traditional_cost"] == D(
+        "975.01"
+    )
     assert got["C1"]["abc_profit"] == D("500") - D("200") - D("600.01")
     assert sum(row["difference"] for row in got.values()) == 0
 
@@ -75,14 +85,30 @@ def test_pool_without_driver_goes_to_unassigned():
 
 def test_config_errors():
     with pytest.raises(UserError, match="sum to 100"):
-        parse_abc_config({"resources": [{"match": {"kind": "admin"}, "split": {"A": 60}}], "activities": {"A": "units"}})
+        parse_abc_config(
+            {
+                "resources": [{"match": {"kind": "admin"}, "split": {"A": 60}}],
+                "activities": {"A": "units"},
+            }
+        )
     with pytest.raises(UserError, match="unknown driver 'magic'"):
-        parse_abc_config({"resources": [{"match": {"kind": "admin"}, "split": {"A": 100}}], "activities": {"A": "magic"}})
+        parse_abc_config(
+            {
+                "resources": [{"match": {"kind": "admin"}, "split": {"A": 100}}],
+                "activities": {"A": "magic"},
+            }
+        )
     with pytest.raises(UserError, match="has no driver"):
-        parse_abc_config({"resources": [{"match": {"kind": "admin"}, "split": {"B": 100}}], "activities": {"A": "units"}})
+        parse_abc_config(
+            {
+                "resources": [{"match": {"kind": "admin"}, "split": {"B": 100}}],
+                "activities": {"A": "units"},
+            }
+        )
 
 
 # ------------------------------------------------------------------ the tiny demo
+
 
 @pytest.fixture(scope="module")
 def demo(tiny_demo, tmp_path_factory):
@@ -116,35 +142,68 @@ def test_demo_conserves_and_ties(demo, obj, start, end):
     assert objects["difference"].sum() == 0
     for a, pool in zip(pools["activity_id"], pools["pool"], strict=True):
         assert assignments.filter(assignments["activity_id"] == a)["cost"].sum() == pool
-    rev, cogs = demo.sql("""SELECT -sum(amount) FILTER (WHERE a.role = 'revenue'), sum(amount) FILTER (WHERE a.role = 'cogs')
-        FROM gl_entries g JOIN accounts a USING (account_id) WHERE posting_date BETWEEN ? AND ?""", [start, end]).row(0)
+    rev, cogs = demo.sql(
+        """SELECT -sum(amount) FILTER (WHERE a.role = 'revenue'), sum(amount) FILTER (WHERE a.role = 'cogs')
+        FROM gl_entries g JOIN accounts a USING (account_id) WHERE posting_date BETWEEN ? AND ?""",
+        [start, end],
+    ).row(0)
     assert objects["revenue"].sum() == rev and objects["cogs"].sum() == cogs
     assert UNASSIGNED not in objects["object_id"].to_list()
     assert all(objects["abc_profit"] == objects["gross_margin"] - objects["abc_cost"])
 
 
 def run(ws, *args):
-    return subprocess.run([sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_json_contract(demo):
-    proc = run(demo, "abc", "--object", "customer", "--from", "2024-03-01", "--to", "2024-03-31", "--format", "json")
+    proc = run(
+        demo,
+        "abc",
+        "--object",
+        "customer",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-31",
+        "--format",
+        "json",
+    )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    assert list(rows[0]) == ["object_id", "name", "revenue", "cogs", "gross_margin", "abc_cost", "abc_profit",
-                             "traditional_cost", "traditional_profit", "difference"]
+    assert list(rows[0]) == [
+        "object_id",
+        "name",
+        "revenue",
+        "cogs",
+        "gross_margin",
+        "abc_cost",
+        "abc_profit",
+        "traditional_cost",
+        "traditional_profit",
+        "difference",
+    ]
     assert sum(D(r["difference"]) for r in rows) == 0
     proc = run(demo, "abc", "--view", "pools", "--format", "csv")
-    assert proc.returncode == 0 and proc.stdout.startswith("cost_center_id,kind,activity_id,resource_driver,amount")
+    assert proc.returncode == 0 and proc.stdout.startswith(
+        "cost_center_id,kind,activity_id,resource_driver,amount"
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--object", "supplier"], "--object 'supplier'"),
-    (["--from", "2024-13-01"], "--from"),
-    (["--from", "2024-03-01", "--to", "2024-02-01"], "after --to"),
-    (["--view", "nope"], "--view 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--object", "supplier"], "--object 'supplier'"),
+        (["--from", "2024-13-01"], "--from"),
+        (["--from", "2024-03-01", "--to", "2024-02-01"], "after --to"),
+        (["--view", "nope"], "--view 'nope'"),
+    ],
+)
 def test_cli_errors(demo, args, message):
     proc = run(demo, "abc", *args)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
@@ -154,5 +213,11 @@ def test_cli_bad_yaml(demo, tmp_path):
     dest = tmp_path / "ws"
     shutil.copytree(demo.path, dest)
     (dest / "model" / "activities.yaml").write_text("resources: [\n")
-    proc = subprocess.run([sys.executable, "-m", "opsfin", "abc", "-w", str(dest)], capture_output=True, text=True)
-    assert proc.returncode == 2 and "activities.yaml: not valid YAML" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsfin", "abc", "-w", str(dest)], capture_output=True, text=True
+    )
+    assert (
+        proc.returncode == 2
+        and "activities.yaml: not valid YAML" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )

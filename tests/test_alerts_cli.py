@@ -14,8 +14,19 @@ import sys
 
 import pytest
 
-KEYS = ["id", "kind", "kpi", "scope", "period_start", "period_end", "value", "expected", "bound", "severity",
-        "explanation"]
+KEYS = [
+    "id",
+    "kind",
+    "kpi",
+    "scope",
+    "period_start",
+    "period_end",
+    "value",
+    "expected",
+    "bound",
+    "severity",
+    "explanation",
+]
 
 GUARDRAILS = """\
 guardrails:
@@ -32,8 +43,12 @@ scan:
 
 
 def opsfin(path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "opsfin", *args, "-w", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsfin", *args, "-w", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if ok:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -58,24 +73,32 @@ def test_alerts_json_contract(alerts_json):
     alerts = alerts_json
     assert isinstance(alerts, list) and alerts
     kinds = {a["kind"] for a in alerts}
-    assert kinds == {"guardrail", "anomaly"}   # the short detection windows find anomalies too
+    assert kinds == {"guardrail", "anomaly"}  # the short detection windows find anomalies too
     for a in alerts:
         assert list(a) == KEYS
         assert a["id"].startswith("AL-")
         assert isinstance(a["scope"], dict) and all(isinstance(v, str) for v in a["scope"].values())
         assert dt.date.fromisoformat(a["period_start"]) <= dt.date.fromisoformat(a["period_end"])
         assert a["severity"] in ("info", "warn", "stop")
-        assert isinstance(a["explanation"], str) and a["explanation"].endswith(".") and "\n" not in a["explanation"]
+        assert (
+            isinstance(a["explanation"], str)
+            and a["explanation"].endswith(".")
+            and "\n" not in a["explanation"]
+        )
         for key in ("value", "expected", "bound"):
             assert a[key] is None or isinstance(a[key], int | float)
     assert len({a["id"] for a in alerts}) == len(alerts)
     overtime = [a for a in alerts if a["kind"] == "guardrail" and a["kpi"] == "overtime_share"]
     assert {"P1", "P2"} <= {a["scope"]["site"] for a in overtime}
-    for site in ("P1", "P2"):   # plants breach every month: one alert spanning the whole history
+    for site in ("P1", "P2"):  # plants breach every month: one alert spanning the whole history
         runs = [a for a in overtime if a["scope"]["site"] == site]
-        assert len(runs) == 1 and runs[0]["period_start"] == "2024-01-01" and runs[0]["period_end"] == "2024-04-30"
+        assert (
+            len(runs) == 1
+            and runs[0]["period_start"] == "2024-01-01"
+            and runs[0]["period_end"] == "2024-04-30"
+        )
         assert runs[0]["severity"] == "stop" and runs[0]["bound"] == 0.0001
-    dso, = [a for a in alerts if a["kpi"] == "dso"]
+    (dso,) = [a for a in alerts if a["kpi"] == "dso"]
     assert dso["scope"] == {} and "for the company" in dso["explanation"]
 
 
@@ -85,31 +108,50 @@ def test_alert_ids_are_stable_across_runs(tiny_alerts, alerts_json):
 
 
 def test_alerts_from_to_table_and_csv(tiny_alerts):
-    clipped = json.loads(opsfin(tiny_alerts, "alerts", "--from", "2024-03-01", "--to", "2024-03-20",
-                                "--format", "json").stdout)
-    assert clipped and all(a["period_end"] >= "2024-03-01" and a["period_end"] <= "2024-03-20"
-                           for a in clipped if a["kind"] == "guardrail")
+    clipped = json.loads(
+        opsfin(
+            tiny_alerts, "alerts", "--from", "2024-03-01", "--to", "2024-03-20", "--format", "json"
+        ).stdout
+    )
+    assert clipped and all(
+        a["period_end"] >= "2024-03-01" and a["period_end"] <= "2024-03-20"
+        for a in clipped
+        if a["kind"] == "guardrail"
+    )
     assert "Alerts" in opsfin(tiny_alerts, "alerts").stdout
     header = opsfin(tiny_alerts, "alerts", "--format", "csv").stdout.splitlines()[0]
-    assert header.startswith("id,kind,severity,kpi,scope,period_start,period_end,value,expected,bound")
+    assert header.startswith(
+        "id,kind,severity,kpi,scope,period_start,period_end,value,expected,bound"
+    )
     bad = opsfin(tiny_alerts, "alerts", "--from", "2024-05-01", "--to", "2024-04-01", ok=False)
     assert bad.returncode == 2 and "after --to" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_default_model_files_run_on_the_tiny_demo(tiny_demo):
-    assert (tiny_demo.model_dir / "guardrails.yaml").exists() and (tiny_demo.model_dir / "detection.yaml").exists()
+    assert (tiny_demo.model_dir / "guardrails.yaml").exists() and (
+        tiny_demo.model_dir / "detection.yaml"
+    ).exists()
     alerts = json.loads(opsfin(tiny_demo.path, "alerts", "--format", "json").stdout)
     # four months are too short for the default anomaly baselines: the default guardrails alone fire
-    assert alerts and {a["kind"] for a in alerts} == {"guardrail"} and all(list(a) == KEYS for a in alerts)
+    assert (
+        alerts
+        and {a["kind"] for a in alerts} == {"guardrail"}
+        and all(list(a) == KEYS for a in alerts)
+    )
 
 
 def test_bad_guardrails_file_is_one_clear_error(tiny_alerts, tmp_path):
     path = tmp_path / "ws"
     shutil.copytree(tiny_alerts, path)
-    (path / "model" / "guardrails.yaml").write_text("guardrails:\n  - {kpi: oee, min: 0.3}\n  - {kpi: oee, max: 80%}\n")
+    (path / "model" / "guardrails.yaml").write_text(
+        "guardrails:\n  - {kpi: oee, min: 0.3}\n  - {kpi: oee, max: 80%}\n"
+    )
     proc = opsfin(path, "alerts", ok=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got '80%'" in proc.stderr
+    assert (
+        "guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got '80%'"
+        in proc.stderr
+    )
 
 
 def test_eval_detection_output_contract(tiny_demo):
@@ -120,12 +162,28 @@ def test_eval_detection_output_contract(tiny_demo):
     assert result["overall"]["anomalies"] == len(named)
     assert {k["kind"] for k in result["kinds"]} == {t["kind"] for t in named}
     for k in result["kinds"]:
-        assert {"kind", "kpi", "anomalies", "caught", "recall", "precision", "alerts", "true_alerts", "missed"} <= set(k)
-        assert 0 <= k["caught"] <= k["anomalies"] and len(k["missed"]) == k["anomalies"] - k["caught"]
+        assert {
+            "kind",
+            "kpi",
+            "anomalies",
+            "caught",
+            "recall",
+            "precision",
+            "alerts",
+            "true_alerts",
+            "missed",
+        } <= set(k)
+        assert (
+            0 <= k["caught"] <= k["anomalies"] and len(k["missed"]) == k["anomalies"] - k["caught"]
+        )
     table = opsfin(tiny_demo.path, "eval", "detection").stdout
     assert "recall" in table and "precision" in table and "overall" in table
-    helped = subprocess.run([sys.executable, "-m", "opsfin", "eval", "--help"], capture_output=True, text=True,
-                            timeout=60)
+    helped = subprocess.run(
+        [sys.executable, "-m", "opsfin", "eval", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert helped.returncode == 0 and "detection" in helped.stdout
 
 

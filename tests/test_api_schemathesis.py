@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
 
 from opsfin.web import create_app
-from web_support import add_people, bearer, copy_workspace
+from web_support import TestClient, add_people, assert_problem, bearer, copy_workspace
 
 MAX_EXAMPLES = 5
 # A request of the documented shape may still be refused for what it means — an unknown site, table or KPI
@@ -73,3 +73,16 @@ def test_api_as_admin(case, served):
 def test_api_as_site_scoped_plant_manager(case, served):
     _, tokens = served
     case.call_and_validate(headers=bearer(tokens["pia"]))
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("OPTIONS", "/api/v1/comments", "GET, POST"),          # two routes share the path: both methods named
+    ("DELETE", "/api/v1/actions/1", "GET, PATCH"),
+    ("DELETE", "/api/v1/guardrails/0", "PUT"),
+    ("GET", "/api/v1/matches/bank/runs", "POST"),
+])
+def test_a_method_the_path_does_not_serve_is_a_405_naming_every_method(served, method, path, allow):
+    app, tokens = served
+    response = TestClient(app).request(method, path, headers=bearer(tokens["ada"]))
+    assert_problem(response, 405, f"{method} is not allowed here; use {allow}")
+    assert response.headers["allow"] == allow

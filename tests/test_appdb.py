@@ -41,8 +41,17 @@ def test_migrations_create_the_tables_at_head_and_reopening_is_idempotent(db, ap
         assert [u.name for u in again.list_users()] == ["ann"]
         assert raw(again, "SELECT version_num FROM alembic_version") == [("0002",)]
         names = set(sa.inspect(again.engine).get_table_names())
-        assert {"users", "tokens", "sessions", "failed_logins", "comments", "actions", "match_decisions",
-                "audit_log", "audit_head"} <= names
+        assert {
+            "users",
+            "tokens",
+            "sessions",
+            "failed_logins",
+            "comments",
+            "actions",
+            "match_decisions",
+            "audit_log",
+            "audit_head",
+        } <= names
     finally:
         again.close()
 
@@ -59,7 +68,9 @@ def test_a_bad_url_is_a_clear_error():
         AppDB("no-such-thing")
     with pytest.raises(AppDbError, match="cannot open the app database") as caught:
         AppDB("postgresql://nobody:secret@127.0.0.1:1/none")  # plain postgresql:// means psycopg 3
-    assert "postgresql+psycopg://nobody:***@" in str(caught.value) and "secret" not in str(caught.value)
+    assert "postgresql+psycopg://nobody:***@" in str(caught.value) and "secret" not in str(
+        caught.value
+    )
 
 
 def test_open_app_db_defaults_to_sqlite_in_the_workspace_and_is_cached(workspace):
@@ -72,8 +83,10 @@ def test_open_app_db_defaults_to_sqlite_in_the_workspace_and_is_cached(workspace
 
 def test_open_app_db_reads_app_db_url_relative_to_the_workspace(tmp_path):
     ws = opsfin.init(tmp_path / "ws")
-    (ws.path / "opsfin.yaml").write_text("app_db:\n  url: sqlite:///people.db\nweb:\n  login_attempts_per_minute: 9\n",
-                                         encoding="utf-8")
+    (ws.path / "opsfin.yaml").write_text(
+        "app_db:\n  url: sqlite:///people.db\nweb:\n  login_attempts_per_minute: 9\n",
+        encoding="utf-8",
+    )
     ws = opsfin.open(ws.path)
     db = open_app_db(ws)
     assert (ws.path / "people.db").exists()
@@ -95,15 +108,18 @@ def test_add_get_and_list_users(db):
     assert [u.name for u in db.list_users()] == ["ann", "bob"]
 
 
-@pytest.mark.parametrize(("name", "role", "password", "sites", "message"), [
-    ("ann", "admin", PASSWORD, None, "already exists"),
-    ("cat", "superuser", PASSWORD, None, "role 'superuser'"),
-    ("cat", "viewer", "", None, "password must not be empty"),
-    ("cat", "viewer", "   ", None, "password must not be empty"),
-    ("", "viewer", PASSWORD, None, "user name must not be empty"),
-    ("two words", "viewer", PASSWORD, None, "user name 'two words'"),
-    ("cat", "viewer", PASSWORD, [], "at least one site"),
-])
+@pytest.mark.parametrize(
+    ("name", "role", "password", "sites", "message"),
+    [
+        ("ann", "admin", PASSWORD, None, "already exists"),
+        ("cat", "superuser", PASSWORD, None, "role 'superuser'"),
+        ("cat", "viewer", "", None, "password must not be empty"),
+        ("cat", "viewer", "   ", None, "password must not be empty"),
+        ("", "viewer", PASSWORD, None, "user name must not be empty"),
+        ("two words", "viewer", PASSWORD, None, "user name 'two words'"),
+        ("cat", "viewer", PASSWORD, [], "at least one site"),
+    ],
+)
 def test_add_user_refuses_bad_input_and_records_nothing(db, name, role, password, sites, message):
     db.add_user("ann", "admin", PASSWORD)
     before = audit_count(db)
@@ -154,13 +170,20 @@ def test_failed_logins_are_throttled_per_name_and_client(db, raw):
     for _ in range(db.login_attempts_per_minute):
         assert db.authenticate("ann", "wrong", client="10.0.0.1") is None
     with pytest.raises(LoginThrottled) as caught:
-        db.authenticate("ann", PASSWORD, client="10.0.0.1")  # even the right password: guessing must stop
+        db.authenticate(
+            "ann", PASSWORD, client="10.0.0.1"
+        )  # even the right password: guessing must stop
     assert 1 <= caught.value.retry_after <= 60
-    assert db.authenticate("ann", PASSWORD, client="10.0.0.2").name == "ann"  # another client is not blocked
+    assert (
+        db.authenticate("ann", PASSWORD, client="10.0.0.2").name == "ann"
+    )  # another client is not blocked
     # Once the failures are more than 60 s old, the client may try again.
     old = datetime.now(UTC) - timedelta(seconds=61)
-    raw(db, "UPDATE failed_logins SET at = :at",
-        at=old.replace(tzinfo=None) if db.url.get_backend_name() == "sqlite" else old)
+    raw(
+        db,
+        "UPDATE failed_logins SET at = :at",
+        at=old.replace(tzinfo=None) if db.url.get_backend_name() == "sqlite" else old,
+    )
     assert db.authenticate("ann", PASSWORD, client="10.0.0.1").name == "ann"
 
 
@@ -169,7 +192,9 @@ def test_a_successful_login_clears_the_failures(db):
     for _ in range(db.login_attempts_per_minute - 1):
         db.authenticate("ann", "wrong", client="c")
     assert db.authenticate("ann", PASSWORD, client="c") is not None
-    for _ in range(db.login_attempts_per_minute - 1):  # would reach the limit if the earlier failures still counted
+    for _ in range(
+        db.login_attempts_per_minute - 1
+    ):  # would reach the limit if the earlier failures still counted
         db.authenticate("ann", "wrong", client="c")
     assert db.authenticate("ann", PASSWORD, client="c") is not None
 
@@ -200,8 +225,10 @@ def test_list_and_revoke_tokens(db):
     db.add_user("bob", "viewer", PASSWORD)
     t1 = db.create_token("a-token", "ann", actor="root")
     db.create_token("b-token", "bob", actor="root")
-    assert [(t.name, t.user, t.revoked) for t in db.list_tokens()] == [("a-token", "ann", False),
-                                                                     ("b-token", "bob", False)]
+    assert [(t.name, t.user, t.revoked) for t in db.list_tokens()] == [
+        ("a-token", "ann", False),
+        ("b-token", "bob", False),
+    ]
     assert [t.name for t in db.list_tokens(user="bob")] == ["b-token"]
     revoked = db.revoke_token("a-token", actor="root")
     assert isinstance(revoked, Token) and revoked.revoked
@@ -235,7 +262,9 @@ def test_sessions(db, raw):
     ann = db.add_user("ann", "analyst", PASSWORD)
     sid = db.create_session(ann, hours=2)
     assert db.user_for_session(sid) == ann
-    [(stored, created, expires)] = raw(db, "SELECT session_hash, created_at, expires_at FROM sessions")
+    [(stored, created, expires)] = raw(
+        db, "SELECT session_hash, created_at, expires_at FROM sessions"
+    )
     assert stored == hashlib.sha256(sid.encode()).hexdigest()
     if isinstance(created, str):  # SQLite hands back the stored text
         created, expires = datetime.fromisoformat(created), datetime.fromisoformat(expires)
@@ -251,8 +280,11 @@ def test_expired_and_disabled_sessions_end(db, raw):
     db.add_user("bob", "analyst", PASSWORD)
     sid = db.create_session("ann")
     past = datetime.now(UTC) - timedelta(seconds=1)
-    raw(db, "UPDATE sessions SET expires_at = :t",
-        t=past.replace(tzinfo=None) if db.url.get_backend_name() == "sqlite" else past)
+    raw(
+        db,
+        "UPDATE sessions SET expires_at = :t",
+        t=past.replace(tzinfo=None) if db.url.get_backend_name() == "sqlite" else past,
+    )
     assert db.user_for_session(sid) is None
     bob_sid = db.create_session("bob")
     db.disable_user("bob", actor="root")
@@ -267,19 +299,30 @@ def test_comments(db):
     db.add_comment("bob", "alert", "alert:42", "Maintenance is on it.")
     third = db.add_comment("cat", "kpi", "oee", "Planned downtime.", site="P1")
     assert set(first) == {"id", "at", "author", "subject_type", "subject_id", "body", "site"}
-    assert (first["author"], first["subject_type"], first["subject_id"], first["site"]) == ("ann", "kpi", "oee", "P1")
+    assert (first["author"], first["subject_type"], first["subject_id"], first["site"]) == (
+        "ann",
+        "kpi",
+        "oee",
+        "P1",
+    )
     assert first["at"].utcoffset() == timedelta(0)
     assert [c["id"] for c in db.list_comments()] == [first["id"], first["id"] + 1, third["id"]]
-    assert [c["body"] for c in db.list_comments("kpi", "oee")] == ["Why did OEE drop at P1?", "Planned downtime."]
+    assert [c["body"] for c in db.list_comments("kpi", "oee")] == [
+        "Why did OEE drop at P1?",
+        "Planned downtime.",
+    ]
     assert [c["author"] for c in db.list_comments(subject_type="alert")] == ["bob"]
     assert db.list_comments("kpi", "dso") == []
 
 
-@pytest.mark.parametrize(("subject_type", "subject_id", "body", "message"), [
-    ("dashboard", "x", "hi", "subject_type 'dashboard'"),
-    ("kpi", "", "hi", "subject_id must not be empty"),
-    ("kpi", "oee", "  ", "comment must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("subject_type", "subject_id", "body", "message"),
+    [
+        ("dashboard", "x", "hi", "subject_type 'dashboard'"),
+        ("kpi", "", "hi", "subject_id must not be empty"),
+        ("kpi", "oee", "  ", "comment must not be empty"),
+    ],
+)
 def test_comment_mistakes(db, subject_type, subject_id, body, message):
     with pytest.raises(AppDbError, match=message):
         db.add_comment("ann", subject_type, subject_id, body)
@@ -288,8 +331,17 @@ def test_comment_mistakes(db, subject_type, subject_id, body, message):
 
 # ---------------------------------------------------------------- actions
 def test_add_action_round_trips_money_and_dates_exactly(db):
-    action = db.add_action("ann", "Fix the press", "bob", date(2025, 3, 31), Decimal("12345678901234.56"),
-                           subject_type="alert", subject_id="alert:7", site="P1", description="Replace the seal")
+    action = db.add_action(
+        "ann",
+        "Fix the press",
+        "bob",
+        date(2025, 3, 31),
+        Decimal("12345678901234.56"),
+        subject_type="alert",
+        subject_id="alert:7",
+        site="P1",
+        description="Replace the seal",
+    )
     assert action["status"] == "open"
     assert action["created_by"] == "ann"
     stored = db.get_action(action["id"])
@@ -297,22 +349,43 @@ def test_add_action_round_trips_money_and_dates_exactly(db):
     assert stored["expected_impact"] == Decimal("12345678901234.56")
     assert isinstance(stored["expected_impact"], Decimal)
     assert stored["due"] == date(2025, 3, 31) and type(stored["due"]) is date
-    assert (stored["subject_type"], stored["subject_id"], stored["site"]) == ("alert", "alert:7", "P1")
+    assert (stored["subject_type"], stored["subject_id"], stored["site"]) == (
+        "alert",
+        "alert:7",
+        "P1",
+    )
 
 
-@pytest.mark.parametrize(("given", "kept"), [
-    (Decimal("0.1"), Decimal("0.10")), (Decimal("-0.01"), Decimal("-0.01")), ("1250.5", Decimal("1250.50")),
-    (7, Decimal("7.00")), (Decimal("1.230"), Decimal("1.23")), (Decimal("-9999999999999999.99"),
-                                                                 Decimal("-9999999999999999.99")),
-])
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (Decimal("0.1"), Decimal("0.10")),
+        (Decimal("-0.01"), Decimal("-0.01")),
+        ("1250.5", Decimal("1250.50")),
+        (7, Decimal("7.00")),
+        (Decimal("1.230"), Decimal("1.23")),
+        (Decimal("-9999999999999999.99"), Decimal("-9999999999999999.99")),
+    ],
+)
 def test_expected_impact_is_exact_money(db, given, kept):
     action = db.add_action("ann", "t", "bob", date(2025, 1, 1), given)
     got = db.get_action(action["id"])["expected_impact"]
     assert got == kept and str(got) == str(kept)
 
 
-@pytest.mark.parametrize("bad", [Decimal("1.005"), Decimal("NaN"), Decimal("Infinity"), 1.5, "abc",
-                                 Decimal("10000000000000000"), "1e308", Decimal("1E+400")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        Decimal("1.005"),
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        1.5,
+        "abc",
+        Decimal("10000000000000000"),
+        "1e308",
+        Decimal("1E+400"),
+    ],
+)
 def test_expected_impact_refuses_inexact_amounts(db, bad):
     with pytest.raises(AppDbError, match="expected_impact"):
         db.add_action("ann", "t", "bob", date(2025, 1, 1), bad)
@@ -326,19 +399,37 @@ def test_money_is_numeric_on_postgresql_and_text_on_sqlite(db, raw):
         assert value == "0.10"
     else:
         assert value == Decimal("0.10") and isinstance(value, Decimal)
-        [(kind,)] = raw(db, "SELECT data_type FROM information_schema.columns "
-                            "WHERE table_name = 'actions' AND column_name = 'expected_impact' "
-                            "AND table_schema = current_schema()")
+        [(kind,)] = raw(
+            db,
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'actions' AND column_name = 'expected_impact' "
+            "AND table_schema = current_schema()",
+        )
         assert kind == "numeric"
 
 
 def test_update_action(db):
     action = db.add_action("ann", "Fix", "bob", date(2025, 3, 1), Decimal("100.00"))
-    updated = db.update_action("cat", action["id"], status="in_progress", owner="dan", due=date(2025, 4, 1),
-                               expected_impact=Decimal("250.25"), title="Fix now", description="soon")
-    assert {k: updated[k] for k in ("status", "owner", "due", "expected_impact", "title", "description")} == {
-        "status": "in_progress", "owner": "dan", "due": date(2025, 4, 1), "expected_impact": Decimal("250.25"),
-        "title": "Fix now", "description": "soon"}
+    updated = db.update_action(
+        "cat",
+        action["id"],
+        status="in_progress",
+        owner="dan",
+        due=date(2025, 4, 1),
+        expected_impact=Decimal("250.25"),
+        title="Fix now",
+        description="soon",
+    )
+    assert {
+        k: updated[k] for k in ("status", "owner", "due", "expected_impact", "title", "description")
+    } == {
+        "status": "in_progress",
+        "owner": "dan",
+        "due": date(2025, 4, 1),
+        "expected_impact": Decimal("250.25"),
+        "title": "Fix now",
+        "description": "soon",
+    }
     assert updated["updated_at"] > action["updated_at"]
     assert db.get_action(action["id"]) == updated
     entry = db.audit_entries(limit=1)[0]
@@ -386,23 +477,36 @@ def test_list_actions_and_overdue(db):
 # ---------------------------------------------------------------- guardrails and match decisions
 def test_record_guardrail_change(db):
     db.record_guardrail_change("ann", "oee", None, {"min": 0.6, "by": "site"})
-    db.record_guardrail_change("ann", "oee", {"min": 0.6, "by": "site"}, {"min": 0.65, "by": "site"})
+    db.record_guardrail_change(
+        "ann", "oee", {"min": 0.6, "by": "site"}, {"min": 0.65, "by": "site"}
+    )
     db.record_guardrail_change("bob", "oee", {"min": 0.65, "by": "site"}, None)
     entries = db.audit_entries(object_type="guardrail")
-    assert [e["action"] for e in entries] == ["guardrail.remove", "guardrail.change", "guardrail.add"]
-    assert entries[1]["payload"] == {"before": {"min": 0.6, "by": "site"}, "after": {"min": 0.65, "by": "site"}}
+    assert [e["action"] for e in entries] == [
+        "guardrail.remove",
+        "guardrail.change",
+        "guardrail.add",
+    ]
+    assert entries[1]["payload"] == {
+        "before": {"min": 0.6, "by": "site"},
+        "after": {"min": 0.65, "by": "site"},
+    }
     assert {e["object_id"] for e in entries} == {"oee"}
 
 
 def test_match_decisions_keep_the_latest_per_match(db):
-    db.record_match_decision("ann", "bank", "m1", "confirmed", {"amount": Decimal("120.50"), "invoice": "INV-1"})
+    db.record_match_decision(
+        "ann", "bank", "m1", "confirmed", {"amount": Decimal("120.50"), "invoice": "INV-1"}
+    )
     db.record_match_decision("ann", "invoice", "m1", "rejected", {})
     last = db.record_match_decision("bob", "bank", "m1", "rejected", {"reason": "wrong customer"})
     db.record_match_decision("bob", "bank", "m2", "confirmed", {"on": date(2025, 1, 31)})
     assert set(last) == {"kind", "match_id", "decision", "payload", "actor", "at"}
     bank = db.match_decisions(kind="bank")
-    assert [(d["match_id"], d["decision"], d["actor"]) for d in bank] == [("m1", "rejected", "bob"),
-                                                                        ("m2", "confirmed", "bob")]
+    assert [(d["match_id"], d["decision"], d["actor"]) for d in bank] == [
+        ("m1", "rejected", "bob"),
+        ("m2", "confirmed", "bob"),
+    ]
     assert bank[1]["payload"] == {"on": "2025-01-31"}
     assert len(db.match_decisions()) == 3
     assert len(db.audit_entries(object_type="match")) == 4
@@ -419,19 +523,37 @@ def test_every_change_writes_one_audit_entry(db):
         (lambda: db.create_token("etl", "ann", actor="root"), "token.create", "token", "etl"),
         (lambda: db.revoke_token("etl", actor="root"), "token.revoke", "token", "etl"),
         (lambda: db.add_comment("ann", "kpi", "oee", "hi"), "comment.add", "comment", "1"),
-        (lambda: db.add_action("ann", "t", "bob", date(2025, 1, 1), Decimal("1")), "action.add", "action", "1"),
+        (
+            lambda: db.add_action("ann", "t", "bob", date(2025, 1, 1), Decimal("1")),
+            "action.add",
+            "action",
+            "1",
+        ),
         (lambda: db.update_action("ann", 1, status="done"), "action.update", "action", "1"),
-        (lambda: db.record_guardrail_change("ann", "oee", None, {"min": 0.5}), "guardrail.add", "guardrail", "oee"),
-        (lambda: db.record_match_decision("ann", "bank", "m1", "confirmed", {}), "match.confirmed", "match",
-         "bank:m1"),
+        (
+            lambda: db.record_guardrail_change("ann", "oee", None, {"min": 0.5}),
+            "guardrail.add",
+            "guardrail",
+            "oee",
+        ),
+        (
+            lambda: db.record_match_decision("ann", "bank", "m1", "confirmed", {}),
+            "match.confirmed",
+            "match",
+            "bank:m1",
+        ),
         (lambda: db.disable_user("ann", actor="root"), "user.disable", "user", "ann"),
     ]
     for n, (change, action, object_type, object_id) in enumerate(steps, start=1):
         change()
         newest = db.audit_entries()
         assert len(newest) == n, action
-        assert (newest[0]["seq"], newest[0]["action"], newest[0]["object_type"], newest[0]["object_id"]) == (
-            n, action, object_type, object_id)
+        assert (
+            newest[0]["seq"],
+            newest[0]["action"],
+            newest[0]["object_type"],
+            newest[0]["object_id"],
+        ) == (n, action, object_type, object_id)
     # Changes that change nothing record nothing.
     db.revoke_token("etl", actor="root")
     db.disable_user("ann", actor="root")
@@ -463,8 +585,10 @@ def test_a_failed_change_leaves_no_audit_entry(db):
 def test_concurrent_writers_from_threads_keep_one_unbroken_chain(db):
     """Comments (write first) and action updates (read first, then write) from 6 threads at once."""
     threads, per_thread, errors = 6, 5, []
-    actions = [db.add_action("ann", f"action {n}", "bob", date(2025, 1, 1), Decimal("1.00"))["id"]
-               for n in range(threads)]
+    actions = [
+        db.add_action("ann", f"action {n}", "bob", date(2025, 1, 1), Decimal("1.00"))["id"]
+        for n in range(threads)
+    ]
     start = threading.Barrier(threads)
 
     def work(n: int) -> None:
@@ -483,7 +607,9 @@ def test_concurrent_writers_from_threads_keep_one_unbroken_chain(db):
         w.join()
     assert errors == []
     assert len(db.list_comments()) == threads * per_thread
-    assert [a["title"] for a in db.list_actions()] == [f"action {n}, round {per_thread - 1}" for n in range(threads)]
+    assert [a["title"] for a in db.list_actions()] == [
+        f"action {n}, round {per_thread - 1}" for n in range(threads)
+    ]
     total = threads + 2 * threads * per_thread
     assert [e["seq"] for e in db.audit_entries()] == list(range(total, 0, -1))
     assert db.verify_audit() == []
@@ -493,15 +619,20 @@ def test_concurrent_writers_from_threads_keep_one_unbroken_chain(db):
 def add_sites(ws, rows):
     with ws.connect() as con:
         for site_id, kind in rows:
-            con.execute("INSERT INTO sites (site_id, name, kind, region, std_energy_price, _load_id) "
-                        "VALUES (?, ?, ?, 'EU', 0.15, 'test')", [site_id, f"{site_id} site", kind])
+            con.execute(
+                "INSERT INTO sites (site_id, name, kind, region, std_energy_price, _load_id) "
+                "VALUES (?, ?, ?, 'EU', 0.15, 'test')",
+                [site_id, f"{site_id} site", kind],
+            )
 
 
 def test_create_demo_users_once(workspace):
     add_sites(workspace, [("W1", "warehouse"), ("P2", "plant"), ("P1", "plant")])
     created = create_demo_users(workspace)
-    assert [(n, r, s) for n, r, s, _ in created] == [("admin", "admin", None), ("plant-manager", "controller",
-                                                                                  ("P1",))]
+    assert [(n, r, s) for n, r, s, _ in created] == [
+        ("admin", "admin", None),
+        ("plant-manager", "controller", ("P1",)),
+    ]
     passwords = {n: p for n, _, _, p in created}
     assert len(set(passwords.values())) == 2 and all(len(p) >= 16 for p in passwords.values())
     db = open_app_db(workspace)
@@ -522,21 +653,30 @@ def test_an_app_db_at_revision_0001_is_upgraded_with_its_data_intact(app_db_url,
 
     old = AppDB(app_db_url, migrate=False)
     try:
-        upgrade(old.engine.execution_options(opsfin_write=True), "0001")   # an app.db from before runs
+        upgrade(
+            old.engine.execution_options(opsfin_write=True), "0001"
+        )  # an app.db from before runs
         assert raw(old, "SELECT version_num FROM alembic_version") == [("0001",)]
         assert "match_runs" not in sa.inspect(old.engine).get_table_names()
         old.add_user("ann", "controller", PASSWORD)
-        old.record_match_decision("ann", "bank", "B0123456789abcdef", "confirmed",
-                                  {"pairs": [["L1", "ar_receipt", "R1"]], "rule": "exact_reference", "score": 1.0})
+        old.record_match_decision(
+            "ann",
+            "bank",
+            "B0123456789abcdef",
+            "confirmed",
+            {"pairs": [["L1", "ar_receipt", "R1"]], "rule": "exact_reference", "score": 1.0},
+        )
         before = old.audit_entries()
     finally:
         old.close()
-    db = AppDB(app_db_url)   # opening migrates to head
+    db = AppDB(app_db_url)  # opening migrates to head
     try:
         assert raw(db, "SELECT version_num FROM alembic_version") == [("0002",)]
         assert {"match_runs", "kept_matches"} <= set(sa.inspect(db.engine).get_table_names())
         assert [u.name for u in db.list_users()] == ["ann"]
-        assert [(d["match_id"], d["decision"]) for d in db.match_decisions()] == [("B0123456789abcdef", "confirmed")]
+        assert [(d["match_id"], d["decision"]) for d in db.match_decisions()] == [
+            ("B0123456789abcdef", "confirmed")
+        ]
         assert db.audit_entries() == before and db.verify_audit() == []
         assert db.match_runs() == [] and db.kept_matches() == [] and db.latest_match_run() is None
     finally:
@@ -544,22 +684,44 @@ def test_an_app_db_at_revision_0001_is_upgraded_with_its_data_intact(app_db_url,
 
 
 RUN_COUNTS = {"bank_lines": 4, "kept": 2, "kept_lines": 2, "suggested": 1, "unmatched": 1}
-KEPT = [("Baaaaaaaaaaaaaaaa", "L1", "ar_receipt", "R1", "exact_reference", 1.0),
-        ("Bbbbbbbbbbbbbbbbb", "L2", "ap_payment", "P1", "batch_payment", 0.98),
-        ("Bbbbbbbbbbbbbbbbb", "L2", "ap_payment", "P2", "batch_payment", 0.98)]
+KEPT = [
+    ("Baaaaaaaaaaaaaaaa", "L1", "ar_receipt", "R1", "exact_reference", 1.0),
+    ("Bbbbbbbbbbbbbbbbb", "L2", "ap_payment", "P1", "batch_payment", 0.98),
+    ("Bbbbbbbbbbbbbbbbb", "L2", "ap_payment", "P2", "batch_payment", 0.98),
+]
 
 
 def test_a_run_keeps_its_matches_with_one_audit_entry(db):
     entries = audit_count(db)
-    run = db.record_match_run("ann", KEPT, RUN_COUNTS, date_from=date(2024, 4, 1), date_to=date(2024, 4, 30),
-                              through=date(2024, 4, 29))
-    assert (run["run_id"], run["actor"], run["kept"], run["through"]) == (1, "ann", 2, date(2024, 4, 29))
+    run = db.record_match_run(
+        "ann",
+        KEPT,
+        RUN_COUNTS,
+        date_from=date(2024, 4, 1),
+        date_to=date(2024, 4, 30),
+        through=date(2024, 4, 29),
+    )
+    assert (run["run_id"], run["actor"], run["kept"], run["through"]) == (
+        1,
+        "ann",
+        2,
+        date(2024, 4, 29),
+    )
     assert db.kept_matches() == [(1, *row) for row in KEPT]
-    assert audit_count(db) == entries + 1          # one entry for the run, not one per match
+    assert audit_count(db) == entries + 1  # one entry for the run, not one per match
     entry = db.audit_entries(limit=1)[0]
-    assert (entry["action"], entry["object_type"], entry["object_id"]) == ("match.run", "match", "run:1")
-    assert entry["payload"] == {"run_id": 1, "from": "2024-04-01", "to": "2024-04-30", "through": "2024-04-29",
-                                "counts": RUN_COUNTS}
+    assert (entry["action"], entry["object_type"], entry["object_id"]) == (
+        "match.run",
+        "match",
+        "run:1",
+    )
+    assert entry["payload"] == {
+        "run_id": 1,
+        "from": "2024-04-01",
+        "to": "2024-04-30",
+        "through": "2024-04-29",
+        "counts": RUN_COUNTS,
+    }
     second = db.record_match_run("ben", KEPT[:1], RUN_COUNTS, based_on=1)
     assert second["run_id"] == 2 and db.latest_match_run()["run_id"] == 2
     assert [r["actor"] for r in db.match_runs()] == ["ann", "ben"]
@@ -569,7 +731,9 @@ def test_a_run_keeps_its_matches_with_one_audit_entry(db):
 def test_a_run_computed_before_another_was_recorded_is_refused_and_writes_nothing(db):
     db.record_match_run("ann", KEPT, RUN_COUNTS)
     entries, kept = audit_count(db), db.kept_matches()
-    with pytest.raises(AppDbError, match=r"run 1 \(by ann\) was recorded after this reconciliation was computed"):
+    with pytest.raises(
+        AppDbError, match=r"run 1 \(by ann\) was recorded after this reconciliation was computed"
+    ):
         db.record_match_run("ben", KEPT[:1], RUN_COUNTS, based_on=None)
     with pytest.raises(AppDbError, match="at least one auto match"):
         db.record_match_run("ben", [], RUN_COUNTS, based_on=1)

@@ -139,9 +139,12 @@ def test_empty_warehouse_has_no_findings(tmp_path):
 
 
 def test_unbalanced_journal(ws):
-    plant(ws, """INSERT INTO gl_entries VALUES
+    plant(
+        ws,
+        """INSERT INTO gl_entries VALUES
         ('X1', 'J-BAD', '2024-02-20', '6000', 'CC-ADM', 10.00, 'EUR', 'stationery', 'INV-9', 'L1'),
-        ('X2', 'J-BAD', '2024-02-20', '1000', NULL, -9.99, 'EUR', 'stationery', 'INV-9', 'L1')""")
+        ('X2', 'J-BAD', '2024-02-20', '1000', NULL, -9.99, 'EUR', 'stationery', 'INV-9', 'L1')""",
+    )
     found = run_checks(ws)
     assert keys(found) == {("unbalanced_journal", "gl_entries", "J-BAD")}
     assert found[0].severity == "stop" and found[0].amount == Decimal("0.01")
@@ -150,11 +153,14 @@ def test_unbalanced_journal(ws):
 
 def test_ar_invoice_posted_for_wrong_amount(ws):
     # AR-X is 100.00 but the GL books 110.00: the AR control exceeds open AR by 10.00 at 2024-02-29.
-    plant(ws, """
+    plant(
+        ws,
+        """
         INSERT INTO ar_invoices VALUES ('AR-X', 'C1', 'SO9', 'invoice', '2024-02-15', '2024-03-15', 'EUR', 0, 100.00, 'L1');
         INSERT INTO gl_entries VALUES
           ('X1', 'J-AR-X', '2024-02-15', '1100', NULL, 110.00, 'EUR', 'AR-X', 'AR-X', 'L1'),
-          ('X2', 'J-AR-X', '2024-02-15', '4000', NULL, -110.00, 'EUR', 'AR-X', 'AR-X', 'L1')""")
+          ('X2', 'J-AR-X', '2024-02-15', '4000', NULL, -110.00, 'EUR', 'AR-X', 'AR-X', 'L1')""",
+    )
     found = run_checks(ws)
     assert keys(found) == {("subledger_ar", "ar_invoices", "2024-02-29")}
     assert found[0].amount == Decimal("10.00")
@@ -164,53 +170,75 @@ def test_ar_invoice_posted_for_wrong_amount(ws):
 
 def test_ar_rounding_is_half_to_even(ws):
     # Booking AR-USD2 at 93.43 (93.425 rounded half away from zero) leaves 0.01 unexplained.
-    plant(ws, "UPDATE gl_entries SET amount = 93.43 WHERE entry_id = 'E19';"
-              "UPDATE gl_entries SET amount = -93.43 WHERE entry_id = 'E20'")
+    plant(
+        ws,
+        "UPDATE gl_entries SET amount = 93.43 WHERE entry_id = 'E19';"
+        "UPDATE gl_entries SET amount = -93.43 WHERE entry_id = 'E20'",
+    )
     found = run_checks(ws)
     assert keys(found) == {("subledger_ar", "ar_invoices", "2024-02-29")}
     assert found[0].amount == Decimal("0.01")
 
 
 def test_ap_invoice_missing_from_gl(ws):
-    plant(ws, "INSERT INTO ap_invoices VALUES "
-              "('AP2', 'SUP1', 'S-78', 'invoice', '2024-02-20', '2024-03-20', 'EUR', 0, 250.00, 'L1')")
+    plant(
+        ws,
+        "INSERT INTO ap_invoices VALUES "
+        "('AP2', 'SUP1', 'S-78', 'invoice', '2024-02-20', '2024-03-20', 'EUR', 0, 250.00, 'L1')",
+    )
     found = run_checks(ws)
     assert keys(found) == {("subledger_ap", "ap_invoices", "2024-02-29")}
     assert found[0].amount == Decimal("-250.00")  # control 0.00 − open 250.00
 
 
 def test_missing_fx_rate(ws):
-    plant(ws, """
+    plant(
+        ws,
+        """
         INSERT INTO ar_invoices VALUES ('AR-GBP', 'C1', 'SO8', 'invoice', '2024-02-10', '2024-03-10', 'GBP', 0, 50.00, 'L1');
         INSERT INTO gl_entries VALUES
           ('X1', 'J-AR-GBP', '2024-02-10', '1100', NULL, 58.00, 'EUR', 'AR-GBP', 'AR-GBP', 'L1'),
-          ('X2', 'J-AR-GBP', '2024-02-10', '4000', NULL, -58.00, 'EUR', 'AR-GBP', 'AR-GBP', 'L1')""")
+          ('X2', 'J-AR-GBP', '2024-02-10', '4000', NULL, -58.00, 'EUR', 'AR-GBP', 'AR-GBP', 'L1')""",
+    )
     found = run_checks(ws)
-    assert keys(found) == {("fx_rate_missing", "ar_invoices", "GBP"),
-                           ("subledger_ar", "ar_invoices", "2024-02-29")}
+    assert keys(found) == {
+        ("fx_rate_missing", "ar_invoices", "GBP"),
+        ("subledger_ar", "ar_invoices", "2024-02-29"),
+    }
     assert [f.amount for f in found if f.check == "subledger_ar"] == [Decimal("58.00")]
 
 
 def test_negative_stock(ws):
     # +10 (01-03), −4 (01-10), −1 (01-15), −6 (01-20): 10, 6, 5, −1 → negative from 2024-01-20 (M3).
-    plant(ws, "INSERT INTO inventory_movements VALUES "
-              "('M4', '2024-01-15 08:00', 'S1', 'P1', -1, 2.5, 'scrap', 'PO-1', 'L1')")
+    plant(
+        ws,
+        "INSERT INTO inventory_movements VALUES "
+        "('M4', '2024-01-15 08:00', 'S1', 'P1', -1, 2.5, 'scrap', 'PO-1', 'L1')",
+    )
     found = run_checks(ws)
     assert keys(found) == {("negative_stock", "inventory_movements", "S1/P1")}
     assert "2024-01-20" in found[0].message and "M3" in found[0].message
 
 
 def test_orphan_foreign_keys(ws):
-    plant(ws, """
+    plant(
+        ws,
+        """
         INSERT INTO machines VALUES ('MX', 'WC-NONE', 'Press', 1.0, 10.0, 'L1');
-        INSERT INTO goods_receipts VALUES ('GR9', 'PO9', 1, 5, '2024-01-05', 'L1')""")
+        INSERT INTO goods_receipts VALUES ('GR9', 'PO9', 1, 5, '2024-01-05', 'L1')""",
+    )
     found = run_checks(ws)
-    assert keys(found) == {("orphan_fk", "machines", "WC-NONE"), ("orphan_fk", "goods_receipts", "PO9/1")}
+    assert keys(found) == {
+        ("orphan_fk", "machines", "WC-NONE"),
+        ("orphan_fk", "goods_receipts", "PO9/1"),
+    }
     assert all(f.severity == "stop" for f in found)
 
 
 def test_duplicate_primary_key(ws):
-    plant(ws, "INSERT INTO products VALUES ('P1', 'Steel again', 'metal', 'raw', 'kg', 0, 2.5, 'L1')")
+    plant(
+        ws, "INSERT INTO products VALUES ('P1', 'Steel again', 'metal', 'raw', 'kg', 0, 2.5, 'L1')"
+    )
     found = run_checks(ws)
     assert keys(found) == {("duplicate_pk", "products", "P1")}
 
@@ -223,17 +251,23 @@ def test_statement_that_does_not_add_up(ws):
 
 
 def test_statement_chain_gap(ws):
-    plant(ws, "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 "
-              "WHERE statement_id = 'ST2'")
+    plant(
+        ws,
+        "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 "
+        "WHERE statement_id = 'ST2'",
+    )
     found = run_checks(ws)
     assert keys(found) == {("bank_statement_chain", "bank_statements", "ST2")}
     assert found[0].severity == "warn" and found[0].amount == Decimal("5.00")
 
 
 def test_production_cost_centre_residual(ws):
-    plant(ws, """INSERT INTO gl_entries VALUES
+    plant(
+        ws,
+        """INSERT INTO gl_entries VALUES
         ('X1', 'J-RES', '2024-02-20', '5100', 'CC-PROD', 25.00, 'EUR', 'overtime', 'PR-02', 'L1'),
-        ('X2', 'J-RES', '2024-02-20', '2200', NULL, -25.00, 'EUR', 'overtime', 'PR-02', 'L1')""")
+        ('X2', 'J-RES', '2024-02-20', '2200', NULL, -25.00, 'EUR', 'overtime', 'PR-02', 'L1')""",
+    )
     found = run_checks(ws)
     assert keys(found) == {("production_cc_balance", "gl_entries", "CC-PROD/direct_labor")}
     assert found[0].severity == "warn" and found[0].amount == Decimal("25.00")
@@ -241,13 +275,19 @@ def test_production_cost_centre_residual(ws):
 
 
 def test_column_values(ws):
-    plant(ws, """
+    plant(
+        ws,
+        """
         INSERT INTO sites VALUES ('S2', 'Depot', 'factory', 'South', 0.1, 'L1');
         INSERT INTO suppliers VALUES ('SUP2', 'Ironco', 'FR', 'eur', 30, 10, 'L1');
-        INSERT INTO support_tickets VALUES ('T1', 'CC-ADM', NULL, '2024-01-02 09:00', NULL, 5, 6, 'L1')""")
+        INSERT INTO support_tickets VALUES ('T1', 'CC-ADM', NULL, '2024-01-02 09:00', NULL, 5, 6, 'L1')""",
+    )
     found = run_checks(ws)
-    assert keys(found) == {("column_values", "sites", "S2"), ("column_values", "suppliers", "SUP2"),
-                           ("column_values", "support_tickets", "T1")}
+    assert keys(found) == {
+        ("column_values", "sites", "S2"),
+        ("column_values", "suppliers", "SUP2"),
+        ("column_values", "support_tickets", "T1"),
+    }
     msgs = " ".join(f.message for f in found)
     assert "'factory'" in msgs and "'eur'" in msgs and "csat above the maximum 5" in msgs
 
@@ -255,7 +295,24 @@ def test_column_values(ws):
 def test_half_even_sql_matches_python():
     from decimal import ROUND_HALF_EVEN, localcontext
 
-    values = [0, 5, 15, 25, -5, -15, -25, 4, 6, -4, -6, 12345, -12345, 10**30 + 5, -(10**30) - 15, 7]
+    values = [
+        0,
+        5,
+        15,
+        25,
+        -5,
+        -15,
+        -25,
+        4,
+        6,
+        -4,
+        -6,
+        12345,
+        -12345,
+        10**30 + 5,
+        -(10**30) - 15,
+        7,
+    ]
     sql = f"SELECT p, {half_even_div_sql('p', 10)} FROM (SELECT unnest($v::HUGEINT[]) AS p)"
     for p, got in duckdb.connect().execute(sql, {"v": values}).fetchall():
         with localcontext(prec=60):
@@ -271,8 +328,12 @@ def test_finding_serialisation():
 
 
 def _run_cli(path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "opsfin", "check", "-w", str(path), "--format", "json"],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "opsfin", "check", "-w", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_exit_codes(ws):
@@ -280,12 +341,17 @@ def test_cli_exit_codes(ws):
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout) == []
     assert "0 stop, 0 warn, 0 info" in ok.stderr
-    plant(ws, """INSERT INTO gl_entries VALUES
-        ('X1', 'J-BAD', '2024-02-20', '6000', 'CC-ADM', 10.00, 'EUR', 'stationery', 'INV-9', 'L1')""")
+    plant(
+        ws,
+        """INSERT INTO gl_entries VALUES
+        ('X1', 'J-BAD', '2024-02-20', '6000', 'CC-ADM', 10.00, 'EUR', 'stationery', 'INV-9', 'L1')""",
+    )
     bad = _run_cli(ws.path)
     assert bad.returncode == 1, bad.stderr
     rows = json.loads(bad.stdout)
-    assert [(r["check"], r["key"], r["amount"]) for r in rows] == [("unbalanced_journal", "J-BAD", "10.00")]
+    assert [(r["check"], r["key"], r["amount"]) for r in rows] == [
+        ("unbalanced_journal", "J-BAD", "10.00")
+    ]
     assert "1 stop, 0 warn, 0 info" in bad.stderr
 
 
@@ -293,8 +359,11 @@ def test_cli_table_format(ws):
     runner = CliRunner()
     clean = runner.invoke(app, ["check", "-w", str(ws.path)])
     assert clean.exit_code == 0 and "No findings" in clean.output
-    plant(ws, "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 "
-              "WHERE statement_id = 'ST2'")
+    plant(
+        ws,
+        "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 "
+        "WHERE statement_id = 'ST2'",
+    )
     warned = runner.invoke(app, ["check", "-w", str(ws.path)])
     assert warned.exit_code == 0  # a warning alone does not fail
     assert "bank_statement_chain" in warned.output and "0 stop, 1 warn, 0 info" in warned.output

@@ -66,13 +66,15 @@ def hw(tmp_path_factory):
 
 CASES = {
     "unit economics by product": lambda t: unit_economics(t, t.base_currency, "product"),
-    "unit economics by site and shift, Feb-Mar": lambda t: unit_economics(t, t.base_currency, "site,shift",
-                                                                          D(2024, 2, 1), D(2024, 3, 31)),
+    "unit economics by site and shift, Feb-Mar": lambda t: unit_economics(
+        t, t.base_currency, "site,shift", D(2024, 2, 1), D(2024, 3, 31)
+    ),
     "order costs": lambda t: order_costs(t),
     "order costs completed in February": lambda t: order_costs(t, D(2024, 2, 1), D(2024, 2, 29)),
     "value streams by family": lambda t: value_stream(t),
-    "non-value-added steps by product, Feb-Mar": lambda t: value_stream_steps(t, "product", D(2024, 2, 1),
-                                                                              D(2024, 3, 31)),
+    "non-value-added steps by product, Feb-Mar": lambda t: value_stream_steps(
+        t, "product", D(2024, 2, 1), D(2024, 3, 31)
+    ),
     "warehouse cost per line picked": lambda t: warehouse_costs(t),
     "support cost per ticket from February": lambda t: support_costs(t, D(2024, 2, 1)),
 }
@@ -82,7 +84,9 @@ def _assert_money_not_all_zero(frame: pl.DataFrame, label: str) -> None:
     money = [c for c, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
     assert money, f"{label}: no money column to compare"
     for c in money:
-        assert any(v for v in frame[c].to_list()), f"{label}: {c} is zero everywhere, nothing compared"
+        assert any(v for v in frame[c].to_list()), (
+            f"{label}: {c} is zero everywhere, nothing compared"
+        )
 
 
 @pytest.mark.slow
@@ -101,8 +105,18 @@ def test_costing_same_on_spark_and_duckdb(engines, case):
 @pytest.mark.slow
 def test_cli_unit_economics_engine_spark_matches_duckdb(engines, tiny_demo, capsys):
     def run(engine: str) -> str:
-        code, out, err = run_cli(capsys, "unit-economics", "--by", "site,shift", "--engine", engine,
-                                 "--format", "csv", "-w", str(tiny_demo.path))
+        code, out, err = run_cli(
+            capsys,
+            "unit-economics",
+            "--by",
+            "site,shift",
+            "--engine",
+            engine,
+            "--format",
+            "csv",
+            "-w",
+            str(tiny_demo.path),
+        )
         assert code == 0, f"--engine {engine} failed:\n{err[-3000:]}"
         return out
 
@@ -127,16 +141,26 @@ def test_hand_worked_costs_on_each_engine(hw, engine):
     assert orders["O1"]["qty_good"] == 100 and orders["O3"]["completed_at"] is None
     # February energy: 0.3 kWh summed exactly × 0.15 = 0.045 → 0.04, all on O3-1
     energy = feb.filter(pl.col("component") == "energy").row(0, named=True)
-    assert (energy["amount"], energy["basis"], energy["unassigned"]) == (M("0.04"), "std_price", M("0.00"))
+    assert (energy["amount"], energy["basis"], energy["unassigned"]) == (
+        M("0.04"),
+        "std_price",
+        M("0.00"),
+    )
     assert orders["O3"]["energy"] == M("0.04")
     # revenue: I2 (USD, 2024-01-15) at the 2024-01-01 rate 0.90, not the later 0.50 → 600.00 + 540.00
-    assert (ue["units"], ue["revenue"], ue["contribution_margin"]) == (90.0, M("1140.00"), M("663.00"))
+    assert (ue["units"], ue["revenue"], ue["contribution_margin"]) == (
+        90.0,
+        M("1140.00"),
+        M("663.00"),
+    )
     assert (ue["unit_cost"], ue["cm_per_unit"]) == (M("7.3000"), M("7.3667"))
     # the non-value-added step 2 of O1 and O2: labor 57 + 38, energy 2.25 + 3.75, overheads 15 + 45 + 25 + 75
     assert (steps["step"], steps["operations"], steps["cost"]) == (2, 2, M("261.00"))
 
 
 def test_unknown_engine_is_a_clear_error(tiny_demo, capsys):
-    code, out, err = run_cli(capsys, "order-costs", "--engine", "postgres", "-w", str(tiny_demo.path))
+    code, out, err = run_cli(
+        capsys, "order-costs", "--engine", "postgres", "-w", str(tiny_demo.path)
+    )
     assert code != 0 and "Traceback" not in err
     assert "postgres" in err and "duckdb" in err

@@ -20,17 +20,50 @@ ALL_TABLES = TABLES + SYSTEM_TABLES
 # The tables of the canonical model v1 (docs/data-model.md), in its order.
 DESIGN_TABLES = (
     # master data
-    "sites", "cost_centers", "work_centers", "machines", "shifts", "employees", "products", "bom",
-    "routings", "suppliers", "customers", "accounts", "activities", "fx_rates",
+    "sites",
+    "cost_centers",
+    "work_centers",
+    "machines",
+    "shifts",
+    "employees",
+    "products",
+    "bom",
+    "routings",
+    "suppliers",
+    "customers",
+    "accounts",
+    "activities",
+    "fx_rates",
     # operations
-    "production_orders", "operations", "machine_readings", "downtime_events", "maintenance_events",
-    "quality_inspections", "timesheets", "warehouse_tasks", "support_tickets", "inventory_movements",
+    "production_orders",
+    "operations",
+    "machine_readings",
+    "downtime_events",
+    "maintenance_events",
+    "quality_inspections",
+    "timesheets",
+    "warehouse_tasks",
+    "support_tickets",
+    "inventory_movements",
     # finance
-    "gl_entries", "purchase_orders", "goods_receipts", "ap_invoices", "ap_invoice_lines", "ap_payments",
-    "ap_payment_allocations", "sales_orders", "shipments", "ar_invoices", "ar_invoice_lines",
-    "ar_receipts", "ar_receipt_allocations", "bank_statements", "bank_transactions",
+    "gl_entries",
+    "purchase_orders",
+    "goods_receipts",
+    "ap_invoices",
+    "ap_invoice_lines",
+    "ap_payments",
+    "ap_payment_allocations",
+    "sales_orders",
+    "shipments",
+    "ar_invoices",
+    "ar_invoice_lines",
+    "ar_receipts",
+    "ar_receipt_allocations",
+    "bank_statements",
+    "bank_transactions",
     # plans
-    "budget_lines", "volume_plan",
+    "budget_lines",
+    "volume_plan",
 )
 
 
@@ -67,7 +100,9 @@ def test_foreign_keys_reference_existing_tables_and_columns(t):
             child_col, parent_col = t.column(c), parent.column(r)
             assert child_col.type == parent_col.type, f"{t.name}.{c} vs {parent.name}.{r}"
         # a reference must point at a key, or the check "has a parent" is ambiguous
-        assert set(f.ref_columns) == set(parent.primary_key), f"{t.name} -> {parent.name}: not its key"
+        assert set(f.ref_columns) == set(parent.primary_key), (
+            f"{t.name} -> {parent.name}: not its key"
+        )
 
 
 @pytest.mark.parametrize("t", ALL_TABLES, ids=lambda t: t.name)
@@ -91,12 +126,16 @@ def test_ddl_creates_every_table_in_fresh_duckdb():
     con = duckdb.connect()
     warehouse.create_schema(con)
     warehouse.create_schema(con)  # idempotent
-    found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    found = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert found == set(TABLE_BY_NAME)
     for t in ALL_TABLES:
         cols = con.execute(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-            "WHERE table_name = ? ORDER BY ordinal_position", [t.name]).fetchall()
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [t.name],
+        ).fetchall()
         assert [c[0] for c in cols] == t.all_column_names
         for (name, dtype, nullable), c in zip(cols, t.columns, strict=False):
             assert dtype == c.type, f"{t.name}.{name}"
@@ -105,9 +144,12 @@ def test_ddl_creates_every_table_in_fresh_duckdb():
 
 def test_nullable_clarifications_are_complete():
     nullable = {(t.name, c.name) for t in TABLES for c in t.columns if c.nullable}
-    assert MODEL_MARKED_NULL <= nullable, "a column the canonical model marks NULL is declared NOT NULL"
+    assert MODEL_MARKED_NULL <= nullable, (
+        "a column the canonical model marks NULL is declared NOT NULL"
+    )
     assert nullable - MODEL_MARKED_NULL == set(NULLABLE_CLARIFICATIONS), (
-        "update NULLABLE_CLARIFICATIONS in opsfin/canonical/docs.py")
+        "update NULLABLE_CLARIFICATIONS in opsfin/canonical/docs.py"
+    )
 
 
 def test_check_mode(tmp_path, monkeypatch, capsys):

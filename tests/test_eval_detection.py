@@ -29,20 +29,65 @@ from opsfin.evaluation.detection import score
 from opsfin.runs.model import load_truth
 
 TRUTH = [
-    {"id": "T1", "kind": "machine_drift", "kpi": "oee", "entity_id": "M1", "start": "2024-03-01", "end": "2024-03-31"},
-    {"id": "T2", "kind": "machine_drift", "kpi": "oee", "entity_id": "M2", "start": "2024-05-01", "end": "2024-05-31"},
-    {"id": "T3", "kind": "late_supplier", "kpi": "on_time_delivery", "entity_id": "SUP1", "start": "2024-02-10",
-     "end": "2024-02-20"},
-    {"id": "T5", "kind": "late_supplier", "kpi": "on_time_delivery", "entity_id": "SUP2", "start": "2024-03-01",
-     "end": "2024-03-10"},
-    {"id": "T4", "kind": "duplicate_bank_line", "kpi": None, "entity_id": "L9", "start": "2024-02-01",
-     "end": "2024-02-01"},
+    {
+        "id": "T1",
+        "kind": "machine_drift",
+        "kpi": "oee",
+        "entity_id": "M1",
+        "start": "2024-03-01",
+        "end": "2024-03-31",
+    },
+    {
+        "id": "T2",
+        "kind": "machine_drift",
+        "kpi": "oee",
+        "entity_id": "M2",
+        "start": "2024-05-01",
+        "end": "2024-05-31",
+    },
+    {
+        "id": "T3",
+        "kind": "late_supplier",
+        "kpi": "on_time_delivery",
+        "entity_id": "SUP1",
+        "start": "2024-02-10",
+        "end": "2024-02-20",
+    },
+    {
+        "id": "T5",
+        "kind": "late_supplier",
+        "kpi": "on_time_delivery",
+        "entity_id": "SUP2",
+        "start": "2024-03-01",
+        "end": "2024-03-10",
+    },
+    {
+        "id": "T4",
+        "kind": "duplicate_bank_line",
+        "kpi": None,
+        "entity_id": "L9",
+        "start": "2024-02-01",
+        "end": "2024-02-01",
+    },
 ]
 
 
-def alert(id_: str, kpi: str, scope: dict[str, str], start: str, end: str, kind: str = "anomaly") -> Alert:
-    return Alert(id_, kind, kpi, scope, dt.date.fromisoformat(start), dt.date.fromisoformat(end), None, None, None,
-                 "warn", "")
+def alert(
+    id_: str, kpi: str, scope: dict[str, str], start: str, end: str, kind: str = "anomaly"
+) -> Alert:
+    return Alert(
+        id_,
+        kind,
+        kpi,
+        scope,
+        dt.date.fromisoformat(start),
+        dt.date.fromisoformat(end),
+        None,
+        None,
+        None,
+        "warn",
+        "",
+    )
 
 
 ALERTS = [
@@ -65,9 +110,14 @@ def truth(tmp_path):
 
 def test_recall_and_precision_per_kind(truth):
     kinds = {k["kind"]: k for k in score(ALERTS, truth)["kinds"]}
-    assert set(kinds) == {"machine_drift", "late_supplier"}          # the KPI-less kind is matching's
+    assert set(kinds) == {"machine_drift", "late_supplier"}  # the KPI-less kind is matching's
     drift = kinds["machine_drift"]
-    assert (drift["anomalies"], drift["caught"], drift["alerts"], drift["true_alerts"]) == (2, 1, 3, 1)
+    assert (drift["anomalies"], drift["caught"], drift["alerts"], drift["true_alerts"]) == (
+        2,
+        1,
+        3,
+        1,
+    )
     assert drift["recall"] == 0.5 and drift["precision"] == pytest.approx(1 / 3)
     assert drift["missed"] == ["T2 M2 2024-05-01..2024-05-31"]
     late = kinds["late_supplier"]
@@ -77,10 +127,20 @@ def test_recall_and_precision_per_kind(truth):
 
 def test_overall_scores_and_the_false_alerts(truth):
     result = score(ALERTS, truth)
-    assert result["overall"] == {"anomalies": 4, "caught": 3, "recall": 0.75, "anomaly_alerts": 7,
-                                 "true_alerts": 5, "precision": pytest.approx(5 / 7), "guardrail_alerts": 1}
-    assert result["alerts_by_kpi"] == {"on_time_delivery": {"alerts": 3, "true": 3}, "oee": {"alerts": 3, "true": 1},
-                                       "scrap_rate": {"alerts": 1, "true": 1}}
+    assert result["overall"] == {
+        "anomalies": 4,
+        "caught": 3,
+        "recall": 0.75,
+        "anomaly_alerts": 7,
+        "true_alerts": 5,
+        "precision": pytest.approx(5 / 7),
+        "guardrail_alerts": 1,
+    }
+    assert result["alerts_by_kpi"] == {
+        "on_time_delivery": {"alerts": 3, "true": 3},
+        "oee": {"alerts": 3, "true": 1},
+        "scrap_rate": {"alerts": 1, "true": 1},
+    }
     assert [a["id"] for a in result["false_alerts"]] == ["A2", "A3"]
 
 
@@ -89,11 +149,21 @@ def test_no_alerts_or_no_truth_no_ratios(truth):
     assert result["overall"]["recall"] == 0 and result["overall"]["precision"] is None
     assert all(k["precision"] is None for k in result["kinds"])
     untold = score(ALERTS, [])
-    assert untold["kinds"] == [] and untold["overall"]["recall"] is None and untold["overall"]["precision"] == 0
+    assert (
+        untold["kinds"] == []
+        and untold["overall"]["recall"] is None
+        and untold["overall"]["precision"] == 0
+    )
 
 
-@pytest.mark.parametrize("content", ["not json", '[{"id": "T1"}]', '[{"id": "T1", "kind": "k", "kpi": null, '
-                                                                     '"entity_id": "M1", "start": "March", "end": "x"}]'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '[{"id": "T1"}]',
+        '[{"id": "T1", "kind": "k", "kpi": null, "entity_id": "M1", "start": "March", "end": "x"}]',
+    ],
+)
 def test_a_bad_or_missing_truth_file_is_a_user_error(tmp_path, content):
     with pytest.raises(UserError, match="no ground truth"):
         load_truth(tmp_path)

@@ -19,7 +19,6 @@ import polars as pl
 import pytest
 
 import opsfin
-from opsfin.runs.model import load_guardrails
 from opsfin.appdb import AppDB, open_app_db
 from opsfin.core.dimensions import SiteMap
 from opsfin.errors import UserError
@@ -27,8 +26,11 @@ from opsfin.export.pack import build_pack, pack_contents, pack_filename, pack_me
 from opsfin.export.pack_sections import action_section, alert_section
 from opsfin.export.pack_xlsx import render_xlsx
 from opsfin.runs.alerts import run_alerts
+from opsfin.runs.model import load_guardrails
 
-PERIOD = "2024-04"  # the tiny company's last month: it has one guardrail alert (support team CC-S1-SUP1)
+PERIOD = (
+    "2024-04"  # the tiny company's last month: it has one guardrail alert (support team CC-S1-SUP1)
+)
 FIRST, LAST = dt.date(2024, 4, 1), dt.date(2024, 4, 30)
 SECTION_SHEETS = ["KPIs", "Variances", "Alerts", "Actions"]
 TODAY = dt.date.today()
@@ -48,12 +50,30 @@ def ws(tiny_demo, tmp_path_factory):
     w = opsfin.open(path)
     db = open_app_db(w)
     past, future = TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=30)
-    db.add_action("cli:test", "Rebalance P1 packing crew", "plant manager P1", past, Decimal("12345.67"),
-                  subject_type="variance", subject_id="variance:2024-04:labor_efficiency", site="P1")
-    second = db.add_action("cli:test", "<script>alert('x')</script> & staff the S1 desk", "support lead",
-                           future, Decimal("-250.05"), subject_type="alert", subject_id="alert:AL-x", site="S1")
+    db.add_action(
+        "cli:test",
+        "Rebalance P1 packing crew",
+        "plant manager P1",
+        past,
+        Decimal("12345.67"),
+        subject_type="variance",
+        subject_id="variance:2024-04:labor_efficiency",
+        site="P1",
+    )
+    second = db.add_action(
+        "cli:test",
+        "<script>alert('x')</script> & staff the S1 desk",
+        "support lead",
+        future,
+        Decimal("-250.05"),
+        subject_type="alert",
+        subject_id="alert:AL-x",
+        site="S1",
+    )
     db.update_action("cli:test", second["id"], status="in_progress")
-    done = db.add_action("cli:test", "Closed already", "controller", past, Decimal("1.00"), site="P1")
+    done = db.add_action(
+        "cli:test", "Closed already", "controller", past, Decimal("1.00"), site="P1"
+    )
     db.update_action("cli:test", done["id"], status="done")
     db.add_action("cli:test", "Renegotiate the energy contract", "CFO", future, Decimal("90000.00"))
     return w
@@ -83,7 +103,11 @@ def sheet_rows(book, name: str) -> list[dict]:
     """A section sheet as dicts keyed by header; each value is the openpyxl cell."""
     sheet = book[name]
     header = [c.value for c in sheet[1]]
-    return [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2) if row[0].value is not None]
+    return [
+        dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(min_row=2)
+        if row[0].value is not None
+    ]
 
 
 # ------------------------------------------------------------------------------------------ parameters
@@ -96,7 +120,9 @@ def test_filename_and_media_type():
         pack_filename("2024-04", "pdf")
 
 
-@pytest.mark.parametrize("period", ["2024-13", "2024-00", "24-04", "2024/04", "2024-4", "", "April"])
+@pytest.mark.parametrize(
+    "period", ["2024-13", "2024-00", "24-04", "2024/04", "2024-4", "", "April"]
+)
 def test_bad_period_is_a_user_error(ws, period):
     with pytest.raises(UserError, match="--period .*YYYY-MM"):
         build_pack(ws, period, "xlsx")
@@ -122,8 +148,13 @@ def test_workbook_sheets_frozen_bold_headers_and_filters(company_xlsx):
         assert sheet.freeze_panes == "A2", name
         assert all(c.font.bold for c in sheet[1]), name
         if sheet.max_row > 1:
-            assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
-    cover = {r[0].value: r[1].value for r in company_xlsx["Cover"].iter_rows(min_row=2) if r[0].value}
+            assert (
+                sheet.auto_filter.ref
+                == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+            )
+    cover = {
+        r[0].value: r[1].value for r in company_xlsx["Cover"].iter_rows(min_row=2) if r[0].value
+    }
     assert cover["Company"] == "opsfin Demo Manufacturing"
     assert cover["Period"] == PERIOD
     assert cover["From"] == dt.datetime(2024, 4, 1) and cover["To"] == dt.datetime(2024, 4, 30)
@@ -148,13 +179,18 @@ def test_variance_sheet_is_the_engine_bridge_to_the_cent(ws, company_xlsx):
 def test_kpi_sheet_values_are_the_engine_values(ws, company_xlsx):
     catalog = ws.kpi_catalog()
     rows = [r for r in sheet_rows(company_xlsx, "KPIs") if r["Scope"].value == "company"]
-    assert [r["KPI"].value for r in rows] == list(catalog)  # every catalog KPI, once, in catalog order
+    assert [r["KPI"].value for r in rows] == list(
+        catalog
+    )  # every catalog KPI, once, in catalog order
     money = [k for k in catalog if catalog[k].money]
     ratios = ws.kpi([k for k in catalog if k not in money], start="2024-03-01", end=LAST)
     amounts = ws.kpi(money, start="2024-03-01", end=LAST)  # asked apart: exact decimals
     assert amounts.schema["value"] == pl.Decimal(38, 2)
-    engine = {(r["kpi"], r["period_start"]): r["value"]
-              for frame in (ratios, amounts) for r in frame.iter_rows(named=True)}
+    engine = {
+        (r["kpi"], r["period_start"]): r["value"]
+        for frame in (ratios, amounts)
+        for r in frame.iter_rows(named=True)
+    }
     for r in rows:
         kpi = r["KPI"].value
         for header, month in (("Value", FIRST), ("Prior month", dt.date(2024, 3, 1))):
@@ -184,7 +220,8 @@ def test_guardrail_status_follows_the_band(ws, company):
             assert r["status"] == "no data"
             continue
         outside = (r["min"] is not None and float(value) < r["min"]) or (
-            r["max"] is not None and float(value) > r["max"])
+            r["max"] is not None and float(value) > r["max"]
+        )
         assert r["status"] == ("breach" if outside else "ok"), r
     sup1 = guarded.filter(pl.col("scope") == "cost_center=CC-S1-SUP1").row(0, named=True)
     assert sup1["status"] == "breach" and sup1["value"] < 0.5 and sup1["site"] == "S1"
@@ -203,16 +240,25 @@ def test_alert_sheet_holds_the_months_alerts(ws, company_xlsx):
 
 def test_action_sheet_holds_open_actions_only(company_xlsx):
     rows = sheet_rows(company_xlsx, "Actions")
-    assert sorted(r["Title"].value for r in rows) == sorted([
-        "Rebalance P1 packing crew", "<script>alert('x')</script> & staff the S1 desk",
-        "Renegotiate the energy contract"])  # the done action is left out
+    assert sorted(r["Title"].value for r in rows) == sorted(
+        [
+            "Rebalance P1 packing crew",
+            "<script>alert('x')</script> & staff the S1 desk",
+            "Renegotiate the energy contract",
+        ]
+    )  # the done action is left out
     by_title = {r["Title"].value: r for r in rows}
     crew = by_title["Rebalance P1 packing crew"]
-    assert crew["Expected impact"].data_type == "n" and cents(crew["Expected impact"].value) == Decimal("12345.67")
+    assert crew["Expected impact"].data_type == "n" and cents(
+        crew["Expected impact"].value
+    ) == Decimal("12345.67")
     assert crew["Due"].is_date and crew["Overdue"].value == "overdue"
-    assert by_title["<script>alert('x')</script> & staff the S1 desk"]["Status"].value == "in_progress"
-    assert cents(by_title["<script>alert('x')</script> & staff the S1 desk"]["Expected impact"].value) == Decimal(
-        "-250.05")
+    assert (
+        by_title["<script>alert('x')</script> & staff the S1 desk"]["Status"].value == "in_progress"
+    )
+    assert cents(
+        by_title["<script>alert('x')</script> & staff the S1 desk"]["Expected impact"].value
+    ) == Decimal("-250.05")
 
 
 def test_empty_section_says_so(ws, company):
@@ -220,18 +266,27 @@ def test_empty_section_says_so(ws, company):
     empty = action_section(ws, TODAY, ("W1",))
     assert empty.table.is_empty()
     sections = tuple(empty if s.key == "actions" else s for s in company.sections)
-    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(dataclasses.replace(company, sections=sections))))
-    assert book["Actions"]["A1"].value == "Action" and book["Actions"]["A2"].value == "No open actions recorded."
+    book = openpyxl.load_workbook(
+        io.BytesIO(render_xlsx(dataclasses.replace(company, sections=sections)))
+    )
+    assert (
+        book["Actions"]["A1"].value == "Action"
+        and book["Actions"]["A2"].value == "No open actions recorded."
+    )
     assert book["Actions"].freeze_panes == "A2"
 
 
 def test_actions_come_from_the_app_db_given(ws, tmp_path):
     """The web app passes its own AppDB (e.g. PostgreSQL); the workspace's app.db is then not read."""
     other = AppDB(f"sqlite:///{tmp_path / 'other.db'}")
-    other.add_action("web:ana", "Only in the other database", "ana", TODAY, Decimal("0.10"), site="P2")
+    other.add_action(
+        "web:ana", "Only in the other database", "ana", TODAY, Decimal("0.10"), site="P2"
+    )
     table = action_section(ws, TODAY, None, app_db=other).table
     assert table["title"].to_list() == ["Only in the other database"]
-    assert table["expected_impact"].to_list() == [Decimal("0.10")] and table["overdue"].to_list() == [""]
+    assert table["expected_impact"].to_list() == [Decimal("0.10")] and table[
+        "overdue"
+    ].to_list() == [""]
     assert action_section(ws, TODAY, ("P1",), app_db=other).table.is_empty()
 
 
@@ -241,7 +296,11 @@ def test_html_is_self_contained_printable_and_escaped(ws, company):
     for key in ("cover", "kpis", "variances", "alerts", "actions"):
         assert f'id="{key}"' in page
     assert "@media print" in page and "page-break-before" in page
-    assert "<script" not in page and "<link" not in page and "http" not in page.replace("http-equiv", "")
+    assert (
+        "<script" not in page
+        and "<link" not in page
+        and "http" not in page.replace("http-equiv", "")
+    )
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; staff the S1 desk" in page
     for amount in ws.variance(FIRST, LAST)["amount"]:
         assert f">{amount:,.2f}<" in page
@@ -249,7 +308,9 @@ def test_html_is_self_contained_printable_and_escaped(ws, company):
     assert f">{revenue:,.2f}<" in page
     statuses = company.section("kpis").table["status"].to_list()
     assert page.count('class="tone-ok">ok<') == statuses.count("ok") > 0
-    assert page.count('class="tone-warn">breach<') == statuses.count("breach") == 1  # CC-S1-SUP1, warn
+    assert (
+        page.count('class="tone-warn">breach<') == statuses.count("breach") == 1
+    )  # CC-S1-SUP1, warn
     assert page.count('class="tone-stop">overdue<') == 1  # the P1 crew action is past due
 
 
@@ -263,7 +324,9 @@ def test_site_pack_holds_only_its_sites_rows(ws, plant, plant_xlsx):
     assert "dso" not in kpis["kpi"].to_list()
     oee = kpis.filter(pl.col("kpi") == "oee").row(0, named=True)
     assert oee["value"] == pytest.approx(
-        ws.kpi("oee", by=["site"], where={"site": ["P1"]}, start=FIRST, end=LAST)["value"][0], rel=1e-12)
+        ws.kpi("oee", by=["site"], where={"site": ["P1"]}, start=FIRST, end=LAST)["value"][0],
+        rel=1e-12,
+    )
     assert oee["status"] in ("ok", "breach") and oee["guardrail"]
 
     variances = plant.section("variances").table
@@ -288,7 +351,9 @@ def test_site_pack_holds_only_its_sites_rows(ws, plant, plant_xlsx):
     for name in SECTION_SHEETS:
         for row in sheet_rows(plant_xlsx, name):
             assert "Site" not in row or row["Site"].value in (None, "P1"), (name, row["Site"].value)
-            assert not any(isinstance(c.value, str) and c.value in other_sites for c in row.values())
+            assert not any(
+                isinstance(c.value, str) and c.value in other_sites for c in row.values()
+            )
     page = render(plant, "html").decode("utf-8")
     assert "CC-S1-SUP1" not in page and "sales_price" not in page and ">P2<" not in page
     assert "P1" in page
@@ -308,7 +373,9 @@ def test_site_map_attribution(ws):
     assert not site_map.visible({"machine": ["P1-ASSY-M01"]}, ("P2",))
     assert site_map.visible({"site": ["P1", "P2"]}, ("P1", "P2"))
     assert not site_map.visible({"site": ["P1", "P2"]}, ("P1",))  # a filter mixing another site
-    assert not site_map.visible({"customer": ["CUS-0001"]}, ("P1",))  # cross-site: company level only
+    assert not site_map.visible(
+        {"customer": ["CUS-0001"]}, ("P1",)
+    )  # cross-site: company level only
     assert not site_map.visible({}, ("P1",))
     assert site_map.visible({"customer": ["CUS-0001"]}, None)
 
@@ -316,18 +383,57 @@ def test_site_map_attribution(ws):
 # ------------------------------------------------------------------------------------------ CLI
 def test_cli_writes_the_pack_and_prints_its_path(ws, tmp_path):
     out = tmp_path / "plant.xlsx"
-    proc = subprocess.run([sys.executable, "-m", "opsfin", "export", "pack", "--period", PERIOD, "--format",
-                           "xlsx", "--sites", "P1", "--output", str(out), "-w", str(ws.path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsfin",
+            "export",
+            "pack",
+            "--period",
+            PERIOD,
+            "--format",
+            "xlsx",
+            "--sites",
+            "P1",
+            "--output",
+            str(out),
+            "-w",
+            str(ws.path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(out.resolve())
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Cover", *SECTION_SHEETS]
-    assert {r[0].value: r[1].value for r in book["Cover"].iter_rows(min_row=2) if r[0].value}["Site scope"] == "P1"
+    assert {r[0].value: r[1].value for r in book["Cover"].iter_rows(min_row=2) if r[0].value}[
+        "Site scope"
+    ] == "P1"
 
-    default = subprocess.run([sys.executable, "-m", "opsfin", "export", "pack", "--period", "2024-13",
-                              "--format", "html", "-w", str(ws.path)],
-                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    default = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsfin",
+            "export",
+            "pack",
+            "--period",
+            "2024-13",
+            "--format",
+            "html",
+            "-w",
+            str(ws.path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert default.returncode == 2
-    assert default.stderr.strip() == "error: --period '2024-13': give a month as YYYY-MM, e.g. 2024-03"
+    assert (
+        default.stderr.strip() == "error: --period '2024-13': give a month as YYYY-MM, e.g. 2024-03"
+    )
     assert not list(tmp_path.glob("pack-*"))

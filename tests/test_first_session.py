@@ -68,6 +68,7 @@ def session(tmp_path_factory):
         def tell(*step):
             calls.append(step)
             progress(*step)
+
         return generate(*args, progress=tell, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp, contextlib.chdir(folder):
@@ -80,7 +81,9 @@ def session(tmp_path_factory):
 def test_make_demo_builds_the_workspace_the_session_uses():
     commands = readme_session()
     assert commands[0] == ["make", "demo"]
-    recipe = re.search(r"^demo:.*\n\t(.+)$", (REPO / "Makefile").read_text(encoding="utf-8"), re.M).group(1)
+    recipe = re.search(
+        r"^demo:.*\n\t(.+)$", (REPO / "Makefile").read_text(encoding="utf-8"), re.M
+    ).group(1)
     assert recipe.startswith("$(BIN)/opsfin demo --dir demo-workspace ")
     assert "--port $(PORT)" in recipe and "--host $(HOST)" in recipe
     for words_ in commands[1:]:
@@ -95,12 +98,18 @@ def _expect(args: list[str], out: str, ws) -> None:
         assert "0 stop" in text  # "no stop findings"
     elif verb == "ingest":
         assert re.search(r"customers 8 7 1\b", text), text  # read, accepted, quarantined
-        ids = ws.sql("SELECT customer_id FROM customers WHERE customer_id LIKE 'CUS-9%' ORDER BY 1")["customer_id"]
+        ids = ws.sql(
+            "SELECT customer_id FROM customers WHERE customer_id LIKE 'CUS-9%' ORDER BY 1"
+        )["customer_id"]
         assert ids.to_list() == [f"CUS-900{i}" for i in (1, 2, 3, 4, 5, 7, 8)]
     elif verb == "quarantine":
         assert "customers" in text and "currency" in text and "'euro'" in text
-        rows = ws.sql("SELECT source_row, column_name, reason, raw_record FROM quarantine").to_dicts()
-        assert len(rows) == 1 and rows[0]["source_row"] == 7 and rows[0]["column_name"] == "currency"
+        rows = ws.sql(
+            "SELECT source_row, column_name, reason, raw_record FROM quarantine"
+        ).to_dicts()
+        assert (
+            len(rows) == 1 and rows[0]["source_row"] == 7 and rows[0]["column_name"] == "currency"
+        )
         assert "'euro' is not a three-letter ISO currency code" in rows[0]["reason"]
         assert json.loads(rows[0]["raw_record"])["customer_id"] == "CUS-9006"
     elif verb == "kpi":
@@ -115,7 +124,9 @@ def _expect(args: list[str], out: str, ws) -> None:
     elif verb == "alerts":
         assert "Alerts (" in text
     else:
-        pytest.fail(f"README first session: no expectation for `opsfin {' '.join(args)}`; add one here")
+        pytest.fail(
+            f"README first session: no expectation for `opsfin {' '.join(args)}`; add one here"
+        )
 
 
 def test_readme_first_session_runs_as_written(session, monkeypatch):
@@ -136,17 +147,23 @@ def test_the_demo_prints_commands_that_run_as_printed(session):
     folder, code, out, _, _ = session
     assert code == 0
     lines = out.splitlines()
-    explore = lines[lines.index("Explore it:") + 1: lines.index("Explore it:") + 4]
+    explore = lines[lines.index("Explore it:") + 1 : lines.index("Explore it:") + 4]
     with contextlib.chdir(folder):
         prefix = opsfin_command()  # in this process: the interpreter with -m opsfin
     assert explore[0] == f"  {prefix} check -w demo-workspace"
     assert explore[1] == f"  {prefix} quarantine -w demo-workspace"
     serve_at = lines.index("Serve it:")
     assert lines[serve_at + 1] == f"  {prefix} serve -w demo-workspace"
-    check = subprocess.run(shlex.split(explore[0]), cwd=folder, capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        shlex.split(explore[0]), cwd=folder, capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 0 and "0 stop" in check.stdout, check.stderr
-    python = subprocess.run(shlex.split(explore[2]), cwd=folder, capture_output=True, text=True, timeout=120)
-    assert python.returncode == 0 and "gl_entries" not in python.stderr and "shape:" in python.stdout
+    python = subprocess.run(
+        shlex.split(explore[2]), cwd=folder, capture_output=True, text=True, timeout=120
+    )
+    assert (
+        python.returncode == 0 and "gl_entries" not in python.stderr and "shape:" in python.stdout
+    )
 
 
 def test_opsfin_command_names_the_running_program(tmp_path, monkeypatch):
@@ -188,15 +205,24 @@ def test_the_demo_build_reports_each_stage(session):
     _, code, _, err, calls = session
     assert code == 0
     # tiny: 4 months from 2024-01; steps = planning + 4 months + writing + ground truth
-    assert [(stage, detail, done, total) for stage, detail, done, total in calls if stage == "simulating"] == [
-        ("simulating", f"2024-0{m}", m, 7) for m in (1, 2, 3, 4)]
-    assert [c[0] for c in calls] == ["planning"] + ["simulating"] * 4 + ["writing", "ground truth", "built"]
+    assert [
+        (stage, detail, done, total)
+        for stage, detail, done, total in calls
+        if stage == "simulating"
+    ] == [("simulating", f"2024-0{m}", m, 7) for m in (1, 2, 3, 4)]
+    assert [c[0] for c in calls] == ["planning"] + ["simulating"] * 4 + [
+        "writing",
+        "ground truth",
+        "built",
+    ]
     assert [c[2] for c in calls] == list(range(8))
     # not a terminal (a log): one line per stage on stderr, no bar
-    assert err.splitlines() == ["demo: planning (demand, budget, standard costs)",
-                                "demo: simulating (from 2024-01, month by month)",
-                                "demo: writing (master data, plans, bank statements)",
-                                "demo: ground truth (truth/)"]
+    assert err.splitlines() == [
+        "demo: planning (demand, budget, standard costs)",
+        "demo: simulating (from 2024-01, month by month)",
+        "demo: writing (master data, plans, bank statements)",
+        "demo: ground truth (truth/)",
+    ]
 
 
 # ------------------------------------------------------------------------------- filters and flags
@@ -205,7 +231,9 @@ def test_sql_style_where_is_refused_with_the_right_form(session):
     code, out, err = run("kpi", "oee", "--where", "site='P1'", "-w", str(folder / "demo-workspace"))
     assert code == 2 and "no rows" not in out and "Traceback" not in err
     assert err.startswith("error: --where \"site='P1'\": ") and "--where site=P1,P2" in err
-    code, _, err = run("kpi", "oee", "--where", "site IN ('P1')", "-w", str(folder / "demo-workspace"))
+    code, _, err = run(
+        "kpi", "oee", "--where", "site IN ('P1')", "-w", str(folder / "demo-workspace")
+    )
     assert code == 2 and "--where site=P1,P2" in err
 
 
@@ -219,26 +247,43 @@ def test_sql_style_where_is_refused_by_the_api(session):
     ws = opsfin.open(session[0] / "demo-workspace")
     token = open_app_db(ws).create_token("first-session", "admin", actor="test")
     client = TestClient(create_app(ws.path))
-    response = client.get("/api/v1/kpis/oee", params={"where": "site='P1'"},
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.get(
+        "/api/v1/kpis/oee",
+        params={"where": "site='P1'"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 400, response.text
     detail = response.json()["detail"]
     assert "site='P1'" in detail and "where site=P1,P2" in detail and "--where" not in detail
-    ok = client.get("/api/v1/kpis/oee", params={"where": "site=P1"}, headers={"Authorization": f"Bearer {token}"})
+    ok = client.get(
+        "/api/v1/kpis/oee",
+        params={"where": "site=P1"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert ok.status_code == 200
 
 
-@pytest.mark.parametrize("verb, flag", [
-    (["demo"], "--no-serve"), (["demo"], "--overwrite"), (["allocate"], "--post"), (["ingest"], "--replace"),
-    (["match", "bank"], "--preview"), (["variance"], "--monthly"), (["kpi"], "--list"),
-])
+@pytest.mark.parametrize(
+    "verb, flag",
+    [
+        (["demo"], "--no-serve"),
+        (["demo"], "--overwrite"),
+        (["allocate"], "--post"),
+        (["ingest"], "--replace"),
+        (["match", "bank"], "--preview"),
+        (["variance"], "--monthly"),
+        (["kpi"], "--list"),
+    ],
+)
 def test_help_shows_flags_as_flags(verb, flag, monkeypatch):
     monkeypatch.setenv("COLUMNS", "150")
     code, out, _ = run(*verb, "--help")
     assert code == 0
     line = next(ln for ln in out.splitlines() if f" {flag} " in ln)
     assert "<bool>" not in out and "--no-overwrite" not in out, line
-    assert "--help" in out and ("<int>" in out or "<str>" in out or "<path>" in out)  # values keep their type
+    assert "--help" in out and (
+        "<int>" in out or "<str>" in out or "<path>" in out
+    )  # values keep their type
 
 
 # ---------------------------------------------------------------------------------------- the port
@@ -251,9 +296,13 @@ def test_a_port_in_use_is_a_clear_error_before_anything_is_built(session, tmp_pa
         port = taken.getsockname()[1]
         code, out, err = run("serve", "-w", str(session[0] / "demo-workspace"), "--port", str(port))
         assert code == 2 and "Traceback" not in err
-        assert err == (f"error: --port {port}: 127.0.0.1:{port} is in use (another opsfin serve?); choose another "
-                       "port with --port (make demo PORT=8010)\n")
-        code, out, err = run("demo", "--dir", str(tmp_path / "never"), "--scale", "tiny", "--port", str(port))
+        assert err == (
+            f"error: --port {port}: 127.0.0.1:{port} is in use (another opsfin serve?); choose another "
+            "port with --port (make demo PORT=8010)\n"
+        )
+        code, out, err = run(
+            "demo", "--dir", str(tmp_path / "never"), "--scale", "tiny", "--port", str(port)
+        )
         assert code == 2 and "is in use" in err and not (tmp_path / "never").exists()
     code, _, err = run("serve", "-w", str(session[0] / "demo-workspace"), "--port", "70000")
     assert code == 2 and err == "error: --port 70000: use a port from 1 to 65535\n"

@@ -15,8 +15,10 @@ ROWS = "C1,Acme,retail,DE,EUR,30,10\nC2,Beta,retail,DE,EUR,30,x\n"
 
 
 def snapshot(ws) -> dict[str, list]:
-    return {name: sorted(ws.sql(f'SELECT * FROM "{name}"').rows(), key=repr)
-            for name in ("customers", "quarantine", "loads")}
+    return {
+        name: sorted(ws.sql(f'SELECT * FROM "{name}"').rows(), key=repr)
+        for name in ("customers", "quarantine", "loads")
+    }
 
 
 @pytest.fixture
@@ -77,7 +79,9 @@ def test_killed_process_leaves_warehouse_unchanged(workspace, csv_file):
         warehouse.insert_arrow = dying
         ingest.ingest_file({str(workspace.path)!r}, {str(csv_file)!r}, table="customers")
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 9, proc.stderr
     assert snapshot(workspace) == before
     assert ingest.ingest_file(workspace, csv_file, table="customers").rows_accepted == 1

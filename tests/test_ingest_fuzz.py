@@ -34,16 +34,72 @@ from cli_support import run_cli
 from opsfin.cli import root
 
 HOSTILE = [
-    "", " ", "NaN", "nan", "inf", "-Infinity", "1e309", "1e-400", "1e999999999", "9" * 5000, "-" + "9" * 30,
-    "1.005", "0.001", "12.345678901", "0,001", "1,234.5", "1_000", "0x10", "+", ".", "1e", "--1", "١٢", "²",
-    "１２", "12\x00", "2024-01-01\x00", "2024-01-01 10:00:00\x00", "2024-02-30", "0000-01-01",
-    "9999-12-31T23:59:59.9999999", "2024-01-01T10:00:00+01:00", "99:99", "\ud800x", "x" * 20000, "true",
-    "null", "💥", "\u202e", "' OR 1=1 --", '"', ",", "a\nb", "\r", "\t", "\ufeff", "EUR\x07",
+    "",
+    " ",
+    "NaN",
+    "nan",
+    "inf",
+    "-Infinity",
+    "1e309",
+    "1e-400",
+    "1e999999999",
+    "9" * 5000,
+    "-" + "9" * 30,
+    "1.005",
+    "0.001",
+    "12.345678901",
+    "0,001",
+    "1,234.5",
+    "1_000",
+    "0x10",
+    "+",
+    ".",
+    "1e",
+    "--1",
+    "١٢",
+    "²",
+    "１２",
+    "12\x00",
+    "2024-01-01\x00",
+    "2024-01-01 10:00:00\x00",
+    "2024-02-30",
+    "0000-01-01",
+    "9999-12-31T23:59:59.9999999",
+    "2024-01-01T10:00:00+01:00",
+    "99:99",
+    "\ud800x",
+    "x" * 20000,
+    "true",
+    "null",
+    "💥",
+    "\u202e",
+    "' OR 1=1 --",
+    '"',
+    ",",
+    "a\nb",
+    "\r",
+    "\t",
+    "\ufeff",
+    "EUR\x07",
 ]
-CUSTOMER = {"customer_id": "C", "name": "Good", "segment": "retail", "country": "DE", "currency": "EUR",
-            "payment_terms_days": "30", "credit_limit": "10.50"}
-TICKET = {"ticket_id": "T", "cost_center_id": "CC1", "customer_id": "", "opened_at": "2024-01-01 08:00:00",
-          "closed_at": "2024-01-01 09:00:00", "handling_minutes": "12.5", "csat": "4"}
+CUSTOMER = {
+    "customer_id": "C",
+    "name": "Good",
+    "segment": "retail",
+    "country": "DE",
+    "currency": "EUR",
+    "payment_terms_days": "30",
+    "credit_limit": "10.50",
+}
+TICKET = {
+    "ticket_id": "T",
+    "cost_center_id": "CC1",
+    "customer_id": "",
+    "opened_at": "2024-01-01 08:00:00",
+    "closed_at": "2024-01-01 09:00:00",
+    "handling_minutes": "12.5",
+    "csat": "4",
+}
 RATE = {"rate_date": "2024-01-31", "currency": "USD", "rate_to_base": "1.08000000"}
 TABLES = {"customers": CUSTOMER, "support_tickets": TICKET, "fx_rates": RATE}
 SEED = 20251205
@@ -55,15 +111,27 @@ def ws(tmp_path_factory, cli):
     return opsfin.init(tmp_path_factory.mktemp("fuzz") / "ws")
 
 
-WATCHED = ("customers", "suppliers", "fx_rates", "support_tickets", "bank_statements", "bank_transactions",
-           "ap_invoices", "ap_invoice_lines", "quarantine", "loads")
+WATCHED = (
+    "customers",
+    "suppliers",
+    "fx_rates",
+    "support_tickets",
+    "bank_statements",
+    "bank_transactions",
+    "ap_invoices",
+    "ap_invoice_lines",
+    "quarantine",
+    "loads",
+)
 
 
 def row_counts(ws) -> dict[str, int]:
     """Rows of every table a case can fill, and the newest load (one query: the suite stays fast)."""
     sql = " UNION ALL ".join(f"SELECT '{t}', count(*)::VARCHAR FROM \"{t}\"" for t in WATCHED)
     with ws.connect(read_only=True) as con:
-        rows = con.execute(sql + " UNION ALL SELECT 'last_load', coalesce(max(load_id), '') FROM loads").fetchall()
+        rows = con.execute(
+            sql + " UNION ALL SELECT 'last_load', coalesce(max(load_id), '') FROM loads"
+        ).fetchall()
     return {name: (value if name == "last_load" else int(value)) for name, value in rows}
 
 
@@ -71,7 +139,9 @@ def row_counts(ws) -> dict[str, int]:
 def cli(monkeypatch_module):
     """`run_cli` with the Typer app built once: building it is half the time of a small ingest."""
     command = typer.main.get_command(root.app)
-    monkeypatch_module.setattr(cli_module, "app", lambda args: command.main(args=args, prog_name="opsfin"))
+    monkeypatch_module.setattr(
+        cli_module, "app", lambda args: command.main(args=args, prog_name="opsfin")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +191,9 @@ def safe_text(value: str) -> bool:
     return True
 
 
-def assert_decimals_exact(ws, table: str, column: str, key: str, rows: list[dict[str, str]]) -> None:
+def assert_decimals_exact(
+    ws, table: str, column: str, key: str, rows: list[dict[str, str]]
+) -> None:
     """Every accepted decimal equals the number its text writes: nothing was rounded."""
     written = {r[key]: r[column] for r in rows}
     for ident, stored in ws.sql(f'SELECT "{key}", "{column}" FROM "{table}"').rows():
@@ -151,19 +223,27 @@ def test_delimited_value_matrix(ws, tmp_path, capsys, kind):
         write_delimited(path, rows, "," if kind == "csv" else "\t")
         code, result = run_case(capsys, ws, path, "-t", table)
         assert code == 0 and result["rows_quarantined"] > 0
-    assert_decimals_exact(ws, "customers", "credit_limit", "customer_id", matrix_rows(CUSTOMER, f"{kind}-"))
+    assert_decimals_exact(
+        ws, "customers", "credit_limit", "customer_id", matrix_rows(CUSTOMER, f"{kind}-")
+    )
 
 
 def delimited_damage() -> dict[str, bytes]:
     header = ",".join(CUSTOMER).encode()
     good = ",".join(CUSTOMER.values()).encode()
     return {
-        "empty": b"", "only-blank": b"\n\n \n", "header-only": header + b"\n", "nul": header + b"\n" + good + b"\x00\n",
+        "empty": b"",
+        "only-blank": b"\n\n \n",
+        "header-only": header + b"\n",
+        "nul": header + b"\n" + good + b"\x00\n",
         "surrogate-bytes": header + b"\n" + good.replace(b"Good", b"\xed\xa0\x80") + b"\n",
         "latin-1": header + b"\n" + good.replace(b"Good", b"G\xf6od") + b"\n",
-        "ragged": header + b"\n" + good + b",extra\nC9\n", "quote-open": header + b'\n"C1,Good\n',
-        "duplicate-header": header + b",name\n" + good + b",x\n", "binary": bytes(range(256)) * 4,
-        "bom-only": b"\xef\xbb\xbf", "utf16": (",".join(CUSTOMER) + "\n").encode("utf-16"),
+        "ragged": header + b"\n" + good + b",extra\nC9\n",
+        "quote-open": header + b'\n"C1,Good\n',
+        "duplicate-header": header + b",name\n" + good + b",x\n",
+        "binary": bytes(range(256)) * 4,
+        "bom-only": b"\xef\xbb\xbf",
+        "utf16": (",".join(CUSTOMER) + "\n").encode("utf-16"),
         "huge-field": header + b"\n" + good.replace(b"Good", b"G" * 200_000) + b"\n",
     }
 
@@ -184,21 +264,50 @@ def test_jsonl_value_matrix_and_damage(ws, tmp_path, capsys):
         code, result = run_case(capsys, ws, path, "-t", table)
         assert code == 0 and result["rows_quarantined"] > 0
     good = json.dumps({**CUSTOMER, "customer_id": "J-good"})
-    raw_values = ["1e999", "-1e999", "9" * 5000, "1" + "0" * 4400 + ".5", "[" * 5000 + "]" * 5000,
-                  '"\\ud800"', '"\\udfff\\ud800"', '"\\u0000"', '{"a": ' * 200 + "1" + "}" * 200, "true", "null",
-                  "1E400", "-0", "0.000000000000000000000000000001", '"' + "x" * 100_000 + '"']
+    raw_values = [
+        "1e999",
+        "-1e999",
+        "9" * 5000,
+        "1" + "0" * 4400 + ".5",
+        "[" * 5000 + "]" * 5000,
+        '"\\ud800"',
+        '"\\udfff\\ud800"',
+        '"\\u0000"',
+        '{"a": ' * 200 + "1" + "}" * 200,
+        "true",
+        "null",
+        "1E400",
+        "-0",
+        "0.000000000000000000000000000001",
+        '"' + "x" * 100_000 + '"',
+    ]
     for i, raw in enumerate(raw_values):
         for column in ("customer_id", "name", "payment_terms_days", "credit_limit"):
             key = f'"J{i}-{column}"' if column != "customer_id" else raw
-            lines.append(f'{{"customer_id": {key}, "{column}": {raw}}}' if column != "customer_id"
-                         else f'{{"customer_id": {raw}}}')
-    lines += ["[1, 2]", '"text"', "{", "}", '{"\\ud800": 1}', "{" * 3000, "\x00", '{"a": 1} trailing']
+            lines.append(
+                f'{{"customer_id": {key}, "{column}": {raw}}}'
+                if column != "customer_id"
+                else f'{{"customer_id": {raw}}}'
+            )
+    lines += [
+        "[1, 2]",
+        '"text"',
+        "{",
+        "}",
+        '{"\\ud800": 1}',
+        "{" * 3000,
+        "\x00",
+        '{"a": 1} trailing',
+    ]
     path = tmp_path / "hostile.jsonl"
     path.write_text(good + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     code, result = run_case(capsys, ws, path, "-t", "customers")
     assert code == 0 and result["rows_read"] == len(lines) + 1
-    for name, content in {"binary.jsonl": bytes(range(256)), "latin.jsonl": b'{"name": "G\xf6od"}\n',
-                          "empty.jsonl": b""}.items():
+    for name, content in {
+        "binary.jsonl": bytes(range(256)),
+        "latin.jsonl": b'{"name": "G\xf6od"}\n',
+        "empty.jsonl": b"",
+    }.items():
         (tmp_path / name).write_bytes(content)
         run_case(capsys, ws, tmp_path / name, "-t", "customers")
 
@@ -206,27 +315,77 @@ def test_jsonl_value_matrix_and_damage(ws, tmp_path, capsys):
 def parquet_tables() -> dict[str, pa.Table]:
     n = 6
     ids = [f"PQ{i}" for i in range(n)]
-    base = {"customer_id": ids, "name": ["N"] * n, "segment": ["retail"] * n, "country": ["DE"] * n,
-            "currency": ["EUR"] * n, "payment_terms_days": [30] * n}
+    base = {
+        "customer_id": ids,
+        "name": ["N"] * n,
+        "segment": ["retail"] * n,
+        "country": ["DE"] * n,
+        "currency": ["EUR"] * n,
+        "payment_terms_days": [30] * n,
+    }
     return {
-        "floats": pa.table({**base, "credit_limit": [1.0, float("nan"), float("inf"), 1e300, 0.1 + 0.2, 1.005]}),
-        "decimal256": pa.table({**base, "credit_limit": pa.array(
-            [Decimal("1.5"), Decimal("1.005"), Decimal("1e40"), None, Decimal("-0.01"), Decimal("12345678901234567")],
-            pa.decimal256(60, 3))}),
-        "ints": pa.table({**base, "credit_limit": pa.array([2**63 - 1, -(2**63), 0, 1, 2, 3], pa.int64()),
-                          "payment_terms_days": pa.array([2**63 - 1, -1, 0, 2**31, 30, None], pa.int64())}),
+        "floats": pa.table(
+            {**base, "credit_limit": [1.0, float("nan"), float("inf"), 1e300, 0.1 + 0.2, 1.005]}
+        ),
+        "decimal256": pa.table(
+            {
+                **base,
+                "credit_limit": pa.array(
+                    [
+                        Decimal("1.5"),
+                        Decimal("1.005"),
+                        Decimal("1e40"),
+                        None,
+                        Decimal("-0.01"),
+                        Decimal("12345678901234567"),
+                    ],
+                    pa.decimal256(60, 3),
+                ),
+            }
+        ),
+        "ints": pa.table(
+            {
+                **base,
+                "credit_limit": pa.array([2**63 - 1, -(2**63), 0, 1, 2, 3], pa.int64()),
+                "payment_terms_days": pa.array([2**63 - 1, -1, 0, 2**31, 30, None], pa.int64()),
+            }
+        ),
         "nested": pa.table({**base, "credit_limit": [1] * n, "name": pa.array([[1, 2]] * n)}),
         "binary": pa.table({**base, "credit_limit": [1] * n, "name": pa.array([b"\x00\xff"] * n)}),
-        "strings": pa.table({**base, "credit_limit": ["1", "1.001", "١", "1e5", " 2 ", "x"],
-                             "name": ["a\x00b", "\u202e", "", " ", "💥", "x" * 10000]}),
-        "dates": pa.table({"rate_date": pa.array([0, -719_162, 2**31 - 1, -(2**31), 2_932_896, 19753], pa.int32())
-                          .cast(pa.date32()), "currency": ["USD"] * n, "rate_to_base": [1.0] * n}),
-        "stamps": pa.table({"ticket_id": ids, "cost_center_id": ["CC1"] * n, "handling_minutes": [1.0] * n,
-                            "opened_at": pa.array([0, 2**62, -(2**62), 1_700_000_000_123_456_789, 1, -1], pa.int64())
-                            .cast(pa.timestamp("ns")),
-                            "closed_at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * n)}),
-        "dictionary": pa.table({**base, "credit_limit": ["1.00"] * n,
-                                "segment": pa.array(["retail", "x"] * 3).dictionary_encode()}),
+        "strings": pa.table(
+            {
+                **base,
+                "credit_limit": ["1", "1.001", "١", "1e5", " 2 ", "x"],
+                "name": ["a\x00b", "\u202e", "", " ", "💥", "x" * 10000],
+            }
+        ),
+        "dates": pa.table(
+            {
+                "rate_date": pa.array(
+                    [0, -719_162, 2**31 - 1, -(2**31), 2_932_896, 19753], pa.int32()
+                ).cast(pa.date32()),
+                "currency": ["USD"] * n,
+                "rate_to_base": [1.0] * n,
+            }
+        ),
+        "stamps": pa.table(
+            {
+                "ticket_id": ids,
+                "cost_center_id": ["CC1"] * n,
+                "handling_minutes": [1.0] * n,
+                "opened_at": pa.array(
+                    [0, 2**62, -(2**62), 1_700_000_000_123_456_789, 1, -1], pa.int64()
+                ).cast(pa.timestamp("ns")),
+                "closed_at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * n),
+            }
+        ),
+        "dictionary": pa.table(
+            {
+                **base,
+                "credit_limit": ["1.00"] * n,
+                "segment": pa.array(["retail", "x"] * 3).dictionary_encode(),
+            }
+        ),
     }
 
 
@@ -238,8 +397,11 @@ def test_parquet_values_and_damage(ws, tmp_path, capsys):
         table = {"dates": "fx_rates", "stamps": "support_tickets"}.get(name, "customers")
         run_case(capsys, ws, path, "-t", table)
     sound = tmp_path / "sound.parquet"
-    pq.write_table(pa.table({"customer_id": [f"PZ{i}" for i in range(3000)], "name": ["A" * 40] * 3000}),
-                   sound, compression="snappy")
+    pq.write_table(
+        pa.table({"customer_id": [f"PZ{i}" for i in range(3000)], "name": ["A" * 40] * 3000}),
+        sound,
+        compression="snappy",
+    )
     damage_bytes(capsys, ws, tmp_path, sound, "-t", "customers")
 
 
@@ -248,7 +410,11 @@ def test_xlsx_values_and_damage(ws, tmp_path, capsys):
     path = tmp_path / "matrix.xlsx"
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "nan_inf_to_errors": True})
     sheet = book.add_worksheet()
-    rows = [r for r in matrix_rows(CUSTOMER, "xl-") if all(safe_text(v) and len(v) < 32767 for v in r.values())]
+    rows = [
+        r
+        for r in matrix_rows(CUSTOMER, "xl-")
+        if all(safe_text(v) and len(v) < 32767 for v in r.values())
+    ]
     sheet.write_row(0, 0, list(CUSTOMER))
     for i, row in enumerate(rows, start=1):
         sheet.write_row(i, 0, list(row.values()))
@@ -259,19 +425,29 @@ def test_xlsx_values_and_damage(ws, tmp_path, capsys):
             sheet.write(j, 6, value)
         except (TypeError, ValueError):
             sheet.write(j, 6, str(value))
-        sheet.write(j, 5, value if isinstance(value, float | int) and not isinstance(value, bool) else 30)
+        sheet.write(
+            j, 5, value if isinstance(value, float | int) and not isinstance(value, bool) else 30
+        )
     date_cell = book.add_format({"num_format": "yyyy-mm-dd"})
-    sheet.write_number(len(rows) + len(extra) + 1, 5, 1e12, date_cell)   # a date past year 9999
+    sheet.write_number(len(rows) + len(extra) + 1, 5, 1e12, date_cell)  # a date past year 9999
     book.close()
     run_case(capsys, ws, path, "-t", "customers")
-    for member, change in [("xl/worksheets/sheet1.xml", b"<!DOCTYPE worksheet>"),
-                           ("xl/sharedStrings.xml", b"<x"), ("xl/workbook.xml", b""), ("xl/styles.xml", b"<<")]:
+    for member, change in [
+        ("xl/worksheets/sheet1.xml", b"<!DOCTYPE worksheet>"),
+        ("xl/sharedStrings.xml", b"<x"),
+        ("xl/workbook.xml", b""),
+        ("xl/styles.xml", b"<<"),
+    ]:
         bad = tmp_path / f"bad-{member.replace('/', '_')}.xlsx"
         with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
             for item in src.infolist():
                 data = src.read(item.filename)
                 if item.filename == member:
-                    data = change + data if change.startswith(b"<!") else change + data[: len(data) // 2]
+                    data = (
+                        change + data
+                        if change.startswith(b"<!")
+                        else change + data[: len(data) // 2]
+                    )
                 dst.writestr(item, data)
         run_case(capsys, ws, bad, "-t", "customers")
     damage_bytes(capsys, ws, tmp_path, path, "-t", "customers")
@@ -288,13 +464,32 @@ CAMT = """<?xml version="1.0"?>
 <Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{ind}</CdtDbtInd><BookgDt><Dt>{booked}</Dt></BookgDt>
 <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>{party}</Nm></Dbtr></RltdPties></TxDtls></NtryDtls></Ntry>
 </Stmt></BkToCstmrStmt></Document>"""
-CAMT_SOUND = {"id": "S", "created": "2024-03-01T10:00:00", "iban": "DE89370400440532013000", "ccy": "EUR",
-              "opening": "10.00", "closing_date": "2024-03-01", "amount": "1.00", "ind": "CRDT",
-              "booked": "2024-03-01", "party": "Customer"}
-MT940 = ":20:{ref}\n:25:{account}\n:28C:1\n:60F:C{date}EUR{opening}\n:61:{date}{entry}C{amount}NTRF{ref61}\n" \
-        ":86:{details}\n:62F:C{date}EUR11,00\n-\n"
-MT940_SOUND = {"ref": "R", "account": "ACC", "date": "240301", "opening": "10,00", "entry": "0301",
-               "amount": "1,00", "ref61": "NONREF//B", "details": "166?00GUTSCHRIFT?20EREF+E1?32Name"}
+CAMT_SOUND = {
+    "id": "S",
+    "created": "2024-03-01T10:00:00",
+    "iban": "DE89370400440532013000",
+    "ccy": "EUR",
+    "opening": "10.00",
+    "closing_date": "2024-03-01",
+    "amount": "1.00",
+    "ind": "CRDT",
+    "booked": "2024-03-01",
+    "party": "Customer",
+}
+MT940 = (
+    ":20:{ref}\n:25:{account}\n:28C:1\n:60F:C{date}EUR{opening}\n:61:{date}{entry}C{amount}NTRF{ref61}\n"
+    ":86:{details}\n:62F:C{date}EUR11,00\n-\n"
+)
+MT940_SOUND = {
+    "ref": "R",
+    "account": "ACC",
+    "date": "240301",
+    "opening": "10,00",
+    "entry": "0301",
+    "amount": "1,00",
+    "ref61": "NONREF//B",
+    "details": "166?00GUTSCHRIFT?20EREF+E1?32Name",
+}
 UBL = """<?xml version="1.0" encoding="UTF-8"?>
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -311,28 +506,76 @@ UBL = """<?xml version="1.0" encoding="UTF-8"?>
 <cbc:LineExtensionAmount currencyID="EUR">{amount}</cbc:LineExtensionAmount><cac:Item><cbc:Name>W</cbc:Name></cac:Item>
 <cac:Price><cbc:PriceAmount currencyID="EUR">{price}</cbc:PriceAmount><cbc:BaseQuantity>{base}</cbc:BaseQuantity></cac:Price>
 </cac:InvoiceLine></Invoice>"""
-UBL_SOUND = {"id": "I", "issued": "2024-01-16", "ccy": "EUR", "seller": "S1", "days": "30", "tax": "0.00",
-             "total": "30.00", "line": "1", "qty": "3", "amount": "30.00", "price": "10", "base": "1"}
-DOCUMENTS = {"camt053": (CAMT, CAMT_SOUND, True), "mt940": (MT940, MT940_SOUND, False),
-             "ubl": (UBL, UBL_SOUND, True)}
+UBL_SOUND = {
+    "id": "I",
+    "issued": "2024-01-16",
+    "ccy": "EUR",
+    "seller": "S1",
+    "days": "30",
+    "tax": "0.00",
+    "total": "30.00",
+    "line": "1",
+    "qty": "3",
+    "amount": "30.00",
+    "price": "10",
+    "base": "1",
+}
+DOCUMENTS = {
+    "camt053": (CAMT, CAMT_SOUND, True),
+    "mt940": (MT940, MT940_SOUND, False),
+    "ubl": (UBL, UBL_SOUND, True),
+}
 
 
 # Documents are refused whole at their first bad value, so each file carries one hostile value,
 # put into the slots of its kind in turn.
 DOC_HOSTILE = {
-    "number": ["", "NaN", "1e309", "9" * 5000, "1.005", "0,001", "١٢", "²", "１２", "12\x00", "-" + "9" * 30,
-               "1e-400", "--1", "1E+30", "0.00001"],
-    "date": ["", "2024-01-01\x00", "2024-02-30", "0000-01-01", "9999-12-31T23:59:59.9999999", "٢٠٢٤-01-01",
-             "2024-01-01T10:00:00+01:00", "991231", "1301"],
+    "number": [
+        "",
+        "NaN",
+        "1e309",
+        "9" * 5000,
+        "1.005",
+        "0,001",
+        "١٢",
+        "²",
+        "１２",
+        "12\x00",
+        "-" + "9" * 30,
+        "1e-400",
+        "--1",
+        "1E+30",
+        "0.00001",
+    ],
+    "date": [
+        "",
+        "2024-01-01\x00",
+        "2024-02-30",
+        "0000-01-01",
+        "9999-12-31T23:59:59.9999999",
+        "٢٠٢٤-01-01",
+        "2024-01-01T10:00:00+01:00",
+        "991231",
+        "1301",
+    ],
     "text": ["", "\ud800x", "x" * 20000, "💥", "\u202e", "a\nb", "EUR\x07", "' OR 1=1 --", "CRDT "],
 }
 DOC_SLOTS = {
-    "camt053": {"number": ["amount", "opening"], "date": ["booked", "closing_date", "created"],
-                "text": ["ind", "party", "id", "iban", "ccy"]},
-    "mt940": {"number": ["amount", "opening"], "date": ["date", "entry"],
-              "text": ["details", "ref", "account", "ref61"]},
-    "ubl": {"number": ["price", "amount", "base", "qty", "days", "tax", "total", "line"], "date": ["issued"],
-            "text": ["id", "ccy", "seller"]},
+    "camt053": {
+        "number": ["amount", "opening"],
+        "date": ["booked", "closing_date", "created"],
+        "text": ["ind", "party", "id", "iban", "ccy"],
+    },
+    "mt940": {
+        "number": ["amount", "opening"],
+        "date": ["date", "entry"],
+        "text": ["details", "ref", "account", "ref61"],
+    },
+    "ubl": {
+        "number": ["price", "amount", "base", "qty", "days", "tax", "total", "line"],
+        "date": ["issued"],
+        "text": ["id", "ccy", "seller"],
+    },
 }
 
 
@@ -340,7 +583,7 @@ def document_cases(fmt: str) -> list[tuple[str, bytes]]:
     """The sound document, then one file per hostile value, in a slot of its kind."""
     template, sound, is_xml = DOCUMENTS[fmt]
     cases = [("sound", template.format(**sound).encode())]
-    key = "id" if is_xml else "ref"                   # unique statement / invoice ids per case
+    key = "id" if is_xml else "ref"  # unique statement / invoice ids per case
     for kind, values in DOC_HOSTILE.items():
         slots = DOC_SLOTS[fmt][kind]
         for i, value in enumerate(values):
@@ -360,8 +603,8 @@ def test_document_value_matrix(ws, tmp_path, capsys, fmt):
         path.write_bytes(content)
         code, _ = run_case(capsys, ws, path, "--doc-format", fmt, *extra)
         outcomes.append(code)
-    assert outcomes[0] == 0                      # the sound document loads
-    assert 2 in outcomes                         # and hostile values are refused
+    assert outcomes[0] == 0  # the sound document loads
+    assert 2 in outcomes  # and hostile values are refused
 
 
 @pytest.mark.parametrize("fmt", list(DOCUMENTS))
@@ -374,10 +617,15 @@ def test_document_damage(ws, tmp_path, capsys, fmt):
         text = path.read_text()
         head, _, body = text.partition("?>")
         for name, content in {
-            "doctype-laugh": head + '?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>' + body,
-            "doctype-external": head + '?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///nonexistent/secret.txt">]>' + body,
-            "deep": text.replace("<Nm>Customer</Nm>", "<a>" * 50_000 + "</a>" * 50_000)
-                        .replace("<cbc:Name>W</cbc:Name>", "<a>" * 50_000 + "</a>" * 50_000),
+            "doctype-laugh": head
+            + '?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            + body,
+            "doctype-external": head
+            + '?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///nonexistent/secret.txt">]>'
+            + body,
+            "deep": text.replace("<Nm>Customer</Nm>", "<a>" * 50_000 + "</a>" * 50_000).replace(
+                "<cbc:Name>W</cbc:Name>", "<a>" * 50_000 + "</a>" * 50_000
+            ),
             "utf16": text.replace('encoding="UTF-8"', 'encoding="UTF-16"'),
         }.items():
             bad = tmp_path / f"{fmt}-{name}.doc"
@@ -401,9 +649,9 @@ def damage_bytes(capsys, ws, tmp_path: Path, sound: Path, *args: str, count: int
         elif how == 1:
             del damaged[at:]
         elif how == 2:
-            damaged[at:at] = damaged[at:at + rng.randrange(1, 200)]
+            damaged[at:at] = damaged[at : at + rng.randrange(1, 200)]
         else:
-            del damaged[at:at + rng.randrange(1, 200)]
+            del damaged[at : at + rng.randrange(1, 200)]
         path = tmp_path / f"{sound.stem}-damaged{n}{sound.suffix}"
         path.write_bytes(bytes(damaged))
         run_case(capsys, ws, path, *args)

@@ -17,19 +17,37 @@ import xlsxwriter
 
 from cli_support import run_cli
 
-CUSTOMER = {"customer_id": "C0", "name": "Good", "segment": "retail", "country": "DE", "currency": "EUR",
-            "payment_terms_days": 30, "credit_limit": 10}
+CUSTOMER = {
+    "customer_id": "C0",
+    "name": "Good",
+    "segment": "retail",
+    "country": "DE",
+    "currency": "EUR",
+    "payment_terms_days": 30,
+    "credit_limit": 10,
+}
 
 
 def ingest(capsys, workspace, path, *extra: str) -> tuple[int, dict | None, str]:
     """Run `opsfin ingest` in process: (exit code, the JSON result or None, stderr)."""
-    code, out, err = run_cli(capsys, "ingest", str(path), *extra, "-w", str(workspace.path), "-o", "json")
+    code, out, err = run_cli(
+        capsys, "ingest", str(path), *extra, "-w", str(workspace.path), "-o", "json"
+    )
     return code, (json.loads(out) if code == 0 else None), err
 
 
 def counts(workspace) -> dict[str, int]:
-    return {name: workspace.sql(f'SELECT count(*) FROM "{name}"').item()
-            for name in ("customers", "quarantine", "loads", "bank_transactions", "ap_invoices", "fx_rates")}
+    return {
+        name: workspace.sql(f'SELECT count(*) FROM "{name}"').item()
+        for name in (
+            "customers",
+            "quarantine",
+            "loads",
+            "bank_transactions",
+            "ap_invoices",
+            "fx_rates",
+        )
+    }
 
 
 def quarantine_reasons(workspace) -> list[str]:
@@ -46,15 +64,21 @@ def assert_refused(workspace, code: int, err: str, *words: str) -> None:
 
 
 # ---------------------------------------------------------------- JSON Lines
-@pytest.mark.parametrize("bad_line, reason", [
-    # payment_terms_days of 5,000 digits: int() refuses more than 4,300 (was a ValueError traceback)
-    ('{"customer_id": "C1", "payment_terms_days": ' + "9" * 5000 + "}", "too large for INTEGER"),
-    # nested 1,000 levels deep (was a RecursionError traceback)
-    ('{"customer_id": "C1", "name": ' + "[" * 1000 + "]" * 1000 + "}", "deeper than 64 levels"),
-    # a lone surrogate in a value, then in a key (was a UnicodeEncodeError traceback in loader.py)
-    ('{"customer_id": "C1", "name": "\\ud800x"}', "lone surrogate"),
-    ('{"customer_id": "C1", "\\ud800": "x"}', "lone surrogate"),
-])
+@pytest.mark.parametrize(
+    "bad_line, reason",
+    [
+        # payment_terms_days of 5,000 digits: int() refuses more than 4,300 (was a ValueError traceback)
+        (
+            '{"customer_id": "C1", "payment_terms_days": ' + "9" * 5000 + "}",
+            "too large for INTEGER",
+        ),
+        # nested 1,000 levels deep (was a RecursionError traceback)
+        ('{"customer_id": "C1", "name": ' + "[" * 1000 + "]" * 1000 + "}", "deeper than 64 levels"),
+        # a lone surrogate in a value, then in a key (was a UnicodeEncodeError traceback in loader.py)
+        ('{"customer_id": "C1", "name": "\\ud800x"}', "lone surrogate"),
+        ('{"customer_id": "C1", "\\ud800": "x"}', "lone surrogate"),
+    ],
+)
 def test_jsonl_hostile_line_is_quarantined(workspace, tmp_path, capsys, bad_line, reason):
     path = tmp_path / "customers.jsonl"
     path.write_text(json.dumps(CUSTOMER) + "\n" + bad_line + "\n", encoding="utf-8")
@@ -66,14 +90,21 @@ def test_jsonl_hostile_line_is_quarantined(workspace, tmp_path, capsys, bad_line
     assert workspace.sql("SELECT customer_id FROM customers").item() == "C0"
 
 
-@pytest.mark.parametrize("column, literal, reason", [
-    # int(Decimal("1e999999999")) builds a billion-digit integer: the ingest hung
-    ("payment_terms_days", "1e999999999", "too large for INTEGER"),
-    # format(Decimal("1e999999999"), "f") is a billion characters: the ingest hung
-    ("name", "1e999999999", "too long for an id or a text"),
-])
-def test_jsonl_number_with_a_huge_exponent_is_refused_at_once(workspace, tmp_path, capsys, column, literal, reason):
-    line = json.dumps(CUSTOMER).replace(f'"{column}": {json.dumps(CUSTOMER[column])}', f'"{column}": {literal}')
+@pytest.mark.parametrize(
+    "column, literal, reason",
+    [
+        # int(Decimal("1e999999999")) builds a billion-digit integer: the ingest hung
+        ("payment_terms_days", "1e999999999", "too large for INTEGER"),
+        # format(Decimal("1e999999999"), "f") is a billion characters: the ingest hung
+        ("name", "1e999999999", "too long for an id or a text"),
+    ],
+)
+def test_jsonl_number_with_a_huge_exponent_is_refused_at_once(
+    workspace, tmp_path, capsys, column, literal, reason
+):
+    line = json.dumps(CUSTOMER).replace(
+        f'"{column}": {json.dumps(CUSTOMER[column])}', f'"{column}": {literal}'
+    )
     path = tmp_path / "customers.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     code, result, err = ingest(capsys, workspace, path, "-t", "customers")
@@ -84,8 +115,14 @@ def test_jsonl_number_with_a_huge_exponent_is_refused_at_once(workspace, tmp_pat
 
 def test_jsonl_timestamp_followed_by_nul_is_refused(workspace, tmp_path, capsys):
     # datetime.fromisoformat("2024-01-01 10:00:00\x00") is 10:00 -- it was accepted
-    rows = [{"ticket_id": "T1", "cost_center_id": "CC1", "opened_at": "2024-01-01 10:00:00\u0000",
-             "handling_minutes": 5}]
+    rows = [
+        {
+            "ticket_id": "T1",
+            "cost_center_id": "CC1",
+            "opened_at": "2024-01-01 10:00:00\u0000",
+            "handling_minutes": 5,
+        }
+    ]
     path = tmp_path / "tickets.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     code, result, err = ingest(capsys, workspace, path, "-t", "support_tickets")
@@ -105,10 +142,18 @@ def test_jsonl_arabic_indic_digits_are_no_number(workspace, tmp_path, capsys):
 # ---------------------------------------------------------------- Parquet
 def test_parquet_date_outside_python_is_quarantined(workspace, tmp_path, capsys):
     # day 2**31 - 1 after 1970 is far past year 9999 (was an OverflowError traceback in sources.py)
-    days = pa.array([19753, 2**31 - 1], pa.int32()).cast(pa.date32())     # 19753 = 2024-01-31
+    days = pa.array([19753, 2**31 - 1], pa.int32()).cast(pa.date32())  # 19753 = 2024-01-31
     path = tmp_path / "fx.parquet"
-    pq.write_table(pa.table({"rate_date": days, "currency": ["USD", "GBP"],
-                             "rate_to_base": pa.array(["1.1", "0.85"]).cast(pa.decimal128(18, 8))}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "rate_date": days,
+                "currency": ["USD", "GBP"],
+                "rate_to_base": pa.array(["1.1", "0.85"]).cast(pa.decimal128(18, 8)),
+            }
+        ),
+        path,
+    )
     code, result, err = ingest(capsys, workspace, path, "-t", "fx_rates")
     assert code == 0, err
     assert (result["rows_read"], result["rows_accepted"], result["rows_quarantined"]) == (2, 1, 1)
@@ -118,21 +163,35 @@ def test_parquet_date_outside_python_is_quarantined(workspace, tmp_path, capsys)
 
 
 def test_parquet_timestamp_outside_python_is_quarantined(workspace, tmp_path, capsys):
-    stamps = pa.array([2**62], pa.int64()).cast(pa.timestamp("us"))     # about year 146,000
+    stamps = pa.array([2**62], pa.int64()).cast(pa.timestamp("us"))  # about year 146,000
     path = tmp_path / "tickets.parquet"
-    pq.write_table(pa.table({"ticket_id": ["T1"], "cost_center_id": ["CC1"], "opened_at": stamps,
-                             "handling_minutes": [5.0]}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "ticket_id": ["T1"],
+                "cost_center_id": ["CC1"],
+                "opened_at": stamps,
+                "handling_minutes": [5.0],
+            }
+        ),
+        path,
+    )
     code, result, err = ingest(capsys, workspace, path, "-t", "support_tickets")
     assert code == 0, err
-    assert result["rows_quarantined"] == 1 and "column 'opened_at'" in quarantine_reasons(workspace)[0]
+    assert (
+        result["rows_quarantined"] == 1 and "column 'opened_at'" in quarantine_reasons(workspace)[0]
+    )
 
 
 def test_parquet_corrupt_data_page_is_a_clear_error(workspace, tmp_path, capsys):
     path = tmp_path / "customers.parquet"
-    pq.write_table(pa.table({"customer_id": [f"C{i}" for i in range(2000)], "name": ["A" * 50] * 2000}),
-                   path, compression="snappy")
+    pq.write_table(
+        pa.table({"customer_id": [f"C{i}" for i in range(2000)], "name": ["A" * 50] * 2000}),
+        path,
+        compression="snappy",
+    )
     damaged = bytearray(path.read_bytes())
-    for i in range(100, 400):           # inside the first column chunk's data page
+    for i in range(100, 400):  # inside the first column chunk's data page
         damaged[i] ^= 0x5A
     path.write_bytes(bytes(damaged))
     code, _, err = ingest(capsys, workspace, path, "-t", "customers")
@@ -159,11 +218,20 @@ def _workbook_with_doctype(tmp_path, doctype: bytes, entity_use: bytes | None) -
     return path
 
 
-@pytest.mark.parametrize("doctype, entity_use", [
-    (b'<!DOCTYPE sst [<!ENTITY x SYSTEM "file:///nonexistent/secret.txt">]>', b"&x;"),   # was a ParseError traceback
-    (b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>', b"&b;"),  # was expanded
-    (b"<!DOCTYPE sst>", None),
-])
+@pytest.mark.parametrize(
+    "doctype, entity_use",
+    [
+        (
+            b'<!DOCTYPE sst [<!ENTITY x SYSTEM "file:///nonexistent/secret.txt">]>',
+            b"&x;",
+        ),  # was a ParseError traceback
+        (
+            b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>',
+            b"&b;",
+        ),  # was expanded
+        (b"<!DOCTYPE sst>", None),
+    ],
+)
 def test_xlsx_with_doctype_is_refused(workspace, tmp_path, capsys, doctype, entity_use):
     path = _workbook_with_doctype(tmp_path, doctype, entity_use)
     code, _, err = ingest(capsys, workspace, path, "-t", "customers")
@@ -180,11 +248,22 @@ _CAMT = """<?xml version="1.0"?>
 </Stmt></BkToCstmrStmt></Document>"""
 
 
-@pytest.mark.parametrize("amount, date, words", [
-    ("1.005", "2024-03-01", ["Stmt[1]/Ntry[1]/Amt", "'1.005' has more than 2 decimals"]),   # was stored as 1.01
-    ("١٢", "2024-03-01", ["Stmt[1]/Ntry[1]/Amt", "'١٢' is not a number"]),                   # was 12
-    ("1.01", "2024-03-01junk", ["Stmt[1]/Ntry[1]/BookgDt", "'2024-03-01junk' is not a date"]),  # was 2024-03-01
-])
+@pytest.mark.parametrize(
+    "amount, date, words",
+    [
+        (
+            "1.005",
+            "2024-03-01",
+            ["Stmt[1]/Ntry[1]/Amt", "'1.005' has more than 2 decimals"],
+        ),  # was stored as 1.01
+        ("١٢", "2024-03-01", ["Stmt[1]/Ntry[1]/Amt", "'١٢' is not a number"]),  # was 12
+        (
+            "1.01",
+            "2024-03-01junk",
+            ["Stmt[1]/Ntry[1]/BookgDt", "'2024-03-01junk' is not a date"],
+        ),  # was 2024-03-01
+    ],
+)
 def test_camt053_values_are_refused_not_rounded(workspace, tmp_path, capsys, amount, date, words):
     path = tmp_path / "statement.xml"
     path.write_text(_CAMT.format(amount=amount, date=date), encoding="utf-8")
@@ -194,7 +273,8 @@ def test_camt053_values_are_refused_not_rounded(workspace, tmp_path, capsys, amo
 
 def test_camt053_with_doctype_is_refused(workspace, tmp_path, capsys):
     text = _CAMT.format(amount="1.01", date="2024-03-01").replace(
-        "<Document", '<!DOCTYPE Document [<!ENTITY a "1.01">]><Document', 1)
+        "<Document", '<!DOCTYPE Document [<!ENTITY a "1.01">]><Document', 1
+    )
     path = tmp_path / "statement.xml"
     path.write_text(text, encoding="utf-8")
     code, _, err = ingest(capsys, workspace, path, "--doc-format", "camt053")
@@ -204,10 +284,17 @@ def test_camt053_with_doctype_is_refused(workspace, tmp_path, capsys):
 _MT940 = ":20:X\n:25:ACC\n:28C:1\n:60F:C240101EUR10,00\n:61:240101C{amount}NTRFNONREF\n:62F:C240101EUR{closing}\n-\n"
 
 
-@pytest.mark.parametrize("amount, closing, words", [
-    ("0,001", "10,00", ["line 5 (:61:)", "amount: '0,001' has more than 2 decimals"]),   # was stored as 0.00
-    ("١٢,00", "22,00", ["line 5 (:61:)", "cannot read statement line"]),       # was 12.00
-])
+@pytest.mark.parametrize(
+    "amount, closing, words",
+    [
+        (
+            "0,001",
+            "10,00",
+            ["line 5 (:61:)", "amount: '0,001' has more than 2 decimals"],
+        ),  # was stored as 0.00
+        ("١٢,00", "22,00", ["line 5 (:61:)", "cannot read statement line"]),  # was 12.00
+    ],
+)
 def test_mt940_values_are_refused_not_rounded(workspace, tmp_path, capsys, amount, closing, words):
     path = tmp_path / "account.sta"
     path.write_bytes(_MT940.format(amount=amount, closing=closing).encode("utf-8"))
@@ -233,13 +320,31 @@ _UBL = """<?xml version="1.0" encoding="UTF-8"?>
 </cac:InvoiceLine></Invoice>"""
 
 
-@pytest.mark.parametrize("days, price, base, words", [
-    ("9999999999", "10", "1", ["DurationMeasure", "'9999999999' is larger than"]),   # was an OverflowError
-    ("²", "10", "1", ["DurationMeasure", "'²' is not a whole number"]),              # "²".isdigit() is true
-    ("30", "10", "1e-30", ["InvoiceLine[1]/Price", "does not fit a unit price"]),    # was decimal.InvalidOperation
-    ("30", "10.00001", "1", ["InvoiceLine[1]/Price/PriceAmount", "more than 4 decimals"]),  # was rounded to 10.0000
-    ("30", "١٠", "1", ["InvoiceLine[1]/Price/PriceAmount", "'١٠' is not a number"]),  # was 10
-])
+@pytest.mark.parametrize(
+    "days, price, base, words",
+    [
+        (
+            "9999999999",
+            "10",
+            "1",
+            ["DurationMeasure", "'9999999999' is larger than"],
+        ),  # was an OverflowError
+        ("²", "10", "1", ["DurationMeasure", "'²' is not a whole number"]),  # "²".isdigit() is true
+        (
+            "30",
+            "10",
+            "1e-30",
+            ["InvoiceLine[1]/Price", "does not fit a unit price"],
+        ),  # was decimal.InvalidOperation
+        (
+            "30",
+            "10.00001",
+            "1",
+            ["InvoiceLine[1]/Price/PriceAmount", "more than 4 decimals"],
+        ),  # was rounded to 10.0000
+        ("30", "١٠", "1", ["InvoiceLine[1]/Price/PriceAmount", "'١٠' is not a number"]),  # was 10
+    ],
+)
 def test_ubl_values_are_refused(workspace, tmp_path, capsys, days, price, base, words):
     path = tmp_path / "invoice.xml"
     path.write_text(_UBL.format(days=days, price=price, base=base), encoding="utf-8")
@@ -253,5 +358,5 @@ def test_ubl_with_sound_values_still_loads(workspace, tmp_path, capsys):
     code, result, err = ingest(capsys, workspace, path, "--add-missing-parties")
     assert code == 0, err
     assert result["rows_quarantined"] == 0
-    due, = workspace.sql("SELECT due_date FROM ap_invoices").rows()[0]
-    assert str(due) == "2024-02-15"      # IssueDate 2024-01-16 + 30 days
+    (due,) = workspace.sql("SELECT due_date FROM ap_invoices").rows()[0]
+    assert str(due) == "2024-02-15"  # IssueDate 2024-01-16 + 30 days

@@ -20,28 +20,40 @@ def check(table_name: str, column: str, raw, mapping: Mapping | None = None):
 
 
 # ---------------------------------------------------------------- one value
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1000.5", Decimal("1000.50")), (" 12 ", Decimal("12.00")), ("0", Decimal("0.00")), (7, Decimal("7.00")),
-    (Decimal("3.1"), Decimal("3.10")), (0.1, Decimal("0.10")), (0.1 + 0.2, Decimal("0.30")),
-    ("1e3", Decimal("1000.00")), ("12.500", Decimal("12.50")),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1000.5", Decimal("1000.50")),
+        (" 12 ", Decimal("12.00")),
+        ("0", Decimal("0.00")),
+        (7, Decimal("7.00")),
+        (Decimal("3.1"), Decimal("3.10")),
+        (0.1, Decimal("0.10")),
+        (0.1 + 0.2, Decimal("0.30")),
+        ("1e3", Decimal("1000.00")),
+        ("12.500", Decimal("12.50")),
+    ],
+)
 def test_money_is_exact_decimal(raw, expected):
     value = check("customers", "credit_limit", raw)
     assert value == expected and isinstance(value, Decimal)
     assert value.as_tuple().exponent == -2
 
 
-@pytest.mark.parametrize(("raw", "words"), [
-    ("abc", "'abc' is not a decimal number"),
-    ("12.345", "more than 2 decimals"),
-    ("1,234.50", "not a decimal number (for 1.234,56"),
-    (True, "true/false"),
-    ("NaN", "not a decimal number"),
-    ("-5", "below the minimum 0"),
-    ("1e30", "too large for DECIMAL(18,2)"),
-    ("", "a value is required"),
-    (None, "a value is required"),
-])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("abc", "'abc' is not a decimal number"),
+        ("12.345", "more than 2 decimals"),
+        ("1,234.50", "not a decimal number (for 1.234,56"),
+        (True, "true/false"),
+        ("NaN", "not a decimal number"),
+        ("-5", "below the minimum 0"),
+        ("1e30", "too large for DECIMAL(18,2)"),
+        ("", "a value is required"),
+        (None, "a value is required"),
+    ],
+)
 def test_money_refusals(raw, words):
     with pytest.raises(Invalid) as info:
         check("customers", "credit_limit", raw)
@@ -56,7 +68,9 @@ def test_decimal_separators():
     for bad in ("12.50", "1.23,4", "1,2,3"):
         with pytest.raises(Invalid):
             check("customers", "credit_limit", bad, de)
-    assert check("customers", "credit_limit", "1'000.25", Mapping(thousands_separator="'")) == Decimal("1000.25")
+    assert check(
+        "customers", "credit_limit", "1'000.25", Mapping(thousands_separator="'")
+    ) == Decimal("1000.25")
 
 
 def test_whole_numbers_and_doubles_read_the_mappings_separators_too():
@@ -64,7 +78,7 @@ def test_whole_numbers_and_doubles_read_the_mappings_separators_too():
     assert check("customers", "payment_terms_days", "1.000", de) == 1000
     assert check("machines", "rated_kw", "1.234,5", de) == 1234.5
     with pytest.raises(Invalid, match="not a number"):
-        check("machines", "rated_kw", "12.5", de)          # groups of three only: "12.5" is no number here
+        check("machines", "rated_kw", "12.5", de)  # groups of three only: "12.5" is no number here
 
 
 def test_price_and_rate_scales():
@@ -74,48 +88,59 @@ def test_price_and_rate_scales():
     assert check("fx_rates", "rate_to_base", "0.12345678") == Decimal("0.12345678")
 
 
-@pytest.mark.parametrize(("table_name", "column", "raw", "expected"), [
-    ("customers", "payment_terms_days", "30", 30),
-    ("customers", "payment_terms_days", "30.0", 30),
-    ("customers", "payment_terms_days", 45.0, 45),
-    ("routings", "value_added", "Yes", True),
-    ("routings", "value_added", "0", False),
-    ("routings", "value_added", "FALSE", False),
-    ("routings", "value_added", 1, True),
-    ("machines", "rated_kw", "7.5", 7.5),
-    ("shifts", "start_time", "06:00", dt.time(6)),
-    ("shifts", "start_time", "22:30:15", dt.time(22, 30, 15)),
-    ("fx_rates", "rate_date", "2024-02-29", dt.date(2024, 2, 29)),
-    ("fx_rates", "rate_date", "2024-02-29 00:00:00", dt.date(2024, 2, 29)),
-    ("fx_rates", "rate_date", dt.datetime(2024, 2, 29), dt.date(2024, 2, 29)),
-    ("production_orders", "released_at", "2024-01-05 08:30:00", dt.datetime(2024, 1, 5, 8, 30)),
-    ("production_orders", "released_at", "2024-01-05T08:30", dt.datetime(2024, 1, 5, 8, 30)),
-    ("production_orders", "released_at", "", None),
-    ("customers", "name", "  Acme  ", "Acme"),
-    ("customers", "customer_id", 1001.0, "1001"),
-])
+@pytest.mark.parametrize(
+    ("table_name", "column", "raw", "expected"),
+    [
+        ("customers", "payment_terms_days", "30", 30),
+        ("customers", "payment_terms_days", "30.0", 30),
+        ("customers", "payment_terms_days", 45.0, 45),
+        ("routings", "value_added", "Yes", True),
+        ("routings", "value_added", "0", False),
+        ("routings", "value_added", "FALSE", False),
+        ("routings", "value_added", 1, True),
+        ("machines", "rated_kw", "7.5", 7.5),
+        ("shifts", "start_time", "06:00", dt.time(6)),
+        ("shifts", "start_time", "22:30:15", dt.time(22, 30, 15)),
+        ("fx_rates", "rate_date", "2024-02-29", dt.date(2024, 2, 29)),
+        ("fx_rates", "rate_date", "2024-02-29 00:00:00", dt.date(2024, 2, 29)),
+        ("fx_rates", "rate_date", dt.datetime(2024, 2, 29), dt.date(2024, 2, 29)),
+        ("production_orders", "released_at", "2024-01-05 08:30:00", dt.datetime(2024, 1, 5, 8, 30)),
+        ("production_orders", "released_at", "2024-01-05T08:30", dt.datetime(2024, 1, 5, 8, 30)),
+        ("production_orders", "released_at", "", None),
+        ("customers", "name", "  Acme  ", "Acme"),
+        ("customers", "customer_id", 1001.0, "1001"),
+    ],
+)
 def test_types(table_name, column, raw, expected):
     assert check(table_name, column, raw) == expected
 
 
-@pytest.mark.parametrize(("table_name", "column", "raw", "words"), [
-    ("customers", "payment_terms_days", "30.5", "not a whole number"),
-    ("customers", "payment_terms_days", "3000000000", "too large for INTEGER"),
-    ("routings", "value_added", "maybe", "not true/false"),
-    ("machines", "rated_kw", "inf", "not a number"),
-    ("shifts", "start_time", "25:00", "not a time of day"),
-    ("shifts", "hours", "25", "above the maximum 24"),
-    ("fx_rates", "rate_date", "05.01.2024", "not a date (YYYY-MM-DD; set date_format"),
-    ("fx_rates", "rate_date", "2024-02-30", "not a date"),
-    ("fx_rates", "rate_date", "2024-01-05 10:00", "has a time of day"),
-    ("production_orders", "released_at", "2024-01-05T08:30:00+01:00", "time zone"),
-    ("production_orders", "released_at", "yesterday", "not a timestamp"),
-    ("sites", "kind", "Plant", "'Plant' is not one of plant, warehouse, support (did you mean 'plant'?)"),
-    ("customers", "currency", "eur", "three-letter ISO currency code"),
-    ("customers", "name", {"a": 1}, "not text"),
-    ("customers", "payment_terms_days", True, "is a true/false value, not a whole number"),
-    ("machines", "rated_kw", False, "is a true/false value, not a number"),
-])
+@pytest.mark.parametrize(
+    ("table_name", "column", "raw", "words"),
+    [
+        ("customers", "payment_terms_days", "30.5", "not a whole number"),
+        ("customers", "payment_terms_days", "3000000000", "too large for INTEGER"),
+        ("routings", "value_added", "maybe", "not true/false"),
+        ("machines", "rated_kw", "inf", "not a number"),
+        ("shifts", "start_time", "25:00", "not a time of day"),
+        ("shifts", "hours", "25", "above the maximum 24"),
+        ("fx_rates", "rate_date", "05.01.2024", "not a date (YYYY-MM-DD; set date_format"),
+        ("fx_rates", "rate_date", "2024-02-30", "not a date"),
+        ("fx_rates", "rate_date", "2024-01-05 10:00", "has a time of day"),
+        ("production_orders", "released_at", "2024-01-05T08:30:00+01:00", "time zone"),
+        ("production_orders", "released_at", "yesterday", "not a timestamp"),
+        (
+            "sites",
+            "kind",
+            "Plant",
+            "'Plant' is not one of plant, warehouse, support (did you mean 'plant'?)",
+        ),
+        ("customers", "currency", "eur", "three-letter ISO currency code"),
+        ("customers", "name", {"a": 1}, "not text"),
+        ("customers", "payment_terms_days", True, "is a true/false value, not a whole number"),
+        ("machines", "rated_kw", False, "is a true/false value, not a number"),
+    ],
+)
 def test_type_refusals(table_name, column, raw, words):
     with pytest.raises(Invalid) as info:
         check(table_name, column, raw)
@@ -144,8 +169,14 @@ class FakeWarehouse:
         return self.closed
 
 
-PARTS = Table("parts", "test", "a self-referencing table", (col("part_id"), col("parent_id", null=True)),
-              ("part_id",), (fk("parent_id", "parts", "part_id"),))
+PARTS = Table(
+    "parts",
+    "test",
+    "a self-referencing table",
+    (col("part_id"), col("parent_id", null=True)),
+    ("part_id",),
+    (fk("parent_id", "parts", "part_id"),),
+)
 
 
 def batch(decl, rows):
@@ -154,9 +185,13 @@ def batch(decl, rows):
 
 
 def test_self_referencing_master_data_in_one_file():
-    rows = [{"part_id": "B", "parent_id": "A"}, {"part_id": "A", "parent_id": None},
-            {"part_id": "C", "parent_id": "X"}, {"part_id": "D", "parent_id": "C"},
-            {"part_id": "E", "parent_id": "W"}]
+    rows = [
+        {"part_id": "B", "parent_id": "A"},
+        {"part_id": "A", "parent_id": None},
+        {"part_id": "C", "parent_id": "X"},
+        {"part_id": "D", "parent_id": "C"},
+        {"part_id": "E", "parent_id": "W"},
+    ]
     [b] = validate_load([batch(PARTS, rows)], FakeWarehouse({("parts", ("part_id",)): {("W",)}}))
     assert [c.typed["part_id"] for c in b.accepted] == ["B", "A", "E"]
     reasons = {c.typed["part_id"]: c.problems[0].reason for c in b.quarantined}
@@ -165,8 +200,11 @@ def test_self_referencing_master_data_in_one_file():
 
 
 def test_duplicate_key_first_valid_row_wins():
-    rows = [{"part_id": "A", "parent_id": None}, {"part_id": None, "parent_id": None},
-            {"part_id": "A", "parent_id": None}]
+    rows = [
+        {"part_id": "A", "parent_id": None},
+        {"part_id": None, "parent_id": None},
+        {"part_id": "A", "parent_id": None},
+    ]
     [b] = validate_load([batch(PARTS, rows)], FakeWarehouse())
     assert [c.number for c in b.accepted] == [2]
     assert b.quarantined[1].problems[0].reason == "part_id 'A' duplicates row 2 of this file"
@@ -180,13 +218,35 @@ def write(tmp_path, name, text):
 
 
 def load_master(workspace, tmp_path):
-    ingest.ingest_file(workspace, write(tmp_path, "sites.csv", "site_id,name,kind,region,std_energy_price\n"
-                                        "S1,Plant,plant,EU,0.15\n"), table="sites")
-    ingest.ingest_file(workspace, write(tmp_path, "cc.csv", "cost_center_id,site_id,name,kind,owner\n"
-                                        "CC1,S1,Assembly,production,ann\nCC2,S9,Ghost,admin,bob\n"),
-                       table="cost_centers")
-    ingest.ingest_file(workspace, write(tmp_path, "acc.csv", "account_id,name,type,role\n1000,Bank,asset,cash\n"
-                                        "4000,Sales,revenue,revenue\n6000,Opex,expense,opex\n"), table="accounts")
+    ingest.ingest_file(
+        workspace,
+        write(
+            tmp_path,
+            "sites.csv",
+            "site_id,name,kind,region,std_energy_price\nS1,Plant,plant,EU,0.15\n",
+        ),
+        table="sites",
+    )
+    ingest.ingest_file(
+        workspace,
+        write(
+            tmp_path,
+            "cc.csv",
+            "cost_center_id,site_id,name,kind,owner\n"
+            "CC1,S1,Assembly,production,ann\nCC2,S9,Ghost,admin,bob\n",
+        ),
+        table="cost_centers",
+    )
+    ingest.ingest_file(
+        workspace,
+        write(
+            tmp_path,
+            "acc.csv",
+            "account_id,name,type,role\n1000,Bank,asset,cash\n"
+            "4000,Sales,revenue,revenue\n6000,Opex,expense,opex\n",
+        ),
+        table="accounts",
+    )
 
 
 def test_foreign_keys_against_master_data(workspace, tmp_path):
@@ -202,18 +262,23 @@ GL_HEADER = "entry_id,journal_id,posting_date,account_id,cost_center_id,amount,c
 
 def test_gl_journal_balance_one_bad_row_quarantines_its_journal(workspace, tmp_path):
     load_master(workspace, tmp_path)
-    gl = write(tmp_path, "gl.csv", GL_HEADER +
-               "E1,J1,2024-01-31,1000,,100.00,EUR,sale,INV1\n"
-               "E2,J1,2024-01-31,4000,CC1,-100.00,EUR,sale,INV1\n"
-               "E3,J2,2024-01-31,1000,,50.00,EUR,sale,INV2\n"
-               "E4,J2,2024-01-31,9999,,-30.00,EUR,sale,INV2\n"        # unknown account
-               "E5,J2,2024-01-31,4000,,-20.00,EUR,sale,INV2\n"
-               "E6,J3,2024-01-31,1000,,10.00,EUR,x,D3\n"
-               "E7,J3,2024-01-31,6000,CC1,-9.99,EUR,x,D3\n")          # does not balance
+    gl = write(
+        tmp_path,
+        "gl.csv",
+        GL_HEADER + "E1,J1,2024-01-31,1000,,100.00,EUR,sale,INV1\n"
+        "E2,J1,2024-01-31,4000,CC1,-100.00,EUR,sale,INV1\n"
+        "E3,J2,2024-01-31,1000,,50.00,EUR,sale,INV2\n"
+        "E4,J2,2024-01-31,9999,,-30.00,EUR,sale,INV2\n"  # unknown account
+        "E5,J2,2024-01-31,4000,,-20.00,EUR,sale,INV2\n"
+        "E6,J3,2024-01-31,1000,,10.00,EUR,x,D3\n"
+        "E7,J3,2024-01-31,6000,CC1,-9.99,EUR,x,D3\n",
+    )  # does not balance
     result = ingest.ingest_file(workspace, gl, table="gl_entries")
     assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (7, 2, 5)
     assert workspace.sql("SELECT sum(amount) FROM gl_entries").item() == 0
-    q = {r["source_row"]: r for r in ingest.list_quarantine(workspace, table="gl_entries").to_dicts()}
+    q = {
+        r["source_row"]: r for r in ingest.list_quarantine(workspace, table="gl_entries").to_dicts()
+    }
     assert sorted(q) == [4, 5, 6, 7, 8]
     assert q[5]["reason"] == "account_id '9999' is not in accounts; load it first"
     for row in (4, 6):
@@ -233,11 +298,14 @@ def test_closed_period_quarantines_gl_rows(workspace, tmp_path):
     with pytest.raises(UserError, match="YYYY-MM"):
         ingest.close_period(workspace, "2024-1", "someone")
     assert [p["period"] for p in ingest.list_periods(workspace)] == ["2024-01"]
-    gl = write(tmp_path, "gl.csv", GL_HEADER +
-               "E1,J1,2024-01-31,1000,,100.00,EUR,late,INV1\n"
-               "E2,J1,2024-02-01,4000,,-100.00,EUR,late,INV1\n"
-               "E3,J2,2024-02-01,1000,,5.00,EUR,ok,INV2\n"
-               "E4,J2,2024-02-01,4000,,-5.00,EUR,ok,INV2\n")
+    gl = write(
+        tmp_path,
+        "gl.csv",
+        GL_HEADER + "E1,J1,2024-01-31,1000,,100.00,EUR,late,INV1\n"
+        "E2,J1,2024-02-01,4000,,-100.00,EUR,late,INV1\n"
+        "E3,J2,2024-02-01,1000,,5.00,EUR,ok,INV2\n"
+        "E4,J2,2024-02-01,4000,,-5.00,EUR,ok,INV2\n",
+    )
     result = ingest.ingest_file(workspace, gl, table="gl_entries")
     assert (result.rows_accepted, result.rows_quarantined) == (2, 2)
     q = ingest.list_quarantine(workspace, table="gl_entries").to_dicts()

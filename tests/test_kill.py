@@ -19,9 +19,9 @@ from opsfin.appdb import AppDB
 from opsfin.appdb.db import app_db_url
 
 SEED = 20_241_205
-KILLS = 3                 # kills per command
-JOURNALS = 10_000         # two GL rows each: an ingest that takes a moment
-PERIOD = "2024-03"        # a month of the tiny demo with service cost to allocate
+KILLS = 3  # kills per command
+JOURNALS = 10_000  # two GL rows each: an ingest that takes a moment
+PERIOD = "2024-03"  # a month of the tiny demo with service cost to allocate
 PASSWORD = "correct horse battery"
 
 COMMANDS = {
@@ -33,7 +33,9 @@ COMMANDS = {
 
 def write_journals(path: Path, journals: int) -> None:
     """Balanced two-line journals in May 2024 (after the demo's months): every row is accepted."""
-    lines = ["entry_id,journal_id,posting_date,account_id,cost_center_id,amount,currency,description,source_doc"]
+    lines = [
+        "entry_id,journal_id,posting_date,account_id,cost_center_id,amount,currency,description,source_doc"
+    ]
     for j in range(journals):
         amount, day = f"{j % 997 + 1}.{j % 100:02d}", f"2024-05-{j % 28 + 1:02d}"
         lines.append(f"K{2 * j:07d},KJ{j:07d},{day},6000,,{amount},EUR,kill test,KT{j}")
@@ -56,7 +58,9 @@ def run(name: str, ws: Path, csv: Path) -> float:
 
 def kill_after(name: str, ws: Path, csv: Path, delay: float) -> int:
     """Start a command, SIGKILL it after `delay` seconds (unless it ended before); its exit code."""
-    proc = subprocess.Popen(command(name, ws, csv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command(name, ws, csv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -68,10 +72,14 @@ def warehouse_state(path: Path) -> dict:
     """Row counts of the tables the commands write, and the loads (without their ids and clock times)."""
     ws = opsfin.open(path)
     with ws.connect() as con:
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("gl_entries", "quarantine", "loads")}
-        loads = con.execute("SELECT table_name, source, sha256, rows_read, rows_accepted, rows_quarantined, status "
-                            "FROM loads ORDER BY ALL").fetchall()
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("gl_entries", "quarantine", "loads")
+        }
+        loads = con.execute(
+            "SELECT table_name, source, sha256, rows_read, rows_accepted, rows_quarantined, status "
+            "FROM loads ORDER BY ALL"
+        ).fetchall()
     return {"counts": counts, "loads": loads}
 
 
@@ -101,9 +109,12 @@ def app_state(path: Path) -> dict:
     db = AppDB(app_db_url(opsfin.open(path)))
     try:
         entries = [(e["action"], e["object_id"]) for e in reversed(db.audit_entries())]
-        return {"audit": entries, "audit_problems": db.verify_audit(),
-                "match_runs": [(r["kept"], r["through"]) for r in db.match_runs()],
-                "kept": sum(len(b) for b in db.kept_match_batches())}
+        return {
+            "audit": entries,
+            "audit_problems": db.verify_audit(),
+            "match_runs": [(r["kept"], r["through"]) for r in db.match_runs()],
+            "kept": sum(len(b) for b in db.kept_match_batches()),
+        }
     finally:
         db.close()
 
@@ -121,7 +132,9 @@ def load_ids(path: Path) -> set[str]:
 def base(tiny_demo, tmp_path_factory) -> tuple[Path, Path]:
     """A copy of the tiny demo whose app database already holds an audit entry, and the GL file to load."""
     folder = tmp_path_factory.mktemp("kill")
-    shutil.copytree(tiny_demo.path, folder / "base", ignore=shutil.ignore_patterns("app.db*", "*.wal"))
+    shutil.copytree(
+        tiny_demo.path, folder / "base", ignore=shutil.ignore_patterns("app.db*", "*.wal")
+    )
     db = AppDB(app_db_url(opsfin.open(folder / "base")))
     db.add_user("kim", "viewer", PASSWORD, actor="test")
     db.close()
@@ -151,7 +164,7 @@ def test_killed_command_leaves_before_or_after(base, tmp_path, name):
     after = state(complete)
     assert after != before and after["audit_problems"] == []
     assert len(audited(name, after["audit"], load_ids(complete))) == 1
-    if name == "ingest":                                             # a second run adds nothing
+    if name == "ingest":  # a second run adds nothing
         run(name, complete, csv)
         assert state(complete) == after
     rng = random.Random(f"{SEED}-{name}")
@@ -167,17 +180,27 @@ def test_killed_command_leaves_before_or_after(base, tmp_path, name):
         assert now["audit_problems"] == [], where
         assert warehouse_problems(ws) == [], where
         landed = {k: now[k] for k in ("counts", "loads", "match_runs", "kept")}
-        outcome = next((o for o, s in (("before", before), ("after", after))
-                        if landed == {k: s[k] for k in landed}), None)
+        outcome = next(
+            (
+                o
+                for o, s in (("before", before), ("after", after))
+                if landed == {k: s[k] for k in landed}
+            ),
+            None,
+        )
         assert outcome is not None, f"{where}: partial state {landed}"
         entries = audited(name, now["audit"], load_ids(ws))
-        assert now["audit"][:len(before["audit"])] == before["audit"], where
-        if outcome == "after" and not entries and name != "match":  # killed between commit and entry
+        assert now["audit"][: len(before["audit"])] == before["audit"], where
+        if (
+            outcome == "after" and not entries and name != "match"
+        ):  # killed between commit and entry
             outcome = "after, entry left to the re-run"
         else:
-            assert len(entries) == (outcome == "after"), f"{where}: landed {outcome}, audit entries {entries}"
+            assert len(entries) == (outcome == "after"), (
+                f"{where}: landed {outcome}, audit entries {entries}"
+            )
         outcomes.append(outcome)
-        run(name, ws, csv)                                           # recovery
+        run(name, ws, csv)  # recovery
         recovered = state(ws)
         assert {k: recovered[k] for k in landed} == {k: after[k] for k in landed}, where
         assert len(audited(name, recovered["audit"], load_ids(ws))) == 1, where
@@ -210,7 +233,7 @@ def test_rerun_records_the_entry_of_a_write_killed_before_it(base, tmp_path, mon
         main(args)
     landed = state(ws)
     assert landed["counts"]["loads"] == before["counts"]["loads"] + 1
-    assert landed["audit"] == before["audit"]                     # the write is there, its entry is not
+    assert landed["audit"] == before["audit"]  # the write is there, its entry is not
     monkeypatch.undo()
     for _ in range(2):
         with pytest.raises(SystemExit) as done:
@@ -222,11 +245,15 @@ def test_rerun_records_the_entry_of_a_write_killed_before_it(base, tmp_path, mon
     assert len(entries) == 1 and entries[0]["payload"]["late"] is True
     assert entries[0]["object_id"] in load_ids(ws)
     if name == "ingest":
-        assert entries[0]["payload"]["tables"] == {"gl_entries": {"read": 6, "accepted": 6, "quarantined": 0}}
+        assert entries[0]["payload"]["tables"] == {
+            "gl_entries": {"read": 6, "accepted": 6, "quarantined": 0}
+        }
     else:
         with opsfin.open(ws).connect() as con:
-            posted = con.execute("SELECT count(DISTINCT journal_id), count(*) FROM gl_entries WHERE _load_id = ?",
-                                 [entries[0]["object_id"]]).fetchone()
+            posted = con.execute(
+                "SELECT count(DISTINCT journal_id), count(*) FROM gl_entries WHERE _load_id = ?",
+                [entries[0]["object_id"]],
+            ).fetchone()
         payload = entries[0]["payload"]
         assert (payload["period"], payload["journals"], payload["entries"]) == (PERIOD, *posted)
         assert posted[0] > 0

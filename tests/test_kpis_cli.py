@@ -21,8 +21,12 @@ COLUMNS = ["period_start", "kpi", "value", "numerator", "denominator"]
 
 
 def opsfin(ws, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if ok:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -126,14 +130,31 @@ def sql_rows(ws, query: str) -> list[tuple]:
 
 # ------------------------------------------------------------------ the issue's checks
 def test_site_kpis_match_design_formulas(tiny_demo):
-    proc = opsfin(tiny_demo, "kpi", "oee,capacity_utilization,overtime_share,on_time_delivery",
-                  "--grain", "month", "--by", "site", "--format", "csv")
+    proc = opsfin(
+        tiny_demo,
+        "kpi",
+        "oee,capacity_utilization,overtime_share,on_time_delivery",
+        "--grain",
+        "month",
+        "--by",
+        "site",
+        "--format",
+        "csv",
+    )
     header, rows = csv_rows(proc.stdout)
     assert header == ["period_start", "site", "kpi", "value", "numerator", "denominator"]
     got = {(r["period_start"], r["site"], r["kpi"]): r for r in rows}
-    want = {(p.isoformat(), site, kpi): (float(n), float(d)) for p, site, kpi, n, d in sql_rows(tiny_demo, SITE_MONTH_SQL)}
+    want = {
+        (p.isoformat(), site, kpi): (float(n), float(d))
+        for p, site, kpi, n, d in sql_rows(tiny_demo, SITE_MONTH_SQL)
+    }
     assert len(got) == len(rows) and set(got) == set(want)
-    assert {k[2] for k in got} == {"oee", "capacity_utilization", "overtime_share", "on_time_delivery"}
+    assert {k[2] for k in got} == {
+        "oee",
+        "capacity_utilization",
+        "overtime_share",
+        "on_time_delivery",
+    }
     for key, (n, d) in want.items():
         r = got[key]
         assert same(num(r["numerator"]), n) and same(num(r["denominator"]), d), (key, r, n, d)
@@ -145,7 +166,10 @@ def test_working_capital_matches_design_formulas(tiny_demo):
     header, rows = csv_rows(proc.stdout)
     assert header == COLUMNS
     got = {(r["period_start"], r["kpi"]): r for r in rows}
-    want = {(p.isoformat(), kpi): (float(n), float(d)) for p, kpi, n, d in sql_rows(tiny_demo, WORKING_CAPITAL_SQL)}
+    want = {
+        (p.isoformat(), kpi): (float(n), float(d))
+        for p, kpi, n, d in sql_rows(tiny_demo, WORKING_CAPITAL_SQL)
+    }
     assert len(got) == len(rows) and set(got) == set(want) and len(want) >= 8
     for key, (n, d) in want.items():
         r = got[key]
@@ -162,21 +186,43 @@ def test_bottlenecks_match_independent_pick(tiny_demo):
         r = got[(p.isoformat(), site)]
         assert r["work_center"] == wc and same(r["capacity_utilization"], util), (r, wc, util)
         assert same(r["mean_wait_minutes"], wait), (r, wait)
-        assert r["runner_up_utilization"] is None or r["runner_up_utilization"] <= r["capacity_utilization"]
+        assert (
+            r["runner_up_utilization"] is None
+            or r["runner_up_utilization"] <= r["capacity_utilization"]
+        )
 
 
 # ------------------------------------------------------------------ output contract
 def test_json_columns_in_order(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "availability,revenue", "--by", "site", "--format", "json")
     records = json.loads(proc.stdout)
-    assert records and all(list(r) == ["period_start", "site", "kpi", "value", "numerator", "denominator"]
-                           for r in records)
+    assert records and all(
+        list(r) == ["period_start", "site", "kpi", "value", "numerator", "denominator"]
+        for r in records
+    )
     assert {r["kpi"] for r in records} == {"availability", "revenue"}
     # two dimensions keep the order asked for
-    proc = opsfin(tiny_demo, "kpi", "oee", "--by", "work_center,site", "--grain", "quarter", "--format", "json")
+    proc = opsfin(
+        tiny_demo,
+        "kpi",
+        "oee",
+        "--by",
+        "work_center,site",
+        "--grain",
+        "quarter",
+        "--format",
+        "json",
+    )
     records = json.loads(proc.stdout)
-    assert records and list(records[0]) == ["period_start", "work_center", "site", "kpi", "value", "numerator",
-                                            "denominator"]
+    assert records and list(records[0]) == [
+        "period_start",
+        "work_center",
+        "site",
+        "kpi",
+        "value",
+        "numerator",
+        "denominator",
+    ]
     assert {r["period_start"] for r in records} == {"2024-01-01", "2024-04-01"}
 
 
@@ -184,9 +230,14 @@ def test_money_prints_exactly(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "revenue", "--format", "csv")
     header, rows = csv_rows(proc.stdout)
     assert header == COLUMNS and rows
-    want = dict(sql_rows(tiny_demo, """
+    want = dict(
+        sql_rows(
+            tiny_demo,
+            """
         SELECT strftime(date_trunc('month', posting_date), '%Y-%m-%d'), (-sum(amount))::VARCHAR
-        FROM gl_entries JOIN accounts USING (account_id) WHERE role = 'revenue' GROUP BY ALL"""))
+        FROM gl_entries JOIN accounts USING (account_id) WHERE role = 'revenue' GROUP BY ALL""",
+        )
+    )
     assert {r["period_start"]: r["value"] for r in rows} == want  # decimal text, to the cent
     assert all(r["denominator"] == "" for r in rows)
 
@@ -195,7 +246,9 @@ def test_list_shows_every_kpi(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "--list", "--format", "json")
     listed = json.loads(proc.stdout)
     assert [k["id"] for k in listed] == [k.id for k in KPIS]
-    assert all(k["formula"] and k["direction"] in ("higher_is_better", "lower_is_better") for k in listed)
+    assert all(
+        k["formula"] and k["direction"] in ("higher_is_better", "lower_is_better") for k in listed
+    )
     by_id = {k["id"]: k for k in listed}
     assert by_id["dso"]["dimensions"] == "(company)"
     assert "site" in by_id["oee"]["dimensions"]
@@ -204,35 +257,50 @@ def test_list_shows_every_kpi(tiny_demo):
 
 
 def test_where_filters(tiny_demo):
-    _, all_sites = csv_rows(opsfin(tiny_demo, "kpi", "oee", "--by", "site", "--format", "csv").stdout)
-    _, p1 = csv_rows(opsfin(tiny_demo, "kpi", "oee", "--by", "site", "--where", "site=P1", "--format", "csv").stdout)
+    _, all_sites = csv_rows(
+        opsfin(tiny_demo, "kpi", "oee", "--by", "site", "--format", "csv").stdout
+    )
+    _, p1 = csv_rows(
+        opsfin(
+            tiny_demo, "kpi", "oee", "--by", "site", "--where", "site=P1", "--format", "csv"
+        ).stdout
+    )
     assert p1 and {r["site"] for r in p1} == {"P1"}
     assert p1 == [r for r in all_sites if r["site"] == "P1"]
     # without --by, the filtered company-level rows are the P1 rows
-    _, company = csv_rows(opsfin(tiny_demo, "kpi", "oee", "--where", "site=P1", "--format", "csv").stdout)
-    assert [(r["period_start"], r["value"]) for r in company] == [(r["period_start"], r["value"]) for r in p1]
+    _, company = csv_rows(
+        opsfin(tiny_demo, "kpi", "oee", "--where", "site=P1", "--format", "csv").stdout
+    )
+    assert [(r["period_start"], r["value"]) for r in company] == [
+        (r["period_start"], r["value"]) for r in p1
+    ]
 
 
 def test_table_format(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "oee", "--grain", "year")
-    (year,) = json.loads(opsfin(tiny_demo, "kpi", "oee", "--grain", "year", "--format", "json").stdout)
+    (year,) = json.loads(
+        opsfin(tiny_demo, "kpi", "oee", "--grain", "year", "--format", "json").stdout
+    )
     rows = [line.split()[:3] for line in proc.stdout.splitlines() if line.startswith("2024-")]
     assert rows == [["2024-01-01", "oee", f"{year['value']:.1%}"]] and 0 < year["value"] < 1
 
 
 # ------------------------------------------------------------------ user mistakes: exit 2, one line, no traceback
-@pytest.mark.parametrize("args, message", [
-    (["kpi", "oee", "--by", "customer"], "cannot be split by customer"),
-    (["kpi", "dso", "--by", "site"], "cannot be split by site"),
-    (["kpi", "csat", "--where", "machine=M1"], "cannot be split by machine"),
-    (["kpi", "no_such_kpi"], "unknown KPI 'no_such_kpi'"),
-    (["kpi", "oee", "--grain", "fortnight"], "unknown grain 'fortnight'"),
-    (["kpi", "oee", "--by", "planet"], "unknown dimension planet"),
-    (["kpi", "oee", "--by", "work_center,work_center"], "by: work_center is named twice"),
-    (["kpi", "oee", "--from", "2024-13-01"], "not a date"),
-    (["kpi", "oee", "--where", "site"], "use DIM=VALUE"),
-    (["bottlenecks", "--grain", "fortnight"], "unknown grain"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["kpi", "oee", "--by", "customer"], "cannot be split by customer"),
+        (["kpi", "dso", "--by", "site"], "cannot be split by site"),
+        (["kpi", "csat", "--where", "machine=M1"], "cannot be split by machine"),
+        (["kpi", "no_such_kpi"], "unknown KPI 'no_such_kpi'"),
+        (["kpi", "oee", "--grain", "fortnight"], "unknown grain 'fortnight'"),
+        (["kpi", "oee", "--by", "planet"], "unknown dimension planet"),
+        (["kpi", "oee", "--by", "work_center,work_center"], "by: work_center is named twice"),
+        (["kpi", "oee", "--from", "2024-13-01"], "not a date"),
+        (["kpi", "oee", "--where", "site"], "use DIM=VALUE"),
+        (["bottlenecks", "--grain", "fortnight"], "unknown grain"),
+    ],
+)
 def test_user_mistakes(tiny_demo, args, message):
     proc = opsfin(tiny_demo, *args, ok=False)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
@@ -244,8 +312,10 @@ def test_user_mistakes(tiny_demo, args, message):
 # ------------------------------------------------------------------ docs/kpis.md lists the catalog
 def catalog_rows() -> list[str]:
     """The catalog table of docs/kpis.md, as generated from the engine's definitions."""
-    return [f"| `{k.id}` | {k.formula} | {k.unit} | {k.direction} | {', '.join(sorted(k.dims)) or 'company only'} |"
-            for k in KPIS]
+    return [
+        f"| `{k.id}` | {k.formula} | {k.unit} | {k.direction} | {', '.join(sorted(k.dims)) or 'company only'} |"
+        for k in KPIS
+    ]
 
 
 def test_docs_list_every_kpi_and_source(tmp_path):
@@ -256,10 +326,14 @@ def test_docs_list_every_kpi_and_source(tmp_path):
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "kpis.md").read_text(encoding="utf-8")
     missing = [row for row in catalog_rows() if row not in doc]
-    assert not missing, "docs/kpis.md: update the catalog table with these rows:\n" + "\n".join(catalog_rows())
+    assert not missing, "docs/kpis.md: update the catalog table with these rows:\n" + "\n".join(
+        catalog_rows()
+    )
     # the custom-KPI section lists each source with the columns an expression may use
     tables = opsfin.init(tmp_path / "empty").kpi_tables()
-    lines = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}
+    lines = {
+        line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")
+    }
     for name, source in SOURCES.items():
         assert name in lines, f"docs/kpis.md: source {name} is not documented"
         columns = [c for c in source.build(tables, source.dims).columns if not c.startswith("_")]

@@ -262,12 +262,21 @@ def run(ws, kpi, grain="month", by=None, where=None, start=None, end=None):
         _OPENED[str(ws.path)] = (ws.kpi_tables(), ws.kpi_catalog())
     tables, catalog = _OPENED[str(ws.path)]
     (frame,) = compute(tables, [kpi], grain, by, where, start, end, catalog=catalog)
-    assert frame.columns == ["period_start", *(by or []), "kpi", "value", "numerator", "denominator"]
+    assert frame.columns == [
+        "period_start",
+        *(by or []),
+        "kpi",
+        "value",
+        "numerator",
+        "denominator",
+    ]
     return frame.to_dicts()
 
 
 def pick(rows, period, **dims):
-    hits = [r for r in rows if r["period_start"] == period and all(r[k] == v for k, v in dims.items())]
+    hits = [
+        r for r in rows if r["period_start"] == period and all(r[k] == v for k, v in dims.items())
+    ]
     assert len(hits) == 1, f"expected one row for {period} {dims}, got {hits} in {rows}"
     return hits[0]
 
@@ -305,8 +314,24 @@ CASES = [
     ("oee", {}, FEB, {}, 1200, 3600, 1200 / 3600),
     ("capacity_utilization", {}, JAN, {}, 14400, 19800, 14400 / 19800),
     # WC-A (M1): 7500 / (180·60); WC-B (M2): 3900 / (90·60)
-    ("capacity_utilization", {"by": ["work_center"]}, JAN, {"work_center": "WC-A"}, 7500, 10800, 7500 / 10800),
-    ("capacity_utilization", {"by": ["work_center"]}, JAN, {"work_center": "WC-B"}, 3900, 5400, 3900 / 5400),
+    (
+        "capacity_utilization",
+        {"by": ["work_center"]},
+        JAN,
+        {"work_center": "WC-A"},
+        7500,
+        10800,
+        7500 / 10800,
+    ),
+    (
+        "capacity_utilization",
+        {"by": ["work_center"]},
+        JAN,
+        {"work_center": "WC-B"},
+        3900,
+        5400,
+        3900 / 5400,
+    ),
     # Σkwh = 9+10+7+0.5+12+5+20 = 63.5 over Σgood 442
     ("energy_per_unit", {}, JAN, {}, 63.5, 442, 63.5 / 442),
     ("energy_per_unit", {"by": ["machine"]}, JAN, {"machine": "M1"}, 26.5, 239, 26.5 / 239),
@@ -351,7 +376,15 @@ CASES = [
     # Jan closed: TK1 120 + TK3 180 + TK5 300 = 600 min; TK4 is open (counts nowhere), TK2 closes in Feb.
     # CC-S1 timesheets Jan: T5 8 h + T6 6 h = 14 h = 840 min
     ("support_utilization", {}, JAN, {}, 600, 840, 600 / 840),
-    ("support_utilization", {"by": ["cost_center"]}, JAN, {"cost_center": "CC-S1"}, 600, 840, 600 / 840),
+    (
+        "support_utilization",
+        {"by": ["cost_center"]},
+        JAN,
+        {"cost_center": "CC-S1"},
+        600,
+        840,
+        600 / 840,
+    ),
     # Feb: TK2 60 min, no support timesheets: zero denominator
     ("support_utilization", {"by": ["site"]}, FEB, {"site": "S1"}, 60, 0, None),
     # csat Jan: TK1 4, TK5 5 (TK3 has none) → 4.5
@@ -372,9 +405,24 @@ CASES = [
     # Jan: ME2 80.20 + ME3 19.95; ME1 ends 2024-02-01
     ("maintenance_parts_cost", {}, JAN, {}, Decimal("100.15"), None, Decimal("100.15")),
     ("maintenance_parts_cost", {}, FEB, {}, Decimal("150.10"), None, Decimal("150.10")),
-    ("maintenance_parts_cost", {"by": ["machine"]}, JAN, {"machine": "M2"}, Decimal("80.20"), None,
-     Decimal("80.20")),
-    ("maintenance_parts_cost", {"by": ["site"]}, JAN, {"site": "P2"}, Decimal("19.95"), None, Decimal("19.95")),
+    (
+        "maintenance_parts_cost",
+        {"by": ["machine"]},
+        JAN,
+        {"machine": "M2"},
+        Decimal("80.20"),
+        None,
+        Decimal("80.20"),
+    ),
+    (
+        "maintenance_parts_cost",
+        {"by": ["site"]},
+        JAN,
+        {"site": "P2"},
+        Decimal("19.95"),
+        None,
+        Decimal("19.95"),
+    ),
     # ----------------------------------------------------------------- goods receipts
     # Jan on time: GR1 100 + GR2 150 + GR5 20 = 270 of 320 (GR3 50 late)
     ("supplier_on_time", {}, JAN, {}, 270, 320, 270 / 320),
@@ -401,7 +449,15 @@ CASES = [
     # cogs Jan = cogs 800 + 100 + 250, PPV 100 + 112.50, scrap 55.55
     ("cogs", {}, JAN, {}, Decimal("1418.05"), None, Decimal("1418.05")),
     ("cogs", {}, FEB, {}, Decimal("340.00"), None, Decimal("340.00")),
-    ("cogs", {"by": ["cost_center"]}, JAN, {"cost_center": "CC-P1"}, Decimal("55.55"), None, Decimal("55.55")),
+    (
+        "cogs",
+        {"by": ["cost_center"]},
+        JAN,
+        {"cost_center": "CC-P1"},
+        Decimal("55.55"),
+        None,
+        Decimal("55.55"),
+    ),
     ("gross_margin", {}, JAN, {}, Decimal("952.58"), None, Decimal("952.58")),
     ("gross_margin", {}, FEB, {}, Decimal("460.00"), None, Decimal("460.00")),
     # opex Jan = maintenance 350.25 + 49.75, office 1000.05, payroll 2500.00, stock count 10.10
@@ -412,9 +468,24 @@ CASES = [
     ("opex", {"by": ["site"]}, JAN, {"site": "P1"}, Decimal("2850.25"), None, Decimal("2850.25")),
     ("opex", {"by": ["site"]}, JAN, {"site": "S1"}, Decimal("1000.05"), None, Decimal("1000.05")),
     ("maintenance_cost", {}, JAN, {}, Decimal("400.00"), None, Decimal("400.00")),
-    ("maintenance_cost", {"by": ["site"]}, JAN, {"site": "P1"}, Decimal("350.25"), None, Decimal("350.25")),
-    ("maintenance_cost", {"by": ["cost_center"]}, JAN, {"cost_center": "CC-P1M"}, Decimal("350.25"), None,
-     Decimal("350.25")),
+    (
+        "maintenance_cost",
+        {"by": ["site"]},
+        JAN,
+        {"site": "P1"},
+        Decimal("350.25"),
+        None,
+        Decimal("350.25"),
+    ),
+    (
+        "maintenance_cost",
+        {"by": ["cost_center"]},
+        JAN,
+        {"cost_center": "CC-P1M"},
+        Decimal("350.25"),
+        None,
+        Decimal("350.25"),
+    ),
     # ----------------------------------------------------------------- working capital, January (d = 31)
     # AR: 1000.00 at 2023-12-31; at 01-31: 1000 + 1600.10 + 200.20 + 570.33 − 200 = 3170.63 → avg 2085.315
     ("dso", {}, JAN, {}, 2085.315 * 31, 2370.63, 2085.315 * 31 / 2370.63),  # 27.2690
@@ -423,9 +494,24 @@ CASES = [
     ("dio", {}, JAN, {}, 3197.225 * 31, 1418.05, 3197.225 * 31 / 1418.05),  # 69.8946
     # AP (−balance): 1500.00 at 12-31; at 01-31: 1500 + 1100 + 712.50 + 400 = 3712.50 → avg 2606.25
     ("dpo", {}, JAN, {}, 2606.25 * 31, 1418.05, 2606.25 * 31 / 1418.05),  # 56.9752
-    ("ccc", {}, JAN, {}, None, None,
-     2085.315 * 31 / 2370.63 + 3197.225 * 31 / 1418.05 - 2606.25 * 31 / 1418.05),  # 40.1883
-    ("inventory_turns", {}, JAN, {}, 1418.05 * 365, 3197.225 * 31, 1418.05 * 365 / (3197.225 * 31)),  # 5.2222
+    (
+        "ccc",
+        {},
+        JAN,
+        {},
+        None,
+        None,
+        2085.315 * 31 / 2370.63 + 3197.225 * 31 / 1418.05 - 2606.25 * 31 / 1418.05,
+    ),  # 40.1883
+    (
+        "inventory_turns",
+        {},
+        JAN,
+        {},
+        1418.05 * 365,
+        3197.225 * 31,
+        1418.05 * 365 / (3197.225 * 31),
+    ),  # 5.2222
     # February (d = 29): AR at 02-29 = 3170.63 + 800 − 1000 − 600 − 570.33 = 1800.30; revenue 800
     ("dso", {}, FEB, {}, (3170.63 + 1800.30) / 2 * 29, 800, (3170.63 + 1800.30) / 2 * 29 / 800),
     # December 2023 holds only the opening journal (AR 0 → 1000.00), no revenue: a row with a null value
@@ -435,8 +521,13 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[2]:%Y%m}-{'-'.join(c[3].values()) or 'co'}"
-                         if isinstance(c, tuple) else str(c))
+@pytest.mark.parametrize(
+    "case",
+    CASES,
+    ids=lambda c: (
+        f"{c[0]}-{c[2]:%Y%m}-{'-'.join(c[3].values()) or 'co'}" if isinstance(c, tuple) else str(c)
+    ),
+)
 def test_handworked(ws, case):
     kpi, opts, period, dims, num, den, value = case
     row = pick(run(ws, kpi, **opts), period, **dims)
@@ -453,9 +544,17 @@ def test_every_kpi_is_worked_by_hand():
 def test_week_grain_starts_monday(ws):
     rows = run(ws, "availability", "week")
     # r1..r4 (Mon 01-15, Tue 01-16) and r7 (Sunday 01-21) are one ISO week; r8 (Wed 01-10) the week of 01-08
-    assert [r["period_start"] for r in rows] == [D(2024, 1, 8), D(2024, 1, 15), D(2024, 2, 5), D(2024, 2, 26)]
+    assert [r["period_start"] for r in rows] == [
+        D(2024, 1, 8),
+        D(2024, 1, 15),
+        D(2024, 2, 5),
+        D(2024, 2, 26),
+    ]
     wk = pick(rows, D(2024, 1, 15))
-    assert (wk["numerator"], wk["denominator"]) == (50 + 60 + 40 + 0 + 45 + 30, 60 + 60 + 60 + 0 + 60 + 30)
+    assert (wk["numerator"], wk["denominator"]) == (
+        50 + 60 + 40 + 0 + 45 + 30,
+        60 + 60 + 60 + 0 + 60 + 30,
+    )
     # r9 (Friday 2024-03-01) falls in the week of Monday 2024-02-26, with a zero denominator
     assert pick(rows, D(2024, 2, 26))["value"] is None
     # picks: WT1 (Wed 01-31) and WT2 (Thu 02-01, finished after midnight) share the week of Monday 01-29
@@ -465,7 +564,10 @@ def test_week_grain_starts_monday(ws):
 
 def test_day_grain(ws):
     rows = run(ws, "availability", "day")
-    assert pick(rows, D(2024, 1, 16))["numerator"] == 40 and pick(rows, D(2024, 1, 16))["denominator"] == 60
+    assert (
+        pick(rows, D(2024, 1, 16))["numerator"] == 40
+        and pick(rows, D(2024, 1, 16))["denominator"] == 60
+    )
     assert pick(rows, D(2024, 1, 21))["value"] == 1.0
 
 
@@ -477,7 +579,9 @@ def test_quarter_and_year_grains(ws):
     assert [(r["period_start"], r["value"]) for r in y] == [(JAN, Decimal("3170.63"))]
     # quarter by site: only the cost-centre rows
     qs = run(ws, "maintenance_cost", "quarter", by=["site"])
-    assert [(r["period_start"], r["site"], r["value"]) for r in qs] == [(JAN, "P1", Decimal("500.25"))]
+    assert [(r["period_start"], r["site"], r["value"]) for r in qs] == [
+        (JAN, "P1", Decimal("500.25"))
+    ]
     # ratios sum numerator and denominator over the quarter: oee Q1 = (13750 + 1200) / (19800 + 3600 + 0)
     oee = pick(run(ws, "oee", "quarter"), JAN)
     assert (oee["numerator"], oee["denominator"]) == (14950, 23400)
@@ -545,7 +649,9 @@ def test_interval_rows_dated_by_end(ws):
     # OP2 runs 01-31 22:00 → 02-01 04:00: February
     assert pick(run(ws, "scrap_rate", "day"), D(2024, 2, 1))["denominator"] == 100
     # ME1 01-31 20:00 → 02-01 02:00: February
-    assert pick(run(ws, "maintenance_parts_cost", "day"), D(2024, 2, 1))["value"] == Decimal("150.10")
+    assert pick(run(ws, "maintenance_parts_cost", "day"), D(2024, 2, 1))["value"] == Decimal(
+        "150.10"
+    )
     # WT2 01-31 23:00 → 02-01 00:30: February
     assert pick(run(ws, "picks_per_hour", "day"), D(2024, 2, 1))["numerator"] == 15
 
@@ -571,7 +677,9 @@ def test_gl_without_cost_center_counts_only_at_company_level(ws):
     assert company - by_site == Decimal("49.75") + Decimal("10.10")
     by_cc = run(ws, "maintenance_cost", by=["cost_center"])
     assert {r["cost_center"] for r in by_cc} == {"CC-P1M"}
-    assert pick(run(ws, "maintenance_cost", where={"site": ["P1"]}), JAN)["value"] == Decimal("350.25")
+    assert pick(run(ws, "maintenance_cost", where={"site": ["P1"]}), JAN)["value"] == Decimal(
+        "350.25"
+    )
 
 
 def test_fx_latest_rate_on_or_before(ws):
@@ -589,7 +697,14 @@ def test_fx_latest_rate_on_or_before(ws):
 
 
 def test_money_is_exact_decimal(ws):
-    for kpi in ("revenue", "cogs", "gross_margin", "opex", "maintenance_cost", "maintenance_parts_cost"):
+    for kpi in (
+        "revenue",
+        "cogs",
+        "gross_margin",
+        "opex",
+        "maintenance_cost",
+        "maintenance_parts_cost",
+    ):
         frame = compute(ws.kpi_tables(), [kpi], "month")[0]
         assert str(frame.schema["value"]).startswith("Decimal"), (kpi, frame.schema)
         assert all(isinstance(v, Decimal) for v in frame["value"]), kpi
@@ -634,8 +749,15 @@ def test_bottlenecks(ws):
     # P1 Jan: WC-B 3900/5400 = 0.722 beats WC-A 7500/10800 = 0.694; its January operation is OP3
     # (wait 90; OP2 ends in February). P2 Jan: WC-C 0.833 with OP4 (wait 10).
     # P1 Feb: WC-A (r5) with no operation ending in February. P2 March: planned 0 → no bottleneck.
-    got = {(r["period_start"], r["site"]): (r["work_center"], r["mean_wait_minutes"], r["operations"]) for r in b}
-    assert got == {(JAN, "P1"): ("WC-B", 90.0, 1), (JAN, "P2"): ("WC-C", 10.0, 1), (FEB, "P1"): ("WC-A", None, 0)}
+    got = {
+        (r["period_start"], r["site"]): (r["work_center"], r["mean_wait_minutes"], r["operations"])
+        for r in b
+    }
+    assert got == {
+        (JAN, "P1"): ("WC-B", 90.0, 1),
+        (JAN, "P2"): ("WC-C", 10.0, 1),
+        (FEB, "P1"): ("WC-A", None, 0),
+    }
     p1 = next(r for r in b if r["period_start"] == JAN and r["site"] == "P1")
     assert p1["capacity_utilization"] == pytest.approx(3900 / 5400)
     assert p1["runner_up"] == "WC-A" and p1["runner_up_utilization"] == pytest.approx(7500 / 10800)
@@ -653,20 +775,39 @@ def _with_custom(ws, tmp_path, entries):
 
 
 def test_custom_kpi(ws, tmp_path):
-    custom = _with_custom(ws, tmp_path, [
-        {"id": "setup_share", "name": "Setup share", "unit": "ratio", "direction": "lower_is_better",
-         "source": "operations", "numerator": "setup_minutes", "denominator": "setup_minutes + run_minutes",
-         "filter": "qty_good > 0"},
-        {"id": "pick_lines", "source": "warehouse_tasks", "numerator": "lines", "filter": "kind == 'pick'"},
-    ])
+    custom = _with_custom(
+        ws,
+        tmp_path,
+        [
+            {
+                "id": "setup_share",
+                "name": "Setup share",
+                "unit": "ratio",
+                "direction": "lower_is_better",
+                "source": "operations",
+                "numerator": "setup_minutes",
+                "denominator": "setup_minutes + run_minutes",
+                "filter": "qty_good > 0",
+            },
+            {
+                "id": "pick_lines",
+                "source": "warehouse_tasks",
+                "numerator": "lines",
+                "filter": "kind == 'pick'",
+            },
+        ],
+    )
     assert {"setup_share", "pick_lines"} <= set(custom.kpi_catalog())
     # Jan operations OP1, OP3, OP4: setup 10 + 0 + 20 = 30 over 30 + 200 + 120 + 240 = 590
     rows = run(custom, "setup_share")
     jan = pick(rows, JAN)
-    assert (jan["numerator"], jan["denominator"]) == (30, 590) and jan["value"] == pytest.approx(30 / 590)
+    assert (jan["numerator"], jan["denominator"]) == (30, 590) and jan["value"] == pytest.approx(
+        30 / 590
+    )
     # by work centre (a dimension operations carry): WC-C 20 / 260
-    assert pick(run(custom, "setup_share", by=["work_center"]), JAN, work_center="WC-C")["value"] == \
-        pytest.approx(20 / 260)
+    assert pick(run(custom, "setup_share", by=["work_center"]), JAN, work_center="WC-C")[
+        "value"
+    ] == pytest.approx(20 / 260)
     # a sum: pick lines Jan 30 + 12, Feb 15
     picks = run(custom, "pick_lines")
     assert [(r["period_start"], r["value"]) for r in picks] == [(JAN, 42.0), (FEB, 15.0)]
@@ -678,26 +819,54 @@ def test_custom_kpi(ws, tmp_path):
 
 def test_custom_kpi_logic(ws, tmp_path):
     """`and`, `or` and chained comparisons combine column conditions (as & and |)."""
-    custom = _with_custom(ws, tmp_path, [
-        # OP1 (95 good, 200 run) and OP4 (200, 240) in Jan; OP3 has 60 good, OP2 (Feb) runs 300
-        {"id": "k_and", "source": "operations", "numerator": "qty_good", "filter": "qty_good >= 90 and run_minutes < 250"},
-        # OP3 (no scrap) and OP4 (wait 10) in Jan; OP1 (scrap 5, wait 30) and OP2 (10, 60) fail both
-        {"id": "k_or", "source": "operations", "numerator": "qty_good", "filter": "qty_scrap == 0 or wait_minutes < 20"},
-        # OP1 95 and OP3 60 in Jan, OP2 90 in Feb; OP4 (200) is out
-        {"id": "k_chain", "source": "operations", "numerator": "qty_good", "filter": "50 < qty_good <= 95"},
-    ])
+    custom = _with_custom(
+        ws,
+        tmp_path,
+        [
+            # OP1 (95 good, 200 run) and OP4 (200, 240) in Jan; OP3 has 60 good, OP2 (Feb) runs 300
+            {
+                "id": "k_and",
+                "source": "operations",
+                "numerator": "qty_good",
+                "filter": "qty_good >= 90 and run_minutes < 250",
+            },
+            # OP3 (no scrap) and OP4 (wait 10) in Jan; OP1 (scrap 5, wait 30) and OP2 (10, 60) fail both
+            {
+                "id": "k_or",
+                "source": "operations",
+                "numerator": "qty_good",
+                "filter": "qty_scrap == 0 or wait_minutes < 20",
+            },
+            # OP1 95 and OP3 60 in Jan, OP2 90 in Feb; OP4 (200) is out
+            {
+                "id": "k_chain",
+                "source": "operations",
+                "numerator": "qty_good",
+                "filter": "50 < qty_good <= 95",
+            },
+        ],
+    )
     assert [(r["period_start"], r["value"]) for r in run(custom, "k_and")] == [(JAN, 295.0)]
     assert [(r["period_start"], r["value"]) for r in run(custom, "k_or")] == [(JAN, 260.0)]
-    assert [(r["period_start"], r["value"]) for r in run(custom, "k_chain")] == [(JAN, 155.0), (FEB, 90.0)]
+    assert [(r["period_start"], r["value"]) for r in run(custom, "k_chain")] == [
+        (JAN, 155.0),
+        (FEB, 90.0),
+    ]
 
 
-@pytest.mark.parametrize("entry, message", [
-    ({"id": "evil", "source": "operations", "numerator": "__import__('os').getcwd()"}, "not allowed"),
-    ({"id": "typo", "source": "operations", "numerator": "run_minutes +"}, "not an expression"),
-    ({"id": "attr", "source": "operations", "numerator": "run_minutes.sum()"}, "not allowed"),
-    ({"id": "nosrc", "source": "nowhere", "numerator": "x"}, "unknown source"),
-    ({"id": "nonum", "source": "operations"}, "missing 'numerator'"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (
+            {"id": "evil", "source": "operations", "numerator": "__import__('os').getcwd()"},
+            "not allowed",
+        ),
+        ({"id": "typo", "source": "operations", "numerator": "run_minutes +"}, "not an expression"),
+        ({"id": "attr", "source": "operations", "numerator": "run_minutes.sum()"}, "not allowed"),
+        ({"id": "nosrc", "source": "nowhere", "numerator": "x"}, "unknown source"),
+        ({"id": "nonum", "source": "operations"}, "missing 'numerator'"),
+    ],
+)
 def test_bad_custom_kpi_is_a_user_error(ws, tmp_path, entry, message):
     custom = _with_custom(ws, tmp_path, [entry])
     with pytest.raises(UserError, match=message):
@@ -705,10 +874,14 @@ def test_bad_custom_kpi_is_a_user_error(ws, tmp_path, entry, message):
 
 
 def test_custom_kpi_unknown_column_is_a_user_error(ws, tmp_path):
-    custom = _with_custom(ws, tmp_path, [
-        {"id": "bad_col", "source": "operations", "numerator": "minutes_run"},
-        {"id": "bad_type", "source": "gl_entries", "numerator": "amount", "filter": "role > 5"},
-    ])
+    custom = _with_custom(
+        ws,
+        tmp_path,
+        [
+            {"id": "bad_col", "source": "operations", "numerator": "minutes_run"},
+            {"id": "bad_type", "source": "gl_entries", "numerator": "amount", "filter": "role > 5"},
+        ],
+    )
     with pytest.raises(UserError, match="unknown column minutes_run"):
         custom.kpi("bad_col")
     with pytest.raises(UserError, match="cannot compute 'role > 5'"):

@@ -22,18 +22,44 @@ LAYER_NAMES = {CORE: "core", ENGINE: "engine", IO: "I/O", FRONT: "front end"}
 # must be placed here (and in docs/architecture.md) before the test passes.
 LAYERS: tuple[tuple[str, int], ...] = (
     # core: money, periods, dimensions; the warehouse contract; errors; YAML parsing; shipped defaults
-    ("core", CORE), ("errors", CORE), ("canonical", CORE), ("yamlfile", CORE), ("model_defaults", CORE),
+    ("core", CORE),
+    ("errors", CORE),
+    ("canonical", CORE),
+    ("yamlfile", CORE),
+    ("model_defaults", CORE),
     ("model_schema", CORE),
     # engines: pure functions of tables and config
-    ("kpis", ENGINE), ("costing", ENGINE), ("alerts", ENGINE), ("matching", ENGINE), ("integrity", ENGINE),
-    ("evaluation", ENGINE), ("forecast", ENGINE), ("planning", ENGINE), ("scenarios", ENGINE),
-    ("cash", ENGINE), ("predict", ENGINE), ("invest", ENGINE),
+    ("kpis", ENGINE),
+    ("costing", ENGINE),
+    ("alerts", ENGINE),
+    ("matching", ENGINE),
+    ("integrity", ENGINE),
+    ("evaluation", ENGINE),
+    ("forecast", ENGINE),
+    ("planning", ENGINE),
+    ("scenarios", ENGINE),
+    ("cash", ENGINE),
+    ("predict", ENGINE),
+    ("invest", ENGINE),
     # front ends: the command line, the web, the pack, and the presentation layer they share
-    ("export", FRONT), ("cli", FRONT), ("web", FRONT), ("present", FRONT), ("jsonout", FRONT),
-    ("__main__", FRONT), ("", FRONT),  # "" is opsfin/__init__.py, the Python API's front door
+    ("export", FRONT),
+    ("cli", FRONT),
+    ("web", FRONT),
+    ("present", FRONT),
+    ("jsonout", FRONT),
+    ("__main__", FRONT),
+    ("", FRONT),  # "" is opsfin/__init__.py, the Python API's front door
     # I/O: the workspace, warehouse, app database, readers and ingest, runs and postings, Parquet, caches
-    ("workspace", IO), ("workspace_folder", IO), ("warehouse", IO), ("settings", IO), ("model_files", IO),
-    ("appdb", IO), ("ingest", IO), ("readers", IO), ("runs", IO), ("demo", IO),
+    ("workspace", IO),
+    ("workspace_folder", IO),
+    ("warehouse", IO),
+    ("settings", IO),
+    ("model_files", IO),
+    ("appdb", IO),
+    ("ingest", IO),
+    ("readers", IO),
+    ("runs", IO),
+    ("demo", IO),
 )
 
 
@@ -61,11 +87,16 @@ def imports_of(name: str, path: Path, is_package: bool, modules: dict) -> list[t
             else:
                 prefix = node.module or ""
             # `from pkg import mod` imports the module pkg.mod; `from mod import name` imports mod
-            targets = [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in modules else prefix for a in node.names]
+            targets = [
+                f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in modules else prefix
+                for a in node.names
+            ]
         else:
             continue
         for target in targets:
-            while target and target not in modules:  # `import a.b.name`: the longest module it names
+            while (
+                target and target not in modules
+            ):  # `import a.b.name`: the longest module it names
                 target = target.rpartition(".")[0]
             if target and target != name and (target, node.lineno) not in found:
                 found.append((target, node.lineno))
@@ -74,11 +105,13 @@ def imports_of(name: str, path: Path, is_package: bool, modules: dict) -> list[t
 
 def import_graph(src: Path, package: str = "opsfin") -> dict[str, list[tuple[str, int]]]:
     modules = module_files(src, package)
-    return {name: imports_of(name, path, is_pkg, modules) for name, (path, is_pkg) in modules.items()}
+    return {
+        name: imports_of(name, path, is_pkg, modules) for name, (path, is_pkg) in modules.items()
+    }
 
 
 def layer_of(module: str, package: str = "opsfin") -> int | None:
-    rel = module[len(package) + 1:] if module.startswith(package + ".") else ""
+    rel = module[len(package) + 1 :] if module.startswith(package + ".") else ""
     for pattern, layer in LAYERS:
         if pattern == "" and rel == "":
             return layer
@@ -93,13 +126,17 @@ def layer_violations(graph: dict[str, list[tuple[str, int]]], package: str = "op
     for module, imports in sorted(graph.items()):
         mine = layer_of(module, package)
         if mine is None:
-            out.append(f"{module}: in no layer; place it in LAYERS (tests/test_layers.py) and docs/architecture.md")
+            out.append(
+                f"{module}: in no layer; place it in LAYERS (tests/test_layers.py) and docs/architecture.md"
+            )
             continue
         for target, line in imports:
             theirs = layer_of(target, package)
             if theirs is not None and theirs > mine:
-                out.append(f"{module} ({LAYER_NAMES[mine]}) imports {target} ({LAYER_NAMES[theirs]}), "
-                           f"line {line}")
+                out.append(
+                    f"{module} ({LAYER_NAMES[mine]}) imports {target} ({LAYER_NAMES[theirs]}), "
+                    f"line {line}"
+                )
     return out
 
 
@@ -157,6 +194,7 @@ def _loop(group: list[str], edges: dict[str, list[str]]) -> list[str]:
 
 # ---------------------------------------------------------------- the checks, on opsfin itself
 
+
 def test_every_import_points_down_the_layers():
     problems = layer_violations(import_graph(SRC))
     assert problems == [], "imports against docs/architecture.md:\n" + "\n".join(problems)
@@ -171,8 +209,8 @@ def test_the_graph_is_read_whole():
     """Function-level and TYPE_CHECKING imports count; the known edges of the code are found."""
     graph = import_graph(SRC)
     edges = {(m, t) for m, imports in graph.items() for t, _ in imports}
-    assert ("opsfin.workspace", "opsfin.runs.matching") in edges      # inside a method
-    assert ("opsfin.appdb.db", "opsfin.workspace_folder") in edges    # under TYPE_CHECKING
+    assert ("opsfin.workspace", "opsfin.runs.matching") in edges  # inside a method
+    assert ("opsfin.appdb.db", "opsfin.workspace_folder") in edges  # under TYPE_CHECKING
     assert ("opsfin.runs.matching", "opsfin.matching.runs") in edges  # a module, not the package
     assert layer_of("opsfin.export.pack_html") == FRONT and layer_of("opsfin.runs.parquet") == IO
     assert layer_of("opsfin") == FRONT and layer_of("opsfin.kpis.engine") == ENGINE
@@ -183,26 +221,43 @@ def sql_sent_by(path: Path) -> list[int]:
     string that reads like a query."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("sql", "execute", "connect"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("sql", "execute", "connect")
+        ):
             lines.append(node.lineno)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and any(word in node.value for word in ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM")):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and any(
+                word in node.value for word in ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM")
+            )
+        ):
             lines.append(node.lineno)
     return sorted(set(lines))
 
 
 def test_front_ends_send_no_sql():
     """The CLI, the web and the pack call engines and the I/O layer (runs/), which read the warehouse."""
-    found = [f"{name}: line {line}" for name, (path, _) in sorted(module_files(SRC, "opsfin").items())
-             if layer_of(name) == FRONT for line in sql_sent_by(path)]
-    assert found == [], "SQL in a front end; move it to the I/O layer (src/opsfin/runs/):\n" + "\n".join(found)
+    found = [
+        f"{name}: line {line}"
+        for name, (path, _) in sorted(module_files(SRC, "opsfin").items())
+        if layer_of(name) == FRONT
+        for line in sql_sent_by(path)
+    ]
+    assert found == [], (
+        "SQL in a front end; move it to the I/O layer (src/opsfin/runs/):\n" + "\n".join(found)
+    )
 
 
 def test_the_sql_finder_finds_sql(tmp_path):
     path = tmp_path / "page.py"
-    path.write_text('def months(ws):\n    return ws.sql("SELECT DISTINCT m FROM gl")\n\n'
-                    'def label():\n    return "Select a month"\n', encoding="utf-8")
+    path.write_text(
+        'def months(ws):\n    return ws.sql("SELECT DISTINCT m FROM gl")\n\n'
+        'def label():\n    return "Select a month"\n',
+        encoding="utf-8",
+    )
     assert sql_sent_by(path) == [2]
 
 
@@ -214,30 +269,48 @@ def files_touched_by(name: str, path: Path, is_package: bool, modules: dict) -> 
     `.write_text(…)` or `.write_bytes(…)` call, or an import of opsfin.yamlfile (which reads YAML files)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "open"
+        ):
             found.append((node.lineno, "open(…)"))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FILE_CALLS:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in FILE_CALLS
+        ):
             found.append((node.lineno, f".{node.func.attr}(…)"))
     root = name.split(".")[0]
-    found += [(line, f"imports {target}") for target, line in imports_of(name, path, is_package, modules)
-              if target == f"{root}.yamlfile"]
+    found += [
+        (line, f"imports {target}")
+        for target, line in imports_of(name, path, is_package, modules)
+        if target == f"{root}.yamlfile"
+    ]
     return [f"{name}: line {line}: {what}" for line, what in sorted(found)]
 
 
 def engine_file_access(src: Path, package: str = "opsfin") -> list[str]:
     modules = module_files(src, package)
-    return [problem for name, (path, is_pkg) in sorted(modules.items()) if layer_of(name, package) == ENGINE
-            for problem in files_touched_by(name, path, is_pkg, modules)]
+    return [
+        problem
+        for name, (path, is_pkg) in sorted(modules.items())
+        if layer_of(name, package) == ENGINE
+        for problem in files_touched_by(name, path, is_pkg, modules)
+    ]
 
 
 def test_engines_read_no_files():
     """Engines are functions of tables and config: the I/O layer reads the model files (runs/model.py)."""
     found = engine_file_access(SRC)
-    assert found == [], "an engine reads a file; read it in the I/O layer (src/opsfin/runs/model.py):\n" + \
-        "\n".join(found)
+    assert found == [], (
+        "an engine reads a file; read it in the I/O layer (src/opsfin/runs/model.py):\n"
+        + "\n".join(found)
+    )
 
 
 # ---------------------------------------------------------------- the checker, on planted trees
+
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
@@ -250,10 +323,13 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 CLEAN = {
     "__init__.py": "from .workspace import Workspace\n",
     "errors.py": "",
-    "core/__init__.py": "", "core/periods.py": "from ..errors import UserError\n",
-    "kpis/__init__.py": "from .engine import compute\n", "kpis/engine.py": "from ..core.periods import x\n",
+    "core/__init__.py": "",
+    "core/periods.py": "from ..errors import UserError\n",
+    "kpis/__init__.py": "from .engine import compute\n",
+    "kpis/engine.py": "from ..core.periods import x\n",
     "workspace.py": "def kpi():\n    from .kpis import compute\n",
-    "web/__init__.py": "", "web/app.py": "from ..workspace import Workspace\nfrom ..kpis.engine import compute\n",
+    "web/__init__.py": "",
+    "web/app.py": "from ..workspace import Workspace\nfrom ..kpis.engine import compute\n",
 }
 
 
@@ -263,16 +339,37 @@ def test_checker_passes_a_clean_tree(tmp_path):
     assert sorted(t for t, _ in graph["opsfin.workspace"]) == ["opsfin.kpis"]
 
 
-@pytest.mark.parametrize(("module", "text", "expected"), [
-    ("kpis/spark.py", "def tables(ws):\n    from ..workspace import Workspace\n",
-     "opsfin.kpis.spark (engine) imports opsfin.workspace (I/O), line 2"),
-    ("kpis/spark.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from opsfin.web import app\n",
-     "opsfin.kpis.spark (engine) imports opsfin.web.app (front end), line 3"),
-    ("core/money.py", "from ..kpis import engine\n", "opsfin.core.money (core) imports opsfin.kpis.engine (engine), line 1"),
-    ("core/money.py", "import opsfin.workspace\n", "opsfin.core.money (core) imports opsfin.workspace (I/O), line 1"),
-    ("workspace.py", "from .web.app import x\n", "opsfin.workspace (I/O) imports opsfin.web.app (front end), line 1"),
-    ("gadgets.py", "", "opsfin.gadgets: in no layer"),
-])
+@pytest.mark.parametrize(
+    ("module", "text", "expected"),
+    [
+        (
+            "kpis/spark.py",
+            "def tables(ws):\n    from ..workspace import Workspace\n",
+            "opsfin.kpis.spark (engine) imports opsfin.workspace (I/O), line 2",
+        ),
+        (
+            "kpis/spark.py",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from opsfin.web import app\n",
+            "opsfin.kpis.spark (engine) imports opsfin.web.app (front end), line 3",
+        ),
+        (
+            "core/money.py",
+            "from ..kpis import engine\n",
+            "opsfin.core.money (core) imports opsfin.kpis.engine (engine), line 1",
+        ),
+        (
+            "core/money.py",
+            "import opsfin.workspace\n",
+            "opsfin.core.money (core) imports opsfin.workspace (I/O), line 1",
+        ),
+        (
+            "workspace.py",
+            "from .web.app import x\n",
+            "opsfin.workspace (I/O) imports opsfin.web.app (front end), line 1",
+        ),
+        ("gadgets.py", "", "opsfin.gadgets: in no layer"),
+    ],
+)
 def test_checker_finds_an_import_pointing_up(tmp_path, module, text, expected):
     graph = import_graph(_tree(tmp_path, {**CLEAN, module: text}))
     problems = layer_violations(graph)
@@ -280,26 +377,52 @@ def test_checker_finds_an_import_pointing_up(tmp_path, module, text, expected):
 
 
 def test_checker_reports_a_cycle_as_a_path(tmp_path):
-    planted = {**CLEAN, "kpis/a.py": "from . import b\n", "kpis/b.py": "def f():\n    from .c import x\n",
-               "kpis/c.py": "from .a import y\n"}
+    planted = {
+        **CLEAN,
+        "kpis/a.py": "from . import b\n",
+        "kpis/b.py": "def f():\n    from .c import x\n",
+        "kpis/c.py": "from .a import y\n",
+    }
     assert cycles(import_graph(_tree(tmp_path, planted))) == [
-        ["opsfin.kpis.a", "opsfin.kpis.b", "opsfin.kpis.c", "opsfin.kpis.a"]]
+        ["opsfin.kpis.a", "opsfin.kpis.b", "opsfin.kpis.c", "opsfin.kpis.a"]
+    ]
 
 
 def test_checker_sees_a_package_and_its_member_importing_each_other(tmp_path):
-    planted = {**CLEAN, "web/__init__.py": "from . import pages\n", "web/pages.py": "from . import router\n"}
-    assert cycles(import_graph(_tree(tmp_path, planted))) == [["opsfin.web", "opsfin.web.pages", "opsfin.web"]]
+    planted = {
+        **CLEAN,
+        "web/__init__.py": "from . import pages\n",
+        "web/pages.py": "from . import router\n",
+    }
+    assert cycles(import_graph(_tree(tmp_path, planted))) == [
+        ["opsfin.web", "opsfin.web.pages", "opsfin.web"]
+    ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("from ..yamlfile import read_yaml_mapping\n", "opsfin.kpis.loader: line 1: imports opsfin.yamlfile"),
-    ("def f():\n    import opsfin.yamlfile\n", "opsfin.kpis.loader: line 2: imports opsfin.yamlfile"),
-    ("def f(p):\n    with open(p) as f:\n        return f.read()\n", "opsfin.kpis.loader: line 2: open(…)"),
-    ("def f(p):\n    return p.read_text(encoding='utf-8')\n", "opsfin.kpis.loader: line 2: .read_text(…)"),
-    ("def f(p):\n    return p.read_bytes()\n", "opsfin.kpis.loader: line 2: .read_bytes(…)"),
-    ("def f(p, t):\n    p.write_text(t)\n", "opsfin.kpis.loader: line 2: .write_text(…)"),
-    ("def f(p):\n    p.write_bytes(b'')\n", "opsfin.kpis.loader: line 2: .write_bytes(…)"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "from ..yamlfile import read_yaml_mapping\n",
+            "opsfin.kpis.loader: line 1: imports opsfin.yamlfile",
+        ),
+        (
+            "def f():\n    import opsfin.yamlfile\n",
+            "opsfin.kpis.loader: line 2: imports opsfin.yamlfile",
+        ),
+        (
+            "def f(p):\n    with open(p) as f:\n        return f.read()\n",
+            "opsfin.kpis.loader: line 2: open(…)",
+        ),
+        (
+            "def f(p):\n    return p.read_text(encoding='utf-8')\n",
+            "opsfin.kpis.loader: line 2: .read_text(…)",
+        ),
+        ("def f(p):\n    return p.read_bytes()\n", "opsfin.kpis.loader: line 2: .read_bytes(…)"),
+        ("def f(p, t):\n    p.write_text(t)\n", "opsfin.kpis.loader: line 2: .write_text(…)"),
+        ("def f(p):\n    p.write_bytes(b'')\n", "opsfin.kpis.loader: line 2: .write_bytes(…)"),
+    ],
+)
 def test_checker_finds_an_engine_reading_a_file(tmp_path, text, expected):
     root = _tree(tmp_path, {**CLEAN, "yamlfile.py": "", "kpis/loader.py": text})
     assert engine_file_access(root) == [expected]
@@ -308,5 +431,8 @@ def test_checker_finds_an_engine_reading_a_file(tmp_path, text, expected):
 def test_checker_lets_the_io_layer_read_files_and_engines_say_open(tmp_path):
     io_reads = "from .yamlfile import read_yaml_mapping\ndef f(p):\n    return p.read_text()\n"
     engine_says = '"""open(t): the open items at t."""\ndef is_open(row):\n    return row.open\n'
-    root = _tree(tmp_path, {**CLEAN, "yamlfile.py": "", "workspace.py": io_reads, "kpis/aging.py": engine_says})
+    root = _tree(
+        tmp_path,
+        {**CLEAN, "yamlfile.py": "", "workspace.py": io_reads, "kpis/aging.py": engine_says},
+    )
     assert engine_file_access(root) == []

@@ -26,7 +26,9 @@ from opsfin.runs.matching import decide_bank
 def built(tmp_path_factory):
     from opsfin.demo import generate
 
-    return generate(tmp_path_factory.mktemp("decisions") / "ws", scale="tiny", seed=7).workspace.path
+    return generate(
+        tmp_path_factory.mktemp("decisions") / "ws", scale="tiny", seed=7
+    ).workspace.path
 
 
 @pytest.fixture
@@ -38,8 +40,12 @@ def ws(built, tmp_path):
 
 
 def opsfin_cli(ws, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def one_to_one(run, rule: str = "exact_reference") -> pl.DataFrame:
@@ -55,7 +61,9 @@ def test_confirm_through_the_cli_is_kept_and_audited(ws):
     assert f"confirmed {row['match_id']}" in done.stdout
     later = ws.match_bank()
     kept = later.matches.filter(pl.col("match_id") == row["match_id"])
-    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [(row["bank_txn_id"], row["doc_id"], "confirmed")]
+    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [
+        (row["bank_txn_id"], row["doc_id"], "confirmed")
+    ]
     assert later.summary["confirmed"] == 1
     db = open_app_db(ws)
     entry = db.audit_entries(object_type="match")[0]
@@ -76,7 +84,7 @@ def test_rejected_match_is_never_proposed_again(ws):
     queue = later.exceptions.filter(pl.col("bank_txn_id") == row["bank_txn_id"])
     assert queue["reason"].to_list() == ["every match proposed for it was rejected"]
     assert open_app_db(ws).audit_entries(object_type="match")[0]["action"] == "match.rejected"
-    for verb in ("confirm", "reject"):     # deciding it again says why it is gone, in one line
+    for verb in ("confirm", "reject"):  # deciding it again says why it is gone, in one line
         again = opsfin_cli(ws, "match", verb, row["match_id"])
         assert again.returncode == 2
         assert again.stderr.startswith(f"error: bank match {row['match_id']} was rejected by cli:")
@@ -86,7 +94,9 @@ def test_rejected_match_is_never_proposed_again(ws):
 def test_unknown_or_malformed_ids_are_one_line_errors(ws):
     bad = opsfin_cli(ws, "match", "confirm", "B0000000000000000")
     assert bad.returncode == 2
-    assert bad.stderr.startswith("error: no bank match B0000000000000000 in the current reconciliation")
+    assert bad.stderr.startswith(
+        "error: no bank match B0000000000000000 in the current reconciliation"
+    )
     assert len(bad.stderr.strip().splitlines()) == 1
     worse = opsfin_cli(ws, "match", "reject", "hello")
     assert worse.returncode == 2 and "is not a match id" in worse.stderr
@@ -99,24 +109,37 @@ def test_new_lines_are_matched_without_redeciding_confirmed_ones(ws):
     record_decision(ws, "ana", row["match_id"], "confirmed")
     day = dt.date(2024, 5, 2)
     with ws.connect() as con:
-        cust = con.execute("SELECT customer_id, name FROM customers ORDER BY customer_id LIMIT 1").fetchone()
-        con.execute("INSERT INTO ar_receipts VALUES ('RCT-NEW', ?, ?, 777.77, 'EUR', 'ARI-NEW-1', 'test')",
-                    [cust[0], day])
-        con.execute("INSERT INTO bank_transactions VALUES ('BT-NEW', NULL, 'DE00', ?, ?, 777.77, 'EUR', ?, "
-                    "'ARI-NEW-1', NULL, 'test')", [day, day, cust[1]])
+        cust = con.execute(
+            "SELECT customer_id, name FROM customers ORDER BY customer_id LIMIT 1"
+        ).fetchone()
+        con.execute(
+            "INSERT INTO ar_receipts VALUES ('RCT-NEW', ?, ?, 777.77, 'EUR', 'ARI-NEW-1', 'test')",
+            [cust[0], day],
+        )
+        con.execute(
+            "INSERT INTO bank_transactions VALUES ('BT-NEW', NULL, 'DE00', ?, ?, 777.77, 'EUR', ?, "
+            "'ARI-NEW-1', NULL, 'test')",
+            [day, day, cust[1]],
+        )
         # the bank books the confirmed payment a second time: it must not take the confirmed document
-        con.execute("INSERT INTO bank_transactions SELECT 'BT-AGAIN', NULL, bank_account, booking_date, value_date, "
-                    "amount, currency, counterparty, reference, description, 'test' FROM bank_transactions "
-                    "WHERE bank_txn_id = ?", [row["bank_txn_id"]])
+        con.execute(
+            "INSERT INTO bank_transactions SELECT 'BT-AGAIN', NULL, bank_account, booking_date, value_date, "
+            "amount, currency, counterparty, reference, description, 'test' FROM bank_transactions "
+            "WHERE bank_txn_id = ?",
+            [row["bank_txn_id"]],
+        )
     later = ws.match_bank()
     kept = later.matches.filter(pl.col("match_id") == row["match_id"])
-    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [(row["bank_txn_id"], row["doc_id"], "confirmed")]
+    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [
+        (row["bank_txn_id"], row["doc_id"], "confirmed")
+    ]
     new = later.matches.filter(pl.col("bank_txn_id") == "BT-NEW")
     assert new.select("doc_id", "status", "rule").rows() == [("RCT-NEW", "auto", "exact_reference")]
     again = later.exceptions.filter(pl.col("bank_txn_id") == "BT-AGAIN")
     assert again["reason"].to_list() == [
         f"its reference {row['reference']!r} belongs to {row['doc_type']} {row['doc_id']}, already matched to bank "
-        f"line {row['bank_txn_id']}"]
+        f"line {row['bank_txn_id']}"
+    ]
 
 
 def test_invoice_line_decisions(ws):
@@ -124,30 +147,56 @@ def test_invoice_line_decisions(ws):
     done = opsfin_cli(ws, "match", "confirm", flagged["match_id"])
     assert done.returncode == 0, done.stderr
     result = ws.match_invoices()
-    assert result.lines.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == ["confirmed"]
+    assert result.lines.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == [
+        "confirmed"
+    ]
     assert flagged["match_id"] not in set(exception_queue(result)["match_id"])
     assert opsfin_cli(ws, "match", "reject", flagged["match_id"]).returncode == 0
     queue = exception_queue(ws.match_invoices())
-    assert queue.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == ["rejected"]
+    assert queue.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == [
+        "rejected"
+    ]
     actions = [e["action"] for e in open_app_db(ws).audit_entries(object_type="match")]
     assert actions[:2] == ["match.rejected", "match.confirmed"]
 
 
 # ------------------------------------------------------------------ AppDB directly, SQLite and PostgreSQL
 
-SCHEMA_B = {"bank_txn_id": pl.String, "booking_date": pl.Date, "amount": pl.Decimal(18, 2), "currency": pl.String,
-            "counterparty": pl.String, "reference": pl.String, "description": pl.String}
-SCHEMA_I = {"doc_type": pl.String, "doc_id": pl.String, "doc_date": pl.Date, "amount": pl.Decimal(18, 2),
-            "currency": pl.String, "counterparty": pl.String, "reference": pl.String, "description": pl.String}
+SCHEMA_B = {
+    "bank_txn_id": pl.String,
+    "booking_date": pl.Date,
+    "amount": pl.Decimal(18, 2),
+    "currency": pl.String,
+    "counterparty": pl.String,
+    "reference": pl.String,
+    "description": pl.String,
+}
+SCHEMA_I = {
+    "doc_type": pl.String,
+    "doc_id": pl.String,
+    "doc_date": pl.Date,
+    "amount": pl.Decimal(18, 2),
+    "currency": pl.String,
+    "counterparty": pl.String,
+    "reference": pl.String,
+    "description": pl.String,
+}
 D = dt.date(2024, 3, 4)
 
 
 def ambiguous_books():
     """One bank line, two equal candidates: two suggested matches sharing the line."""
-    bank = pl.DataFrame([("L1", D, Decimal("99.00"), "EUR", "Acme", None, None)], schema=SCHEMA_B, orient="row")
-    items = pl.DataFrame([("ar_receipt", "R1", D, Decimal("99.00"), "EUR", "Acme", None, None),
-                          ("ar_receipt", "R2", D, Decimal("99.00"), "EUR", "Acme", None, None)],
-                         schema=SCHEMA_I, orient="row")
+    bank = pl.DataFrame(
+        [("L1", D, Decimal("99.00"), "EUR", "Acme", None, None)], schema=SCHEMA_B, orient="row"
+    )
+    items = pl.DataFrame(
+        [
+            ("ar_receipt", "R1", D, Decimal("99.00"), "EUR", "Acme", None, None),
+            ("ar_receipt", "R2", D, Decimal("99.00"), "EUR", "Acme", None, None),
+        ],
+        schema=SCHEMA_I,
+        orient="row",
+    )
     return bank, items
 
 
@@ -159,16 +208,23 @@ def test_a_line_is_never_in_two_confirmed_matches(app_db_url):  # noqa: F811
         stale = reconcile(bank, items, config, "EUR")
         ids = dict(stale.matches.select("doc_id", "match_id").iter_rows())
         decide_bank(db, "ana", ids["R1"], "confirmed", stale)
-        with pytest.raises(UserError, match=f"bank line L1 is already in confirmed match {ids['R1']}"):
-            decide_bank(db, "ben", ids["R2"], "confirmed", stale)       # a run from before ana's decision
+        with pytest.raises(
+            UserError, match=f"bank line L1 is already in confirmed match {ids['R1']}"
+        ):
+            decide_bank(
+                db, "ben", ids["R2"], "confirmed", stale
+            )  # a run from before ana's decision
         now = reconcile(bank, items, config, "EUR", bank_decisions(db.match_decisions("bank")))
         assert now.matches.select("doc_id", "status").rows() == [("R1", "confirmed")]
-        decide_bank(db, "ana", ids["R1"], "rejected", now)              # undo ...
-        decide_bank(db, "ben", ids["R2"], "confirmed", stale)           # ... then the other one is allowed
+        decide_bank(db, "ana", ids["R1"], "rejected", now)  # undo ...
+        decide_bank(db, "ben", ids["R2"], "confirmed", stale)  # ... then the other one is allowed
         final = reconcile(bank, items, config, "EUR", bank_decisions(db.match_decisions("bank")))
         assert final.matches.select("doc_id", "status").rows() == [("R2", "confirmed")]
         assert [e["action"] for e in db.audit_entries(object_type="match")] == [
-            "match.confirmed", "match.rejected", "match.confirmed"]
+            "match.confirmed",
+            "match.rejected",
+            "match.confirmed",
+        ]
         assert db.verify_audit() == []
     finally:
         db.close()
@@ -178,7 +234,11 @@ def test_the_engine_keeps_only_the_first_of_two_overlapping_confirmations():
     bank, items = ambiguous_books()
     stale = reconcile(bank, items, default_config().bank, "EUR")
     ids = dict(stale.matches.select("doc_id", "match_id").iter_rows())
-    both = BankDecisions({ids["R2"]: {"pairs": [("L1", "ar_receipt", "R2")], "rule": "manual", "score": 1.0},
-                          ids["R1"]: {"pairs": [("L1", "ar_receipt", "R1")], "rule": "manual", "score": 1.0}})
+    both = BankDecisions(
+        {
+            ids["R2"]: {"pairs": [("L1", "ar_receipt", "R2")], "rule": "manual", "score": 1.0},
+            ids["R1"]: {"pairs": [("L1", "ar_receipt", "R1")], "rule": "manual", "score": 1.0},
+        }
+    )
     result = reconcile(bank, items, default_config().bank, "EUR", both)
     assert result.matches.select("doc_id", "status").rows() == [("R2", "confirmed")]

@@ -34,24 +34,47 @@ from opsfin.matching.evaluate import (
 )
 
 RUN = BankReconciliation(
-    pl.DataFrame([("L1", "ar_receipt", "R1", "auto"), ("L2", "ar_receipt", "R2", "auto"),
-                  ("L2", "ar_receipt", "R3", "auto"), ("L3", "ar_receipt", "R4", "auto"),
-                  ("L4", "ap_payment", "P1", "auto"), ("L5", "ar_receipt", "R6", "auto"),
-                  ("L8", "ar_receipt", "R9", "auto"), ("L9", "ar_receipt", "R1", "suggested")],
-                 schema=["bank_txn_id", "doc_type", "doc_id", "status"], orient="row"),
-    pl.DataFrame({"bank_txn_id": ["L6", "L7"], "reason": ["no candidate", "no candidate"]}), {})
-SEEN = pl.DataFrame([("ar_receipt", f"R{k}") for k in (1, 2, 3, 4, 5, 6, 8)] + [("ap_payment", "P1")],
-                    schema=["doc_type", "doc_id"], orient="row")
-TRUTH_FILE = [("L1", "ar_receipt", "R1"), ("L2", "ar_receipt", "R2"), ("L2", "ar_receipt", "R3"),
-              ("L3", "ar_receipt", "R5"), ("L4", "ap_payment", "P1"), ("L5", "ar_receipt", "R6"),
-              ("L5", "ar_receipt", "R7"), ("L6", "other", "G1"), ("L7", "ar_receipt", "R8"),
-              ("L99", "ar_receipt", "R99")]
+    pl.DataFrame(
+        [
+            ("L1", "ar_receipt", "R1", "auto"),
+            ("L2", "ar_receipt", "R2", "auto"),
+            ("L2", "ar_receipt", "R3", "auto"),
+            ("L3", "ar_receipt", "R4", "auto"),
+            ("L4", "ap_payment", "P1", "auto"),
+            ("L5", "ar_receipt", "R6", "auto"),
+            ("L8", "ar_receipt", "R9", "auto"),
+            ("L9", "ar_receipt", "R1", "suggested"),
+        ],
+        schema=["bank_txn_id", "doc_type", "doc_id", "status"],
+        orient="row",
+    ),
+    pl.DataFrame({"bank_txn_id": ["L6", "L7"], "reason": ["no candidate", "no candidate"]}),
+    {},
+)
+SEEN = pl.DataFrame(
+    [("ar_receipt", f"R{k}") for k in (1, 2, 3, 4, 5, 6, 8)] + [("ap_payment", "P1")],
+    schema=["doc_type", "doc_id"],
+    orient="row",
+)
+TRUTH_FILE = [
+    ("L1", "ar_receipt", "R1"),
+    ("L2", "ar_receipt", "R2"),
+    ("L2", "ar_receipt", "R3"),
+    ("L3", "ar_receipt", "R5"),
+    ("L4", "ap_payment", "P1"),
+    ("L5", "ar_receipt", "R6"),
+    ("L5", "ar_receipt", "R7"),
+    ("L6", "other", "G1"),
+    ("L7", "ar_receipt", "R8"),
+    ("L99", "ar_receipt", "R99"),
+]
 
 
 @pytest.fixture
 def bank_truth(tmp_path):
-    pl.DataFrame(TRUTH_FILE, schema=["bank_txn_id", "doc_type", "doc_id"], orient="row").write_parquet(
-        tmp_path / "bank_matches.parquet")
+    pl.DataFrame(
+        TRUTH_FILE, schema=["bank_txn_id", "doc_type", "doc_id"], orient="row"
+    ).write_parquet(tmp_path / "bank_matches.parquet")
     return load_bank_truth(tmp_path)
 
 
@@ -62,57 +85,139 @@ def test_bank_truth_reads_other_as_a_gl_entry(bank_truth):
 def test_bank_scores(bank_truth):
     got = score_bank(RUN, bank_truth, SEEN)
     examples = got.pop("wrong_examples")
-    assert got == {"bank_lines": 9, "truth_pairs": 9, "auto_pairs": 7, "correct_auto_pairs": 5,
-                   "pair_precision": pytest.approx(5 / 7), "pair_recall": pytest.approx(5 / 9),
-                   "matchable_lines": 5, "auto_lines": 6, "auto_correct_lines": 3,
-                   "auto_correct_rate": 0.6, "wrong_auto_lines": 3, "wrong_auto_rate": 0.5}
+    assert got == {
+        "bank_lines": 9,
+        "truth_pairs": 9,
+        "auto_pairs": 7,
+        "correct_auto_pairs": 5,
+        "pair_precision": pytest.approx(5 / 7),
+        "pair_recall": pytest.approx(5 / 9),
+        "matchable_lines": 5,
+        "auto_lines": 6,
+        "auto_correct_lines": 3,
+        "auto_correct_rate": 0.6,
+        "wrong_auto_lines": 3,
+        "wrong_auto_rate": 0.5,
+    }
     assert sorted(examples, key=lambda e: e["bank_txn_id"]) == [
-        {"bank_txn_id": "L3", "auto_set": "ar_receipt|R4", "matchable": True, "true_set": "ar_receipt|R5"},
-        {"bank_txn_id": "L5", "auto_set": "ar_receipt|R6", "matchable": False,
-         "true_set": "ar_receipt|R6,ar_receipt|R7"},
-        {"bank_txn_id": "L8", "auto_set": "ar_receipt|R9", "matchable": None, "true_set": None}]
+        {
+            "bank_txn_id": "L3",
+            "auto_set": "ar_receipt|R4",
+            "matchable": True,
+            "true_set": "ar_receipt|R5",
+        },
+        {
+            "bank_txn_id": "L5",
+            "auto_set": "ar_receipt|R6",
+            "matchable": False,
+            "true_set": "ar_receipt|R6,ar_receipt|R7",
+        },
+        {"bank_txn_id": "L8", "auto_set": "ar_receipt|R9", "matchable": None, "true_set": None},
+    ]
 
 
 def test_at_most_ten_examples_of_each_mistake(tmp_path):
     lines = [f"L{k:02d}" for k in range(12)]
-    run = BankReconciliation(pl.DataFrame({"bank_txn_id": lines, "doc_type": ["ar_receipt"] * 12,
-                                           "doc_id": [f"X{k}" for k in range(12)], "status": ["auto"] * 12}),
-                             pl.DataFrame({"bank_txn_id": [], "reason": []}, schema={"bank_txn_id": pl.String,
-                                                                                     "reason": pl.String}), {})
-    truth = pl.DataFrame({"bank_txn_id": lines, "doc_type": ["ar_receipt"] * 12, "doc_id": [f"Y{k}" for k in range(12)]})
+    run = BankReconciliation(
+        pl.DataFrame(
+            {
+                "bank_txn_id": lines,
+                "doc_type": ["ar_receipt"] * 12,
+                "doc_id": [f"X{k}" for k in range(12)],
+                "status": ["auto"] * 12,
+            }
+        ),
+        pl.DataFrame(
+            {"bank_txn_id": [], "reason": []},
+            schema={"bank_txn_id": pl.String, "reason": pl.String},
+        ),
+        {},
+    )
+    truth = pl.DataFrame(
+        {
+            "bank_txn_id": lines,
+            "doc_type": ["ar_receipt"] * 12,
+            "doc_id": [f"Y{k}" for k in range(12)],
+        }
+    )
     got = score_bank(run, truth, truth.select("doc_type", "doc_id"))
     assert (got["wrong_auto_lines"], len(got["wrong_examples"])) == (12, 10)
-    invoices = InvoiceMatch(pl.DataFrame({"invoice_id": [f"I{k}" for k in range(12)], "line": [1] * 12,
-                                          "status": ["matched"] * 12}), {})
-    missed = pl.DataFrame({"invoice_id": [f"I{k}" for k in range(12)], "line": [1] * 12, "issue": ["duplicate"] * 12},
-                          schema={"invoice_id": pl.String, "line": pl.Int64, "issue": pl.String})
-    duplicate = next(k for k in score_invoices(invoices, missed)["kinds"] if k["issue"] == "duplicate")
+    invoices = InvoiceMatch(
+        pl.DataFrame(
+            {
+                "invoice_id": [f"I{k}" for k in range(12)],
+                "line": [1] * 12,
+                "status": ["matched"] * 12,
+            }
+        ),
+        {},
+    )
+    missed = pl.DataFrame(
+        {"invoice_id": [f"I{k}" for k in range(12)], "line": [1] * 12, "issue": ["duplicate"] * 12},
+        schema={"invoice_id": pl.String, "line": pl.Int64, "issue": pl.String},
+    )
+    duplicate = next(
+        k for k in score_invoices(invoices, missed)["kinds"] if k["issue"] == "duplicate"
+    )
     assert (duplicate["injected"], duplicate["found"], len(duplicate["missed"])) == (12, 0, 10)
 
 
 def test_bank_scores_of_a_run_without_auto_matches(bank_truth):
-    nothing = BankReconciliation(RUN.matches.clear(), pl.DataFrame({"bank_txn_id": ["L1"], "reason": ["x"]}), {})
+    nothing = BankReconciliation(
+        RUN.matches.clear(), pl.DataFrame({"bank_txn_id": ["L1"], "reason": ["x"]}), {}
+    )
     got = score_bank(nothing, bank_truth, SEEN)
-    assert (got["truth_pairs"], got["auto_pairs"], got["pair_precision"], got["pair_recall"]) == (1, 0, None, 0.0)
-    assert (got["matchable_lines"], got["auto_correct_rate"], got["wrong_auto_rate"]) == (1, 0.0, None)
+    assert (got["truth_pairs"], got["auto_pairs"], got["pair_precision"], got["pair_recall"]) == (
+        1,
+        0,
+        None,
+        0.0,
+    )
+    assert (got["matchable_lines"], got["auto_correct_rate"], got["wrong_auto_rate"]) == (
+        1,
+        0.0,
+        None,
+    )
 
 
-INVOICE_RUN = InvoiceMatch(pl.DataFrame(
-    [("I1", 1, "qty_over_received"), ("I2", 1, "matched"), ("I3", 1, "duplicate"), ("I4", 1, "no_receipt"),
-     ("I5", 1, "matched"), ("I6", 1, "matched")], schema={"invoice_id": pl.String, "line": pl.Int32,
-                                                           "status": pl.String}, orient="row"), {})
-INVOICE_TRUTH = pl.DataFrame([("I1", 1, "qty_over_received"), ("I2", 1, "price_over_tolerance"),
-                              ("I3", 1, "duplicate")], schema={"invoice_id": pl.String, "line": pl.Int64,
-                                                               "issue": pl.String}, orient="row")
+INVOICE_RUN = InvoiceMatch(
+    pl.DataFrame(
+        [
+            ("I1", 1, "qty_over_received"),
+            ("I2", 1, "matched"),
+            ("I3", 1, "duplicate"),
+            ("I4", 1, "no_receipt"),
+            ("I5", 1, "matched"),
+            ("I6", 1, "matched"),
+        ],
+        schema={"invoice_id": pl.String, "line": pl.Int32, "status": pl.String},
+        orient="row",
+    ),
+    {},
+)
+INVOICE_TRUTH = pl.DataFrame(
+    [("I1", 1, "qty_over_received"), ("I2", 1, "price_over_tolerance"), ("I3", 1, "duplicate")],
+    schema={"invoice_id": pl.String, "line": pl.Int64, "issue": pl.String},
+    orient="row",
+)
 
 
 def test_invoice_scores():
     got = score_invoices(INVOICE_RUN, INVOICE_TRUTH)
-    kinds = {k["issue"]: (k["injected"], k["found"], k["recall"], k["flagged"], k["precision"]) for k in got["kinds"]}
-    assert kinds == {"duplicate": (1, 1, 1.0, 1, 1.0), "no_receipt": (0, 0, None, 1, 0.0),
-                     "qty_over_received": (1, 1, 1.0, 1, 1.0), "price_over_tolerance": (1, 0, 0.0, 0, None)}
+    kinds = {
+        k["issue"]: (k["injected"], k["found"], k["recall"], k["flagged"], k["precision"])
+        for k in got["kinds"]
+    }
+    assert kinds == {
+        "duplicate": (1, 1, 1.0, 1, 1.0),
+        "no_receipt": (0, 0, None, 1, 0.0),
+        "qty_over_received": (1, 1, 1.0, 1, 1.0),
+        "price_over_tolerance": (1, 0, 0.0, 0, None),
+    }
     missed = {k["issue"]: k["missed"] for k in got["kinds"]}
-    assert missed["price_over_tolerance"] == [{"invoice_id": "I2", "line": 1, "issue": "price_over_tolerance"}]
+    assert missed["price_over_tolerance"] == [
+        {"invoice_id": "I2", "line": 1, "issue": "price_over_tolerance"}
+    ]
     assert (got["lines"], got["clean_lines"], got["clean_flagged"]) == (6, 3, 1)
     assert got["clean_flag_rate"] == pytest.approx(1 / 3)
 
@@ -123,20 +228,28 @@ def test_verdict_against_the_targets(bank_truth):
         "auto_correct_rate": {"target": ">= 0.98", "value": 0.6, "met": False},
         "wrong_auto_rate": {"target": "<= 0.001", "value": 0.5, "met": False},
         "issue_recall_min": {"target": ">= 0.95", "value": 0.0, "met": False},
-        "clean_flag_rate": {"target": "<= 0.02", "value": pytest.approx(1 / 3), "met": False}}
+        "clean_flag_rate": {"target": "<= 0.02", "value": pytest.approx(1 / 3), "met": False},
+    }
     # each target just met, and nothing to measure
-    at_targets = verdict({"auto_correct_rate": 0.98, "wrong_auto_rate": 0.001},
-                         {"kinds": [{"injected": 1, "recall": 0.95}, {"injected": 0, "recall": None}],
-                          "clean_flag_rate": 0.02})
+    at_targets = verdict(
+        {"auto_correct_rate": 0.98, "wrong_auto_rate": 0.001},
+        {
+            "kinds": [{"injected": 1, "recall": 0.95}, {"injected": 0, "recall": None}],
+            "clean_flag_rate": 0.02,
+        },
+    )
     assert {k: x["met"] for k, x in at_targets.items()} == dict.fromkeys(v, True)
-    empty = verdict({"auto_correct_rate": None, "wrong_auto_rate": None}, {"kinds": [], "clean_flag_rate": None})
+    empty = verdict(
+        {"auto_correct_rate": None, "wrong_auto_rate": None}, {"kinds": [], "clean_flag_rate": None}
+    )
     assert {k: x["met"] for k, x in empty.items()} == dict.fromkeys(v, None)
 
 
 def test_invoice_truth_keeps_its_three_columns_with_whole_line_numbers(tmp_path):
-    pl.DataFrame({"invoice_id": ["I1"], "line": [2], "issue": ["duplicate"], "note": ["injected"]},
-                 schema={"invoice_id": pl.String, "line": pl.Int32, "issue": pl.String, "note": pl.String}
-                 ).write_parquet(tmp_path / "invoice_issues.parquet")
+    pl.DataFrame(
+        {"invoice_id": ["I1"], "line": [2], "issue": ["duplicate"], "note": ["injected"]},
+        schema={"invoice_id": pl.String, "line": pl.Int32, "issue": pl.String, "note": pl.String},
+    ).write_parquet(tmp_path / "invoice_issues.parquet")
     truth = load_invoice_truth(tmp_path)
     assert truth.schema == {"invoice_id": pl.String, "line": pl.Int64, "issue": pl.String}
     assert truth.rows() == [("I1", 2, "duplicate")]

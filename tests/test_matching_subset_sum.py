@@ -12,35 +12,54 @@ NEVER = 1e18  # a deadline that never comes
 
 def test_stops_at_two_solutions_by_default_and_at_the_limit_given():
     # four 100.00 items against 200.00: six pairs; the search meets (0, 1), then (0, 2), first
-    assert subset_sums(200_00, [100_00] * 4, max_items=4, deadline=NEVER).solutions == [(0, 1), (0, 2)]
-    assert subset_sums(200_00, [100_00] * 4, max_items=4, deadline=NEVER, limit=3).solutions == [(0, 1), (0, 2),
-                                                                                               (0, 3)]
+    assert subset_sums(200_00, [100_00] * 4, max_items=4, deadline=NEVER).solutions == [
+        (0, 1),
+        (0, 2),
+    ]
+    assert subset_sums(200_00, [100_00] * 4, max_items=4, deadline=NEVER, limit=3).solutions == [
+        (0, 1),
+        (0, 2),
+        (0, 3),
+    ]
     assert subset_sums(200_00, [100_00] * 4, max_items=4, deadline=NEVER, limit=10).solutions == [
-        (0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (1, 2),
+        (1, 3),
+        (2, 3),
+    ]
 
 
 def test_the_largest_amounts_are_tried_first():
     # 300.00 = 280 + 20 = 270 + 20 + 10. Largest first, 280 is taken, 270 does not fit in the 20 left and
     # is skipped (a smaller one still may fit), 20 closes it: the first solution is (0, 2).
-    assert subset_sums(300_00, [280_00, 270_00, 20_00, 10_00], max_items=4, deadline=NEVER, limit=1
-                       ).solutions == [(0, 2)]
-    assert subset_sums(300_00, [280_00, 270_00, 20_00, 10_00], max_items=4, deadline=NEVER).solutions == [
-        (0, 2), (1, 2, 3)]
+    assert subset_sums(
+        300_00, [280_00, 270_00, 20_00, 10_00], max_items=4, deadline=NEVER, limit=1
+    ).solutions == [(0, 2)]
+    assert subset_sums(
+        300_00, [280_00, 270_00, 20_00, 10_00], max_items=4, deadline=NEVER
+    ).solutions == [(0, 2), (1, 2, 3)]
 
 
 def test_zeros_and_amounts_of_the_other_sign_are_never_used():
     # 100.00 = 60 + 40; with the zero it would also be 60 + 40 + 0, and with the -40.00 taken at its size
     # 60 + |-40|, and with both signs 60 + 40 + 5 - 5
-    assert subset_sums(100_00, [60_00, 40_00, 0, -40_00, -5_00, 5_00], max_items=6, deadline=NEVER, limit=10
-                       ).solutions == [(0, 1)]
-    assert subset_sums(-100_00, [-60_00, -40_00, 0, 40_00, 5_00, -5_00], max_items=6, deadline=NEVER, limit=10
-                       ).solutions == [(0, 1)]
+    assert subset_sums(
+        100_00, [60_00, 40_00, 0, -40_00, -5_00, 5_00], max_items=6, deadline=NEVER, limit=10
+    ).solutions == [(0, 1)]
+    assert subset_sums(
+        -100_00, [-60_00, -40_00, 0, 40_00, 5_00, -5_00], max_items=6, deadline=NEVER, limit=10
+    ).solutions == [(0, 1)]
 
 
 def test_one_amount_alone_is_not_a_batch_and_a_zero_target_has_none():
-    assert subset_sums(300_00, [300_00, 200_00, 100_00], max_items=3, deadline=NEVER).solutions == [(1, 2)]
-    assert subset_sums(300_00, [300_00, 200_00, 100_00], max_items=3, deadline=NEVER, min_items=1
-                       ).solutions == [(0,), (1, 2)]
+    assert subset_sums(300_00, [300_00, 200_00, 100_00], max_items=3, deadline=NEVER).solutions == [
+        (1, 2)
+    ]
+    assert subset_sums(
+        300_00, [300_00, 200_00, 100_00], max_items=3, deadline=NEVER, min_items=1
+    ).solutions == [(0,), (1, 2)]
     assert subset_sums(0, [100_00, -100_00], max_items=2, deadline=NEVER).solutions == []
 
 

@@ -74,9 +74,9 @@ def test_every_transaction_matches_golden(doc, golden):
     for row, exp in zip(rows, expected, strict=True):
         assert row["amount"] == _dec(exp["amount"])
         assert row["booking_date"] == dt.date.fromisoformat(exp["date"])
-        assert row["value_date"] == dt.date(2014, 1, 5)            # every Ntry/ValDt
+        assert row["value_date"] == dt.date(2014, 1, 5)  # every Ntry/ValDt
         assert row["counterparty"] == exp["partner_name"]
-        assert row["reference"] == exp["ref"]                     # Refs/EndToEndId here
+        assert row["reference"] == exp["ref"]  # Refs/EndToEndId here
         # The golden `payment_ref` is AddtlTxInf; our description keeps it (after Ustrd).
         assert exp["payment_ref"] in row["description"]
         assert row["statement_id"] == "1234Test/1"
@@ -87,10 +87,17 @@ def test_every_transaction_matches_golden(doc, golden):
 def test_ids_and_locations(doc):
     txns = doc.tables["bank_transactions"].to_pylist()
     assert [t["bank_txn_id"] for t in txns] == [
-        "1234Test/1/1/1", "1234Test/1/2/1", "1234Test/1/2/2", "1234Test/1/3/1"]
+        "1234Test/1/1/1",
+        "1234Test/1/2/1",
+        "1234Test/1/2/2",
+        "1234Test/1/3/1",
+    ]
     assert doc.locations["bank_transactions"] == [
-        "Stmt[1]/Ntry[1]/NtryDtls/TxDtls[1]", "Stmt[1]/Ntry[2]/NtryDtls/TxDtls[1]",
-        "Stmt[1]/Ntry[2]/NtryDtls/TxDtls[2]", "Stmt[1]/Ntry[3]/NtryDtls/TxDtls[1]"]
+        "Stmt[1]/Ntry[1]/NtryDtls/TxDtls[1]",
+        "Stmt[1]/Ntry[2]/NtryDtls/TxDtls[1]",
+        "Stmt[1]/Ntry[2]/NtryDtls/TxDtls[2]",
+        "Stmt[1]/Ntry[3]/NtryDtls/TxDtls[1]",
+    ]
     assert doc.locations["bank_statements"] == ["Stmt[1]"]
     # the batch entry (Ntry[2], 664.05 DBIT) is split into its two details
     assert sum(t["amount"] for t in txns[1:3]) == Decimal("-664.05")
@@ -104,7 +111,8 @@ def test_sample_statement_does_not_balance(doc):
     stmt = doc.tables["bank_statements"].to_pylist()[0]
     assert stmt["opening_balance"] + sum(t["amount"] for t in txns) == Decimal("15555.28")
     assert doc.meta["warnings"] == [
-        "Stmt[1] (1234Test/1): opening 15568.27 + entries -12.99 != closing 15121.12"]
+        "Stmt[1] (1234Test/1): opening 15568.27 + entries -12.99 != closing 15121.12"
+    ]
 
 
 # ---------------------------------------------------------------- synthetic files
@@ -138,7 +146,7 @@ def test_newer_version_prcd_othr_and_structured_reference(tmp_path):
     doc = read_document(path)
     stmt = doc.tables["bank_statements"].to_pylist()[0]
     assert stmt["bank_account"] == "12345678"
-    assert stmt["opening_balance"] == Decimal("-10.00")   # PRCD, DBIT
+    assert stmt["opening_balance"] == Decimal("-10.00")  # PRCD, DBIT
     assert stmt["statement_date"] == dt.date(2024, 3, 1)
     (txn,) = doc.tables["bank_transactions"].to_pylist()
     assert txn["amount"] == Decimal("100.00")
@@ -146,8 +154,9 @@ def test_newer_version_prcd_othr_and_structured_reference(tmp_path):
     assert txn["counterparty"] == "Customer Ltd"
     assert txn["reference"] == "RF18539007547034"
     assert txn["description"] == "INV 1 INV 2"
-    assert doc.meta["skipped"] == [{"location": "Stmt[1]/Ntry[2]",
-                                    "reason": "entry status PDNG (not booked)"}]
+    assert doc.meta["skipped"] == [
+        {"location": "Stmt[1]/Ntry[2]", "reason": "entry status PDNG (not booked)"}
+    ]
 
 
 def test_entry_without_details_and_unsplittable_batch(tmp_path):
@@ -169,12 +178,17 @@ def test_entry_without_details_and_unsplittable_batch(tmp_path):
     assert "opening -10.00 + entries -12.00 != closing 90.00" in doc.meta["warnings"][1]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.02'><BkToCstmrStmt><Stmt>",
-     "not well-formed XML"),
-    ("this is not a bank statement\n", "unrecognised document format"),
-    ("", "unrecognised document format"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.02'><BkToCstmrStmt><Stmt>",
+            "not well-formed XML",
+        ),
+        ("this is not a bank statement\n", "unrecognised document format"),
+        ("", "unrecognised document format"),
+    ],
+)
 def test_malformed_file_names_the_file(tmp_path, content, message):
     path = tmp_path / "broken.xml"
     path.write_text(content, encoding="utf-8")
@@ -187,7 +201,9 @@ def test_bad_amount_names_the_element(tmp_path):
     entry = """<Ntry><Amt Ccy="EUR">12,50</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>"""
     path = tmp_path / "bad.xml"
     path.write_text(_camt(entry), encoding="utf-8")
-    with pytest.raises(UserError, match=r"bad\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '12,50' is not a number"):
+    with pytest.raises(
+        UserError, match=r"bad\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '12,50' is not a number"
+    ):
         read_document(path)
 
 
@@ -201,7 +217,9 @@ def test_missing_balance_is_a_user_error(tmp_path):
 
 def test_other_xml_is_not_camt(tmp_path):
     path = tmp_path / "other.xml"
-    path.write_text("<Document xmlns='urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'/>", encoding="utf-8")
+    path.write_text(
+        "<Document xmlns='urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'/>", encoding="utf-8"
+    )
     assert detect_format(path) is None
     with pytest.raises(UserError, match="not a camt.053 statement"):
         read_document(path, fmt="camt053")
@@ -221,8 +239,9 @@ def test_statement_without_entries(tmp_path):
     path.write_text(_camt(""), encoding="utf-8")
     doc = read_document(path)
     assert doc.tables["bank_transactions"].num_rows == 0
-    assert doc.tables["bank_transactions"].schema == \
-        canonical.table("bank_transactions").arrow_schema(False)
+    assert doc.tables["bank_transactions"].schema == canonical.table(
+        "bank_transactions"
+    ).arrow_schema(False)
     assert doc.tables["bank_statements"].to_pylist()[0]["closing_balance"] == Decimal("90.00")
 
 
@@ -230,5 +249,7 @@ def test_out_of_range_amount_is_a_user_error(tmp_path):
     entry = """<Ntry><Amt Ccy="EUR">1E+30</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>"""
     path = tmp_path / "huge.xml"
     path.write_text(_camt(entry), encoding="utf-8")
-    with pytest.raises(UserError, match=r"huge\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '1E\+30' is out of range"):
+    with pytest.raises(
+        UserError, match=r"huge\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '1E\+30' is out of range"
+    ):
         read_document(path)

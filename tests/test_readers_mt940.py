@@ -46,7 +46,7 @@ class _PythonTagLoader(yaml.SafeLoader):
 def _python_tag(loader, suffix, node):
     if isinstance(node, yaml.MappingNode):
         obj = {"__tag__": suffix}
-        yield obj                                  # allows the recursive references in the dump
+        yield obj  # allows the recursive references in the dump
         obj.update(loader.construct_mapping(node, deep=True))
     elif isinstance(node, yaml.SequenceNode):
         args = loader.construct_sequence(node, deep=True)
@@ -114,13 +114,13 @@ STATEMENTS = [
 # Golden transactions (0-based) whose :61: reference the library overwrote with a missing KREF+;
 # value = our reference, read from the :61: line (customer reference, else bank reference).
 LOST_REFERENCES = {
-    10: "0724710290635078",    # :61:0709040904CR125,88NTRFNONREF//0724710290635078
-    11: "0724710290626371",    # :61:0709040904CR125004,88NTRFNONREF//0724710290626371
-    14: "0724710290628244",    # :61:0709040904CR250000,NTRFNONREF//0724710290628244
-    15: "0724710290631813",    # :61:0709040904CR300000,NTRFNONREF//0724710290631813
-    16: "0724710290630146",    # :61:0709040904CR500000,NTRFNONREF//0724710290630146
-    25: "TFNr 01011 MSGID",    # :61:0709040904DR5002,17NTRFTFNr 01011 MSGID//0724710353006393
-    88: "0724710290624796",    # :61:0709040904CR125004,88NTRFNONREF//0724710290624796
+    10: "0724710290635078",  # :61:0709040904CR125,88NTRFNONREF//0724710290635078
+    11: "0724710290626371",  # :61:0709040904CR125004,88NTRFNONREF//0724710290626371
+    14: "0724710290628244",  # :61:0709040904CR250000,NTRFNONREF//0724710290628244
+    15: "0724710290631813",  # :61:0709040904CR300000,NTRFNONREF//0724710290631813
+    16: "0724710290630146",  # :61:0709040904CR500000,NTRFNONREF//0724710290630146
+    25: "TFNr 01011 MSGID",  # :61:0709040904DR5002,17NTRFTFNr 01011 MSGID//0724710353006393
+    88: "0724710290624796",  # :61:0709040904CR125004,88NTRFNONREF//0724710290624796
 }
 
 
@@ -131,7 +131,7 @@ def _golden_reference(i: int, g: dict) -> str | None:
     if e2e and e2e != "NONREF":
         return e2e.split("MTLG:")[0].strip()
     cr = g.get("customer_reference")
-    if cr and "\n" in cr:                      # ":61: refs" + "\n" + the KREF+ value of :86:
+    if cr and "\n" in cr:  # ":61: refs" + "\n" + the KREF+ value of :86:
         return cr.split("\n", 1)[1].split("MTLG:")[0].strip()
     raw = (cr or "") + ("//" + g["bank_reference"] if g.get("bank_reference") else "")
     raw += g.get("extra_details") or ""
@@ -166,7 +166,7 @@ def test_every_transaction_matches_golden(doc, golden):
     assert len(rows) == len(expected) == 97
     for i, (row, g) in enumerate(zip(rows, expected, strict=True)):
         amount = g["amount"]["amount"]
-        if g["status"] in ("RC", "RD"):        # the library leaves reversals unsigned
+        if g["status"] in ("RC", "RD"):  # the library leaves reversals unsigned
             amount = -amount if g["status"] == "RC" else abs(amount)
         assert row["amount"] == amount, i
         assert row["currency"] == g["currency"] == "EUR", i
@@ -185,22 +185,28 @@ def test_reversal_signs(doc):
 
 def test_statements_balances(doc, golden):
     stmts = doc.tables["bank_statements"].to_pylist()
-    assert [(s["statement_id"], str(s["opening_balance"]), str(s["closing_balance"]))
-            for s in stmts] == STATEMENTS
+    assert [
+        (s["statement_id"], str(s["opening_balance"]), str(s["closing_balance"])) for s in stmts
+    ] == STATEMENTS
     assert all(s["currency"] == "EUR" and s["statement_date"] == dt.date(2007, 9, 4) for s in stmts)
     # the golden keeps the last statement's fields (and the last :60M:/:62M: seen)
     last, data = stmts[-1], golden["data"]
     assert last["bank_account"] == data["account_identification"] == "50880050/0194804000888"
-    assert last["statement_id"] == "/".join((data["transaction_reference"], data["statement_number"],
-                                             data["sequence_number"]))
+    assert last["statement_id"] == "/".join(
+        (data["transaction_reference"], data["statement_number"], data["sequence_number"])
+    )
     assert last["opening_balance"] == data["final_opening_balance"]["amount"]["amount"]
     assert last["closing_balance"] == data["final_closing_balance"]["amount"]["amount"]
     assert last["statement_date"] == data["final_closing_balance"]["date"]
     by_id = {s["statement_id"]: s for s in stmts}
-    assert by_id["T089414056000002/00004/00002"]["closing_balance"] == \
-        data["intermediate_closing_balance"]["amount"]["amount"]
-    assert by_id["T089414056000003/00004/00003"]["opening_balance"] == \
-        data["intermediate_opening_balance"]["amount"]["amount"]
+    assert (
+        by_id["T089414056000002/00004/00002"]["closing_balance"]
+        == data["intermediate_closing_balance"]["amount"]["amount"]
+    )
+    assert (
+        by_id["T089414056000003/00004/00003"]["opening_balance"]
+        == data["intermediate_opening_balance"]["amount"]["amount"]
+    )
 
 
 def test_each_statement_closing_is_opening_plus_lines(doc):
@@ -221,13 +227,15 @@ def test_ids_locations_and_details(doc):
     assert txns[0]["bank_account"] == "50880050/0194774600888"
     # ?00 posting text | SVWZ+ (or purpose) | MTLG: message
     assert txns[7]["description"].startswith("GUTSCHRIFT | TO 13 TFNr 20004 Eingangskanal Mint")
-    assert txns[0]["description"] == ("RETOURE | Grund nicht spezifiziert Reject aus "
-                                      "SEPA-Ueberweisungsauftrag")
+    assert txns[0]["description"] == (
+        "RETOURE | Grund nicht spezifiziert Reject aus SEPA-Ueberweisungsauftrag"
+    )
     # ?32 + ?33 are one name split in two subfields
     assert txns[14]["counterparty"] == "Daniel Severidt 70 ZeichenBeginn Fuellzeichen xxxxxxx"
 
 
 # ---------------------------------------------------------------- synthetic files
+
 
 def _write(tmp_path: Path, text: str, name: str = "s.sta", newline: str = "\n") -> Path:
     path = tmp_path / name
@@ -256,11 +264,15 @@ Supplementary line
     a, b, c = doc.tables["bank_transactions"].to_pylist()
     assert a["value_date"] == dt.date(2007, 12, 31) and a["booking_date"] == dt.date(2008, 1, 2)
     assert a["amount"] == Decimal("-100.50") and a["reference"] == "REF-A"
-    assert a["description"] == "Rent January flat 3"      # free-text :86:, whitespace collapsed
+    assert a["description"] == "Rent January flat 3"  # free-text :86:, whitespace collapsed
     assert b["value_date"] == dt.date(2008, 1, 2) and b["booking_date"] == dt.date(2007, 12, 31)
     assert (b["amount"], b["counterparty"], b["reference"], b["description"]) == (
-        Decimal("20.00"), "J. DOE", "E2E-7", "Invoice 42")
-    assert c["amount"] == Decimal("5.00") and c["reference"] is None   # RD: reversal of a debit
+        Decimal("20.00"),
+        "J. DOE",
+        "E2E-7",
+        "Invoice 42",
+    )
+    assert c["amount"] == Decimal("5.00") and c["reference"] is None  # RD: reversal of a debit
     (stmt,) = doc.tables["bank_statements"].to_pylist()
     assert stmt["statement_id"] == "STMT/1/1" and stmt["statement_date"] == dt.date(2008, 1, 2)
     assert doc.meta["warnings"] == []
@@ -272,14 +284,25 @@ def test_unbalanced_statement_is_reported(tmp_path):
     assert "opening 10.00 + lines 1.00 != closing 12.00" in doc.meta["warnings"][0]
 
 
-@pytest.mark.parametrize("text, message", [
-    (":20:X\n:25:ACC\n:28C:1\n:60F:C240101EUR10,\n:61:2401XXC1,NTRF\n:62F:C240101EUR11,\n",
-     r"line 5 \(:61:\): cannot read statement line"),
-    (":20:X\n:25:ACC\n:60F:C241301EUR10,\n:62F:C240101EUR10,\n", r"line 3 \(:60F:\): month must be"),
-    (":20:X\n:25:ACC\n:60F:C240101EUR10,\n", r"line 1 \(:20:\): statement X has no :62F: field"),
-    (":25:ACC\n:20:X\n", r"line 1 \(:25:\): field before the first :20:"),
-    ("hello\nworld\n", r"no MT940 statement found"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            ":20:X\n:25:ACC\n:28C:1\n:60F:C240101EUR10,\n:61:2401XXC1,NTRF\n:62F:C240101EUR11,\n",
+            r"line 5 \(:61:\): cannot read statement line",
+        ),
+        (
+            ":20:X\n:25:ACC\n:60F:C241301EUR10,\n:62F:C240101EUR10,\n",
+            r"line 3 \(:60F:\): month must be",
+        ),
+        (
+            ":20:X\n:25:ACC\n:60F:C240101EUR10,\n",
+            r"line 1 \(:20:\): statement X has no :62F: field",
+        ),
+        (":25:ACC\n:20:X\n", r"line 1 \(:25:\): field before the first :20:"),
+        ("hello\nworld\n", r"no MT940 statement found"),
+    ],
+)
 def test_malformed_file_gives_user_error_with_line(tmp_path, text, message):
     path = _write(tmp_path, text, name="bad.sta")
     with pytest.raises(UserError, match=message) as err:

@@ -19,10 +19,30 @@ from web_support import BAD_PRODUCTS, PASSWORD, PEOPLE, TestClient, bearer, copy
 
 # ---------------------------------------------------------------- the CLI
 # commands that only read (or write files the user asked for, outside the workspace's data)
-CLI_READS = {"abc", "alerts", "check", "unit-economics", "order-costs", "value-stream", "quarantine", "kpi",
-             "bottlenecks", "serve", "variance", "eval detection", "eval matching", "audit verify", "audit list",
-             "export parquet", "export pack", "period list", "match invoices", "match exceptions", "users list",
-             "tokens list"}
+CLI_READS = {
+    "abc",
+    "alerts",
+    "check",
+    "unit-economics",
+    "order-costs",
+    "value-stream",
+    "quarantine",
+    "kpi",
+    "bottlenecks",
+    "serve",
+    "variance",
+    "eval detection",
+    "eval matching",
+    "audit verify",
+    "audit list",
+    "export parquet",
+    "export pack",
+    "period list",
+    "match invoices",
+    "match exceptions",
+    "users list",
+    "tokens list",
+}
 # commands that create a workspace: its audit log starts empty with it
 CLI_CREATES_WORKSPACE = {"demo", "init"}
 
@@ -43,10 +63,18 @@ def cli_walk(tmp_path, ids: tuple[str, ...]) -> list[tuple[list[str], str | None
     """(arguments, stdin, the audit action expected) for every write command, in an order that works."""
     (tmp_path / "products.csv").write_text(BAD_PRODUCTS, encoding="utf-8")
     return [
-        (["users", "add", "ann", "--role", "analyst", "--password-stdin"], "a long passphrase\n", "user.add"),
+        (
+            ["users", "add", "ann", "--role", "analyst", "--password-stdin"],
+            "a long passphrase\n",
+            "user.add",
+        ),
         (["users", "disable", "ann"], None, "user.disable"),
         (["users", "enable", "ann"], None, "user.enable"),
-        (["users", "set-password", "ann", "--password-stdin"], "another long one\n", "user.set_password"),
+        (
+            ["users", "set-password", "ann", "--password-stdin"],
+            "another long one\n",
+            "user.set_password",
+        ),
         (["tokens", "create", "etl", "--user", "ann"], None, "token.create"),
         (["tokens", "revoke", "etl"], None, "token.revoke"),
         (["ingest", str(tmp_path / "products.csv"), "--table", "products"], None, "load.ingest"),
@@ -65,8 +93,9 @@ def cli_name(args: list[str]) -> str:
 @pytest.fixture(scope="module")
 def match_ids(tiny_demo) -> tuple[str, ...]:
     """Three bank matches of the demo (the engine's ids do not depend on the workspace's folder)."""
-    result = CliRunner().invoke(cli_app, ["match", "bank", "--preview", "--format", "json", "-w",
-                                          str(tiny_demo.path)])
+    result = CliRunner().invoke(
+        cli_app, ["match", "bank", "--preview", "--format", "json", "-w", str(tiny_demo.path)]
+    )
     matches = json.loads(result.stdout)["matches"]
     assert len(matches) >= 3
     return tuple(m["match_id"] for m in matches[:3])
@@ -75,7 +104,9 @@ def match_ids(tiny_demo) -> tuple[str, ...]:
 def test_every_cli_command_is_walked_or_named_read_only(tmp_path, match_ids):
     walked = {cli_name(args) for args, _, _ in cli_walk(tmp_path, match_ids)}
     unknown = cli_commands() - walked - CLI_READS - CLI_CREATES_WORKSPACE
-    assert not unknown, f"new commands: walk them in cli_walk (if they write) or name them in CLI_READS: {unknown}"
+    assert not unknown, (
+        f"new commands: walk them in cli_walk (if they write) or name them in CLI_READS: {unknown}"
+    )
     assert walked.isdisjoint(CLI_READS)
 
 
@@ -101,39 +132,118 @@ ACTION = {"title": "t", "owner": "o", "due": FAR, "expected_impact": "10.00"}
 
 # (method, route) -> (request to send: path, JSON body or form; the audit action expected)
 API_WALK = [
-    ("POST", "/api/v1/comments", "/api/v1/comments", {"subject_type": "kpi", "subject_id": "oee", "body": "x"},
-     "comment.add"),
+    (
+        "POST",
+        "/api/v1/comments",
+        "/api/v1/comments",
+        {"subject_type": "kpi", "subject_id": "oee", "body": "x"},
+        "comment.add",
+    ),
     ("POST", "/api/v1/actions", "/api/v1/actions", ACTION, "action.add"),
-    ("PATCH", "/api/v1/actions/{action_id}", "/api/v1/actions/1", {"status": "done"}, "action.update"),
-    ("PUT", "/api/v1/guardrails/{index}", "/api/v1/guardrails/0", {"min": 0.01}, "guardrail.change"),
-    ("POST", "/api/v1/guardrails", "/api/v1/guardrails", {"kpi": "oee", "min": 0.2}, "guardrail.add"),
-    ("POST", "/api/v1/matches/bank/runs", "/api/v1/matches/bank/runs?to=2024-02-15", None, "match.run"),
-    ("POST", "/api/v1/matches/{match_id}/confirm", "/api/v1/matches/{0}/confirm", None, "match.confirmed"),
-    ("POST", "/api/v1/matches/{match_id}/reject", "/api/v1/matches/{1}/reject", None, "match.rejected"),
+    (
+        "PATCH",
+        "/api/v1/actions/{action_id}",
+        "/api/v1/actions/1",
+        {"status": "done"},
+        "action.update",
+    ),
+    (
+        "PUT",
+        "/api/v1/guardrails/{index}",
+        "/api/v1/guardrails/0",
+        {"min": 0.01},
+        "guardrail.change",
+    ),
+    (
+        "POST",
+        "/api/v1/guardrails",
+        "/api/v1/guardrails",
+        {"kpi": "oee", "min": 0.2},
+        "guardrail.add",
+    ),
+    (
+        "POST",
+        "/api/v1/matches/bank/runs",
+        "/api/v1/matches/bank/runs?to=2024-02-15",
+        None,
+        "match.run",
+    ),
+    (
+        "POST",
+        "/api/v1/matches/{match_id}/confirm",
+        "/api/v1/matches/{0}/confirm",
+        None,
+        "match.confirmed",
+    ),
+    (
+        "POST",
+        "/api/v1/matches/{match_id}/reject",
+        "/api/v1/matches/{1}/reject",
+        None,
+        "match.rejected",
+    ),
 ]
 FORM_WALK = [
-    ("POST", "/comments", "/comments", {"subject_type": "kpi", "subject_id": "oee", "body": "y"}, "comment.add"),
+    (
+        "POST",
+        "/comments",
+        "/comments",
+        {"subject_type": "kpi", "subject_id": "oee", "body": "y"},
+        "comment.add",
+    ),
     ("POST", "/actions", "/actions", ACTION, "action.add"),
     ("POST", "/actions/{action_id}", "/actions/1", {"status": "in_progress"}, "action.update"),
-    ("POST", "/guardrails/{index}", "/guardrails/0", {"min": "0.02", "max": ""}, "guardrail.change"),
-    ("POST", "/admin/users", "/admin/users", {"name": "newbie", "password": "long enough pw"}, "user.add"),
+    (
+        "POST",
+        "/guardrails/{index}",
+        "/guardrails/0",
+        {"min": "0.02", "max": ""},
+        "guardrail.change",
+    ),
+    (
+        "POST",
+        "/admin/users",
+        "/admin/users",
+        {"name": "newbie", "password": "long enough pw"},
+        "user.add",
+    ),
     ("POST", "/admin/users/{name}/disable", "/admin/users/newbie/disable", {}, "user.disable"),
     ("POST", "/admin/users/{name}/enable", "/admin/users/newbie/enable", {}, "user.enable"),
-    ("POST", "/admin/users/{name}/password", "/admin/users/newbie/password", {"password": "a new passphrase"},
-     "user.set_password"),
+    (
+        "POST",
+        "/admin/users/{name}/password",
+        "/admin/users/newbie/password",
+        {"password": "a new passphrase"},
+        "user.set_password",
+    ),
     ("POST", "/admin/tokens", "/admin/tokens", {"name": "etl", "user": "newbie"}, "token.create"),
     ("POST", "/admin/tokens/{name}/revoke", "/admin/tokens/etl/revoke", {}, "token.revoke"),
-    ("POST", "/reconciliation/runs", "/reconciliation/runs", {}, "match.run"),  # the lines after the API's run
-    ("POST", "/reconciliation/matches/{match_id}/{decision}", "/reconciliation/matches/{2}/confirm", {},
-     "match.confirmed"),
+    (
+        "POST",
+        "/reconciliation/runs",
+        "/reconciliation/runs",
+        {},
+        "match.run",
+    ),  # the lines after the API's run
+    (
+        "POST",
+        "/reconciliation/matches/{match_id}/{decision}",
+        "/reconciliation/matches/{2}/confirm",
+        {},
+        "match.confirmed",
+    ),
 ]
 # writes that change no business data: a login or a logout (a session)
 SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
 
 
 def write_routes(app) -> set[tuple[str, str]]:
-    return {(m, r.path) for r in app.routes for m in getattr(r, "methods", ()) or ()
-            if m in {"POST", "PUT", "PATCH", "DELETE"}}
+    return {
+        (m, r.path)
+        for r in app.routes
+        for m in getattr(r, "methods", ()) or ()
+        if m in {"POST", "PUT", "PATCH", "DELETE"}
+    }
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +270,9 @@ def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
     ids = match_ids
     for _, _, path, body, action in API_WALK:
         before = db.audit_head()[0]
-        response = client.request(_method(path, body), path.format(*ids), json=body, headers=bearer(tokens["ada"]))
+        response = client.request(
+            _method(path, body), path.format(*ids), json=body, headers=bearer(tokens["ada"])
+        )
         assert response.status_code < 300, (path, response.text)
         assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
     page = client.get("/login")
@@ -170,7 +282,9 @@ def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
     ids = match_ids  # the form confirms the third match
     for _, _, path, form, action in FORM_WALK:
         before = db.audit_head()[0]
-        response = client.post(path.format(*ids), data=form | {"csrf_token": csrf}, follow_redirects=False)
+        response = client.post(
+            path.format(*ids), data=form | {"csrf_token": csrf}, follow_redirects=False
+        )
         assert response.status_code in (200, 303), (path, response.text[:500])
         assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
     assert db.verify_audit() == []

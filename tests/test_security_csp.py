@@ -12,12 +12,25 @@ from services import chromium_path
 from web_support import PASSWORD, TestClient, add_people, copy_workspace, serve_in_thread
 
 PERIOD = "2024-04"
-PAGES = ["/", "/kpis/oee", "/operations", "/unit-economics", "/variances", "/alerts", "/actions", "/data",
-         "/admin", "/reconciliation", "/api/docs"]
+PAGES = [
+    "/",
+    "/kpis/oee",
+    "/operations",
+    "/unit-economics",
+    "/variances",
+    "/alerts",
+    "/actions",
+    "/data",
+    "/admin",
+    "/reconciliation",
+    "/api/docs",
+]
 CHART_PAGES = {"/kpis/oee", "/operations", "/unit-economics", "/variances"}
-RECORD_VIOLATIONS = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
-                     "e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' "
-                     "+ (e.sourceFile || '') + ':' + e.lineNumber + ':' + e.columnNumber + ' ' + e.sample));")
+RECORD_VIOLATIONS = (
+    "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+    "e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' "
+    "+ (e.sourceFile || '') + ':' + e.lineNumber + ':' + e.columnNumber + ' ' + e.sample));"
+)
 
 
 def test_the_policy_allows_no_inline_script():
@@ -54,7 +67,9 @@ def page(served):
 
     _, base = served
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path=path, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(20_000)
         page.add_init_script(RECORD_VIOLATIONS)
@@ -73,8 +88,9 @@ def test_no_page_breaks_under_the_policy(page, path):
     tab.goto(f"{base}{path}?period={PERIOD}")
     if path in CHART_PAGES:
         tab.wait_for_selector("div.chart[data-ready='1']")  # app.js and plotly.js ran
-        heights = tab.eval_on_selector_all("div.chart[data-height]",
-                                           "els => els.map(e => [e.dataset.height, e.style.height])")
+        heights = tab.eval_on_selector_all(
+            "div.chart[data-height]", "els => els.map(e => [e.dataset.height, e.style.height])"
+        )
         assert all(style == f"{h}px" for h, style in heights)
     tab.wait_for_load_state("load")
     assert tab.evaluate("window.__csp") == []

@@ -66,7 +66,9 @@ def _close(a: float | None, b: float | None) -> bool:
     return scale == 0 or abs(a - b) / scale <= REL_TOL
 
 
-def _assert_same(spark_rows: list[dict], duck_rows: list[dict], keys: list[str], label: str) -> None:
+def _assert_same(
+    spark_rows: list[dict], duck_rows: list[dict], keys: list[str], label: str
+) -> None:
     def index(rows):
         out = {}
         for r in rows:
@@ -76,8 +78,10 @@ def _assert_same(spark_rows: list[dict], duck_rows: list[dict], keys: list[str],
         return out
 
     s, d = index(spark_rows), index(duck_rows)
-    assert set(s) == set(d), (f"{label}: keys differ; only on Spark: {sorted(set(s) - set(d), key=str)[:5]}, "
-                              f"only on DuckDB: {sorted(set(d) - set(s), key=str)[:5]}")
+    assert set(s) == set(d), (
+        f"{label}: keys differ; only on Spark: {sorted(set(s) - set(d), key=str)[:5]}, "
+        f"only on DuckDB: {sorted(set(d) - set(s), key=str)[:5]}"
+    )
     for k in d:
         for col in ("value", "numerator", "denominator"):
             a, b = _num(s[k][col]), _num(d[k][col])
@@ -85,28 +89,54 @@ def _assert_same(spark_rows: list[dict], duck_rows: list[dict], keys: list[str],
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kpi", "by"), CASES, ids=[f"{k}-{'-'.join(b) or 'company'}" for k, b in CASES])
+@pytest.mark.parametrize(
+    ("kpi", "by"), CASES, ids=[f"{k}-{'-'.join(b) or 'company'}" for k, b in CASES]
+)
 def test_kpi_same_on_spark_and_duckdb(spark_t, duck_t, kpi, by):
     [spark_df] = compute(spark_t, [kpi], "month", by)
     [duck_df] = compute(duck_t, [kpi], "month", by)
-    assert spark_df.columns == duck_df.columns == ["period_start", *by, "kpi", "value", "numerator", "denominator"]
-    assert duck_df.height > 0, f"{kpi} by {by or 'company'}: no rows on the tiny company, nothing compared"
+    assert (
+        spark_df.columns
+        == duck_df.columns
+        == ["period_start", *by, "kpi", "value", "numerator", "denominator"]
+    )
+    assert duck_df.height > 0, (
+        f"{kpi} by {by or 'company'}: no rows on the tiny company, nothing compared"
+    )
     assert spark_df.schema["period_start"] == duck_df.schema["period_start"] == pl.Date
-    _assert_same(spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", *by, "kpi"], f"{kpi} by {by or 'company'}")
+    _assert_same(
+        spark_df.to_dicts(),
+        duck_df.to_dicts(),
+        ["period_start", *by, "kpi"],
+        f"{kpi} by {by or 'company'}",
+    )
 
 
 # other grains, finer dimensions and clipped first/last periods (--from/--to)
-EXTRA = [("oee", "week", ["shift"]), ("on_time_delivery", "day", ["customer"]), ("ppv_rate", "quarter", ["supplier"]),
-         ("days_to_pay", "week", ["customer"]), ("first_pass_yield", "year", ["family"]), ("dso", "week", [])]
+EXTRA = [
+    ("oee", "week", ["shift"]),
+    ("on_time_delivery", "day", ["customer"]),
+    ("ppv_rate", "quarter", ["supplier"]),
+    ("days_to_pay", "week", ["customer"]),
+    ("first_pass_yield", "year", ["family"]),
+    ("dso", "week", []),
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kpi", "grain", "by"), EXTRA, ids=[f"{k}-{g}-{'-'.join(b) or 'company'}" for k, g, b in EXTRA])
+@pytest.mark.parametrize(
+    ("kpi", "grain", "by"), EXTRA, ids=[f"{k}-{g}-{'-'.join(b) or 'company'}" for k, g, b in EXTRA]
+)
 def test_grains_and_clipping_same_on_spark(spark_t, duck_t, kpi, grain, by):
     [spark_df] = compute(spark_t, [kpi], grain, by, start="2024-01-10", end="2024-03-20")
     [duck_df] = compute(duck_t, [kpi], grain, by, start="2024-01-10", end="2024-03-20")
     assert duck_df.height > 0
-    _assert_same(spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", *by, "kpi"], f"{kpi} {grain} by {by}")
+    _assert_same(
+        spark_df.to_dicts(),
+        duck_df.to_dicts(),
+        ["period_start", *by, "kpi"],
+        f"{kpi} {grain} by {by}",
+    )
 
 
 @pytest.mark.slow
@@ -116,7 +146,8 @@ def test_bottlenecks_same_on_spark(spark_t, duck_t):
     spark_df, duck_df = bottlenecks(spark_t), bottlenecks(duck_t)
     assert duck_df.height > 0
     assert spark_df.select("period_start", "site", "work_center", "operations", "runner_up").equals(
-        duck_df.select("period_start", "site", "work_center", "operations", "runner_up"))
+        duck_df.select("period_start", "site", "work_center", "operations", "runner_up")
+    )
     for col in ("capacity_utilization", "mean_wait_minutes", "runner_up_utilization"):
         for a, b in zip(spark_df[col].to_list(), duck_df[col].to_list(), strict=True):
             assert _close(a, b), f"bottlenecks {col}: Spark {a!r} vs DuckDB {b!r}"
@@ -126,13 +157,25 @@ def test_bottlenecks_same_on_spark(spark_t, duck_t):
 def test_custom_kpi_same_on_spark(spark_t, duck_t, tmp_path):
     from opsfin.kpis.catalog import custom_kpi
 
-    kpi = custom_kpi({"id": "setup_share", "source": "operations", "numerator": "setup_minutes",
-                      "denominator": "setup_minutes + run_minutes", "filter": "qty_good > 0"},
-                     tmp_path / "kpis.yaml")
+    kpi = custom_kpi(
+        {
+            "id": "setup_share",
+            "source": "operations",
+            "numerator": "setup_minutes",
+            "denominator": "setup_minutes + run_minutes",
+            "filter": "qty_good > 0",
+        },
+        tmp_path / "kpis.yaml",
+    )
     [spark_df] = compute(spark_t, ["setup_share"], "month", ["site"], catalog={"setup_share": kpi})
     [duck_df] = compute(duck_t, ["setup_share"], "month", ["site"], catalog={"setup_share": kpi})
     assert duck_df.height > 0
-    _assert_same(spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", "site", "kpi"], "custom setup_share")
+    _assert_same(
+        spark_df.to_dicts(),
+        duck_df.to_dicts(),
+        ["period_start", "site", "kpi"],
+        "custom setup_share",
+    )
 
 
 def test_every_kpi_is_covered():
@@ -144,15 +187,39 @@ def test_every_kpi_is_covered():
 def test_cli_kpi_engine_spark_matches_duckdb(spark_t, tiny_demo):
     def run(engine: str) -> list[dict]:
         env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
-        proc = subprocess.run([sys.executable, "-m", "opsfin", "kpi", "oee", "--by", "site", "--engine", engine,
-                               "--format", "csv", "-w", str(tiny_demo.path)],
-                              capture_output=True, text=True, env=env, timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "opsfin",
+                "kpi",
+                "oee",
+                "--by",
+                "site",
+                "--engine",
+                engine,
+                "--format",
+                "csv",
+                "-w",
+                str(tiny_demo.path),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 0, f"--engine {engine} failed:\n{proc.stderr[-3000:]}"
         return list(csv.DictReader(io.StringIO(proc.stdout)))
 
     spark_rows, duck_rows = run("spark"), run("duckdb")
     assert duck_rows and list(spark_rows[0]) == list(duck_rows[0]) == [
-        "period_start", "site", "kpi", "value", "numerator", "denominator"]
+        "period_start",
+        "site",
+        "kpi",
+        "value",
+        "numerator",
+        "denominator",
+    ]
     _assert_same(spark_rows, duck_rows, ["period_start", "site", "kpi"], "opsfin kpi oee --by site")
 
 
@@ -165,7 +232,9 @@ def test_warehouse_backend_setting_selects_spark(spark_t, tiny_demo, monkeypatch
     assert t.backend.name == "pyspark"
     spark_df = ws.kpi("overtime_share,revenue", by=["site"])
     duck_df = ws.kpi("overtime_share,revenue", by=["site"], engine="duckdb")
-    _assert_same(spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", "site", "kpi"], "ws.kpi on spark")
+    _assert_same(
+        spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", "site", "kpi"], "ws.kpi on spark"
+    )
 
 
 def test_spark_cache_is_reused(spark_t, tiny_demo):
@@ -180,20 +249,31 @@ def test_spark_cache_is_reused(spark_t, tiny_demo):
 # ---------------------------------------------------------------- no Spark needed
 def test_export_parquet_writes_every_table(tiny_demo, tmp_path):
     out = tmp_path / "pq"
-    result = CliRunner().invoke(app, ["export", "parquet", str(out), "-w", str(tiny_demo.path), "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["export", "parquet", str(out), "-w", str(tiny_demo.path), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     counts = tiny_demo.row_counts()
-    assert {r["table"]: r["rows"] for r in json.loads(result.stdout)} == {n: counts[n] for n in MODEL_TABLE_NAMES}
+    assert {r["table"]: r["rows"] for r in json.loads(result.stdout)} == {
+        n: counts[n] for n in MODEL_TABLE_NAMES
+    }
     con = duckdb.connect()
     for name in MODEL_TABLE_NAMES:
         path = out / f"{name}.parquet"
         assert path.exists(), name
-        assert con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0] == counts[name]
+        assert (
+            con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+            == counts[name]
+        )
     # exact money and the TIME column written as a timestamp on 1970-01-01 (Spark 4.0 cannot read TIME)
-    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{out / 'gl_entries.parquet'}')").fetchall()
+    described = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet('{out / 'gl_entries.parquet'}')"
+    ).fetchall()
     types = {r[0]: r[1] for r in described}
     assert types["amount"] == "DECIMAL(18,2)"
-    start = con.execute(f"SELECT start_time FROM read_parquet('{out / 'shifts.parquet'}') LIMIT 1").fetchone()[0]
+    start = con.execute(
+        f"SELECT start_time FROM read_parquet('{out / 'shifts.parquet'}') LIMIT 1"
+    ).fetchone()[0]
     assert start.date().isoformat() == "1970-01-01"
 
 

@@ -138,8 +138,9 @@ INSERT INTO support_tickets VALUES
 
 def _fix_sales_orders(sql: str) -> str:
     # sales_orders also carries _load_id
-    return sql.replace("'2024-01-05', '2024-01-15'),", "'2024-01-05', '2024-01-15', 'HW'),").replace(
-        "'2024-01-05', '2024-01-15');", "'2024-01-05', '2024-01-15', 'HW');")
+    return sql.replace(
+        "'2024-01-05', '2024-01-15'),", "'2024-01-05', '2024-01-15', 'HW'),"
+    ).replace("'2024-01-05', '2024-01-15');", "'2024-01-05', '2024-01-15', 'HW');")
 
 
 @pytest.fixture
@@ -170,18 +171,41 @@ def test_order_costs_hand_worked(hw):
     with hw.connect(read_only=True) as con:
         orders = by_id(order_costs(con), "order_id")
         ops = by_id(operation_costs(con), "operation_id")
-    assert (ops["O1-1"]["labor"], ops["O1-2"]["labor"], ops["O2-1"]["labor"], ops["O2-2"]["labor"]) == (
-        M("114.00"), M("57.00"), M("171.00"), M("38.00"))
-    assert (ops["O1-1"]["energy"], ops["O1-2"]["energy"], ops["O2-2"]["energy"]) == (M("4.50"), M("2.25"), M("3.75"))
-    assert ops["O2-2"]["variable_overhead"] == M("25.00") and ops["O2-2"]["fixed_overhead"] == M("75.00")
+    assert (
+        ops["O1-1"]["labor"],
+        ops["O1-2"]["labor"],
+        ops["O2-1"]["labor"],
+        ops["O2-2"]["labor"],
+    ) == (M("114.00"), M("57.00"), M("171.00"), M("38.00"))
+    assert (ops["O1-1"]["energy"], ops["O1-2"]["energy"], ops["O2-2"]["energy"]) == (
+        M("4.50"),
+        M("2.25"),
+        M("3.75"),
+    )
+    assert ops["O2-2"]["variable_overhead"] == M("25.00") and ops["O2-2"]["fixed_overhead"] == M(
+        "75.00"
+    )
     o1, o2, o3 = orders["O1"], orders["O2"], orders["O3"]
-    assert [o1[c] for c in ("material", "labor", "energy", "variable_overhead", "fixed_overhead", "total_cost")] == [
-        M("200.00"), M("171.00"), M("6.75"), M("45.00"), M("135.00"), M("557.75")]
+    assert [
+        o1[c]
+        for c in (
+            "material",
+            "labor",
+            "energy",
+            "variable_overhead",
+            "fixed_overhead",
+            "total_cost",
+        )
+    ] == [M("200.00"), M("171.00"), M("6.75"), M("45.00"), M("135.00"), M("557.75")]
     assert o1["unit_cost"] == M("5.5775") and o1["qty_good"] == 100
     assert o2["total_cost"] == M("537.25") and o2["unit_cost"] == M("10.7450")
     # February: no energy bill → 10 kWh × 0.20 std price; labor 4 h × 20; open order carries cost so far
-    assert (o3["material"], o3["labor"], o3["energy"], o3["fixed_overhead"]) == (M("20.00"), M("80.00"),
-                                                                                M("2.00"), M("0.00"))
+    assert (o3["material"], o3["labor"], o3["energy"], o3["fixed_overhead"]) == (
+        M("20.00"),
+        M("80.00"),
+        M("2.00"),
+        M("0.00"),
+    )
 
 
 def test_order_costs_range_keeps_completed_orders_only(hw):
@@ -193,30 +217,63 @@ def test_order_costs_range_keeps_completed_orders_only(hw):
 def test_cost_pools_exclude_clearing_journal_and_conserve(hw):
     with hw.connect(read_only=True) as con:
         pools = cost_pools(con)
-    jan = {r["component"]: r for r in pools.filter(pl.col("month") == D(2024, 1, 1)).iter_rows(named=True)}
+    jan = {
+        r["component"]: r
+        for r in pools.filter(pl.col("month") == D(2024, 1, 1)).iter_rows(named=True)
+    }
     assert {k: v["amount"] for k, v in jan.items()} == {
-        "labor": M("380.00"), "energy": M("15.00"), "variable_overhead": M("100.00"), "fixed_overhead": M("300.00")}
+        "labor": M("380.00"),
+        "energy": M("15.00"),
+        "variable_overhead": M("100.00"),
+        "fixed_overhead": M("300.00"),
+    }
     assert all(r["unassigned"] == 0 for r in pools.iter_rows(named=True))
-    feb_energy = pools.filter((pl.col("month") == D(2024, 2, 1)) & (pl.col("component") == "energy")).row(0, named=True)
+    feb_energy = pools.filter(
+        (pl.col("month") == D(2024, 2, 1)) & (pl.col("component") == "energy")
+    ).row(0, named=True)
     assert feb_energy["basis"] == "std_price" and feb_energy["amount"] == M("2.00")
 
 
 def test_unit_economics_hand_worked(hw):
     ue = hw.unit_economics(start="2024-01-01", end="2024-01-31")
-    assert ue.columns[:12] == ["product_id", "units", "revenue", "material", "labor", "energy", "variable_overhead",
-                               "fixed_overhead", "unit_cost", "contribution_margin", "cm_per_unit", "cm_ratio"]
+    assert ue.columns[:12] == [
+        "product_id",
+        "units",
+        "revenue",
+        "material",
+        "labor",
+        "energy",
+        "variable_overhead",
+        "fixed_overhead",
+        "unit_cost",
+        "contribution_margin",
+        "cm_per_unit",
+        "cm_ratio",
+    ]
     r = ue.row(0, named=True)
     assert r["product_id"] == "FG-1" and r["units"] == 90
-    assert (r["revenue"], r["material"], r["labor"], r["energy"], r["variable_overhead"], r["fixed_overhead"]) == (
-        M("1140.00"), M("180.00"), M("228.00"), M("9.00"), M("60.00"), M("180.00"))
+    assert (
+        r["revenue"],
+        r["material"],
+        r["labor"],
+        r["energy"],
+        r["variable_overhead"],
+        r["fixed_overhead"],
+    ) == (M("1140.00"), M("180.00"), M("228.00"), M("9.00"), M("60.00"), M("180.00"))
     assert r["contribution_margin"] == M("663.00")
     assert r["unit_cost"] == M("7.3000") and r["cm_per_unit"] == M("7.3667")
     assert r["cm_ratio"] == pytest.approx(663 / 1140)
     assert r["cost_basis"] == "period"
 
-    cust = by_id(hw.unit_economics(by="customer", start="2024-01-01", end="2024-01-31"), "customer_id")
-    assert cust["C1"]["revenue"] == M("600.00") and cust["C1"]["contribution_margin"] == M("282.00")  # 600 − 318
-    assert cust["C2"]["revenue"] == M("540.00") and cust["C2"]["contribution_margin"] == M("381.00")  # 540 − 159
+    cust = by_id(
+        hw.unit_economics(by="customer", start="2024-01-01", end="2024-01-31"), "customer_id"
+    )
+    assert cust["C1"]["revenue"] == M("600.00") and cust["C1"]["contribution_margin"] == M(
+        "282.00"
+    )  # 600 − 318
+    assert cust["C2"]["revenue"] == M("540.00") and cust["C2"]["contribution_margin"] == M(
+        "381.00"
+    )  # 540 − 159
     assert cust["C2"]["labor"] == M("76.00")
 
 
@@ -224,7 +281,12 @@ def test_unit_economics_by_shift_and_site(hw):
     shift = hw.unit_economics(by="shift,site", start="2024-01-01", end="2024-01-31")
     assert shift.height == 1
     r = shift.row(0, named=True)
-    assert (r["shift_id"], r["site_id"], r["units"], r["revenue"]) == ("SH1", "W1", 90, M("1140.00"))
+    assert (r["shift_id"], r["site_id"], r["units"], r["revenue"]) == (
+        "SH1",
+        "W1",
+        90,
+        M("1140.00"),
+    )
 
 
 def test_unit_economics_falls_back_to_history(hw):
@@ -237,11 +299,23 @@ def test_unit_economics_falls_back_to_history(hw):
 
 
 def test_warehouse_and_support_scopes(hw):
-    wh = hw.unit_economics(scope="warehouse", start="2024-01-01", end="2024-01-31").row(0, named=True)
+    wh = hw.unit_economics(scope="warehouse", start="2024-01-01", end="2024-01-31").row(
+        0, named=True
+    )
     assert (wh["cost_center_id"], wh["cost"], wh["lines_picked"], wh["cost_per_line"]) == (
-        "CC-W", M("500.00"), 5, M("100.0000"))
-    sup = hw.unit_economics(scope="support", start="2024-01-01", end="2024-01-31").row(0, named=True)
-    assert (sup["cost"], sup["tickets_closed"], sup["cost_per_ticket"]) == (M("300.00"), 3, M("100.0000"))
+        "CC-W",
+        M("500.00"),
+        5,
+        M("100.0000"),
+    )
+    sup = hw.unit_economics(scope="support", start="2024-01-01", end="2024-01-31").row(
+        0, named=True
+    )
+    assert (sup["cost"], sup["tickets_closed"], sup["cost_per_ticket"]) == (
+        M("300.00"),
+        3,
+        M("100.0000"),
+    )
 
 
 def test_user_errors(hw):
@@ -252,8 +326,10 @@ def test_user_errors(hw):
     with pytest.raises(UserError, match="--scope"):
         hw.unit_economics(scope="plant")
     with hw.connect() as con:
-        con.execute("INSERT INTO ar_invoices VALUES ('I3', 'C2', 'SO2', 'invoice', '2023-12-01', '2024-01-01', 'USD', "
-                    "0, 10, 'HW'); INSERT INTO ar_invoice_lines VALUES ('I3', 1, 'FG-1', 1, 10, 10.00, 'HW')")
+        con.execute(
+            "INSERT INTO ar_invoices VALUES ('I3', 'C2', 'SO2', 'invoice', '2023-12-01', '2024-01-01', 'USD', "
+            "0, 10, 'HW'); INSERT INTO ar_invoice_lines VALUES ('I3', 1, 'FG-1', 1, 10, 10.00, 'HW')"
+        )
     with pytest.raises(UserError, match="I3.*fx_rates"):
         hw.unit_economics()
 
@@ -266,8 +342,12 @@ WHERE c.kind = 'production' AND a.role IN ('direct_labor', 'energy', 'variable_o
   AND g.amount > 0 AND g.source_doc NOT LIKE 'MONTH-END-%'
 GROUP BY ALL
 """
-ROLE = {"direct_labor": "labor", "energy": "energy", "variable_overhead": "variable_overhead",
-        "fixed_overhead": "fixed_overhead"}
+ROLE = {
+    "direct_labor": "labor",
+    "energy": "energy",
+    "variable_overhead": "variable_overhead",
+    "fixed_overhead": "fixed_overhead",
+}
 
 
 def test_tiny_demo_conservation_per_month(tiny_demo):
@@ -284,13 +364,17 @@ def test_tiny_demo_conservation_per_month(tiny_demo):
             got[(r["month"], c)] = got.get((r["month"], c), M(0)) + r[c]
     assert got == expected
     for c in ("labor", "energy", "variable_overhead", "fixed_overhead"):
-        assert sum(orders[c].to_list(), M(0)) == sum(v for (_, cc), v in expected.items() if cc == c)
+        assert sum(orders[c].to_list(), M(0)) == sum(
+            v for (_, cc), v in expected.items() if cc == c
+        )
 
 
 def test_tiny_demo_material_at_standard(tiny_demo):
     with tiny_demo.connect(read_only=True) as con:
-        exp = con.execute("SELECT sum(round(CAST(-m.qty AS DECIMAL(18,4)) * p.std_unit_cost, 2)) FROM inventory_movements m JOIN products p "
-                          "USING (product_id) WHERE m.kind = 'issue'").fetchone()[0]
+        exp = con.execute(
+            "SELECT sum(round(CAST(-m.qty AS DECIMAL(18,4)) * p.std_unit_cost, 2)) FROM inventory_movements m JOIN products p "
+            "USING (product_id) WHERE m.kind = 'issue'"
+        ).fetchone()[0]
         got = sum(order_costs(con)["material"].to_list(), M(0))
     assert got == exp
 
@@ -302,53 +386,98 @@ def test_tiny_demo_unit_economics_invariants(tiny_demo, by):
         ue = tiny_demo.unit_economics(by=by, start=month, end=end)
         assert ue.height > 0
         for r in ue.iter_rows(named=True):
-            assert r["contribution_margin"] == r["revenue"] - r["material"] - r["labor"] - r["energy"] - r[
-                "variable_overhead"]
+            assert (
+                r["contribution_margin"]
+                == r["revenue"] - r["material"] - r["labor"] - r["energy"] - r["variable_overhead"]
+            )
         # revenue ties to the GL revenue of the month
-        gl = tiny_demo.sql("SELECT -sum(g.amount) AS r FROM gl_entries g JOIN accounts a USING (account_id) "
-                           "WHERE a.role = 'revenue' AND g.posting_date BETWEEN ? AND ?", [month, end])["r"][0]
+        gl = tiny_demo.sql(
+            "SELECT -sum(g.amount) AS r FROM gl_entries g JOIN accounts a USING (account_id) "
+            "WHERE a.role = 'revenue' AND g.posting_date BETWEEN ? AND ?",
+            [month, end],
+        )["r"][0]
         assert sum(ue["revenue"].to_list(), M(0)) == gl
-        shipped = tiny_demo.sql("SELECT sum(qty) AS q FROM shipments WHERE shipped_date BETWEEN ? AND ?",
-                                [month, end])["q"][0]
+        shipped = tiny_demo.sql(
+            "SELECT sum(qty) AS q FROM shipments WHERE shipped_date BETWEEN ? AND ?", [month, end]
+        )["q"][0]
         assert sum(ue["units"].to_list()) == pytest.approx(shipped)
 
 
 # ----------------------------------------------------------------------------------------------- CLI
 def opsfin_cli(ws, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_unit_economics_contract(tiny_demo):
-    p = opsfin_cli(tiny_demo, "unit-economics", "--by", "product,customer", "--from", "2024-02-01", "--to",
-                   "2024-02-29", "--format", "csv")
+    p = opsfin_cli(
+        tiny_demo,
+        "unit-economics",
+        "--by",
+        "product,customer",
+        "--from",
+        "2024-02-01",
+        "--to",
+        "2024-02-29",
+        "--format",
+        "csv",
+    )
     assert p.returncode == 0, p.stderr
     header = p.stdout.splitlines()[0].split(",")
-    assert header == ["product_id", "customer_id", "units", "revenue", "material", "labor", "energy",
-                      "variable_overhead", "fixed_overhead", "unit_cost", "contribution_margin", "cm_per_unit",
-                      "cm_ratio", "cost_basis"]
+    assert header == [
+        "product_id",
+        "customer_id",
+        "units",
+        "revenue",
+        "material",
+        "labor",
+        "energy",
+        "variable_overhead",
+        "fixed_overhead",
+        "unit_cost",
+        "contribution_margin",
+        "cm_per_unit",
+        "cm_ratio",
+        "cost_basis",
+    ]
     p = opsfin_cli(tiny_demo, "unit-economics", "--format", "json")
     rows = json.loads(p.stdout)
-    assert rows and all(M(r["contribution_margin"]) == M(r["revenue"]) - M(r["material"]) - M(r["labor"])
-                        - M(r["energy"]) - M(r["variable_overhead"]) for r in rows)
+    assert rows and all(
+        M(r["contribution_margin"])
+        == M(r["revenue"])
+        - M(r["material"])
+        - M(r["labor"])
+        - M(r["energy"])
+        - M(r["variable_overhead"])
+        for r in rows
+    )
     for scope, col in (("warehouse", "cost_per_line"), ("support", "cost_per_ticket")):
         p = opsfin_cli(tiny_demo, "unit-economics", "--scope", scope, "--format", "json")
         assert p.returncode == 0, p.stderr
         assert all(col in r for r in json.loads(p.stdout))
-    p = opsfin_cli(tiny_demo, "order-costs", "--from", "2024-03-01", "--to", "2024-03-31", "--format", "json")
+    p = opsfin_cli(
+        tiny_demo, "order-costs", "--from", "2024-03-01", "--to", "2024-03-31", "--format", "json"
+    )
     assert p.returncode == 0 and json.loads(p.stdout)[0]["total_cost"]
     p = opsfin_cli(tiny_demo, "unit-economics")
     assert p.returncode == 0 and "Unit economics" in p.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["unit-economics", "--by", "colour"], "--by 'colour'"),
-    (["unit-economics", "--from", "2024-02-30"], "--from"),
-    (["unit-economics", "--from", "2024-03-01", "--to", "2024-02-01"], "after"),
-    (["unit-economics", "--scope", "plant"], "--scope"),
-    (["unit-economics", "--scope", "support", "--by", "product"], "--by"),
-    (["order-costs", "--to", "soon"], "--to"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["unit-economics", "--by", "colour"], "--by 'colour'"),
+        (["unit-economics", "--from", "2024-02-30"], "--from"),
+        (["unit-economics", "--from", "2024-03-01", "--to", "2024-02-01"], "after"),
+        (["unit-economics", "--scope", "plant"], "--scope"),
+        (["unit-economics", "--scope", "support", "--by", "product"], "--by"),
+        (["order-costs", "--to", "soon"], "--to"),
+    ],
+)
 def test_cli_errors(tiny_demo, args, message):
     p = opsfin_cli(tiny_demo, *args)
     assert p.returncode == 2
@@ -356,8 +485,12 @@ def test_cli_errors(tiny_demo, args, message):
 
 
 def test_cli_missing_workspace(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "opsfin", "unit-economics", "-w", str(tmp_path / "nope")],
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "opsfin", "unit-economics", "-w", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 2 and "Traceback" not in p.stderr
 
 
@@ -379,7 +512,11 @@ def test_an_invoice_with_credit_lines_splits_its_base_amount_by_the_one_cent_rul
     rounded down 6.67, −3.34, 6.67 (10.00); the missing cent goes to line 1 (a tie, the earlier line)."""
     from opsfin.costing.unit_economics import _split_signed
 
-    parts = _split_signed(Decimal("10.01"), [(1, Decimal("2")), (2, Decimal("-1")), (3, Decimal("2"))])
+    parts = _split_signed(
+        Decimal("10.01"), [(1, Decimal("2")), (2, Decimal("-1")), (3, Decimal("2"))]
+    )
     assert parts == {1: Decimal("6.68"), 2: Decimal("-3.34"), 3: Decimal("6.67")}
     assert _split_signed(Decimal("10.00"), [(1, Decimal("30")), (2, Decimal("-10"))]) == {
-        1: Decimal("15.00"), 2: Decimal("-5.00")}
+        1: Decimal("15.00"),
+        2: Decimal("-5.00"),
+    }

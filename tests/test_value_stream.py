@@ -51,7 +51,9 @@ def test_value_stream_hand_worked(hw):
     assert r["nva_cost"] == M("261.00")
     assert (r["largest_nva_step"], r["largest_nva_cost"]) == ("2 WC-A", M("261.00"))
 
-    by_product = hw.value_stream(by="product", start="2024-01-01", end="2024-01-31").row(0, named=True)
+    by_product = hw.value_stream(by="product", start="2024-01-01", end="2024-01-31").row(
+        0, named=True
+    )
     assert by_product["product_id"] == "FG-1" and by_product["pce"] == pytest.approx(1 / 18)
 
 
@@ -59,7 +61,12 @@ def test_value_stream_steps_hand_worked(hw):
     steps = hw.value_stream(steps=True)
     assert steps.height == 1
     s = steps.row(0, named=True)
-    assert (s["step"], s["work_center_id"], s["value_added"], s["operations"]) == (2, "WC-A", False, 2)
+    assert (s["step"], s["work_center_id"], s["value_added"], s["operations"]) == (
+        2,
+        "WC-A",
+        False,
+        2,
+    )
     assert s["run_hours"] == pytest.approx(80 / 60) and s["wait_hours"] == pytest.approx(3.0)
     assert (s["cost"], s["cost_per_unit"]) == (M("261.00"), M("1.7400"))
 
@@ -82,26 +89,55 @@ def test_tiny_demo_value_stream_invariants(tiny_demo):
         assert 0 < r["pce"] < 1
         assert r["value_added_hours"] <= r["lead_time_hours"]
         mine = orders.filter(pl.col("product_id") == r["product_id"])
-        exp = (sum(mine["total_cost"].to_list(), M(0)) / M(str(mine["qty_good"].sum()))).quantize(M("0.0001"))
+        exp = (sum(mine["total_cost"].to_list(), M(0)) / M(str(mine["qty_good"].sum()))).quantize(
+            M("0.0001")
+        )
         assert r["cost_per_unit"] == exp
     steps = tiny_demo.value_stream(by="product", start="2024-02-01", end="2024-02-29", steps=True)
     assert not steps["value_added"].any()
     assert steps["cost"].to_list() == sorted(steps["cost"].to_list(), reverse=True)
     for r in vs.iter_rows(named=True):
-        assert r["nva_cost"] == sum(steps.filter(pl.col("product_id") == r["product_id"])["cost"].to_list(), M(0))
+        assert r["nva_cost"] == sum(
+            steps.filter(pl.col("product_id") == r["product_id"])["cost"].to_list(), M(0)
+        )
 
 
 def test_cli_value_stream(tiny_demo):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "opsfin", "value-stream", *args, "-w", str(tiny_demo.path)],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "opsfin", "value-stream", *args, "-w", str(tiny_demo.path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     p = run("--format", "csv")
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[0].split(",") == [
-        "family", "orders", "units", "lead_time_hours", "value_added_hours", "wait_hours", "setup_hours", "pce",
-        "cost_per_unit", "nva_cost", "largest_nva_step", "largest_nva_cost"]
-    p = run("--by", "product", "--steps", "--format", "json", "--from", "2024-03-01", "--to", "2024-03-31")
+        "family",
+        "orders",
+        "units",
+        "lead_time_hours",
+        "value_added_hours",
+        "wait_hours",
+        "setup_hours",
+        "pce",
+        "cost_per_unit",
+        "nva_cost",
+        "largest_nva_step",
+        "largest_nva_cost",
+    ]
+    p = run(
+        "--by",
+        "product",
+        "--steps",
+        "--format",
+        "json",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-31",
+    )
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)
     assert rows and {"product_id", "step", "work_center_id", "cost"} <= set(rows[0])

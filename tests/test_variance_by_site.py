@@ -14,16 +14,27 @@ from opsfin.costing.variance_by_site import site_bridge
 D = Decimal
 SITE_OF = {"WC-A": "P1", "WC-B": "P2", "WC-C": "P1"}
 SPLIT = pl.DataFrame(
-    [("labor_rate", "WC-A", D("10.00")), ("labor_rate", "WC-B", D("-3.00")), ("energy", "WC-A", D("-2.50")),
-     ("energy", "WC-C", D("1.25")), ("energy", "WC-X", D("7.00")),  # WC-X: a member of no known site
-     ("scrap", "(unassigned)", D("4.00")), ("total", None, D("16.75"))],
-    schema={"category": pl.Utf8, "work_center": pl.Utf8, "amount": pl.Decimal(18, 2)}, orient="row")
+    [
+        ("labor_rate", "WC-A", D("10.00")),
+        ("labor_rate", "WC-B", D("-3.00")),
+        ("energy", "WC-A", D("-2.50")),
+        ("energy", "WC-C", D("1.25")),
+        ("energy", "WC-X", D("7.00")),  # WC-X: a member of no known site
+        ("scrap", "(unassigned)", D("4.00")),
+        ("total", None, D("16.75")),
+    ],
+    schema={"category": pl.Utf8, "work_center": pl.Utf8, "amount": pl.Decimal(18, 2)},
+    orient="row",
+)
 
 
 def test_one_site_keeps_its_members_and_sums_them_per_category():
     bridge = site_bridge(SPLIT, "work_center", SITE_OF.get, {"P1"})
-    assert bridge.members.rows() == [("labor_rate", "WC-A", "P1", D("10.00")), ("energy", "WC-A", "P1", D("-2.50")),
-                                     ("energy", "WC-C", "P1", D("1.25"))]
+    assert bridge.members.rows() == [
+        ("labor_rate", "WC-A", "P1", D("10.00")),
+        ("energy", "WC-A", "P1", D("-2.50")),
+        ("energy", "WC-C", "P1", D("1.25")),
+    ]
     # labor_rate 10.00; energy -2.50 + 1.25 = -1.25; in the order the bridge lists them
     assert list(bridge.categories.items()) == [("labor_rate", D("10.00")), ("energy", D("-1.25"))]
     assert bridge.total == D("8.75")

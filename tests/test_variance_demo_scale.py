@@ -30,13 +30,18 @@ def demo(request, tmp_path_factory):
 
 
 def _window(a) -> tuple[dt.date, dt.date]:
-    return dt.date.fromisoformat(a["start"]).replace(day=1), month_end(dt.date.fromisoformat(a["end"]))
+    return dt.date.fromisoformat(a["start"]).replace(day=1), month_end(
+        dt.date.fromisoformat(a["end"])
+    )
 
 
-@pytest.mark.parametrize(("kind", "category", "dim"), [
-    ("material_price_rise", "material_price", "product"),
-    ("energy_drift", "energy_usage", "machine"),
-])
+@pytest.mark.parametrize(
+    ("kind", "category", "dim"),
+    [
+        ("material_price_rise", "material_price", "product"),
+        ("energy_drift", "energy_usage", "machine"),
+    ],
+)
 def test_injected_anomaly_is_the_largest_unfavourable_item_in_its_period(demo, kind, category, dim):
     """Each injected price rise is the largest `material_price` item by product, and each energy-drift
     machine the largest `energy_usage` item by machine, over the anomaly's months."""
@@ -47,5 +52,8 @@ def test_injected_anomaly_is_the_largest_unfavourable_item_in_its_period(demo, k
         lo, hi = _window(a)
         items = ws.variance(lo, hi, by=dim).filter(category=category).sort("amount").to_dicts()
         worst = items[0]
-        assert worst[dim] == a["entity_id"], (a["entity_id"], [(r[dim], r["amount"]) for r in items[:3]])
+        assert worst[dim] == a["entity_id"], (
+            a["entity_id"],
+            [(r[dim], r["amount"]) for r in items[:3]],
+        )
         assert worst["amount"] < 0

@@ -71,18 +71,24 @@ def test_bridge_pieces_and_ends_same_on_spark_and_duckdb(bridges):
     assert (spark_b.months, spark_b.versions) == (duck_b.months, duck_b.versions)
     assert (spark_b.static, spark_b.actual_gm) == (duck_b.static, duck_b.actual_gm)
     assert summary(spark_b) == summary(duck_b)
+
     # every piece: its cents exactly, and its members' shares before rounding. The shares of revenue over
     # invoice lines and of scrap over operations are doubles, as the ERP computes them (docs/variances.md),
     # summed by each backend in its own order: equal to a millionth of a cent, not to the last bit.
     def pieces(b):
-        return {(p.month, p.category, tuple(sorted(p.parts.get("work_center", {})))): p for p in b.pieces}
+        return {
+            (p.month, p.category, tuple(sorted(p.parts.get("work_center", {})))): p
+            for p in b.pieces
+        }
 
     spark_p, duck_p = pieces(spark_b), pieces(duck_b)
     assert spark_p.keys() == duck_p.keys() and len(duck_p) == len(duck_b.pieces)
     for k, d in duck_p.items():
         s = spark_p[k]
         assert s.target == d.target, k
-        assert {dim: set(m) for dim, m in s.parts.items()} == {dim: set(m) for dim, m in d.parts.items()}, k
+        assert {dim: set(m) for dim, m in s.parts.items()} == {
+            dim: set(m) for dim, m in d.parts.items()
+        }, k
         for dim, members in d.parts.items():
             for member, share in members.items():
                 assert abs(s.parts[dim][member] - share) < Fraction(1, 10**6), (k, dim, member)
@@ -96,8 +102,12 @@ def test_drill_same_on_spark_and_duckdb(engines, tiny_demo, category):
     spark_df = source_rows(spark, category, "2024-02", "2024-03", base_currency=base)
     duck_df = source_rows(duck, category, "2024-02", "2024-03", base_currency=base)
     assert duck_df.height > 0, f"{category}: no source rows on the tiny company, nothing compared"
-    if category == "material_price":  # the FX as-of lookup is exercised: a foreign currency at a rate ≠ 1
-        assert any(r["currency"] != base and r["rate_to_base"] not in (None, 1) for r in duck_df.to_dicts())
+    if (
+        category == "material_price"
+    ):  # the FX as-of lookup is exercised: a foreign currency at a rate ≠ 1
+        assert any(
+            r["currency"] != base and r["rate_to_base"] not in (None, 1) for r in duck_df.to_dicts()
+        )
     assert spark_df.schema == duck_df.schema
     assert spark_df.to_dicts() == duck_df.to_dicts()
 
@@ -105,8 +115,22 @@ def test_drill_same_on_spark_and_duckdb(engines, tiny_demo, category):
 @pytest.mark.slow
 def test_cli_variance_engine_spark_matches_duckdb(engines, tiny_demo, capsys):
     def run(engine: str) -> str:
-        code, out, err = run_cli(capsys, "variance", "--from", "2024-03", "--to", "2024-03", "--by", "machine",
-                                 "--engine", engine, "--format", "csv", "-w", str(tiny_demo.path))
+        code, out, err = run_cli(
+            capsys,
+            "variance",
+            "--from",
+            "2024-03",
+            "--to",
+            "2024-03",
+            "--by",
+            "machine",
+            "--engine",
+            engine,
+            "--format",
+            "csv",
+            "-w",
+            str(tiny_demo.path),
+        )
         assert code == 0, f"--engine {engine} failed:\n{err[-3000:]}"
         return out
 

@@ -41,8 +41,10 @@ def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                          "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=path,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield b
         b.close()
 
@@ -113,8 +115,10 @@ def test_a_controller_works_through_every_page(server, browser, shots):
     assert page.locator(".tile").count() == len(ws.kpi_catalog())
     shots(page, "01-overview")
 
-    for name, path, ready in [("02-operations", "/operations", "#heat-oee"),
-                              ("03-unit-economics", "/unit-economics", "#cm-ranking")]:
+    for name, path, ready in [
+        ("02-operations", "/operations", "#heat-oee"),
+        ("03-unit-economics", "/unit-economics", "#cm-ranking"),
+    ]:
         page.goto(f"{base}{path}?period={PERIOD}")
         chart_ready(page, ready)
         shots(page, name)
@@ -145,9 +149,14 @@ def test_a_controller_works_through_every_page(server, browser, shots):
     shots(page, "08-action")
     actions = server["db"].list_actions()
     assert [(a["status"], str(a["expected_impact"]), a["subject_type"]) for a in actions] == [
-        ("in_progress", "1234.50", "alert")]
+        ("in_progress", "1234.50", "alert")
+    ]
 
-    for name, path in [("09-data", "/data"), ("10-admin", "/admin"), ("11-alerts", f"/alerts?period={PERIOD}")]:
+    for name, path in [
+        ("09-data", "/data"),
+        ("10-admin", "/admin"),
+        ("11-alerts", f"/alerts?period={PERIOD}"),
+    ]:
         page.goto(f"{base}{path}")
         assert page.locator(".error-state").count() == 0
         shots(page, name)
@@ -177,11 +186,15 @@ def test_long_values_wrap_and_figures_align_right(server, browser, shots):
     from decimal import Decimal
 
     base = server["base"]
-    server["db"].add_action("test", "X" * 200, "owner-" + "Y" * 90, dt.date(2020, 1, 1), Decimal("1234567.89"))
+    server["db"].add_action(
+        "test", "X" * 200, "owner-" + "Y" * 90, dt.date(2020, 1, 1), Decimal("1234567.89")
+    )
     page = log_in(browser, base, "ada")
     for path in (f"/?period={PERIOD}", "/actions"):
         page.goto(f"{base}{path}")
-        scroll, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        scroll, window = page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
         assert scroll <= window, f"{path}: the page is {scroll}px wide in a {window}px window"
         cell = page.locator("table.data td.num:has-text('1,234,567.89')").first
         assert cell.evaluate("e => getComputedStyle(e).textAlign") == "right"

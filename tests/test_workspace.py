@@ -43,17 +43,43 @@ def test_open_errors_are_user_errors(tmp_path):
 
 
 def test_cli_init_and_a_user_mistake(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "opsfin", "init", str(tmp_path / "w")], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "opsfin", "init", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and (tmp_path / "w" / "warehouse.duckdb").exists()
-    bad = subprocess.run([sys.executable, "-m", "opsfin", "check", "-w", str(tmp_path / "nowhere")],
-                         capture_output=True, text=True)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not an opsfin workspace" in bad.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "opsfin", "check", "-w", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        bad.returncode == 2
+        and "Traceback" not in bad.stderr
+        and "not an opsfin workspace" in bad.stderr
+    )
 
 
 def test_cli_demo_tiny(tmp_path):
     d = tmp_path / "demo"
-    run = subprocess.run([sys.executable, "-m", "opsfin", "demo", "--dir", str(d), "--scale", "tiny", "--seed", "7",
-                          "--no-serve"], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsfin",
+            "demo",
+            "--dir",
+            str(d),
+            "--scale",
+            "tiny",
+            "--seed",
+            "7",
+            "--no-serve",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert "Demo company built" in run.stdout
     counts = opsfin.open(d).row_counts()
@@ -65,16 +91,48 @@ def test_cli_demo_tiny(tmp_path):
     users = {u.name: u for u in open_app_db(opsfin.open(d)).list_users()}
     assert users["admin"].role == "admin" and users["admin"].sites is None
     assert users["plant-manager"].sites == ("P1",)
-    printed = dict(line.split()[:2] for line in run.stdout.splitlines() if line.strip().startswith(("admin ", "plant-manager ")))
+    printed = dict(
+        line.split()[:2]
+        for line in run.stdout.splitlines()
+        if line.strip().startswith(("admin ", "plant-manager "))
+    )
     assert open_app_db(opsfin.open(d)).authenticate("admin", printed["admin"]) is not None
     # a second run into the same demo folder rebuilds it instead of appending
-    again = subprocess.run([sys.executable, "-m", "opsfin", "demo", "--dir", str(d), "--scale", "tiny", "--seed", "7",
-                            "--no-serve"], capture_output=True, text=True)
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsfin",
+            "demo",
+            "--dir",
+            str(d),
+            "--scale",
+            "tiny",
+            "--seed",
+            "7",
+            "--no-serve",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0 and opsfin.open(d).row_counts() == counts
 
 
 def test_demo_refuses_a_workspace_that_is_not_a_demo(tmp_path):
     ws = opsfin.init(tmp_path / "mine")
-    run = subprocess.run([sys.executable, "-m", "opsfin", "demo", "--dir", str(ws.path), "--scale", "tiny", "--no-serve"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsfin",
+            "demo",
+            "--dir",
+            str(ws.path),
+            "--scale",
+            "tiny",
+            "--no-serve",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2 and "not a demo" in run.stderr

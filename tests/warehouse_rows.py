@@ -10,8 +10,16 @@ from typing import Any
 
 import duckdb
 
-_FILLERS = {"VARCHAR": "x", "DOUBLE": 0.0, "INTEGER": 0, "BIGINT": 0, "BOOLEAN": False, "DATE": dt.date(2000, 1, 1),
-            "TIMESTAMP": dt.datetime(2000, 1, 1), "TIME": dt.time(0, 0)}
+_FILLERS = {
+    "VARCHAR": "x",
+    "DOUBLE": 0.0,
+    "INTEGER": 0,
+    "BIGINT": 0,
+    "BOOLEAN": False,
+    "DATE": dt.date(2000, 1, 1),
+    "TIMESTAMP": dt.datetime(2000, 1, 1),
+    "TIME": dt.time(0, 0),
+}
 
 
 def _filler(data_type: str) -> Any:
@@ -20,14 +28,21 @@ def _filler(data_type: str) -> Any:
 
 def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` into `table`, filling the required columns a row does not name."""
-    cols = con.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                       "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+    cols = con.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
     if not cols:
         raise KeyError(f"no table {table}")
     names = [c for c, _, _ in cols]
     unknown = {k for r in rows for k in r} - set(names)
     if unknown:
         raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
-    values = [[r[c] if c in r else (None if nullable == "YES" else _filler(t)) for c, t, nullable in cols]
-              for r in rows]
-    con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
+    values = [
+        [r[c] if c in r else (None if nullable == "YES" else _filler(t)) for c, t, nullable in cols]
+        for r in rows
+    ]
+    con.executemany(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values
+    )

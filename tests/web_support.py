@@ -29,8 +29,8 @@ PEOPLE = {
     "carl": ("controller", None),
     "ann": ("analyst", None),
     "val": ("viewer", None),
-    "pia": ("controller", ("P1",)),     # the plant manager of P1
-    "wes": ("viewer", ("W1",)),         # the distribution centre (the selling site of the demo)
+    "pia": ("controller", ("P1",)),  # the plant manager of P1
+    "wes": ("viewer", ("W1",)),  # the distribution centre (the selling site of the demo)
 }
 PASSWORD = "correct horse battery"
 
@@ -39,8 +39,11 @@ BAD_WORK_CENTERS = (
     "work_center_id,site_id,cost_center_id,name,kind,std_labor_rate,std_variable_overhead_rate,"
     "std_fixed_overhead_rate\n"
     "P1-NEW,P1,CC-P1-ASSY,P1 new line,spaceship,30,5,5\n"
-    "P2-NEW,P2,CC-P2-ASSY,P2 new line,line,abc,5,5\n")
-BAD_PRODUCTS = "product_id,name,family,kind,uom,list_price,std_unit_cost\nFG-NEW,New,F1,gadget,pcs,10,5\n"
+    "P2-NEW,P2,CC-P2-ASSY,P2 new line,line,abc,5,5\n"
+)
+BAD_PRODUCTS = (
+    "product_id,name,family,kind,uom,list_price,std_unit_cost\nFG-NEW,New,F1,gadget,pcs,10,5\n"
+)
 
 
 def copy_workspace(source, target: Path):

@@ -30,16 +30,34 @@ WORK = ROOT / ".mutation"
 #: package -> (files to mutate, tests that exercise them in-process; CLI tests run in a subprocess and
 #: would not see the mutants). Targets: 85% on core and costing, 75% on every other engine.
 PACKAGES: dict[str, tuple[list[str], list[str]]] = {
-    "core": (["src/opsfin/core/*"], ["tests/test_core_*.py", "tests/test_present.py", "tests/test_dimension_joins.py"]),
+    "core": (
+        ["src/opsfin/core/*"],
+        ["tests/test_core_*.py", "tests/test_present.py", "tests/test_dimension_joins.py"],
+    ),
     "kpis": (["src/opsfin/kpis/*"], ["tests/test_kpis_handworked.py"]),
-    "costing": (["src/opsfin/costing/*"], ["tests/test_variance.py", "tests/test_variance_webb.py",
-                                           "tests/test_abc.py", "tests/test_allocations.py",
-                                           "tests/test_unit_economics.py", "tests/test_value_stream.py"]),
-    "matching": (["src/opsfin/matching/*"], ["tests/test_matching_rules.py", "tests/test_matching_subset_sum.py",
-                                             "tests/test_matching_metrics.py",
-                                             "tests/test_matching_runs.py", "tests/test_matching_decisions.py",
-                                             "tests/test_matching_controller_cases.py",
-                                             "tests/test_matching_real_files.py"]),
+    "costing": (
+        ["src/opsfin/costing/*"],
+        [
+            "tests/test_variance.py",
+            "tests/test_variance_webb.py",
+            "tests/test_abc.py",
+            "tests/test_allocations.py",
+            "tests/test_unit_economics.py",
+            "tests/test_value_stream.py",
+        ],
+    ),
+    "matching": (
+        ["src/opsfin/matching/*"],
+        [
+            "tests/test_matching_rules.py",
+            "tests/test_matching_subset_sum.py",
+            "tests/test_matching_metrics.py",
+            "tests/test_matching_runs.py",
+            "tests/test_matching_decisions.py",
+            "tests/test_matching_controller_cases.py",
+            "tests/test_matching_real_files.py",
+        ],
+    ),
     "alerts": (["src/opsfin/alerts/*"], ["tests/test_alerts.py"]),
     "evaluation": (["src/opsfin/evaluation/*"], ["tests/test_eval_detection.py"]),
     # small parts of matching, quick to measure on their own
@@ -61,21 +79,26 @@ def prepare(package: str) -> Path:
     work = WORK / package
     work.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis")
-    for name in ("src", "tests"):  # afresh, so that files gone from the repository are gone here too
+    for name in (
+        "src",
+        "tests",
+    ):  # afresh, so that files gone from the repository are gone here too
         shutil.rmtree(work / name, ignore_errors=True)
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     selected = sorted(str(p.relative_to(ROOT)) for pattern in tests for p in ROOT.glob(pattern))
     if not selected:
         raise SystemExit(f"{package}: no tests match {tests}")
     config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    config += ("\n[tool.mutmut]\n"
-               'source_paths = ["src"]\n'
-               f"only_mutate = {_toml_list(mutate)}\n"
-               f"pytest_add_cli_args_test_selection = {_toml_list(selected)}\n"
-               'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
-               # Polars and DuckDB start threads: a child forked after they ran would hang (every mutant a
-               # timeout). A fork server that has only collected the tests forks safe children.
-               'process_isolation = "forkserver"\n')
+    config += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src"]\n'
+        f"only_mutate = {_toml_list(mutate)}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(selected)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        # Polars and DuckDB start threads: a child forked after they ran would hang (every mutant a
+        # timeout). A fork server that has only collected the tests forks safe children.
+        'process_isolation = "forkserver"\n'
+    )
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
     return work
 
@@ -89,8 +112,13 @@ def run(package: str, minutes: float, max_children: int, fresh: bool = False) ->
     started = time.monotonic()
     log = work / "mutmut.log"
     with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(max_children)], cwd=work,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(mutmut), "run", "--max-children", str(max_children)],
+            cwd=work,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=minutes * 60)
             stopped = False
@@ -99,14 +127,27 @@ def run(package: str, minutes: float, max_children: int, fresh: bool = False) ->
             proc.wait()
             stopped = True
     if not stopped and proc.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
-        print(f"{package}: mutmut stopped with exit code {proc.returncode} ({log}):", *tail, sep="\n  ",
-              file=sys.stderr)
+        tail = (
+            log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
+        )
+        print(
+            f"{package}: mutmut stopped with exit code {proc.returncode} ({log}):",
+            *tail,
+            sep="\n  ",
+            file=sys.stderr,
+        )
     counts = work / "mutants" / "mutmut-cicd-stats.json"
     counts.unlink(missing_ok=True)
-    subprocess.run([str(mutmut), "export-cicd-stats"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stats = dict.fromkeys(("killed", "survived", "total", "no_tests", "skipped", "suspicious", "timeout",
-                           "segfault"), 0)
+    subprocess.run(
+        [str(mutmut), "export-cicd-stats"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stats = dict.fromkeys(
+        ("killed", "survived", "total", "no_tests", "skipped", "suspicious", "timeout", "segfault"),
+        0,
+    )
     if counts.exists():
         stats.update(json.loads(counts.read_text(encoding="utf-8")))
     killed = stats["killed"] + stats["timeout"]
@@ -114,18 +155,33 @@ def run(package: str, minutes: float, max_children: int, fresh: bool = False) ->
     denominator = killed + stats["survived"] + stats["no_tests"]
     score = killed / denominator if denominator else None
     target = TARGETS.get(package, DEFAULT_TARGET)
-    return {"package": package, **stats, "unchecked": stats["total"] - tried - stats["skipped"],
-            "score": score, "target": target, "met": None if score is None else score >= target,
-            "stopped_by_time_cap": stopped, "minutes": round((time.monotonic() - started) / 60, 1)}
+    return {
+        "package": package,
+        **stats,
+        "unchecked": stats["total"] - tried - stats["skipped"],
+        "score": score,
+        "target": target,
+        "met": None if score is None else score >= target,
+        "stopped_by_time_cap": stopped,
+        "minutes": round((time.monotonic() - started) / 60, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("packages", nargs="*", default=[p for p in PACKAGES if p not in PARTS],
-                        help=f"any of: {', '.join(PACKAGES)} (default: every engine package)")
-    parser.add_argument("--minutes", type=float, default=8.0, help="time cap per package (default 8)")
+    parser.add_argument(
+        "packages",
+        nargs="*",
+        default=[p for p in PACKAGES if p not in PARTS],
+        help=f"any of: {', '.join(PACKAGES)} (default: every engine package)",
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=8.0, help="time cap per package (default 8)"
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (default 2)")
-    parser.add_argument("--fresh", action="store_true", help="forget earlier results (after changing tests)")
+    parser.add_argument(
+        "--fresh", action="store_true", help="forget earlier results (after changing tests)"
+    )
     args = parser.parse_args(argv)
     unknown = [p for p in args.packages if p not in PACKAGES]
     if unknown:
@@ -135,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         r = run(package, args.minutes, args.max_children, args.fresh)
         results.append(r)
         score = "n/a" if r["score"] is None else f"{r['score']:.1%}"
-        print(f"{package:<11} score {score:>6} (target {r['target']:.0%}) killed {r['killed']} + timeout "
-              f"{r['timeout']}, survived {r['survived']}, no tests {r['no_tests']}, unchecked {r['unchecked']} "
-              f"of {r['total']}, {r['minutes']} min{' (time cap)' if r['stopped_by_time_cap'] else ''}")
+        print(
+            f"{package:<11} score {score:>6} (target {r['target']:.0%}) killed {r['killed']} + timeout "
+            f"{r['timeout']}, survived {r['survived']}, no tests {r['no_tests']}, unchecked {r['unchecked']} "
+            f"of {r['total']}, {r['minutes']} min{' (time cap)' if r['stopped_by_time_cap'] else ''}"
+        )
     scores = WORK / "scores.json"
     previous = json.loads(scores.read_text(encoding="utf-8")) if scores.exists() else {}
     previous.update({r["package"]: r for r in results})

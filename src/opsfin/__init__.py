@@ -1,8 +1,8 @@
 """opsfin: an open-source operations-finance platform.
 
-    import opsfin
-    ws = opsfin.open("demo-workspace")
-    ws.table("gl_entries")
+import opsfin
+ws = opsfin.open("demo-workspace")
+ws.table("gl_entries")
 """
 
 from .errors import UserError

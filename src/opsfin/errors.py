@@ -59,7 +59,14 @@ class UserError(Exception):
     names none gets the parameter and its value in front:
     `UserError("use product or customer", param="object", value="x")` → `--object 'x': use product …`."""
 
-    def __init__(self, what: str = "", *, param: str | None = None, value: Any = None, hint: str | None = None):
+    def __init__(
+        self,
+        what: str = "",
+        *,
+        param: str | None = None,
+        value: Any = None,
+        hint: str | None = None,
+    ):
         self.what = what
         self.param = param
         self.value = value

@@ -51,8 +51,13 @@ class Entry(BaseModel):
             unknown = [k for k in data if k not in cls.model_fields]
             if unknown:
                 raise PydanticCustomError(
-                    "unknown_key", "unknown key {keys}; keys are {allowed}",
-                    {"keys": ", ".join(repr(str(k)) for k in unknown), "allowed": ", ".join(cls.model_fields)})
+                    "unknown_key",
+                    "unknown key {keys}; keys are {allowed}",
+                    {
+                        "keys": ", ".join(repr(str(k)) for k in unknown),
+                        "allowed": ", ".join(cls.model_fields),
+                    },
+                )
         return data
 
 
@@ -75,7 +80,9 @@ DecimalNumber = Annotated[Decimal, BeforeValidator(_decimal)]
 def refuse_bool(value: Any) -> Any:
     """A before-validator for lax numbers (text such as "0.5" still converts): true and false are refused."""
     if isinstance(value, bool):
-        raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": show(value)})
+        raise PydanticCustomError(
+            "number_type", "expected a number, got {value}", {"value": show(value)}
+        )
     return value
 
 
@@ -111,17 +118,32 @@ def show(value: Any) -> str:
 
 
 _EXPECTED = {
-    "float_type": "expected a number", "float_parsing": "expected a number", "number_type": "expected a number",
-    "decimal_type": "expected a number", "decimal_parsing": "expected a number",
-    "finite_number": "expected a finite number", "int_type": "expected a whole number",
-    "int_parsing": "expected a whole number", "int_from_float": "expected a whole number",
-    "bool_type": "expected true or false", "bool_parsing": "expected true or false",
-    "string_type": "expected text", "missing": "missing (required)", "model_type": "expected a mapping",
-    "model_attributes_type": "expected a mapping", "dict_type": "expected a mapping",
-    "list_type": "expected a list", "tuple_type": "expected a list", "too_short": "expected at least one value",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "number_type": "expected a number",
+    "decimal_type": "expected a number",
+    "decimal_parsing": "expected a number",
+    "finite_number": "expected a finite number",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected text",
+    "missing": "missing (required)",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "dict_type": "expected a mapping",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+    "too_short": "expected at least one value",
 }
-_BOUNDS = {"greater_than_equal": ("ge", "≥"), "less_than_equal": ("le", "≤"), "greater_than": ("gt", ">"),
-           "less_than": ("lt", "<")}
+_BOUNDS = {
+    "greater_than_equal": ("ge", "≥"),
+    "less_than_equal": ("le", "≤"),
+    "greater_than": ("gt", ">"),
+    "less_than": ("lt", "<"),
+}
 _NO_VALUE = {"missing", "unknown_key", "value_error", "assertion_error", "too_short"}
 
 
@@ -146,16 +168,19 @@ def _message(error: Mapping[str, Any]) -> str:
 
 def _where(loc: tuple[Any, ...], data: Any) -> str:
     """`guardrails[2] (oee): field 'max'` from the error's location in the file's data."""
-    first = 1 if len(loc) > 1 and isinstance(loc[1], int) else None   # an entry of a top-level list
+    first = 1 if len(loc) > 1 and isinstance(loc[1], int) else None  # an entry of a top-level list
     if first is None:
         return f"field {_path(loc)!r}" if loc else ""
     node = data
-    for p in loc[:first + 1]:
+    for p in loc[: first + 1]:
         node = node[p] if isinstance(node, dict | list) and _has(node, p) else None
     entry = f"{'.'.join(map(str, loc[:first]))}[{loc[first] + 1}]"
-    label = next((node[k] for k in LABEL_KEYS if isinstance(node, dict) and isinstance(node.get(k), str)), None)
+    label = next(
+        (node[k] for k in LABEL_KEYS if isinstance(node, dict) and isinstance(node.get(k), str)),
+        None,
+    )
     entry += f" ({label})" if label else ""
-    rest = loc[first + 1:]
+    rest = loc[first + 1 :]
     return entry + (f": field {_path(rest)!r}" if rest else "")
 
 
@@ -187,7 +212,9 @@ def parse_yaml(text: str, where: str | Path) -> Any:
         raise UserError(f"{where}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
-def validate(model: type[M], data: Any, path: str | Path, context: dict[str, Any] | None = None) -> M:
+def validate(
+    model: type[M], data: Any, path: str | Path, context: dict[str, Any] | None = None
+) -> M:
     """`model` validated from a parsed YAML file; a mistake is one UserError naming `path`."""
     try:
         return model.model_validate(data, context=context)

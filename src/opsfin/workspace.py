@@ -82,20 +82,34 @@ class Workspace:
 
         return load_catalog(self.model_dir)
 
-    def kpi(self, kpis: str | list[str], grain: str = "month", by: list[str] | None = None,
-            where: dict[str, list[str]] | None = None, start=None, end=None, engine: str | None = None) -> pl.DataFrame:
+    def kpi(
+        self,
+        kpis: str | list[str],
+        grain: str = "month",
+        by: list[str] | None = None,
+        where: dict[str, list[str]] | None = None,
+        start=None,
+        end=None,
+        engine: str | None = None,
+    ) -> pl.DataFrame:
         """KPIs as `period_start, <by…>, kpi, value, numerator, denominator`."""
         from .kpis import combine, compute
 
         ids = [k.strip() for k in kpis.split(",")] if isinstance(kpis, str) else list(kpis)
-        frames = compute(self.kpi_tables(engine), ids, grain, by, where, start, end, catalog=self.kpi_catalog())
+        frames = compute(
+            self.kpi_tables(engine), ids, grain, by, where, start, end, catalog=self.kpi_catalog()
+        )
         return combine(frames)
 
-    def bottlenecks(self, grain: str = "month", start=None, end=None, engine: str | None = None) -> pl.DataFrame:
+    def bottlenecks(
+        self, grain: str = "month", start=None, end=None, engine: str | None = None
+    ) -> pl.DataFrame:
         from .core.periods import parse_day
         from .kpis.bottlenecks import bottlenecks
 
-        return bottlenecks(self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to"))
+        return bottlenecks(
+            self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to")
+        )
 
     # -- costing: order costs, unit economics, value streams (docs/unit-economics.md, docs/value-streams.md)
     def order_costs(self, start=None, end=None, engine: str | None = None) -> pl.DataFrame:
@@ -108,8 +122,9 @@ class Workspace:
         with self.engine_tables(engine) as t:
             return order_costs(t, lo, hi)
 
-    def unit_economics(self, by=None, start=None, end=None, scope: str = "product",
-                       engine: str | None = None) -> pl.DataFrame:
+    def unit_economics(
+        self, by=None, start=None, end=None, scope: str = "product", engine: str | None = None
+    ) -> pl.DataFrame:
         """Unit economics per group (scope product), or cost per line picked (warehouse) / per ticket (support)."""
         from .core.periods import parse_day
         from .costing.unit_economics import SCOPES, support_costs, unit_economics, warehouse_costs
@@ -124,8 +139,14 @@ class Workspace:
                 return support_costs(t, lo, hi)
             return unit_economics(t, self.settings.base_currency, by, lo, hi)
 
-    def value_stream(self, by: str = "family", start=None, end=None, steps: bool = False,
-                     engine: str | None = None) -> pl.DataFrame:
+    def value_stream(
+        self,
+        by: str = "family",
+        start=None,
+        end=None,
+        steps: bool = False,
+        engine: str | None = None,
+    ) -> pl.DataFrame:
         """Value streams per family or product; `steps=True` lists the non-value-added steps and their cost."""
         from .core.periods import parse_day
         from .costing.value_stream import value_stream, value_stream_steps
@@ -136,33 +157,48 @@ class Workspace:
             return fn(t, by, lo, hi)
 
     # -- costing: activity-based costing and service cost allocations (docs/abc.md, docs/allocations.md)
-    def abc(self, object: str = "product", start=None, end=None, view: str = "objects") -> pl.DataFrame:  # noqa: A002
+    def abc(
+        self, object: str = "product", start=None, end=None, view: str = "objects"
+    ) -> pl.DataFrame:  # noqa: A002
         """ABC against traditional costing per product or customer; `view`: objects, pools, activities, assignments."""
         from .runs.costing import abc_result
 
         return abc_result(self, object, start, end, view)
 
-    def allocate(self, method: str, period: str, post: bool = False, view: str = "flows") -> pl.DataFrame:
+    def allocate(
+        self, method: str, period: str, post: bool = False, view: str = "flows"
+    ) -> pl.DataFrame:
         """Service cost allocation flows (`view="summary"`: per cost centre); `post=True` also posts the journals."""
         from .runs.costing import allocation_result
 
         return allocation_result(self, method, period, post, view)[0]
 
     # -- costing: variance analysis (docs/variances.md)
-    def variance(self, start=None, end=None, budget: str | None = None, by: str | None = None,
-                 monthly: bool = False, drill: str | None = None, member: str | None = None,
-                 engine: str | None = None) -> pl.DataFrame:
+    def variance(
+        self,
+        start=None,
+        end=None,
+        budget: str | None = None,
+        by: str | None = None,
+        monthly: bool = False,
+        drill: str | None = None,
+        member: str | None = None,
+        engine: str | None = None,
+    ) -> pl.DataFrame:
         """The variance bridge `category, [<by>], amount` (+ `total`), or with `drill=CATEGORY` its source rows,
         on DuckDB (default) or Spark (`engine="spark"`)."""
         from .costing.variance import source_rows, variance
 
         with self.engine_tables(engine) as t:
             if drill is not None:
-                return source_rows(t, drill, start, end, budget, by, member, self.settings.base_currency)
+                return source_rows(
+                    t, drill, start, end, budget, by, member, self.settings.base_currency
+                )
             return variance(t, start, end, budget, by, self.settings.base_currency, monthly)
 
-    def variance_summary(self, start=None, end=None, budget: str | None = None,
-                         engine: str | None = None) -> pl.DataFrame:
+    def variance_summary(
+        self, start=None, end=None, budget: str | None = None, engine: str | None = None
+    ) -> pl.DataFrame:
         """The ends of the bridge: `static_budget_gm, flexible_budget_gm, actual_gm` (one row, Decimal)."""
         from .costing.variance import build_bridge, summary
 
@@ -200,14 +236,20 @@ def open(path: str | os.PathLike[str] | None = None) -> Workspace:  # noqa: A001
     """Open an existing workspace folder."""
     root = resolve_path(path)
     if not (root / SETTINGS_FILE).exists():
-        raise UserError(f"{root} is not an opsfin workspace (no {SETTINGS_FILE}); create one with `opsfin init {root}`")
+        raise UserError(
+            f"{root} is not an opsfin workspace (no {SETTINGS_FILE}); create one with `opsfin init {root}`"
+        )
     ws = Workspace(root, load_settings(root))
     if not ws.warehouse_path.exists():
-        raise UserError(f"{ws.warehouse_path}: warehouse file missing; run `opsfin init {root}` to create it")
+        raise UserError(
+            f"{ws.warehouse_path}: warehouse file missing; run `opsfin init {root}` to create it"
+        )
     return ws
 
 
-def init(path: str | os.PathLike[str], company: str = "My company", base_currency: str = "EUR") -> Workspace:
+def init(
+    path: str | os.PathLike[str], company: str = "My company", base_currency: str = "EUR"
+) -> Workspace:
     """Create (or complete) a workspace: opsfin.yaml, model/ and a warehouse holding every table.
 
     An existing opsfin.yaml or model file is never overwritten."""

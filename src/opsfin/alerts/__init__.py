@@ -17,13 +17,27 @@ from .guardrails import Guardrail, check_guardrails, parse_guardrails
 from .model import Alert
 from .scan import Scan, default_scans, parse_detection
 
-__all__ = ["Alert", "Guardrail", "Scan", "default_detection_yaml", "default_guardrails_yaml", "default_scans",
-           "parse_detection", "parse_guardrails", "run_alerts"]
+__all__ = [
+    "Alert",
+    "Guardrail",
+    "Scan",
+    "default_detection_yaml",
+    "default_guardrails_yaml",
+    "default_scans",
+    "parse_detection",
+    "parse_guardrails",
+    "run_alerts",
+]
 
 
-def run_alerts(tables, catalog: Mapping[str, Kpi] | None = None, guardrails: list[Guardrail] | None = None,
-               start: str | dt.date | None = None, end: str | dt.date | None = None,
-               scans: list[Scan] | None = None) -> list[Alert]:
+def run_alerts(
+    tables,
+    catalog: Mapping[str, Kpi] | None = None,
+    guardrails: list[Guardrail] | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    scans: list[Scan] | None = None,
+) -> list[Alert]:
     """All alerts over [start, end] on `tables` (kpis.Tables).
 
     `catalog`: the KPI catalog (default: the built-in KPIs). `guardrails`: None or [] checks none.
@@ -36,6 +50,8 @@ def run_alerts(tables, catalog: Mapping[str, Kpi] | None = None, guardrails: lis
         raise range_error(lo, hi)
     catalog = catalog or KPI_BY_ID
     scans = default_scans(catalog) if scans is None else scans
-    alerts = check_guardrails(tables, guardrails or [], catalog, lo, hi) + detect_anomalies(tables, scans, catalog, lo, hi)
+    alerts = check_guardrails(tables, guardrails or [], catalog, lo, hi) + detect_anomalies(
+        tables, scans, catalog, lo, hi
+    )
     alerts.sort(key=lambda a: (a.period_start, a.kind, a.kpi, sorted(a.scope.items()), a.id))
     return alerts

@@ -26,9 +26,14 @@ def _series(t, scan: Scan, catalog: Mapping[str, Kpi], end: dt.date | None) -> p
     df = df.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
     df = df.filter(pl.all_horizontal(pl.col(d).is_not_null() for d in by)) if by else df
     if scan.members == "constraint" and not df.is_empty():
-        top = (df.group_by(by).agg(pl.col("value").median().alias("_m"))
-               .sort([*by[:-1], "_m", by[-1]], descending=[*[False] * (len(by) - 1), True, False])
-               .group_by(by[:-1], maintain_order=True).first().select(by))
+        top = (
+            df.group_by(by)
+            .agg(pl.col("value").median().alias("_m"))
+            .sort([*by[:-1], "_m", by[-1]], descending=[*[False] * (len(by) - 1), True, False])
+            .group_by(by[:-1], maintain_order=True)
+            .first()
+            .select(by)
+        )
         df = df.join(top, on=by, how="semi")
     return df
 
@@ -39,8 +44,13 @@ def _matrix(df: pl.DataFrame, column: str, shape: tuple[int, int]) -> np.ndarray
     return out
 
 
-def scan_alerts(t, scan: Scan, catalog: Mapping[str, Kpi], start: dt.date | None = None,
-                end: dt.date | None = None) -> list[Alert]:
+def scan_alerts(
+    t,
+    scan: Scan,
+    catalog: Mapping[str, Kpi],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[Alert]:
     """Anomaly alerts of one scan entry. The whole history up to `end` feeds the baselines; alerts
     are kept when their run overlaps [start, end]."""
     kpi, s, by = catalog[scan.kpi], scan.settings, list(scan.by)
@@ -53,39 +63,66 @@ def scan_alerts(t, scan: Scan, catalog: Mapping[str, Kpi], start: dt.date | None
     df = df if by else df.with_columns(_all=pl.lit(0))
     members = df.select(keys).unique().sort(keys).with_row_index("_m")
     df = df.join(members, on=keys).with_columns(
-        _t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64))
+        _t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64)
+    )
     shape = (members.height, len(calendar))
     values = _matrix(df, "value", shape)
     weights = _matrix(df, "denominator", shape) if kpi.kind == "ratio" else None
     level = np.ones(shape)
     if scan.peers:
-        groups = (members[scan.peers] if scan.peers != "all" else pl.Series([0] * members.height)).to_numpy()
+        groups = (
+            members[scan.peers] if scan.peers != "all" else pl.Series([0] * members.height)
+        ).to_numpy()
         ratio = kpi.kind == "ratio"
-        level = peer_level(values, groups, _matrix(df, "numerator", shape) if ratio else None, weights, kpi.scale)
+        level = peer_level(
+            values, groups, _matrix(df, "numerator", shape) if ratio else None, weights, kpi.scale
+        )
         level = np.where(level > 0, level, np.nan)
     flags, base, sd = detect_matrix(values / level, weights, s, level if scan.peers else None)
     if scan.peers and scan.confirm:
         flags = confirmed(flags, detect_matrix(values, weights, s)[0])
-    bad = {"worse": [1 if kpi.direction == "lower_is_better" else -1], "higher": [1], "lower": [-1],
-           "both": [1, -1]}[scan.alert_on]
+    bad = {
+        "worse": [1 if kpi.direction == "lower_is_better" else -1],
+        "higher": [1],
+        "lower": [-1],
+        "both": [1, -1],
+    }[scan.alert_on]
     out: list[Alert] = []
     for sign in bad:
         fm, ft = np.nonzero(flags == sign)
         if not len(fm):
             continue
-        hits = pl.DataFrame({"_m": fm.astype(np.uint32), "_t": ft, "_expected": base[fm, ft] * level[fm, ft],
-                             "_band": sd[fm, ft] * level[fm, ft]})
-        rows = hits.join(df.select("_m", "_t", "value", "numerator", "denominator"), on=["_m", "_t"], how="left")
+        hits = pl.DataFrame(
+            {
+                "_m": fm.astype(np.uint32),
+                "_t": ft,
+                "_expected": base[fm, ft] * level[fm, ft],
+                "_band": sd[fm, ft] * level[fm, ft],
+            }
+        )
+        rows = hits.join(
+            df.select("_m", "_t", "value", "numerator", "denominator"), on=["_m", "_t"], how="left"
+        )
         rows = rows.join(members, on="_m").with_columns(
-            period_start=pl.Series([calendar[i] for i in rows["_t"]], dtype=pl.Date))
-        runs = merge_runs(rows.select(*keys, "period_start", "value", "numerator", "denominator"), keys, s.grain,
-                          kpi.scale if kpi.kind == "ratio" else None, bad_sign=sign)
-        runs = runs.join(rows.group_by(keys).agg("period_start", "_expected", "_band"), on=keys, how="left")
+            period_start=pl.Series([calendar[i] for i in rows["_t"]], dtype=pl.Date)
+        )
+        runs = merge_runs(
+            rows.select(*keys, "period_start", "value", "numerator", "denominator"),
+            keys,
+            s.grain,
+            kpi.scale if kpi.kind == "ratio" else None,
+            bad_sign=sign,
+        )
+        runs = runs.join(
+            rows.group_by(keys).agg("period_start", "_expected", "_band"), on=keys, how="left"
+        )
         for r in runs.iter_rows(named=True):
             last_end = period_end(r["run_last"], s.grain, end)
             if start and last_end < start:
                 continue
-            inside = [i for i, p in enumerate(r["period_start"]) if r["run_start"] <= p <= r["run_last"]]
+            inside = [
+                i for i, p in enumerate(r["period_start"]) if r["run_start"] <= p <= r["run_last"]
+            ]
             r["_expected"] = _mean([r["_expected"][i] for i in inside])
             r["_band"] = _mean([r["_band"][i] for i in inside])
             scope = {d: str(r[d]) for d in by}
@@ -98,20 +135,36 @@ def _mean(xs: list) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def _alert(kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, last_end: dt.date) -> Alert:
+def _alert(
+    kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, last_end: dt.date
+) -> Alert:
     s = scan.settings
     base = r["_expected"]
     band = max(s.slack * (r["_band"] or 0.0), s.min_change * abs(base or 0.0), s.min_abs)
     bound = None if base is None else base + sign * band
     extra = ("lower",) if scan.alert_on == "both" and sign < 0 else ()
-    return Alert(id=alert_id("anomaly", kpi.id, scope, r["run_start"], *extra), kind="anomaly", kpi=kpi.id, scope=scope,
-                 period_start=r["run_start"], period_end=last_end, value=r["value"], expected=base, bound=bound,
-                 severity=s.severity, grain=s.grain, owner=kpi.owner, periods=r["periods"],
-                 explanation=_explain(kpi, scan, scope, r, sign, base),
-                 extra={"worst": r["worst"], "worst_period": r["worst_period"]})
+    return Alert(
+        id=alert_id("anomaly", kpi.id, scope, r["run_start"], *extra),
+        kind="anomaly",
+        kpi=kpi.id,
+        scope=scope,
+        period_start=r["run_start"],
+        period_end=last_end,
+        value=r["value"],
+        expected=base,
+        bound=bound,
+        severity=s.severity,
+        grain=s.grain,
+        owner=kpi.owner,
+        periods=r["periods"],
+        explanation=_explain(kpi, scan, scope, r, sign, base),
+        extra={"worst": r["worst"], "worst_period": r["worst_period"]},
+    )
 
 
-def _explain(kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, base: float | None) -> str:
+def _explain(
+    kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, base: float | None
+) -> str:
     value = r["value"]
     verb = "rose" if sign > 0 else "fell"
     span = fmt_span(r["run_start"], r["run_last"], scan.settings.grain)
@@ -137,6 +190,11 @@ def _explain(kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, ba
     return text + f", {size} {side} the {fmt_value(base, kpi.unit)} expected from {peers}."
 
 
-def detect_anomalies(t, scans: list[Scan], catalog: Mapping[str, Kpi], start: dt.date | None = None,
-                     end: dt.date | None = None) -> list[Alert]:
+def detect_anomalies(
+    t,
+    scans: list[Scan],
+    catalog: Mapping[str, Kpi],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[Alert]:
     return [a for scan in scans for a in scan_alerts(t, scan, catalog, start, end)]

@@ -41,21 +41,22 @@ class _Tracking:
     def __init__(self, x: np.ndarray) -> None:
         n, periods = x.shape
         self.rows = np.arange(n)
-        self.clean = x.copy()                         # x less the excursions: what baselines are drawn from
+        self.clean = x.copy()  # x less the excursions: what baselines are drawn from
         self.flags = np.zeros((n, periods), dtype=np.int8)
         self.base_out = np.full((n, periods), np.nan)
         self.sd_out = np.full((n, periods), np.nan)
-        self.cusum = np.zeros((2, n))                 # one-sided CUSUMs: [up, down]
-        self.change = np.full((2, n), -1)             # where each CUSUM last left 0
+        self.cusum = np.zeros((2, n))  # one-sided CUSUMs: [up, down]
+        self.change = np.full((2, n), -1)  # where each CUSUM last left 0
         self.base_cp, self.sd_cp = np.full((2, n), np.nan), np.full((2, n), np.nan)
-        self.alarm = np.zeros(n, dtype=np.int8)       # direction of the current alert, 0 when none
+        self.alarm = np.zeros(n, dtype=np.int8)  # direction of the current alert, 0 when none
         self.since = np.zeros(n, dtype=int)
         self.quiet = np.zeros(n, dtype=int)
         self.last_dep = np.full(n, -1)
 
 
-def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
-                  unit: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def detect_matrix(
+    x: np.ndarray, w: np.ndarray | None, s: Settings, unit: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flag excursions of each row of `x` (members × periods; NaN = no data) in both directions.
 
     `w`: the denominators (same shape) for ratio KPIs, else None. Returns (flags, baseline, robust sd):
@@ -79,20 +80,24 @@ def detect_matrix(x: np.ndarray, w: np.ndarray | None, s: Settings,
         med = _nanmedian(hist)
         spread = np.abs(hist - med[:, None])
         sd = 1.4826 * _nanmedian(spread)
-        with warnings.catch_warnings():                  # MAD is 0 when most periods sit on one value
+        with warnings.catch_warnings():  # MAD is 0 when most periods sit on one value
             warnings.simplefilter("ignore", RuntimeWarning)
             sd = np.where(sd > 0, sd, 1.2533 * np.nanmean(spread, axis=1))
-        sd = np.fmax(sd, 0.02 * np.abs(med))            # a flat history still has some noise
+        sd = np.fmax(sd, 0.02 * np.abs(med))  # a flat history still has some noise
         sd = np.where(sd > 0, sd, np.nan)
         in_alarm = st.alarm != 0
         d_idx = np.where(st.alarm < 0, 1, 0)
-        med = np.where(in_alarm, st.base_cp[d_idx, st.rows], med)   # in alert: frozen at the change point
+        med = np.where(
+            in_alarm, st.base_cp[d_idx, st.rows], med
+        )  # in alert: frozen at the change point
         sd = np.where(in_alarm, st.sd_cp[d_idx, st.rows], sd)
         v = x[:, t]
         scale = sd if w is None else sd * _volume_factor(w, inside, lo, t)
         # step 2, the departure from the baseline, each way; material when large enough (min_change, min_abs)
-        ok = ~np.isnan(v) & ((count >= s.min_history) | in_alarm) & ~np.isnan(med) & ~np.isnan(scale)
-        dev = signs * np.where(ok, v - med, 0.0)                 # (2, n): departure up, down
+        ok = (
+            ~np.isnan(v) & ((count >= s.min_history) | in_alarm) & ~np.isnan(med) & ~np.isnan(scale)
+        )
+        dev = signs * np.where(ok, v - med, 0.0)  # (2, n): departure up, down
         z = dev / np.where(ok, scale, 1.0)
         size = dev if unit is None else dev * np.where(np.isnan(unit[:, t]), 0.0, unit[:, t])
         material = ok & (dev > 0) & (dev >= s.min_change * np.abs(med)) & (size >= s.min_abs)
@@ -111,19 +116,26 @@ def _volume_factor(w: np.ndarray, inside: np.ndarray, lo: int, t: int) -> np.nda
     return np.where(np.isnan(ratio), 1.0, ratio)
 
 
-def _follow_alerts(st: _Tracking, x: np.ndarray, s: Settings, t: int, observed: np.ndarray,
-                   departing: np.ndarray, in_alarm: np.ndarray) -> np.ndarray:
+def _follow_alerts(
+    st: _Tracking,
+    x: np.ndarray,
+    s: Settings,
+    t: int,
+    observed: np.ndarray,
+    departing: np.ndarray,
+    in_alarm: np.ndarray,
+) -> np.ndarray:
     """Step 4, for members in alert: a material departure extends the alert up to t; `release` quiet
     (observed) periods close it; after `relearn` periods the new level becomes the baseline. Returns the
     members whose alert closed at t."""
     for i in st.rows[departing]:
-        st.flags[i, st.last_dep[i] + 1:t + 1] = st.alarm[i]
-        st.clean[i, st.last_dep[i] + 1:t + 1] = np.nan
+        st.flags[i, st.last_dep[i] + 1 : t + 1] = st.alarm[i]
+        st.clean[i, st.last_dep[i] + 1 : t + 1] = np.nan
     st.last_dep = np.where(departing, t, st.last_dep)
     st.quiet = np.where(departing, 0, np.where(observed, st.quiet + 1, st.quiet))
     relearn = in_alarm & (t - st.since >= s.relearn)
-    for i in st.rows[relearn]:                       # a lasting new level becomes the baseline
-        st.clean[i, st.since[i]:t + 1] = x[i, st.since[i]:t + 1]
+    for i in st.rows[relearn]:  # a lasting new level becomes the baseline
+        st.clean[i, st.since[i] : t + 1] = x[i, st.since[i] : t + 1]
     closing = in_alarm & ((st.quiet >= s.release) | relearn)
     st.alarm = np.where(closing, 0, st.alarm).astype(np.int8)
     st.cusum[:, closing] = 0.0
@@ -131,8 +143,16 @@ def _follow_alerts(st: _Tracking, x: np.ndarray, s: Settings, t: int, observed: 
     return closing
 
 
-def _watch(st: _Tracking, s: Settings, t: int, watch: np.ndarray, material: np.ndarray, z: np.ndarray,
-           med: np.ndarray, sd: np.ndarray) -> None:
+def _watch(
+    st: _Tracking,
+    s: Settings,
+    t: int,
+    watch: np.ndarray,
+    material: np.ndarray,
+    z: np.ndarray,
+    med: np.ndarray,
+    sd: np.ndarray,
+) -> None:
     """Step 3, for the `watch`ed members (not in alert, observed): the CUSUMs of material departures, each
     way; one passing `threshold` opens an alert from its change point (the baseline frozen there); a lone
     period past `spike` sd is flagged on its own."""
@@ -149,9 +169,9 @@ def _watch(st: _Tracking, s: Settings, t: int, watch: np.ndarray, material: np.n
     for d, mask in ((0, up), (1, down)):
         for i in st.rows[mask]:
             c = st.change[d, i]
-            st.flags[i, c:t + 1] = 1 - 2 * d
-            st.clean[i, c:t + 1] = np.nan
-            st.base_out[i, c:t + 1], st.sd_out[i, c:t + 1] = st.base_cp[d, i], st.sd_cp[d, i]
+            st.flags[i, c : t + 1] = 1 - 2 * d
+            st.clean[i, c : t + 1] = np.nan
+            st.base_out[i, c : t + 1], st.sd_out[i, c : t + 1] = st.base_cp[d, i], st.sd_cp[d, i]
     hit = up | down
     st.alarm = np.where(up, 1, np.where(down, -1, st.alarm)).astype(np.int8)
     st.since = np.where(up, st.change[0], np.where(down, st.change[1], st.since))
@@ -164,10 +184,13 @@ def _watch(st: _Tracking, s: Settings, t: int, watch: np.ndarray, material: np.n
         st.clean[spike[d], t] = np.nan
 
 
-
-
-def peer_level(values: np.ndarray, groups: np.ndarray, num: np.ndarray | None = None,
-               den: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
+def peer_level(
+    values: np.ndarray,
+    groups: np.ndarray,
+    num: np.ndarray | None = None,
+    den: np.ndarray | None = None,
+    scale: float = 1.0,
+) -> np.ndarray:
     """Per member and period, the level of the *rest* of its peer group: for a ratio the ratio of the
     others' summed numerators and denominators (never an average of ratios), else the median of the
     others' values. NaN for a member without peers."""
@@ -196,7 +219,7 @@ def confirmed(flags: np.ndarray, own: np.ndarray) -> np.ndarray:
             k = j
             while k + 1 < len(row) and row[k + 1] == row[j]:
                 k += 1
-            if row[j] != 0 and np.any(own[i, j:k + 1] == row[j]):
-                out[i, j:k + 1] = row[j]
+            if row[j] != 0 and np.any(own[i, j : k + 1] == row[j]):
+                out[i, j : k + 1] = row[j]
             j = k + 1
     return out

@@ -50,8 +50,11 @@ class Guardrail:
     note: str = ""
 
 
-Values = Annotated[list[Annotated[Text, BeforeValidator(scalar_text)]], Field(min_length=1),
-                   BeforeValidator(lambda v: [v] if not isinstance(v, list) else v)]
+Values = Annotated[
+    list[Annotated[Text, BeforeValidator(scalar_text)]],
+    Field(min_length=1),
+    BeforeValidator(lambda v: [v] if not isinstance(v, list) else v),
+]
 
 
 class GuardrailEntry(Entry):
@@ -73,7 +76,9 @@ class GuardrailEntry(Entry):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ValueError(f"expected a mapping DIM: value (e.g. where: {{site: P1}}), got {show(value)}")
+            raise ValueError(
+                f"expected a mapping DIM: value (e.g. where: {{site: P1}}), got {show(value)}"
+            )
         return value
 
     @field_validator("kpi")
@@ -101,10 +106,14 @@ class GuardrailEntry(Entry):
 
 
 class GuardrailsFile(Entry):
-    guardrails: Annotated[list[GuardrailEntry], BeforeValidator(lambda v: [] if v is None else v)] = []
+    guardrails: Annotated[
+        list[GuardrailEntry], BeforeValidator(lambda v: [] if v is None else v)
+    ] = []
 
 
-def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
+def parse_guardrails(
+    text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None
+) -> list[Guardrail]:
     """Parse and validate guardrails YAML; a mistake is one UserError naming the file, entry and field.
     The I/O layer reads model/guardrails.yaml (opsfin.runs.model.load_guardrails)."""
     data = parse_yaml(text, path)
@@ -113,9 +122,20 @@ def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, K
     if not isinstance(data, dict) or not isinstance(data.get("guardrails", []), list | type(None)):
         raise UserError(f"{path}: expected a top-level 'guardrails:' list")
     checked = validate(GuardrailsFile, data, path, {"catalog": catalog})
-    return [Guardrail(e.kpi, e.min, e.max, e.grain, dict(e.where), e.by, e.severity,
-                      e.owner or (catalog[e.kpi].owner if catalog is not None else ""), e.note or "")
-            for e in checked.guardrails]
+    return [
+        Guardrail(
+            e.kpi,
+            e.min,
+            e.max,
+            e.grain,
+            dict(e.where),
+            e.by,
+            e.severity,
+            e.owner or (catalog[e.kpi].owner if catalog is not None else ""),
+            e.note or "",
+        )
+        for e in checked.guardrails
+    ]
 
 
 def _scope(g: Guardrail, row: dict) -> dict[str, str]:
@@ -126,38 +146,71 @@ def _scope(g: Guardrail, row: dict) -> dict[str, str]:
     return scope
 
 
-def check_guardrail(t, g: Guardrail, catalog: Mapping[str, Kpi], start: dt.date | None,
-                    end: dt.date | None) -> list[Alert]:
+def check_guardrail(
+    t, g: Guardrail, catalog: Mapping[str, Kpi], start: dt.date | None, end: dt.date | None
+) -> list[Alert]:
     kpi = catalog[g.kpi]
     by = list(g.by)
     frame = compute(t, [g.kpi], g.grain, by, g.where, start, end, catalog=catalog)[0]
     frame = frame.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
-    side = (pl.when(pl.col("value") > g.max if g.max is not None else pl.lit(False)).then(1)
-            .when(pl.col("value") < g.min if g.min is not None else pl.lit(False)).then(-1).otherwise(0))
+    side = (
+        pl.when(pl.col("value") > g.max if g.max is not None else pl.lit(False))
+        .then(1)
+        .when(pl.col("value") < g.min if g.min is not None else pl.lit(False))
+        .then(-1)
+        .otherwise(0)
+    )
     frame = frame.with_columns(_side=side)
     inside = frame.filter(pl.col("_side") == 0, pl.col("value").is_not_null())
-    usual = (inside.group_by(by).agg(pl.col("value").median().alias("_usual")) if by
-             else pl.DataFrame({"_usual": [inside["value"].median()]}))
+    usual = (
+        inside.group_by(by).agg(pl.col("value").median().alias("_usual"))
+        if by
+        else pl.DataFrame({"_usual": [inside["value"].median()]})
+    )
     breaches = frame.filter(pl.col("_side") != 0)
     ratio = kpi.scale if kpi.kind == "ratio" else None
     runs = merge_runs(breaches, [*by, "_side"], g.grain, ratio, bad_sign=pl.col("_side"))
-    runs = runs.join(usual, on=by, how="left") if by else runs.with_columns(_usual=usual["_usual"][0])
+    runs = (
+        runs.join(usual, on=by, how="left") if by else runs.with_columns(_usual=usual["_usual"][0])
+    )
     alerts = []
     for r in runs.iter_rows(named=True):
         scope = _scope(g, r)
         above = r["_side"] > 0
         bound = g.max if above else g.min
-        alerts.append(Alert(
-            id=alert_id("guardrail", g.kpi, scope, r["run_start"], g.grain, g.severity, "max" if above else "min"),
-            kind="guardrail", kpi=g.kpi, scope=scope, period_start=r["run_start"],
-            period_end=period_end(r["run_last"], g.grain, end), value=r["value"], expected=r["_usual"],
-            bound=bound, severity=g.severity, grain=g.grain, owner=g.owner, periods=r["periods"],
-            explanation=_explain(kpi, scope, r, g.grain, above, bound),
-            extra={"worst": r["worst"], "worst_period": r["worst_period"]}))
+        alerts.append(
+            Alert(
+                id=alert_id(
+                    "guardrail",
+                    g.kpi,
+                    scope,
+                    r["run_start"],
+                    g.grain,
+                    g.severity,
+                    "max" if above else "min",
+                ),
+                kind="guardrail",
+                kpi=g.kpi,
+                scope=scope,
+                period_start=r["run_start"],
+                period_end=period_end(r["run_last"], g.grain, end),
+                value=r["value"],
+                expected=r["_usual"],
+                bound=bound,
+                severity=g.severity,
+                grain=g.grain,
+                owner=g.owner,
+                periods=r["periods"],
+                explanation=_explain(kpi, scope, r, g.grain, above, bound),
+                extra={"worst": r["worst"], "worst_period": r["worst_period"]},
+            )
+        )
     return alerts
 
 
-def _explain(kpi: Kpi, scope: dict[str, str], r: dict, grain: str, above: bool, bound: float | None) -> str:
+def _explain(
+    kpi: Kpi, scope: dict[str, str], r: dict, grain: str, above: bool, bound: float | None
+) -> str:
     span = fmt_span(r["run_start"], r["run_last"], grain)
     verb = "was" if r["periods"] == 1 else "ran at"
     text = f"{kpi.name} {scope_words(scope)} {verb} {fmt_value(r['value'], kpi.unit)} {span}"
@@ -167,6 +220,11 @@ def _explain(kpi: Kpi, scope: dict[str, str], r: dict, grain: str, above: bool, 
     return text + f", {side} of {fmt_value(bound, kpi.unit)} its guardrail allows."
 
 
-def check_guardrails(t, guardrails: list[Guardrail], catalog: Mapping[str, Kpi], start: dt.date | None = None,
-                     end: dt.date | None = None) -> list[Alert]:
+def check_guardrails(
+    t,
+    guardrails: list[Guardrail],
+    catalog: Mapping[str, Kpi],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[Alert]:
     return [a for g in guardrails for a in check_guardrail(t, g, catalog, start, end)]

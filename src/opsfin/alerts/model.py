@@ -11,8 +11,14 @@ from typing import Any
 from ..core.numbers import format_with_unit
 
 DIM_LABELS = {
-    "site": "site", "work_center": "work centre", "machine": "machine", "shift": "shift",
-    "product": "product", "family": "product family", "customer": "customer", "supplier": "supplier",
+    "site": "site",
+    "work_center": "work centre",
+    "machine": "machine",
+    "shift": "shift",
+    "product": "product",
+    "family": "product family",
+    "customer": "customer",
+    "supplier": "supplier",
     "cost_center": "cost centre",
 }
 SEVERITIES = ("info", "warn", "stop")
@@ -25,14 +31,14 @@ class Alert:
     """One alert: a guardrail breach or an anomaly, spanning a continuous run of periods."""
 
     id: str
-    kind: str                    # 'guardrail' | 'anomaly'
+    kind: str  # 'guardrail' | 'anomaly'
     kpi: str
     scope: dict[str, str]
     period_start: dt.date
-    period_end: dt.date          # last day of the run's last period (clipped by --to)
-    value: float | None          # the KPI over the whole run (see docs/alerts.md)
-    expected: float | None       # guardrail: the bound's side of the band; anomaly: the baseline
-    bound: float | None          # the limit that was crossed
+    period_end: dt.date  # last day of the run's last period (clipped by --to)
+    value: float | None  # the KPI over the whole run (see docs/alerts.md)
+    expected: float | None  # guardrail: the bound's side of the band; anomaly: the baseline
+    bound: float | None  # the limit that was crossed
     severity: str
     explanation: str
     grain: str = "month"
@@ -42,10 +48,19 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `opsfin alerts --format json`."""
-        return {"id": self.id, "kind": self.kind, "kpi": self.kpi, "scope": dict(self.scope),
-                "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
-                "value": _num(self.value), "expected": _num(self.expected), "bound": _num(self.bound),
-                "severity": self.severity, "explanation": self.explanation}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "kpi": self.kpi,
+            "scope": dict(self.scope),
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "value": _num(self.value),
+            "expected": _num(self.expected),
+            "bound": _num(self.bound),
+            "severity": self.severity,
+            "explanation": self.explanation,
+        }
 
 
 def _num(x: float | None) -> float | None:
@@ -65,7 +80,7 @@ def scope_words(scope: dict[str, str]) -> str:
     if not scope:
         return "for the company"
     *context, last = scope.items()
-    words = ("at " if last[0] in ("site", "work_center", "machine", "shift") else "for ")
+    words = "at " if last[0] in ("site", "work_center", "machine", "shift") else "for "
     words += f"{DIM_LABELS.get(last[0], last[0])} {last[1]}"
     if context:
         words += " (" + ", ".join(f"{DIM_LABELS.get(d, d)} {v}" for d, v in context) + ")"
@@ -80,6 +95,7 @@ def fmt_value(x: float | None, unit: str) -> str:
 
 def fmt_span(first: dt.date, last: dt.date, grain: str) -> str:
     """'in 2024-09', 'from 2024-09 to 2024-11', 'in the week of 2024-09-02', ..."""
+
     def one(d: dt.date) -> str:
         if grain == "month":
             return d.strftime("%Y-%m")
@@ -90,6 +106,9 @@ def fmt_span(first: dt.date, last: dt.date, grain: str) -> str:
         return d.isoformat()
 
     if grain == "week":
-        return (f"in the week of {first.isoformat()}" if first == last
-                else f"from the week of {first.isoformat()} to the week of {last.isoformat()}")
+        return (
+            f"in the week of {first.isoformat()}"
+            if first == last
+            else f"from the week of {first.isoformat()} to the week of {last.isoformat()}"
+        )
     return f"in {one(first)}" if first == last else f"from {one(first)} to {one(last)}"

@@ -26,8 +26,13 @@ def period_index(periods: list[dt.date], grain: str) -> dict[dt.date, int]:
     return out
 
 
-def merge_runs(rows: pl.DataFrame, keys: list[str], grain: str, ratio_scale: float | None,
-               bad_sign: pl.Expr | int = 1) -> pl.DataFrame:
+def merge_runs(
+    rows: pl.DataFrame,
+    keys: list[str],
+    grain: str,
+    ratio_scale: float | None,
+    bad_sign: pl.Expr | int = 1,
+) -> pl.DataFrame:
     """`rows`: breaching periods with `keys`, period_start, value, numerator, denominator (one row per
     series and period). Returns one row per run: keys, run_start, run_last (the start of the run's
     last period), periods, value (the KPI over the run), worst, worst_period.
@@ -36,30 +41,49 @@ def merge_runs(rows: pl.DataFrame, keys: list[str], grain: str, ratio_scale: flo
     `bad_sign` is +1 where higher values are worse, −1 where lower values are worse (an expression or
     a constant): the worst period is the one furthest in the bad direction."""
     if rows.is_empty():
-        return pl.DataFrame(schema={**{k: rows.schema.get(k, pl.Utf8) for k in keys}, "run_start": pl.Date,
-                                    "run_last": pl.Date, "periods": pl.UInt32, "value": pl.Float64,
-                                    "worst": pl.Float64, "worst_period": pl.Date})
+        return pl.DataFrame(
+            schema={
+                **{k: rows.schema.get(k, pl.Utf8) for k in keys},
+                "run_start": pl.Date,
+                "run_last": pl.Date,
+                "periods": pl.UInt32,
+                "value": pl.Float64,
+                "worst": pl.Float64,
+                "worst_period": pl.Date,
+            }
+        )
     index = period_index(rows["period_start"].unique().to_list(), grain)
     grp = keys or None
-    df = (rows.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64),
-                            _idx=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64),
-                            _bad=pl.lit(bad_sign) if isinstance(bad_sign, int) else bad_sign)
-          .sort([*keys, "_idx"]))
+    df = rows.with_columns(
+        pl.col("value", "numerator", "denominator").cast(pl.Float64),
+        _idx=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64),
+        _bad=pl.lit(bad_sign) if isinstance(bad_sign, int) else bad_sign,
+    ).sort([*keys, "_idx"])
     prev = pl.col("_idx").shift(1).over(grp) if grp else pl.col("_idx").shift(1)
     df = df.with_columns(_new=(prev.is_null() | (pl.col("_idx") - prev != 1)).cast(pl.Int32))
-    df = df.with_columns(_run=pl.col("_new").cum_sum().over(grp) if grp else pl.col("_new").cum_sum())
+    df = df.with_columns(
+        _run=pl.col("_new").cum_sum().over(grp) if grp else pl.col("_new").cum_sum()
+    )
     if ratio_scale is not None:
         den = pl.col("denominator").sum()
-        level = (pl.when(den != 0).then(pl.col("numerator").sum() * ratio_scale / den)
-                 .otherwise(pl.col("value").mean()))
+        level = (
+            pl.when(den != 0)
+            .then(pl.col("numerator").sum() * ratio_scale / den)
+            .otherwise(pl.col("value").mean())
+        )
     else:
         level = pl.col("value").mean()
     score = pl.col("value") * pl.col("_bad")
     runs = df.group_by([*keys, "_run"], maintain_order=True).agg(
-        run_start=pl.col("period_start").min(), run_last=pl.col("period_start").max(),
-        periods=pl.len(), value=level,
+        run_start=pl.col("period_start").min(),
+        run_last=pl.col("period_start").max(),
+        periods=pl.len(),
+        value=level,
         worst=pl.col("value").sort_by(score, descending=True, nulls_last=True).first(),
-        worst_period=pl.col("period_start").sort_by(score, descending=True, nulls_last=True).first())
+        worst_period=pl.col("period_start")
+        .sort_by(score, descending=True, nulls_last=True)
+        .first(),
+    )
     return runs.drop("_run").sort([*keys, "run_start"])
 
 

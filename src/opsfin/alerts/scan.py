@@ -1,19 +1,19 @@
 """What the anomaly detector scans: `model/detection.yaml` (or the built-in default scan list).
 
-    settings:              # defaults for every scan entry (each may override any of them)
-      grain: week
-      ...
-    scan:
-      - kpi: energy_per_unit
-        by: machine
-      - kpi: capacity_utilization
-        by: [site, work_center]
-        alert_on: higher    # worse (default: the KPI's bad direction), higher, lower or both
-        members: constraint # all (default) or constraint: per value of the first dimension, only the
-                            # member of the last one with the highest median (a site's bottleneck)
-        peers: all          # optional: compare each member with the median of its peers (all other
-                            # members, or those sharing a `by` dimension) so that what moves them all
-                            # (season, company-wide demand) is not an anomaly
+settings:              # defaults for every scan entry (each may override any of them)
+  grain: week
+  ...
+scan:
+  - kpi: energy_per_unit
+    by: machine
+  - kpi: capacity_utilization
+    by: [site, work_center]
+    alert_on: higher    # worse (default: the KPI's bad direction), higher, lower or both
+    members: constraint # all (default) or constraint: per value of the first dimension, only the
+                        # member of the last one with the highest median (a site's bottleneck)
+    peers: all          # optional: compare each member with the median of its peers (all other
+                        # members, or those sharing a `by` dimension) so that what moves them all
+                        # (season, company-wide demand) is not an anomaly
 """
 
 from __future__ import annotations
@@ -38,16 +38,16 @@ FILE = "detection.yaml"
 @dataclass(frozen=True)
 class Settings:
     grain: str = "week"
-    baseline: int | None = None     # trailing periods in the robust baseline (median / MAD)
+    baseline: int | None = None  # trailing periods in the robust baseline (median / MAD)
     min_history: int | None = None  # observed periods in the baseline before a series may alert
-    slack: float = 1.0         # CUSUM allowance k, in robust standard deviations
-    threshold: float = 7.5     # CUSUM decision level h
-    cap: float = 4.0           # one period adds at most cap − slack to the CUSUM
-    spike: float = 0.0         # one period this many robust sd out alerts alone (0: spikes need company)
-    min_change: float = 0.10   # a departure counts only from this share of the baseline ...
-    min_abs: float = 0.0       # ... and from this absolute size (in the KPI's unit)
-    release: int = 2           # periods back inside the band that close an alert
-    relearn: int | None = None      # an alert this many periods long becomes the new normal
+    slack: float = 1.0  # CUSUM allowance k, in robust standard deviations
+    threshold: float = 7.5  # CUSUM decision level h
+    cap: float = 4.0  # one period adds at most cap − slack to the CUSUM
+    spike: float = 0.0  # one period this many robust sd out alerts alone (0: spikes need company)
+    min_change: float = 0.10  # a departure counts only from this share of the baseline ...
+    min_abs: float = 0.0  # ... and from this absolute size (in the KPI's unit)
+    release: int = 2  # periods back inside the band that close an alert
+    relearn: int | None = None  # an alert this many periods long becomes the new normal
     severity: str = "warn"
 
 
@@ -63,8 +63,13 @@ class Scan:
 
 
 # baseline, min_history and relearn when not given: about half a year of history, a year at most
-WINDOWS = {"day": (180, 90, 120), "week": (52, 26, 39), "month": (12, 6, 12), "quarter": (8, 4, 6),
-           "year": (5, 3, 4)}
+WINDOWS = {
+    "day": (180, 90, 120),
+    "week": (52, 26, 39),
+    "month": (12, 6, 12),
+    "quarter": (8, 4, 6),
+    "year": (5, 3, 4),
+}
 SETTING_KEYS = tuple(f.name for f in fields(Settings))
 
 
@@ -86,7 +91,9 @@ class SettingsEntry(Entry):
 
     def over(self, base: Settings) -> Settings:
         """`base` with the settings this entry gives."""
-        return replace(base, **{k: getattr(self, k) for k in SETTING_KEYS if getattr(self, k) is not None})
+        return replace(
+            base, **{k: getattr(self, k) for k in SETTING_KEYS if getattr(self, k) is not None}
+        )
 
 
 class ScanEntry(SettingsEntry):
@@ -110,7 +117,9 @@ class ScanEntry(SettingsEntry):
         if self.members == "constraint" and len(self.by) < 2:
             raise ValueError("members is 'all', or 'constraint' with at least two 'by' dimensions")
         if self.peers is not None and self.peers != "all" and self.peers not in self.by[:-1]:
-            raise ValueError(f"peers is 'all' or one of the 'by' dimensions before the last, got {self.peers!r}")
+            raise ValueError(
+                f"peers is 'all' or one of the 'by' dimensions before the last, got {self.peers!r}"
+            )
         if self.confirm and not self.peers:
             raise ValueError("confirm is true or false, and needs peers")
         catalog = (info.context or {}).get("catalog")
@@ -123,20 +132,30 @@ class ScanEntry(SettingsEntry):
 
 
 class DetectionFile(Entry):
-    settings: Annotated[SettingsEntry, BeforeValidator(lambda v: {} if v is None else v)] = SettingsEntry()
+    settings: Annotated[SettingsEntry, BeforeValidator(lambda v: {} if v is None else v)] = (
+        SettingsEntry()
+    )
     scan: Annotated[list[ScanEntry], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
 def _resolved(s: Settings, where: str) -> Settings:
     baseline, min_history, relearn = WINDOWS[s.grain]
-    out = replace(s, baseline=s.baseline or baseline, min_history=s.min_history or min_history,
-                  relearn=s.relearn or relearn)
+    out = replace(
+        s,
+        baseline=s.baseline or baseline,
+        min_history=s.min_history or min_history,
+        relearn=s.relearn or relearn,
+    )
     if out.baseline < 3 or out.min_history < 3 or out.min_history > out.baseline:  # type: ignore[operator]
-        raise UserError(f"{where}: need 3 ≤ min_history ≤ baseline (got {out.min_history}, {out.baseline})")
+        raise UserError(
+            f"{where}: need 3 ≤ min_history ≤ baseline (got {out.min_history}, {out.baseline})"
+        )
     return out
 
 
-def parse_detection(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Scan]:
+def parse_detection(
+    text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None
+) -> list[Scan]:
     """The scan list of detection YAML; a mistake is one UserError naming the file, entry and field."""
     data = parse_yaml(text, path)
     checked = validate(DetectionFile, {} if data is None else data, path, {"catalog": catalog})

@@ -45,29 +45,64 @@ def jsonable(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """One text per value: sorted keys, no whitespace, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
-def entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,
-               payload: Any, prev_hash: str) -> str:
+def entry_hash(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: Any,
+    prev_hash: str,
+) -> str:
     """The hash of one entry (see the module docstring)."""
-    body = {"seq": seq, "at": at.isoformat(), "actor": actor, "action": action, "object_type": object_type,
-            "object_id": object_id, "payload": payload, "prev_hash": prev_hash}
+    body = {
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
-def append_audit(session: Session, actor: str, action: str, object_type: str, object_id: str | int,
-                 payload: dict[str, Any]) -> AuditRow:
+def append_audit(
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    payload: dict[str, Any],
+) -> AuditRow:
     """Append one entry inside the caller's transaction (the one making the change it records).
 
     Appends are serialised: on PostgreSQL the head row is locked (SELECT … FOR UPDATE) until commit;
     on SQLite write transactions start with BEGIN IMMEDIATE, which takes the database's write lock."""
-    head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()).scalar_one()
+    head = session.execute(
+        select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+    ).scalar_one()
     data = jsonable(payload)
-    row = AuditRow(seq=head.seq + 1, at=utc_now(), actor=str(actor), action=action, object_type=object_type,
-                   object_id=str(object_id), payload=canonical_json(data), prev_hash=head.hash)
-    row.hash = entry_hash(row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, data,
-                          row.prev_hash)
+    row = AuditRow(
+        seq=head.seq + 1,
+        at=utc_now(),
+        actor=str(actor),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        payload=canonical_json(data),
+        prev_hash=head.hash,
+    )
+    row.hash = entry_hash(
+        row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, data, row.prev_hash
+    )
     session.add(row)
     head.seq, head.hash = row.seq, row.hash
     session.flush()
@@ -75,9 +110,17 @@ def append_audit(session: Session, actor: str, action: str, object_type: str, ob
 
 
 def entry_dict(row: AuditRow) -> dict[str, Any]:
-    return {"seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action,
-            "object_type": row.object_type, "object_id": row.object_id, "payload": json.loads(row.payload),
-            "prev_hash": row.prev_hash, "hash": row.hash}
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "payload": json.loads(row.payload),
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
 
 
 def _missing(first: int, last: int) -> str:
@@ -85,8 +128,9 @@ def _missing(first: int, last: int) -> str:
     return f"{span} missing (deleted)"
 
 
-def verify_chain(rows: list[AuditRow], head: AuditHeadRow | None,
-                 anchor: tuple[int, str] | None = None) -> list[str]:
+def verify_chain(
+    rows: list[AuditRow], head: AuditHeadRow | None, anchor: tuple[int, str] | None = None
+) -> list[str]:
     """Problems in the chain, one line each; [] when every entry, link and the head agree.
 
     `rows` in seq order. Detects an edited entry (its hash no longer matches its contents), an edited hash
@@ -108,10 +152,20 @@ def verify_chain(rows: list[AuditRow], head: AuditHeadRow | None,
         else:
             if canonical_json(payload) != row.payload:
                 problems.append(f"entry {row.seq}: payload text is not in canonical form (edited)")
-        recomputed = entry_hash(row.seq, row.at, row.actor, row.action, row.object_type, row.object_id,
-                                payload, row.prev_hash)
+        recomputed = entry_hash(
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.object_type,
+            row.object_id,
+            payload,
+            row.prev_hash,
+        )
         if recomputed != row.hash:
-            problems.append(f"entry {row.seq}: contents do not match its hash (edited entry or edited hash)")
+            problems.append(
+                f"entry {row.seq}: contents do not match its hash (edited entry or edited hash)"
+            )
         if row.prev_hash != prev_hash and row.seq == expected_seq:
             before = "the start of the log" if row.seq == 1 else f"entry {row.seq - 1}"
             problems.append(f"entry {row.seq}: prev_hash does not match {before} (chain broken)")
@@ -123,10 +177,14 @@ def verify_chain(rows: list[AuditRow], head: AuditHeadRow | None,
     elif head.seq > last_seq:
         problems.append(_missing(last_seq + 1, head.seq) + " from the end of the log")
     elif head.seq < last_seq:
-        problems.append(f"the audit head names entry {head.seq} but the log ends at entry {last_seq} "
-                        "(head edited, or entries added outside opsfin)")
+        problems.append(
+            f"the audit head names entry {head.seq} but the log ends at entry {last_seq} "
+            "(head edited, or entries added outside opsfin)"
+        )
     elif head.hash != last_hash:
-        problems.append(f"the audit head's hash does not match entry {last_seq} (head or entry edited)")
+        problems.append(
+            f"the audit head's hash does not match entry {last_seq} (head or entry edited)"
+        )
     if anchor is not None:
         seq, digest = anchor
         found = next((r for r in rows if r.seq == seq), None)

@@ -19,27 +19,44 @@ class AuditMixin:
     """The audit log of `AppDB`: entries are only ever appended by the methods that change data."""
 
     if TYPE_CHECKING:
+
         def _read(self) -> AbstractContextManager[Session]: ...
         def _write(self) -> AbstractContextManager[Session]: ...
 
-    def record_event(self, actor: str, action: str, object_type: str, object_id: str,
-                     payload: dict[str, Any]) -> dict[str, Any]:
+    def record_event(
+        self, actor: str, action: str, object_type: str, object_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         """Append one entry for a change made outside the app database (a load, a period close, an
         allocation post: opsfin.runs.audit_trail); returns the entry."""
-        for value, what, most in ((actor, "actor", 100), (action, "action", 50), (object_type, "object type", 20)):
+        for value, what, most in (
+            (actor, "actor", 100),
+            (action, "action", 50),
+            (object_type, "object type", 20),
+        ):
             if not isinstance(value, str) or not value.strip() or len(value) > most:
                 raise AppDbError(f"audit {what} {value!r}: give 1 to {most} characters")
         with self._write() as s:
-            return entry_dict(append_audit(s, actor, action, object_type, str(object_id)[:200], payload))
+            return entry_dict(
+                append_audit(s, actor, action, object_type, str(object_id)[:200], payload)
+            )
 
     def has_audit_entry(self, action: str, object_type: str, object_id: str) -> bool:
         """Whether the log holds an entry of `action` on this object (a re-run checks its write was recorded)."""
-        query = select(AuditRow.seq).where(AuditRow.object_type == object_type, AuditRow.action == action,
-                                           AuditRow.object_id == str(object_id)[:200]).limit(1)
+        query = (
+            select(AuditRow.seq)
+            .where(
+                AuditRow.object_type == object_type,
+                AuditRow.action == action,
+                AuditRow.object_id == str(object_id)[:200],
+            )
+            .limit(1)
+        )
         with self._read() as s:
             return s.scalar(query) is not None
 
-    def audit_entries(self, limit: int | None = None, object_type: str | None = None) -> list[dict[str, Any]]:
+    def audit_entries(
+        self, limit: int | None = None, object_type: str | None = None
+    ) -> list[dict[str, Any]]:
         """Entries, newest first: {seq, at, actor, action, object_type, object_id, payload, prev_hash, hash}."""
         query = select(AuditRow).order_by(AuditRow.seq.desc())
         if object_type is not None:

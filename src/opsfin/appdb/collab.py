@@ -32,7 +32,9 @@ def _text(value: object, what: str, max_len: int, required: bool = True) -> str:
     return value.strip() if required else value
 
 
-def _subject(subject_type: str | None, subject_id: str | None, required: bool) -> tuple[str | None, str | None]:
+def _subject(
+    subject_type: str | None, subject_id: str | None, required: bool
+) -> tuple[str | None, str | None]:
     if subject_type is None and subject_id is None and not required:
         return None, None
     if subject_type not in SUBJECT_TYPES:
@@ -56,46 +58,91 @@ def _due(value: object) -> date:
 
 
 def comment_dict(row: CommentRow) -> dict[str, Any]:
-    return {"id": row.id, "at": row.at, "author": row.author, "subject_type": row.subject_type,
-            "subject_id": row.subject_id, "body": row.body, "site": row.site}
+    return {
+        "id": row.id,
+        "at": row.at,
+        "author": row.author,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "body": row.body,
+        "site": row.site,
+    }
 
 
 def action_dict(row: ActionRow) -> dict[str, Any]:
-    return {"id": row.id, "title": row.title, "description": row.description, "owner": row.owner,
-            "due": row.due, "status": row.status, "expected_impact": row.expected_impact,
-            "subject_type": row.subject_type, "subject_id": row.subject_id, "site": row.site,
-            "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at}
+    return {
+        "id": row.id,
+        "title": row.title,
+        "description": row.description,
+        "owner": row.owner,
+        "due": row.due,
+        "status": row.status,
+        "expected_impact": row.expected_impact,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "site": row.site,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
 def decision_dict(row: MatchDecisionRow) -> dict[str, Any]:
-    return {"kind": row.kind, "match_id": row.match_id, "decision": row.decision,
-            "payload": json.loads(row.payload), "actor": row.actor, "at": row.at}
+    return {
+        "kind": row.kind,
+        "match_id": row.match_id,
+        "decision": row.decision,
+        "payload": json.loads(row.payload),
+        "actor": row.actor,
+        "at": row.at,
+    }
 
 
 class CollabMixin:
     """Comments, actions, guardrail changes and match decisions of `AppDB`."""
 
     if TYPE_CHECKING:
+
         def _write(self) -> AbstractContextManager[Session]: ...
         def _read(self) -> AbstractContextManager[Session]: ...
 
     # -- comments
-    def add_comment(self, actor: str, subject_type: str, subject_id: str, body: str,
-                    site: str | None = None) -> dict[str, Any]:
+    def add_comment(
+        self, actor: str, subject_type: str, subject_id: str, body: str, site: str | None = None
+    ) -> dict[str, Any]:
         """Comment on a KPI, alert, variance, action or match. `site` None = a company-level subject."""
         subject_type, subject_id = _subject(subject_type, subject_id, required=True)
         body = _text(body, "the comment", 10_000)
         author = _text(actor, "author", 100)
         with self._write() as s:
-            row = CommentRow(at=utc_now(), author=author, subject_type=subject_type, subject_id=subject_id,
-                             body=body, site=_site(site))
+            row = CommentRow(
+                at=utc_now(),
+                author=author,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                body=body,
+                site=_site(site),
+            )
             s.add(row)
             s.flush()
-            append_audit(s, author, "comment.add", "comment", row.id,
-                         {"subject_type": subject_type, "subject_id": subject_id, "site": row.site, "body": body})
+            append_audit(
+                s,
+                author,
+                "comment.add",
+                "comment",
+                row.id,
+                {
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "site": row.site,
+                    "body": body,
+                },
+            )
             return comment_dict(row)
 
-    def list_comments(self, subject_type: str | None = None, subject_id: str | None = None) -> list[dict[str, Any]]:
+    def list_comments(
+        self, subject_type: str | None = None, subject_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """Comments, oldest first, optionally on one subject type or one subject."""
         query = select(CommentRow).order_by(CommentRow.at, CommentRow.id)
         if subject_type is not None:
@@ -106,25 +153,60 @@ class CollabMixin:
             return [comment_dict(r) for r in s.scalars(query)]
 
     # -- actions
-    def add_action(self, actor: str, title: str, owner: str, due: date, expected_impact: Decimal,
-                   subject_type: str | None = None, subject_id: str | None = None, site: str | None = None,
-                   description: str = "") -> dict[str, Any]:
+    def add_action(
+        self,
+        actor: str,
+        title: str,
+        owner: str,
+        due: date,
+        expected_impact: Decimal,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        site: str | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
         """A new open action. `expected_impact` is exact money (2 decimals at most); `due` a date."""
         subject_type, subject_id = _subject(subject_type, subject_id, required=False)
         now = utc_now()
-        row = ActionRow(title=_text(title, "title", 200), description=_text(description, "description", 10_000,
-                                                                          required=False),
-                        owner=_text(owner, "owner", 100), due=_due(due), status="open",
-                        expected_impact=to_money(expected_impact), subject_type=subject_type,
-                        subject_id=subject_id, site=_site(site), created_by=_text(actor, "actor", 100),
-                        created_at=now, updated_at=now)
+        row = ActionRow(
+            title=_text(title, "title", 200),
+            description=_text(description, "description", 10_000, required=False),
+            owner=_text(owner, "owner", 100),
+            due=_due(due),
+            status="open",
+            expected_impact=to_money(expected_impact),
+            subject_type=subject_type,
+            subject_id=subject_id,
+            site=_site(site),
+            created_by=_text(actor, "actor", 100),
+            created_at=now,
+            updated_at=now,
+        )
         with self._write() as s:
             s.add(row)
             s.flush()
             d = action_dict(row)
-            append_audit(s, row.created_by, "action.add", "action", row.id,
-                         {k: d[k] for k in ("title", "description", "owner", "due", "status", "expected_impact",
-                                            "subject_type", "subject_id", "site")})
+            append_audit(
+                s,
+                row.created_by,
+                "action.add",
+                "action",
+                row.id,
+                {
+                    k: d[k]
+                    for k in (
+                        "title",
+                        "description",
+                        "owner",
+                        "due",
+                        "status",
+                        "expected_impact",
+                        "subject_type",
+                        "subject_id",
+                        "site",
+                    )
+                },
+            )
             return d
 
     def update_action(self, actor: str, action_id: int, **changes: Any) -> dict[str, Any]:
@@ -133,13 +215,17 @@ class CollabMixin:
         AppDbError on an unknown id, field or status. The audit entry records each field's before/after."""
         unknown = sorted(set(changes) - set(ACTION_FIELDS))
         if unknown:
-            raise AppDbError(f"cannot change {', '.join(unknown)} of an action; "
-                             f"choose among {', '.join(ACTION_FIELDS)}")
+            raise AppDbError(
+                f"cannot change {', '.join(unknown)} of an action; "
+                f"choose among {', '.join(ACTION_FIELDS)}"
+            )
         clean: dict[str, Any] = {}
         for field, value in changes.items():
             if field == "status":
                 if value not in ACTION_STATUSES:
-                    raise AppDbError(f"status {value!r}: choose one of {', '.join(ACTION_STATUSES)}")
+                    raise AppDbError(
+                        f"status {value!r}: choose one of {', '.join(ACTION_STATUSES)}"
+                    )
                 clean[field] = value
             elif field == "due":
                 clean[field] = _due(value)
@@ -153,13 +239,24 @@ class CollabMixin:
             row = s.get(ActionRow, action_id) if _valid_id(action_id) else None
             if row is None:
                 raise AppDbError(f"no action with id {action_id!r}")
-            diff = {f: {"before": getattr(row, f), "after": v} for f, v in clean.items() if getattr(row, f) != v}
+            diff = {
+                f: {"before": getattr(row, f), "after": v}
+                for f, v in clean.items()
+                if getattr(row, f) != v
+            }
             if diff:
                 for f, d in diff.items():
                     setattr(row, f, d["after"])
                 row.updated_at = utc_now()
                 s.flush()
-                append_audit(s, _text(actor, "actor", 100), "action.update", "action", row.id, {"changes": diff})
+                append_audit(
+                    s,
+                    _text(actor, "actor", 100),
+                    "action.update",
+                    "action",
+                    row.id,
+                    {"changes": diff},
+                )
             return action_dict(row)
 
     def get_action(self, action_id: int) -> dict[str, Any] | None:
@@ -179,22 +276,40 @@ class CollabMixin:
 
     def overdue_actions(self, today: date) -> list[dict[str, Any]]:
         """Open or in-progress actions due before `today`, the most overdue first."""
-        query = (select(ActionRow).where(ActionRow.due < _due(today), ActionRow.status.in_(OPEN_STATUSES))
-                 .order_by(ActionRow.due, ActionRow.id))
+        query = (
+            select(ActionRow)
+            .where(ActionRow.due < _due(today), ActionRow.status.in_(OPEN_STATUSES))
+            .order_by(ActionRow.due, ActionRow.id)
+        )
         with self._read() as s:
             return [action_dict(r) for r in s.scalars(query)]
 
     # -- guardrails (they live in model/guardrails.yaml; the app database only records the change)
-    def record_guardrail_change(self, actor: str, kpi: str, before: dict | None, after: dict | None) -> None:
+    def record_guardrail_change(
+        self, actor: str, kpi: str, before: dict | None, after: dict | None
+    ) -> None:
         """Audit a guardrail added (before None), changed, or removed (after None)."""
-        action = "guardrail.add" if before is None else "guardrail.remove" if after is None else "guardrail.change"
+        action = (
+            "guardrail.add"
+            if before is None
+            else "guardrail.remove"
+            if after is None
+            else "guardrail.change"
+        )
         with self._write() as s:
-            append_audit(s, _text(actor, "actor", 100), action, "guardrail", _text(kpi, "kpi", 200),
-                         {"before": before, "after": after})
+            append_audit(
+                s,
+                _text(actor, "actor", 100),
+                action,
+                "guardrail",
+                _text(kpi, "kpi", 200),
+                {"before": before, "after": after},
+            )
 
     # -- decisions on the matching engine's proposals
-    def record_match_decision(self, actor: str, kind: str, match_id: str, decision: str,
-                              payload: dict[str, Any]) -> dict[str, Any]:
+    def record_match_decision(
+        self, actor: str, kind: str, match_id: str, decision: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         """Record that a person confirmed or rejected a proposed bank or invoice match.
 
         The payload is stored as JSON: Decimals and dates come back as text."""
@@ -205,13 +320,25 @@ class CollabMixin:
         if not isinstance(payload, dict):
             raise AppDbError("the match decision's payload must be a mapping")
         data = jsonable(payload)
-        row = MatchDecisionRow(kind=kind, match_id=_text(match_id, "match_id", 200), decision=decision,
-                               payload=canonical_json(data), actor=_text(actor, "actor", 100), at=utc_now())
+        row = MatchDecisionRow(
+            kind=kind,
+            match_id=_text(match_id, "match_id", 200),
+            decision=decision,
+            payload=canonical_json(data),
+            actor=_text(actor, "actor", 100),
+            at=utc_now(),
+        )
         with self._write() as s:
             s.add(row)
             s.flush()
-            append_audit(s, row.actor, f"match.{decision}",
-                         "match", f"{kind}:{row.match_id}", {"kind": kind, "decision": decision, "payload": data})
+            append_audit(
+                s,
+                row.actor,
+                f"match.{decision}",
+                "match",
+                f"{kind}:{row.match_id}",
+                {"kind": kind, "decision": decision, "payload": data},
+            )
             return decision_dict(row)
 
     def match_decisions(self, kind: str | None = None) -> list[dict[str, Any]]:

@@ -29,8 +29,11 @@ DEFAULT_FILE = "app.db"
 def _sqlite_engine(url: URL) -> Engine:
     """SQLite shared by threads: WAL for concurrent readers, writes start with BEGIN IMMEDIATE."""
     memory = url.database in (None, "", ":memory:")
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           poolclass=StaticPool if memory else None)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=StaticPool if memory else None,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -47,7 +50,9 @@ def _sqlite_engine(url: URL) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write transaction takes the write lock at once: two writers queue instead of failing later
         # when a read snapshot cannot be upgraded.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("opsfin_write") else "BEGIN")
+        conn.exec_driver_sql(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("opsfin_write") else "BEGIN"
+        )
 
     return engine
 
@@ -73,7 +78,9 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
             self.url = make_url(url)
         except exc.ArgumentError:
             raise AppDbError(f"app_db.url {str(url)!r} is not a database URL") from None
-        if self.url.drivername == "postgresql":  # the driver opsfin ships with (psycopg 3), not psycopg2
+        if (
+            self.url.drivername == "postgresql"
+        ):  # the driver opsfin ships with (psycopg 3), not psycopg2
             self.url = self.url.set(drivername="postgresql+psycopg")
         if login_attempts_per_minute < 1:
             raise AppDbError("login_attempts_per_minute must be at least 1")
@@ -91,8 +98,10 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
             except exc.SQLAlchemyError as e:
                 self.engine.dispose()
                 reason = getattr(e, "orig", None) or e
-                raise AppDbError(f"cannot open the app database {safe_url(self.url)}: "
-                                 f"{str(reason).strip().splitlines()[0]}") from None
+                raise AppDbError(
+                    f"cannot open the app database {safe_url(self.url)}: "
+                    f"{str(reason).strip().splitlines()[0]}"
+                ) from None
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
@@ -139,8 +148,12 @@ def open_app_db(ws: Workspace) -> AppDB:
     key = (url.render_as_string(hide_password=False), ws.settings.web.login_attempts_per_minute)
     with _open_lock:
         db = _open.get(key)
-        if db is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-                and not Path(url.database).exists():
+        if (
+            db is not None
+            and url.get_backend_name() == "sqlite"
+            and url.database not in (None, "", ":memory:")
+            and not Path(url.database).exists()
+        ):
             db.close()  # the file was removed (e.g. a rebuilt demo): create and migrate it again
             db = None
         if db is None:

@@ -28,8 +28,15 @@ BATCH = 50_000  # rows per executemany call (bounded memory for the parameter li
 
 
 def run_dict(row: MatchRunRow) -> dict[str, Any]:
-    return {"run_id": row.id, "at": row.at, "actor": row.actor, "date_from": row.date_from,
-            "date_to": row.date_to, "through": row.through_date, **{k: getattr(row, k) for k in RUN_COUNTS}}
+    return {
+        "run_id": row.id,
+        "at": row.at,
+        "actor": row.actor,
+        "date_from": row.date_from,
+        "date_to": row.date_to,
+        "through": row.through_date,
+        **{k: getattr(row, k) for k in RUN_COUNTS},
+    }
 
 
 def _day(value: object, what: str) -> date | None:
@@ -42,12 +49,20 @@ class MatchRunsMixin:
     """Reconciliation runs and their kept auto matches, of `AppDB`."""
 
     if TYPE_CHECKING:
+
         def _write(self) -> AbstractContextManager[Session]: ...
         def _read(self) -> AbstractContextManager[Session]: ...
 
-    def record_match_run(self, actor: str, matches: Sequence[Sequence[Any]], counts: dict[str, int],
-                         date_from: date | None = None, date_to: date | None = None, through: date | None = None,
-                         based_on: int | None = None) -> dict[str, Any]:
+    def record_match_run(
+        self,
+        actor: str,
+        matches: Sequence[Sequence[Any]],
+        counts: dict[str, int],
+        date_from: date | None = None,
+        date_to: date | None = None,
+        through: date | None = None,
+        based_on: int | None = None,
+    ) -> dict[str, Any]:
         """Keep the auto matches of a run: `matches` are rows `(match_id, bank_txn_id, doc_type, doc_id, rule,
         score)`. One transaction, one audit entry. `based_on` is the latest run id the engine saw (None: no
         run yet); when another run was recorded since, nothing is written and AppDbError says so."""
@@ -60,30 +75,69 @@ class MatchRunsMixin:
             raise AppDbError("a run keeps at least one auto match")
         bad = next((r for r in matches if len(r) != len(KEPT_COLUMNS)), None)
         if bad is not None:
-            raise AppDbError(f"a kept match is (match_id, bank_txn_id, doc_type, doc_id, rule, score), not {bad!r}")
-        frm, to, thru = _day(date_from, "date_from"), _day(date_to, "date_to"), _day(through, "through")
+            raise AppDbError(
+                f"a kept match is (match_id, bank_txn_id, doc_type, doc_id, rule, score), not {bad!r}"
+            )
+        frm, to, thru = (
+            _day(date_from, "date_from"),
+            _day(date_to, "date_to"),
+            _day(through, "through"),
+        )
         with self._write() as s:
             # the audit head's lock serialises writers (PostgreSQL; SQLite writes take the database lock)
-            s.execute(select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()).scalar_one()
+            s.execute(
+                select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+            ).scalar_one()
             latest = s.scalar(select(func.max(MatchRunRow.id)))
             if latest != based_on:
                 other = s.get(MatchRunRow, latest)
-                raise AppDbError(f"run {latest} (by {other.actor if other else '?'}) was recorded after this "
-                                 "reconciliation was computed; run it again")
-            run = MatchRunRow(at=utc_now(), actor=actor.strip(), date_from=frm, date_to=to, through_date=thru,
-                              **{k: int(counts[k]) for k in RUN_COUNTS})
+                raise AppDbError(
+                    f"run {latest} (by {other.actor if other else '?'}) was recorded after this "
+                    "reconciliation was computed; run it again"
+                )
+            run = MatchRunRow(
+                at=utc_now(),
+                actor=actor.strip(),
+                date_from=frm,
+                date_to=to,
+                through_date=thru,
+                **{k: int(counts[k]) for k in RUN_COUNTS},
+            )
             s.add(run)
             s.flush()
             table = KeptMatchRow.__table__
             conn = s.connection()
             for start in range(0, len(matches), BATCH):
-                conn.execute(insert(table), [
-                    {"run_id": run.id, "match_id": m, "bank_txn_id": b, "doc_type": t, "doc_id": d, "rule": r,
-                     "score": float(sc)} for m, b, t, d, r, sc in matches[start:start + BATCH]])
+                conn.execute(
+                    insert(table),
+                    [
+                        {
+                            "run_id": run.id,
+                            "match_id": m,
+                            "bank_txn_id": b,
+                            "doc_type": t,
+                            "doc_id": d,
+                            "rule": r,
+                            "score": float(sc),
+                        }
+                        for m, b, t, d, r, sc in matches[start : start + BATCH]
+                    ],
+                )
             out = run_dict(run)
-            append_audit(s, run.actor, "match.run", "match", f"run:{run.id}",
-                         {"run_id": run.id, "from": frm, "to": to, "through": thru,
-                          "counts": {k: out[k] for k in RUN_COUNTS}})
+            append_audit(
+                s,
+                run.actor,
+                "match.run",
+                "match",
+                f"run:{run.id}",
+                {
+                    "run_id": run.id,
+                    "from": frm,
+                    "to": to,
+                    "through": thru,
+                    "counts": {k: out[k] for k in RUN_COUNTS},
+                },
+            )
             return out
 
     def match_runs(self) -> list[dict[str, Any]]:
@@ -102,11 +156,15 @@ class MatchRunsMixin:
         kept (oldest run first)."""
         return [row for batch in self.kept_match_batches() for row in batch]
 
-    def kept_match_batches(self, size: int = BATCH) -> Iterator[list[tuple[int, str, str, str, str, str, float]]]:
+    def kept_match_batches(
+        self, size: int = BATCH
+    ) -> Iterator[list[tuple[int, str, str, str, str, str, float]]]:
         """`kept_matches` in lists of at most `size` rows, streamed from one read (bounded memory for a
         million kept pairs)."""
         t = KeptMatchRow.__table__.c
-        query = select(t.run_id, t.match_id, t.bank_txn_id, t.doc_type, t.doc_id, t.rule, t.score).order_by(t.id)
+        query = select(
+            t.run_id, t.match_id, t.bank_txn_id, t.doc_type, t.doc_id, t.rule, t.score
+        ).order_by(t.id)
         with self._read() as s:
             result = s.connection().execution_options(yield_per=size).execute(query)
             for part in result.partitions():

@@ -42,8 +42,10 @@ def check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise AppDbError(f"{what} must not be empty")
     if len(name) > NAME or not _NAME_RE.match(name):
-        raise AppDbError(f"{what} {name!r}: use up to {NAME} letters, digits and . _ @ + - "
-                         "(starting with a letter or digit)")
+        raise AppDbError(
+            f"{what} {name!r}: use up to {NAME} letters, digits and . _ @ + - "
+            "(starting with a letter or digit)"
+        )
     return name
 
 
@@ -72,8 +74,14 @@ def _check_password(password: object, user_name: str | None = None) -> str:
 
 def to_user(row: UserRow) -> User:
     sites = tuple(json.loads(row.sites)) if row.sites is not None else None
-    return User(id=row.id, name=row.name, role=row.role, sites=sites, disabled=row.disabled,
-                created_at=row.created_at)
+    return User(
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        sites=sites,
+        disabled=row.disabled,
+        created_at=row.created_at,
+    )
 
 
 def _user_name(user: User | str) -> str:
@@ -86,28 +94,49 @@ class PeopleMixin:
     login_attempts_per_minute: int
 
     if TYPE_CHECKING:
+
         def _write(self) -> AbstractContextManager[Session]: ...
         def _read(self) -> AbstractContextManager[Session]: ...
 
     # -- users
-    def add_user(self, name: str, role: str, password: str, sites: Iterable[str] | None = None,
-                 actor: str = "cli") -> User:
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        password: str,
+        sites: Iterable[str] | None = None,
+        actor: str = "cli",
+    ) -> User:
         """Create a user; AppDbError on a duplicate name, a bad role or an empty password."""
         check_name(name, "user name")
         if role not in ROLES:
             raise AppDbError(f"role {role!r}: choose one of {', '.join(ROLES)}")
         site_ids = check_sites(sites)
-        password_hash = hash_password(_check_password(password, name))  # slow on purpose: outside the transaction
+        password_hash = hash_password(
+            _check_password(password, name)
+        )  # slow on purpose: outside the transaction
         try:
             with self._write() as s:
                 if s.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
                     raise AppDbError(f"user {name!r} already exists")
-                row = UserRow(name=name, role=role, sites=None if site_ids is None else json.dumps(site_ids),
-                              password_hash=password_hash, disabled=False, created_at=utc_now())
+                row = UserRow(
+                    name=name,
+                    role=role,
+                    sites=None if site_ids is None else json.dumps(site_ids),
+                    password_hash=password_hash,
+                    disabled=False,
+                    created_at=utc_now(),
+                )
                 s.add(row)
                 s.flush()
-                append_audit(s, actor, "user.add", "user", name,
-                             {"role": role, "sites": None if site_ids is None else list(site_ids)})
+                append_audit(
+                    s,
+                    actor,
+                    "user.add",
+                    "user",
+                    name,
+                    {"role": role, "sites": None if site_ids is None else list(site_ids)},
+                )
                 return to_user(row)
         except exc.IntegrityError:
             raise AppDbError(f"user {name!r} already exists") from None
@@ -165,17 +194,28 @@ class PeopleMixin:
 
         Raises LoginThrottled when this (name, client) failed `login_attempts_per_minute` times in the
         last 60 s — even for the right password, so guessing cannot go on."""
-        if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > NAME:
+        if (
+            not isinstance(name, str)
+            or not isinstance(password, str)
+            or not name
+            or len(name) > NAME
+        ):
             verify_password(dummy_hash(), "")  # same time as a real attempt; no such user can exist
             return None
         client = str(client)[:200]
         now = utc_now()
         with self._read() as s:
-            recent = list(s.scalars(
-                select(FailedLoginRow.at)
-                .where(FailedLoginRow.name == name, FailedLoginRow.client == client,
-                       FailedLoginRow.at > now - LOGIN_WINDOW)
-                .order_by(FailedLoginRow.at)))
+            recent = list(
+                s.scalars(
+                    select(FailedLoginRow.at)
+                    .where(
+                        FailedLoginRow.name == name,
+                        FailedLoginRow.client == client,
+                        FailedLoginRow.at > now - LOGIN_WINDOW,
+                    )
+                    .order_by(FailedLoginRow.at)
+                )
+            )
             row = s.scalar(select(UserRow).where(UserRow.name == name))
         limit = self.login_attempts_per_minute
         if len(recent) >= limit:
@@ -188,7 +228,11 @@ class PeopleMixin:
             # A hash made with weaker parameters is upgraded (hashed before the write lock is taken).
             upgraded = hash_password(password) if needs_rehash(row.password_hash) else None
             with self._write() as s:
-                s.execute(delete(FailedLoginRow).where(FailedLoginRow.name == name, FailedLoginRow.client == client))
+                s.execute(
+                    delete(FailedLoginRow).where(
+                        FailedLoginRow.name == name, FailedLoginRow.client == client
+                    )
+                )
                 fresh = s.get(UserRow, row.id) if upgraded else None
                 if fresh is not None:
                     fresh.password_hash = upgraded
@@ -212,8 +256,17 @@ class PeopleMixin:
                 if owner.disabled:
                     raise AppDbError(f"user {user_name!r} is disabled")
                 if s.scalar(select(TokenRow.id).where(TokenRow.name == name)) is not None:
-                    raise AppDbError(f"a token named {name!r} already exists (token names are never reused)")
-                s.add(TokenRow(name=name, user_id=owner.id, token_hash=sha256_hex(token), created_at=utc_now()))
+                    raise AppDbError(
+                        f"a token named {name!r} already exists (token names are never reused)"
+                    )
+                s.add(
+                    TokenRow(
+                        name=name,
+                        user_id=owner.id,
+                        token_hash=sha256_hex(token),
+                        created_at=utc_now(),
+                    )
+                )
                 s.flush()
                 append_audit(s, actor, "token.create", "token", name, {"user": user_name})
         except exc.IntegrityError:
@@ -222,34 +275,53 @@ class PeopleMixin:
 
     def list_tokens(self, user: User | str | None = None) -> list[Token]:
         """Tokens (active and revoked) by name, optionally of one user. Never the token or its hash."""
-        query = select(TokenRow, UserRow.name).join(UserRow, TokenRow.user_id == UserRow.id).order_by(TokenRow.name)
+        query = (
+            select(TokenRow, UserRow.name)
+            .join(UserRow, TokenRow.user_id == UserRow.id)
+            .order_by(TokenRow.name)
+        )
         if user is not None:
             query = query.where(UserRow.name == _user_name(user))
         with self._read() as s:
-            return [Token(id=t.id, name=t.name, user=u, created_at=t.created_at, revoked_at=t.revoked_at)
-                    for t, u in s.execute(query)]
+            return [
+                Token(
+                    id=t.id, name=t.name, user=u, created_at=t.created_at, revoked_at=t.revoked_at
+                )
+                for t, u in s.execute(query)
+            ]
 
     def revoke_token(self, name: str, actor: str = "cli") -> Token:
         """Revoke a token at once; AppDbError for an unknown name. Revoking twice changes nothing."""
         with self._write() as s:
-            found = s.execute(select(TokenRow, UserRow.name).join(UserRow, TokenRow.user_id == UserRow.id)
-                              .where(TokenRow.name == name)).first()
+            found = s.execute(
+                select(TokenRow, UserRow.name)
+                .join(UserRow, TokenRow.user_id == UserRow.id)
+                .where(TokenRow.name == name)
+            ).first()
             if found is None:
                 raise AppDbError(f"no token named {name!r}")
             row, user_name = found
             if row.revoked_at is None:
                 row.revoked_at = utc_now()
                 append_audit(s, actor, "token.revoke", "token", name, {"user": user_name})
-            return Token(id=row.id, name=row.name, user=user_name, created_at=row.created_at,
-                         revoked_at=row.revoked_at)
+            return Token(
+                id=row.id,
+                name=row.name,
+                user=user_name,
+                created_at=row.created_at,
+                revoked_at=row.revoked_at,
+            )
 
     def user_for_token(self, token: str) -> User | None:
         """The user a bearer token acts as; None when unknown, revoked, or the user is disabled."""
         if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
             return None
         with self._read() as s:
-            row = s.scalar(select(UserRow).join(TokenRow, TokenRow.user_id == UserRow.id)
-                           .where(TokenRow.token_hash == sha256_hex(token), TokenRow.revoked_at.is_(None)))
+            row = s.scalar(
+                select(UserRow)
+                .join(TokenRow, TokenRow.user_id == UserRow.id)
+                .where(TokenRow.token_hash == sha256_hex(token), TokenRow.revoked_at.is_(None))
+            )
             return to_user(row) if row is not None and not row.disabled else None
 
     # -- sessions
@@ -265,8 +337,14 @@ class PeopleMixin:
             if row is None or row.disabled:
                 raise AppDbError(f"no active user named {user_name!r}")
             s.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
-            s.add(SessionRow(session_hash=sha256_hex(sid), user_id=row.id, created_at=now,
-                             expires_at=now + timedelta(hours=hours)))
+            s.add(
+                SessionRow(
+                    session_hash=sha256_hex(sid),
+                    user_id=row.id,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=hours),
+                )
+            )
         return sid
 
     def user_for_session(self, sid: str) -> User | None:
@@ -274,8 +352,13 @@ class PeopleMixin:
         if not isinstance(sid, str) or not sid:
             return None
         with self._read() as s:
-            row = s.scalar(select(UserRow).join(SessionRow, SessionRow.user_id == UserRow.id)
-                           .where(SessionRow.session_hash == sha256_hex(sid), SessionRow.expires_at > utc_now()))
+            row = s.scalar(
+                select(UserRow)
+                .join(SessionRow, SessionRow.user_id == UserRow.id)
+                .where(
+                    SessionRow.session_hash == sha256_hex(sid), SessionRow.expires_at > utc_now()
+                )
+            )
             return to_user(row) if row is not None and not row.disabled else None
 
     def end_session(self, sid: str) -> None:

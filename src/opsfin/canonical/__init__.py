@@ -14,6 +14,16 @@ from .tables import (
 from .types import Column, ForeignKey, Table
 
 __all__ = [
-    "ACCOUNT_ROLES", "MODEL_TABLE_NAMES", "MODEL_VERSION", "PRODUCTION_COST_ROLES", "SYSTEM_TABLES",
-    "TABLE_BY_NAME", "TABLES", "VARIANCE_ROLES", "Column", "ForeignKey", "Table", "table",
+    "ACCOUNT_ROLES",
+    "MODEL_TABLE_NAMES",
+    "MODEL_VERSION",
+    "PRODUCTION_COST_ROLES",
+    "SYSTEM_TABLES",
+    "TABLE_BY_NAME",
+    "TABLES",
+    "VARIANCE_ROLES",
+    "Column",
+    "ForeignKey",
+    "Table",
+    "table",
 ]

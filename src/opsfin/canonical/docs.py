@@ -21,26 +21,42 @@ DOC_RELPATH = Path("docs") / "data-model.md"
 GROUPS = ("master data", "operations", "finance", "plans", "system")
 
 # Columns the canonical model v1 itself marks NULL.
-MODEL_MARKED_NULL: frozenset[tuple[str, str]] = frozenset({
-    ("employees", "work_center_id"),
-    ("production_orders", "completed_at"), ("production_orders", "closed_date"),
-    ("quality_inspections", "defect_code"),
-    ("timesheets", "work_center_id"), ("timesheets", "activity_id"),
-    ("support_tickets", "customer_id"), ("support_tickets", "closed_at"), ("support_tickets", "csat"),
-    ("gl_entries", "cost_center_id"),
-    ("ap_invoice_lines", "po_id"), ("ap_invoice_lines", "po_line"), ("ap_invoice_lines", "product_id"),
-    ("bank_transactions", "statement_id"),
-})
+MODEL_MARKED_NULL: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("employees", "work_center_id"),
+        ("production_orders", "completed_at"),
+        ("production_orders", "closed_date"),
+        ("quality_inspections", "defect_code"),
+        ("timesheets", "work_center_id"),
+        ("timesheets", "activity_id"),
+        ("support_tickets", "customer_id"),
+        ("support_tickets", "closed_at"),
+        ("support_tickets", "csat"),
+        ("gl_entries", "cost_center_id"),
+        ("ap_invoice_lines", "po_id"),
+        ("ap_invoice_lines", "po_line"),
+        ("ap_invoice_lines", "product_id"),
+        ("bank_transactions", "statement_id"),
+    }
+)
 
 # Columns the code declares nullable although the canonical model v1 does not mark them NULL, and why.
 # Written by hand from the declarations; a test checks this list is complete.
 NULLABLE_CLARIFICATIONS: dict[tuple[str, str], str] = {
     ("production_orders", "released_at"): "null while the order is still `open` (not yet released)",
     ("operations", "machine_id"): "work centres of kind `team` work without machines",
-    ("quality_inspections", "operation_id"): "an inspection may cover the whole order (final inspection) "
-                                             "rather than one operation",
-    ("warehouse_tasks", "order_ref"): "some tasks (put-away, replenishment) serve no customer or purchase order",
-    ("bank_transactions", "counterparty"): "real statements (CAMT.053, MT940, CSV exports) may omit it",
+    (
+        "quality_inspections",
+        "operation_id",
+    ): "an inspection may cover the whole order (final inspection) rather than one operation",
+    (
+        "warehouse_tasks",
+        "order_ref",
+    ): "some tasks (put-away, replenishment) serve no customer or purchase order",
+    (
+        "bank_transactions",
+        "counterparty",
+    ): "real statements (CAMT.053, MT940, CSV exports) may omit it",
     ("bank_transactions", "reference"): "real statements may omit it",
     ("bank_transactions", "description"): "real statements may omit it",
 }
@@ -101,13 +117,20 @@ def _render_table(t: Table) -> list[str]:
         out.append(f"- **Foreign keys:** {refs}")
     else:
         out.append("- **Foreign keys:** none")
-    out += ["", "| column | type | null | allowed values / range / pattern | description |",
-            "| --- | --- | --- | --- | --- |"]
+    out += [
+        "",
+        "| column | type | null | allowed values / range / pattern | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for c in t.columns:
         null = "yes" if c.nullable else "no"
-        out.append(f"| `{c.name}` | {c.type} | {null} | {_cell(_rule(c))} | {_cell(c.description)} |")
+        out.append(
+            f"| `{c.name}` | {c.type} | {null} | {_cell(_rule(c))} | {_cell(c.description)} |"
+        )
     if t.lineage:
-        out.append("| `_load_id` | VARCHAR | yes |  | lineage: the load that brought the row (`loads.load_id`) |")
+        out.append(
+            "| `_load_id` | VARCHAR | yes |  | lineage: the load that brought the row (`loads.load_id`) |"
+        )
     out.append("")
     return out
 
@@ -150,7 +173,9 @@ def _contents(all_tables: tuple[Table, ...]) -> list[str]:
     for g in GROUPS:
         names = [t.name for t in all_tables if t.group == g]
         out.append(f"- **{g}:** " + ", ".join(f"[`{n}`](#{n})" for n in names))
-    out.append("- [Clarifications to the canonical model v1](#clarifications-to-the-canonical-model-v1)")
+    out.append(
+        "- [Clarifications to the canonical model v1](#clarifications-to-the-canonical-model-v1)"
+    )
     out.append("")
     return out
 
@@ -164,7 +189,8 @@ def _clarifications(all_tables: tuple[Table, ...]) -> list[str]:
         "### Nullable columns beyond those the model marks NULL",
         "",
         "The model marks NULL: "
-        + ", ".join(f"`{t}.{c}`" for t, c in sorted(MODEL_MARKED_NULL)) + ". The code also allows null in:",
+        + ", ".join(f"`{t}.{c}`" for t, c in sorted(MODEL_MARKED_NULL))
+        + ". The code also allows null in:",
         "",
         "| column | why |",
         "| --- | --- |",
@@ -218,8 +244,12 @@ def doc_path() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m opsfin.canonical.docs", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/data-model.md is out of date")
+    parser = argparse.ArgumentParser(
+        prog="python -m opsfin.canonical.docs", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if docs/data-model.md is out of date"
+    )
     args = parser.parse_args(argv)
     path = doc_path()
     text = render_data_model()

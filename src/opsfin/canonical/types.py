@@ -102,13 +102,23 @@ class Table:
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n' + ",\n".join(cols) + "\n)"
 
 
-def col(name: str, type_: str = "VARCHAR", *, null: bool = False, allowed: tuple[str, ...] | None = None,
-        minimum: float | None = None, maximum: float | None = None, pattern: str | None = None,
-        doc: str = "") -> Column:
+def col(
+    name: str,
+    type_: str = "VARCHAR",
+    *,
+    null: bool = False,
+    allowed: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    pattern: str | None = None,
+    doc: str = "",
+) -> Column:
     return Column(name, type_, null, allowed, minimum, maximum, pattern, doc)
 
 
-def fk(columns: str | tuple[str, ...], ref_table: str, ref_columns: str | tuple[str, ...] | None = None) -> ForeignKey:
+def fk(
+    columns: str | tuple[str, ...], ref_table: str, ref_columns: str | tuple[str, ...] | None = None
+) -> ForeignKey:
     cols = (columns,) if isinstance(columns, str) else tuple(columns)
     if ref_columns is None:
         ref_columns = cols

@@ -14,10 +14,14 @@ from .root import app
 
 @app.command("abc")
 def abc_cmd(
-    object_: Annotated[str, typer.Option("--object", help="product or customer (cost-to-serve)")] = "product",
+    object_: Annotated[
+        str, typer.Option("--object", help="product or customer (cost-to-serve)")
+    ] = "product",
     from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
-    view: Annotated[str, typer.Option(help="objects (default), pools, activities or assignments")] = "objects",
+    view: Annotated[
+        str, typer.Option(help="objects (default), pools, activities or assignments")
+    ] = "objects",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
@@ -33,9 +37,16 @@ def abc_cmd(
 def allocate_cmd(
     method: Annotated[str, typer.Option(help="direct, step or reciprocal")] = "direct",
     period: Annotated[str | None, typer.Option(help="month to allocate, YYYY-MM")] = None,
-    post: Annotated[bool, typer.Option("--post", help="post the allocation journals into gl_entries")] = False,
-    view: Annotated[str, typer.Option(help="summary (per cost centre, the default) or flows (every sender → "
-                                           "receiver amount per account)")] = "summary",
+    post: Annotated[
+        bool, typer.Option("--post", help="post the allocation journals into gl_entries")
+    ] = False,
+    view: Annotated[
+        str,
+        typer.Option(
+            help="summary (per cost centre, the default) or flows (every sender → "
+            "receiver amount per account)"
+        ),
+    ] = "summary",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
@@ -53,6 +64,9 @@ def allocate_cmd(
     rows, result, status = allocation_result(ws, method, period, post, view, actor=cli_actor())
     print_rows(rows, fmt, title=f"Allocation {result.run_id} ({view})")
     if status is not None:
-        msg = (f"{status['run_id']}: already posted; nothing more posted" if status["status"] == "already posted"
-               else f"{status['run_id']}: posted {status['journals']} journals, {status['entries']} entries")
+        msg = (
+            f"{status['run_id']}: already posted; nothing more posted"
+            if status["status"] == "already posted"
+            else f"{status['run_id']}: posted {status['journals']} journals, {status['entries']} entries"
+        )
         err_console.print(msg)

@@ -24,15 +24,27 @@ def _print_table(findings: list[Finding]) -> None:
     order: dict[str, int] = {}
     for f in findings:
         order.setdefault(f.check, len(order))
-    for check, group in groupby(sorted(findings, key=lambda f: order[f.check]), key=lambda f: f.check):
+    for check, group in groupby(
+        sorted(findings, key=lambda f: order[f.check]), key=lambda f: f.check
+    ):
         rows = list(group)
         table = RichTable(title=f"{check} ({len(rows)})", title_justify="left", show_lines=False)
-        for name, kw in (("severity", {}), ("table", {}), ("key", {"overflow": "fold"}),
-                         ("amount", {"justify": "right"}), ("message", {"overflow": "fold"})):
+        for name, kw in (
+            ("severity", {}),
+            ("table", {}),
+            ("key", {"overflow": "fold"}),
+            ("amount", {"justify": "right"}),
+            ("message", {"overflow": "fold"}),
+        ):
             table.add_column(name, **kw)  # type: ignore[arg-type]
         for f in rows:
-            table.add_row(f"[{_STYLE[f.severity]}]{f.severity}[/]", f.table, f.key,
-                          "" if f.amount is None else str(f.amount), f.message)
+            table.add_row(
+                f"[{_STYLE[f.severity]}]{f.severity}[/]",
+                f.table,
+                f.key,
+                "" if f.amount is None else str(f.amount),
+                f.message,
+            )
         console.print(table)
 
 

@@ -21,10 +21,17 @@ EngineOpt = Annotated[str | None, typer.Option(help="duckdb (default) or spark")
 
 @app.command("unit-economics")
 def unit_economics_cmd(
-    by: Annotated[str | None, typer.Option(help="product (default), family, site, shift, customer; comma-separated")]
-    = None,
-    scope: Annotated[str, typer.Option(help="product (units sold), warehouse (cost per line picked) or "
-                                            "support (cost per ticket)")] = "product",
+    by: Annotated[
+        str | None,
+        typer.Option(help="product (default), family, site, shift, customer; comma-separated"),
+    ] = None,
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="product (units sold), warehouse (cost per line picked) or "
+            "support (cost per ticket)"
+        ),
+    ] = "product",
     from_: FromOpt = None,
     to: ToOpt = None,
     engine: EngineOpt = None,
@@ -37,8 +44,11 @@ def unit_economics_cmd(
     if scope != "product" and by is not None:
         raise UserError(f"--by applies to --scope product only (got --scope {scope})")
     rows = ws.unit_economics(by=by, start=from_, end=to, scope=scope, engine=engine)
-    title = {"product": "Unit economics", "warehouse": "Warehouse cost per line picked",
-             "support": "Support cost per ticket"}[scope]
+    title = {
+        "product": "Unit economics",
+        "warehouse": "Warehouse cost per line picked",
+        "support": "Support cost per ticket",
+    }[scope]
     print_rows(rows, fmt, title=title)
 
 
@@ -58,7 +68,9 @@ def order_costs_cmd(
 @app.command("value-stream")
 def value_stream_cmd(
     by: Annotated[str, typer.Option(help="family (default) or product")] = "family",
-    steps: Annotated[bool, typer.Option("--steps", help="list the non-value-added steps with their cost")] = False,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="list the non-value-added steps with their cost")
+    ] = False,
     from_: FromOpt = None,
     to: ToOpt = None,
     engine: EngineOpt = None,
@@ -70,4 +82,3 @@ def value_stream_cmd(
     ws = workspace.open(ws_path)
     rows = ws.value_stream(by=by, start=from_, end=to, steps=steps, engine=engine)
     print_rows(rows, fmt, title="Non-value-added steps" if steps else "Value streams")
-

@@ -21,12 +21,20 @@ from .root import app
 
 @app.command("demo")
 def demo_cmd(
-    directory: Annotated[Path, typer.Option("--dir", help="folder of the demo workspace")] = Path("demo-workspace"),
+    directory: Annotated[Path, typer.Option("--dir", help="folder of the demo workspace")] = Path(
+        "demo-workspace"
+    ),
     scale: Annotated[str, typer.Option(help=f"size: {', '.join(SCALES)}")] = "demo",
-    seed: Annotated[int, typer.Option(help="random seed; the same seed and scale give the same data")] = 42,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="only build, do not start the web server")] = False,
-    overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="replace the warehouse of a non-demo workspace in --dir")] = False,
+    seed: Annotated[
+        int, typer.Option(help="random seed; the same seed and scale give the same data")
+    ] = 42,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="only build, do not start the web server")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="replace the warehouse of a non-demo workspace in --dir"),
+    ] = False,
     host: Annotated[str, typer.Option(help="interface the web app listens on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port of the web app")] = 8000,
 ) -> None:
@@ -40,25 +48,35 @@ def demo_cmd(
         result = generate(directory, scale=scale, seed=seed, overwrite=overwrite, progress=tell)
     total = sum(result.rows.values())
     ws = result.workspace
-    console.print(f"[bold green]Demo company built[/bold green] in {result.seconds:.1f} s: "
-                  f"{total:,} rows in {len(result.rows)} tables, {result.anomalies} injected anomalies.")
+    console.print(
+        f"[bold green]Demo company built[/bold green] in {result.seconds:.1f} s: "
+        f"{total:,} rows in {len(result.rows)} tables, {result.anomalies} injected anomalies."
+    )
     biggest = sorted(result.rows.items(), key=lambda kv: -kv[1])[:6]
-    for line in (f"workspace   {ws.path}", f"warehouse   {ws.warehouse_path}",
-                 f"truth       {ws.truth_dir} (ground truth of the injected anomalies; opsfin never reads it)",
-                 "largest     " + ", ".join(f"{k} {v:,}" for k, v in biggest)):
+    for line in (
+        f"workspace   {ws.path}",
+        f"warehouse   {ws.warehouse_path}",
+        f"truth       {ws.truth_dir} (ground truth of the injected anomalies; opsfin never reads it)",
+        "largest     " + ", ".join(f"{k} {v:,}" for k, v in biggest),
+    ):
         console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     opsfin, where = opsfin_command(), shell_path(ws.path)
     console.print("Explore it:")
     print_command(f"{opsfin} check -w {where}")
     print_command(f"{opsfin} quarantine -w {where}")
-    folder = json.dumps(shell_path(ws.path, quote=False))  # a Python string literal in double quotes
+    folder = json.dumps(
+        shell_path(ws.path, quote=False)
+    )  # a Python string literal in double quotes
     code = f'import opsfin; print(opsfin.open({folder}).table("gl_entries"))'
     print_command(f"{python_command()} -c {shlex.quote(code)}")
     _print_demo_users(ws, f"{opsfin} users list -w {where}")
     if no_serve:
         console.print("Serve it:")
-        print_command(f"{opsfin} serve -w {where}" + (f" --host {shlex.quote(host)}" if host != "127.0.0.1" else "")
-                      + (f" --port {port}" if port != 8000 else ""))
+        print_command(
+            f"{opsfin} serve -w {where}"
+            + (f" --host {shlex.quote(host)}" if host != "127.0.0.1" else "")
+            + (f" --port {port}" if port != 8000 else "")
+        )
         return
     from .serve_cmd import serve
 
@@ -70,13 +88,20 @@ def build_progress() -> Iterator[BuildProgress]:
     """The demo build's progress on stderr: a bar (stage, month, steps, time) on a terminal; one line per
     stage otherwise, so logs stay short."""
     if err_console.is_terminal:
-        with Progress(TextColumn("[bold]{task.fields[stage]}[/bold] {task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
+        with Progress(
+            TextColumn("[bold]{task.fields[stage]}[/bold] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("", total=None, stage="Starting")
 
             def tell(stage: str, detail: str, done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, description=detail, stage=stage.capitalize())
+                bar.update(
+                    task, completed=done, total=total, description=detail, stage=stage.capitalize()
+                )
 
             yield tell
         return
@@ -86,7 +111,9 @@ def build_progress() -> Iterator[BuildProgress]:
         if stage not in told and stage != "built":
             told.append(stage)
             what = f"from {detail}, month by month" if stage == "simulating" else detail
-            err_console.print(f"demo: {stage} ({what})", markup=False, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"demo: {stage} ({what})", markup=False, highlight=False, soft_wrap=True
+            )
 
     yield tell_line
 
@@ -97,8 +124,13 @@ def _print_demo_users(ws, list_command: str) -> None:
 
     created = create_demo_users(ws)
     if not created:
-        console.print("Demo users exist already (their passwords were printed when they were created); "
-                      "list them with:", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            "Demo users exist already (their passwords were printed when they were created); "
+            "list them with:",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         print_command(list_command)
         return
     console.print("[bold]Log in with[/bold] (passwords are shown only now):")

@@ -20,10 +20,17 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("parquet")
 def export_parquet_cmd(
-    directory: Annotated[Path, typer.Argument(help="folder to write <table>.parquet files into (created if missing)")],
-    keep_time: Annotated[bool, typer.Option(
-        "--keep-time", help="write TIME columns as Parquet TIME (Spark 4.0 cannot read it; the default "
-                            "writes them as timestamps on 1970-01-01)")] = False,
+    directory: Annotated[
+        Path, typer.Argument(help="folder to write <table>.parquet files into (created if missing)")
+    ],
+    keep_time: Annotated[
+        bool,
+        typer.Option(
+            "--keep-time",
+            help="write TIME columns as Parquet TIME (Spark 4.0 cannot read it; the default "
+            "writes them as timestamps on 1970-01-01)",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
@@ -32,12 +39,21 @@ def export_parquet_cmd(
 
     ws = workspace.open(ws_path)
     written = export_parquet(ws, directory, keep_time=keep_time)
-    rows = [{"table": w.table, "rows": w.rows, "bytes": w.bytes,
-             "path": w.path.name if fmt == OutputFormat.table else str(w.path)} for w in written]
+    rows = [
+        {
+            "table": w.table,
+            "rows": w.rows,
+            "bytes": w.bytes,
+            "path": w.path.name if fmt == OutputFormat.table else str(w.path),
+        }
+        for w in written
+    ]
     print_rows(rows, fmt, title=f"Parquet export of {ws.path}")
     if fmt == OutputFormat.table:
-        err_console.print(f"Wrote {len(written)} tables, {sum(w.rows for w in written):,} rows, "
-                          f"to {Path(directory).expanduser().resolve()}")
+        err_console.print(
+            f"Wrote {len(written)} tables, {sum(w.rows for w in written):,} rows, "
+            f"to {Path(directory).expanduser().resolve()}"
+        )
 
 
 class PackFormat(StrEnum):
@@ -48,12 +64,24 @@ class PackFormat(StrEnum):
 @export_app.command("pack")
 def export_pack_cmd(
     period: Annotated[str, typer.Option("--period", help="the month, YYYY-MM")],
-    fmt: Annotated[PackFormat, typer.Option("--format", help="xlsx (a workbook) or html (a printable page)")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="file to write (default: pack-YYYY-MM.xlsx|html in the current folder; "
-                               "a folder: that name inside it)")] = None,
-    sites: Annotated[str | None, typer.Option(
-        "--sites", help="only these sites' rows, e.g. P1,P2 (company-level figures left out)")] = None,
+    fmt: Annotated[
+        PackFormat, typer.Option("--format", help="xlsx (a workbook) or html (a printable page)")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="file to write (default: pack-YYYY-MM.xlsx|html in the current folder; "
+            "a folder: that name inside it)",
+        ),
+    ] = None,
+    sites: Annotated[
+        str | None,
+        typer.Option(
+            "--sites", help="only these sites' rows, e.g. P1,P2 (company-level figures left out)"
+        ),
+    ] = None,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """The monthly operations-finance pack: KPIs against guardrails, variances, alerts and open actions."""

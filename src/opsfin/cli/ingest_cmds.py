@@ -23,7 +23,9 @@ from .root import app
 OUTPUT_FORMATS = tuple(f.value for f in OutputFormat)
 
 
-def resolve_formats(fmt: str | None, doc_format: str | None, output: str | None) -> tuple[str | None, OutputFormat]:
+def resolve_formats(
+    fmt: str | None, doc_format: str | None, output: str | None
+) -> tuple[str | None, OutputFormat]:
     """`--format` takes either family: table/csv/json (output) or camt053/mt940/ubl (document)."""
     out: str | None = output.lower() if output else None
     doc: str | None = doc_format.lower() if doc_format else None
@@ -42,8 +44,10 @@ def resolve_formats(fmt: str | None, doc_format: str | None, output: str | None)
                 raise UserError(f"--format {value} and --doc-format {doc} disagree; give one")
             doc = value
         else:
-            raise UserError(f"--format {fmt!r}: expected an output format ({', '.join(OUTPUT_FORMATS)}) "
-                            f"or a document format ({', '.join(FORMATS)})")
+            raise UserError(
+                f"--format {fmt!r}: expected an output format ({', '.join(OUTPUT_FORMATS)}) "
+                f"or a document format ({', '.join(FORMATS)})"
+            )
     return doc, OutputFormat(out or "table")
 
 
@@ -53,8 +57,14 @@ def _progress_display(enabled: bool):
     if not enabled:
         yield None
         return
-    bar = Progress(TextColumn("[dim]{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
-                   TimeElapsedColumn(), console=err_console, transient=True)
+    bar = Progress(
+        TextColumn("[dim]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[count]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
     task = bar.add_task("reading", total=None, count="")
 
     def report(stage: str, done: int, total: int | None) -> None:
@@ -65,52 +75,113 @@ def _progress_display(enabled: bool):
         yield report
 
 
-def _print_result(result: ingest.LoadResult, out: OutputFormat, workspace: Path | None = None) -> None:
+def _print_result(
+    result: ingest.LoadResult, out: OutputFormat, workspace: Path | None = None
+) -> None:
     if out == OutputFormat.json:
         print_json(result.to_dict())
         return
     if out == OutputFormat.csv:
-        print_rows([{"load_id": result.load_id, "table": t.table, "rows_read": t.rows_read,
-                     "rows_accepted": t.rows_accepted, "rows_quarantined": t.rows_quarantined,
-                     "already_loaded": str(result.already_loaded).lower()} for t in result.tables], out)
+        print_rows(
+            [
+                {
+                    "load_id": result.load_id,
+                    "table": t.table,
+                    "rows_read": t.rows_read,
+                    "rows_accepted": t.rows_accepted,
+                    "rows_quarantined": t.rows_quarantined,
+                    "already_loaded": str(result.already_loaded).lower(),
+                }
+                for t in result.tables
+            ],
+            out,
+        )
         return
     if result.already_loaded:
-        console.print(f"[yellow]Already loaded[/yellow] as [bold]{result.load_id}[/bold] "
-                      f"({result.table}); nothing added. Use --replace to load it again.")
+        console.print(
+            f"[yellow]Already loaded[/yellow] as [bold]{result.load_id}[/bold] "
+            f"({result.table}); nothing added. Use --replace to load it again."
+        )
         return
-    rows = [{"table": t.table, "read": t.rows_read, "accepted": t.rows_accepted, "quarantined": t.rows_quarantined}
-            for t in result.tables]
+    rows = [
+        {
+            "table": t.table,
+            "read": t.rows_read,
+            "accepted": t.rows_accepted,
+            "quarantined": t.rows_quarantined,
+        }
+        for t in result.tables
+    ]
     print_rows(rows, out, title=f"load {result.load_id} from {result.source}")
     if result.replaced_load_ids:
         console.print(f"Replaced earlier load(s): {', '.join(result.replaced_load_ids)}")
     if result.ignored_columns:
         console.print(f"[dim]Columns not used: {', '.join(result.ignored_columns)}[/dim]")
     if result.rows_quarantined:
-        console.print(f"[red]{result.rows_quarantined} row(s) quarantined[/red]; the first reasons:")
+        console.print(
+            f"[red]{result.rows_quarantined} row(s) quarantined[/red]; the first reasons:"
+        )
         for note in result.first_problems:
-            console.print(f"  {note.table} row {note.source_row}: {note.reason}", markup=False, highlight=False)
+            console.print(
+                f"  {note.table} row {note.source_row}: {note.reason}",
+                markup=False,
+                highlight=False,
+            )
         where = f" -w {shell_path(workspace)}" if workspace is not None else ""
-        console.print(f"See them all: [bold]{opsfin_command()} quarantine --load {result.load_id}{where}[/bold]",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"See them all: [bold]{opsfin_command()} quarantine --load {result.load_id}{where}[/bold]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("ingest")
 def ingest_cmd(
-    path: Annotated[Path | None, typer.Argument(help="file to load (omit with --sql)", show_default=False)] = None,
-    table: Annotated[str | None, typer.Option("--table", "-t", help="canonical table a tabular file fills")] = None,
-    mapping: Annotated[str | None, typer.Option("--mapping", "-m",
-                       help="mapping YAML (a bare name is looked up in model/mappings/)")] = None,
-    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet (default: the first)")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="either how to print the result (table|csv|json) or the document format "
-                               "(camt053|mt940|ubl); same as --output / --doc-format")] = None,
-    doc_format: Annotated[str | None, typer.Option("--doc-format", help="camt053|mt940|ubl (default: detected)")] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="table|csv|json (default: table)")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="delete an earlier load of the same content, load again")] = False,
-    add_missing_parties: Annotated[bool, typer.Option(
-        "--add-missing-parties", help="UBL: create suppliers that are not in the master data")] = False,
-    sql: Annotated[str | None, typer.Option("--sql", help="load the rows of this query instead of a file")] = None,
-    source_url: Annotated[str | None, typer.Option("--source-url", help="SQLAlchemy URL the --sql query runs on")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="file to load (omit with --sql)", show_default=False)
+    ] = None,
+    table: Annotated[
+        str | None, typer.Option("--table", "-t", help="canonical table a tabular file fills")
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--mapping", "-m", help="mapping YAML (a bare name is looked up in model/mappings/)"
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet (default: the first)")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="either how to print the result (table|csv|json) or the document format "
+            "(camt053|mt940|ubl); same as --output / --doc-format",
+        ),
+    ] = None,
+    doc_format: Annotated[
+        str | None, typer.Option("--doc-format", help="camt053|mt940|ubl (default: detected)")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="table|csv|json (default: table)")
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="delete an earlier load of the same content, load again"),
+    ] = False,
+    add_missing_parties: Annotated[
+        bool,
+        typer.Option(
+            "--add-missing-parties", help="UBL: create suppliers that are not in the master data"
+        ),
+    ] = False,
+    sql: Annotated[
+        str | None, typer.Option("--sql", help="load the rows of this query instead of a file")
+    ] = None,
+    source_url: Annotated[
+        str | None, typer.Option("--source-url", help="SQLAlchemy URL the --sql query runs on")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Load a file or a SQL query into the warehouse; every row is accepted or quarantined.
@@ -129,16 +200,34 @@ def ingest_cmd(
             if doc is not None:
                 raise UserError("--doc-format does not apply to --sql")
             if source_url is None:
-                raise UserError("--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)")
-            result = ingest.ingest_sql(workspace, sql, source_url, table, mapping=mapping, replace=replace,
-                                       progress=progress)
+                raise UserError(
+                    "--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)"
+                )
+            result = ingest.ingest_sql(
+                workspace,
+                sql,
+                source_url,
+                table,
+                mapping=mapping,
+                replace=replace,
+                progress=progress,
+            )
         else:
             if path is None:
                 raise UserError("give a file to load (or --sql with --source-url)")
             if source_url is not None:
                 raise UserError("--source-url goes with --sql")
-            result = ingest.ingest_file(workspace, path, table=table, mapping=mapping, fmt=doc, replace=replace,
-                                        add_missing_parties=add_missing_parties, sheet=sheet, progress=progress)
+            result = ingest.ingest_file(
+                workspace,
+                path,
+                table=table,
+                mapping=mapping,
+                fmt=doc,
+                replace=replace,
+                add_missing_parties=add_missing_parties,
+                sheet=sheet,
+                progress=progress,
+            )
     from ..runs.audit_trail import (
         landed_load_payload,
         load_payload,
@@ -151,8 +240,14 @@ def ingest_cmd(
     if not result.already_loaded:  # a load that added nothing changed nothing
         record_write(ws, cli_actor(), "load.ingest", "load", result.load_id, load_payload(result))
     else:  # unless the process that loaded it was killed before its audit entry
-        record_landed_write(ws, cli_actor(), "load.ingest", "load", result.load_id,
-                            landed_load_payload(ws, result.load_id))
+        record_landed_write(
+            ws,
+            cli_actor(),
+            "load.ingest",
+            "load",
+            result.load_id,
+            landed_load_payload(ws, result.load_id),
+        )
     _print_result(result, out, workspace)
 
 
@@ -173,18 +268,27 @@ def quarantine_cmd(
     elif fmt == OutputFormat.csv:
         print_rows(frame, fmt)
     else:
-        print_rows(frame.select("load_id", "table_name", "source_row", "column_name", "reason", "raw_record"),
-                   fmt, title="quarantine")
+        print_rows(
+            frame.select(
+                "load_id", "table_name", "source_row", "column_name", "reason", "raw_record"
+            ),
+            fmt,
+            title="quarantine",
+        )
 
 
-period_app = typer.Typer(help="Close accounting periods and list the closed ones.", no_args_is_help=True)
+period_app = typer.Typer(
+    help="Close accounting periods and list the closed ones.", no_args_is_help=True
+)
 app.add_typer(period_app, name="period")
 
 
 @period_app.command("close")
 def period_close_cmd(
     period: Annotated[str, typer.Argument(help="the month to close, YYYY-MM")],
-    by: Annotated[str | None, typer.Option("--by", help="who closes it (default: your user name)")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="who closes it (default: your user name)")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Close a month: from now on, an ingest of GL rows dated in it quarantines them."""
@@ -192,8 +296,14 @@ def period_close_cmd(
     from ..runs.audit_trail import record_write
     from .users_cmds import cli_actor
 
-    record_write(opsfin_workspace.open(workspace), cli_actor(), "period.close", "period", str(closed["period"]),
-                 {"closed_by": closed["closed_by"]})
+    record_write(
+        opsfin_workspace.open(workspace),
+        cli_actor(),
+        "period.close",
+        "period",
+        str(closed["period"]),
+        {"closed_by": closed["closed_by"]},
+    )
     console.print(f"Period [bold]{closed['period']}[/bold] closed by {closed['closed_by']}.")
 
 

@@ -13,21 +13,50 @@ from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, err_console, print_json, print_rows
 from .root import app
 
-match_app = typer.Typer(name="match", help="Bank reconciliation, three-way invoice matching and their decisions.",
-                        no_args_is_help=True)
+match_app = typer.Typer(
+    name="match",
+    help="Bank reconciliation, three-way invoice matching and their decisions.",
+    no_args_is_help=True,
+)
 app.add_typer(match_app, name="match")
 
-FromOpt = Annotated[str | None, typer.Option("--from", help="first booking day of the bank lines (YYYY-MM-DD)")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="last booking day of the bank lines (YYYY-MM-DD)")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="first booking day of the bank lines (YYYY-MM-DD)")
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="last booking day of the bank lines (YYYY-MM-DD)")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")
+]
 TABLE_LIMIT = 50
 
 BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
-PreviewOpt = Annotated[bool, typer.Option("--preview", help="show what a run would do and keep nothing "
-                                                            "(writes nothing to the app database)")]
-DETAIL_KEYS = ("match_id", "supplier_id", "supplier_ref", "invoice_date", "currency", "po_id", "po_line", "qty",
-               "received_qty", "po_qty", "unit_price", "po_unit_price", "amount", "money_at_stake", "duplicate_of",
-               "decision")
+PreviewOpt = Annotated[
+    bool,
+    typer.Option(
+        "--preview",
+        help="show what a run would do and keep nothing (writes nothing to the app database)",
+    ),
+]
+DETAIL_KEYS = (
+    "match_id",
+    "supplier_id",
+    "supplier_ref",
+    "invoice_date",
+    "currency",
+    "po_id",
+    "po_line",
+    "qty",
+    "received_qty",
+    "po_qty",
+    "unit_price",
+    "po_unit_price",
+    "amount",
+    "money_at_stake",
+    "duplicate_of",
+    "decision",
+)
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -37,7 +66,11 @@ def _pct(x: float | None, digits: int = 1) -> str:
 def _bank_json(run, kept: dict | None = None) -> dict:
     """The issue's JSON, plus `run_id` per match (the run that kept an auto match) and `run`: the run
     recorded now (`{run_id, kept, kept_lines, through, …}`), null with --preview or nothing new to keep."""
-    return {"summary": run.summary, "matches": run.matches.select(*BANK_KEYS).to_dicts(), "run": kept}
+    return {
+        "summary": run.summary,
+        "matches": run.matches.select(*BANK_KEYS).to_dicts(),
+        "run": kept,
+    }
 
 
 def _run_note(run, kept: dict | None, preview: bool) -> str:
@@ -47,16 +80,26 @@ def _run_note(run, kept: dict | None, preview: bool) -> str:
     before = held.filter(pl.col("run_id") != (kept or {}).get("run_id", -1))["match_id"].n_unique()
     earlier = f"; {before} auto matches kept by earlier runs" if before else ""
     if preview:
-        return (f"preview: a run would keep {fresh['match_id'].n_unique()} new auto matches "
-                f"({fresh['bank_txn_id'].n_unique()} bank lines){earlier}; nothing written")
+        return (
+            f"preview: a run would keep {fresh['match_id'].n_unique()} new auto matches "
+            f"({fresh['bank_txn_id'].n_unique()} bank lines){earlier}; nothing written"
+        )
     if kept is None:
         return f"no new auto matches to keep{earlier}"
     return f"kept {kept['kept']} auto matches as run {kept['run_id']} (bank lines through {kept['through']}){earlier}"
 
 
 def _invoice_lines_json(lines: pl.DataFrame) -> list[dict]:
-    return [{"invoice_id": r["invoice_id"], "line": r["line"], "status": r["status"], "issues": r["issues"],
-             "details": {k: r[k] for k in DETAIL_KEYS}} for r in lines.to_dicts()]
+    return [
+        {
+            "invoice_id": r["invoice_id"],
+            "line": r["line"],
+            "status": r["status"],
+            "issues": r["issues"],
+            "details": {k: r[k] for k in DETAIL_KEYS},
+        }
+        for r in lines.to_dicts()
+    ]
 
 
 def _invoice_table(lines: pl.DataFrame) -> pl.DataFrame:
@@ -64,10 +107,13 @@ def _invoice_table(lines: pl.DataFrame) -> pl.DataFrame:
     currency, the issues besides the status only when some line has more than one, the decision only
     when one was taken."""
     table = lines.select(
-        "match_id", invoice=pl.concat_str("invoice_id", pl.lit(" /"), pl.col("line").cast(pl.String)), status="status",
+        "match_id",
+        invoice=pl.concat_str("invoice_id", pl.lit(" /"), pl.col("line").cast(pl.String)),
+        status="status",
         also=pl.col("issues").list.slice(1).list.join(","),
         at_stake=pl.concat_str(pl.col("money_at_stake").cast(pl.String), pl.lit(" "), "currency"),
-        decision=pl.col("decision").fill_null(""))
+        decision=pl.col("decision").fill_null(""),
+    )
     if table.filter(pl.col("also") != "").is_empty():
         table = table.drop("also")
     if table.filter(pl.col("decision") != "").is_empty():
@@ -84,8 +130,13 @@ def _print_summary(summary: dict, title: str) -> None:
 
 
 @match_app.command("bank")
-def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = OutputFormat.table,
-                   preview: PreviewOpt = False, ws_path: WorkspaceOpt = None) -> None:
+def match_bank_cmd(
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    preview: PreviewOpt = False,
+    ws_path: WorkspaceOpt = None,
+) -> None:
     """Match bank lines to AR receipts, AP payments and GL cash lines (rules: model/matching.yaml), and keep
     the new auto matches as a run (audited), so later runs never re-decide them; --preview keeps nothing."""
     from ..runs.matching import record_bank_run
@@ -104,8 +155,19 @@ def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = Out
         err_console.print(note)
         print_json(_bank_json(run, kept))
         return
-    columns = ("match_id", "status", "bank_txn_id", "booking_date", "amount", "counterparty", "doc_type", "doc_id",
-               "doc_amount", "rule", "score")
+    columns = (
+        "match_id",
+        "status",
+        "bank_txn_id",
+        "booking_date",
+        "amount",
+        "counterparty",
+        "doc_type",
+        "doc_id",
+        "doc_amount",
+        "rule",
+        "score",
+    )
     if fmt == OutputFormat.csv:
         err_console.print(note)
         print_rows(run.matches.select(*columns, "run_id"), fmt)
@@ -114,15 +176,26 @@ def match_bank_cmd(from_: FromOpt = None, to: ToOpt = None, fmt: FormatOpt = Out
     _print_summary(run.summary, "Bank reconciliation")
     shown = run.matches.filter(pl.col("status") == "suggested")
     table = shown.head(TABLE_LIMIT).select(
-        "match_id", "bank_txn_id", "booking_date", "amount",
-        document=pl.concat_str("doc_type", pl.lit(" "), "doc_id",
-                               pl.when(pl.col("doc_amount") != pl.col("amount"))
-                               .then(pl.concat_str(pl.lit(" ("), pl.col("doc_amount").cast(pl.String), pl.lit(")")))
-                               .otherwise(pl.lit(""))),
-        rule="rule", score="score")
+        "match_id",
+        "bank_txn_id",
+        "booking_date",
+        "amount",
+        document=pl.concat_str(
+            "doc_type",
+            pl.lit(" "),
+            "doc_id",
+            pl.when(pl.col("doc_amount") != pl.col("amount"))
+            .then(pl.concat_str(pl.lit(" ("), pl.col("doc_amount").cast(pl.String), pl.lit(")")))
+            .otherwise(pl.lit("")),
+        ),
+        rule="rule",
+        score="score",
+    )
     print_rows(table, fmt, title=f"Suggested matches ({shown.height}), each bank line's candidates")
-    console.print(f"[dim]{run.summary['auto']} auto and {run.summary['confirmed']} confirmed lines not listed; "
-                  "--format csv or json lists every match; `opsfin match exceptions` the unmatched lines.[/dim]")
+    console.print(
+        f"[dim]{run.summary['auto']} auto and {run.summary['confirmed']} confirmed lines not listed; "
+        "--format csv or json lists every match; `opsfin match exceptions` the unmatched lines.[/dim]"
+    )
 
 
 def _no_bank_lines(ws, from_: str | None, to: str | None, fmt: OutputFormat) -> None:
@@ -132,35 +205,66 @@ def _no_bank_lines(ws, from_: str | None, to: str | None, fmt: OutputFormat) -> 
 
     n, first, last = bank_line_span(ws)
     if n == 0:
-        raise UserError(f"no bank lines in {ws.path}: load a statement first (`opsfin ingest FILE`: camt.053, "
-                        "MT940, or CSV with --table bank_transactions; docs/ingest.md)")
+        raise UserError(
+            f"no bank lines in {ws.path}: load a statement first (`opsfin ingest FILE`: camt.053, "
+            "MT940, or CSV with --table bank_transactions; docs/ingest.md)"
+        )
     if fmt == OutputFormat.table:
-        console.print(f"[yellow]no bank lines booked from {from_ or 'the start'} to {to or 'the end'}; "
-                      f"the warehouse has {n}, booked {first} to {last}[/yellow]")
+        console.print(
+            f"[yellow]no bank lines booked from {from_ or 'the start'} to {to or 'the end'}; "
+            f"the warehouse has {n}, booked {first} to {last}[/yellow]"
+        )
 
 
 @match_app.command("invoices")
-def match_invoices_cmd(as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None,
-                       ) -> None:
+def match_invoices_cmd(
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    ws_path: WorkspaceOpt = None,
+) -> None:
     """Three-way match of supplier invoice lines against PO lines and goods receipts."""
     run = workspace.open(ws_path).match_invoices(as_of)
     if fmt == OutputFormat.json:
         print_json({"summary": run.summary, "lines": _invoice_lines_json(run.lines)})
         return
     rows = run.lines.with_columns(pl.col("issues").list.join(","))
-    columns = ("match_id", "invoice_id", "line", "status", "issues", "supplier_id", "po_id", "qty", "received_qty",
-               "unit_price", "po_unit_price", "amount", "money_at_stake", "currency", "decision")
+    columns = (
+        "match_id",
+        "invoice_id",
+        "line",
+        "status",
+        "issues",
+        "supplier_id",
+        "po_id",
+        "qty",
+        "received_qty",
+        "unit_price",
+        "po_unit_price",
+        "amount",
+        "money_at_stake",
+        "currency",
+        "decision",
+    )
     if fmt == OutputFormat.csv:
         print_rows(rows.select(*columns), fmt)
         return
     _print_summary(run.summary, "Three-way match")
     flagged = run.lines.filter(pl.col("status") != "matched")
-    print_rows(_invoice_table(flagged.head(TABLE_LIMIT)), fmt, title=f"Lines with an issue ({flagged.height})")
+    print_rows(
+        _invoice_table(flagged.head(TABLE_LIMIT)),
+        fmt,
+        title=f"Lines with an issue ({flagged.height})",
+    )
 
 
 @match_app.command("exceptions")
-def match_exceptions_cmd(from_: FromOpt = None, to: ToOpt = None, as_of: AsOfOpt = None,
-                         fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None) -> None:
+def match_exceptions_cmd(
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    ws_path: WorkspaceOpt = None,
+) -> None:
     """The exception queues: bank lines left unmatched (with the reason) and invoice lines with an issue
     (with the money at stake)."""
     from ..matching import exception_queue
@@ -173,18 +277,46 @@ def match_exceptions_cmd(from_: FromOpt = None, to: ToOpt = None, as_of: AsOfOpt
         return
     invoices = queue.with_columns(pl.col("issues").list.join(","))
     if fmt == OutputFormat.csv:
-        print_rows(pl.concat([bank.select(queue=pl.lit("bank"), id=pl.col("bank_txn_id"), amount="amount",
-                                          currency="currency", reason="reason"),
-                              invoices.select(queue=pl.lit("invoice"), id=pl.col("match_id"),
-                                              amount="money_at_stake", currency="currency",
-                                              reason=pl.concat_str("invoice_id", pl.lit(" line "),
-                                                                   pl.col("line").cast(pl.String), pl.lit(": "),
-                                                                   "issues"))]), fmt)
+        print_rows(
+            pl.concat(
+                [
+                    bank.select(
+                        queue=pl.lit("bank"),
+                        id=pl.col("bank_txn_id"),
+                        amount="amount",
+                        currency="currency",
+                        reason="reason",
+                    ),
+                    invoices.select(
+                        queue=pl.lit("invoice"),
+                        id=pl.col("match_id"),
+                        amount="money_at_stake",
+                        currency="currency",
+                        reason=pl.concat_str(
+                            "invoice_id",
+                            pl.lit(" line "),
+                            pl.col("line").cast(pl.String),
+                            pl.lit(": "),
+                            "issues",
+                        ),
+                    ),
+                ]
+            ),
+            fmt,
+        )
         return
-    print_rows(bank.select("bank_txn_id", "booking_date", "amount", "reference", "reason").head(TABLE_LIMIT), fmt,
-               title=f"Bank lines not matched ({bank.height})")
-    print_rows(_invoice_table(queue.head(TABLE_LIMIT)), fmt,
-               title=f"Invoice lines with an issue ({invoices.height}), most money at stake first")
+    print_rows(
+        bank.select("bank_txn_id", "booking_date", "amount", "reference", "reason").head(
+            TABLE_LIMIT
+        ),
+        fmt,
+        title=f"Bank lines not matched ({bank.height})",
+    )
+    print_rows(
+        _invoice_table(queue.head(TABLE_LIMIT)),
+        fmt,
+        title=f"Invoice lines with an issue ({invoices.height}), most money at stake first",
+    )
 
 
 def _decide(match_id: str, decision: str, ws_path) -> None:
@@ -194,24 +326,33 @@ def _decide(match_id: str, decision: str, ws_path) -> None:
     ws = workspace.open(ws_path)
     rec = record_decision(ws, cli_actor(), match_id.strip(), decision)
     pairs = rec["payload"].get("pairs")
-    what = (", ".join(f"{b} ↔ {t} {d}" for b, t, d in pairs) if pairs
-            else f"{rec['payload'].get('invoice_id')} line {rec['payload'].get('line')}")
+    what = (
+        ", ".join(f"{b} ↔ {t} {d}" for b, t, d in pairs)
+        if pairs
+        else f"{rec['payload'].get('invoice_id')} line {rec['payload'].get('line')}"
+    )
     console.print(f"{decision} {rec['match_id']} ({what}) by {rec['actor']}")
     if decision == "rejected" and rec["payload"].get("kept_by_run"):
-        console.print(f"it was an auto match kept by run {rec['payload']['kept_by_run']}: its bank lines and "
-                      "documents are free again, and this match is never proposed again")
+        console.print(
+            f"it was an auto match kept by run {rec['payload']['kept_by_run']}: its bank lines and "
+            "documents are free again, and this match is never proposed again"
+        )
 
 
 @match_app.command("confirm")
-def match_confirm_cmd(match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
-                      ws_path: WorkspaceOpt = None) -> None:
+def match_confirm_cmd(
+    match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
+    ws_path: WorkspaceOpt = None,
+) -> None:
     """Confirm a proposed match (audited); later runs keep it as it is."""
     _decide(match_id, "confirmed", ws_path)
 
 
 @match_app.command("reject")
-def match_reject_cmd(match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
-                     ws_path: WorkspaceOpt = None) -> None:
+def match_reject_cmd(
+    match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
+    ws_path: WorkspaceOpt = None,
+) -> None:
     """Reject a proposed, kept or confirmed match (audited); later runs never propose it again."""
     _decide(match_id, "rejected", ws_path)
 
@@ -227,24 +368,48 @@ def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt
         return
     b, inv = result["bank"], result["invoices"]
     rows = [
-        {"measure": "bank: auto pairs precision", "value": _pct(b["pair_precision"], 2),
-         "detail": f"{b['correct_auto_pairs']}/{b['auto_pairs']} auto pairs in the truth"},
-        {"measure": "bank: auto pairs recall", "value": _pct(b["pair_recall"], 2),
-         "detail": f"{b['correct_auto_pairs']}/{b['truth_pairs']} true pairs"},
-        {"measure": "bank: matchable lines auto-matched correctly", "value": _pct(b["auto_correct_rate"], 2),
-         "detail": f"{b['auto_correct_lines']}/{b['matchable_lines']} (target >= 98%)"},
-        {"measure": "bank: wrong auto matches", "value": _pct(b["wrong_auto_rate"], 3),
-         "detail": f"{b['wrong_auto_lines']}/{b['auto_lines']} auto lines (target <= 0.1%)"},
+        {
+            "measure": "bank: auto pairs precision",
+            "value": _pct(b["pair_precision"], 2),
+            "detail": f"{b['correct_auto_pairs']}/{b['auto_pairs']} auto pairs in the truth",
+        },
+        {
+            "measure": "bank: auto pairs recall",
+            "value": _pct(b["pair_recall"], 2),
+            "detail": f"{b['correct_auto_pairs']}/{b['truth_pairs']} true pairs",
+        },
+        {
+            "measure": "bank: matchable lines auto-matched correctly",
+            "value": _pct(b["auto_correct_rate"], 2),
+            "detail": f"{b['auto_correct_lines']}/{b['matchable_lines']} (target >= 98%)",
+        },
+        {
+            "measure": "bank: wrong auto matches",
+            "value": _pct(b["wrong_auto_rate"], 3),
+            "detail": f"{b['wrong_auto_lines']}/{b['auto_lines']} auto lines (target <= 0.1%)",
+        },
     ]
     for k in inv["kinds"]:
-        rows.append({"measure": f"invoices: recall {k['issue']}", "value": _pct(k["recall"]),
-                     "detail": f"{k['found']}/{k['injected']} found; precision {_pct(k['precision'])} "
-                               f"of {k['flagged']} flagged (target recall >= 95%)"})
-    rows.append({"measure": "invoices: clean lines flagged", "value": _pct(inv["clean_flag_rate"], 2),
-                 "detail": f"{inv['clean_flagged']}/{inv['clean_lines']} (target <= 2%)"})
+        rows.append(
+            {
+                "measure": f"invoices: recall {k['issue']}",
+                "value": _pct(k["recall"]),
+                "detail": f"{k['found']}/{k['injected']} found; precision {_pct(k['precision'])} "
+                f"of {k['flagged']} flagged (target recall >= 95%)",
+            }
+        )
+    rows.append(
+        {
+            "measure": "invoices: clean lines flagged",
+            "value": _pct(inv["clean_flag_rate"], 2),
+            "detail": f"{inv['clean_flagged']}/{inv['clean_lines']} (target <= 2%)",
+        }
+    )
     if fmt == OutputFormat.csv:
         print_rows(rows, fmt)
         return
     print_rows(rows, fmt, title="Matching quality against truth/")
     unmet = [name for name, t in result["targets"].items() if t["met"] is False]
-    console.print("all targets met" if not unmet else f"[red]targets not met: {', '.join(unmet)}[/red]")
+    console.print(
+        "all targets met" if not unmet else f"[red]targets not met: {', '.join(unmet)}[/red]"
+    )

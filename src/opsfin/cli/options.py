@@ -10,7 +10,11 @@ import typer
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("-w", "--workspace", help="workspace folder (default: $OPSFIN_WORKSPACE or the current folder)"),
+    typer.Option(
+        "-w",
+        "--workspace",
+        help="workspace folder (default: $OPSFIN_WORKSPACE or the current folder)",
+    ),
 ]
 
 

@@ -28,16 +28,54 @@ console = Console()
 err_console = Console(stderr=True)
 
 # left out first when a table is too wide (then the others from the right); the first column always stays
-MINOR_COLUMNS = ("numerator", "denominator", "run_id", "id", "cost_basis", "currency", "decision", "doc_type",
-                 "po_unit_price", "received_qty", "completion_shift_id", "released_at", "supplier_id", "scope",
-                 "period_end", "runner_up_utilization", "owner", "dimensions")
+MINOR_COLUMNS = (
+    "numerator",
+    "denominator",
+    "run_id",
+    "id",
+    "cost_basis",
+    "currency",
+    "decision",
+    "doc_type",
+    "po_unit_price",
+    "received_qty",
+    "completion_shift_id",
+    "released_at",
+    "supplier_id",
+    "scope",
+    "period_end",
+    "runner_up_utilization",
+    "owner",
+    "dimensions",
+)
 # left out last
-HEADLINE_COLUMNS = ("value", "amount", "contribution_margin", "cm_ratio", "unit_cost", "total_cost", "revenue",
-                    "status", "severity", "explanation", "reason", "message", "pce", "cost_per_unit",
-                    "capacity_utilization", "money_at_stake", "gross_margin", "abc_profit", "difference", "cost",
-                    "cost_per_line", "cost_per_ticket", "lead_time_hours")
-TEXT_MIN_WIDTH = 14   # a wrapping text column is never narrower (unless its longest word is wider)
-GAP = 2               # columns are separated by two spaces
+HEADLINE_COLUMNS = (
+    "value",
+    "amount",
+    "contribution_margin",
+    "cm_ratio",
+    "unit_cost",
+    "total_cost",
+    "revenue",
+    "status",
+    "severity",
+    "explanation",
+    "reason",
+    "message",
+    "pce",
+    "cost_per_unit",
+    "capacity_utilization",
+    "money_at_stake",
+    "gross_margin",
+    "abc_profit",
+    "difference",
+    "cost",
+    "cost_per_line",
+    "cost_per_ticket",
+    "lead_time_hours",
+)
+TEXT_MIN_WIDTH = 14  # a wrapping text column is never narrower (unless its longest word is wider)
+GAP = 2  # columns are separated by two spaces
 
 
 def dumps(data: Any) -> str:
@@ -49,12 +87,20 @@ def print_json(data: Any) -> None:
     sys.stdout.write(dumps(data) + "\n")
 
 
-def print_rows(rows: pl.DataFrame | list[dict[str, Any]], fmt: OutputFormat, title: str | None = None,
-               kinds: Mapping[str, KindOf] | None = None) -> None:
+def print_rows(
+    rows: pl.DataFrame | list[dict[str, Any]],
+    fmt: OutputFormat,
+    title: str | None = None,
+    kinds: Mapping[str, KindOf] | None = None,
+) -> None:
     """Print a table of rows in the chosen format. `kinds` names the unit kind of columns that neither
     their name nor their values tell (a KPI's `value`: a function of the row; see present.units)."""
     records = rows.to_dicts() if isinstance(rows, pl.DataFrame) else list(rows)
-    columns = list(rows.columns) if isinstance(rows, pl.DataFrame) else (list(records[0]) if records else [])
+    columns = (
+        list(rows.columns)
+        if isinstance(rows, pl.DataFrame)
+        else (list(records[0]) if records else [])
+    )
     if fmt == OutputFormat.json:
         print_json(records)
     elif fmt == OutputFormat.csv:
@@ -70,7 +116,9 @@ def print_rows(rows: pl.DataFrame | list[dict[str, Any]], fmt: OutputFormat, tit
         table, hidden = fit_table(humanise(records, columns, kinds), console.width, title)
         console.print(table)
         if hidden:
-            console.print(f"[dim]({hidden} column{'s' if hidden > 1 else ''} hidden; use --format csv)[/dim]")
+            console.print(
+                f"[dim]({hidden} column{'s' if hidden > 1 else ''} hidden; use --format csv)[/dim]"
+            )
 
 
 def fit_table(human: HumanTable, width: int, title: str | None = None) -> tuple[RichTable, int]:
@@ -79,11 +127,22 @@ def fit_table(human: HumanTable, width: int, title: str | None = None) -> tuple[
     while len(keep) > 1 and _min_width(human, keep) > width:
         keep.remove(_least_important(human.columns, keep))
     widths = _widths(human, keep, width)
-    table = RichTable(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
-                      collapse_padding=True)
+    table = RichTable(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
     for i, w in zip(keep, widths, strict=True):
         # the width holds the column's widest figure, so a number never wraps; a header wraps at its spaces
-        table.add_column(human.labels[i], width=w, justify="right" if human.numeric[i] else "left", overflow="fold")
+        table.add_column(
+            human.labels[i],
+            width=w,
+            justify="right" if human.numeric[i] else "left",
+            overflow="fold",
+        )
     for row in human.cells:
         table.add_row(*[row[i] for i in keep])
     return table, len(human.columns) - len(keep)

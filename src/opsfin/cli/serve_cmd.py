@@ -26,10 +26,14 @@ def check_port(host: str, port: int) -> None:
             probe.bind(address)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise UserError(f"--port {port}: {host}:{port} is in use (another opsfin serve?); choose another "
-                            "port with --port (make demo PORT=8010)") from exc
-        raise UserError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}); 127.0.0.1 "
-                        "is this machine only, 0.0.0.0 every interface") from exc
+            raise UserError(
+                f"--port {port}: {host}:{port} is in use (another opsfin serve?); choose another "
+                "port with --port (make demo PORT=8010)"
+            ) from exc
+        raise UserError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}); 127.0.0.1 "
+            "is this machine only, 0.0.0.0 every interface"
+        ) from exc
 
 
 def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = True) -> None:
@@ -43,15 +47,25 @@ def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = Tru
 
     application = create_app(ws_path, warm=True)
     if banner:
-        console.print(f"[bold]opsfin[/bold] serving {application.state.opsfin.ws.path} at "
-                      f"[bold]http://{host}:{port}/[/bold] (API docs at /api/docs); Ctrl+C stops it.")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
-                **server_options(application.state.opsfin.ws.settings.web))
+        console.print(
+            f"[bold]opsfin[/bold] serving {application.state.opsfin.ws.path} at "
+            f"[bold]http://{host}:{port}/[/bold] (API docs at /api/docs); Ctrl+C stops it."
+        )
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **server_options(application.state.opsfin.ws.settings.web),
+    )
 
 
 @app.command("serve")
 def serve_cmd(
-    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 for every interface)")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="interface to listen on (0.0.0.0 for every interface)")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     ws_path: WorkspaceOpt = None,
 ) -> None:

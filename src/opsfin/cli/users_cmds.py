@@ -14,10 +14,14 @@ from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, print_rows
 from .root import app
 
-users_app = typer.Typer(name="users", help="People who log in to the web app (roles and site scope).",
-                        no_args_is_help=True)
-tokens_app = typer.Typer(name="tokens", help="Bearer tokens for machine access to the REST API.",
-                         no_args_is_help=True)
+users_app = typer.Typer(
+    name="users",
+    help="People who log in to the web app (roles and site scope).",
+    no_args_is_help=True,
+)
+tokens_app = typer.Typer(
+    name="tokens", help="Bearer tokens for machine access to the REST API.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
@@ -41,7 +45,9 @@ def _known_sites(ws, sites: str) -> list[str]:
     """The --sites list, each checked against the warehouse's `sites` table."""
     wanted = [s.strip() for s in sites.split(",") if s.strip()]
     if not wanted:
-        raise UserError("--sites: name at least one site (e.g. --sites P1,P2), or leave it out for every site")
+        raise UserError(
+            "--sites: name at least one site (e.g. --sites P1,P2), or leave it out for every site"
+        )
     known = set(ws.table("sites")["site_id"].to_list())
     unknown = [s for s in wanted if s not in known]
     if unknown:
@@ -63,12 +69,25 @@ def _read_password(from_stdin: bool) -> str:
 @users_app.command("add")
 def users_add_cmd(
     name: Annotated[str, typer.Argument(help="login name (letters, digits and . _ @ + -)")],
-    role: Annotated[str, typer.Option(help="admin, controller, analyst or viewer (default: viewer, the "
-                                           "least privilege)")] = "viewer",
-    sites: Annotated[str | None, typer.Option(help="limit the user to these sites (comma-separated site ids); "
-                                                    "default: every site")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first "
-                                                 "line of stdin (default: prompt twice, hidden)")] = False,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin, controller, analyst or viewer (default: viewer, the least privilege)"
+        ),
+    ] = "viewer",
+    sites: Annotated[
+        str | None,
+        typer.Option(
+            help="limit the user to these sites (comma-separated site ids); default: every site"
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="read the password from the first line of stdin (default: prompt twice, hidden)",
+        ),
+    ] = False,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Add a user. The password (at least 8 characters, not a common one) is stored only as an argon2 hash."""
@@ -90,10 +109,18 @@ def _when(at, fmt: OutputFormat):
 
 
 def _user_row(u, fmt: OutputFormat) -> dict:
-    sites = (list(u.sites) if u.sites else None) if fmt == OutputFormat.json else (
-        ", ".join(u.sites) if u.sites else "(all)")
-    return {"name": u.name, "role": u.role, "sites": sites, "disabled": u.disabled,
-            "created_at": _when(u.created_at, fmt)}
+    sites = (
+        (list(u.sites) if u.sites else None)
+        if fmt == OutputFormat.json
+        else (", ".join(u.sites) if u.sites else "(all)")
+    )
+    return {
+        "name": u.name,
+        "role": u.role,
+        "sites": sites,
+        "disabled": u.disabled,
+        "created_at": _when(u.created_at, fmt),
+    }
 
 
 @users_app.command("list")
@@ -128,8 +155,13 @@ def users_enable_cmd(
 @users_app.command("set-password")
 def users_set_password_cmd(
     name: Annotated[str, typer.Argument(help="login name")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first "
-                                                 "line of stdin (default: prompt twice, hidden)")] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="read the password from the first line of stdin (default: prompt twice, hidden)",
+        ),
+    ] = False,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Set a user's password (a reset): the user's sessions end; the audit log records who did it."""
@@ -142,15 +174,21 @@ def users_set_password_cmd(
 
 @tokens_app.command("create")
 def tokens_create_cmd(
-    name: Annotated[str, typer.Argument(help="a name for the token (e.g. the machine that uses it)")],
-    user: Annotated[str, typer.Option("--user", help="the user whose role and sites the token acts with")],
+    name: Annotated[
+        str, typer.Argument(help="a name for the token (e.g. the machine that uses it)")
+    ],
+    user: Annotated[
+        str, typer.Option("--user", help="the user whose role and sites the token acts with")
+    ],
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Create a bearer token. It is printed once (stdout); only its hash is stored."""
     _, db = _open(ws_path)
     token = db.create_token(name, user, actor=cli_actor())
     typer.echo(token)
-    err_console.print(f"token {name} for user {user} created. Store it now: it will not be shown again.")
+    err_console.print(
+        f"token {name} for user {user} created. Store it now: it will not be shown again."
+    )
 
 
 @tokens_app.command("list")
@@ -161,9 +199,16 @@ def tokens_list_cmd(
 ) -> None:
     """Tokens with their user and status (never the token or its hash)."""
     _, db = _open(ws_path)
-    rows = [{"name": t.name, "user": t.user, "status": "revoked" if t.revoked else "active",
-             "created_at": _when(t.created_at, fmt), "revoked_at": _when(t.revoked_at, fmt)}
-            for t in db.list_tokens(user)]
+    rows = [
+        {
+            "name": t.name,
+            "user": t.user,
+            "status": "revoked" if t.revoked else "active",
+            "created_at": _when(t.created_at, fmt),
+            "revoked_at": _when(t.revoked_at, fmt),
+        }
+        for t in db.list_tokens(user)
+    ]
     print_rows(rows, fmt, title="Tokens")
 
 

@@ -25,5 +25,8 @@ def init_cmd(
     console.print(f"  settings   {ws.path / 'opsfin.yaml'}")
     console.print(f"  model      {ws.model_dir}")
     console.print(f"  warehouse  {ws.warehouse_path}")
-    console.print(f"Next: [bold]{opsfin_command()} ingest FILE --table TABLE -w {shell_path(ws.path)}[/bold]",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"Next: [bold]{opsfin_command()} ingest FILE --table TABLE -w {shell_path(ws.path)}[/bold]",
+        highlight=False,
+        soft_wrap=True,
+    )

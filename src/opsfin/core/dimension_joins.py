@@ -17,8 +17,9 @@ from .dimensions import Hop, hops_for
 Tables = Callable[[str], ir.Table]  # a warehouse table by name
 
 
-def reach(t: Tables, rel: ir.Table, source: str, dims: frozenset[str] | set[str],
-          keep_rows: bool = False) -> ir.Table:
+def reach(
+    t: Tables, rel: ir.Table, source: str, dims: frozenset[str] | set[str], keep_rows: bool = False
+) -> ir.Table:
     """Join the master data that takes rows of `source` to `dims` (core/dimensions.py `REACH`). Hops
     through the same table and key are one join; a `clock` hop finds the shift from `_ts`.
 
@@ -40,8 +41,12 @@ def reach(t: Tables, rel: ir.Table, source: str, dims: frozenset[str] | set[str]
 def shift_of(t: Tables, rel: ir.Table, ts_col: str) -> ir.Table:
     """The site's shift whose [start, start + hours) contains the time of day of `ts_col`."""
     s = t("shifts")
-    s = s.select(_shift_site="site_id", shift="shift_id",
-                 _start=s.start_time.hour() * 60 + s.start_time.minute(), _len=(s.hours * 60).cast("int64"))
+    s = s.select(
+        _shift_site="site_id",
+        shift="shift_id",
+        _start=s.start_time.hour() * 60 + s.start_time.minute(),
+        _len=(s.hours * 60).cast("int64"),
+    )
     minute = rel[ts_col].hour() * 60 + rel[ts_col].minute()
     rel = rel.mutate(_minute=minute)
     joined = rel.join(s, rel.site == s._shift_site)

@@ -24,7 +24,17 @@ import pyarrow as pa
 from ..errors import UserError
 
 #: Dimensions are the canonical id columns without `_id`, plus `family` (from products.family).
-DIMENSIONS = ("site", "work_center", "machine", "shift", "product", "family", "customer", "supplier", "cost_center")
+DIMENSIONS = (
+    "site",
+    "work_center",
+    "machine",
+    "shift",
+    "product",
+    "family",
+    "customer",
+    "supplier",
+    "cost_center",
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,12 @@ EMPLOYEE_SITE = Hop("employee_id", "employees", "employee_id", "site_id", "site"
 PRODUCT_FAMILY = Hop("product", "products", "product_id", "family", "family")
 ORDER_SITE = Hop("order_id", "production_orders", "order_id", "site_id", "site")
 ORDER_PRODUCT = Hop("order_id", "production_orders", "order_id", "product_id", "product")
-OPERATION_WORK_CENTER = Hop("operation_id", "operations", "operation_id", "work_center_id", "work_center", "left")
-OPERATION_MACHINE = Hop("operation_id", "operations", "operation_id", "machine_id", "machine", "left")
+OPERATION_WORK_CENTER = Hop(
+    "operation_id", "operations", "operation_id", "work_center_id", "work_center", "left"
+)
+OPERATION_MACHINE = Hop(
+    "operation_id", "operations", "operation_id", "machine_id", "machine", "left"
+)
 OPERATION_SHIFT = Hop("operation_id", "operations", "operation_id", "shift_id", "shift", "left")
 SITE_SHIFT_BY_CLOCK = Hop("site", "shifts", "site_id", "shift_id", "shift", "clock")
 
@@ -61,20 +75,39 @@ _MACHINE_SITE: Path = (MACHINE_WORK_CENTER, WORK_CENTER_SITE)
 
 #: source of rows → dimension → the hops from the row to that dimension (docs/kpis.md lists the same)
 REACH: dict[str, dict[str, Path]] = {
-    "machine_readings": {"machine": OWN, "work_center": (MACHINE_WORK_CENTER,), "site": _MACHINE_SITE,
-                         "shift": (*_MACHINE_SITE, SITE_SHIFT_BY_CLOCK)},
-    "operations": {"work_center": OWN, "machine": OWN, "shift": OWN, "site": (WORK_CENTER_SITE,),
-                   "product": (ORDER_PRODUCT,), "family": (ORDER_PRODUCT, PRODUCT_FAMILY)},
+    "machine_readings": {
+        "machine": OWN,
+        "work_center": (MACHINE_WORK_CENTER,),
+        "site": _MACHINE_SITE,
+        "shift": (*_MACHINE_SITE, SITE_SHIFT_BY_CLOCK),
+    },
+    "operations": {
+        "work_center": OWN,
+        "machine": OWN,
+        "shift": OWN,
+        "site": (WORK_CENTER_SITE,),
+        "product": (ORDER_PRODUCT,),
+        "family": (ORDER_PRODUCT, PRODUCT_FAMILY),
+    },
     "production_output": {"site": OWN, "product": OWN, "family": (PRODUCT_FAMILY,)},
-    "quality_inspections": {"site": (ORDER_SITE,), "product": (ORDER_PRODUCT,),
-                            "family": (ORDER_PRODUCT, PRODUCT_FAMILY), "work_center": (OPERATION_WORK_CENTER,),
-                            "machine": (OPERATION_MACHINE,), "shift": (OPERATION_SHIFT,)},
+    "quality_inspections": {
+        "site": (ORDER_SITE,),
+        "product": (ORDER_PRODUCT,),
+        "family": (ORDER_PRODUCT, PRODUCT_FAMILY),
+        "work_center": (OPERATION_WORK_CENTER,),
+        "machine": (OPERATION_MACHINE,),
+        "shift": (OPERATION_SHIFT,),
+    },
     "timesheets": {"cost_center": OWN, "work_center": OWN, "shift": OWN, "site": (EMPLOYEE_SITE,)},
     "support_tickets": {"cost_center": OWN, "customer": OWN, "site": (COST_CENTER_SITE,)},
     "warehouse_tasks": {"site": OWN},
     "shipments": {"site": OWN, "customer": OWN, "product": OWN, "family": (PRODUCT_FAMILY,)},
     "gl_entries": {"cost_center": OWN, "site": (COST_CENTER_SITE,)},
-    "maintenance_events": {"machine": OWN, "work_center": (MACHINE_WORK_CENTER,), "site": _MACHINE_SITE},
+    "maintenance_events": {
+        "machine": OWN,
+        "work_center": (MACHINE_WORK_CENTER,),
+        "site": _MACHINE_SITE,
+    },
     "goods_receipts": {"supplier": OWN, "site": OWN, "product": OWN, "family": (PRODUCT_FAMILY,)},
     "receipt_allocations": {"customer": OWN},
     # read by costing (order costs, unit economics, the variance bridge), not by a KPI
@@ -84,8 +117,13 @@ REACH: dict[str, dict[str, Path]] = {
 
 #: Dimensions whose members belong to one site, and the hops from a member to its site. The other
 #: dimensions (customer, supplier, product, family) span sites: their rows are company-level.
-SITE_PATHS: dict[str, Path] = {"site": OWN, "work_center": (WORK_CENTER_SITE,), "machine": _MACHINE_SITE,
-                               "cost_center": (COST_CENTER_SITE,), "shift": (SHIFT_SITE,)}
+SITE_PATHS: dict[str, Path] = {
+    "site": OWN,
+    "work_center": (WORK_CENTER_SITE,),
+    "machine": _MACHINE_SITE,
+    "cost_center": (COST_CENTER_SITE,),
+    "shift": (SHIFT_SITE,),
+}
 SITE_DIMS = tuple(SITE_PATHS)
 #: the id column a raw record names a site-bearing member by (`site_id` → site, …)
 ID_COLUMNS = {f"{dim}_id": dim for dim in SITE_DIMS}
@@ -123,15 +161,20 @@ def supported_dims(*dims: str) -> tuple[str, ...]:
 def check_dim(dim: str, supported: tuple[str, ...], engine: str) -> str:
     """One `--by` dimension, checked against the ones `engine` splits by (a UserError otherwise)."""
     if dim not in supported:
-        raise UserError(f"choose one of {', '.join(supported)} (the dimensions {engine} splits by)",
-                        param="by", value=dim)
+        raise UserError(
+            f"choose one of {', '.join(supported)} (the dimensions {engine} splits by)",
+            param="by",
+            value=dim,
+        )
     return dim
 
 
 def parse_by(by: str | Iterable[str] | None, supported: tuple[str, ...], engine: str) -> list[str]:
     """`--by` dimensions (comma-separated text or a list; blanks skipped), each one `engine` splits by,
     none twice; [] for None or nothing."""
-    items = [b.strip() for b in (by.split(",") if isinstance(by, str) else by or []) if b and b.strip()]
+    items = [
+        b.strip() for b in (by.split(",") if isinstance(by, str) else by or []) if b and b.strip()
+    ]
     for b in items:
         check_dim(b, supported, engine)
     if len(set(items)) != len(items):
@@ -157,15 +200,22 @@ def _pairs(frame: Frame, key: str, value: str) -> dict[str, str]:
 class SiteMap:
     """Which site each member of a site-bearing dimension belongs to (master data, `SITE_PATHS`)."""
 
-    members: dict[str, dict[str, str]]   # dim -> member -> site
-    sites: dict[str, str]                # site id -> name, in the order of the sites table given
-    shift_names: dict[str, str]          # shift id -> name (Early, Late…)
+    members: dict[str, dict[str, str]]  # dim -> member -> site
+    sites: dict[str, str]  # site id -> name, in the order of the sites table given
+    shift_names: dict[str, str]  # shift id -> name (Early, Late…)
 
     @classmethod
     def from_frames(cls, frames: Mapping[str, Frame]) -> SiteMap:
         """From the master-data tables `SITE_MAP_TABLES` (Polars or Arrow), by the hops of `SITE_PATHS`."""
-        sites = {str(s): str(n if n is not None else s) for s, n in _rows(frames["sites"], "site_id", "name")}
-        lookups = {h: _pairs(frames[h.table], h.key, h.column) for path in SITE_PATHS.values() for h in path}
+        sites = {
+            str(s): str(n if n is not None else s)
+            for s, n in _rows(frames["sites"], "site_id", "name")
+        }
+        lookups = {
+            h: _pairs(frames[h.table], h.key, h.column)
+            for path in SITE_PATHS.values()
+            for h in path
+        }
         members: dict[str, dict[str, str]] = {"site": {s: s for s in sites}}
         for dim, path in SITE_PATHS.items():
             if not path:
@@ -195,11 +245,16 @@ class SiteMap:
             return None
         scope = tuple(dict.fromkeys(str(s).strip() for s in sites if str(s).strip()))
         if not scope:
-            raise UserError("name at least one site (or leave it out for the company pack)", param="sites")
+            raise UserError(
+                "name at least one site (or leave it out for the company pack)", param="sites"
+            )
         unknown = [s for s in scope if s not in self.sites]
         if unknown:
-            raise UserError(f"unknown site {', '.join(unknown)}; the sites are "
-                            f"{', '.join(self.sites) or 'none (load the sites table)'}", param="sites")
+            raise UserError(
+                f"unknown site {', '.join(unknown)}; the sites are "
+                f"{', '.join(self.sites) or 'none (load the sites table)'}",
+                param="sites",
+            )
         return scope
 
     def sites_of(self, members: Mapping[str, Iterable[str | None]]) -> set[str | None] | None:
@@ -232,7 +287,9 @@ class SiteMap:
                 return frozenset({site})
         return None
 
-    def visible(self, members: Mapping[str, Iterable[str | None]], scope: tuple[str, ...] | None) -> bool:
+    def visible(
+        self, members: Mapping[str, Iterable[str | None]], scope: tuple[str, ...] | None
+    ) -> bool:
         """Whether a row with these members may be shown in a view of `scope` (None: every row)."""
         if scope is None:
             return True
@@ -258,12 +315,19 @@ def parse_where(items: Iterable[str] | None) -> dict[str, list[str]]:
     for item in items or []:
         named = "{param} " + repr(item)
         if any(mark in item for mark in _SQL_MARKS):
-            raise UserError(named + ": write DIM=VALUE without quotes or SQL, several values with commas "
-                            "(e.g. {param} site=P1,P2)", param="where", value=item)
+            raise UserError(
+                named + ": write DIM=VALUE without quotes or SQL, several values with commas "
+                "(e.g. {param} site=P1,P2)",
+                param="where",
+                value=item,
+            )
         dim, sep, value = item.partition("=")
         members = [v.strip() for v in value.split(",") if v.strip()]
         if not sep or not dim.strip() or not members:
-            raise UserError(named + ": use DIM=VALUE (e.g. {param} site=P1); repeat for several",
-                            param="where", value=item)
+            raise UserError(
+                named + ": use DIM=VALUE (e.g. {param} site=P1); repeat for several",
+                param="where",
+                value=item,
+            )
         out.setdefault(dim.strip(), []).extend(members)
     return out

@@ -100,8 +100,10 @@ def half_even_div_sql(numerator: str, divisor: int) -> str:
     a = f"abs({numerator})"
     q = f"({a} // {divisor})"
     r = f"({a} % {divisor})"
-    return (f"(sign({numerator}) * ({q} + CASE WHEN 2 * {r} > {divisor} "
-            f"OR (2 * {r} = {divisor} AND {q} % 2 = 1) THEN 1 ELSE 0 END))")
+    return (
+        f"(sign({numerator}) * ({q} + CASE WHEN 2 * {r} > {divisor} "
+        f"OR (2 * {r} = {divisor} AND {q} % 2 = 1) THEN 1 ELSE 0 END))"
+    )
 
 
 def half_even_ibis(value: ir.NumericValue, places: int = 2) -> ir.NumericValue:
@@ -116,7 +118,9 @@ def half_even_ibis(value: ir.NumericValue, places: int = 2) -> ir.NumericValue:
     floor = scaled.floor()
     remainder = scaled - floor
     half = ibis.literal(Decimal("0.5"))
-    up = (remainder > half) | ((remainder == half) & (floor % 2 != 0))  # % keeps the sign of a negative floor
+    up = (remainder > half) | (
+        (remainder == half) & (floor % 2 != 0)
+    )  # % keeps the sign of a negative floor
     return (floor + up.ifelse(1, 0)) * ibis.literal(Decimal(1).scaleb(-places))
 
 
@@ -166,7 +170,9 @@ def split_units(total: int, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) 
     return round_shares(total, [(k, total * w / w_sum) for k, w in exact])
 
 
-def split_cents(total: Number, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) -> dict[K, Decimal]:
+def split_cents(
+    total: Number, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]
+) -> dict[K, Decimal]:
     """Split the money amount `total` (rounded half-even to the cent first) in proportion to `weights`,
     to the cent, by the module's rule: 100.00 over 1:1:1 → 33.34, 33.33, 33.33."""
     units = int(round_cents(total).scaleb(2))
@@ -174,8 +180,12 @@ def split_cents(total: Number, weights: Mapping[K, Any] | Sequence[tuple[K, Any]
 
 
 # ------------------------------------------------------------------------------------------ timesheet pay
-def timesheet_pay(regular_hours: Number | None, overtime_hours: Number | None, hourly_rate: Number | None,
-                  overtime_multiplier: Number | None = 1) -> Decimal:
+def timesheet_pay(
+    regular_hours: Number | None,
+    overtime_hours: Number | None,
+    hourly_rate: Number | None,
+    overtime_multiplier: Number | None = 1,
+) -> Decimal:
     """Pay of one timesheet row: regular h × rate + overtime h × rate × multiplier, on the hours as booked
     (no rounding to quarter-hours), rounded half-even to the cent once (docs/accounting-rules.md).
     7.9 h + 1.3 h overtime at 20.00 × 1.5 → 158.00 + 39.00 = 197.00. Missing hours count 0, a missing

@@ -130,7 +130,11 @@ def parse_month(text: str, option: str = "period") -> dt.date:
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         what = "give a month as YYYY-MM, e.g. 2024-03"
         param = param_of(option)
-        raise UserError(what, param=param, value=text) if param else UserError(f"{option} {text!r}: {what}")
+        raise (
+            UserError(what, param=param, value=text)
+            if param
+            else UserError(f"{option} {text!r}: {what}")
+        )
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -163,11 +167,16 @@ def _not_a_date(value: object, option: str, hint: str) -> UserError:
     param = param_of(option)
     if param is None:
         return UserError(f"{option}: {value!r} is not a date ({hint})")
-    return UserError("{param}: " + repr(value) + " is not a date", param=param, value=value, hint=hint)
+    return UserError(
+        "{param}: " + repr(value) + " is not a date", param=param, value=value, hint=hint
+    )
 
 
 def range_error(first: dt.date, last: dt.date) -> UserError:
     """The error of a range whose first day is after its last (`--from 2024-05-01 is after --to 2024-04-01`
     on the command line, `from … is after to …` in the API)."""
-    return UserError("{param} " + first.isoformat() + " is after {end} " + last.isoformat(), param="start",
-                     value=first)
+    return UserError(
+        "{param} " + first.isoformat() + " is after {end} " + last.isoformat(),
+        param="start",
+        value=first,
+    )

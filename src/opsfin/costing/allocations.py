@@ -28,8 +28,13 @@ ZERO = Decimal(0)
 
 # ------------------------------------------------------------------ the three methods on one cost vector
 
-def allocate_costs(method: str, own: dict[str, Decimal], weights: dict[str, dict[str, Any]],
-                   order: list[str] | None = None) -> dict[tuple[str, str], Decimal]:
+
+def allocate_costs(
+    method: str,
+    own: dict[str, Decimal],
+    weights: dict[str, dict[str, Any]],
+    order: list[str] | None = None,
+) -> dict[tuple[str, str], Decimal]:
     """Allocate the senders' own costs to receivers. Returns {(sender, receiver): amount}.
 
     `weights[s]` gives sender s's driver quantity per receiver (other senders included). Receivers that
@@ -43,15 +48,19 @@ def allocate_costs(method: str, own: dict[str, Decimal], weights: dict[str, dict
     senders = list(weights)
     sender_set = set(senders)
     own = {s: to_cents(own.get(s, ZERO)) for s in senders}
-    finals = {s: {r: w for r, w in weights[s].items() if r not in sender_set and w} for s in senders}
+    finals = {
+        s: {r: w for r, w in weights[s].items() if r not in sender_set and w} for s in senders
+    }
     flows: dict[tuple[str, str], Decimal] = {}
 
     def spread(s: str, amount: Decimal, targets: dict[str, Any], what: str) -> dict[str, Decimal]:
         if amount == 0:
             return {}
         if not targets or sum(Fraction(w) for w in targets.values()) == 0:
-            raise UserError(f"cost centre {s}: {amount} to allocate ({method}) but no {what} with a positive "
-                            f"driver quantity; check its rule's receivers and driver in allocations.yaml")
+            raise UserError(
+                f"cost centre {s}: {amount} to allocate ({method}) but no {what} with a positive "
+                f"driver quantity; check its rule's receivers and driver in allocations.yaml"
+            )
         parts = {r: amt for r, amt in split_cents(amount, targets).items() if amt}
         for r, amt in parts.items():
             flows[(s, r)] = flows.get((s, r), ZERO) + amt
@@ -66,9 +75,15 @@ def allocate_costs(method: str, own: dict[str, Decimal], weights: dict[str, dict
             raise UserError("step order must list every sender exactly once")
         received = dict.fromkeys(senders, ZERO)
         for i, s in enumerate(seq):
-            later = set(seq[i + 1:])
-            targets = {r: w for r, w in weights[s].items() if w and (r not in sender_set or r in later) and r != s}
-            for r, amt in spread(s, own[s] + received[s], targets, "final receiver or later sender").items():
+            later = set(seq[i + 1 :])
+            targets = {
+                r: w
+                for r, w in weights[s].items()
+                if w and (r not in sender_set or r in later) and r != s
+            }
+            for r, amt in spread(
+                s, own[s] + received[s], targets, "final receiver or later sender"
+            ).items():
                 if r in later:
                     received[r] += amt
     else:
@@ -79,7 +94,9 @@ def allocate_costs(method: str, own: dict[str, Decimal], weights: dict[str, dict
             tot = float(sum(Fraction(w) for r, w in weights[s].items() if r != s))
             if tot <= 0:
                 if own[s]:
-                    raise UserError(f"cost centre {s}: {own[s]} to allocate but no receiver has a positive driver")
+                    raise UserError(
+                        f"cost centre {s}: {own[s]} to allocate but no receiver has a positive driver"
+                    )
                 continue
             for r, w in weights[s].items():
                 if r in idx and r != s:
@@ -91,8 +108,10 @@ def allocate_costs(method: str, own: dict[str, Decimal], weights: dict[str, dict
                 raise np.linalg.LinAlgError
             r_vec = np.linalg.solve(m, b) if n else b
         except np.linalg.LinAlgError:
-            raise UserError("reciprocal allocation has no solution: some service centres serve only each other "
-                            "(no share reaches a production centre); fix the receivers in allocations.yaml") from None
+            raise UserError(
+                "reciprocal allocation has no solution: some service centres serve only each other "
+                "(no share reaches a production centre); fix the receivers in allocations.yaml"
+            ) from None
         received = dict.fromkeys(senders, ZERO)
         for s in senders:
             for t in senders:
@@ -109,6 +128,7 @@ def allocate_costs(method: str, own: dict[str, Decimal], weights: dict[str, dict
 
 # ------------------------------------------------------------------ warehouse inputs for one month
 
+
 @dataclass
 class AllocationInputs:
     period: dt.date
@@ -122,18 +142,30 @@ def month_bounds(period: dt.date) -> tuple[dt.date, dt.date]:
     return period, nxt
 
 
-def allocation_inputs(con: duckdb.DuckDBPyConnection, period: dt.date, roles: tuple[str, ...]) -> AllocationInputs:
+def allocation_inputs(
+    con: duckdb.DuckDBPyConnection, period: dt.date, roles: tuple[str, ...]
+) -> AllocationInputs:
     lo, hi = month_bounds(period)
-    centres = {r[0]: {"cost_center_id": r[0], "kind": r[1], "site_id": r[2], "site_kind": r[3]} for r in con.execute(
-        "SELECT c.cost_center_id, c.kind, c.site_id, s.kind FROM cost_centers c "
-        "LEFT JOIN sites s ON s.site_id = c.site_id ORDER BY 1").fetchall()}
+    centres = {
+        r[0]: {"cost_center_id": r[0], "kind": r[1], "site_id": r[2], "site_kind": r[3]}
+        for r in con.execute(
+            "SELECT c.cost_center_id, c.kind, c.site_id, s.kind FROM cost_centers c "
+            "LEFT JOIN sites s ON s.site_id = c.site_id ORDER BY 1"
+        ).fetchall()
+    }
     marks = ", ".join("?" for _ in roles)
-    costs = [(cc, acc, role, Decimal(amt)) for cc, acc, role, amt in con.execute(f"""
+    costs = [
+        (cc, acc, role, Decimal(amt))
+        for cc, acc, role, amt in con.execute(
+            f"""
         SELECT g.cost_center_id, g.account_id, a.role, sum(g.amount)
         FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
         WHERE g.posting_date >= ? AND g.posting_date < ? AND g.cost_center_id IS NOT NULL
           AND a.role IN ({marks}) AND g.source_doc NOT LIKE '{ALLOC_PREFIX}%'
-        GROUP BY ALL HAVING sum(g.amount) <> 0 ORDER BY 1, 2""", [lo, hi, *roles]).fetchall()]
+        GROUP BY ALL HAVING sum(g.amount) <> 0 ORDER BY 1, 2""",
+            [lo, hi, *roles],
+        ).fetchall()
+    ]
     q = {
         "machine_hours": """SELECT wc.cost_center_id, sum(o.run_minutes) / 60 FROM operations o
             JOIN work_centers wc ON wc.work_center_id = o.work_center_id
@@ -146,13 +178,21 @@ def allocation_inputs(con: duckdb.DuckDBPyConnection, period: dt.date, roles: tu
     }
     drivers: dict[str, dict[str, float]] = {}
     for name, sql in q.items():
-        drivers[name] = {cc: float(v) for cc, v in con.execute(sql, [lo, hi]).fetchall() if cc and v}
-    drivers["headcount"] = {cc: float(n) for cc, n in con.execute(
-        "SELECT cost_center_id, count(*) FROM employees GROUP BY 1").fetchall() if cc}
+        drivers[name] = {
+            cc: float(v) for cc, v in con.execute(sql, [lo, hi]).fetchall() if cc and v
+        }
+    drivers["headcount"] = {
+        cc: float(n)
+        for cc, n in con.execute(
+            "SELECT cost_center_id, count(*) FROM employees GROUP BY 1"
+        ).fetchall()
+        if cc
+    }
     return AllocationInputs(period, centres, costs, drivers)
 
 
 # ------------------------------------------------------------------ applying the rules
+
 
 def _rule_for(cc: dict[str, Any], rules: tuple[AllocationRule, ...]) -> AllocationRule | None:
     return next((r for r in rules if r.senders.matches(cc)), None)
@@ -164,7 +204,9 @@ def _fixed_weight(rule: AllocationRule, cc_id: str) -> Decimal:
     return next((w for pat, w in rule.weights if fnmatch.fnmatchcase(cc_id, pat)), ZERO)
 
 
-def sender_weights(inputs: AllocationInputs, config: AllocationConfig) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def sender_weights(
+    inputs: AllocationInputs, config: AllocationConfig
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Per sender: driver quantity per receiver, and the driver used."""
     rules = {cc_id: _rule_for(cc, config.rules) for cc_id, cc in inputs.centres.items()}
     senders = [cc for cc, r in rules.items() if r is not None]
@@ -174,8 +216,13 @@ def sender_weights(inputs: AllocationInputs, config: AllocationConfig) -> tuple[
         rule = rules[s]
         assert rule is not None
         sc = inputs.centres[s]
-        receivers = [cc_id for cc_id, cc in inputs.centres.items() if cc_id != s and rule.receivers.matches(cc)
-                     and (not rule.same_site or cc["site_id"] == sc["site_id"])]
+        receivers = [
+            cc_id
+            for cc_id, cc in inputs.centres.items()
+            if cc_id != s
+            and rule.receivers.matches(cc)
+            and (not rule.same_site or cc["site_id"] == sc["site_id"])
+        ]
         chosen: dict[str, Any] = {}
         used[s] = rule.drivers[0]
         for d in rule.drivers:
@@ -191,10 +238,15 @@ def sender_weights(inputs: AllocationInputs, config: AllocationConfig) -> tuple[
     return weights, used
 
 
-def step_sequence(inputs: AllocationInputs, config: AllocationConfig, senders: list[str]) -> list[str]:
+def step_sequence(
+    inputs: AllocationInputs, config: AllocationConfig, senders: list[str]
+) -> list[str]:
     def rank(s: str) -> tuple[int, str]:
         cc = inputs.centres[s]
-        return next((i for i, sel in enumerate(config.step_order) if sel.matches(cc)), len(config.step_order)), s
+        return next(
+            (i for i, sel in enumerate(config.step_order) if sel.matches(cc)),
+            len(config.step_order),
+        ), s
 
     return sorted(senders, key=rank)
 
@@ -209,18 +261,34 @@ class AllocationResult:
 
 
 FLOW_SCHEMA: ColumnTypes = {
-    "run_id": pl.Utf8, "method": pl.Utf8, "period": pl.Utf8, "step": pl.Int64, "sender": pl.Utf8,
-    "receiver": pl.Utf8, "account_id": pl.Utf8, "role": pl.Utf8, "driver": pl.Utf8, "amount": pl.Decimal(18, 2)}
+    "run_id": pl.Utf8,
+    "method": pl.Utf8,
+    "period": pl.Utf8,
+    "step": pl.Int64,
+    "sender": pl.Utf8,
+    "receiver": pl.Utf8,
+    "account_id": pl.Utf8,
+    "role": pl.Utf8,
+    "driver": pl.Utf8,
+    "amount": pl.Decimal(18, 2),
+}
 SUMMARY_SCHEMA: ColumnTypes = {
-    "cost_center_id": pl.Utf8, "kind": pl.Utf8, "own_cost": pl.Decimal(18, 2), "allocated_in": pl.Decimal(18, 2),
-    "allocated_out": pl.Decimal(18, 2), "after": pl.Decimal(18, 2)}
+    "cost_center_id": pl.Utf8,
+    "kind": pl.Utf8,
+    "own_cost": pl.Decimal(18, 2),
+    "allocated_in": pl.Decimal(18, 2),
+    "allocated_out": pl.Decimal(18, 2),
+    "after": pl.Decimal(18, 2),
+}
 
 
 def run_id_for(method: str, period: dt.date, config: AllocationConfig) -> str:
     return f"{ALLOC_PREFIX}{period:%Y-%m}-{method}-{config.rules_hash()[:10]}"
 
 
-def run_allocation(inputs: AllocationInputs, config: AllocationConfig, method: str) -> AllocationResult:
+def run_allocation(
+    inputs: AllocationInputs, config: AllocationConfig, method: str
+) -> AllocationResult:
     """Apply the rules to one month, account by account. Pure: no warehouse access."""
     if method not in METHODS:
         raise UserError(f"--method {method!r}: use {', '.join(METHODS)}")
@@ -232,19 +300,35 @@ def run_allocation(inputs: AllocationInputs, config: AllocationConfig, method: s
     for cc, acc, role, amt in inputs.costs:
         if cc in weights:
             by_account.setdefault((acc, role), {})[cc] = amt
-    rows: list[dict[str, Any]] = []   # one per flow: step, sender, receiver, account_id, role, driver, amount
+    rows: list[
+        dict[str, Any]
+    ] = []  # one per flow: step, sender, receiver, account_id, role, driver, amount
     for (acc, role), own in sorted(by_account.items()):
         try:
             flows = allocate_costs(method, own, weights, order)
         except UserError as exc:
             raise UserError(f"{inputs.period:%Y-%m}, account {acc} ({role}): {exc}") from None
         for (s, r), amt in sorted(flows.items(), key=lambda kv: (step_no[kv[0][0]], kv[0][1])):
-            rows.append({"step": step_no[s] if method == "step" else None, "sender": s, "receiver": r,
-                         "account_id": acc, "role": role, "driver": used[s], "amount": amt})
+            rows.append(
+                {
+                    "step": step_no[s] if method == "step" else None,
+                    "sender": s,
+                    "receiver": r,
+                    "account_id": acc,
+                    "role": role,
+                    "driver": used[s],
+                    "amount": amt,
+                }
+            )
     rows.sort(key=lambda r: (step_no[r["sender"]], r["sender"], r["account_id"], r["receiver"]))
     run_id = run_id_for(method, inputs.period, config)
-    flows_df = pl.DataFrame([{"run_id": run_id, "method": method, "period": f"{inputs.period:%Y-%m}", **r}
-                             for r in rows], schema=FLOW_SCHEMA)
+    flows_df = pl.DataFrame(
+        [
+            {"run_id": run_id, "method": method, "period": f"{inputs.period:%Y-%m}", **r}
+            for r in rows
+        ],
+        schema=FLOW_SCHEMA,
+    )
     own_cc: dict[str, Decimal] = {}
     for cc, _, _, amt in inputs.costs:
         own_cc[cc] = own_cc.get(cc, ZERO) + amt
@@ -254,15 +338,25 @@ def run_allocation(inputs: AllocationInputs, config: AllocationConfig, method: s
         ins[flow["receiver"]] = ins.get(flow["receiver"], ZERO) + flow["amount"]
         outs[flow["sender"]] = outs.get(flow["sender"], ZERO) + flow["amount"]
     touched = sorted(set(own_cc) | set(ins) | set(outs))
-    summary = pl.DataFrame([{
-        "cost_center_id": cc, "kind": inputs.centres.get(cc, {}).get("kind"), "own_cost": own_cc.get(cc, ZERO),
-        "allocated_in": ins.get(cc, ZERO), "allocated_out": outs.get(cc, ZERO),
-        "after": own_cc.get(cc, ZERO) + ins.get(cc, ZERO) - outs.get(cc, ZERO)} for cc in touched],
-        schema=SUMMARY_SCHEMA)
+    summary = pl.DataFrame(
+        [
+            {
+                "cost_center_id": cc,
+                "kind": inputs.centres.get(cc, {}).get("kind"),
+                "own_cost": own_cc.get(cc, ZERO),
+                "allocated_in": ins.get(cc, ZERO),
+                "allocated_out": outs.get(cc, ZERO),
+                "after": own_cc.get(cc, ZERO) + ins.get(cc, ZERO) - outs.get(cc, ZERO),
+            }
+            for cc in touched
+        ],
+        schema=SUMMARY_SCHEMA,
+    )
     return AllocationResult(run_id, method, inputs.period, flows_df, summary)
 
 
 # ------------------------------------------------------------------ posting
+
 
 def journal_rows(result: AllocationResult, currency: str) -> list[dict[str, Any]]:
     """One journal per sender: Cr the sender and Dr each receiver, per account. Each sums to 0."""
@@ -273,16 +367,42 @@ def journal_rows(result: AllocationResult, currency: str) -> list[dict[str, Any]
     for (sender,), grp in result.flows.group_by(["sender"], maintain_order=True):
         jid = f"{result.run_id}-{sender}"
         lines = []
-        for acc, amt in grp.group_by("account_id", maintain_order=True).agg(pl.col("amount").sum()).iter_rows():
-            lines.append((acc, sender, -amt, f"Allocation {result.method} {result.period:%Y-%m}: {sender} out"))
+        for acc, amt in (
+            grp.group_by("account_id", maintain_order=True).agg(pl.col("amount").sum()).iter_rows()
+        ):
+            lines.append(
+                (
+                    acc,
+                    sender,
+                    -amt,
+                    f"Allocation {result.method} {result.period:%Y-%m}: {sender} out",
+                )
+            )
         for recv, acc, amt in grp.select("receiver", "account_id", "amount").iter_rows():
-            lines.append((acc, recv, amt, f"Allocation {result.method} {result.period:%Y-%m}: {sender} → {recv}"))
+            lines.append(
+                (
+                    acc,
+                    recv,
+                    amt,
+                    f"Allocation {result.method} {result.period:%Y-%m}: {sender} → {recv}",
+                )
+            )
         for acc, cc, amt, desc in lines:
             n += 1
-            out.append({"entry_id": f"{result.run_id}-{n:06d}", "journal_id": jid, "posting_date": posting,
-                        "account_id": acc, "cost_center_id": cc, "amount": amt, "currency": currency,
-                        "description": f"{desc} [{result.run_id}]", "source_doc": result.run_id,
-                        "_load_id": result.run_id})
+            out.append(
+                {
+                    "entry_id": f"{result.run_id}-{n:06d}",
+                    "journal_id": jid,
+                    "posting_date": posting,
+                    "account_id": acc,
+                    "cost_center_id": cc,
+                    "amount": amt,
+                    "currency": currency,
+                    "description": f"{desc} [{result.run_id}]",
+                    "source_doc": result.run_id,
+                    "_load_id": result.run_id,
+                }
+            )
     return out
 
 

@@ -39,11 +39,14 @@ def split_cents(total: Decimal, weights: dict[Any, Any]) -> dict[Any, Decimal]:
 
 # ------------------------------------------------------------------ selectors
 
+
 def _one_or_many(value: Any) -> Any:
     """A name or a list of names (numbers are names too); None is none."""
     if value is None:
         return []
-    return [scalar_text(v) for v in value] if isinstance(value, list | tuple) else [scalar_text(value)]
+    return (
+        [scalar_text(v) for v in value] if isinstance(value, list | tuple) else [scalar_text(value)]
+    )
 
 
 Names = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
@@ -60,11 +63,16 @@ class Selector:
 
     def matches(self, cc: dict[str, Any]) -> bool:
         """`cc` carries cost_center_id, kind, site_id and site_kind."""
-        return ((not self.ids or cc["cost_center_id"] in self.ids)
-                and (not self.patterns or any(fnmatch.fnmatchcase(cc["cost_center_id"], p) for p in self.patterns))
-                and (not self.kinds or cc["kind"] in self.kinds)
-                and (not self.sites or cc["site_id"] in self.sites)
-                and (not self.site_kinds or cc.get("site_kind") in self.site_kinds))
+        return (
+            (not self.ids or cc["cost_center_id"] in self.ids)
+            and (
+                not self.patterns
+                or any(fnmatch.fnmatchcase(cc["cost_center_id"], p) for p in self.patterns)
+            )
+            and (not self.kinds or cc["kind"] in self.kinds)
+            and (not self.sites or cc["site_id"] in self.sites)
+            and (not self.site_kinds or cc.get("site_kind") in self.site_kinds)
+        )
 
 
 class SelectorSpec(Entry):
@@ -82,7 +90,9 @@ class SelectorSpec(Entry):
         if isinstance(value, str):  # shorthand: a glob on the id
             return {"pattern": value}
         if value == {} or value is None:
-            raise ValueError("expected a cost-centre selector such as {kind: service} or {pattern: 'CC-*-MNT'}")
+            raise ValueError(
+                "expected a cost-centre selector such as {kind: service} or {pattern: 'CC-*-MNT'}"
+            )
         return value
 
     def selector(self) -> Selector:
@@ -120,10 +130,13 @@ TRADITIONAL_BASES = ("units", "revenue", "machine_hours", "labor_hours")
 @dataclass(frozen=True)
 class ResourceRule:
     """Cost centres matched by `match` feed activities by timesheet-hour share or a fixed split."""
+
     match: Selector
     driver: str  # 'timesheet_hours' | 'split'
     split: tuple[tuple[str, Decimal], ...] = ()  # fixed % per activity (sums to 100)
-    fallback: str | None = None  # activity for timesheet_hours when the centre booked no activity hours
+    fallback: str | None = (
+        None  # activity for timesheet_hours when the centre booked no activity hours
+    )
 
 
 @dataclass(frozen=True)
@@ -155,11 +168,15 @@ class ResourceEntry(Entry):
         if self.split is not None:
             total = sum(self.split.values(), Decimal(0))
             if not self.split or total != 100:
-                raise ValueError(f"split: percentages must be ≥ 0 and sum to 100 (they sum to {total}); "
-                                 f"write {{ACTIVITY: percent, ...}}")
+                raise ValueError(
+                    f"split: percentages must be ≥ 0 and sum to 100 (they sum to {total}); "
+                    f"write {{ACTIVITY: percent, ...}}"
+                )
         elif self.driver != "timesheet_hours":
-            raise ValueError(f"driver {self.driver!r} is not a resource driver; use timesheet_hours, "
-                             f"or give a fixed split {{ACTIVITY: percent}}")
+            raise ValueError(
+                f"driver {self.driver!r} is not a resource driver; use timesheet_hours, "
+                f"or give a fixed split {{ACTIVITY: percent}}"
+            )
         return self
 
     def rule(self) -> ResourceRule:
@@ -171,7 +188,9 @@ class ResourceEntry(Entry):
 class ActivitiesFile(Entry):
     roles: Roles = DEFAULT_POOL_ROLES
     resources: Annotated[list[ResourceEntry], Field(min_length=1)]
-    activities: Annotated[dict[Key, Annotated[str, BeforeValidator(_activity_driver)]], Field(min_length=1)]
+    activities: Annotated[
+        dict[Key, Annotated[str, BeforeValidator(_activity_driver)]], Field(min_length=1)
+    ]
     traditional: Literal[TRADITIONAL_BASES] = "units"  # type: ignore[valid-type]
 
     @model_validator(mode="after")
@@ -179,14 +198,18 @@ class ActivitiesFile(Entry):
         for r in self.resources:
             for a in [*(r.split or {})] + ([r.fallback] if r.fallback and r.split is None else []):
                 if a not in self.activities:
-                    raise ValueError(f"resources name activity {a!r}, which has no driver under activities:")
+                    raise ValueError(
+                        f"resources name activity {a!r}, which has no driver under activities:"
+                    )
         return self
 
 
 def parse_abc_config(data: dict[str, Any], where: str = ACTIVITIES_FILE) -> AbcConfig:
     """The ABC configuration of a parsed activities.yaml; a mistake is one UserError naming `where`."""
     f = validate(ActivitiesFile, data, where)
-    return AbcConfig(f.roles, tuple(r.rule() for r in f.resources), dict(f.activities), f.traditional, where)
+    return AbcConfig(
+        f.roles, tuple(r.rule() for r in f.resources), dict(f.activities), f.traditional, where
+    )
 
 
 # ------------------------------------------------------------------ allocations.yaml
@@ -204,7 +227,9 @@ METHODS = ("direct", "step", "reciprocal")
 @dataclass(frozen=True)
 class AllocationRule:
     senders: Selector
-    drivers: tuple[str, ...]  # tried in order: the first with a positive total over the receivers is used
+    drivers: tuple[
+        str, ...
+    ]  # tried in order: the first with a positive total over the receivers is used
     receivers: Selector
     same_site: bool = False
     weights: tuple[tuple[str, Decimal], ...] = ()  # for the 'fixed' driver
@@ -238,7 +263,9 @@ class RuleEntry(Entry):
     def _known_drivers(cls, drivers: tuple[str, ...]) -> tuple[str, ...]:
         for d in drivers:
             if d not in ALLOCATION_DRIVERS:
-                raise ValueError(f"unknown driver {d!r}; drivers are {', '.join(ALLOCATION_DRIVERS)}")
+                raise ValueError(
+                    f"unknown driver {d!r}; drivers are {', '.join(ALLOCATION_DRIVERS)}"
+                )
         return drivers
 
     @model_validator(mode="after")
@@ -251,14 +278,29 @@ class RuleEntry(Entry):
 class AllocationsFile(Entry):
     roles: Roles = DEFAULT_POOL_ROLES
     rules: Annotated[list[RuleEntry], Field(min_length=1)]
-    step_order: Annotated[list[SelectorSpec], BeforeValidator(lambda v: [] if v is None else v)] = []
+    step_order: Annotated[
+        list[SelectorSpec], BeforeValidator(lambda v: [] if v is None else v)
+    ] = []
 
 
-def parse_allocation_config(data: dict[str, Any], where: str = ALLOCATIONS_FILE) -> AllocationConfig:
+def parse_allocation_config(
+    data: dict[str, Any], where: str = ALLOCATIONS_FILE
+) -> AllocationConfig:
     """The allocation rules of a parsed allocations.yaml; a mistake is one UserError naming `where`."""
     f = validate(AllocationsFile, data, where)
-    rules = tuple(AllocationRule(r.senders.selector(), r.driver, r.receivers.selector(), r.same_site,
-                                 tuple((r.weights or {}).items()) if "fixed" in r.driver else ())
-                  for r in f.rules)
-    raw = {"roles": list(f.roles), "rules": data["rules"], "step_order": data.get("step_order") or []}
+    rules = tuple(
+        AllocationRule(
+            r.senders.selector(),
+            r.driver,
+            r.receivers.selector(),
+            r.same_site,
+            tuple((r.weights or {}).items()) if "fixed" in r.driver else (),
+        )
+        for r in f.rules
+    )
+    raw = {
+        "roles": list(f.roles),
+        "rules": data["rules"],
+        "step_order": data.get("step_order") or [],
+    }
     return AllocationConfig(f.roles, rules, tuple(s.selector() for s in f.step_order), raw, where)

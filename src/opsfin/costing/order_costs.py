@@ -53,8 +53,9 @@ def allocate(amount: Decimal, keys: list[tuple[Any, float]]) -> dict[Any, Decima
 
 
 # ------------------------------------------------------------------------------------------------ engine
-def assign_conversion(t: Any, months: list[dt.date] | None = None
-                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def assign_conversion(
+    t: Any, months: list[dt.date] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Assign the actual conversion pools of `months` (all months if None) to operations.
     `t`: warehouse Tables (or a DuckDB connection).
 
@@ -65,7 +66,9 @@ def assign_conversion(t: Any, months: list[dt.date] | None = None
     book = _Assignments(carriers)
     _assign_labor(reads.labor_rows(t, months), carriers, book)
     # GL pools of production cost centres
-    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
+    gl = {
+        (r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)
+    }
     _assign_energy(reads.machine_kwh(t, months), gl, carriers, book)
     _assign_overheads(gl, carriers, book)
     return book.assignments, book.pools
@@ -95,35 +98,70 @@ class _Assignments:
         self.assignments: list[dict[str, Any]] = []
         self.pools: list[dict[str, Any]] = []
 
-    def add(self, component: str, month: dt.date, pool_type: str, pool_id: Any, amount: Decimal,
-            parts: dict, basis: str) -> None:
+    def add(
+        self,
+        component: str,
+        month: dt.date,
+        pool_type: str,
+        pool_id: Any,
+        amount: Decimal,
+        parts: dict,
+        basis: str,
+    ) -> None:
         assigned = sum(parts.values(), ZERO)
-        self.pools.append({"month": month, "component": component, "pool_type": pool_type, "pool_id": pool_id,
-                           "amount": amount, "assigned": assigned, "unassigned": amount - assigned,
-                           "basis": basis})
+        self.pools.append(
+            {
+                "month": month,
+                "component": component,
+                "pool_type": pool_type,
+                "pool_id": pool_id,
+                "amount": amount,
+                "assigned": assigned,
+                "unassigned": amount - assigned,
+                "basis": basis,
+            }
+        )
         for op_id, amt in parts.items():
             order_id, m = self.carriers.order_of[op_id]
-            self.assignments.append({"operation_id": op_id, "order_id": order_id, "month": m,
-                                     "component": component, "amount": amt})
+            self.assignments.append(
+                {
+                    "operation_id": op_id,
+                    "order_id": order_id,
+                    "month": m,
+                    "component": component,
+                    "amount": amt,
+                }
+            )
 
 
-def _assign_labor(labor_rows: list[dict[str, Any]], carriers: _Carriers, book: _Assignments) -> None:
+def _assign_labor(
+    labor_rows: list[dict[str, Any]], carriers: _Carriers, book: _Assignments
+) -> None:
     """Timesheets booked to each work centre → its operations by labor minutes (run minutes if none)."""
     labor: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     for r in labor_rows:  # timesheet rows alike, `n` of them: each pays the same
-        labor[(r["work_center_id"], r["month"])] += pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"],
-                                                        r["overtime_multiplier"]) * r["n"]
+        labor[(r["work_center_id"], r["month"])] += (
+            pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"], r["overtime_multiplier"])
+            * r["n"]
+        )
     for (wc, month), amount in sorted(labor.items()):
         ops = carriers.by_wc.get((wc, month), [])
         parts = allocate(amount, [(o["operation_id"], o["labor_minutes"]) for o in ops])
         basis = "labor_minutes"
         if not parts:
-            parts, basis = allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in ops]), "run_minutes"
+            parts, basis = (
+                allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in ops]),
+                "run_minutes",
+            )
         book.add("labor", month, "work_center", wc, amount, parts, basis if parts else "none")
 
 
-def _assign_energy(kwh_rows: list[dict[str, Any]], gl: dict[tuple, Decimal], carriers: _Carriers,
-                   book: _Assignments) -> None:
+def _assign_energy(
+    kwh_rows: list[dict[str, Any]],
+    gl: dict[tuple, Decimal],
+    carriers: _Carriers,
+    book: _Assignments,
+) -> None:
     """The energy bill of each cost centre → its machines by kWh → their operations by run minutes; with no
     bill, each machine's kWh × the site's standard price. An idle machine's share goes to the cost
     centre's operations."""
@@ -131,7 +169,7 @@ def _assign_energy(kwh_rows: list[dict[str, Any]], gl: dict[tuple, Decimal], car
     for r in kwh_rows:
         cc_kwh[(r["cost_center_id"], r["month"])].append(r)
     billed_ccs = {(cc, m) for (cc, m, role) in gl if role == "energy"}
-    for (cc, month) in sorted(set(cc_kwh) | billed_ccs):
+    for cc, month in sorted(set(cc_kwh) | billed_ccs):
         machines = cc_kwh.get((cc, month), [])
         if (cc, month) in billed_ccs:
             bill = gl[(cc, month, "energy")]
@@ -139,18 +177,32 @@ def _assign_energy(kwh_rows: list[dict[str, Any]], gl: dict[tuple, Decimal], car
             left = bill - sum(machine_cost.values(), ZERO)
             basis = "bill/kwh"
         else:  # no bill: kWh × the site's standard price
-            machine_cost = {r["machine_id"]: cents(Decimal(str(r["kwh"])) * r["std_energy_price"]) for r in machines}
+            machine_cost = {
+                r["machine_id"]: cents(Decimal(str(r["kwh"])) * r["std_energy_price"])
+                for r in machines
+            }
             left = ZERO
             basis = "std_price"
         parts: dict[str, Decimal] = {}
         for m_id, cost in machine_cost.items():
-            got = allocate(cost, [(o["operation_id"], o["run_minutes"])
-                                  for o in carriers.by_machine.get((m_id, month), [])])
+            got = allocate(
+                cost,
+                [
+                    (o["operation_id"], o["run_minutes"])
+                    for o in carriers.by_machine.get((m_id, month), [])
+                ],
+            )
             if not got:  # machine idle all month: its energy goes to the cost centre's operations
                 left += cost
             parts.update(got)
         if left:
-            extra = allocate(left, [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])])
+            extra = allocate(
+                left,
+                [
+                    (o["operation_id"], o["run_minutes"])
+                    for o in carriers.by_cc.get((cc, month), [])
+                ],
+            )
             for k, v in extra.items():
                 parts[k] = parts.get(k, ZERO) + v
         total = bill if basis == "bill/kwh" else sum(machine_cost.values(), ZERO)
@@ -163,7 +215,10 @@ def _assign_overheads(gl: dict[tuple, Decimal], carriers: _Carriers, book: _Assi
     for (cc, month, role), amount in sorted(gl.items()):
         if role == "energy":
             continue
-        parts = allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])])
+        parts = allocate(
+            amount,
+            [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])],
+        )
         book.add(role, month, "cost_center", cc, amount, parts, "run_minutes" if parts else "none")
 
 
@@ -177,8 +232,9 @@ def order_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None
     return order_costs_with_assignments(costing_tables(t), start, end)[0]
 
 
-def order_costs_with_assignments(t: Any, start: dt.date | None, end: dt.date | None
-                                 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def order_costs_with_assignments(
+    t: Any, start: dt.date | None, end: dt.date | None
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """`order_costs` and the conversion assignments of the months it needed (see `assign_conversion`)."""
     t = costing_tables(t)
     completed_only = start is not None or end is not None
@@ -192,8 +248,12 @@ def order_costs_with_assignments(t: Any, start: dt.date | None, end: dt.date | N
     for a in assignments:
         if a["order_id"] in cost:
             cost[a["order_id"]][a["component"]] += a["amount"]
-    for r in reads.material_issues(t, selected):  # issue lines alike, `n` of them: each costs the same
-        cost[r["order_id"]]["material"] += cents(Decimal(str(-r["qty"])) * r["std_unit_cost"]) * r["n"]
+    for r in reads.material_issues(
+        t, selected
+    ):  # issue lines alike, `n` of them: each costs the same
+        cost[r["order_id"]]["material"] += (
+            cents(Decimal(str(-r["qty"])) * r["std_unit_cost"]) * r["n"]
+        )
     rows = []
     for o in orders:
         c = cost[o["order_id"]]
@@ -201,15 +261,27 @@ def order_costs_with_assignments(t: Any, start: dt.date | None, end: dt.date | N
         q = o["qty_good"] or 0.0
         unit = round_per_unit(total / Decimal(str(q))) if q else None
         rows.append({**o, **c, "total_cost": total, "unit_cost": unit})
-    frame = pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ORDER_SCHEMA)
+    frame = (
+        pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row")
+        if rows
+        else pl.DataFrame(schema=ORDER_SCHEMA)
+    )
     return frame, assignments
 
 
 ORDER_SCHEMA: ColumnTypes = {
-    "order_id": pl.Utf8, "site_id": pl.Utf8, "product_id": pl.Utf8, "family": pl.Utf8, "status": pl.Utf8,
-    "released_at": pl.Datetime, "completed_at": pl.Datetime, "qty_good": pl.Float64,
+    "order_id": pl.Utf8,
+    "site_id": pl.Utf8,
+    "product_id": pl.Utf8,
+    "family": pl.Utf8,
+    "status": pl.Utf8,
+    "released_at": pl.Datetime,
+    "completed_at": pl.Datetime,
+    "qty_good": pl.Float64,
     "completion_shift_id": pl.Utf8,
-    **{c: MONEY for c in COMPONENTS}, "total_cost": MONEY, "unit_cost": pl.Decimal(18, 4),
+    **{c: MONEY for c in COMPONENTS},
+    "total_cost": MONEY,
+    "unit_cost": pl.Decimal(18, 4),
 }
 
 
@@ -217,9 +289,18 @@ def cost_pools(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
     """The actual conversion pools of each month and how much of each was assigned to operations."""
     _, pools = assign_conversion(t, months)
     schema: ColumnTypes = {
-        "month": pl.Date, "component": pl.Utf8, "pool_type": pl.Utf8, "pool_id": pl.Utf8, "amount": MONEY,
-        "assigned": MONEY, "unassigned": MONEY, "basis": pl.Utf8}
-    return pl.DataFrame(pools, schema=schema, orient="row") if pools else pl.DataFrame(schema=schema)
+        "month": pl.Date,
+        "component": pl.Utf8,
+        "pool_type": pl.Utf8,
+        "pool_id": pl.Utf8,
+        "amount": MONEY,
+        "assigned": MONEY,
+        "unassigned": MONEY,
+        "basis": pl.Utf8,
+    }
+    return (
+        pl.DataFrame(pools, schema=schema, orient="row") if pools else pl.DataFrame(schema=schema)
+    )
 
 
 def operation_costs(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
@@ -227,10 +308,21 @@ def operation_costs(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame
     assignments, _ = assign_conversion(t, months)
     per: dict[str, dict[str, Any]] = {}
     for a in assignments:
-        row = per.setdefault(a["operation_id"], {"operation_id": a["operation_id"], "order_id": a["order_id"],
-                                                 "month": a["month"], **dict.fromkeys(CONVERSION, ZERO)})
+        row = per.setdefault(
+            a["operation_id"],
+            {
+                "operation_id": a["operation_id"],
+                "order_id": a["order_id"],
+                "month": a["month"],
+                **dict.fromkeys(CONVERSION, ZERO),
+            },
+        )
         row[a["component"]] += a["amount"]
     schema: ColumnTypes = {
-        "operation_id": pl.Utf8, "order_id": pl.Utf8, "month": pl.Date, **{c: MONEY for c in CONVERSION}}
+        "operation_id": pl.Utf8,
+        "order_id": pl.Utf8,
+        "month": pl.Date,
+        **{c: MONEY for c in CONVERSION},
+    }
     rows = sorted(per.values(), key=lambda r: r["operation_id"])
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)

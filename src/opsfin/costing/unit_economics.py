@@ -42,8 +42,9 @@ def _check_range(start: dt.date | None, end: dt.date | None) -> None:
         raise range_error(start, end)
 
 
-def revenue_lines(t: Any, base_currency: str, start: dt.date | None = None,
-                  end: dt.date | None = None) -> list[dict[str, Any]]:
+def revenue_lines(
+    t: Any, base_currency: str, start: dt.date | None = None, end: dt.date | None = None
+) -> list[dict[str, Any]]:
     """AR invoice lines dated in [start, end] with their revenue in base currency: each invoice's net is
     converted once (Σ line amounts × rate at the invoice date, half-even to the cent, as the GL books it)
     and split over its lines by amount, largest remainder."""
@@ -54,8 +55,10 @@ def revenue_lines(t: Any, base_currency: str, start: dt.date | None = None,
     for inv_id, rows in by_inv.items():
         rate = rows[0]["rate"]
         if rate is None:
-            raise UserError(f"ar_invoices {inv_id}: no fx_rates row for {rows[0]['currency']} on or before "
-                            f"{rows[0]['invoice_date']}")
+            raise UserError(
+                f"ar_invoices {inv_id}: no fx_rates row for {rows[0]['currency']} on or before "
+                f"{rows[0]['invoice_date']}"
+            )
         net = sum((r["amount"] for r in rows), ZERO)
         base = cents(net * rate)
         if rate == 1:
@@ -96,7 +99,9 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
         frame = frame.filter(pl.col("qty_good") > 0)
         sums: dict[Any, dict[str, Any]] = {}
         for r in frame.iter_rows(named=True):
-            keys = [r["product_id"]] + ([(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else [])
+            keys = [r["product_id"]] + (
+                [(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else []
+            )
             for k in keys:
                 s = sums.setdefault(k, {"qty": 0.0, **dict.fromkeys(COMPONENTS, ZERO)})
                 s["qty"] += r["qty_good"]
@@ -113,8 +118,13 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     return per_unit, basis, shares
 
 
-def unit_economics(t: Any, base_currency: str, by: str | list[str] | None = None,
-                   start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+def unit_economics(
+    t: Any,
+    base_currency: str,
+    by: str | list[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pl.DataFrame:
     """Per group of `by` (product, family, site, customer, shift): units sold (shipments), revenue (AR invoices
     in base currency), actual cost of the units sold by component, unit_cost, contribution margin.
     `t`: warehouse Tables (or a DuckDB connection)."""
@@ -128,13 +138,21 @@ def unit_economics(t: Any, base_currency: str, by: str | list[str] | None = None
         return base.setdefault((product, family, site, customer), {"units": 0.0, "revenue": ZERO})
 
     for r in reads.units_shipped(t, start, end):
-        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += (
+            r["units"] or 0.0
+        )
     for r in revenue_lines(t, base_currency, start, end):
-        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["revenue"]
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r[
+            "revenue"
+        ]
 
     per_unit, basis, shares = _unit_costs(t, start, end, with_shift)
-    fine: list[dict[str, Any]] = []  # (product, family, site, customer, shift) cells with rounded money
-    for (product, family, site, customer), v in sorted(base.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    fine: list[
+        dict[str, Any]
+    ] = []  # (product, family, site, customer, shift) cells with rounded money
+    for (product, family, site, customer), v in sorted(
+        base.items(), key=lambda kv: tuple(map(str, kv[0]))
+    ):
         if with_shift and shares.get(product):
             sh = sorted(shares[product].items())
             total_q = sum(q for _, q in sh)
@@ -145,15 +163,26 @@ def unit_economics(t: Any, base_currency: str, by: str | list[str] | None = None
         for shift, units, revenue in cells:
             uc = per_unit.get((product, shift) if with_shift else product)
             money = {c: (cents(Decimal(str(units)) * uc[c]) if uc else ZERO) for c in COMPONENTS}
-            fine.append({"product_id": product, "family": family, "site_id": site, "customer_id": customer,
-                         "shift_id": shift, "units": units, "revenue": revenue, **money,
-                         "cost_basis": basis.get(product, "none") if units else "none"})
+            fine.append(
+                {
+                    "product_id": product,
+                    "family": family,
+                    "site_id": site,
+                    "customer_id": customer,
+                    "shift_id": shift,
+                    "units": units,
+                    "revenue": revenue,
+                    **money,
+                    "cost_basis": basis.get(product, "none") if units else "none",
+                }
+            )
 
     groups: dict[tuple, dict[str, Any]] = {}
     for f in fine:
         key = tuple(f[DIMS[d]] for d in dims)
-        g = groups.setdefault(key, {"units": 0.0, "revenue": ZERO, **dict.fromkeys(COMPONENTS, ZERO),
-                                    "bases": set()})
+        g = groups.setdefault(
+            key, {"units": 0.0, "revenue": ZERO, **dict.fromkeys(COMPONENTS, ZERO), "bases": set()}
+        )
         g["units"] += f["units"]
         g["revenue"] += f["revenue"]
         for c in COMPONENTS:
@@ -165,25 +194,44 @@ def unit_economics(t: Any, base_currency: str, by: str | list[str] | None = None
         full = sum((g[c] for c in COMPONENTS), ZERO)
         cm = g["revenue"] - sum((g[c] for c in VARIABLE), ZERO)
         units = Decimal(str(g["units"]))
-        rows.append({
-            **{DIMS[d]: k for d, k in zip(dims, key, strict=True)},
-            "units": g["units"], "revenue": g["revenue"], **{c: g[c] for c in COMPONENTS},
-            "unit_cost": round_per_unit(full / units) if units else None,
-            "contribution_margin": cm,
-            "cm_per_unit": round_per_unit(cm / units) if units else None,
-            "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
-            "cost_basis": ",".join(sorted(g["bases"])) or "none",
-        })
+        rows.append(
+            {
+                **{DIMS[d]: k for d, k in zip(dims, key, strict=True)},
+                "units": g["units"],
+                "revenue": g["revenue"],
+                **{c: g[c] for c in COMPONENTS},
+                "unit_cost": round_per_unit(full / units) if units else None,
+                "contribution_margin": cm,
+                "cm_per_unit": round_per_unit(cm / units) if units else None,
+                "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
+                "cost_basis": ",".join(sorted(g["bases"])) or "none",
+            }
+        )
     schema: ColumnTypes = {
-        **{DIMS[d]: pl.Utf8 for d in dims}, "units": pl.Float64, "revenue": MONEY,
-        **{c: MONEY for c in COMPONENTS}, "unit_cost": pl.Decimal(18, 4), "contribution_margin": MONEY,
-        "cm_per_unit": pl.Decimal(18, 4), "cm_ratio": pl.Float64, "cost_basis": pl.Utf8}
+        **{DIMS[d]: pl.Utf8 for d in dims},
+        "units": pl.Float64,
+        "revenue": MONEY,
+        **{c: MONEY for c in COMPONENTS},
+        "unit_cost": pl.Decimal(18, 4),
+        "contribution_margin": MONEY,
+        "cm_per_unit": pl.Decimal(18, 4),
+        "cm_ratio": pl.Float64,
+        "cost_basis": pl.Utf8,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
 # ------------------------------------------------------------------------------ warehouses and support
-def _cost_per_driver(t: Any, kind: str, count_driver: Any, driver_key: str, count_name: str, per_name: str,
-                     start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+def _cost_per_driver(
+    t: Any,
+    kind: str,
+    count_driver: Any,
+    driver_key: str,
+    count_name: str,
+    per_name: str,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> pl.DataFrame:
     """Expense postings of the cost centres of one kind in the period, over a driver count per centre
     (or per site: `count_driver(t, start, end)` → {key: count}), and the cost per driver unit."""
     _check_range(start, end)
@@ -193,25 +241,46 @@ def _cost_per_driver(t: Any, kind: str, count_driver: Any, driver_key: str, coun
     rows = []
     for r in ccs:
         n = int(drivers.get(r[driver_key]) or 0)
-        rows.append({"cost_center_id": r["cost_center_id"], "site_id": r["site_id"], "cost": r["cost"],
-                     count_name: n,
-                     per_name: round_per_unit(r["cost"] / n) if n else None})
+        rows.append(
+            {
+                "cost_center_id": r["cost_center_id"],
+                "site_id": r["site_id"],
+                "cost": r["cost"],
+                count_name: n,
+                per_name: round_per_unit(r["cost"] / n) if n else None,
+            }
+        )
     schema: ColumnTypes = {
-        "cost_center_id": pl.Utf8, "site_id": pl.Utf8, "cost": MONEY, count_name: pl.Int64,
-        per_name: pl.Decimal(18, 4)}
+        "cost_center_id": pl.Utf8,
+        "site_id": pl.Utf8,
+        "cost": MONEY,
+        count_name: pl.Int64,
+        per_name: pl.Decimal(18, 4),
+    }
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def warehouse_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+def warehouse_costs(
+    t: Any, start: dt.date | None = None, end: dt.date | None = None
+) -> pl.DataFrame:
     """Per warehouse cost centre: its expense postings (GL, expense accounts) in the period, the order
     lines picked at its site (pick tasks finished in the period) and the cost per line picked.
     Several warehouse cost centres on one site share its pick lines."""
-    return _cost_per_driver(t, "warehouse", reads.lines_picked, "site_id", "lines_picked", "cost_per_line",
-                            start, end)
+    return _cost_per_driver(
+        t, "warehouse", reads.lines_picked, "site_id", "lines_picked", "cost_per_line", start, end
+    )
 
 
 def support_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Per support cost centre: its expense postings in the period, the tickets it closed in the period
     and the cost per ticket."""
-    return _cost_per_driver(t, "support", reads.tickets_closed, "cost_center_id", "tickets_closed",
-                            "cost_per_ticket", start, end)
+    return _cost_per_driver(
+        t,
+        "support",
+        reads.tickets_closed,
+        "cost_center_id",
+        "tickets_closed",
+        "cost_per_ticket",
+        start,
+        end,
+    )

@@ -29,8 +29,9 @@ def _group_key(by: str) -> str:
     return GROUPS[by]
 
 
-def _inputs(t: Any, start: dt.date | None, end: dt.date | None
-            ) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, Decimal]]:
+def _inputs(
+    t: Any, start: dt.date | None, end: dt.date | None
+) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, Decimal]]:
     """The orders completed in [start, end] with their actual cost, their operations (routing step, minutes,
     value added) and the conversion cost assigned to each operation."""
     if start is not None and end is not None and start > end:
@@ -38,15 +39,24 @@ def _inputs(t: Any, start: dt.date | None, end: dt.date | None
     t = costing_tables(t)
     end = end or dt.date.max
     orders, assignments = order_costs_with_assignments(t, start, end)
-    ops = reads.routed_operations(t, reads.order_selection(t, start, end, completed_only=True)) if orders.height else []
+    ops = (
+        reads.routed_operations(t, reads.order_selection(t, start, end, completed_only=True))
+        if orders.height
+        else []
+    )
     op_cost: dict[str, Decimal] = {}
     for a in assignments:
         op_cost[a["operation_id"]] = op_cost.get(a["operation_id"], ZERO) + a["amount"]
     return orders, ops, op_cost
 
 
-def value_stream_steps(t: Any, by: str = "family", start: dt.date | None = None,
-                       end: dt.date | None = None, value_added: bool | None = False) -> pl.DataFrame:
+def value_stream_steps(
+    t: Any,
+    by: str = "family",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    value_added: bool | None = False,
+) -> pl.DataFrame:
     """Routing steps of the orders completed in [start, end], per group, largest conversion cost first:
     <group>, step, work_center_id, value_added, operations, run_hours, setup_hours, wait_hours, cost.
     `value_added=False` (default) keeps only the non-value-added steps; None keeps all.
@@ -56,8 +66,13 @@ def value_stream_steps(t: Any, by: str = "family", start: dt.date | None = None,
     return _steps(key, orders, ops, op_cost, value_added)
 
 
-def _steps(key: str, orders: pl.DataFrame, ops: list[dict[str, Any]], op_cost: dict[str, Decimal],
-           value_added: bool | None) -> pl.DataFrame:
+def _steps(
+    key: str,
+    orders: pl.DataFrame,
+    ops: list[dict[str, Any]],
+    op_cost: dict[str, Decimal],
+    value_added: bool | None,
+) -> pl.DataFrame:
     """`value_stream_steps` of inputs already read (`_inputs`)."""
     group_of = {r["order_id"]: r[key] for r in orders.iter_rows(named=True)}
     units: dict[Any, float] = {}
@@ -68,28 +83,50 @@ def _steps(key: str, orders: pl.DataFrame, ops: list[dict[str, Any]], op_cost: d
         if value_added is not None and bool(o["value_added"]) != value_added:
             continue
         k = (group_of[o["order_id"]], o["step"], o["work_center_id"], bool(o["value_added"]))
-        a = acc.setdefault(k, {"operations": 0, "run": 0.0, "setup": 0.0, "wait": 0.0, "cost": ZERO})
+        a = acc.setdefault(
+            k, {"operations": 0, "run": 0.0, "setup": 0.0, "wait": 0.0, "cost": ZERO}
+        )
         a["operations"] += 1
         a["run"] += o["run_minutes"]
         a["setup"] += o["setup_minutes"]
         a["wait"] += o["wait_minutes"]
         a["cost"] += op_cost.get(o["operation_id"], ZERO)
-    rows = [{key: g, "step": step, "work_center_id": wc, "value_added": va, "operations": a["operations"],
-             "run_hours": a["run"] / 60, "setup_hours": a["setup"] / 60, "wait_hours": a["wait"] / 60,
-             "cost": a["cost"],
-             "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(units[g])))
-             if units.get(g) else None}
-            for (g, step, wc, va), a in acc.items()]
+    rows = [
+        {
+            key: g,
+            "step": step,
+            "work_center_id": wc,
+            "value_added": va,
+            "operations": a["operations"],
+            "run_hours": a["run"] / 60,
+            "setup_hours": a["setup"] / 60,
+            "wait_hours": a["wait"] / 60,
+            "cost": a["cost"],
+            "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(units[g])))
+            if units.get(g)
+            else None,
+        }
+        for (g, step, wc, va), a in acc.items()
+    ]
     rows.sort(key=lambda r: (-r["cost"], str(r[key]), r["step"]))
     schema: ColumnTypes = {
-        key: pl.Utf8, "step": pl.Int64, "work_center_id": pl.Utf8, "value_added": pl.Boolean,
-        "operations": pl.Int64, "run_hours": pl.Float64, "setup_hours": pl.Float64, "wait_hours": pl.Float64,
-        "cost": MONEY, "cost_per_unit": pl.Decimal(18, 4)}
+        key: pl.Utf8,
+        "step": pl.Int64,
+        "work_center_id": pl.Utf8,
+        "value_added": pl.Boolean,
+        "operations": pl.Int64,
+        "run_hours": pl.Float64,
+        "setup_hours": pl.Float64,
+        "wait_hours": pl.Float64,
+        "cost": MONEY,
+        "cost_per_unit": pl.Decimal(18, 4),
+    }
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def value_stream(t: Any, by: str = "family", start: dt.date | None = None,
-                 end: dt.date | None = None) -> pl.DataFrame:
+def value_stream(
+    t: Any, by: str = "family", start: dt.date | None = None, end: dt.date | None = None
+) -> pl.DataFrame:
     """Per family or product, over the orders completed in [start, end]:
     orders, units, lead_time_hours / value_added_hours / wait_hours / setup_hours (means per order),
     pce = Σ value-added time / Σ lead time, cost_per_unit (actual full cost / good units), nva_cost (conversion
@@ -106,8 +143,18 @@ def value_stream(t: Any, by: str = "family", start: dt.date | None = None,
             p["va"] += o["run_minutes"]
     acc: dict[str, dict[str, Any]] = {}
     for r in orders.iter_rows(named=True):
-        a = acc.setdefault(r[key], {"orders": 0, "units": 0.0, "lead": 0.0, "va": 0.0, "wait": 0.0, "setup": 0.0,
-                                    "cost": ZERO})
+        a = acc.setdefault(
+            r[key],
+            {
+                "orders": 0,
+                "units": 0.0,
+                "lead": 0.0,
+                "va": 0.0,
+                "wait": 0.0,
+                "setup": 0.0,
+                "cost": ZERO,
+            },
+        )
         p = per_order.get(r["order_id"], {"va": 0.0, "wait": 0.0, "setup": 0.0})
         a["orders"] += 1
         a["units"] += r["qty_good"] or 0.0
@@ -122,21 +169,36 @@ def value_stream(t: Any, by: str = "family", start: dt.date | None = None,
         n = a["orders"]
         mine = steps.filter(pl.col(key) == g) if steps is not None else None
         top = mine.row(0, named=True) if mine is not None and mine.height else None
-        rows.append({
-            key: g, "orders": n, "units": a["units"],
-            "lead_time_hours": a["lead"] / n / 60, "value_added_hours": a["va"] / n / 60,
-            "wait_hours": a["wait"] / n / 60, "setup_hours": a["setup"] / n / 60,
-            "pce": a["va"] / a["lead"] if a["lead"] else None,
-            "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(a["units"])))
-            if a["units"] else None,
-            "nva_cost": sum(mine["cost"].to_list(), ZERO) if mine is not None else ZERO,
-            "largest_nva_step": f"{top['step']} {top['work_center_id']}" if top else None,
-            "largest_nva_cost": top["cost"] if top else None,
-        })
+        rows.append(
+            {
+                key: g,
+                "orders": n,
+                "units": a["units"],
+                "lead_time_hours": a["lead"] / n / 60,
+                "value_added_hours": a["va"] / n / 60,
+                "wait_hours": a["wait"] / n / 60,
+                "setup_hours": a["setup"] / n / 60,
+                "pce": a["va"] / a["lead"] if a["lead"] else None,
+                "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(a["units"])))
+                if a["units"]
+                else None,
+                "nva_cost": sum(mine["cost"].to_list(), ZERO) if mine is not None else ZERO,
+                "largest_nva_step": f"{top['step']} {top['work_center_id']}" if top else None,
+                "largest_nva_cost": top["cost"] if top else None,
+            }
+        )
     schema: ColumnTypes = {
-        key: pl.Utf8, "orders": pl.Int64, "units": pl.Float64, "lead_time_hours": pl.Float64,
-        "value_added_hours": pl.Float64, "wait_hours": pl.Float64, "setup_hours": pl.Float64,
-        "pce": pl.Float64, "cost_per_unit": pl.Decimal(18, 4), "nva_cost": MONEY,
-        "largest_nva_step": pl.Utf8, "largest_nva_cost": MONEY}
+        key: pl.Utf8,
+        "orders": pl.Int64,
+        "units": pl.Float64,
+        "lead_time_hours": pl.Float64,
+        "value_added_hours": pl.Float64,
+        "wait_hours": pl.Float64,
+        "setup_hours": pl.Float64,
+        "pce": pl.Float64,
+        "cost_per_unit": pl.Decimal(18, 4),
+        "nva_cost": MONEY,
+        "largest_nva_step": pl.Utf8,
+        "largest_nva_cost": MONEY,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-

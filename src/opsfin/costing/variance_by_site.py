@@ -34,8 +34,12 @@ class SiteBridge:
     total: Decimal | None
 
 
-def site_bridge(split: pl.DataFrame | Iterable[Mapping[str, Any]], by: str,
-                site_of: Callable[[str], str | None], sites: Collection[str]) -> SiteBridge:
+def site_bridge(
+    split: pl.DataFrame | Iterable[Mapping[str, Any]],
+    by: str,
+    site_of: Callable[[str], str | None],
+    sites: Collection[str],
+) -> SiteBridge:
     """The parts of `split` (the bridge split by `by`, total row included or not) whose member belongs to
     one of `sites` according to `site_of(member)`. The total row and the unassigned parts belong to no
     site and are left out."""
@@ -54,6 +58,8 @@ def site_bridge(split: pl.DataFrame | Iterable[Mapping[str, Any]], by: str,
         amount = Decimal(r["amount"])
         kept.append({"category": r["category"], by: str(member), "site": site, "amount": amount})
         categories[r["category"]] = categories.get(r["category"], Decimal("0.00")) + amount
-    members = pl.DataFrame(kept, schema={"category": pl.Utf8, by: pl.Utf8, "site": pl.Utf8, "amount": MONEY})
+    members = pl.DataFrame(
+        kept, schema={"category": pl.Utf8, by: pl.Utf8, "site": pl.Utf8, "amount": MONEY}
+    )
     total = sum(categories.values(), Decimal("0.00")) if kept else None
     return SiteBridge(by, members, categories, total)

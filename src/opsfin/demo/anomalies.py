@@ -42,7 +42,9 @@ class Anomaly:
 class AnomalyPlan:
     start: dt.date
     items: list[Anomaly] = field(default_factory=list)
-    matching: list[Anomaly] = field(default_factory=list)  # found by matching; recorded as they happen
+    matching: list[Anomaly] = field(
+        default_factory=list
+    )  # found by matching; recorded as they happen
 
     def _active(self, kind: str, entity: str, day: dt.date) -> Anomaly | None:
         for a in self.items:
@@ -76,7 +78,11 @@ class AnomalyPlan:
 
     def demand_surge(self, plant: str, day: dt.date) -> float:
         for a in self.items:
-            if a.kind == "bottleneck_line" and a.params["plant"] == plant and a.start <= day <= a.end:
+            if (
+                a.kind == "bottleneck_line"
+                and a.params["plant"] == plant
+                and a.start <= day <= a.end
+            ):
                 return a.params["surge"]
         return 1.0
 
@@ -90,16 +96,29 @@ class AnomalyPlan:
     def failing_machine(self, machine: str, day: dt.date) -> bool:
         return self._active("rising_breakdowns", machine, day) is not None
 
-    def add_matching(self, kind: str, entity_type: str, entity_id: str, day: dt.date, description: str) -> None:
+    def add_matching(
+        self, kind: str, entity_type: str, entity_id: str, day: dt.date, description: str
+    ) -> None:
         self.matching.append(Anomaly(kind, entity_type, entity_id, day, day, description))
 
     def truth_records(self) -> list[dict]:
         out = []
-        for i, a in enumerate(sorted(self.items, key=lambda a: (a.kind, a.start, a.entity_id)) +
-                              sorted(self.matching, key=lambda a: (a.kind, a.start, a.entity_id))):
-            out.append({"id": f"A{i + 1:04d}", "kind": a.kind, "kpi": a.kpi, "entity_type": a.entity_type,
-                        "entity_id": a.entity_id, "start": a.start.isoformat(), "end": a.end.isoformat(),
-                        "description": a.description})
+        for i, a in enumerate(
+            sorted(self.items, key=lambda a: (a.kind, a.start, a.entity_id))
+            + sorted(self.matching, key=lambda a: (a.kind, a.start, a.entity_id))
+        ):
+            out.append(
+                {
+                    "id": f"A{i + 1:04d}",
+                    "kind": a.kind,
+                    "kpi": a.kpi,
+                    "entity_type": a.entity_type,
+                    "entity_id": a.entity_id,
+                    "start": a.start.isoformat(),
+                    "end": a.end.isoformat(),
+                    "description": a.description,
+                }
+            )
         return out
 
 
@@ -128,7 +147,9 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     def pick(pool: list[str], k: int) -> list[str]:
         return [str(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
 
-    def add(kind: str, entity: str, span: tuple[dt.date, dt.date], description: str, **params) -> None:
+    def add(
+        kind: str, entity: str, span: tuple[dt.date, dt.date], description: str, **params
+    ) -> None:
         kpi, etype = KPI_KINDS[kind]
         plan.items.append(Anomaly(kind, etype, entity, span[0], span[1], description, kpi, params))
 
@@ -137,33 +158,83 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     chosen_machines = pick(machines, 2 * n)
     for m in chosen_machines[:n]:
         drift = round(float(rng.uniform(0.25, 0.35)), 2)
-        add("energy_drift", m, window(short, long_), f"Machine {m} draws more power per unit: kWh per unit drifts up to +{drift:.0%}.", drift=drift)
-    for m in chosen_machines[n:2 * n]:
-        add("rising_breakdowns", m, window(short, long_), f"Machine {m} breaks down more and more often; availability falls.", extra=0.9)
+        add(
+            "energy_drift",
+            m,
+            window(short, long_),
+            f"Machine {m} draws more power per unit: kWh per unit drifts up to +{drift:.0%}.",
+            drift=drift,
+        )
+    for m in chosen_machines[n : 2 * n]:
+        add(
+            "rising_breakdowns",
+            m,
+            window(short, long_),
+            f"Machine {m} breaks down more and more often; availability falls.",
+            extra=0.9,
+        )
     for cc in pick(c.support_ccs, n):
-        add("underused_support_team", cc, window(short, long_), f"Support team {cc} receives far fewer tickets than it is staffed for.", volume=0.45)
+        add(
+            "underused_support_team",
+            cc,
+            window(short, long_),
+            f"Support team {cc} receives far fewer tickets than it is staffed for.",
+            volume=0.45,
+        )
     for sup in pick([x for x in c.suppliers], n):
-        add("late_supplier", sup, window(short, long_), f"Supplier {sup} delivers one to two weeks late.", delay=int(rng.integers(8, 14)))
+        add(
+            "late_supplier",
+            sup,
+            window(short, long_),
+            f"Supplier {sup} delivers one to two weeks late.",
+            delay=int(rng.integers(8, 14)),
+        )
     eur_customers = [x for x in c.customers if c.customer[x].ccy == "EUR"]
     # big customers pay often enough for the slip to show
     for cus in pick(eur_customers[: max(10, len(eur_customers) // 4)], n):
-        add("late_paying_customer", cus, window(short, long_), f"Customer {cus} starts paying about a month later than its terms.", delay=int(rng.integers(28, 40)))
+        add(
+            "late_paying_customer",
+            cus,
+            window(short, long_),
+            f"Customer {cus} starts paying about a month later than its terms.",
+            delay=int(rng.integers(28, 40)),
+        )
     # a price rise worth a controller's attention hits a material with real spend: the upper half of the raw
     # materials by standard cost per finished unit across the BOMs; it lasts long enough to reach receipts
-    weight = {p: c.std_cost[p] * sum(q for comps in c.bom.values() for cid, q in comps if cid == p)
-              for p in c.bought if p.startswith("RM")}
+    weight = {
+        p: c.std_cost[p] * sum(q for comps in c.bom.values() for cid, q in comps if cid == p)
+        for p in c.bought
+        if p.startswith("RM")
+    }
     big_spend = sorted(weight, key=lambda p: (-weight[p], p))[: max(n, (len(weight) + 1) // 2)]
     for k, item in enumerate(pick(big_spend, n)):
         rise = round(float(rng.uniform(0.12, 0.18)), 2)
-        add("material_price_rise", item, window_in_slot(k, n, max(short, 35), max(long_, 45)),
-            f"Purchase price of {item} rises by {rise:.0%}.", rise=rise)
+        add(
+            "material_price_rise",
+            item,
+            window_in_slot(k, n, max(short, 35), max(long_, 45)),
+            f"Purchase price of {item} rises by {rise:.0%}.",
+            rise=rise,
+        )
     for k in range(min(n, len(c.plants))):
         plant = c.plants[k % len(c.plants)]
         wc = f"{plant}-ASSY"
-        add("bottleneck_line", wc, window(short, long_), f"A demand surge at {plant} overloads {wc}, which becomes the constraint.", plant=plant, surge=1.3)
+        add(
+            "bottleneck_line",
+            wc,
+            window(short, long_),
+            f"A demand surge at {plant} overloads {wc}, which becomes the constraint.",
+            plant=plant,
+            surge=1.3,
+        )
     for k in range(n):
         plant = c.plants[k % len(c.plants)]
-        add("overtime_breach", plant, window(short, long_), f"Site {plant} works routine overtime, far above its guardrail.")
+        add(
+            "overtime_breach",
+            plant,
+            window(short, long_),
+            f"Site {plant} works routine overtime, far above its guardrail.",
+        )
     # avoid overlapping instances of the same kind on one entity
     seen: dict[tuple[str, str], dt.date] = {}
     kept = []

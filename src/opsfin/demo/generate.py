@@ -38,11 +38,29 @@ from .write import Writer
 MARKER = ".opsfin-demo"
 BANK_ACCOUNT = "DE89370400440532013000"
 # append-only tables are written at every month end, so memory does not grow with the history
-STREAMED = ["operations", "timesheets", "inventory_movements", "warehouse_tasks", "quality_inspections",
-            "support_tickets", "downtime_events", "maintenance_events", "production_orders",
-            "purchase_orders", "goods_receipts", "ap_invoices", "ap_invoice_lines", "ap_payments",
-            "ap_payment_allocations", "sales_orders", "shipments", "ar_invoices", "ar_invoice_lines",
-            "ar_receipts", "ar_receipt_allocations"]
+STREAMED = [
+    "operations",
+    "timesheets",
+    "inventory_movements",
+    "warehouse_tasks",
+    "quality_inspections",
+    "support_tickets",
+    "downtime_events",
+    "maintenance_events",
+    "production_orders",
+    "purchase_orders",
+    "goods_receipts",
+    "ap_invoices",
+    "ap_invoice_lines",
+    "ap_payments",
+    "ap_payment_allocations",
+    "sales_orders",
+    "shipments",
+    "ar_invoices",
+    "ar_invoice_lines",
+    "ar_receipts",
+    "ar_receipt_allocations",
+]
 
 Progress = Callable[[str, str, int, int], None]
 """Told at the start of each step of a build: (stage, detail, steps done, steps in all). The stages, in
@@ -69,12 +87,19 @@ def _prepare_dir(directory: Path, overwrite: bool) -> None:
                 elif p.exists():
                     p.unlink()
         elif (directory / "warehouse.duckdb").exists():
-            raise UserError(f"{directory} already holds a workspace that is not a demo; choose another --dir "
-                            "(or pass --overwrite to replace its warehouse)")
+            raise UserError(
+                f"{directory} already holds a workspace that is not a demo; choose another --dir "
+                "(or pass --overwrite to replace its warehouse)"
+            )
 
 
-def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwrite: bool = False,
-             progress: Progress | None = None) -> DemoResult:
+def generate(
+    directory: str | Path,
+    scale: str = "demo",
+    seed: int = 42,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> DemoResult:
     if scale not in SCALES:
         raise UserError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     started = dt.datetime.now()
@@ -91,8 +116,10 @@ def generate(directory: str | Path, scale: str = "demo", seed: int = 42, overwri
     plan = plan_anomalies(company, np.random.default_rng([seed, 3]))
     sim = Sim(company, plan, rng)
     for cust in np.random.default_rng([seed, 4]).choice(
-            [c for c in company.customers if company.customer[c].ccy == BASE][:15], size=max(2, sc.anomaly_instances),
-            replace=False):  # larger customers (order volume falls with the customer number)
+        [c for c in company.customers if company.customer[c].ccy == BASE][:15],
+        size=max(2, sc.anomaly_instances),
+        replace=False,
+    ):  # larger customers (order volume falls with the customer number)
         company.customer[str(cust)].batch_payer = True
     plan_demand(sim)
     plan_rows = volume_plan(sim)
@@ -162,7 +189,14 @@ def _opening_balances(sim: Sim) -> None:
     day = c.scale.start
     when = dt.datetime.combine(day, dt.time(0, 0))
     for p in c.finished:
-        sim.move(when, c.warehouse_site, p, int(sim.daily_demand[p] * 10), "adjustment", "OPENING-BALANCE")
+        sim.move(
+            when,
+            c.warehouse_site,
+            p,
+            int(sim.daily_demand[p] * 10),
+            "adjustment",
+            "OPENING-BALANCE",
+        )
     use = purchasing.usage_per_day(sim)
     for (site, item), per_day in sorted(use.items()):
         qty = int(per_day * 18)
@@ -172,11 +206,26 @@ def _opening_balances(sim: Sim) -> None:
     fg = sum(sim.stock[(c.warehouse_site, p)] * c.std_cost[p] for p in c.finished)
     fg_c, raw_c = half_even_int(fg, 100), half_even_int(raw, 100)
     capital = 6_000_000_00
-    jid = sim.ledger.post(day, "Opening balances", "OPENING-BALANCE", [
-        (ACCOUNT["cash"], None, capital), (ACCOUNT["inventory_fg"], None, fg_c), (ACCOUNT["inventory_raw"], None, raw_c),
-        (ACCOUNT["equity"], None, -(capital + fg_c + raw_c))])
-    sim.bank(day, capital, "opsfin Demo Holding", "CAPITAL CONTRIBUTION", "Share capital paid in", "other",
-             sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]))
+    jid = sim.ledger.post(
+        day,
+        "Opening balances",
+        "OPENING-BALANCE",
+        [
+            (ACCOUNT["cash"], None, capital),
+            (ACCOUNT["inventory_fg"], None, fg_c),
+            (ACCOUNT["inventory_raw"], None, raw_c),
+            (ACCOUNT["equity"], None, -(capital + fg_c + raw_c)),
+        ],
+    )
+    sim.bank(
+        day,
+        capital,
+        "opsfin Demo Holding",
+        "CAPITAL CONTRIBUTION",
+        "Share capital paid in",
+        "other",
+        sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]),
+    )
 
 
 def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list[tuple]) -> None:
@@ -186,18 +235,49 @@ def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list
         pid = row[0]
         row.extend([c.list_price[pid], c.std_cost[pid]])
     r["products"] = [tuple(x) for x in r["products"]]
-    r["work_centers"] = [(wc, c.wc_site[wc], c.wc_cc[wc], f"{c.wc_site[wc]} {wc.split('-')[1].title()}",
-                          "cell" if wc.endswith("PACK") else "line", *c.wc_rates[wc]) for wc in c.wc_ids]
-    r["routings"] = [(p, k + 1, wc, setup, run / 100, labor / 100, wh / 1000, k < 2)
-                     for p in c.finished for k, (wc, setup, run, labor, wh) in enumerate(c.routing[p])]
+    r["work_centers"] = [
+        (
+            wc,
+            c.wc_site[wc],
+            c.wc_cc[wc],
+            f"{c.wc_site[wc]} {wc.split('-')[1].title()}",
+            "cell" if wc.endswith("PACK") else "line",
+            *c.wc_rates[wc],
+        )
+        for wc in c.wc_ids
+    ]
+    r["routings"] = [
+        (p, k + 1, wc, setup, run / 100, labor / 100, wh / 1000, k < 2)
+        for p in c.finished
+        for k, (wc, setup, run, labor, wh) in enumerate(c.routing[p])
+    ]
     start = c.scale.start
-    r["fx_rates"] = [(start + dt.timedelta(days=i), ccy, int(c.fx[ccy][i]))
-                     for ccy in ("USD", "GBP") for i in range(c.days)]
-    for name in ("sites", "cost_centers", "work_centers", "machines", "shifts", "employees", "products", "bom",
-                 "routings", "suppliers", "customers", "accounts", "activities", "fx_rates"):
+    r["fx_rates"] = [
+        (start + dt.timedelta(days=i), ccy, int(c.fx[ccy][i]))
+        for ccy in ("USD", "GBP")
+        for i in range(c.days)
+    ]
+    for name in (
+        "sites",
+        "cost_centers",
+        "work_centers",
+        "machines",
+        "shifts",
+        "employees",
+        "products",
+        "bom",
+        "routings",
+        "suppliers",
+        "customers",
+        "accounts",
+        "activities",
+        "fx_rates",
+    ):
         writer.write(name, r[name])
     # orders still open, released or completed at the horizon (closed ones were written at their month end)
-    writer.write("production_orders", [month_end.order_row(oid, o) for oid, o in sim.orders.items()])
+    writer.write(
+        "production_orders", [month_end.order_row(oid, o) for oid, o in sim.orders.items()]
+    )
     writer.write("budget_lines", budget)
     writer.write("volume_plan", plan_rows)
     statements, transactions, sim.bank_truth = _bank_rows(sim)
@@ -219,10 +299,32 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
     for day in sorted(by_day):
         sid = f"STMT-{day:%Y%m%d}"
         opening = balance
-        for booking, value, cents, counterparty, reference, description, doc_type, doc_ids in by_day[day]:
+        for (
+            booking,
+            value,
+            cents,
+            counterparty,
+            reference,
+            description,
+            doc_type,
+            doc_ids,
+        ) in by_day[day]:
             n += 1
             tid = f"BT{n:08d}"
-            transactions.append((tid, sid, BANK_ACCOUNT, booking, value, cents, BASE, counterparty, reference, description))
+            transactions.append(
+                (
+                    tid,
+                    sid,
+                    BANK_ACCOUNT,
+                    booking,
+                    value,
+                    cents,
+                    BASE,
+                    counterparty,
+                    reference,
+                    description,
+                )
+            )
             balance += cents
             for doc in doc_ids:
                 truth.append((tid, doc_type, doc))
@@ -232,10 +334,28 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 def _write_truth(sim: Sim, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "anomalies.json").write_text(json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8")
+    (folder / "anomalies.json").write_text(
+        json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8"
+    )
     bt = sim.bank_truth
-    pq.write_table(pa.table({"bank_txn_id": [t[0] for t in bt], "doc_type": [t[1] for t in bt],
-                             "doc_id": [t[2] for t in bt]}), folder / "bank_matches.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "bank_txn_id": [t[0] for t in bt],
+                "doc_type": [t[1] for t in bt],
+                "doc_id": [t[2] for t in bt],
+            }
+        ),
+        folder / "bank_matches.parquet",
+    )
     it = sorted(sim.invoice_truth)
-    pq.write_table(pa.table({"invoice_id": [t[0] for t in it], "line": pa.array([t[1] for t in it], pa.int32()),
-                             "issue": [t[2] for t in it]}), folder / "invoice_issues.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "invoice_id": [t[0] for t in it],
+                "line": pa.array([t[1] for t in it], pa.int32()),
+                "issue": [t[2] for t in it],
+            }
+        ),
+        folder / "invoice_issues.parquet",
+    )

@@ -22,8 +22,13 @@ class Ledger:
         """Entry id of the row at `index` of the unflushed rows."""
         return f"E{self.flushed + index + 1:09d}"
 
-    def post(self, day: dt.date, description: str, source_doc: str,
-             lines: list[tuple[str, str | None, int]]) -> str:
+    def post(
+        self,
+        day: dt.date,
+        description: str,
+        source_doc: str,
+        lines: list[tuple[str, str | None, int]],
+    ) -> str:
         """Post one journal of (account, cost centre, cents) lines; zero lines are dropped."""
         lines = [ln for ln in lines if ln[2] != 0]
         if not lines:
@@ -55,9 +60,16 @@ class Ledger:
     def take(self) -> dict[str, list]:
         """Hand over the unflushed rows (with their entry ids) and start afresh."""
         n = len(self.cents)
-        out = {"entry_id": [self.entry_id(i) for i in range(n)], "journal_id": self.journal_ids,
-               "posting_date": self.dates, "account_id": self.accounts, "cost_center_id": self.cost_centers,
-               "amount": self.cents, "description": self.descriptions, "source_doc": self.source_docs}
+        out = {
+            "entry_id": [self.entry_id(i) for i in range(n)],
+            "journal_id": self.journal_ids,
+            "posting_date": self.dates,
+            "account_id": self.accounts,
+            "cost_center_id": self.cost_centers,
+            "amount": self.cents,
+            "description": self.descriptions,
+            "source_doc": self.source_docs,
+        }
         self.flushed += n
         self.journal_ids, self.dates, self.accounts, self.cost_centers = [], [], [], []
         self.cents, self.descriptions, self.source_docs = [], [], []

@@ -52,9 +52,19 @@ CHART = [
     ("6800", "Inventory adjustments", "expense", "inventory_adjustment"),
     ("6900", "Exchange differences", "expense", "other"),
 ]
-ACCOUNT = {role_key: acc for acc, _, _, role_key in CHART if role_key not in ("other", "tax", "cash")}
-ACCOUNT.update({"cash": "1000", "input_vat": "1300", "output_vat": "2300", "machinery": "1500",
-                "accumulated_depreciation": "1510", "fx": "6900"})
+ACCOUNT = {
+    role_key: acc for acc, _, _, role_key in CHART if role_key not in ("other", "tax", "cash")
+}
+ACCOUNT.update(
+    {
+        "cash": "1000",
+        "input_vat": "1300",
+        "output_vat": "2300",
+        "machinery": "1500",
+        "accumulated_depreciation": "1510",
+        "fx": "6900",
+    }
+)
 
 STAGES = [  # flow shop: every finished good of a plant passes these work centres in order
     ("MACH", "Machining line", "line", 42.0, True),
@@ -77,7 +87,7 @@ class Supplier:
     name: str
     ccy: str
     terms: int  # payment terms, days
-    lead: int   # delivery lead time, days
+    lead: int  # delivery lead time, days
 
 
 @dataclass
@@ -86,9 +96,9 @@ class Customer:
 
     name: str
     ccy: str
-    terms: int         # payment terms, days
-    vat: bool          # invoiced with VAT (a base-currency customer)
-    discount: float    # off the list price
+    terms: int  # payment terms, days
+    vat: bool  # invoiced with VAT (a base-currency customer)
+    discount: float  # off the list price
     batch_payer: bool = False  # pays several invoices at once, on Fridays
 
 
@@ -100,35 +110,43 @@ class Company:
     rows: dict[str, list[tuple]] = field(default_factory=dict)
     # lookups
     plants: list[str] = field(default_factory=list)
-    wc_ids: list[str] = field(default_factory=list)            # all production work centres
+    wc_ids: list[str] = field(default_factory=list)  # all production work centres
     wc_site: dict[str, str] = field(default_factory=dict)
     wc_cc: dict[str, str] = field(default_factory=dict)
     wc_stage: dict[str, int] = field(default_factory=dict)
-    wc_rates: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # labor, var OH, fixed OH (1e-4)
+    wc_rates: dict[str, tuple[int, int, int]] = field(
+        default_factory=dict
+    )  # labor, var OH, fixed OH (1e-4)
     wc_machines: dict[str, list[str]] = field(default_factory=dict)
     machine_cycle: dict[str, float] = field(default_factory=dict)
     machine_kw: dict[str, float] = field(default_factory=dict)
     site_energy_price: dict[str, int] = field(default_factory=dict)  # 1e-4 EUR per kWh
-    site_shifts: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict)  # (shift_id, start h, hours)
+    site_shifts: dict[str, list[tuple[str, int, float]]] = field(
+        default_factory=dict
+    )  # (shift_id, start h, hours)
     site_workdays: dict[str, int] = field(default_factory=dict)
     finished: list[str] = field(default_factory=list)
-    bought: list[str] = field(default_factory=list)          # raw materials and components
+    bought: list[str] = field(default_factory=list)  # raw materials and components
     product_plant: dict[str, str] = field(default_factory=dict)
     product_family: dict[str, str] = field(default_factory=dict)
     list_price: dict[str, int] = field(default_factory=dict)  # 1e-4
-    std_cost: dict[str, int] = field(default_factory=dict)    # 1e-4
+    std_cost: dict[str, int] = field(default_factory=dict)  # 1e-4
     bom: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     # routing per (product, step): (wc, setup min, run centi-min/unit, labor centi-min/unit, Wh/unit)
     routing: dict[str, list[tuple[str, float, int, int, int]]] = field(default_factory=dict)
     material_std: dict[str, int] = field(default_factory=dict)  # 1e-4 per unit of finished good
-    suppliers: list[str] = field(default_factory=list)              # ids, in order
-    supplier: dict[str, Supplier] = field(default_factory=dict)      # id -> supplier
+    suppliers: list[str] = field(default_factory=list)  # ids, in order
+    supplier: dict[str, Supplier] = field(default_factory=dict)  # id -> supplier
     item_supplier: dict[str, str] = field(default_factory=dict)
-    customers: list[str] = field(default_factory=list)              # ids, in order
-    customer: dict[str, Customer] = field(default_factory=dict)      # id -> customer
-    employees: dict[str, list[tuple[str, str, int, float]]] = field(default_factory=dict)  # group -> (id, cc, rate, mult)
-    operators: dict[str, list[str]] = field(default_factory=dict)   # wc -> operator ids
-    employee_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (rate 1e-4, mult x4)
+    customers: list[str] = field(default_factory=list)  # ids, in order
+    customer: dict[str, Customer] = field(default_factory=dict)  # id -> customer
+    employees: dict[str, list[tuple[str, str, int, float]]] = field(
+        default_factory=dict
+    )  # group -> (id, cc, rate, mult)
+    operators: dict[str, list[str]] = field(default_factory=dict)  # wc -> operator ids
+    employee_rate: dict[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # id -> (rate 1e-4, mult x4)
     cc_kind: dict[str, str] = field(default_factory=dict)
     cc_site: dict[str, str] = field(default_factory=dict)
     support_ccs: list[str] = field(default_factory=list)
@@ -138,7 +156,9 @@ class Company:
     maint_cc: dict[str, str] = field(default_factory=dict)
     warehouse_site: str = "W1"
     support_site: str = "S1"
-    fx: dict[str, np.ndarray] = field(default_factory=dict)  # currency -> daily rate (1e-8) from scale.start
+    fx: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # currency -> daily rate (1e-8) from scale.start
     days: int = 0
 
 
@@ -151,20 +171,47 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
     c = Company(scale)
     r = c.rows
     c.days = (scale.end - scale.start).days + 1
-    r["sites"], r["cost_centers"], r["work_centers"], r["machines"], r["shifts"] = [], [], [], [], []
+    r["sites"], r["cost_centers"], r["work_centers"], r["machines"], r["shifts"] = (
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
 
     def cost_center(cc_id: str, site: str, name: str, kind: str, owner: str) -> str:
         r["cost_centers"].append((cc_id, site, name, kind, owner))
         c.cc_kind[cc_id], c.cc_site[cc_id] = kind, site
         return cc_id
 
-    cities = ["Lyon", "Brno", "Porto", "Graz", "Turin", "Ghent", "Poznan", "Leeds", "Bilbao", "Aarhus", "Pilsen", "Linz"]
+    cities = [
+        "Lyon",
+        "Brno",
+        "Porto",
+        "Graz",
+        "Turin",
+        "Ghent",
+        "Poznan",
+        "Leeds",
+        "Bilbao",
+        "Aarhus",
+        "Pilsen",
+        "Linz",
+    ]
     for p in range(scale.plants):
         site = f"P{p + 1}"
         c.plants.append(site)
         price = _price(rng, 0.14, 0.19)
         c.site_energy_price[site] = price
-        r["sites"].append((site, f"{cities[p % len(cities)]} plant", "plant", "EU-West" if p % 2 == 0 else "EU-East", price))
+        r["sites"].append(
+            (
+                site,
+                f"{cities[p % len(cities)]} plant",
+                "plant",
+                "EU-West" if p % 2 == 0 else "EU-East",
+                price,
+            )
+        )
         shifts, workdays = SHIFT_PATTERNS[p % 2]
         c.site_workdays[site] = workdays
         c.site_shifts[site] = []
@@ -172,11 +219,25 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
             sid = f"{site}-{name[0]}"
             r["shifts"].append((sid, site, name, dt.time(start_h), hours))
             c.site_shifts[site].append((sid, start_h, hours))
-        c.maint_cc[site] = cost_center(f"CC-{site}-MNT", site, f"{site} maintenance", "service", f"maint.lead.{site.lower()}")
-        cost_center(f"CC-{site}-ADM", site, f"{site} plant administration", "admin", f"plant.manager.{site.lower()}")
+        c.maint_cc[site] = cost_center(
+            f"CC-{site}-MNT", site, f"{site} maintenance", "service", f"maint.lead.{site.lower()}"
+        )
+        cost_center(
+            f"CC-{site}-ADM",
+            site,
+            f"{site} plant administration",
+            "admin",
+            f"plant.manager.{site.lower()}",
+        )
         for k, (code, label, _kind, cycle, _va) in enumerate(STAGES):
             wc = f"{site}-{code}"
-            cc = cost_center(f"CC-{wc}", site, f"{site} {label.lower()}", "production", f"supervisor.{wc.lower()}")
+            cc = cost_center(
+                f"CC-{wc}",
+                site,
+                f"{site} {label.lower()}",
+                "production",
+                f"supervisor.{wc.lower()}",
+            )
             labor = _price(rng, 30, 38)
             var_oh = _price(rng, 8, 14)
             c.wc_ids.append(wc)
@@ -194,25 +255,45 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
                 c.machine_cycle[m] = base_cycle
                 draw = float(rng.uniform(18, 45))
                 nominal_kw = nominal_kw or draw
-                c.machine_kw[m] = round(nominal_kw * (1.0 if mi == 0 else 0.97 + 0.06 * (draw - 18) / 27), 1)
+                c.machine_kw[m] = round(
+                    nominal_kw * (1.0 if mi == 0 else 0.97 + 0.06 * (draw - 18) / 27), 1
+                )
     ws = c.warehouse_site
-    r["sites"].append((ws, "Central distribution centre", "warehouse", "EU-West", _price(rng, 0.15, 0.18)))
+    r["sites"].append(
+        (ws, "Central distribution centre", "warehouse", "EU-West", _price(rng, 0.15, 0.18))
+    )
     r["shifts"].append((f"{ws}-E", ws, "Early", dt.time(6), 8.0))
     r["shifts"].append((f"{ws}-L", ws, "Late", dt.time(14), 8.0))
     c.site_shifts[ws] = [(f"{ws}-E", 6, 8.0), (f"{ws}-L", 14, 8.0)]
     c.site_workdays[ws] = 6
-    c.warehouse_cc = cost_center("CC-W1-OPS", ws, "Distribution centre operations", "warehouse", "dc.manager")
-    c.sales_cc = cost_center("CC-W1-SAL", ws, "Sales and customer service", "sales", "sales.director")
+    c.warehouse_cc = cost_center(
+        "CC-W1-OPS", ws, "Distribution centre operations", "warehouse", "dc.manager"
+    )
+    c.sales_cc = cost_center(
+        "CC-W1-SAL", ws, "Sales and customer service", "sales", "sales.director"
+    )
     ss = c.support_site
     r["sites"].append((ss, "Shared service centre", "support", "EU-West", _price(rng, 0.15, 0.18)))
     r["shifts"].append((f"{ss}-D", ss, "Day", dt.time(8), 8.0))
     c.site_shifts[ss] = [(f"{ss}-D", 8, 8.0)]
     c.site_workdays[ss] = 5
     c.admin_cc = cost_center("CC-S1-FIN", ss, "Finance and administration", "admin", "cfo")
-    teams = ["Technical support", "Order desk", "Returns and warranty", "Key accounts", "Field service desk",
-             "Spare parts desk", "Digital support", "Installer hotline"]
+    teams = [
+        "Technical support",
+        "Order desk",
+        "Returns and warranty",
+        "Key accounts",
+        "Field service desk",
+        "Spare parts desk",
+        "Digital support",
+        "Installer hotline",
+    ]
     for t in range(scale.support_teams):
-        c.support_ccs.append(cost_center(f"CC-S1-SUP{t + 1}", ss, teams[t % len(teams)], "support", f"support.lead{t + 1}"))
+        c.support_ccs.append(
+            cost_center(
+                f"CC-S1-SUP{t + 1}", ss, teams[t % len(teams)], "support", f"support.lead{t + 1}"
+            )
+        )
 
     # work-centre rows (fixed OH rate filled in later by plans.set_fixed_overhead_rates)
     _products(c, rng)
@@ -220,10 +301,14 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
     _people(c, rng)
     r["accounts"] = list(CHART)
     r["activities"] = [
-        ("A-SETUP", "Machine setup", "setups"), ("A-INSPECT", "Quality inspection", "inspections"),
-        ("A-ORDER", "Order handling", "orders"), ("A-SHIP", "Shipping", "shipments"),
-        ("A-SUPPORT", "Customer support", "tickets"), ("A-MAINT", "Maintenance", "machine_hours"),
-        ("A-RUN", "Machine running", "machine_hours"), ("A-ADMIN", "Administration", "timesheet_hours"),
+        ("A-SETUP", "Machine setup", "setups"),
+        ("A-INSPECT", "Quality inspection", "inspections"),
+        ("A-ORDER", "Order handling", "orders"),
+        ("A-SHIP", "Shipping", "shipments"),
+        ("A-SUPPORT", "Customer support", "tickets"),
+        ("A-MAINT", "Maintenance", "machine_hours"),
+        ("A-RUN", "Machine running", "machine_hours"),
+        ("A-ADMIN", "Administration", "timesheet_hours"),
     ]
     _fx(c, rng)
     return c
@@ -237,7 +322,9 @@ def _products(c: Company, rng: np.random.Generator) -> None:
         c.bought.append(pid)
         c.std_cost[pid] = _price(rng, 1.5, 25)
         c.list_price[pid] = 0
-        r["products"].append([pid, f"Raw material {i + 1}", "Raw materials", "raw", "kg" if i % 3 else "pc"])
+        r["products"].append(
+            [pid, f"Raw material {i + 1}", "Raw materials", "raw", "kg" if i % 3 else "pc"]
+        )
     for i in range(s.components):
         pid = f"CP-{i + 1:03d}"
         c.bought.append(pid)
@@ -262,16 +349,20 @@ def _products(c: Company, rng: np.random.Generator) -> None:
             for _k_stage, (code, _label, _kind, _cycle, _va) in enumerate(STAGES):
                 wc = f"{site}-{code}"
                 cycle = c.machine_cycle[c.wc_machines[wc][0]]
-                run_cmin = int(round(cycle / 60 * 1.08 * 100))        # standard allows 8% over ideal
-                labor_cmin = run_cmin                                   # one operator per machine
-                wh = int(round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000))
+                run_cmin = int(round(cycle / 60 * 1.08 * 100))  # standard allows 8% over ideal
+                labor_cmin = run_cmin  # one operator per machine
+                wh = int(
+                    round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000)
+                )
                 setup = float(rng.choice([15.0, 20.0, 30.0, 45.0]))
                 steps.append((wc, setup, run_cmin, labor_cmin, wh))
             c.routing[pid] = steps
             r["products"].append([pid, f"{family[:-1]} model {n}", family, "finished", "pc"])
     for m_wc, machines in c.wc_machines.items():
         for m in machines:
-            r["machines"].append((m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m]))
+            r["machines"].append(
+                (m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m])
+            )
 
 
 def _partners(c: Company, rng: np.random.Generator) -> None:
@@ -285,7 +376,9 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         lead = int(rng.integers(5, 15))
         name = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
         c.supplier[sid] = Supplier(name, ccy, terms, lead)
-        r["suppliers"].append((sid, name, "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy, terms, lead))
+        r["suppliers"].append(
+            (sid, name, "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy, terms, lead)
+        )
     for j, item in enumerate(c.bought):
         c.item_supplier[item] = c.suppliers[j % len(c.suppliers)]
     for i in range(s.customers):
@@ -302,7 +395,9 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         r["customers"].append((cid, name, seg, country, ccy, terms, limit))
     for pid in c.finished:
         mat = c.material_std[pid]
-        c.list_price[pid] = int(round((mat * 1.9 + 300_000) / 100)) * 100  # whole cents, margin over cost
+        c.list_price[pid] = (
+            int(round((mat * 1.9 + 300_000) / 100)) * 100
+        )  # whole cents, margin over cost
 
 
 def _people(c: Company, rng: np.random.Generator) -> None:
@@ -310,7 +405,9 @@ def _people(c: Company, rng: np.random.Generator) -> None:
     r["employees"] = []
     n = 0
 
-    def hire(group: str, site: str, cc: str, wc: str | None, role: str, lo: float, hi: float) -> str:
+    def hire(
+        group: str, site: str, cc: str, wc: str | None, role: str, lo: float, hi: float
+    ) -> str:
         nonlocal n
         n += 1
         eid = f"E{n:05d}"

@@ -13,19 +13,38 @@ from .master import ACCOUNT, STAGES
 from .state import Sim
 
 
-def _cash_out(sim: Sim, day: dt.date, description: str, doc: str, debits: list[tuple[str, str | None, int]],
-              counterparty: str, other_credits: list[tuple[str, str | None, int]] | None = None) -> None:
+def _cash_out(
+    sim: Sim,
+    day: dt.date,
+    description: str,
+    doc: str,
+    debits: list[tuple[str, str | None, int]],
+    counterparty: str,
+    other_credits: list[tuple[str, str | None, int]] | None = None,
+) -> None:
     """A journal paid from the bank, with its bank line (matched to the GL cash line)."""
     other_credits = other_credits or []
     cash = sum(x[2] for x in debits) + sum(x[2] for x in other_credits)
     if cash == 0 and not debits:
         return
-    jid = sim.ledger.post(day, description, doc, debits + other_credits + [(ACCOUNT["cash"], None, -cash)])
+    jid = sim.ledger.post(
+        day, description, doc, debits + other_credits + [(ACCOUNT["cash"], None, -cash)]
+    )
     if jid and cash:
-        sim.bank(day, -cash, counterparty, doc, description, "other", sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]))
+        sim.bank(
+            day,
+            -cash,
+            counterparty,
+            doc,
+            description,
+            "other",
+            sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]),
+        )
 
 
-def close_month(sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget: dict[tuple[str, dt.date], int]) -> None:
+def close_month(
+    sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget: dict[tuple[str, dt.date], int]
+) -> None:
     c, rng = sim.c, sim.rng
     hi = ((month_end - c.scale.start).days + 1) * 1440.0
     ops_now = [o for o in sim.month_ops if o[2] < hi]
@@ -44,18 +63,44 @@ def close_month(sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget
             labor_rate, voh_rate, foh_rate = c.wc_rates[wc]
             wh = sum(sim.month_wh.get(m, 0) for m in c.wc_machines[wc])
             energy = costing.energy_cost(wh, price)
-            voh = costing.half_even_int(costing.hours_cost(run_cmin[wc], voh_rate) * int(rng.integers(950, 1081)), 1000)
+            voh = costing.half_even_int(
+                costing.hours_cost(run_cmin[wc], voh_rate) * int(rng.integers(950, 1081)), 1000
+            )
             budget = fixed_budget.get((wc, month_start), 0)
             foh = costing.half_even_int(budget * int(rng.integers(970, 1051)), 1000)
             energy_lines.append((ACCOUNT["energy"], cc, energy))
             voh_lines.append((ACCOUNT["variable_overhead"], cc, voh))
             foh_lines.append((ACCOUNT["fixed_overhead"], cc, foh))
             sim.month_actuals[wc] = (energy, voh, foh, budget, wh)
-        _cash_out(sim, month_end, f"Energy bill {site} {tag}", f"ENERGY-{site}-{tag}", energy_lines, "Stadtwerke Energie AG")
-        _cash_out(sim, month_end, f"Consumables and supplies {site} {tag}", f"SUPPLIES-{site}-{tag}", voh_lines, "Industrial Supplies Direct")
-        depreciation = [(ACCOUNT["accumulated_depreciation"], None, -costing.half_even_int(x[2] * 6, 10)) for x in foh_lines]
-        _cash_out(sim, month_end, f"Fixed plant overhead {site} {tag}", f"FOH-{site}-{tag}", foh_lines, "Facility Services GmbH",
-                  other_credits=depreciation)
+        _cash_out(
+            sim,
+            month_end,
+            f"Energy bill {site} {tag}",
+            f"ENERGY-{site}-{tag}",
+            energy_lines,
+            "Stadtwerke Energie AG",
+        )
+        _cash_out(
+            sim,
+            month_end,
+            f"Consumables and supplies {site} {tag}",
+            f"SUPPLIES-{site}-{tag}",
+            voh_lines,
+            "Industrial Supplies Direct",
+        )
+        depreciation = [
+            (ACCOUNT["accumulated_depreciation"], None, -costing.half_even_int(x[2] * 6, 10))
+            for x in foh_lines
+        ]
+        _cash_out(
+            sim,
+            month_end,
+            f"Fixed plant overhead {site} {tag}",
+            f"FOH-{site}-{tag}",
+            foh_lines,
+            "Facility Services GmbH",
+            other_credits=depreciation,
+        )
     # conversion applied at standard, and the residual variances, per work centre
     for wc in c.wc_ids:
         cc = c.wc_cc[wc]
@@ -74,17 +119,31 @@ def close_month(sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget
         actual_mh_at_std = costing.hours_cost(run_cmin[wc], voh_rate)
         applied_foh = costing.hours_cost(u * std_run_cmin, foh_rate)
         lines = [
-            (ACCOUNT["inventory_wip"], None, applied_labor + applied_energy + applied_voh + applied_foh),
+            (
+                ACCOUNT["inventory_wip"],
+                None,
+                applied_labor + applied_energy + applied_voh + applied_foh,
+            ),
             (ACCOUNT["variance_labor_rate"], cc, labor_actual - actual_hours_at_std),
             (ACCOUNT["variance_labor_efficiency"], cc, actual_hours_at_std - applied_labor),
             (ACCOUNT["variance_energy"], cc, energy - applied_energy),
             (ACCOUNT["variance_overhead"], cc, (voh - applied_voh) + (foh - budget)),
             (ACCOUNT["variance_volume"], cc, budget - applied_foh),
-            (ACCOUNT["direct_labor"], cc, -labor_actual), (ACCOUNT["energy"], cc, -energy),
-            (ACCOUNT["variable_overhead"], cc, -voh), (ACCOUNT["fixed_overhead"], cc, -foh),
+            (ACCOUNT["direct_labor"], cc, -labor_actual),
+            (ACCOUNT["energy"], cc, -energy),
+            (ACCOUNT["variable_overhead"], cc, -voh),
+            (ACCOUNT["fixed_overhead"], cc, -foh),
         ]
-        del actual_kwh_at_std, actual_mh_at_std  # price/usage and spending/efficiency split in the costing engine
-        sim.ledger.post(month_end, f"Conversion applied and variances {wc} {tag}", f"MONTH-END-{wc}-{tag}", lines)
+        del (
+            actual_kwh_at_std,
+            actual_mh_at_std,
+        )  # price/usage and spending/efficiency split in the costing engine
+        sim.ledger.post(
+            month_end,
+            f"Conversion applied and variances {wc} {tag}",
+            f"MONTH-END-{wc}-{tag}",
+            lines,
+        )
     _close_orders(sim, month_end)
     _pay_and_accrue(sim, month_start, month_end, tag)
     _counts(sim, month_end)
@@ -97,8 +156,18 @@ def close_month(sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget
 
 
 def order_row(oid: str, o: dict) -> tuple:
-    return (oid, o["site"], o["product"], float(o["planned"]), o["created"], o["due"], o["released_at"],
-            o["completed_at"], o["closed"], o["status"])
+    return (
+        oid,
+        o["site"],
+        o["product"],
+        float(o["planned"]),
+        o["created"],
+        o["due"],
+        o["released_at"],
+        o["completed_at"],
+        o["closed"],
+        o["status"],
+    )
 
 
 def _close_orders(sim: Sim, month_end: dt.date) -> None:
@@ -107,13 +176,22 @@ def _close_orders(sim: Sim, month_end: dt.date) -> None:
     for oid in sim.completed:
         o = sim.orders.pop(oid)
         pid, site = o["product"], o["site"]
-        usage = sum(costing.value_at_standard(o["issued"][comp] - o["planned"] * q, c.std_cost[comp]) for comp, q in c.bom[pid])
+        usage = sum(
+            costing.value_at_standard(o["issued"][comp] - o["planned"] * q, c.std_cost[comp])
+            for comp, q in c.bom[pid]
+        )
         scrap = costing.value_at_standard(o["scrap"], c.std_cost[pid])
         o["closed"], o["status"] = month_end, "closed"
-        sim.ledger.post(month_end, f"Order close {oid}", oid, [
-            (ACCOUNT["variance_material_usage"], f"CC-{site}-{STAGES[0][0]}", usage),
-            (ACCOUNT["variance_scrap"], f"CC-{site}-{STAGES[-1][0]}", scrap),
-            (ACCOUNT["inventory_wip"], None, -(usage + scrap))])
+        sim.ledger.post(
+            month_end,
+            f"Order close {oid}",
+            oid,
+            [
+                (ACCOUNT["variance_material_usage"], f"CC-{site}-{STAGES[0][0]}", usage),
+                (ACCOUNT["variance_scrap"], f"CC-{site}-{STAGES[-1][0]}", scrap),
+                (ACCOUNT["inventory_wip"], None, -(usage + scrap)),
+            ],
+        )
         sim.rows["production_orders"].append(order_row(oid, o))
     sim.completed = []
 
@@ -121,23 +199,48 @@ def _close_orders(sim: Sim, month_end: dt.date) -> None:
 def _pay_and_accrue(sim: Sim, month_start: dt.date, month_end: dt.date, tag: str) -> None:
     c, rng = sim.c, sim.rng
     for site, cents in sorted(sim.month_payroll.items()):
-        _cash_out(sim, month_end, f"Salaries {site} {tag}", f"SALARIES-{site}-{tag}",
-                  [(ACCOUNT["payroll_liability"], None, cents)], "Payroll net pay")
+        _cash_out(
+            sim,
+            month_end,
+            f"Salaries {site} {tag}",
+            f"SALARIES-{site}-{tag}",
+            [(ACCOUNT["payroll_liability"], None, cents)],
+            "Payroll net pay",
+        )
     sim.month_payroll.clear()
     for site in c.plants:
         parts = sim.month_parts.pop((site, month_start), 0)
-        _cash_out(sim, month_end, f"Maintenance parts {site} {tag}", f"MRO-{site}-{tag}",
-                  [(ACCOUNT["maintenance"], c.maint_cc[site], parts)], "MRO Parts Service")
+        _cash_out(
+            sim,
+            month_end,
+            f"Maintenance parts {site} {tag}",
+            f"MRO-{site}-{tag}",
+            [(ACCOUNT["maintenance"], c.maint_cc[site], parts)],
+            "MRO Parts Service",
+        )
     for cc, kind in sorted(c.cc_kind.items()):
         if kind in ("production", "service"):
             continue
         base = {"admin": 42_000, "sales": 55_000, "support": 9_000, "warehouse": 38_000}[kind]
         amount = int(base * rng.uniform(0.9, 1.12)) * 100 + int(rng.integers(0, 100))
-        _cash_out(sim, month_end, f"Operating expenses {cc} {tag}", f"OPEX-{cc}-{tag}",
-                  [(ACCOUNT["opex"], cc, amount)], "Various vendors (card and direct debit)")
+        _cash_out(
+            sim,
+            month_end,
+            f"Operating expenses {cc} {tag}",
+            f"OPEX-{cc}-{tag}",
+            [(ACCOUNT["opex"], cc, amount)],
+            "Various vendors (card and direct debit)",
+        )
     for cc, monthly in ((c.warehouse_cc, 18_500_00), (c.admin_cc, 6_200_00)):
-        sim.ledger.post(month_end, f"Depreciation {cc} {tag}", f"DEPR-{cc}-{tag}", [
-            (ACCOUNT["depreciation"], cc, monthly), (ACCOUNT["accumulated_depreciation"], None, -monthly)])
+        sim.ledger.post(
+            month_end,
+            f"Depreciation {cc} {tag}",
+            f"DEPR-{cc}-{tag}",
+            [
+                (ACCOUNT["depreciation"], cc, monthly),
+                (ACCOUNT["accumulated_depreciation"], None, -monthly),
+            ],
+        )
 
 
 def _counts(sim: Sim, month_end: dt.date) -> None:
@@ -155,8 +258,15 @@ def _counts(sim: Sim, month_end: dt.date) -> None:
                 continue
             sim.move(when, site, item, diff, "adjustment", f"COUNT-{site}-{month_end:%Y%m}")
             value = costing.value_at_standard(diff, c.std_cost[item])
-            sim.ledger.post(month_end, f"Cycle count {site} {item}", f"COUNT-{site}-{month_end:%Y%m}", [
-                (ACCOUNT["inventory_raw"], None, value), (ACCOUNT["inventory_adjustment"], f"CC-{site}-ADM", -value)])
+            sim.ledger.post(
+                month_end,
+                f"Cycle count {site} {item}",
+                f"COUNT-{site}-{month_end:%Y%m}",
+                [
+                    (ACCOUNT["inventory_raw"], None, value),
+                    (ACCOUNT["inventory_adjustment"], f"CC-{site}-ADM", -value),
+                ],
+            )
     ws = c.warehouse_site
     candidates = [p for p in c.finished if sim.stock[(ws, p)] > 50]
     if candidates:
@@ -164,8 +274,15 @@ def _counts(sim: Sim, month_end: dt.date) -> None:
         qty = int(rng.integers(1, 4))
         sim.move(when, ws, pid, -qty, "scrap", f"DAMAGE-{month_end:%Y%m}")
         value = costing.value_at_standard(qty, c.std_cost[pid])
-        sim.ledger.post(month_end, f"Damaged stock written off {pid}", f"DAMAGE-{month_end:%Y%m}", [
-            (ACCOUNT["inventory_adjustment"], c.warehouse_cc, value), (ACCOUNT["inventory_fg"], None, -value)])
+        sim.ledger.post(
+            month_end,
+            f"Damaged stock written off {pid}",
+            f"DAMAGE-{month_end:%Y%m}",
+            [
+                (ACCOUNT["inventory_adjustment"], c.warehouse_cc, value),
+                (ACCOUNT["inventory_fg"], None, -value),
+            ],
+        )
 
 
 def settle_vat(sim: Sim, day: dt.date) -> None:
@@ -173,5 +290,12 @@ def settle_vat(sim: Sim, day: dt.date) -> None:
     if not due:
         return
     out, inp, tag = due
-    _cash_out(sim, day, f"VAT return {tag}", f"VAT-{tag}", [(ACCOUNT["output_vat"], None, out)], "Tax authority",
-              other_credits=[(ACCOUNT["input_vat"], None, -inp)])
+    _cash_out(
+        sim,
+        day,
+        f"VAT return {tag}",
+        f"VAT-{tag}",
+        [(ACCOUNT["output_vat"], None, out)],
+        "Tax authority",
+        other_credits=[(ACCOUNT["input_vat"], None, -inp)],
+    )

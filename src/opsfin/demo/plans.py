@@ -10,7 +10,7 @@ from .master import ACCOUNT, STAGES
 from .sales import seasonality
 from .state import Sim
 
-TARGET_LOAD = 0.66            # share of the constraint's capacity the plan uses
+TARGET_LOAD = 0.66  # share of the constraint's capacity the plan uses
 FIXED_OH_PER_MACHINE = 7_500_00  # cents per machine and month
 
 
@@ -101,23 +101,59 @@ def budget_lines(sim: Sim, plan_rows: list[tuple], fixed_budget: dict) -> list[t
     qty = {(r[1], r[2]): (r[3], r[4]) for r in plan_rows}
     for first, _last in months(c.scale.start, c.scale.end):
         version = f"B{first.year}"
-        revenue = sum(costing.value_at_standard(int(qty[(first, p)][0]), qty[(first, p)][1]) for p in c.finished)
-        cogs = sum(costing.value_at_standard(int(qty[(first, p)][0]), c.std_cost[p]) for p in c.finished)
+        revenue = sum(
+            costing.value_at_standard(int(qty[(first, p)][0]), qty[(first, p)][1])
+            for p in c.finished
+        )
+        cogs = sum(
+            costing.value_at_standard(int(qty[(first, p)][0]), c.std_cost[p]) for p in c.finished
+        )
         rows.append((version, first, c.sales_cc, ACCOUNT["revenue"], -revenue))
         rows.append((version, first, c.sales_cc, ACCOUNT["cogs"], cogs))
         for wc in c.wc_ids:
-            units = sum(int(qty[(first, p)][0]) for p in c.finished if c.product_plant[p] == c.wc_site[wc])
+            units = sum(
+                int(qty[(first, p)][0]) for p in c.finished if c.product_plant[p] == c.wc_site[wc]
+            )
             labor_cmin, run_cmin, wh = sim.wc_standard[wc]
             lr, vr, _fr = c.wc_rates[wc]
             cc = c.wc_cc[wc]
-            rows.append((version, first, cc, ACCOUNT["direct_labor"], costing.hours_cost(units * labor_cmin, lr)))
-            rows.append((version, first, cc, ACCOUNT["energy"], costing.energy_cost(units * wh, c.site_energy_price[c.wc_site[wc]])))
-            rows.append((version, first, cc, ACCOUNT["variable_overhead"], costing.hours_cost(units * run_cmin, vr)))
+            rows.append(
+                (
+                    version,
+                    first,
+                    cc,
+                    ACCOUNT["direct_labor"],
+                    costing.hours_cost(units * labor_cmin, lr),
+                )
+            )
+            rows.append(
+                (
+                    version,
+                    first,
+                    cc,
+                    ACCOUNT["energy"],
+                    costing.energy_cost(units * wh, c.site_energy_price[c.wc_site[wc]]),
+                )
+            )
+            rows.append(
+                (
+                    version,
+                    first,
+                    cc,
+                    ACCOUNT["variable_overhead"],
+                    costing.hours_cost(units * run_cmin, vr),
+                )
+            )
             rows.append((version, first, cc, ACCOUNT["fixed_overhead"], fixed_budget[(wc, first)]))
         for site in c.plants:
             rows.append((version, first, c.maint_cc[site], ACCOUNT["maintenance"], 30_000_00))
         for cc, kind in sorted(c.cc_kind.items()):
-            base = {"admin": 42_000_00, "sales": 55_000_00, "support": 9_000_00, "warehouse": 38_000_00}.get(kind)
+            base = {
+                "admin": 42_000_00,
+                "sales": 55_000_00,
+                "support": 9_000_00,
+                "warehouse": 38_000_00,
+            }.get(kind)
             if base:
                 rows.append((version, first, cc, ACCOUNT["opex"], base))
     return rows

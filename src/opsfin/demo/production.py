@@ -54,12 +54,25 @@ def plan_orders(sim: Sim, day: dt.date) -> None:
         for _ in range(50):  # as many lots as it takes to get back above the reorder point
             if position >= reorder_point:
                 break
-            qty = min(max(sim.lot_size[pid], int(reorder_point + d * 4 - position)), sim.lot_size[pid])
+            qty = min(
+                max(sim.lot_size[pid], int(reorder_point + d * 4 - position)), sim.lot_size[pid]
+            )
             qty = int(-(-qty // 10) * 10)
             oid = sim.next_id("PO-M", 7)
-            sim.orders[oid] = {"site": plant, "product": pid, "planned": qty, "created": day,
-                               "due": day + dt.timedelta(days=5), "released_at": None, "completed_at": None,
-                               "closed": None, "status": "open", "good": 0, "scrap": 0, "issued": {}}
+            sim.orders[oid] = {
+                "site": plant,
+                "product": pid,
+                "planned": qty,
+                "created": day,
+                "due": day + dt.timedelta(days=5),
+                "released_at": None,
+                "completed_at": None,
+                "closed": None,
+                "status": "open",
+                "good": 0,
+                "scrap": 0,
+                "issued": {},
+            }
             sim.unreleased.append(oid)
             sim.pipeline[pid] += qty
             position += qty
@@ -89,8 +102,12 @@ def release_orders(sim: Sim, day: dt.date) -> None:
             sim.move(when, site, comp, -q, "issue", oid)
             value += costing.value_at_standard(q, c.std_cost[comp])
         o["issued"], o["released_at"], o["status"] = need, when, "released"
-        sim.ledger.post(day, f"Material issue to {oid}", oid,
-                        [(ACCOUNT["inventory_wip"], None, value), (ACCOUNT["inventory_raw"], None, -value)])
+        sim.ledger.post(
+            day,
+            f"Material issue to {oid}",
+            oid,
+            [(ACCOUNT["inventory_wip"], None, value), (ACCOUNT["inventory_raw"], None, -value)],
+        )
         sim.queues[f"{site}-{STAGES[0][0]}"].append((start, oid, 1, o["planned"]))
     sim.unreleased = still
 
@@ -120,15 +137,18 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
     remaining = []
     for item in sorted(sim.queues[wc]):
         ready = item[0]
-        if ready >= win_end or not _run_step(sim, site, wc, stage, item, win_end, machines, avail, avail_at, stops):
+        if ready >= win_end or not _run_step(
+            sim, site, wc, stage, item, win_end, machines, avail, avail_at, stops
+        ):
             remaining.append(item)
     for m, a in avail.items():
         sim.machine_free[m] = a
     sim.queues[wc] = remaining
 
 
-def _open_machines(sim: Sim, day: dt.date, wc: str, win_start: float, win_end: float
-                   ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+def _open_machines(
+    sim: Sim, day: dt.date, wc: str, win_start: float, win_end: float
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """When each machine of the work centre is first available in the window (after its work of the day
     before and any planned maintenance), and the breakdown stopping it today, if any."""
     rng = sim.rng
@@ -136,7 +156,9 @@ def _open_machines(sim: Sim, day: dt.date, wc: str, win_start: float, win_end: f
     for m in sim.c.wc_machines[wc]:
         sim.windows.append((m, win_start, win_end))
         a = max(sim.machine_free.get(m, 0.0), win_start)
-        if rng.random() < 1 / 30:  # planned maintenance, about monthly: 3 hours at the start of the day
+        if (
+            rng.random() < 1 / 30
+        ):  # planned maintenance, about monthly: 3 hours at the start of the day
             sim.planned_stops.append((m, win_start, win_start + 180))
             _maintenance(sim, m, win_start, win_start + 180, "planned", "planned maintenance")
             a = max(a, win_start + 180)
@@ -150,19 +172,40 @@ def _open_machines(sim: Sim, day: dt.date, wc: str, win_start: float, win_end: f
                 b, length = a, min(length * 3, max(win_end - a - 1, 1.0))
                 avail[m] = a + length
             stops[m] = (b, b + length)
-            reason = str(rng.choice(["breakdown: spindle", "breakdown: hydraulics", "breakdown: sensor fault",
-                                     "breakdown: drive", "breakdown: tooling"]))
+            reason = str(
+                rng.choice(
+                    [
+                        "breakdown: spindle",
+                        "breakdown: hydraulics",
+                        "breakdown: sensor fault",
+                        "breakdown: drive",
+                        "breakdown: tooling",
+                    ]
+                )
+            )
             _maintenance(sim, m, b, b + length, "breakdown", reason)
     return avail, stops
 
 
-def _run_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, win_end: float, machines: list[str],
-              avail: dict[str, float], avail_at: np.ndarray, stops: dict[str, tuple[float, float]]) -> bool:
+def _run_step(
+    sim: Sim,
+    site: str,
+    wc: str,
+    stage: int,
+    item: tuple,
+    win_end: float,
+    machines: list[str],
+    avail: dict[str, float],
+    avail_at: np.ndarray,
+    stops: dict[str, tuple[float, float]],
+) -> bool:
     """Run one queued routing step (ready, order, step, units) on the first idle machine, else the one free
     soonest; a breakdown on the way stretches it. False, and nothing recorded, when it would end after
     `win_end`."""
     ready, oid, step, units = item
-    wc_r, std_setup, _run_cmin, _labor_cmin, _wh = sim.c.routing[sim.orders[oid]["product"]][step - 1]
+    wc_r, std_setup, _run_cmin, _labor_cmin, _wh = sim.c.routing[sim.orders[oid]["product"]][
+        step - 1
+    ]
     free = avail_at <= ready  # the first idle machine, else the one free soonest
     i = int(free.argmax()) if free.any() else int(avail_at.argmin())
     m = machines[i]
@@ -184,12 +227,25 @@ def _run_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, win_end: fl
         return False
     avail[m] = end
     avail_at[i] = end
-    _record_step(sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None)
+    _record_step(
+        sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None
+    )
     return True
 
 
-def _record_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, m: str, start: float, setup: float,
-                 run: float, end: float, stop: tuple[float, float] | None) -> None:
+def _record_step(
+    sim: Sim,
+    site: str,
+    wc: str,
+    stage: int,
+    item: tuple,
+    m: str,
+    start: float,
+    setup: float,
+    run: float,
+    end: float,
+    stop: tuple[float, float] | None,
+) -> None:
     """The operation row of a step run on machine `m` (its run split around `stop`, a breakdown it waited
     through), its inspection, and the order's next step or, after the last stage, its completion."""
     rng = sim.rng
@@ -200,8 +256,24 @@ def _record_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, m: str, 
     op_id = sim.next_id("OP", 8)
     wait = round(start - ready, 1)
     labor = round((setup + run) * 1.0, 2)
-    sim.rows["operations"].append((op_id, oid, step, wc, m, shift_at(sim, site, start), sim.ts(start), sim.ts(end),
-                                   setup, run, labor, float(good), float(scrap), wait))
+    sim.rows["operations"].append(
+        (
+            op_id,
+            oid,
+            step,
+            wc,
+            m,
+            shift_at(sim, site, start),
+            sim.ts(start),
+            sim.ts(end),
+            setup,
+            run,
+            labor,
+            float(good),
+            float(scrap),
+            wait,
+        )
+    )
     run_start = start + setup
     if stop is not None:
         sim.segments.append((m, run_start, stop[0], units, good, run))
@@ -212,8 +284,16 @@ def _record_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, m: str, 
     if last_stage or rng.random() < 0.15:
         defects = scrap if last_stage else int(rng.binomial(units, 0.004))
         sim.rows["quality_inspections"].append(
-            (sim.next_id("QI", 8), oid, op_id, sim.ts(end + 5), float(units), float(defects),
-             str(rng.choice(DEFECT_CODES)) if defects else None))
+            (
+                sim.next_id("QI", 8),
+                oid,
+                op_id,
+                sim.ts(end + 5),
+                float(units),
+                float(defects),
+                str(rng.choice(DEFECT_CODES)) if defects else None,
+            )
+        )
     if last_stage:
         _complete(sim, oid, end, good, scrap)
     else:
@@ -222,10 +302,16 @@ def _record_step(sim: Sim, site: str, wc: str, stage: int, item: tuple, m: str, 
 
 def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:
     rng = sim.rng
-    sim.rows["downtime_events"].append((machine, sim.ts(start), sim.ts(end), reason, kind == "planned"))
-    parts = int(rng.integers(80, 600) if kind == "planned" else rng.integers(300, 4500)) * 100 + int(rng.integers(0, 100))
+    sim.rows["downtime_events"].append(
+        (machine, sim.ts(start), sim.ts(end), reason, kind == "planned")
+    )
+    parts = int(
+        rng.integers(80, 600) if kind == "planned" else rng.integers(300, 4500)
+    ) * 100 + int(rng.integers(0, 100))
     hours = round((end - start) / 60 * (1.0 if kind == "planned" else 1.5), 2)
-    sim.rows["maintenance_events"].append((sim.next_id("MX", 7), machine, kind, sim.ts(start), sim.ts(end), parts, hours))
+    sim.rows["maintenance_events"].append(
+        (sim.next_id("MX", 7), machine, kind, sim.ts(start), sim.ts(end), parts, hours)
+    )
     site = sim.c.wc_site[machine.rsplit("-", 1)[0]]
     sim.month_parts[(site, sim.day_of(end).replace(day=1))] += parts
 
@@ -239,8 +325,12 @@ def _complete(sim: Sim, oid: str, end: float, good: int, scrap: int) -> None:
     sim.completed.append(oid)
     sim.move(when, site, pid, good, "production", oid)
     value = costing.value_at_standard(good, c.std_cost[pid])
-    sim.ledger.post(when.date(), f"Production receipt {oid}", oid,
-                    [(ACCOUNT["inventory_fg"], None, value), (ACCOUNT["inventory_wip"], None, -value)])
+    sim.ledger.post(
+        when.date(),
+        f"Production receipt {oid}",
+        oid,
+        [(ACCOUNT["inventory_fg"], None, value), (ACCOUNT["inventory_wip"], None, -value)],
+    )
     sim.move(when + dt.timedelta(minutes=1), site, pid, -good, "transfer", oid)
     sim.arrivals[when.date() + dt.timedelta(days=TRANSFER_DAYS)].append((pid, good, oid))
     sim.pipeline[pid] -= scrap  # the good units stay in the pipeline until they reach the DC
@@ -254,5 +344,6 @@ def receive_transfers(sim: Sim, day: dt.date) -> None:
         sim.move(when, ws, pid, qty, "transfer", oid)
         sim.pipeline[pid] -= qty
         from .people import warehouse_task
+
         warehouse_task(sim, day, "receive", oid, 1, qty)
         warehouse_task(sim, day, "putaway", oid, 1, qty)

@@ -42,16 +42,30 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
         price_1e4 = int(round(price / 100)) * 100
         expected = day + dt.timedelta(days=lead)
-        sim.rows["purchase_orders"].append((po, 1, sup, site, item, float(qty), price_1e4, ccy, day, expected))
+        sim.rows["purchase_orders"].append(
+            (po, 1, sup, site, item, float(qty), price_1e4, ccy, day, expected)
+        )
         sim.on_order[(site, item)] += qty
-        delay = int(rng.choice([-2, -1, 0, 1, 2], p=[0.1, 0.25, 0.5, 0.1, 0.05])) + sim.plan.supplier_delay_days(sup, day)
+        delay = int(
+            rng.choice([-2, -1, 0, 1, 2], p=[0.1, 0.25, 0.5, 0.1, 0.05])
+        ) + sim.plan.supplier_delay_days(sup, day)
         arrival = max(expected + dt.timedelta(days=delay), day + dt.timedelta(days=1))
-        line = {"po": po, "line": 1, "supplier": sup, "site": site, "item": item, "qty": qty, "price": price_1e4,
-                "ccy": ccy}
+        line = {
+            "po": po,
+            "line": 1,
+            "supplier": sup,
+            "site": site,
+            "item": item,
+            "qty": qty,
+            "price": price_1e4,
+            "ccy": ccy,
+        }
         if rng.random() < 0.08:  # split delivery
             first = qty // 2
             sim.due_receipts[arrival].append({**line, "rqty": first})
-            sim.due_receipts[arrival + dt.timedelta(days=int(rng.integers(2, 6)))].append({**line, "rqty": qty - first})
+            sim.due_receipts[arrival + dt.timedelta(days=int(rng.integers(2, 6)))].append(
+                {**line, "rqty": qty - first}
+            )
         else:
             sim.due_receipts[arrival].append({**line, "rqty": qty})
         if rng.random() < _issue_rate(sim, "no_receipt"):
@@ -59,8 +73,12 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
 
 
 def _issue_rate(sim: Sim, kind: str) -> float:
-    return {"duplicate": 0.012, "price_over_tolerance": 0.012, "qty_over_received": 0.010, "no_receipt": 0.006}[kind] * (
-        4 if sim.c.scale.name == "tiny" else 1)
+    return {
+        "duplicate": 0.012,
+        "price_over_tolerance": 0.012,
+        "qty_over_received": 0.010,
+        "no_receipt": 0.006,
+    }[kind] * (4 if sim.c.scale.name == "tiny" else 1)
 
 
 def receive(sim: Sim, day: dt.date) -> None:
@@ -69,17 +87,28 @@ def receive(sim: Sim, day: dt.date) -> None:
         gr = sim.next_id("GR-", 7)
         qty = ln["rqty"]
         sim.rows["goods_receipts"].append((gr, ln["po"], ln["line"], float(qty), day))
-        sim.move(dt.datetime.combine(day, dt.time(5, 30)), ln["site"], ln["item"], qty, "receipt", gr)
+        sim.move(
+            dt.datetime.combine(day, dt.time(5, 30)), ln["site"], ln["item"], qty, "receipt", gr
+        )
         sim.on_order[(ln["site"], ln["item"])] -= qty
         std = c.std_cost[ln["item"]]
         rate = sim.rate(ln["ccy"], day)
         inventory = costing.value_at_standard(qty, std)
         ppv = costing.ppv_cents(qty, ln["price"], rate, std)
         grni = inventory + ppv
-        sim.ledger.post(day, f"Goods receipt {gr} for {ln['po']}", gr, [
-            (ACCOUNT["inventory_raw"], None, inventory), (ACCOUNT["variance_material_price"], None, ppv),
-            (ACCOUNT["grni"], None, -grni)])
-        sim.due_invoices[day + dt.timedelta(days=int(rng.integers(0, 5)))].append({**ln, "gr": gr, "qty": qty, "grni": grni})
+        sim.ledger.post(
+            day,
+            f"Goods receipt {gr} for {ln['po']}",
+            gr,
+            [
+                (ACCOUNT["inventory_raw"], None, inventory),
+                (ACCOUNT["variance_material_price"], None, ppv),
+                (ACCOUNT["grni"], None, -grni),
+            ],
+        )
+        sim.due_invoices[day + dt.timedelta(days=int(rng.integers(0, 5)))].append(
+            {**ln, "gr": gr, "qty": qty, "grni": grni}
+        )
 
 
 def book_invoices(sim: Sim, day: dt.date) -> None:
@@ -89,21 +118,39 @@ def book_invoices(sim: Sim, day: dt.date) -> None:
         r = rng.random()
         qty, price = ln["qty"], ln["price"]
         if r < _issue_rate(sim, "price_over_tolerance"):
-            kind, price = "price_over_tolerance", int(round(price * rng.uniform(1.08, 1.15) / 100)) * 100
+            kind, price = (
+                "price_over_tolerance",
+                int(round(price * rng.uniform(1.08, 1.15) / 100)) * 100,
+            )
         elif r < _issue_rate(sim, "price_over_tolerance") + _issue_rate(sim, "qty_over_received"):
             kind, qty = "qty_over_received", qty + max(1, int(qty * rng.uniform(0.1, 0.25)))
         inv = _post_invoice(sim, day, ln, qty, price, ln["grni"], blocked=kind is not None)
         if kind:
             sim.invoice_truth.append((inv["invoice_id"], 1, kind))
-            sim.plan.add_matching("over_billed_invoice" if kind == "price_over_tolerance" else "over_quantity_invoice",
-                                  "supplier", ln["supplier"], day, f"Invoice {inv['invoice_id']} bills more than the PO/receipt ({kind}).")
+            sim.plan.add_matching(
+                "over_billed_invoice"
+                if kind == "price_over_tolerance"
+                else "over_quantity_invoice",
+                "supplier",
+                ln["supplier"],
+                day,
+                f"Invoice {inv['invoice_id']} bills more than the PO/receipt ({kind}).",
+            )
         elif rng.random() < _issue_rate(sim, "duplicate"):
             later = day + dt.timedelta(days=int(rng.integers(3, 21)))
             sim.due_invoices.setdefault(later, []).append({**ln, "duplicate_of": inv})
 
 
-def _post_invoice(sim: Sim, day: dt.date, ln: dict, qty: int, price: int, grni: int, blocked: bool,
-                  ref: str | None = None) -> dict:
+def _post_invoice(
+    sim: Sim,
+    day: dt.date,
+    ln: dict,
+    qty: int,
+    price: int,
+    grni: int,
+    blocked: bool,
+    ref: str | None = None,
+) -> dict:
     c = sim.c
     sup, ccy = ln["supplier"], ln["ccy"]
     inv_id = sim.next_id("SINV-", 7)
@@ -114,17 +161,30 @@ def _post_invoice(sim: Sim, day: dt.date, ln: dict, qty: int, price: int, grni: 
     total = net + tax
     due = day + dt.timedelta(days=c.supplier[sup].terms)
     sim.rows["ap_invoices"].append((inv_id, sup, ref, "invoice", day, due, ccy, tax, total))
-    sim.rows["ap_invoice_lines"].append((inv_id, 1, ln["po"], ln["line"], ln["item"], float(qty), price, net))
+    sim.rows["ap_invoice_lines"].append(
+        (inv_id, 1, ln["po"], ln["line"], ln["item"], float(qty), price, net)
+    )
     base = costing.to_base(total, sim.rate(ccy, day))
     net_base = base - tax
     lines = [(ACCOUNT["input_vat"], None, tax), (ACCOUNT["ap"], None, -base)]
     if grni is None:  # nothing received: the invoice waits in GRNI for its goods
         lines.append((ACCOUNT["grni"], None, net_base))
     else:
-        lines += [(ACCOUNT["grni"], None, grni), (ACCOUNT["variance_invoice_price"], None, net_base - grni)]
+        lines += [
+            (ACCOUNT["grni"], None, grni),
+            (ACCOUNT["variance_invoice_price"], None, net_base - grni),
+        ]
     sim.ledger.post(day, f"Supplier invoice {ref} from {sup}", inv_id, lines)
     sim.month_vat[1] += tax
-    rec = {"invoice_id": inv_id, "supplier": sup, "ccy": ccy, "total": total, "base": base, "due": due, "ref": ref}
+    rec = {
+        "invoice_id": inv_id,
+        "supplier": sup,
+        "ccy": ccy,
+        "total": total,
+        "base": base,
+        "due": due,
+        "ref": ref,
+    }
     if not blocked:
         sim.open_ap[inv_id] = rec
     return rec
@@ -137,12 +197,22 @@ def book_duplicates(sim: Sim, day: dt.date) -> None:
     sim.due_invoices[day] = [ln for ln in sim.due_invoices.get(day, []) if "duplicate_of" not in ln]
     for ln in todays:
         orig = ln.pop("duplicate_of")
-        variants = [orig["ref"].replace("-", ""), orig["ref"].lower(), orig["ref"] + "/1", " " + orig["ref"]]
+        variants = [
+            orig["ref"].replace("-", ""),
+            orig["ref"].lower(),
+            orig["ref"] + "/1",
+            " " + orig["ref"],
+        ]
         ref = variants[int(rng.integers(0, len(variants)))]
         inv = _post_invoice(sim, day, ln, ln["qty"], ln["price"], None, blocked=True, ref=ref)
         sim.invoice_truth.append((inv["invoice_id"], 1, "duplicate"))
-        sim.plan.add_matching("duplicate_invoice", "supplier", ln["supplier"], day,
-                              f"Invoice {inv['invoice_id']} duplicates {orig['invoice_id']} ({orig['ref']!r}).")
+        sim.plan.add_matching(
+            "duplicate_invoice",
+            "supplier",
+            ln["supplier"],
+            day,
+            f"Invoice {inv['invoice_id']} duplicates {orig['invoice_id']} ({orig['ref']!r}).",
+        )
 
 
 def _unreceived_invoice(sim: Sim, day: dt.date, line: dict) -> None:
@@ -151,8 +221,20 @@ def _unreceived_invoice(sim: Sim, day: dt.date, line: dict) -> None:
     po = sim.next_id("PO-", 7)
     qty = line["qty"] // 4 or 1
     expected = day + dt.timedelta(days=c.supplier[line["supplier"]].lead)
-    sim.rows["purchase_orders"].append((po, 1, line["supplier"], line["site"], line["item"], float(qty), line["price"],
-                                        line["ccy"], day, expected))
+    sim.rows["purchase_orders"].append(
+        (
+            po,
+            1,
+            line["supplier"],
+            line["site"],
+            line["item"],
+            float(qty),
+            line["price"],
+            line["ccy"],
+            day,
+            expected,
+        )
+    )
     when = expected + dt.timedelta(days=int(rng.integers(0, 4)))
     sim.due_invoices[when].append({**line, "po": po, "qty": qty, "unreceived": True, "grni": None})
 
@@ -163,8 +245,13 @@ def book_unreceived(sim: Sim, day: dt.date) -> None:
     for ln in todays:
         inv = _post_invoice(sim, day, ln, ln["qty"], ln["price"], None, blocked=True)
         sim.invoice_truth.append((inv["invoice_id"], 1, "no_receipt"))
-        sim.plan.add_matching("unreceived_invoice", "supplier", ln["supplier"], day,
-                              f"Invoice {inv['invoice_id']} bills {ln['po']}, which was never received.")
+        sim.plan.add_matching(
+            "unreceived_invoice",
+            "supplier",
+            ln["supplier"],
+            day,
+            f"Invoice {inv['invoice_id']} bills {ln['po']}, which was never received.",
+        )
 
 
 def payment_run(sim: Sim, day: dt.date) -> None:
@@ -181,15 +268,35 @@ def payment_run(sim: Sim, day: dt.date) -> None:
         ccy = c.supplier[sup].ccy
         pay = sim.next_id("PAY-", 7)
         amount = sum(i["total"] for i in invs)
-        reference = f"{pay} " + " ".join(i["ref"] for i in invs[:3]) + (" ..." if len(invs) > 3 else "")
+        reference = (
+            f"{pay} " + " ".join(i["ref"] for i in invs[:3]) + (" ..." if len(invs) > 3 else "")
+        )
         sim.rows["ap_payments"].append((pay, sup, day, amount, ccy, reference))
         for i in invs:
             sim.rows["ap_payment_allocations"].append((pay, i["invoice_id"], i["total"]))
             del sim.open_ap[i["invoice_id"]]
         cleared = sum(i["base"] for i in invs)
         bank_cents = amount if ccy == BASE else costing.to_base(amount, sim.rate(ccy, day))
-        sim.ledger.post(day, f"Payment {pay} to {sup}", pay, [
-            (ACCOUNT["ap"], None, cleared), (ACCOUNT["cash"], None, -bank_cents), (ACCOUNT["fx"], None, bank_cents - cleared)])
-        booking = day + dt.timedelta(days=3 if rng.random() < 0.3 else 0)  # Friday runs may book on Monday
-        sim.bank(booking, -bank_cents, c.supplier[sup].name, reference, "SEPA CREDIT TRANSFER OUT", "ap_payment", pay,
-                 value=booking)
+        sim.ledger.post(
+            day,
+            f"Payment {pay} to {sup}",
+            pay,
+            [
+                (ACCOUNT["ap"], None, cleared),
+                (ACCOUNT["cash"], None, -bank_cents),
+                (ACCOUNT["fx"], None, bank_cents - cleared),
+            ],
+        )
+        booking = day + dt.timedelta(
+            days=3 if rng.random() < 0.3 else 0
+        )  # Friday runs may book on Monday
+        sim.bank(
+            booking,
+            -bank_cents,
+            c.supplier[sup].name,
+            reference,
+            "SEPA CREDIT TRANSFER OUT",
+            "ap_payment",
+            pay,
+            value=booking,
+        )

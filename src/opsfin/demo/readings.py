@@ -11,8 +11,9 @@ import pyarrow as pa
 from .state import Sim
 
 
-def _explode(machine_idx: np.ndarray, start: np.ndarray, end: np.ndarray, lo: float, hours: int
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _explode(
+    machine_idx: np.ndarray, start: np.ndarray, end: np.ndarray, lo: float, hours: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split intervals into (row, cell, minutes) pieces per hour of [lo, lo + hours·60)."""
     s = np.clip(start, lo, lo + hours * 60)
     e = np.clip(end, lo, lo + hours * 60)
@@ -54,11 +55,19 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     for items, sign in ((windows, 1.0), (stops, -1.0)):
         if items:
             mi = np.array([index[it[0]] for it in items])
-            _, cell, minutes, _ = _explode(mi, np.array([it[1] for it in items]), np.array([it[2] for it in items]), lo, hours)
+            _, cell, minutes, _ = _explode(
+                mi, np.array([it[1] for it in items]), np.array([it[2] for it in items]), lo, hours
+            )
             np.add.at(planned, cell, sign * minutes)
     if segments:
         mi = np.array([index[it[0]] for it in segments])
-        rows, cell, minutes, _ = _explode(mi, np.array([it[1] for it in segments]), np.array([it[2] for it in segments]), lo, hours)
+        rows, cell, minutes, _ = _explode(
+            mi,
+            np.array([it[1] for it in segments]),
+            np.array([it[2] for it in segments]),
+            lo,
+            hours,
+        )
         src = np.array([(it[3], it[4], it[5]) for it in segments], dtype=float)[rows]
         share = minutes / src[:, 2]
         np.add.at(run, cell, minutes)
@@ -83,13 +92,21 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     vibration = np.round(np.maximum(1.8 + 1.5 * run / 60 + rng.normal(0, 0.2, n), 0), 2)
     wh = np.round(kwh * 1000).astype(np.int64)
     for i, m in enumerate(machines):
-        sim.month_wh[m] = int(wh[i * hours:(i + 1) * hours].sum())
+        sim.month_wh[m] = int(wh[i * hours : (i + 1) * hours].sum())
     start_ts = np.datetime64(dt.datetime.combine(month_start, dt.time()), "us")
-    hour_start = start_ts + (np.tile(np.arange(hours), len(machines)) * 3_600_000_000).astype("timedelta64[us]")
-    return pa.table({
-        "machine_id": pa.array(np.array(machines, dtype=object)[m_of], pa.string()),
-        "hour_start": pa.array(hour_start, pa.timestamp("us")),
-        "planned_minutes": planned, "run_minutes": run,
-        "units_total": np.round(units_total, 3), "units_good": np.round(units_good, 3),
-        "kwh": kwh, "temperature_c": temperature, "vibration_mm_s": vibration,
-    })
+    hour_start = start_ts + (np.tile(np.arange(hours), len(machines)) * 3_600_000_000).astype(
+        "timedelta64[us]"
+    )
+    return pa.table(
+        {
+            "machine_id": pa.array(np.array(machines, dtype=object)[m_of], pa.string()),
+            "hour_start": pa.array(hour_start, pa.timestamp("us")),
+            "planned_minutes": planned,
+            "run_minutes": run,
+            "units_total": np.round(units_total, 3),
+            "units_good": np.round(units_good, 3),
+            "kwh": kwh,
+            "temperature_c": temperature,
+            "vibration_mm_s": vibration,
+        }
+    )

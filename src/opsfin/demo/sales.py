@@ -29,15 +29,26 @@ def take_orders(sim: Sim, day: dt.date) -> None:
         ccy = c.customer[cust].ccy
         promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
         lines = 1 + int(rng.poisson(c.scale.lines_per_order - 1))
-        for ln, pid in enumerate(rng.choice(c.finished, size=min(lines, len(c.finished)), replace=False), start=1):
+        for ln, pid in enumerate(
+            rng.choice(c.finished, size=min(lines, len(c.finished)), replace=False), start=1
+        ):
             pid = str(pid)
             surge = sim.plan.demand_surge(c.product_plant[pid], day)
-            mean_qty = sim.daily_demand[pid] * 7 / 5 / (c.scale.orders_per_day * c.scale.lines_per_order / len(c.finished))
+            mean_qty = (
+                sim.daily_demand[pid]
+                * 7
+                / 5
+                / (c.scale.orders_per_day * c.scale.lines_per_order / len(c.finished))
+            )
             qty = max(1, int(rng.gamma(2.0, mean_qty * surge / 2.0)))
-            price_eur = c.list_price[pid] * (1 - c.customer[cust].discount) * rng.uniform(0.97, 1.02)
+            price_eur = (
+                c.list_price[pid] * (1 - c.customer[cust].discount) * rng.uniform(0.97, 1.02)
+            )
             price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
             price_1e4 = int(round(price / 100)) * 100
-            sim.rows["sales_orders"].append((so, ln, cust, c.warehouse_site, pid, float(qty), price_1e4, ccy, day, promised))
+            sim.rows["sales_orders"].append(
+                (so, ln, cust, c.warehouse_site, pid, float(qty), price_1e4, ccy, day, promised)
+            )
             sim.backlog.append([so, ln, cust, promised, pid, qty, price_1e4, ccy])
 
 
@@ -82,10 +93,18 @@ def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
     rate = sim.rate(ccy, day)
     net_base, tax_base = costing.to_base(net, rate), tax  # foreign-currency customers carry no VAT
     sim.ar_base[inv] = (ccy, total, net_base + tax_base)
-    sim.ledger.post(day, f"Invoice {inv} to {cust}", inv, [
-        (ACCOUNT["ar"], None, net_base + tax_base), (ACCOUNT["revenue"], c.sales_cc, -net_base),
-        (ACCOUNT["output_vat"], None, -tax_base),
-        (ACCOUNT["cogs"], c.sales_cc, cogs), (ACCOUNT["inventory_fg"], None, -cogs)])
+    sim.ledger.post(
+        day,
+        f"Invoice {inv} to {cust}",
+        inv,
+        [
+            (ACCOUNT["ar"], None, net_base + tax_base),
+            (ACCOUNT["revenue"], c.sales_cc, -net_base),
+            (ACCOUNT["output_vat"], None, -tax_base),
+            (ACCOUNT["cogs"], c.sales_cc, cogs),
+            (ACCOUNT["inventory_fg"], None, -cogs),
+        ],
+    )
     sim.month_vat[0] += tax_base
     warehouse_task(sim, day, "pick", so, len(lines), sum(ln[5] for ln in lines))
     warehouse_task(sim, day, "pack", so, len(lines), sum(ln[5] for ln in lines))
@@ -93,10 +112,14 @@ def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
     # when will the customer pay?
     delay = int(round(rng.normal(2, 4))) + sim.plan.customer_extra_days(cust, day)
     pay_day = max(due + dt.timedelta(days=max(delay, -10)), day + dt.timedelta(days=3))
-    if ccy == BASE and total > 200_00 and rng.random() < 0.06:  # partial payments, base currency only
+    if (
+        ccy == BASE and total > 200_00 and rng.random() < 0.06
+    ):  # partial payments, base currency only
         first = costing.half_even_int(total * 6, 10)
         sim.due_payments[pay_day].append((inv, cust, first))
-        sim.due_payments[pay_day + dt.timedelta(days=int(rng.integers(7, 25)))].append((inv, cust, total - first))
+        sim.due_payments[pay_day + dt.timedelta(days=int(rng.integers(7, 25)))].append(
+            (inv, cust, total - first)
+        )
     else:
         sim.due_payments[pay_day].append((inv, cust, total))
 
@@ -135,24 +158,52 @@ def _receipt(sim: Sim, day: dt.date, cust: str, items: list[tuple[str, int]], ba
         sim.rows["ar_receipts"].append((rid, cust, day, amount, ccy, reference))
         sim.rows["ar_receipt_allocations"].append((rid, inv, amount))
         _ccy, _total, base = sim.ar_base[inv]
-        cleared = amount if ccy == BASE else base  # foreign-currency invoices are always paid in full
+        cleared = (
+            amount if ccy == BASE else base
+        )  # foreign-currency invoices are always paid in full
         bank_cents = amount if ccy == BASE else costing.to_base(amount, sim.rate(ccy, day))
-        sim.ledger.post(day, f"Receipt {rid} from {cust}", rid, [
-            (ACCOUNT["cash"], None, bank_cents), (ACCOUNT["ar"], None, -cleared), (ACCOUNT["fx"], None, cleared - bank_cents)])
+        sim.ledger.post(
+            day,
+            f"Receipt {rid} from {cust}",
+            rid,
+            [
+                (ACCOUNT["cash"], None, bank_cents),
+                (ACCOUNT["ar"], None, -cleared),
+                (ACCOUNT["fx"], None, cleared - bank_cents),
+            ],
+        )
         receipts.append(rid)
         bank_total += bank_cents
     name = c.customer[cust].name
     counterparty = name.upper() if rng.random() < 0.3 else name
     reference = advice if batch else items[0][0]
     if batch:
-        sim.plan.add_matching("batch_payment", "customer", cust, day,
-                              f"{cust} paid {len(items)} invoices in one transfer ({', '.join(receipts)}).")
+        sim.plan.add_matching(
+            "batch_payment",
+            "customer",
+            cust,
+            day,
+            f"{cust} paid {len(items)} invoices in one transfer ({', '.join(receipts)}).",
+        )
     elif rng.random() < (0.006 if c.scale.name != "tiny" else 0.08):
         mangled = _mangle(reference, rng)
-        sim.plan.add_matching("mangled_reference", "customer", cust, day,
-                              f"Bank line for {receipts[0]} carries reference {mangled!r} instead of {reference!r}.")
+        sim.plan.add_matching(
+            "mangled_reference",
+            "customer",
+            cust,
+            day,
+            f"Bank line for {receipts[0]} carries reference {mangled!r} instead of {reference!r}.",
+        )
         reference = mangled
-    sim.bank(day, bank_total, counterparty, reference, f"SEPA CREDIT TRANSFER {name[:20]}", "ar_receipt", receipts)
+    sim.bank(
+        day,
+        bank_total,
+        counterparty,
+        reference,
+        f"SEPA CREDIT TRANSFER {name[:20]}",
+        "ar_receipt",
+        receipts,
+    )
 
 
 def _mangle(reference: str, rng) -> str:
@@ -162,7 +213,7 @@ def _mangle(reference: str, rng) -> str:
         return digits.lstrip("0")
     if choice == 1 and len(digits) > 2:
         i = int(rng.integers(0, len(digits) - 1))
-        swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
+        swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
         return f"INV {swapped}" if swapped != digits else f"RF {digits}"
     if choice == 2:
         return f"/ROC/{reference.replace('-', '')}"

@@ -35,8 +35,17 @@ def parse_truth(text: str, where: str | Path = "truth/anomalies.json") -> list[T
     I/O layer reads the file (opsfin.runs.model.load_truth)."""
     try:
         records = json.loads(text)
-        return [Truth(r["id"], r["kind"], r.get("kpi"), str(r["entity_id"]), dt.date.fromisoformat(r["start"]),
-                      dt.date.fromisoformat(r["end"])) for r in records]
+        return [
+            Truth(
+                r["id"],
+                r["kind"],
+                r.get("kpi"),
+                str(r["entity_id"]),
+                dt.date.fromisoformat(r["start"]),
+                dt.date.fromisoformat(r["end"]),
+            )
+            for r in records
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{where}: not a ground-truth file ({exc})") from None
 
@@ -46,7 +55,9 @@ def _overlaps(a: Alert, t: Truth) -> bool:
 
 
 def caught(t: Truth, alerts: list[Alert]) -> list[Alert]:
-    return [a for a in alerts if a.kpi == t.kpi and t.entity_id in a.scope.values() and _overlaps(a, t)]
+    return [
+        a for a in alerts if a.kpi == t.kpi and t.entity_id in a.scope.values() and _overlaps(a, t)
+    ]
 
 
 def is_true(a: Alert, truth: list[Truth]) -> bool:
@@ -58,7 +69,9 @@ def score(alerts: list[Alert], truth: list[Truth]) -> dict:
     named = [t for t in truth if t.kpi]
     kinds: dict[str, dict] = {}
     for t in named:
-        k = kinds.setdefault(t.kind, {"kind": t.kind, "kpi": t.kpi, "anomalies": 0, "caught": 0, "missed": []})
+        k = kinds.setdefault(
+            t.kind, {"kind": t.kind, "kpi": t.kpi, "anomalies": 0, "caught": 0, "missed": []}
+        )
         k["anomalies"] += 1
         if caught(t, alerts):
             k["caught"] += 1
@@ -83,9 +96,14 @@ def score(alerts: list[Alert], truth: list[Truth]) -> dict:
     return {
         "kinds": sorted(kinds.values(), key=lambda k: k["kind"]),
         "alerts_by_kpi": {kpi: {"alerts": c[0], "true": c[1]} for kpi, c in sorted(by_kpi.items())},
-        "overall": {"anomalies": len(named), "caught": n_caught, "recall": n_caught / len(named) if named else None,
-                    "anomaly_alerts": len(anomaly_alerts), "true_alerts": n_true,
-                    "precision": n_true / len(anomaly_alerts) if anomaly_alerts else None,
-                    "guardrail_alerts": sum(a.kind == "guardrail" for a in alerts)},
+        "overall": {
+            "anomalies": len(named),
+            "caught": n_caught,
+            "recall": n_caught / len(named) if named else None,
+            "anomaly_alerts": len(anomaly_alerts),
+            "true_alerts": n_true,
+            "precision": n_true / len(anomaly_alerts) if anomaly_alerts else None,
+            "guardrail_alerts": sum(a.kind == "guardrail" for a in alerts),
+        },
         "false_alerts": [a.to_dict() for a in anomaly_alerts if not truths[a.id]],
     }

@@ -44,8 +44,13 @@ def pack_media_type(fmt: str) -> str:
     return MEDIA_TYPES[check_format(fmt)]
 
 
-def pack_contents(ws, period: str, sites: tuple[str, ...] | list[str] | None = None,
-                  generated_at: dt.datetime | None = None, app_db=None) -> PackContents:
+def pack_contents(
+    ws,
+    period: str,
+    sites: tuple[str, ...] | list[str] | None = None,
+    generated_at: dt.datetime | None = None,
+    app_db=None,
+) -> PackContents:
     """The pack's tables for the month `period` (YYYY-MM), for the company or for the given sites.
 
     `app_db`: the AppDB holding the actions (default: the workspace's, `open_app_db(ws)`).
@@ -63,9 +68,16 @@ def pack_contents(ws, period: str, sites: tuple[str, ...] | list[str] | None = N
         ps.alert_section(ws, first, last, scope, site_map),
         ps.action_section(ws, now.date(), scope, app_db),
     )
-    return PackContents(company=ws.settings.company, base_currency=ws.settings.base_currency,
-                        period=f"{first:%Y-%m}", month_start=first, month_end=last, generated_at=now,
-                        sites=scope, sections=sections)
+    return PackContents(
+        company=ws.settings.company,
+        base_currency=ws.settings.base_currency,
+        period=f"{first:%Y-%m}",
+        month_start=first,
+        month_end=last,
+        generated_at=now,
+        sites=scope,
+        sections=sections,
+    )
 
 
 def render(contents: PackContents, fmt: str) -> bytes:
@@ -79,8 +91,9 @@ def render(contents: PackContents, fmt: str) -> bytes:
     return render_html(contents).encode("utf-8")
 
 
-def build_pack(ws, period: str, fmt: str, sites: tuple[str, ...] | list[str] | None = None, *,
-               app_db=None) -> bytes:
+def build_pack(
+    ws, period: str, fmt: str, sites: tuple[str, ...] | list[str] | None = None, *, app_db=None
+) -> bytes:
     """The monthly operations-finance pack for `period` (YYYY-MM) as `fmt` ("xlsx" or "html") bytes.
 
     `sites`: None for the company pack, else only the rows of these sites (a site-scoped user's pack).

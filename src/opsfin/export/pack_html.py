@@ -51,15 +51,31 @@ def section_rows(section: Section) -> list[Row]:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def render_html(contents: PackContents) -> str:
     """The page's text."""
-    sections = [{"section": s, "rows": section_rows(s),
-                 "numeric": [cell_kind(c, {}) in NUMERIC_KINDS for c in s.columns]}
-                for s in contents.sections]
-    return _environment().get_template("pack.html").render(
-        pack=contents, sections=sections, generated=format_value(contents.generated_at, "datetime"))
+    sections = [
+        {
+            "section": s,
+            "rows": section_rows(s),
+            "numeric": [cell_kind(c, {}) in NUMERIC_KINDS for c in s.columns],
+        }
+        for s in contents.sections
+    ]
+    return (
+        _environment()
+        .get_template("pack.html")
+        .render(
+            pack=contents,
+            sections=sections,
+            generated=format_value(contents.generated_at, "datetime"),
+        )
+    )

@@ -13,7 +13,18 @@ import polars as pl
 from ..core.numbers import format_number
 
 #: How a column is shown: the renderers turn each kind into a cell format (xlsx) or text (html).
-COLUMN_KINDS = ("text", "money", "number", "integer", "percent", "days", "date", "datetime", "status", "unit")
+COLUMN_KINDS = (
+    "text",
+    "money",
+    "number",
+    "integer",
+    "percent",
+    "days",
+    "date",
+    "datetime",
+    "status",
+    "unit",
+)
 
 
 @dataclass(frozen=True)
@@ -35,12 +46,12 @@ class Column:
 class Section:
     """One part of the pack: a sheet of the workbook, a section of the page."""
 
-    key: str                      # kpis, variances, alerts, actions
-    title: str                    # the sheet name
-    description: str              # what it holds and where it comes from
+    key: str  # kpis, variances, alerts, actions
+    title: str  # the sheet name
+    description: str  # what it holds and where it comes from
     table: pl.DataFrame
     columns: tuple[Column, ...]
-    empty: str                    # what the section says when it has no rows
+    empty: str  # what the section says when it has no rows
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,10 @@ class PackContents:
 
     company: str
     base_currency: str
-    period: str                   # YYYY-MM
+    period: str  # YYYY-MM
     month_start: dt.date
     month_end: dt.date
-    generated_at: dt.datetime     # naive UTC
+    generated_at: dt.datetime  # naive UTC
     sites: tuple[str, ...] | None  # None: company level (every site)
     sections: tuple[Section, ...]
 
@@ -80,15 +91,23 @@ def cell_kind(column: Column, row: dict[str, Any]) -> str:
     if column.kind != "unit":
         return column.kind
     unit = row.get(column.unit_column or "unit") or ""
-    return {"ratio": "percent", "money": "money", "days": "days", "units": "integer"}.get(unit, "number")
+    return {"ratio": "percent", "money": "money", "days": "days", "units": "integer"}.get(
+        unit, "number"
+    )
 
 
 def status_tone(value: Any, row: dict[str, Any]) -> str | None:
     """The colour a status cell gets: ok, info, warn, stop or muted (None: plain)."""
     if value == "breach":
         return row.get("severity") or "warn"
-    return {"ok": "ok", "info": "info", "warn": "warn", "stop": "stop", "no data": "muted",
-            "overdue": "stop"}.get(value)
+    return {
+        "ok": "ok",
+        "info": "info",
+        "warn": "warn",
+        "stop": "stop",
+        "no data": "muted",
+        "overdue": "stop",
+    }.get(value)
 
 
 def format_value(value: Any, kind: str) -> str:

@@ -36,34 +36,60 @@ def check_month_has_data(ws, first: dt.date, last: dt.date) -> None:
     if data_rows_between(ws, first, last):
         return
     lo, hi = data_span(ws)
-    held = (f"it holds {lo:%Y-%m} to {hi:%Y-%m}" if lo is not None
-            else "it is empty (load data with `opsfin ingest` or build `opsfin demo`)")
-    raise UserError("{param} " + f"{first:%Y-%m}: the warehouse has no GL postings or machine readings "
-                    f"in that month; {held}", param="period", value=f"{first:%Y-%m}")
+    held = (
+        f"it holds {lo:%Y-%m} to {hi:%Y-%m}"
+        if lo is not None
+        else "it is empty (load data with `opsfin ingest` or build `opsfin demo`)"
+    )
+    raise UserError(
+        "{param} " + f"{first:%Y-%m}: the warehouse has no GL postings or machine readings "
+        f"in that month; {held}",
+        param="period",
+        value=f"{first:%Y-%m}",
+    )
 
 
 # ------------------------------------------------------------------------------------------ KPIs
 KPI_COLUMNS = (
-    Column("kpi", "KPI"), Column("name", "Name"), Column("scope", "Scope"), Column("site", "Site"),
+    Column("kpi", "KPI"),
+    Column("name", "Name"),
+    Column("scope", "Scope"),
+    Column("site", "Site"),
     Column("unit", "Unit"),
     Column("value", "Value", "unit", unit_column="unit", fallback="amount"),
     Column("prior_value", "Prior month", "unit", unit_column="unit", fallback="prior_amount"),
     Column("guardrail", "Guardrail"),
-    Column("min", "Min", "unit", unit_column="unit"), Column("max", "Max", "unit", unit_column="unit"),
-    Column("status", "Status", "status"), Column("severity", "Severity"), Column("owner", "Owner"),
+    Column("min", "Min", "unit", unit_column="unit"),
+    Column("max", "Max", "unit", unit_column="unit"),
+    Column("status", "Status", "status"),
+    Column("severity", "Severity"),
+    Column("owner", "Owner"),
 )
 KPI_SCHEMA = {
-    "kpi": pl.Utf8, "name": pl.Utf8, "scope": pl.Utf8, "site": pl.Utf8, "unit": pl.Utf8,
-    "value": pl.Float64, "amount": pl.Decimal(38, 2), "prior_value": pl.Float64,
-    "prior_amount": pl.Decimal(38, 2), "guardrail": pl.Utf8, "min": pl.Float64, "max": pl.Float64,
-    "grain": pl.Utf8, "status": pl.Utf8, "severity": pl.Utf8, "owner": pl.Utf8,
+    "kpi": pl.Utf8,
+    "name": pl.Utf8,
+    "scope": pl.Utf8,
+    "site": pl.Utf8,
+    "unit": pl.Utf8,
+    "value": pl.Float64,
+    "amount": pl.Decimal(38, 2),
+    "prior_value": pl.Float64,
+    "prior_amount": pl.Decimal(38, 2),
+    "guardrail": pl.Utf8,
+    "min": pl.Float64,
+    "max": pl.Float64,
+    "grain": pl.Utf8,
+    "status": pl.Utf8,
+    "severity": pl.Utf8,
+    "owner": pl.Utf8,
 }
 
 Series = dict[tuple[str, tuple[tuple[str, Any], ...]], dict[dt.date, Any]]
 
 
-def kpi_series(ws, catalog, ids: list[str], by: list[str], where: dict | None, first: dt.date,
-               last: dt.date) -> Series:
+def kpi_series(
+    ws, catalog, ids: list[str], by: list[str], where: dict | None, first: dt.date, last: dt.date
+) -> Series:
     """Monthly values `{(kpi, ((dim, member), …)): {period_start: value}}` from `ws.kpi`. Money KPIs are
     asked apart from the others, so they stay exact decimals (mixed with ratios they become DOUBLE)."""
     out: Series = defaultdict(dict)
@@ -89,12 +115,33 @@ def band_text(g, unit: str) -> str:
     return text if g.grain == "month" else f"{text} per {g.grain}"
 
 
-def _kpi_row(kpi, scope: Mapping[str, Any], site: str | None, values: Mapping[dt.date, Any],
-             first: dt.date, prior: dt.date) -> dict[str, Any]:
+def _kpi_row(
+    kpi,
+    scope: Mapping[str, Any],
+    site: str | None,
+    values: Mapping[dt.date, Any],
+    first: dt.date,
+    prior: dt.date,
+) -> dict[str, Any]:
     now, before = values.get(first), values.get(prior)
-    row = {"kpi": kpi.id, "name": kpi.name, "scope": scope_text(scope), "site": site, "unit": kpi.unit,
-           "value": None, "amount": None, "prior_value": None, "prior_amount": None, "guardrail": "",
-           "min": None, "max": None, "grain": None, "status": "", "severity": "", "owner": kpi.owner}
+    row = {
+        "kpi": kpi.id,
+        "name": kpi.name,
+        "scope": scope_text(scope),
+        "site": site,
+        "unit": kpi.unit,
+        "value": None,
+        "amount": None,
+        "prior_value": None,
+        "prior_amount": None,
+        "guardrail": "",
+        "min": None,
+        "max": None,
+        "grain": None,
+        "status": "",
+        "severity": "",
+        "owner": kpi.owner,
+    }
     if kpi.money:
         row["amount"], row["prior_amount"] = now, before
     else:
@@ -104,11 +151,20 @@ def _kpi_row(kpi, scope: Mapping[str, Any], site: str | None, values: Mapping[dt
 
 
 def _guard(row: dict[str, Any], g, unit: str, status: str) -> dict[str, Any]:
-    return row | {"guardrail": band_text(g, unit), "min": g.min, "max": g.max, "grain": g.grain,
-                  "status": status, "severity": g.severity, "owner": g.owner or row["owner"]}
+    return row | {
+        "guardrail": band_text(g, unit),
+        "min": g.min,
+        "max": g.max,
+        "grain": g.grain,
+        "status": status,
+        "severity": g.severity,
+        "owner": g.owner or row["owner"],
+    }
 
 
-def kpi_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap) -> Section:
+def kpi_section(
+    ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap
+) -> Section:
     """Every catalog KPI for the month and the month before (company level, or per site of the scope),
     each with the guardrail that covers it, and one more row per guardrail series (`by` member) that is
     not one of those rows. Status: `breach` when the guardrail engine raises an alert in the month."""
@@ -129,7 +185,9 @@ def kpi_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None
             v = values.get((kpi_id, key), {})
             if scope is not None and not v:
                 continue  # a site the KPI has no rows for (OEE of a warehouse)
-            base[(kpi_id, key)] = _kpi_row(catalog[kpi_id], dict(key), dict(key).get("site"), v, first, prior)
+            base[(kpi_id, key)] = _kpi_row(
+                catalog[kpi_id], dict(key), dict(key).get("site"), v, first, prior
+            )
 
     guarded: set[tuple] = set()
     extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -137,9 +195,16 @@ def kpi_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None
     for g in load_guardrails(ws.model_dir, catalog):
         kpi = catalog[g.kpi]
         series = kpi_series(ws, catalog, [g.kpi], list(g.by), g.where, prior, last)
-        breached = {tuple(a.scope.get(d) for d in g.by) for a in check_guardrail(tables, g, catalog, first, last)}
-        for (_, key), v in sorted(series.items(), key=lambda kv: tuple(str(m) for _, m in kv[0][1])):
-            members = {d: [m] for d, m in key} | {d: vs for d, vs in g.where.items() if d not in dict(key)}
+        breached = {
+            tuple(a.scope.get(d) for d in g.by)
+            for a in check_guardrail(tables, g, catalog, first, last)
+        }
+        for (_, key), v in sorted(
+            series.items(), key=lambda kv: tuple(str(m) for _, m in kv[0][1])
+        ):
+            members = {d: [m] for d, m in key} | {
+                d: vs for d, vs in g.where.items() if d not in dict(key)
+            }
             if not site_map.visible(members, scope):
                 continue
             shown = dict(key) | {d: ",".join(vs) for d, vs in g.where.items() if d not in dict(key)}
@@ -156,19 +221,35 @@ def kpi_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None
     for kpi_id in ids:
         rows += [base[(kpi_id, key)] for key in keys if (kpi_id, key) in base]
         rows += extra.get(kpi_id, [])
-    note = ("Every catalog KPI for the company" if scope is None else
-            f"Every KPI with a site dimension for {', '.join(scope)} (company-level KPIs such as DSO are left out)")
+    note = (
+        "Every catalog KPI for the company"
+        if scope is None
+        else f"Every KPI with a site dimension for {', '.join(scope)} (company-level KPIs such as DSO are left out)"
+    )
     return Section(
-        "kpis", "KPIs", f"{note}, this month and the month before, against model/guardrails.yaml; status "
+        "kpis",
+        "KPIs",
+        f"{note}, this month and the month before, against model/guardrails.yaml; status "
         "'breach' when the guardrail engine raises an alert for the month.",
-        pl.DataFrame(rows, schema=KPI_SCHEMA, orient="row"), KPI_COLUMNS, "No KPI has data for this month.")
+        pl.DataFrame(rows, schema=KPI_SCHEMA, orient="row"),
+        KPI_COLUMNS,
+        "No KPI has data for this month.",
+    )
 
 
 # ------------------------------------------------------------------------------------------ variances
-VARIANCE_COLUMNS = (Column("part", "Part"), Column("category", "Category"), Column("amount", "Amount", "money"))
-SITE_VARIANCE_COLUMNS = (Column("part", "Part"), Column("category", "Category"),
-                         Column("work_center", "Work centre"), Column("site", "Site"),
-                         Column("amount", "Amount", "money"))
+VARIANCE_COLUMNS = (
+    Column("part", "Part"),
+    Column("category", "Category"),
+    Column("amount", "Amount", "money"),
+)
+SITE_VARIANCE_COLUMNS = (
+    Column("part", "Part"),
+    Column("category", "Category"),
+    Column("work_center", "Work centre"),
+    Column("site", "Site"),
+    Column("amount", "Amount", "money"),
+)
 
 
 def _part(category: str) -> str:
@@ -179,8 +260,9 @@ def _part(category: str) -> str:
     return "sales" if category in SALES_CATEGORIES else "manufacturing"
 
 
-def variance_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None,
-                     site_map: SiteMap) -> Section:
+def variance_section(
+    ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap
+) -> Section:
     """The company's variance bridge for the month (favourable +, parts add to `total`); for a site
     scope, the bridge split by work centre, restricted to the sites' work centres, footed in scope."""
     from ..costing.variance_by_site import site_bridge
@@ -189,44 +271,101 @@ def variance_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] |
     try:
         if scope is None:
             bridge = ws.variance(first, last)
-            table = bridge.with_columns(part=pl.col("category").map_elements(_part, return_dtype=pl.Utf8))
+            table = bridge.with_columns(
+                part=pl.col("category").map_elements(_part, return_dtype=pl.Utf8)
+            )
             table = table.select("part", "category", "amount")
-            description = ("The variance bridge from static budget to actual gross margin for the month "
-                           "(favourable +, unfavourable −); the parts add exactly to the total.")
+            description = (
+                "The variance bridge from static budget to actual gross margin for the month "
+                "(favourable +, unfavourable −); the parts add exactly to the total."
+            )
             return Section("variances", title, description, table, VARIANCE_COLUMNS, "")
         split = ws.variance(first, last, by="work_center")
     except UserError as exc:
         columns = VARIANCE_COLUMNS if scope is None else SITE_VARIANCE_COLUMNS
-        empty = pl.DataFrame(schema={c.name: pl.Utf8 for c in columns} | {"amount": pl.Decimal(18, 2)})
-        return Section("variances", title, "The variance bridge for the month.", empty, columns,
-                       f"No variance bridge for {first:%Y-%m}: {exc}")
-    part = site_bridge(split, "work_center", lambda member: site_map.site_of("work_center", member), scope)
+        empty = pl.DataFrame(
+            schema={c.name: pl.Utf8 for c in columns} | {"amount": pl.Decimal(18, 2)}
+        )
+        return Section(
+            "variances",
+            title,
+            "The variance bridge for the month.",
+            empty,
+            columns,
+            f"No variance bridge for {first:%Y-%m}: {exc}",
+        )
+    part = site_bridge(
+        split, "work_center", lambda member: site_map.site_of("work_center", member), scope
+    )
     rows = [r | {"part": _part(r["category"])} for r in part.members.iter_rows(named=True)]
     if rows:
-        rows.append({"part": "total", "category": f"total ({', '.join(scope)})", "work_center": None,
-                     "site": None, "amount": part.total})
-    table = pl.DataFrame(rows, schema={"part": pl.Utf8, "category": pl.Utf8, "work_center": pl.Utf8,
-                                       "site": pl.Utf8, "amount": pl.Decimal(18, 2)}, orient="row")
-    description = ("The company variance bridge mixes every site's sales and is not shown in a site pack. "
-                   "These are the bridge's parts that belong to the sites' work centres (labor, energy, "
-                   "overhead, volume, scrap; favourable +), with their sum.")
-    return Section("variances", title, description, table, SITE_VARIANCE_COLUMNS,
-                   "No variance of this month belongs to these sites' work centres.")
+        rows.append(
+            {
+                "part": "total",
+                "category": f"total ({', '.join(scope)})",
+                "work_center": None,
+                "site": None,
+                "amount": part.total,
+            }
+        )
+    table = pl.DataFrame(
+        rows,
+        schema={
+            "part": pl.Utf8,
+            "category": pl.Utf8,
+            "work_center": pl.Utf8,
+            "site": pl.Utf8,
+            "amount": pl.Decimal(18, 2),
+        },
+        orient="row",
+    )
+    description = (
+        "The company variance bridge mixes every site's sales and is not shown in a site pack. "
+        "These are the bridge's parts that belong to the sites' work centres (labor, energy, "
+        "overhead, volume, scrap; favourable +), with their sum."
+    )
+    return Section(
+        "variances",
+        title,
+        description,
+        table,
+        SITE_VARIANCE_COLUMNS,
+        "No variance of this month belongs to these sites' work centres.",
+    )
 
 
 # ------------------------------------------------------------------------------------------ alerts
 ALERT_COLUMNS = (
-    Column("severity", "Severity", "status"), Column("kind", "Kind"), Column("kpi", "KPI"),
-    Column("scope", "Scope"), Column("site", "Site"), Column("period_start", "From", "date"),
-    Column("period_end", "To", "date"), Column("value", "Value", "unit", unit_column="unit"),
+    Column("severity", "Severity", "status"),
+    Column("kind", "Kind"),
+    Column("kpi", "KPI"),
+    Column("scope", "Scope"),
+    Column("site", "Site"),
+    Column("period_start", "From", "date"),
+    Column("period_end", "To", "date"),
+    Column("value", "Value", "unit", unit_column="unit"),
     Column("expected", "Expected", "unit", unit_column="unit"),
-    Column("bound", "Bound", "unit", unit_column="unit"), Column("unit", "Unit"),
-    Column("owner", "Owner"), Column("explanation", "Explanation"), Column("id", "Alert id"),
+    Column("bound", "Bound", "unit", unit_column="unit"),
+    Column("unit", "Unit"),
+    Column("owner", "Owner"),
+    Column("explanation", "Explanation"),
+    Column("id", "Alert id"),
 )
 ALERT_SCHEMA = {
-    "severity": pl.Utf8, "kind": pl.Utf8, "kpi": pl.Utf8, "scope": pl.Utf8, "site": pl.Utf8,
-    "period_start": pl.Date, "period_end": pl.Date, "value": pl.Float64, "expected": pl.Float64,
-    "bound": pl.Float64, "unit": pl.Utf8, "owner": pl.Utf8, "explanation": pl.Utf8, "id": pl.Utf8,
+    "severity": pl.Utf8,
+    "kind": pl.Utf8,
+    "kpi": pl.Utf8,
+    "scope": pl.Utf8,
+    "site": pl.Utf8,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "value": pl.Float64,
+    "expected": pl.Float64,
+    "bound": pl.Float64,
+    "unit": pl.Utf8,
+    "owner": pl.Utf8,
+    "explanation": pl.Utf8,
+    "id": pl.Utf8,
 }
 
 
@@ -234,8 +373,9 @@ def _num(x: float | None) -> float | None:
     return None if x is None or x != x else float(x)  # NaN → empty
 
 
-def alert_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None,
-                  site_map: SiteMap) -> Section:
+def alert_section(
+    ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap
+) -> Section:
     """The alerts whose run overlaps the month (guardrail breaches and anomalies), stop first."""
     from ..runs.alerts import run_alerts
 
@@ -246,28 +386,61 @@ def alert_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | No
         if not site_map.visible(members, scope):
             continue
         unit = catalog[a.kpi].unit if a.kpi in catalog else ""
-        rows.append({"severity": a.severity, "kind": a.kind, "kpi": a.kpi, "scope": scope_text(a.scope),
-                     "site": site_map.site_text(members), "period_start": a.period_start,
-                     "period_end": a.period_end, "value": _num(a.value), "expected": _num(a.expected),
-                     "bound": _num(a.bound), "unit": unit, "owner": a.owner, "explanation": a.explanation,
-                     "id": a.id})
-    rows.sort(key=lambda r: SEVERITY_ORDER.get(r["severity"], 9))  # stable: the engine's order within
-    return Section("alerts", "Alerts", "Guardrail breaches and anomalies whose periods overlap the month "
-                   "(model/guardrails.yaml, model/detection.yaml), most severe first.",
-                   pl.DataFrame(rows, schema=ALERT_SCHEMA, orient="row"), ALERT_COLUMNS,
-                   "No alert in this month.")
+        rows.append(
+            {
+                "severity": a.severity,
+                "kind": a.kind,
+                "kpi": a.kpi,
+                "scope": scope_text(a.scope),
+                "site": site_map.site_text(members),
+                "period_start": a.period_start,
+                "period_end": a.period_end,
+                "value": _num(a.value),
+                "expected": _num(a.expected),
+                "bound": _num(a.bound),
+                "unit": unit,
+                "owner": a.owner,
+                "explanation": a.explanation,
+                "id": a.id,
+            }
+        )
+    rows.sort(
+        key=lambda r: SEVERITY_ORDER.get(r["severity"], 9)
+    )  # stable: the engine's order within
+    return Section(
+        "alerts",
+        "Alerts",
+        "Guardrail breaches and anomalies whose periods overlap the month "
+        "(model/guardrails.yaml, model/detection.yaml), most severe first.",
+        pl.DataFrame(rows, schema=ALERT_SCHEMA, orient="row"),
+        ALERT_COLUMNS,
+        "No alert in this month.",
+    )
 
 
 # ------------------------------------------------------------------------------------------ actions
 ACTION_COLUMNS = (
-    Column("id", "Action", "integer"), Column("title", "Title"), Column("owner", "Owner"),
-    Column("due", "Due", "date"), Column("status", "Status"), Column("overdue", "Overdue", "status"),
-    Column("expected_impact", "Expected impact", "money"), Column("site", "Site"),
-    Column("subject", "Prompted by"), Column("description", "Description"),
+    Column("id", "Action", "integer"),
+    Column("title", "Title"),
+    Column("owner", "Owner"),
+    Column("due", "Due", "date"),
+    Column("status", "Status"),
+    Column("overdue", "Overdue", "status"),
+    Column("expected_impact", "Expected impact", "money"),
+    Column("site", "Site"),
+    Column("subject", "Prompted by"),
+    Column("description", "Description"),
 )
 ACTION_SCHEMA = {
-    "id": pl.Int64, "title": pl.Utf8, "owner": pl.Utf8, "due": pl.Date, "status": pl.Utf8,
-    "overdue": pl.Utf8, "expected_impact": pl.Decimal(18, 2), "site": pl.Utf8, "subject": pl.Utf8,
+    "id": pl.Int64,
+    "title": pl.Utf8,
+    "owner": pl.Utf8,
+    "due": pl.Date,
+    "status": pl.Utf8,
+    "overdue": pl.Utf8,
+    "expected_impact": pl.Decimal(18, 2),
+    "site": pl.Utf8,
+    "subject": pl.Utf8,
     "description": pl.Utf8,
 }
 
@@ -285,11 +458,26 @@ def action_section(ws, today: dt.date, scope: tuple[str, ...] | None, app_db=Non
             continue
         subject = f"{a['subject_type']} {a['subject_id']}" if a.get("subject_type") else ""
         impact = a.get("expected_impact")
-        rows.append({"id": a["id"], "title": a["title"], "owner": a["owner"], "due": a["due"],
-                     "status": a["status"], "overdue": "overdue" if a["due"] and a["due"] < today else "",
-                     "expected_impact": None if impact is None else Decimal(impact), "site": a.get("site"),
-                     "subject": subject, "description": a.get("description") or ""})
+        rows.append(
+            {
+                "id": a["id"],
+                "title": a["title"],
+                "owner": a["owner"],
+                "due": a["due"],
+                "status": a["status"],
+                "overdue": "overdue" if a["due"] and a["due"] < today else "",
+                "expected_impact": None if impact is None else Decimal(impact),
+                "site": a.get("site"),
+                "subject": subject,
+                "description": a.get("description") or "",
+            }
+        )
     rows.sort(key=lambda r: (r["due"] or dt.date.max, r["id"]))
-    return Section("actions", "Actions", f"Actions open or in progress in the app database; overdue as of "
-                   f"{today.isoformat()}.", pl.DataFrame(rows, schema=ACTION_SCHEMA, orient="row"),
-                   ACTION_COLUMNS, "No open actions recorded.")
+    return Section(
+        "actions",
+        "Actions",
+        f"Actions open or in progress in the app database; overdue as of {today.isoformat()}.",
+        pl.DataFrame(rows, schema=ACTION_SCHEMA, orient="row"),
+        ACTION_COLUMNS,
+        "No open actions recorded.",
+    )

@@ -25,8 +25,10 @@ from .pack_model import (
 )
 
 # each kind as Excel shows it, the same way the html page writes it (core.numbers, docs/presentation.md)
-NUMBER_FORMATS = {kind: EXCEL_FORMATS[ALIASES.get(kind, kind)]
-                  for kind in ("money", "percent", "days", "integer", "number", "date", "datetime")}
+NUMBER_FORMATS = {
+    kind: EXCEL_FORMATS[ALIASES.get(kind, kind)]
+    for kind in ("money", "percent", "days", "integer", "number", "date", "datetime")
+}
 TONES = {  # background, font
     "ok": ("#C6EFCE", "#006100"),
     "info": ("#DDEBF7", "#1F4E79"),
@@ -74,7 +76,9 @@ def _shown_text(value: Any, kind: str) -> str:
     return format_value(value, kind)
 
 
-def write_cell(sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, tone: str | None = None) -> None:
+def write_cell(
+    sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, tone: str | None = None
+) -> None:
     """One cell, typed: numbers as numbers, dates as dates, text as text."""
     fmt = fmts.cell(kind, tone)
     if value is None or value == "":
@@ -83,7 +87,9 @@ def write_cell(sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, ton
     elif isinstance(value, bool):
         sheet.write_boolean(r, c, value, fmt)
     elif isinstance(value, Decimal | int | float) and kind not in ("text", "status"):
-        sheet.write_number(r, c, float(value), fmt)  # float only here: the cell shows the exact cents
+        sheet.write_number(
+            r, c, float(value), fmt
+        )  # float only here: the cell shows the exact cents
     elif isinstance(value, dt.datetime | dt.date):
         sheet.write_datetime(r, c, value, fmt)
     else:
@@ -93,8 +99,10 @@ def write_cell(sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, ton
 def write_section(book: xlsxwriter.Workbook, fmts: _Formats, section: Section) -> None:
     sheet = book.add_worksheet(section.title)
     columns: tuple[Column, ...] = section.columns
-    rows = [[(cell_value(col, row), cell_kind(col, row), row) for col in columns]
-            for row in section.table.to_dicts()]
+    rows = [
+        [(cell_value(col, row), cell_kind(col, row), row) for col in columns]
+        for row in section.table.to_dicts()
+    ]
     widths = [len(c.header) + 3 for c in columns]  # + room for the filter button
     for cells in rows:
         for c, (value, kind, _) in enumerate(cells):
@@ -145,8 +153,13 @@ def render_xlsx(contents: PackContents) -> bytes:
     """The workbook's bytes."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    book.set_properties({"title": f"Operations-finance pack {contents.period}", "company": contents.company,
-                         "comments": f"Site scope: {contents.scope_text}"})
+    book.set_properties(
+        {
+            "title": f"Operations-finance pack {contents.period}",
+            "company": contents.company,
+            "comments": f"Site scope: {contents.scope_text}",
+        }
+    )
     fmts = _Formats(book)
     write_cover(book, fmts, contents)
     for section in contents.sections:

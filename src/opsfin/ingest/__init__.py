@@ -45,8 +45,15 @@ from .mapping import Mapping, load_mapping, parse_mapping
 from .sources import read_file, read_sql, source_sha256, tabular_kind
 
 __all__ = [
-    "LoadResult", "Mapping", "QuarantineNote", "TableCounts", "close_period", "ingest_file", "ingest_sql",
-    "list_periods", "list_quarantine",
+    "LoadResult",
+    "Mapping",
+    "QuarantineNote",
+    "TableCounts",
+    "close_period",
+    "ingest_file",
+    "ingest_sql",
+    "list_periods",
+    "list_quarantine",
 ]
 
 WorkspaceLike = Workspace | str | os.PathLike[str]
@@ -62,8 +69,10 @@ def _connect(ws: Workspace, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
     try:
         con = ws.connect(read_only=read_only)
     except duckdb.IOException as exc:
-        raise UserError(f"{ws.warehouse_path}: cannot open the warehouse ({' '.join(str(exc).split())[:200]}); "
-                        "is another opsfin process writing to it?") from None
+        raise UserError(
+            f"{ws.warehouse_path}: cannot open the warehouse ({' '.join(str(exc).split())[:200]}); "
+            "is another opsfin process writing to it?"
+        ) from None
     try:
         yield con
     finally:
@@ -73,7 +82,9 @@ def _connect(ws: Workspace, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
 def canonical_table(name: str) -> Table:
     """The declaration of a canonical (model) table; a `UserError` lists the known ones."""
     if name not in MODEL_TABLE_NAMES:
-        raise UserError(f"unknown table {name!r}; the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}")
+        raise UserError(
+            f"unknown table {name!r}; the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
+        )
     return TABLE_BY_NAME[name]
 
 
@@ -90,7 +101,9 @@ def _mapping(ws: Workspace, mapping: Any) -> tuple[Mapping, str]:
 
 def _pick_table(table: str | None, mapping: Mapping, origin: str) -> str | None:
     if table and mapping.table and table != mapping.table:
-        raise UserError(f"--table {table} differs from {origin} (table: {mapping.table}); drop one of them")
+        raise UserError(
+            f"--table {table} differs from {origin} (table: {mapping.table}); drop one of them"
+        )
     return table or mapping.table
 
 
@@ -101,9 +114,18 @@ def _detect(path: Path) -> str | None:
         return None
 
 
-def ingest_file(ws: WorkspaceLike | None, path: str | os.PathLike[str], table: str | None = None, mapping: Any = None,
-                fmt: str | None = None, replace: bool = False, add_missing_parties: bool = False, *,
-                sheet: str | None = None, progress: Progress | None = None) -> LoadResult:
+def ingest_file(
+    ws: WorkspaceLike | None,
+    path: str | os.PathLike[str],
+    table: str | None = None,
+    mapping: Any = None,
+    fmt: str | None = None,
+    replace: bool = False,
+    add_missing_parties: bool = False,
+    *,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
     """Load one file. `mapping` is a YAML path (a bare name is looked up in model/mappings/),
     a `Mapping`, or a dict. `fmt` forces a document format (camt053, mt940, ubl)."""
     ws = _workspace(ws)
@@ -124,19 +146,27 @@ def ingest_file(ws: WorkspaceLike | None, path: str | os.PathLike[str], table: s
         fmt = _detect(file)
         if fmt is None:
             if table is None:
-                raise UserError(f"{file}: cannot tell the format; expected .csv, .tsv, .parquet, .xlsx, .jsonl "
-                                f"(with --table) or a bank/e-invoice document ({', '.join(readers.FORMATS)})")
+                raise UserError(
+                    f"{file}: cannot tell the format; expected .csv, .tsv, .parquet, .xlsx, .jsonl "
+                    f"(with --table) or a bank/e-invoice document ({', '.join(readers.FORMATS)})"
+                )
             kind = "csv"
     if fmt is not None:
         if mapping is not None or sheet is not None:
-            raise UserError(f"{file}: --mapping and --sheet apply to tabular files, not to {fmt} documents")
+            raise UserError(
+                f"{file}: --mapping and --sheet apply to tabular files, not to {fmt} documents"
+            )
         return _ingest_document(ws, file, fmt, table, replace, add_missing_parties, progress)
     assert kind is not None
     if add_missing_parties:
-        raise UserError(f"{file}: --add-missing-parties applies to UBL e-invoices, not to {kind} files")
+        raise UserError(
+            f"{file}: --add-missing-parties applies to UBL e-invoices, not to {kind} files"
+        )
     if table is None:
-        raise UserError(f"{file}: say which table it fills (--table TABLE, or `table:` in a mapping); "
-                        f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}")
+        raise UserError(
+            f"{file}: say which table it fills (--table TABLE, or `table:` in a mapping); "
+            f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
+        )
     decl = canonical_table(table)
     sheet = sheet or the_mapping.sheet
     if sheet is not None and kind != "xlsx":
@@ -149,7 +179,9 @@ def ingest_file(ws: WorkspaceLike | None, path: str | os.PathLike[str], table: s
         """Read and check the rows; only called when the content is not loaded already."""
         if progress:
             progress("reading", 0, None)
-        data = read_file(file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding)
+        data = read_file(
+            file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding
+        )
         batch, unused = batch_from_source(data, decl, the_mapping, origin, progress)
         ignored.extend(unused)
         return [batch]
@@ -157,14 +189,30 @@ def ingest_file(ws: WorkspaceLike | None, path: str | os.PathLike[str], table: s
     sha = source_sha256(file, kind, sheet)
     source = f"{file}#{sheet}" if kind == "xlsx" else str(file)
     with _connect(ws) as con:
-        result = run_load(con, sha256=sha, source=source, fmt=kind, tables=[decl.name], prepare=prepare,
-                          replace=replace, noun="file", progress=progress)
+        result = run_load(
+            con,
+            sha256=sha,
+            source=source,
+            fmt=kind,
+            tables=[decl.name],
+            prepare=prepare,
+            replace=replace,
+            noun="file",
+            progress=progress,
+        )
     result.ignored_columns = ignored
     return result
 
 
-def _ingest_document(ws: Workspace, file: Path, fmt: str, table: str | None, replace: bool,
-                     add_missing_parties: bool, progress: Progress | None) -> LoadResult:
+def _ingest_document(
+    ws: Workspace,
+    file: Path,
+    fmt: str,
+    table: str | None,
+    replace: bool,
+    add_missing_parties: bool,
+    progress: Progress | None,
+) -> LoadResult:
     if progress:
         progress("reading", 0, None)
     try:
@@ -172,20 +220,41 @@ def _ingest_document(ws: Workspace, file: Path, fmt: str, table: str | None, rep
     except NotImplementedError:
         raise UserError(f"{file}: the {fmt} reader is not available in this version") from None
     if table is not None and table not in doc.tables:
-        raise UserError(f"{file}: a {fmt} document fills {', '.join(doc.tables)}, not {table}; drop --table")
+        raise UserError(
+            f"{file}: a {fmt} document fills {', '.join(doc.tables)}, not {table}; drop --table"
+        )
     for name in doc.tables:
         canonical_table(name)
     sha = source_sha256(file, fmt)
     with _connect(ws) as con:
         return run_load(
-            con, sha256=sha, source=str(file), fmt=doc.format or fmt, tables=list(doc.tables), replace=replace,
-            noun="document", progress=progress,
-            prepare=lambda c: batches_from_document(c, doc, add_missing_parties=add_missing_parties,
-                                                    base_currency=ws.settings.base_currency))
+            con,
+            sha256=sha,
+            source=str(file),
+            fmt=doc.format or fmt,
+            tables=list(doc.tables),
+            replace=replace,
+            noun="document",
+            progress=progress,
+            prepare=lambda c: batches_from_document(
+                c,
+                doc,
+                add_missing_parties=add_missing_parties,
+                base_currency=ws.settings.base_currency,
+            ),
+        )
 
 
-def ingest_sql(ws: WorkspaceLike | None, sql: str, source_url: str, table: str | None, mapping: Any = None,
-               replace: bool = False, *, progress: Progress | None = None) -> LoadResult:
+def ingest_sql(
+    ws: WorkspaceLike | None,
+    sql: str,
+    source_url: str,
+    table: str | None,
+    mapping: Any = None,
+    replace: bool = False,
+    *,
+    progress: Progress | None = None,
+) -> LoadResult:
     """Load the rows of a SQL query (run through SQLAlchemy on `source_url`) into `table`.
 
     The content hash covers the query, the URL (without password) and every fetched row, so the
@@ -196,21 +265,34 @@ def ingest_sql(ws: WorkspaceLike | None, sql: str, source_url: str, table: str |
     the_mapping, origin = _mapping(ws, mapping)
     table = _pick_table(table, the_mapping, origin)
     if table is None:
-        raise UserError(f"say which table the query fills (--table TABLE); "
-                        f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}")
+        raise UserError(
+            f"say which table the query fills (--table TABLE); "
+            f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
+        )
     decl = canonical_table(table)
     if progress:
         progress("querying", 0, None)
     data = read_sql(sql, source_url)
     batch, ignored = batch_from_source(data, decl, the_mapping, origin, progress)
     with _connect(ws) as con:
-        result = run_load(con, sha256=data.sha256, source=data.source, fmt="sql", tables=[decl.name],
-                          prepare=lambda _c: [batch], replace=replace, noun="query result", progress=progress)
+        result = run_load(
+            con,
+            sha256=data.sha256,
+            source=data.source,
+            fmt="sql",
+            tables=[decl.name],
+            prepare=lambda _c: [batch],
+            replace=replace,
+            noun="query result",
+            progress=progress,
+        )
     result.ignored_columns = ignored
     return result
 
 
-def list_quarantine(ws: WorkspaceLike | None, load_id: str | None = None, table: str | None = None) -> pl.DataFrame:
+def list_quarantine(
+    ws: WorkspaceLike | None, load_id: str | None = None, table: str | None = None
+) -> pl.DataFrame:
     """Quarantined rows (optionally of one load and/or table), by load, table and source row."""
     ws = _workspace(ws)
     if table is not None:
@@ -218,15 +300,20 @@ def list_quarantine(ws: WorkspaceLike | None, load_id: str | None = None, table:
     where, params = [], []
     with _connect(ws, read_only=True) as con:
         if load_id is not None:
-            if not con.execute("SELECT 1 FROM loads WHERE load_id = ? LIMIT 1", [load_id]).fetchall():
+            if not con.execute(
+                "SELECT 1 FROM loads WHERE load_id = ? LIMIT 1", [load_id]
+            ).fetchall():
                 raise UserError(f"no load {load_id!r} in this warehouse")
             where.append("load_id = ?")
             params.append(load_id)
         if table is not None:
             where.append("table_name = ?")
             params.append(table)
-        sql = ("SELECT load_id, table_name, source_row, column_name, reason, raw_record, source FROM quarantine"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY load_id, table_name, source_row")
+        sql = (
+            "SELECT load_id, table_name, source_row, column_name, reason, raw_record, source FROM quarantine"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY load_id, table_name, source_row"
+        )
         return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
 
 

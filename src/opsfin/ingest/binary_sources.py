@@ -36,8 +36,19 @@ def excel_sheet(path: Path, sheet: str | None) -> str:
 
 # What openpyxl raises on a damaged or hostile workbook (a broken zip, XML it cannot parse, a part
 # that is missing or of the wrong shape, a cell value it cannot convert).
-_WORKBOOK_ERRORS = (zipfile.BadZipFile, zlib.error, ET.ParseError, KeyError, OSError, EOFError, ValueError,
-                    TypeError, IndexError, AttributeError, OverflowError)
+_WORKBOOK_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ET.ParseError,
+    KeyError,
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+)
 
 
 def _refuse_doctype(path: Path) -> None:
@@ -52,8 +63,10 @@ def _refuse_doctype(path: Path) -> None:
                     with archive.open(member) as part:
                         line = doctype_line(part)
                     if line is not None:
-                        raise UserError(f"{path}: refused: the workbook part {member} declares a DOCTYPE "
-                                        f"(line {line}); opsfin reads no DOCTYPE, entity or external reference")
+                        raise UserError(
+                            f"{path}: refused: the workbook part {member} declares a DOCTYPE "
+                            f"(line {line}); opsfin reads no DOCTYPE, entity or external reference"
+                        )
     except _WORKBOOK_ERRORS as exc:
         raise UserError(f"{path}: not a readable Excel .xlsx workbook ({_detail(exc)})") from None
 
@@ -81,8 +94,10 @@ def read_xlsx(path: Path, sheet: str | None = None) -> SourceData:
     try:
         header = _sheet_rows(path, wb[name], data)
     except _WORKBOOK_ERRORS as exc:
-        raise UserError(f"{path}: sheet {name!r} cannot be read after row {data.rows[-1].number if data.rows else 1} "
-                        f"({_detail(exc)})") from None
+        raise UserError(
+            f"{path}: sheet {name!r} cannot be read after row {data.rows[-1].number if data.rows else 1} "
+            f"({_detail(exc)})"
+        ) from None
     finally:
         wb.close()
     if header is None:
@@ -107,7 +122,7 @@ def _sheet_rows(path: Path, ws: Any, data: SourceData) -> list[str] | None:
         row = list(values)
         problem = None
         if len(row) > len(header):
-            if any(v is not None for v in row[len(header):]):
+            if any(v is not None for v in row[len(header) :]):
                 problem = "row has values to the right of the last titled column"
             else:
                 row = row[: len(header)]
@@ -131,12 +146,17 @@ def read_parquet(path: Path) -> SourceData:
         for batch in pf.iter_batches(batch_size=65536):
             first = len(data.rows) + 1
             problems: dict[int, str] = {}
-            columns = [_parquet_values(batch.column(i), name, problems) for i, name in enumerate(data.columns)]
+            columns = [
+                _parquet_values(batch.column(i), name, problems)
+                for i, name in enumerate(data.columns)
+            ]
             for offset, values in enumerate(zip(*columns, strict=True)):
                 data.rows.append(SourceRow(first + offset, values, problems.get(offset)))
     except (pa.ArrowException, OSError, ValueError, IndexError, EOFError) as exc:
         # a damaged data page (bad compression, dictionary index out of bounds, bad page header)
-        raise UserError(f"{path}: damaged Parquet data after row {len(data.rows)} ({_detail(exc)})") from None
+        raise UserError(
+            f"{path}: damaged Parquet data after row {len(data.rows)} ({_detail(exc)})"
+        ) from None
     return data
 
 
@@ -154,8 +174,11 @@ def _parquet_values(array: Any, name: str, problems: dict[int, str]) -> list[Any
             values.append(array[i].as_py())
         except (OverflowError, ValueError):
             values.append(_arrow_text(array.slice(i, 1)))
-            problems.setdefault(i, f"column '{name}': the stored {array.type} value {values[-1]} cannot be read "
-                                   f"({' '.join(reason.split())[:100]}); dates and times must lie in years 1 to 9999")
+            problems.setdefault(
+                i,
+                f"column '{name}': the stored {array.type} value {values[-1]} cannot be read "
+                f"({' '.join(reason.split())[:100]}); dates and times must lie in years 1 to 9999",
+            )
     return values
 
 

@@ -13,13 +13,26 @@ from decimal import Decimal
 
 from .values import Invalid, NotANumber, TooLarge, decimal_of_text, exact_decimal, show
 
-__all__ = ["Invalid", "NotANumber", "TooLarge", "document_date", "document_decimal", "document_whole", "show"]
+__all__ = [
+    "Invalid",
+    "NotANumber",
+    "TooLarge",
+    "document_date",
+    "document_decimal",
+    "document_whole",
+    "show",
+]
 
-_DOC_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
-                       r"(?:Z|[+-][0-9]{2}:[0-9]{2})?", re.ASCII)
+_DOC_DATE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?",
+    re.ASCII,
+)
 
 
-def document_decimal(text: str | None, column_type: str | None = None, *, comma: bool = False) -> Decimal:
+def document_decimal(
+    text: str | None, column_type: str | None = None, *, comma: bool = False
+) -> Decimal:
     """A number as a bank or e-invoice document writes it ("1234.56"; SWIFT: "1234,56"), exact.
 
     With `column_type` ("DECIMAL(18,2)") it is checked like any ingested value: more decimals

@@ -62,12 +62,12 @@ class LoadResult:
     """What one ingest did. For `already_loaded`, the counts are zero: this run added nothing."""
 
     load_id: str
-    table: str                        # the table, or the document's tables joined by ","
+    table: str  # the table, or the document's tables joined by ","
     source: str
     sha256: str
     tables: list[TableCounts]
     already_loaded: bool = False
-    format: str = ""                  # csv, tsv, parquet, xlsx, jsonl, sql, camt053, mt940, ubl
+    format: str = ""  # csv, tsv, parquet, xlsx, jsonl, sql, camt053, mt940, ubl
     replaced_load_ids: list[str] = field(default_factory=list)
     first_problems: list[QuarantineNote] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
@@ -87,11 +87,17 @@ class LoadResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `opsfin ingest --format json`."""
         return {
-            "load_id": self.load_id, "table": self.table, "source": self.source, "sha256": self.sha256,
-            "rows_read": self.rows_read, "rows_accepted": self.rows_accepted,
-            "rows_quarantined": self.rows_quarantined, "already_loaded": self.already_loaded,
+            "load_id": self.load_id,
+            "table": self.table,
+            "source": self.source,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "rows_accepted": self.rows_accepted,
+            "rows_quarantined": self.rows_quarantined,
+            "already_loaded": self.already_loaded,
             "tables": [asdict(t) for t in self.tables],
-            "format": self.format, "replaced_load_ids": self.replaced_load_ids,
+            "format": self.format,
+            "replaced_load_ids": self.replaced_load_ids,
             "ignored_columns": self.ignored_columns,
             "first_problems": [asdict(p) for p in self.first_problems],
         }
@@ -112,19 +118,26 @@ class DuckLookup:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def existing_keys(self, table: Table, columns: tuple[str, ...], keys: set[tuple]) -> dict[tuple, str | None]:
+    def existing_keys(
+        self, table: Table, columns: tuple[str, ...], keys: set[tuple]
+    ) -> dict[tuple, str | None]:
         if not keys:
             return {}
         ordered = list(keys)
-        arrays = [pa.array([k[i] for k in ordered], type=table.column(c).arrow_type) for i, c in enumerate(columns)]
+        arrays = [
+            pa.array([k[i] for k in ordered], type=table.column(c).arrow_type)
+            for i, c in enumerate(columns)
+        ]
         names = [f"k{i}" for i in range(len(columns))]
         self.con.register("_opsfin_keys", pa.Table.from_arrays(arrays, names=names))
         try:
             on = " AND ".join(f't."{c}" = k.{n}' for c, n in zip(columns, names, strict=True))
             lineage = "min(t._load_id)" if table.lineage else "NULL"
             keys_sql = ", ".join(f"k.{n}" for n in names)
-            rows = self.con.execute(f'SELECT {keys_sql}, {lineage} FROM _opsfin_keys k JOIN "{table.name}" t '
-                                    f"ON {on} GROUP BY {keys_sql}").fetchall()
+            rows = self.con.execute(
+                f'SELECT {keys_sql}, {lineage} FROM _opsfin_keys k JOIN "{table.name}" t '
+                f"ON {on} GROUP BY {keys_sql}"
+            ).fetchall()
         finally:
             self.con.unregister("_opsfin_keys")
         return {tuple(r[:-1]): r[-1] for r in rows}
@@ -137,51 +150,85 @@ def earlier_loads(con: duckdb.DuckDBPyConnection, sha256: str, tables: list[str]
     """Live loads of the same content into any of `tables`, oldest first."""
     marks = ", ".join("?" for _ in tables)
     statuses = ", ".join(f"'{s}'" for s in _LIVE_STATUSES)
-    rows = con.execute(f"SELECT DISTINCT load_id FROM loads WHERE sha256 = ? AND table_name IN ({marks}) "
-                       f"AND status IN ({statuses}) ORDER BY load_id", [sha256, *tables]).fetchall()
+    rows = con.execute(
+        f"SELECT DISTINCT load_id FROM loads WHERE sha256 = ? AND table_name IN ({marks}) "
+        f"AND status IN ({statuses}) ORDER BY load_id",
+        [sha256, *tables],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 def supersede(con: duckdb.DuckDBPyConnection, load_ids: list[str]) -> None:
     """Delete what earlier loads brought (rows and quarantine) and mark them 'superseded'."""
     for load_id in load_ids:
-        for (name,) in con.execute("SELECT DISTINCT table_name FROM loads WHERE load_id = ?", [load_id]).fetchall():
+        for (name,) in con.execute(
+            "SELECT DISTINCT table_name FROM loads WHERE load_id = ?", [load_id]
+        ).fetchall():
             if table(name).lineage:
                 con.execute(f'DELETE FROM "{name}" WHERE _load_id = ?', [load_id])
         con.execute("DELETE FROM quarantine WHERE load_id = ?", [load_id])
         con.execute("UPDATE loads SET status = 'superseded' WHERE load_id = ?", [load_id])
 
 
-def already_loaded_result(con: duckdb.DuckDBPyConnection, load_id: str, source: str, sha256: str,
-                          fmt: str) -> LoadResult:
-    names = [r[0] for r in con.execute("SELECT table_name FROM loads WHERE load_id = ? ORDER BY table_name",
-                                       [load_id]).fetchall()]
-    return LoadResult(load_id, ",".join(names), source, sha256, [TableCounts(n, 0, 0, 0) for n in names],
-                      already_loaded=True, format=fmt)
+def already_loaded_result(
+    con: duckdb.DuckDBPyConnection, load_id: str, source: str, sha256: str, fmt: str
+) -> LoadResult:
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM loads WHERE load_id = ? ORDER BY table_name", [load_id]
+        ).fetchall()
+    ]
+    return LoadResult(
+        load_id,
+        ",".join(names),
+        source,
+        sha256,
+        [TableCounts(n, 0, 0, 0) for n in names],
+        already_loaded=True,
+        format=fmt,
+    )
 
 
 def accepted_arrow(decl: Table, rows: list[Candidate], load_id: str) -> pa.Table:
     """The accepted rows as an Arrow table of the table's schema, `_load_id` included."""
-    arrays = [pa.array([c.typed.get(col.name) for c in rows], type=col.arrow_type) for col in decl.columns]
+    arrays = [
+        pa.array([c.typed.get(col.name) for c in rows], type=col.arrow_type) for col in decl.columns
+    ]
     arrays.append(pa.array([load_id] * len(rows), type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=decl.arrow_schema(with_lineage=True))
 
 
-def quarantine_record(load_id: str, table_name: str, source: str, cand: Candidate) -> dict[str, Any]:
+def quarantine_record(
+    load_id: str, table_name: str, source: str, cand: Candidate
+) -> dict[str, Any]:
     columns = list(dict.fromkeys(p.column for p in cand.problems if p.column))
     reason = "; ".join(dict.fromkeys(p.reason for p in cand.problems))
     if cand.location:
         reason = f"{cand.location}: {reason}"
     return {
-        "load_id": load_id, "table_name": table_name, "source": source, "source_row": cand.number,
-        "column_name": ", ".join(columns) or None, "reason": reason,
+        "load_id": load_id,
+        "table_name": table_name,
+        "source": source,
+        "source_row": cand.number,
+        "column_name": ", ".join(columns) or None,
+        "reason": reason,
         "raw_record": json.dumps(cand.raw, default=json_default, ensure_ascii=False),
     }
 
 
-def run_load(con: duckdb.DuckDBPyConnection, *, sha256: str, source: str, fmt: str, tables: list[str],
-             prepare: Callable[[duckdb.DuckDBPyConnection], list[TableBatch]], replace: bool = False,
-             noun: str = "file", progress: Progress | None = None) -> LoadResult:
+def run_load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    sha256: str,
+    source: str,
+    fmt: str,
+    tables: list[str],
+    prepare: Callable[[duckdb.DuckDBPyConnection], list[TableBatch]],
+    replace: bool = False,
+    noun: str = "file",
+    progress: Progress | None = None,
+) -> LoadResult:
     """Load once: `prepare(con)` (called inside the transaction) returns the row-checked batches.
 
     `tables` are the tables this source fills, for the already-loaded check."""
@@ -204,8 +251,14 @@ def run_load(con: duckdb.DuckDBPyConnection, *, sha256: str, source: str, fmt: s
     return result
 
 
-def write_load(con: duckdb.DuckDBPyConnection, load_id: str, source: str, sha256: str,
-               batches: list[TableBatch], started: dt.datetime) -> LoadResult:
+def write_load(
+    con: duckdb.DuckDBPyConnection,
+    load_id: str,
+    source: str,
+    sha256: str,
+    batches: list[TableBatch],
+    started: dt.datetime,
+) -> LoadResult:
     counts: list[TableCounts] = []
     notes: list[QuarantineNote] = []
     refused: list[dict[str, Any]] = []
@@ -217,26 +270,53 @@ def write_load(con: duckdb.DuckDBPyConnection, load_id: str, source: str, sha256
             record = quarantine_record(load_id, batch.table.name, source, cand)
             refused.append(record)
             if len(notes) < FIRST_PROBLEMS:
-                notes.append(QuarantineNote(batch.table.name, cand.number, record["column_name"], record["reason"]))
-        counts.append(TableCounts(batch.table.name, len(batch.rows), len(accepted), len(quarantined)))
+                notes.append(
+                    QuarantineNote(
+                        batch.table.name, cand.number, record["column_name"], record["reason"]
+                    )
+                )
+        counts.append(
+            TableCounts(batch.table.name, len(batch.rows), len(accepted), len(quarantined))
+        )
     if refused:
         decl = table("quarantine")
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist(refused, schema=decl.arrow_schema()))
     finished = _utcnow()
-    loads = [{"load_id": load_id, "table_name": c.table, "source": source, "sha256": sha256,
-              "rows_read": c.rows_read, "rows_accepted": c.rows_accepted, "rows_quarantined": c.rows_quarantined,
-              "started_at": started, "finished_at": finished, "status": "loaded"} for c in counts]
+    loads = [
+        {
+            "load_id": load_id,
+            "table_name": c.table,
+            "source": source,
+            "sha256": sha256,
+            "rows_read": c.rows_read,
+            "rows_accepted": c.rows_accepted,
+            "rows_quarantined": c.rows_quarantined,
+            "started_at": started,
+            "finished_at": finished,
+            "status": "loaded",
+        }
+        for c in counts
+    ]
     decl = table("loads")
     warehouse.insert_arrow(con, decl, pa.Table.from_pylist(loads, schema=decl.arrow_schema()))
-    return LoadResult(load_id, ",".join(c.table for c in counts), source, sha256, counts, first_problems=notes)
+    return LoadResult(
+        load_id, ",".join(c.table for c in counts), source, sha256, counts, first_problems=notes
+    )
 
 
 # ------------------------------------------------------------------ turning sources into checked rows
-def batch_from_source(data: SourceData, decl: Table, mapping: Mapping, mapping_origin: str = "mapping",
-                      progress: Progress | None = None) -> tuple[TableBatch, list[str]]:
+def batch_from_source(
+    data: SourceData,
+    decl: Table,
+    mapping: Mapping,
+    mapping_origin: str = "mapping",
+    progress: Progress | None = None,
+) -> tuple[TableBatch, list[str]]:
     """Map and check every row of a tabular source; returns the batch and the unused source columns."""
     plan = plan_columns(decl, data.columns, mapping, data.source, mapping_origin)
-    checkers = {c.name: value_checker(c, mapping) for c in decl.columns if c.name not in plan.constants}
+    checkers = {
+        c.name: value_checker(c, mapping) for c in decl.columns if c.name not in plan.constants
+    }
     constants: dict[str, Any] = {}
     for name, value in plan.constants.items():
         try:
@@ -263,15 +343,25 @@ def batch_from_source(data: SourceData, decl: Table, mapping: Mapping, mapping_o
     return TableBatch(decl, rows), plan.ignored
 
 
-def batches_from_document(con: duckdb.DuckDBPyConnection, doc: ParsedDocument, *, add_missing_parties: bool,
-                          base_currency: str) -> list[TableBatch]:
+def batches_from_document(
+    con: duckdb.DuckDBPyConnection,
+    doc: ParsedDocument,
+    *,
+    add_missing_parties: bool,
+    base_currency: str,
+) -> list[TableBatch]:
     """Check every row of a parsed document; UBL sellers are resolved against `suppliers` first."""
     rows_by_table = {name: arrow.to_pylist() for name, arrow in doc.tables.items()}
     locations = {name: list(doc.locations.get(name) or []) for name in rows_by_table}
     refused: dict[str, str] = {}
     if doc.parties and "ap_invoices" in rows_by_table:
-        found = resolve_parties(con, rows_by_table["ap_invoices"], doc.parties,
-                                add_missing=add_missing_parties, base_currency=base_currency)
+        found = resolve_parties(
+            con,
+            rows_by_table["ap_invoices"],
+            doc.parties,
+            add_missing=add_missing_parties,
+            base_currency=base_currency,
+        )
         refused = found.refused_invoices
         if found.new_suppliers:
             rows_by_table.setdefault("suppliers", []).extend(found.new_suppliers)

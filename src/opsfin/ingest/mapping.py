@@ -85,7 +85,7 @@ class Mapping(BaseModel):
     @classmethod
     def _delimiter(cls, value: str | None) -> str | None:
         if value is not None and len(value) != 1:
-            raise ValueError("must be a single character (use \"\\t\" for tab)")
+            raise ValueError('must be a single character (use "\\t" for tab)')
         return value
 
     @field_validator("encoding")
@@ -101,7 +101,10 @@ class Mapping(BaseModel):
 
     @model_validator(mode="after")
     def _separators_differ(self) -> Mapping:
-        if self.thousands_separator is not None and self.thousands_separator == self.decimal_separator:
+        if (
+            self.thousands_separator is not None
+            and self.thousands_separator == self.decimal_separator
+        ):
             raise ValueError("thousands_separator and decimal_separator must differ")
         return self
 
@@ -114,7 +117,9 @@ class Mapping(BaseModel):
 
 def _check_format(fmt: str) -> None:
     if "%" not in fmt:
-        raise ValueError(f"{fmt!r} is not a strptime format (it has no % directive, e.g. \"%d.%m.%Y\")")
+        raise ValueError(
+            f'{fmt!r} is not a strptime format (it has no % directive, e.g. "%d.%m.%Y")'
+        )
     try:
         dt.datetime(2001, 2, 3, 4, 5, 6).strftime(fmt)
     except ValueError as exc:
@@ -126,7 +131,9 @@ def parse_mapping(data: Any, origin: str = "mapping") -> Mapping:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{origin}: expected a mapping of keys (rename, date_format, ...) at the top level")
+        raise UserError(
+            f"{origin}: expected a mapping of keys (rename, date_format, ...) at the top level"
+        )
     try:
         return Mapping(**data)
     except ValidationError as exc:
@@ -143,7 +150,11 @@ def load_mapping(path: str | Path, search_dir: Path | None = None) -> Mapping:
     """Read a mapping YAML file. A bare name is also looked up in `search_dir` (model/mappings/)."""
     p = Path(path).expanduser()
     if not p.exists() and search_dir is not None:
-        for candidate in (search_dir / p.name, search_dir / f"{p.name}.yaml", search_dir / f"{p.name}.yml"):
+        for candidate in (
+            search_dir / p.name,
+            search_dir / f"{p.name}.yaml",
+            search_dir / f"{p.name}.yml",
+        ):
             if candidate.exists():
                 p = candidate
                 break
@@ -161,13 +172,20 @@ class ColumnPlan:
     """Where each canonical column of a table comes from, for one source."""
 
     table: Table
-    source_index: dict[str, int] = field(default_factory=dict)  # canonical column -> source column position
-    constants: dict[str, Any] = field(default_factory=dict)    # canonical column -> constant value
-    ignored: list[str] = field(default_factory=list)           # source columns that feed nothing
+    source_index: dict[str, int] = field(
+        default_factory=dict
+    )  # canonical column -> source column position
+    constants: dict[str, Any] = field(default_factory=dict)  # canonical column -> constant value
+    ignored: list[str] = field(default_factory=list)  # source columns that feed nothing
 
 
-def plan_columns(table: Table, source_columns: Sequence[str], mapping: Mapping, source: str,
-                 mapping_origin: str = "mapping") -> ColumnPlan:
+def plan_columns(
+    table: Table,
+    source_columns: Sequence[str],
+    mapping: Mapping,
+    source: str,
+    mapping_origin: str = "mapping",
+) -> ColumnPlan:
     """Match source columns to the table's columns, applying `rename` and `constants`.
 
     Names match exactly, else ignoring case and surrounding blanks. Raises `UserError` when the
@@ -179,16 +197,24 @@ def plan_columns(table: Table, source_columns: Sequence[str], mapping: Mapping, 
     for key, target in mapping.rename.items():
         if key not in src_pos:
             have = ", ".join(source_columns) or "none"
-            raise UserError(f"{origin}: key 'rename.{key}': {source} has no column {key!r} (its columns: {have})")
+            raise UserError(
+                f"{origin}: key 'rename.{key}': {source} has no column {key!r} (its columns: {have})"
+            )
         if target not in canonical:
-            raise UserError(f"{origin}: key 'rename.{key}': {target!r} is not a column of {table.name} "
-                            f"(its columns: {', '.join(table.column_names)})")
-    for key_name, formats, types in (("date_formats", mapping.date_formats, ("DATE",)),
-                                     ("timestamp_formats", mapping.timestamp_formats, ("TIMESTAMP",))):
+            raise UserError(
+                f"{origin}: key 'rename.{key}': {target!r} is not a column of {table.name} "
+                f"(its columns: {', '.join(table.column_names)})"
+            )
+    for key_name, formats, types in (
+        ("date_formats", mapping.date_formats, ("DATE",)),
+        ("timestamp_formats", mapping.timestamp_formats, ("TIMESTAMP",)),
+    ):
         for colname in formats:
             if colname not in canonical or table.column(colname).type not in types:
-                raise UserError(f"{origin}: key '{key_name}.{colname}': {table.name} has no {types[0]} column "
-                                f"{colname!r}")
+                raise UserError(
+                    f"{origin}: key '{key_name}.{colname}': {table.name} has no {types[0]} column "
+                    f"{colname!r}"
+                )
     plan = ColumnPlan(table)
     lowered = {c.lower(): c for c in canonical}
     for pos, name in enumerate(source_columns):
@@ -202,20 +228,31 @@ def plan_columns(table: Table, source_columns: Sequence[str], mapping: Mapping, 
             continue
         if target in plan.source_index:
             first = source_columns[plan.source_index[target]]
-            raise UserError(f"{source}: columns {first!r} and {name!r} both map to {table.name}.{target}; "
-                            "rename or drop one")
+            raise UserError(
+                f"{source}: columns {first!r} and {name!r} both map to {table.name}.{target}; "
+                "rename or drop one"
+            )
         plan.source_index[target] = pos
     for colname, value in mapping.constants.items():
         if colname not in canonical:
-            raise UserError(f"{origin}: key 'constants.{colname}': {colname!r} is not a column of {table.name}")
+            raise UserError(
+                f"{origin}: key 'constants.{colname}': {colname!r} is not a column of {table.name}"
+            )
         if colname in plan.source_index:
-            raise UserError(f"{origin}: key 'constants.{colname}': {source} already has a column for "
-                            f"{colname!r}; drop the constant or the column")
+            raise UserError(
+                f"{origin}: key 'constants.{colname}': {source} already has a column for "
+                f"{colname!r}; drop the constant or the column"
+            )
         plan.constants[colname] = value
-    missing = [c.name for c in table.columns
-               if not c.nullable and c.name not in plan.source_index and c.name not in plan.constants]
+    missing = [
+        c.name
+        for c in table.columns
+        if not c.nullable and c.name not in plan.source_index and c.name not in plan.constants
+    ]
     if missing:
         hint = f"; columns not used: {', '.join(plan.ignored)}" if plan.ignored else ""
-        raise UserError(f"{source}: required column(s) of {table.name} missing: {', '.join(missing)}"
-                        f" (add them, or map them with `rename`/`constants` in a mapping){hint}")
+        raise UserError(
+            f"{source}: required column(s) of {table.name} missing: {', '.join(missing)}"
+            f" (add them, or map them with `rename`/`constants` in a mapping){hint}"
+        )
     return plan

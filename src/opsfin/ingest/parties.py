@@ -25,20 +25,25 @@ DEFAULT_PAYMENT_TERMS_DAYS = 30
 
 @dataclass
 class PartyResolution:
-    new_suppliers: list[dict[str, Any]] = field(default_factory=list)   # supplier rows to add
+    new_suppliers: list[dict[str, Any]] = field(default_factory=list)  # supplier rows to add
     new_supplier_locations: list[str] = field(default_factory=list)
-    refused_invoices: dict[str, str] = field(default_factory=dict)      # invoice_id -> reason
-    matched: dict[str, str] = field(default_factory=dict)               # invoice_id -> supplier_id
+    refused_invoices: dict[str, str] = field(default_factory=dict)  # invoice_id -> reason
+    matched: dict[str, str] = field(default_factory=dict)  # invoice_id -> supplier_id
 
 
 def _find_supplier(con: duckdb.DuckDBPyConnection, party: Party) -> str | None:
     for pid in party.ids:
-        rows = con.execute("SELECT supplier_id FROM suppliers WHERE supplier_id = ? LIMIT 1", [pid]).fetchall()
+        rows = con.execute(
+            "SELECT supplier_id FROM suppliers WHERE supplier_id = ? LIMIT 1", [pid]
+        ).fetchall()
         if rows:
             return rows[0][0]
     if party.name:
-        rows = con.execute("SELECT supplier_id FROM suppliers WHERE lower(name) = lower(?) "
-                           "ORDER BY supplier_id LIMIT 1", [party.name.strip()]).fetchall()
+        rows = con.execute(
+            "SELECT supplier_id FROM suppliers WHERE lower(name) = lower(?) "
+            "ORDER BY supplier_id LIMIT 1",
+            [party.name.strip()],
+        ).fetchall()
         if rows:
             return rows[0][0]
     return None
@@ -49,8 +54,14 @@ def describe_party(party: Party) -> str:
     return f"supplier {party.name!r}{ids}"
 
 
-def resolve_parties(con: duckdb.DuckDBPyConnection, invoices: list[dict[str, Any]], parties: dict[str, Party],
-                    *, add_missing: bool, base_currency: str) -> PartyResolution:
+def resolve_parties(
+    con: duckdb.DuckDBPyConnection,
+    invoices: list[dict[str, Any]],
+    parties: dict[str, Party],
+    *,
+    add_missing: bool,
+    base_currency: str,
+) -> PartyResolution:
     """Rewrite `supplier_id` of the invoice rows (in place) to known suppliers; see the module doc."""
     result = PartyResolution()
     cache: dict[tuple, str | None] = {}
@@ -64,22 +75,28 @@ def resolve_parties(con: duckdb.DuckDBPyConnection, invoices: list[dict[str, Any
             cache[key] = _find_supplier(con, party)
             if cache[key] is None and add_missing:
                 supplier_id = party.ids[0] if party.ids else (party.name or "").strip()
-                result.new_suppliers.append({
-                    "supplier_id": supplier_id,
-                    "name": party.name,
-                    "country": party.country or DEFAULT_COUNTRY,
-                    "currency": party.currency or invoice.get("currency") or base_currency,
-                    "payment_terms_days": (party.payment_terms_days if party.payment_terms_days is not None
-                                           else DEFAULT_PAYMENT_TERMS_DAYS),
-                    "lead_time_days": 0,
-                })
+                result.new_suppliers.append(
+                    {
+                        "supplier_id": supplier_id,
+                        "name": party.name,
+                        "country": party.country or DEFAULT_COUNTRY,
+                        "currency": party.currency or invoice.get("currency") or base_currency,
+                        "payment_terms_days": (
+                            party.payment_terms_days
+                            if party.payment_terms_days is not None
+                            else DEFAULT_PAYMENT_TERMS_DAYS
+                        ),
+                        "lead_time_days": 0,
+                    }
+                )
                 result.new_supplier_locations.append(f"seller of invoice {invoice_id}")
                 cache[key] = supplier_id
         supplier_id = cache[key]
         if supplier_id is None:
             result.refused_invoices[invoice_id] = (
                 f"{describe_party(party)} is not in the supplier master data; "
-                "load it first or use --add-missing-parties")
+                "load it first or use --add-missing-parties"
+            )
         else:
             invoice["supplier_id"] = supplier_id
             result.matched[invoice_id] = supplier_id

@@ -19,14 +19,16 @@ class SourceRow:
 
     number: int
     values: Sequence[Any]
-    problem: str | None = None   # set when the record could not be split into the source's columns
-    raw: dict[str, Any] | None = None  # the record as stored in quarantine, when not columns x values
+    problem: str | None = None  # set when the record could not be split into the source's columns
+    raw: dict[str, Any] | None = (
+        None  # the record as stored in quarantine, when not columns x values
+    )
 
 
 @dataclass
 class SourceData:
-    kind: str                    # csv, tsv, parquet, xlsx, jsonl, sql
-    source: str                  # what `loads.source` records: a path, or URL :: query
+    kind: str  # csv, tsv, parquet, xlsx, jsonl, sql
+    source: str  # what `loads.source` records: a path, or URL :: query
     columns: list[str]
     rows: list[SourceRow] = field(default_factory=list)
     sha256: str = ""
@@ -39,7 +41,7 @@ def raw_record(columns: Sequence[str], row: SourceRow) -> dict[str, Any]:
         return row.raw
     record = dict(zip(columns, row.values, strict=False))
     if len(row.values) > len(columns):
-        record["_extra_fields"] = list(row.values[len(columns):])
+        record["_extra_fields"] = list(row.values[len(columns) :])
     return record
 
 

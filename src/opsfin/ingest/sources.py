@@ -32,8 +32,15 @@ from .binary_sources import read_parquet, read_xlsx
 from .source_rows import SourceData, SourceRow, check_header, json_default
 
 TABULAR_EXTENSIONS = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
-    ".xlsx": "xlsx", ".xlsm": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 _DELIMITERS = (",", ";", "\t", "|")
 _CHUNK = 1 << 20
@@ -61,8 +68,14 @@ def source_sha256(path: Path, kind: str, sheet: str | None = None) -> str:
 
 
 # ------------------------------------------------------------------ files
-def read_file(path: Path, kind: str, *, sheet: str | None = None, delimiter: str | None = None,
-              encoding: str = "utf-8-sig") -> SourceData:
+def read_file(
+    path: Path,
+    kind: str,
+    *,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8-sig",
+) -> SourceData:
     """Read a tabular file of the given kind (see `TABULAR_EXTENSIONS`)."""
     if kind in ("csv", "tsv"):
         data = read_csv(path, delimiter or ("\t" if kind == "tsv" else None), encoding)
@@ -111,8 +124,10 @@ def read_csv(path: Path, delimiter: str | None = None, encoding: str = "utf-8-si
                     problem = f"row has {len(record)} fields but the header has {len(header)}"
                 data.rows.append(SourceRow(line, record, problem))
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not {encoding} text ({exc.reason} at byte {exc.start}); "
-                        "set `encoding:` in a mapping (e.g. latin-1)") from None
+        raise UserError(
+            f"{path}: not {encoding} text ({exc.reason} at byte {exc.start}); "
+            "set `encoding:` in a mapping (e.g. latin-1)"
+        ) from None
     except csv.Error as exc:
         raise UserError(f"{path}: not readable as CSV: {exc}") from None
     if header is None:
@@ -120,8 +135,8 @@ def read_csv(path: Path, delimiter: str | None = None, encoding: str = "utf-8-si
     return data
 
 
-_JSON_DEPTH = 64                                  # a record nests no deeper; deeper lines are quarantined
-_BIG_INT_DIGITS = 1000                            # longer integers are kept as Decimal (int() refuses > 4300)
+_JSON_DEPTH = 64  # a record nests no deeper; deeper lines are quarantined
+_BIG_INT_DIGITS = 1000  # longer integers are kept as Decimal (int() refuses > 4300)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a lone surrogate is written in JSON text
 
 
@@ -138,7 +153,9 @@ def _json_depth(value: Any) -> int:
             deepest = max(deepest, depth + 1)
             if deepest > _JSON_DEPTH:
                 break
-            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+            stack.extend(
+                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
     return deepest
 
 
@@ -158,7 +175,10 @@ def _json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
         try:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            return None, "line holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not text"
+            return (
+                None,
+                "line holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not text",
+            )
     return obj, None
 
 
@@ -198,8 +218,10 @@ def redact_url(source_url: str) -> str:
     try:
         return make_url(source_url).render_as_string(hide_password=True)
     except ArgumentError:
-        raise UserError(f"--source-url {source_url.split('@')[-1]!r} is not a database URL "
-                        "(e.g. sqlite:///erp.db, postgresql+psycopg://user@host/db)") from None
+        raise UserError(
+            f"--source-url {source_url.split('@')[-1]!r} is not a database URL "
+            "(e.g. sqlite:///erp.db, postgresql+psycopg://user@host/db)"
+        ) from None
 
 
 def read_sql(sql: str, source_url: str) -> SourceData:

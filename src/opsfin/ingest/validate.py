@@ -24,8 +24,18 @@ from .values import FALSE_TEXTS, TRUE_TEXTS, Checker, Invalid, value_checker
 from .values import show as _show
 
 __all__ = [
-    "FALSE_TEXTS", "TRUE_TEXTS", "Candidate", "Checker", "Invalid", "Problem", "TableBatch", "WarehouseLookup",
-    "check_row", "describe_key", "validate_load", "value_checker",
+    "FALSE_TEXTS",
+    "TRUE_TEXTS",
+    "Candidate",
+    "Checker",
+    "Invalid",
+    "Problem",
+    "TableBatch",
+    "WarehouseLookup",
+    "check_row",
+    "describe_key",
+    "validate_load",
+    "value_checker",
 ]
 
 
@@ -40,11 +50,11 @@ class Problem:
 class Candidate:
     """One incoming row: where it came from, its values so far, and what is wrong with it."""
 
-    number: int                      # source row number
-    typed: dict[str, Any]            # canonical column -> canonical value (only the columns that parsed)
-    raw: dict[str, Any]              # the record as read, for quarantine
+    number: int  # source row number
+    typed: dict[str, Any]  # canonical column -> canonical value (only the columns that parsed)
+    raw: dict[str, Any]  # the record as read, for quarantine
     problems: list[Problem] = field(default_factory=list)
-    location: str | None = None      # documents: where in the file ("Stmt[1]/Ntry[2]")
+    location: str | None = None  # documents: where in the file ("Stmt[1]/Ntry[2]")
 
     @property
     def label(self) -> str:
@@ -54,8 +64,13 @@ class Candidate:
         self.problems.append(Problem(column, reason))
 
 
-def check_row(checkers: dict[str, Checker], values: dict[str, Any], number: int, raw: dict[str, Any],
-              location: str | None = None) -> Candidate:
+def check_row(
+    checkers: dict[str, Checker],
+    values: dict[str, Any],
+    number: int,
+    raw: dict[str, Any],
+    location: str | None = None,
+) -> Candidate:
     """Parse and check every column of one row. Missing columns are None (so: null)."""
     cand = Candidate(number, {}, raw, location=location)
     for name, check in checkers.items():
@@ -81,7 +96,9 @@ class TableBatch:
 
 
 class WarehouseLookup(Protocol):
-    def existing_keys(self, table: Table, columns: tuple[str, ...], keys: set[tuple]) -> dict[tuple, str | None]:
+    def existing_keys(
+        self, table: Table, columns: tuple[str, ...], keys: set[tuple]
+    ) -> dict[tuple, str | None]:
         """Those of `keys` (values of `columns`) present in `table`, each with the load that brought it."""
 
     def closed_periods(self) -> set[dt.date]:
@@ -118,7 +135,9 @@ def _load_order(batches: list[TableBatch]) -> list[TableBatch]:
     return done
 
 
-def validate_load(batches: list[TableBatch], lookup: WarehouseLookup, noun: str = "file") -> list[TableBatch]:
+def validate_load(
+    batches: list[TableBatch], lookup: WarehouseLookup, noun: str = "file"
+) -> list[TableBatch]:
     """Run the cross-row checks over every table of one load, parents before children.
 
     Rows already carrying problems (from `check_row`) stay refused. Returns the batches in
@@ -145,8 +164,10 @@ def _unique_in_file(batch: TableBatch, noun: str) -> None:
         if key is None:
             continue
         if key in first:
-            cand.refuse(pk[0] if len(pk) == 1 else None,
-                        f"{describe_key(pk, key)} duplicates {first[key].label} of this {noun}")
+            cand.refuse(
+                pk[0] if len(pk) == 1 else None,
+                f"{describe_key(pk, key)} duplicates {first[key].label} of this {noun}",
+            )
         else:
             first[key] = cand
 
@@ -154,17 +175,27 @@ def _unique_in_file(batch: TableBatch, noun: str) -> None:
 def _new_to_warehouse(batch: TableBatch, lookup: WarehouseLookup) -> None:
     pk = batch.table.primary_key
     alive = batch.accepted
-    found = lookup.existing_keys(batch.table, pk, {k for c in alive if (k := _key(c, pk)) is not None})
+    found = lookup.existing_keys(
+        batch.table, pk, {k for c in alive if (k := _key(c, pk)) is not None}
+    )
     for cand in alive:
         key = _key(cand, pk)
         if key in found:
             by = f" (load {found[key]})" if found[key] else ""
-            cand.refuse(pk[0] if len(pk) == 1 else None,
-                        f"{describe_key(pk, key)} is already in {batch.table.name}{by}")
+            cand.refuse(
+                pk[0] if len(pk) == 1 else None,
+                f"{describe_key(pk, key)} is already in {batch.table.name}{by}",
+            )
 
 
-def _references_exist(batch: TableBatch, columns: tuple[str, ...], ref_table: str, ref_columns: tuple[str, ...],
-                      in_load: dict[str, TableBatch], lookup: WarehouseLookup) -> None:
+def _references_exist(
+    batch: TableBatch,
+    columns: tuple[str, ...],
+    ref_table: str,
+    ref_columns: tuple[str, ...],
+    in_load: dict[str, TableBatch],
+    lookup: WarehouseLookup,
+) -> None:
     from ..canonical import table as table_decl
 
     alive = batch.accepted
@@ -173,7 +204,9 @@ def _references_exist(batch: TableBatch, columns: tuple[str, ...], ref_table: st
         return
     parent = in_load.get(ref_table)
     self_ref = parent is batch
-    here = {k for c in parent.accepted if (k := _key(c, ref_columns)) is not None} if parent else set()
+    here = (
+        {k for c in parent.accepted if (k := _key(c, ref_columns)) is not None} if parent else set()
+    )
     ref_decl = parent.table if parent is not None else table_decl(ref_table)
     found = set(lookup.existing_keys(ref_decl, ref_columns, wanted - here))
     refused = {}
@@ -181,7 +214,11 @@ def _references_exist(batch: TableBatch, columns: tuple[str, ...], ref_table: st
         refused = {k: c for c in parent.quarantined if (k := _key(c, ref_columns)) is not None}
     column = columns[0] if len(columns) == 1 else None
     while True:
-        missing = [c for c in alive if (k := _key(c, columns)) is not None and k not in here and k not in found]
+        missing = [
+            c
+            for c in alive
+            if (k := _key(c, columns)) is not None and k not in here and k not in found
+        ]
         if not missing:
             return
         for cand in missing:
@@ -189,13 +226,20 @@ def _references_exist(batch: TableBatch, columns: tuple[str, ...], ref_table: st
             assert key is not None
             if key in refused:
                 bad = refused[key]
-                cand.refuse(column, f"{describe_key(columns, key)} refers to {ref_table} {bad.label} of this load, "
-                                    f"which is quarantined: {bad.problems[0].reason}")
+                cand.refuse(
+                    column,
+                    f"{describe_key(columns, key)} refers to {ref_table} {bad.label} of this load, "
+                    f"which is quarantined: {bad.problems[0].reason}",
+                )
             else:
-                cand.refuse(column, f"{describe_key(columns, key)} is not in {ref_table}; load it first")
+                cand.refuse(
+                    column, f"{describe_key(columns, key)} is not in {ref_table}; load it first"
+                )
         if not self_ref:
             return
-        alive = batch.accepted  # a refused row may have been the parent of another row of this table
+        alive = (
+            batch.accepted
+        )  # a refused row may have been the parent of another row of this table
         here = {k for c in alive if (k := _key(c, ref_columns)) is not None}
 
 
@@ -205,8 +249,11 @@ def _outside_closed_periods(batch: TableBatch, closed: set[dt.date]) -> None:
     for cand in batch.accepted:
         day = cand.typed.get("posting_date")
         if day is not None and day.replace(day=1) in closed:
-            cand.refuse("posting_date", f"posting_date {day.isoformat()} is in the closed period "
-                                        f"{day:%Y-%m}; nothing posts into a closed period")
+            cand.refuse(
+                "posting_date",
+                f"posting_date {day.isoformat()} is in the closed period "
+                f"{day:%Y-%m}; nothing posts into a closed period",
+            )
 
 
 def _journals_balance(batch: TableBatch) -> None:
@@ -223,9 +270,11 @@ def _journals_balance(batch: TableBatch) -> None:
             continue
         total = sum((c.typed["amount"] for c in good), Decimal("0.00"))
         if bad:
-            reason = (f"journal {jid!r} is refused as a whole: {len(bad)} of its {len(rows)} rows "
-                      f"({', '.join(c.label for c in bad[:3])}{', ...' if len(bad) > 3 else ''}) were refused, "
-                      f"and its other rows sum to {total}, not 0")
+            reason = (
+                f"journal {jid!r} is refused as a whole: {len(bad)} of its {len(rows)} rows "
+                f"({', '.join(c.label for c in bad[:3])}{', ...' if len(bad) > 3 else ''}) were refused, "
+                f"and its other rows sum to {total}, not 0"
+            )
         elif total != 0:
             reason = f"journal {jid!r} does not balance: its {len(rows)} rows sum to {total}, not 0"
         else:

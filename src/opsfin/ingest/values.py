@@ -37,8 +37,8 @@ _WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _INT_RANGE = {"INTEGER": 2**31, "BIGINT": 2**63}
 _CTX = Context(prec=60)
-_MAX_EXPONENT = 1000          # 1e1000 is no column's value; a bigger exponent is not even computed
-_SHOWN_CHARS = 60             # a reason quotes at most this much of a value
+_MAX_EXPONENT = 1000  # 1e1000 is no column's value; a bigger exponent is not even computed
+_SHOWN_CHARS = 60  # a reason quotes at most this much of a value
 _FRIENDLY_PATTERNS = {r"^[A-Z]{3}$": "is not a three-letter ISO currency code (like EUR)"}
 
 
@@ -68,7 +68,9 @@ def show(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return f"a whole number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     text = str(value)
-    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"... ({len(text)} characters)"
+    return (
+        text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"... ({len(text)} characters)"
+    )
 
 
 # ------------------------------------------------------------------ characters
@@ -139,17 +141,17 @@ def decimal_of_text(text: str) -> Decimal | None:
     number = Decimal(text)
     if number.is_zero():
         return Decimal(0).copy_sign(number)
-    if number.adjusted() > _MAX_EXPONENT:      # stands in for a huge number: refused as too large
+    if number.adjusted() > _MAX_EXPONENT:  # stands in for a huge number: refused as too large
         return Decimal(f"1e{_MAX_EXPONENT + 1}").copy_sign(number)
-    if number.adjusted() < -_MAX_EXPONENT:     # stands in for a tiny one: refused for its decimals
+    if number.adjusted() < -_MAX_EXPONENT:  # stands in for a tiny one: refused for its decimals
         return Decimal(f"1e-{_MAX_EXPONENT + 1}").copy_sign(number)
     return number
 
 
 @functools.cache
 def _decimal_type(column_type: str) -> tuple[int, int, Decimal, Decimal]:
-    """"DECIMAL(18,2)" -> precision 18, scale 2, the quantum 0.01 and the first number too large."""
-    precision, scale = (int(p) for p in column_type[column_type.index("(") + 1:-1].split(","))
+    """ "DECIMAL(18,2)" -> precision 18, scale 2, the quantum 0.01 and the first number too large."""
+    precision, scale = (int(p) for p in column_type[column_type.index("(") + 1 : -1].split(","))
     return precision, scale, Decimal(1).scaleb(-scale), Decimal(10) ** (precision - scale)
 
 
@@ -168,7 +170,9 @@ def exact_decimal(number: Decimal, column_type: str, shown: str) -> Decimal:
     except InvalidOperation:
         raise TooLarge(f"{shown} is too large for {column_type}") from None
     if exact != number:
-        raise Invalid(f"{shown} has more than {scale} decimals ({column_type}); it is refused rather than rounded")
+        raise Invalid(
+            f"{shown} has more than {scale} decimals ({column_type}); it is refused rather than rounded"
+        )
     if abs(exact) >= limit:
         raise TooLarge(f"{shown} is too large for {column_type}")
     return exact
@@ -285,7 +289,9 @@ def _to_date(value: Any, column: Column, m: Mapping) -> dt.date:
         except ValueError:
             stamp = dt.datetime.fromisoformat(value)
     except ValueError:
-        expected = f"the form {fmt}" if fmt else "YYYY-MM-DD; set date_format in a mapping for others"
+        expected = (
+            f"the form {fmt}" if fmt else "YYYY-MM-DD; set date_format in a mapping for others"
+        )
         raise Invalid(f"{show(value)} is not a date ({expected})") from None
     if stamp.time() != dt.time(0) or stamp.tzinfo is not None:
         raise Invalid(f"{show(value)} has a time of day; a date is expected")
@@ -303,7 +309,11 @@ def _to_timestamp(value: Any, column: Column, m: Mapping) -> dt.datetime:
         try:
             result = dt.datetime.strptime(value, fmt) if fmt else dt.datetime.fromisoformat(value)
         except ValueError:
-            expected = f"the form {fmt}" if fmt else "YYYY-MM-DD HH:MM:SS; set timestamp_format in a mapping"
+            expected = (
+                f"the form {fmt}"
+                if fmt
+                else "YYYY-MM-DD HH:MM:SS; set timestamp_format in a mapping"
+            )
             raise Invalid(f"{show(value)} is not a timestamp ({expected})") from None
     else:
         raise Invalid(f"{show(value)} is not a timestamp")
@@ -355,8 +365,14 @@ def _to_text(value: Any, column: Column, m: Mapping) -> str:
 
 
 _CONVERTERS: dict[str, Callable[[Any, Column, Mapping], Any]] = {
-    "VARCHAR": _to_text, "DATE": _to_date, "TIMESTAMP": _to_timestamp, "TIME": _to_time,
-    "DOUBLE": _to_float, "INTEGER": _to_int, "BIGINT": _to_int, "BOOLEAN": _to_bool,
+    "VARCHAR": _to_text,
+    "DATE": _to_date,
+    "TIMESTAMP": _to_timestamp,
+    "TIME": _to_time,
+    "DOUBLE": _to_float,
+    "INTEGER": _to_int,
+    "BIGINT": _to_int,
+    "BOOLEAN": _to_bool,
 }
 
 
@@ -389,7 +405,9 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
         if _is_missing(value, nulls):
             if column.nullable:
                 return None
-            raise Invalid(f"{prefix}a value is required but the {'cell' if raw is not None else 'value'} is empty")
+            raise Invalid(
+                f"{prefix}a value is required but the {'cell' if raw is not None else 'value'} is empty"
+            )
         try:
             result = convert(value, column, m)
         except Invalid as exc:
@@ -397,14 +415,25 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
         except (ValueError, TypeError, ArithmeticError, OverflowError):
             raise Invalid(f"{prefix}{show(value)} cannot be read as {column.type}") from None
         if allowed is not None and result not in allowed:
-            hint = next((f" (did you mean {a!r}?)" for a in column.allowed or () if a.lower() == str(result).lower()), "")
-            raise Invalid(f"{prefix}{show(result)} is not one of {', '.join(column.allowed or ())}{hint}")
+            hint = next(
+                (
+                    f" (did you mean {a!r}?)"
+                    for a in column.allowed or ()
+                    if a.lower() == str(result).lower()
+                ),
+                "",
+            )
+            raise Invalid(
+                f"{prefix}{show(result)} is not one of {', '.join(column.allowed or ())}{hint}"
+            )
         if low is not None and result < low:
             raise Invalid(f"{prefix}{show(result)} is below the minimum {column.minimum:g}")
         if high is not None and result > high:
             raise Invalid(f"{prefix}{show(result)} is above the maximum {column.maximum:g}")
         if pattern is not None and not pattern.search(result):
-            what = _FRIENDLY_PATTERNS.get(column.pattern or "", f"does not match the pattern {column.pattern}")
+            what = _FRIENDLY_PATTERNS.get(
+                column.pattern or "", f"does not match the pattern {column.pattern}"
+            )
             raise Invalid(f"{prefix}{show(result)} {what}")
         return result
 

@@ -44,8 +44,17 @@ CHECKS: tuple[Check, ...] = (
 )
 
 CHECK_NAMES: tuple[str, ...] = (
-    UNBALANCED_JOURNAL, SUBLEDGER_AR, SUBLEDGER_AP, FX_RATE_MISSING, NEGATIVE_STOCK, ORPHAN_FK,
-    DUPLICATE_PK, BANK_STATEMENT_BALANCE, BANK_STATEMENT_CHAIN, PRODUCTION_CC_BALANCE, COLUMN_VALUES,
+    UNBALANCED_JOURNAL,
+    SUBLEDGER_AR,
+    SUBLEDGER_AP,
+    FX_RATE_MISSING,
+    NEGATIVE_STOCK,
+    ORPHAN_FK,
+    DUPLICATE_PK,
+    BANK_STATEMENT_BALANCE,
+    BANK_STATEMENT_CHAIN,
+    PRODUCTION_CC_BALANCE,
+    COLUMN_VALUES,
 )
 
 
@@ -55,5 +64,12 @@ def run_all(con: Con, base_currency: str) -> list[Finding]:
 
 
 __all__ = [
-    "CHECKS", "CHECK_NAMES", "SEVERITIES", "Finding", "Severity", "count_by_severity", "run_all", "summary_line",
+    "CHECKS",
+    "CHECK_NAMES",
+    "SEVERITIES",
+    "Finding",
+    "Severity",
+    "count_by_severity",
+    "run_all",
+    "summary_line",
 ]

@@ -24,12 +24,21 @@ def check_bank_statements(con: Con, base_currency: str) -> list[Finding]:
         WHERE s.closing_balance <> s.opening_balance + coalesce(t.total, 0)
         ORDER BY s.bank_account, s.statement_date, s.statement_id
     """).fetchall()
-    balance = cap([
-        Finding(BANK_STATEMENT_BALANCE, "stop", "bank_statements", sid,
+    balance = cap(
+        [
+            Finding(
+                BANK_STATEMENT_BALANCE,
+                "stop",
+                "bank_statements",
+                sid,
                 f"statement {sid} of {acct} ({day}): opening {dec(op)} + {n} lines {dec(tot)} = "
-                f"{dec(op) + dec(tot)}, but closing is {dec(cl)} (difference {dec(diff)})", dec(diff))
-        for sid, acct, day, op, cl, tot, n, diff in rows
-    ], "statements that do not add up")
+                f"{dec(op) + dec(tot)}, but closing is {dec(cl)} (difference {dec(diff)})",
+                dec(diff),
+            )
+            for sid, acct, day, op, cl, tot, n, diff in rows
+        ],
+        "statements that do not add up",
+    )
 
     rows = con.execute("""
         SELECT statement_id, bank_account, statement_date, opening_balance, prev_id, prev_closing
@@ -41,10 +50,19 @@ def check_bank_statements(con: Con, base_currency: str) -> list[Finding]:
         WHERE prev_id IS NOT NULL AND opening_balance <> prev_closing
         ORDER BY bank_account, statement_date, statement_id
     """).fetchall()
-    chain = cap([
-        Finding(BANK_STATEMENT_CHAIN, "warn", "bank_statements", sid,
+    chain = cap(
+        [
+            Finding(
+                BANK_STATEMENT_CHAIN,
+                "warn",
+                "bank_statements",
+                sid,
                 f"statement {sid} of {acct} ({day}) opens at {dec(op)}, but the previous statement "
-                f"{prev} closed at {dec(prev_cl)} (gap {dec(op) - dec(prev_cl)})", dec(op) - dec(prev_cl))
-        for sid, acct, day, op, prev, prev_cl in rows
-    ], "statements that do not follow on")
+                f"{prev} closed at {dec(prev_cl)} (gap {dec(op) - dec(prev_cl)})",
+                dec(op) - dec(prev_cl),
+            )
+            for sid, acct, day, op, prev, prev_cl in rows
+        ],
+        "statements that do not follow on",
+    )
     return balance + chain

@@ -29,7 +29,13 @@ def column_rules(c: Column) -> list[tuple[str, str, bool]]:
     if c.maximum is not None:
         rules.append((f"above the maximum {_num(c.maximum)}", f"{q} > {_num(c.maximum)}", True))
     if c.pattern is not None:
-        rules.append((f"does not match {c.pattern}", f"NOT regexp_full_match({q}, {literal(c.pattern)})", True))
+        rules.append(
+            (
+                f"does not match {c.pattern}",
+                f"NOT regexp_full_match({q}, {literal(c.pattern)})",
+                True,
+            )
+        )
     return rules
 
 
@@ -37,21 +43,32 @@ def _check_table(con: Con, t: Table) -> list[Finding]:
     rules = [(c, desc, cond, show) for c in t.columns for desc, cond, show in column_rules(c)]
     if not rules:
         return []
-    counts = con.execute("SELECT " + ", ".join(
-        f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules) + f" FROM {ident(t.name)}").fetchone()
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules)
+        + f" FROM {ident(t.name)}"
+    ).fetchone()
     findings = []
     pk = ", ".join(ident(k) for k in t.primary_key)
     for (c, desc, cond, show), n in zip(rules, counts or (), strict=True):
         if not n:
             continue
-        rows = con.execute(f"SELECT {pk}, {ident(c.name)} FROM {ident(t.name)} WHERE {cond} "
-                           f"ORDER BY {pk} LIMIT {MAX_EXAMPLES}").fetchall()
+        rows = con.execute(
+            f"SELECT {pk}, {ident(c.name)} FROM {ident(t.name)} WHERE {cond} "
+            f"ORDER BY {pk} LIMIT {MAX_EXAMPLES}"
+        ).fetchall()
         keys = [fmt_key(r[:-1]) for r in rows]
         values = sorted({repr(r[-1]) if isinstance(r[-1], str) else str(r[-1]) for r in rows})
         shown = f" (values {', '.join(values)})" if show else ""
-        findings.append(Finding(
-            COLUMN_VALUES, "stop", t.name, "; ".join(keys),
-            f"{n} rows of {t.name}: {c.name} {desc}{shown}, e.g. rows {', '.join(keys)}"))
+        findings.append(
+            Finding(
+                COLUMN_VALUES,
+                "stop",
+                t.name,
+                "; ".join(keys),
+                f"{n} rows of {t.name}: {c.name} {desc}{shown}, e.g. rows {', '.join(keys)}",
+            )
+        )
     return findings
 
 

@@ -23,17 +23,33 @@ def check_journals(con: Con, base_currency: str) -> list[Finding]:
         FROM gl_entries GROUP BY journal_id HAVING sum(amount) <> 0
     """
     n, total = con.execute(f"SELECT count(*), sum(imbalance) FROM ({unbalanced})").fetchone()  # type: ignore[misc]
-    rows = con.execute(f"{unbalanced} ORDER BY journal_id LIMIT {MAX_FINDINGS_PER_CHECK}").fetchall()
+    rows = con.execute(
+        f"{unbalanced} ORDER BY journal_id LIMIT {MAX_FINDINGS_PER_CHECK}"
+    ).fetchall()
     findings = [
-        Finding(UNBALANCED_JOURNAL, "stop", "gl_entries", jid,
-                f"journal {jid} ({n_lines} lines, posted {first_date}) sums to {dec(imb)} "
-                f"(debits {dec(dr)}, credits {dec(cr)})", dec(imb))
+        Finding(
+            UNBALANCED_JOURNAL,
+            "stop",
+            "gl_entries",
+            jid,
+            f"journal {jid} ({n_lines} lines, posted {first_date}) sums to {dec(imb)} "
+            f"(debits {dec(dr)}, credits {dec(cr)})",
+            dec(imb),
+        )
         for jid, imb, dr, cr, n_lines, first_date in rows
     ]
     if n > len(rows):
-        findings.append(Finding(UNBALANCED_JOURNAL, "stop", "gl_entries", "…",
-                                f"… and {n - len(rows)} more unbalanced journals not listed; "
-                                f"all {n} together sum to {dec(total)}", dec(total)))
+        findings.append(
+            Finding(
+                UNBALANCED_JOURNAL,
+                "stop",
+                "gl_entries",
+                "…",
+                f"… and {n - len(rows)} more unbalanced journals not listed; "
+                f"all {n} together sum to {dec(total)}",
+                dec(total),
+            )
+        )
     return findings
 
 
@@ -66,9 +82,16 @@ def check_production_cost_centers(con: Con, base_currency: str) -> list[Finding]
                 nonzero.append((t, balance))
         if nonzero:
             (t0, b0), (t1, b1) = nonzero[0], nonzero[-1]
-            findings.append(Finding(
-                PRODUCTION_CC_BALANCE, "warn", "gl_entries", f"{cc}/{role}",
-                f"production cost centre {cc}, role {role}: balance {b0} at {t0}, not cleared to "
-                f"variances; non-zero at {len(nonzero)} of {len(month_ends)} month ends "
-                f"(last {b1} at {t1})", b0))
+            findings.append(
+                Finding(
+                    PRODUCTION_CC_BALANCE,
+                    "warn",
+                    "gl_entries",
+                    f"{cc}/{role}",
+                    f"production cost centre {cc}, role {role}: balance {b0} at {t0}, not cleared to "
+                    f"variances; non-zero at {len(nonzero)} of {len(month_ends)} month ends "
+                    f"(last {b1} at {t1})",
+                    b0,
+                )
+            )
     return findings

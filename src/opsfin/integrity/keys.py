@@ -15,9 +15,13 @@ DUPLICATE_PK = "duplicate_pk"
 def _orphans_sql(t: Table, f: ForeignKey) -> str:
     cols = [f"c.{ident(c)}" for c in f.columns]
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-    match = " AND ".join(f"p.{ident(r)} = c.{ident(c)}" for c, r in zip(f.columns, f.ref_columns, strict=True))
-    return (f"SELECT {', '.join(cols)} FROM {ident(t.name)} c WHERE {not_null} "
-            f"AND NOT EXISTS (SELECT 1 FROM {ident(f.ref_table)} p WHERE {match})")
+    match = " AND ".join(
+        f"p.{ident(r)} = c.{ident(c)}" for c, r in zip(f.columns, f.ref_columns, strict=True)
+    )
+    return (
+        f"SELECT {', '.join(cols)} FROM {ident(t.name)} c WHERE {not_null} "
+        f"AND NOT EXISTS (SELECT 1 FROM {ident(f.ref_table)} p WHERE {match})"
+    )
 
 
 def check_orphans(con: Con, base_currency: str) -> list[Finding]:
@@ -28,18 +32,30 @@ def check_orphans(con: Con, base_currency: str) -> list[Finding]:
     for t in TABLES:
         for f in t.foreign_keys:
             sql = _orphans_sql(t, f)
-            n, = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()  # type: ignore[misc]
+            (n,) = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()  # type: ignore[misc]
             if not n:
                 continue
-            n_distinct, = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({sql}))").fetchone()  # type: ignore[misc]
-            examples = [fmt_key(r) for r in con.execute(
-                f"SELECT DISTINCT * FROM ({sql}) ORDER BY ALL LIMIT {MAX_EXAMPLES}").fetchall()]
+            (n_distinct,) = con.execute(
+                f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({sql}))"
+            ).fetchone()  # type: ignore[misc]
+            examples = [
+                fmt_key(r)
+                for r in con.execute(
+                    f"SELECT DISTINCT * FROM ({sql}) ORDER BY ALL LIMIT {MAX_EXAMPLES}"
+                ).fetchall()
+            ]
             cols = ", ".join(f.columns)
             refs = f"{f.ref_table}({', '.join(f.ref_columns)})"
-            findings.append(Finding(
-                ORPHAN_FK, "stop", t.name, "; ".join(examples),
-                f"{n} rows of {t.name} have ({cols}) values missing from {refs}: "
-                f"{n_distinct} distinct, e.g. {', '.join(examples)}"))
+            findings.append(
+                Finding(
+                    ORPHAN_FK,
+                    "stop",
+                    t.name,
+                    "; ".join(examples),
+                    f"{n} rows of {t.name} have ({cols}) values missing from {refs}: "
+                    f"{n_distinct} distinct, e.g. {', '.join(examples)}",
+                )
+            )
     return findings
 
 
@@ -54,11 +70,18 @@ def check_primary_keys(con: Con, base_currency: str) -> list[Finding]:
         n_keys, n_rows = con.execute(f"SELECT count(*), sum(n) FROM ({dups})").fetchone()  # type: ignore[misc]
         if not n_keys:
             continue
-        examples = [fmt_key(r[:-1]) for r in con.execute(
-            f"{dups} ORDER BY {pk} LIMIT {MAX_EXAMPLES}").fetchall()]
-        findings.append(Finding(
-            DUPLICATE_PK, "stop", t.name, "; ".join(examples),
-            f"{n_keys} values of the primary key ({', '.join(t.primary_key)}) of {t.name} occur more "
-            f"than once ({int(n_rows)} rows), e.g. {', '.join(examples)}"))
+        examples = [
+            fmt_key(r[:-1])
+            for r in con.execute(f"{dups} ORDER BY {pk} LIMIT {MAX_EXAMPLES}").fetchall()
+        ]
+        findings.append(
+            Finding(
+                DUPLICATE_PK,
+                "stop",
+                t.name,
+                "; ".join(examples),
+                f"{n_keys} values of the primary key ({', '.join(t.primary_key)}) of {t.name} occur more "
+                f"than once ({int(n_rows)} rows), e.g. {', '.join(examples)}",
+            )
+        )
     return findings
-

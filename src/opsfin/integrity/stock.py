@@ -27,10 +27,18 @@ def check_negative_stock(con: Con, base_currency: str) -> list[Finding]:
         QUALIFY row_number() OVER (PARTITION BY site_id, product_id ORDER BY moved_at, movement_id) = 1
         ORDER BY site_id, product_id
     """).fetchall()
-    return cap([
-        Finding(NEGATIVE_STOCK, "stop", "inventory_movements", f"{site}/{product}",
+    return cap(
+        [
+            Finding(
+                NEGATIVE_STOCK,
+                "stop",
+                "inventory_movements",
+                f"{site}/{product}",
                 f"stock of {product} at {site} goes negative on {moved_at.date()} "
                 f"(movement {movement_id}: balance {balance:g}); {n} movements leave it negative, "
-                f"lowest {lowest:g}")
-        for site, product, moved_at, movement_id, balance, n, lowest in rows
-    ], "products whose stock goes negative")
+                f"lowest {lowest:g}",
+            )
+            for site, product, moved_at, movement_id, balance, n, lowest in rows
+        ],
+        "products whose stock goes negative",
+    )

@@ -37,10 +37,26 @@ FX_RATE_MISSING = "fx_rate_missing"
 
 _LEDGERS = {
     # check, invoices, allocations, settlements, settlement key, settlement date, GL role, control sign
-    "ar": (SUBLEDGER_AR, "ar_invoices", "ar_receipt_allocations", "ar_receipts", "receipt_id",
-           "received_date", "ar", 1),
-    "ap": (SUBLEDGER_AP, "ap_invoices", "ap_payment_allocations", "ap_payments", "payment_id",
-           "paid_date", "ap", -1),
+    "ar": (
+        SUBLEDGER_AR,
+        "ar_invoices",
+        "ar_receipt_allocations",
+        "ar_receipts",
+        "receipt_id",
+        "received_date",
+        "ar",
+        1,
+    ),
+    "ap": (
+        SUBLEDGER_AP,
+        "ap_invoices",
+        "ap_payment_allocations",
+        "ap_payments",
+        "payment_id",
+        "paid_date",
+        "ap",
+        -1,
+    ),
 }
 
 
@@ -98,28 +114,50 @@ def _check_ledger(con: Con, base_currency: str, which: str) -> list[Finding]:
     month_ends = gl_month_ends(con)
     if not month_ends:
         return []
-    params = {"month_ends": month_ends, "base": base_currency, "first_t": month_ends[0],
-              "last_t": month_ends[-1]}
+    params = {
+        "month_ends": month_ends,
+        "base": base_currency,
+        "first_t": month_ends[0],
+        "last_t": month_ends[-1],
+    }
     findings: list[Finding] = []
 
-    missing = con.execute(f"""
+    missing = con.execute(
+        f"""
         SELECT currency, count(*), min(invoice_date), list(invoice_id ORDER BY invoice_id)[1:5]
         FROM ({_invoices_sql(invoices)}) WHERE rate IS NULL GROUP BY currency ORDER BY currency
-    """, {"base": base_currency, "last_t": month_ends[-1]}).fetchall()
+    """,
+        {"base": base_currency, "last_t": month_ends[-1]},
+    ).fetchall()
     for currency, n, first, examples in missing:
-        findings.append(Finding(
-            FX_RATE_MISSING, "stop", invoices, currency,
-            f"{n} {invoices} in {currency} have no fx_rates row on or before their invoice_date "
-            f"(first {first}, e.g. {', '.join(examples)}); they are left out of the {which.upper()} "
-            "subledger"))
+        findings.append(
+            Finding(
+                FX_RATE_MISSING,
+                "stop",
+                invoices,
+                currency,
+                f"{n} {invoices} in {currency} have no fx_rates row on or before their invoice_date "
+                f"(first {first}, e.g. {', '.join(examples)}); they are left out of the {which.upper()} "
+                "subledger",
+            )
+        )
 
-    sub = {t: int(c) for t, c in con.execute(
-        open_items_sql(invoices, allocations, settlements, key, date), params).fetchall()}
-    moves = dict(con.execute("""
+    sub = {
+        t: int(c)
+        for t, c in con.execute(
+            open_items_sql(invoices, allocations, settlements, key, date), params
+        ).fetchall()
+    }
+    moves = dict(
+        con.execute(
+            """
         SELECT last_day(g.posting_date) AS m, sum(g.amount)
         FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
         WHERE a.role = $role GROUP BY m
-    """, {"role": role}).fetchall())
+    """,
+            {"role": role},
+        ).fetchall()
+    )
 
     control = dec(0)
     diffs = []
@@ -129,10 +167,17 @@ def _check_ledger(con: Con, base_currency: str, which: str) -> list[Finding]:
         open_items = cents_to_decimal(sub.get(t))
         diff = ctl - open_items
         if abs(diff) >= dec("0.01"):
-            diffs.append(Finding(
-                check, "stop", invoices, t.isoformat(),
-                f"{which.upper()} control accounts (role {role}) {ctl} vs open {invoices} {open_items} "
-                f"at {t}: difference {diff}", diff))
+            diffs.append(
+                Finding(
+                    check,
+                    "stop",
+                    invoices,
+                    t.isoformat(),
+                    f"{which.upper()} control accounts (role {role}) {ctl} vs open {invoices} {open_items} "
+                    f"at {t}: difference {diff}",
+                    diff,
+                )
+            )
     return findings + cap(diffs, f"month ends where the {which.upper()} subledger differs")
 
 

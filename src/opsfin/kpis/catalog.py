@@ -36,21 +36,34 @@ from .sources import SOURCES
 
 FILE = "model/kpis.yaml"  # how messages name the catalog: relative to the workspace
 FIELDS = ("id", "name", "description", "unit", "direction", "owner", "formula")
-EDITABLE = ("name", "description", "unit", "direction", "owner")  # the formula is always the one computed
+EDITABLE = (
+    "name",
+    "description",
+    "unit",
+    "direction",
+    "owner",
+)  # the formula is always the one computed
 
 
 def default_catalog_yaml() -> str:
     entries = [{f: v for f, v in catalog_row(k).items() if f != "company_level"} for k in KPIS]
-    header = ("# KPI catalog. Edit names, owners, units and descriptions freely. `formula` shows what the engine\n"
-              "# computes, in the expression language of custom KPIs (editing it changes nothing).\n"
-              "# Add your own KPIs at the end: see docs/kpis.md.\n")
-    return header + yaml.safe_dump({"kpis": entries}, sort_keys=False, allow_unicode=True, width=110)
+    header = (
+        "# KPI catalog. Edit names, owners, units and descriptions freely. `formula` shows what the engine\n"
+        "# computes, in the expression language of custom KPIs (editing it changes nothing).\n"
+        "# Add your own KPIs at the end: see docs/kpis.md.\n"
+    )
+    return header + yaml.safe_dump(
+        {"kpis": entries}, sort_keys=False, allow_unicode=True, width=110
+    )
 
 
 def catalog_row(kpi: Kpi) -> dict[str, Any]:
     """One KPI as every catalog listing shows it (`opsfin kpi --list`, `GET /api/v1/kpis`, the YAML):
     its text fields, its dimensions (sorted) and whether it is company-level only (no dimension)."""
-    return {f: getattr(kpi, f) for f in FIELDS} | {"dimensions": sorted(kpi.dims), "company_level": not kpi.dims}
+    return {f: getattr(kpi, f) for f in FIELDS} | {
+        "dimensions": sorted(kpi.dims),
+        "company_level": not kpi.dims,
+    }
 
 
 def custom_kpi(entry: dict[str, Any], path: str | Path = FILE) -> Kpi:
@@ -59,17 +72,30 @@ def custom_kpi(entry: dict[str, Any], path: str | Path = FILE) -> Kpi:
         if not entry.get(key):
             raise UserError(f"{where}: missing '{key}'")
     if entry["source"] not in SOURCES:
-        raise UserError(f"{where}: unknown source {entry['source']!r}; sources are {', '.join(SOURCES)}")
+        raise UserError(
+            f"{where}: unknown source {entry['source']!r}; sources are {', '.join(SOURCES)}"
+        )
     kind = entry.get("kind", "ratio" if entry.get("denominator") else "sum")
     if kind not in ("ratio", "sum"):
         raise UserError(f"{where}: kind must be ratio or sum")
     den = entry.get("denominator")
-    part = Part(entry["source"], Expression(entry["numerator"], where + " numerator"),
-                Expression(den, where + " denominator") if den not in (None, "") else None,
-                keep=Expression(entry["filter"], where + " filter") if entry.get("filter") else None)
-    return Kpi(entry["id"], entry.get("name", entry["id"]), entry.get("unit", ""),
-               entry.get("direction", "higher_is_better"), entry.get("owner", ""), formula_of((part,), kind),
-               entry.get("description", ""), (part,), kind=kind)
+    part = Part(
+        entry["source"],
+        Expression(entry["numerator"], where + " numerator"),
+        Expression(den, where + " denominator") if den not in (None, "") else None,
+        keep=Expression(entry["filter"], where + " filter") if entry.get("filter") else None,
+    )
+    return Kpi(
+        entry["id"],
+        entry.get("name", entry["id"]),
+        entry.get("unit", ""),
+        entry.get("direction", "higher_is_better"),
+        entry.get("owner", ""),
+        formula_of((part,), kind),
+        entry.get("description", ""),
+        (part,),
+        kind=kind,
+    )
 
 
 def parse_catalog(data: Mapping[str, Any] | None, where: str | Path = FILE) -> dict[str, Kpi]:

@@ -46,8 +46,16 @@ def resolve(kpi_ids: Iterable[str], catalog: Mapping[str, Kpi] | None = None) ->
     return out
 
 
-def _part_rows(t: Tables, kpi: Kpi, part: Part, grain: str, by: list[str], where: Mapping[str, list[str]],
-               start: dt.date | None, end: dt.date | None) -> ir.Table:
+def _part_rows(
+    t: Tables,
+    kpi: Kpi,
+    part: Part,
+    grain: str,
+    by: list[str],
+    where: Mapping[str, list[str]],
+    start: dt.date | None,
+    end: dt.date | None,
+) -> ir.Table:
     need = frozenset(by) | frozenset(where)
     rel = SOURCES[part.source].build(t, need)
     if part.prepare:
@@ -62,15 +70,25 @@ def _part_rows(t: Tables, kpi: Kpi, part: Part, grain: str, by: list[str], where
         rel = rel.filter(rel[dim].isin(values))
     num_type = "decimal(38, 2)" if kpi.money else "float64"
     num = part.num(rel).cast(num_type) if part.num else ibis.literal(0, type=num_type)
-    den = part.den(rel).cast("float64") if part.den else ibis.literal(None if kpi.kind == "sum" else 0.0, type="float64")
+    den = (
+        part.den(rel).cast("float64")
+        if part.den
+        else ibis.literal(None if kpi.kind == "sum" else 0.0, type="float64")
+    )
     cols = {"period_start": rel._date.truncate(grain_code(grain)).cast("date")}
     cols.update({d: rel[d].cast("string") for d in by})
     return rel.select(**cols, _num=num, _den=den)
 
 
-def compute_one(t: Tables, kpi: Kpi, grain: str = "month", by: list[str] | None = None,
-                where: Mapping[str, list[str]] | None = None, start: dt.date | None = None,
-                end: dt.date | None = None) -> pl.DataFrame:
+def compute_one(
+    t: Tables,
+    kpi: Kpi,
+    grain: str = "month",
+    by: list[str] | None = None,
+    where: Mapping[str, list[str]] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pl.DataFrame:
     by, where = list(by or []), dict(where or {})
     check_by(by)
     check_dims(kpi.id, kpi.dims, set(by) | set(where))
@@ -78,20 +96,34 @@ def compute_one(t: Tables, kpi: Kpi, grain: str = "month", by: list[str] | None 
         return working_capital(t, [kpi.id], grain, start, end)
     parts = [_part_rows(t, kpi, p, grain, by, where, start, end) for p in kpi.parts]
     rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    agg = rows.group_by(["period_start", *by]).aggregate(numerator=rows._num.sum(), denominator=rows._den.sum())
+    agg = rows.group_by(["period_start", *by]).aggregate(
+        numerator=rows._num.sum(), denominator=rows._den.sum()
+    )
     df: pl.DataFrame = pl.from_arrow(agg.to_pyarrow())  # type: ignore[assignment]
     if kpi.kind == "sum":
         df = df.with_columns(value=pl.col("numerator"))
     else:
-        df = df.with_columns(value=pl.when(pl.col("denominator") != 0)
-                             .then(pl.col("numerator") * kpi.scale / pl.col("denominator")).otherwise(None))
+        df = df.with_columns(
+            value=pl.when(pl.col("denominator") != 0)
+            .then(pl.col("numerator") * kpi.scale / pl.col("denominator"))
+            .otherwise(None)
+        )
     df = df.with_columns(kpi=pl.lit(kpi.id))
-    return df.select("period_start", *by, "kpi", "value", "numerator", "denominator").sort(["period_start", *by])
+    return df.select("period_start", *by, "kpi", "value", "numerator", "denominator").sort(
+        ["period_start", *by]
+    )
 
 
-def compute(t: Tables, kpi_ids: Iterable[str], grain: str = "month", by: list[str] | None = None,
-            where: Mapping[str, list[str]] | None = None, start: str | dt.date | None = None,
-            end: str | dt.date | None = None, catalog: Mapping[str, Kpi] | None = None) -> list[pl.DataFrame]:
+def compute(
+    t: Tables,
+    kpi_ids: Iterable[str],
+    grain: str = "month",
+    by: list[str] | None = None,
+    where: Mapping[str, list[str]] | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    catalog: Mapping[str, Kpi] | None = None,
+) -> list[pl.DataFrame]:
     """One frame per KPI, in the order asked."""
     grain_code(grain)
     lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
@@ -106,5 +138,8 @@ def combine(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame()
     if len({f.schema["numerator"] for f in frames}) > 1:
-        frames = [f.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64)) for f in frames]
+        frames = [
+            f.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
+            for f in frames
+        ]
     return pl.concat(frames, how="vertical_relaxed")

@@ -25,16 +25,26 @@ import ibis.expr.types as ir
 
 from ..errors import UserError
 
-MAX_LENGTH = 2000   # characters of one expression
-MAX_DEPTH = 50      # nesting of operators and calls
+MAX_LENGTH = 2000  # characters of one expression
+MAX_DEPTH = 50  # nesting of operators and calls
 MAX_INT = 2**63 - 1
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.BitAnd: operator.and_, ast.BitOr: operator.or_}
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+}
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Eq: operator.eq,
-    ast.NotEq: operator.ne}
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
 _FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "if_else": (3, lambda c, a, b: ibis.ifelse(c, a, b)),
     "not_null": (1, lambda x: x.notnull()),
@@ -49,7 +59,9 @@ class Expression:
         self.text = str(text).strip()
         self.where = where
         self.tree = _parse(self.text, where)
-        self.names = frozenset(n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)) - set(_FUNCTIONS)
+        self.names = frozenset(n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)) - set(
+            _FUNCTIONS
+        )
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -57,8 +69,10 @@ class Expression:
     def __call__(self, rel: ir.Table) -> ir.Value:
         missing = sorted(self.names - set(rel.columns))
         if missing:
-            raise UserError(f"{self.where}: unknown column {', '.join(missing)}; "
-                            f"the source has {', '.join(rel.columns)}")
+            raise UserError(
+                f"{self.where}: unknown column {', '.join(missing)}; "
+                f"the source has {', '.join(rel.columns)}"
+            )
         try:
             value = _Interpreter(rel).visit(self.tree.body)
         except UserError:
@@ -68,7 +82,9 @@ class Expression:
         if isinstance(value, ir.Value):
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(f"{self.where}: {self.text!r} must give a number or a condition, got {value!r}")
+            raise UserError(
+                f"{self.where}: {self.text!r} must give a number or a condition, got {value!r}"
+            )
         return ibis.literal(value)
 
 
@@ -76,16 +92,22 @@ def _parse(text: str, where: str) -> ast.Expression:
     if not text:
         raise UserError(f"{where}: empty expression")
     if len(text) > MAX_LENGTH:
-        raise UserError(f"{where}: expression of {len(text):,} characters; at most {MAX_LENGTH:,} are allowed")
+        raise UserError(
+            f"{where}: expression of {len(text):,} characters; at most {MAX_LENGTH:,} are allowed"
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise UserError(f"{where}: {text!r} is not an expression: {exc.msg}") from None
     except (RecursionError, MemoryError):
-        raise UserError(f"{where}: expression nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
+        raise UserError(
+            f"{where}: expression nested too deeply; at most {MAX_DEPTH} levels are allowed"
+        ) from None
     depth = _depth(tree)
     if depth > MAX_DEPTH:
-        raise UserError(f"{where}: expression nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
+        raise UserError(
+            f"{where}: expression nested {depth} levels deep; at most {MAX_DEPTH} are allowed"
+        )
     _check(tree, text, where)
     return tree
 
@@ -104,28 +126,60 @@ def _depth(tree: ast.AST) -> int:
 
 
 def _check(tree: ast.Expression, text: str, where: str) -> None:
-    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.Name, ast.Load, ast.Constant,
-               ast.Call, ast.Tuple, ast.List, ast.USub, ast.Not, ast.And, ast.Or, ast.In, ast.NotIn,
-               *_BINARY, *_COMPARE)
+    allowed = (
+        ast.Expression,
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.Compare,
+        ast.BoolOp,
+        ast.Name,
+        ast.Load,
+        ast.Constant,
+        ast.Call,
+        ast.Tuple,
+        ast.List,
+        ast.USub,
+        ast.Not,
+        ast.And,
+        ast.Or,
+        ast.In,
+        ast.NotIn,
+        *_BINARY,
+        *_COMPARE,
+    )
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
-            raise UserError(f"{where}: {type(node).__name__} is not allowed in a KPI expression ({text!r})")
+            raise UserError(
+                f"{where}: {type(node).__name__} is not allowed in a KPI expression ({text!r})"
+            )
         if isinstance(node, ast.Constant):
             _check_constant(node.value, text, where)
         elif isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name not in _FUNCTIONS or node.keywords:
-                raise UserError(f"{where}: this call is not allowed in a KPI expression; only "
-                                f"{', '.join(f'{f}(…)' for f in _FUNCTIONS)} may be called ({text!r})")
+                raise UserError(
+                    f"{where}: this call is not allowed in a KPI expression; only "
+                    f"{', '.join(f'{f}(…)' for f in _FUNCTIONS)} may be called ({text!r})"
+                )
             if len(node.args) != _FUNCTIONS[name][0]:
-                raise UserError(f"{where}: {name} takes {_FUNCTIONS[name][0]} argument(s) ({text!r})")
+                raise UserError(
+                    f"{where}: {name} takes {_FUNCTIONS[name][0]} argument(s) ({text!r})"
+                )
         elif isinstance(node, ast.Compare):
             for op, right in zip(node.ops, node.comparators, strict=True):
                 if isinstance(op, ast.In | ast.NotIn) and not (
-                        isinstance(right, ast.Tuple | ast.List)
-                        and all(isinstance(e, ast.Constant) for e in right.elts)):
-                    raise UserError(f"{where}: 'in' needs a list of constants, e.g. kind in ('a', 'b') ({text!r})")
-    lists = {id(right) for node in ast.walk(tree) if isinstance(node, ast.Compare) for right in node.comparators}
+                    isinstance(right, ast.Tuple | ast.List)
+                    and all(isinstance(e, ast.Constant) for e in right.elts)
+                ):
+                    raise UserError(
+                        f"{where}: 'in' needs a list of constants, e.g. kind in ('a', 'b') ({text!r})"
+                    )
+    lists = {
+        id(right)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare)
+        for right in node.comparators
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Tuple | ast.List) and id(node) not in lists:
             raise UserError(f"{where}: a list is only allowed after 'in' ({text!r})")
@@ -133,8 +187,10 @@ def _check(tree: ast.Expression, text: str, where: str) -> None:
 
 def _check_constant(value: Any, text: str, where: str) -> None:
     if value is None:
-        raise UserError(f"{where}: None is not a value in a KPI expression; test for it with "
-                        f"not_null(column) or is_null(column) ({text!r})")
+        raise UserError(
+            f"{where}: None is not a value in a KPI expression; test for it with "
+            f"not_null(column) or is_null(column) ({text!r})"
+        )
     if isinstance(value, bool) or isinstance(value, str):
         return
     if isinstance(value, int) and abs(value) > MAX_INT:
@@ -195,4 +251,3 @@ class _Interpreter(ast.NodeVisitor):
 
 def _as_column(value: Any) -> Any:
     return value if isinstance(value, ir.Value) else ibis.literal(value)
-

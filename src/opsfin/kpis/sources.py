@@ -36,18 +36,34 @@ def machine_readings(t: Tables, dims: frozenset[str]) -> ir.Table:
     r = t("machine_readings")
     m = t("machines").select(_m="machine_id", ideal_cycle_seconds="ideal_cycle_seconds")
     rel = r.join(m, r.machine_id == m._m).select(
-        _date=r.hour_start.date(), _ts=r.hour_start, machine=r.machine_id, planned_minutes=r.planned_minutes,
-        run_minutes=r.run_minutes, units_total=r.units_total, units_good=r.units_good, kwh=r.kwh,
-        ideal_cycle_seconds=m.ideal_cycle_seconds)
+        _date=r.hour_start.date(),
+        _ts=r.hour_start,
+        machine=r.machine_id,
+        planned_minutes=r.planned_minutes,
+        run_minutes=r.run_minutes,
+        units_total=r.units_total,
+        units_good=r.units_good,
+        kwh=r.kwh,
+        ideal_cycle_seconds=m.ideal_cycle_seconds,
+    )
     return reach(t, rel, "machine_readings", dims)
 
 
 def operations(t: Tables, dims: frozenset[str]) -> ir.Table:
     o = t("operations")
-    rel = o.select(_date=o.end_at.date(), work_center=o.work_center_id, machine=o.machine_id, shift=o.shift_id,
-                   order_id=o.order_id, setup_minutes=o.setup_minutes, run_minutes=o.run_minutes,
-                   labor_minutes=o.labor_minutes, qty_good=o.qty_good, qty_scrap=o.qty_scrap,
-                   wait_minutes=o.wait_minutes)
+    rel = o.select(
+        _date=o.end_at.date(),
+        work_center=o.work_center_id,
+        machine=o.machine_id,
+        shift=o.shift_id,
+        order_id=o.order_id,
+        setup_minutes=o.setup_minutes,
+        run_minutes=o.run_minutes,
+        labor_minutes=o.labor_minutes,
+        qty_good=o.qty_good,
+        qty_scrap=o.qty_scrap,
+        wait_minutes=o.wait_minutes,
+    )
     return reach(t, rel, "operations", dims)
 
 
@@ -60,16 +76,27 @@ def production_output(t: Tables, dims: frozenset[str]) -> ir.Table:
 
 def quality_inspections(t: Tables, dims: frozenset[str]) -> ir.Table:
     q = t("quality_inspections")
-    rel = q.select(_date=q.inspected_at.date(), order_id=q.order_id, operation_id=q.operation_id,
-                   qty_inspected=q.qty_inspected, qty_defective=q.qty_defective)
+    rel = q.select(
+        _date=q.inspected_at.date(),
+        order_id=q.order_id,
+        operation_id=q.operation_id,
+        qty_inspected=q.qty_inspected,
+        qty_defective=q.qty_defective,
+    )
     return reach(t, rel, "quality_inspections", dims)
 
 
 def timesheets(t: Tables, dims: frozenset[str]) -> ir.Table:
     ts = t("timesheets")
-    rel = ts.select(_date=ts.work_date, employee_id=ts.employee_id, cost_center=ts.cost_center_id,
-                    work_center=ts.work_center_id, shift=ts.shift_id,
-                    regular_hours=ts.regular_hours, overtime_hours=ts.overtime_hours)
+    rel = ts.select(
+        _date=ts.work_date,
+        employee_id=ts.employee_id,
+        cost_center=ts.cost_center_id,
+        work_center=ts.work_center_id,
+        shift=ts.shift_id,
+        regular_hours=ts.regular_hours,
+        overtime_hours=ts.overtime_hours,
+    )
     return reach(t, rel, "timesheets", dims)
 
 
@@ -83,25 +110,46 @@ def cost_center_kind(t: Tables, rel: ir.Table, kind: str) -> ir.Table:
 def support_tickets(t: Tables, dims: frozenset[str]) -> ir.Table:
     s = t("support_tickets")
     s = s.filter(s.closed_at.notnull())  # a ticket still open counts nowhere
-    rel = s.select(_date=s.closed_at.date(), cost_center=s.cost_center_id, customer=s.customer_id,
-                   handling_minutes=s.handling_minutes, csat=s.csat)
+    rel = s.select(
+        _date=s.closed_at.date(),
+        cost_center=s.cost_center_id,
+        customer=s.customer_id,
+        handling_minutes=s.handling_minutes,
+        csat=s.csat,
+    )
     return reach(t, rel, "support_tickets", dims)
 
 
 def warehouse_tasks(t: Tables, dims: frozenset[str]) -> ir.Table:
     w = t("warehouse_tasks")
-    rel = w.select(_date=w.finished_at.date(), site=w.site_id, kind=w.kind, lines=w.lines.cast("float64"),
-                   hours=(w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600)
+    rel = w.select(
+        _date=w.finished_at.date(),
+        site=w.site_id,
+        kind=w.kind,
+        lines=w.lines.cast("float64"),
+        hours=(w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600,
+    )
     return reach(t, rel, "warehouse_tasks", dims)
 
 
 def shipments(t: Tables, dims: frozenset[str]) -> ir.Table:
     sh = t("shipments")
-    so = t("sales_orders").select(_so="so_id", _line="line", site="site_id", customer="customer_id",
-                                  product="product_id", promised_date="promised_date")
+    so = t("sales_orders").select(
+        _so="so_id",
+        _line="line",
+        site="site_id",
+        customer="customer_id",
+        product="product_id",
+        promised_date="promised_date",
+    )
     rel = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line)).select(
-        _date=sh.shipped_date, qty=sh.qty, site="site", customer="customer", product="product",
-        promised_date="promised_date")
+        _date=sh.shipped_date,
+        qty=sh.qty,
+        site="site",
+        customer="customer",
+        product="product",
+        promised_date="promised_date",
+    )
     return reach(t, rel, "shipments", dims)
 
 
@@ -109,16 +157,24 @@ def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
     g = t("gl_entries")
     a = t("accounts").select(_a="account_id", role="role", account_type="type")
     rel = g.join(a, g.account_id == a._a).select(
-        _date=g.posting_date, cost_center=g.cost_center_id, role="role", account_type="account_type",
-        amount=g.amount.cast("decimal(38, 2)"))
+        _date=g.posting_date,
+        cost_center=g.cost_center_id,
+        role="role",
+        account_type="account_type",
+        amount=g.amount.cast("decimal(38, 2)"),
+    )
     if dims & {"site", "cost_center"}:
-        rel = rel.filter(rel.cost_center.notnull())  # rows without a cost centre count only at company level
+        rel = rel.filter(
+            rel.cost_center.notnull()
+        )  # rows without a cost centre count only at company level
     return reach(t, rel, "gl_entries", dims)
 
 
 def maintenance_events(t: Tables, dims: frozenset[str]) -> ir.Table:
     m = t("maintenance_events")
-    rel = m.select(_date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)"))
+    rel = m.select(
+        _date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)")
+    )
     return reach(t, rel, "maintenance_events", dims)
 
 
@@ -129,43 +185,77 @@ def fx_to_base(t: Tables, rel: ir.Table, currency: str, day: str, base_currency:
     keys = rel.select(_kc=rel[currency], _kd=rel[day]).distinct()
     cand = keys.join(fx, (keys._kc == fx._ccy) & (fx._rd <= keys._kd))
     latest = cand.group_by(["_kc", "_kd"]).aggregate(_rd=cand._rd.max())
-    rates = latest.join(fx, (latest._kc == fx._ccy) & (latest._rd == fx._rd)).select("_kc", "_kd", "_rate")
-    out = rel.left_join(rates, (rel[currency] == rates._kc) & (rel[day] == rates._kd)).drop("_kc", "_kd")
+    rates = latest.join(fx, (latest._kc == fx._ccy) & (latest._rd == fx._rd)).select(
+        "_kc", "_kd", "_rate"
+    )
+    out = rel.left_join(rates, (rel[currency] == rates._kc) & (rel[day] == rates._kd)).drop(
+        "_kc", "_kd"
+    )
     one = ibis.literal(1, type="decimal(18, 8)")
     return out.mutate(_rate=ibis.ifelse(out[currency] == base_currency, one, out._rate))
 
 
 def goods_receipts(t: Tables, dims: frozenset[str], base_currency: str = "EUR") -> ir.Table:
     gr = t("goods_receipts")
-    po = t("purchase_orders").select(_po="po_id", _line="line", supplier="supplier_id", site="site_id",
-                                     product="product_id", unit_price="unit_price", currency="currency",
-                                     expected_date="expected_date")
+    po = t("purchase_orders").select(
+        _po="po_id",
+        _line="line",
+        supplier="supplier_id",
+        site="site_id",
+        product="product_id",
+        unit_price="unit_price",
+        currency="currency",
+        expected_date="expected_date",
+    )
     rel = gr.join(po, (gr.po_id == po._po) & (gr.line == po._line)).select(
-        _date=gr.received_date, qty=gr.qty, supplier="supplier", site="site", product="product",
-        unit_price="unit_price", currency="currency", expected_date="expected_date")
+        _date=gr.received_date,
+        qty=gr.qty,
+        supplier="supplier",
+        site="site",
+        product="product",
+        unit_price="unit_price",
+        currency="currency",
+        expected_date="expected_date",
+    )
     return reach(t, rel, "goods_receipts", dims)
 
 
 def receipt_allocations(t: Tables, dims: frozenset[str]) -> ir.Table:
     al = t("ar_receipt_allocations")
-    rc = t("ar_receipts").select(_r="receipt_id", customer="customer_id", received_date="received_date",
-                                 currency="currency")
+    rc = t("ar_receipts").select(
+        _r="receipt_id", customer="customer_id", received_date="received_date", currency="currency"
+    )
     inv = t("ar_invoices").select(_i="invoice_id", invoice_date="invoice_date")
     rel = al.join(rc, al.receipt_id == rc._r).join(inv, al.invoice_id == inv._i)
-    rel = rel.select(_date=rel.received_date, customer="customer", currency="currency",
-                     received_date="received_date", invoice_date="invoice_date",
-                     amount=rel.amount.cast("decimal(38, 2)"))
+    rel = rel.select(
+        _date=rel.received_date,
+        customer="customer",
+        currency="currency",
+        received_date="received_date",
+        invoice_date="invoice_date",
+        amount=rel.amount.cast("decimal(38, 2)"),
+    )
     return reach(t, rel, "receipt_allocations", dims)
 
 
 #: the builder of each source; the dimensions each reaches are core/dimensions.py's `REACH`
-SOURCES: dict[str, Source] = {name: Source(name, dims_of(name), build) for name, build in {
-    "machine_readings": machine_readings, "operations": operations, "production_output": production_output,
-    "quality_inspections": quality_inspections, "timesheets": timesheets, "support_tickets": support_tickets,
-    "warehouse_tasks": warehouse_tasks, "shipments": shipments, "gl_entries": gl_entries,
-    "maintenance_events": maintenance_events, "goods_receipts": goods_receipts,
-    "receipt_allocations": receipt_allocations,
-}.items()}
+SOURCES: dict[str, Source] = {
+    name: Source(name, dims_of(name), build)
+    for name, build in {
+        "machine_readings": machine_readings,
+        "operations": operations,
+        "production_output": production_output,
+        "quality_inspections": quality_inspections,
+        "timesheets": timesheets,
+        "support_tickets": support_tickets,
+        "warehouse_tasks": warehouse_tasks,
+        "shipments": shipments,
+        "gl_entries": gl_entries,
+        "maintenance_events": maintenance_events,
+        "goods_receipts": goods_receipts,
+        "receipt_allocations": receipt_allocations,
+    }.items()
+}
 
 
 def check_by(by: Iterable[str]) -> None:
@@ -180,8 +270,12 @@ def check_by(by: Iterable[str]) -> None:
 def check_dims(kpi: str, allowed: frozenset[str], asked: set[str]) -> None:
     unknown = sorted(d for d in asked if d not in DIMENSIONS)
     if unknown:
-        raise UserError(f"unknown dimension {', '.join(unknown)}; dimensions are: {', '.join(DIMENSIONS)}")
+        raise UserError(
+            f"unknown dimension {', '.join(unknown)}; dimensions are: {', '.join(DIMENSIONS)}"
+        )
     missing = sorted(asked - allowed)
     if missing:
         carried = ", ".join(sorted(allowed)) or "none (company level only)"
-        raise UserError(f"KPI {kpi!r} cannot be split by {', '.join(missing)}: its rows carry {carried}")
+        raise UserError(
+            f"KPI {kpi!r} cannot be split by {', '.join(missing)}: its rows carry {carried}"
+        )

@@ -18,8 +18,13 @@ from .definitions import COGS_ROLES
 
 INVENTORY = ("inventory_raw", "inventory_wip", "inventory_fg")
 ROLES = ("ar", "ap", *INVENTORY, "revenue", *COGS_ROLES)
-NEEDS = {"dso": ("ar", "revenue"), "dio": (*INVENTORY, *COGS_ROLES), "dpo": ("ap", *COGS_ROLES),
-         "inventory_turns": (*INVENTORY, *COGS_ROLES), "ccc": ROLES}
+NEEDS = {
+    "dso": ("ar", "revenue"),
+    "dio": (*INVENTORY, *COGS_ROLES),
+    "dpo": ("ap", *COGS_ROLES),
+    "inventory_turns": (*INVENTORY, *COGS_ROLES),
+    "ccc": ROLES,
+}
 
 
 def daily_ledger(t, roles: tuple[str, ...] = ROLES) -> pl.DataFrame:
@@ -27,21 +32,34 @@ def daily_ledger(t, roles: tuple[str, ...] = ROLES) -> pl.DataFrame:
     a = t("accounts").select(_a="account_id", role="role")
     j = g.join(a, g.account_id == a._a)
     j = j.filter(j.role.isin(roles))
-    agg = j.group_by([j.posting_date, j.role]).aggregate(amount=j.amount.cast("decimal(38, 2)").sum())
+    agg = j.group_by([j.posting_date, j.role]).aggregate(
+        amount=j.amount.cast("decimal(38, 2)").sum()
+    )
     return pl.from_arrow(agg.to_pyarrow())  # type: ignore[return-value]
 
 
-def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+def working_capital(
+    t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None
+) -> pl.DataFrame:
     # only the roles the asked KPIs read are aggregated (dso reads a tenth of the ledger)
     ledger = daily_ledger(t, tuple(sorted({r for k in kpis for r in NEEDS.get(k, ROLES)})))
     if ledger.is_empty():
-        return pl.DataFrame(schema={"period_start": pl.Date, "kpi": pl.Utf8, "value": pl.Float64,
-                                    "numerator": pl.Float64, "denominator": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "period_start": pl.Date,
+                "kpi": pl.Utf8,
+                "value": pl.Float64,
+                "numerator": pl.Float64,
+                "denominator": pl.Float64,
+            }
+        )
     days = ledger["posting_date"]
     # without --from/--to every period is whole (docs/kpis.md: only --from/--to clip, and d counts the days
     # inside); the first and last days with postings to those roles only choose which periods are shown
     first_day, last_day = days.min(), days.max()
-    assert isinstance(first_day, dt.date) and isinstance(last_day, dt.date)  # the ledger is not empty
+    assert isinstance(first_day, dt.date) and isinstance(
+        last_day, dt.date
+    )  # the ledger is not empty
     first = start or period_start(first_day, grain)
     last = end or next_period(period_start(last_day, grain), grain) - dt.timedelta(days=1)
     # running balance per role: dates and cumulative sums, read at any day by binary search
@@ -74,7 +92,9 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
         revenue = -flow(("revenue",), lo, hi)
         cogs = flow(COGS_ROLES, lo, hi)
         parts = {
-            "dso": (avg_ar * d, revenue), "dio": (avg_inv * d, cogs), "dpo": (avg_ap * d, cogs),
+            "dso": (avg_ar * d, revenue),
+            "dio": (avg_inv * d, cogs),
+            "dpo": (avg_ap * d, cogs),
             "inventory_turns": (cogs * 365, avg_inv * d),
         }
         values = {k: (float(n / q) if q else None) for k, (n, q) in parts.items()}
@@ -84,8 +104,22 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
             values["ccc"] = None
         for k in kpis:
             n, q = parts.get(k, (None, None))
-            rows.append({"period_start": p, "kpi": k, "value": values[k],
-                         "numerator": float(n) if n is not None else None,
-                         "denominator": float(q) if q is not None else None})
-    return pl.DataFrame(rows, schema={"period_start": pl.Date, "kpi": pl.Utf8, "value": pl.Float64,
-                                      "numerator": pl.Float64, "denominator": pl.Float64})
+            rows.append(
+                {
+                    "period_start": p,
+                    "kpi": k,
+                    "value": values[k],
+                    "numerator": float(n) if n is not None else None,
+                    "denominator": float(q) if q is not None else None,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "period_start": pl.Date,
+            "kpi": pl.Utf8,
+            "value": pl.Float64,
+            "numerator": pl.Float64,
+            "denominator": pl.Float64,
+        },
+    )

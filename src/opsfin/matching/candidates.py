@@ -19,8 +19,25 @@ import polars as pl
 
 from ..errors import UserError
 
-LINE_COLUMNS = ("bank_txn_id", "booking_date", "amount", "currency", "counterparty", "reference", "description")
-ITEM_COLUMNS = ("doc_type", "doc_id", "doc_date", "amount", "currency", "counterparty", "reference", "description")
+LINE_COLUMNS = (
+    "bank_txn_id",
+    "booking_date",
+    "amount",
+    "currency",
+    "counterparty",
+    "reference",
+    "description",
+)
+ITEM_COLUMNS = (
+    "doc_type",
+    "doc_id",
+    "doc_date",
+    "amount",
+    "currency",
+    "counterparty",
+    "reference",
+    "description",
+)
 DOC_TYPES = ("ar_receipt", "ap_payment", "gl_entry")
 
 # Legal-form words that say nothing about who paid: "ACME GmbH" and "Acme" are one counterparty.
@@ -29,16 +46,22 @@ _LEGAL_FORMS = r"\b(GMBH|MBH|AG|KG|OHG|UG|LTD|LIMITED|INC|LLC|LLP|PLC|SA|SAS|SAR
 
 # ------------------------------------------------------------------ reading the warehouse
 
-def read_bank_lines(con: duckdb.DuckDBPyConnection, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+
+def read_bank_lines(
+    con: duckdb.DuckDBPyConnection, start: dt.date | None, end: dt.date | None
+) -> pl.DataFrame:
     """Bank transactions booked in [start, end] (either bound optional)."""
     where, params = _between("booking_date", start, end)
-    sql = (f"SELECT bank_txn_id, bank_account, booking_date, value_date, amount, currency, counterparty, reference, "
-           f"description FROM bank_transactions {where} ORDER BY booking_date, bank_txn_id")
+    sql = (
+        f"SELECT bank_txn_id, bank_account, booking_date, value_date, amount, currency, counterparty, reference, "
+        f"description FROM bank_transactions {where} ORDER BY booking_date, bank_txn_id"
+    )
     return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())  # type: ignore[return-value]
 
 
-def read_open_items(con: duckdb.DuckDBPyConnection, base_currency: str, start: dt.date | None,
-                    end: dt.date | None) -> pl.DataFrame:
+def read_open_items(
+    con: duckdb.DuckDBPyConnection, base_currency: str, start: dt.date | None, end: dt.date | None
+) -> pl.DataFrame:
     """Open items dated in [start, end] (either bound optional), with `amount_base` in the base currency.
 
     Amounts are signed as the bank sees them: + money in (receipts), − money out (payments)."""
@@ -91,6 +114,7 @@ def _between(column: str, start: dt.date | None, end: dt.date | None) -> tuple[s
 
 # ------------------------------------------------------------------ keys
 
+
 def reference_key(expr: pl.Expr) -> pl.Expr:
     """Upper case, letters and digits only: 'inv-001 ' and 'INV001' are one reference. Empty -> null."""
     key = expr.str.to_uppercase().str.replace_all(r"[^\p{L}\p{N}]", "")
@@ -105,7 +129,11 @@ def digits_key(expr: pl.Expr) -> pl.Expr:
 
 def party_key(expr: pl.Expr) -> pl.Expr:
     """A counterparty name without case, punctuation or legal form ('Acme GmbH' -> 'ACME'). Empty -> null."""
-    words = expr.str.to_uppercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.replace_all(_LEGAL_FORMS, "")
+    words = (
+        expr.str.to_uppercase()
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.replace_all(_LEGAL_FORMS, "")
+    )
     key = words.str.replace_all(r"\s+", "")
     return pl.when(key.str.len_chars() > 0).then(key).otherwise(None)
 
@@ -145,16 +173,23 @@ def line_texts(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.select(
         "line",
         ref_digits=digits_key(pl.col("reference")),
-        ref_text=reference_key(pl.concat_str([pl.col("reference").fill_null(""),
-                                              pl.col("description").fill_null("")], separator=" ")),
+        ref_text=reference_key(
+            pl.concat_str(
+                [pl.col("reference").fill_null(""), pl.col("description").fill_null("")],
+                separator=" ",
+            )
+        ),
         party_text=party.str.to_uppercase(),
     )
 
 
 def item_texts(docs: pl.DataFrame) -> pl.DataFrame:
     """`item, doc_digits, doc_party` of the given documents, like `line_texts`."""
-    return docs.select("item", doc_digits=digits_key(pl.col("reference")),
-                       doc_party=pl.coalesce(pl.col("counterparty"), pl.col("description")).str.to_uppercase())
+    return docs.select(
+        "item",
+        doc_digits=digits_key(pl.col("reference")),
+        doc_party=pl.coalesce(pl.col("counterparty"), pl.col("description")).str.to_uppercase(),
+    )
 
 
 def prepare_items(items: pl.DataFrame, base_currency: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -166,8 +201,11 @@ def prepare_items(items: pl.DataFrame, base_currency: str) -> tuple[pl.DataFrame
     value). Both carry the matching keys; `comparable` has `cur` and `cents` for the joins."""
     _require(items, ITEM_COLUMNS, "open items")
     if "amount_base" not in items.columns:
-        items = items.with_columns(amount_base=pl.when(pl.col("currency") == base_currency)
-                                   .then(pl.col("amount")).otherwise(None))
+        items = items.with_columns(
+            amount_base=pl.when(pl.col("currency") == base_currency)
+            .then(pl.col("amount"))
+            .otherwise(None)
+        )
     docs = items.with_row_index("item").with_columns(
         pl.col("item").cast(pl.Int64),
         day=_days(pl.col("doc_date")),
@@ -176,27 +214,47 @@ def prepare_items(items: pl.DataFrame, base_currency: str) -> tuple[pl.DataFrame
     )
     keys = ["item", "day", "ref_key", "cp_key"]
     own = docs.select(*keys, cur=pl.col("currency"), cents=_cents(pl.col("amount")))
-    base = docs.filter((pl.col("currency") != base_currency) & pl.col("amount_base").is_not_null()).select(
-        *keys, cur=pl.lit(base_currency), cents=_cents(pl.col("amount_base")))
+    base = docs.filter(
+        (pl.col("currency") != base_currency) & pl.col("amount_base").is_not_null()
+    ).select(*keys, cur=pl.lit(base_currency), cents=_cents(pl.col("amount_base")))
     return docs, pl.concat([own, base])
 
 
 # ------------------------------------------------------------------ candidate pairs
 
-def window_pairs(lines: pl.DataFrame, comparable: pl.DataFrame, on: list[str], days_before: int,
-                 days_after: int, line_cols: tuple[str, ...] = (), item_cols: tuple[str, ...] = ()) -> pl.DataFrame:
+
+def window_pairs(
+    lines: pl.DataFrame,
+    comparable: pl.DataFrame,
+    on: list[str],
+    days_before: int,
+    days_after: int,
+    line_cols: tuple[str, ...] = (),
+    item_cols: tuple[str, ...] = (),
+) -> pl.DataFrame:
     """Pairs (line, item, days) that agree on the columns `on` (as `cur`/`cents`/keys of both sides)
     with booking day − document day within [-days_before, +days_after]. Null keys never join.
 
     A hash join on `on` plus a day bucket of the window's width, so a line meets only the items of
     at most two buckets instead of every item sharing its key."""
     width = days_before + days_after + 1
-    left = lines.select("line", "day", *on, *line_cols).drop_nulls(on).with_columns(
-        _b=pl.concat_list([(pl.col("day") - days_after) // width, (pl.col("day") + days_before) // width])
-        .list.unique()).explode("_b")
-    right = comparable.select("item", pl.col("day").alias("_item_day"), *on, *item_cols).drop_nulls(on).with_columns(
-        _b=pl.col("_item_day") // width)
+    left = (
+        lines.select("line", "day", *on, *line_cols)
+        .drop_nulls(on)
+        .with_columns(
+            _b=pl.concat_list(
+                [(pl.col("day") - days_after) // width, (pl.col("day") + days_before) // width]
+            ).list.unique()
+        )
+        .explode("_b")
+    )
+    right = (
+        comparable.select("item", pl.col("day").alias("_item_day"), *on, *item_cols)
+        .drop_nulls(on)
+        .with_columns(_b=pl.col("_item_day") // width)
+    )
     pairs = left.join(right, on=[*on, "_b"], how="inner", suffix="_item")
     pairs = pairs.with_columns(days=pl.col("day") - pl.col("_item_day")).filter(
-        (pl.col("days") >= -days_before) & (pl.col("days") <= days_after))
+        (pl.col("days") >= -days_before) & (pl.col("days") <= days_after)
+    )
     return pairs.drop("_b", "_item_day")

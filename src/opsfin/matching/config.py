@@ -18,10 +18,22 @@ from ..model_schema import Entry, parse_yaml, validate
 
 FILE = "matching.yaml"
 
-RULES: tuple[RuleName, ...] = ("exact_reference", "amount_date_counterparty", "fuzzy_reference", "batch_payment",
-         "partial_payments", "amount_tolerance")
-RuleName = Literal["exact_reference", "amount_date_counterparty", "fuzzy_reference", "batch_payment",
-                   "partial_payments", "amount_tolerance"]
+RULES: tuple[RuleName, ...] = (
+    "exact_reference",
+    "amount_date_counterparty",
+    "fuzzy_reference",
+    "batch_payment",
+    "partial_payments",
+    "amount_tolerance",
+)
+RuleName = Literal[
+    "exact_reference",
+    "amount_date_counterparty",
+    "fuzzy_reference",
+    "batch_payment",
+    "partial_payments",
+    "amount_tolerance",
+]
 # strict numbers: a YAML `true` or "0.8" is not a number
 Days = Annotated[int, Strict(), Field(ge=0, le=3660)]
 Fraction01 = Annotated[float, Strict(), Field(ge=0, le=1)]
@@ -46,8 +58,10 @@ class ExactReference(Window):
 
 
 class FuzzyReference(Window):
-    min_similarity: Fraction01 = 0.6       # pairs where neither reference nor counterparty reach this are dropped
-    reference_weight: Fraction01 = 0.65    # the counterparty gets the rest
+    min_similarity: Fraction01 = (
+        0.6  # pairs where neither reference nor counterparty reach this are dropped
+    )
+    reference_weight: Fraction01 = 0.65  # the counterparty gets the rest
 
 
 class SubsetSearch(Window):
@@ -70,7 +84,7 @@ class PartialPayments(SubsetSearch):
 
 class AmountTolerance(Window):
     absolute: Annotated[Decimal, Field(ge=0, decimal_places=2)] = Decimal("5.00")
-    percent: Percent = 1.0   # of the document amount; the larger of the two applies
+    percent: Percent = 1.0  # of the document amount; the larger of the two applies
 
 
 class BankRules(_Strict):
@@ -100,12 +114,16 @@ class BankConfig(_Strict):
 class Duplicates(_Strict):
     window_days: Days = 45
     min_reference_similarity: Fraction01 = 0.9
-    across_suppliers: StrictBool = True   # same amount and the same reference (normalised) under another supplier
+    across_suppliers: StrictBool = (
+        True  # same amount and the same reference (normalised) under another supplier
+    )
 
 
 class InvoiceConfig(_Strict):
     price_tolerance_percent: Percent = 2.0
-    qty_tolerance: Annotated[float, Strict(), Field(ge=0)] = 0.0            # units a line may exceed its receipts by
+    qty_tolerance: Annotated[float, Strict(), Field(ge=0)] = (
+        0.0  # units a line may exceed its receipts by
+    )
     qty_tolerance_percent: Percent = 0.0
     duplicates: Duplicates = Duplicates()
 
@@ -115,7 +133,7 @@ class MatchingConfig(_Strict):
     invoices: InvoiceConfig = InvoiceConfig()
 
 
-DEFAULT_MATCHING_YAML = default_text(FILE)   # opsfin/model_defaults/matching.yaml
+DEFAULT_MATCHING_YAML = default_text(FILE)  # opsfin/model_defaults/matching.yaml
 
 
 def parse_config(data: dict, where: str | Path = FILE) -> MatchingConfig:

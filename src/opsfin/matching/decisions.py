@@ -30,8 +30,10 @@ def kind_of(match_id: str) -> str:
         return "bank"
     if match_id.startswith("I") and len(match_id) == 17:
         return "invoice"
-    raise UserError(f"{match_id!r} is not a match id (bank matches are B + 16 hex digits, invoice lines I + 16; "
-                    "see `opsfin match bank` / `opsfin match invoices`)")
+    raise UserError(
+        f"{match_id!r} is not a match id (bank matches are B + 16 hex digits, invoice lines I + 16; "
+        "see `opsfin match bank` / `opsfin match invoices`)"
+    )
 
 
 def bank_decisions(records: list[dict[str, Any]]) -> BankDecisions:
@@ -45,26 +47,38 @@ def bank_decisions(records: list[dict[str, Any]]) -> BankDecisions:
         if r["decision"] == "rejected":
             rejected.add(r["match_id"])
         else:
-            confirmed[r["match_id"]] = {**r["payload"], "pairs": [tuple(p) for p in r["payload"].get("pairs", [])]}
+            confirmed[r["match_id"]] = {
+                **r["payload"],
+                "pairs": [tuple(p) for p in r["payload"].get("pairs", [])],
+            }
     return BankDecisions(confirmed, frozenset(rejected))
 
 
 def invoice_decisions(records: list[dict[str, Any]]) -> dict[str, dict]:
     """match_id -> {decision, actor, at} of the invoice lines decided so far."""
-    return {r["match_id"]: {"decision": r["decision"], "actor": r["actor"], "at": r["at"]}
-            for r in records if r["kind"] == "invoice"}
+    return {
+        r["match_id"]: {"decision": r["decision"], "actor": r["actor"], "at": r["at"]}
+        for r in records
+        if r["kind"] == "invoice"
+    }
 
 
 def _bank_payload(rows: pl.DataFrame) -> dict:
     pairs = sorted(rows.select("bank_txn_id", "doc_type", "doc_id").unique().iter_rows())
-    out = {"pairs": [list(p) for p in pairs], "rule": rows["rule"][0], "score": rows["score"][0],
-           "status": rows["status"][0]}
+    out = {
+        "pairs": [list(p) for p in pairs],
+        "rule": rows["rule"][0],
+        "score": rows["score"][0],
+        "status": rows["status"][0],
+    }
     if "run_id" in rows.columns and rows["run_id"][0] is not None:
-        out["kept_by_run"] = rows["run_id"][0]   # an auto match kept by that run
+        out["kept_by_run"] = rows["run_id"][0]  # an auto match kept by that run
     return out
 
 
-def bank_decision(records: list[dict[str, Any]], match_id: str, decision: str, run: BankReconciliation) -> dict:
+def bank_decision(
+    records: list[dict[str, Any]], match_id: str, decision: str, run: BankReconciliation
+) -> dict:
     """The payload to record for a decision on bank match `match_id` of `run` (the current reconciliation),
     given the bank decisions so far (`records`, as `AppDB.match_decisions("bank")` returns them). A
     UserError says why the decision cannot be taken."""
@@ -74,10 +88,14 @@ def bank_decision(records: list[dict[str, Any]], match_id: str, decision: str, r
     if rows.is_empty():
         for r in records:
             if r["match_id"] == match_id and r["decision"] == "rejected":
-                raise UserError(f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
-                                "proposed again")
-        raise UserError(f"no bank match {match_id} in the current reconciliation (it may have been rejected, or its "
-                        "lines matched otherwise); list them with `opsfin match bank`")
+                raise UserError(
+                    f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
+                    "proposed again"
+                )
+        raise UserError(
+            f"no bank match {match_id} in the current reconciliation (it may have been rejected, or its "
+            "lines matched otherwise); list them with `opsfin match bank`"
+        )
     status = rows["status"][0]
     if decision == "confirmed" and status == "confirmed":
         raise UserError(f"bank match {match_id} is already confirmed")
@@ -95,9 +113,13 @@ def _check_free(records: list[dict[str, Any]], match_id: str, pairs: list[list[s
             continue
         for b, t, d in other["pairs"]:
             if b in lines:
-                raise UserError(f"bank line {b} is already in confirmed match {other_id}; reject that one first")
+                raise UserError(
+                    f"bank line {b} is already in confirmed match {other_id}; reject that one first"
+                )
             if (t, d) in docs:
-                raise UserError(f"{t} {d} is already in confirmed match {other_id}; reject that one first")
+                raise UserError(
+                    f"{t} {d} is already in confirmed match {other_id}; reject that one first"
+                )
 
 
 def invoice_decision(match_id: str, decision: str, run: InvoiceMatch) -> dict:
@@ -111,5 +133,10 @@ def invoice_decision(match_id: str, decision: str, run: InvoiceMatch) -> dict:
     row = rows.row(0, named=True)
     if row["decision"] == decision:
         raise UserError(f"invoice line {match_id} is already {decision}")
-    return {"invoice_id": row["invoice_id"], "line": row["line"], "status": row["status"],
-            "issues": row["issues"], "money_at_stake": row["money_at_stake"]}
+    return {
+        "invoice_id": row["invoice_id"],
+        "line": row["line"],
+        "status": row["status"],
+        "issues": row["issues"],
+        "money_at_stake": row["money_at_stake"],
+    }

@@ -25,7 +25,12 @@ from ..errors import UserError
 from .bank import BankReconciliation
 from .invoices import STATUS_ORDER, InvoiceMatch
 
-TARGETS = {"auto_correct_rate": 0.98, "wrong_auto_rate": 0.001, "issue_recall": 0.95, "clean_flag_rate": 0.02}
+TARGETS = {
+    "auto_correct_rate": 0.98,
+    "wrong_auto_rate": 0.001,
+    "issue_recall": 0.95,
+    "clean_flag_rate": 0.02,
+}
 
 
 def _read(path: Path) -> pl.DataFrame:
@@ -43,7 +48,9 @@ def load_bank_truth(truth_dir: Path) -> pl.DataFrame:
 
 
 def load_invoice_truth(truth_dir: Path) -> pl.DataFrame:
-    return _read(truth_dir / "invoice_issues.parquet").select("invoice_id", pl.col("line").cast(pl.Int64), "issue")
+    return _read(truth_dir / "invoice_issues.parquet").select(
+        "invoice_id", pl.col("line").cast(pl.Int64), "issue"
+    )
 
 
 def _ratio(n: int, d: int) -> float | None:
@@ -53,32 +60,53 @@ def _ratio(n: int, d: int) -> float | None:
 def score_bank(run: BankReconciliation, truth: pl.DataFrame, seen_docs: pl.DataFrame) -> dict:
     """Scores of the auto matches of `run` (see the module docstring). `seen_docs`: `doc_type, doc_id`
     of the open items the engine was given."""
-    lines_in_run = pl.concat([run.matches.select("bank_txn_id"), run.exceptions.select("bank_txn_id")]).unique()
+    lines_in_run = pl.concat(
+        [run.matches.select("bank_txn_id"), run.exceptions.select("bank_txn_id")]
+    ).unique()
     truth = truth.join(lines_in_run, on="bank_txn_id", how="semi")
-    auto = run.matches.filter(pl.col("status") == "auto").select("bank_txn_id", "doc_type", "doc_id")
+    auto = run.matches.filter(pl.col("status") == "auto").select(
+        "bank_txn_id", "doc_type", "doc_id"
+    )
     hits = auto.join(truth, on=["bank_txn_id", "doc_type", "doc_id"], how="semi").height
     seen = seen_docs.select("doc_type", "doc_id").unique().with_columns(_seen=pl.lit(True))
-    per_line_truth = (truth.join(seen, on=["doc_type", "doc_id"], how="left")
-                      .group_by("bank_txn_id")
-                      .agg(pl.col("_seen").fill_null(False).all().alias("matchable"),
-                           pl.concat_str("doc_type", "doc_id", separator="|").sort().str.join(",").alias("true_set")))
+    per_line_truth = (
+        truth.join(seen, on=["doc_type", "doc_id"], how="left")
+        .group_by("bank_txn_id")
+        .agg(
+            pl.col("_seen").fill_null(False).all().alias("matchable"),
+            pl.concat_str("doc_type", "doc_id", separator="|")
+            .sort()
+            .str.join(",")
+            .alias("true_set"),
+        )
+    )
     per_line_auto = auto.group_by("bank_txn_id").agg(
-        pl.concat_str("doc_type", "doc_id", separator="|").sort().str.join(",").alias("auto_set"))
+        pl.concat_str("doc_type", "doc_id", separator="|").sort().str.join(",").alias("auto_set")
+    )
     lines = per_line_auto.join(per_line_truth, on="bank_txn_id", how="full", coalesce=True)
     correct = lines.filter(pl.col("auto_set") == pl.col("true_set"))
     matchable = per_line_truth.filter("matchable").height
     auto_lines = per_line_auto.height
     wrong = auto_lines - correct.height
     return {
-        "bank_lines": lines_in_run.height, "truth_pairs": truth.height, "auto_pairs": auto.height,
-        "correct_auto_pairs": hits, "pair_precision": _ratio(hits, auto.height),
+        "bank_lines": lines_in_run.height,
+        "truth_pairs": truth.height,
+        "auto_pairs": auto.height,
+        "correct_auto_pairs": hits,
+        "pair_precision": _ratio(hits, auto.height),
         "pair_recall": _ratio(hits, truth.height),
-        "matchable_lines": matchable, "auto_lines": auto_lines, "auto_correct_lines": correct.height,
-        "auto_correct_rate": _ratio(correct.height, matchable), "wrong_auto_lines": wrong,
+        "matchable_lines": matchable,
+        "auto_lines": auto_lines,
+        "auto_correct_lines": correct.height,
+        "auto_correct_rate": _ratio(correct.height, matchable),
+        "wrong_auto_lines": wrong,
         "wrong_auto_rate": _ratio(wrong, auto_lines),
-        "wrong_examples": lines.filter(pl.col("auto_set").is_not_null()
-                                       & (pl.col("auto_set") != pl.col("true_set").fill_null("")))
-        .head(10).to_dicts(),
+        "wrong_examples": lines.filter(
+            pl.col("auto_set").is_not_null()
+            & (pl.col("auto_set") != pl.col("true_set").fill_null(""))
+        )
+        .head(10)
+        .to_dicts(),
     }
 
 
@@ -91,22 +119,40 @@ def score_invoices(run: InvoiceMatch, truth: pl.DataFrame) -> dict:
         true_rows = truth.filter(pl.col("issue") == kind)
         if kind == "no_po" and true_rows.is_empty():
             continue  # the demo injects no invoice without a PO
-        found = true_rows.join(lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="semi").height
+        found = true_rows.join(
+            lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="semi"
+        ).height
         flagged = joined.filter(pl.col("status") == kind)
         true_flags = flagged.filter(pl.col("issue") == kind).height
-        kinds.append({"issue": kind, "injected": true_rows.height, "found": found,
-                      "recall": _ratio(found, true_rows.height), "flagged": flagged.height,
-                      "precision": _ratio(true_flags, flagged.height),
-                      "missed": true_rows.join(lines.filter(pl.col("status") == kind), on=["invoice_id", "line"],
-                                               how="anti").head(10).to_dicts()})
+        kinds.append(
+            {
+                "issue": kind,
+                "injected": true_rows.height,
+                "found": found,
+                "recall": _ratio(found, true_rows.height),
+                "flagged": flagged.height,
+                "precision": _ratio(true_flags, flagged.height),
+                "missed": true_rows.join(
+                    lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="anti"
+                )
+                .head(10)
+                .to_dicts(),
+            }
+        )
     clean = joined.filter(pl.col("issue").is_null())
     clean_flagged = clean.filter(pl.col("status") != "matched").height
-    return {"lines": lines.height, "kinds": kinds, "clean_lines": clean.height, "clean_flagged": clean_flagged,
-            "clean_flag_rate": _ratio(clean_flagged, clean.height)}
+    return {
+        "lines": lines.height,
+        "kinds": kinds,
+        "clean_lines": clean.height,
+        "clean_flagged": clean_flagged,
+        "clean_flag_rate": _ratio(clean_flagged, clean.height),
+    }
 
 
 def verdict(bank: dict, invoices: dict) -> dict:
     """Each target with the measured value and whether it is met (None: nothing to measure)."""
+
     def at_least(x, t):
         return None if x is None else x >= t
 
@@ -116,11 +162,24 @@ def verdict(bank: dict, invoices: dict) -> dict:
     recalls = [k["recall"] for k in invoices["kinds"] if k["injected"]]
     worst = min(recalls) if recalls else None
     return {
-        "auto_correct_rate": {"target": ">= 0.98", "value": bank["auto_correct_rate"],
-                              "met": at_least(bank["auto_correct_rate"], TARGETS["auto_correct_rate"])},
-        "wrong_auto_rate": {"target": "<= 0.001", "value": bank["wrong_auto_rate"],
-                            "met": at_most(bank["wrong_auto_rate"], TARGETS["wrong_auto_rate"])},
-        "issue_recall_min": {"target": ">= 0.95", "value": worst, "met": at_least(worst, TARGETS["issue_recall"])},
-        "clean_flag_rate": {"target": "<= 0.02", "value": invoices["clean_flag_rate"],
-                            "met": at_most(invoices["clean_flag_rate"], TARGETS["clean_flag_rate"])},
+        "auto_correct_rate": {
+            "target": ">= 0.98",
+            "value": bank["auto_correct_rate"],
+            "met": at_least(bank["auto_correct_rate"], TARGETS["auto_correct_rate"]),
+        },
+        "wrong_auto_rate": {
+            "target": "<= 0.001",
+            "value": bank["wrong_auto_rate"],
+            "met": at_most(bank["wrong_auto_rate"], TARGETS["wrong_auto_rate"]),
+        },
+        "issue_recall_min": {
+            "target": ">= 0.95",
+            "value": worst,
+            "met": at_least(worst, TARGETS["issue_recall"]),
+        },
+        "clean_flag_rate": {
+            "target": "<= 0.02",
+            "value": invoices["clean_flag_rate"],
+            "met": at_most(invoices["clean_flag_rate"], TARGETS["clean_flag_rate"]),
+        },
     }

@@ -20,7 +20,15 @@ from .candidates import window_pairs
 from .config import BankConfig
 from .rules import tolerance_cents
 
-COLUMNS = ("bank_txn_id", "booking_date", "amount", "currency", "counterparty", "reference", "reason")
+COLUMNS = (
+    "bank_txn_id",
+    "booking_date",
+    "amount",
+    "currency",
+    "counterparty",
+    "reference",
+    "reason",
+)
 
 
 def _money(cents: int, currency: str) -> str:
@@ -33,16 +41,34 @@ def _nearest(pairs: pl.DataFrame) -> dict[int, dict]:
     if pairs.is_empty():
         return {}
     unlike = ~pl.col("_alike") if "_alike" in pairs.columns else pl.lit(False)
-    best = (pairs.with_columns(_gap=(pl.col("cents") - pl.col("cents_item")).abs(), _ad=pl.col("days").abs(),
-                               _unlike=unlike)
-            .sort("line", "_gap", "_unlike", "_ad", "item").group_by("line", maintain_order=True)
-            .agg(pl.col("item").first(), pl.col("cents").first(), pl.col("cents_item").first(), pl.len().alias("n")))
+    best = (
+        pairs.with_columns(
+            _gap=(pl.col("cents") - pl.col("cents_item")).abs(),
+            _ad=pl.col("days").abs(),
+            _unlike=unlike,
+        )
+        .sort("line", "_gap", "_unlike", "_ad", "item")
+        .group_by("line", maintain_order=True)
+        .agg(
+            pl.col("item").first(),
+            pl.col("cents").first(),
+            pl.col("cents_item").first(),
+            pl.len().alias("n"),
+        )
+    )
     return {r["line"]: r for r in best.iter_rows(named=True)}
 
 
-def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
-                      matches: pl.DataFrame, notes: pl.DataFrame, rejected_lines: pl.Series,
-                      config: BankConfig) -> pl.DataFrame:
+def unmatched_reasons(
+    unmatched: pl.DataFrame,
+    lines: pl.DataFrame,
+    docs: pl.DataFrame,
+    comparable: pl.DataFrame,
+    matches: pl.DataFrame,
+    notes: pl.DataFrame,
+    rejected_lines: pl.Series,
+    config: BankConfig,
+) -> pl.DataFrame:
     """One row per unmatched bank line: `bank_txn_id, booking_date, amount, currency, counterparty,
     reference, reason`. `matches`: `doc_type, doc_id, bank_txn_id, status[, run_id]` of the matches so far
     (also confirmed or kept ones whose bank line is not in this run); a document kept by a run is named as
@@ -53,58 +79,143 @@ def unmatched_reasons(unmatched: pl.DataFrame, lines: pl.DataFrame, docs: pl.Dat
     decided = matches.filter(pl.col("status").is_in(["auto", "confirmed"]))
     if "run_id" not in decided.columns:
         decided = decided.with_columns(run_id=pl.lit(None, pl.Int64))
-    taken = docs.join(decided.select("doc_type", "doc_id", "bank_txn_id", "run_id"), on=["doc_type", "doc_id"])
+    taken = docs.join(
+        decided.select("doc_type", "doc_id", "bank_txn_id", "run_id"), on=["doc_type", "doc_id"]
+    )
     free = comparable.join(taken.select("item"), on="item", how="anti")
-    note = dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows()) if not notes.is_empty() else {}
+    note = (
+        dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows())
+        if not notes.is_empty()
+        else {}
+    )
     rejected = set(rejected_lines.to_list())
     cents_col = ("cents",)
-    by_ref = _nearest(window_pairs(unmatched, comparable, ["cur", "ref_key"], r.exact_reference.days_before,
-                                   r.exact_reference.days_after, line_cols=cents_col, item_cols=cents_col))
+    by_ref = _nearest(
+        window_pairs(
+            unmatched,
+            comparable,
+            ["cur", "ref_key"],
+            r.exact_reference.days_before,
+            r.exact_reference.days_after,
+            line_cols=cents_col,
+            item_cols=cents_col,
+        )
+    )
     party_window = max(r.amount_tolerance.days_before, r.amount_date_counterparty.days_before)
     party_after = max(r.amount_tolerance.days_after, r.amount_date_counterparty.days_after)
-    by_party = _nearest(window_pairs(unmatched, free, ["cur", "cp_key"], party_window, party_after,
-                                     line_cols=cents_col, item_cols=cents_col))
+    by_party = _nearest(
+        window_pairs(
+            unmatched,
+            free,
+            ["cur", "cp_key"],
+            party_window,
+            party_after,
+            line_cols=cents_col,
+            item_cols=cents_col,
+        )
+    )
     keys = ("cp_key", "ref_key")
-    by_amount = _nearest(window_pairs(unmatched, comparable, ["cur", "cents"], r.fuzzy_reference.days_before,
-                                      r.fuzzy_reference.days_after, line_cols=keys, item_cols=keys)
-                         .with_columns(cents_item=pl.col("cents"),
-                                       _alike=((pl.col("cp_key") == pl.col("cp_key_item"))
-                                               | (pl.col("ref_key") == pl.col("ref_key_item"))).fill_null(False)))
-    by_ref_elsewhere = _other_currency(unmatched, docs, r.exact_reference.days_before, r.exact_reference.days_after)
+    by_amount = _nearest(
+        window_pairs(
+            unmatched,
+            comparable,
+            ["cur", "cents"],
+            r.fuzzy_reference.days_before,
+            r.fuzzy_reference.days_after,
+            line_cols=keys,
+            item_cols=keys,
+        ).with_columns(
+            cents_item=pl.col("cents"),
+            _alike=(
+                (pl.col("cp_key") == pl.col("cp_key_item"))
+                | (pl.col("ref_key") == pl.col("ref_key_item"))
+            ).fill_null(False),
+        )
+    )
+    by_ref_elsewhere = _other_currency(
+        unmatched, docs, r.exact_reference.days_before, r.exact_reference.days_after
+    )
     widest = max(getattr(r, name).days_before for name in type(r).model_fields)
-    named = {h["item"] for found in (by_ref, by_party, by_amount, by_ref_elsewhere) for h in found.values()}
+    named = {
+        h["item"]
+        for found in (by_ref, by_party, by_amount, by_ref_elsewhere)
+        for h in found.values()
+    }
     names = docs.filter(pl.col("item").is_in(list(named))).join(
-        taken.select("item", "bank_txn_id", "run_id"), on="item", how="left")
+        taken.select("item", "bank_txn_id", "run_id"), on="item", how="left"
+    )
     doc_names = {i: (t, d) for i, t, d in names.select("item", "doc_type", "doc_id").iter_rows()}
-    owner = {(t, d): f"bank line {b}" + (f" by run {r}" if r is not None else "")
-             for t, d, b, r in names.select("doc_type", "doc_id", "bank_txn_id", "run_id").iter_rows() if b}
+    owner = {
+        (t, d): f"bank line {b}" + (f" by run {r}" if r is not None else "")
+        for t, d, b, r in names.select("doc_type", "doc_id", "bank_txn_id", "run_id").iter_rows()
+        if b
+    }
 
     reasons = []
     for row in unmatched.select("line", "cur", "reference").iter_rows(named=True):
         line, cur = row["line"], row["cur"]
-        reasons.append(_reason(line, cur, row["reference"], note, rejected, by_ref, by_party, by_amount,
-                               by_ref_elsewhere, doc_names, owner, config, widest))
+        reasons.append(
+            _reason(
+                line,
+                cur,
+                row["reference"],
+                note,
+                rejected,
+                by_ref,
+                by_party,
+                by_amount,
+                by_ref_elsewhere,
+                doc_names,
+                owner,
+                config,
+                widest,
+            )
+        )
     out = unmatched.with_columns(reason=pl.Series(reasons, dtype=pl.String))
     return out.select(*COLUMNS)
 
 
-def _other_currency(unmatched: pl.DataFrame, docs: pl.DataFrame, days_before: int, days_after: int) -> dict[int, dict]:
+def _other_currency(
+    unmatched: pl.DataFrame, docs: pl.DataFrame, days_before: int, days_after: int
+) -> dict[int, dict]:
     """Per line, a document carrying its reference in another currency than the line's (its own
     currency; a document is compared in it or, converted, in the base currency)."""
     own = docs.select("item", "day", "ref_key", doc_cur="currency", doc_amount="amount")
-    pairs = window_pairs(unmatched, own, ["ref_key"], days_before, days_after, line_cols=("cur",),
-                         item_cols=("doc_cur", "doc_amount")).filter(pl.col("cur") != pl.col("doc_cur"))
+    pairs = window_pairs(
+        unmatched,
+        own,
+        ["ref_key"],
+        days_before,
+        days_after,
+        line_cols=("cur",),
+        item_cols=("doc_cur", "doc_amount"),
+    ).filter(pl.col("cur") != pl.col("doc_cur"))
     if pairs.is_empty():
         return {}
-    best = pairs.with_columns(_ad=pl.col("days").abs()).sort("line", "_ad", "item").group_by(
-        "line", maintain_order=True).agg(pl.col("item").first(), pl.col("doc_cur").first(),
-                                         pl.col("doc_amount").first())
+    best = (
+        pairs.with_columns(_ad=pl.col("days").abs())
+        .sort("line", "_ad", "item")
+        .group_by("line", maintain_order=True)
+        .agg(pl.col("item").first(), pl.col("doc_cur").first(), pl.col("doc_amount").first())
+    )
     return {r["line"]: r for r in best.iter_rows(named=True)}
 
 
-def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: set, by_ref: dict, by_party: dict,
-            by_amount: dict, by_ref_elsewhere: dict, doc_names: dict, owner: dict, config: BankConfig,
-            widest: int) -> str:
+def _reason(
+    line: int,
+    cur: str,
+    reference: str | None,
+    note: dict,
+    rejected: set,
+    by_ref: dict,
+    by_party: dict,
+    by_amount: dict,
+    by_ref_elsewhere: dict,
+    doc_names: dict,
+    owner: dict,
+    config: BankConfig,
+    widest: int,
+) -> str:
     if line in note:
         return note[line]
     if line in rejected:
@@ -119,19 +230,25 @@ def _reason(line: int, cur: str, reference: str | None, note: dict, rejected: se
         tol = tolerance_cents(hit["cents_item"], config.rules.amount_tolerance)
         if gap == 0:
             return f"its reference and amount match {name}, but that match was not proposed (rule disabled?)"
-        return (f"its reference matches {name}, but the amounts differ by {_money(gap, cur)} "
-                f"(more than the tolerance of {_money(tol, cur)})")
+        return (
+            f"its reference matches {name}, but the amounts differ by {_money(gap, cur)} "
+            f"(more than the tolerance of {_money(tol, cur)})"
+        )
     if line in by_ref_elsewhere:
         hit = by_ref_elsewhere[line]
         doc = doc_names[hit["item"]]
-        return (f"its reference matches {doc[0]} {doc[1]}, but that document is in {hit['doc_cur']} "
-                f"({hit['doc_amount']:.2f} {hit['doc_cur']}) and this line in {cur}: documents are compared in "
-                "their own currency or, converted, in the base currency")
+        return (
+            f"its reference matches {doc[0]} {doc[1]}, but that document is in {hit['doc_cur']} "
+            f"({hit['doc_amount']:.2f} {hit['doc_cur']}) and this line in {cur}: documents are compared in "
+            "their own currency or, converted, in the base currency"
+        )
     if line in by_party:
         hit = by_party[line]
         doc = doc_names[hit["item"]]
-        return (f"{hit['n']} open item(s) of this counterparty in the window, none for this amount "
-                f"(the closest, {doc[0]} {doc[1]}, differs by {_money(hit['cents'] - hit['cents_item'], cur)})")
+        return (
+            f"{hit['n']} open item(s) of this counterparty in the window, none for this amount "
+            f"(the closest, {doc[0]} {doc[1]}, differs by {_money(hit['cents'] - hit['cents_item'], cur)})"
+        )
     if line in by_amount:
         doc = doc_names[by_amount[line]["item"]]
         name = f"{doc[0]} {doc[1]}"

@@ -49,9 +49,14 @@ def _empty() -> RuleResult:
 
 
 def _one_to_one(pairs: pl.DataFrame, score: pl.Expr) -> RuleResult:
-    props = (pairs.select("line", "item", score=score.clip(0.0, 1.0))
-             .group_by("line", "item").agg(pl.col("score").max())
-             .sort("line", "item").with_row_index("proposal").with_columns(pl.col("proposal").cast(pl.Int64)))
+    props = (
+        pairs.select("line", "item", score=score.clip(0.0, 1.0))
+        .group_by("line", "item")
+        .agg(pl.col("score").max())
+        .sort("line", "item")
+        .with_row_index("proposal")
+        .with_columns(pl.col("proposal").cast(pl.Int64))
+    )
     return RuleResult(props.select(list(PROPOSALS)), pl.DataFrame(schema=NOTES))
 
 
@@ -59,21 +64,31 @@ def _abs_days() -> pl.Expr:
     return pl.col("days").abs().cast(pl.Float64)
 
 
-def exact_reference(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: Window) -> RuleResult:
+def exact_reference(
+    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: Window
+) -> RuleResult:
     """Same reference (letters and digits, any case), same amount, within the window."""
-    pairs = window_pairs(lines, comparable, ["cur", "cents", "ref_key"], p.days_before, p.days_after)
+    pairs = window_pairs(
+        lines, comparable, ["cur", "cents", "ref_key"], p.days_before, p.days_after
+    )
     return _one_to_one(pairs, 1.0 - 0.001 * _abs_days())
 
 
-def amount_date_counterparty(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
-                             p: Window) -> RuleResult:
+def amount_date_counterparty(
+    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: Window
+) -> RuleResult:
     """Same amount and counterparty (name without case, punctuation or legal form), within the window."""
     pairs = window_pairs(lines, comparable, ["cur", "cents", "cp_key"], p.days_before, p.days_after)
     return _one_to_one(pairs, 0.95 - 0.005 * _abs_days())
 
 
-def reference_similarity(line_refs: list[str], line_texts: list[str], line_digits: list[str | None],
-                         doc_refs: list[str], doc_digits: list[str | None]) -> list[float]:
+def reference_similarity(
+    line_refs: list[str],
+    line_texts: list[str],
+    line_digits: list[str | None],
+    doc_refs: list[str],
+    doc_digits: list[str | None],
+) -> list[float]:
     """Per pair, in [0, 1], the best of:
     - the edit similarity of the identifying part: the digits when both references have some (so that
       'ARI-00694876' and 'ARI-00727733' are not alike for their common prefix), else the references;
@@ -83,14 +98,16 @@ def reference_similarity(line_refs: list[str], line_texts: list[str], line_digit
       'TFNr 01031 PayId' inside 'TFNr 01032 PayId')."""
     if not line_refs:
         return []
-    both_digits = [a is not None and b is not None for a, b in zip(line_digits, doc_digits, strict=True)]
+    both_digits = [
+        a is not None and b is not None for a, b in zip(line_digits, doc_digits, strict=True)
+    ]
     left = [a if d else r for a, r, d in zip(line_digits, line_refs, both_digits, strict=True)]
     right = [b if d else r for b, r, d in zip(doc_digits, doc_refs, both_digits, strict=True)]
     whole = process.cpdist(left, right, scorer=fuzz.ratio, workers=-1) / 100.0
     inside = process.cpdist(line_texts, doc_refs, scorer=fuzz.partial_ratio, workers=-1) / 100.0
     out = []
     for k, (w, i) in enumerate(zip(whole.tolist(), inside.tolist(), strict=True)):
-        best = w if left[k] and right[k] else 0.0   # two missing references are not alike
+        best = w if left[k] and right[k] else 0.0  # two missing references are not alike
         digits = doc_digits[k]
         digits_inside = digits is None or digits in "".join(filter(str.isdigit, line_texts[k]))
         if len(doc_refs[k]) >= 6 and i >= 0.9 and digits_inside:
@@ -101,36 +118,66 @@ def reference_similarity(line_refs: list[str], line_texts: list[str], line_digit
     return out
 
 
-def likeness(pairs: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, p: FuzzyReference) -> pl.DataFrame:
+def likeness(
+    pairs: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, p: FuzzyReference
+) -> pl.DataFrame:
     """`pairs` (`line, item, days`, ...) with `ref_sim`, `party_sim` (0..1, rapidfuzz) and `fuzzy`, the fuzzy
     rule's score 0.5 + 0.5 x (w x ref_sim + (1 - w) x party_sim) - 0.005/day (see `reference_similarity`)."""
     if pairs.is_empty():
-        return pairs.with_columns(ref_sim=pl.lit(None, pl.Float64), party_sim=pl.lit(None, pl.Float64),
-                                  fuzzy=pl.lit(None, pl.Float64))
+        return pairs.with_columns(
+            ref_sim=pl.lit(None, pl.Float64),
+            party_sim=pl.lit(None, pl.Float64),
+            fuzzy=pl.lit(None, pl.Float64),
+        )
     base = pairs.drop([c for c in ("ref_key",) if c in pairs.columns])
     in_pairs = docs.join(pairs.select("item").unique(), on="item", how="semi")
     texts = line_texts(lines.join(pairs.select("line").unique(), on="line", how="semi"))
-    full = (base.join(lines.select("line", "ref_key"), on="line").join(texts, on="line")
-            .join(in_pairs.select("item", doc_ref="ref_key").join(item_texts(in_pairs), on="item"), on="item"))
-    ref = reference_similarity(full["ref_key"].fill_null("").to_list(), full["ref_text"].fill_null("").to_list(),
-                               full["ref_digits"].to_list(), full["doc_ref"].fill_null("").to_list(),
-                               full["doc_digits"].to_list())
-    party = process.cpdist(full["party_text"].fill_null("").to_list(), full["doc_party"].fill_null("").to_list(),
-                           scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+    full = (
+        base.join(lines.select("line", "ref_key"), on="line")
+        .join(texts, on="line")
+        .join(
+            in_pairs.select("item", doc_ref="ref_key").join(item_texts(in_pairs), on="item"),
+            on="item",
+        )
+    )
+    ref = reference_similarity(
+        full["ref_key"].fill_null("").to_list(),
+        full["ref_text"].fill_null("").to_list(),
+        full["ref_digits"].to_list(),
+        full["doc_ref"].fill_null("").to_list(),
+        full["doc_digits"].to_list(),
+    )
+    party = (
+        process.cpdist(
+            full["party_text"].fill_null("").to_list(),
+            full["doc_party"].fill_null("").to_list(),
+            scorer=fuzz.token_set_ratio,
+            workers=-1,
+        )
+        / 100.0
+    )
     w = p.reference_weight
-    full = full.with_columns(ref_sim=pl.Series(ref, dtype=pl.Float64), party_sim=pl.Series(party, dtype=pl.Float64))
+    full = full.with_columns(
+        ref_sim=pl.Series(ref, dtype=pl.Float64), party_sim=pl.Series(party, dtype=pl.Float64)
+    )
     return full.with_columns(
-        fuzzy=0.5 + 0.5 * (w * pl.col("ref_sim") + (1 - w) * pl.col("party_sim")) - 0.005 * _abs_days())
+        fuzzy=0.5
+        + 0.5 * (w * pl.col("ref_sim") + (1 - w) * pl.col("party_sim"))
+        - 0.005 * _abs_days()
+    )
 
 
-def fuzzy_reference(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
-                    p: FuzzyReference) -> RuleResult:
+def fuzzy_reference(
+    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: FuzzyReference
+) -> RuleResult:
     """Same amount within the window, scored by reference and counterparty similarity (rapidfuzz, only
     on those amount blocks)."""
     pairs = window_pairs(lines, comparable, ["cur", "cents"], p.days_before, p.days_after)
     if pairs.is_empty():
         return _empty()
-    pairs = likeness(pairs, lines, docs, p).filter(pl.max_horizontal("ref_sim", "party_sim") >= p.min_similarity)
+    pairs = likeness(pairs, lines, docs, p).filter(
+        pl.max_horizontal("ref_sim", "party_sim") >= p.min_similarity
+    )
     return _one_to_one(pairs, pl.col("fuzzy"))
 
 
@@ -138,23 +185,49 @@ def _same_sign(a: str, b: str) -> pl.Expr:
     return (pl.col(a) > 0) == (pl.col(b) > 0)
 
 
-def _groups_summing(pairs: pl.DataFrame, anchor: str, other: str, anchor_cents: str, other_cents: str,
-                    score: float) -> pl.DataFrame:
+def _groups_summing(
+    pairs: pl.DataFrame, anchor: str, other: str, anchor_cents: str, other_cents: str, score: float
+) -> pl.DataFrame:
     """Proposals where all of an anchor's partners (≥ 2) add up exactly to the anchor's amount."""
-    sums = (pairs.group_by(anchor).agg(pl.col(other_cents).sum().alias("_sum"), pl.col(anchor_cents).first(),
-                                       pl.col(other), pl.len().alias("_n"))
-            .filter((pl.col("_n") >= 2) & (pl.col("_sum") == pl.col(anchor_cents))))
-    return (sums.select(anchor, other).sort(anchor).with_row_index("proposal").explode(other)
-            .with_columns(pl.col("proposal").cast(pl.Int64), score=pl.lit(score)))
+    sums = (
+        pairs.group_by(anchor)
+        .agg(
+            pl.col(other_cents).sum().alias("_sum"),
+            pl.col(anchor_cents).first(),
+            pl.col(other),
+            pl.len().alias("_n"),
+        )
+        .filter((pl.col("_n") >= 2) & (pl.col("_sum") == pl.col(anchor_cents)))
+    )
+    return (
+        sums.select(anchor, other)
+        .sort(anchor)
+        .with_row_index("proposal")
+        .explode(other)
+        .with_columns(pl.col("proposal").cast(pl.Int64), score=pl.lit(score))
+    )
 
 
-def _subset_proposals(pairs: pl.DataFrame, anchor: str, other: str, anchor_cents: str, other_cents: str,
-                      p: SubsetSearch, first_proposal: int) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+def _subset_proposals(
+    pairs: pl.DataFrame,
+    anchor: str,
+    other: str,
+    anchor_cents: str,
+    other_cents: str,
+    p: SubsetSearch,
+    first_proposal: int,
+) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     """Bounded subset-sum per anchor over its `max_candidates` nearest partners (by days apart)."""
-    ranked = (pairs.with_columns(_ad=pl.col("days").abs()).sort(anchor, "_ad", other)
-              .group_by(anchor, maintain_order=True)
-              .agg(pl.col(anchor_cents).first(), pl.col(other).head(p.max_candidates),
-                   pl.col(other_cents).head(p.max_candidates)))
+    ranked = (
+        pairs.with_columns(_ad=pl.col("days").abs())
+        .sort(anchor, "_ad", other)
+        .group_by(anchor, maintain_order=True)
+        .agg(
+            pl.col(anchor_cents).first(),
+            pl.col(other).head(p.max_candidates),
+            pl.col(other_cents).head(p.max_candidates),
+        )
+    )
     rows: list[tuple[int, int, int, float]] = []
     notes: list[tuple[int, str]] = []
     deadline = time.monotonic() + p.time_budget_seconds
@@ -173,8 +246,11 @@ def _subset_proposals(pairs: pl.DataFrame, anchor: str, other: str, anchor_cents
             for k in sol:
                 rows.append((proposal, a, partners[k], score))
             proposal += 1
-    frame = pl.DataFrame(rows, schema={"proposal": pl.Int64, anchor: pl.Int64, other: pl.Int64, "score": pl.Float64},
-                         orient="row")
+    frame = pl.DataFrame(
+        rows,
+        schema={"proposal": pl.Int64, anchor: pl.Int64, other: pl.Int64, "score": pl.Float64},
+        orient="row",
+    )
     return frame, notes
 
 
@@ -183,42 +259,85 @@ def named_references(lines: pl.DataFrame) -> pl.DataFrame:
     reference or description: each word, and each two adjacent words run together ('ARI 0000259'), as
     a reference key, when it has a digit and at least 4 characters ('Rechnungen ARI-0001, ARI-0002' ->
     ARI0001, ARI0002, ...)."""
-    text = pl.concat_str([pl.col("reference").fill_null(""), pl.col("description").fill_null("")], separator=" ")
-    words = (lines.select("line", "day", "cur", "cents",
-                          word=text.str.to_uppercase().str.replace_all(r"[\s,;:+&|]+", " ").str.strip_chars()
-                          .str.split(" "))
-             .explode("word").with_columns(following=pl.col("word").shift(-1).over("line")))
-    keys = pl.concat([words.select("line", "day", "cur", "cents", ref_key=reference_key(pl.col("word"))),
-                      words.select("line", "day", "cur", "cents",
-                               ref_key=reference_key(pl.concat_str("word", "following")))])
-    return keys.filter(pl.col("ref_key").str.contains(r"\d") & (pl.col("ref_key").str.len_chars() >= 4)).unique()
+    text = pl.concat_str(
+        [pl.col("reference").fill_null(""), pl.col("description").fill_null("")], separator=" "
+    )
+    words = (
+        lines.select(
+            "line",
+            "day",
+            "cur",
+            "cents",
+            word=text.str.to_uppercase()
+            .str.replace_all(r"[\s,;:+&|]+", " ")
+            .str.strip_chars()
+            .str.split(" "),
+        )
+        .explode("word")
+        .with_columns(following=pl.col("word").shift(-1).over("line"))
+    )
+    keys = pl.concat(
+        [
+            words.select("line", "day", "cur", "cents", ref_key=reference_key(pl.col("word"))),
+            words.select(
+                "line",
+                "day",
+                "cur",
+                "cents",
+                ref_key=reference_key(pl.concat_str("word", "following")),
+            ),
+        ]
+    )
+    return keys.filter(
+        pl.col("ref_key").str.contains(r"\d") & (pl.col("ref_key").str.len_chars() >= 4)
+    ).unique()
 
 
-def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, comparable: pl.DataFrame) -> RuleResult:
+def _many(
+    anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, comparable: pl.DataFrame
+) -> RuleResult:
     """Shared by batch (anchor = bank line) and partial payments (anchor = document)."""
     a_cents, o_cents = ("cents", "cents_item") if anchor == "line" else ("cents_item", "cents")
 
     def candidate_pairs(on: list[str], left: pl.DataFrame = lines) -> pl.DataFrame:
-        pairs = window_pairs(left, comparable, on, p.days_before, p.days_after, line_cols=("cents",),
-                             item_cols=("cents",))
+        pairs = window_pairs(
+            left,
+            comparable,
+            on,
+            p.days_before,
+            p.days_after,
+            line_cols=("cents",),
+            item_cols=("cents",),
+        )
         # partners are smaller than the anchor and of its sign
-        return pairs.filter(_same_sign("cents", "cents_item") & (pl.col(o_cents).abs() < pl.col(a_cents).abs()))
+        return pairs.filter(
+            _same_sign("cents", "cents_item") & (pl.col(o_cents).abs() < pl.col(a_cents).abs())
+        )
 
     # documents carrying the line's reference, or named in its reference or description
-    by_ref = pl.concat([candidate_pairs(["cur", "ref_key"]).select("line", "item", "days", "cents", "cents_item"),
-                        candidate_pairs(["cur", "ref_key"], named_references(lines))
-                        .select("line", "item", "days", "cents", "cents_item")]).unique(["line", "item"])
+    by_ref = pl.concat(
+        [
+            candidate_pairs(["cur", "ref_key"]).select(
+                "line", "item", "days", "cents", "cents_item"
+            ),
+            candidate_pairs(["cur", "ref_key"], named_references(lines)).select(
+                "line", "item", "days", "cents", "cents_item"
+            ),
+        ]
+    ).unique(["line", "item"])
     grouped = _groups_summing(by_ref, anchor, other, a_cents, o_cents, 0.98)
     done = grouped[anchor].unique()
     by_party = candidate_pairs(["cur", "cp_key"]).filter(~pl.col(anchor).is_in(done.implode()))
-    last = grouped["proposal"].max()   # Int64 row indexes: an int, or None when nothing was grouped
+    last = grouped["proposal"].max()  # Int64 row indexes: an int, or None when nothing was grouped
     n0 = last + 1 if isinstance(last, int) else 0
     searched, notes = _subset_proposals(by_party, anchor, other, a_cents, o_cents, p, n0)
     props = pl.concat([grouped.select(list(PROPOSALS)), searched.select(list(PROPOSALS))])
     return RuleResult(props, pl.DataFrame(notes, schema=NOTES, orient="row"))
 
 
-def batch_payment(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: BatchPayment) -> RuleResult:
+def batch_payment(
+    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: BatchPayment
+) -> RuleResult:
     """One bank line = several documents: those carrying its reference or named in its reference or
     description (`named_references`; a parent paying its subsidiaries' invoices under its own name) add
     up to it, or else the only subset (≤ max_items) of its counterparty's open items within the window
@@ -226,31 +345,47 @@ def batch_payment(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFr
     return _many("line", "item", p, lines, comparable)
 
 
-def partial_payments(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
-                     p: PartialPayments) -> RuleResult:
+def partial_payments(
+    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: PartialPayments
+) -> RuleResult:
     """Several bank lines = one document: the lines carrying its reference (or naming it in their
     reference or description) add up to it, or else the only subset of its counterparty's bank lines
     within the window that does."""
     return _many("item", "line", p, lines, comparable)
 
 
-def amount_tolerance(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame,
-                     p: AmountTolerance) -> RuleResult:
+def amount_tolerance(
+    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: AmountTolerance
+) -> RuleResult:
     """Same reference or counterparty within the window, amounts apart by no more than the larger of
     `absolute` and `percent` of the document amount."""
     abs_cents, bp = int(p.absolute * 100), percent_basis_points(p)
     frames = []
     for key, base in (("ref_key", 0.9), ("cp_key", 0.75)):
-        pairs = window_pairs(lines, comparable, ["cur", key], p.days_before, p.days_after, line_cols=("cents",),
-                             item_cols=("cents",))
-        frames.append(pairs.filter(_same_sign("cents", "cents_item")).select(
-            "line", "item", "days", "cents", "cents_item", base=pl.lit(base)))
+        pairs = window_pairs(
+            lines,
+            comparable,
+            ["cur", key],
+            p.days_before,
+            p.days_after,
+            line_cols=("cents",),
+            item_cols=("cents",),
+        )
+        frames.append(
+            pairs.filter(_same_sign("cents", "cents_item")).select(
+                "line", "item", "days", "cents", "cents_item", base=pl.lit(base)
+            )
+        )
     pairs = pl.concat(frames).with_columns(
         diff=(pl.col("cents") - pl.col("cents_item")).abs(),
-        tol=pl.max_horizontal(pl.lit(abs_cents), pl.col("cents_item").abs() * bp // 10_000))
+        tol=pl.max_horizontal(pl.lit(abs_cents), pl.col("cents_item").abs() * bp // 10_000),
+    )
     pairs = pairs.filter((pl.col("diff") > 0) & (pl.col("diff") <= pl.col("tol")))
-    score = (pl.col("base") - 0.1 * pl.col("diff").cast(pl.Float64) / pl.col("tol").cast(pl.Float64).clip(1.0)
-             - 0.005 * _abs_days())
+    score = (
+        pl.col("base")
+        - 0.1 * pl.col("diff").cast(pl.Float64) / pl.col("tol").cast(pl.Float64).clip(1.0)
+        - 0.005 * _abs_days()
+    )
     return _one_to_one(pairs, score)
 
 

@@ -11,12 +11,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SubsetResult:
-    solutions: list[tuple[int, ...]]   # indexes into the amounts given, each solution sorted
+    solutions: list[tuple[int, ...]]  # indexes into the amounts given, each solution sorted
     timed_out: bool
 
 
-def subset_sums(target: int, amounts: list[int], max_items: int, deadline: float, limit: int = 2,
-                min_items: int = 2) -> SubsetResult:
+def subset_sums(
+    target: int,
+    amounts: list[int],
+    max_items: int,
+    deadline: float,
+    limit: int = 2,
+    min_items: int = 2,
+) -> SubsetResult:
     """Subsets of `amounts` (all of the target's sign) of min_items..max_items elements summing to `target`.
 
     Depth-first over the amounts sorted by size, pruned when the rest cannot reach the target."""

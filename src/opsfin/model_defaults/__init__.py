@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from importlib import resources
 
-FILES = ("guardrails.yaml", "detection.yaml", "activities.yaml", "allocations.yaml", "matching.yaml")
+FILES = (
+    "guardrails.yaml",
+    "detection.yaml",
+    "activities.yaml",
+    "allocations.yaml",
+    "matching.yaml",
+)
 
 
 def default_text(name: str) -> str:

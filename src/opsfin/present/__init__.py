@@ -10,5 +10,15 @@ from .formatters import HumanTable, format_value, format_with_unit, humanise
 from .labels import label
 from .units import column_kind, kpi_kind, kpi_value_kind
 
-__all__ = ["HumanTable", "api_name", "cli_name", "column_kind", "format_value", "format_with_unit", "humanise",
-           "kpi_kind", "kpi_value_kind", "label"]
+__all__ = [
+    "HumanTable",
+    "api_name",
+    "cli_name",
+    "column_kind",
+    "format_value",
+    "format_with_unit",
+    "humanise",
+    "kpi_kind",
+    "kpi_value_kind",
+    "label",
+]

@@ -15,12 +15,30 @@ from ..core.numbers import NUMERIC_KINDS, format_number, format_with_unit, kind_
 from .labels import label
 from .units import LABELLED_COLUMNS, KindOf, column_kind
 
-__all__ = ["TICK_FORMATS", "HumanTable", "format_number", "format_value", "format_with_unit", "humanise",
-           "kind_of_unit"]
+__all__ = [
+    "TICK_FORMATS",
+    "HumanTable",
+    "format_number",
+    "format_value",
+    "format_with_unit",
+    "humanise",
+    "kind_of_unit",
+]
 
 # kind → the d3 format a chart axis writes its ticks in (plotly.js), matching format_value
-TICK_FORMATS = {"ratio": ".0%", "money": ",.2f", "number": ",.2f", "count": ",d", "quantity": ",.0f",
-                "hours": ",.1f", "minutes": ",.1f", "kwh": ",.1f", "days": ",.1f", "rate": ",.3r", "score": ".2f"}
+TICK_FORMATS = {
+    "ratio": ".0%",
+    "money": ",.2f",
+    "number": ",.2f",
+    "count": ",d",
+    "quantity": ",.0f",
+    "hours": ",.1f",
+    "minutes": ",.1f",
+    "kwh": ",.1f",
+    "days": ",.1f",
+    "rate": ",.3r",
+    "score": ".2f",
+}
 
 
 def format_value(value: Any, kind: str = "number", currency: str | None = None) -> str:
@@ -38,8 +56,11 @@ class HumanTable:
     cells: tuple[tuple[str, ...], ...]
 
 
-def humanise(records: Sequence[Mapping[str, Any]], columns: Sequence[str],
-             kinds: Mapping[str, KindOf] | None = None) -> HumanTable:
+def humanise(
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    kinds: Mapping[str, KindOf] | None = None,
+) -> HumanTable:
     """`records` as text. A column's kind is `kinds[column]` (a kind, or a function of the row for a column
     whose unit varies by row, such as a KPI's `value`), or else declared by name or read from its values
     (present.units). A value that is already text is kept as it is, except in a column of names that
@@ -74,7 +95,8 @@ def _is_numeric(column: str, kind: str | None, values: list[Any]) -> bool:
     if kind not in NUMERIC_KINDS:
         return False
     return any(v is not None and not isinstance(v, str | bool) for v in values) or all(
-        v is None or (isinstance(v, str) and _looks_numeric(v)) for v in values)
+        v is None or (isinstance(v, str) and _looks_numeric(v)) for v in values
+    )
 
 
 def _looks_numeric(text: str) -> bool:

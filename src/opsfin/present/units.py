@@ -16,22 +16,51 @@ from ..core.numbers import kind_of_unit
 
 # columns by exact name (those whose values alone would not tell)
 COLUMN_KINDS: dict[str, str] = {
-    "cm_ratio": "ratio", "pce": "ratio", "capacity_utilization": "ratio", "runner_up_utilization": "ratio",
-    "utilization": "ratio", "score": "score", "csat": "score",
-    "units": "quantity", "qty": "quantity", "qty_good": "quantity", "qty_scrap": "quantity",
-    "received_qty": "quantity", "planned_qty": "quantity", "output": "quantity",
-    "orders": "count", "operations": "count", "lines_picked": "count", "tickets_closed": "count",
-    "rows_read": "count", "rows_accepted": "count", "rows_quarantined": "count", "periods": "count",
+    "cm_ratio": "ratio",
+    "pce": "ratio",
+    "capacity_utilization": "ratio",
+    "runner_up_utilization": "ratio",
+    "utilization": "ratio",
+    "score": "score",
+    "csat": "score",
+    "units": "quantity",
+    "qty": "quantity",
+    "qty_good": "quantity",
+    "qty_scrap": "quantity",
+    "received_qty": "quantity",
+    "planned_qty": "quantity",
+    "output": "quantity",
+    "orders": "count",
+    "operations": "count",
+    "lines_picked": "count",
+    "tickets_closed": "count",
+    "rows_read": "count",
+    "rows_accepted": "count",
+    "rows_quarantined": "count",
+    "periods": "count",
     "expected_impact": "money",
     # identifiers that happen to be numbers: no thousands separator
-    "line": "text", "step": "text", "po_line": "text", "run_id": "text", "id": "text", "source_row": "text",
-    "year": "text", "version": "text",
+    "line": "text",
+    "step": "text",
+    "po_line": "text",
+    "run_id": "text",
+    "id": "text",
+    "source_row": "text",
+    "year": "text",
+    "version": "text",
 }
 # a name ending so has that kind (value_added_hours, mean_wait_minutes, kwh, …)
 SUFFIX_KINDS: tuple[tuple[str, str], ...] = (
-    ("_ratio", "ratio"), ("_share", "ratio"), ("_utilization", "ratio"), ("_pct", "ratio"),
-    ("_hours", "hours"), ("_minutes", "minutes"), ("_kwh", "kwh"),
-    ("_cost", "money"), ("_price", "money"), ("_amount", "money"),
+    ("_ratio", "ratio"),
+    ("_share", "ratio"),
+    ("_utilization", "ratio"),
+    ("_pct", "ratio"),
+    ("_hours", "hours"),
+    ("_minutes", "minutes"),
+    ("_kwh", "kwh"),
+    ("_cost", "money"),
+    ("_price", "money"),
+    ("_amount", "money"),
 )
 
 # columns whose values are names with a label (present.labels): a table shows the label
@@ -68,11 +97,15 @@ def value_kind(value: Any) -> str:
     return "text"
 
 
-def kpi_value_kind(catalog: Mapping[str, Any], kpi_column: str = "kpi") -> Callable[[Mapping[str, Any]], str]:
+def kpi_value_kind(
+    catalog: Mapping[str, Any], kpi_column: str = "kpi"
+) -> Callable[[Mapping[str, Any]], str]:
     """For rows of several KPIs: the kind of a row's `value`, from its KPI's unit in the catalog."""
+
     def kind(row: Mapping[str, Any]) -> str:
         kpi = catalog.get(row.get(kpi_column) or "")
         return kind_of_unit(kpi.unit) if kpi is not None else "number"
+
     return kind
 
 

@@ -67,7 +67,7 @@ def _head(path: Path, size: int = 8192) -> str:
 
 
 def detect_format(path) -> str | None:
-    """"camt053", "mt940", "ubl", or None, from the file's content (never its extension)."""
+    """ "camt053", "mt940", "ubl", or None, from the file's content (never its extension)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
@@ -98,7 +98,8 @@ def read_document(path, fmt: str | None = None) -> ParsedDocument:
         if fmt is None:
             raise UserError(
                 f"{path}: unrecognised document format; expected ISO 20022 camt.053 XML, "
-                "SWIFT MT940 or UBL 2.1 / Peppol BIS 3 Invoice or CreditNote")
+                "SWIFT MT940 or UBL 2.1 / Peppol BIS 3 Invoice or CreditNote"
+            )
     if fmt == "camt053":
         from .camt053 import read_camt053 as reader
     elif fmt == "mt940":

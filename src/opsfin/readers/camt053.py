@@ -80,8 +80,9 @@ def _iso_date(raw: str | None, where: str) -> dt.date | None:
         raise _Bad(str(exc)) from None
 
 
-def _signed_amount(elem: ET.Element, amt_path: str, where: str,
-                   default_ind: str | None = None) -> tuple[Decimal, str | None]:
+def _signed_amount(
+    elem: ET.Element, amt_path: str, where: str, default_ind: str | None = None
+) -> tuple[Decimal, str | None]:
     amt = elem.find(amt_path)
     if amt is None:
         raise _Bad(f"{where}: missing {amt_path}")
@@ -96,8 +97,12 @@ def _signed_amount(elem: ET.Element, amt_path: str, where: str,
 
 
 def _party(tx: ET.Element, role: str, own: set[str]) -> str | None:
-    for path in (f"RltdPties/{role}/Nm", f"RltdPties/{role}/Pty/Nm",
-                 f"RltdPties/Ultmt{role}/Nm", f"RltdPties/Ultmt{role}/Pty/Nm"):
+    for path in (
+        f"RltdPties/{role}/Nm",
+        f"RltdPties/{role}/Pty/Nm",
+        f"RltdPties/Ultmt{role}/Nm",
+        f"RltdPties/Ultmt{role}/Pty/Nm",
+    ):
         name = text_of(tx, path)
         if name and name.casefold() not in own:
             return name
@@ -136,7 +141,9 @@ def _description(tx: ET.Element | None, ntry: ET.Element) -> str | None:
     return " | ".join(kept) or None
 
 
-def _balances(stmt: ET.Element, loc: str) -> dict[str, list[tuple[Decimal, str | None, dt.date | None]]]:
+def _balances(
+    stmt: ET.Element, loc: str
+) -> dict[str, list[tuple[Decimal, str | None, dt.date | None]]]:
     out: dict[str, list[tuple[Decimal, str | None, dt.date | None]]] = {}
     for bi, bal in enumerate(stmt.findall("Bal"), 1):
         where = f"{loc}/Bal[{bi}]"
@@ -150,8 +157,9 @@ def _details(ntry: ET.Element) -> list[ET.Element]:
     return [tx for nd in ntry.findall("NtryDtls") for tx in nd.findall("TxDtls")]
 
 
-def _split_amounts(details: list[ET.Element], total: Decimal, ccy: str | None, ind: str,
-                   where: str) -> list[Decimal] | None:
+def _split_amounts(
+    details: list[ET.Element], total: Decimal, ccy: str | None, ind: str, where: str
+) -> list[Decimal] | None:
     """Each detail's signed amount, or None when they cannot stand for the entry."""
     amounts = []
     for di, tx in enumerate(details, 1):
@@ -165,8 +173,16 @@ def _split_amounts(details: list[ET.Element], total: Decimal, ccy: str | None, i
     return amounts if sum(amounts) == total else None
 
 
-def _entries(stmt: ET.Element, loc: str, stmt_keys: dict[str, str], own: set[str], transactions: list[dict],
-             txn_locs: list[str], skipped: list[dict], warnings: list[str]) -> None:
+def _entries(
+    stmt: ET.Element,
+    loc: str,
+    stmt_keys: dict[str, str],
+    own: set[str],
+    transactions: list[dict],
+    txn_locs: list[str],
+    skipped: list[dict],
+    warnings: list[str],
+) -> None:
     """The booked entries of one statement as transactions (`stmt_keys`: statement_id,
     bank_account, currency), appended with their locations; unbooked entries go to `skipped`."""
     for ni, ntry in enumerate(stmt.findall("Ntry"), 1):
@@ -185,26 +201,42 @@ def _entries(stmt: ET.Element, loc: str, stmt_keys: dict[str, str], own: set[str
         reversal = (text_of(ntry, "RvslInd") or "").lower() == "true"
         details = _details(ntry)
         if len(details) <= 1:
-            parts = [(details[0] if details else None, amount, "/NtryDtls/TxDtls[1]" if details else "")]
+            parts = [
+                (details[0] if details else None, amount, "/NtryDtls/TxDtls[1]" if details else "")
+            ]
         else:
             amounts = _split_amounts(details, amount, ccy, ind, nloc)
             if amounts is None:
-                warnings.append(f"{nloc}: its {len(details)} TxDtls amounts do not add up to the "
-                                "entry amount; read as one transaction")
+                warnings.append(
+                    f"{nloc}: its {len(details)} TxDtls amounts do not add up to the "
+                    "entry amount; read as one transaction"
+                )
                 parts = [(None, amount, "")]
             else:
-                parts = [(tx, a, f"/NtryDtls/TxDtls[{di}]")
-                         for di, (tx, a) in enumerate(zip(details, amounts, strict=True), 1)]
+                parts = [
+                    (tx, a, f"/NtryDtls/TxDtls[{di}]")
+                    for di, (tx, a) in enumerate(zip(details, amounts, strict=True), 1)
+                ]
         for di, (tx, part_amount, suffix) in enumerate(parts, 1):
             sid = stmt_keys["statement_id"]
-            transactions.append({
-                "bank_txn_id": f"{sid}/{ni}/{di}", "statement_id": sid, "bank_account": stmt_keys["bank_account"],
-                "booking_date": booking, "value_date": value, "amount": part_amount,
-                "currency": ccy or stmt_keys["currency"],
-                "counterparty": (_counterparty(tx, part_amount > 0, reversal, own)
-                                 if tx is not None else None),
-                "reference": _reference(tx, ntry), "description": _description(tx, ntry),
-            })
+            transactions.append(
+                {
+                    "bank_txn_id": f"{sid}/{ni}/{di}",
+                    "statement_id": sid,
+                    "bank_account": stmt_keys["bank_account"],
+                    "booking_date": booking,
+                    "value_date": value,
+                    "amount": part_amount,
+                    "currency": ccy or stmt_keys["currency"],
+                    "counterparty": (
+                        _counterparty(tx, part_amount > 0, reversal, own)
+                        if tx is not None
+                        else None
+                    ),
+                    "reference": _reference(tx, ntry),
+                    "description": _description(tx, ntry),
+                }
+            )
             txn_locs.append(nloc + suffix)
 
 
@@ -254,19 +286,41 @@ def _read(path: Path, root: ET.Element) -> ParsedDocument:
         currency = text_of(stmt, "Acct/Ccy") or closing[1] or opening[1]
         if currency is None:
             raise _Bad(f"{loc}: no currency (Acct/Ccy or Bal/Amt/@Ccy)")
-        statements.append({
-            "statement_id": sid, "bank_account": account, "statement_date": stmt_date,
-            "currency": currency, "opening_balance": opening[0],
-            "closing_balance": closing[0],
-        })
+        statements.append(
+            {
+                "statement_id": sid,
+                "bank_account": account,
+                "statement_date": stmt_date,
+                "currency": currency,
+                "opening_balance": opening[0],
+                "closing_balance": closing[0],
+            }
+        )
         stmt_locs.append(loc)
         first_txn = len(transactions)
-        _entries(stmt, loc, {"statement_id": sid, "bank_account": account, "currency": currency}, own,
-                 transactions, txn_locs, skipped, warnings)
+        _entries(
+            stmt,
+            loc,
+            {"statement_id": sid, "bank_account": account, "currency": currency},
+            own,
+            transactions,
+            txn_locs,
+            skipped,
+            warnings,
+        )
         moved = sum((t["amount"] for t in transactions[first_txn:]), Decimal(0))
         if opening[0] + moved != closing[0]:
-            warnings.append(f"{loc} ({sid}): opening {opening[0]} + entries {moved} != "
-                            f"closing {closing[0]}")
-    return statement_document("camt053", path, statements, transactions, stmt_locs, txn_locs,
-                              message_id=text_of(root, "BkToCstmrStmt/GrpHdr/MsgId"), skipped=skipped,
-                              warnings=warnings)
+            warnings.append(
+                f"{loc} ({sid}): opening {opening[0]} + entries {moved} != closing {closing[0]}"
+            )
+    return statement_document(
+        "camt053",
+        path,
+        statements,
+        transactions,
+        stmt_locs,
+        txn_locs,
+        message_id=text_of(root, "BkToCstmrStmt/GrpHdr/MsgId"),
+        skipped=skipped,
+        warnings=warnings,
+    )

@@ -22,7 +22,7 @@ from ..errors import UserError
 class Party:
     """A trading party named in a document (e.g. the seller of a UBL invoice)."""
 
-    ids: tuple[str, ...]          # endpoint id, VAT/company id, party identification — best first
+    ids: tuple[str, ...]  # endpoint id, VAT/company id, party identification — best first
     name: str
     country: str | None = None
     currency: str | None = None
@@ -50,6 +50,7 @@ _UBL_NS = {
     "CreditNote": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
 }
 
+
 def _split_tag(tag: str) -> tuple[str, str]:
     """'{ns}Local' -> ('ns', 'Local')."""
     if tag.startswith("{"):
@@ -60,12 +61,14 @@ def _split_tag(tag: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- helpers shared by the readers
 
-MONEY = "DECIMAL(18,2)"       # the canonical scale of amounts and balances
-PRICE = "DECIMAL(18,4)"       # the canonical scale of unit prices
+MONEY = "DECIMAL(18,2)"  # the canonical scale of amounts and balances
+PRICE = "DECIMAL(18,4)"  # the canonical scale of unit prices
 _PRICE_UNIT = Decimal("0.0001")
 
 
-def parse_decimal(text: str | None, where: str, *, comma: bool = False, column_type: str | None = None) -> Decimal:
+def parse_decimal(
+    text: str | None, where: str, *, comma: bool = False, column_type: str | None = None
+) -> Decimal:
     """Decimal from document text (`comma=True`: SWIFT style "1234,56"), through the one value
     parser (`ingest.values`): digits 0-9 only, and with `column_type` (`MONEY`, `PRICE`) refused,
     never rounded, when it has more decimals than the column keeps. Raises ValueError naming `where`."""
@@ -113,15 +116,26 @@ def to_table(name: str, rows: list[dict[str, Any]], source: Path | str = "") -> 
         raise UserError(f"{source}: a value does not fit table {name}: {exc}") from None
 
 
-def statement_document(fmt: str, path: Path | str, statements: list[dict[str, Any]],
-                       transactions: list[dict[str, Any]], statement_locations: list[str],
-                       transaction_locations: list[str], **meta: Any) -> ParsedDocument:
+def statement_document(
+    fmt: str,
+    path: Path | str,
+    statements: list[dict[str, Any]],
+    transactions: list[dict[str, Any]],
+    statement_locations: list[str],
+    transaction_locations: list[str],
+    **meta: Any,
+) -> ParsedDocument:
     """A bank-statement parse: `bank_statements` + `bank_transactions` with their locations."""
     return ParsedDocument(
         format=fmt,
-        tables={"bank_statements": to_table("bank_statements", statements, path),
-                "bank_transactions": to_table("bank_transactions", transactions, path)},
-        locations={"bank_statements": statement_locations, "bank_transactions": transaction_locations},
+        tables={
+            "bank_statements": to_table("bank_statements", statements, path),
+            "bank_transactions": to_table("bank_transactions", transactions, path),
+        },
+        locations={
+            "bank_statements": statement_locations,
+            "bank_transactions": transaction_locations,
+        },
         meta={"source": str(path), **meta},
     )
 
@@ -164,12 +178,16 @@ def xml_root(path: Path) -> ET.Element:
         with open(path, "rb") as fh:
             line = doctype_line(fh)
         if line is not None:
-            raise UserError(f"{path}: refused: the XML declares a DOCTYPE (line {line}); opsfin reads no "
-                            "DOCTYPE, entity or external reference in a document")
+            raise UserError(
+                f"{path}: refused: the XML declares a DOCTYPE (line {line}); opsfin reads no "
+                "DOCTYPE, entity or external reference in a document"
+            )
         return ET.parse(path).getroot()
     except ET.ParseError as exc:
         line, col = exc.position
-        raise UserError(f"{path}: not well-formed XML at line {line}, column {col + 1}: {exc}") from None
+        raise UserError(
+            f"{path}: not well-formed XML at line {line}, column {col + 1}: {exc}"
+        ) from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read file: {exc}") from None
 

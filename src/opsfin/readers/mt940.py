@@ -50,14 +50,20 @@ from .document import MONEY, ParsedDocument, parse_decimal, statement_document
 
 _TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$", re.ASCII)
 _ENVELOPE = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}|\{4:")
-_BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>\d[\d,]*)$", re.ASCII)
+_BALANCE = re.compile(
+    r"^(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>\d[\d,]*)$", re.ASCII
+)
 _LINE61 = re.compile(
     r"^(?P<vdate>\d{6})(?P<edate>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>\d[\d,]*)(?P<type>[NSF][A-Z0-9]{3})(?P<refs>.*)$", re.ASCII)
+    r"(?P<amount>\d[\d,]*)(?P<type>[NSF][A-Z0-9]{3})(?P<refs>.*)$",
+    re.ASCII,
+)
 _GVC = re.compile(r"^(\d{3})([^\w\s])")
 _SEPA_KEY = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|COAM|OAMT|IBAN|BIC)\+|MTLG:")
-_SLASH_CODE = re.compile(r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|ORDP|BENM|ULTD|ULTC|PURP"
-                         r"|RTRN|ADDR|CNTP|ISDT|PREF|SVCL)/")
+_SLASH_CODE = re.compile(
+    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|ORDP|BENM|ULTD|ULTC|PURP"
+    r"|RTRN|ADDR|CNTP|ISDT|PREF|SVCL)/"
+)
 _NO_REF = {"NONREF", "NOTPROVIDED", "NOT PROVIDED", ""}
 
 
@@ -130,8 +136,11 @@ def _entry_date(mmdd: str, value: dt.date) -> dt.date:
 def _balance(f: _Field) -> tuple[Decimal, str, dt.date]:
     m = _BALANCE.match(f.lines[0].strip())
     if not m:
-        raise _Bad(f.line, f.tag, f"cannot read balance {f.lines[0]!r} (expected C/D, YYMMDD, "
-                   "currency, amount)")
+        raise _Bad(
+            f.line,
+            f.tag,
+            f"cannot read balance {f.lines[0]!r} (expected C/D, YYMMDD, currency, amount)",
+        )
     try:
         amount = parse_decimal(m["amount"], "amount", comma=True, column_type=MONEY)
         date = _yymmdd(m["date"])
@@ -155,8 +164,8 @@ def _split_keys(purpose: str) -> tuple[str, dict[str, str]]:
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(purpose)
         key = m.group(1) or "MTLG"
-        keys.setdefault(key, purpose[m.end():end].strip())
-    return purpose[:matches[0].start()], keys
+        keys.setdefault(key, purpose[m.end() : end].strip())
+    return purpose[: matches[0].start()], keys
 
 
 def _gvc(text: str, sep: str) -> dict[str, str | None]:
@@ -169,9 +178,11 @@ def _gvc(text: str, sep: str) -> dict[str, str | None]:
     remittance = keys.get("SVWZ") or prefix
     return {
         "counterparty": sub.get("32", "") + sub.get("33", ""),
-        "eref": keys.get("EREF"), "kref": keys.get("KREF"),
-        "description": " | ".join(p for p in (_clean(sub.get("00")), _clean(remittance),
-                                              _clean(keys.get("MTLG"))) if p),
+        "eref": keys.get("EREF"),
+        "kref": keys.get("KREF"),
+        "description": " | ".join(
+            p for p in (_clean(sub.get("00")), _clean(remittance), _clean(keys.get("MTLG"))) if p
+        ),
     }
 
 
@@ -185,8 +196,12 @@ def _slash_codes(text: str) -> dict[str, str | None]:
         pieces = codes["CNTP"].split("/")
         name = pieces[2] if len(pieces) > 2 else None
     remi = re.sub(r"^(USTD/+|STRD/+CUR/+)", "", codes.get("REMI", ""))
-    return {"counterparty": name, "eref": codes.get("EREF"), "kref": None,
-            "description": remi or text}
+    return {
+        "counterparty": name,
+        "eref": codes.get("EREF"),
+        "kref": None,
+        "description": remi or text,
+    }
 
 
 def _details(lines: list[str]) -> dict[str, str | None]:
@@ -199,8 +214,9 @@ def _details(lines: list[str]) -> dict[str, str | None]:
     return {"counterparty": None, "eref": None, "kref": None, "description": " ".join(lines)}
 
 
-def _transaction(f: _Field, details: _Field | None, stmt_id: str, n: int, account: str,
-                 currency: str) -> dict:
+def _transaction(
+    f: _Field, details: _Field | None, stmt_id: str, n: int, account: str, currency: str
+) -> dict:
     m = _LINE61.match(f.lines[0].strip())
     if not m:
         raise _Bad(f.line, "61", f"cannot read statement line {f.lines[0]!r}")
@@ -223,10 +239,16 @@ def _transaction(f: _Field, details: _Field | None, stmt_id: str, n: int, accoun
     supplementary = " ".join(line.strip() for line in f.lines[1:])
     description = _clean(info.get("description")) or _clean(supplementary)
     return {
-        "bank_txn_id": f"{stmt_id}/{n}", "statement_id": stmt_id, "bank_account": account,
-        "booking_date": booking, "value_date": value_date, "amount": amount,
-        "currency": currency, "counterparty": _clean(info.get("counterparty")),
-        "reference": reference, "description": description,
+        "bank_txn_id": f"{stmt_id}/{n}",
+        "statement_id": stmt_id,
+        "bank_account": account,
+        "booking_date": booking,
+        "value_date": value_date,
+        "amount": amount,
+        "currency": currency,
+        "counterparty": _clean(info.get("counterparty")),
+        "reference": reference,
+        "description": description,
     }
 
 
@@ -275,11 +297,21 @@ def _read(path: Path) -> ParsedDocument:
         opening, currency, _ = _balance(opening_f)
         closing, closing_ccy, stmt_date = _balance(closing_f)
         if closing_ccy != currency:
-            raise _Bad(closing_f.line, closing_f.tag, f"currency {closing_ccy} differs from the "
-                       f"opening balance's {currency}")
-        statements.append({"statement_id": sid, "bank_account": account, "statement_date": stmt_date,
-                           "currency": currency, "opening_balance": opening,
-                           "closing_balance": closing})
+            raise _Bad(
+                closing_f.line,
+                closing_f.tag,
+                f"currency {closing_ccy} differs from the opening balance's {currency}",
+            )
+        statements.append(
+            {
+                "statement_id": sid,
+                "bank_account": account,
+                "statement_date": stmt_date,
+                "currency": currency,
+                "opening_balance": opening,
+                "closing_balance": closing,
+            }
+        )
         stmt_locs.append(f"line {st.line} (:20:)")
         total, n = Decimal(0), 0
         for i, f in enumerate(st.fields):
@@ -287,12 +319,17 @@ def _read(path: Path) -> ParsedDocument:
                 continue
             n += 1
             nxt = st.fields[i + 1] if i + 1 < len(st.fields) else None
-            row = _transaction(f, nxt if nxt is not None and nxt.tag == "86" else None,
-                               sid, n, account, currency)
+            row = _transaction(
+                f, nxt if nxt is not None and nxt.tag == "86" else None, sid, n, account, currency
+            )
             total += row["amount"]
             transactions.append(row)
             txn_locs.append(f"line {f.line} (:61:)")
         if opening + total != closing:
-            warnings.append(f"statement {sid} (line {st.line}): opening {opening} + lines "
-                            f"{total} != closing {closing}")
-    return statement_document("mt940", path, statements, transactions, stmt_locs, txn_locs, warnings=warnings)
+            warnings.append(
+                f"statement {sid} (line {st.line}): opening {opening} + lines "
+                f"{total} != closing {closing}"
+            )
+    return statement_document(
+        "mt940", path, statements, transactions, stmt_locs, txn_locs, warnings=warnings
+    )

@@ -73,8 +73,8 @@ from .document import (
     xml_root,
 )
 
-_LAST_DAY = (dt.date.max - dt.date.min).days   # no payment term is longer than the calendar
-_PRICE_LIMIT = Decimal(10) ** 14                 # DECIMAL(18,4) keeps 14 integer digits
+_LAST_DAY = (dt.date.max - dt.date.min).days  # no payment term is longer than the calendar
+_PRICE_LIMIT = Decimal(10) ** 14  # DECIMAL(18,4) keeps 14 integer digits
 
 
 class _Bad(Exception):
@@ -84,13 +84,20 @@ class _Bad(Exception):
 def _per_unit(amount: Decimal, base: Decimal, where: str) -> Decimal:
     """PriceAmount / BaseQuantity; refused when it does not fit a unit price (DECIMAL(18,4))."""
     if base < 0 or abs(amount) >= _PRICE_LIMIT * abs(base):
-        raise _Bad(f"{where}/Price: PriceAmount {amount} / BaseQuantity {base} does not fit a unit price "
-                   f"({PRICE}); BaseQuantity must be positive")
+        raise _Bad(
+            f"{where}/Price: PriceAmount {amount} / BaseQuantity {base} does not fit a unit price "
+            f"({PRICE}); BaseQuantity must be positive"
+        )
     return unit_price(amount, base)
 
 
-def _amount(elem: ET.Element | None, path: str, where: str, required: bool = True,
-            column_type: str | None = MONEY) -> Decimal | None:
+def _amount(
+    elem: ET.Element | None,
+    path: str,
+    where: str,
+    required: bool = True,
+    column_type: str | None = MONEY,
+) -> Decimal | None:
     """The number at `path`, at `column_type`'s scale (None: any exact number, e.g. a quantity)."""
     node = elem.find(path) if elem is not None else None
     if node is None or not (node.text or "").strip():
@@ -114,8 +121,12 @@ def _date(root: ET.Element, path: str) -> dt.date | None:
 
 
 def _due_date(root: ET.Element, issue: dt.date) -> tuple[dt.date, str]:
-    for path in ("DueDate", "PaymentMeans/PaymentDueDate", "PaymentTerms/PaymentDueDate",
-                 "PaymentTerms/SettlementPeriod/EndDate"):
+    for path in (
+        "DueDate",
+        "PaymentMeans/PaymentDueDate",
+        "PaymentTerms/PaymentDueDate",
+        "PaymentTerms/SettlementPeriod/EndDate",
+    ):
         due = _date(root, path)
         if due is not None:
             return due, path
@@ -129,7 +140,9 @@ def _due_date(root: ET.Element, issue: dt.date) -> tuple[dt.date, str]:
             except Invalid as exc:
                 raise _Bad(f"{path}: {exc}") from None
             except OverflowError:
-                raise _Bad(f"{path}: IssueDate {issue} + {days} days is after {dt.date.max}") from None
+                raise _Bad(
+                    f"{path}: IssueDate {issue} + {days} days is after {dt.date.max}"
+                ) from None
     return issue, "IssueDate"
 
 
@@ -138,8 +151,12 @@ def _seller(root: ET.Element) -> tuple[list[str], str, str | None]:
     if party is None:
         raise _Bad("missing AccountingSupplierParty/Party (the seller)")
     ids: list[str] = []
-    for path in ("EndpointID", "PartyTaxScheme/CompanyID", "PartyLegalEntity/CompanyID",
-                 "PartyIdentification/ID"):
+    for path in (
+        "EndpointID",
+        "PartyTaxScheme/CompanyID",
+        "PartyLegalEntity/CompanyID",
+        "PartyIdentification/ID",
+    ):
         for node in party.findall(path):
             value = text_of(node)
             if value and value not in ids:
@@ -162,8 +179,11 @@ def _tax(root: ET.Element, currency: str) -> Decimal:
 
 
 def _product(line: ET.Element) -> str | None:
-    for path in ("Item/BuyersItemIdentification/ID", "Item/SellersItemIdentification/ID",
-                 "Item/StandardItemIdentification/ID"):
+    for path in (
+        "Item/BuyersItemIdentification/ID",
+        "Item/SellersItemIdentification/ID",
+        "Item/StandardItemIdentification/ID",
+    ):
         value = text_of(line, path)
         if value:
             return value
@@ -181,12 +201,16 @@ def _line_numbers(ids: list[str | None]) -> list[int]:
     return list(range(1, len(ids) + 1))
 
 
-def _lines(root: ET.Element, doc_type: str, invoice_id: str, po_id: str | None,
-           sign: Decimal) -> tuple[list[dict], list[str]]:
+def _lines(
+    root: ET.Element, doc_type: str, invoice_id: str, po_id: str | None, sign: Decimal
+) -> tuple[list[dict], list[str]]:
     """The invoice lines, then the document-level allowances and charges as extra lines; each
     with its location."""
-    line_tag, qty_tag = ("CreditNoteLine", "CreditedQuantity") if doc_type == "CreditNote" \
+    line_tag, qty_tag = (
+        ("CreditNoteLine", "CreditedQuantity")
+        if doc_type == "CreditNote"
         else ("InvoiceLine", "InvoicedQuantity")
+    )
     elements = root.findall(line_tag)
     if not elements:
         raise _Bad(f"no {line_tag} elements")
@@ -200,14 +224,18 @@ def _lines(root: ET.Element, doc_type: str, invoice_id: str, po_id: str | None,
         if base is not None and base != 0:
             unit = _per_unit(unit, base, where)
         po_line = text_of(elem, "OrderLineReference/LineID")
-        lines.append({
-            "invoice_id": invoice_id, "line": number, "po_id": po_id,
-            "po_line": int(po_line) if _small_int(po_line) else None,
-            "product_id": _product(elem),
-            "qty": float(sign * qty),
-            "unit_price": unit,
-            "amount": sign * _amount(elem, "LineExtensionAmount", where),
-        })
+        lines.append(
+            {
+                "invoice_id": invoice_id,
+                "line": number,
+                "po_id": po_id,
+                "po_line": int(po_line) if _small_int(po_line) else None,
+                "product_id": _product(elem),
+                "qty": float(sign * qty),
+                "unit_price": unit,
+                "amount": sign * _amount(elem, "LineExtensionAmount", where),
+            }
+        )
         locations.append(where)
     next_line = max(numbers)
     for i, ac in enumerate(root.findall("AllowanceCharge"), 1):
@@ -217,9 +245,18 @@ def _lines(root: ET.Element, doc_type: str, invoice_id: str, po_id: str | None,
             raise _Bad(f"{where}: ChargeIndicator must be true or false")
         value = _amount(ac, "Amount", where) * (1 if indicator == "true" else -1)
         next_line += 1
-        lines.append({"invoice_id": invoice_id, "line": next_line, "po_id": None, "po_line": None,
-                      "product_id": None, "qty": float(sign), "unit_price": value,
-                      "amount": sign * value})
+        lines.append(
+            {
+                "invoice_id": invoice_id,
+                "line": next_line,
+                "po_id": None,
+                "po_line": None,
+                "product_id": None,
+                "qty": float(sign),
+                "unit_price": value,
+                "amount": sign * value,
+            }
+        )
         locations.append(where)
     return lines, locations
 
@@ -259,38 +296,71 @@ def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
     lines, locations = _lines(root, doc_type, invoice_id, po_id, sign)
 
     monetary = root.find("LegalMonetaryTotal")
-    totals = {key: _amount(monetary, key, "LegalMonetaryTotal", required=False)
-              for key in ("LineExtensionAmount", "TaxExclusiveAmount", "TaxInclusiveAmount",
-                          "AllowanceTotalAmount", "ChargeTotalAmount", "PrepaidAmount",
-                          "PayableRoundingAmount", "PayableAmount")}
+    totals = {
+        key: _amount(monetary, key, "LegalMonetaryTotal", required=False)
+        for key in (
+            "LineExtensionAmount",
+            "TaxExclusiveAmount",
+            "TaxInclusiveAmount",
+            "AllowanceTotalAmount",
+            "ChargeTotalAmount",
+            "PrepaidAmount",
+            "PayableRoundingAmount",
+            "PayableAmount",
+        )
+    }
     line_sum = sum((row["amount"] for row in lines), Decimal(0))
     computed = line_sum + sign * tax
     inclusive = totals["TaxInclusiveAmount"]
     total = sign * inclusive if inclusive is not None else computed
     warnings = []
     if total != computed:
-        warnings.append(f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines "
-                        f"plus tax ({sign * computed})")
+        warnings.append(
+            f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines "
+            f"plus tax ({sign * computed})"
+        )
     exclusive = totals["TaxExclusiveAmount"]
     if exclusive is not None and sign * exclusive != line_sum:
-        warnings.append(f"LegalMonetaryTotal/TaxExclusiveAmount {exclusive} differs from the sum of "
-                        f"the lines and document allowances/charges ({sign * line_sum})")
+        warnings.append(
+            f"LegalMonetaryTotal/TaxExclusiveAmount {exclusive} differs from the sum of "
+            f"the lines and document allowances/charges ({sign * line_sum})"
+        )
 
-    invoice = {"invoice_id": invoice_id, "supplier_id": supplier, "supplier_ref": ref,
-               "kind": "credit_note" if credit else "invoice", "invoice_date": issue,
-               "due_date": due, "currency": currency, "tax_amount": sign * tax,
-               "total": total}
+    invoice = {
+        "invoice_id": invoice_id,
+        "supplier_id": supplier,
+        "supplier_ref": ref,
+        "kind": "credit_note" if credit else "invoice",
+        "invoice_date": issue,
+        "due_date": due,
+        "currency": currency,
+        "tax_amount": sign * tax,
+        "total": total,
+    }
     terms = (due - issue).days if due_source != "IssueDate" else None
     return ParsedDocument(
         format="ubl",
-        tables={"ap_invoices": to_table("ap_invoices", [invoice], path),
-                "ap_invoice_lines": to_table("ap_invoice_lines", lines, path)},
+        tables={
+            "ap_invoices": to_table("ap_invoices", [invoice], path),
+            "ap_invoice_lines": to_table("ap_invoice_lines", lines, path),
+        },
         locations={"ap_invoices": [doc_type], "ap_invoice_lines": locations},
-        parties={invoice_id: Party(ids=tuple(ids), name=name, country=country, currency=currency,
-                                   payment_terms_days=terms)},
-        meta={"source": str(path), "document_type": doc_type, "due_date_source": due_source,
-              "totals": {k: v for k, v in totals.items() if v is not None},
-              "billing_reference": text_of(root, "BillingReference/InvoiceDocumentReference/ID"),
-              "payment_terms_note": text_of(root, "PaymentTerms/Note"),
-              "warnings": warnings},
+        parties={
+            invoice_id: Party(
+                ids=tuple(ids),
+                name=name,
+                country=country,
+                currency=currency,
+                payment_terms_days=terms,
+            )
+        },
+        meta={
+            "source": str(path),
+            "document_type": doc_type,
+            "due_date_source": due_source,
+            "totals": {k: v for k, v in totals.items() if v is not None},
+            "billing_reference": text_of(root, "BillingReference/InvoiceDocumentReference/ID"),
+            "payment_terms_note": text_of(root, "PaymentTerms/Note"),
+            "warnings": warnings,
+        },
     )

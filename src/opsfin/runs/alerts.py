@@ -17,9 +17,14 @@ if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
 
 
-def run_alerts(ws: WorkspaceFolder, catalog: Mapping[str, Kpi] | None = None,
-               guardrails: list[Guardrail] | None = None, start: str | dt.date | None = None,
-               end: str | dt.date | None = None, scans: list[Scan] | None = None) -> list[Alert]:
+def run_alerts(
+    ws: WorkspaceFolder,
+    catalog: Mapping[str, Kpi] | None = None,
+    guardrails: list[Guardrail] | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    scans: list[Scan] | None = None,
+) -> list[Alert]:
     """All alerts over [start, end] on the workspace's warehouse. What is not given comes from its model/
     files: the catalog, the guardrails (None reads model/guardrails.yaml; [] turns them off) and the
     scans (None reads model/detection.yaml, or the built-in list without it; [] turns them off)."""

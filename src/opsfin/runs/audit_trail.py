@@ -13,8 +13,14 @@ from typing import Any
 from ..workspace_folder import WorkspaceFolder
 
 
-def record_write(ws: WorkspaceFolder, actor: str, action: str, object_type: str, object_id: str,
-                 payload: dict[str, Any]) -> dict[str, Any]:
+def record_write(
+    ws: WorkspaceFolder,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
     """Append the audit entry of a write that has just been committed; returns the entry."""
     from ..appdb import open_app_db
 
@@ -23,14 +29,30 @@ def record_write(ws: WorkspaceFolder, actor: str, action: str, object_type: str,
 
 def load_payload(result: Any) -> dict[str, Any]:
     """What an ingest's entry records: the tables and their counts, the source and the loads it replaced."""
-    return {"source": result.source, "format": result.format, "sha256": result.sha256,
-            "tables": {t.table: {"read": t.rows_read, "accepted": t.rows_accepted,
-                                 "quarantined": t.rows_quarantined} for t in result.tables},
-            "replaced": list(result.replaced_load_ids)}
+    return {
+        "source": result.source,
+        "format": result.format,
+        "sha256": result.sha256,
+        "tables": {
+            t.table: {
+                "read": t.rows_read,
+                "accepted": t.rows_accepted,
+                "quarantined": t.rows_quarantined,
+            }
+            for t in result.tables
+        },
+        "replaced": list(result.replaced_load_ids),
+    }
 
 
-def record_landed_write(ws: WorkspaceFolder, actor: str, action: str, object_type: str, object_id: str,
-                        payload: dict[str, Any]) -> dict[str, Any] | None:
+def record_landed_write(
+    ws: WorkspaceFolder,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: dict[str, Any],
+) -> dict[str, Any] | None:
     """Append the entry of a write a re-run found already landed, unless the log has one: the process that
     made the write was killed between the warehouse commit and its entry. The late entry says so
     (`"late": true`); returns it, or None when the write was recorded."""
@@ -45,7 +67,13 @@ def record_landed_write(ws: WorkspaceFolder, actor: str, action: str, object_typ
 def landed_load_payload(ws: WorkspaceFolder, load_id: str) -> dict[str, Any]:
     """`load_payload` of a load already in the warehouse, read from its `loads` rows."""
     with ws.connect(read_only=True) as con:
-        rows = con.execute("SELECT table_name, source, sha256, rows_read, rows_accepted, rows_quarantined "
-                           "FROM loads WHERE load_id = ? ORDER BY table_name", [load_id]).fetchall()
-    return {"source": rows[0][1] if rows else None, "sha256": rows[0][2] if rows else None,
-            "tables": {t: {"read": r, "accepted": a, "quarantined": q} for t, _, _, r, a, q in rows}}
+        rows = con.execute(
+            "SELECT table_name, source, sha256, rows_read, rows_accepted, rows_quarantined "
+            "FROM loads WHERE load_id = ? ORDER BY table_name",
+            [load_id],
+        ).fetchall()
+    return {
+        "source": rows[0][1] if rows else None,
+        "sha256": rows[0][2] if rows else None,
+        "tables": {t: {"read": r, "accepted": a, "quarantined": q} for t, _, _, r, a, q in rows},
+    }

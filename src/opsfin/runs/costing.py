@@ -33,8 +33,13 @@ if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
 
 
-def abc_result(ws: WorkspaceFolder, obj: str = "product", start: Any = None, end: Any = None,
-               view: str = "objects") -> pl.DataFrame:
+def abc_result(
+    ws: WorkspaceFolder,
+    obj: str = "product",
+    start: Any = None,
+    end: Any = None,
+    view: str = "objects",
+) -> pl.DataFrame:
     """ABC against traditional costing on a workspace: read config and warehouse, run, pick the view."""
     if obj not in OBJECTS:
         raise UserError(f"--object {obj!r}: use product or customer")
@@ -49,9 +54,14 @@ def abc_result(ws: WorkspaceFolder, obj: str = "product", start: Any = None, end
     return getattr(run_abc(inputs, config, obj), view)
 
 
-def allocation_result(ws: WorkspaceFolder, method: str, period: str, post: bool = False,
-                      view: str = "flows", actor: str = "python"
-                      ) -> tuple[pl.DataFrame, AllocationResult, dict[str, Any] | None]:
+def allocation_result(
+    ws: WorkspaceFolder,
+    method: str,
+    period: str,
+    post: bool = False,
+    view: str = "flows",
+    actor: str = "python",
+) -> tuple[pl.DataFrame, AllocationResult, dict[str, Any] | None]:
     """Service cost allocation of one month on a workspace: (chosen view, full result, post status or
     None). `post=True` also posts the run's journals (`post_allocation`) and records the post in the audit
     log as `actor`."""
@@ -67,45 +77,86 @@ def allocation_result(ws: WorkspaceFolder, method: str, period: str, post: bool 
     if status is not None:
         from .audit_trail import record_landed_write, record_write
 
-        record = record_write if status["status"] == "posted" else record_landed_write  # a killed post's entry
-        record(ws, actor, "allocation.post", "allocation", result.run_id,
-               {"method": method, "period": f"{first:%Y-%m}", "journals": status["journals"],
-                "entries": status["entries"]})
+        record = (
+            record_write if status["status"] == "posted" else record_landed_write
+        )  # a killed post's entry
+        record(
+            ws,
+            actor,
+            "allocation.post",
+            "allocation",
+            result.run_id,
+            {
+                "method": method,
+                "period": f"{first:%Y-%m}",
+                "journals": status["journals"],
+                "entries": status["entries"],
+            },
+        )
     return (result.flows if view == "flows" else result.summary), result, status
 
 
-def post_allocation(con: duckdb.DuckDBPyConnection, result: AllocationResult, currency: str) -> dict[str, Any]:
+def post_allocation(
+    con: duckdb.DuckDBPyConnection, result: AllocationResult, currency: str
+) -> dict[str, Any]:
     """Write the run's journals (`journal_rows`: one balanced journal per sender) and a `loads` row, in
     one transaction. Returns {run_id, status: 'posted'|'already posted', journals, entries}. Refused
     into a closed period, and when the month already holds another allocation run."""
     period = result.period
     with warehouse.transaction(con):
         if con.execute("SELECT 1 FROM closed_periods WHERE period = ?", [period]).fetchone():
-            raise UserError(f"period {period:%Y-%m} is closed; nothing can be posted into it "
-                            f"(allocation run {result.run_id} not posted)")
-        if con.execute("SELECT 1 FROM loads WHERE load_id = ? AND status = 'loaded'", [result.run_id]).fetchone():
-            n = con.execute("SELECT count(*), count(DISTINCT journal_id) FROM gl_entries WHERE _load_id = ?",
-                            [result.run_id]).fetchone()
-            return {"run_id": result.run_id, "status": "already posted",
-                    "journals": n[1], "entries": n[0]}  # type: ignore[index]
+            raise UserError(
+                f"period {period:%Y-%m} is closed; nothing can be posted into it "
+                f"(allocation run {result.run_id} not posted)"
+            )
+        if con.execute(
+            "SELECT 1 FROM loads WHERE load_id = ? AND status = 'loaded'", [result.run_id]
+        ).fetchone():
+            n = con.execute(
+                "SELECT count(*), count(DISTINCT journal_id) FROM gl_entries WHERE _load_id = ?",
+                [result.run_id],
+            ).fetchone()
+            return {
+                "run_id": result.run_id,
+                "status": "already posted",
+                "journals": n[1],
+                "entries": n[0],
+            }  # type: ignore[index]
         lo, hi = month_bounds(period)
         other = con.execute(
             f"SELECT DISTINCT source_doc FROM gl_entries WHERE source_doc LIKE '{ALLOC_PREFIX}%' "
-            "AND posting_date >= ? AND posting_date < ? ORDER BY 1", [lo, hi]).fetchall()
+            "AND posting_date >= ? AND posting_date < ? ORDER BY 1",
+            [lo, hi],
+        ).fetchall()
         if other:
-            raise UserError(f"period {period:%Y-%m} already holds allocation run {other[0][0]}; "
-                            f"one allocation run per period (run {result.run_id} not posted)")
+            raise UserError(
+                f"period {period:%Y-%m} already holds allocation run {other[0][0]}; "
+                f"one allocation run per period (run {result.run_id} not posted)"
+            )
         rows = journal_rows(result, currency)
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         if rows:
             decl = table("gl_entries")
-            warehouse.insert_arrow(con, decl, pa.Table.from_pylist(rows, schema=decl.arrow_schema()))
+            warehouse.insert_arrow(
+                con, decl, pa.Table.from_pylist(rows, schema=decl.arrow_schema())
+            )
         decl = table("loads")
-        load = {"load_id": result.run_id, "table_name": "gl_entries",
-                "source": f"opsfin allocate --method {result.method} --period {period:%Y-%m}",
-                "sha256": result.run_id.rsplit("-", 1)[-1], "rows_read": len(rows), "rows_accepted": len(rows),
-                "rows_quarantined": 0, "started_at": started,
-                "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "status": "loaded"}
+        load = {
+            "load_id": result.run_id,
+            "table_name": "gl_entries",
+            "source": f"opsfin allocate --method {result.method} --period {period:%Y-%m}",
+            "sha256": result.run_id.rsplit("-", 1)[-1],
+            "rows_read": len(rows),
+            "rows_accepted": len(rows),
+            "rows_quarantined": 0,
+            "started_at": started,
+            "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "status": "loaded",
+        }
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist([load], schema=decl.arrow_schema()))
-    return {"run_id": result.run_id, "status": "posted", "journals": len({r["journal_id"] for r in rows}),
-            "entries": len(rows)}
+    return {
+        "run_id": result.run_id,
+        "status": "posted",
+        "journals": len({r["journal_id"] for r in rows}),
+        "entries": len(rows),
+    }

@@ -60,15 +60,19 @@ def _decision_records(ws: WorkspaceFolder, kind: str, use_app_db: bool) -> list[
 class BankRun:
     """A reconciliation on a workspace, before anything is kept."""
 
-    full: BankReconciliation      # every line read, context included
+    full: BankReconciliation  # every line read, context included
     reported: BankReconciliation  # the lines of the range
-    based_on: int | None          # the latest kept run the engine saw
+    based_on: int | None  # the latest kept run the engine saw
     start: dt.date | None
     end: dt.date | None
 
 
-def reconcile_workspace(ws: WorkspaceFolder, start: str | dt.date | None = None, end: str | dt.date | None = None,
-                        use_app_db: bool = True) -> BankRun:
+def reconcile_workspace(
+    ws: WorkspaceFolder,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    use_app_db: bool = True,
+) -> BankRun:
     """Read the warehouse, the config, the decisions and the kept runs, and reconcile (writes nothing)."""
     lo, hi = parse_day(start, "--from"), parse_day(end, "--to")
     if lo and hi and lo > hi:
@@ -78,22 +82,38 @@ def reconcile_workspace(ws: WorkspaceFolder, start: str | dt.date | None = None,
     context = lo - margin if lo else None
     with ws.connect(read_only=True) as con:
         bank = read_bank_lines(con, context, hi)
-        items = read_open_items(con, ws.settings.base_currency, context - margin if context else None,
-                                hi + margin if hi else None)
+        items = read_open_items(
+            con,
+            ws.settings.base_currency,
+            context - margin if context else None,
+            hi + margin if hi else None,
+        )
     db = existing_app_db(ws, use_app_db)
     based_on, kept, records = None, kept_frame(), []
     if db is not None:
-        latest = db.latest_match_run()   # read first: a run recorded meanwhile makes recording refuse
+        latest = (
+            db.latest_match_run()
+        )  # read first: a run recorded meanwhile makes recording refuse
         based_on = latest["run_id"] if latest else None
         records = db.match_decisions("bank")
         kept = pl.concat([kept_frame(), *(kept_frame(b) for b in db.kept_match_batches())])
-    result = reconcile(bank, items, config.bank, ws.settings.base_currency, bank_decisions(records), kept)
-    reported = result if lo is None else only_lines(result, bank.filter(pl.col("booking_date") >= lo)["bank_txn_id"])
+    result = reconcile(
+        bank, items, config.bank, ws.settings.base_currency, bank_decisions(records), kept
+    )
+    reported = (
+        result
+        if lo is None
+        else only_lines(result, bank.filter(pl.col("booking_date") >= lo)["bank_txn_id"])
+    )
     return BankRun(result, reported, based_on, lo, hi)
 
 
-def run_bank(ws: WorkspaceFolder, start: str | dt.date | None = None, end: str | dt.date | None = None,
-             use_app_db: bool = True) -> BankReconciliation:
+def run_bank(
+    ws: WorkspaceFolder,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    use_app_db: bool = True,
+) -> BankReconciliation:
     """Reconcile the bank lines booked in [start, end] against the open items around them. Writes nothing:
     this is also the *preview* of a run (`record_bank_run` keeps its new auto matches).
 
@@ -106,8 +126,12 @@ def run_bank(ws: WorkspaceFolder, start: str | dt.date | None = None, end: str |
     return reconcile_workspace(ws, start, end, use_app_db).reported
 
 
-def record_bank_run(ws: WorkspaceFolder, actor: str, start: str | dt.date | None = None,
-                    end: str | dt.date | None = None) -> tuple[dict | None, BankReconciliation]:
+def record_bank_run(
+    ws: WorkspaceFolder,
+    actor: str,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> tuple[dict | None, BankReconciliation]:
     """Run the reconciliation of [start, end] and keep its new auto matches in the app database (creating
     it if needed) as one run, audited once: `(run, result)`, where `run` is `AppDB.record_match_run`'s
     record (None when there was nothing new to keep) and `result` reports the kept matches with their
@@ -115,25 +139,37 @@ def record_bank_run(ws: WorkspaceFolder, actor: str, start: str | dt.date | None
     return keep_auto_matches(ws, actor, reconcile_workspace(ws, start, end, True))
 
 
-def keep_auto_matches(ws: WorkspaceFolder, actor: str, run: BankRun) -> tuple[dict | None, BankReconciliation]:
+def keep_auto_matches(
+    ws: WorkspaceFolder, actor: str, run: BankRun
+) -> tuple[dict | None, BankReconciliation]:
     """Keep the new auto matches of `run` (see `record_bank_run`)."""
     kept = run_to_keep(run.full, run.reported)
     if kept is None:
         return None, run.reported
-    record = open_app_db(ws).record_match_run(actor, kept.pairs, kept.counts, date_from=run.start,
-                                              date_to=run.end, through=kept.through, based_on=run.based_on)
+    record = open_app_db(ws).record_match_run(
+        actor,
+        kept.pairs,
+        kept.counts,
+        date_from=run.start,
+        date_to=run.end,
+        through=kept.through,
+        based_on=run.based_on,
+    )
     return record, mark_kept(run.reported, kept, record["run_id"])
 
 
 def bank_line_span(ws: WorkspaceFolder) -> tuple[int, dt.date | None, dt.date | None]:
     """How many bank lines the warehouse holds, and the first and last booking day."""
     with ws.connect(read_only=True) as con:
-        n, first, last = con.sql("SELECT count(*), min(booking_date), max(booking_date) FROM bank_transactions"
-                                 ).fetchall()[0]
+        n, first, last = con.sql(
+            "SELECT count(*), min(booking_date), max(booking_date) FROM bank_transactions"
+        ).fetchall()[0]
     return int(n), first, last
 
 
-def run_invoices(ws: WorkspaceFolder, as_of: str | dt.date | None = None, use_app_db: bool = True) -> InvoiceMatch:
+def run_invoices(
+    ws: WorkspaceFolder, as_of: str | dt.date | None = None, use_app_db: bool = True
+) -> InvoiceMatch:
     """Three-way match of every supplier invoice line, against the receipts up to `as_of` (default today)."""
     day = parse_day(as_of, "--as-of") or dt.date.today()
     with ws.connect(read_only=True) as con:
@@ -152,7 +188,9 @@ def record_decision(ws: WorkspaceFolder, actor: str, match_id: str, decision: st
     return db.record_match_decision(actor, "invoice", match_id, decision, payload)
 
 
-def decide_bank(db: AppDB, actor: str, match_id: str, decision: str, run: BankReconciliation) -> dict:
+def decide_bank(
+    db: AppDB, actor: str, match_id: str, decision: str, run: BankReconciliation
+) -> dict:
     """Record a decision on bank match `match_id` of `run`, checked against the decisions so far."""
     payload = bank_decision(db.match_decisions("bank"), match_id, decision, run)
     return db.record_match_decision(actor, "bank", match_id, decision, payload)
@@ -171,7 +209,13 @@ def run_evaluation(ws: WorkspaceFolder) -> dict:
     bank_truth, invoice_truth = load_bank_truth(ws.truth_dir), load_invoice_truth(ws.truth_dir)
     bank = run_bank(ws, use_app_db=False)
     with ws.connect(read_only=True) as con:
-        seen = read_open_items(con, ws.settings.base_currency, None, None).select("doc_type", "doc_id")
+        seen = read_open_items(con, ws.settings.base_currency, None, None).select(
+            "doc_type", "doc_id"
+        )
     bank_scores = score_bank(bank, bank_truth, seen)
     invoice_scores = score_invoices(run_invoices(ws, use_app_db=False), invoice_truth)
-    return {"bank": bank_scores, "invoices": invoice_scores, "targets": verdict(bank_scores, invoice_scores)}
+    return {
+        "bank": bank_scores,
+        "invoices": invoice_scores,
+        "targets": verdict(bank_scores, invoice_scores),
+    }

@@ -49,7 +49,7 @@ def read_text(path: Path, where: str) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{where}: not a UTF-8 text file") from None
-    except OSError as exc:   # a folder, no permission, ...: one line, not a traceback
+    except OSError as exc:  # a folder, no permission, ...: one line, not a traceback
         raise UserError(f"{where}: cannot be read ({exc.strerror or exc})") from None
 
 
@@ -70,7 +70,9 @@ def load_catalog(model_dir: Path | None) -> dict[str, Kpi]:
     return parse_catalog(read_mapping(path, where), where)
 
 
-def load_guardrails(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
+def load_guardrails(
+    model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None
+) -> list[Guardrail]:
     """model/guardrails.yaml, checked against `catalog`; none without the file."""
     path = model_dir / GUARDRAILS_FILE if model_dir else None
     if not path or not path.exists():
@@ -91,7 +93,9 @@ def load_detection(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = N
 def _required(model_dir: Path, name: str) -> dict[str, Any]:
     path, where = model_dir / name, label(name)
     if not path.exists():
-        raise UserError(f"{where}: file missing; `opsfin init {model_dir.parent}` writes the default")
+        raise UserError(
+            f"{where}: file missing; `opsfin init {model_dir.parent}` writes the default"
+        )
     return read_mapping(path, where)
 
 

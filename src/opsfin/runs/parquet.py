@@ -51,15 +51,21 @@ def _select_list(columns: list[tuple[str, str]], keep_time: bool) -> str:
     return ", ".join(out)
 
 
-def export_tables(con, dest: Path, tables: tuple[str, ...] | list[str] = MODEL_TABLE_NAMES,
-                  keep_time: bool = False) -> list[Written]:
+def export_tables(
+    con,
+    dest: Path,
+    tables: tuple[str, ...] | list[str] = MODEL_TABLE_NAMES,
+    keep_time: bool = False,
+) -> list[Written]:
     """Write each table to `dest/<table>.parquet` from an open DuckDB connection."""
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for name in tables:
         path = dest / f"{name}.parquet"
         select = _select_list(_columns(con, name), keep_time)
-        con.execute(f"COPY (SELECT {select} FROM {_quote(name)}) TO {_literal(str(path))} (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT {select} FROM {_quote(name)}) TO {_literal(str(path))} (FORMAT parquet)"
+        )
         rows = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0])  # type: ignore[index]
         written.append(Written(name, rows, path, path.stat().st_size))
     return written
@@ -79,9 +85,12 @@ def warehouse_fingerprint(ws) -> str:
     with ws.connect(read_only=True) as con:
         loads = con.execute(
             "SELECT load_id, table_name, source, sha256, rows_accepted, status, CAST(finished_at AS VARCHAR) "
-            "FROM loads ORDER BY load_id, table_name").fetchall()
-        counts = {t: int(con.execute(f"SELECT count(*) FROM {_quote(t)}").fetchone()[0])  # type: ignore[index]
-                  for t in MODEL_TABLE_NAMES}
+            "FROM loads ORDER BY load_id, table_name"
+        ).fetchall()
+        counts = {
+            t: int(con.execute(f"SELECT count(*) FROM {_quote(t)}").fetchone()[0])  # type: ignore[index]
+            for t in MODEL_TABLE_NAMES
+        }
         columns = {t: _columns(con, t) for t in MODEL_TABLE_NAMES}
     payload = {"model": MODEL_VERSION, "loads": loads, "counts": counts, "columns": columns}
     h.update(json.dumps(payload, default=str, sort_keys=True).encode())

@@ -17,7 +17,8 @@ def months_with_data(ws: WorkspaceFolder) -> list[dt.date]:
     """First days of the months that hold GL postings or machine readings, oldest first."""
     rows = ws.sql(
         "SELECT DISTINCT m FROM (SELECT date_trunc('month', posting_date) AS m FROM gl_entries "
-        "UNION SELECT date_trunc('month', hour_start) FROM machine_readings) WHERE m IS NOT NULL ORDER BY m")
+        "UNION SELECT date_trunc('month', hour_start) FROM machine_readings) WHERE m IS NOT NULL ORDER BY m"
+    )
     return [v.date() if isinstance(v, dt.datetime) else v for v in rows.to_series().to_list()]
 
 
@@ -25,7 +26,8 @@ def load_history(ws: WorkspaceFolder) -> pl.DataFrame:
     """Every load, newest first: load_id, table_name, source, rows read / accepted / quarantined, times, status."""
     return ws.sql(
         "SELECT load_id, table_name, source, rows_read, rows_accepted, rows_quarantined, started_at, "
-        "finished_at, status FROM loads ORDER BY started_at DESC, load_id, table_name")
+        "finished_at, status FROM loads ORDER BY started_at DESC, load_id, table_name"
+    )
 
 
 def po_line_sites(ws: WorkspaceFolder) -> dict[tuple[str, int | None], str]:
@@ -44,7 +46,8 @@ def data_rows_between(ws: WorkspaceFolder, first: dt.date, last: dt.date) -> int
     counts = ws.sql(
         "SELECT (SELECT count(*) FROM gl_entries WHERE posting_date BETWEEN ? AND ?) "
         "+ (SELECT count(*) FROM machine_readings WHERE CAST(hour_start AS DATE) BETWEEN ? AND ?) AS n",
-        [first, last, first, last])
+        [first, last, first, last],
+    )
     return int(counts["n"][0])
 
 
@@ -52,7 +55,8 @@ def data_span(ws: WorkspaceFolder) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day holding GL postings or machine readings (None, None when empty)."""
     span = ws.sql(
         "SELECT min(d) AS lo, max(d) AS hi FROM (SELECT posting_date AS d FROM gl_entries "
-        "UNION ALL SELECT CAST(hour_start AS DATE) FROM machine_readings)")
+        "UNION ALL SELECT CAST(hour_start AS DATE) FROM machine_readings)"
+    )
     return span["lo"][0], span["hi"][0]
 
 
@@ -62,5 +66,6 @@ def loads_signature(ws: WorkspaceFolder) -> tuple[str, ...]:
     with ws.connect(read_only=True) as con:
         loads = con.execute(
             "SELECT count(*), max(load_id), max(finished_at), count(*) FILTER (WHERE status = 'superseded') "
-            "FROM loads").fetchone()
+            "FROM loads"
+        ).fetchone()
     return tuple(str(x) for x in loads or ())

@@ -29,8 +29,8 @@ from ..kpis.engine import Tables
 from .parquet import export_parquet, warehouse_fingerprint
 
 CACHE_DIR = ".spark-cache"
-KEEP_CACHES = 2          # the current export and the one before (a query may still be reading it)
-COMPLETE = "_COMPLETE"   # marker written last: a folder without it is an interrupted export
+KEEP_CACHES = 2  # the current export and the one before (a query may still be reading it)
+COMPLETE = "_COMPLETE"  # marker written last: a folder without it is an interrupted export
 
 SPARK_CONF = {
     "spark.master": "local[2]",
@@ -49,8 +49,8 @@ SPARK_CONF = {
 INSTALL_HINT = "install the spark extra: pip install 'opsfin[spark]'"
 
 _lock = threading.RLock()
-_parent = None                       # the process's SparkSession
-_children: dict[str, _Views] = {}   # cache folder -> its child session and Ibis backend
+_parent = None  # the process's SparkSession
+_children: dict[str, _Views] = {}  # cache folder -> its child session and Ibis backend
 STALE_TMP_SECONDS = 3600
 
 
@@ -60,11 +60,15 @@ def require_spark() -> None:
         import ibis.backends.pyspark  # noqa: F401
         import pyspark  # noqa: F401
     except ImportError as exc:
-        raise UserError(f"the Spark engine needs PySpark ({exc.name or exc}); {INSTALL_HINT}") from None
+        raise UserError(
+            f"the Spark engine needs PySpark ({exc.name or exc}); {INSTALL_HINT}"
+        ) from None
     if java_executable() is None:
-        raise UserError("the Spark engine needs Java 17 and none was found (no `java` on PATH, no JAVA_HOME); "
-                        "install a JRE (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME, "
-                        f"and {INSTALL_HINT}")
+        raise UserError(
+            "the Spark engine needs Java 17 and none was found (no `java` on PATH, no JAVA_HOME); "
+            "install a JRE (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME, "
+            f"and {INSTALL_HINT}"
+        )
 
 
 def java_executable() -> str | None:
@@ -128,8 +132,10 @@ def spark_session():
             _parent = builder.getOrCreate()
         except Exception as exc:  # the JVM did not start: a setup problem, not a bug
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise UserError(f"could not start a local Spark session ({type(exc).__name__}: {first}); "
-                            f"check that Java 17 works (`java -version`) and {INSTALL_HINT}") from None
+            raise UserError(
+                f"could not start a local Spark session ({type(exc).__name__}: {first}); "
+                f"check that Java 17 works (`java -version`) and {INSTALL_HINT}"
+            ) from None
         _parent.sparkContext.setLogLevel("ERROR")
         return _parent
 
@@ -164,11 +170,18 @@ def _prune(root: Path, keep: Path) -> None:
     """Keep the newest exports; drop temporary folders an interrupted export left behind."""
     now = time.time()
     for p in root.iterdir():
-        if p.is_dir() and p.name.startswith(".tmp-") and now - p.stat().st_mtime > STALE_TMP_SECONDS:
+        if (
+            p.is_dir()
+            and p.name.startswith(".tmp-")
+            and now - p.stat().st_mtime > STALE_TMP_SECONDS
+        ):
             shutil.rmtree(p, ignore_errors=True)
-    done = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in done[KEEP_CACHES - 1:]:
+    done = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in done[KEEP_CACHES - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -198,7 +211,9 @@ class _Views:
             path = self.folder / f"{name}.parquet"
             if name not in self.registered and path.exists():
                 # the schema from the file's footer (pyarrow): no Spark job to infer it
-                self.session.read.schema(_spark_schema(path)).parquet(str(path)).createOrReplaceTempView(name)
+                self.session.read.schema(_spark_schema(path)).parquet(
+                    str(path)
+                ).createOrReplaceTempView(name)
                 self.registered.add(name)
 
 

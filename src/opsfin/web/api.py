@@ -19,23 +19,29 @@ from .problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/v1", tags=["read"], responses=PROBLEM_RESPONSES)
 
-# the shapes the server accepts, written into the OpenAPI document so a client (and Schemathesis) knows them
+# The shapes the server accepts, written into the OpenAPI document (`json_schema_extra`) so a client and
+# Schemathesis know them. Documented, not enforced by FastAPI: the handlers and engines refuse a wrong value
+# themselves with a 400 problem naming it (tests/test_web_api.py pins those messages). docs/web.md.
 DAY = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 DAY_OR_MONTH = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$"
 # (an empty `by` or `as_of` means "not given", so their patterns allow the empty string)
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"  # an id or name of the model: a KPI, a site, a table, a load
 WHERE = r"^[a-z_]+=[^,=]+(,[^,=]+)*$"
+KPI_BY = r"^([a-z_]+(,[a-z_]+)*)?$"
+UNIT_ECONOMICS_BY = r"^((product|family|site|shift|customer)(,(product|family|site|shift|customer))*)?$"
 GRAINS = ["day", "week", "month", "quarter", "year"]
-# documented, not enforced by FastAPI: the engines refuse a wrong value with a 400 naming it (test_web_api.py)
-Grain = Annotated[str, Query(json_schema_extra={"enum": GRAINS}, description="day, week, month, quarter or year")]
-From = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY}, description="first day, YYYY-MM-DD"),
+Grain = Annotated[str, Query(json_schema_extra={"enum": GRAINS},
+                             description="day, week, month, quarter or year")]
+From = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY},
+                                   description="first day, YYYY-MM-DD"),
                  AfterValidator(queries.year_in_range)]
 To = Annotated[str | None, Query(json_schema_extra={"pattern": DAY}, description="last day, YYYY-MM-DD"),
                AfterValidator(queries.year_in_range)]
 FromMonth = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY_OR_MONTH},
                                         description="first month (YYYY-MM) or day (YYYY-MM-DD)"),
                       AfterValidator(queries.year_in_range)]
-ToMonth = Annotated[str | None, Query(json_schema_extra={"pattern": DAY_OR_MONTH}, description="last month (YYYY-MM) or day (YYYY-MM-DD)"),
+ToMonth = Annotated[str | None, Query(json_schema_extra={"pattern": DAY_OR_MONTH},
+                                      description="last month (YYYY-MM) or day (YYYY-MM-DD)"),
                     AfterValidator(queries.year_in_range)]
 # a filter: any text, an unknown site simply matches no row
 Site = Annotated[str | None, Query(description="only this site (must be inside your site scope)")]
@@ -64,10 +70,11 @@ def list_kpis(request: Request) -> Response:
 @router.get("/kpis/{kpi}", summary="One KPI by period and dimension")
 def get_kpi(request: Request, kpi: Annotated[str, Path(json_schema_extra={"pattern": NAME, "maxLength": 100})],
             grain: Grain = "month",
-            by: Annotated[str | None, Query(json_schema_extra={"pattern": r"^([a-z_]+(,[a-z_]+)*)?$"},
+            by: Annotated[str | None, Query(json_schema_extra={"pattern": KPI_BY},
                                             description="dimensions, comma-separated (site, work_center…)")] = None,
             where: Annotated[list[str] | None,
-                             Query(json_schema_extra={"items": {"type": "string", "pattern": WHERE}}, description="filter DIM=VALUE[,VALUE] (repeatable)")] = None,
+                             Query(json_schema_extra={"items": {"type": "string", "pattern": WHERE}},
+                                   description="filter DIM=VALUE[,VALUE] (repeatable)")] = None,
             from_: From = None, to: To = None) -> Response:
     """The rows of `opsfin kpi KPI --grain … --by … --where … --from … --to … --format json`:
     `period_start, <by…>, kpi, value, numerator, denominator`."""
@@ -115,10 +122,10 @@ def list_variances(request: Request, from_: FromMonth = None, to: ToMonth = None
 
 @router.get("/unit-economics", summary="Revenue, actual cost and contribution margin per group")
 def list_unit_economics(request: Request,
-                        by: Annotated[str | None, Query(json_schema_extra={"pattern": r"^((product|family|site|shift|customer)"
-                                                                                   r"(,(product|family|site|shift|customer))*)?$"},
+                        by: Annotated[str | None, Query(json_schema_extra={"pattern": UNIT_ECONOMICS_BY},
                                                         description="product, family, site, shift, customer")] = None,
-                        scope: Annotated[str, Query(json_schema_extra={"enum": ["product", "warehouse", "support"]})] = "product",
+                        scope: Annotated[str, Query(json_schema_extra={"enum": ["product", "warehouse", "support"]})]
+                        = "product",
                         from_: From = None, to: To = None, site: Site = None) -> Response:
     rows = queries.unit_economics_rows(results(request), grant_for(request), by, from_, to, scope, site)
     return json_rows(rows)

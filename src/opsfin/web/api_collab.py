@@ -202,7 +202,8 @@ def export_pack(request: Request,
                                             description="YYYY-MM"),
                                   AfterValidator(queries.year_in_range)],
                 format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx",  # noqa: A002
-                site: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="only this site's rows, as `--sites` "
+                site: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100},
+                                                  description="only this site's rows, as `--sites` "
                                                               "(must be inside your site scope)")] = None
                 ) -> Response:
     """The pack of `opsfin export pack --period … --format … [--sites …]`; a site-scoped user gets their

@@ -236,7 +236,8 @@ def keep_run(state, user, start: str | None = None, end: str | None = None) -> d
 # ---------------------------------------------------------------- endpoints
 From = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY},
                                    description="first booking day of the bank lines, YYYY-MM-DD")]
-To = Annotated[str | None, Query(json_schema_extra={"pattern": DAY}, description="last booking day of the bank lines, YYYY-MM-DD")]
+To = Annotated[str | None, Query(json_schema_extra={"pattern": DAY},
+                                 description="last booking day of the bank lines, YYYY-MM-DD")]
 
 
 def _state(request: Request):
@@ -255,7 +256,8 @@ def get_bank_matches(request: Request, from_: From = None, to: To = None,
 
 @router.get("/matches/invoices", summary="Three-way match of the supplier invoice lines")
 def get_invoice_matches(request: Request,
-                        as_of: Annotated[str | None, Query(json_schema_extra={"pattern": f"^$|{DAY}"}, description="judge receipts up to this day "
+                        as_of: Annotated[str | None, Query(json_schema_extra={"pattern": f"^$|{DAY}"},
+                                                           description="judge receipts up to this day "
                                                                        "(YYYY-MM-DD, default today)")] = None,
                         status: Annotated[InvoiceStatus | None, Query(description="only lines of this status")] = None,
                         site: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100},

@@ -47,8 +47,14 @@ class WebState:
                 if self._db is None:
                     from ..appdb import AppDB, open_app_db
 
-                    self._db = (AppDB(self._app_db_url, login_attempts_per_minute=self.ws.settings.web
-                                      .login_attempts_per_minute) if self._app_db_url else open_app_db(self.ws))
+                    self._db = (
+                        AppDB(
+                            self._app_db_url,
+                            login_attempts_per_minute=self.ws.settings.web.login_attempts_per_minute,
+                        )
+                        if self._app_db_url
+                        else open_app_db(self.ws)
+                    )
         return self._db
 
     def warm(self) -> None:
@@ -74,12 +80,16 @@ def _is_api(request: Request) -> bool:
 # too; style attributes are allowed because plotly.js (its d3) sets some SVG styles as attributes, and an
 # attribute can run no script. data: images for plotly's mode bar; nothing may frame the pages; forms post
 # only here; no plugins, no <base> (docs/security.md)
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-elem 'self'; "
-                           "style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
-                           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-elem 'self'; "
+    "style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 # what anyone may reach without logging in; every other path authenticates first (docs/security.md)
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico", "/api/docs", "/api/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/login", "/logout", "/healthz", "/favicon.ico", "/api/docs", "/api/openapi.json"}
+)
 
 
 def is_public(path: str) -> bool:
@@ -98,9 +108,15 @@ def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = Fa
     `warm=True` precomputes the overview's engine results in a background thread (`opsfin serve` does)."""
     ws = workspace.open(workspace_path)
     state = WebState(ws, app_db_url)
-    app = FastAPI(title="opsfin", version="1", openapi_url="/api/openapi.json", docs_url=None,
-                  redoc_url=None, description="Operations finance: KPIs, alerts, variances, unit economics, "
-                                              "data quality, comments and actions. See docs/web.md.")
+    app = FastAPI(
+        title="opsfin",
+        version="1",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        description="Operations finance: KPIs, alerts, variances, unit economics, "
+        "data quality, comments and actions. See docs/web.md.",
+    )
     app.state.opsfin = state
     _add_error_handlers(app)
     _add_static_files(app)
@@ -122,7 +138,9 @@ async def _answer_problem(request: Request, exc: Problem) -> Response:
 
 
 def _validation_problems(exc: RequestValidationError | pydantic.ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+    )
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -138,26 +156,41 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def _warehouse_busy(request: Request, exc: duckdb.IOException) -> Response:
         # another process (an ingest, `opsfin demo`) holds the warehouse file's write lock
         log.warning("warehouse not readable: %s", exc)
-        return await _answer_problem(request, Problem(503, "the warehouse is being written by another process "
-                                                           "(an ingest?); try again in a moment",
-                                                      headers={"Retry-After": "5"}))
+        return await _answer_problem(
+            request,
+            Problem(
+                503,
+                "the warehouse is being written by another process "
+                "(an ingest?); try again in a moment",
+                headers={"Retry-After": "5"},
+            ),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return await _answer_problem(request, Problem(422, _validation_problems(exc) or "invalid request"))
+        return await _answer_problem(
+            request, Problem(422, _validation_problems(exc) or "invalid request")
+        )
 
     @app.exception_handler(pydantic.ValidationError)
     async def _invalid_value(request: Request, exc: pydantic.ValidationError) -> Response:
         # a form value checked by the API's models (an amount too large, too many decimals…)
-        return await _answer_problem(request, Problem(400, _validation_problems(exc) or "invalid value"))
+        return await _answer_problem(
+            request, Problem(400, _validation_problems(exc) or "invalid value")
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # a bug, not the caller's mistake: the server logs its traceback (uvicorn, after this response);
         # the caller gets a problem (API) or the error page (pages), never a bare text nor a traceback
         log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
-        return await _answer_problem(request, Problem(500, "an unexpected error occurred; it is logged on the "
-                                                           "server (opsfin serve's output)"))
+        return await _answer_problem(
+            request,
+            Problem(
+                500,
+                "an unexpected error occurred; it is logged on the server (opsfin serve's output)",
+            ),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -173,10 +206,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_static_files(app: FastAPI) -> None:
     """plotly.js from the installed package, the app's own static files, and no favicon."""
+
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def _plotly() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            PLOTLY_JS,
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -187,6 +224,7 @@ def _add_static_files(app: FastAPI) -> None:
 
 def _add_request_checks(app: FastAPI) -> None:
     """Authentication before anything reads the request, and the security headers on every answer."""
+
     @app.middleware("http")
     async def _authenticate_first(request: Request, call_next):
         # who is asking is settled before anything reads the request: without valid credentials a bad body
@@ -195,8 +233,11 @@ def _add_request_checks(app: FastAPI) -> None:
             try:
                 caller = await run_in_threadpool(identify, request)
                 if caller.user is None or getattr(caller.user, "disabled", False):
-                    raise Problem(401, "log in, or send an API token as `Authorization: Bearer <token>`",
-                                  headers={"WWW-Authenticate": "Bearer"})
+                    raise Problem(
+                        401,
+                        "log in, or send an API token as `Authorization: Bearer <token>`",
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
             except Problem as exc:
                 return await _answer_problem(request, exc)
         return await call_next(request)
@@ -233,9 +274,20 @@ def _add_api_docs_and_health(app: FastAPI, ws) -> None:
         # it works on a plant network without internet, like the charts
         from .pages import templates
 
-        return templates.TemplateResponse(request, "api_docs.html", {
-            "spec": app.openapi(), "user": None, "nav": (), "view": None, "active": "", "site_names": {},
-            "company": ws.settings.company, "path": "/api/docs"})
+        return templates.TemplateResponse(
+            request,
+            "api_docs.html",
+            {
+                "spec": app.openapi(),
+                "user": None,
+                "nav": (),
+                "view": None,
+                "active": "",
+                "site_names": {},
+                "company": ws.settings.company,
+                "path": "/api/docs",
+            },
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def _health() -> HTMLResponse:

@@ -58,12 +58,18 @@ def identify(request: Request) -> Caller:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Problem(401, "the Authorization header must be `Bearer <token>`",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                401,
+                "the Authorization header must be `Bearer <token>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         user = db.user_for_token(token.strip())
         if user is None:
-            raise Problem(401, "this API token is unknown, revoked, or its user is disabled",
-                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise Problem(
+                401,
+                "this API token is unknown, revoked, or its user is disabled",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         caller = Caller(user, "token")
     else:
         sid = request.cookies.get(SESSION_COOKIE)
@@ -82,17 +88,32 @@ def check_csrf(request: Request, caller: Caller, submitted: str | None = None) -
     sent = submitted if submitted is not None else request.headers.get(CSRF_HEADER)
     expected = caller.csrf_token or ""
     if not sent or not hmac.compare_digest(str(sent), expected):
-        raise Problem(403, "missing or wrong CSRF token: reload the page and submit the form again "
-                           f"(API clients using the session cookie send it as the {CSRF_HEADER} header)")
+        raise Problem(
+            403,
+            "missing or wrong CSRF token: reload the page and submit the form again "
+            f"(API clients using the session cookie send it as the {CSRF_HEADER} header)",
+        )
 
 
 def set_session_cookie(response, request: Request, session_id: str, hours: int) -> None:
     settings = request.app.state.opsfin.ws.settings.web
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=hours * 3600, httponly=True, samesite="lax",
-                        secure=bool(settings.secure_cookies), path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=bool(settings.secure_cookies),
+        path="/",
+    )
 
 
 def clear_session_cookie(response, request: Request) -> None:
     settings = request.app.state.opsfin.ws.settings.web
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=bool(settings.secure_cookies))
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=bool(settings.secure_cookies),
+    )

@@ -23,13 +23,13 @@ ROLE_RANK = {"viewer": 0, "analyst": 1, "controller": 2, "admin": 3}
 
 # permission -> the least role that holds it
 PERMISSIONS: dict[str, str] = {
-    "read": "viewer",              # every page and GET endpoint (rows still filtered by site)
-    "export": "viewer",            # download the monthly pack
-    "comment": "analyst",          # comments on KPIs, alerts, variances, actions
+    "read": "viewer",  # every page and GET endpoint (rows still filtered by site)
+    "export": "viewer",  # download the monthly pack
+    "comment": "analyst",  # comments on KPIs, alerts, variances, actions
     "edit_guardrails": "controller",
     "manage_actions": "controller",  # create, update, confirm actions
     "decide_matches": "controller",  # confirm or reject matches
-    "manage_users": "admin",       # users and tokens
+    "manage_users": "admin",  # users and tokens
     "read_audit": "admin",
 }
 
@@ -65,7 +65,9 @@ class Grant:
         wanted = {sites} if isinstance(sites, str) else set(sites)
         return bool(wanted) and wanted <= self.sites
 
-    def keep(self, rows: Iterable[dict], site_of: Callable[[dict], str | Iterable[str] | None]) -> list[dict]:
+    def keep(
+        self, rows: Iterable[dict], site_of: Callable[[dict], str | Iterable[str] | None]
+    ) -> list[dict]:
         """The rows this grant may see; `site_of(row)` names the row's site(s) or None."""
         rows = list(rows)
         if self.sites is None:
@@ -80,35 +82,61 @@ class Grant:
             return asked or None
         outside = [s for s in asked if s not in self.sites]
         if outside:
-            raise Problem(403, f"site {', '.join(outside)} is outside your site scope "
-                               f"({', '.join(sorted(self.sites))})")
+            raise Problem(
+                403,
+                f"site {', '.join(outside)} is outside your site scope "
+                f"({', '.join(sorted(self.sites))})",
+            )
         return asked or sorted(self.sites)
 
 
-def authorize(user, permission: str, *, site: str | Iterable[str] | None | _Unset = UNSET,
-              company_level: bool = False) -> Grant:
+def authorize(
+    user,
+    permission: str,
+    *,
+    site: str | Iterable[str] | None | _Unset = UNSET,
+    company_level: bool = False,
+) -> Grant:
     """Allow `user` to `permission`, or raise a Problem (401 no user, 403 role or site).
 
     `site`: the site(s) of the one object acted on (None = an object that names no site, which only
     unscoped users reach). `company_level=True`: the figure mixes every site's data, so site-scoped users
     may not see it."""
     if user is None or getattr(user, "disabled", False):
-        raise Problem(401, "log in, or send an API token as `Authorization: Bearer <token>`",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "log in, or send an API token as `Authorization: Bearer <token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     needed = PERMISSIONS.get(permission)
     if needed is None:
         raise ValueError(f"unknown permission {permission!r}")  # a programming error, not a user's
     if ROLE_RANK.get(user.role, -1) < ROLE_RANK[needed]:
-        raise Problem(403, f"role {user.role} may not {permission.replace('_', ' ')} (needs {needed} or above)")
+        raise Problem(
+            403,
+            f"role {user.role} may not {permission.replace('_', ' ')} (needs {needed} or above)",
+        )
     sites = getattr(user, "sites", None)
     grant = Grant(user, permission, frozenset(sites) if sites is not None else None)
     if company_level and grant.scoped:
-        raise Problem(403, "this figure mixes every site's data; it is hidden from site-scoped users "
-                           f"(your sites: {', '.join(sorted(grant.sites or ()))})")
+        raise Problem(
+            403,
+            "this figure mixes every site's data; it is hidden from site-scoped users "
+            f"(your sites: {', '.join(sorted(grant.sites or ()))})",
+        )
     if not isinstance(site, _Unset) and not grant.sees(site):
-        named = site if isinstance(site, str) else ", ".join(sorted(site)) if site is not None else "no site"
-        raise Problem(403, f"this object belongs to {named or 'no site'}, outside your site scope "
-                           f"({', '.join(sorted(grant.sites or ()))})")
+        named = (
+            site
+            if isinstance(site, str)
+            else ", ".join(sorted(site))
+            if site is not None
+            else "no site"
+        )
+        raise Problem(
+            403,
+            f"this object belongs to {named or 'no site'}, outside your site scope "
+            f"({', '.join(sorted(grant.sites or ()))})",
+        )
     return grant
 
 

@@ -18,9 +18,14 @@ SCALE = [[0, "#c62828"], [0.5, "#fdd835"], [1, "#2e7d32"]]  # low red, high gree
 
 
 def _layout(title: str, **kw: Any) -> dict[str, Any]:
-    return {"title": {"text": title, "font": {"size": 14}}, "font": FONT, "margin": {"l": 60, "r": 20, "t": 40,
-                                                                                       "b": 60},
-            "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", **kw}
+    return {
+        "title": {"text": title, "font": {"size": 14}},
+        "font": FONT,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        **kw,
+    }
 
 
 def _num(x: Any) -> float | None:
@@ -29,35 +34,72 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, Decimal | int | float) else None
 
 
-def heatmap(title: str, rows: Sequence[str], columns: Sequence[str], values: dict[tuple[str, str], float | None],
-            links: dict[tuple[str, str], str], percent: bool = True) -> dict[str, Any]:
+def heatmap(
+    title: str,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: dict[tuple[str, str], float | None],
+    links: dict[tuple[str, str], str],
+    percent: bool = True,
+) -> dict[str, Any]:
     """A heatmap of rows × columns (e.g. work centre × shift); a click opens `links[(row, column)]`."""
     z = [[values.get((r, c)) for c in columns] for r in rows]
     kind = "ratio" if percent else "number"
     text = [[format_value(v, kind) for v in line] for line in z]
     custom = [[links.get((r, c), "") for c in columns] for r in rows]
-    trace = {"type": "heatmap", "x": list(columns), "y": list(rows), "z": z, "text": text,
-             "texttemplate": "%{text}", "customdata": custom, "colorscale": SCALE, "hoverongaps": False,
-             "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
-             "colorbar": {"tickformat": TICK_FORMATS[kind], "thickness": 14}}
-    return {"data": [trace], "layout": _layout(title, height=100 + 36 * max(len(rows), 3),
-                                                  yaxis={"autorange": "reversed"},
-                                                  margin={"l": 100, "r": 20, "t": 40, "b": 40})}
+    trace = {
+        "type": "heatmap",
+        "x": list(columns),
+        "y": list(rows),
+        "z": z,
+        "text": text,
+        "texttemplate": "%{text}",
+        "customdata": custom,
+        "colorscale": SCALE,
+        "hoverongaps": False,
+        "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
+        "colorbar": {"tickformat": TICK_FORMATS[kind], "thickness": 14},
+    }
+    return {
+        "data": [trace],
+        "layout": _layout(
+            title,
+            height=100 + 36 * max(len(rows), 3),
+            yaxis={"autorange": "reversed"},
+            margin={"l": 100, "r": 20, "t": 40, "b": 40},
+        ),
+    }
 
 
-def lines(title: str, series: dict[str, list[tuple[Any, float | None]]], links: dict[str, str] | None = None,
-          percent: bool = False, unit: str = "") -> dict[str, Any]:
+def lines(
+    title: str,
+    series: dict[str, list[tuple[Any, float | None]]],
+    links: dict[str, str] | None = None,
+    percent: bool = False,
+    unit: str = "",
+) -> dict[str, Any]:
     """One line per series name: [(x, y), …]; a click opens the series' link. `unit` titles the value axis."""
     data = []
     for name, points in series.items():
-        data.append({"type": "scatter", "mode": "lines+markers", "name": name,
-                     "x": [_label(x) for x, _ in points], "y": [_num(y) for _, y in points],
-                     "customdata": [(links or {}).get(name, "")] * len(points)})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": [_label(x) for x, _ in points],
+                "y": [_num(y) for _, y in points],
+                "customdata": [(links or {}).get(name, "")] * len(points),
+            }
+        )
     yaxis: dict[str, Any] = {"tickformat": TICK_FORMATS["ratio"]} if percent else {}
     if unit:
         yaxis["title"] = {"text": unit}
-    return {"data": data, "layout": _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"},
-                                            xaxis={"type": "category"})}
+    return {
+        "data": data,
+        "layout": _layout(
+            title, height=320, yaxis=yaxis, legend={"orientation": "h"}, xaxis={"type": "category"}
+        ),
+    }
 
 
 def _label(x: Any) -> str:
@@ -67,37 +109,70 @@ def _label(x: Any) -> str:
     return str(x)
 
 
-def bars(title: str, labels: Sequence[str], values: Sequence[Any], links: Sequence[str],
-         horizontal: bool = True, unit: str = "") -> dict[str, Any]:
+def bars(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[Any],
+    links: Sequence[str],
+    horizontal: bool = True,
+    unit: str = "",
+) -> dict[str, Any]:
     """Signed bars (green ≥ 0, red < 0); a click opens the bar's link. `unit` titles the value axis."""
     nums = [_num(v) or 0.0 for v in values]
     colors = [GOOD if v >= 0 else BAD for v in nums]
-    trace: dict[str, Any] = {"type": "bar", "marker": {"color": colors}, "customdata": list(links),
-                             "text": [f"{v:,.0f}" for v in nums], "textposition": "auto"}
+    trace: dict[str, Any] = {
+        "type": "bar",
+        "marker": {"color": colors},
+        "customdata": list(links),
+        "text": [f"{v:,.0f}" for v in nums],
+        "textposition": "auto",
+    }
     if horizontal:
         trace |= {"orientation": "h", "y": list(labels), "x": nums}
-        layout = _layout(title, height=100 + 26 * max(len(labels), 4), yaxis={"autorange": "reversed"},
-                         xaxis={"title": {"text": unit}} if unit else {},
-                         margin={"l": 180, "r": 20, "t": 40, "b": 50})
+        layout = _layout(
+            title,
+            height=100 + 26 * max(len(labels), 4),
+            yaxis={"autorange": "reversed"},
+            xaxis={"title": {"text": unit}} if unit else {},
+            margin={"l": 180, "r": 20, "t": 40, "b": 50},
+        )
     else:
         trace |= {"x": list(labels), "y": nums}
         layout = _layout(title, height=360, yaxis={"title": {"text": unit}} if unit else {})
     return {"data": [trace], "layout": layout}
 
 
-def waterfall(title: str, steps: Sequence[tuple[str, Any, str, str]], unit: str = "") -> dict[str, Any]:
+def waterfall(
+    title: str, steps: Sequence[tuple[str, Any, str, str]], unit: str = ""
+) -> dict[str, Any]:
     """A bridge: steps of (label, amount, measure 'absolute'|'relative'|'total', link); `unit` titles the
     value axis (the currency)."""
-    trace = {"type": "waterfall", "orientation": "v", "x": [s[0] for s in steps],
-             "y": [_num(s[1]) for s in steps], "measure": [s[2] for s in steps],
-             "customdata": [s[3] for s in steps],
-             "text": [f"{_num(s[1]) or 0:,.0f}" for s in steps], "textposition": "outside",
-             "increasing": {"marker": {"color": GOOD}}, "decreasing": {"marker": {"color": BAD}},
-             "totals": {"marker": {"color": TOTAL}}, "connector": {"line": {"color": "#90a4ae"}},
-             "hovertemplate": "%{x}: %{y:,.2f}<extra></extra>"}
+    trace = {
+        "type": "waterfall",
+        "orientation": "v",
+        "x": [s[0] for s in steps],
+        "y": [_num(s[1]) for s in steps],
+        "measure": [s[2] for s in steps],
+        "customdata": [s[3] for s in steps],
+        "text": [f"{_num(s[1]) or 0:,.0f}" for s in steps],
+        "textposition": "outside",
+        "increasing": {"marker": {"color": GOOD}},
+        "decreasing": {"marker": {"color": BAD}},
+        "totals": {"marker": {"color": TOTAL}},
+        "connector": {"line": {"color": "#90a4ae"}},
+        "hovertemplate": "%{x}: %{y:,.2f}<extra></extra>",
+    }
     yaxis = _bridge_range(steps) | ({"title": {"text": unit}} if unit else {})
-    return {"data": [trace], "layout": _layout(title, height=460, margin={"l": 80, "r": 20, "t": 40, "b": 140},
-                                               xaxis={"tickangle": -40}, yaxis=yaxis)}
+    return {
+        "data": [trace],
+        "layout": _layout(
+            title,
+            height=460,
+            margin={"l": 80, "r": 20, "t": 40, "b": 140},
+            xaxis={"tickangle": -40},
+            yaxis=yaxis,
+        ),
+    }
 
 
 def _bridge_range(steps: Sequence[tuple[str, Any, str, str]]) -> dict[str, Any]:
@@ -123,9 +198,13 @@ def sparkline(values: Sequence[float | None], width: int = 120, height: int = 28
     lo, hi = min(v for _, v in points), max(v for _, v in points)
     span = (hi - lo) or 1.0
     n = max(len(values) - 1, 1)
-    coords = " ".join(f"{i * (width - 4) / n + 2:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
-                      for i, v in points)
+    coords = " ".join(
+        f"{i * (width - 4) / n + 2:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
+        for i, v in points
+    )
     last_x, last_y = coords.split(" ")[-1].split(",")
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'aria-hidden="true"><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/>'
-            f'<circle cx="{last_x}" cy="{last_y}" r="2.2" fill="currentColor"/></svg>')
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-hidden="true"><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/>'
+        f'<circle cx="{last_x}" cy="{last_y}" r="2.2" fill="currentColor"/></svg>'
+    )

@@ -31,7 +31,7 @@ def _read(ws) -> tuple[str, list[dict[str, Any]]]:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     data = parse_yaml(text, LABEL) or {}
     entries = (data.get("guardrails") or []) if isinstance(data, dict) else []
-    header = "".join(line for line in text.splitlines(keepends=True)[:_header_length(text)])
+    header = "".join(line for line in text.splitlines(keepends=True)[: _header_length(text)])
     return header, [dict(e) for e in entries if isinstance(e, dict)]
 
 
@@ -87,7 +87,9 @@ def change_guardrail(ws, db, user, catalog, index: int, changes: dict[str, Any])
     """Change min, max, severity, owner or note of guardrail #index (0-based, file order)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise Problem(400, f"cannot change {', '.join(unknown)} of a guardrail; change {', '.join(EDITABLE)}")
+        raise Problem(
+            400, f"cannot change {', '.join(unknown)} of a guardrail; change {', '.join(EDITABLE)}"
+        )
     with _lock:
         header, entries = _read(ws)
         if not 0 <= index < len(entries):

@@ -28,9 +28,15 @@ from .problems import Problem
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
-NAV = (("overview", "/", "Overview"), ("operations", "/operations", "Operations"),
-       ("unit_economics", "/unit-economics", "Unit economics"), ("variances", "/variances", "Variances"),
-       ("alerts", "/alerts", "Alerts"), ("actions", "/actions", "Actions"), ("data", "/data", "Data"))
+NAV = (
+    ("overview", "/", "Overview"),
+    ("operations", "/operations", "Operations"),
+    ("unit_economics", "/unit-economics", "Unit economics"),
+    ("variances", "/variances", "Variances"),
+    ("alerts", "/alerts", "Alerts"),
+    ("actions", "/actions", "Actions"),
+    ("data", "/data", "Data"),
+)
 
 
 # ---------------------------------------------------------------- template helpers
@@ -50,14 +56,22 @@ def number(x: Any, unit: str = "") -> str:
 
 def cell(x: Any) -> str:
     if isinstance(x, dt.datetime | dt.date):
-        return x.isoformat(sep=" ", timespec="seconds") if isinstance(x, dt.datetime) else x.isoformat()
+        return (
+            x.isoformat(sep=" ", timespec="seconds")
+            if isinstance(x, dt.datetime)
+            else x.isoformat()
+        )
     if isinstance(x, dict | list):
         return json.dumps(x, default=json_default, ensure_ascii=False)
     return number(x)
 
 
 def chart_json(figure: dict | None) -> Markup:
-    return Markup(json.dumps(figure, default=json_default).replace("</", "<\\/")) if figure else Markup("null")
+    return (
+        Markup(json.dumps(figure, default=json_default).replace("</", "<\\/"))
+        if figure
+        else Markup("null")
+    )
 
 
 templates.env.filters.update(money=money, number=number, cell=cell, chart=chart_json, label=label)
@@ -73,15 +87,31 @@ def state(request: Request):
     return request.app.state.opsfin
 
 
-def render(request: Request, template: str, grant: Grant, view: pages_data.View | None, active: str,
-           status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    grant: Grant,
+    view: pages_data.View | None,
+    active: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     caller = identify(request)
     sites = state(request).results.site_map().sites
     visible = {s: n for s, n in sites.items() if grant.sees(s)}
-    base = {"user": caller.user, "grant": grant, "view": view, "active": active, "nav": NAV,
-            "csrf": caller.csrf_token, "site_names": visible, "all_site_names": sites,
-            "company": state(request).ws.settings.company, "base_currency": state(request).ws.settings.base_currency,
-            "path": request.url.path}
+    base = {
+        "user": caller.user,
+        "grant": grant,
+        "view": view,
+        "active": active,
+        "nav": NAV,
+        "csrf": caller.csrf_token,
+        "site_names": visible,
+        "all_site_names": sites,
+        "company": state(request).ws.settings.company,
+        "base_currency": state(request).ws.settings.base_currency,
+        "path": request.url.path,
+    }
     return templates.TemplateResponse(request, template, base | context, status_code=status)
 
 
@@ -91,10 +121,23 @@ def error_page(request: Request, problem: Problem) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     caller = getattr(request.state, "caller", None)
-    return templates.TemplateResponse(request, "error.html", {
-        "problem": problem, "user": caller.user if caller else None, "nav": NAV, "active": "",
-        "csrf": caller.csrf_token if caller else None, "view": None, "site_names": {}, "company": "opsfin",
-        "path": request.url.path}, status_code=problem.status, headers=problem.headers)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "problem": problem,
+            "user": caller.user if caller else None,
+            "nav": NAV,
+            "active": "",
+            "csrf": caller.csrf_token if caller else None,
+            "view": None,
+            "site_names": {},
+            "company": "opsfin",
+            "path": request.url.path,
+        },
+        status_code=problem.status,
+        headers=problem.headers,
+    )
 
 
 COMMENTS_SHOWN = 50
@@ -112,15 +155,23 @@ def latest(rows: list[dict]) -> Comments:
     return shown
 
 
-def subject_comments(request: Request, grant: Grant, subject_type: str, subject_id: str) -> Comments:
-    return latest(queries.visible_comments(grant, state(request).app_db().list_comments(subject_type, subject_id)))
+def subject_comments(
+    request: Request, grant: Grant, subject_type: str, subject_id: str
+) -> Comments:
+    return latest(
+        queries.visible_comments(
+            grant, state(request).app_db().list_comments(subject_type, subject_id)
+        )
+    )
 
 
 Period = Annotated[str | None, Query(description="YYYY-MM")]
 SiteQ = Annotated[str | None, Query()]
 
 
-def view_for(request: Request, grant: Grant, period: str | None, site: str | None) -> pages_data.View:
+def view_for(
+    request: Request, grant: Grant, period: str | None, site: str | None
+) -> pages_data.View:
     return pages_data.make_view(state(request).results, grant, period, site)
 
 
@@ -134,71 +185,151 @@ def overview_page(request: Request, period: Period = None, site: SiteQ = None) -
 
 
 @router.get("/kpis/{kpi}", response_class=HTMLResponse)
-def kpi_page(request: Request, kpi: str, period: Period = None, site: SiteQ = None, by: str | None = None,
-             where: Annotated[list[str] | None, Query()] = None) -> Response:
+def kpi_page(
+    request: Request,
+    kpi: str,
+    period: Period = None,
+    site: SiteQ = None,
+    by: str | None = None,
+    where: Annotated[list[str] | None, Query()] = None,
+) -> Response:
     definition = queries.kpi_definition(state(request).results, kpi)
     grant = page_grant(request, company_level="site" not in definition.dims)
     view = view_for(request, grant, period, site)
-    data = pages_data.kpi_detail(state(request).results, grant, view, kpi, by or None, queries.parse_where(where))
-    comment_site = view.site or (sorted(grant.sites)[0] if grant.sites and len(grant.sites) == 1 else None)
+    data = pages_data.kpi_detail(
+        state(request).results, grant, view, kpi, by or None, queries.parse_where(where)
+    )
+    comment_site = view.site or (
+        sorted(grant.sites)[0] if grant.sites and len(grant.sites) == 1 else None
+    )
     if comment_site and "site" not in data["kpi"].dims:
         comment_site = None
     comments = subject_comments(request, grant, "kpi", kpi)
-    bands = guardrails.list_guardrails(state(request).ws, grant, kpi, state(request).results.catalog())
-    return render(request, "kpi.html", grant, view, "overview", comments=comments, comment_site=comment_site,
-                  guardrails=bands,
-                  where_items=[f"{d}={','.join(v)}" for d, v in data["where"].items()], **data)
+    bands = guardrails.list_guardrails(
+        state(request).ws, grant, kpi, state(request).results.catalog()
+    )
+    return render(
+        request,
+        "kpi.html",
+        grant,
+        view,
+        "overview",
+        comments=comments,
+        comment_site=comment_site,
+        guardrails=bands,
+        where_items=[f"{d}={','.join(v)}" for d, v in data["where"].items()],
+        **data,
+    )
 
 
 @router.get("/operations", response_class=HTMLResponse)
 def operations_page(request: Request, period: Period = None, site: SiteQ = None) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
-    return render(request, "operations.html", grant, view, "operations",
-                  **pages_data.operations(state(request).results, grant, view))
+    return render(
+        request,
+        "operations.html",
+        grant,
+        view,
+        "operations",
+        **pages_data.operations(state(request).results, grant, view),
+    )
 
 
 @router.get("/unit-economics", response_class=HTMLResponse)
-def unit_economics_page(request: Request, period: Period = None, site: SiteQ = None, by: str = "product",
-                        product: str | None = None) -> Response:
+def unit_economics_page(
+    request: Request,
+    period: Period = None,
+    site: SiteQ = None,
+    by: str = "product",
+    product: str | None = None,
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     data = pages_data.unit_economics(state(request).results, grant, view, by, product)
-    return render(request, "unit_economics.html", grant, view, "unit_economics", by=by, product=product, **data)
+    return render(
+        request,
+        "unit_economics.html",
+        grant,
+        view,
+        "unit_economics",
+        by=by,
+        product=product,
+        **data,
+    )
 
 
 @router.get("/variances", response_class=HTMLResponse)
-def variances_page(request: Request, period: Period = None, site: SiteQ = None, category: str | None = None,
-                   by: str | None = None) -> Response:
+def variances_page(
+    request: Request,
+    period: Period = None,
+    site: SiteQ = None,
+    category: str | None = None,
+    by: str | None = None,
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     data = pages_data.variances(state(request).results, grant, view, category or None, by or None)
     subject_id = f"variance:{view.month}:{category}" if category else None
-    comments = subject_comments(request, grant, "variance", subject_id) if subject_id else latest([])
-    return render(request, "variances.html", grant, view, "variances", comments=comments,
-                  subject_id=subject_id, **data)
+    comments = (
+        subject_comments(request, grant, "variance", subject_id) if subject_id else latest([])
+    )
+    return render(
+        request,
+        "variances.html",
+        grant,
+        view,
+        "variances",
+        comments=comments,
+        subject_id=subject_id,
+        **data,
+    )
 
 
 @router.get("/variances/rows", response_class=HTMLResponse)
-def variance_rows_page(request: Request, category: str, period: Period = None, site: SiteQ = None,
-                       by: str | None = None, member: str | None = None) -> Response:
+def variance_rows_page(
+    request: Request,
+    category: str,
+    period: Period = None,
+    site: SiteQ = None,
+    by: str | None = None,
+    member: str | None = None,
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
-    data = pages_data.variance_source_rows(state(request).results, grant, view, category, by or None,
-                                           member or None)
+    data = pages_data.variance_source_rows(
+        state(request).results, grant, view, category, by or None, member or None
+    )
     subject_id = f"variance:{view.month}:{category}" + (f":{by}={member}" if by and member else "")
     comments = subject_comments(request, grant, "variance", subject_id)
-    return render(request, "variance_rows.html", grant, view, "variances", category=category, by=by,
-                  member=member, subject_id=subject_id, comments=comments, **data)
+    return render(
+        request,
+        "variance_rows.html",
+        grant,
+        view,
+        "variances",
+        category=category,
+        by=by,
+        member=member,
+        subject_id=subject_id,
+        comments=comments,
+        **data,
+    )
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, period: Period = None, site: SiteQ = None, kpi: str | None = None,
-                all: bool = False) -> Response:  # noqa: A002
+def alerts_page(
+    request: Request,
+    period: Period = None,
+    site: SiteQ = None,
+    kpi: str | None = None,
+    all: bool = False,
+) -> Response:  # noqa: A002
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
-    rows, error = pages_data.attempt(queries.alert_rows, state(request).results, grant, None, None, view.site,
-                                     kpi or None)
+    rows, error = pages_data.attempt(
+        queries.alert_rows, state(request).results, grant, None, None, view.site, kpi or None
+    )
     rows = rows or []
     if not all:
         rows = [a for a in rows if pages_data.overlaps(a, view)]
@@ -212,35 +343,71 @@ def alerts_page(request: Request, period: Period = None, site: SiteQ = None, kpi
     for a in queries.visible_actions(grant, db.list_actions()):
         if a.get("subject_type") == "alert":
             actions[a["subject_id"]] = actions.get(a["subject_id"], 0) + 1
-    return render(request, "alerts.html", grant, view, "alerts", alerts=rows, error=error, show_all=all,
-                  kpi=kpi, comment_counts=counts, action_counts=actions)
+    return render(
+        request,
+        "alerts.html",
+        grant,
+        view,
+        "alerts",
+        alerts=rows,
+        error=error,
+        show_all=all,
+        kpi=kpi,
+        comment_counts=counts,
+        action_counts=actions,
+    )
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(request: Request, alert_id: str, period: Period = None, site: SiteQ = None) -> Response:
+def alert_page(
+    request: Request, alert_id: str, period: Period = None, site: SiteQ = None
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     alert = queries.find_alert(state(request).results, grant, alert_id)
     db = state(request).app_db()
     subject_id = f"alert:{alert_id}"
     comments = subject_comments(request, grant, "alert", subject_id)
-    actions = [a for a in queries.visible_actions(grant, db.list_actions()) if a.get("subject_id") == subject_id]
+    actions = [
+        a
+        for a in queries.visible_actions(grant, db.list_actions())
+        if a.get("subject_id") == subject_id
+    ]
     kpi = state(request).results.catalog().get(alert["kpi"])
     where = [f"{d}={v}" for d, v in alert["scope"].items()]
     kpi_url = pages_data.link(f"/kpis/{alert['kpi']}", view, where=where)
-    return render(request, "alert.html", grant, view, "alerts", alert=alert, kpi=kpi, comments=comments,
-                  actions=actions, subject_id=subject_id, kpi_url=kpi_url,
-                  action_site=alert["sites"][0] if len(alert["sites"]) == 1 else None)
+    return render(
+        request,
+        "alert.html",
+        grant,
+        view,
+        "alerts",
+        alert=alert,
+        kpi=kpi,
+        comments=comments,
+        actions=actions,
+        subject_id=subject_id,
+        kpi_url=kpi_url,
+        action_site=alert["sites"][0] if len(alert["sites"]) == 1 else None,
+    )
 
 
 @router.get("/actions", response_class=HTMLResponse)
-def actions_page(request: Request, period: Period = None, site: SiteQ = None, status: str | None = None,
-                 overdue: bool = False) -> Response:
+def actions_page(
+    request: Request,
+    period: Period = None,
+    site: SiteQ = None,
+    status: str | None = None,
+    overdue: bool = False,
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     db = state(request).app_db()
     if status and status not in ACTION_STATUSES:
-        raise Problem(400, f"status {status!r}: choose {', '.join(ACTION_STATUSES[:-1])} or {ACTION_STATUSES[-1]}")
+        raise Problem(
+            400,
+            f"status {status!r}: choose {', '.join(ACTION_STATUSES[:-1])} or {ACTION_STATUSES[-1]}",
+        )
     today = dt.date.today()
     listed = db.overdue_actions(today) if overdue else db.list_actions(status or None)
     rows = queries.visible_actions(grant, listed)
@@ -251,8 +418,16 @@ def actions_page(request: Request, period: Period = None, site: SiteQ = None, st
     for a in rows:
         a["overdue"] = a["status"] in OPEN_STATUSES and a["due"] < today
         a["subject_url"] = subject_url(a, view)
-    return render(request, "actions.html", grant, view, "actions", actions=rows, status_filter=status,
-                  overdue_only=overdue)
+    return render(
+        request,
+        "actions.html",
+        grant,
+        view,
+        "actions",
+        actions=rows,
+        status_filter=status,
+        overdue_only=overdue,
+    )
 
 
 def subject_url(item: dict, view: pages_data.View | None = None) -> str | None:
@@ -275,7 +450,9 @@ def _subject_path(item: dict) -> str | None:
         return f"/alerts/{sid.split(':', 1)[1]}"
     if kind == "variance":
         parts = sid.split(":")
-        url = f"/variances?period={parts[1]}&category={parts[2]}" if len(parts) >= 3 else "/variances"
+        url = (
+            f"/variances?period={parts[1]}&category={parts[2]}" if len(parts) >= 3 else "/variances"
+        )
         if len(parts) >= 4 and "=" in parts[3]:
             dim, member = parts[3].split("=", 1)
             url = f"/variances/rows?period={parts[1]}&category={parts[2]}&by={dim}&member={quote(member)}"
@@ -288,7 +465,9 @@ def _subject_path(item: dict) -> str | None:
 
 
 @router.get("/actions/{action_id}", response_class=HTMLResponse)
-def action_page(request: Request, action_id: ActionId, period: Period = None, site: SiteQ = None) -> Response:
+def action_page(
+    request: Request, action_id: ActionId, period: Period = None, site: SiteQ = None
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     db = state(request).app_db()
@@ -298,25 +477,51 @@ def action_page(request: Request, action_id: ActionId, period: Period = None, si
     authorize(grant.user, "read", site=action.get("site"))
     subject_id = f"action:{action_id}"
     comments = subject_comments(request, grant, "action", subject_id)
-    return render(request, "action.html", grant, view, "actions", action=action, comments=comments,
-                  subject_id=subject_id, subject_link=subject_url(action, view))
+    return render(
+        request,
+        "action.html",
+        grant,
+        view,
+        "actions",
+        action=action,
+        comments=comments,
+        subject_id=subject_id,
+        subject_link=subject_url(action, view),
+    )
 
 
 @router.get("/data", response_class=HTMLResponse)
-def data_page(request: Request, period: Period = None, site: SiteQ = None, load: str | None = None,
-              table: str | None = None) -> Response:
+def data_page(
+    request: Request,
+    period: Period = None,
+    site: SiteQ = None,
+    load: str | None = None,
+    table: str | None = None,
+) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     results = state(request).results
     loads, loads_error = pages_data.attempt(queries.load_rows, results, grant)
     # when the data were last refreshed: a time, not a row, so a site-scoped user sees it too
     finished = [r["finished_at"] for r in results.loads() if r.get("finished_at") is not None]
-    rows, q_error = pages_data.attempt(queries.quarantine_rows, results, grant, load or None, table or None,
-                                       view.site)
-    return render(request, "data.html", grant, view, "data", loads=loads or [], loads_error=loads_error,
-                  latest_load=max(finished) if finished else None,
-                  quarantine=(rows or [])[:500], quarantine_count=len(rows or []), quarantine_error=q_error,
-                  load=load, table=table)
+    rows, q_error = pages_data.attempt(
+        queries.quarantine_rows, results, grant, load or None, table or None, view.site
+    )
+    return render(
+        request,
+        "data.html",
+        grant,
+        view,
+        "data",
+        loads=loads or [],
+        loads_error=loads_error,
+        latest_load=max(finished) if finished else None,
+        quarantine=(rows or [])[:500],
+        quarantine_count=len(rows or []),
+        quarantine_error=q_error,
+        load=load,
+        table=table,
+    )
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -325,16 +530,35 @@ def admin_page(request: Request, period: Period = None, site: SiteQ = None) -> R
     return admin_view(request, grant, view_for(request, grant, period, site))
 
 
-def admin_view(request: Request, grant: Grant, view, new_token: str | None = None, message: str | None = None,
-               status: int = 200) -> HTMLResponse:
+def admin_view(
+    request: Request,
+    grant: Grant,
+    view,
+    new_token: str | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     """The admin page; after `POST /admin/tokens` it shows the new token once (it is never stored)."""
     db = state(request).app_db()
-    return render(request, "admin.html", grant, view, "admin", status=status, here=f"/admin?{view.query()}",
-                  users=db.list_users(),
-                  tokens=db.list_tokens(), audit=db.audit_entries(limit=25), new_token=new_token, message=message,
-                  roles=("admin", "controller", "analyst", "viewer"))
+    return render(
+        request,
+        "admin.html",
+        grant,
+        view,
+        "admin",
+        status=status,
+        here=f"/admin?{view.query()}",
+        users=db.list_users(),
+        tokens=db.list_tokens(),
+        audit=db.audit_entries(limit=25),
+        new_token=new_token,
+        message=message,
+        roles=("admin", "controller", "analyst", "viewer"),
+    )
 
 
 def comment_subject(request: Request, subject_type: str, subject_id: str, site: str | None = None):
     """For forms: resolve a subject (pages_forms.py)."""
-    return subjects.resolve(state(request).results, state(request).app_db(), subject_type, subject_id, site)
+    return subjects.resolve(
+        state(request).results, state(request).app_db(), subject_type, subject_id, site
+    )

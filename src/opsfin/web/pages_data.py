@@ -23,23 +23,38 @@ from .results import Results
 DRILL_CHAIN = ("site", "work_center", "machine")
 # the split a variance category drills into by default (docs/variances.md "Splits")
 CATEGORY_SPLIT = {
-    "sales_price": "product", "sales_mix": "product", "sales_quantity": "product", "material_price": "supplier",
-    "invoice_price": "supplier", "material_usage": "product", "scrap": "product",
-    "labor_rate": "work_center", "labor_efficiency": "work_center", "energy_price": "work_center",
-    "energy_usage": "machine", "var_overhead_spending": "work_center", "var_overhead_efficiency": "work_center",
-    "fixed_overhead_spending": "work_center", "production_volume": "work_center",
+    "sales_price": "product",
+    "sales_mix": "product",
+    "sales_quantity": "product",
+    "material_price": "supplier",
+    "invoice_price": "supplier",
+    "material_usage": "product",
+    "scrap": "product",
+    "labor_rate": "work_center",
+    "labor_efficiency": "work_center",
+    "energy_price": "work_center",
+    "energy_usage": "machine",
+    "var_overhead_spending": "work_center",
+    "var_overhead_efficiency": "work_center",
+    "fixed_overhead_spending": "work_center",
+    "production_volume": "work_center",
 }
 # splits whose members the source rows do not carry (docs/variances.md: scrap's source rows are closed orders,
 # invoice price's are invoice GL lines, energy price's are the bills of a work centre): their members link
 # to every source row of the category instead of one member's
-UNFILTERABLE = {("scrap", "work_center"), ("scrap", "machine"), ("scrap", "shift"), ("invoice_price", "product"),
-                ("energy_price", "machine")}
+UNFILTERABLE = {
+    ("scrap", "work_center"),
+    ("scrap", "machine"),
+    ("scrap", "shift"),
+    ("invoice_price", "product"),
+    ("energy_price", "machine"),
+}
 
 
 @dataclass(frozen=True)
 class View:
-    period: dt.date          # first day of the month shown
-    site: str | None         # the site filter (None: every site the grant allows)
+    period: dt.date  # first day of the month shown
+    site: str | None  # the site filter (None: every site the grant allows)
     months: tuple[dt.date, ...]
 
     @property
@@ -72,14 +87,20 @@ def make_view(results: Results, grant: Grant, period: str | None, site: str | No
         except UserError as exc:
             raise Problem(400, str(exc)) from None
         if first.year not in queries.YEARS:
-            raise Problem(400, f"period {period!r} is out of range: give a month in the years "
-                               f"{queries.YEARS[0]}–{queries.YEARS[-1]}")
+            raise Problem(
+                400,
+                f"period {period!r} is out of range: give a month in the years "
+                f"{queries.YEARS[0]}–{queries.YEARS[-1]}",
+            )
     else:
         first = months[-1] if months else dt.date.today().replace(day=1)
     site = site or None
     if site is not None:
         if site not in results.site_map().sites:
-            raise Problem(400, f"site {site!r}: unknown site; choose one of {', '.join(results.site_map().sites)}")
+            raise Problem(
+                400,
+                f"site {site!r}: unknown site; choose one of {', '.join(results.site_map().sites)}",
+            )
         grant.site_filter([site])
     return View(first, site, months)
 
@@ -140,31 +161,52 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
         rows, error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [], where)
         series = {r["period_start"]: r["value"] for r in rows or []}
         value = series.get(view.period)
-        severities = sorted((a["severity"] for a in period_alerts if a["kpi"] == kpi.id), key=SEVERITY_ORDER.get)
+        severities = sorted(
+            (a["severity"] for a in period_alerts if a["kpi"] == kpi.id), key=SEVERITY_ORDER.get
+        )
         band = band_text(guardrails, kpi)
         status = severities[0] if severities else ("ok" if band and value is not None else "none")
         spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
-        tiles.append({"id": kpi.id, "name": kpi.name, "unit": kpi.unit, "direction": kpi.direction,
-                      "value": value, "text": kpi_text(value, kpi.unit, currency),
-                      "band": band, "status": status, "alerts": len(severities), "error": error,
-                      "spark": charts.sparkline(spark), "url": link(f"/kpis/{kpi.id}", view),
-                      "no_data": error is None and value is None and all(v is None for v in spark)})
+        tiles.append(
+            {
+                "id": kpi.id,
+                "name": kpi.name,
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "value": value,
+                "text": kpi_text(value, kpi.unit, currency),
+                "band": band,
+                "status": status,
+                "alerts": len(severities),
+                "error": error,
+                "spark": charts.sparkline(spark),
+                "url": link(f"/kpis/{kpi.id}", view),
+                "no_data": error is None and value is None and all(v is None for v in spark),
+            }
+        )
     return tiles
 
 
 def overview(results: Results, grant: Grant, view: View, db, today: dt.date | None = None) -> dict:
     alerts, alerts_error = attempt(queries.alert_rows, results, grant, None, None, view.site)
     period_alerts = [a for a in alerts or [] if overlaps(a, view)]
-    top = sorted(period_alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["period_start"]))[:8]
+    top = sorted(
+        period_alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["period_start"])
+    )[:8]
     overdue = queries.visible_actions(grant, db.overdue_actions(today or dt.date.today()))
     if view.site:
         overdue = [a for a in overdue if a.get("site") == view.site]
     tiles = kpi_tiles(results, grant, view, period_alerts)
     # a KPI without a value in the last twelve months at the view's sites (a plant has no sales, no picks)
     # is named in one line instead of an empty tile
-    return {"tiles": [t for t in tiles if not t["no_data"]], "no_data": [t for t in tiles if t["no_data"]],
-            "alerts": top,
-            "alert_count": len(period_alerts), "alerts_error": alerts_error, "overdue": overdue}
+    return {
+        "tiles": [t for t in tiles if not t["no_data"]],
+        "no_data": [t for t in tiles if t["no_data"]],
+        "alerts": top,
+        "alert_count": len(period_alerts),
+        "alerts_error": alerts_error,
+        "overdue": overdue,
+    }
 
 
 def warm_overview(results: Results) -> None:
@@ -180,44 +222,86 @@ def warm_overview(results: Results) -> None:
 
 
 # ---------------------------------------------------------------- KPI drill-down
-def kpi_detail(results: Results, grant: Grant, view: View, kpi_id: str, by: str | None,
-               where: dict[str, list[str]]) -> dict:
+def kpi_detail(
+    results: Results,
+    grant: Grant,
+    view: View,
+    kpi_id: str,
+    by: str | None,
+    where: dict[str, list[str]],
+) -> dict:
 
     kpi = queries.kpi_definition(results, kpi_id)
     where = dict(where)
     # the view's site, or a one-site user's plant: the split starts below the site level
-    one_site = view.site or (next(iter(grant.sites)) if grant.sites is not None and len(grant.sites) == 1
-                             else None)
+    one_site = view.site or (
+        next(iter(grant.sites)) if grant.sites is not None and len(grant.sites) == 1 else None
+    )
     if one_site and "site" in kpi.dims:
         where.setdefault("site", [one_site])
     chain = [d for d in DRILL_CHAIN if d in kpi.dims]
-    if by is None:  # the next level of the drill chain, else any dimension not yet filtered (a cost centre…)
+    if (
+        by is None
+    ):  # the next level of the drill chain, else any dimension not yet filtered (a cost centre…)
         by = next((d for d in chain if d not in where), None) or next(
-            (d for d in sorted(kpi.dims) if d not in where), None)
+            (d for d in sorted(kpi.dims) if d not in where), None
+        )
     trend_rows, trend_error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [], where)
     split_rows, split_error = ([], None)
     if by:
-        split_rows, split_error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [by], where,
-                                          view.start, view.end)
+        split_rows, split_error = attempt(
+            queries.kpi_rows, results, grant, kpi.id, "month", [by], where, view.start, view.end
+        )
     nxt = None
     if by in chain and chain.index(by) + 1 < len(chain):
         nxt = chain[chain.index(by) + 1]
     members = []
     for r in split_rows or []:
         member = r[by]
-        drill_where = [f"{d}={','.join(v)}" for d, v in where.items() if d != by] + [f"{by}={member}"]
+        drill_where = [f"{d}={','.join(v)}" for d, v in where.items() if d != by] + [
+            f"{by}={member}"
+        ]
         url = link(f"/kpis/{kpi.id}", view, by=nxt, where=drill_where) if nxt else None
-        members.append({"member": member, "value": r["value"], "numerator": r["numerator"],
-                        "denominator": r["denominator"],
-                        "text": kpi_text(r["value"], kpi.unit, results.ws.settings.base_currency), "url": url})
+        members.append(
+            {
+                "member": member,
+                "value": r["value"],
+                "numerator": r["numerator"],
+                "denominator": r["denominator"],
+                "text": kpi_text(r["value"], kpi.unit, results.ws.settings.base_currency),
+                "url": url,
+            }
+        )
     months = set(view.trailing(24))
-    trend = [(r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months]
-    unit = results.ws.settings.base_currency if kpi.unit == "money" else "" if kpi.unit == "ratio" else kpi.unit
-    chart = charts.lines(f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio",
-                         unit=unit) if trend else None
+    trend = [
+        (r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months
+    ]
+    unit = (
+        results.ws.settings.base_currency
+        if kpi.unit == "money"
+        else ""
+        if kpi.unit == "ratio"
+        else kpi.unit
+    )
+    chart = (
+        charts.lines(
+            f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio", unit=unit
+        )
+        if trend
+        else None
+    )
     other_dims = sorted(d for d in kpi.dims if d != by and d not in where)
-    return {"kpi": kpi, "by": by, "where": where, "members": members, "chart": chart, "next": nxt,
-            "trend_error": trend_error, "split_error": split_error, "other_dims": other_dims}
+    return {
+        "kpi": kpi,
+        "by": by,
+        "where": where,
+        "members": members,
+        "chart": chart,
+        "next": nxt,
+        "trend_error": trend_error,
+        "split_error": split_error,
+        "other_dims": other_dims,
+    }
 
 
 # ---------------------------------------------------------------- operations
@@ -227,98 +311,214 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
     heat: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for kpi in ("oee", "capacity_utilization"):
-        rows, error = attempt(queries.kpi_rows, results, grant, kpi, "month", ["work_center", "shift"], where)
+        rows, error = attempt(
+            queries.kpi_rows, results, grant, kpi, "month", ["work_center", "shift"], where
+        )
         if error:
             errors[kpi] = error
             continue
         rows = [r for r in rows if r["period_start"] == view.period]
         lines_ = sorted({r["work_center"] for r in rows})
-        shifts = sorted({sites.shift_names.get(r["shift"], r["shift"]) for r in rows},
-                        key=lambda s: ["Early", "Day", "Late", "Night"].index(s)
-                        if s in ("Early", "Day", "Late", "Night") else 9)
+        shifts = sorted(
+            {sites.shift_names.get(r["shift"], r["shift"]) for r in rows},
+            key=lambda s: (
+                ["Early", "Day", "Late", "Night"].index(s)
+                if s in ("Early", "Day", "Late", "Night")
+                else 9
+            ),
+        )
         values, links = {}, {}
         for r in rows:
             cell = (r["work_center"], sites.shift_names.get(r["shift"], r["shift"]))
             values[cell] = None if r["value"] is None else float(r["value"])
-            links[cell] = link(f"/kpis/{kpi}", view, by="machine",
-                               where=[f"work_center={r['work_center']}", f"shift={r['shift']}"])
+            links[cell] = link(
+                f"/kpis/{kpi}",
+                view,
+                by="machine",
+                where=[f"work_center={r['work_center']}", f"shift={r['shift']}"],
+            )
         title = "OEE" if kpi == "oee" else "Capacity utilization"
-        heat[kpi] = charts.heatmap(f"{title} by line and shift, {view.month}", lines_, shifts, values,
-                                   links) if rows else None
-    bottlenecks, b_error = attempt(queries.bottleneck_rows, results, grant, "month", None, None, view.site)
-    def machines(work_center: str | None) -> str | None:
-        return link("/kpis/capacity_utilization", view, by="machine",
-                    where=[f"work_center={work_center}"]) if work_center else None
+        heat[kpi] = (
+            charts.heatmap(
+                f"{title} by line and shift, {view.month}", lines_, shifts, values, links
+            )
+            if rows
+            else None
+        )
+    bottlenecks, b_error = attempt(
+        queries.bottleneck_rows, results, grant, "month", None, None, view.site
+    )
 
-    bottlenecks = [dict(b, url=link("/kpis/capacity_utilization", view, by="work_center",
-                                    where=[f"site={b['site']}"]),
-                        wc_url=machines(b["work_center"]), runner_up_url=machines(b.get("runner_up")))
-                   for b in bottlenecks or [] if b["period_start"] == view.period]
-    trend_rows, t_error = attempt(queries.kpi_rows, results, grant, "throughput_per_hour", "month", ["site"], where)
+    def machines(work_center: str | None) -> str | None:
+        return (
+            link(
+                "/kpis/capacity_utilization",
+                view,
+                by="machine",
+                where=[f"work_center={work_center}"],
+            )
+            if work_center
+            else None
+        )
+
+    bottlenecks = [
+        dict(
+            b,
+            url=link(
+                "/kpis/capacity_utilization", view, by="work_center", where=[f"site={b['site']}"]
+            ),
+            wc_url=machines(b["work_center"]),
+            runner_up_url=machines(b.get("runner_up")),
+        )
+        for b in bottlenecks or []
+        if b["period_start"] == view.period
+    ]
+    trend_rows, t_error = attempt(
+        queries.kpi_rows, results, grant, "throughput_per_hour", "month", ["site"], where
+    )
     months = set(view.trailing(12))
     series: dict[str, list] = {}
     for r in trend_rows or []:
         if r["period_start"] in months:
             series.setdefault(r["site"], []).append((r["period_start"], r["value"]))
-    trend = charts.lines("Throughput (good units per run hour) by site", series,
-                         {s: link("/kpis/throughput_per_hour", view, by="work_center", where=[f"site={s}"])
-                          for s in series}, unit="units/h") if series else None
-    return {"heat": heat, "errors": errors, "bottlenecks": bottlenecks, "bottleneck_error": b_error,
-            "trend": trend, "trend_error": t_error}
+    trend = (
+        charts.lines(
+            "Throughput (good units per run hour) by site",
+            series,
+            {
+                s: link("/kpis/throughput_per_hour", view, by="work_center", where=[f"site={s}"])
+                for s in series
+            },
+            unit="units/h",
+        )
+        if series
+        else None
+    )
+    return {
+        "heat": heat,
+        "errors": errors,
+        "bottlenecks": bottlenecks,
+        "bottleneck_error": b_error,
+        "trend": trend,
+        "trend_error": t_error,
+    }
 
 
 # ---------------------------------------------------------------- unit economics
-UE_LABELS = {"product_id": "product", "site_id": "selling site", "shift_id": "shift", "customer_id": "customer",
-             "variable_overhead": "variable overhead", "fixed_overhead": "fixed overhead", "unit_cost": "unit cost",
-             "contribution_margin": "contribution margin", "cm_per_unit": "CM per unit", "cm_ratio": "CM ratio"}
-UE_MONEY = {"revenue", "material", "labor", "energy", "variable_overhead", "fixed_overhead", "unit_cost",
-            "contribution_margin", "cm_per_unit"}
+UE_LABELS = {
+    "product_id": "product",
+    "site_id": "selling site",
+    "shift_id": "shift",
+    "customer_id": "customer",
+    "variable_overhead": "variable overhead",
+    "fixed_overhead": "fixed overhead",
+    "unit_cost": "unit cost",
+    "contribution_margin": "contribution margin",
+    "cm_per_unit": "CM per unit",
+    "cm_ratio": "CM ratio",
+}
+UE_MONEY = {
+    "revenue",
+    "material",
+    "labor",
+    "energy",
+    "variable_overhead",
+    "fixed_overhead",
+    "unit_cost",
+    "contribution_margin",
+    "cm_per_unit",
+}
 
 
-def unit_economics(results: Results, grant: Grant, view: View, by: str, product: str | None = None) -> dict:
-    rows, error = attempt(queries.unit_economics_rows, results, grant, by, view.start, view.end, "product",
-                          view.site)
+def unit_economics(
+    results: Results, grant: Grant, view: View, by: str, product: str | None = None
+) -> dict:
+    rows, error = attempt(
+        queries.unit_economics_rows, results, grant, by, view.start, view.end, "product", view.site
+    )
     rows = rows or []
     if product:
         rows = [r for r in rows if r.get("product_id") == product]
-    ranking_rows, _ = attempt(queries.unit_economics_rows, results, grant, "product", view.start, view.end,
-                              "product", view.site)
+    ranking_rows, _ = attempt(
+        queries.unit_economics_rows,
+        results,
+        grant,
+        "product",
+        view.start,
+        view.end,
+        "product",
+        view.site,
+    )
     ranked: dict[str, Any] = {}
-    for r in ranking_rows or []:  # a site-limited view splits products by site: show each product-site
-        label = r["product_id"] + (f" @ {r['site_id']}" if "site_id" in r and (grant.scoped or view.site) else "")
+    for r in (
+        ranking_rows or []
+    ):  # a site-limited view splits products by site: show each product-site
+        label = r["product_id"] + (
+            f" @ {r['site_id']}" if "site_id" in r and (grant.scoped or view.site) else ""
+        )
         ranked[label] = r
     top = sorted(ranked.items(), key=lambda kv: kv[1]["contribution_margin"], reverse=True)[:15]
-    chart = charts.bars(f"Contribution margin ranking, {view.month}", [k for k, _ in top],
-                        [v["contribution_margin"] for _, v in top],
-                        [link("/unit-economics", view, by="product,shift", product=v["product_id"]) for _, v in top],
-                        unit=results.ws.settings.base_currency) if top else None
+    chart = (
+        charts.bars(
+            f"Contribution margin ranking, {view.month}",
+            [k for k, _ in top],
+            [v["contribution_margin"] for _, v in top],
+            [
+                link("/unit-economics", view, by="product,shift", product=v["product_id"])
+                for _, v in top
+            ],
+            unit=results.ws.settings.base_currency,
+        )
+        if top
+        else None
+    )
     currency = results.ws.settings.base_currency
     columns = [c for c in (rows[0].keys() if rows else []) if c != "cost_basis"]
-    labels = {c: UE_LABELS.get(c, c.replace("_", " ")) + (f" ({currency})" if c in UE_MONEY else "")
-              for c in columns}
+    labels = {
+        c: UE_LABELS.get(c, c.replace("_", " ")) + (f" ({currency})" if c in UE_MONEY else "")
+        for c in columns
+    }
     return {"rows": rows, "error": error, "chart": chart, "columns": columns, "labels": labels}
 
 
 # ---------------------------------------------------------------- variances
-def variances(results: Results, grant: Grant, view: View, category: str | None = None,
-              by: str | None = None) -> dict:
+def variances(
+    results: Results, grant: Grant, view: View, category: str | None = None, by: str | None = None
+) -> dict:
     """The bridge of the month as a waterfall; with `category`, its split by `by`."""
     from ..costing.variance import DRILL
     from ..costing.variance_by_site import site_bridge
 
     if category is not None and category not in DRILL:
-        raise Problem(400, f"category {category!r}: unknown variance category; choose one of {', '.join(DRILL)}")
+        raise Problem(
+            400,
+            f"category {category!r}: unknown variance category; choose one of {', '.join(DRILL)}",
+        )
     limited = grant.scoped or view.site is not None
     out: dict[str, Any] = {"limited": limited, "category": category}
     if limited:  # the site's part: the work-centre split of every category, summed per category
-        rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month, None, "work_center",
-                              site=view.site)
+        rows, error = attempt(
+            queries.variance_rows,
+            results,
+            grant,
+            view.month,
+            view.month,
+            None,
+            "work_center",
+            site=view.site,
+        )
         sites = results.site_map() if rows else None
         wanted = grant.site_filter([view.site] if view.site else None) if rows else None
-        part = site_bridge(rows or [], "work_center", lambda member: sites.site_of("work_center", member),
-                           wanted or ())
-        steps = [(c, a, "relative", link("/variances", view, category=c, by="work_center"))
-                 for c, a in part.categories.items()]
+        part = site_bridge(
+            rows or [],
+            "work_center",
+            lambda member: sites.site_of("work_center", member),
+            wanted or (),
+        )
+        steps = [
+            (c, a, "relative", link("/variances", view, category=c, by="work_center"))
+            for c, a in part.categories.items()
+        ]
         steps.append(("site total", part.total, "total", ""))
         title = f"Manufacturing variances of {view.site or ', '.join(sorted(grant.sites or []))}, {view.month}"
         out["bridge"] = [{"category": c, "amount": a, "url": u} for c, a, _, u in steps[:-1]]
@@ -327,12 +527,21 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
         rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
         bridge = [r for r in rows or [] if r["category"] != "total"]
         total = next((r["amount"] for r in rows or [] if r["category"] == "total"), None)
-        ends, _ = attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
+        ends, _ = (
+            attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
+        )
         actual = ends["actual_gm"] if ends else None
         budget = ends["static_budget_gm"] if ends else None
-        parts = [{"category": r["category"], "amount": r["amount"],
-                  "url": link("/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"]))}
-                 for r in bridge]
+        parts = [
+            {
+                "category": r["category"],
+                "amount": r["amount"],
+                "url": link(
+                    "/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"])
+                ),
+            }
+            for r in bridge
+        ]
         steps = [("static budget GM", budget, "absolute", "")] if budget is not None else []
         steps += [(p["category"], p["amount"], "relative", p["url"]) for p in parts]
         if budget is not None:
@@ -345,29 +554,69 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
     if category:
         split_by = by or ("work_center" if limited else CATEGORY_SPLIT.get(category))
         if split_by:
-            split, split_error = attempt(queries.variance_rows, results, grant, view.month, view.month, None,
-                                         split_by, site=view.site)
+            split, split_error = attempt(
+                queries.variance_rows,
+                results,
+                grant,
+                view.month,
+                view.month,
+                None,
+                split_by,
+                site=view.site,
+            )
             members = [r for r in split or [] if r["category"] == category]
             members.sort(key=lambda r: r["amount"])
             for r in members:
                 if (category, split_by) not in UNFILTERABLE:
-                    r["url"] = link("/variances/rows", view, category=category, by=split_by, member=r[split_by])
+                    r["url"] = link(
+                        "/variances/rows", view, category=category, by=split_by, member=r[split_by]
+                    )
                 else:  # a site-limited view may not see every row of the category
                     r["url"] = None if limited else link("/variances/rows", view, category=category)
-            out |= {"split_by": split_by, "members": members, "split_error": split_error,
-                    "split_chart": charts.bars(f"{category} by {split_by}, {view.month}",
-                                               [str(r[split_by]) for r in members[:25]],
-                                               [r["amount"] for r in members[:25]],
-                                               [r["url"] or "" for r in members[:25]], unit=currency)
-                                    if members else None}
+            out |= {
+                "split_by": split_by,
+                "members": members,
+                "split_error": split_error,
+                "split_chart": charts.bars(
+                    f"{category} by {split_by}, {view.month}",
+                    [str(r[split_by]) for r in members[:25]],
+                    [r["amount"] for r in members[:25]],
+                    [r["url"] or "" for r in members[:25]],
+                    unit=currency,
+                )
+                if members
+                else None,
+            }
         out["rows_url"] = link("/variances/rows", view, category=category)
     return out
 
 
-def variance_source_rows(results: Results, grant: Grant, view: View, category: str, by: str | None,
-                         member: str | None, limit: int = 200) -> dict:
-    rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month, None, by, False, category,
-                          member, view.site)
+def variance_source_rows(
+    results: Results,
+    grant: Grant,
+    view: View,
+    category: str,
+    by: str | None,
+    member: str | None,
+    limit: int = 200,
+) -> dict:
+    rows, error = attempt(
+        queries.variance_rows,
+        results,
+        grant,
+        view.month,
+        view.month,
+        None,
+        by,
+        False,
+        category,
+        member,
+        view.site,
+    )
     rows = rows or []
-    return {"rows": rows[:limit], "count": len(rows), "error": error,
-            "columns": list(rows[0].keys()) if rows else []}
+    return {
+        "rows": rows[:limit],
+        "count": len(rows),
+        "error": error,
+        "columns": list(rows[0].keys()) if rows else [],
+    }

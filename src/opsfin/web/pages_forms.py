@@ -44,7 +44,12 @@ OptText = Annotated[str | None, Form()]
 
 def local(next_url: str | None, default: str = "/") -> str:
     """Only a path on this site may follow a form (no open redirect)."""
-    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
+    if (
+        next_url
+        and next_url.startswith("/")
+        and not next_url.startswith("//")
+        and "\\" not in next_url
+    ):
         return next_url
     return default
 
@@ -61,14 +66,36 @@ def form_caller(request: Request, csrf_token: str | None, permission: str):
 
 
 # ---------------------------------------------------------------- log in / out
-def login_form(request: Request, next_url: str, message: str | None = None, status: int = 200) -> HTMLResponse:
+def login_form(
+    request: Request, next_url: str, message: str | None = None, status: int = 200
+) -> HTMLResponse:
     token = new_login_csrf()
-    response = pages.templates.TemplateResponse(request, "login.html", {
-        "next": local(next_url), "message": message, "csrf": token, "user": None, "nav": (), "view": None,
-        "active": "", "site_names": {}, "company": request.app.state.opsfin.ws.settings.company,
-        "path": "/login"}, status_code=status)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="lax", path="/login",
-                        secure=bool(request.app.state.opsfin.ws.settings.web.secure_cookies))
+    response = pages.templates.TemplateResponse(
+        request,
+        "login.html",
+        {
+            "next": local(next_url),
+            "message": message,
+            "csrf": token,
+            "user": None,
+            "nav": (),
+            "view": None,
+            "active": "",
+            "site_names": {},
+            "company": request.app.state.opsfin.ws.settings.company,
+            "path": "/login",
+        },
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        path="/login",
+        secure=bool(request.app.state.opsfin.ws.settings.web.secure_cookies),
+    )
     return response
 
 
@@ -80,8 +107,13 @@ def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002
 
 
 @router.post("/login")
-def login_submit(request: Request, name: Text, password: Text, csrf_token: Text = "",
-                 next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+def login_submit(
+    request: Request,
+    name: Text,
+    password: Text,
+    csrf_token: Text = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:  # noqa: A002
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not expected or not hmac.compare_digest(csrf_token, expected):
         return login_form(request, next, "Your login form expired; please try again.", 403)
@@ -90,7 +122,9 @@ def login_submit(request: Request, name: Text, password: Text, csrf_token: Text 
     try:
         user = state.app_db().authenticate(name.strip(), password, client=client)
     except LoginThrottled as exc:
-        response = login_form(request, next, f"Too many failed logins. Try again in {exc.retry_after} s.", 429)
+        response = login_form(
+            request, next, f"Too many failed logins. Try again in {exc.retry_after} s.", 429
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if user is None:
@@ -116,12 +150,21 @@ def logout(request: Request, csrf_token: Text = "") -> Response:
 
 # ---------------------------------------------------------------- comments and actions
 @router.post("/comments")
-def comment_submit(request: Request, subject_type: Text, subject_id: Text, body: Text, csrf_token: Text = "",
-                   site: OptText = None, next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+def comment_submit(
+    request: Request,
+    subject_type: Text,
+    subject_id: Text,
+    body: Text,
+    csrf_token: Text = "",
+    site: OptText = None,
+    next: Annotated[str, Form()] = "/",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "comment")
     if not body.strip():
         raise Problem(400, "the comment is empty")
-    post_comment(request.app.state.opsfin, caller.user, subject_type, subject_id, body.strip(), site or None)
+    post_comment(
+        request.app.state.opsfin, caller.user, subject_type, subject_id, body.strip(), site or None
+    )
     return back(next)
 
 
@@ -143,27 +186,52 @@ def _money(value: str, field: str) -> Decimal:
 
 
 @router.post("/actions")
-def action_submit(request: Request, title: Text, owner: Text, due: Text, expected_impact: Text,
-                  csrf_token: Text = "", description: Annotated[str, Form()] = "", subject_type: OptText = None,
-                  subject_id: OptText = None, site: OptText = None,
-                  next: Annotated[str, Form()] = "/actions") -> Response:  # noqa: A002
+def action_submit(
+    request: Request,
+    title: Text,
+    owner: Text,
+    due: Text,
+    expected_impact: Text,
+    csrf_token: Text = "",
+    description: Annotated[str, Form()] = "",
+    subject_type: OptText = None,
+    subject_id: OptText = None,
+    site: OptText = None,
+    next: Annotated[str, Form()] = "/actions",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_actions")
     if not title.strip() or not owner.strip():
         raise Problem(400, "an action needs a title and an owner")
-    data = ActionIn(title=title.strip(), owner=owner.strip(), due=_date(due, "due"),
-                    expected_impact=_money(expected_impact, "expected impact"), description=description.strip(),
-                    subject_type=subject_type or None, subject_id=subject_id or None, site=site or None)
+    data = ActionIn(
+        title=title.strip(),
+        owner=owner.strip(),
+        due=_date(due, "due"),
+        expected_impact=_money(expected_impact, "expected impact"),
+        description=description.strip(),
+        subject_type=subject_type or None,
+        subject_id=subject_id or None,
+        site=site or None,
+    )
     action = create_action_for(request.app.state.opsfin, caller.user, data)
     path, _, query = local(next, "/actions").partition("?")
-    if path == "/actions":  # from the actions page or a KPI or variance: open the new action, same view
+    if (
+        path == "/actions"
+    ):  # from the actions page or a KPI or variance: open the new action, same view
         return back(f"/actions/{action['id']}" + (f"?{query}" if query else ""))
     return back(next)
 
 
 @router.post("/actions/{action_id}")
-def action_update_submit(request: Request, action_id: ActionId, csrf_token: Text = "", status: OptText = None,
-                         owner: OptText = None, due: OptText = None, expected_impact: OptText = None,
-                         next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
+def action_update_submit(
+    request: Request,
+    action_id: ActionId,
+    csrf_token: Text = "",
+    status: OptText = None,
+    owner: OptText = None,
+    due: OptText = None,
+    expected_impact: OptText = None,
+    next: Annotated[str, Form()] = "",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_actions")
     state = request.app.state.opsfin
     current = visible_action(state, caller.user, action_id, "manage_actions")
@@ -177,7 +245,9 @@ def action_update_submit(request: Request, action_id: ActionId, csrf_token: Text
     if expected_impact and _money(expected_impact, "expected impact") != current["expected_impact"]:
         changes["expected_impact"] = _money(expected_impact, "expected impact")
     if changes:
-        checked = ActionPatch(**changes).model_dump(exclude_none=True)  # the API's rules (a 400 naming the field)
+        checked = ActionPatch(**changes).model_dump(
+            exclude_none=True
+        )  # the API's rules (a 400 naming the field)
         state.app_db().update_action(caller.user.name, action_id, **checked)
     return back(next, f"/actions/{action_id}")
 
@@ -189,16 +259,25 @@ def _bound(value: str | None, field: str) -> float | None:
     try:
         number = float(value.strip().replace(",", ""))
     except ValueError:
-        raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
+        raise Problem(
+            400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)"
+        ) from None
     if not math.isfinite(number):
         raise Problem(400, f"{field} {value!r}: give a finite number")
     return number
 
 
 @router.post("/guardrails/{index}")
-def guardrail_submit(request: Request, index: int, csrf_token: Text = "", min: OptText = None,  # noqa: A002
-                     max: OptText = None, severity: OptText = None, owner: OptText = None,  # noqa: A002
-                     next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+def guardrail_submit(
+    request: Request,
+    index: int,
+    csrf_token: Text = "",
+    min: OptText = None,  # noqa: A002
+    max: OptText = None,
+    severity: OptText = None,
+    owner: OptText = None,  # noqa: A002
+    next: Annotated[str, Form()] = "/",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "edit_guardrails")
     state = request.app.state.opsfin
     changes = {"min": _bound(min, "min"), "max": _bound(max, "max")}
@@ -206,30 +285,40 @@ def guardrail_submit(request: Request, index: int, csrf_token: Text = "", min: O
         changes["severity"] = severity
     if owner is not None and owner.strip():
         changes["owner"] = owner.strip()
-    guardrails.change_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), index, changes)
+    guardrails.change_guardrail(
+        state.ws, state.app_db(), caller.user, state.results.catalog(), index, changes
+    )
     state.results.cache.clear()
     return back(next)
 
 
 # ---------------------------------------------------------------- admin: users and tokens
 @router.post("/admin/users")
-def user_add_submit(request: Request, name: Text, password: Text, csrf_token: Text = "",
-                    role: Annotated[str, Form()] = "viewer",  # the least privilege unless the admin chooses
-                    sites: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+def user_add_submit(
+    request: Request,
+    name: Text,
+    password: Text,
+    csrf_token: Text = "",
+    role: Annotated[str, Form()] = "viewer",  # the least privilege unless the admin chooses
+    sites: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/admin",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     site_list = [s.strip() for s in sites.split(",") if s.strip()] or None
     known = request.app.state.opsfin.results.site_map().sites
     unknown = [s for s in site_list or [] if s not in known]
     if unknown:
         raise Problem(400, f"unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
-    request.app.state.opsfin.app_db().add_user(name.strip(), role, password, sites=site_list,
-                                               actor=caller.user.name)
+    request.app.state.opsfin.app_db().add_user(
+        name.strip(), role, password, sites=site_list, actor=caller.user.name
+    )
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/disable")
-def user_disable_submit(request: Request, name: str, csrf_token: Text = "",
-                        next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+def user_disable_submit(
+    request: Request, name: str, csrf_token: Text = "", next: Annotated[str, Form()] = "/admin"
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     if name == caller.user.name:
         raise Problem(400, "you cannot disable yourself")
@@ -238,36 +327,57 @@ def user_disable_submit(request: Request, name: str, csrf_token: Text = "",
 
 
 @router.post("/admin/users/{name}/enable")
-def user_enable_submit(request: Request, name: str, csrf_token: Text = "",
-                       next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+def user_enable_submit(
+    request: Request, name: str, csrf_token: Text = "", next: Annotated[str, Form()] = "/admin"
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     request.app.state.opsfin.app_db().enable_user(name, actor=caller.user.name)
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/password")
-def user_password_submit(request: Request, name: str, password: Text, csrf_token: Text = "",
-                         next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+def user_password_submit(
+    request: Request,
+    name: str,
+    password: Text,
+    csrf_token: Text = "",
+    next: Annotated[str, Form()] = "/admin",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     request.app.state.opsfin.app_db().set_password(name, password, actor=caller.user.name)
     return back(next, "/admin")
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
-def token_create_submit(request: Request, name: Text, user: Text, csrf_token: Text = "",
-                        next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+def token_create_submit(
+    request: Request,
+    name: Text,
+    user: Text,
+    csrf_token: Text = "",
+    next: Annotated[str, Form()] = "/admin",
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
-    token = request.app.state.opsfin.app_db().create_token(name.strip(), user.strip(), actor=caller.user.name)
+    token = request.app.state.opsfin.app_db().create_token(
+        name.strip(), user.strip(), actor=caller.user.name
+    )
     grant = authorize(caller.user, "manage_users")
-    filters = dict(parse_qsl(local(next, "/admin").partition("?")[2]))  # the admin page's view, kept
+    filters = dict(
+        parse_qsl(local(next, "/admin").partition("?")[2])
+    )  # the admin page's view, kept
     view = pages.view_for(request, grant, filters.get("period"), filters.get("site"))
-    return pages.admin_view(request, grant, view, new_token=token,
-                            message=f"Token {name.strip()} for {user.strip()}: copy it now, it is shown only once.")
+    return pages.admin_view(
+        request,
+        grant,
+        view,
+        new_token=token,
+        message=f"Token {name.strip()} for {user.strip()}: copy it now, it is shown only once.",
+    )
 
 
 @router.post("/admin/tokens/{name}/revoke")
-def token_revoke_submit(request: Request, name: str, csrf_token: Text = "",
-                        next: Annotated[str, Form()] = "/admin") -> Response:  # noqa: A002
+def token_revoke_submit(
+    request: Request, name: str, csrf_token: Text = "", next: Annotated[str, Form()] = "/admin"
+) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     request.app.state.opsfin.app_db().revoke_token(name, actor=caller.user.name)
     return back(next, "/admin")

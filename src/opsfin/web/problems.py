@@ -14,8 +14,8 @@ from ..errors import UserError, api_name
 
 PROBLEM_TYPE = "about:blank"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests", 500: "Internal error",
-          503: "Service unavailable"}
+          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests",
+          500: "Internal error", 503: "Service unavailable"}
 
 
 class ProblemDetails(BaseModel):
@@ -79,17 +79,19 @@ def not_found(detail: str) -> Problem:
     return Problem(404, detail)
 
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(app: Any, path: str) -> str:
-    """The `Allow` header of a 405 at `path`: every method of every route whose path matches, not only the
-    first route's (Starlette's own 405 names the methods of the first route that matched the path)."""
+    """The `Allow` header of a 405 at `path`: every method some route serves there, not only the first
+    matching route's (Starlette's own 405 names the methods of the first route that matched the path). Each
+    method is asked of the routes as a request would be, so routers included in routers count too."""
     from starlette.routing import Match
 
-    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    methods: set[str] = set()
-    for route in app.routes:
-        if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
-            methods |= set(route.methods)
-    return ", ".join(sorted(methods))
+    allowed = [method for method in HTTP_METHODS
+               if any(route.matches({"type": "http", "path": path, "method": method, "root_path": ""})[0]
+                      == Match.FULL for route in app.routes)]
+    return ", ".join(allowed)
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:

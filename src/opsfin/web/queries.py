@@ -27,7 +27,9 @@ def year_in_range(value: str | None) -> str | None:
     """A date or month parameter (YYYY-MM-DD, YYYY-MM) whose year lies in 1900–2999, else a ValueError
     (engines add months to the dates they are given: year 9999 would overflow the calendar)."""
     if value and value[:4].isdigit() and int(value[:4]) not in YEARS:
-        raise ValueError(f"{value!r} is out of range: give a date in the years {YEARS[0]}–{YEARS[-1]}")
+        raise ValueError(
+            f"{value!r} is out of range: give a date in the years {YEARS[0]}–{YEARS[-1]}"
+        )
     return value
 
 
@@ -61,9 +63,16 @@ def kpi_definition(results: Results, kpi: str):
     return catalog[kpi]
 
 
-def kpi_rows(results: Results, grant: Grant, kpi: str, grain: str = "month", by: list[str] | None = None,
-             where: dict[str, list[str]] | None = None, start: str | None = None,
-             end: str | None = None) -> list[dict[str, Any]]:
+def kpi_rows(
+    results: Results,
+    grant: Grant,
+    kpi: str,
+    grain: str = "month",
+    by: list[str] | None = None,
+    where: dict[str, list[str]] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> list[dict[str, Any]]:
     """The rows of `opsfin kpi KPI --format json`; for a scoped user the site filter is forced."""
     definition = kpi_definition(results, kpi)
     twice = sorted({d for d in by or () if list(by or ()).count(d) > 1})
@@ -72,8 +81,11 @@ def kpi_rows(results: Results, grant: Grant, kpi: str, grain: str = "month", by:
     where = {d: list(v) for d, v in (where or {}).items()}
     if grant.scoped:
         if "site" not in definition.dims:
-            raise Problem(403, f"{kpi} has no site dimension: it mixes every site's data and is hidden from "
-                               "site-scoped users")
+            raise Problem(
+                403,
+                f"{kpi} has no site dimension: it mixes every site's data and is hidden from "
+                "site-scoped users",
+            )
         where["site"] = grant.site_filter(where.get("site")) or []
     key = tuple(sorted((d, tuple(v)) for d, v in where.items()))
     rows = results.kpi(kpi, grain, tuple(by or ()), key, start, end)
@@ -84,8 +96,14 @@ def kpi_rows(results: Results, grant: Grant, kpi: str, grain: str = "month", by:
 
 
 # ---------------------------------------------------------------- alerts
-def alert_rows(results: Results, grant: Grant, start: str | None = None, end: str | None = None,
-               site: str | None = None, kpi: str | None = None) -> list[dict[str, Any]]:
+def alert_rows(
+    results: Results,
+    grant: Grant,
+    start: str | None = None,
+    end: str | None = None,
+    site: str | None = None,
+    kpi: str | None = None,
+) -> list[dict[str, Any]]:
     """Alerts as `opsfin alerts --format json`, plus owner, grain, periods and the site(s) they concern."""
     sites = results.site_map()
     out = []
@@ -108,39 +126,66 @@ def find_alert(results: Results, grant: Grant, alert_id: str) -> dict[str, Any]:
         if a.id == alert_id:
             named = sites.sites_of_scope(a.scope)
             if not grant.sees(named):
-                raise Problem(403, f"alert {alert_id} concerns {', '.join(sorted(named or [])) or 'the company'}, "
-                                   "outside your site scope")
-            return a.to_dict() | {"owner": a.owner, "grain": a.grain, "periods": a.periods,
-                                  "sites": sorted(named) if named else []}
-    raise Problem(404, f"no alert {alert_id!r} (alert ids change when the data or guardrails change)")
+                raise Problem(
+                    403,
+                    f"alert {alert_id} concerns {', '.join(sorted(named or [])) or 'the company'}, "
+                    "outside your site scope",
+                )
+            return a.to_dict() | {
+                "owner": a.owner,
+                "grain": a.grain,
+                "periods": a.periods,
+                "sites": sorted(named) if named else [],
+            }
+    raise Problem(
+        404, f"no alert {alert_id!r} (alert ids change when the data or guardrails change)"
+    )
 
 
 # ---------------------------------------------------------------- operations
-def bottleneck_rows(results: Results, grant: Grant, grain: str = "month", start: str | None = None,
-                    end: str | None = None, site: str | None = None) -> list[dict[str, Any]]:
+def bottleneck_rows(
+    results: Results,
+    grant: Grant,
+    grain: str = "month",
+    start: str | None = None,
+    end: str | None = None,
+    site: str | None = None,
+) -> list[dict[str, Any]]:
     rows = grant.keep(results.bottlenecks(grain, start, end), lambda r: r["site"])
     return [r for r in rows if r["site"] == site] if site else rows
 
 
 # ---------------------------------------------------------------- variances
-def variance_rows(results: Results, grant: Grant, start: str | None = None, end: str | None = None,
-                  budget: str | None = None, by: str | None = None, monthly: bool = False,
-                  drill: str | None = None, member: str | None = None,
-                  site: str | None = None) -> list[dict[str, Any]]:
+def variance_rows(
+    results: Results,
+    grant: Grant,
+    start: str | None = None,
+    end: str | None = None,
+    budget: str | None = None,
+    by: str | None = None,
+    monthly: bool = False,
+    drill: str | None = None,
+    member: str | None = None,
+    site: str | None = None,
+) -> list[dict[str, Any]]:
     """The bridge (or with `drill` its source rows). Site-scoped users (or a `site` filter) get only the
     split by work centre or machine, limited to members of their sites; the company bridge, its total and
     the unassigned parts are hidden from them."""
     limited = grant.scoped or site is not None
     if limited and by not in SITE_VARIANCE_DIMS:
-        raise Problem(403 if grant.scoped else 400,
-                      "the company variance bridge mixes every site's data; with a site scope or filter ask for "
-                      "by=work_center or by=machine (the splits that belong to a site)")
+        raise Problem(
+            403 if grant.scoped else 400,
+            "the company variance bridge mixes every site's data; with a site scope or filter ask for "
+            "by=work_center or by=machine (the splits that belong to a site)",
+        )
     sites = results.site_map()
     wanted = grant.site_filter([site] if site else None)
     if drill is not None and limited:
         if member is None:
-            raise Problem(403 if grant.scoped else 400,
-                          "with a site scope or filter, drill into one member: by=work_center&member=…")
+            raise Problem(
+                403 if grant.scoped else 400,
+                "with a site scope or filter, drill into one member: by=work_center&member=…",
+            )
         member_site = sites.site_of(by or "", member)
         if member_site is None or member_site not in (wanted or []):
             raise Problem(403, f"{by} {member} is not in {', '.join(wanted or [])}")
@@ -157,9 +202,15 @@ def variance_rows(results: Results, grant: Grant, start: str | None = None, end:
 
 
 # ---------------------------------------------------------------- unit economics
-def unit_economics_rows(results: Results, grant: Grant, by: str | None = None, start: str | None = None,
-                        end: str | None = None, scope: str = "product",
-                        site: str | None = None) -> list[dict[str, Any]]:
+def unit_economics_rows(
+    results: Results,
+    grant: Grant,
+    by: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    scope: str = "product",
+    site: str | None = None,
+) -> list[dict[str, Any]]:
     """Unit economics; with a site scope or filter the split is forced to carry the site (by … ,site)."""
     limited = grant.scoped or site is not None
     dims = split_list(by)
@@ -187,8 +238,13 @@ def load_rows(results: Results, grant: Grant) -> list[dict[str, Any]]:
     return grant.keep(results.loads(), lambda r: None)
 
 
-def quarantine_rows(results: Results, grant: Grant, load: str | None = None, table: str | None = None,
-                    site: str | None = None) -> list[dict[str, Any]]:
+def quarantine_rows(
+    results: Results,
+    grant: Grant,
+    load: str | None = None,
+    table: str | None = None,
+    site: str | None = None,
+) -> list[dict[str, Any]]:
     """A quarantined row belongs to the site its raw record names; rows naming none are for unscoped users."""
     rows = grant.keep(results.quarantine(load, table), lambda r: r["site"])
     return [r for r in rows if r["site"] == site] if site else rows

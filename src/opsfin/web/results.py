@@ -28,7 +28,9 @@ class Results:
     def guardrails(self):
         from ..runs.model import load_guardrails
 
-        return self.cache.get(("guardrails",), lambda: load_guardrails(self.ws.model_dir, self.catalog()))
+        return self.cache.get(
+            ("guardrails",), lambda: load_guardrails(self.ws.model_dir, self.catalog())
+        )
 
     def site_map(self) -> SiteMap:
         def build() -> SiteMap:
@@ -43,10 +45,17 @@ class Results:
         return self.cache.get(("months",), lambda: months_with_data(self.ws))
 
     # -- engines
-    def kpi(self, kpi: str, grain: str = "month", by: tuple[str, ...] = (),
-            where: tuple[tuple[str, tuple[str, ...]], ...] = (), start: str | None = None,
-            end: str | None = None) -> list[dict]:
+    def kpi(
+        self,
+        kpi: str,
+        grain: str = "month",
+        by: tuple[str, ...] = (),
+        where: tuple[tuple[str, tuple[str, ...]], ...] = (),
+        start: str | None = None,
+        end: str | None = None,
+    ) -> list[dict]:
         """The rows of `opsfin kpi KPI … --format json` (one KPI)."""
+
         def build() -> list[dict]:
             frame = self.ws.kpi([kpi], grain, list(by), {d: list(v) for d, v in where}, start, end)
             return frame.to_dicts()
@@ -56,29 +65,57 @@ class Results:
     def alerts(self, start: str | None = None, end: str | None = None) -> list:
         from ..runs.alerts import run_alerts
 
-        return self.cache.get(("alerts", start, end), lambda: run_alerts(self.ws, self.catalog(), start=start, end=end))
+        return self.cache.get(
+            ("alerts", start, end),
+            lambda: run_alerts(self.ws, self.catalog(), start=start, end=end),
+        )
 
-    def bottlenecks(self, grain: str = "month", start: str | None = None, end: str | None = None) -> list[dict]:
-        return self.cache.get(("bottlenecks", grain, start, end),
-                              lambda: self.ws.bottlenecks(grain, start, end).to_dicts())
+    def bottlenecks(
+        self, grain: str = "month", start: str | None = None, end: str | None = None
+    ) -> list[dict]:
+        return self.cache.get(
+            ("bottlenecks", grain, start, end),
+            lambda: self.ws.bottlenecks(grain, start, end).to_dicts(),
+        )
 
-    def variance(self, start: str | None = None, end: str | None = None, budget: str | None = None,
-                 by: str | None = None, monthly: bool = False, drill: str | None = None,
-                 member: str | None = None) -> list[dict]:
+    def variance(
+        self,
+        start: str | None = None,
+        end: str | None = None,
+        budget: str | None = None,
+        by: str | None = None,
+        monthly: bool = False,
+        drill: str | None = None,
+        member: str | None = None,
+    ) -> list[dict]:
         key = ("variance", start, end, budget, by, monthly, drill, member)
-        return self.cache.get(key, lambda: self.ws.variance(start, end, budget, by, monthly=monthly, drill=drill,
-                                                            member=member).to_dicts())
+        return self.cache.get(
+            key,
+            lambda: self.ws.variance(
+                start, end, budget, by, monthly=monthly, drill=drill, member=member
+            ).to_dicts(),
+        )
 
-    def variance_summary(self, start: str | None = None, end: str | None = None,
-                         budget: str | None = None) -> dict:
+    def variance_summary(
+        self, start: str | None = None, end: str | None = None, budget: str | None = None
+    ) -> dict:
         """The ends of the bridge: static-budget, flexible-budget and actual gross margin."""
-        return self.cache.get(("variance_summary", start, end, budget),
-                              lambda: self.ws.variance_summary(start, end, budget).to_dicts()[0])
+        return self.cache.get(
+            ("variance_summary", start, end, budget),
+            lambda: self.ws.variance_summary(start, end, budget).to_dicts()[0],
+        )
 
-    def unit_economics(self, by: str | None = None, start: str | None = None, end: str | None = None,
-                       scope: str = "product") -> list[dict]:
-        return self.cache.get(("unit_economics", by, start, end, scope),
-                              lambda: self.ws.unit_economics(by=by, start=start, end=end, scope=scope).to_dicts())
+    def unit_economics(
+        self,
+        by: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        scope: str = "product",
+    ) -> list[dict]:
+        return self.cache.get(
+            ("unit_economics", by, start, end, scope),
+            lambda: self.ws.unit_economics(by=by, start=start, end=end, scope=scope).to_dicts(),
+        )
 
     def loads(self) -> list[dict]:
         return self.cache.get(("loads",), lambda: load_history(self.ws).to_dicts())

@@ -32,21 +32,27 @@ class Subject:
     type: str
     id: str
     site: str | None
-    url: str      # the page that shows it
+    url: str  # the page that shows it
     label: str
 
 
 def normalise_id(subject_type: str, subject_id: str) -> str:
     subject_id = (subject_id or "").strip()
-    if subject_type in ("alert", "variance", "action", "match") and not subject_id.startswith(subject_type + ":"):
+    if subject_type in ("alert", "variance", "action", "match") and not subject_id.startswith(
+        subject_type + ":"
+    ):
         subject_id = f"{subject_type}:{subject_id}"
     return subject_id
 
 
-def resolve(results: Results, db, subject_type: str, subject_id: str, site: str | None = None) -> Subject:
+def resolve(
+    results: Results, db, subject_type: str, subject_id: str, site: str | None = None
+) -> Subject:
     """The subject with its site; 400 for a malformed id, 404 for an unknown subject."""
     if subject_type not in SUBJECT_TYPES:
-        raise Problem(400, f"subject_type {subject_type!r}: choose one of {', '.join(SUBJECT_TYPES)}")
+        raise Problem(
+            400, f"subject_type {subject_type!r}: choose one of {', '.join(SUBJECT_TYPES)}"
+        )
     subject_id = normalise_id(subject_type, subject_id)
     if subject_type == "kpi":
         k = kpi_definition(results, subject_id)
@@ -55,7 +61,13 @@ def resolve(results: Results, db, subject_type: str, subject_id: str, site: str 
         if site is not None and site not in results.site_map().sites:
             raise Problem(404, f"unknown site {site!r}")
         query = f"?site={site}" if site else ""
-        return Subject("kpi", k.id, site, f"/kpis/{k.id}{query}", f"KPI {k.name}" + (f" at {site}" if site else ""))
+        return Subject(
+            "kpi",
+            k.id,
+            site,
+            f"/kpis/{k.id}{query}",
+            f"KPI {k.name}" + (f" at {site}" if site else ""),
+        )
     if subject_type == "alert":
         alert_id = subject_id.split(":", 1)[1]
         sites = results.site_map()
@@ -68,7 +80,9 @@ def resolve(results: Results, db, subject_type: str, subject_id: str, site: str 
     if subject_type == "variance":
         m = _VARIANCE.match(subject_id)
         if not m:
-            raise Problem(400, f"subject_id {subject_id!r}: use variance:YYYY-MM:<category>[:<dim>=<member>]")
+            raise Problem(
+                400, f"subject_id {subject_id!r}: use variance:YYYY-MM:<category>[:<dim>=<member>]"
+            )
         period, category, dim, member = m.groups()
         member_site = None
         if dim is not None:
@@ -88,5 +102,7 @@ def resolve(results: Results, db, subject_type: str, subject_id: str, site: str 
         action = db.get_action(int(raw))
         if action is None:
             raise Problem(404, f"no action {raw}")
-        return Subject("action", subject_id, action.get("site"), f"/actions/{raw}", f"action {action['title']}")
+        return Subject(
+            "action", subject_id, action.get("site"), f"/actions/{raw}", f"action {action['title']}"
+        )
     return Subject("match", subject_id, None, "/", subject_id)

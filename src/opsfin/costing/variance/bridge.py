@@ -42,8 +42,9 @@ class Bridge:
     actual_gm: dict[dt.date, int]
 
 
-def build_bridge(source: Any, start=None, end=None, budget: str | None = None,
-                 base_currency: str = "EUR") -> Bridge:
+def build_bridge(
+    source: Any, start=None, end=None, budget: str | None = None, base_currency: str = "EUR"
+) -> Bridge:
     """Every month's pieces of the bridge, from the warehouse `Tables` (DuckDB or Spark; a DuckDB
     connection is read through Ibis too)."""
     t = costing_tables(source, base_currency)
@@ -57,7 +58,9 @@ def build_bridge(source: Any, start=None, end=None, budget: str | None = None,
     for m in months:
         variances = sum(gl.get((m, r), 0) for r in VARIANCE_ROLES)
         actual_gm[m] = -gl.get((m, "revenue"), 0) - (gl.get((m, "cogs"), 0) + variances)
-        placed = sum(p.target for p in pieces if p.month == m and p.category in MANUFACTURING_CATEGORIES)
+        placed = sum(
+            p.target for p in pieces if p.month == m and p.category in MANUFACTURING_CATEGORIES
+        )
         pieces.append(Piece("other_manufacturing", m, -variances - placed))
     return Bridge(months, versions, pieces, static, actual_gm)
 
@@ -87,8 +90,10 @@ def bridge_table(bridge: Bridge, by: str | None = None, monthly: bool = False) -
     month_keys = bridge.months if monthly else [None]
     for mk in month_keys:
         for cat in CATEGORIES:
-            members = sorted((k[2] for k in sums if k[0] == mk and k[1] == cat),
-                             key=lambda x: (x is None, x == UNASSIGNED, str(x)))
+            members = sorted(
+                (k[2] for k in sums if k[0] == mk and k[1] == cat),
+                key=lambda x: (x is None, x == UNASSIGNED, str(x)),
+            )
             if not members:
                 members = [None if by is None else UNASSIGNED]
             for member in members:
@@ -106,7 +111,9 @@ def bridge_table(bridge: Bridge, by: str | None = None, monthly: bool = False) -
         months = bridge.months if mk is None else [mk]
         total = sum(bridge.actual_gm[m] - bridge.static[m] for m in months)
         parts = sum(v for k, v in sums.items() if k[0] == mk)
-        if parts != total:  # pragma: no cover - guarded by construction; never print a bridge that does not add
+        if (
+            parts != total
+        ):  # pragma: no cover - guarded by construction; never print a bridge that does not add
             raise AssertionError(f"variance bridge does not add: parts {parts} vs total {total}")
         row = {"month": mk} if monthly else {}
         row["category"] = "total"
@@ -124,8 +131,15 @@ def bridge_table(bridge: Bridge, by: str | None = None, monthly: bool = False) -
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def variance(source: Any, start=None, end=None, budget: str | None = None, by: str | None = None,
-             base_currency: str = "EUR", monthly: bool = False) -> pl.DataFrame:
+def variance(
+    source: Any,
+    start=None,
+    end=None,
+    budget: str | None = None,
+    by: str | None = None,
+    base_currency: str = "EUR",
+    monthly: bool = False,
+) -> pl.DataFrame:
     """The variance bridge for the months in [start, end]: `category, [<by>], amount` plus `total`."""
     _check_dim(by)
     return bridge_table(build_bridge(source, start, end, budget, base_currency), by, monthly)
@@ -137,5 +151,11 @@ def summary(bridge: Bridge) -> dict[str, Decimal]:
     actual = sum(bridge.actual_gm.values())
     sales = {c: sum(p.target for p in bridge.pieces if p.category == c) for c in SALES_CATEGORIES}
     flexible = static + sales["sales_mix"] + sales["sales_quantity"]
-    return {k: Decimal(v).scaleb(-2) for k, v in
-            (("static_budget_gm", static), ("flexible_budget_gm", flexible), ("actual_gm", actual))}
+    return {
+        k: Decimal(v).scaleb(-2)
+        for k, v in (
+            ("static_budget_gm", static),
+            ("flexible_budget_gm", flexible),
+            ("actual_gm", actual),
+        )
+    }

@@ -23,9 +23,19 @@ DIMENSIONS = supported_dims("product", "work_center", "machine", "shift", "suppl
 
 SALES_CATEGORIES = ("sales_price", "sales_mix", "sales_quantity")
 MANUFACTURING_CATEGORIES = (
-    "material_price", "invoice_price", "material_usage", "labor_rate", "labor_efficiency",
-    "energy_price", "energy_usage", "var_overhead_spending", "var_overhead_efficiency",
-    "fixed_overhead_spending", "production_volume", "scrap", "other_manufacturing",
+    "material_price",
+    "invoice_price",
+    "material_usage",
+    "labor_rate",
+    "labor_efficiency",
+    "energy_price",
+    "energy_usage",
+    "var_overhead_spending",
+    "var_overhead_efficiency",
+    "fixed_overhead_spending",
+    "production_volume",
+    "scrap",
+    "other_manufacturing",
 )
 CATEGORIES = SALES_CATEGORIES + MANUFACTURING_CATEGORIES
 
@@ -45,8 +55,15 @@ GL_ROLES = {
     "production_volume": ("variance_volume",),
 }
 VARIANCE_ROLES = (
-    "variance_material_price", "variance_invoice_price", "variance_material_usage", "variance_scrap",
-    "variance_labor_rate", "variance_labor_efficiency", "variance_energy", "variance_overhead", "variance_volume",
+    "variance_material_price",
+    "variance_invoice_price",
+    "variance_material_usage",
+    "variance_scrap",
+    "variance_labor_rate",
+    "variance_labor_efficiency",
+    "variance_energy",
+    "variance_overhead",
+    "variance_volume",
 )
 
 #: The dimensions whose members each category's source rows carry (the rest goes to `(unassigned)`).
@@ -105,13 +122,18 @@ def _to_1e4(d: Decimal | None) -> int:
 @dataclass
 class Piece:
     """One category's amount for one month and rounding unit, with its members' exact shares."""
+
     category: str
     month: dt.date
-    target: int                                                   # cents
-    parts: dict[str, dict[str, Fraction]] = field(default_factory=dict)  # dim -> member -> exact cents
+    target: int  # cents
+    parts: dict[str, dict[str, Fraction]] = field(
+        default_factory=dict
+    )  # dim -> member -> exact cents
 
 
-def _add(parts: dict[str, dict[str, Fraction]], dim: str, member: Any, value: Fraction | int) -> None:
+def _add(
+    parts: dict[str, dict[str, Fraction]], dim: str, member: Any, value: Fraction | int
+) -> None:
     key = UNASSIGNED if member is None else str(member)
     d = parts.setdefault(dim, {})
     d[key] = d.get(key, Fraction(0)) + Fraction(value)
@@ -123,5 +145,7 @@ def _month_key(d: dt.date | dt.datetime) -> dt.date:
 
 def _gl_by_month_role(t: Tables, lo: dt.date, hi: dt.date) -> dict[tuple[dt.date, str], int]:
     """Cents per (month, role) of revenue, COGS and the variance roles in [lo, hi]."""
-    return {(_month_key(r["month"]), r["role"]): _cents(r["amount"])
-            for r in gl_month_role(t, ("revenue", "cogs", *VARIANCE_ROLES), lo, hi)}
+    return {
+        (_month_key(r["month"]), r["role"]): _cents(r["amount"])
+        for r in gl_month_role(t, ("revenue", "cogs", *VARIANCE_ROLES), lo, hi)
+    }

@@ -32,6 +32,7 @@ BILL_ROLES = ("energy", "variable_overhead", "fixed_overhead")
 @dataclass
 class ConversionInputs:
     """What the month-end close of each work centre is recomputed from."""
+
     #: work centre -> (cost centre, site, SR, VR, FR, SP), rates in 1e-4
     work_centres: dict[str, tuple[Any, Any, int, int, int, int]]
     #: (month, work centre) -> (machine, shift, product) -> [units, run cmin, std labor cmin, std run cmin, std Wh]
@@ -47,8 +48,12 @@ class ConversionInputs:
 
     def active(self, m: dt.date, w: str) -> bool:
         key = (m, w)
-        return (key in self.operations or key in self.timesheets or key in self.energy_wh
-                or any((m, w, r) in self.bills for r in BILL_ROLES))
+        return (
+            key in self.operations
+            or key in self.timesheets
+            or key in self.energy_wh
+            or any((m, w, r) in self.bills for r in BILL_ROLES)
+        )
 
 
 def _conversion(t: Tables, months: list[dt.date], versions: dict[dt.date, str]) -> list[Piece]:
@@ -63,21 +68,41 @@ def _conversion(t: Tables, months: list[dt.date], versions: dict[dt.date, str]) 
 
 
 # ------------------------------------------------------------------------------------------ inputs
-def conversion_inputs(source: Any, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]) -> ConversionInputs:
+def conversion_inputs(
+    source: Any, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]
+) -> ConversionInputs:
     t = costing_tables(source)
-    wcs = {r["work_center_id"]: (r["cost_center_id"], r["site_id"], _to_1e4(r["std_labor_rate"]),
-                                 _to_1e4(r["std_variable_overhead_rate"]), _to_1e4(r["std_fixed_overhead_rate"]),
-                                 _to_1e4(r["std_energy_price"])) for r in work_centre_standards(t)}
+    wcs = {
+        r["work_center_id"]: (
+            r["cost_center_id"],
+            r["site_id"],
+            _to_1e4(r["std_labor_rate"]),
+            _to_1e4(r["std_variable_overhead_rate"]),
+            _to_1e4(r["std_fixed_overhead_rate"]),
+            _to_1e4(r["std_energy_price"]),
+        )
+        for r in work_centre_standards(t)
+    }
     cc_wc = {cc: w for w, (cc, *_rest) in wcs.items()}
-    return ConversionInputs(wcs, _operations(t, lo, hi), timesheet_hours_and_pay(t, lo, hi),
-                            _energy_wh(t, lo, hi), _bills(t, lo, hi, cc_wc), _fixed_budget(t, lo, hi, versions))
+    return ConversionInputs(
+        wcs,
+        _operations(t, lo, hi),
+        timesheet_hours_and_pay(t, lo, hi),
+        _energy_wh(t, lo, hi),
+        _bills(t, lo, hi, cc_wc),
+        _fixed_budget(t, lo, hi, versions),
+    )
 
 
 def _operations(t: Tables, lo: dt.date, hi: dt.date) -> dict[tuple, dict[tuple, list[int]]]:
     """Operations that ended in the month, with their standards (integers: centi-minutes, Wh)."""
-    op_by: dict[tuple, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0, 0]))
+    op_by: dict[tuple, dict[tuple, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0, 0, 0, 0])
+    )
     for r in operation_sums(t, lo, hi):
-        acc = op_by[(_month_key(r["month"]), r["work_center_id"])][(r["machine_id"], r["shift_id"], r["product_id"])]
+        acc = op_by[(_month_key(r["month"]), r["work_center_id"])][
+            (r["machine_id"], r["shift_id"], r["product_id"])
+        ]
         for i, k in enumerate(("u", "run_cmin", "std_lab", "std_run", "std_wh")):
             acc[i] += int(round(r[k] or 0))
     return op_by
@@ -108,13 +133,20 @@ def _bills(t: Tables, lo: dt.date, hi: dt.date, cc_wc: dict[Any, str]) -> dict[t
     bill_by: dict[tuple, int] = defaultdict(int)
     for r in conversion_bills(t, BILL_ROLES, lo, hi):
         if r["cost_center_id"] in cc_wc:
-            bill_by[(_month_key(r["month"]), cc_wc[r["cost_center_id"]], r["role"])] += _cents(r["amount"])
+            bill_by[(_month_key(r["month"]), cc_wc[r["cost_center_id"]], r["role"])] += _cents(
+                r["amount"]
+            )
     return bill_by
 
 
-def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]) -> dict[tuple, int]:
-    return {(r["period"], r["cost_center_id"]): _cents(r["amount"]) for r in fixed_budgets(t, lo, hi)
-            if versions.get(r["period"]) == r["version"]}
+def _fixed_budget(
+    t: Tables, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]
+) -> dict[tuple, int]:
+    return {
+        (r["period"], r["cost_center_id"]): _cents(r["amount"])
+        for r in fixed_budgets(t, lo, hi)
+        if versions.get(r["period"]) == r["version"]
+    }
 
 
 # ------------------------------------------------------------------------------------------ pieces
@@ -174,13 +206,17 @@ def _overhead(m: dt.date, w: str, inputs: ConversionInputs) -> list[Piece]:
     amh_vr = he_div(run_cmin * vr, 600_000)
     applied_voh = he_div(std_run * vr, 600_000)
     applied_foh = he_div(std_run * fr, 600_000)
-    spending = _piece("var_overhead_spending", m, w, -(inputs.bills.get((m, w, "variable_overhead"), 0) - amh_vr))
+    spending = _piece(
+        "var_overhead_spending", m, w, -(inputs.bills.get((m, w, "variable_overhead"), 0) - amh_vr)
+    )
     efficiency = _piece("var_overhead_efficiency", m, w, -(amh_vr - applied_voh))
     for (machine, shift, product), v in opsx.items():
         part = -Fraction((v[1] - v[3]) * vr, 600_000)
         _add(efficiency.parts, "machine", machine, part)
         _add(efficiency.parts, "shift", shift, part)
         _add(efficiency.parts, "product", product, part)
-    fixed = _piece("fixed_overhead_spending", m, w, -(inputs.bills.get((m, w, "fixed_overhead"), 0) - budget))
+    fixed = _piece(
+        "fixed_overhead_spending", m, w, -(inputs.bills.get((m, w, "fixed_overhead"), 0) - budget)
+    )
     volume = _piece("production_volume", m, w, -(budget - applied_foh))
     return [spending, efficiency, fixed, volume]

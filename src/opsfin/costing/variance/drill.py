@@ -27,26 +27,61 @@ def _sales(t: Tables, lo: dt.date, hi: dt.date, versions: list[str], roles, base
     i = i.filter(in_range(i.invoice_date, lo, hi))
     lines = t("ar_invoice_lines")
     p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
-    v = t("volume_plan").select(version="version", _vp="period", _vprod="product_id", planned_qty="qty",
-                                planned_price="unit_price")
+    v = t("volume_plan").select(
+        version="version",
+        _vp="period",
+        _vprod="product_id",
+        planned_qty="qty",
+        planned_price="unit_price",
+    )
     v = v.filter(v.version.isin(versions))
     j = lines.join(i, "invoice_id").join(p, lines.product_id == p._p)
     j = j.left_join(v, (v._vprod == j.product_id) & (v._vp == month_of(j.invoice_date)))
-    j = j.select("invoice_date", "invoice_id", "customer_id", "currency", "line", "product_id", "qty",
-                 "unit_price", "amount", "version", "planned_qty", "planned_price", "std_unit_cost")
+    j = j.select(
+        "invoice_date",
+        "invoice_id",
+        "customer_id",
+        "currency",
+        "line",
+        "product_id",
+        "qty",
+        "unit_price",
+        "amount",
+        "version",
+        "planned_qty",
+        "planned_price",
+        "std_unit_cost",
+    )
     return j.order_by(["invoice_date", "invoice_id", "line", "version"])
 
 
 def _material_price(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
     r = t("goods_receipts")
     r = r.filter(in_range(r.received_date, lo, hi))
-    o = t("purchase_orders").select(_po="po_id", _line="line", supplier_id="supplier_id", product_id="product_id",
-                                    unit_price="unit_price", currency="currency")
+    o = t("purchase_orders").select(
+        _po="po_id",
+        _line="line",
+        supplier_id="supplier_id",
+        product_id="product_id",
+        unit_price="unit_price",
+        currency="currency",
+    )
     p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
     j = r.join(o, (r.po_id == o._po) & (r.line == o._line)).join(p, o.product_id == p._p)
     j = fx_to_base(t, j, "currency", "received_date", base)
-    j = j.select("receipt_id", "received_date", "po_id", "line", "supplier_id", "product_id", "qty", "unit_price",
-                 "currency", rate_to_base=j._rate.cast("decimal(18, 8)"), std_unit_cost=j.std_unit_cost)
+    j = j.select(
+        "receipt_id",
+        "received_date",
+        "po_id",
+        "line",
+        "supplier_id",
+        "product_id",
+        "qty",
+        "unit_price",
+        "currency",
+        rate_to_base=j._rate.cast("decimal(18, 8)"),
+        std_unit_cost=j.std_unit_cost,
+    )
     return j.order_by(["received_date", "receipt_id"])
 
 
@@ -57,10 +92,19 @@ def _gl(t: Tables) -> ir.Table:
 def _invoice_price(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
     g = _gl(t)
     g = g.filter((g.role == "variance_invoice_price") & in_range(g.posting_date, lo, hi))
-    i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id", supplier_ref="supplier_ref")
+    i = t("ap_invoices").select(
+        _i="invoice_id", supplier_id="supplier_id", supplier_ref="supplier_ref"
+    )
     j = g.left_join(i, g.source_doc == i._i)
-    j = j.select("posting_date", "journal_id", "entry_id", invoice_id=j.source_doc, supplier_id=j.supplier_id,
-                 supplier_ref=j.supplier_ref, amount=j.amount)
+    j = j.select(
+        "posting_date",
+        "journal_id",
+        "entry_id",
+        invoice_id=j.source_doc,
+        supplier_id=j.supplier_id,
+        supplier_ref=j.supplier_ref,
+        amount=j.amount,
+    )
     return j.order_by(["posting_date", "journal_id", "entry_id"]).drop("entry_id")
 
 
@@ -76,7 +120,9 @@ def _orders(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> 
 def _timesheets(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
     ts = t("timesheets")
     ts = ts.filter(in_range(ts.work_date, lo, hi))
-    e = t("employees").select(_e="employee_id", hourly_rate="hourly_rate", overtime_multiplier="overtime_multiplier")
+    e = t("employees").select(
+        _e="employee_id", hourly_rate="hourly_rate", overtime_multiplier="overtime_multiplier"
+    )
     w = t("work_centers").select(_w="work_center_id", std_labor_rate="std_labor_rate")
     j = ts.join(e, ts.employee_id == e._e).join(w, ts.work_center_id == w._w).drop("_e", "_w")
     return j.order_by(["work_date", "timesheet_id"])
@@ -86,9 +132,13 @@ def _operations(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str)
     op = t("operations")
     op = op.filter(in_range(op.end_at, lo, hi))
     o = t("production_orders").select(_o="order_id", product_id="product_id")
-    r = t("routings").select(_rp="product_id", _rs="step", std_run_minutes_per_unit="std_run_minutes_per_unit",
-                             std_labor_minutes_per_unit="std_labor_minutes_per_unit",
-                             std_kwh_per_unit="std_kwh_per_unit")
+    r = t("routings").select(
+        _rp="product_id",
+        _rs="step",
+        std_run_minutes_per_unit="std_run_minutes_per_unit",
+        std_labor_minutes_per_unit="std_labor_minutes_per_unit",
+        std_kwh_per_unit="std_kwh_per_unit",
+    )
     j = op.join(o, op.order_id == o._o)
     j = j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs)).drop("_o", "_rp", "_rs")
     return j.order_by(["end_at", "operation_id"])
@@ -96,8 +146,10 @@ def _operations(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str)
 
 def _readings(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
     r = t("machine_readings")
-    r = r.filter((r.hour_start >= dt.datetime.combine(lo, dt.time()))
-                 & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time())))
+    r = r.filter(
+        (r.hour_start >= dt.datetime.combine(lo, dt.time()))
+        & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()))
+    )
     mc = t("machines").select(_m="machine_id", work_center_id="work_center_id")
     j = r.join(mc, r.machine_id == mc._m)
     j = j.select("work_center_id", *r.columns)
@@ -111,9 +163,19 @@ def _bills(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> i
     w = t("work_centers").select(_cc="cost_center_id", work_center_id="work_center_id")
     b = g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
     j = b.join(w, b.cost_center_id == w._cc)
-    j = j.select("posting_date", "journal_id", "source_doc", "cost_center_id", "work_center_id", "role", "amount",
-                 "entry_id")
-    return j.order_by(["posting_date", "cost_center_id", "work_center_id", "entry_id"]).drop("entry_id")
+    j = j.select(
+        "posting_date",
+        "journal_id",
+        "source_doc",
+        "cost_center_id",
+        "work_center_id",
+        "role",
+        "amount",
+        "entry_id",
+    )
+    return j.order_by(["posting_date", "cost_center_id", "work_center_id", "entry_id"]).drop(
+        "entry_id"
+    )
 
 
 def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
@@ -121,7 +183,9 @@ def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: st
     a = t("accounts").select(_a="account_id", _role="role")
     w = t("work_centers").select(_cc="cost_center_id", work_center_id="work_center_id")
     j = b.join(a, b.account_id == a._a).join(w, b.cost_center_id == w._cc)
-    j = j.filter((j._role == "fixed_overhead") & in_range(j.period, lo, hi) & j.version.isin(versions))
+    j = j.filter(
+        (j._role == "fixed_overhead") & in_range(j.period, lo, hi) & j.version.isin(versions)
+    )
     j = j.select(*b.columns, "work_center_id")
     return j.order_by(["version", "period", "cost_center_id", "account_id", "work_center_id"])
 
@@ -132,32 +196,62 @@ def _gl_rows(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) ->
     return g.order_by(["posting_date", "entry_id"])
 
 
-_SOURCES = {"sales": _sales, "material_price": _material_price, "invoice_price": _invoice_price, "orders": _orders,
-            "timesheets": _timesheets, "operations": _operations, "readings": _readings, "bills": _bills,
-            "fixed_budget": _fixed_budget, "gl": _gl_rows}
+_SOURCES = {
+    "sales": _sales,
+    "material_price": _material_price,
+    "invoice_price": _invoice_price,
+    "orders": _orders,
+    "timesheets": _timesheets,
+    "operations": _operations,
+    "readings": _readings,
+    "bills": _bills,
+    "fixed_budget": _fixed_budget,
+    "gl": _gl_rows,
+}
 _NEEDS_VERSIONS = ("sales", "fixed_budget")
 
 
 #: Which source rows explain each category (and, for GL-based ones, which roles).
 DRILL: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sales_price": ("sales", ()), "sales_mix": ("sales", ()), "sales_quantity": ("sales", ()),
-    "material_price": ("material_price", ()), "invoice_price": ("invoice_price", ()),
-    "material_usage": ("orders", ()), "scrap": ("orders", ()),
-    "labor_rate": ("timesheets", ()), "labor_efficiency": ("timesheets", ()),
-    "energy_price": ("bills", ("energy",)), "energy_usage": ("readings", ()),
-    "var_overhead_spending": ("bills", ("variable_overhead",)), "var_overhead_efficiency": ("operations", ()),
-    "fixed_overhead_spending": ("bills", ("fixed_overhead",)), "production_volume": ("fixed_budget", ()),
-    "other_manufacturing": ("gl", VARIANCE_ROLES), "total": ("gl", ("revenue", "cogs", *VARIANCE_ROLES)),
+    "sales_price": ("sales", ()),
+    "sales_mix": ("sales", ()),
+    "sales_quantity": ("sales", ()),
+    "material_price": ("material_price", ()),
+    "invoice_price": ("invoice_price", ()),
+    "material_usage": ("orders", ()),
+    "scrap": ("orders", ()),
+    "labor_rate": ("timesheets", ()),
+    "labor_efficiency": ("timesheets", ()),
+    "energy_price": ("bills", ("energy",)),
+    "energy_usage": ("readings", ()),
+    "var_overhead_spending": ("bills", ("variable_overhead",)),
+    "var_overhead_efficiency": ("operations", ()),
+    "fixed_overhead_spending": ("bills", ("fixed_overhead",)),
+    "production_volume": ("fixed_budget", ()),
+    "other_manufacturing": ("gl", VARIANCE_ROLES),
+    "total": ("gl", ("revenue", "cogs", *VARIANCE_ROLES)),
 }
 
 _DRILL_FILTER = {  # the column that carries each dimension in a drill table
-    "product": "product_id", "work_center": "work_center_id", "machine": "machine_id", "shift": "shift_id",
-    "supplier": "supplier_id", "customer": "customer_id",
+    "product": "product_id",
+    "work_center": "work_center_id",
+    "machine": "machine_id",
+    "shift": "shift_id",
+    "supplier": "supplier_id",
+    "customer": "customer_id",
 }
 
 
-def source_rows(source: Any, category: str, start=None, end=None, budget: str | None = None,
-                by: str | None = None, member: str | None = None, base_currency: str = "EUR") -> pl.DataFrame:
+def source_rows(
+    source: Any,
+    category: str,
+    start=None,
+    end=None,
+    budget: str | None = None,
+    by: str | None = None,
+    member: str | None = None,
+    base_currency: str = "EUR",
+) -> pl.DataFrame:
     """The source rows behind a category of the bridge (receipts, orders, timesheets, readings, bills, …),
     optionally only those of one member of a dimension; from the warehouse `Tables` (DuckDB or Spark)."""
     if category not in DRILL:
@@ -166,14 +260,19 @@ def source_rows(source: Any, category: str, start=None, end=None, budget: str | 
     months = resolve_months(t, start, end)
     lo, hi = months[0], month_end(months[-1])
     kind, roles = DRILL[category]
-    versions = sorted(set(plan_versions(t, months, budget).values())) if kind in _NEEDS_VERSIONS else []
+    versions = (
+        sorted(set(plan_versions(t, months, budget).values())) if kind in _NEEDS_VERSIONS else []
+    )
     expr = _SOURCES[kind](t, lo, hi, versions, roles, base_currency)
     out: pl.DataFrame = pl.from_arrow(expr.to_pyarrow())  # type: ignore[assignment]
     if by is not None and member is not None:
         col = _DRILL_FILTER[_check_dim(by)]  # type: ignore[index]
         if col not in out.columns:
-            raise UserError(f"{category}: its source rows do not carry {by}; drill without " + "{param}/{member}",
-                            param="by")
+            raise UserError(
+                f"{category}: its source rows do not carry {by}; drill without "
+                + "{param}/{member}",
+                param="by",
+            )
         out = out.filter(pl.col(col) == member)
     return out
 

@@ -57,14 +57,22 @@ def plan_volumes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """version, period, product_id, qty (Σ), unit_price (any) of the volume plan in [lo, hi]."""
     v = t("volume_plan")
     v = v.filter(in_range(v.period, lo, hi))
-    return fetch(v.group_by(["version", "period", "product_id"]).aggregate(
-        qty=v.qty.sum(), unit_price=v.unit_price.cast(PRICE_T).arbitrary().cast(PRICE_T)))
+    return fetch(
+        v.group_by(["version", "period", "product_id"]).aggregate(
+            qty=v.qty.sum(), unit_price=v.unit_price.cast(PRICE_T).arbitrary().cast(PRICE_T)
+        )
+    )
 
 
 def product_standards(t: Tables) -> Rows:
     p = t("products")
-    return fetch(p.select("product_id", std_unit_cost=p.std_unit_cost.cast(PRICE_T),
-                          list_price=p.list_price.cast(PRICE_T)))
+    return fetch(
+        p.select(
+            "product_id",
+            std_unit_cost=p.std_unit_cost.cast(PRICE_T),
+            list_price=p.list_price.cast(PRICE_T),
+        )
+    )
 
 
 def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -74,15 +82,24 @@ def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     g = _gl_roles(t)
     g = g.filter((g.role == "revenue") & in_range(g.posting_date, lo, hi))
     g = g.mutate(month=month_of(g.posting_date))
-    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(_rev=(-g.amount.sum()).cast(MONEY_SUM_T))
+    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(
+        _rev=(-g.amount.sum()).cast(MONEY_SUM_T)
+    )
     lines = t("ar_invoice_lines")
     inv = t("ar_invoices").select(_i="invoice_id", customer_id="customer_id")
     net = lines.group_by(_n="invoice_id").aggregate(_net=lines.amount.sum().cast(MONEY_SUM_T))
-    j = rev.join(lines, rev._inv == lines.invoice_id).join(inv, rev._inv == inv._i).join(net, rev._inv == net._n)
+    j = (
+        rev.join(lines, rev._inv == lines.invoice_id)
+        .join(inv, rev._inv == inv._i)
+        .join(net, rev._inv == net._n)
+    )
     share = (j._rev * j.amount.cast(MONEY_T)).cast("float64") / j._net.cast("float64")
     j = j.mutate(_share=ibis.ifelse(j._net != 0, share, ibis.null("float64")))
-    return fetch(j.group_by(["month", "product_id", "customer_id"]).aggregate(
-        qty=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T), revenue=j._share.sum()))
+    return fetch(
+        j.group_by(["month", "product_id", "customer_id"]).aggregate(
+            qty=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T), revenue=j._share.sum()
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------ material
@@ -92,15 +109,30 @@ def receipts(t: Tables, lo: dt.date, hi: dt.date, base: str) -> Rows:
     per shape `n`: received_date, supplier_id, product_id, qty, unit_price, rate, std_unit_cost, n."""
     r = t("goods_receipts")
     r = r.filter(in_range(r.received_date, lo, hi))
-    o = t("purchase_orders").select(_po="po_id", _line="line", supplier_id="supplier_id", product_id="product_id",
-                                    unit_price="unit_price", currency="currency")
+    o = t("purchase_orders").select(
+        _po="po_id",
+        _line="line",
+        supplier_id="supplier_id",
+        product_id="product_id",
+        unit_price="unit_price",
+        currency="currency",
+    )
     p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
     j = r.join(o, (r.po_id == o._po) & (r.line == o._line)).join(p, o.product_id == p._p)
-    j = j.select("received_date", "supplier_id", "product_id", "qty", "currency",
-                 unit_price=j.unit_price.cast(PRICE_T), std_unit_cost=j.std_unit_cost.cast(PRICE_T))
+    j = j.select(
+        "received_date",
+        "supplier_id",
+        "product_id",
+        "qty",
+        "currency",
+        unit_price=j.unit_price.cast(PRICE_T),
+        std_unit_cost=j.std_unit_cost.cast(PRICE_T),
+    )
     j = fx_to_base(t, j, "currency", "received_date", base)
     keys = ["received_date", "supplier_id", "product_id", "qty", "unit_price", "std_unit_cost"]
-    return fetch(j.group_by([*keys, j._rate.cast("decimal(18, 8)").name("rate")]).aggregate(n=j.count()))
+    return fetch(
+        j.group_by([*keys, j._rate.cast("decimal(18, 8)").name("rate")]).aggregate(n=j.count())
+    )
 
 
 def _invoice_price_gl(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
@@ -114,8 +146,11 @@ def invoice_price_postings(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id")
     j = g.left_join(i, g.source_doc == i._i)
     j = j.mutate(month=month_of(j.posting_date), invoice_id=j.source_doc)
-    return fetch(j.group_by(["month", "invoice_id", "supplier_id"]).aggregate(
-        amount=j.amount.sum().cast(MONEY_SUM_T)))
+    return fetch(
+        j.group_by(["month", "invoice_id", "supplier_id"]).aggregate(
+            amount=j.amount.sum().cast(MONEY_SUM_T)
+        )
+    )
 
 
 def invoice_price_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -123,7 +158,11 @@ def invoice_price_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     docs = _invoice_price_gl(t, lo, hi).source_doc
     lines = t("ap_invoice_lines")
     lines = lines.filter(lines.invoice_id.isin(docs) & lines.product_id.notnull())
-    return fetch(lines.group_by(["invoice_id", "product_id"]).aggregate(net=lines.amount.abs().sum().cast(MONEY_SUM_T)))
+    return fetch(
+        lines.group_by(["invoice_id", "product_id"]).aggregate(
+            net=lines.amount.abs().sum().cast(MONEY_SUM_T)
+        )
+    )
 
 
 def _closed_orders(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
@@ -144,14 +183,19 @@ def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     o = _closed_orders(t, lo, hi)
     mv = t("inventory_movements")
     mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
-    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(_issued=-mv.qty.sum())
+    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(
+        _issued=-mv.qty.sum()
+    )
     b = t("bom").select(_bp="product_id", _bc="component_id", _per="qty_per")
     c = t("products").select(_cp="product_id", _cost="std_unit_cost")
     j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
     j = j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
-    j = j.select("product_id", month=month_of(j.closed_date),
-                 qty_e6=_scaled(j._issued.fill_null(0.0) - j.planned_qty * j._per, 1_000_000),
-                 cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000))
+    j = j.select(
+        "product_id",
+        month=month_of(j.closed_date),
+        qty_e6=_scaled(j._issued.fill_null(0.0) - j.planned_qty * j._per, 1_000_000),
+        cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000),
+    )
     j = j.filter(j.qty_e6.notnull())
     return fetch(j.group_by(["month", "product_id", "qty_e6", "cost_e4"]).aggregate(n=j.count()))
 
@@ -165,8 +209,15 @@ def scrap_orders(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     s = op.group_by(_o="order_id").aggregate(_q=op.qty_scrap.sum())
     p = t("products").select(_p="product_id", _cost="std_unit_cost")
     j = o.join(s, o.order_id == s._o).join(p, o.product_id == p._p)
-    return fetch(j.select("order_id", "product_id", month=month_of(j.closed_date), qty_e6=_scaled(j._q, 1_000_000),
-                          cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000)))
+    return fetch(
+        j.select(
+            "order_id",
+            "product_id",
+            month=month_of(j.closed_date),
+            qty_e6=_scaled(j._q, 1_000_000),
+            cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000),
+        )
+    )
 
 
 def scrap_operations(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -176,7 +227,11 @@ def scrap_operations(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     op = t("operations")
     op = op.filter(op.order_id.isin(o.order_id) & (op.qty_scrap != 0))
     op = op.mutate(q=op.qty_scrap.sum().over(ibis.window(group_by=op.order_id)))
-    return fetch(op.select("order_id", "operation_id", "work_center_id", "machine_id", "shift_id", "qty_scrap", "q"))
+    return fetch(
+        op.select(
+            "order_id", "operation_id", "work_center_id", "machine_id", "shift_id", "qty_scrap", "q"
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------ conversion
@@ -184,11 +239,17 @@ def work_centre_standards(t: Tables) -> Rows:
     w = t("work_centers")
     s = t("sites").select(_s="site_id", std_energy_price="std_energy_price")
     j = w.left_join(s, w.site_id == s._s)
-    return fetch(j.select("work_center_id", "cost_center_id", "site_id",
-                          std_labor_rate=j.std_labor_rate.cast(PRICE_T),
-                          std_variable_overhead_rate=j.std_variable_overhead_rate.cast(PRICE_T),
-                          std_fixed_overhead_rate=j.std_fixed_overhead_rate.cast(PRICE_T),
-                          std_energy_price=j.std_energy_price.cast(PRICE_T)))
+    return fetch(
+        j.select(
+            "work_center_id",
+            "cost_center_id",
+            "site_id",
+            std_labor_rate=j.std_labor_rate.cast(PRICE_T),
+            std_variable_overhead_rate=j.std_variable_overhead_rate.cast(PRICE_T),
+            std_fixed_overhead_rate=j.std_fixed_overhead_rate.cast(PRICE_T),
+            std_energy_price=j.std_energy_price.cast(PRICE_T),
+        )
+    )
 
 
 def operation_sums(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -196,16 +257,27 @@ def operation_sums(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     scrap), run centi-minutes, and the standard labor / run centi-minutes and Wh of those units."""
     op = t("operations")
     op = op.filter(in_range(op.end_at, lo, hi))
-    r = t("routings").select(_rp="product_id", _rs="step", _lab="std_labor_minutes_per_unit",
-                             _run="std_run_minutes_per_unit", _kwh="std_kwh_per_unit")
+    r = t("routings").select(
+        _rp="product_id",
+        _rs="step",
+        _lab="std_labor_minutes_per_unit",
+        _run="std_run_minutes_per_unit",
+        _kwh="std_kwh_per_unit",
+    )
     j = reach(t, op, "operations", {"product"})  # the order's product (core/dimensions.py)
     j = j.mutate(product_id=j.product)
     j = j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs))
     j = j.mutate(month=month_of(j.end_at), _u=j.qty_good + j.qty_scrap)
     keys = ["month", "work_center_id", "machine_id", "shift_id", "product_id"]
-    return fetch(j.group_by(keys).aggregate(
-        u=j._u.sum(), run_cmin=_scaled(j.run_minutes, 100).sum(), std_lab=(j._u * _scaled(j._lab, 100)).sum(),
-        std_run=(j._u * _scaled(j._run, 100)).sum(), std_wh=(j._u * _scaled(j._kwh, 1000)).sum()))
+    return fetch(
+        j.group_by(keys).aggregate(
+            u=j._u.sum(),
+            run_cmin=_scaled(j.run_minutes, 100).sum(),
+            std_lab=(j._u * _scaled(j._lab, 100)).sum(),
+            std_run=(j._u * _scaled(j._run, 100)).sum(),
+            std_wh=(j._u * _scaled(j._kwh, 1000)).sum(),
+        )
+    )
 
 
 def timesheet_shapes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -215,9 +287,15 @@ def timesheet_shapes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     ts = ts.filter(ts.work_center_id.notnull() & in_range(ts.work_date, lo, hi))
     e = t("employees").select(_e="employee_id", _rate="hourly_rate", _mult="overtime_multiplier")
     j = ts.join(e, ts.employee_id == e._e)
-    j = j.select("work_center_id", "shift_id", month=month_of(j.work_date),
-                 regular=j.regular_hours.fill_null(0.0), overtime=j.overtime_hours.fill_null(0.0),
-                 rate=j._rate.cast(PRICE_T), multiplier=j._mult.fill_null(1.0))
+    j = j.select(
+        "work_center_id",
+        "shift_id",
+        month=month_of(j.work_date),
+        regular=j.regular_hours.fill_null(0.0),
+        overtime=j.overtime_hours.fill_null(0.0),
+        rate=j._rate.cast(PRICE_T),
+        multiplier=j._mult.fill_null(1.0),
+    )
     keys = ["month", "work_center_id", "shift_id", "regular", "overtime", "rate", "multiplier"]
     return fetch(j.group_by(keys).aggregate(n=j.count()))
 
@@ -225,11 +303,17 @@ def timesheet_shapes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
 def energy_wh(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """Wh per month, work centre and machine of the readings in [lo, hi] (each reading rounded to the Wh)."""
     r = t("machine_readings")
-    r = r.filter((r.hour_start >= dt.datetime.combine(lo, dt.time()))
-                 & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time())))
+    r = r.filter(
+        (r.hour_start >= dt.datetime.combine(lo, dt.time()))
+        & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()))
+    )
     j = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
     j = j.mutate(month=month_of(j.hour_start), work_center_id=j.work_center)
-    return fetch(j.group_by(["month", "work_center_id", "machine_id"]).aggregate(wh=_scaled(j.kwh, 1000).sum()))
+    return fetch(
+        j.group_by(["month", "work_center_id", "machine_id"]).aggregate(
+            wh=_scaled(j.kwh, 1000).sum()
+        )
+    )
 
 
 def conversion_bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Rows:
@@ -240,7 +324,11 @@ def conversion_bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date
     clearing = g.filter(g.role.startswith("variance_")).select("journal_id")
     b = g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
     b = b.mutate(month=month_of(b.posting_date))
-    return fetch(b.group_by(["month", "cost_center_id", "role"]).aggregate(amount=b.amount.sum().cast(MONEY_SUM_T)))
+    return fetch(
+        b.group_by(["month", "cost_center_id", "role"]).aggregate(
+            amount=b.amount.sum().cast(MONEY_SUM_T)
+        )
+    )
 
 
 def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -249,5 +337,8 @@ def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     a = t("accounts").select(_a="account_id", role="role")
     j = b.join(a, b.account_id == a._a)
     j = j.filter((j.role == "fixed_overhead") & in_range(j.period, lo, hi))
-    return fetch(j.group_by(["version", "period", "cost_center_id"]).aggregate(
-        amount=j.amount.cast(MONEY_T).sum().cast(MONEY_SUM_T)))
+    return fetch(
+        j.group_by(["version", "period", "cost_center_id"]).aggregate(
+            amount=j.amount.cast(MONEY_T).sum().cast(MONEY_SUM_T)
+        )
+    )

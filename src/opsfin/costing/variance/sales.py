@@ -15,20 +15,32 @@ from .reads import plan_volumes, product_standards, revenue_lines
 from .textbook import sales_volume_split
 
 
-def _sales(t: Tables, months: list[dt.date], versions: dict[dt.date, str], gl: dict
-           ) -> tuple[list[Piece], dict[dt.date, int]]:
+def _sales(
+    t: Tables, months: list[dt.date], versions: dict[dt.date, str], gl: dict
+) -> tuple[list[Piece], dict[dt.date, int]]:
     lo, hi = months[0], month_end(months[-1])
-    std = {r["product_id"]: (Decimal(r["std_unit_cost"] or 0), Decimal(r["list_price"] or 0))
-           for r in product_standards(t)}
+    std = {
+        r["product_id"]: (Decimal(r["std_unit_cost"] or 0), Decimal(r["list_price"] or 0))
+        for r in product_standards(t)
+    }
     plan: dict[dt.date, dict[str, tuple[Fraction, Fraction]]] = defaultdict(dict)
     for r in plan_volumes(t, lo, hi):
         if versions.get(r["period"]) == r["version"]:
-            plan[r["period"]][r["product_id"]] = (Fraction(Decimal(str(r["qty"]))), Fraction(r["unit_price"]))
+            plan[r["period"]][r["product_id"]] = (
+                Fraction(Decimal(str(r["qty"]))),
+                Fraction(r["unit_price"]),
+            )
     # actual: revenue GL per AR invoice, shared over its lines by line amount; quantities from the lines
     actual: dict[dt.date, list[tuple]] = defaultdict(list)
     for r in revenue_lines(t, lo, hi):
-        actual[_month_key(r["month"])].append((r["product_id"], r["customer_id"], Fraction(r["qty"] or 0),
-                                               Fraction(Decimal(str(r["revenue"] or 0)))))
+        actual[_month_key(r["month"])].append(
+            (
+                r["product_id"],
+                r["customer_id"],
+                Fraction(r["qty"] or 0),
+                Fraction(Decimal(str(r["revenue"] or 0))),
+            )
+        )
     pieces: list[Piece] = []
     static_by_month: dict[dt.date, int] = {}
     for m in months:

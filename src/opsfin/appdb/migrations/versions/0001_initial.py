@@ -123,6 +123,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("audit_head", "audit_log", "match_decisions", "actions", "comments", "failed_logins",
-                 "sessions", "tokens", "users"):
+    for name in (
+        "audit_head",
+        "audit_log",
+        "match_decisions",
+        "actions",
+        "comments",
+        "failed_logins",
+        "sessions",
+        "tokens",
+        "users",
+    ):
         op.drop_table(name)
