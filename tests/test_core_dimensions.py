@@ -3,10 +3,14 @@ hand-made master data set (expected sites worked out from the rows below by hand
 
 from __future__ import annotations
 
+import datetime as dt
+
+import ibis
 import polars as pl
 import pytest
 
 from opsfin.canonical import table
+from opsfin.core.dimension_joins import reach
 from opsfin.core.dimensions import (
     DIMENSIONS,
     MACHINE_WORK_CENTER,
@@ -19,7 +23,9 @@ from opsfin.core.dimensions import (
     SiteMap,
     dims_of,
     hops_for,
+    parse_by,
     parse_where,
+    supported_dims,
 )
 from opsfin.errors import UserError, api_name
 
@@ -185,3 +191,53 @@ def test_where_errors_carry_the_item_and_the_whole_wording():
 
 def test_where_splits_at_the_first_equals_sign():
     assert parse_where(["site=P1=P2"]) == {"site": ["P1=P2"]}
+
+
+def test_a_reading_reaches_the_shift_whose_hours_hold_its_time():
+    con = ibis.duckdb.connect()
+    made = {name: con.create_table(name, ibis.memtable(rows)) for name, rows in {
+        "machines": {"machine_id": ["M1", "M2"], "work_center_id": ["WC1", "WC2"]},
+        "work_centers": {"work_center_id": ["WC1", "WC2"], "site_id": ["P1", "P2"]},
+        # P1 works three 8-hour shifts, the night one across midnight; P2 one 12-hour day shift
+        "shifts": {"shift_id": ["E", "L", "N", "D2"], "site_id": ["P1", "P1", "P1", "P2"],
+                   "start_time": [dt.time(6), dt.time(14), dt.time(22), dt.time(6)],
+                   "hours": [8.0, 8.0, 8.0, 12.0]},
+    }.items()}
+    times = [(6, 0), (13, 59), (14, 0), (21, 59), (22, 0), (2, 30), (5, 59)]
+    rel = ibis.memtable({"machine": ["M1"] * len(times) + ["M2", "M2"],
+                         "_ts": [dt.datetime(2024, 3, 4, h, m) for h, m in times]
+                         + [dt.datetime(2024, 3, 4, 6), dt.datetime(2024, 3, 4, 18)]})
+    got = reach(made.__getitem__, rel, "machine_readings", {"shift"}).to_pyarrow().to_pylist()
+    # minutes after the shift's start, modulo a day, below its length: 06:00-13:59 E, 14:00-21:59 L,
+    # 22:00-05:59 N (05:59 is 479 minutes after 22:00); P2's readings only see P2's shift, and 18:00 is
+    # 720 minutes after 06:00, the first minute after D2
+    assert sorted((r["machine"], r["_ts"].strftime("%H:%M"), r["site"], r["shift"]) for r in got) == [
+        ("M1", "02:30", "P1", "N"), ("M1", "05:59", "P1", "N"), ("M1", "06:00", "P1", "E"),
+        ("M1", "13:59", "P1", "E"), ("M1", "14:00", "P1", "L"), ("M1", "21:59", "P1", "L"),
+        ("M1", "22:00", "P1", "N"), ("M2", "06:00", "P2", "D2"),
+    ]
+    assert set(got[0]) == {"machine", "_ts", "work_center", "site", "shift"}  # no helper column left
+
+
+def test_by_skips_blanks_and_words_a_repeat():
+    assert parse_by("site, ,", ("site",), "x") == ["site"]
+    assert parse_by(["site", " "], ("site",), "x") == ["site"]
+    with pytest.raises(UserError) as caught:
+        parse_by("site,site", ("site",), "x")
+    assert str(caught.value) == "--by site,site: a dimension is named twice" and caught.value.param == "by"
+    with pytest.raises(ValueError, match="not dimensions of core/dimensions.py: colour, size"):
+        supported_dims("site", "colour", "size")
+
+
+def test_a_shift_starting_on_the_half_hour():
+    con = ibis.duckdb.connect()
+    made = {name: con.create_table(name, ibis.memtable(rows)) for name, rows in {
+        "machines": {"machine_id": ["M1"], "work_center_id": ["WC1"]},
+        "work_centers": {"work_center_id": ["WC1"], "site_id": ["P1"]},
+        "shifts": {"shift_id": ["A", "B"], "site_id": ["P1", "P1"],
+                   "start_time": [dt.time(6, 30), dt.time(18, 30)], "hours": [12.0, 12.0]},
+    }.items()}
+    rel = ibis.memtable({"machine": ["M1", "M1"], "_ts": [dt.datetime(2024, 3, 4, 6, 29), dt.datetime(2024, 3, 4, 6, 30)]})
+    got = reach(made.__getitem__, rel, "machine_readings", {"shift"}).to_pyarrow().to_pylist()
+    # A holds 06:30-18:29, B 18:30-06:29
+    assert sorted((r["_ts"].strftime("%H:%M"), r["shift"]) for r in got) == [("06:29", "B"), ("06:30", "A")]

@@ -164,3 +164,51 @@ def test_unknown_engine_is_a_clear_error(tiny_demo, capsys):
     )
     assert code != 0 and "Traceback" not in err
     assert "postgres" in err and "duckdb" in err
+
+
+def _abc_and_allocation(t, ws, case: str) -> dict[str, pl.DataFrame]:
+    from opsfin.costing.abc import abc_inputs, run_abc
+    from opsfin.costing.allocations import allocation_inputs, run_allocation
+    from opsfin.runs.model import load_abc_config, load_allocation_config
+
+    if case == "abc":
+        config = load_abc_config(ws.model_dir)
+        r = run_abc(abc_inputs(t, config, D(2024, 2, 1), D(2024, 3, 31)), config, "customer")
+        return {"objects": r.objects, "pools": r.pools, "assignments": r.assignments}
+    config = load_allocation_config(ws.model_dir)
+    r = run_allocation(allocation_inputs(t, D(2024, 3, 1), config.roles), config, "reciprocal")
+    return {"flows": r.flows, "summary": r.summary}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["abc", "allocation"])
+def test_abc_and_allocation_same_on_spark_and_duckdb(engines, tiny_demo, case):
+    spark_t, duck_t = engines
+    spark, duck = (
+        _abc_and_allocation(spark_t, tiny_demo, case),
+        _abc_and_allocation(duck_t, tiny_demo, case),
+    )
+    for view, duck_df in duck.items():
+        label = f"{case} {view}"
+        assert duck_df.height > 0, f"{label}: no rows on the tiny company, nothing compared"
+        _assert_money_not_all_zero(duck_df, label)
+        assert spark[view].schema == duck_df.schema, label
+        assert spark[view].to_dicts() == duck_df.to_dicts(), label
+
+
+def test_allocation_post_on_spark_is_a_clear_error(tiny_demo, capsys):
+    code, out, err = run_cli(
+        capsys,
+        "allocate",
+        "--method",
+        "direct",
+        "--period",
+        "2024-03",
+        "--post",
+        "--engine",
+        "spark",
+        "-w",
+        str(tiny_demo.path),
+    )
+    assert code != 0 and "Traceback" not in err
+    assert "--post" in err and "DuckDB" in err

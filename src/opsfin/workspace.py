@@ -158,20 +158,31 @@ class Workspace:
 
     # -- costing: activity-based costing and service cost allocations (docs/abc.md, docs/allocations.md)
     def abc(
-        self, object: str = "product", start=None, end=None, view: str = "objects"
-    ) -> pl.DataFrame:  # noqa: A002
+        self,
+        object: str = "product",  # noqa: A002
+        start=None,
+        end=None,
+        view: str = "objects",
+        engine: str | None = None,
+    ) -> pl.DataFrame:
         """ABC against traditional costing per product or customer; `view`: objects, pools, activities, assignments."""
         from .runs.costing import abc_result
 
-        return abc_result(self, object, start, end, view)
+        return abc_result(self, object, start, end, view, engine=engine)
 
     def allocate(
-        self, method: str, period: str, post: bool = False, view: str = "flows"
+        self,
+        method: str,
+        period: str,
+        post: bool = False,
+        view: str = "flows",
+        engine: str | None = None,
     ) -> pl.DataFrame:
-        """Service cost allocation flows (`view="summary"`: per cost centre); `post=True` also posts the journals."""
+        """Service cost allocation flows (`view="summary"`: per cost centre); `post=True` also posts the journals
+        (through DuckDB; `engine="spark"` previews only)."""
         from .runs.costing import allocation_result
 
-        return allocation_result(self, method, period, post, view)[0]
+        return allocation_result(self, method, period, post, view, engine=engine)[0]
 
     # -- costing: variance analysis (docs/variances.md)
     def variance(

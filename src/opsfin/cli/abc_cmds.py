@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import workspace
+from .costing_cmds import EngineOpt
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, print_rows
 from .root import app
@@ -24,12 +25,13 @@ def abc_cmd(
     ] = "objects",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """ABC cost and profitability per product or customer, beside traditional volume-based costing:
     object_id, name, revenue, cogs, gross_margin, abc_cost, abc_profit, traditional_cost,
     traditional_profit, difference (abc_cost − traditional_cost)."""
     ws = workspace.open(ws_path)
-    rows = ws.abc(object_, from_, to, view)
+    rows = ws.abc(object_, from_, to, view, engine=engine)
     print_rows(rows, fmt, title=f"ABC by {object_} ({view})")
 
 
@@ -49,6 +51,9 @@ def allocate_cmd(
     ] = "summary",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
+    engine: Annotated[
+        str | None, typer.Option(help="duckdb (default) or spark (preview only: --post is DuckDB)")
+    ] = None,
 ) -> None:
     """Allocate service and support cost centres to production by model/allocations.yaml: preview what
     each cost centre gives and receives (--view flows: every flow), or post balanced journals (one per
@@ -61,7 +66,9 @@ def allocate_cmd(
     ws = workspace.open(ws_path)
     from .users_cmds import cli_actor
 
-    rows, result, status = allocation_result(ws, method, period, post, view, actor=cli_actor())
+    rows, result, status = allocation_result(
+        ws, method, period, post, view, actor=cli_actor(), engine=engine
+    )
     print_rows(rows, fmt, title=f"Allocation {result.run_id} ({view})")
     if status is not None:
         msg = (

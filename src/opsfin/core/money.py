@@ -2,7 +2,7 @@
 
 Every rounding of money in opsfin is half to even ("banker's rounding"), once, where the docs say so:
 0.125 → 0.12, 0.135 → 0.14, −0.125 → −0.12, 2.675 (as an exact decimal) → 2.68. The same rule is offered
-for Python `Decimal`s, exact integers and `Fraction`s, SQL text (DuckDB) and Ibis expressions, so an engine
+for Python `Decimal`s, exact integers and `Fraction`s, SQL text (DuckDB), Ibis expressions and Arrow columns, so an engine
 never writes it again.
 
 The cent splitter (`split_cents`, on integers `split_units`, for exact shares `round_shares`) divides an
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
 
 K = TypeVar("K")
 CENT = Decimal("0.01")
@@ -122,6 +123,21 @@ def half_even_ibis(value: ir.NumericValue, places: int = 2) -> ir.NumericValue:
         (remainder == half) & (floor % 2 != 0)
     )  # % keeps the sign of a negative floor
     return (floor + up.ifelse(1, 0)) * ibis.literal(Decimal(1).scaleb(-places))
+
+
+def half_even_arrow(
+    values: pa.Array | pa.ChunkedArray, places: int = 2
+) -> pa.Array | pa.ChunkedArray:
+    """An Arrow decimal column rounded half to even to `places` decimals, at scale `places` (nulls stay
+    null): the same rule for frames that never leave Arrow or Polars (`pl.Series.to_arrow()`).
+    Floats are refused: a DOUBLE has no exact halves."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_decimal(values.type):
+        raise TypeError(f"half_even_arrow rounds decimal columns, not {values.type}")
+    rounded = pc.round(values, ndigits=places, round_mode="half_to_even")
+    return rounded.cast(pa.decimal128(values.type.precision, places))
 
 
 # ------------------------------------------------------------------------------------------ the cent splitter

@@ -14,12 +14,24 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import duckdb
 import polars as pl
 
+from ..core.frames import ColumnTypes
 from ..errors import UserError
+from ..kpis.engine import Tables
+from ..kpis.sources import fx_to_base
 from .allocations import ALLOC_PREFIX
 from .costing_config import AbcConfig, split_cents, to_cents
+from .reads import (
+    MONEY_SUM_T,
+    MONEY_T,
+    PRICE_T,
+    RATE_T,
+    cost_centres,
+    costing_tables,
+    fetch,
+    in_range,
+)
 
 OBJECTS = ("product", "customer")
 UNASSIGNED = "(unassigned)"
@@ -46,126 +58,159 @@ class AbcInputs:
     names: dict[str, dict[str, str]] = field(default_factory=dict)  # object -> id -> name
 
 
-def _range(col: str, start: dt.date | None, end: dt.date | None, params: list) -> str:
-    conds = []
-    if start is not None:
-        conds.append(f"CAST({col} AS DATE) >= ?")
-        params.append(start)
-    if end is not None:
-        conds.append(f"CAST({col} AS DATE) <= ?")
-        params.append(end)
-    return " AND ".join(conds) or "TRUE"
+def _by_key(rows: list[dict[str, Any]], col: str) -> dict[Key, float]:
+    """{(customer, product): value} of the rows with a non-zero `col` (a missing side is None)."""
+    return {(r.get("customer_id"), r.get("product_id")): float(r[col]) for r in rows if r[col]}
+
+
+def _operation_drivers(t: Tables, start: dt.date | None, end: dt.date | None) -> dict[str, dict]:
+    """machine_hours, labor_hours, setups and setup_minutes per product, from ended operations."""
+    o = t("operations")
+    po = t("production_orders").select(_oid="order_id", product_id="product_id")
+    j = o.join(po, o.order_id == po._oid)
+    j = j.filter(j.end_at.notnull() & in_range(j.end_at, start, end))
+    rows = fetch(
+        j.group_by("product_id").aggregate(
+            machine_hours=j.run_minutes.sum() / 60,
+            labor_hours=j.labor_minutes.sum() / 60,
+            setups=j.count(where=j.setup_minutes > 0),
+            setup_minutes=j.setup_minutes.sum(),
+        )
+    )
+    return {
+        d: _by_key(rows, d) for d in ("machine_hours", "labor_hours", "setups", "setup_minutes")
+    }
+
+
+def _order_drivers(t: Tables, start: dt.date | None, end: dt.date | None) -> dict[str, dict]:
+    """inspections and production_orders per product; sales_orders, shipments, units per (customer,
+    product); tickets per customer."""
+    qi = t("quality_inspections")
+    po = t("production_orders")
+    pp = po.select(_oid="order_id", product_id="product_id")
+    i = qi.join(pp, qi.order_id == pp._oid)
+    i = i.filter(in_range(i.inspected_at, start, end))
+    done = po.filter(po.completed_at.notnull() & in_range(po.completed_at, start, end))
+    so = t("sales_orders")
+    placed = so.filter(in_range(so.ordered_date, start, end))
+    sh = t("shipments")
+    lines = so.select(_so="so_id", _line="line", customer_id="customer_id", product_id="product_id")
+    s = sh.join(lines, (sh.so_id == lines._so) & (sh.line == lines._line))
+    s = s.filter(in_range(s.shipped_date, start, end))
+    st = t("support_tickets")
+    st = st.filter(
+        st.customer_id.notnull() & st.closed_at.notnull() & in_range(st.closed_at, start, end)
+    )
+    cp = ["customer_id", "product_id"]
+    shipped = fetch(s.group_by(cp).aggregate(shipments=s.count(), units=s.qty.sum()))
+    return {
+        "inspections": _by_key(fetch(i.group_by("product_id").aggregate(n=i.count())), "n"),
+        "production_orders": _by_key(
+            fetch(done.group_by("product_id").aggregate(n=done.count())), "n"
+        ),
+        "sales_orders": _by_key(fetch(placed.group_by(cp).aggregate(n=placed.count())), "n"),
+        "shipments": _by_key(shipped, "shipments"),
+        "units": _by_key(shipped, "units"),
+        "tickets": _by_key(fetch(st.group_by("customer_id").aggregate(n=st.count())), "n"),
+    }
+
+
+def _invoice_lines(
+    t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None
+) -> list[tuple]:
+    """(invoice, customer, product, amount, qty, std unit cost, rate to base) per AR invoice line dated
+    in [start, end], in (invoice, line) order; the rate is None when fx_rates has none."""
+    inv = t("ar_invoices").select("invoice_id", "customer_id", "invoice_date", "currency")
+    inv = fx_to_base(
+        t,
+        inv.filter(in_range(inv.invoice_date, start, end)),
+        "currency",
+        "invoice_date",
+        base_currency,
+    )
+    il = t("ar_invoice_lines")
+    il = il.select(
+        _iid="invoice_id",
+        line="line",
+        product_id="product_id",
+        amount=il.amount.cast(MONEY_T),
+        qty=il.qty.cast("float64"),
+    )
+    p = t("products").select(
+        _pid="product_id", std_unit_cost=t("products").std_unit_cost.cast(PRICE_T)
+    )
+    j = inv.join(il, inv.invoice_id == il._iid).join(p, il.product_id == p._pid)
+    cols = ("invoice_id", "customer_id", "product_id", "amount", "qty", "std_unit_cost", "rate")
+    rows = fetch(j.mutate(rate=j._rate.cast(RATE_T)))
+    rows.sort(key=lambda r: (r["invoice_id"], r["line"]))
+    return [tuple(r[c] for c in cols) for r in rows]
+
+
+def _pooled_cost(
+    t: Tables, roles: list[str], start: dt.date | None, end: dt.date | None
+) -> dict[str, Decimal]:
+    """GL amount per cost centre on accounts of `roles`, allocation journals left out (non-zero only)."""
+    g = t("gl_entries").select(
+        "account_id", "cost_center_id", "posting_date", "source_doc", "amount"
+    )
+    a = t("accounts").select("account_id", "role")
+    j = g.join(a, "account_id")
+    j = j.filter(
+        j.role.isin(roles)
+        & j.cost_center_id.notnull()
+        & ~j.source_doc.startswith(ALLOC_PREFIX)
+        & in_range(j.posting_date, start, end)
+    )
+    rows = fetch(j.group_by("cost_center_id").aggregate(a=j.amount.sum().cast(MONEY_SUM_T)))
+    return {r["cost_center_id"]: Decimal(r["a"]) for r in rows if r["a"]}
+
+
+def _activity_hours(
+    t: Tables, start: dt.date | None, end: dt.date | None
+) -> dict[tuple[str, str], float]:
+    """Timesheet hours (regular + overtime) per (cost centre, activity)."""
+    ts = t("timesheets")
+    ts = ts.filter(ts.activity_id.notnull() & in_range(ts.work_date, start, end))
+    expr = ts.group_by(["cost_center_id", "activity_id"]).aggregate(
+        h=(ts.regular_hours + ts.overtime_hours).sum()
+    )
+    return {(r["cost_center_id"], r["activity_id"]): float(r["h"]) for r in fetch(expr) if r["h"]}
+
+
+def _names(t: Tables, table_name: str, key: str) -> dict[str, str]:
+    rows = fetch(t(table_name).select(key, "name"))
+    return {r[key]: r["name"] for r in rows}
 
 
 def abc_inputs(
-    con: duckdb.DuckDBPyConnection,
+    source: Any,
     config: AbcConfig,
     start: dt.date | None,
     end: dt.date | None,
     base_currency: str = "EUR",
 ) -> AbcInputs:
-    """Read everything the ABC engine needs for [start, end] (inclusive days; None = open)."""
-
-    def q(sql: str, col: str, extra: list | None = None) -> list[tuple]:
-        params: list = list(extra or [])
-        return con.execute(
-            sql.replace("{RANGE}", _range(col, start, end, params)), params
-        ).fetchall()
-
+    """Read everything the ABC engine needs for [start, end] (inclusive days; None = open) from the
+    warehouse `Tables` (DuckDB or Spark) or a DuckDB connection."""
+    t = costing_tables(source, base_currency)
     centres = {
-        r[0]: {"cost_center_id": r[0], "kind": r[1], "site_id": r[2], "site_kind": r[3]}
-        for r in con.execute(
-            "SELECT c.cost_center_id, c.kind, c.site_id, s.kind FROM cost_centers c "
-            "LEFT JOIN sites s ON s.site_id = c.site_id ORDER BY 1"
-        ).fetchall()
+        cc: {
+            "cost_center_id": cc,
+            "kind": r["kind"],
+            "site_id": r["site_id"],
+            "site_kind": r["site_kind"],
+        }
+        for cc, r in cost_centres(t).items()
     }
-    roles = list(config.roles)
-    marks = ", ".join("?" for _ in roles)
-    params: list = [*roles]
-    rng = _range("g.posting_date", start, end, params)
-    cost = {
-        cc: Decimal(a)
-        for cc, a in con.execute(
-            f"""
-        SELECT g.cost_center_id, sum(g.amount) FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
-        WHERE a.role IN ({marks}) AND g.cost_center_id IS NOT NULL AND g.source_doc NOT LIKE '{ALLOC_PREFIX}%'
-          AND {rng} GROUP BY 1""",
-            params,
-        ).fetchall()
-        if a
+    cost = _pooled_cost(t, list(config.roles), start, end)
+    hours = _activity_hours(t, start, end)
+    quantities: dict[str, dict[Key, float]] = {
+        **_operation_drivers(t, start, end),
+        **_order_drivers(t, start, end),
     }
-    hours = {
-        (cc, a): float(h)
-        for cc, a, h in q(
-            "SELECT cost_center_id, activity_id, sum(regular_hours + overtime_hours) FROM timesheets "
-            "WHERE activity_id IS NOT NULL AND {RANGE} GROUP BY 1, 2",
-            "work_date",
-        )
-        if h
-    }
-
-    quantities: dict[str, dict[Key, float]] = {}
-
-    def put(driver: str, rows: list[tuple]) -> None:
-        quantities[driver] = {(c, p): float(v) for c, p, v in rows if v}
-
-    ops = """SELECT NULL, po.product_id, {AGG} FROM operations o JOIN production_orders po ON po.order_id = o.order_id
-             WHERE o.end_at IS NOT NULL AND {RANGE} GROUP BY 2"""
-    put("machine_hours", q(ops.replace("{AGG}", "sum(o.run_minutes) / 60"), "o.end_at"))
-    put("labor_hours", q(ops.replace("{AGG}", "sum(o.labor_minutes) / 60"), "o.end_at"))
-    put(
-        "setups", q(ops.replace("{AGG}", "count(*) FILTER (WHERE o.setup_minutes > 0)"), "o.end_at")
-    )
-    put("setup_minutes", q(ops.replace("{AGG}", "sum(o.setup_minutes)"), "o.end_at"))
-    put(
-        "inspections",
-        q(
-            """SELECT NULL, po.product_id, count(*) FROM quality_inspections i
-        JOIN production_orders po ON po.order_id = i.order_id WHERE {RANGE} GROUP BY 2""",
-            "i.inspected_at",
-        ),
-    )
-    put(
-        "production_orders",
-        q(
-            """SELECT NULL, product_id, count(*) FROM production_orders
-        WHERE completed_at IS NOT NULL AND {RANGE} GROUP BY 2""",
-            "completed_at",
-        ),
-    )
-    put(
-        "sales_orders",
-        q(
-            """SELECT customer_id, product_id, count(*) FROM sales_orders
-        WHERE {RANGE} GROUP BY 1, 2""",
-            "ordered_date",
-        ),
-    )
-    shipped = """SELECT so.customer_id, so.product_id, {AGG} FROM shipments sh
-        JOIN sales_orders so ON so.so_id = sh.so_id AND so.line = sh.line WHERE {RANGE} GROUP BY 1, 2"""
-    put("shipments", q(shipped.replace("{AGG}", "count(*)"), "sh.shipped_date"))
-    put("units", q(shipped.replace("{AGG}", "sum(sh.qty)"), "sh.shipped_date"))
-    put(
-        "tickets",
-        q(
-            """SELECT customer_id, NULL, count(*) FROM support_tickets
-        WHERE customer_id IS NOT NULL AND closed_at IS NOT NULL AND {RANGE} GROUP BY 1""",
-            "closed_at",
-        ),
-    )
-
     # revenue: invoice lines in base currency, converted once per invoice (rounded half-even) and split
     # back to the lines by largest remainder; cogs: qty × standard unit cost rounded half-even per line
     # (document-line rounding, as the GL books it). Both tie to the GL revenue and cogs postings.
-    lines = q(
-        """SELECT i.invoice_id, i.customer_id, l.product_id, l.amount, l.qty, p.std_unit_cost,
-            CASE WHEN i.currency = ? THEN 1 ELSE (SELECT arg_max(f.rate_to_base, f.rate_date) FROM fx_rates f
-                 WHERE f.currency = i.currency AND f.rate_date <= i.invoice_date) END
-        FROM ar_invoices i JOIN ar_invoice_lines l ON l.invoice_id = i.invoice_id
-        JOIN products p ON p.product_id = l.product_id WHERE {RANGE} ORDER BY 1, l.line""",
-        "i.invoice_date",
-        [base_currency],
-    )
+    lines = _invoice_lines(t, base_currency, start, end)
     revenue: dict[Key, Decimal] = {}
     cogs: dict[Key, Decimal] = {}
     by_invoice: dict[str, list[tuple]] = {}
@@ -193,8 +238,8 @@ def abc_inputs(
             cogs[k] = cogs.get(k, ZERO) + cparts[i]
     quantities["revenue"] = {k: float(v) for k, v in revenue.items() if v}
     names = {
-        "product": dict(con.execute("SELECT product_id, name FROM products").fetchall()),
-        "customer": dict(con.execute("SELECT customer_id, name FROM customers").fetchall()),
+        "product": _names(t, "products", "product_id"),
+        "customer": _names(t, "customers", "customer_id"),
     }
     return AbcInputs(start, end, centres, cost, hours, quantities, revenue, cogs, names)
 
@@ -250,10 +295,49 @@ def _assign(total: Decimal, qty: dict[str, Fraction]) -> dict[str, Decimal]:
     return split_cents(total, qty)
 
 
-def run_abc(inputs: AbcInputs, config: AbcConfig, obj: str) -> AbcResult:
-    if obj not in OBJECTS:
-        raise UserError(f"--object {obj!r}: use product or customer")
-    # stage 1: cost centres -> activities
+OBJECT_SCHEMA: ColumnTypes = {
+    "object_id": pl.Utf8,
+    "name": pl.Utf8,
+    **{
+        c: MONEY
+        for c in (
+            "revenue",
+            "cogs",
+            "gross_margin",
+            "abc_cost",
+            "abc_profit",
+            "traditional_cost",
+            "traditional_profit",
+            "difference",
+        )
+    },
+}
+POOL_SCHEMA: ColumnTypes = {
+    "cost_center_id": pl.Utf8,
+    "kind": pl.Utf8,
+    "activity_id": pl.Utf8,
+    "resource_driver": pl.Utf8,
+    "amount": MONEY,
+}
+ACTIVITY_SCHEMA: ColumnTypes = {
+    "activity_id": pl.Utf8,
+    "driver": pl.Utf8,
+    "pool": MONEY,
+    "driver_qty": pl.Float64,
+    "rate": pl.Float64,
+}
+ASSIGNMENT_SCHEMA: ColumnTypes = {
+    "activity_id": pl.Utf8,
+    "object_id": pl.Utf8,
+    "driver_qty": pl.Float64,
+    "cost": MONEY,
+}
+
+
+def _activity_pools(
+    inputs: AbcInputs, config: AbcConfig
+) -> tuple[dict[str, Decimal], list[dict[str, Any]]]:
+    """Stage 1: each matched cost centre's pooled cost to activities. Returns (pool per activity, rows)."""
     pool_rows = []
     pools: dict[str, Decimal] = dict.fromkeys(config.activities, ZERO)
     for cc_id, amount in sorted(inputs.cost.items()):
@@ -293,6 +377,13 @@ def run_abc(inputs: AbcInputs, config: AbcConfig, obj: str) -> AbcResult:
                         "amount": amt,
                     }
                 )
+    return pools, pool_rows
+
+
+def run_abc(inputs: AbcInputs, config: AbcConfig, obj: str) -> AbcResult:
+    if obj not in OBJECTS:
+        raise UserError(f"--object {obj!r}: use product or customer")
+    pools, pool_rows = _activity_pools(inputs, config)
     # stage 2: activities -> objects
     abc: dict[str, Decimal] = {}
     act_rows, asg_rows = [], []
@@ -345,53 +436,12 @@ def run_abc(inputs: AbcInputs, config: AbcConfig, obj: str) -> AbcResult:
                 "difference": ac - tc,
             }
         )
-    objects = pl.DataFrame(
-        rows,
-        schema={
-            "object_id": pl.Utf8,
-            "name": pl.Utf8,
-            "revenue": MONEY,
-            "cogs": MONEY,
-            "gross_margin": MONEY,
-            "abc_cost": MONEY,
-            "abc_profit": MONEY,
-            "traditional_cost": MONEY,
-            "traditional_profit": MONEY,
-            "difference": MONEY,
-        },
-    )
     return AbcResult(
         obj,
-        objects,
-        pl.DataFrame(
-            pool_rows,
-            schema={
-                "cost_center_id": pl.Utf8,
-                "kind": pl.Utf8,
-                "activity_id": pl.Utf8,
-                "resource_driver": pl.Utf8,
-                "amount": MONEY,
-            },
-        ),
-        pl.DataFrame(
-            act_rows,
-            schema={
-                "activity_id": pl.Utf8,
-                "driver": pl.Utf8,
-                "pool": MONEY,
-                "driver_qty": pl.Float64,
-                "rate": pl.Float64,
-            },
-        ),
-        pl.DataFrame(
-            asg_rows,
-            schema={
-                "activity_id": pl.Utf8,
-                "object_id": pl.Utf8,
-                "driver_qty": pl.Float64,
-                "cost": MONEY,
-            },
-        ),
+        pl.DataFrame(rows, schema=OBJECT_SCHEMA),
+        pl.DataFrame(pool_rows, schema=POOL_SCHEMA),
+        pl.DataFrame(act_rows, schema=ACTIVITY_SCHEMA),
+        pl.DataFrame(asg_rows, schema=ASSIGNMENT_SCHEMA),
     )
 
 

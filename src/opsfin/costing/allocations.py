@@ -14,19 +14,53 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import duckdb
 import numpy as np
 import polars as pl
 
 from ..core.frames import ColumnTypes
 from ..errors import UserError
+from ..kpis.engine import Tables
 from .costing_config import METHODS, AllocationConfig, AllocationRule, split_cents, to_cents
+from .reads import MONEY_SUM_T, cost_centres, costing_tables, fetch
 
 ALLOC_PREFIX = "ALLOC-"
 ZERO = Decimal(0)
 
 
 # ------------------------------------------------------------------ the three methods on one cost vector
+
+
+def _complete_costs(
+    senders: list[str], own: dict[str, Decimal], weights: dict[str, dict[str, Any]]
+) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """Reciprocal method: (index of each sender, A = driver shares between senders, complete costs R
+    solving R = own + Aᵀ R)."""
+    idx = {s: i for i, s in enumerate(senders)}
+    n = len(senders)
+    a = np.zeros((n, n))
+    for s in senders:
+        tot = float(sum(Fraction(w) for r, w in weights[s].items() if r != s))
+        if tot <= 0:
+            if own[s]:
+                raise UserError(
+                    f"cost centre {s}: {own[s]} to allocate but no receiver has a positive driver"
+                )
+            continue
+        for r, w in weights[s].items():
+            if r in idx and r != s:
+                a[idx[s], idx[r]] = float(w) / tot
+    b = np.array([float(own[s]) for s in senders])
+    try:
+        m = np.eye(n) - a.T
+        if n and np.linalg.cond(m) > 1e12:
+            raise np.linalg.LinAlgError
+        r_vec = np.linalg.solve(m, b) if n else b
+    except np.linalg.LinAlgError:
+        raise UserError(
+            "reciprocal allocation has no solution: some service centres serve only each other "
+            "(no share reaches a production centre); fix the receivers in allocations.yaml"
+        ) from None
+    return idx, a, r_vec
 
 
 def allocate_costs(
@@ -87,31 +121,7 @@ def allocate_costs(
                 if r in later:
                     received[r] += amt
     else:
-        idx = {s: i for i, s in enumerate(senders)}
-        n = len(senders)
-        a = np.zeros((n, n))
-        for s in senders:
-            tot = float(sum(Fraction(w) for r, w in weights[s].items() if r != s))
-            if tot <= 0:
-                if own[s]:
-                    raise UserError(
-                        f"cost centre {s}: {own[s]} to allocate but no receiver has a positive driver"
-                    )
-                continue
-            for r, w in weights[s].items():
-                if r in idx and r != s:
-                    a[idx[s], idx[r]] = float(w) / tot
-        b = np.array([float(own[s]) for s in senders])
-        try:
-            m = np.eye(n) - a.T
-            if n and np.linalg.cond(m) > 1e12:
-                raise np.linalg.LinAlgError
-            r_vec = np.linalg.solve(m, b) if n else b
-        except np.linalg.LinAlgError:
-            raise UserError(
-                "reciprocal allocation has no solution: some service centres serve only each other "
-                "(no share reaches a production centre); fix the receivers in allocations.yaml"
-            ) from None
+        idx, a, r_vec = _complete_costs(senders, own, weights)
         received = dict.fromkeys(senders, ZERO)
         for s in senders:
             for t in senders:
@@ -142,53 +152,80 @@ def month_bounds(period: dt.date) -> tuple[dt.date, dt.date]:
     return period, nxt
 
 
-def allocation_inputs(
-    con: duckdb.DuckDBPyConnection, period: dt.date, roles: tuple[str, ...]
-) -> AllocationInputs:
+def _month_costs(
+    t: Tables, lo: dt.date, hi: dt.date, roles: tuple[str, ...]
+) -> list[tuple[str, str, str, Decimal]]:
+    """(cost centre, account, role, amount) of the month's GL postings on `roles` (allocation journals
+    left out), non-zero sums only, in (cost centre, account) order."""
+    g = t("gl_entries").select(
+        "account_id", "cost_center_id", "posting_date", "source_doc", "amount"
+    )
+    a = t("accounts").select("account_id", "role")
+    j = g.join(a, "account_id")
+    j = j.filter(
+        (j.posting_date >= lo)
+        & (j.posting_date < hi)
+        & j.cost_center_id.notnull()
+        & j.role.isin(list(roles))
+        & ~j.source_doc.startswith(ALLOC_PREFIX)
+    )
+    expr = j.group_by(["cost_center_id", "account_id", "role"]).aggregate(
+        amount=j.amount.sum().cast(MONEY_SUM_T)
+    )
+    rows = fetch(expr.filter(expr.amount != 0))
+    rows.sort(key=lambda r: (r["cost_center_id"], r["account_id"]))
+    return [(r["cost_center_id"], r["account_id"], r["role"], Decimal(r["amount"])) for r in rows]
+
+
+def _month_drivers(t: Tables, lo: dt.date, hi: dt.date) -> dict[str, dict[str, float]]:
+    """machine_hours, maintenance_hours, labor_hours of the month and headcount, per cost centre."""
+    start, stop = dt.datetime.combine(lo, dt.time()), dt.datetime.combine(hi, dt.time())
+    wc = t("work_centers").select(_wc="work_center_id", cost_center_id="cost_center_id")
+    o = t("operations")
+    o = o.filter((o.end_at >= start) & (o.end_at < stop))
+    o = o.join(wc, o.work_center_id == wc._wc)
+    e = t("maintenance_events")
+    e = e.filter((e.end_at >= start) & (e.end_at < stop))
+    m = t("machines").select(_mid="machine_id", _mwc="work_center_id")
+    e = e.join(m, e.machine_id == m._mid).join(wc, m._mwc == wc._wc)
+    ts = t("timesheets")
+    ts = ts.filter((ts.work_date >= lo) & (ts.work_date < hi))
+    emp = t("employees")
+    exprs = {
+        "machine_hours": o.group_by("cost_center_id").aggregate(v=o.run_minutes.sum() / 60),
+        "maintenance_hours": e.group_by("cost_center_id").aggregate(v=e.labor_hours.sum()),
+        "labor_hours": ts.group_by("cost_center_id").aggregate(
+            v=(ts.regular_hours + ts.overtime_hours).sum()
+        ),
+        "headcount": emp.group_by("cost_center_id").aggregate(v=emp.count()),
+    }
+    return {
+        name: {
+            r["cost_center_id"]: float(r["v"])
+            for r in fetch(expr)
+            if r["cost_center_id"] and r["v"]
+        }
+        for name, expr in exprs.items()
+    }
+
+
+def allocation_inputs(source: Any, period: dt.date, roles: tuple[str, ...]) -> AllocationInputs:
+    """One month's cost centres, costs and driver quantities from the warehouse `Tables` (DuckDB or
+    Spark) or a DuckDB connection."""
+    t = costing_tables(source)
     lo, hi = month_bounds(period)
     centres = {
-        r[0]: {"cost_center_id": r[0], "kind": r[1], "site_id": r[2], "site_kind": r[3]}
-        for r in con.execute(
-            "SELECT c.cost_center_id, c.kind, c.site_id, s.kind FROM cost_centers c "
-            "LEFT JOIN sites s ON s.site_id = c.site_id ORDER BY 1"
-        ).fetchall()
-    }
-    marks = ", ".join("?" for _ in roles)
-    costs = [
-        (cc, acc, role, Decimal(amt))
-        for cc, acc, role, amt in con.execute(
-            f"""
-        SELECT g.cost_center_id, g.account_id, a.role, sum(g.amount)
-        FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
-        WHERE g.posting_date >= ? AND g.posting_date < ? AND g.cost_center_id IS NOT NULL
-          AND a.role IN ({marks}) AND g.source_doc NOT LIKE '{ALLOC_PREFIX}%'
-        GROUP BY ALL HAVING sum(g.amount) <> 0 ORDER BY 1, 2""",
-            [lo, hi, *roles],
-        ).fetchall()
-    ]
-    q = {
-        "machine_hours": """SELECT wc.cost_center_id, sum(o.run_minutes) / 60 FROM operations o
-            JOIN work_centers wc ON wc.work_center_id = o.work_center_id
-            WHERE o.end_at >= ? AND o.end_at < ? GROUP BY 1""",
-        "maintenance_hours": """SELECT wc.cost_center_id, sum(e.labor_hours) FROM maintenance_events e
-            JOIN machines m ON m.machine_id = e.machine_id JOIN work_centers wc ON wc.work_center_id = m.work_center_id
-            WHERE e.end_at >= ? AND e.end_at < ? GROUP BY 1""",
-        "labor_hours": """SELECT cost_center_id, sum(regular_hours + overtime_hours) FROM timesheets
-            WHERE work_date >= ? AND work_date < ? GROUP BY 1""",
-    }
-    drivers: dict[str, dict[str, float]] = {}
-    for name, sql in q.items():
-        drivers[name] = {
-            cc: float(v) for cc, v in con.execute(sql, [lo, hi]).fetchall() if cc and v
+        cc: {
+            "cost_center_id": cc,
+            "kind": r["kind"],
+            "site_id": r["site_id"],
+            "site_kind": r["site_kind"],
         }
-    drivers["headcount"] = {
-        cc: float(n)
-        for cc, n in con.execute(
-            "SELECT cost_center_id, count(*) FROM employees GROUP BY 1"
-        ).fetchall()
-        if cc
+        for cc, r in cost_centres(t).items()
     }
-    return AllocationInputs(period, centres, costs, drivers)
+    return AllocationInputs(
+        period, centres, _month_costs(t, lo, hi, roles), _month_drivers(t, lo, hi)
+    )
 
 
 # ------------------------------------------------------------------ applying the rules

@@ -353,3 +353,13 @@ def tickets_closed(t: Tables, start: dt.date | None, end: dt.date | None) -> dic
     s = t("support_tickets")
     s = s.filter(s.closed_at.notnull() & in_range(s.closed_at, start, end))
     return {r["k"]: r["n"] for r in fetch(s.group_by(k="cost_center_id").aggregate(n=s.count()))}
+
+
+# ------------------------------------------------------------------------------------------ centres
+def cost_centres(t: Tables) -> dict[str, dict[str, Any]]:
+    """Every cost centre by id (in id order) with its kind, site and the site's kind (None without)."""
+    c = t("cost_centers").select("cost_center_id", "kind", "site_id")
+    s = t("sites").select(_sid="site_id", site_kind="kind")
+    j = c.left_join(s, c.site_id == s._sid)
+    rows = fetch(j.select("cost_center_id", "kind", "site_id", "site_kind"))
+    return {r["cost_center_id"]: r for r in sorted(rows, key=lambda r: r["cost_center_id"])}

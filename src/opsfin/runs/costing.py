@@ -26,6 +26,7 @@ from ..costing.allocations import (
     run_allocation,
 )
 from ..costing.costing_config import METHODS
+from ..costing.reads import costing_tables
 from ..errors import UserError
 from .model import load_abc_config, load_allocation_config
 
@@ -39,8 +40,10 @@ def abc_result(
     start: Any = None,
     end: Any = None,
     view: str = "objects",
+    engine: str | None = None,
 ) -> pl.DataFrame:
-    """ABC against traditional costing on a workspace: read config and warehouse, run, pick the view."""
+    """ABC against traditional costing on a workspace: read config and warehouse (Ibis `Tables` on
+    `engine`: DuckDB by default, or Spark), run, pick the view."""
     if obj not in OBJECTS:
         raise UserError(f"--object {obj!r}: use product or customer")
     if view not in VIEWS:
@@ -49,8 +52,8 @@ def abc_result(
     if lo and hi and lo > hi:
         raise range_error(lo, hi)
     config = load_abc_config(ws.model_dir)
-    with ws.connect(read_only=True) as con:
-        inputs = abc_inputs(con, config, lo, hi, ws.settings.base_currency)
+    with ws.engine_tables(engine) as t:
+        inputs = abc_inputs(t, config, lo, hi, ws.settings.base_currency)
     return getattr(run_abc(inputs, config, obj), view)
 
 
@@ -61,19 +64,29 @@ def allocation_result(
     post: bool = False,
     view: str = "flows",
     actor: str = "python",
+    engine: str | None = None,
 ) -> tuple[pl.DataFrame, AllocationResult, dict[str, Any] | None]:
     """Service cost allocation of one month on a workspace: (chosen view, full result, post status or
-    None). `post=True` also posts the run's journals (`post_allocation`) and records the post in the audit
-    log as `actor`."""
+    None). A preview reads the warehouse as Ibis `Tables` on `engine` (DuckDB by default, or Spark).
+    `post=True` also posts the run's journals (`post_allocation`) and records the post in the audit log
+    as `actor`: it reads and writes through one DuckDB connection, so a post is DuckDB only."""
     if method not in METHODS:
         raise UserError(f"--method {method!r}: use {', '.join(METHODS)}")
     if view not in ALLOCATION_VIEWS:
         raise UserError(f"--view {view!r}: use {', '.join(ALLOCATION_VIEWS)}")
     first = parse_month(period, "--period")
     config = load_allocation_config(ws.model_dir)
-    with ws.connect(read_only=not post) as con:
-        result = run_allocation(allocation_inputs(con, first, config.roles), config, method)
-        status = post_allocation(con, result, ws.settings.base_currency) if post else None
+    status = None
+    if not post:
+        with ws.engine_tables(engine) as t:
+            result = run_allocation(allocation_inputs(t, first, config.roles), config, method)
+    else:
+        if engine not in (None, "duckdb"):
+            raise UserError(f"--post writes through DuckDB; drop --engine {engine} to post")
+        with ws.connect(read_only=False) as con:
+            tables = costing_tables(con, ws.settings.base_currency)
+            result = run_allocation(allocation_inputs(tables, first, config.roles), config, method)
+            status = post_allocation(con, result, ws.settings.base_currency)
     if status is not None:
         from .audit_trail import record_landed_write, record_write
 
