@@ -154,20 +154,14 @@ def same_numbers(engine: pl.DataFrame, sql: pl.DataFrame, keys: list[str]) -> tu
 
     for r in j.iter_rows(named=True):
         want = r["n_sql"] / r["d_sql"] if r["d_sql"] else None
-        if not (
-            close(r["numerator"], r["n_sql"])
-            and close(r["denominator"], r["d_sql"])
-            and close(r["value"], want)
-        ):
+        if not (close(r["numerator"], r["n_sql"]) and close(r["denominator"], r["d_sql"]) and close(r["value"], want)):
             return False, f"differs at { ({k: r[k] for k in keys}) }: engine {r} "
     return True, f"{e.height} rows agree"
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR))
-    )
+    ap.add_argument("path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR)))
     ap.add_argument("--runs", type=int, default=3, help="timed runs per measurement (median)")
     ap.add_argument("--kpis", default="", help="only these KPIs (comma-separated)")
     args = ap.parse_args(argv)
@@ -203,9 +197,7 @@ def main(argv: list[str]) -> int:
     print("-" * 56)
     print(f"{'all KPIs':24s} {'':14s} {'':>6s} {total:>9.3f}\n")
 
-    print(
-        f"{'KPI':16s} {'engine s':>9s} {'SQL s':>8s} {'ratio':>6s}  {'target ≤ 1.5':12s}  same numbers"
-    )
+    print(f"{'KPI':16s} {'engine s':>9s} {'SQL s':>8s} {'ratio':>6s}  {'target ≤ 1.5':12s}  same numbers")
     print("-" * 78)
     worst = 0.0
     all_same = True

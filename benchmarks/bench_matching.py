@@ -104,9 +104,7 @@ def build(path: Path, n_lines: int, seed: int = 42) -> pl.DataFrame:
         reference[batch_docs[starts[b] : starts[b + 1]]] = f"ADVICE-{b:07d}"
     cust_names = np.array([f"Customer {i:05d} Handel" for i in range(n_cust)])
     sup_names = np.array([f"Supplier {i:04d} Industries" for i in range(n_sup)])
-    counterparty = np.where(
-        kinds == 0, cust_names[np.minimum(party, n_cust - 1)], sup_names[party % n_sup]
-    )
+    counterparty = np.where(kinds == 0, cust_names[np.minimum(party, n_cust - 1)], sup_names[party % n_sup])
     signed = np.where(kinds == 0, cents, -cents)
 
     # ---- warehouse: master data and open items
@@ -194,12 +192,8 @@ def build(path: Path, n_lines: int, seed: int = 42) -> pl.DataFrame:
         con.execute("INSERT INTO gl_entries BY NAME SELECT * FROM g")
 
         # ---- the bank statement
-        rows: dict[str, list] = {
-            k: [] for k in ("day", "cents", "counterparty", "reference", "docs")
-        }
-        doc_type = np.where(
-            kinds == 0, "ar_receipt", np.where(kinds == 1, "ap_payment", "gl_entry")
-        )
+        rows: dict[str, list] = {k: [] for k in ("day", "cents", "counterparty", "reference", "docs")}
+        doc_type = np.where(kinds == 0, "ar_receipt", np.where(kinds == 1, "ap_payment", "gl_entry"))
         for b in range(n_batches):
             members = batch_docs[starts[b] : starts[b + 1]]
             rows["day"].append(int(day[members[0]]))
@@ -242,9 +236,7 @@ def build(path: Path, n_lines: int, seed: int = 42) -> pl.DataFrame:
         noise = max(n_lines - len(rows["day"]), n_lines // 100)
         for _ in range(noise):
             rows["day"].append(int(rng.integers(0, DAYS)))
-            rows["cents"].append(
-                int(rng.integers(1_000, 5_000_000)) * (1 if rng.random() < 0.5 else -1)
-            )
+            rows["cents"].append(int(rng.integers(1_000, 5_000_000)) * (1 if rng.random() < 0.5 else -1))
             rows["counterparty"].append(f"Unknown party {int(rng.integers(0, 10**6))}")
             rows["reference"].append(f"MISC {int(rng.integers(0, 10**9))}")
             rows["docs"].append([])
@@ -280,9 +272,7 @@ def build(path: Path, n_lines: int, seed: int = 42) -> pl.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", nargs="?", default=str(DEFAULT_DIR))
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--rebuild", action="store_true")
@@ -324,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     incremental_s = time.perf_counter() - t2
     peak_all = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     s = run.summary
-    auto = run.matches.filter(pl.col("status") == "auto").select(
-        "bank_txn_id", "doc_type", "doc_id"
-    )
+    auto = run.matches.filter(pl.col("status") == "auto").select("bank_txn_id", "doc_type", "doc_id")
     per = lambda df, col: df.group_by("bank_txn_id").agg(  # noqa: E731
         pl.concat_str("doc_type", "doc_id").sort().str.join(",").alias(col)
     )
@@ -338,9 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         f"match_bank: {seconds:.1f} s (target {TARGET_S:.0f} s), peak RSS {peak:,.0f} MiB "
         f"(before the run {rss_before:,.0f} MiB)"
     )
-    print(
-        f"auto {s['auto']:,}, suggested {s['suggested']:,}, unmatched {s['unmatched']:,}; by rule {s['by_rule']}"
-    )
+    print(f"auto {s['auto']:,}, suggested {s['suggested']:,}, unmatched {s['unmatched']:,}; by rule {s['by_rule']}")
     print(
         f"auto lines correct {correct:,} of {joined.height:,} auto ({correct / max(joined.height, 1):.4%}); "
         f"of the {truth_lines.height:,} lines that pay something known, {correct / truth_lines.height:.2%} "

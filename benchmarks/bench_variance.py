@@ -33,12 +33,8 @@ def _workspace(path: Path):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR))
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("path", nargs="?", default=os.environ.get("OPSFIN_BENCH_LARGE", str(DEFAULT_DIR)))
     ap.add_argument("--year", type=int, default=None, help="default: the last full plan year")
     ap.add_argument("--runs", type=int, default=1)
     args = ap.parse_args(argv)

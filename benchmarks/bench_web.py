@@ -83,9 +83,7 @@ def free_port() -> int:
 def login(client: httpx.Client, name: str, password: str) -> None:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/login", data={"name": name, "password": password, "csrf_token": token, "next": "/"}
-    )
+    response = client.post("/login", data={"name": name, "password": password, "csrf_token": token, "next": "/"})
     if response.status_code >= 400 or "opsfin_session" not in client.cookies:
         raise SystemExit(f"login as {name} failed: {response.status_code}")
 
@@ -124,9 +122,7 @@ class Clients:
         self.plant = httpx.Client(base_url=base, timeout=60)
         login(self.admin, who["admin_name"], who["admin_password"])
         login(self.plant, who["plant_name"], who["plant_password"])
-        self.api = httpx.Client(
-            base_url=base, timeout=60, headers={"Authorization": f"Bearer {who['admin_token']}"}
-        )
+        self.api = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {who['admin_token']}"})
         self.plant_api = httpx.Client(
             base_url=base, timeout=60, headers={"Authorization": f"Bearer {who['plant_token']}"}
         )
@@ -196,9 +192,7 @@ def main() -> None:
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(
-                    f"the server did not start: {server.stderr.read() if server.stderr else ''}"
-                )
+                raise SystemExit(f"the server did not start: {server.stderr.read() if server.stderr else ''}")
             time.sleep(0.2)
         plan = routes(args.period)
         first = Clients(base, who)
@@ -251,8 +245,7 @@ def main() -> None:
         for label, *_ in plan:
             v = samples[label]
             print(
-                f"  {label:<34} {len(v):>6} {errors[label]:>4} {pct(v, 50):>8.0f} {pct(v, 95):>8.0f} "
-                f"{pct(v, 99):>8.0f}"
+                f"  {label:<34} {len(v):>6} {errors[label]:>4} {pct(v, 50):>8.0f} {pct(v, 95):>8.0f} {pct(v, 99):>8.0f}"
             )
         p95 = pct(every, 95)
         print(

@@ -61,9 +61,7 @@ def test_hand_worked_customer():
     got = {row["object_id"]: row for row in r.objects.to_dicts()}
     assert got["C1"]["abc_cost"] == D("600.01") and got["C2"]["abc_cost"] == D("700.00")
     # traditional by units: C1 10, C2 30 of 1300.01
-    assert got["C1"]["traditional_cost"] == D("325.00") and got["C2"]["traditional_cost"] == D(
-        "975.01"
-    )
+    assert got["C1"]["traditional_cost"] == D("325.00") and got["C2"]["traditional_cost"] == D("975.01")
     assert got["C1"]["abc_profit"] == D("500") - D("200") - D("600.01")
     assert sum(row["difference"] for row in got.values()) == 0
 
@@ -190,9 +188,7 @@ def test_cli_json_contract(demo):
     ]
     assert sum(D(r["difference"]) for r in rows) == 0
     proc = run(demo, "abc", "--view", "pools", "--format", "csv")
-    assert proc.returncode == 0 and proc.stdout.startswith(
-        "cost_center_id,kind,activity_id,resource_driver,amount"
-    )
+    assert proc.returncode == 0 and proc.stdout.startswith("cost_center_id,kind,activity_id,resource_driver,amount")
 
 
 @pytest.mark.parametrize(
@@ -213,11 +209,5 @@ def test_cli_bad_yaml(demo, tmp_path):
     dest = tmp_path / "ws"
     shutil.copytree(demo.path, dest)
     (dest / "model" / "activities.yaml").write_text("resources: [\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "opsfin", "abc", "-w", str(dest)], capture_output=True, text=True
-    )
-    assert (
-        proc.returncode == 2
-        and "activities.yaml: not valid YAML" in proc.stderr
-        and "Traceback" not in proc.stderr
-    )
+    proc = subprocess.run([sys.executable, "-m", "opsfin", "abc", "-w", str(dest)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "activities.yaml: not valid YAML" in proc.stderr and "Traceback" not in proc.stderr

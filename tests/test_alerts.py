@@ -35,9 +35,7 @@ def weeks(n: int, first: dt.date = dt.date(2024, 1, 1)) -> list[dt.date]:
     return [first + dt.timedelta(days=7 * i) for i in range(n)]
 
 
-def series(
-    periods: list[dt.date], values: dict[str, list[float]], by: str | None, kpi: str
-) -> pl.DataFrame:
+def series(periods: list[dt.date], values: dict[str, list[float]], by: str | None, kpi: str) -> pl.DataFrame:
     """A KPI frame as the engine returns it (ratio: numerator = value × 100, denominator = 100)."""
     rows = []
     for member, vals in values.items():
@@ -61,9 +59,7 @@ def stub_engine(monkeypatch):
     """Replace the KPI engine with hand-built frames: stub_engine[kpi] = frame."""
     frames: dict[str, pl.DataFrame] = {}
 
-    def fake_compute(
-        t, kpi_ids, grain="month", by=None, where=None, start=None, end=None, catalog=None
-    ):
+    def fake_compute(t, kpi_ids, grain="month", by=None, where=None, start=None, end=None, catalog=None):
         out = []
         for k in kpi_ids:
             df = frames[k]
@@ -243,12 +239,8 @@ def test_breach_run_is_one_alert_with_the_right_span(stub_engine):
     first = alerts[0]
     assert first.kind == "guardrail" and first.scope == {"site": "P1"} and first.severity == "stop"
     assert first.value == pytest.approx(0.11)  # Σ numerator / Σ denominator over the run
-    assert first.bound == 0.08 and first.expected == pytest.approx(
-        0.05
-    )  # median of the periods inside
-    assert first.extra["worst"] == pytest.approx(0.12) and first.extra["worst_period"] == dt.date(
-        2024, 4, 1
-    )
+    assert first.bound == 0.08 and first.expected == pytest.approx(0.05)  # median of the periods inside
+    assert first.extra["worst"] == pytest.approx(0.12) and first.extra["worst_period"] == dt.date(2024, 4, 1)
     assert first.explanation == (
         "Overtime share at site P1 ran at 11.0% from 2024-03 to 2024-05 (worst 12.0% in "
         "2024-04), above the maximum of 8.0% its guardrail allows."
@@ -278,8 +270,7 @@ def test_guardrail_min_side_where_filter_and_clipped_end(stub_engine):
         "support_utilization",
     )
     g = parse_guardrails(
-        "guardrails:\n  - {kpi: support_utilization, by: cost_center, where: {cost_center: CC-A}, "
-        "min: 0.5}",
+        "guardrails:\n  - {kpi: support_utilization, by: cost_center, where: {cost_center: CC-A}, min: 0.5}",
         catalog=KPI_BY_ID,
     )
     (a,) = check_guardrails(None, g, KPI_BY_ID, end=dt.date(2024, 3, 20))
@@ -289,12 +280,8 @@ def test_guardrail_min_side_where_filter_and_clipped_end(stub_engine):
 
 
 def test_ids_are_stable_and_distinct(stub_engine):
-    stub_engine["overtime_share"] = series(
-        months(6), {"P1": [0.1, 0.2, 0.2, 0.1, 0.2, 0.1]}, "site", "overtime_share"
-    )
-    g = parse_guardrails(
-        "guardrails:\n  - {kpi: overtime_share, by: site, max: 0.15}", catalog=KPI_BY_ID
-    )
+    stub_engine["overtime_share"] = series(months(6), {"P1": [0.1, 0.2, 0.2, 0.1, 0.2, 0.1]}, "site", "overtime_share")
+    g = parse_guardrails("guardrails:\n  - {kpi: overtime_share, by: site, max: 0.15}", catalog=KPI_BY_ID)
     first = [a.id for a in check_guardrails(None, g, KPI_BY_ID)]
     second = [a.id for a in check_guardrails(None, g, KPI_BY_ID)]
     assert first == second and len(set(first)) == 2 and all(i.startswith("AL-") for i in first)
@@ -350,9 +337,7 @@ def test_immaterial_shift_and_short_history_do_not_alert():
     assert not detect_matrix(y[None, :], None, SETTINGS)[0].any()
 
 
-def _scan_alerts(
-    stub_engine, values: dict[str, list[float]], spec: str, kpi: str, by: str = "machine"
-):
+def _scan_alerts(stub_engine, values: dict[str, list[float]], spec: str, kpi: str, by: str = "machine"):
     periods = weeks(len(next(iter(values.values()))))
     stub_engine[kpi] = series(periods, values, by, kpi)
     (scan,) = parse_detection("scan:\n  - " + spec, catalog=KPI_BY_ID)
@@ -371,9 +356,7 @@ def test_only_the_bad_direction_alerts(stub_engine):
     )
     assert [a.scope for a in alerts] == [{"machine": "M1"}]  # energy per unit: lower is better
     a = alerts[0]
-    assert (
-        a.kind == "anomaly" and a.period_start == weeks(80)[50] and a.value > a.bound > a.expected
-    )
+    assert a.kind == "anomaly" and a.period_start == weeks(80)[50] and a.value > a.bound > a.expected
     assert a.explanation.startswith("Energy per unit at machine M1 rose to 0.5")
     assert f"from the week of {weeks(80)[50]} to the week of" in a.explanation
     assert a.explanation.endswith("above its usual 0.4 kWh/unit.")
@@ -389,9 +372,7 @@ def test_only_the_bad_direction_alerts(stub_engine):
 
 
 def test_peers_absorb_what_moves_every_member(stub_engine):
-    common = np.where(
-        (np.arange(104) >= 40) & (np.arange(104) < 60), 1.4, 1.0
-    )  # e.g. a busy season
+    common = np.where((np.arange(104) >= 40) & (np.arange(104) < 60), 1.4, 1.0)  # e.g. a busy season
     values = {f"S{i}": list(noisy(104, 10, i) / 100 * common) for i in range(4)}
     alone = np.array(values["S3"])
     alone[70:90] *= 1.4
@@ -402,19 +383,13 @@ def test_peers_absorb_what_moves_every_member(stub_engine):
     assert weeks(104)[69] <= alerts[0].period_start <= weeks(104)[72]
     assert "expected from the other sites" in alerts[0].explanation
     # without peers the common movement is a lasting shift of every site
-    alone_scan = _scan_alerts(
-        stub_engine, values, "{kpi: overtime_share, by: site}", "overtime_share", by="site"
-    )
+    alone_scan = _scan_alerts(stub_engine, values, "{kpi: overtime_share, by: site}", "overtime_share", by="site")
     assert {a.scope["site"] for a in alone_scan} == {"S0", "S1", "S2", "S3"}
 
 
 def test_anomaly_ids_are_stable(stub_engine):
     x = noisy(80, 40, 3)
     x[50:70] *= 1.3
-    first = _scan_alerts(
-        stub_engine, {"M1": list(x / 100)}, "{kpi: energy_per_unit, by: machine}", "energy_per_unit"
-    )
-    again = _scan_alerts(
-        stub_engine, {"M1": list(x / 100)}, "{kpi: energy_per_unit, by: machine}", "energy_per_unit"
-    )
+    first = _scan_alerts(stub_engine, {"M1": list(x / 100)}, "{kpi: energy_per_unit, by: machine}", "energy_per_unit")
+    again = _scan_alerts(stub_engine, {"M1": list(x / 100)}, "{kpi: energy_per_unit, by: machine}", "energy_per_unit")
     assert [a.id for a in first] == [a.id for a in again] and len(first) == 1

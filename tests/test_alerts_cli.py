@@ -80,11 +80,7 @@ def test_alerts_json_contract(alerts_json):
         assert isinstance(a["scope"], dict) and all(isinstance(v, str) for v in a["scope"].values())
         assert dt.date.fromisoformat(a["period_start"]) <= dt.date.fromisoformat(a["period_end"])
         assert a["severity"] in ("info", "warn", "stop")
-        assert (
-            isinstance(a["explanation"], str)
-            and a["explanation"].endswith(".")
-            and "\n" not in a["explanation"]
-        )
+        assert isinstance(a["explanation"], str) and a["explanation"].endswith(".") and "\n" not in a["explanation"]
         for key in ("value", "expected", "bound"):
             assert a[key] is None or isinstance(a[key], int | float)
     assert len({a["id"] for a in alerts}) == len(alerts)
@@ -92,11 +88,7 @@ def test_alerts_json_contract(alerts_json):
     assert {"P1", "P2"} <= {a["scope"]["site"] for a in overtime}
     for site in ("P1", "P2"):  # plants breach every month: one alert spanning the whole history
         runs = [a for a in overtime if a["scope"]["site"] == site]
-        assert (
-            len(runs) == 1
-            and runs[0]["period_start"] == "2024-01-01"
-            and runs[0]["period_end"] == "2024-04-30"
-        )
+        assert len(runs) == 1 and runs[0]["period_start"] == "2024-01-01" and runs[0]["period_end"] == "2024-04-30"
         assert runs[0]["severity"] == "stop" and runs[0]["bound"] == 0.0001
     (dso,) = [a for a in alerts if a["kpi"] == "dso"]
     assert dso["scope"] == {} and "for the company" in dso["explanation"]
@@ -109,49 +101,32 @@ def test_alert_ids_are_stable_across_runs(tiny_alerts, alerts_json):
 
 def test_alerts_from_to_table_and_csv(tiny_alerts):
     clipped = json.loads(
-        opsfin(
-            tiny_alerts, "alerts", "--from", "2024-03-01", "--to", "2024-03-20", "--format", "json"
-        ).stdout
+        opsfin(tiny_alerts, "alerts", "--from", "2024-03-01", "--to", "2024-03-20", "--format", "json").stdout
     )
     assert clipped and all(
-        a["period_end"] >= "2024-03-01" and a["period_end"] <= "2024-03-20"
-        for a in clipped
-        if a["kind"] == "guardrail"
+        a["period_end"] >= "2024-03-01" and a["period_end"] <= "2024-03-20" for a in clipped if a["kind"] == "guardrail"
     )
     assert "Alerts" in opsfin(tiny_alerts, "alerts").stdout
     header = opsfin(tiny_alerts, "alerts", "--format", "csv").stdout.splitlines()[0]
-    assert header.startswith(
-        "id,kind,severity,kpi,scope,period_start,period_end,value,expected,bound"
-    )
+    assert header.startswith("id,kind,severity,kpi,scope,period_start,period_end,value,expected,bound")
     bad = opsfin(tiny_alerts, "alerts", "--from", "2024-05-01", "--to", "2024-04-01", ok=False)
     assert bad.returncode == 2 and "after --to" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_default_model_files_run_on_the_tiny_demo(tiny_demo):
-    assert (tiny_demo.model_dir / "guardrails.yaml").exists() and (
-        tiny_demo.model_dir / "detection.yaml"
-    ).exists()
+    assert (tiny_demo.model_dir / "guardrails.yaml").exists() and (tiny_demo.model_dir / "detection.yaml").exists()
     alerts = json.loads(opsfin(tiny_demo.path, "alerts", "--format", "json").stdout)
     # four months are too short for the default anomaly baselines: the default guardrails alone fire
-    assert (
-        alerts
-        and {a["kind"] for a in alerts} == {"guardrail"}
-        and all(list(a) == KEYS for a in alerts)
-    )
+    assert alerts and {a["kind"] for a in alerts} == {"guardrail"} and all(list(a) == KEYS for a in alerts)
 
 
 def test_bad_guardrails_file_is_one_clear_error(tiny_alerts, tmp_path):
     path = tmp_path / "ws"
     shutil.copytree(tiny_alerts, path)
-    (path / "model" / "guardrails.yaml").write_text(
-        "guardrails:\n  - {kpi: oee, min: 0.3}\n  - {kpi: oee, max: 80%}\n"
-    )
+    (path / "model" / "guardrails.yaml").write_text("guardrails:\n  - {kpi: oee, min: 0.3}\n  - {kpi: oee, max: 80%}\n")
     proc = opsfin(path, "alerts", ok=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert (
-        "guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got '80%'"
-        in proc.stderr
-    )
+    assert "guardrails.yaml: guardrails[2] (oee): field 'max': expected a number, got '80%'" in proc.stderr
 
 
 def test_eval_detection_output_contract(tiny_demo):
@@ -173,9 +148,7 @@ def test_eval_detection_output_contract(tiny_demo):
             "true_alerts",
             "missed",
         } <= set(k)
-        assert (
-            0 <= k["caught"] <= k["anomalies"] and len(k["missed"]) == k["anomalies"] - k["caught"]
-        )
+        assert 0 <= k["caught"] <= k["anomalies"] and len(k["missed"]) == k["anomalies"] - k["caught"]
     table = opsfin(tiny_demo.path, "eval", "detection").stdout
     assert "recall" in table and "precision" in table and "overall" in table
     helped = subprocess.run(

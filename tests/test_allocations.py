@@ -50,9 +50,7 @@ def test_horngren_published_answers(method):
     after = totals(flows)
     assert {k: int(after[k].quantize(D(1))) for k in ("MACH", "ASSY")} == PUBLISHED[method]
     # every support dollar ends in an operating department, exactly
-    assert (
-        after["PM"] + OWN["PM"] == 0 and after["IS"] + OWN["IS"] == 0
-    )  # totals() subtracts own-less flows
+    assert after["PM"] + OWN["PM"] == 0 and after["IS"] + OWN["IS"] == 0  # totals() subtracts own-less flows
     assert after["MACH"] + after["ASSY"] == sum(OPERATING.values()) + sum(OWN.values())
 
 
@@ -75,9 +73,7 @@ def test_reciprocal_without_final_receiver_is_a_clear_error():
 
 @given(
     st.decimals(min_value=-(10**9), max_value=10**9, places=2),
-    st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(
-        lambda w: sum(w) > 0
-    ),
+    st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(lambda w: sum(w) > 0),
 )
 def test_split_cents_conserves(total, weights):
     parts = split_cents(total, dict(enumerate(weights)))
@@ -117,13 +113,9 @@ def test_demo_preview_conserves(demo_copy, method):
                 assert after[cc] == 0, (month, cc)
         assert sum(after.values()) == sum(own.values())
         prod = sum(v for cc, v in after.items() if kinds[cc] == "production")
-        assert prod == sum(
-            v for cc, v in own.items() if kinds[cc] in ("service", "support", "admin", "production")
-        )
+        assert prod == sum(v for cc, v in own.items() if kinds[cc] in ("service", "support", "admin", "production"))
         flows = ws.allocate(method, month)
-        assert (
-            flows["amount"].sum() == summary["allocated_out"].sum() == summary["allocated_in"].sum()
-        )
+        assert flows["amount"].sum() == summary["allocated_out"].sum() == summary["allocated_in"].sum()
 
 
 def test_demo_post_is_balanced_idempotent_and_checked(demo_copy):
@@ -240,9 +232,7 @@ def test_cli_preview_and_post(demo_copy):
         "after",
     ]
     assert len({r["cost_center_id"] for r in summary}) == len(summary)
-    assert sum(Decimal(str(r["allocated_out"])) for r in summary) == sum(
-        Decimal(str(r["amount"])) for r in rows
-    )
+    assert sum(Decimal(str(r["allocated_out"])) for r in summary) == sum(Decimal(str(r["amount"])) for r in rows)
     proc = run(
         demo_copy,
         "allocate",
@@ -291,12 +281,8 @@ def test_cli_errors(demo_copy, args, message):
 
 def test_cli_bad_yaml(demo_copy):
     (demo_copy.model_dir / "allocations.yaml").write_text(
-        "rules:\n  - senders: {kind: service}\n    driver: magic\n"
-        "    receivers: {kind: production}\n"
+        "rules:\n  - senders: {kind: service}\n    driver: magic\n    receivers: {kind: production}\n"
     )
     proc = run(demo_copy, "allocate", "--period", "2024-01")
-    assert (
-        proc.returncode == 2
-        and "allocations.yaml: rules[1]: field 'driver': unknown driver 'magic'" in proc.stderr
-    )
+    assert proc.returncode == 2 and "allocations.yaml: rules[1]: field 'driver': unknown driver 'magic'" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -28,8 +28,13 @@ MAX_EXAMPLES = 5
 # `subject_id`), an empty PATCH — and those answers are 400 problems that tests/test_web_api.py pins. So
 # `positive_data_acceptance` also accepts 400 (still a documented problem body, checked by
 # `response_schema_conformance`); every other check runs with its defaults.
-CONFIG = SchemathesisConfig.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]}}})
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]}
+        }
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +62,10 @@ def _node_id_for_schemathesis(request):
     if not hasattr(request.node, "_nodeid"):
         request.node._nodeid = request.node.nodeid
 
-FUZZ = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))
+
+FUZZ = settings(
+    max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 @schema.parametrize()
@@ -75,12 +82,15 @@ def test_api_as_site_scoped_plant_manager(case, served):
     case.call_and_validate(headers=bearer(tokens["pia"]))
 
 
-@pytest.mark.parametrize("method,path,allow", [
-    ("OPTIONS", "/api/v1/comments", "GET, POST"),          # two routes share the path: both methods named
-    ("DELETE", "/api/v1/actions/1", "GET, PATCH"),
-    ("DELETE", "/api/v1/guardrails/0", "PUT"),
-    ("GET", "/api/v1/matches/bank/runs", "POST"),
-])
+@pytest.mark.parametrize(
+    "method,path,allow",
+    [
+        ("OPTIONS", "/api/v1/comments", "GET, POST"),  # two routes share the path: both methods named
+        ("DELETE", "/api/v1/actions/1", "GET, PATCH"),
+        ("DELETE", "/api/v1/guardrails/0", "PUT"),
+        ("GET", "/api/v1/matches/bank/runs", "POST"),
+    ],
+)
 def test_a_method_the_path_does_not_serve_is_a_405_naming_every_method(served, method, path, allow):
     app, tokens = served
     response = TestClient(app).request(method, path, headers=bearer(tokens["ada"]))

@@ -68,9 +68,7 @@ def test_a_bad_url_is_a_clear_error():
         AppDB("no-such-thing")
     with pytest.raises(AppDbError, match="cannot open the app database") as caught:
         AppDB("postgresql://nobody:secret@127.0.0.1:1/none")  # plain postgresql:// means psycopg 3
-    assert "postgresql+psycopg://nobody:***@" in str(caught.value) and "secret" not in str(
-        caught.value
-    )
+    assert "postgresql+psycopg://nobody:***@" in str(caught.value) and "secret" not in str(caught.value)
 
 
 def test_open_app_db_defaults_to_sqlite_in_the_workspace_and_is_cached(workspace):
@@ -170,13 +168,9 @@ def test_failed_logins_are_throttled_per_name_and_client(db, raw):
     for _ in range(db.login_attempts_per_minute):
         assert db.authenticate("ann", "wrong", client="10.0.0.1") is None
     with pytest.raises(LoginThrottled) as caught:
-        db.authenticate(
-            "ann", PASSWORD, client="10.0.0.1"
-        )  # even the right password: guessing must stop
+        db.authenticate("ann", PASSWORD, client="10.0.0.1")  # even the right password: guessing must stop
     assert 1 <= caught.value.retry_after <= 60
-    assert (
-        db.authenticate("ann", PASSWORD, client="10.0.0.2").name == "ann"
-    )  # another client is not blocked
+    assert db.authenticate("ann", PASSWORD, client="10.0.0.2").name == "ann"  # another client is not blocked
     # Once the failures are more than 60 s old, the client may try again.
     old = datetime.now(UTC) - timedelta(seconds=61)
     raw(
@@ -192,9 +186,7 @@ def test_a_successful_login_clears_the_failures(db):
     for _ in range(db.login_attempts_per_minute - 1):
         db.authenticate("ann", "wrong", client="c")
     assert db.authenticate("ann", PASSWORD, client="c") is not None
-    for _ in range(
-        db.login_attempts_per_minute - 1
-    ):  # would reach the limit if the earlier failures still counted
+    for _ in range(db.login_attempts_per_minute - 1):  # would reach the limit if the earlier failures still counted
         db.authenticate("ann", "wrong", client="c")
     assert db.authenticate("ann", PASSWORD, client="c") is not None
 
@@ -262,9 +254,7 @@ def test_sessions(db, raw):
     ann = db.add_user("ann", "analyst", PASSWORD)
     sid = db.create_session(ann, hours=2)
     assert db.user_for_session(sid) == ann
-    [(stored, created, expires)] = raw(
-        db, "SELECT session_hash, created_at, expires_at FROM sessions"
-    )
+    [(stored, created, expires)] = raw(db, "SELECT session_hash, created_at, expires_at FROM sessions")
     assert stored == hashlib.sha256(sid.encode()).hexdigest()
     if isinstance(created, str):  # SQLite hands back the stored text
         created, expires = datetime.fromisoformat(created), datetime.fromisoformat(expires)
@@ -420,9 +410,7 @@ def test_update_action(db):
         title="Fix now",
         description="soon",
     )
-    assert {
-        k: updated[k] for k in ("status", "owner", "due", "expected_impact", "title", "description")
-    } == {
+    assert {k: updated[k] for k in ("status", "owner", "due", "expected_impact", "title", "description")} == {
         "status": "in_progress",
         "owner": "dan",
         "due": date(2025, 4, 1),
@@ -477,9 +465,7 @@ def test_list_actions_and_overdue(db):
 # ---------------------------------------------------------------- guardrails and match decisions
 def test_record_guardrail_change(db):
     db.record_guardrail_change("ann", "oee", None, {"min": 0.6, "by": "site"})
-    db.record_guardrail_change(
-        "ann", "oee", {"min": 0.6, "by": "site"}, {"min": 0.65, "by": "site"}
-    )
+    db.record_guardrail_change("ann", "oee", {"min": 0.6, "by": "site"}, {"min": 0.65, "by": "site"})
     db.record_guardrail_change("bob", "oee", {"min": 0.65, "by": "site"}, None)
     entries = db.audit_entries(object_type="guardrail")
     assert [e["action"] for e in entries] == [
@@ -495,9 +481,7 @@ def test_record_guardrail_change(db):
 
 
 def test_match_decisions_keep_the_latest_per_match(db):
-    db.record_match_decision(
-        "ann", "bank", "m1", "confirmed", {"amount": Decimal("120.50"), "invoice": "INV-1"}
-    )
+    db.record_match_decision("ann", "bank", "m1", "confirmed", {"amount": Decimal("120.50"), "invoice": "INV-1"})
     db.record_match_decision("ann", "invoice", "m1", "rejected", {})
     last = db.record_match_decision("bob", "bank", "m1", "rejected", {"reason": "wrong customer"})
     db.record_match_decision("bob", "bank", "m2", "confirmed", {"on": date(2025, 1, 31)})
@@ -586,8 +570,7 @@ def test_concurrent_writers_from_threads_keep_one_unbroken_chain(db):
     """Comments (write first) and action updates (read first, then write) from 6 threads at once."""
     threads, per_thread, errors = 6, 5, []
     actions = [
-        db.add_action("ann", f"action {n}", "bob", date(2025, 1, 1), Decimal("1.00"))["id"]
-        for n in range(threads)
+        db.add_action("ann", f"action {n}", "bob", date(2025, 1, 1), Decimal("1.00"))["id"] for n in range(threads)
     ]
     start = threading.Barrier(threads)
 
@@ -607,9 +590,7 @@ def test_concurrent_writers_from_threads_keep_one_unbroken_chain(db):
         w.join()
     assert errors == []
     assert len(db.list_comments()) == threads * per_thread
-    assert [a["title"] for a in db.list_actions()] == [
-        f"action {n}, round {per_thread - 1}" for n in range(threads)
-    ]
+    assert [a["title"] for a in db.list_actions()] == [f"action {n}, round {per_thread - 1}" for n in range(threads)]
     total = threads + 2 * threads * per_thread
     assert [e["seq"] for e in db.audit_entries()] == list(range(total, 0, -1))
     assert db.verify_audit() == []
@@ -653,9 +634,7 @@ def test_an_app_db_at_revision_0001_is_upgraded_with_its_data_intact(app_db_url,
 
     old = AppDB(app_db_url, migrate=False)
     try:
-        upgrade(
-            old.engine.execution_options(opsfin_write=True), "0001"
-        )  # an app.db from before runs
+        upgrade(old.engine.execution_options(opsfin_write=True), "0001")  # an app.db from before runs
         assert raw(old, "SELECT version_num FROM alembic_version") == [("0001",)]
         assert "match_runs" not in sa.inspect(old.engine).get_table_names()
         old.add_user("ann", "controller", PASSWORD)
@@ -674,9 +653,7 @@ def test_an_app_db_at_revision_0001_is_upgraded_with_its_data_intact(app_db_url,
         assert raw(db, "SELECT version_num FROM alembic_version") == [("0002",)]
         assert {"match_runs", "kept_matches"} <= set(sa.inspect(db.engine).get_table_names())
         assert [u.name for u in db.list_users()] == ["ann"]
-        assert [(d["match_id"], d["decision"]) for d in db.match_decisions()] == [
-            ("B0123456789abcdef", "confirmed")
-        ]
+        assert [(d["match_id"], d["decision"]) for d in db.match_decisions()] == [("B0123456789abcdef", "confirmed")]
         assert db.audit_entries() == before and db.verify_audit() == []
         assert db.match_runs() == [] and db.kept_matches() == [] and db.latest_match_run() is None
     finally:
@@ -731,9 +708,7 @@ def test_a_run_keeps_its_matches_with_one_audit_entry(db):
 def test_a_run_computed_before_another_was_recorded_is_refused_and_writes_nothing(db):
     db.record_match_run("ann", KEPT, RUN_COUNTS)
     entries, kept = audit_count(db), db.kept_matches()
-    with pytest.raises(
-        AppDbError, match=r"run 1 \(by ann\) was recorded after this reconciliation was computed"
-    ):
+    with pytest.raises(AppDbError, match=r"run 1 \(by ann\) was recorded after this reconciliation was computed"):
         db.record_match_run("ben", KEPT[:1], RUN_COUNTS, based_on=None)
     with pytest.raises(AppDbError, match="at least one auto match"):
         db.record_match_run("ben", [], RUN_COUNTS, based_on=1)

@@ -36,10 +36,7 @@ def test_entry_hashes_follow_the_documented_formula(db):
     for before, after in zip(entries, entries[1:], strict=False):
         assert after["prev_hash"] == before["hash"]
     for e in entries:  # sha256 over the canonical JSON, written out independently of the code
-        body = {
-            k: e[k]
-            for k in ("seq", "actor", "action", "object_type", "object_id", "payload", "prev_hash")
-        }
+        body = {k: e[k] for k in ("seq", "actor", "action", "object_type", "object_id", "payload", "prev_hash")}
         body["at"] = e["at"].isoformat()
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert hashlib.sha256(text.encode()).hexdigest() == e["hash"]
@@ -65,9 +62,7 @@ def test_an_empty_log_is_intact(db):
 def test_a_payload_edited_by_hand_is_detected(db, raw):
     fill(db)
     raw(db, "UPDATE audit_log SET payload = :p WHERE seq = 1", p='{"role":"viewer","sites":null}')
-    assert db.verify_audit() == [
-        "entry 1: contents do not match its hash (edited entry or edited hash)"
-    ]
+    assert db.verify_audit() == ["entry 1: contents do not match its hash (edited entry or edited hash)"]
 
 
 def test_a_reformatted_payload_is_detected(db, raw):
@@ -77,15 +72,11 @@ def test_a_reformatted_payload_is_detected(db, raw):
     assert db.verify_audit() == ["entry 3: payload text is not in canonical form (edited)"]
 
 
-@pytest.mark.parametrize(
-    ("column", "value"), [("actor", "mallory"), ("action", "user.disable"), ("object_id", "bob")]
-)
+@pytest.mark.parametrize(("column", "value"), [("actor", "mallory"), ("action", "user.disable"), ("object_id", "bob")])
 def test_other_edited_fields_are_detected(db, column, value, raw):
     fill(db)
     raw(db, f"UPDATE audit_log SET {column} = :v WHERE seq = 2", v=value)
-    assert db.verify_audit() == [
-        "entry 2: contents do not match its hash (edited entry or edited hash)"
-    ]
+    assert db.verify_audit() == ["entry 2: contents do not match its hash (edited entry or edited hash)"]
 
 
 def test_an_edited_hash_is_detected_and_breaks_the_next_link(db, raw):
@@ -118,9 +109,7 @@ def test_rows_deleted_from_the_end_are_detected_by_the_head(db, raw):
 def test_a_deleted_head_or_an_edited_head_is_detected(db, raw):
     fill(db)
     raw(db, "UPDATE audit_head SET hash = :h", h="0" * 64)
-    assert db.verify_audit() == [
-        "the audit head's hash does not match entry 7 (head or entry edited)"
-    ]
+    assert db.verify_audit() == ["the audit head's hash does not match entry 7 (head or entry edited)"]
     raw(db, "DELETE FROM audit_head")
     assert db.verify_audit() == ["the audit head row is missing (deleted)"]
 
@@ -134,9 +123,7 @@ def test_an_anchor_kept_elsewhere_catches_a_rewritten_tail(db, raw):
     raw(db, "DELETE FROM audit_log WHERE seq = 7")
     raw(db, "UPDATE audit_head SET seq = 6, hash = :h", h=seq6_hash)
     assert db.verify_audit() == []  # not detectable from inside the database
-    assert db.verify_audit(anchor=anchor) == [
-        "the anchored entry 7 is missing (log truncated or rewritten)"
-    ]
+    assert db.verify_audit(anchor=anchor) == ["the anchored entry 7 is missing (log truncated or rewritten)"]
     assert db.verify_audit(anchor=(6, seq6_hash)) == []
 
 

@@ -212,8 +212,7 @@ def test_negative_stock(ws):
     # +10 (01-03), −4 (01-10), −1 (01-15), −6 (01-20): 10, 6, 5, −1 → negative from 2024-01-20 (M3).
     plant(
         ws,
-        "INSERT INTO inventory_movements VALUES "
-        "('M4', '2024-01-15 08:00', 'S1', 'P1', -1, 2.5, 'scrap', 'PO-1', 'L1')",
+        "INSERT INTO inventory_movements VALUES ('M4', '2024-01-15 08:00', 'S1', 'P1', -1, 2.5, 'scrap', 'PO-1', 'L1')",
     )
     found = run_checks(ws)
     assert keys(found) == {("negative_stock", "inventory_movements", "S1/P1")}
@@ -236,9 +235,7 @@ def test_orphan_foreign_keys(ws):
 
 
 def test_duplicate_primary_key(ws):
-    plant(
-        ws, "INSERT INTO products VALUES ('P1', 'Steel again', 'metal', 'raw', 'kg', 0, 2.5, 'L1')"
-    )
+    plant(ws, "INSERT INTO products VALUES ('P1', 'Steel again', 'metal', 'raw', 'kg', 0, 2.5, 'L1')")
     found = run_checks(ws)
     assert keys(found) == {("duplicate_pk", "products", "P1")}
 
@@ -253,8 +250,7 @@ def test_statement_that_does_not_add_up(ws):
 def test_statement_chain_gap(ws):
     plant(
         ws,
-        "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 "
-        "WHERE statement_id = 'ST2'",
+        "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 WHERE statement_id = 'ST2'",
     )
     found = run_checks(ws)
     assert keys(found) == {("bank_statement_chain", "bank_statements", "ST2")}
@@ -349,9 +345,7 @@ def test_cli_exit_codes(ws):
     bad = _run_cli(ws.path)
     assert bad.returncode == 1, bad.stderr
     rows = json.loads(bad.stdout)
-    assert [(r["check"], r["key"], r["amount"]) for r in rows] == [
-        ("unbalanced_journal", "J-BAD", "10.00")
-    ]
+    assert [(r["check"], r["key"], r["amount"]) for r in rows] == [("unbalanced_journal", "J-BAD", "10.00")]
     assert "1 stop, 0 warn, 0 info" in bad.stderr
 
 
@@ -361,8 +355,7 @@ def test_cli_table_format(ws):
     assert clean.exit_code == 0 and "No findings" in clean.output
     plant(
         ws,
-        "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 "
-        "WHERE statement_id = 'ST2'",
+        "UPDATE bank_statements SET opening_balance = 1575.00, closing_balance = 1575.00 WHERE statement_id = 'ST2'",
     )
     warned = runner.invoke(app, ["check", "-w", str(ws.path)])
     assert warned.exit_code == 0  # a warning alone does not fail

@@ -37,8 +37,9 @@ def test_where_collects_members_per_dimension():
     assert parse_where([" shift = EARLY "]) == {"shift": ["EARLY"]}
 
 
-@pytest.mark.parametrize("item", ["site='P1'", 'site="P1"', "site IN ('P1', 'P2')", "site == P1", "site!=P1",
-                                  "site=('P1')"])
+@pytest.mark.parametrize(
+    "item", ["site='P1'", 'site="P1"', "site IN ('P1', 'P2')", "site == P1", "site!=P1", "site=('P1')"]
+)
 def test_sql_style_where_is_refused_with_the_right_form(item):
     with pytest.raises(UserError) as caught:
         parse_where([item])
@@ -75,7 +76,7 @@ def test_hops_come_once_and_after_the_hops_they_need():
     assert hops_for("machine_readings", {"site", "work_center"}) == [MACHINE_WORK_CENTER, WORK_CENTER_SITE]
     assert hops_for("operations", {"family", "product", "site"}) == [WORK_CENTER_SITE, ORDER_PRODUCT, PRODUCT_FAMILY]
     assert hops_for("operations", {"machine", "shift"}) == []  # its own columns
-    assert hops_for("warehouse_tasks", {"customer"}) == []     # not carried: the engine refuses it earlier
+    assert hops_for("warehouse_tasks", {"customer"}) == []  # not carried: the engine refuses it earlier
 
 
 def test_every_hop_joins_real_canonical_columns():
@@ -123,9 +124,9 @@ def test_rows_visible_in_a_site_scope(sites):
     assert sites.sites_of({"machine": ["M1"], "cost_center": ["CC1"]}) == {"P1", "P2"}
     assert sites.visible({"machine": ["M1"]}, ("P1",))
     assert not sites.visible({"machine": ["M1"]}, ("P2",))
-    assert not sites.visible({"machine": ["M1", "M2"]}, ("P1",))   # mixes another site
-    assert not sites.visible({"machine": ["M9"]}, ("P1",))         # a member no site owns
-    assert not sites.visible({"customer": ["C1"]}, ("P1",))        # cross-site: company level only
+    assert not sites.visible({"machine": ["M1", "M2"]}, ("P1",))  # mixes another site
+    assert not sites.visible({"machine": ["M9"]}, ("P1",))  # a member no site owns
+    assert not sites.visible({"customer": ["C1"]}, ("P1",))  # cross-site: company level only
     assert not sites.visible({}, ("P1",))
     assert sites.visible({"customer": ["C1"]}, None)
     assert sites.site_text({"machine": ["M2", "M1"]}) == "P1,P2"
@@ -134,7 +135,7 @@ def test_rows_visible_in_a_site_scope(sites):
 
 def test_sites_of_alert_scopes_and_raw_records(sites):
     assert sites.sites_of_scope({"machine": "M1, M2", "customer": "C1"}) == frozenset({"P1", "P2"})
-    assert sites.sites_of_scope({"machine": "M1,M9"}) is None     # M9: not provably anyone's
+    assert sites.sites_of_scope({"machine": "M1,M9"}) is None  # M9: not provably anyone's
     assert sites.sites_of_scope({"customer": "C1"}) is None
     assert sites.sites_of_record({"machine_id": "M2", "qty": 3}) == frozenset({"P2"})
     assert sites.sites_of_record({"site_id": "", "shift_id": "S1"}) == frozenset({"P1"})
@@ -157,12 +158,12 @@ def test_site_map_fills_gaps_in_master_data():
     frames["work_centers"] = pl.DataFrame({"work_center_id": ["WC1", "WC3"], "site_id": ["P1", None]})
     frames["shifts"] = pl.DataFrame({"shift_id": ["S1", "S2"], "site_id": ["P1", "P3"], "name": ["Early", None]})
     gaps = SiteMap.from_frames(frames)
-    assert gaps.sites == {"P1": "Plant One", "P3": "P3"}       # a site without a name is called by its id
-    assert gaps.members["site"] == {"P1": "P1", "P3": "P3"}    # each site is its own
-    assert gaps.members["work_center"] == {"WC1": "P1"}        # WC3 names no site: it has none
+    assert gaps.sites == {"P1": "Plant One", "P3": "P3"}  # a site without a name is called by its id
+    assert gaps.members["site"] == {"P1": "P1", "P3": "P3"}  # each site is its own
+    assert gaps.members["work_center"] == {"WC1": "P1"}  # WC3 names no site: it has none
     assert gaps.site_of("work_center", "WC3") is None
-    assert gaps.shift_names == {"S1": "Early"}                 # S2 has no name to show
-    assert gaps.site_of("site", "P9") == "P9"                  # a site is its own, listed or not
+    assert gaps.shift_names == {"S1": "Early"}  # S2 has no name to show
+    assert gaps.site_of("site", "P9") == "P9"  # a site is its own, listed or not
 
 
 def test_scope_errors_word_the_sites_option(sites):
@@ -181,8 +182,10 @@ def test_scope_errors_word_the_sites_option(sites):
 def test_where_errors_carry_the_item_and_the_whole_wording():
     with pytest.raises(UserError) as caught:
         parse_where(["site IN P1"])
-    assert str(caught.value) == ("--where 'site IN P1': write DIM=VALUE without quotes or SQL, several values "
-                                 "with commas (e.g. --where site=P1,P2)")
+    assert str(caught.value) == (
+        "--where 'site IN P1': write DIM=VALUE without quotes or SQL, several values "
+        "with commas (e.g. --where site=P1,P2)"
+    )
     assert caught.value.value == "site IN P1"
     with pytest.raises(UserError) as caught:
         parse_where(["site"])
@@ -195,26 +198,41 @@ def test_where_splits_at_the_first_equals_sign():
 
 def test_a_reading_reaches_the_shift_whose_hours_hold_its_time():
     con = ibis.duckdb.connect()
-    made = {name: con.create_table(name, ibis.memtable(rows)) for name, rows in {
-        "machines": {"machine_id": ["M1", "M2"], "work_center_id": ["WC1", "WC2"]},
-        "work_centers": {"work_center_id": ["WC1", "WC2"], "site_id": ["P1", "P2"]},
-        # P1 works three 8-hour shifts, the night one across midnight; P2 one 12-hour day shift
-        "shifts": {"shift_id": ["E", "L", "N", "D2"], "site_id": ["P1", "P1", "P1", "P2"],
-                   "start_time": [dt.time(6), dt.time(14), dt.time(22), dt.time(6)],
-                   "hours": [8.0, 8.0, 8.0, 12.0]},
-    }.items()}
+    made = {
+        name: con.create_table(name, ibis.memtable(rows))
+        for name, rows in {
+            "machines": {"machine_id": ["M1", "M2"], "work_center_id": ["WC1", "WC2"]},
+            "work_centers": {"work_center_id": ["WC1", "WC2"], "site_id": ["P1", "P2"]},
+            # P1 works three 8-hour shifts, the night one across midnight; P2 one 12-hour day shift
+            "shifts": {
+                "shift_id": ["E", "L", "N", "D2"],
+                "site_id": ["P1", "P1", "P1", "P2"],
+                "start_time": [dt.time(6), dt.time(14), dt.time(22), dt.time(6)],
+                "hours": [8.0, 8.0, 8.0, 12.0],
+            },
+        }.items()
+    }
     times = [(6, 0), (13, 59), (14, 0), (21, 59), (22, 0), (2, 30), (5, 59)]
-    rel = ibis.memtable({"machine": ["M1"] * len(times) + ["M2", "M2"],
-                         "_ts": [dt.datetime(2024, 3, 4, h, m) for h, m in times]
-                         + [dt.datetime(2024, 3, 4, 6), dt.datetime(2024, 3, 4, 18)]})
+    rel = ibis.memtable(
+        {
+            "machine": ["M1"] * len(times) + ["M2", "M2"],
+            "_ts": [dt.datetime(2024, 3, 4, h, m) for h, m in times]
+            + [dt.datetime(2024, 3, 4, 6), dt.datetime(2024, 3, 4, 18)],
+        }
+    )
     got = reach(made.__getitem__, rel, "machine_readings", {"shift"}).to_pyarrow().to_pylist()
     # minutes after the shift's start, modulo a day, below its length: 06:00-13:59 E, 14:00-21:59 L,
     # 22:00-05:59 N (05:59 is 479 minutes after 22:00); P2's readings only see P2's shift, and 18:00 is
     # 720 minutes after 06:00, the first minute after D2
     assert sorted((r["machine"], r["_ts"].strftime("%H:%M"), r["site"], r["shift"]) for r in got) == [
-        ("M1", "02:30", "P1", "N"), ("M1", "05:59", "P1", "N"), ("M1", "06:00", "P1", "E"),
-        ("M1", "13:59", "P1", "E"), ("M1", "14:00", "P1", "L"), ("M1", "21:59", "P1", "L"),
-        ("M1", "22:00", "P1", "N"), ("M2", "06:00", "P2", "D2"),
+        ("M1", "02:30", "P1", "N"),
+        ("M1", "05:59", "P1", "N"),
+        ("M1", "06:00", "P1", "E"),
+        ("M1", "13:59", "P1", "E"),
+        ("M1", "14:00", "P1", "L"),
+        ("M1", "21:59", "P1", "L"),
+        ("M1", "22:00", "P1", "N"),
+        ("M2", "06:00", "P2", "D2"),
     ]
     assert set(got[0]) == {"machine", "_ts", "work_center", "site", "shift"}  # no helper column left
 
@@ -231,13 +249,22 @@ def test_by_skips_blanks_and_words_a_repeat():
 
 def test_a_shift_starting_on_the_half_hour():
     con = ibis.duckdb.connect()
-    made = {name: con.create_table(name, ibis.memtable(rows)) for name, rows in {
-        "machines": {"machine_id": ["M1"], "work_center_id": ["WC1"]},
-        "work_centers": {"work_center_id": ["WC1"], "site_id": ["P1"]},
-        "shifts": {"shift_id": ["A", "B"], "site_id": ["P1", "P1"],
-                   "start_time": [dt.time(6, 30), dt.time(18, 30)], "hours": [12.0, 12.0]},
-    }.items()}
-    rel = ibis.memtable({"machine": ["M1", "M1"], "_ts": [dt.datetime(2024, 3, 4, 6, 29), dt.datetime(2024, 3, 4, 6, 30)]})
+    made = {
+        name: con.create_table(name, ibis.memtable(rows))
+        for name, rows in {
+            "machines": {"machine_id": ["M1"], "work_center_id": ["WC1"]},
+            "work_centers": {"work_center_id": ["WC1"], "site_id": ["P1"]},
+            "shifts": {
+                "shift_id": ["A", "B"],
+                "site_id": ["P1", "P1"],
+                "start_time": [dt.time(6, 30), dt.time(18, 30)],
+                "hours": [12.0, 12.0],
+            },
+        }.items()
+    }
+    rel = ibis.memtable(
+        {"machine": ["M1", "M1"], "_ts": [dt.datetime(2024, 3, 4, 6, 29), dt.datetime(2024, 3, 4, 6, 30)]}
+    )
     got = reach(made.__getitem__, rel, "machine_readings", {"shift"}).to_pyarrow().to_pylist()
     # A holds 06:30-18:29, B 18:30-06:29
     assert sorted((r["_ts"].strftime("%H:%M"), r["shift"]) for r in got) == [("06:29", "B"), ("06:30", "A")]

@@ -17,8 +17,9 @@ from opsfin.errors import UserError
 D = dt.date
 
 
-@pytest.mark.parametrize(("text", "first"), [("2024-01", D(2024, 1, 1)), ("2024-12", D(2024, 12, 1)),
-                                             ("0001-05", D(1, 5, 1))])
+@pytest.mark.parametrize(
+    ("text", "first"), [("2024-01", D(2024, 1, 1)), ("2024-12", D(2024, 12, 1)), ("0001-05", D(1, 5, 1))]
+)
 def test_the_first_and_last_months_and_the_first_year_parse(text, first):
     assert parse_month(text) == first
 
@@ -49,8 +50,15 @@ def test_a_bad_day_names_the_option_and_the_format():
     assert (as_option.value.param, as_option.value.hint) == ("as_of", "use YYYY-MM-DD")
 
 
-@pytest.mark.parametrize(("day", "quarter"), [(D(2024, 1, 15), D(2024, 1, 1)), (D(2024, 3, 31), D(2024, 1, 1)),
-                                              (D(2024, 4, 1), D(2024, 4, 1)), (D(2024, 12, 31), D(2024, 10, 1))])
+@pytest.mark.parametrize(
+    ("day", "quarter"),
+    [
+        (D(2024, 1, 15), D(2024, 1, 1)),
+        (D(2024, 3, 31), D(2024, 1, 1)),
+        (D(2024, 4, 1), D(2024, 4, 1)),
+        (D(2024, 12, 31), D(2024, 10, 1)),
+    ],
+)
 def test_quarters_start_in_january_april_july_october(day, quarter):
     assert period_start(day, "quarter") == quarter
 

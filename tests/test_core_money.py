@@ -32,9 +32,18 @@ from opsfin.demo.costing import timesheet_cost
 D = Decimal
 
 # value (exact decimal) → half-even to the cent: ties go to the even cent, whatever the sign
-HALF_EVEN_CASES = [("0.125", "0.12"), ("0.135", "0.14"), ("-0.125", "-0.12"), ("2.675", "2.68"),
-                   ("-2.675", "-2.68"), ("0.005", "0.00"), ("-0.015", "-0.02"), ("1.2351", "1.24"),
-                   ("-1.2349", "-1.23"), ("0", "0.00")]
+HALF_EVEN_CASES = [
+    ("0.125", "0.12"),
+    ("0.135", "0.14"),
+    ("-0.125", "-0.12"),
+    ("2.675", "2.68"),
+    ("-2.675", "-2.68"),
+    ("0.005", "0.00"),
+    ("-0.015", "-0.02"),
+    ("1.2351", "1.24"),
+    ("-1.2349", "-1.23"),
+    ("0", "0.00"),
+]
 
 
 # ------------------------------------------------------------------------------------------ rounding
@@ -61,8 +70,11 @@ def test_half_even_integers():
 def test_sql_and_python_agree(value, want):
     # work in 1e-4 units: 0.125 → 1250, to cents is ÷ 100
     units = int(D(value).scaleb(4))
-    got_sql = duckdb.connect().execute(
-        f"SELECT {half_even_div_sql('n', 100)} FROM (SELECT CAST({units} AS HUGEINT) AS n)").fetchone()[0]
+    got_sql = (
+        duckdb.connect()
+        .execute(f"SELECT {half_even_div_sql('n', 100)} FROM (SELECT CAST({units} AS HUGEINT) AS n)")
+        .fetchone()[0]
+    )
     assert D(int(got_sql)).scaleb(-2) == D(half_even_div(units, 100)).scaleb(-2) == D(want)
 
 
@@ -73,8 +85,9 @@ def test_ibis_matches_python():
     rows = ibis.duckdb.connect().execute(expr)
     assert [D(str(y)) for y in rows["y"]] == [D(w) for _, w in HALF_EVEN_CASES]
     # to one decimal: no halves among these, so the nearest tenth
-    assert [D(str(z)) for z in rows["z"]] == [D(w) for w in ("0.1", "0.1", "-0.1", "2.7", "-2.7", "0.0", "0.0",
-                                                             "1.2", "-1.2", "0.0")]
+    assert [D(str(z)) for z in rows["z"]] == [
+        D(w) for w in ("0.1", "0.1", "-0.1", "2.7", "-2.7", "0.0", "0.0", "1.2", "-1.2", "0.0")
+    ]
 
 
 # ------------------------------------------------------------------------------------------ the splitter
@@ -82,11 +95,13 @@ def test_split_hand_worked():
     # 100.00 over 1:1:1: 33.33 each and one cent left; equal remainders and weights → the first key
     assert split_cents(D("100.00"), {"a": 1, "b": 1, "c": 1}) == {"a": D("33.34"), "b": D("33.33"), "c": D("33.33")}
     # in the given order, not by name
-    assert split_cents(D("100.00"), [("c", 1), ("b", 1), ("a", 1)]) == {"c": D("33.34"), "b": D("33.33"),
-                                                                        "a": D("33.33")}
+    assert split_cents(D("100.00"), [("c", 1), ("b", 1), ("a", 1)]) == {
+        "c": D("33.34"),
+        "b": D("33.33"),
+        "a": D("33.33"),
+    }
     # a negative amount splits like its absolute value
-    assert split_cents(D("-100.00"), {"a": 1, "b": 1, "c": 1}) == {"a": D("-33.34"), "b": D("-33.33"),
-                                                                   "c": D("-33.33")}
+    assert split_cents(D("-100.00"), {"a": 1, "b": 1, "c": 1}) == {"a": D("-33.34"), "b": D("-33.33"), "c": D("-33.33")}
     # 0.05 over 1:3 → exact 1.25 and 3.75 cents: floors 1 + 3, one cent to the larger remainder (0.75) → 1, 4
     assert split_units(5, {"x": 1, "y": 3}) == {"x": 1, "y": 4}
     # 10 cents over 1:3 → 2.5 and 7.5: equal remainders 0.5, the larger share (7.5) wins → 2, 8
@@ -121,14 +136,14 @@ def test_round_shares_hand_worked():
 weights_st = st.lists(st.integers(0, 10**6), min_size=1, max_size=10).filter(lambda w: sum(w) > 0)
 
 
-@given(st.integers(-10**12, 10**12), weights_st)
+@given(st.integers(-(10**12), 10**12), weights_st)
 def test_split_invariants(total, weights):
     parts = split_units(total, list(enumerate(weights)))
     w_sum = sum(weights)
-    assert sum(parts.values()) == total                                    # parts add up exactly
+    assert sum(parts.values()) == total  # parts add up exactly
     for k, w in enumerate(weights):
         exact = Fraction(total * w, w_sum)
-        assert abs(parts[k] - exact) < 1                                   # within a cent of the exact share
+        assert abs(parts[k] - exact) < 1  # within a cent of the exact share
         if w == 0:
             assert parts[k] == 0
     assert split_units(-total, list(enumerate(weights))) == {k: -v for k, v in parts.items()}  # sign symmetry
@@ -152,7 +167,7 @@ def test_split_ties_follow_the_rule(total, weights):
         assert min(rank(i) for i in up) > max(rank(i) for i in down)
 
 
-@given(st.integers(-10**9, 10**9), st.permutations([3, 1, 4, 1, 5, 9, 2, 6]))
+@given(st.integers(-(10**9), 10**9), st.permutations([3, 1, 4, 1, 5, 9, 2, 6]))
 def test_split_order_invariance_of_distinct_shares(total, weights):
     """With no ties the key order does not matter: each key's part depends only on its weight."""
     distinct = list(dict.fromkeys(weights))  # 3, 1, 4, 5, 9, 2, 6 in some order: distinct weights
@@ -178,8 +193,9 @@ def test_timesheet_pay_hand_worked():
 def test_demo_integer_pay_agrees(regular_qh, overtime_qh, rate_1e4, multiplier_x4):
     """The demo books quarter-hours as integers; its pay must be the same rule on the same hours."""
     cents = timesheet_cost(regular_qh, overtime_qh, rate_1e4, multiplier_x4)
-    want = timesheet_pay(Fraction(regular_qh, 4), Fraction(overtime_qh, 4), Fraction(rate_1e4, 10_000),
-                         Fraction(multiplier_x4, 4))
+    want = timesheet_pay(
+        Fraction(regular_qh, 4), Fraction(overtime_qh, 4), Fraction(rate_1e4, 10_000), Fraction(multiplier_x4, 4)
+    )
     assert D(cents).scaleb(-2) == want
 
 

@@ -37,9 +37,7 @@ def test_halves_go_to_the_even_cent():
 
 
 def test_four_places_and_chunked_columns():
-    column = pa.chunked_array(
-        [pa.array([Decimal("1.00005"), Decimal("1.00015")], type=pa.decimal128(18, 5))]
-    )
+    column = pa.chunked_array([pa.array([Decimal("1.00005"), Decimal("1.00015")], type=pa.decimal128(18, 5))])
     assert half_even_arrow(column, places=4).to_pylist() == [Decimal("1.0000"), Decimal("1.0002")]
 
 

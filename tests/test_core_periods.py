@@ -35,30 +35,36 @@ def test_iso_week_of_new_years_eve_week():
     assert period_end(D(2024, 12, 31), "week") == D(2025, 1, 5)
     assert iso_week(D(2024, 12, 30)) == "2025-W01"
     assert iso_week(D(2024, 12, 29)) == "2024-W52"  # the Sunday before
-    assert iso_week(D(2021, 1, 3)) == "2020-W53"    # 2020 had 53 ISO weeks
+    assert iso_week(D(2021, 1, 3)) == "2020-W53"  # 2020 had 53 ISO weeks
 
 
-@pytest.mark.parametrize(("day", "end"), [
-    (D(2024, 2, 10), D(2024, 2, 29)),   # leap year
-    (D(2023, 2, 10), D(2023, 2, 28)),
-    (D(1900, 2, 1), D(1900, 2, 28)),    # divisible by 100, not by 400: no leap day
-    (D(2000, 2, 1), D(2000, 2, 29)),    # divisible by 400: leap day
-    (D(2024, 12, 31), D(2024, 12, 31)),
-    (D(2024, 4, 1), D(2024, 4, 30)),
-])
+@pytest.mark.parametrize(
+    ("day", "end"),
+    [
+        (D(2024, 2, 10), D(2024, 2, 29)),  # leap year
+        (D(2023, 2, 10), D(2023, 2, 28)),
+        (D(1900, 2, 1), D(1900, 2, 28)),  # divisible by 100, not by 400: no leap day
+        (D(2000, 2, 1), D(2000, 2, 29)),  # divisible by 400: leap day
+        (D(2024, 12, 31), D(2024, 12, 31)),
+        (D(2024, 4, 1), D(2024, 4, 30)),
+    ],
+)
 def test_month_end(day, end):
     assert month_end(day) == end
     assert month_start(day) == D(day.year, day.month, 1)
 
 
-@pytest.mark.parametrize(("day", "grain", "start", "end"), [
-    (D(2024, 8, 15), "day", D(2024, 8, 15), D(2024, 8, 15)),
-    (D(2024, 8, 15), "week", D(2024, 8, 12), D(2024, 8, 18)),     # Thu → Mon 12 … Sun 18
-    (D(2024, 8, 15), "month", D(2024, 8, 1), D(2024, 8, 31)),
-    (D(2024, 8, 15), "quarter", D(2024, 7, 1), D(2024, 9, 30)),
-    (D(2024, 12, 31), "quarter", D(2024, 10, 1), D(2024, 12, 31)),
-    (D(2024, 8, 15), "year", D(2024, 1, 1), D(2024, 12, 31)),
-])
+@pytest.mark.parametrize(
+    ("day", "grain", "start", "end"),
+    [
+        (D(2024, 8, 15), "day", D(2024, 8, 15), D(2024, 8, 15)),
+        (D(2024, 8, 15), "week", D(2024, 8, 12), D(2024, 8, 18)),  # Thu → Mon 12 … Sun 18
+        (D(2024, 8, 15), "month", D(2024, 8, 1), D(2024, 8, 31)),
+        (D(2024, 8, 15), "quarter", D(2024, 7, 1), D(2024, 9, 30)),
+        (D(2024, 12, 31), "quarter", D(2024, 10, 1), D(2024, 12, 31)),
+        (D(2024, 8, 15), "year", D(2024, 1, 1), D(2024, 12, 31)),
+    ],
+)
 def test_period_start_and_end(day, grain, start, end):
     assert period_start(day, grain) == start
     assert period_end(day, grain) == end
@@ -74,19 +80,26 @@ def test_add_months_crosses_years_both_ways():
 def test_clipping_by_month_counts_the_days_inside():
     periods = calendar(D(2025, 1, 15), D(2025, 3, 10), "month")
     assert [p.start for p in periods] == [D(2025, 1, 1), D(2025, 2, 1), D(2025, 3, 1)]
-    assert [(p.first, p.last) for p in periods] == [(D(2025, 1, 15), D(2025, 1, 31)),
-                                                    (D(2025, 2, 1), D(2025, 2, 28)),
-                                                    (D(2025, 3, 1), D(2025, 3, 10))]
+    assert [(p.first, p.last) for p in periods] == [
+        (D(2025, 1, 15), D(2025, 1, 31)),
+        (D(2025, 2, 1), D(2025, 2, 28)),
+        (D(2025, 3, 1), D(2025, 3, 10)),
+    ]
     assert [p.days for p in periods] == [17, 28, 10]  # 31 − 15 + 1; February 2025; 1…10
 
 
 def test_clipping_by_quarter_and_week():
     # 2024-02-10 … 2024-05-20: Q1 holds Feb 10–29 (20) + March (31); Q2 holds April (30) + May 1–20 (20)
     assert [(p.start, p.days) for p in calendar(D(2024, 2, 10), D(2024, 5, 20), "quarter")] == [
-        (D(2024, 1, 1), 51), (D(2024, 4, 1), 50)]
+        (D(2024, 1, 1), 51),
+        (D(2024, 4, 1), 50),
+    ]
     # Sat 2024-12-28 … Tue 2025-01-07: the week of Mon 12-23 holds Sat+Sun, then a whole week, then Mon+Tue
     assert [(p.start, p.days) for p in calendar(D(2024, 12, 28), D(2025, 1, 7), "week")] == [
-        (D(2024, 12, 23), 2), (D(2024, 12, 30), 7), (D(2025, 1, 6), 2)]
+        (D(2024, 12, 23), 2),
+        (D(2024, 12, 30), 7),
+        (D(2025, 1, 6), 2),
+    ]
 
 
 def test_a_range_inside_one_period_and_an_empty_range():
@@ -105,17 +118,20 @@ def test_parsing_days_months_and_bounds():
     assert parse_bound("2024-02-10", "--to", last=True) == D(2024, 2, 10)
 
 
-@pytest.mark.parametrize(("call", "named"), [
-    (lambda: parse_day("2023-02-29", "--from"), ["--from", "'2023-02-29'", "not a date"]),   # no leap day
-    (lambda: parse_day("15.03.2024", "--to"), ["--to", "'15.03.2024'"]),
-    (lambda: parse_month("2024-13", "--period"), ["--period '2024-13'", "YYYY-MM"]),
-    (lambda: parse_month("24-03", "--period"), ["'24-03'", "YYYY-MM"]),
-    (lambda: parse_month("0000-01"), ["period '0000-01'"]),                               # no year 0
-    (lambda: parse_period("2024-3", "--period"), ["'2024-3'"]),
-    (lambda: parse_bound("2024-2", "--to", last=True), ["--to", "'2024-2'"]),
-    (lambda: check_grain("fortnight"), ["unknown grain 'fortnight'", "day, week, month, quarter, year"]),
-    (lambda: period_start(D(2024, 1, 1), "fortnight"), ["'fortnight'"]),
-])
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: parse_day("2023-02-29", "--from"), ["--from", "'2023-02-29'", "not a date"]),  # no leap day
+        (lambda: parse_day("15.03.2024", "--to"), ["--to", "'15.03.2024'"]),
+        (lambda: parse_month("2024-13", "--period"), ["--period '2024-13'", "YYYY-MM"]),
+        (lambda: parse_month("24-03", "--period"), ["'24-03'", "YYYY-MM"]),
+        (lambda: parse_month("0000-01"), ["period '0000-01'"]),  # no year 0
+        (lambda: parse_period("2024-3", "--period"), ["'2024-3'"]),
+        (lambda: parse_bound("2024-2", "--to", last=True), ["--to", "'2024-2'"]),
+        (lambda: check_grain("fortnight"), ["unknown grain 'fortnight'", "day, week, month, quarter, year"]),
+        (lambda: period_start(D(2024, 1, 1), "fortnight"), ["'fortnight'"]),
+    ],
+)
 def test_bad_input_is_a_user_error_naming_the_value(call, named):
     with pytest.raises(UserError) as caught:
         call()

@@ -84,9 +84,7 @@ def _assert_money_not_all_zero(frame: pl.DataFrame, label: str) -> None:
     money = [c for c, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
     assert money, f"{label}: no money column to compare"
     for c in money:
-        assert any(v for v in frame[c].to_list()), (
-            f"{label}: {c} is zero everywhere, nothing compared"
-        )
+        assert any(v for v in frame[c].to_list()), f"{label}: {c} is zero everywhere, nothing compared"
 
 
 @pytest.mark.slow
@@ -159,9 +157,7 @@ def test_hand_worked_costs_on_each_engine(hw, engine):
 
 
 def test_unknown_engine_is_a_clear_error(tiny_demo, capsys):
-    code, out, err = run_cli(
-        capsys, "order-costs", "--engine", "postgres", "-w", str(tiny_demo.path)
-    )
+    code, out, err = run_cli(capsys, "order-costs", "--engine", "postgres", "-w", str(tiny_demo.path))
     assert code != 0 and "Traceback" not in err
     assert "postgres" in err and "duckdb" in err
 

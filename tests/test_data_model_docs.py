@@ -100,9 +100,7 @@ def test_foreign_keys_reference_existing_tables_and_columns(t):
             child_col, parent_col = t.column(c), parent.column(r)
             assert child_col.type == parent_col.type, f"{t.name}.{c} vs {parent.name}.{r}"
         # a reference must point at a key, or the check "has a parent" is ambiguous
-        assert set(f.ref_columns) == set(parent.primary_key), (
-            f"{t.name} -> {parent.name}: not its key"
-        )
+        assert set(f.ref_columns) == set(parent.primary_key), f"{t.name} -> {parent.name}: not its key"
 
 
 @pytest.mark.parametrize("t", ALL_TABLES, ids=lambda t: t.name)
@@ -126,9 +124,7 @@ def test_ddl_creates_every_table_in_fresh_duckdb():
     con = duckdb.connect()
     warehouse.create_schema(con)
     warehouse.create_schema(con)  # idempotent
-    found = {
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
+    found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert found == set(TABLE_BY_NAME)
     for t in ALL_TABLES:
         cols = con.execute(
@@ -144,9 +140,7 @@ def test_ddl_creates_every_table_in_fresh_duckdb():
 
 def test_nullable_clarifications_are_complete():
     nullable = {(t.name, c.name) for t in TABLES for c in t.columns if c.nullable}
-    assert MODEL_MARKED_NULL <= nullable, (
-        "a column the canonical model marks NULL is declared NOT NULL"
-    )
+    assert MODEL_MARKED_NULL <= nullable, "a column the canonical model marks NULL is declared NOT NULL"
     assert nullable - MODEL_MARKED_NULL == set(NULLABLE_CLARIFICATIONS), (
         "update NULLABLE_CLARIFICATIONS in opsfin/canonical/docs.py"
     )

@@ -34,9 +34,7 @@ def month_ends(ws) -> list[dt.date]:
 
 def rate_lookup(ws):
     rates = defaultdict(list)
-    for d, ccy, r in rows(
-        ws, "SELECT rate_date, currency, rate_to_base FROM fx_rates ORDER BY rate_date"
-    ):
+    for d, ccy, r in rows(ws, "SELECT rate_date, currency, rate_to_base FROM fx_rates ORDER BY rate_date"):
         rates[ccy].append((d, r))
 
     def rate(ccy: str, day: dt.date) -> Decimal:
@@ -83,9 +81,7 @@ def test_every_table_has_rows(tiny_demo):
 
 
 def test_every_journal_balances(tiny_demo):
-    bad = rows(
-        tiny_demo, "SELECT journal_id, sum(amount) s FROM gl_entries GROUP BY 1 HAVING s <> 0"
-    )
+    bad = rows(tiny_demo, "SELECT journal_id, sum(amount) s FROM gl_entries GROUP BY 1 HAVING s <> 0")
     assert bad == []
     assert rows(tiny_demo, "SELECT count(DISTINCT journal_id) FROM gl_entries")[0][0] > 1000
 
@@ -227,16 +223,11 @@ def test_invoice_price_variance_and_grni_recomputed(tiny_demo):
     ws = tiny_demo
     rate = rate_lookup(ws)
     received = sum(
-        (
-            he(qty * std) + he((price_base - std) * qty)
-            for qty, price_base, std in receipts_at_po_price(ws)
-        ),
+        (he(qty * std) + he((price_base - std) * qty) for qty, price_base, std in receipts_at_po_price(ws)),
         Decimal(0),
     )
     invoiced = Decimal(0)
-    for total, tax, ccy, day in rows(
-        ws, "SELECT total, tax_amount, currency, invoice_date FROM ap_invoices"
-    ):
+    for total, tax, ccy, day in rows(ws, "SELECT total, tax_amount, currency, invoice_date FROM ap_invoices"):
         invoiced += he(total * rate(ccy, day)) - tax
     gl = _variances_from_gl(ws)
     assert invoiced - received == gl["variance_invoice_price"] + gl_by_role(ws, "grni")
@@ -249,9 +240,7 @@ def test_usage_and_scrap_variances_recomputed_from_orders(tiny_demo):
         bom[p][comp] = Decimal(str(q))
     std = dict(rows(ws, "SELECT product_id, std_unit_cost FROM products"))
     issued = defaultdict(lambda: defaultdict(Decimal))
-    for ref, product, qty in rows(
-        ws, "SELECT ref_doc, product_id, qty FROM inventory_movements WHERE kind = 'issue'"
-    ):
+    for ref, product, qty in rows(ws, "SELECT ref_doc, product_id, qty FROM inventory_movements WHERE kind = 'issue'"):
         issued[ref][product] += -Decimal(str(qty))
     scrap = dict(rows(ws, "SELECT order_id, sum(qty_scrap) FROM operations GROUP BY 1"))
     usage_total, scrap_total = Decimal(0), Decimal(0)
@@ -357,6 +346,4 @@ def test_deterministic_for_a_seed(tmp_path, tiny_demo):
         a = tiny_demo.sql(f"SELECT {cols} FROM {name} ORDER BY ALL")
         b = again.sql(f"SELECT {cols} FROM {name} ORDER BY ALL")
         assert a.equals(b), name
-    assert (tiny_demo.truth_dir / "anomalies.json").read_text() == (
-        again.truth_dir / "anomalies.json"
-    ).read_text()
+    assert (tiny_demo.truth_dir / "anomalies.json").read_text() == (again.truth_dir / "anomalies.json").read_text()

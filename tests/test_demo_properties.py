@@ -9,9 +9,7 @@ from opsfin.demo import generate
 from opsfin.runs.checks import run_checks
 
 
-@settings(
-    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**31 - 1))
 def test_any_seed_gives_balanced_books_and_tied_subledgers(tmp_path_factory, seed):
     ws = generate(tmp_path_factory.mktemp("seed") / "ws", scale="tiny", seed=seed).workspace

@@ -53,15 +53,11 @@ def test_engines_split_by_subsets_of_the_declared_dimensions():
 def test_by_is_parsed_and_refused_with_one_wording():
     assert unit_economics_by(None) == ["product"]
     assert unit_economics_by(" family , site ,") == ["family", "site"]
-    assert (
-        parse_by(["customer"], ("customer",), "x") == ["customer"]
-        and parse_by(None, ("site",), "x") == []
-    )
+    assert parse_by(["customer"], ("customer",), "x") == ["customer"] and parse_by(None, ("site",), "x") == []
     with pytest.raises(UserError) as ue:
         unit_economics_by("product,machine")  # a dimension, but not one unit economics splits by
     assert str(ue.value) == (
-        "--by 'machine': choose one of product, family, site, customer, shift "
-        "(the dimensions unit economics splits by)"
+        "--by 'machine': choose one of product, family, site, customer, shift (the dimensions unit economics splits by)"
     )
     with pytest.raises(UserError) as vb:
         _check_dim("family")
@@ -122,6 +118,7 @@ def test_an_order_of_an_unknown_product_keeps_its_row_without_a_family():
     )
     rows = reads.orders(t, t("production_orders"))
     # O1: Σ production movements 5 + 7; O2: no movements, the last step's good quantity 4
-    assert [
-        (r["order_id"], r["family"], r["qty_good"], r["completion_shift_id"]) for r in rows
-    ] == [("O1", "Pumps", 12.0, "P1-E"), ("O2", None, 4.0, "P2-L")]
+    assert [(r["order_id"], r["family"], r["qty_good"], r["completion_shift_id"]) for r in rows] == [
+        ("O1", "Pumps", 12.0, "P1-E"),
+        ("O2", None, 4.0, "P2-L"),
+    ]

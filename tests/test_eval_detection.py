@@ -72,9 +72,7 @@ TRUTH = [
 ]
 
 
-def alert(
-    id_: str, kpi: str, scope: dict[str, str], start: str, end: str, kind: str = "anomaly"
-) -> Alert:
+def alert(id_: str, kpi: str, scope: dict[str, str], start: str, end: str, kind: str = "anomaly") -> Alert:
     return Alert(
         id_,
         kind,
@@ -149,11 +147,7 @@ def test_no_alerts_or_no_truth_no_ratios(truth):
     assert result["overall"]["recall"] == 0 and result["overall"]["precision"] is None
     assert all(k["precision"] is None for k in result["kinds"])
     untold = score(ALERTS, [])
-    assert (
-        untold["kinds"] == []
-        and untold["overall"]["recall"] is None
-        and untold["overall"]["precision"] == 0
-    )
+    assert untold["kinds"] == [] and untold["overall"]["recall"] is None and untold["overall"]["precision"] == 0
 
 
 @pytest.mark.parametrize(

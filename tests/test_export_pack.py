@@ -28,9 +28,7 @@ from opsfin.export.pack_xlsx import render_xlsx
 from opsfin.runs.alerts import run_alerts
 from opsfin.runs.model import load_guardrails
 
-PERIOD = (
-    "2024-04"  # the tiny company's last month: it has one guardrail alert (support team CC-S1-SUP1)
-)
+PERIOD = "2024-04"  # the tiny company's last month: it has one guardrail alert (support team CC-S1-SUP1)
 FIRST, LAST = dt.date(2024, 4, 1), dt.date(2024, 4, 30)
 SECTION_SHEETS = ["KPIs", "Variances", "Alerts", "Actions"]
 TODAY = dt.date.today()
@@ -71,9 +69,7 @@ def ws(tiny_demo, tmp_path_factory):
         site="S1",
     )
     db.update_action("cli:test", second["id"], status="in_progress")
-    done = db.add_action(
-        "cli:test", "Closed already", "controller", past, Decimal("1.00"), site="P1"
-    )
+    done = db.add_action("cli:test", "Closed already", "controller", past, Decimal("1.00"), site="P1")
     db.update_action("cli:test", done["id"], status="done")
     db.add_action("cli:test", "Renegotiate the energy contract", "CFO", future, Decimal("90000.00"))
     return w
@@ -103,11 +99,7 @@ def sheet_rows(book, name: str) -> list[dict]:
     """A section sheet as dicts keyed by header; each value is the openpyxl cell."""
     sheet = book[name]
     header = [c.value for c in sheet[1]]
-    return [
-        dict(zip(header, row, strict=True))
-        for row in sheet.iter_rows(min_row=2)
-        if row[0].value is not None
-    ]
+    return [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2) if row[0].value is not None]
 
 
 # ------------------------------------------------------------------------------------------ parameters
@@ -120,9 +112,7 @@ def test_filename_and_media_type():
         pack_filename("2024-04", "pdf")
 
 
-@pytest.mark.parametrize(
-    "period", ["2024-13", "2024-00", "24-04", "2024/04", "2024-4", "", "April"]
-)
+@pytest.mark.parametrize("period", ["2024-13", "2024-00", "24-04", "2024/04", "2024-4", "", "April"])
 def test_bad_period_is_a_user_error(ws, period):
     with pytest.raises(UserError, match="--period .*YYYY-MM"):
         build_pack(ws, period, "xlsx")
@@ -148,13 +138,8 @@ def test_workbook_sheets_frozen_bold_headers_and_filters(company_xlsx):
         assert sheet.freeze_panes == "A2", name
         assert all(c.font.bold for c in sheet[1]), name
         if sheet.max_row > 1:
-            assert (
-                sheet.auto_filter.ref
-                == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
-            )
-    cover = {
-        r[0].value: r[1].value for r in company_xlsx["Cover"].iter_rows(min_row=2) if r[0].value
-    }
+            assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+    cover = {r[0].value: r[1].value for r in company_xlsx["Cover"].iter_rows(min_row=2) if r[0].value}
     assert cover["Company"] == "opsfin Demo Manufacturing"
     assert cover["Period"] == PERIOD
     assert cover["From"] == dt.datetime(2024, 4, 1) and cover["To"] == dt.datetime(2024, 4, 30)
@@ -179,17 +164,13 @@ def test_variance_sheet_is_the_engine_bridge_to_the_cent(ws, company_xlsx):
 def test_kpi_sheet_values_are_the_engine_values(ws, company_xlsx):
     catalog = ws.kpi_catalog()
     rows = [r for r in sheet_rows(company_xlsx, "KPIs") if r["Scope"].value == "company"]
-    assert [r["KPI"].value for r in rows] == list(
-        catalog
-    )  # every catalog KPI, once, in catalog order
+    assert [r["KPI"].value for r in rows] == list(catalog)  # every catalog KPI, once, in catalog order
     money = [k for k in catalog if catalog[k].money]
     ratios = ws.kpi([k for k in catalog if k not in money], start="2024-03-01", end=LAST)
     amounts = ws.kpi(money, start="2024-03-01", end=LAST)  # asked apart: exact decimals
     assert amounts.schema["value"] == pl.Decimal(38, 2)
     engine = {
-        (r["kpi"], r["period_start"]): r["value"]
-        for frame in (ratios, amounts)
-        for r in frame.iter_rows(named=True)
+        (r["kpi"], r["period_start"]): r["value"] for frame in (ratios, amounts) for r in frame.iter_rows(named=True)
     }
     for r in rows:
         kpi = r["KPI"].value
@@ -249,16 +230,12 @@ def test_action_sheet_holds_open_actions_only(company_xlsx):
     )  # the done action is left out
     by_title = {r["Title"].value: r for r in rows}
     crew = by_title["Rebalance P1 packing crew"]
-    assert crew["Expected impact"].data_type == "n" and cents(
-        crew["Expected impact"].value
-    ) == Decimal("12345.67")
+    assert crew["Expected impact"].data_type == "n" and cents(crew["Expected impact"].value) == Decimal("12345.67")
     assert crew["Due"].is_date and crew["Overdue"].value == "overdue"
-    assert (
-        by_title["<script>alert('x')</script> & staff the S1 desk"]["Status"].value == "in_progress"
+    assert by_title["<script>alert('x')</script> & staff the S1 desk"]["Status"].value == "in_progress"
+    assert cents(by_title["<script>alert('x')</script> & staff the S1 desk"]["Expected impact"].value) == Decimal(
+        "-250.05"
     )
-    assert cents(
-        by_title["<script>alert('x')</script> & staff the S1 desk"]["Expected impact"].value
-    ) == Decimal("-250.05")
 
 
 def test_empty_section_says_so(ws, company):
@@ -266,27 +243,18 @@ def test_empty_section_says_so(ws, company):
     empty = action_section(ws, TODAY, ("W1",))
     assert empty.table.is_empty()
     sections = tuple(empty if s.key == "actions" else s for s in company.sections)
-    book = openpyxl.load_workbook(
-        io.BytesIO(render_xlsx(dataclasses.replace(company, sections=sections)))
-    )
-    assert (
-        book["Actions"]["A1"].value == "Action"
-        and book["Actions"]["A2"].value == "No open actions recorded."
-    )
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(dataclasses.replace(company, sections=sections))))
+    assert book["Actions"]["A1"].value == "Action" and book["Actions"]["A2"].value == "No open actions recorded."
     assert book["Actions"].freeze_panes == "A2"
 
 
 def test_actions_come_from_the_app_db_given(ws, tmp_path):
     """The web app passes its own AppDB (e.g. PostgreSQL); the workspace's app.db is then not read."""
     other = AppDB(f"sqlite:///{tmp_path / 'other.db'}")
-    other.add_action(
-        "web:ana", "Only in the other database", "ana", TODAY, Decimal("0.10"), site="P2"
-    )
+    other.add_action("web:ana", "Only in the other database", "ana", TODAY, Decimal("0.10"), site="P2")
     table = action_section(ws, TODAY, None, app_db=other).table
     assert table["title"].to_list() == ["Only in the other database"]
-    assert table["expected_impact"].to_list() == [Decimal("0.10")] and table[
-        "overdue"
-    ].to_list() == [""]
+    assert table["expected_impact"].to_list() == [Decimal("0.10")] and table["overdue"].to_list() == [""]
     assert action_section(ws, TODAY, ("P1",), app_db=other).table.is_empty()
 
 
@@ -296,11 +264,7 @@ def test_html_is_self_contained_printable_and_escaped(ws, company):
     for key in ("cover", "kpis", "variances", "alerts", "actions"):
         assert f'id="{key}"' in page
     assert "@media print" in page and "page-break-before" in page
-    assert (
-        "<script" not in page
-        and "<link" not in page
-        and "http" not in page.replace("http-equiv", "")
-    )
+    assert "<script" not in page and "<link" not in page and "http" not in page.replace("http-equiv", "")
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; staff the S1 desk" in page
     for amount in ws.variance(FIRST, LAST)["amount"]:
         assert f">{amount:,.2f}<" in page
@@ -308,9 +272,7 @@ def test_html_is_self_contained_printable_and_escaped(ws, company):
     assert f">{revenue:,.2f}<" in page
     statuses = company.section("kpis").table["status"].to_list()
     assert page.count('class="tone-ok">ok<') == statuses.count("ok") > 0
-    assert (
-        page.count('class="tone-warn">breach<') == statuses.count("breach") == 1
-    )  # CC-S1-SUP1, warn
+    assert page.count('class="tone-warn">breach<') == statuses.count("breach") == 1  # CC-S1-SUP1, warn
     assert page.count('class="tone-stop">overdue<') == 1  # the P1 crew action is past due
 
 
@@ -351,9 +313,7 @@ def test_site_pack_holds_only_its_sites_rows(ws, plant, plant_xlsx):
     for name in SECTION_SHEETS:
         for row in sheet_rows(plant_xlsx, name):
             assert "Site" not in row or row["Site"].value in (None, "P1"), (name, row["Site"].value)
-            assert not any(
-                isinstance(c.value, str) and c.value in other_sites for c in row.values()
-            )
+            assert not any(isinstance(c.value, str) and c.value in other_sites for c in row.values())
     page = render(plant, "html").decode("utf-8")
     assert "CC-S1-SUP1" not in page and "sales_price" not in page and ">P2<" not in page
     assert "P1" in page
@@ -373,9 +333,7 @@ def test_site_map_attribution(ws):
     assert not site_map.visible({"machine": ["P1-ASSY-M01"]}, ("P2",))
     assert site_map.visible({"site": ["P1", "P2"]}, ("P1", "P2"))
     assert not site_map.visible({"site": ["P1", "P2"]}, ("P1",))  # a filter mixing another site
-    assert not site_map.visible(
-        {"customer": ["CUS-0001"]}, ("P1",)
-    )  # cross-site: company level only
+    assert not site_map.visible({"customer": ["CUS-0001"]}, ("P1",))  # cross-site: company level only
     assert not site_map.visible({}, ("P1",))
     assert site_map.visible({"customer": ["CUS-0001"]}, None)
 
@@ -409,9 +367,7 @@ def test_cli_writes_the_pack_and_prints_its_path(ws, tmp_path):
     assert proc.stdout.strip() == str(out.resolve())
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Cover", *SECTION_SHEETS]
-    assert {r[0].value: r[1].value for r in book["Cover"].iter_rows(min_row=2) if r[0].value}[
-        "Site scope"
-    ] == "P1"
+    assert {r[0].value: r[1].value for r in book["Cover"].iter_rows(min_row=2) if r[0].value}["Site scope"] == "P1"
 
     default = subprocess.run(
         [
@@ -433,7 +389,5 @@ def test_cli_writes_the_pack_and_prints_its_path(ws, tmp_path):
         cwd=tmp_path,
     )
     assert default.returncode == 2
-    assert (
-        default.stderr.strip() == "error: --period '2024-13': give a month as YYYY-MM, e.g. 2024-03"
-    )
+    assert default.stderr.strip() == "error: --period '2024-13': give a month as YYYY-MM, e.g. 2024-03"
     assert not list(tmp_path.glob("pack-*"))

@@ -81,9 +81,7 @@ def session(tmp_path_factory):
 def test_make_demo_builds_the_workspace_the_session_uses():
     commands = readme_session()
     assert commands[0] == ["make", "demo"]
-    recipe = re.search(
-        r"^demo:.*\n\t(.+)$", (REPO / "Makefile").read_text(encoding="utf-8"), re.M
-    ).group(1)
+    recipe = re.search(r"^demo:.*\n\t(.+)$", (REPO / "Makefile").read_text(encoding="utf-8"), re.M).group(1)
     assert recipe.startswith("$(BIN)/opsfin demo --dir demo-workspace ")
     assert "--port $(PORT)" in recipe and "--host $(HOST)" in recipe
     for words_ in commands[1:]:
@@ -98,18 +96,12 @@ def _expect(args: list[str], out: str, ws) -> None:
         assert "0 stop" in text  # "no stop findings"
     elif verb == "ingest":
         assert re.search(r"customers 8 7 1\b", text), text  # read, accepted, quarantined
-        ids = ws.sql(
-            "SELECT customer_id FROM customers WHERE customer_id LIKE 'CUS-9%' ORDER BY 1"
-        )["customer_id"]
+        ids = ws.sql("SELECT customer_id FROM customers WHERE customer_id LIKE 'CUS-9%' ORDER BY 1")["customer_id"]
         assert ids.to_list() == [f"CUS-900{i}" for i in (1, 2, 3, 4, 5, 7, 8)]
     elif verb == "quarantine":
         assert "customers" in text and "currency" in text and "'euro'" in text
-        rows = ws.sql(
-            "SELECT source_row, column_name, reason, raw_record FROM quarantine"
-        ).to_dicts()
-        assert (
-            len(rows) == 1 and rows[0]["source_row"] == 7 and rows[0]["column_name"] == "currency"
-        )
+        rows = ws.sql("SELECT source_row, column_name, reason, raw_record FROM quarantine").to_dicts()
+        assert len(rows) == 1 and rows[0]["source_row"] == 7 and rows[0]["column_name"] == "currency"
         assert "'euro' is not a three-letter ISO currency code" in rows[0]["reason"]
         assert json.loads(rows[0]["raw_record"])["customer_id"] == "CUS-9006"
     elif verb == "kpi":
@@ -124,9 +116,7 @@ def _expect(args: list[str], out: str, ws) -> None:
     elif verb == "alerts":
         assert "Alerts (" in text
     else:
-        pytest.fail(
-            f"README first session: no expectation for `opsfin {' '.join(args)}`; add one here"
-        )
+        pytest.fail(f"README first session: no expectation for `opsfin {' '.join(args)}`; add one here")
 
 
 def test_readme_first_session_runs_as_written(session, monkeypatch):
@@ -154,16 +144,10 @@ def test_the_demo_prints_commands_that_run_as_printed(session):
     assert explore[1] == f"  {prefix} quarantine -w demo-workspace"
     serve_at = lines.index("Serve it:")
     assert lines[serve_at + 1] == f"  {prefix} serve -w demo-workspace"
-    check = subprocess.run(
-        shlex.split(explore[0]), cwd=folder, capture_output=True, text=True, timeout=120
-    )
+    check = subprocess.run(shlex.split(explore[0]), cwd=folder, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0 and "0 stop" in check.stdout, check.stderr
-    python = subprocess.run(
-        shlex.split(explore[2]), cwd=folder, capture_output=True, text=True, timeout=120
-    )
-    assert (
-        python.returncode == 0 and "gl_entries" not in python.stderr and "shape:" in python.stdout
-    )
+    python = subprocess.run(shlex.split(explore[2]), cwd=folder, capture_output=True, text=True, timeout=120)
+    assert python.returncode == 0 and "gl_entries" not in python.stderr and "shape:" in python.stdout
 
 
 def test_opsfin_command_names_the_running_program(tmp_path, monkeypatch):
@@ -205,11 +189,9 @@ def test_the_demo_build_reports_each_stage(session):
     _, code, _, err, calls = session
     assert code == 0
     # tiny: 4 months from 2024-01; steps = planning + 4 months + writing + ground truth
-    assert [
-        (stage, detail, done, total)
-        for stage, detail, done, total in calls
-        if stage == "simulating"
-    ] == [("simulating", f"2024-0{m}", m, 7) for m in (1, 2, 3, 4)]
+    assert [(stage, detail, done, total) for stage, detail, done, total in calls if stage == "simulating"] == [
+        ("simulating", f"2024-0{m}", m, 7) for m in (1, 2, 3, 4)
+    ]
     assert [c[0] for c in calls] == ["planning"] + ["simulating"] * 4 + [
         "writing",
         "ground truth",
@@ -231,9 +213,7 @@ def test_sql_style_where_is_refused_with_the_right_form(session):
     code, out, err = run("kpi", "oee", "--where", "site='P1'", "-w", str(folder / "demo-workspace"))
     assert code == 2 and "no rows" not in out and "Traceback" not in err
     assert err.startswith("error: --where \"site='P1'\": ") and "--where site=P1,P2" in err
-    code, _, err = run(
-        "kpi", "oee", "--where", "site IN ('P1')", "-w", str(folder / "demo-workspace")
-    )
+    code, _, err = run("kpi", "oee", "--where", "site IN ('P1')", "-w", str(folder / "demo-workspace"))
     assert code == 2 and "--where site=P1,P2" in err
 
 
@@ -281,9 +261,7 @@ def test_help_shows_flags_as_flags(verb, flag, monkeypatch):
     assert code == 0
     line = next(ln for ln in out.splitlines() if f" {flag} " in ln)
     assert "<bool>" not in out and "--no-overwrite" not in out, line
-    assert "--help" in out and (
-        "<int>" in out or "<str>" in out or "<path>" in out
-    )  # values keep their type
+    assert "--help" in out and ("<int>" in out or "<str>" in out or "<path>" in out)  # values keep their type
 
 
 # ---------------------------------------------------------------------------------------- the port
@@ -300,9 +278,7 @@ def test_a_port_in_use_is_a_clear_error_before_anything_is_built(session, tmp_pa
             f"error: --port {port}: 127.0.0.1:{port} is in use (another opsfin serve?); choose another "
             "port with --port (make demo PORT=8010)\n"
         )
-        code, out, err = run(
-            "demo", "--dir", str(tmp_path / "never"), "--scale", "tiny", "--port", str(port)
-        )
+        code, out, err = run("demo", "--dir", str(tmp_path / "never"), "--scale", "tiny", "--port", str(port))
         assert code == 2 and "is in use" in err and not (tmp_path / "never").exists()
     code, _, err = run("serve", "-w", str(session[0] / "demo-workspace"), "--port", "70000")
     assert code == 2 and err == "error: --port 70000: use a port from 1 to 65535\n"

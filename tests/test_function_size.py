@@ -56,7 +56,6 @@ def test_no_function_in_src_is_over_80_lines_without_a_reason():
     for path in sorted(SRC.rglob("*.py")):
         for name, line, length in long_functions(path.read_text(encoding="utf-8")):
             offenders.append(f"{path.relative_to(SRC.parent)}:{line} {name} is {length} lines")
-    assert not offenders, (
-        "split these functions, or write `# long: <reason>` beside their def:\n"
-        + "\n".join(offenders)
+    assert not offenders, "split these functions, or write `# long: <reason>` beside their def:\n" + "\n".join(
+        offenders
     )

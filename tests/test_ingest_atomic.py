@@ -79,9 +79,7 @@ def test_killed_process_leaves_warehouse_unchanged(workspace, csv_file):
         warehouse.insert_arrow = dying
         ingest.ingest_file({str(workspace.path)!r}, {str(csv_file)!r}, table="customers")
     """)
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 9, proc.stderr
     assert snapshot(workspace) == before
     assert ingest.ingest_file(workspace, csv_file, table="customers").rows_accepted == 1

@@ -50,32 +50,23 @@ JSON_KEYS = {
 @pytest.fixture
 def customers_csv(tmp_path):
     path = tmp_path / "customers.csv"
-    path.write_text(
-        HEADER + "".join(GOOD) + "".join(row for row, _, _ in BAD.values()), encoding="utf-8"
-    )
+    path.write_text(HEADER + "".join(GOOD) + "".join(row for row, _, _ in BAD.values()), encoding="utf-8")
     return path
 
 
 def run_subprocess(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", *args], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-m", "opsfin", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_good_and_bad_rows(workspace, customers_csv):
     result = ingest.ingest_file(workspace, customers_csv, table="customers")
     assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (9, 3, 6)
     assert result.rows_accepted + result.rows_quarantined == result.rows_read
-    rows = workspace.sql(
-        "SELECT customer_id, credit_limit, _load_id FROM customers ORDER BY 1"
-    ).to_dicts()
+    rows = workspace.sql("SELECT customer_id, credit_limit, _load_id FROM customers ORDER BY 1").to_dicts()
     assert [r["customer_id"] for r in rows] == ["C1", "C2", "C3"]
     assert rows[0]["credit_limit"] == Decimal("1000.50")
     assert {r["_load_id"] for r in rows} == {result.load_id}
-    assert (
-        workspace.sql("SELECT typeof(credit_limit) t FROM customers LIMIT 1").item()
-        == "DECIMAL(18,2)"
-    )
+    assert workspace.sql("SELECT typeof(credit_limit) t FROM customers LIMIT 1").item() == "DECIMAL(18,2)"
 
     q = ingest.list_quarantine(workspace, load_id=result.load_id)
     assert q.height == len(BAD)  # one quarantine row per bad row
@@ -115,9 +106,7 @@ def test_json_contract_in_process(workspace, customers_csv, capsys):
     assert JSON_KEYS <= set(data)
     assert data["table"] == "customers" and data["already_loaded"] is False
     assert (data["rows_read"], data["rows_accepted"], data["rows_quarantined"]) == (9, 3, 6)
-    assert data["tables"] == [
-        {"table": "customers", "rows_read": 9, "rows_accepted": 3, "rows_quarantined": 6}
-    ]
+    assert data["tables"] == [{"table": "customers", "rows_read": 9, "rows_accepted": 3, "rows_quarantined": 6}]
     assert data["load_id"].startswith("L")
 
     code, out, _ = run_cli(
@@ -163,15 +152,11 @@ def test_json_contract_subprocess_and_idempotence(workspace, customers_csv):
 
 
 def test_table_output_names_reasons_and_hint(workspace, customers_csv, capsys):
-    code, out, _ = run_cli(
-        capsys, "ingest", str(customers_csv), "-t", "customers", "-w", str(workspace.path)
-    )
+    code, out, _ = run_cli(capsys, "ingest", str(customers_csv), "-t", "customers", "-w", str(workspace.path))
     assert code == 0
     assert "quarantined" in out and "opsfin quarantine --load L" in out
     assert "is not a decimal number" in out
-    code, out, _ = run_cli(
-        capsys, "ingest", str(customers_csv), "-t", "customers", "-w", str(workspace.path)
-    )
+    code, out, _ = run_cli(capsys, "ingest", str(customers_csv), "-t", "customers", "-w", str(workspace.path))
     assert code == 0 and "Already loaded" in out
 
 
@@ -195,9 +180,7 @@ def test_replace_reloads_and_supersedes(workspace, customers_csv):
 def test_changed_file_is_a_new_load_and_keys_clash(workspace, customers_csv, tmp_path):
     ingest.ingest_file(workspace, customers_csv, table="customers")
     other = tmp_path / "more.csv"
-    other.write_text(
-        HEADER + "C1,Acme again,retail,DE,EUR,30,1\nC9,New,retail,DE,EUR,30,1\n", encoding="utf-8"
-    )
+    other.write_text(HEADER + "C1,Acme again,retail,DE,EUR,30,1\nC9,New,retail,DE,EUR,30,1\n", encoding="utf-8")
     result = ingest.ingest_file(workspace, other, table="customers")
     assert (result.rows_accepted, result.rows_quarantined) == (1, 1)
     reason = ingest.list_quarantine(workspace, load_id=result.load_id)["reason"].item()
@@ -219,12 +202,8 @@ def test_quarantine_verb_formats(workspace, customers_csv, capsys):
     records = json.loads(out)
     assert code == 0 and len(records) == 6
     assert records[0]["raw_record"]["customer_id"] == "C4"
-    code, out, _ = run_cli(
-        capsys, "quarantine", "--table", "customers", "-w", str(workspace.path), "--format", "csv"
-    )
-    assert code == 0 and out.splitlines()[0].startswith(
-        "load_id,table_name,source_row,column_name,reason"
-    )
+    code, out, _ = run_cli(capsys, "quarantine", "--table", "customers", "-w", str(workspace.path), "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("load_id,table_name,source_row,column_name,reason")
     assert len(out.splitlines()) == 7
     code, out, _ = run_cli(capsys, "quarantine", "-w", str(workspace.path))
     assert code == 0 and "quarantine" in out
@@ -303,13 +282,7 @@ def test_wrong_field_count_and_unused_columns(workspace, tmp_path):
 
 def test_semicolon_csv_and_blank_lines(workspace, tmp_path):
     path = tmp_path / "c.csv"
-    text = (
-        HEADER.replace(",", ";")
-        + "\n"
-        + GOOD[0].replace(",", ";")
-        + "\n\n"
-        + GOOD[1].replace(",", ";")
-    )
+    text = HEADER.replace(",", ";") + "\n" + GOOD[0].replace(",", ";") + "\n\n" + GOOD[1].replace(",", ";")
     path.write_text(text, encoding="utf-8")
     result = ingest.ingest_file(workspace, path, table="customers")
     assert (result.rows_read, result.rows_accepted) == (2, 2)

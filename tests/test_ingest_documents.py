@@ -24,9 +24,7 @@ D = dt.date(2024, 1, 5)
 
 def arrow(name: str, rows: list[dict]) -> pa.Table:
     schema = table(name).arrow_schema(False)
-    return pa.Table.from_pydict(
-        {f.name: [r.get(f.name) for r in rows] for f in schema}, schema=schema
-    )
+    return pa.Table.from_pydict({f.name: [r.get(f.name) for r in rows] for f in schema}, schema=schema)
 
 
 def statement_doc() -> ParsedDocument:
@@ -74,8 +72,7 @@ def invoice_doc() -> ParsedDocument:
         "total": Decimal("12.00"),
     }
     invoices = [
-        inv | {"invoice_id": i, "supplier_id": s}
-        for i, s in (("INV1", "999"), ("INV2", "777"), ("INV3", "NO123"))
+        inv | {"invoice_id": i, "supplier_id": s} for i, s in (("INV1", "999"), ("INV2", "777"), ("INV3", "NO123"))
     ]
     lines = [
         {
@@ -128,9 +125,7 @@ def test_statement_fills_two_tables_in_one_load(workspace, tmp_path, fake_reader
         ("bank_transactions", 3, 2, 1),
     ]
     assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (4, 3, 1)
-    loads = workspace.sql(
-        "SELECT load_id, table_name, status FROM loads ORDER BY table_name"
-    ).rows()
+    loads = workspace.sql("SELECT load_id, table_name, status FROM loads ORDER BY table_name").rows()
     assert loads == [
         (result.load_id, "bank_statements", "loaded"),
         (result.load_id, "bank_transactions", "loaded"),
@@ -200,27 +195,25 @@ def test_ubl_sellers_resolved_or_quarantined_with_their_lines(workspace, tmp_pat
     )
     assert q["ap_invoices"]["reason"] == f"Invoice: {expected}"
     assert q["ap_invoices"]["column_name"] == "supplier_id"
-    assert (
-        "invoice_id 'INV3'" in q["ap_invoice_lines"]["reason"]
-        and expected in q["ap_invoice_lines"]["reason"]
-    )
+    assert "invoice_id 'INV3'" in q["ap_invoice_lines"]["reason"] and expected in q["ap_invoice_lines"]["reason"]
 
 
-def test_ubl_add_missing_parties_creates_the_supplier_in_the_same_load(
-    workspace, tmp_path, fake_reader
-):
+def test_ubl_add_missing_parties_creates_the_supplier_in_the_same_load(workspace, tmp_path, fake_reader):
     load_known_supplier(workspace, tmp_path)
     path = tmp_path / "inv.ubl"
     path.write_text("<Invoice/>", encoding="utf-8")
     result = ingest.ingest_file(workspace, path, add_missing_parties=True)
     assert result.rows_quarantined == 0 and result.rows_accepted == 7
-    assert workspace.sql(
-        "SELECT * EXCLUDE (_load_id) FROM suppliers WHERE supplier_id = 'NO123'"
-    ).row(0) == ("NO123", "Seller Company Name", "NO", "NOK", 30, 0)
+    assert workspace.sql("SELECT * EXCLUDE (_load_id) FROM suppliers WHERE supplier_id = 'NO123'").row(0) == (
+        "NO123",
+        "Seller Company Name",
+        "NO",
+        "NOK",
+        30,
+        0,
+    )
     tables = dict(
-        workspace.sql(
-            "SELECT table_name, rows_accepted FROM loads WHERE load_id = ?", [result.load_id]
-        ).rows()
+        workspace.sql("SELECT table_name, rows_accepted FROM loads WHERE load_id = ?", [result.load_id]).rows()
     )
     assert tables == {"suppliers": 1, "ap_invoices": 3, "ap_invoice_lines": 3}
     # --replace removes the supplier it created along with the invoices, then creates it again
@@ -237,13 +230,9 @@ def test_real_camt053(workspace):
     result = ingest.ingest_file(workspace, path)
     counts = {t.table: (t.rows_read, t.rows_accepted, t.rows_quarantined) for t in result.tables}
     assert counts == {"bank_statements": (1, 1, 0), "bank_transactions": (4, 4, 0)}
-    opening, closing = workspace.sql(
-        "SELECT opening_balance, closing_balance FROM bank_statements"
-    ).row(0)
+    opening, closing = workspace.sql("SELECT opening_balance, closing_balance FROM bank_statements").row(0)
     assert (opening, closing) == (Decimal("15568.27"), Decimal("15121.12"))
-    amounts = [
-        r[0] for r in workspace.sql("SELECT amount FROM bank_transactions ORDER BY amount").rows()
-    ]
+    amounts = [r[0] for r in workspace.sql("SELECT amount FROM bank_transactions ORDER BY amount").rows()]
     assert amounts == [
         Decimal("-754.25"),
         Decimal("-564.05"),
@@ -286,8 +275,7 @@ def test_real_peppol_invoice_needs_its_supplier(workspace):
     counts = {t.table: t for t in first.tables}
     assert counts["ap_invoices"].rows_quarantined == counts["ap_invoices"].rows_read == 1
     assert (
-        "is not in the supplier master data"
-        in ingest.list_quarantine(workspace, table="ap_invoices")["reason"].item()
+        "is not in the supplier master data" in ingest.list_quarantine(workspace, table="ap_invoices")["reason"].item()
     )
     second = ingest.ingest_file(workspace, path, add_missing_parties=True, replace=True)
     counts = {t.table: t for t in second.tables}

@@ -129,9 +129,7 @@ def row_counts(ws) -> dict[str, int]:
     """Rows of every table a case can fill, and the newest load (one query: the suite stays fast)."""
     sql = " UNION ALL ".join(f"SELECT '{t}', count(*)::VARCHAR FROM \"{t}\"" for t in WATCHED)
     with ws.connect(read_only=True) as con:
-        rows = con.execute(
-            sql + " UNION ALL SELECT 'last_load', coalesce(max(load_id), '') FROM loads"
-        ).fetchall()
+        rows = con.execute(sql + " UNION ALL SELECT 'last_load', coalesce(max(load_id), '') FROM loads").fetchall()
     return {name: (value if name == "last_load" else int(value)) for name, value in rows}
 
 
@@ -139,9 +137,7 @@ def row_counts(ws) -> dict[str, int]:
 def cli(monkeypatch_module):
     """`run_cli` with the Typer app built once: building it is half the time of a small ingest."""
     command = typer.main.get_command(root.app)
-    monkeypatch_module.setattr(
-        cli_module, "app", lambda args: command.main(args=args, prog_name="opsfin")
-    )
+    monkeypatch_module.setattr(cli_module, "app", lambda args: command.main(args=args, prog_name="opsfin"))
 
 
 @pytest.fixture(scope="module")
@@ -191,9 +187,7 @@ def safe_text(value: str) -> bool:
     return True
 
 
-def assert_decimals_exact(
-    ws, table: str, column: str, key: str, rows: list[dict[str, str]]
-) -> None:
+def assert_decimals_exact(ws, table: str, column: str, key: str, rows: list[dict[str, str]]) -> None:
     """Every accepted decimal equals the number its text writes: nothing was rounded."""
     written = {r[key]: r[column] for r in rows}
     for ident, stored in ws.sql(f'SELECT "{key}", "{column}" FROM "{table}"').rows():
@@ -223,9 +217,7 @@ def test_delimited_value_matrix(ws, tmp_path, capsys, kind):
         write_delimited(path, rows, "," if kind == "csv" else "\t")
         code, result = run_case(capsys, ws, path, "-t", table)
         assert code == 0 and result["rows_quarantined"] > 0
-    assert_decimals_exact(
-        ws, "customers", "credit_limit", "customer_id", matrix_rows(CUSTOMER, f"{kind}-")
-    )
+    assert_decimals_exact(ws, "customers", "credit_limit", "customer_id", matrix_rows(CUSTOMER, f"{kind}-"))
 
 
 def delimited_damage() -> dict[str, bytes]:
@@ -324,9 +316,7 @@ def parquet_tables() -> dict[str, pa.Table]:
         "payment_terms_days": [30] * n,
     }
     return {
-        "floats": pa.table(
-            {**base, "credit_limit": [1.0, float("nan"), float("inf"), 1e300, 0.1 + 0.2, 1.005]}
-        ),
+        "floats": pa.table({**base, "credit_limit": [1.0, float("nan"), float("inf"), 1e300, 0.1 + 0.2, 1.005]}),
         "decimal256": pa.table(
             {
                 **base,
@@ -361,9 +351,9 @@ def parquet_tables() -> dict[str, pa.Table]:
         ),
         "dates": pa.table(
             {
-                "rate_date": pa.array(
-                    [0, -719_162, 2**31 - 1, -(2**31), 2_932_896, 19753], pa.int32()
-                ).cast(pa.date32()),
+                "rate_date": pa.array([0, -719_162, 2**31 - 1, -(2**31), 2_932_896, 19753], pa.int32()).cast(
+                    pa.date32()
+                ),
                 "currency": ["USD"] * n,
                 "rate_to_base": [1.0] * n,
             }
@@ -373,9 +363,9 @@ def parquet_tables() -> dict[str, pa.Table]:
                 "ticket_id": ids,
                 "cost_center_id": ["CC1"] * n,
                 "handling_minutes": [1.0] * n,
-                "opened_at": pa.array(
-                    [0, 2**62, -(2**62), 1_700_000_000_123_456_789, 1, -1], pa.int64()
-                ).cast(pa.timestamp("ns")),
+                "opened_at": pa.array([0, 2**62, -(2**62), 1_700_000_000_123_456_789, 1, -1], pa.int64()).cast(
+                    pa.timestamp("ns")
+                ),
                 "closed_at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * n),
             }
         ),
@@ -410,11 +400,7 @@ def test_xlsx_values_and_damage(ws, tmp_path, capsys):
     path = tmp_path / "matrix.xlsx"
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "nan_inf_to_errors": True})
     sheet = book.add_worksheet()
-    rows = [
-        r
-        for r in matrix_rows(CUSTOMER, "xl-")
-        if all(safe_text(v) and len(v) < 32767 for v in r.values())
-    ]
+    rows = [r for r in matrix_rows(CUSTOMER, "xl-") if all(safe_text(v) and len(v) < 32767 for v in r.values())]
     sheet.write_row(0, 0, list(CUSTOMER))
     for i, row in enumerate(rows, start=1):
         sheet.write_row(i, 0, list(row.values()))
@@ -425,9 +411,7 @@ def test_xlsx_values_and_damage(ws, tmp_path, capsys):
             sheet.write(j, 6, value)
         except (TypeError, ValueError):
             sheet.write(j, 6, str(value))
-        sheet.write(
-            j, 5, value if isinstance(value, float | int) and not isinstance(value, bool) else 30
-        )
+        sheet.write(j, 5, value if isinstance(value, float | int) and not isinstance(value, bool) else 30)
     date_cell = book.add_format({"num_format": "yyyy-mm-dd"})
     sheet.write_number(len(rows) + len(extra) + 1, 5, 1e12, date_cell)  # a date past year 9999
     book.close()
@@ -443,11 +427,7 @@ def test_xlsx_values_and_damage(ws, tmp_path, capsys):
             for item in src.infolist():
                 data = src.read(item.filename)
                 if item.filename == member:
-                    data = (
-                        change + data
-                        if change.startswith(b"<!")
-                        else change + data[: len(data) // 2]
-                    )
+                    data = change + data if change.startswith(b"<!") else change + data[: len(data) // 2]
                 dst.writestr(item, data)
         run_case(capsys, ws, bad, "-t", "customers")
     damage_bytes(capsys, ws, tmp_path, path, "-t", "customers")
@@ -617,12 +597,8 @@ def test_document_damage(ws, tmp_path, capsys, fmt):
         text = path.read_text()
         head, _, body = text.partition("?>")
         for name, content in {
-            "doctype-laugh": head
-            + '?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-            + body,
-            "doctype-external": head
-            + '?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///nonexistent/secret.txt">]>'
-            + body,
+            "doctype-laugh": head + '?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>' + body,
+            "doctype-external": head + '?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///nonexistent/secret.txt">]>' + body,
             "deep": text.replace("<Nm>Customer</Nm>", "<a>" * 50_000 + "</a>" * 50_000).replace(
                 "<cbc:Name>W</cbc:Name>", "<a>" * 50_000 + "</a>" * 50_000
             ),

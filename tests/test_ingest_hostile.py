@@ -30,9 +30,7 @@ CUSTOMER = {
 
 def ingest(capsys, workspace, path, *extra: str) -> tuple[int, dict | None, str]:
     """Run `opsfin ingest` in process: (exit code, the JSON result or None, stderr)."""
-    code, out, err = run_cli(
-        capsys, "ingest", str(path), *extra, "-w", str(workspace.path), "-o", "json"
-    )
+    code, out, err = run_cli(capsys, "ingest", str(path), *extra, "-w", str(workspace.path), "-o", "json")
     return code, (json.loads(out) if code == 0 else None), err
 
 
@@ -99,12 +97,8 @@ def test_jsonl_hostile_line_is_quarantined(workspace, tmp_path, capsys, bad_line
         ("name", "1e999999999", "too long for an id or a text"),
     ],
 )
-def test_jsonl_number_with_a_huge_exponent_is_refused_at_once(
-    workspace, tmp_path, capsys, column, literal, reason
-):
-    line = json.dumps(CUSTOMER).replace(
-        f'"{column}": {json.dumps(CUSTOMER[column])}', f'"{column}": {literal}'
-    )
+def test_jsonl_number_with_a_huge_exponent_is_refused_at_once(workspace, tmp_path, capsys, column, literal, reason):
+    line = json.dumps(CUSTOMER).replace(f'"{column}": {json.dumps(CUSTOMER[column])}', f'"{column}": {literal}')
     path = tmp_path / "customers.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     code, result, err = ingest(capsys, workspace, path, "-t", "customers")
@@ -178,9 +172,7 @@ def test_parquet_timestamp_outside_python_is_quarantined(workspace, tmp_path, ca
     )
     code, result, err = ingest(capsys, workspace, path, "-t", "support_tickets")
     assert code == 0, err
-    assert (
-        result["rows_quarantined"] == 1 and "column 'opened_at'" in quarantine_reasons(workspace)[0]
-    )
+    assert result["rows_quarantined"] == 1 and "column 'opened_at'" in quarantine_reasons(workspace)[0]
 
 
 def test_parquet_corrupt_data_page_is_a_clear_error(workspace, tmp_path, capsys):

@@ -30,28 +30,22 @@ COLUMNS = [
 
 # Each cell is (text, is_good). Bad texts break exactly the rule named beside them.
 IDS = st.sampled_from(["C1", "C2", "C3", "C4", "C5", "C6"])  # few ids, so duplicates happen
-GOOD_NAME = st.text(
-    st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=12
-).filter(lambda s: s.strip() != "")
+GOOD_NAME = st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=12).filter(
+    lambda s: s.strip() != ""
+)
 CELLS = {
     "customer_id": st.one_of(IDS.map(lambda v: (v, True)), st.just(("", False))),  # null
     "name": st.one_of(GOOD_NAME.map(lambda v: (v, True)), st.just(("  ", False))),  # blank
     "segment": st.sampled_from([("retail", True), ("wholesale", True)]),
     "country": st.sampled_from([("DE", True), ("FR", True)]),
-    "currency": st.sampled_from(
-        [("EUR", True), ("USD", True), ("eur", False), ("EURO", False), ("", False)]
-    ),
+    "currency": st.sampled_from([("EUR", True), ("USD", True), ("eur", False), ("EURO", False), ("", False)]),
     "payment_terms_days": st.one_of(
         st.integers(0, 365).map(lambda v: (str(v), True)),
         st.sampled_from([("-1", False), ("abc", False), ("1.5", False)]),
     ),
     "credit_limit": st.one_of(
-        st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False).map(
-            lambda v: (str(v), True)
-        ),
-        st.sampled_from(
-            [("12.345", False), ("x", False), ("-0.01", False), ("1e40", False), ("NaN", False)]
-        ),
+        st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False).map(lambda v: (str(v), True)),
+        st.sampled_from([("12.345", False), ("x", False), ("-0.01", False), ("1e40", False), ("NaN", False)]),
     ),
 }
 ROW = st.fixed_dictionaries(CELLS)
@@ -88,9 +82,7 @@ def test_every_row_accepted_or_quarantined(rows):
                 "SELECT customer_id, name, currency, payment_terms_days, credit_limit "
                 "FROM customers ORDER BY customer_id"
             ).fetchall()
-            quarantined = con.execute(
-                "SELECT count(*), count(DISTINCT source_row) FROM quarantine"
-            ).fetchall()[0]
+            quarantined = con.execute("SELECT count(*), count(DISTINCT source_row) FROM quarantine").fetchall()[0]
         want = sorted(
             (
                 r["customer_id"][0],
@@ -125,9 +117,7 @@ RAW = st.one_of(
 def test_value_checker_accepts_or_explains(column, raw, decimal_comma):
     """Any raw value of any column is converted or refused with a reason; nothing else escapes."""
     decl = table(column[0]).column(column[1])
-    mapping = (
-        Mapping(decimal_separator=",", thousands_separator=".") if decimal_comma else Mapping()
-    )
+    mapping = Mapping(decimal_separator=",", thousands_separator=".") if decimal_comma else Mapping()
     try:
         value = value_checker(decl, mapping)(raw)
     except Invalid as exc:

@@ -43,17 +43,13 @@ def expect_two_good(workspace, result):
 
 def test_csv(workspace, tmp_path):
     path = tmp_path / "c.csv"
-    path.write_text(
-        "\n".join(",".join(map(str, r)) for r in [COLUMNS, *ROWS]) + "\n", encoding="utf-8"
-    )
+    path.write_text("\n".join(",".join(map(str, r)) for r in [COLUMNS, *ROWS]) + "\n", encoding="utf-8")
     expect_two_good(workspace, ingest.ingest_file(workspace, path, table="customers"))
 
 
 def test_tsv(workspace, tmp_path):
     path = tmp_path / "c.tsv"
-    path.write_text(
-        "\n".join("\t".join(map(str, r)) for r in [COLUMNS, *ROWS]) + "\n", encoding="utf-8"
-    )
+    path.write_text("\n".join("\t".join(map(str, r)) for r in [COLUMNS, *ROWS]) + "\n", encoding="utf-8")
     result = ingest.ingest_file(workspace, path, table="customers")
     assert result.format == "tsv"
     expect_two_good(workspace, result)
@@ -134,12 +130,8 @@ def test_jsonl_exact_decimals_and_bad_lines(workspace, tmp_path):
     assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (4, 2, 2)
     q = ingest.list_quarantine(workspace).to_dicts()
     assert [r["source_row"] for r in q] == [3, 5]
-    assert "not valid JSON" in q[0]["reason"] and json.loads(q[0]["raw_record"]) == {
-        "_line": "{not json"
-    }
-    assert workspace.sql(
-        "SELECT credit_limit FROM customers WHERE customer_id = 'C2'"
-    ).item() == Decimal("99.99")
+    assert "not valid JSON" in q[0]["reason"] and json.loads(q[0]["raw_record"]) == {"_line": "{not json"}
+    assert workspace.sql("SELECT credit_limit FROM customers WHERE customer_id = 'C2'").item() == Decimal("99.99")
 
 
 def test_sql_from_sqlite(workspace, tmp_path):
@@ -147,8 +139,7 @@ def test_sql_from_sqlite(workspace, tmp_path):
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            "CREATE TABLE kunden (kd TEXT, name TEXT, seg TEXT, land TEXT, cur TEXT, "
-            "terms INTEGER, lim TEXT)"
+            "CREATE TABLE kunden (kd TEXT, name TEXT, seg TEXT, land TEXT, cur TEXT, terms INTEGER, lim TEXT)"
         )
         for r in ROWS:
             conn.exec_driver_sql("INSERT INTO kunden VALUES (?,?,?,?,?,?,?)", tuple(r))
@@ -199,9 +190,7 @@ def test_mapping_rename_decimal_comma_constants(workspace, tmp_path):
         "K1;Müller GmbH;1.234,56;30;x\nK2;Schmidt AG;12,5;14;\nK3;Bad;12.50;14;\n",
         encoding="utf-8",
     )
-    result = ingest.ingest_file(
-        workspace, path, mapping=mapping
-    )  # the table comes from the mapping
+    result = ingest.ingest_file(workspace, path, mapping=mapping)  # the table comes from the mapping
     assert (result.rows_accepted, result.rows_quarantined) == (2, 1)
     assert result.ignored_columns == ["Bemerkung"]
     rows = workspace.sql(
@@ -237,9 +226,7 @@ def test_mapping_date_formats(workspace, tmp_path):
         ),
     ):
         (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
-        assert (
-            ingest.ingest_file(workspace, tmp_path / f"{name}.csv", table=name).rows_accepted == 1
-        )
+        assert ingest.ingest_file(workspace, tmp_path / f"{name}.csv", table=name).rows_accepted == 1
     mapping = {
         "date_format": "%d.%m.%Y",
         "date_formats": {"due_date": "%Y%m%d"},
@@ -302,9 +289,7 @@ def test_bad_constant_value_is_a_user_error(workspace, tmp_path):
         encoding="utf-8",
     )
     with pytest.raises(UserError, match="constants.currency.*three-letter"):
-        ingest.ingest_file(
-            workspace, path, table="customers", mapping={"constants": {"currency": "euro"}}
-        )
+        ingest.ingest_file(workspace, path, table="customers", mapping={"constants": {"currency": "euro"}})
 
 
 def test_unknown_extension_without_table(workspace, tmp_path):

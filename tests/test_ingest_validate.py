@@ -68,9 +68,7 @@ def test_decimal_separators():
     for bad in ("12.50", "1.23,4", "1,2,3"):
         with pytest.raises(Invalid):
             check("customers", "credit_limit", bad, de)
-    assert check(
-        "customers", "credit_limit", "1'000.25", Mapping(thousands_separator="'")
-    ) == Decimal("1000.25")
+    assert check("customers", "credit_limit", "1'000.25", Mapping(thousands_separator="'")) == Decimal("1000.25")
 
 
 def test_whole_numbers_and_doubles_read_the_mappings_separators_too():
@@ -232,8 +230,7 @@ def load_master(workspace, tmp_path):
         write(
             tmp_path,
             "cc.csv",
-            "cost_center_id,site_id,name,kind,owner\n"
-            "CC1,S1,Assembly,production,ann\nCC2,S9,Ghost,admin,bob\n",
+            "cost_center_id,site_id,name,kind,owner\nCC1,S1,Assembly,production,ann\nCC2,S9,Ghost,admin,bob\n",
         ),
         table="cost_centers",
     )
@@ -242,8 +239,7 @@ def load_master(workspace, tmp_path):
         write(
             tmp_path,
             "acc.csv",
-            "account_id,name,type,role\n1000,Bank,asset,cash\n"
-            "4000,Sales,revenue,revenue\n6000,Opex,expense,opex\n",
+            "account_id,name,type,role\n1000,Bank,asset,cash\n4000,Sales,revenue,revenue\n6000,Opex,expense,opex\n",
         ),
         table="accounts",
     )
@@ -276,9 +272,7 @@ def test_gl_journal_balance_one_bad_row_quarantines_its_journal(workspace, tmp_p
     result = ingest.ingest_file(workspace, gl, table="gl_entries")
     assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (7, 2, 5)
     assert workspace.sql("SELECT sum(amount) FROM gl_entries").item() == 0
-    q = {
-        r["source_row"]: r for r in ingest.list_quarantine(workspace, table="gl_entries").to_dicts()
-    }
+    q = {r["source_row"]: r for r in ingest.list_quarantine(workspace, table="gl_entries").to_dicts()}
     assert sorted(q) == [4, 5, 6, 7, 8]
     assert q[5]["reason"] == "account_id '9999' is not in accounts; load it first"
     for row in (4, 6):

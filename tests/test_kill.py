@@ -33,9 +33,7 @@ COMMANDS = {
 
 def write_journals(path: Path, journals: int) -> None:
     """Balanced two-line journals in May 2024 (after the demo's months): every row is accepted."""
-    lines = [
-        "entry_id,journal_id,posting_date,account_id,cost_center_id,amount,currency,description,source_doc"
-    ]
+    lines = ["entry_id,journal_id,posting_date,account_id,cost_center_id,amount,currency,description,source_doc"]
     for j in range(journals):
         amount, day = f"{j % 997 + 1}.{j % 100:02d}", f"2024-05-{j % 28 + 1:02d}"
         lines.append(f"K{2 * j:07d},KJ{j:07d},{day},6000,,{amount},EUR,kill test,KT{j}")
@@ -58,9 +56,7 @@ def run(name: str, ws: Path, csv: Path) -> float:
 
 def kill_after(name: str, ws: Path, csv: Path, delay: float) -> int:
     """Start a command, SIGKILL it after `delay` seconds (unless it ended before); its exit code."""
-    proc = subprocess.Popen(
-        command(name, ws, csv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(command(name, ws, csv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -73,8 +69,7 @@ def warehouse_state(path: Path) -> dict:
     ws = opsfin.open(path)
     with ws.connect() as con:
         counts = {
-            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("gl_entries", "quarantine", "loads")
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("gl_entries", "quarantine", "loads")
         }
         loads = con.execute(
             "SELECT table_name, source, sha256, rows_read, rows_accepted, rows_quarantined, status "
@@ -132,9 +127,7 @@ def load_ids(path: Path) -> set[str]:
 def base(tiny_demo, tmp_path_factory) -> tuple[Path, Path]:
     """A copy of the tiny demo whose app database already holds an audit entry, and the GL file to load."""
     folder = tmp_path_factory.mktemp("kill")
-    shutil.copytree(
-        tiny_demo.path, folder / "base", ignore=shutil.ignore_patterns("app.db*", "*.wal")
-    )
+    shutil.copytree(tiny_demo.path, folder / "base", ignore=shutil.ignore_patterns("app.db*", "*.wal"))
     db = AppDB(app_db_url(opsfin.open(folder / "base")))
     db.add_user("kim", "viewer", PASSWORD, actor="test")
     db.close()
@@ -181,24 +174,16 @@ def test_killed_command_leaves_before_or_after(base, tmp_path, name):
         assert warehouse_problems(ws) == [], where
         landed = {k: now[k] for k in ("counts", "loads", "match_runs", "kept")}
         outcome = next(
-            (
-                o
-                for o, s in (("before", before), ("after", after))
-                if landed == {k: s[k] for k in landed}
-            ),
+            (o for o, s in (("before", before), ("after", after)) if landed == {k: s[k] for k in landed}),
             None,
         )
         assert outcome is not None, f"{where}: partial state {landed}"
         entries = audited(name, now["audit"], load_ids(ws))
         assert now["audit"][: len(before["audit"])] == before["audit"], where
-        if (
-            outcome == "after" and not entries and name != "match"
-        ):  # killed between commit and entry
+        if outcome == "after" and not entries and name != "match":  # killed between commit and entry
             outcome = "after, entry left to the re-run"
         else:
-            assert len(entries) == (outcome == "after"), (
-                f"{where}: landed {outcome}, audit entries {entries}"
-            )
+            assert len(entries) == (outcome == "after"), f"{where}: landed {outcome}, audit entries {entries}"
         outcomes.append(outcome)
         run(name, ws, csv)  # recovery
         recovered = state(ws)
@@ -245,9 +230,7 @@ def test_rerun_records_the_entry_of_a_write_killed_before_it(base, tmp_path, mon
     assert len(entries) == 1 and entries[0]["payload"]["late"] is True
     assert entries[0]["object_id"] in load_ids(ws)
     if name == "ingest":
-        assert entries[0]["payload"]["tables"] == {
-            "gl_entries": {"read": 6, "accepted": 6, "quarantined": 0}
-        }
+        assert entries[0]["payload"]["tables"] == {"gl_entries": {"read": 6, "accepted": 6, "quarantined": 0}}
     else:
         with opsfin.open(ws).connect() as con:
             posted = con.execute(

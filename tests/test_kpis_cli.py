@@ -145,8 +145,7 @@ def test_site_kpis_match_design_formulas(tiny_demo):
     assert header == ["period_start", "site", "kpi", "value", "numerator", "denominator"]
     got = {(r["period_start"], r["site"], r["kpi"]): r for r in rows}
     want = {
-        (p.isoformat(), site, kpi): (float(n), float(d))
-        for p, site, kpi, n, d in sql_rows(tiny_demo, SITE_MONTH_SQL)
+        (p.isoformat(), site, kpi): (float(n), float(d)) for p, site, kpi, n, d in sql_rows(tiny_demo, SITE_MONTH_SQL)
     }
     assert len(got) == len(rows) and set(got) == set(want)
     assert {k[2] for k in got} == {
@@ -166,10 +165,7 @@ def test_working_capital_matches_design_formulas(tiny_demo):
     header, rows = csv_rows(proc.stdout)
     assert header == COLUMNS
     got = {(r["period_start"], r["kpi"]): r for r in rows}
-    want = {
-        (p.isoformat(), kpi): (float(n), float(d))
-        for p, kpi, n, d in sql_rows(tiny_demo, WORKING_CAPITAL_SQL)
-    }
+    want = {(p.isoformat(), kpi): (float(n), float(d)) for p, kpi, n, d in sql_rows(tiny_demo, WORKING_CAPITAL_SQL)}
     assert len(got) == len(rows) and set(got) == set(want) and len(want) >= 8
     for key, (n, d) in want.items():
         r = got[key]
@@ -186,10 +182,7 @@ def test_bottlenecks_match_independent_pick(tiny_demo):
         r = got[(p.isoformat(), site)]
         assert r["work_center"] == wc and same(r["capacity_utilization"], util), (r, wc, util)
         assert same(r["mean_wait_minutes"], wait), (r, wait)
-        assert (
-            r["runner_up_utilization"] is None
-            or r["runner_up_utilization"] <= r["capacity_utilization"]
-        )
+        assert r["runner_up_utilization"] is None or r["runner_up_utilization"] <= r["capacity_utilization"]
 
 
 # ------------------------------------------------------------------ output contract
@@ -197,8 +190,7 @@ def test_json_columns_in_order(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "availability,revenue", "--by", "site", "--format", "json")
     records = json.loads(proc.stdout)
     assert records and all(
-        list(r) == ["period_start", "site", "kpi", "value", "numerator", "denominator"]
-        for r in records
+        list(r) == ["period_start", "site", "kpi", "value", "numerator", "denominator"] for r in records
     )
     assert {r["kpi"] for r in records} == {"availability", "revenue"}
     # two dimensions keep the order asked for
@@ -246,9 +238,7 @@ def test_list_shows_every_kpi(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "--list", "--format", "json")
     listed = json.loads(proc.stdout)
     assert [k["id"] for k in listed] == [k.id for k in KPIS]
-    assert all(
-        k["formula"] and k["direction"] in ("higher_is_better", "lower_is_better") for k in listed
-    )
+    assert all(k["formula"] and k["direction"] in ("higher_is_better", "lower_is_better") for k in listed)
     by_id = {k["id"]: k for k in listed}
     assert by_id["dso"]["dimensions"] == "(company)"
     assert "site" in by_id["oee"]["dimensions"]
@@ -257,30 +247,18 @@ def test_list_shows_every_kpi(tiny_demo):
 
 
 def test_where_filters(tiny_demo):
-    _, all_sites = csv_rows(
-        opsfin(tiny_demo, "kpi", "oee", "--by", "site", "--format", "csv").stdout
-    )
-    _, p1 = csv_rows(
-        opsfin(
-            tiny_demo, "kpi", "oee", "--by", "site", "--where", "site=P1", "--format", "csv"
-        ).stdout
-    )
+    _, all_sites = csv_rows(opsfin(tiny_demo, "kpi", "oee", "--by", "site", "--format", "csv").stdout)
+    _, p1 = csv_rows(opsfin(tiny_demo, "kpi", "oee", "--by", "site", "--where", "site=P1", "--format", "csv").stdout)
     assert p1 and {r["site"] for r in p1} == {"P1"}
     assert p1 == [r for r in all_sites if r["site"] == "P1"]
     # without --by, the filtered company-level rows are the P1 rows
-    _, company = csv_rows(
-        opsfin(tiny_demo, "kpi", "oee", "--where", "site=P1", "--format", "csv").stdout
-    )
-    assert [(r["period_start"], r["value"]) for r in company] == [
-        (r["period_start"], r["value"]) for r in p1
-    ]
+    _, company = csv_rows(opsfin(tiny_demo, "kpi", "oee", "--where", "site=P1", "--format", "csv").stdout)
+    assert [(r["period_start"], r["value"]) for r in company] == [(r["period_start"], r["value"]) for r in p1]
 
 
 def test_table_format(tiny_demo):
     proc = opsfin(tiny_demo, "kpi", "oee", "--grain", "year")
-    (year,) = json.loads(
-        opsfin(tiny_demo, "kpi", "oee", "--grain", "year", "--format", "json").stdout
-    )
+    (year,) = json.loads(opsfin(tiny_demo, "kpi", "oee", "--grain", "year", "--format", "json").stdout)
     rows = [line.split()[:3] for line in proc.stdout.splitlines() if line.startswith("2024-")]
     assert rows == [["2024-01-01", "oee", f"{year['value']:.1%}"]] and 0 < year["value"] < 1
 
@@ -326,14 +304,10 @@ def test_docs_list_every_kpi_and_source(tmp_path):
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "kpis.md").read_text(encoding="utf-8")
     missing = [row for row in catalog_rows() if row not in doc]
-    assert not missing, "docs/kpis.md: update the catalog table with these rows:\n" + "\n".join(
-        catalog_rows()
-    )
+    assert not missing, "docs/kpis.md: update the catalog table with these rows:\n" + "\n".join(catalog_rows())
     # the custom-KPI section lists each source with the columns an expression may use
     tables = opsfin.init(tmp_path / "empty").kpi_tables()
-    lines = {
-        line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")
-    }
+    lines = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}
     for name, source in SOURCES.items():
         assert name in lines, f"docs/kpis.md: source {name} is not documented"
         columns = [c for c in source.build(tables, source.dims).columns if not c.startswith("_")]

@@ -274,9 +274,7 @@ def run(ws, kpi, grain="month", by=None, where=None, start=None, end=None):
 
 
 def pick(rows, period, **dims):
-    hits = [
-        r for r in rows if r["period_start"] == period and all(r[k] == v for k, v in dims.items())
-    ]
+    hits = [r for r in rows if r["period_start"] == period and all(r[k] == v for k, v in dims.items())]
     assert len(hits) == 1, f"expected one row for {period} {dims}, got {hits} in {rows}"
     return hits[0]
 
@@ -524,9 +522,7 @@ CASES = [
 @pytest.mark.parametrize(
     "case",
     CASES,
-    ids=lambda c: (
-        f"{c[0]}-{c[2]:%Y%m}-{'-'.join(c[3].values()) or 'co'}" if isinstance(c, tuple) else str(c)
-    ),
+    ids=lambda c: f"{c[0]}-{c[2]:%Y%m}-{'-'.join(c[3].values()) or 'co'}" if isinstance(c, tuple) else str(c),
 )
 def test_handworked(ws, case):
     kpi, opts, period, dims, num, den, value = case
@@ -564,10 +560,7 @@ def test_week_grain_starts_monday(ws):
 
 def test_day_grain(ws):
     rows = run(ws, "availability", "day")
-    assert (
-        pick(rows, D(2024, 1, 16))["numerator"] == 40
-        and pick(rows, D(2024, 1, 16))["denominator"] == 60
-    )
+    assert pick(rows, D(2024, 1, 16))["numerator"] == 40 and pick(rows, D(2024, 1, 16))["denominator"] == 60
     assert pick(rows, D(2024, 1, 21))["value"] == 1.0
 
 
@@ -579,9 +572,7 @@ def test_quarter_and_year_grains(ws):
     assert [(r["period_start"], r["value"]) for r in y] == [(JAN, Decimal("3170.63"))]
     # quarter by site: only the cost-centre rows
     qs = run(ws, "maintenance_cost", "quarter", by=["site"])
-    assert [(r["period_start"], r["site"], r["value"]) for r in qs] == [
-        (JAN, "P1", Decimal("500.25"))
-    ]
+    assert [(r["period_start"], r["site"], r["value"]) for r in qs] == [(JAN, "P1", Decimal("500.25"))]
     # ratios sum numerator and denominator over the quarter: oee Q1 = (13750 + 1200) / (19800 + 3600 + 0)
     oee = pick(run(ws, "oee", "quarter"), JAN)
     assert (oee["numerator"], oee["denominator"]) == (14950, 23400)
@@ -649,9 +640,7 @@ def test_interval_rows_dated_by_end(ws):
     # OP2 runs 01-31 22:00 → 02-01 04:00: February
     assert pick(run(ws, "scrap_rate", "day"), D(2024, 2, 1))["denominator"] == 100
     # ME1 01-31 20:00 → 02-01 02:00: February
-    assert pick(run(ws, "maintenance_parts_cost", "day"), D(2024, 2, 1))["value"] == Decimal(
-        "150.10"
-    )
+    assert pick(run(ws, "maintenance_parts_cost", "day"), D(2024, 2, 1))["value"] == Decimal("150.10")
     # WT2 01-31 23:00 → 02-01 00:30: February
     assert pick(run(ws, "picks_per_hour", "day"), D(2024, 2, 1))["numerator"] == 15
 
@@ -677,9 +666,7 @@ def test_gl_without_cost_center_counts_only_at_company_level(ws):
     assert company - by_site == Decimal("49.75") + Decimal("10.10")
     by_cc = run(ws, "maintenance_cost", by=["cost_center"])
     assert {r["cost_center"] for r in by_cc} == {"CC-P1M"}
-    assert pick(run(ws, "maintenance_cost", where={"site": ["P1"]}), JAN)["value"] == Decimal(
-        "350.25"
-    )
+    assert pick(run(ws, "maintenance_cost", where={"site": ["P1"]}), JAN)["value"] == Decimal("350.25")
 
 
 def test_fx_latest_rate_on_or_before(ws):
@@ -749,10 +736,7 @@ def test_bottlenecks(ws):
     # P1 Jan: WC-B 3900/5400 = 0.722 beats WC-A 7500/10800 = 0.694; its January operation is OP3
     # (wait 90; OP2 ends in February). P2 Jan: WC-C 0.833 with OP4 (wait 10).
     # P1 Feb: WC-A (r5) with no operation ending in February. P2 March: planned 0 → no bottleneck.
-    got = {
-        (r["period_start"], r["site"]): (r["work_center"], r["mean_wait_minutes"], r["operations"])
-        for r in b
-    }
+    got = {(r["period_start"], r["site"]): (r["work_center"], r["mean_wait_minutes"], r["operations"]) for r in b}
     assert got == {
         (JAN, "P1"): ("WC-B", 90.0, 1),
         (JAN, "P2"): ("WC-C", 10.0, 1),
@@ -801,13 +785,11 @@ def test_custom_kpi(ws, tmp_path):
     # Jan operations OP1, OP3, OP4: setup 10 + 0 + 20 = 30 over 30 + 200 + 120 + 240 = 590
     rows = run(custom, "setup_share")
     jan = pick(rows, JAN)
-    assert (jan["numerator"], jan["denominator"]) == (30, 590) and jan["value"] == pytest.approx(
-        30 / 590
-    )
+    assert (jan["numerator"], jan["denominator"]) == (30, 590) and jan["value"] == pytest.approx(30 / 590)
     # by work centre (a dimension operations carry): WC-C 20 / 260
-    assert pick(run(custom, "setup_share", by=["work_center"]), JAN, work_center="WC-C")[
-        "value"
-    ] == pytest.approx(20 / 260)
+    assert pick(run(custom, "setup_share", by=["work_center"]), JAN, work_center="WC-C")["value"] == pytest.approx(
+        20 / 260
+    )
     # a sum: pick lines Jan 30 + 12, Feb 15
     picks = run(custom, "pick_lines")
     assert [(r["period_start"], r["value"]) for r in picks] == [(JAN, 42.0), (FEB, 15.0)]

@@ -87,16 +87,11 @@ def imports_of(name: str, path: Path, is_package: bool, modules: dict) -> list[t
             else:
                 prefix = node.module or ""
             # `from pkg import mod` imports the module pkg.mod; `from mod import name` imports mod
-            targets = [
-                f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in modules else prefix
-                for a in node.names
-            ]
+            targets = [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in modules else prefix for a in node.names]
         else:
             continue
         for target in targets:
-            while (
-                target and target not in modules
-            ):  # `import a.b.name`: the longest module it names
+            while target and target not in modules:  # `import a.b.name`: the longest module it names
                 target = target.rpartition(".")[0]
             if target and target != name and (target, node.lineno) not in found:
                 found.append((target, node.lineno))
@@ -105,9 +100,7 @@ def imports_of(name: str, path: Path, is_package: bool, modules: dict) -> list[t
 
 def import_graph(src: Path, package: str = "opsfin") -> dict[str, list[tuple[str, int]]]:
     modules = module_files(src, package)
-    return {
-        name: imports_of(name, path, is_pkg, modules) for name, (path, is_pkg) in modules.items()
-    }
+    return {name: imports_of(name, path, is_pkg, modules) for name, (path, is_pkg) in modules.items()}
 
 
 def layer_of(module: str, package: str = "opsfin") -> int | None:
@@ -126,17 +119,12 @@ def layer_violations(graph: dict[str, list[tuple[str, int]]], package: str = "op
     for module, imports in sorted(graph.items()):
         mine = layer_of(module, package)
         if mine is None:
-            out.append(
-                f"{module}: in no layer; place it in LAYERS (tests/test_layers.py) and docs/architecture.md"
-            )
+            out.append(f"{module}: in no layer; place it in LAYERS (tests/test_layers.py) and docs/architecture.md")
             continue
         for target, line in imports:
             theirs = layer_of(target, package)
             if theirs is not None and theirs > mine:
-                out.append(
-                    f"{module} ({LAYER_NAMES[mine]}) imports {target} ({LAYER_NAMES[theirs]}), "
-                    f"line {line}"
-                )
+                out.append(f"{module} ({LAYER_NAMES[mine]}) imports {target} ({LAYER_NAMES[theirs]}), line {line}")
     return out
 
 
@@ -230,9 +218,7 @@ def sql_sent_by(path: Path) -> list[int]:
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and any(
-                word in node.value for word in ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM")
-            )
+            and any(word in node.value for word in ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM"))
         ):
             lines.append(node.lineno)
     return sorted(set(lines))
@@ -246,9 +232,7 @@ def test_front_ends_send_no_sql():
         if layer_of(name) == FRONT
         for line in sql_sent_by(path)
     ]
-    assert found == [], (
-        "SQL in a front end; move it to the I/O layer (src/opsfin/runs/):\n" + "\n".join(found)
-    )
+    assert found == [], "SQL in a front end; move it to the I/O layer (src/opsfin/runs/):\n" + "\n".join(found)
 
 
 def test_the_sql_finder_finds_sql(tmp_path):
@@ -269,17 +253,9 @@ def files_touched_by(name: str, path: Path, is_package: bool, modules: dict) -> 
     `.write_text(…)` or `.write_bytes(…)` call, or an import of opsfin.yamlfile (which reads YAML files)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "open"
-        ):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
             found.append((node.lineno, "open(…)"))
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in FILE_CALLS
-        ):
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FILE_CALLS:
             found.append((node.lineno, f".{node.func.attr}(…)"))
     root = name.split(".")[0]
     found += [
@@ -303,9 +279,8 @@ def engine_file_access(src: Path, package: str = "opsfin") -> list[str]:
 def test_engines_read_no_files():
     """Engines are functions of tables and config: the I/O layer reads the model files (runs/model.py)."""
     found = engine_file_access(SRC)
-    assert found == [], (
-        "an engine reads a file; read it in the I/O layer (src/opsfin/runs/model.py):\n"
-        + "\n".join(found)
+    assert found == [], "an engine reads a file; read it in the I/O layer (src/opsfin/runs/model.py):\n" + "\n".join(
+        found
     )
 
 
@@ -394,9 +369,7 @@ def test_checker_sees_a_package_and_its_member_importing_each_other(tmp_path):
         "web/__init__.py": "from . import pages\n",
         "web/pages.py": "from . import router\n",
     }
-    assert cycles(import_graph(_tree(tmp_path, planted))) == [
-        ["opsfin.web", "opsfin.web.pages", "opsfin.web"]
-    ]
+    assert cycles(import_graph(_tree(tmp_path, planted))) == [["opsfin.web", "opsfin.web.pages", "opsfin.web"]]
 
 
 @pytest.mark.parametrize(

@@ -96,9 +96,7 @@ def run(b, i, decisions=None):
 
 def status_of(result) -> dict[str, tuple]:
     """bank_txn_id -> (status, doc ids, rule) for matched lines, ("unmatched", reason) for the others."""
-    out: dict[str, tuple] = {
-        b: ("unmatched", r) for b, r in result.exceptions.select("bank_txn_id", "reason").rows()
-    }
+    out: dict[str, tuple] = {b: ("unmatched", r) for b, r in result.exceptions.select("bank_txn_id", "reason").rows()}
     for (b, s, rule), rows in result.matches.group_by("bank_txn_id", "status", "rule"):
         assert b not in out, f"{b} reported twice"
         out[b] = (s, tuple(sorted(rows["doc_id"])), rule)
@@ -135,9 +133,7 @@ def test_a_repeated_transfer_in_a_new_statement_leaves_the_first_match_alone():
             "ap_payment P3 has this amount and date but is already matched to bank line L1",
         ),
     }
-    assert (
-        later.matches["match_id"].to_list() == first.matches["match_id"].to_list()
-    )  # the same match
+    assert later.matches["match_id"].to_list() == first.matches["match_id"].to_list()  # the same match
 
 
 def test_a_customer_paying_an_invoice_twice_the_second_payment_is_the_exception():
@@ -146,9 +142,7 @@ def test_a_customer_paying_an_invoice_twice_the_second_payment_is_the_exception(
     receipt = ("ar_receipt", "R1", 0, "50990.05", "Florian Frech", "TFNR 21005")
     paid = ("L1", 1, "50990.05", "Florian Frech", "TFNR 21005 EndToEndId 00001")
     again = ("L2", 7, "50990.05", "Florian Frech", "TFNR 21005")
-    assert status_of(run(bank(paid), items(receipt))) == {
-        "L1": ("auto", ("R1",), "amount_date_counterparty")
-    }
+    assert status_of(run(bank(paid), items(receipt))) == {"L1": ("auto", ("R1",), "amount_date_counterparty")}
     assert status_of(run(bank(paid, again), items(receipt))) == {
         "L1": ("auto", ("R1",), "amount_date_counterparty"),
         "L2": (
@@ -303,9 +297,7 @@ def test_a_range_run_sees_the_lines_before_it_as_context(books):
 
 def test_a_document_confirmed_to_a_line_outside_the_run_is_named_as_taken():
     # R1 was confirmed to L0, a line this run does not read (booked long before its range)
-    confirmed = {
-        "Bx": {"pairs": [("L0", "ar_receipt", "R1")], "rule": "exact_reference", "score": 1.0}
-    }
+    confirmed = {"Bx": {"pairs": [("L0", "ar_receipt", "R1")], "rule": "exact_reference", "score": 1.0}}
     r = run(
         bank(("L2", 7, "50990.05", "Florian Frech", "TFNR 21005")),
         items(("ar_receipt", "R1", 0, "50990.05", "Florian Frech", "TFNR 21005")),
@@ -318,9 +310,7 @@ def test_a_document_confirmed_to_a_line_outside_the_run_is_named_as_taken():
 
 
 def test_from_after_to_is_a_one_line_error(books, capsys):
-    code, _, err = cli(
-        capsys, "match", "bank", "--from", "2024-05-01", "--to", "2024-04-01", "-w", str(books.path)
-    )
+    code, _, err = cli(capsys, "match", "bank", "--from", "2024-05-01", "--to", "2024-04-01", "-w", str(books.path))
     assert (code, err) == (2, "error: --from 2024-05-01 is after --to 2024-04-01\n")
 
 
@@ -432,14 +422,8 @@ GR = {
 def invoice_tables(invoices, lines) -> InvoiceTables:
     """invoices: (id, supplier, ref, kind, day, total); lines: (id, po_id or None, qty, unit price, amount).
     One PO line PO1/1 of 100 at 10.00, received in full on day -2."""
-    inv = [
-        (i, s, ref, k, D + dt.timedelta(days=d), "EUR", Decimal(t))
-        for i, s, ref, k, d, t in invoices
-    ]
-    lns = [
-        (i, 1, po, 1 if po else None, "RM", float(q), Decimal(p), Decimal(a))
-        for i, po, q, p, a in lines
-    ]
+    inv = [(i, s, ref, k, D + dt.timedelta(days=d), "EUR", Decimal(t)) for i, s, ref, k, d, t in invoices]
+    lns = [(i, 1, po, 1 if po else None, "RM", float(q), Decimal(p), Decimal(a)) for i, po, q, p, a in lines]
     return InvoiceTables(
         pl.DataFrame(inv, schema=INV, orient="row"),
         pl.DataFrame(lns, schema=LINE, orient="row"),
@@ -449,10 +433,7 @@ def invoice_tables(invoices, lines) -> InvoiceTables:
 
 
 def lines_of(result) -> dict[str, tuple]:
-    return {
-        r["invoice_id"]: (r["status"], r["issues"], r["money_at_stake"])
-        for r in result.lines.to_dicts()
-    }
+    return {r["invoice_id"]: (r["status"], r["issues"], r["money_at_stake"]) for r in result.lines.to_dicts()}
 
 
 def test_credit_notes_are_not_price_issues_and_never_put_money_at_stake():
@@ -551,9 +532,7 @@ def test_no_bank_lines_is_a_clear_error_and_an_empty_range_a_note(books, tmp_pat
     nothing = opsfin.init(tmp_path / "nothing")
     code, _, err = cli(capsys, "match", "bank", "--format", "json", "-w", str(nothing.path))
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert err.startswith(
-        f"error: no bank lines in {nothing.path}: load a statement first (`opsfin ingest FILE`"
-    )
+    assert err.startswith(f"error: no bank lines in {nothing.path}: load a statement first (`opsfin ingest FILE`")
     code, out, _ = cli(capsys, "match", "bank", "--from", "2030-01-01", "-w", str(books.path))
     assert code == 0
     assert (

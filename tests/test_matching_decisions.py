@@ -26,9 +26,7 @@ from opsfin.runs.matching import decide_bank
 def built(tmp_path_factory):
     from opsfin.demo import generate
 
-    return generate(
-        tmp_path_factory.mktemp("decisions") / "ws", scale="tiny", seed=7
-    ).workspace.path
+    return generate(tmp_path_factory.mktemp("decisions") / "ws", scale="tiny", seed=7).workspace.path
 
 
 @pytest.fixture
@@ -61,9 +59,7 @@ def test_confirm_through_the_cli_is_kept_and_audited(ws):
     assert f"confirmed {row['match_id']}" in done.stdout
     later = ws.match_bank()
     kept = later.matches.filter(pl.col("match_id") == row["match_id"])
-    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [
-        (row["bank_txn_id"], row["doc_id"], "confirmed")
-    ]
+    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [(row["bank_txn_id"], row["doc_id"], "confirmed")]
     assert later.summary["confirmed"] == 1
     db = open_app_db(ws)
     entry = db.audit_entries(object_type="match")[0]
@@ -94,9 +90,7 @@ def test_rejected_match_is_never_proposed_again(ws):
 def test_unknown_or_malformed_ids_are_one_line_errors(ws):
     bad = opsfin_cli(ws, "match", "confirm", "B0000000000000000")
     assert bad.returncode == 2
-    assert bad.stderr.startswith(
-        "error: no bank match B0000000000000000 in the current reconciliation"
-    )
+    assert bad.stderr.startswith("error: no bank match B0000000000000000 in the current reconciliation")
     assert len(bad.stderr.strip().splitlines()) == 1
     worse = opsfin_cli(ws, "match", "reject", "hello")
     assert worse.returncode == 2 and "is not a match id" in worse.stderr
@@ -109,9 +103,7 @@ def test_new_lines_are_matched_without_redeciding_confirmed_ones(ws):
     record_decision(ws, "ana", row["match_id"], "confirmed")
     day = dt.date(2024, 5, 2)
     with ws.connect() as con:
-        cust = con.execute(
-            "SELECT customer_id, name FROM customers ORDER BY customer_id LIMIT 1"
-        ).fetchone()
+        cust = con.execute("SELECT customer_id, name FROM customers ORDER BY customer_id LIMIT 1").fetchone()
         con.execute(
             "INSERT INTO ar_receipts VALUES ('RCT-NEW', ?, ?, 777.77, 'EUR', 'ARI-NEW-1', 'test')",
             [cust[0], day],
@@ -130,9 +122,7 @@ def test_new_lines_are_matched_without_redeciding_confirmed_ones(ws):
         )
     later = ws.match_bank()
     kept = later.matches.filter(pl.col("match_id") == row["match_id"])
-    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [
-        (row["bank_txn_id"], row["doc_id"], "confirmed")
-    ]
+    assert kept.select("bank_txn_id", "doc_id", "status").rows() == [(row["bank_txn_id"], row["doc_id"], "confirmed")]
     new = later.matches.filter(pl.col("bank_txn_id") == "BT-NEW")
     assert new.select("doc_id", "status", "rule").rows() == [("RCT-NEW", "auto", "exact_reference")]
     again = later.exceptions.filter(pl.col("bank_txn_id") == "BT-AGAIN")
@@ -147,15 +137,11 @@ def test_invoice_line_decisions(ws):
     done = opsfin_cli(ws, "match", "confirm", flagged["match_id"])
     assert done.returncode == 0, done.stderr
     result = ws.match_invoices()
-    assert result.lines.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == [
-        "confirmed"
-    ]
+    assert result.lines.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == ["confirmed"]
     assert flagged["match_id"] not in set(exception_queue(result)["match_id"])
     assert opsfin_cli(ws, "match", "reject", flagged["match_id"]).returncode == 0
     queue = exception_queue(ws.match_invoices())
-    assert queue.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == [
-        "rejected"
-    ]
+    assert queue.filter(pl.col("match_id") == flagged["match_id"])["decision"].to_list() == ["rejected"]
     actions = [e["action"] for e in open_app_db(ws).audit_entries(object_type="match")]
     assert actions[:2] == ["match.rejected", "match.confirmed"]
 
@@ -186,9 +172,7 @@ D = dt.date(2024, 3, 4)
 
 def ambiguous_books():
     """One bank line, two equal candidates: two suggested matches sharing the line."""
-    bank = pl.DataFrame(
-        [("L1", D, Decimal("99.00"), "EUR", "Acme", None, None)], schema=SCHEMA_B, orient="row"
-    )
+    bank = pl.DataFrame([("L1", D, Decimal("99.00"), "EUR", "Acme", None, None)], schema=SCHEMA_B, orient="row")
     items = pl.DataFrame(
         [
             ("ar_receipt", "R1", D, Decimal("99.00"), "EUR", "Acme", None, None),
@@ -208,12 +192,8 @@ def test_a_line_is_never_in_two_confirmed_matches(app_db_url):  # noqa: F811
         stale = reconcile(bank, items, config, "EUR")
         ids = dict(stale.matches.select("doc_id", "match_id").iter_rows())
         decide_bank(db, "ana", ids["R1"], "confirmed", stale)
-        with pytest.raises(
-            UserError, match=f"bank line L1 is already in confirmed match {ids['R1']}"
-        ):
-            decide_bank(
-                db, "ben", ids["R2"], "confirmed", stale
-            )  # a run from before ana's decision
+        with pytest.raises(UserError, match=f"bank line L1 is already in confirmed match {ids['R1']}"):
+            decide_bank(db, "ben", ids["R2"], "confirmed", stale)  # a run from before ana's decision
         now = reconcile(bank, items, config, "EUR", bank_decisions(db.match_decisions("bank")))
         assert now.matches.select("doc_id", "status").rows() == [("R1", "confirmed")]
         decide_bank(db, "ana", ids["R1"], "rejected", now)  # undo ...

@@ -38,10 +38,7 @@ def scores(tiny_demo):
 def test_bank_targets_on_the_tiny_demo(scores, tiny_demo):
     bank = scores["bank"]
     # every demo bank line pays documents the engine sees
-    assert (
-        bank["matchable_lines"]
-        == tiny_demo.sql("SELECT count(*) AS n FROM bank_transactions")["n"][0]
-    )
+    assert bank["matchable_lines"] == tiny_demo.sql("SELECT count(*) AS n FROM bank_transactions")["n"][0]
     assert bank["auto_correct_rate"] >= 0.98  # target: >= 98% of the matchable lines
     assert bank["wrong_auto_rate"] <= 0.001  # target: <= 0.1% wrong auto matches
     assert bank["pair_precision"] >= 0.999
@@ -59,9 +56,7 @@ def test_invoice_targets_on_the_tiny_demo(scores):
 
 def test_match_bank_json_contract(tiny_demo):
     # --preview: the session's shared demo must not get an app database (a run would keep its matches)
-    out = json.loads(
-        opsfin(tiny_demo.path, "match", "bank", "--preview", "--format", "json").stdout
-    )
+    out = json.loads(opsfin(tiny_demo.path, "match", "bank", "--preview", "--format", "json").stdout)
     assert set(out) == {"summary", "matches", "run"} and out["run"] is None
     s = out["summary"]
     assert set(s) == {"bank_lines", "auto", "suggested", "unmatched", "confirmed", "by_rule"}
@@ -69,9 +64,7 @@ def test_match_bank_json_contract(tiny_demo):
     assert s["bank_lines"] == tiny_demo.sql("SELECT count(*) AS n FROM bank_transactions")["n"][0]
     rows = out["matches"]
     assert rows and all(
-        set(r)
-        == {"bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id"}
-        for r in rows
+        set(r) == {"bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id"} for r in rows
     )
     assert {r["run_id"] for r in rows} == {None}  # nothing kept yet
     assert {r["doc_type"] for r in rows} <= {"ar_receipt", "ap_payment", "gl_entry"}
@@ -97,11 +90,7 @@ def test_match_invoices_json_contract(tiny_demo):
     out = json.loads(opsfin(tiny_demo.path, "match", "invoices", "--format", "json").stdout)
     assert set(out) == {"summary", "lines"}
     lines = out["lines"]
-    assert (
-        len(lines)
-        == out["summary"]["lines"]
-        == tiny_demo.sql("SELECT count(*) AS n FROM ap_invoice_lines")["n"][0]
-    )
+    assert len(lines) == out["summary"]["lines"] == tiny_demo.sql("SELECT count(*) AS n FROM ap_invoice_lines")["n"][0]
     for ln in lines:
         assert set(ln) == {"invoice_id", "line", "status", "issues", "details"}
         assert ln["status"] in STATUSES
@@ -109,9 +98,7 @@ def test_match_invoices_json_contract(tiny_demo):
         assert "money_at_stake" in ln["details"]
         if ln["status"] == "matched":
             assert ln["details"]["money_at_stake"] == "0.00"
-    assert out["summary"]["matched"] + sum(
-        out["summary"][k] for k in STATUSES - {"matched"}
-    ) == len(lines)
+    assert out["summary"]["matched"] + sum(out["summary"][k] for k in STATUSES - {"matched"}) == len(lines)
 
 
 def test_match_exceptions_and_eval_commands(tiny_demo):

@@ -72,9 +72,9 @@ TRUTH_FILE = [
 
 @pytest.fixture
 def bank_truth(tmp_path):
-    pl.DataFrame(
-        TRUTH_FILE, schema=["bank_txn_id", "doc_type", "doc_id"], orient="row"
-    ).write_parquet(tmp_path / "bank_matches.parquet")
+    pl.DataFrame(TRUTH_FILE, schema=["bank_txn_id", "doc_type", "doc_id"], orient="row").write_parquet(
+        tmp_path / "bank_matches.parquet"
+    )
     return load_bank_truth(tmp_path)
 
 
@@ -156,16 +156,12 @@ def test_at_most_ten_examples_of_each_mistake(tmp_path):
         {"invoice_id": [f"I{k}" for k in range(12)], "line": [1] * 12, "issue": ["duplicate"] * 12},
         schema={"invoice_id": pl.String, "line": pl.Int64, "issue": pl.String},
     )
-    duplicate = next(
-        k for k in score_invoices(invoices, missed)["kinds"] if k["issue"] == "duplicate"
-    )
+    duplicate = next(k for k in score_invoices(invoices, missed)["kinds"] if k["issue"] == "duplicate")
     assert (duplicate["injected"], duplicate["found"], len(duplicate["missed"])) == (12, 0, 10)
 
 
 def test_bank_scores_of_a_run_without_auto_matches(bank_truth):
-    nothing = BankReconciliation(
-        RUN.matches.clear(), pl.DataFrame({"bank_txn_id": ["L1"], "reason": ["x"]}), {}
-    )
+    nothing = BankReconciliation(RUN.matches.clear(), pl.DataFrame({"bank_txn_id": ["L1"], "reason": ["x"]}), {})
     got = score_bank(nothing, bank_truth, SEEN)
     assert (got["truth_pairs"], got["auto_pairs"], got["pair_precision"], got["pair_recall"]) == (
         1,
@@ -204,10 +200,7 @@ INVOICE_TRUTH = pl.DataFrame(
 
 def test_invoice_scores():
     got = score_invoices(INVOICE_RUN, INVOICE_TRUTH)
-    kinds = {
-        k["issue"]: (k["injected"], k["found"], k["recall"], k["flagged"], k["precision"])
-        for k in got["kinds"]
-    }
+    kinds = {k["issue"]: (k["injected"], k["found"], k["recall"], k["flagged"], k["precision"]) for k in got["kinds"]}
     assert kinds == {
         "duplicate": (1, 1, 1.0, 1, 1.0),
         "no_receipt": (0, 0, None, 1, 0.0),
@@ -215,9 +208,7 @@ def test_invoice_scores():
         "price_over_tolerance": (1, 0, 0.0, 0, None),
     }
     missed = {k["issue"]: k["missed"] for k in got["kinds"]}
-    assert missed["price_over_tolerance"] == [
-        {"invoice_id": "I2", "line": 1, "issue": "price_over_tolerance"}
-    ]
+    assert missed["price_over_tolerance"] == [{"invoice_id": "I2", "line": 1, "issue": "price_over_tolerance"}]
     assert (got["lines"], got["clean_lines"], got["clean_flagged"]) == (6, 3, 1)
     assert got["clean_flag_rate"] == pytest.approx(1 / 3)
 
@@ -239,9 +230,7 @@ def test_verdict_against_the_targets(bank_truth):
         },
     )
     assert {k: x["met"] for k, x in at_targets.items()} == dict.fromkeys(v, True)
-    empty = verdict(
-        {"auto_correct_rate": None, "wrong_auto_rate": None}, {"kinds": [], "clean_flag_rate": None}
-    )
+    empty = verdict({"auto_correct_rate": None, "wrong_auto_rate": None}, {"kinds": [], "clean_flag_rate": None})
     assert {k: x["met"] for k, x in empty.items()} == dict.fromkeys(v, None)
 
 

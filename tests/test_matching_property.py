@@ -44,9 +44,7 @@ ITEM_SCHEMA = {
     "description": pl.String,
 }
 
-cents = st.sampled_from(
-    [100_00, 120_00, 130_00, 250_00, 350_00, 999_95, 1000_00, -100_00, -250_00, 600_00, 400_00]
-)
+cents = st.sampled_from([100_00, 120_00, 130_00, 250_00, 350_00, 999_95, 1000_00, -100_00, -250_00, 600_00, 400_00])
 party = st.sampled_from(["Acme GmbH", "ACME", "Zenith AG", "Müller GmbH", None])
 ref = st.sampled_from(["INV-1", "INV-2", "inv 2", "ADVICE 9", "259", "ARI-0000259", None])
 day = st.integers(0, 20)
@@ -119,19 +117,13 @@ def check_invariants(bank: pl.DataFrame, items: pl.DataFrame, result) -> None:
     )
     # the amounts of an auto match agree
     amounts = dict(zip(bank["bank_txn_id"], bank["amount"], strict=True))
-    doc_amounts = {
-        (t, d): a for t, d, a in items.select("doc_type", "doc_id", "amount").iter_rows()
-    }
+    doc_amounts = {(t, d): a for t, d, a in items.select("doc_type", "doc_id", "amount").iter_rows()}
     for mid, rows in decided.filter(pl.col("status") == "auto").group_by("match_id"):
         line_total = sum(amounts[b] for b in set(rows["bank_txn_id"]))
-        doc_total = sum(
-            doc_amounts[k] for k in set(zip(rows["doc_type"], rows["doc_id"], strict=True))
-        )
+        doc_total = sum(doc_amounts[k] for k in set(zip(rows["doc_type"], rows["doc_id"], strict=True)))
         gap = abs(int((line_total - doc_total) * 100))
         if rows["rule"][0] == "amount_tolerance":
-            assert (
-                0 < gap <= tolerance_cents(int(doc_total * 100), CONFIG.rules.amount_tolerance)
-            ), mid
+            assert 0 < gap <= tolerance_cents(int(doc_total * 100), CONFIG.rules.amount_tolerance), mid
         else:
             assert gap == 0, mid
 
@@ -153,15 +145,11 @@ def test_decisions_persist_and_rejections_are_never_proposed_again(first, later,
     bank, items = first
     run1 = reconcile(bank, items, CONFIG, "EUR")
     ids = run1.matches["match_id"].unique().sort().to_list()
-    assume(
-        ids
-    )  # a draw with nothing to decide says nothing about decisions: hypothesis draws another
+    assume(ids)  # a draw with nothing to decide says nothing about decisions: hypothesis draws another
     chosen = data.draw(st.sampled_from(ids))
     confirmed_rows = run1.matches.filter(pl.col("match_id") == chosen)
     others = [i for i in ids if i != chosen]
-    rejected = (
-        data.draw(st.lists(st.sampled_from(others), unique=True, max_size=3)) if others else []
-    )
+    rejected = data.draw(st.lists(st.sampled_from(others), unique=True, max_size=3)) if others else []
     decisions = BankDecisions(
         {
             chosen: {
@@ -198,9 +186,7 @@ def test_the_part_of_a_run_about_some_lines_is_consistent(data, pick):
     assert set(part.matches["bank_txn_id"]) | set(part.exceptions["bank_txn_id"]) == set(ids)
     assert part.matches.equals(whole.matches.filter(pl.col("bank_txn_id").is_in(ids)))
     s = part.summary
-    assert (
-        s["bank_lines"] == len(ids) == s["auto"] + s["suggested"] + s["unmatched"] + s["confirmed"]
-    )
+    assert s["bank_lines"] == len(ids) == s["auto"] + s["suggested"] + s["unmatched"] + s["confirmed"]
     auto_lines = set(part.matches.filter(pl.col("status") == "auto")["bank_txn_id"])
     assert s["auto"] == len(auto_lines) and sum(s["by_rule"].values()) == len(auto_lines)
 
@@ -217,26 +203,18 @@ def test_runs_keep_their_auto_matches_across_new_statements(first, statements, d
     rejected: set[str] = set()
     for step, (new_bank, new_items) in enumerate([(None, None), *statements], start=1):
         if new_bank is not None:
-            bank = pl.concat(
-                [bank, new_bank.with_columns(pl.col("bank_txn_id").str.replace("L", f"S{step}_"))]
-            )
-            items = pl.concat(
-                [items, new_items.with_columns(pl.col("doc_id").str.replace("D", f"S{step}_"))]
-            )
+            bank = pl.concat([bank, new_bank.with_columns(pl.col("bank_txn_id").str.replace("L", f"S{step}_"))])
+            items = pl.concat([items, new_items.with_columns(pl.col("doc_id").str.replace("D", f"S{step}_"))])
         kept_ids = sorted(set(kept["match_id"]) - rejected)
         if kept_ids and data.draw(st.booleans()):
             rejected.add(data.draw(st.sampled_from(kept_ids)))
-        result = reconcile(
-            bank, items, CONFIG, "EUR", BankDecisions(rejected=frozenset(rejected)), kept
-        )
+        result = reconcile(bank, items, CONFIG, "EUR", BankDecisions(rejected=frozenset(rejected)), kept)
         check_invariants(bank, items, result)
         assert not set(result.matches["match_id"]) & rejected
         standing = kept.filter(~pl.col("match_id").is_in(list(rejected)))
         reported = result.matches.filter(pl.col("run_id").is_not_null())
         assert set(reported["status"]) <= {"auto"}
-        assert sorted(
-            reported.select("run_id", "match_id", "bank_txn_id", "doc_type", "doc_id").rows()
-        ) == sorted(
+        assert sorted(reported.select("run_id", "match_id", "bank_txn_id", "doc_type", "doc_id").rows()) == sorted(
             standing.select("run_id", "match_id", "bank_txn_id", "doc_type", "doc_id").rows()
         )
         new = result.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())
@@ -246,9 +224,7 @@ def test_runs_keep_their_auto_matches_across_new_statements(first, statements, d
                 kept_frame(
                     [
                         (step, *r)
-                        for r in new.select(
-                            "match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score"
-                        ).rows()
+                        for r in new.select("match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score").rows()
                     ]
                 ),
             ]

@@ -31,9 +31,7 @@ FILES = ["bank/camt053-oca-test.xml", "bank/mt940-betterplace-sepa.sta"]
 @pytest.fixture(scope="module", params=FILES)
 def statement(request) -> tuple[pl.DataFrame, pl.DataFrame]:
     doc = read_document(shared_file(request.param))
-    return pl.from_arrow(doc.tables["bank_transactions"]), pl.from_arrow(
-        doc.tables["bank_statements"]
-    )
+    return pl.from_arrow(doc.tables["bank_transactions"]), pl.from_arrow(doc.tables["bank_statements"])
 
 
 def no_documents() -> pl.DataFrame:
@@ -51,14 +49,10 @@ def no_documents() -> pl.DataFrame:
     )
 
 
-def mirrors(
-    lines: pl.DataFrame, reference=None, amount_shift: Decimal = Decimal(0)
-) -> pl.DataFrame:
+def mirrors(lines: pl.DataFrame, reference=None, amount_shift: Decimal = Decimal(0)) -> pl.DataFrame:
     ref = pl.col("reference") if reference is None else reference
     return lines.select(
-        doc_type=pl.when(pl.col("amount") > 0)
-        .then(pl.lit("ar_receipt"))
-        .otherwise(pl.lit("ap_payment")),
+        doc_type=pl.when(pl.col("amount") > 0).then(pl.lit("ar_receipt")).otherwise(pl.lit("ap_payment")),
         doc_id="M:" + pl.col("bank_txn_id"),
         doc_date=pl.col("booking_date") - dt.timedelta(days=2),
         amount=(pl.col("amount") + amount_shift).cast(pl.Decimal(18, 2)),
@@ -71,9 +65,7 @@ def mirrors(
 
 def owed(lines: pl.DataFrame) -> set[str]:
     """Lines with a reference whose (amount, reference) no other line of the file shares."""
-    keyed = lines.with_columns(k=reference_key(pl.col("reference"))).filter(
-        pl.col("k").is_not_null()
-    )
+    keyed = lines.with_columns(k=reference_key(pl.col("reference"))).filter(pl.col("k").is_not_null())
     unique = keyed.filter(pl.len().over("amount", "k") == 1)
     return set(unique["bank_txn_id"])
 
@@ -90,9 +82,7 @@ def test_without_documents_every_line_is_an_exception_and_totals_are_kept(statem
     lines, statements = statement
     result = reconcile(lines, no_documents(), default_config().bank, "EUR")
     assert result.matches.is_empty()
-    assert lines.height > 0 and sorted(result.exceptions["bank_txn_id"]) == sorted(
-        lines["bank_txn_id"]
-    )
+    assert lines.height > 0 and sorted(result.exceptions["bank_txn_id"]) == sorted(lines["bank_txn_id"])
     assert all(result.exceptions["reason"].str.starts_with("no open item"))
     per_statement = (
         result.exceptions.join(lines.select("bank_txn_id", "statement_id"), on="bank_txn_id")
@@ -104,20 +94,14 @@ def test_without_documents_every_line_is_an_exception_and_totals_are_kept(statem
     assert per_statement.height == statements.height
 
 
-@pytest.mark.parametrize(
-    "variant", ["as_read", "retyped_reference", "wrapped_reference", "bank_fee"]
-)
+@pytest.mark.parametrize("variant", ["as_read", "retyped_reference", "wrapped_reference", "bank_fee"])
 def test_each_line_finds_its_own_mirror_and_no_other(statement, variant):
     lines, _ = statement
     if variant == "as_read":
         docs = mirrors(lines)
     elif variant == "retyped_reference":
-        docs = mirrors(
-            lines, reference=pl.col("reference").str.to_lowercase().str.replace_all("-", " ")
-        )
-    elif (
-        variant == "wrapped_reference"
-    ):  # the bank line carries the document's reference inside a longer one
+        docs = mirrors(lines, reference=pl.col("reference").str.to_lowercase().str.replace_all("-", " "))
+    elif variant == "wrapped_reference":  # the bank line carries the document's reference inside a longer one
         lines = lines.with_columns(reference="/ROC/" + pl.col("reference") + "/EREF")
         docs = mirrors(lines, reference=pl.col("reference").str.slice(5).str.head(-5))
     else:
@@ -126,14 +110,10 @@ def test_each_line_finds_its_own_mirror_and_no_other(statement, variant):
     status = statuses(result)
     assert set(status) == set(lines["bank_txn_id"])  # every line exactly one status
     auto = result.matches.filter(pl.col("status") == "auto")
-    assert all(
-        d == "M:" + b for b, d in auto.select("bank_txn_id", "doc_id").iter_rows()
-    )  # never another's
+    assert all(d == "M:" + b for b, d in auto.select("bank_txn_id", "doc_id").iter_rows())  # never another's
     must = owed(lines)
     if variant == "wrapped_reference":  # found inside a longer text only from 6 characters on
-        must &= set(
-            lines.filter(reference_key(pl.col("reference")).str.len_chars() >= 6 + 7)["bank_txn_id"]
-        )
+        must &= set(lines.filter(reference_key(pl.col("reference")).str.len_chars() >= 6 + 7)["bank_txn_id"])
     assert must  # the files do carry usable references
     missed = {b for b in must if status[b] != "auto"}
     assert not missed, missed
@@ -152,16 +132,10 @@ def test_a_later_statement_repeating_the_payments_leaves_the_first_matches_alone
         booking_date=pl.col("booking_date") + dt.timedelta(days=6),
     )
     after = reconcile(pl.concat([first, repeats]), docs, default_config().bank, "EUR")
-    auto = before.matches.filter(pl.col("status") == "auto").select(
-        "match_id", "bank_txn_id", "doc_id"
-    )
+    auto = before.matches.filter(pl.col("status") == "auto").select("match_id", "bank_txn_id", "doc_id")
     assert not auto.is_empty()
-    kept = after.matches.filter(pl.col("status") == "auto").select(
-        "match_id", "bank_txn_id", "doc_id"
-    )
-    assert auto.join(
-        kept, on=["match_id", "bank_txn_id", "doc_id"], how="anti"
-    ).is_empty()  # all kept as they were
+    kept = after.matches.filter(pl.col("status") == "auto").select("match_id", "bank_txn_id", "doc_id")
+    assert auto.join(kept, on=["match_id", "bank_txn_id", "doc_id"], how="anti").is_empty()  # all kept as they were
     repeated = after.exceptions.filter(pl.col("bank_txn_id").str.starts_with("R:"))
     owners = dict(auto.select("doc_id", "bank_txn_id").iter_rows())
     for b, reason in repeated.select("bank_txn_id", "reason").iter_rows():

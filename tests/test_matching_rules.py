@@ -43,10 +43,7 @@ ITEM_SCHEMA = {
 def bank(*rows) -> pl.DataFrame:
     """rows: (id, day offset, amount, counterparty, reference)."""
     return pl.DataFrame(
-        [
-            (i, D + dt.timedelta(days=d), Decimal(a), "EUR", cp, ref, None)
-            for i, d, a, cp, ref in rows
-        ],
+        [(i, D + dt.timedelta(days=d), Decimal(a), "EUR", cp, ref, None) for i, d, a, cp, ref in rows],
         schema=BANK_SCHEMA,
         orient="row",
     )
@@ -133,9 +130,7 @@ def test_mangled_reference_is_matched_by_the_fuzzy_rule():
         ),
     )
     assert pairs(r) == {("L1", "R259", "fuzzy_reference")}
-    assert r.matches["score"][0] == pytest.approx(
-        0.5 + 0.5 * (0.65 * 4 / 6 + 0.35 * 0.870) - 0.005, abs=0.002
-    )
+    assert r.matches["score"][0] == pytest.approx(0.5 + 0.5 * (0.65 * 4 / 6 + 0.35 * 0.870) - 0.005, abs=0.002)
 
 
 @pytest.mark.parametrize("paid_as", ["259", "/ROC/ARI0000259"])
@@ -229,9 +224,7 @@ def test_wrong_amount_beyond_tolerance_is_an_exception_with_the_reason():
 
 
 def test_tolerance_is_configurable():
-    config = parse_config(
-        {"bank": {"rules": {"amount_tolerance": {"absolute": "25.00", "percent": 0}}}}
-    )
+    config = parse_config({"bank": {"rules": {"amount_tolerance": {"absolute": "25.00", "percent": 0}}}})
     r = run(
         bank(("L1", 0, "980.00", "Acme", "INV-7")),
         items(("ar_receipt", "R7", 0, "1000.00", "Acme", "INV-7")),
@@ -334,9 +327,7 @@ def test_the_default_file_says_what_the_code_defaults_are(tmp_path):
     from opsfin.runs.model import load_matching_config
 
     assert default_config() == MatchingConfig()  # the YAML written by `opsfin init` = the model
-    (tmp_path / "matching.yaml").write_text(
-        DEFAULT_MATCHING_YAML.replace("auto_threshold: 0.80", "auto_treshold: 1")
-    )
+    (tmp_path / "matching.yaml").write_text(DEFAULT_MATCHING_YAML.replace("auto_threshold: 0.80", "auto_treshold: 1"))
     with pytest.raises(
         UserError,
         match=r"matching.yaml: field 'bank': unknown key 'auto_treshold'; keys are cascade, auto_threshold",
@@ -348,9 +339,7 @@ def test_subset_sum_is_exact_and_bounded():
     found = subset_sums(350_00, [100_00, 120_00, 130_00, 75_00], max_items=6, deadline=1e18)
     assert found.solutions == [(0, 1, 2)]
     assert subset_sums(350_00, [100_00, 120_00, 130_00], max_items=2, deadline=1e18).solutions == []
-    assert subset_sums(
-        -200_00, [-100_00, -100_00, 50_00], max_items=3, deadline=1e18
-    ).solutions == [(0, 1)]
+    assert subset_sums(-200_00, [-100_00, -100_00, 50_00], max_items=3, deadline=1e18).solutions == [(0, 1)]
     # 13 ones would be needed but at most 12 may be used: an exhaustive search, cut off by the deadline
     stopped = subset_sums(13, [1] * 40, max_items=12, deadline=time.monotonic() + 0.05)
     assert stopped.timed_out and stopped.solutions == []
@@ -395,10 +384,7 @@ GR_SCHEMA = {
 
 
 def invoice_tables(invoices, lines, pos, receipts) -> InvoiceTables:
-    inv = [
-        (i, s, ref, "invoice", D + dt.timedelta(days=d), "EUR", Decimal(t))
-        for i, s, ref, d, t in invoices
-    ]
+    inv = [(i, s, ref, "invoice", D + dt.timedelta(days=d), "EUR", Decimal(t)) for i, s, ref, d, t in invoices]
     lns = [
         (
             i,
@@ -429,10 +415,7 @@ def invoice_tables(invoices, lines, pos, receipts) -> InvoiceTables:
 
 
 def statuses(result) -> dict[str, tuple]:
-    return {
-        r["invoice_id"]: (r["status"], r["issues"], r["money_at_stake"])
-        for r in result.lines.to_dicts()
-    }
+    return {r["invoice_id"]: (r["status"], r["issues"], r["money_at_stake"]) for r in result.lines.to_dicts()}
 
 
 def test_three_way_match_statuses_and_money_at_stake():
@@ -483,9 +466,7 @@ def test_three_way_match_statuses_and_money_at_stake():
     assert got["B"] == ("qty_over_received", ["qty_over_received"], Decimal("100.00"))
 
 
-@pytest.mark.parametrize(
-    "copy_ref", ["00124-00012", "001-24-00012/1", " 001-24-00012", "001-24-00012".lower()]
-)
+@pytest.mark.parametrize("copy_ref", ["00124-00012", "001-24-00012/1", " 001-24-00012", "001-24-00012".lower()])
 def test_duplicate_invoice_later_copy_is_flagged(copy_ref):
     tables = invoice_tables(
         invoices=[
@@ -523,9 +504,7 @@ def test_duplicate_needs_the_references_alike():
         pos=[("PO1", 100, "12.0000"), ("PO2", 100, "12.0000")],
         receipts=[("G1", "PO1", 100, -1), ("G2", "PO2", 100, -1)],
     )
-    assert {
-        s for s, _, _ in statuses(three_way_match(tables, default_config().invoices)).values()
-    } == {"matched"}
+    assert {s for s, _, _ in statuses(three_way_match(tables, default_config().invoices)).values()} == {"matched"}
 
 
 def test_several_issues_status_is_the_first_in_order():

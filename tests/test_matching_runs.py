@@ -66,21 +66,14 @@ def run(lines, decisions=None, kept=None):
 
 
 def rows_of(result) -> list[tuple]:
-    return result.matches.select(
-        "bank_txn_id", "doc_id", "status", "rule", "score", "run_id"
-    ).rows()
+    return result.matches.select("bank_txn_id", "doc_id", "status", "rule", "score", "run_id").rows()
 
 
 def keep(result, run_id: int) -> pl.DataFrame:
     """What recording `result` as run `run_id` stores: its new auto matches."""
     new = result.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())
     return kept_frame(
-        [
-            (run_id, *r)
-            for r in new.select(
-                "match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score"
-            ).rows()
-        ]
+        [(run_id, *r) for r in new.select("match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score").rows()]
     )
 
 
@@ -124,9 +117,7 @@ def test_rejecting_a_kept_match_frees_its_line_and_document_for_good():
 
 def test_a_confirmed_kept_match_is_reported_as_confirmed():
     kept = keep(run(bank(A)), 1)
-    confirmed = {
-        AX: {"pairs": [("A", "ar_receipt", "X")], "rule": "exact_reference", "score": 0.999}
-    }
+    confirmed = {AX: {"pairs": [("A", "ar_receipt", "X")], "rule": "exact_reference", "score": 0.999}}
     later = run(bank(A, B), BankDecisions(confirmed), kept)
     assert rows_of(later) == [("A", "X", "confirmed", "exact_reference", 0.999, None)]
 
@@ -226,10 +217,7 @@ def app_state(ws) -> tuple:
 
 def test_runs_through_the_cli_keep_preview_and_reject(books, capsys):
     code, out, _ = cli(capsys, books, "match", "bank", "--preview")
-    assert (
-        code == 0
-        and "preview: a run would keep 1 new auto matches (1 bank lines); nothing written" in out
-    )
+    assert code == 0 and "preview: a run would keep 1 new auto matches (1 bank lines); nothing written" in out
     assert not (books.path / "app.db").exists()  # a preview does not even create the app database
 
     code, out, _ = cli(capsys, books, "match", "bank")
@@ -260,9 +248,7 @@ def test_runs_through_the_cli_keep_preview_and_reject(books, capsys):
     assert code == 0 and "it was an auto match kept by run 1" in out
     after = run_bank(books)
     assert AX not in set(after.matches["match_id"])
-    assert after.matches.select("bank_txn_id", "doc_id", "status", "run_id").rows() == [
-        ("B", "X", "auto", None)
-    ]
+    assert after.matches.select("bank_txn_id", "doc_id", "status", "run_id").rows() == [("B", "X", "auto", None)]
     code, out, _ = cli(capsys, books, "match", "bank", "--from", "2024-03-03")
     assert code == 0 and "kept 1 auto matches as run 2 (bank lines through 2024-03-03)" in out
     runs, kept, audit = app_state(books)
@@ -276,7 +262,5 @@ def test_runs_through_the_cli_keep_preview_and_reject(books, capsys):
         ("match.run", "run:2"),
     ]
     assert open_app_db(books).verify_audit() == []
-    code, _, err = cli(
-        capsys, books, "match", "confirm", AX
-    )  # a rejected kept match is never proposed again
+    code, _, err = cli(capsys, books, "match", "confirm", AX)  # a rejected kept match is never proposed again
     assert code == 2 and "was rejected by cli" in err

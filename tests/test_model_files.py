@@ -89,14 +89,8 @@ def test_huge_or_deep_expressions_are_refused_quickly():
 
 
 def test_built_in_formula_is_the_expression_computed():
-    assert (
-        KPI_BY_ID["availability"].formula
-        == "sum(run_minutes) / sum(planned_minutes) over machine_readings"
-    )
-    assert (
-        KPI_BY_ID["throughput_per_hour"].formula
-        == "60 * sum(qty_good) / sum(run_minutes) over operations"
-    )
+    assert KPI_BY_ID["availability"].formula == "sum(run_minutes) / sum(planned_minutes) over machine_readings"
+    assert KPI_BY_ID["throughput_per_hour"].formula == "60 * sum(qty_good) / sum(run_minutes) over operations"
     part = KPI_BY_ID["availability"].parts[0]
     assert (part.num.text, part.den.text) == ("run_minutes", "planned_minutes")
 
@@ -138,22 +132,15 @@ def test_defaults_are_copied_once_and_never_overwrite(tmp_path):
 
     model = tmp_path / "model"
     model.mkdir()
-    (model / "guardrails.yaml").write_text(
-        "guardrails: []\n", encoding="utf-8"
-    )  # the user's own file
+    (model / "guardrails.yaml").write_text("guardrails: []\n", encoding="utf-8")  # the user's own file
     write_default_model_files(model)
     assert (model / "guardrails.yaml").read_text(encoding="utf-8") == "guardrails: []\n"
     for name in FILES[1:]:
         assert (model / name).read_text(encoding="utf-8") == default_text(name)
-    assert "# Service cost allocations" in (model / "allocations.yaml").read_text(
-        encoding="utf-8"
-    )  # comments kept
+    assert "# Service cost allocations" in (model / "allocations.yaml").read_text(encoding="utf-8")  # comments kept
     catalog = yaml.safe_load((model / "kpis.yaml").read_text(encoding="utf-8"))["kpis"]
     oee = next(k for k in catalog if k["id"] == "oee")
-    assert (
-        oee["formula"]
-        == "sum(ideal_cycle_seconds * units_good) / sum(planned_minutes * 60) over machine_readings"
-    )
+    assert oee["formula"] == "sum(ideal_cycle_seconds * units_good) / sum(planned_minutes * 60) over machine_readings"
 
 
 def test_default_values_are_the_documented_ones(tmp_path):
@@ -198,11 +185,7 @@ def test_default_values_are_the_documented_ones(tmp_path):
         4,
     )
     abc = load_abc_config(model)
-    assert (
-        abc.activities["A-ADMIN"] == "revenue"
-        and abc.traditional == "units"
-        and len(abc.resources) == 5
-    )
+    assert abc.activities["A-ADMIN"] == "revenue" and abc.traditional == "units" and len(abc.resources) == 5
     assert abc.resources[0].fallback == "A-MAINT" and abc.resources[4].split == (("A-ADMIN", 100),)
     alloc = load_allocation_config(model)
     assert [r.drivers for r in alloc.rules] == [
@@ -211,9 +194,7 @@ def test_default_values_are_the_documented_ones(tmp_path):
         ("headcount",),
         ("headcount",),
     ]
-    assert [r.same_site for r in alloc.rules] == [True, True, False, False] and len(
-        alloc.step_order
-    ) == 4
+    assert [r.same_site for r in alloc.rules] == [True, True, False, False] and len(alloc.step_order) == 4
 
 
 # ------------------------------------------------------------------ one clear error per bad file
@@ -242,8 +223,7 @@ def test_default_values_are_the_documented_ones(tmp_path):
         ),
         (
             "activities.yaml",
-            "resources:\n  - {match: {kind: admin}, split: {A: 100}}\nactivities: {A: units}\n"
-            "traditional: hours",
+            "resources:\n  - {match: {kind: admin}, split: {A: 100}}\nactivities: {A: units}\ntraditional: hours",
             "field 'traditional': expected one of 'units', 'revenue', 'machine_hours' or",
         ),
         (
@@ -290,9 +270,7 @@ def test_bad_model_file_is_one_line_naming_file_entry_and_field(tmp_path, name, 
     }[name]
     with pytest.raises(UserError) as err:
         load(model)
-    assert str(err.value).startswith(
-        f"model/{name}: {message}"
-    )  # named in the workspace, not by its path
+    assert str(err.value).startswith(f"model/{name}: {message}")  # named in the workspace, not by its path
     assert "\n" not in str(err.value)
 
 
@@ -313,9 +291,7 @@ def test_catalog_shows_the_computed_formula_not_an_edited_one(tmp_path):
     path = ws.model_dir / "kpis.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     oee = next(k for k in data["kpis"] if k["id"] == "oee")
-    oee.update(
-        name="Overall equipment effectiveness", formula="availability × performance × quality"
-    )
+    oee.update(name="Overall equipment effectiveness", formula="availability × performance × quality")
     data["kpis"].append(
         {
             "id": "setup_share",

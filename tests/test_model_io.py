@@ -21,15 +21,10 @@ LOADERS = {
 
 
 def test_missing_files_fall_back_as_documented(tmp_path):
-    assert (
-        set(model.load_catalog(tmp_path)) == set(KPI_BY_ID)
-        and model.load_catalog(None).keys() == KPI_BY_ID.keys()
-    )
+    assert set(model.load_catalog(tmp_path)) == set(KPI_BY_ID) and model.load_catalog(None).keys() == KPI_BY_ID.keys()
     assert model.load_guardrails(tmp_path) == [] and model.load_guardrails(None) == []
     scans = model.load_detection(tmp_path, KPI_BY_ID)
-    assert (
-        len(scans) == 15 and scans[0].kpi == "energy_per_unit"
-    )  # the shipped model_defaults/detection.yaml
+    assert len(scans) == 15 and scans[0].kpi == "energy_per_unit"  # the shipped model_defaults/detection.yaml
     assert model.load_matching_config(tmp_path) == MatchingConfig()
     for load, name in (
         (model.load_abc_config, "activities"),
@@ -43,17 +38,11 @@ def test_a_present_file_is_read_and_named_within_the_workspace(tmp_path):
     (tmp_path / "guardrails.yaml").write_text(
         "guardrails:\n  - {kpi: dso, max: 40, severity: stop}\n", encoding="utf-8"
     )
-    (tmp_path / "detection.yaml").write_text(
-        "scan:\n  - {kpi: oee, by: machine}\n", encoding="utf-8"
-    )
-    (tmp_path / "kpis.yaml").write_text(
-        "kpis:\n  - {id: oee, owner: Plant manager}\n", encoding="utf-8"
-    )
+    (tmp_path / "detection.yaml").write_text("scan:\n  - {kpi: oee, by: machine}\n", encoding="utf-8")
+    (tmp_path / "kpis.yaml").write_text("kpis:\n  - {id: oee, owner: Plant manager}\n", encoding="utf-8")
     (g,) = model.load_guardrails(tmp_path, KPI_BY_ID)
     assert (g.kpi, g.min, g.max, g.severity) == ("dso", None, 40, "stop")
-    assert [(s.kpi, s.by) for s in model.load_detection(tmp_path, KPI_BY_ID)] == [
-        ("oee", ("machine",))
-    ]
+    assert [(s.kpi, s.by) for s in model.load_detection(tmp_path, KPI_BY_ID)] == [("oee", ("machine",))]
     assert model.load_catalog(tmp_path)["oee"].owner == "Plant manager"
     (tmp_path / "kpis.yaml").write_text("kpis:\n  - {name: no id}\n", encoding="utf-8")
     with pytest.raises(UserError) as err:

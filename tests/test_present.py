@@ -169,11 +169,7 @@ def test_csv_and_json_keep_every_digit(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------ errors
 def test_a_plain_user_error_still_works():
     exc = UserError("no such table")
-    assert (
-        str(exc) == "no such table"
-        and exc.phrase(api_name) == "no such table"
-        and exc.param is None
-    )
+    assert str(exc) == "no such table" and exc.phrase(api_name) == "no such table" and exc.param is None
 
 
 def test_an_error_on_start_is_phrased_from_on_the_cli_and_from_in_the_api():
@@ -196,9 +192,7 @@ def test_a_bad_day_names_the_parameter_each_way():
 def test_the_cli_and_the_api_word_the_same_error(tmp_path, capsys):
     ws = tmp_path / "ws"
     assert run_cli(capsys, "init", str(ws))[0] == 0
-    code, _, err = run_cli(
-        capsys, "kpi", "oee", "--from", "2024-05-01", "--to", "2024-04-01", "-w", str(ws)
-    )
+    code, _, err = run_cli(capsys, "kpi", "oee", "--from", "2024-05-01", "--to", "2024-04-01", "-w", str(ws))
     assert (code, err) == (2, "error: --from 2024-05-01 is after --to 2024-04-01\n")
 
     from opsfin.web.app import create_app

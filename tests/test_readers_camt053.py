@@ -110,9 +110,7 @@ def test_sample_statement_does_not_balance(doc):
     txns = doc.tables["bank_transactions"].to_pylist()
     stmt = doc.tables["bank_statements"].to_pylist()[0]
     assert stmt["opening_balance"] + sum(t["amount"] for t in txns) == Decimal("15555.28")
-    assert doc.meta["warnings"] == [
-        "Stmt[1] (1234Test/1): opening 15568.27 + entries -12.99 != closing 15121.12"
-    ]
+    assert doc.meta["warnings"] == ["Stmt[1] (1234Test/1): opening 15568.27 + entries -12.99 != closing 15121.12"]
 
 
 # ---------------------------------------------------------------- synthetic files
@@ -154,9 +152,7 @@ def test_newer_version_prcd_othr_and_structured_reference(tmp_path):
     assert txn["counterparty"] == "Customer Ltd"
     assert txn["reference"] == "RF18539007547034"
     assert txn["description"] == "INV 1 INV 2"
-    assert doc.meta["skipped"] == [
-        {"location": "Stmt[1]/Ntry[2]", "reason": "entry status PDNG (not booked)"}
-    ]
+    assert doc.meta["skipped"] == [{"location": "Stmt[1]/Ntry[2]", "reason": "entry status PDNG (not booked)"}]
 
 
 def test_entry_without_details_and_unsplittable_batch(tmp_path):
@@ -198,12 +194,12 @@ def test_malformed_file_names_the_file(tmp_path, content, message):
 
 
 def test_bad_amount_names_the_element(tmp_path):
-    entry = """<Ntry><Amt Ccy="EUR">12,50</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>"""
+    entry = (
+        """<Ntry><Amt Ccy="EUR">12,50</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>"""
+    )
     path = tmp_path / "bad.xml"
     path.write_text(_camt(entry), encoding="utf-8")
-    with pytest.raises(
-        UserError, match=r"bad\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '12,50' is not a number"
-    ):
+    with pytest.raises(UserError, match=r"bad\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '12,50' is not a number"):
         read_document(path)
 
 
@@ -217,9 +213,7 @@ def test_missing_balance_is_a_user_error(tmp_path):
 
 def test_other_xml_is_not_camt(tmp_path):
     path = tmp_path / "other.xml"
-    path.write_text(
-        "<Document xmlns='urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'/>", encoding="utf-8"
-    )
+    path.write_text("<Document xmlns='urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'/>", encoding="utf-8")
     assert detect_format(path) is None
     with pytest.raises(UserError, match="not a camt.053 statement"):
         read_document(path, fmt="camt053")
@@ -239,17 +233,15 @@ def test_statement_without_entries(tmp_path):
     path.write_text(_camt(""), encoding="utf-8")
     doc = read_document(path)
     assert doc.tables["bank_transactions"].num_rows == 0
-    assert doc.tables["bank_transactions"].schema == canonical.table(
-        "bank_transactions"
-    ).arrow_schema(False)
+    assert doc.tables["bank_transactions"].schema == canonical.table("bank_transactions").arrow_schema(False)
     assert doc.tables["bank_statements"].to_pylist()[0]["closing_balance"] == Decimal("90.00")
 
 
 def test_out_of_range_amount_is_a_user_error(tmp_path):
-    entry = """<Ntry><Amt Ccy="EUR">1E+30</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>"""
+    entry = (
+        """<Ntry><Amt Ccy="EUR">1E+30</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt></Ntry>"""
+    )
     path = tmp_path / "huge.xml"
     path.write_text(_camt(entry), encoding="utf-8")
-    with pytest.raises(
-        UserError, match=r"huge\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '1E\+30' is out of range"
-    ):
+    with pytest.raises(UserError, match=r"huge\.xml: Stmt\[1\]/Ntry\[1\]/Amt: '1E\+30' is out of range"):
         read_document(path)

@@ -185,9 +185,7 @@ def test_reversal_signs(doc):
 
 def test_statements_balances(doc, golden):
     stmts = doc.tables["bank_statements"].to_pylist()
-    assert [
-        (s["statement_id"], str(s["opening_balance"]), str(s["closing_balance"])) for s in stmts
-    ] == STATEMENTS
+    assert [(s["statement_id"], str(s["opening_balance"]), str(s["closing_balance"])) for s in stmts] == STATEMENTS
     assert all(s["currency"] == "EUR" and s["statement_date"] == dt.date(2007, 9, 4) for s in stmts)
     # the golden keeps the last statement's fields (and the last :60M:/:62M: seen)
     last, data = stmts[-1], golden["data"]
@@ -227,9 +225,7 @@ def test_ids_locations_and_details(doc):
     assert txns[0]["bank_account"] == "50880050/0194774600888"
     # ?00 posting text | SVWZ+ (or purpose) | MTLG: message
     assert txns[7]["description"].startswith("GUTSCHRIFT | TO 13 TFNr 20004 Eingangskanal Mint")
-    assert txns[0]["description"] == (
-        "RETOURE | Grund nicht spezifiziert Reject aus SEPA-Ueberweisungsauftrag"
-    )
+    assert txns[0]["description"] == ("RETOURE | Grund nicht spezifiziert Reject aus SEPA-Ueberweisungsauftrag")
     # ?32 + ?33 are one name split in two subfields
     assert txns[14]["counterparty"] == "Daniel Severidt 70 ZeichenBeginn Fuellzeichen xxxxxxx"
 

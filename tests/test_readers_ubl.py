@@ -142,10 +142,7 @@ def test_sample_invoice(data_dir, name):
     assert inv["supplier_ref"] == "Snippet1"  # cbc:ID
     lines = doc.tables["ap_invoice_lines"].to_pylist()
     assert len(lines) == len(exp["lines"])
-    got = [
-        (r["line"], r["qty"], r["unit_price"], r["amount"], r["product_id"], r["po_line"])
-        for r in lines
-    ]
+    got = [(r["line"], r["qty"], r["unit_price"], r["amount"], r["product_id"], r["po_line"]) for r in lines]
     assert got == exp["lines"]
     assert all(r["invoice_id"] == exp["invoice_id"] and r["po_id"] is None for r in lines)
     line_sum = sum(r["amount"] for r in lines)
@@ -271,9 +268,7 @@ def test_due_date_from_payment_means_and_inconsistent_totals(tmp_path):
         ),
         (lambda t: t.replace("2024-01-16", "16.01.2024"), "'16.01.2024' is not a date"),
         (
-            lambda t: t.replace(
-                ">33.33</cbc:LineExtensionAmount>", ">33,33</cbc:LineExtensionAmount>"
-            ),
+            lambda t: t.replace(">33.33</cbc:LineExtensionAmount>", ">33,33</cbc:LineExtensionAmount>"),
             r"InvoiceLine\[1\]/LineExtensionAmount: '33,33' is not a number",
         ),
         (
@@ -288,9 +283,7 @@ def test_due_date_from_payment_means_and_inconsistent_totals(tmp_path):
 )
 def test_malformed_invoice_gives_user_error(tmp_path, mutate, message):
     path = tmp_path / "bad-invoice.xml"
-    path.write_text(
-        mutate(_ubl(_LINE.format(id="1", amount="33.33", po_line="1"))), encoding="utf-8"
-    )
+    path.write_text(mutate(_ubl(_LINE.format(id="1", amount="33.33", po_line="1"))), encoding="utf-8")
     with pytest.raises(UserError, match=message) as err:
         read_document(path, fmt="ubl")
     assert str(path) in str(err.value)
@@ -304,9 +297,7 @@ def test_garbage_and_foreign_xml(tmp_path):
         read_document(garbage)
     assert str(garbage) in str(err.value)
     other = tmp_path / "order.xml"
-    other.write_text(
-        "<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>", encoding="utf-8"
-    )
+    other.write_text("<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>", encoding="utf-8")
     assert detect_format(other) is None
     with pytest.raises(UserError, match="not a UBL 2.1 Invoice or CreditNote"):
         read_document(other, fmt="ubl")

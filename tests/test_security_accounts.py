@@ -35,9 +35,7 @@ def test_weak_passwords_are_refused(db, password, message):
     assert db.list_users() == [] and db.audit_entries() == []
 
 
-@pytest.mark.parametrize(
-    "password", ["eight ch", "a" * 8 + "b", "ä long passphrase with spaces " * 2 + "1234"]
-)
+@pytest.mark.parametrize("password", ["eight ch", "a" * 8 + "b", "ä long passphrase with spaces " * 2 + "1234"])
 def test_long_enough_uncommon_passwords_and_64_character_passphrases_are_taken(db, password):
     assert len(password) >= 8
     db.add_user("grace", "viewer", password)
@@ -91,10 +89,7 @@ def cli(ws, *args: str, input: str | None = None):  # noqa: A002 - click's name
 
 def test_cli_default_role_is_viewer_and_enable_and_set_password(tiny_demo, tmp_path):
     ws = copy_workspace(tiny_demo, tmp_path / "ws")
-    assert (
-        cli(ws, "users", "add", "newbie", "--password-stdin", input="first long pass\n").exit_code
-        == 0
-    )
+    assert cli(ws, "users", "add", "newbie", "--password-stdin", input="first long pass\n").exit_code == 0
     db = open_app_db(ws)
     assert db.get_user("newbie").role == "viewer"
     short = cli(ws, "users", "add", "cat", "--password-stdin", input="1234567\n")
@@ -102,9 +97,7 @@ def test_cli_default_role_is_viewer_and_enable_and_set_password(tiny_demo, tmp_p
     assert cli(ws, "users", "disable", "newbie").exit_code == 0
     enabled = cli(ws, "users", "enable", "newbie")
     assert enabled.exit_code == 0 and enabled.stdout.strip() == "user newbie enabled"
-    reset = cli(
-        ws, "users", "set-password", "newbie", "--password-stdin", input="second long pass\n"
-    )
+    reset = cli(ws, "users", "set-password", "newbie", "--password-stdin", input="second long pass\n")
     assert reset.exit_code == 0, reset.output
     assert db.authenticate("newbie", "second long pass").name == "newbie"
     assert [e["action"] for e in db.audit_entries()][:3] == [
@@ -123,9 +116,7 @@ def admin(tiny_demo, tmp_path):
     client = TestClient(create_app(ws.path, app_db_url=url))
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    client.post(
-        "/login", data={"name": "ada", "password": PASSWORD, "csrf_token": token, "next": "/admin"}
-    )
+    client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf_token": token, "next": "/admin"})
     admin_page = client.get("/admin")
     csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', admin_page.text).group(1)
     yield client, db, csrf, admin_page.text
@@ -154,12 +145,7 @@ def test_the_admin_enables_a_user_and_sets_a_password(admin):
     client, db, csrf, _ = admin
     db.disable_user("val", actor="test")
     assert "/admin/users/val/enable" in client.get("/admin").text
-    assert (
-        client.post(
-            "/admin/users/val/enable", data={"csrf_token": csrf}, follow_redirects=False
-        ).status_code
-        == 303
-    )
+    assert client.post("/admin/users/val/enable", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
     assert db.get_user("val").disabled is False
     done = client.post(
         "/admin/users/val/password",

@@ -93,9 +93,7 @@ def cli_name(args: list[str]) -> str:
 @pytest.fixture(scope="module")
 def match_ids(tiny_demo) -> tuple[str, ...]:
     """Three bank matches of the demo (the engine's ids do not depend on the workspace's folder)."""
-    result = CliRunner().invoke(
-        cli_app, ["match", "bank", "--preview", "--format", "json", "-w", str(tiny_demo.path)]
-    )
+    result = CliRunner().invoke(cli_app, ["match", "bank", "--preview", "--format", "json", "-w", str(tiny_demo.path)])
     matches = json.loads(result.stdout)["matches"]
     assert len(matches) >= 3
     return tuple(m["match_id"] for m in matches[:3])
@@ -104,9 +102,7 @@ def match_ids(tiny_demo) -> tuple[str, ...]:
 def test_every_cli_command_is_walked_or_named_read_only(tmp_path, match_ids):
     walked = {cli_name(args) for args, _, _ in cli_walk(tmp_path, match_ids)}
     unknown = cli_commands() - walked - CLI_READS - CLI_CREATES_WORKSPACE
-    assert not unknown, (
-        f"new commands: walk them in cli_walk (if they write) or name them in CLI_READS: {unknown}"
-    )
+    assert not unknown, f"new commands: walk them in cli_walk (if they write) or name them in CLI_READS: {unknown}"
     assert walked.isdisjoint(CLI_READS)
 
 
@@ -270,9 +266,7 @@ def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
     ids = match_ids
     for _, _, path, body, action in API_WALK:
         before = db.audit_head()[0]
-        response = client.request(
-            _method(path, body), path.format(*ids), json=body, headers=bearer(tokens["ada"])
-        )
+        response = client.request(_method(path, body), path.format(*ids), json=body, headers=bearer(tokens["ada"]))
         assert response.status_code < 300, (path, response.text)
         assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
     page = client.get("/login")
@@ -282,9 +276,7 @@ def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
     ids = match_ids  # the form confirms the third match
     for _, _, path, form, action in FORM_WALK:
         before = db.audit_head()[0]
-        response = client.post(
-            path.format(*ids), data=form | {"csrf_token": csrf}, follow_redirects=False
-        )
+        response = client.post(path.format(*ids), data=form | {"csrf_token": csrf}, follow_redirects=False)
         assert response.status_code in (200, 303), (path, response.text[:500])
         assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
     assert db.verify_audit() == []

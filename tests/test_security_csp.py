@@ -67,9 +67,7 @@ def page(served):
 
     _, base = served
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=path, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser = p.chromium.launch(executable_path=path, args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(20_000)
         page.add_init_script(RECORD_VIOLATIONS)

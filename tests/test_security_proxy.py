@@ -25,9 +25,7 @@ def served_options(ws_path, monkeypatch) -> tuple:
     """The app and the uvicorn options `opsfin serve` would run it with (uvicorn.run is intercepted)."""
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
-    with (
-        socket.socket() as s
-    ):  # a free port, for `serve`'s own check (uvicorn.run itself does not run)
+    with socket.socket() as s:  # a free port, for `serve`'s own check (uvicorn.run itself does not run)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     serve_cmd.serve(ws_path, "127.0.0.1", port, banner=False)
@@ -83,9 +81,7 @@ def run(ws, monkeypatch, addresses: list[str]) -> list[int]:
         thread.join(10)
 
 
-def test_a_forged_forwarded_for_from_loopback_does_not_reset_the_login_limit(
-    tiny_demo, tmp_path, monkeypatch
-):
+def test_a_forged_forwarded_for_from_loopback_does_not_reset_the_login_limit(tiny_demo, tmp_path, monkeypatch):
     ws = workspace(tiny_demo, tmp_path, "[]")
     statuses = run(ws, monkeypatch, [f"203.0.113.{i}" for i in range(1, LIMIT + 3)])
     # LIMIT wrong passwords are 401; every later one from the same (real) client is throttled
@@ -101,8 +97,6 @@ def test_a_trusted_proxy_names_the_client(tiny_demo, tmp_path, monkeypatch):
 
 def test_trusted_proxies_must_be_addresses(tiny_demo, tmp_path):
     ws = copy_workspace(tiny_demo, tmp_path / "ws")
-    (ws.path / "opsfin.yaml").write_text(
-        "web:\n  trusted_proxies: ['proxy.example']\n", encoding="utf-8"
-    )
+    (ws.path / "opsfin.yaml").write_text("web:\n  trusted_proxies: ['proxy.example']\n", encoding="utf-8")
     with pytest.raises(opsfin.errors.UserError, match="trusted_proxies.*not an IP address"):
         opsfin.open(ws.path)

@@ -40,16 +40,12 @@ def test_without_credentials_a_bad_request_is_401_not_422(env, method, path, bod
 
 
 def test_a_malformed_json_body_without_credentials_is_401(env):
-    response = env["client"].post(
-        "/api/v1/actions", content=b"{not json", headers={"Content-Type": "application/json"}
-    )
+    response = env["client"].post("/api/v1/actions", content=b"{not json", headers={"Content-Type": "application/json"})
     assert_problem(response, 401, "log in")
 
 
 def test_an_unknown_token_with_a_bad_body_is_401(env):
-    response = env["client"].post(
-        "/api/v1/actions", json={"due": "x"}, headers=bearer("opsfin_nope")
-    )
+    response = env["client"].post("/api/v1/actions", json={"due": "x"}, headers=bearer("opsfin_nope"))
     assert_problem(response, 401, "unknown, revoked")
 
 
@@ -61,9 +57,7 @@ def test_a_form_post_without_a_session_goes_to_the_login_form(env):
 
 
 def test_with_credentials_the_bad_body_is_still_a_clear_422(env):
-    response = env["client"].post(
-        "/api/v1/actions", json={"due": "x"}, headers=bearer(env["tokens"]["carl"])
-    )
+    response = env["client"].post("/api/v1/actions", json={"due": "x"}, headers=bearer(env["tokens"]["carl"]))
     assert_problem(response, 422, "due")
 
 
@@ -101,9 +95,7 @@ ACTION = {"title": "t", "owner": "o", "due": "2030-01-31", "expected_impact": "1
         ),
     ],
 )
-def test_booleans_numbers_and_timestamps_are_refused_where_they_do_not_belong(
-    env, method, path, body, field
-):
+def test_booleans_numbers_and_timestamps_are_refused_where_they_do_not_belong(env, method, path, body, field):
     guardrails = (env["ws"].model_dir / "guardrails.yaml").read_text(encoding="utf-8")
     response = env["client"].request(method, path, json=body, headers=bearer(env["tokens"]["ada"]))
     assert_problem(response, 422, field)
@@ -111,8 +103,6 @@ def test_booleans_numbers_and_timestamps_are_refused_where_they_do_not_belong(
 
 
 def test_a_day_as_yyyy_mm_dd_is_still_taken(env):
-    response = env["client"].post(
-        "/api/v1/actions", json=ACTION, headers=bearer(env["tokens"]["carl"])
-    )
+    response = env["client"].post("/api/v1/actions", json=ACTION, headers=bearer(env["tokens"]["carl"]))
     assert response.status_code == 201, response.text
     assert response.json()["due"] == "2030-01-31"

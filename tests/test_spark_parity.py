@@ -66,9 +66,7 @@ def _close(a: float | None, b: float | None) -> bool:
     return scale == 0 or abs(a - b) / scale <= REL_TOL
 
 
-def _assert_same(
-    spark_rows: list[dict], duck_rows: list[dict], keys: list[str], label: str
-) -> None:
+def _assert_same(spark_rows: list[dict], duck_rows: list[dict], keys: list[str], label: str) -> None:
     def index(rows):
         out = {}
         for r in rows:
@@ -89,20 +87,12 @@ def _assert_same(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("kpi", "by"), CASES, ids=[f"{k}-{'-'.join(b) or 'company'}" for k, b in CASES]
-)
+@pytest.mark.parametrize(("kpi", "by"), CASES, ids=[f"{k}-{'-'.join(b) or 'company'}" for k, b in CASES])
 def test_kpi_same_on_spark_and_duckdb(spark_t, duck_t, kpi, by):
     [spark_df] = compute(spark_t, [kpi], "month", by)
     [duck_df] = compute(duck_t, [kpi], "month", by)
-    assert (
-        spark_df.columns
-        == duck_df.columns
-        == ["period_start", *by, "kpi", "value", "numerator", "denominator"]
-    )
-    assert duck_df.height > 0, (
-        f"{kpi} by {by or 'company'}: no rows on the tiny company, nothing compared"
-    )
+    assert spark_df.columns == duck_df.columns == ["period_start", *by, "kpi", "value", "numerator", "denominator"]
+    assert duck_df.height > 0, f"{kpi} by {by or 'company'}: no rows on the tiny company, nothing compared"
     assert spark_df.schema["period_start"] == duck_df.schema["period_start"] == pl.Date
     _assert_same(
         spark_df.to_dicts(),
@@ -232,9 +222,7 @@ def test_warehouse_backend_setting_selects_spark(spark_t, tiny_demo, monkeypatch
     assert t.backend.name == "pyspark"
     spark_df = ws.kpi("overtime_share,revenue", by=["site"])
     duck_df = ws.kpi("overtime_share,revenue", by=["site"], engine="duckdb")
-    _assert_same(
-        spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", "site", "kpi"], "ws.kpi on spark"
-    )
+    _assert_same(spark_df.to_dicts(), duck_df.to_dicts(), ["period_start", "site", "kpi"], "ws.kpi on spark")
 
 
 def test_spark_cache_is_reused(spark_t, tiny_demo):
@@ -249,31 +237,20 @@ def test_spark_cache_is_reused(spark_t, tiny_demo):
 # ---------------------------------------------------------------- no Spark needed
 def test_export_parquet_writes_every_table(tiny_demo, tmp_path):
     out = tmp_path / "pq"
-    result = CliRunner().invoke(
-        app, ["export", "parquet", str(out), "-w", str(tiny_demo.path), "--format", "json"]
-    )
+    result = CliRunner().invoke(app, ["export", "parquet", str(out), "-w", str(tiny_demo.path), "--format", "json"])
     assert result.exit_code == 0, result.output
     counts = tiny_demo.row_counts()
-    assert {r["table"]: r["rows"] for r in json.loads(result.stdout)} == {
-        n: counts[n] for n in MODEL_TABLE_NAMES
-    }
+    assert {r["table"]: r["rows"] for r in json.loads(result.stdout)} == {n: counts[n] for n in MODEL_TABLE_NAMES}
     con = duckdb.connect()
     for name in MODEL_TABLE_NAMES:
         path = out / f"{name}.parquet"
         assert path.exists(), name
-        assert (
-            con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
-            == counts[name]
-        )
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0] == counts[name]
     # exact money and the TIME column written as a timestamp on 1970-01-01 (Spark 4.0 cannot read TIME)
-    described = con.execute(
-        f"DESCRIBE SELECT * FROM read_parquet('{out / 'gl_entries.parquet'}')"
-    ).fetchall()
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{out / 'gl_entries.parquet'}')").fetchall()
     types = {r[0]: r[1] for r in described}
     assert types["amount"] == "DECIMAL(18,2)"
-    start = con.execute(
-        f"SELECT start_time FROM read_parquet('{out / 'shifts.parquet'}') LIMIT 1"
-    ).fetchone()[0]
+    start = con.execute(f"SELECT start_time FROM read_parquet('{out / 'shifts.parquet'}') LIMIT 1").fetchone()[0]
     assert start.date().isoformat() == "1970-01-01"
 
 

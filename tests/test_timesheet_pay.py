@@ -151,8 +151,7 @@ def test_the_variance_bridge_pays_the_hours_booked(ws):
     assert got["labor_rate"] == Decimal("-31.40")
     assert got["labor_efficiency"] == Decimal("-21.60")
     by_shift = {
-        (r["category"], r["shift"]): r["amount"]
-        for r in ws.variance("2024-03", "2024-03", by="shift").to_dicts()
+        (r["category"], r["shift"]): r["amount"] for r in ws.variance("2024-03", "2024-03", by="shift").to_dicts()
     }
     assert by_shift[("labor_rate", "S1")] == Decimal("-31.40")
 
@@ -160,6 +159,4 @@ def test_the_variance_bridge_pays_the_hours_booked(ws):
 def test_order_costs_pay_the_same(ws):
     with ws.connect(read_only=True) as con:
         pools = cost_pools(con, [MARCH]).filter(component="labor").to_dicts()
-    assert [(p["pool_id"], p["amount"], p["assigned"]) for p in pools] == [
-        ("WC", Decimal("197.00"), Decimal("197.00"))
-    ]
+    assert [(p["pool_id"], p["amount"], p["assigned"]) for p in pools] == [("WC", Decimal("197.00"), Decimal("197.00"))]

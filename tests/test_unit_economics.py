@@ -138,9 +138,9 @@ INSERT INTO support_tickets VALUES
 
 def _fix_sales_orders(sql: str) -> str:
     # sales_orders also carries _load_id
-    return sql.replace(
-        "'2024-01-05', '2024-01-15'),", "'2024-01-05', '2024-01-15', 'HW'),"
-    ).replace("'2024-01-05', '2024-01-15');", "'2024-01-05', '2024-01-15', 'HW');")
+    return sql.replace("'2024-01-05', '2024-01-15'),", "'2024-01-05', '2024-01-15', 'HW'),").replace(
+        "'2024-01-05', '2024-01-15');", "'2024-01-05', '2024-01-15', 'HW');"
+    )
 
 
 @pytest.fixture
@@ -182,9 +182,7 @@ def test_order_costs_hand_worked(hw):
         M("2.25"),
         M("3.75"),
     )
-    assert ops["O2-2"]["variable_overhead"] == M("25.00") and ops["O2-2"]["fixed_overhead"] == M(
-        "75.00"
-    )
+    assert ops["O2-2"]["variable_overhead"] == M("25.00") and ops["O2-2"]["fixed_overhead"] == M("75.00")
     o1, o2, o3 = orders["O1"], orders["O2"], orders["O3"]
     assert [
         o1[c]
@@ -217,10 +215,7 @@ def test_order_costs_range_keeps_completed_orders_only(hw):
 def test_cost_pools_exclude_clearing_journal_and_conserve(hw):
     with hw.connect(read_only=True) as con:
         pools = cost_pools(con)
-    jan = {
-        r["component"]: r
-        for r in pools.filter(pl.col("month") == D(2024, 1, 1)).iter_rows(named=True)
-    }
+    jan = {r["component"]: r for r in pools.filter(pl.col("month") == D(2024, 1, 1)).iter_rows(named=True)}
     assert {k: v["amount"] for k, v in jan.items()} == {
         "labor": M("380.00"),
         "energy": M("15.00"),
@@ -228,9 +223,7 @@ def test_cost_pools_exclude_clearing_journal_and_conserve(hw):
         "fixed_overhead": M("300.00"),
     }
     assert all(r["unassigned"] == 0 for r in pools.iter_rows(named=True))
-    feb_energy = pools.filter(
-        (pl.col("month") == D(2024, 2, 1)) & (pl.col("component") == "energy")
-    ).row(0, named=True)
+    feb_energy = pools.filter((pl.col("month") == D(2024, 2, 1)) & (pl.col("component") == "energy")).row(0, named=True)
     assert feb_energy["basis"] == "std_price" and feb_energy["amount"] == M("2.00")
 
 
@@ -265,15 +258,9 @@ def test_unit_economics_hand_worked(hw):
     assert r["cm_ratio"] == pytest.approx(663 / 1140)
     assert r["cost_basis"] == "period"
 
-    cust = by_id(
-        hw.unit_economics(by="customer", start="2024-01-01", end="2024-01-31"), "customer_id"
-    )
-    assert cust["C1"]["revenue"] == M("600.00") and cust["C1"]["contribution_margin"] == M(
-        "282.00"
-    )  # 600 − 318
-    assert cust["C2"]["revenue"] == M("540.00") and cust["C2"]["contribution_margin"] == M(
-        "381.00"
-    )  # 540 − 159
+    cust = by_id(hw.unit_economics(by="customer", start="2024-01-01", end="2024-01-31"), "customer_id")
+    assert cust["C1"]["revenue"] == M("600.00") and cust["C1"]["contribution_margin"] == M("282.00")  # 600 − 318
+    assert cust["C2"]["revenue"] == M("540.00") and cust["C2"]["contribution_margin"] == M("381.00")  # 540 − 159
     assert cust["C2"]["labor"] == M("76.00")
 
 
@@ -299,18 +286,14 @@ def test_unit_economics_falls_back_to_history(hw):
 
 
 def test_warehouse_and_support_scopes(hw):
-    wh = hw.unit_economics(scope="warehouse", start="2024-01-01", end="2024-01-31").row(
-        0, named=True
-    )
+    wh = hw.unit_economics(scope="warehouse", start="2024-01-01", end="2024-01-31").row(0, named=True)
     assert (wh["cost_center_id"], wh["cost"], wh["lines_picked"], wh["cost_per_line"]) == (
         "CC-W",
         M("500.00"),
         5,
         M("100.0000"),
     )
-    sup = hw.unit_economics(scope="support", start="2024-01-01", end="2024-01-31").row(
-        0, named=True
-    )
+    sup = hw.unit_economics(scope="support", start="2024-01-01", end="2024-01-31").row(0, named=True)
     assert (sup["cost"], sup["tickets_closed"], sup["cost_per_ticket"]) == (
         M("300.00"),
         3,
@@ -364,9 +347,7 @@ def test_tiny_demo_conservation_per_month(tiny_demo):
             got[(r["month"], c)] = got.get((r["month"], c), M(0)) + r[c]
     assert got == expected
     for c in ("labor", "energy", "variable_overhead", "fixed_overhead"):
-        assert sum(orders[c].to_list(), M(0)) == sum(
-            v for (_, cc), v in expected.items() if cc == c
-        )
+        assert sum(orders[c].to_list(), M(0)) == sum(v for (_, cc), v in expected.items() if cc == c)
 
 
 def test_tiny_demo_material_at_standard(tiny_demo):
@@ -397,9 +378,9 @@ def test_tiny_demo_unit_economics_invariants(tiny_demo, by):
             [month, end],
         )["r"][0]
         assert sum(ue["revenue"].to_list(), M(0)) == gl
-        shipped = tiny_demo.sql(
-            "SELECT sum(qty) AS q FROM shipments WHERE shipped_date BETWEEN ? AND ?", [month, end]
-        )["q"][0]
+        shipped = tiny_demo.sql("SELECT sum(qty) AS q FROM shipments WHERE shipped_date BETWEEN ? AND ?", [month, end])[
+            "q"
+        ][0]
         assert sum(ue["units"].to_list()) == pytest.approx(shipped)
 
 
@@ -448,20 +429,14 @@ def test_cli_unit_economics_contract(tiny_demo):
     rows = json.loads(p.stdout)
     assert rows and all(
         M(r["contribution_margin"])
-        == M(r["revenue"])
-        - M(r["material"])
-        - M(r["labor"])
-        - M(r["energy"])
-        - M(r["variable_overhead"])
+        == M(r["revenue"]) - M(r["material"]) - M(r["labor"]) - M(r["energy"]) - M(r["variable_overhead"])
         for r in rows
     )
     for scope, col in (("warehouse", "cost_per_line"), ("support", "cost_per_ticket")):
         p = opsfin_cli(tiny_demo, "unit-economics", "--scope", scope, "--format", "json")
         assert p.returncode == 0, p.stderr
         assert all(col in r for r in json.loads(p.stdout))
-    p = opsfin_cli(
-        tiny_demo, "order-costs", "--from", "2024-03-01", "--to", "2024-03-31", "--format", "json"
-    )
+    p = opsfin_cli(tiny_demo, "order-costs", "--from", "2024-03-01", "--to", "2024-03-31", "--format", "json")
     assert p.returncode == 0 and json.loads(p.stdout)[0]["total_cost"]
     p = opsfin_cli(tiny_demo, "unit-economics")
     assert p.returncode == 0 and "Unit economics" in p.stdout
@@ -512,9 +487,7 @@ def test_an_invoice_with_credit_lines_splits_its_base_amount_by_the_one_cent_rul
     rounded down 6.67, −3.34, 6.67 (10.00); the missing cent goes to line 1 (a tie, the earlier line)."""
     from opsfin.costing.unit_economics import _split_signed
 
-    parts = _split_signed(
-        Decimal("10.01"), [(1, Decimal("2")), (2, Decimal("-1")), (3, Decimal("2"))]
-    )
+    parts = _split_signed(Decimal("10.01"), [(1, Decimal("2")), (2, Decimal("-1")), (3, Decimal("2"))])
     assert parts == {1: Decimal("6.68"), 2: Decimal("-3.34"), 3: Decimal("6.67")}
     assert _split_signed(Decimal("10.00"), [(1, Decimal("30")), (2, Decimal("-10"))]) == {
         1: Decimal("15.00"),

@@ -188,9 +188,7 @@ def test_tokens_create_list_revoke(ws):
 
     assert run(ws, "tokens", "revoke", "etl").stdout.strip() == "token etl revoked"
     assert db.user_for_token(token) is None
-    assert (
-        json.loads(run(ws, "tokens", "list", "--format", "json").stdout)[0]["status"] == "revoked"
-    )
+    assert json.loads(run(ws, "tokens", "list", "--format", "json").stdout)[0]["status"] == "revoked"
     assert "no user named 'bob'" in user_error(run(ws, "tokens", "create", "x", "--user", "bob"))
     assert [e["action"] for e in db.audit_entries()] == ["token.revoke", "token.create", "user.add"]
 

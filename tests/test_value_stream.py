@@ -51,9 +51,7 @@ def test_value_stream_hand_worked(hw):
     assert r["nva_cost"] == M("261.00")
     assert (r["largest_nva_step"], r["largest_nva_cost"]) == ("2 WC-A", M("261.00"))
 
-    by_product = hw.value_stream(by="product", start="2024-01-01", end="2024-01-31").row(
-        0, named=True
-    )
+    by_product = hw.value_stream(by="product", start="2024-01-01", end="2024-01-31").row(0, named=True)
     assert by_product["product_id"] == "FG-1" and by_product["pce"] == pytest.approx(1 / 18)
 
 
@@ -89,17 +87,13 @@ def test_tiny_demo_value_stream_invariants(tiny_demo):
         assert 0 < r["pce"] < 1
         assert r["value_added_hours"] <= r["lead_time_hours"]
         mine = orders.filter(pl.col("product_id") == r["product_id"])
-        exp = (sum(mine["total_cost"].to_list(), M(0)) / M(str(mine["qty_good"].sum()))).quantize(
-            M("0.0001")
-        )
+        exp = (sum(mine["total_cost"].to_list(), M(0)) / M(str(mine["qty_good"].sum()))).quantize(M("0.0001"))
         assert r["cost_per_unit"] == exp
     steps = tiny_demo.value_stream(by="product", start="2024-02-01", end="2024-02-29", steps=True)
     assert not steps["value_added"].any()
     assert steps["cost"].to_list() == sorted(steps["cost"].to_list(), reverse=True)
     for r in vs.iter_rows(named=True):
-        assert r["nva_cost"] == sum(
-            steps.filter(pl.col("product_id") == r["product_id"])["cost"].to_list(), M(0)
-        )
+        assert r["nva_cost"] == sum(steps.filter(pl.col("product_id") == r["product_id"])["cost"].to_list(), M(0))
 
 
 def test_cli_value_stream(tiny_demo):

@@ -49,9 +49,7 @@ def test_webb_company_textbook_formulas_horngren_ch7_ch8():
     $44,400 F, efficiency $66,000 U; DL price $18,000 U, efficiency $20,000 U; variable overhead spending
     $4,500 F, efficiency $15,000 U. The whole bridge, selling price and fixed overhead included, is run on
     Webb's rows through the real engine in tests/test_variance_webb.py."""
-    quantity, mix = sales_volume_split(
-        {"jacket": (Fraction(12_000), Fraction(32))}, {"jacket": Fraction(10_000)}
-    )
+    quantity, mix = sales_volume_split({"jacket": (Fraction(12_000), Fraction(32))}, {"jacket": Fraction(10_000)})
     assert (quantity, mix) == ({"jacket": -64_000}, {"jacket": 0})  # one product: no mix effect
     assert price_efficiency(22_200 * 28, 22_200, 30, 10_000 * 2) == (44_400, -66_000)
     assert price_efficiency(9_000 * 22, 9_000, 20, 10_000 * Fraction(8, 10)) == (-18_000, -20_000)
@@ -80,9 +78,7 @@ def test_kola_limor_orlem_sales_mix_and_quantity_horngren_13e():
         "limor": (Fraction(600_000), Fraction(12, 10)),
         "orlem": (Fraction(1_500_000), Fraction(5, 2)),
     }
-    quantity, mix = sales_volume_split(
-        budget, {"kola": 480_000, "limor": 900_000, "orlem": 1_620_000}
-    )
+    quantity, mix = sales_volume_split(budget, {"kola": 480_000, "limor": 900_000, "orlem": 1_620_000})
     assert quantity == {"kola": 160_000, "limor": 144_000, "orlem": 750_000}
     assert mix == {"kola": 0, "limor": 216_000, "orlem": -450_000}
     assert sum(quantity.values()) == 1_054_000 and sum(mix.values()) == -234_000
@@ -101,17 +97,17 @@ def test_apportion_sums_exactly(target, values):
     parts = {f"m{i}": v for i, v in enumerate(values)}
     out = apportion(target, parts)
     assert sum(out.values()) == target
-    if (
-        any(values) and abs(sum(values) - target) <= 1
-    ):  # rounding only: each member within a cent of its share
+    if any(values) and abs(sum(values) - target) <= 1:  # rounding only: each member within a cent of its share
         assert all(abs(out.get(k, 0) - v) < 2 for k, v in parts.items())
         assert UNASSIGNED not in out
 
 
 def test_apportion_largest_remainder_and_unplaced_part():
-    assert apportion(
-        100, {"a": Fraction(100, 3), "b": Fraction(100, 3), "c": Fraction(100, 3)}
-    ) == {"a": 34, "b": 33, "c": 33}
+    assert apportion(100, {"a": Fraction(100, 3), "b": Fraction(100, 3), "c": Fraction(100, 3)}) == {
+        "a": 34,
+        "b": 33,
+        "c": 33,
+    }
     assert apportion(10, {"a": Fraction(5, 2), "b": Fraction(15, 2)}) in (
         {"a": 3, "b": 7},
         {"a": 2, "b": 8},
@@ -122,14 +118,8 @@ def test_apportion_largest_remainder_and_unplaced_part():
 def test_half_even_sql_matches_python():
     con = duckdb.connect()
     for d in (1600, 400, 600_000, 100_000):
-        for n in (
-            list(range(-5 * d, 5 * d, d // 2))
-            + [d // 2 + k for k in range(-3, 4)]
-            + [-(d // 2), 3 * d // 2]
-        ):
-            got = con.execute(
-                f"SELECT {_he_sql('n', d)} FROM (SELECT CAST({n} AS BIGINT) n)"
-            ).fetchone()[0]
+        for n in list(range(-5 * d, 5 * d, d // 2)) + [d // 2 + k for k in range(-3, 4)] + [-(d // 2), 3 * d // 2]:
+            got = con.execute(f"SELECT {_he_sql('n', d)} FROM (SELECT CAST({n} AS BIGINT) n)").fetchone()[0]
             assert got == he(Fraction(n, d)), (n, d)
 
 
@@ -209,9 +199,7 @@ def test_total_is_actual_minus_static_gross_margin_recomputed(tiny_demo, monthly
             f"""SELECT v.qty, v.unit_price, p.std_unit_cost FROM volume_plan v
                                     JOIN products p USING (product_id) WHERE v.period = DATE '{m}'""",
         )
-        static = q2(
-            sum((Decimal(str(qty)) * (price - std) for qty, price, std in plan), Decimal(0))
-        )
+        static = q2(sum((Decimal(str(qty)) * (price - std) for qty, price, std in plan), Decimal(0)))
         assert a["total"] == actual - static, m
 
 
@@ -235,9 +223,7 @@ def test_manufacturing_categories_tie_to_variance_postings(tiny_demo, monthly):
 
 def _rate_lookup(ws):
     rates = defaultdict(list)
-    for d, ccy, r in _rows(
-        ws, "SELECT rate_date, currency, rate_to_base FROM fx_rates ORDER BY rate_date"
-    ):
+    for d, ccy, r in _rows(ws, "SELECT rate_date, currency, rate_to_base FROM fx_rates ORDER BY rate_date"):
         rates[ccy].append((d, r))
 
     def rate(ccy, day):
@@ -261,10 +247,7 @@ def test_material_price_recomputed_from_receipts(tiny_demo, monthly):
         mine = [x for x in receipts if m <= x[0] <= _last(m)]
         foreign += sum(1 for x in mine if x[3] != "EUR")
         expected = -sum(
-            (
-                q2((price * rate(ccy, d) - std) * Decimal(str(qty)))
-                for d, qty, price, ccy, std, _ in mine
-            ),
+            (q2((price * rate(ccy, d) - std) * Decimal(str(qty))) for d, qty, price, ccy, std, _ in mine),
             Decimal(0),
         )
         assert a["material_price"] == expected, m
@@ -288,26 +271,15 @@ def test_splits_carry_their_members(tiny_demo):
     wcs = {w for (w,) in _rows(tiny_demo, "SELECT work_center_id FROM work_centers")}
     assert set(by_wc["labor_efficiency"]) == wcs
     by_supplier = _amounts(tiny_demo.variance(by="supplier"), "supplier")
-    assert (
-        UNASSIGNED not in by_supplier["material_price"] and len(by_supplier["material_price"]) > 1
-    )
+    assert UNASSIGNED not in by_supplier["material_price"] and len(by_supplier["material_price"]) > 1
     by_product = _amounts(tiny_demo.variance(by="product"), "product")
-    finished = {
-        p for (p,) in _rows(tiny_demo, "SELECT product_id FROM products WHERE kind = 'finished'")
-    }
-    assert (
-        set(by_product["sales_mix"]) <= finished | {UNASSIGNED} and len(by_product["sales_mix"]) > 1
-    )
+    finished = {p for (p,) in _rows(tiny_demo, "SELECT product_id FROM products WHERE kind = 'finished'")}
+    assert set(by_product["sales_mix"]) <= finished | {UNASSIGNED} and len(by_product["sales_mix"]) > 1
     by_machine = _amounts(tiny_demo.variance(by="machine"), "machine")
     machines = {m for (m,) in _rows(tiny_demo, "SELECT machine_id FROM machines")}
     assert set(by_machine["energy_usage"]) == machines
     # invoice price variance follows the invoice's lines to their products, all of them bought items
-    bought = {
-        p
-        for (p,) in _rows(
-            tiny_demo, "SELECT product_id FROM products WHERE kind IN ('raw', 'component')"
-        )
-    }
+    bought = {p for (p,) in _rows(tiny_demo, "SELECT product_id FROM products WHERE kind IN ('raw', 'component')")}
     assert by_product["invoice_price"] and UNASSIGNED not in by_product["invoice_price"]
     assert set(by_product["invoice_price"]) <= bought
 
@@ -396,15 +368,11 @@ def test_cli_json_and_errors(tiny_demo):
     rows = json.loads(proc.stdout)
     total = [r for r in rows if r["category"] == "total"]
     assert len(total) == 1 and set(rows[0]) == {"category", "product", "amount"}
-    assert sum(Decimal(r["amount"]) for r in rows if r["category"] != "total") == Decimal(
-        total[0]["amount"]
-    )
+    assert sum(Decimal(r["amount"]) for r in rows if r["category"] != "total") == Decimal(total[0]["amount"])
     proc = _opsfin(tiny_demo, "variance", "--format", "csv")
     assert proc.returncode == 0 and proc.stdout.splitlines()[0] == "category,amount"
     proc = _opsfin(tiny_demo, "variance", "--by", "planet")
-    assert (
-        proc.returncode == 2 and "choose one of" in proc.stderr and "Traceback" not in proc.stderr
-    )
+    assert proc.returncode == 2 and "choose one of" in proc.stderr and "Traceback" not in proc.stderr
     proc = _opsfin(tiny_demo, "variance", "--drill", "scrap", "--format", "csv")
     assert proc.returncode == 0 and proc.stdout.startswith("order_id,")
 
@@ -417,12 +385,7 @@ def test_summary_gives_the_ends_of_the_bridge(tiny_demo):
     assert ends["actual_gm"] == gm
     # recomputed from the rows: the quantities sold on the month's invoiced revenue at budgeted margin
     # (plan price, or list price for a product the plan leaves out, less standard cost), and the plan itself
-    std = {
-        p: (lp, sc)
-        for p, lp, sc in _rows(
-            tiny_demo, "SELECT product_id, list_price, std_unit_cost FROM products"
-        )
-    }
+    std = {p: (lp, sc) for p, lp, sc in _rows(tiny_demo, "SELECT product_id, list_price, std_unit_cost FROM products")}
     plan = {
         p: (Decimal(str(q)), bp)
         for p, q, bp in _rows(
@@ -441,10 +404,6 @@ def test_summary_gives_the_ends_of_the_bridge(tiny_demo):
     def margin(p: str) -> Decimal:
         return (plan[p][1] if p in plan else std[p][0]) - std[p][1]
 
-    assert ends["flexible_budget_gm"] == q2(
-        sum((Decimal(str(q)) * margin(p) for p, q in sold), Decimal(0))
-    )
-    assert ends["static_budget_gm"] == q2(
-        sum((q * margin(p) for p, (q, _) in plan.items()), Decimal(0))
-    )
+    assert ends["flexible_budget_gm"] == q2(sum((Decimal(str(q)) * margin(p) for p, q in sold), Decimal(0)))
+    assert ends["static_budget_gm"] == q2(sum((q * margin(p) for p, (q, _) in plan.items()), Decimal(0)))
     assert ends["flexible_budget_gm"] != ends["static_budget_gm"]

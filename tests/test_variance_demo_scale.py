@@ -30,9 +30,7 @@ def demo(request, tmp_path_factory):
 
 
 def _window(a) -> tuple[dt.date, dt.date]:
-    return dt.date.fromisoformat(a["start"]).replace(day=1), month_end(
-        dt.date.fromisoformat(a["end"])
-    )
+    return dt.date.fromisoformat(a["start"]).replace(day=1), month_end(dt.date.fromisoformat(a["end"]))
 
 
 @pytest.mark.parametrize(

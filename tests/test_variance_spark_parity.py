@@ -76,19 +76,14 @@ def test_bridge_pieces_and_ends_same_on_spark_and_duckdb(bridges):
     # invoice lines and of scrap over operations are doubles, as the ERP computes them (docs/variances.md),
     # summed by each backend in its own order: equal to a millionth of a cent, not to the last bit.
     def pieces(b):
-        return {
-            (p.month, p.category, tuple(sorted(p.parts.get("work_center", {})))): p
-            for p in b.pieces
-        }
+        return {(p.month, p.category, tuple(sorted(p.parts.get("work_center", {})))): p for p in b.pieces}
 
     spark_p, duck_p = pieces(spark_b), pieces(duck_b)
     assert spark_p.keys() == duck_p.keys() and len(duck_p) == len(duck_b.pieces)
     for k, d in duck_p.items():
         s = spark_p[k]
         assert s.target == d.target, k
-        assert {dim: set(m) for dim, m in s.parts.items()} == {
-            dim: set(m) for dim, m in d.parts.items()
-        }, k
+        assert {dim: set(m) for dim, m in s.parts.items()} == {dim: set(m) for dim, m in d.parts.items()}, k
         for dim, members in d.parts.items():
             for member, share in members.items():
                 assert abs(s.parts[dim][member] - share) < Fraction(1, 10**6), (k, dim, member)
@@ -102,12 +97,8 @@ def test_drill_same_on_spark_and_duckdb(engines, tiny_demo, category):
     spark_df = source_rows(spark, category, "2024-02", "2024-03", base_currency=base)
     duck_df = source_rows(duck, category, "2024-02", "2024-03", base_currency=base)
     assert duck_df.height > 0, f"{category}: no source rows on the tiny company, nothing compared"
-    if (
-        category == "material_price"
-    ):  # the FX as-of lookup is exercised: a foreign currency at a rate ≠ 1
-        assert any(
-            r["currency"] != base and r["rate_to_base"] not in (None, 1) for r in duck_df.to_dicts()
-        )
+    if category == "material_price":  # the FX as-of lookup is exercised: a foreign currency at a rate ≠ 1
+        assert any(r["currency"] != base and r["rate_to_base"] not in (None, 1) for r in duck_df.to_dicts())
     assert spark_df.schema == duck_df.schema
     assert spark_df.to_dicts() == duck_df.to_dicts()
 

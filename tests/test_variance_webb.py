@@ -314,9 +314,7 @@ def _postings(con) -> None:
         "gl_entries",
         [
             *_gl("J-SALE", ("REV", "-1250000", None, "INV1"), ("AR", "1250000", None, "INV1")),
-            *_gl(
-                "J-COGS", ("COGS", "1110000", None, "INV1"), ("FG", "-1110000", None, "INV1")
-            ),  # 10,000 x 111
+            *_gl("J-COGS", ("COGS", "1110000", None, "INV1"), ("FG", "-1110000", None, "INV1")),  # 10,000 x 111
             *_gl(
                 "J-OH",
                 ("VOH", "130500", "CC-SEW", "BILLS"),
@@ -367,7 +365,5 @@ def test_the_variable_overhead_parts_follow_the_machine_and_shift(webb):
     eff = {r["shift"]: r["amount"] for r in by_shift if r["category"] == "var_overhead_efficiency"}
     assert eff == {"DAY": Decimal("-15000.00")}
     by_wc = webb.variance("2024-04", "2024-04", by="work_center").to_dicts()
-    spending = {
-        r["work_center"]: r["amount"] for r in by_wc if r["category"] == "var_overhead_spending"
-    }
+    spending = {r["work_center"]: r["amount"] for r in by_wc if r["category"] == "var_overhead_spending"}
     assert spending == {"SEW": Decimal("4500.00")}

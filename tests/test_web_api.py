@@ -100,17 +100,13 @@ def test_money_kpi_keeps_exact_decimals_like_the_cli(ws, sqlite_env):
     client, _, tokens = sqlite_env
     rows = client.get("/api/v1/kpis/revenue?by=site", headers=bearer(tokens["ada"])).json()
     assert rows == cli_json(ws, "kpi", "revenue", "--by", "site")
-    assert all(
-        isinstance(r["value"], str) and Decimal(r["value"]) == Decimal(r["numerator"]) for r in rows
-    )
+    assert all(isinstance(r["value"], str) and Decimal(r["value"]) == Decimal(r["numerator"]) for r in rows)
 
 
 def test_catalog_lists_every_kpi_of_the_cli(ws, sqlite_env):
     client, _, tokens = sqlite_env
     catalog = client.get("/api/v1/kpis", headers=bearer(tokens["val"])).json()
-    assert catalog and [k["id"] for k in catalog] == [
-        k["id"] for k in cli_json(ws, "kpi", "--list")
-    ]
+    assert catalog and [k["id"] for k in catalog] == [k["id"] for k in cli_json(ws, "kpi", "--list")]
     dso = next(k for k in catalog if k["id"] == "dso")
     assert dso["company_level"] is True and dso["dimensions"] == []
 
@@ -122,9 +118,9 @@ def test_alerts_bottlenecks_variances_unit_economics_are_the_cli_rows(ws, sqlite
     cli_alerts = cli_json(ws, "alerts")
     assert [{k: a[k] for k in cli_alerts[0]} for a in alerts] == cli_alerts
     assert client.get("/api/v1/bottlenecks", headers=h).json() == cli_json(ws, "bottlenecks")
-    assert client.get(
-        f"/api/v1/variances?from={PERIOD}&to={PERIOD}&by=work_center", headers=h
-    ).json() == cli_json(ws, "variance", "--from", PERIOD, "--to", PERIOD, "--by", "work_center")
+    assert client.get(f"/api/v1/variances?from={PERIOD}&to={PERIOD}&by=work_center", headers=h).json() == cli_json(
+        ws, "variance", "--from", PERIOD, "--to", PERIOD, "--by", "work_center"
+    )
     assert client.get("/api/v1/unit-economics?by=product", headers=h).json() == cli_json(
         ws, "unit-economics", "--by", "product"
     )
@@ -132,13 +128,9 @@ def test_alerts_bottlenecks_variances_unit_economics_are_the_cli_rows(ws, sqlite
 
 def test_variance_drill_returns_the_source_rows(ws, sqlite_env):
     client, _, tokens = sqlite_env
-    rows = client.get(
-        f"/api/v1/variances?from={PERIOD}&to={PERIOD}&drill=scrap", headers=bearer(tokens["ada"])
-    )
+    rows = client.get(f"/api/v1/variances?from={PERIOD}&to={PERIOD}&drill=scrap", headers=bearer(tokens["ada"]))
     assert rows.status_code == 200
-    assert rows.json() == cli_json(
-        ws, "variance", "--from", PERIOD, "--to", PERIOD, "--drill", "scrap"
-    )
+    assert rows.json() == cli_json(ws, "variance", "--from", PERIOD, "--to", PERIOD, "--drill", "scrap")
     assert rows.json()
 
 
@@ -208,9 +200,7 @@ def test_401_without_credentials(sqlite_env, path):
 @pytest.mark.parametrize("header", ["Bearer opsfin_not-a-real-token", "Basic YWRhOnB3", "Bearer "])
 def test_401_with_a_bad_authorization_header(sqlite_env, header):
     client, _, _ = sqlite_env
-    assert_problem(
-        client.get("/api/v1/kpis", headers={"Authorization": header}), 401, "token|Bearer"
-    )
+    assert_problem(client.get("/api/v1/kpis", headers={"Authorization": header}), 401, "token|Bearer")
 
 
 def test_revoked_token_is_refused(sqlite_env):
@@ -431,9 +421,7 @@ def test_comments_and_actions_round_trip(env):
     comment = made.json()
     assert comment["author"] == "ann" and comment["subject_id"] == f"alert:{alert['id']}"
     assert comment["site"] == (alert["sites"][0] if len(alert["sites"]) == 1 else None)
-    listed = client.get(
-        f"/api/v1/comments?subject_type=alert&subject_id={alert['id']}", headers=analyst
-    ).json()
+    listed = client.get(f"/api/v1/comments?subject_type=alert&subject_id={alert['id']}", headers=analyst).json()
     assert [c["body"] for c in listed] == ["Seen it: a holiday week."]
 
     due = dt.date.today() - dt.timedelta(days=2)
@@ -473,10 +461,7 @@ def test_comments_and_actions_round_trip(env):
     audit = client.get("/api/v1/audit?limit=10", headers=admin).json()
     kinds = [(e["action"], e["actor"]) for e in audit]
     assert kinds[:3] == [("action.update", "carl"), ("action.add", "carl"), ("comment.add", "ann")]
-    assert (
-        client.get("/api/v1/audit?object_type=comment", headers=admin).json()[0]["object_type"]
-        == "comment"
-    )
+    assert client.get("/api/v1/audit?object_type=comment", headers=admin).json()[0]["object_type"] == "comment"
     assert db.verify_audit() == []
 
 
@@ -536,19 +521,14 @@ def test_session_cookie_and_csrf_on_cookie_writes(ws, sqlite_env):
     client.cookies.clear()
     response = login(client, "ann")
     assert response.status_code == 303 and response.headers["location"] == "/alerts"
-    cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith("opsfin_session=")
-    )
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("opsfin_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     assert client.get("/api/v1/kpis").status_code == 200
     body = {"subject_type": "kpi", "subject_id": "scrap_rate", "body": "cookie comment"}
     assert_problem(client.post("/api/v1/comments", json=body), 403, "CSRF")
     page = client.get("/kpis/scrap_rate")
     csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text).group(1)
-    assert (
-        client.post("/api/v1/comments", json=body, headers={"X-CSRF-Token": csrf}).status_code
-        == 201
-    )
+    assert client.post("/api/v1/comments", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
     form = {
         "subject_type": "kpi",
         "subject_id": "scrap_rate",
@@ -570,11 +550,7 @@ def test_secure_cookie_when_configured(ws, tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/app.db"
     db, _ = add_people(url)
     client = TestClient(create_app(ws.path, app_db_url=url), base_url="https://testserver")
-    cookie = next(
-        c
-        for c in login(client, "val").headers.get_list("set-cookie")
-        if c.startswith("opsfin_session=")
-    )
+    cookie = next(c for c in login(client, "val").headers.get_list("set-cookie") if c.startswith("opsfin_session="))
     assert "Secure" in cookie and "HttpOnly" in cookie
     db.close()
 
@@ -599,19 +575,14 @@ def test_login_form_refuses_a_forged_form(sqlite_env):
         data={"name": "ada", "password": PASSWORD, "csrf_token": "x"},
         follow_redirects=False,
     )
-    assert response.status_code == 403 and "opsfin_session" not in response.headers.get(
-        "set-cookie", ""
-    )
+    assert response.status_code == 403 and "opsfin_session" not in response.headers.get("set-cookie", "")
 
 
 def test_pages_redirect_to_login_and_keep_the_target(sqlite_env):
     client, _, _ = sqlite_env
     client.cookies.clear()
     response = client.get("/variances?period=2024-04", follow_redirects=False)
-    assert (
-        response.status_code == 303
-        and response.headers["location"] == "/login?next=/variances%3Fperiod%3D2024-04"
-    )
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/variances%3Fperiod%3D2024-04"
 
 
 def test_variance_waterfall_shows_the_engine_ends_of_the_bridge(ws, sqlite_env):
@@ -629,14 +600,10 @@ def test_variance_waterfall_shows_the_engine_ends_of_the_bridge(ws, sqlite_env):
 # ---------------------------------------------------------------- exports and the result cache
 def test_export_pack_downloads(sqlite_env):
     client, _, tokens = sqlite_env
-    xlsx = client.get(
-        f"/api/v1/export/pack?period={PERIOD}&format=xlsx", headers=bearer(tokens["val"])
-    )
+    xlsx = client.get(f"/api/v1/export/pack?period={PERIOD}&format=xlsx", headers=bearer(tokens["val"]))
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert f"pack-{PERIOD}.xlsx" in xlsx.headers["content-disposition"]
-    html = client.get(
-        f"/api/v1/export/pack?period={PERIOD}&format=html", headers=bearer(tokens["pia"])
-    )
+    html = client.get(f"/api/v1/export/pack?period={PERIOD}&format=html", headers=bearer(tokens["pia"]))
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "P1" in html.text and "Days sales outstanding" not in html.text
 
@@ -669,9 +636,7 @@ def test_results_are_cached_until_a_new_load(tiny_demo, tmp_path):
     app = create_app(w.path, app_db_url=url)
     client, h = TestClient(app), bearer(tokens["ada"])
     cache = app.state.opsfin.results.cache
-    cache.recheck_seconds = (
-        0  # look at the files on every request (the server does so at most once a second)
-    )
+    cache.recheck_seconds = 0  # look at the files on every request (the server does so at most once a second)
     first = client.get("/api/v1/kpis/scrap_rate?by=site", headers=h).json()
     misses = cache.misses
     assert client.get("/api/v1/kpis/scrap_rate?by=site", headers=h).json() == first
@@ -679,9 +644,7 @@ def test_results_are_cached_until_a_new_load(tiny_demo, tmp_path):
     assert client.get("/api/v1/quarantine", headers=h).json() == []
     add_quarantine(w, tmp_path / "bad")  # a new load changes the warehouse's signature
     assert len(client.get("/api/v1/quarantine", headers=h).json()) == 3
-    ingest_file(
-        w, tmp_path / "bad" / "products.csv", table="products"
-    )  # the same content again adds nothing
+    ingest_file(w, tmp_path / "bad" / "products.csv", table="products")  # the same content again adds nothing
     assert len(client.get("/api/v1/quarantine", headers=h).json()) == 3
     db.close()
 
@@ -698,9 +661,7 @@ def test_guardrail_edit_changes_alerts_and_is_audited(tiny_demo, tmp_path):
     listed = client.get("/api/v1/guardrails?kpi=oee", headers=controller).json()
     assert [(g["kpi"], g["min"], g["by"]) for g in listed] == [("oee", 0.33, "site")]
     index = listed[0]["index"]
-    oee_alerts = [
-        a for a in client.get("/api/v1/alerts", headers=controller).json() if a["kpi"] == "oee"
-    ]
+    oee_alerts = [a for a in client.get("/api/v1/alerts", headers=controller).json() if a["kpi"] == "oee"]
 
     # refused: an analyst, a plant manager on a company-wide guardrail, a band upside down, an unknown index
     assert_problem(
@@ -718,28 +679,18 @@ def test_guardrail_edit_changes_alerts_and_is_audited(tiny_demo, tmp_path):
         400,
         "min 0.33 is above max 0.2",
     )
-    assert_problem(
-        client.put("/api/v1/guardrails/99", headers=controller, json={"min": 0.5}), 404, "#99"
-    )
+    assert_problem(client.put("/api/v1/guardrails/99", headers=controller, json={"min": 0.5}), 404, "#99")
     assert load_guardrails(w.model_dir)[index].min == 0.33  # nothing was written
 
-    changed = client.put(
-        f"/api/v1/guardrails/{index}", headers=controller, json={"min": 0.99, "severity": "stop"}
-    )
+    changed = client.put(f"/api/v1/guardrails/{index}", headers=controller, json={"min": 0.99, "severity": "stop"})
     assert changed.status_code == 200, changed.text
     assert (changed.json()["min"], changed.json()["severity"]) == (0.99, "stop")
     saved = next(g for g in load_guardrails(w.model_dir) if g.kpi == "oee")
     assert (saved.min, saved.severity, saved.by) == (0.99, "stop", ("site",))
-    assert (
-        (w.model_dir / "guardrails.yaml").read_text().startswith("# Guardrails")
-    )  # the header stays
-    after = [
-        a for a in client.get("/api/v1/alerts", headers=controller).json() if a["kpi"] == "oee"
-    ]
+    assert (w.model_dir / "guardrails.yaml").read_text().startswith("# Guardrails")  # the header stays
+    after = [a for a in client.get("/api/v1/alerts", headers=controller).json() if a["kpi"] == "oee"]
     assert len(after) > len(oee_alerts) and {a["severity"] for a in after} == {"stop"}
-    entry = client.get("/api/v1/audit?object_type=guardrail", headers=bearer(tokens["ada"])).json()[
-        0
-    ]
+    entry = client.get("/api/v1/audit?object_type=guardrail", headers=bearer(tokens["ada"])).json()[0]
     assert (entry["action"], entry["actor"], entry["object_id"]) == (
         "guardrail.change",
         "carl",
@@ -777,9 +728,7 @@ def test_a_page_shows_the_latest_50_comments(sqlite_env):
     for i in range(55):
         db.add_comment("ann", "kpi", "csat", f"note number {i:02d}", site=None)
     client.cookies.clear()
-    assert (
-        login(client, "carl").status_code == 303
-    )  # not val: an earlier test throttled val's logins
+    assert login(client, "carl").status_code == 303  # not val: an earlier test throttled val's logins
     page = client.get("/kpis/csat").text
     assert "Comments (55)" in page and "The latest 50 are shown" in page
     assert "note number 54" in page and "note number 05" in page and "note number 04" not in page
@@ -832,20 +781,14 @@ def test_forms_refuse_amounts_the_database_cannot_hold(sqlite_env):
         "1e999",
         "99999999999999999999",
     ):  # were 500s (decimal.InvalidOperation in the database)
-        response = client.post(
-            "/actions", data=form | {"expected_impact": amount}, follow_redirects=False
-        )
-        assert response.status_code == 400 and "expected_impact" in response.text, response.text[
-            :300
-        ]
+        response = client.post("/actions", data=form | {"expected_impact": amount}, follow_redirects=False)
+        assert response.status_code == 400 and "expected_impact" in response.text, response.text[:300]
     assert not [a for a in db.list_actions() if a["title"] == "huge"]
     made = client.post("/actions", data=form | {"expected_impact": "12.50"}, follow_redirects=False)
     assert made.status_code == 303
     action_id = int(made.headers["location"].split("/")[2].split("?")[0])
     update = {"csrf_token": csrf, "expected_impact": "1e999"}
-    assert (
-        client.post(f"/actions/{action_id}", data=update, follow_redirects=False).status_code == 400
-    )
+    assert client.post(f"/actions/{action_id}", data=update, follow_redirects=False).status_code == 400
     assert db.get_action(action_id)["expected_impact"] == Decimal("12.50")
     client.cookies.clear()
 
@@ -862,21 +805,11 @@ def test_an_unexpected_error_is_a_problem_or_the_error_page(ws, tmp_path, monkey
     monkeypatch.setattr(app.state.opsfin.results, "bottlenecks", broken)
     api = client.get("/api/v1/bottlenecks", headers=bearer(tokens["ada"]))
     body = assert_problem(api, 500, "unexpected error")
-    assert (
-        "secret internals" not in api.text
-        and "Traceback" not in api.text
-        and body["title"] == "Internal error"
-    )
+    assert "secret internals" not in api.text and "Traceback" not in api.text and body["title"] == "Internal error"
     logged_in(client)
     page = client.get(f"/operations?period={PERIOD}")
-    assert (
-        page.status_code == 500
-        and 'class="error-state"' in page.text
-        and "secret internals" not in page.text
-    )
-    assert (
-        "Log out" in page.text
-    )  # the error state keeps the page frame, not a bare "Internal Server Error"
+    assert page.status_code == 500 and 'class="error-state"' in page.text and "secret internals" not in page.text
+    assert "Log out" in page.text  # the error state keeps the page frame, not a bare "Internal Server Error"
     db.close()
 
 
@@ -900,20 +833,14 @@ def test_filters_survive_form_posts(sqlite_env):
             "subject_id": "scrap_rate",
             "site": "P1",
             "next": html.unescape(
-                re.search(r'id="action-form">.*?name="next" value="([^"]+)"', kpi.text, re.S).group(
-                    1
-                )
+                re.search(r'id="action-form">.*?name="next" value="([^"]+)"', kpi.text, re.S).group(1)
             ),
         },
     )
-    assert made.status_code == 303 and made.headers["location"].endswith(f"?{view}"), made.headers[
-        "location"
-    ]
+    assert made.status_code == 303 and made.headers["location"].endswith(f"?{view}"), made.headers["location"]
     action_id = made.headers["location"].split("/")[2].split("?")[0]
     action = client.get(made.headers["location"]).text
-    update_next = re.search(
-        r'id="action-update">.*?name="next" value="([^"]+)"', action, re.S
-    ).group(1)
+    update_next = re.search(r'id="action-update">.*?name="next" value="([^"]+)"', action, re.S).group(1)
     assert html.unescape(update_next) == f"/actions/{action_id}?{view}"
     updated = client.post(
         f"/actions/{action_id}",
@@ -931,10 +858,7 @@ def test_filters_survive_form_posts(sqlite_env):
         "where": "site=P1",
     }  # the site filter, spelt out
     # the actions list links to each action in the same view; the admin forms come back to the same view
-    assert (
-        f'href="/actions/{action_id}?{view}'.replace("&", "&amp;")
-        in client.get(f"/actions?{view}").text
-    )
+    assert f'href="/actions/{action_id}?{view}'.replace("&", "&amp;") in client.get(f"/actions?{view}").text
     admin = client.get(f"/admin?{view}")
     added = client.post(
         "/admin/users",
@@ -969,18 +893,12 @@ def test_money_tiles_carry_the_currency_and_numbers_their_separators(ws, sqlite_
     from opsfin.alerts.model import fmt_value
     from opsfin.web.pages import cell, number
 
-    assert (
-        number(1009) == "1,009" and number(Decimal("1234.5678")) == "1,234.5678"
-    )  # every digit kept
+    assert number(1009) == "1,009" and number(Decimal("1234.5678")) == "1,234.5678"  # every digit kept
     assert number(Decimal("-47082.86")) == "-47,082.86" and number(0.4786, "ratio") == "47.9%"
     assert cell(dt.datetime(2024, 4, 1, 8, 30, 5, 123456)) == "2024-04-01 08:30:05"
     client = logged_in(sqlite_env[0])
     page = client.get(f"/?period={PERIOD}").text
-    revenue = next(
-        r["value"]
-        for r in ws.kpi(["revenue"]).to_dicts()
-        if r["period_start"] == dt.date(2024, 4, 1)
-    )
+    revenue = next(r["value"] for r in ws.kpi(["revenue"]).to_dicts() if r["period_start"] == dt.date(2024, 4, 1))
     tile = re.search(r'data-kpi="revenue">.*?class="tile-value">([^<]+)<', page, re.S).group(1)
     assert tile == f"{ws.settings.base_currency} {fmt_value(float(revenue), 'money')}"
     data = client.get("/data").text
@@ -993,23 +911,17 @@ def test_api_reference_needs_no_internet(sqlite_env):
     client = sqlite_env[0]
     spec = client.get("/api/openapi.json").json()
     page = client.get("/api/docs")
-    assert (
-        page.status_code == 200 and "cdn." not in page.text and '<script src="http' not in page.text
-    )
+    assert page.status_code == 200 and "cdn." not in page.text and '<script src="http' not in page.text
     for path in spec["paths"]:
         assert f"<code>{path}</code>" in page.text, path
     # errors are documented as what they are: RFC 7807 problems
     responses = spec["paths"]["/api/v1/kpis/{kpi}"]["get"]["responses"]
-    assert responses["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
-        "ProblemDetails"
-    )
+    assert responses["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("ProblemDetails")
 
 
 def test_guardrail_errors_do_not_show_the_servers_paths(ws, sqlite_env):
     client, _, tokens = sqlite_env
-    response = client.post(
-        "/api/v1/guardrails", headers=bearer(tokens["carl"]), json={"kpi": "nope", "max": 1}
-    )
+    response = client.post("/api/v1/guardrails", headers=bearer(tokens["carl"]), json={"kpi": "nope", "max": 1})
     body = assert_problem(response, 400, "model/guardrails.yaml: .*unknown KPI 'nope'")
     assert str(ws.path) not in body["detail"]
 
@@ -1047,9 +959,6 @@ def test_pages_and_answers_are_not_stored_by_browsers(sqlite_env):
         },
     )
     assert 'id="new-token"' in created.text and created.headers["cache-control"] == "no-store"
-    assert (
-        client.get("/api/v1/kpis", headers=bearer(tokens["ada"])).headers["cache-control"]
-        == "no-store"
-    )
+    assert client.get("/api/v1/kpis", headers=bearer(tokens["ada"])).headers["cache-control"] == "no-store"
     assert client.get("/static/app.css").headers.get("cache-control") != "no-store"
     client.cookies.clear()

@@ -32,28 +32,20 @@ def env(tiny_demo, tmp_path_factory):
     folder = tmp_path_factory.mktemp("web_authz")
     ws = copy_workspace(tiny_demo, folder / "ws")
     add_quarantine(ws, folder / "bad")
-    with (ws.model_dir / "guardrails.yaml").open(
-        "a", encoding="utf-8"
-    ) as f:  # alerts at every plant
-        f.write(
-            "\n  - kpi: oee\n    by: site\n    min: 0.99\n    severity: info\n    owner: test\n"
-        )
+    with (ws.model_dir / "guardrails.yaml").open("a", encoding="utf-8") as f:  # alerts at every plant
+        f.write("\n  - kpi: oee\n    by: site\n    min: 0.99\n    severity: info\n    owner: test\n")
     url = f"sqlite:///{folder}/app.db"
     db, tokens = add_people(url)
     far = dt.date.today() + dt.timedelta(days=30)
     seeds = {}
     for site in ("P1", "P2", None):
         db.add_comment("ann", "kpi", "oee", f"comment at {site}", site=site)
-        seeds[site] = db.add_action(
-            "carl", f"action at {site}", "someone", far, Decimal("100.00"), site=site
-        )["id"]
+        seeds[site] = db.add_action("carl", f"action at {site}", "someone", far, Decimal("100.00"), site=site)["id"]
     client = TestClient(create_app(ws.path, app_db_url=url))
     sites = {
         "work_center": dict(ws.sql("SELECT work_center_id, site_id FROM work_centers").iter_rows()),
         "machine": dict(
-            ws.sql(
-                "SELECT machine_id, site_id FROM machines JOIN work_centers USING (work_center_id)"
-            ).iter_rows()
+            ws.sql("SELECT machine_id, site_id FROM machines JOIN work_centers USING (work_center_id)").iter_rows()
         ),
         "cost_center": dict(ws.sql("SELECT cost_center_id, site_id FROM cost_centers").iter_rows()),
         "shift": dict(ws.sql("SELECT shift_id, site_id FROM shifts").iter_rows()),
@@ -135,9 +127,7 @@ READS = {
     f"/api/v1/variances?by=machine&from={PERIOD}&to={PERIOD}&drill=energy_usage&member=P1-ASSY-M01": statuses(
         200, wes=403
     ),
-    f"/api/v1/variances?by=machine&from={PERIOD}&to={PERIOD}&drill=energy_usage": statuses(
-        200, pia=403, wes=403
-    ),
+    f"/api/v1/variances?by=machine&from={PERIOD}&to={PERIOD}&drill=energy_usage": statuses(200, pia=403, wes=403),
     "/api/v1/unit-economics?by=product": statuses(200),
     "/api/v1/loads": statuses(200),
     "/api/v1/quarantine": statuses(200),
@@ -165,9 +155,7 @@ def expected_rows(env, path: str, scope: set[str], unscoped: list[dict]) -> list
         return [r for r in unscoped if r["site"] in scope]
     if path.startswith("/api/v1/kpis/overtime_share?by=work_center"):
         # the forced filter site=P1 also keeps P1's timesheets booked to no work centre (work_center None)
-        assert all(
-            s["work_center"][r["work_center"]] in scope for r in unscoped if r["work_center"]
-        )
+        assert all(s["work_center"][r["work_center"]] in scope for r in unscoped if r["work_center"])
         return unscoped
     if path == "/api/v1/alerts":
 
@@ -184,11 +172,7 @@ def expected_rows(env, path: str, scope: set[str], unscoped: list[dict]) -> list
 
         return [a for a in unscoped if alert_sites(a) and alert_sites(a) <= scope]
     if path.startswith("/api/v1/variances?by=work_center"):
-        return [
-            r
-            for r in unscoped
-            if r["category"] != "total" and s["work_center"].get(r["work_center"]) in scope
-        ]
+        return [r for r in unscoped if r["category"] != "total" and s["work_center"].get(r["work_center"]) in scope]
     if path == "/api/v1/quarantine":
         return [q for q in unscoped if q["raw_record"].get("site_id") in scope]
     if path in ("/api/v1/comments", "/api/v1/actions"):
@@ -224,9 +208,7 @@ def test_scoped_rows_are_the_unscoped_rows_of_their_sites(env, path):
     assert mine == expected_rows(env, path, {"P1"}, everything)
     if path != "/api/v1/loads":
         assert mine, f"{path}: P1 has rows, so the check above can fail"
-        assert len(mine) < len(everything), (
-            f"{path}: other sites' rows exist, so the filter is tested"
-        )
+        assert len(mine) < len(everything), f"{path}: other sites' rows exist, so the filter is tested"
     else:
         assert everything, "loads exist; a scoped user just does not see them"
 
@@ -245,9 +227,7 @@ def test_scoped_catalog_hides_company_level_kpis(env):
 
 def test_unit_economics_for_the_selling_site(env):
     everything = rows_for(env, "ada", "/api/v1/unit-economics?by=product,site").json()
-    assert {r["site_id"] for r in everything} == {
-        "W1"
-    }  # the demo sells from its distribution centre
+    assert {r["site_id"] for r in everything} == {"W1"}  # the demo sells from its distribution centre
     assert rows_for(env, "wes", "/api/v1/unit-economics?by=product").json() == everything
     assert rows_for(env, "pia", "/api/v1/unit-economics?by=product").json() == []
 
@@ -335,9 +315,7 @@ WRITES = [
 
 
 @pytest.mark.parametrize("name", EVERYONE)
-@pytest.mark.parametrize(
-    "method,path,body,expected", WRITES, ids=[f"{m} {p} {b}"[:80] for m, p, b, _ in WRITES]
-)
+@pytest.mark.parametrize("method,path,body,expected", WRITES, ids=[f"{m} {p} {b}"[:80] for m, p, b, _ in WRITES])
 def test_write_status(env, method, path, body, expected, name):
     ids = env["actions"]
     url = path.format(P1=ids["P1"], P2=ids["P2"], company=ids[None])
@@ -354,9 +332,7 @@ def page(env, name: str, path: str):
     client = TestClient(env["client"].app)
     login = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
-    client.post(
-        "/login", data={"name": name, "password": "correct horse battery", "csrf_token": token}
-    )
+    client.post("/login", data={"name": name, "password": "correct horse battery", "csrf_token": token})
     return client.get(path)
 
 
@@ -400,9 +376,7 @@ def test_scoped_pages_show_only_their_site(env):
 # ---------------------------------------------------------------- found by review (R5): what a plant manager sees
 def test_a_plant_manager_sees_useful_tiles_and_names_the_empty_ones(env):
     ws = env["client"].app.state.opsfin.ws
-    months = {
-        dt.date(2024, m, 1) for m in range(1, 5)
-    }  # the tiny company's months, all inside the 12 shown
+    months = {dt.date(2024, m, 1) for m in range(1, 5)}  # the tiny company's months, all inside the 12 shown
     empty = set()
     for kpi in ws.kpi_catalog().values():
         if "site" in kpi.dims:
@@ -435,28 +409,17 @@ def test_a_one_site_user_drills_from_their_work_centres(env):
 def test_guardrails_that_apply_at_their_sites_are_shown_read_only(env):
     mine = rows_for(env, "pia", "/api/v1/guardrails?kpi=oee").json()
     everyone = rows_for(env, "ada", "/api/v1/guardrails?kpi=oee").json()
-    assert (
-        mine == everyone and mine and all(g["sites"] is None for g in mine)
-    )  # per-site bands, shown to pia
-    assert (
-        rows_for(env, "pia", "/api/v1/guardrails?kpi=dso").json() == []
-    )  # a company-level KPI's band is not
+    assert mine == everyone and mine and all(g["sites"] is None for g in mine)  # per-site bands, shown to pia
+    assert rows_for(env, "pia", "/api/v1/guardrails?kpi=dso").json() == []  # a company-level KPI's band is not
     assert rows_for(env, "ada", "/api/v1/guardrails?kpi=dso").json()
     kpi_page = page(env, "pia", f"/kpis/oee?period={PERIOD}").text
-    assert (
-        'id="guardrails"' in kpi_page
-        and "company-wide" in kpi_page
-        and 'action="/guardrails/' not in kpi_page
-    )
+    assert 'id="guardrails"' in kpi_page and "company-wide" in kpi_page and 'action="/guardrails/' not in kpi_page
 
 
 def test_the_pack_of_one_site(env):
     one = rows_for(env, "ada", f"/api/v1/export/pack?period={PERIOD}&format=html&site=P1")
     assert one.status_code == 200 and "Days sales outstanding" not in one.text and "P1" in one.text
-    assert (
-        rows_for(env, "pia", f"/api/v1/export/pack?period={PERIOD}&format=html&site=P2").status_code
-        == 403
-    )
+    assert rows_for(env, "pia", f"/api/v1/export/pack?period={PERIOD}&format=html&site=P2").status_code == 403
     overview = page(env, "pia", f"/?period={PERIOD}").text
     assert f'href="/api/v1/export/pack?period={PERIOD}&amp;format=xlsx"' in overview
     assert (
@@ -467,9 +430,7 @@ def test_the_pack_of_one_site(env):
 
 def test_a_scoped_user_sees_when_the_data_were_loaded(env):
     data = page(env, "pia", "/data").text
-    assert (
-        'id="latest-load"' in data and 'id="loads"' not in data
-    )  # the time, not the other sites' loads
+    assert 'id="latest-load"' in data and 'id="loads"' not in data  # the time, not the other sites' loads
 
 
 def test_a_kpi_without_site_levels_below_the_site_still_splits(env):
@@ -479,10 +440,6 @@ def test_a_kpi_without_site_levels_below_the_site_still_splits(env):
     assert ws.kpi_catalog()["maintenance_cost"].dims == {"site", "cost_center"}
     text = page(env, "ada", f"/kpis/maintenance_cost?period={PERIOD}&site=P1").text
     assert "company-level KPI" not in text and "By cost center, 2024-04" in text
-    rows = ws.kpi(
-        ["maintenance_cost"], "month", ["cost_center"], {"site": ["P1"]}, "2024-04-01", "2024-04-30"
-    )
-    members = re.findall(
-        r"<tr><td>([^<]+)</td>", re.search(r'id="kpi-split">(.*?)</table>', text, re.S).group(1)
-    )
+    rows = ws.kpi(["maintenance_cost"], "month", ["cost_center"], {"site": ["P1"]}, "2024-04-01", "2024-04-30")
+    members = re.findall(r"<tr><td>([^<]+)</td>", re.search(r'id="kpi-split">(.*?)</table>', text, re.S).group(1))
     assert sorted(members) == sorted(rows.get_column("cost_center").to_list()) and members

@@ -186,15 +186,11 @@ def test_long_values_wrap_and_figures_align_right(server, browser, shots):
     from decimal import Decimal
 
     base = server["base"]
-    server["db"].add_action(
-        "test", "X" * 200, "owner-" + "Y" * 90, dt.date(2020, 1, 1), Decimal("1234567.89")
-    )
+    server["db"].add_action("test", "X" * 200, "owner-" + "Y" * 90, dt.date(2020, 1, 1), Decimal("1234567.89"))
     page = log_in(browser, base, "ada")
     for path in (f"/?period={PERIOD}", "/actions"):
         page.goto(f"{base}{path}")
-        scroll, window = page.evaluate(
-            "() => [document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        scroll, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll <= window, f"{path}: the page is {scroll}px wide in a {window}px window"
         cell = page.locator("table.data td.num:has-text('1,234,567.89')").first
         assert cell.evaluate("e => getComputedStyle(e).textAlign") == "right"

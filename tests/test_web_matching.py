@@ -38,9 +38,7 @@ from web_support import (
 
 PERIOD = "2024-04"  # the tiny company's last month
 APRIL = {"from": "2024-04-01", "to": "2024-04-30"}
-ARTIFACTS = (
-    Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-)  # kept when OPSFIN_ARTIFACTS
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"  # kept when OPSFIN_ARTIFACTS
 
 
 # ---------------------------------------------------------------- the workspace and the app
@@ -183,10 +181,10 @@ def test_the_added_line_makes_two_suggestions(ws, reader):
             (ws.competing.copy, "ar_receipt", ws.competing.doc_id),
         ]
     )
-    assert [
-        m["score"]
-        for m in sorted(suggested, key=lambda m: m["bank_txn_id"] != ws.competing.original)
-    ] == [1.0, 0.999]  # exact reference: 1 − 0.001 × days apart
+    assert [m["score"] for m in sorted(suggested, key=lambda m: m["bank_txn_id"] != ws.competing.original)] == [
+        1.0,
+        0.999,
+    ]  # exact reference: 1 − 0.001 × days apart
     assert body["summary"]["suggested"] == 2 and len({m["match_id"] for m in suggested}) == 2
 
 
@@ -216,15 +214,11 @@ def test_bank_status_filter_keeps_the_summary(ws, reader):
     everything = bank(reader, **APRIL)
     auto = bank(reader, status="auto", **APRIL)
     assert auto["summary"] == everything["summary"]
-    assert auto["matches"] and auto["matches"] == [
-        m for m in everything["matches"] if m["status"] == "auto"
-    ]
+    assert auto["matches"] and auto["matches"] == [m for m in everything["matches"] if m["status"] == "auto"]
     assert len({m["bank_txn_id"] for m in auto["matches"]}) == everything["summary"]["auto"]
 
 
-@pytest.mark.parametrize(
-    "params,cli_args", [({}, []), ({"as_of": "2024-03-15"}, ["--as-of", "2024-03-15"])]
-)
+@pytest.mark.parametrize("params,cli_args", [({}, []), ({"as_of": "2024-03-15"}, ["--as-of", "2024-03-15"])])
 def test_invoice_json_is_the_cli_json(ws, reader, params, cli_args):
     web_json = invoices(reader, **params)
     assert web_json == cli_json(ws, reader, "match", "invoices", *cli_args)
@@ -232,9 +226,7 @@ def test_invoice_json_is_the_cli_json(ws, reader, params, cli_args):
     assert flagged, "the tiny company has injected invoice issues"
     only = invoices(reader, status=flagged[0]["status"], **params)
     assert only["summary"] == web_json["summary"]
-    assert only["lines"] == [
-        line for line in web_json["lines"] if line["status"] == flagged[0]["status"]
-    ]
+    assert only["lines"] == [line for line in web_json["lines"] if line["status"] == flagged[0]["status"]]
 
 
 def test_bad_input_is_a_4xx_problem(reader):
@@ -246,9 +238,7 @@ def test_bad_input_is_a_4xx_problem(reader):
         r"from: '2024-13-01' is not a date",
     )
     assert_problem(get("/api/v1/matches/bank?status=maybe", headers=h), 422, "status")
-    assert_problem(
-        get("/api/v1/matches/invoices?as_of=yesterday", headers=h), 400, "as_of 'yesterday'"
-    )
+    assert_problem(get("/api/v1/matches/invoices?as_of=yesterday", headers=h), 400, "as_of 'yesterday'")
     assert_problem(get("/api/v1/matches/invoices?status=paid", headers=h), 422, "status")
     assert_problem(get("/api/v1/matches/invoices?site=XX", headers=h), 400, "unknown site")
     assert_problem(get("/api/v1/matches/bank"), 401, "log in")
@@ -267,9 +257,7 @@ def test_confirm_a_suggestion_shows_at_once_is_audited_and_conflicts_are_409(ws,
         "carl",
         "bank",
     )
-    assert record["payload"]["pairs"] == [
-        [ws.competing.original, "ar_receipt", ws.competing.doc_id]
-    ]
+    assert record["payload"]["pairs"] == [[ws.competing.original, "ar_receipt", ws.competing.doc_id]]
 
     after = bank(env)
     assert [(m["bank_txn_id"], m["status"]) for m in after["matches"] if m["match_id"] == keep] == [
@@ -278,9 +266,7 @@ def test_confirm_a_suggestion_shows_at_once_is_audited_and_conflicts_are_409(ws,
     assert other not in {m["match_id"] for m in after["matches"]}
     assert (after["summary"]["confirmed"], after["summary"]["suggested"]) == (1, 0)
     reason = next(e["reason"] for e in after["exceptions"] if e["bank_txn_id"] == ws.competing.copy)
-    assert (
-        ws.competing.doc_id in reason and ws.competing.original in reason
-    )  # taken by the confirmed line
+    assert ws.competing.doc_id in reason and ws.competing.original in reason  # taken by the confirmed line
     cli = cli_json(ws, env, "match", "bank")
     assert (after["summary"], after["matches"]) == (
         cli["summary"],
@@ -308,14 +294,12 @@ def test_confirm_a_suggestion_shows_at_once_is_audited_and_conflicts_are_409(ws,
     )
 
     # rejecting the confirmed match undoes it for good; the second payment is then the receipt's only line
-    assert (
-        env.client.post(f"/api/v1/matches/{keep}/reject", headers=env.h["carl"]).status_code == 200
-    )
+    assert env.client.post(f"/api/v1/matches/{keep}/reject", headers=env.h["carl"]).status_code == 200
     undone = bank(env)
     assert keep not in {m["match_id"] for m in undone["matches"]}
-    assert [
-        (m["bank_txn_id"], m["status"]) for m in undone["matches"] if m["match_id"] == other
-    ] == [(ws.competing.copy, "auto")]
+    assert [(m["bank_txn_id"], m["status"]) for m in undone["matches"] if m["match_id"] == other] == [
+        (ws.competing.copy, "auto")
+    ]
     assert_problem(
         env.client.post(f"/api/v1/matches/{keep}/confirm", headers=env.h["carl"]),
         409,
@@ -335,42 +319,25 @@ def test_confirm_a_suggestion_shows_at_once_is_audited_and_conflicts_are_409(ws,
 def test_a_rejected_auto_match_is_never_proposed_again(ws, fresh, tmp_path):
     march = bank(fresh, status="auto", **{"from": "2024-03-01", "to": "2024-03-31"})["matches"]
     target = next(m for m in march if m["rule"] == "exact_reference")
-    response = fresh.client.post(
-        f"/api/v1/matches/{target['match_id']}/reject", headers=fresh.h["carl"]
-    )
+    response = fresh.client.post(f"/api/v1/matches/{target['match_id']}/reject", headers=fresh.h["carl"])
     assert response.status_code == 200 and response.json()["actor"] == "carl"
     after = bank(fresh)
     assert target["match_id"] not in {m["match_id"] for m in after["matches"]}
-    reason = next(
-        e["reason"] for e in after["exceptions"] if e["bank_txn_id"] == target["bank_txn_id"]
-    )
+    reason = next(e["reason"] for e in after["exceptions"] if e["bank_txn_id"] == target["bank_txn_id"])
     assert reason == "every match proposed for it was rejected"
     # a new app (empty cache) on the same decisions, and the CLI: still never proposed
     again = TestClient(create_app(ws.path, app_db_url=fresh.url))
     listed = again.get("/api/v1/matches/bank", headers=fresh.h["carl"]).json()["matches"]
     assert target["match_id"] not in {m["match_id"] for m in listed}
-    assert target["match_id"] not in {
-        m["match_id"] for m in cli_json(ws, fresh, "match", "bank")["matches"]
-    }
+    assert target["match_id"] not in {m["match_id"] for m in cli_json(ws, fresh, "match", "bank")["matches"]}
 
 
 def test_invoice_lines_are_confirmed_and_disputed(ws, fresh):
     queue = [line for line in invoices(fresh)["lines"] if line["status"] != "matched"]
     accepted, disputed = queue[0]["details"]["match_id"], queue[1]["details"]["match_id"]
-    assert (
-        fresh.client.post(
-            f"/api/v1/matches/{accepted}/confirm", headers=fresh.h["carl"]
-        ).status_code
-        == 200
-    )
-    assert (
-        fresh.client.post(f"/api/v1/matches/{disputed}/reject", headers=fresh.h["carl"]).status_code
-        == 200
-    )
-    decisions = {
-        line["details"]["match_id"]: line["details"]["decision"]
-        for line in invoices(fresh)["lines"]
-    }
+    assert fresh.client.post(f"/api/v1/matches/{accepted}/confirm", headers=fresh.h["carl"]).status_code == 200
+    assert fresh.client.post(f"/api/v1/matches/{disputed}/reject", headers=fresh.h["carl"]).status_code == 200
+    decisions = {line["details"]["match_id"]: line["details"]["decision"] for line in invoices(fresh)["lines"]}
     assert (decisions[accepted], decisions[disputed]) == ("confirmed", "rejected")
     assert_problem(
         fresh.client.post(f"/api/v1/matches/{disputed}/reject", headers=fresh.h["carl"]),
@@ -378,9 +345,7 @@ def test_invoice_lines_are_confirmed_and_disputed(ws, fresh):
         "already rejected",
     )
     exceptions = cli_json(ws, fresh, "match", "exceptions")["invoices"]
-    assert accepted not in {
-        line["details"]["match_id"] for line in exceptions
-    }  # accepted: out of the queue
+    assert accepted not in {line["details"]["match_id"] for line in exceptions}  # accepted: out of the queue
     assert disputed in {line["details"]["match_id"] for line in exceptions}  # disputed: stays
 
 
@@ -410,8 +375,7 @@ def test_unknown_match_is_404(reader, match_id):
 # ---------------------------------------------------------------- site scope
 def po_site_of(w) -> dict[tuple[str, int], str]:
     return {
-        (po, line): site
-        for po, line, site in w.sql("SELECT po_id, line, site_id FROM purchase_orders").iter_rows()
+        (po, line): site for po, line, site in w.sql("SELECT po_id, line, site_id FROM purchase_orders").iter_rows()
     }
 
 
@@ -434,8 +398,7 @@ def test_scoped_users_see_and_decide_only_their_sites_invoice_lines(ws, fresh):
     sites = po_site_of(ws)
     every = invoices(fresh)["lines"]
     site_of = {
-        line["details"]["match_id"]: sites[(line["details"]["po_id"], line["details"]["po_line"])]
-        for line in every
+        line["details"]["match_id"]: sites[(line["details"]["po_id"], line["details"]["po_line"])] for line in every
     }
     p1 = [line for line in every if site_of[line["details"]["match_id"]] == "P1"]
     assert 0 < len(p1) < len(every)
@@ -451,17 +414,12 @@ def test_scoped_users_see_and_decide_only_their_sites_invoice_lines(ws, fresh):
         stake[d["currency"]] = stake.get(d["currency"], Decimal(0)) + Decimal(d["money_at_stake"])
     assert {c: Decimal(v) for c, v in mine["summary"]["money_at_stake"].items()} == stake
     assert invoices(fresh, "carl", site="P1")["lines"] == p1
-    assert_problem(
-        fresh.client.get("/api/v1/matches/invoices?site=P2", headers=fresh.h["pia"]), 403, "P2"
-    )
+    assert_problem(fresh.client.get("/api/v1/matches/invoices?site=P2", headers=fresh.h["pia"]), 403, "P2")
     assert invoices(fresh, "wes")["lines"] == [] and invoices(fresh, "wes")["summary"]["lines"] == 0
 
     own = p1[0]["details"]["match_id"]
     other = next(m for m, s in site_of.items() if s == "P2")
-    assert (
-        fresh.client.post(f"/api/v1/matches/{own}/reject", headers=fresh.h["pia"]).json()["actor"]
-        == "pia"
-    )
+    assert fresh.client.post(f"/api/v1/matches/{own}/reject", headers=fresh.h["pia"]).json()["actor"] == "pia"
     assert_problem(
         fresh.client.post(f"/api/v1/matches/{other}/reject", headers=fresh.h["pia"]),
         403,
@@ -483,16 +441,12 @@ def test_page_shows_the_engine_numbers_and_links_them_to_rows(ws, reader):
         ("unmatched", "unmatched"),
         ("confirmed", "confirmed"),
     ):
-        assert re.search(
-            rf'id="tile-{tile}"[^>]*>.*?<div class="tile-value">{s[key]}</div>', page.text
-        ), tile
+        assert re.search(rf'id="tile-{tile}"[^>]*>.*?<div class="tile-value">{s[key]}</div>', page.text), tile
     keep, other = competing_ids(reader, ws)
     assert keep in page.text and other in page.text
     assert "/confirm" not in page.text  # a viewer gets no forms
 
-    auto_link = (
-        re.search(r'id="tile-auto" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
-    )
+    auto_link = re.search(r'id="tile-auto" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
     listed = client.get(auto_link)
     rows = re.findall(r'<tr data-match="(B[0-9a-f]{16})">', listed.text)
     auto = bank(reader, status="auto", **APRIL)["matches"]
@@ -509,9 +463,7 @@ def test_page_shows_the_engine_numbers_and_links_them_to_rows(ws, reader):
         q["details"]["match_id"] for q in queue
     ]
     duplicate = client.get(f"/reconciliation?period={PERIOD}&all=true&invoice_status=duplicate")
-    expected = [
-        line["details"]["match_id"] for line in invoices(reader, status="duplicate")["lines"]
-    ]
+    expected = [line["details"]["match_id"] for line in invoices(reader, status="duplicate")["lines"]]
     assert expected and re.findall(r'<tr data-match="(I[0-9a-f]{16})">', duplicate.text) == expected
     assert client.get("/reconciliation?status=maybe").status_code == 400
     client.cookies.clear()
@@ -547,9 +499,7 @@ def test_confirm_form_needs_the_csrf_token_and_shows_the_decision(ws, fresh):
         follow_redirects=False,
     )
     assert forged.status_code == 403 and "CSRF" in forged.text
-    assert_problem(
-        client.post(f"/api/v1/matches/{keep}/confirm"), 403, "CSRF"
-    )  # session, no header
+    assert_problem(client.post(f"/api/v1/matches/{keep}/confirm"), 403, "CSRF")  # session, no header
     assert bank(fresh)["summary"]["confirmed"] == 0
 
     done = client.post(
@@ -600,15 +550,10 @@ def test_runs_are_cached_until_a_decision(ws, fresh):
     cache = fresh.app.state.opsfin.results.cache
     first = bank(fresh, **APRIL)
     misses = cache.misses
-    assert bank(fresh, **APRIL) == first and cache.misses == misses, (
-        "the second request recomputed the run"
-    )
+    assert bank(fresh, **APRIL) == first and cache.misses == misses, "the second request recomputed the run"
     keep, _ = competing_ids(fresh, ws)  # another query (status=suggested) of the same cached run
     assert cache.misses == misses + 1  # the whole-history run, first asked for here
-    assert (
-        fresh.client.post(f"/api/v1/matches/{keep}/confirm", headers=fresh.h["carl"]).status_code
-        == 200
-    )
+    assert fresh.client.post(f"/api/v1/matches/{keep}/confirm", headers=fresh.h["carl"]).status_code == 200
     after = bank(fresh, **APRIL)
     assert after["summary"]["confirmed"] == 1 and cache.misses > misses + 1
 
@@ -626,9 +571,7 @@ def test_gets_write_nothing_and_a_controller_keeps_a_run(ws, fresh):
     assert {m["run_id"] for m in preview["matches"]} == {None}
     assert fresh.db.match_runs() == [] and len(fresh.db.audit_entries()) == entries  # GET is safe
 
-    assert_problem(
-        fresh.client.post("/api/v1/matches/bank/runs", params=APRIL), 403, "CSRF"
-    )  # session, no token
+    assert_problem(fresh.client.post("/api/v1/matches/bank/runs", params=APRIL), 403, "CSRF")  # session, no token
     fresh.client.cookies.clear()
     assert_problem(
         fresh.client.post("/api/v1/matches/bank/runs", headers=fresh.h["val"]),
@@ -655,15 +598,11 @@ def test_gets_write_nothing_and_a_controller_keeps_a_run(ws, fresh):
     after = bank(fresh, **APRIL)  # the cache key holds the latest run
     assert after["summary"] == preview["summary"]
     assert {m["run_id"] for m in after["matches"] if m["status"] == "auto"} == {1}
-    assert {m["run_id"] for m in after["matches"] if m["status"] == "suggested"} == {
-        None
-    }  # the competing pair
+    assert {m["run_id"] for m in after["matches"] if m["status"] == "suggested"} == {None}  # the competing pair
     again = fresh.client.post("/api/v1/matches/bank/runs", params=APRIL, headers=fresh.h["carl"])
     assert again.status_code == 200 and again.json()["run"] is None
     entries_now = fresh.client.get("/api/v1/audit?object_type=match", headers=fresh.h["ada"]).json()
-    assert [(e["actor"], e["action"], e["object_id"]) for e in entries_now] == [
-        ("carl", "match.run", "run:1")
-    ]
+    assert [(e["actor"], e["action"], e["object_id"]) for e in entries_now] == [("carl", "match.run", "run:1")]
     assert entries_now[0]["payload"]["counts"]["kept"] == run["kept"]
 
 
@@ -678,9 +617,7 @@ def test_a_kept_run_holds_when_a_second_payment_arrives(tiny_demo, tmp_path):
         second = add_second_payment(w, tmp_path)
         body = bank(env, **APRIL)
         assert [
-            (m["bank_txn_id"], m["status"], m["run_id"])
-            for m in body["matches"]
-            if m["doc_id"] == second.doc_id
+            (m["bank_txn_id"], m["status"], m["run_id"]) for m in body["matches"] if m["doc_id"] == second.doc_id
         ] == [(second.original, "auto", 1)]
         reason = next(e["reason"] for e in body["exceptions"] if e["bank_txn_id"] == second.copy)
         assert reason.endswith(f"already matched to bank line {second.original} by run 1")
@@ -703,34 +640,23 @@ def test_a_kept_run_holds_when_a_second_payment_arrives(tiny_demo, tmp_path):
 def test_the_keep_button_records_a_run_and_needs_the_csrf_token(ws, fresh):
     client = fresh.client
     login(client, "val")
-    assert (
-        'id="keep-run"' not in client.get(f"/reconciliation?period={PERIOD}").text
-    )  # a viewer: no button
+    assert 'id="keep-run"' not in client.get(f"/reconciliation?period={PERIOD}").text  # a viewer: no button
     csrf = login(client, "carl")
     next_url = f"/reconciliation?period={PERIOD}"
     page = client.get(next_url)
     new = len(auto_ids(bank(fresh, **APRIL)))
-    assert (
-        f"Keep these auto matches ({new})" in page.text
-        and "0 auto matches kept by earlier runs" in page.text
-    )
+    assert f"Keep these auto matches ({new})" in page.text and "0 auto matches kept by earlier runs" in page.text
     form = {"next": next_url, "from": APRIL["from"], "to": APRIL["to"]}
-    forged = client.post(
-        "/reconciliation/runs", data=form | {"csrf_token": "forged"}, follow_redirects=False
-    )
+    forged = client.post("/reconciliation/runs", data=form | {"csrf_token": "forged"}, follow_redirects=False)
     assert forged.status_code == 403 and fresh.db.match_runs() == []
-    done = client.post(
-        "/reconciliation/runs", data=form | {"csrf_token": csrf}, follow_redirects=False
-    )
+    done = client.post("/reconciliation/runs", data=form | {"csrf_token": csrf}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"{next_url}&kept=1"
     page = client.get(done.headers["location"])
     assert re.search(
         rf"Run 1 kept {new} auto matches \({new} bank lines, booked through 2024-04-\d\d\) for carl",
         page.text,
     )
-    assert (
-        'id="keep-run"' not in page.text and f"{new} auto matches kept by earlier runs" in page.text
-    )
+    assert 'id="keep-run"' not in page.text and f"{new} auto matches kept by earlier runs" in page.text
     assert [r["kept"] for r in fresh.db.match_runs()] == [new]
     client.cookies.clear()
 
@@ -767,15 +693,11 @@ def test_a_controller_confirms_a_suggestion_in_the_browser(ws, server, tmp_path)
         page.click("form[action='/login'] button[type=submit]")
         page.wait_for_url(f"{base}/reconciliation?period={PERIOD}")
         assert page.locator("#tile-suggested .tile-value").inner_text() == "2"
-        candidate = page.locator(
-            f"#suggested-table tr[data-line='{ws.competing.original}'] li.candidate"
-        )
+        candidate = page.locator(f"#suggested-table tr[data-line='{ws.competing.original}'] li.candidate")
         match_id = candidate.get_attribute("data-match")
         candidate.locator("button.confirm").click()
         page.wait_for_selector("#decided")
-        assert f"match {match_id} confirmed by carl" in " ".join(
-            page.locator("#decided").inner_text().split()
-        )
+        assert f"match {match_id} confirmed by carl" in " ".join(page.locator("#decided").inner_text().split())
         assert page.locator("#tile-confirmed .tile-value").inner_text() == "1"
         assert page.locator("#tile-suggested .tile-value").inner_text() == "0"
         folders = [tmp_path] + ([ARTIFACTS] if os.environ.get("OPSFIN_ARTIFACTS") else [])
@@ -784,6 +706,4 @@ def test_a_controller_confirms_a_suggestion_in_the_browser(ws, server, tmp_path)
             page.screenshot(path=str(folder / "reconciliation-confirmed.png"), full_page=True)
         browser.close()
     decided = server["db"].match_decisions("bank")
-    assert [(d["match_id"], d["decision"], d["actor"]) for d in decided] == [
-        (match_id, "confirmed", "carl")
-    ]
+    assert [(d["match_id"], d["decision"], d["actor"]) for d in decided] == [(match_id, "confirmed", "carl")]

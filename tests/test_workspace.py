@@ -54,11 +54,7 @@ def test_cli_init_and_a_user_mistake(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert (
-        bad.returncode == 2
-        and "Traceback" not in bad.stderr
-        and "not an opsfin workspace" in bad.stderr
-    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not an opsfin workspace" in bad.stderr
 
 
 def test_cli_demo_tiny(tmp_path):
@@ -92,9 +88,7 @@ def test_cli_demo_tiny(tmp_path):
     assert users["admin"].role == "admin" and users["admin"].sites is None
     assert users["plant-manager"].sites == ("P1",)
     printed = dict(
-        line.split()[:2]
-        for line in run.stdout.splitlines()
-        if line.strip().startswith(("admin ", "plant-manager "))
+        line.split()[:2] for line in run.stdout.splitlines() if line.strip().startswith(("admin ", "plant-manager "))
     )
     assert open_app_db(opsfin.open(d)).authenticate("admin", printed["admin"]) is not None
     # a second run into the same demo folder rebuilds it instead of appending

@@ -40,9 +40,6 @@ def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) 
     if unknown:
         raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
     values = [
-        [r[c] if c in r else (None if nullable == "YES" else _filler(t)) for c, t, nullable in cols]
-        for r in rows
+        [r[c] if c in r else (None if nullable == "YES" else _filler(t)) for c, t, nullable in cols] for r in rows
     ]
-    con.executemany(
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values
-    )
+    con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)

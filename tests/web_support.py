@@ -41,9 +41,7 @@ BAD_WORK_CENTERS = (
     "P1-NEW,P1,CC-P1-ASSY,P1 new line,spaceship,30,5,5\n"
     "P2-NEW,P2,CC-P2-ASSY,P2 new line,line,abc,5,5\n"
 )
-BAD_PRODUCTS = (
-    "product_id,name,family,kind,uom,list_price,std_unit_cost\nFG-NEW,New,F1,gadget,pcs,10,5\n"
-)
+BAD_PRODUCTS = "product_id,name,family,kind,uom,list_price,std_unit_cost\nFG-NEW,New,F1,gadget,pcs,10,5\n"
 
 
 def copy_workspace(source, target: Path):

@@ -127,9 +127,7 @@ def run(package: str, minutes: float, max_children: int, fresh: bool = False) ->
             proc.wait()
             stopped = True
     if not stopped and proc.returncode != 0:
-        tail = (
-            log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
-        )
+        tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
         print(
             f"{package}: mutmut stopped with exit code {proc.returncode} ({log}):",
             *tail,
@@ -175,13 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         default=[p for p in PACKAGES if p not in PARTS],
         help=f"any of: {', '.join(PACKAGES)} (default: every engine package)",
     )
-    parser.add_argument(
-        "--minutes", type=float, default=8.0, help="time cap per package (default 8)"
-    )
+    parser.add_argument("--minutes", type=float, default=8.0, help="time cap per package (default 8)")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (default 2)")
-    parser.add_argument(
-        "--fresh", action="store_true", help="forget earlier results (after changing tests)"
-    )
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results (after changing tests)")
     args = parser.parse_args(argv)
     unknown = [p for p in args.packages if p not in PACKAGES]
     if unknown:

@@ -80,9 +80,7 @@ DecimalNumber = Annotated[Decimal, BeforeValidator(_decimal)]
 def refuse_bool(value: Any) -> Any:
     """A before-validator for lax numbers (text such as "0.5" still converts): true and false are refused."""
     if isinstance(value, bool):
-        raise PydanticCustomError(
-            "number_type", "expected a number, got {value}", {"value": show(value)}
-        )
+        raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": show(value)})
     return value
 
 
@@ -212,9 +210,7 @@ def parse_yaml(text: str, where: str | Path) -> Any:
         raise UserError(f"{where}: not valid YAML: {' '.join(str(exc).split())}") from None
 
 
-def validate(
-    model: type[M], data: Any, path: str | Path, context: dict[str, Any] | None = None
-) -> M:
+def validate(model: type[M], data: Any, path: str | Path, context: dict[str, Any] | None = None) -> M:
     """`model` validated from a parsed YAML file; a mistake is one UserError naming `path`."""
     try:
         return model.model_validate(data, context=context)

@@ -26,19 +26,13 @@ class WarehouseSettings(BaseModel):
 
 
 class AppDbSettings(BaseModel):
-    url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: SQLite app.db in the workspace"
-    )
+    url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite app.db in the workspace")
 
 
 class WebSettings(BaseModel):
-    secure_cookies: bool = Field(
-        default=False, description="mark the session cookie Secure (serve behind HTTPS)"
-    )
+    secure_cookies: bool = Field(default=False, description="mark the session cookie Secure (serve behind HTTPS)")
     session_hours: int = Field(default=12, ge=1, description="how long a login lasts")
-    login_attempts_per_minute: int = Field(
-        default=5, ge=1, description="failed logins allowed per user and client"
-    )
+    login_attempts_per_minute: int = Field(default=5, ge=1, description="failed logins allowed per user and client")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description=(
@@ -61,9 +55,7 @@ class WebSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="OPSFIN_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="OPSFIN_", env_nested_delimiter="__", extra="ignore")
 
     company: str = "My company"
     base_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
@@ -94,9 +86,7 @@ def load_settings(workspace: Path) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise UserError(f"{path}: invalid settings: {problems}") from None
 
 

@@ -96,20 +96,14 @@ class Workspace:
         from .kpis import combine, compute
 
         ids = [k.strip() for k in kpis.split(",")] if isinstance(kpis, str) else list(kpis)
-        frames = compute(
-            self.kpi_tables(engine), ids, grain, by, where, start, end, catalog=self.kpi_catalog()
-        )
+        frames = compute(self.kpi_tables(engine), ids, grain, by, where, start, end, catalog=self.kpi_catalog())
         return combine(frames)
 
-    def bottlenecks(
-        self, grain: str = "month", start=None, end=None, engine: str | None = None
-    ) -> pl.DataFrame:
+    def bottlenecks(self, grain: str = "month", start=None, end=None, engine: str | None = None) -> pl.DataFrame:
         from .core.periods import parse_day
         from .kpis.bottlenecks import bottlenecks
 
-        return bottlenecks(
-            self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to")
-        )
+        return bottlenecks(self.kpi_tables(engine), grain, parse_day(start, "--from"), parse_day(end, "--to"))
 
     # -- costing: order costs, unit economics, value streams (docs/unit-economics.md, docs/value-streams.md)
     def order_costs(self, start=None, end=None, engine: str | None = None) -> pl.DataFrame:
@@ -202,9 +196,7 @@ class Workspace:
 
         with self.engine_tables(engine) as t:
             if drill is not None:
-                return source_rows(
-                    t, drill, start, end, budget, by, member, self.settings.base_currency
-                )
+                return source_rows(t, drill, start, end, budget, by, member, self.settings.base_currency)
             return variance(t, start, end, budget, by, self.settings.base_currency, monthly)
 
     def variance_summary(
@@ -247,20 +239,14 @@ def open(path: str | os.PathLike[str] | None = None) -> Workspace:  # noqa: A001
     """Open an existing workspace folder."""
     root = resolve_path(path)
     if not (root / SETTINGS_FILE).exists():
-        raise UserError(
-            f"{root} is not an opsfin workspace (no {SETTINGS_FILE}); create one with `opsfin init {root}`"
-        )
+        raise UserError(f"{root} is not an opsfin workspace (no {SETTINGS_FILE}); create one with `opsfin init {root}`")
     ws = Workspace(root, load_settings(root))
     if not ws.warehouse_path.exists():
-        raise UserError(
-            f"{ws.warehouse_path}: warehouse file missing; run `opsfin init {root}` to create it"
-        )
+        raise UserError(f"{ws.warehouse_path}: warehouse file missing; run `opsfin init {root}` to create it")
     return ws
 
 
-def init(
-    path: str | os.PathLike[str], company: str = "My company", base_currency: str = "EUR"
-) -> Workspace:
+def init(path: str | os.PathLike[str], company: str = "My company", base_currency: str = "EUR") -> Workspace:
     """Create (or complete) a workspace: opsfin.yaml, model/ and a warehouse holding every table.
 
     An existing opsfin.yaml or model file is never overwritten."""

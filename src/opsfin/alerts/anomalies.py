@@ -62,21 +62,15 @@ def scan_alerts(
     keys = by or ["_all"]
     df = df if by else df.with_columns(_all=pl.lit(0))
     members = df.select(keys).unique().sort(keys).with_row_index("_m")
-    df = df.join(members, on=keys).with_columns(
-        _t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64)
-    )
+    df = df.join(members, on=keys).with_columns(_t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64))
     shape = (members.height, len(calendar))
     values = _matrix(df, "value", shape)
     weights = _matrix(df, "denominator", shape) if kpi.kind == "ratio" else None
     level = np.ones(shape)
     if scan.peers:
-        groups = (
-            members[scan.peers] if scan.peers != "all" else pl.Series([0] * members.height)
-        ).to_numpy()
+        groups = (members[scan.peers] if scan.peers != "all" else pl.Series([0] * members.height)).to_numpy()
         ratio = kpi.kind == "ratio"
-        level = peer_level(
-            values, groups, _matrix(df, "numerator", shape) if ratio else None, weights, kpi.scale
-        )
+        level = peer_level(values, groups, _matrix(df, "numerator", shape) if ratio else None, weights, kpi.scale)
         level = np.where(level > 0, level, np.nan)
     flags, base, sd = detect_matrix(values / level, weights, s, level if scan.peers else None)
     if scan.peers and scan.confirm:
@@ -100,9 +94,7 @@ def scan_alerts(
                 "_band": sd[fm, ft] * level[fm, ft],
             }
         )
-        rows = hits.join(
-            df.select("_m", "_t", "value", "numerator", "denominator"), on=["_m", "_t"], how="left"
-        )
+        rows = hits.join(df.select("_m", "_t", "value", "numerator", "denominator"), on=["_m", "_t"], how="left")
         rows = rows.join(members, on="_m").with_columns(
             period_start=pl.Series([calendar[i] for i in rows["_t"]], dtype=pl.Date)
         )
@@ -113,16 +105,12 @@ def scan_alerts(
             kpi.scale if kpi.kind == "ratio" else None,
             bad_sign=sign,
         )
-        runs = runs.join(
-            rows.group_by(keys).agg("period_start", "_expected", "_band"), on=keys, how="left"
-        )
+        runs = runs.join(rows.group_by(keys).agg("period_start", "_expected", "_band"), on=keys, how="left")
         for r in runs.iter_rows(named=True):
             last_end = period_end(r["run_last"], s.grain, end)
             if start and last_end < start:
                 continue
-            inside = [
-                i for i, p in enumerate(r["period_start"]) if r["run_start"] <= p <= r["run_last"]
-            ]
+            inside = [i for i, p in enumerate(r["period_start"]) if r["run_start"] <= p <= r["run_last"]]
             r["_expected"] = _mean([r["_expected"][i] for i in inside])
             r["_band"] = _mean([r["_band"][i] for i in inside])
             scope = {d: str(r[d]) for d in by}
@@ -135,9 +123,7 @@ def _mean(xs: list) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def _alert(
-    kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, last_end: dt.date
-) -> Alert:
+def _alert(kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, last_end: dt.date) -> Alert:
     s = scan.settings
     base = r["_expected"]
     band = max(s.slack * (r["_band"] or 0.0), s.min_change * abs(base or 0.0), s.min_abs)
@@ -162,9 +148,7 @@ def _alert(
     )
 
 
-def _explain(
-    kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, base: float | None
-) -> str:
+def _explain(kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, base: float | None) -> str:
     value = r["value"]
     verb = "rose" if sign > 0 else "fell"
     span = fmt_span(r["run_start"], r["run_last"], scan.settings.grain)

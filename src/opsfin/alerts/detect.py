@@ -87,16 +87,12 @@ def detect_matrix(
         sd = np.where(sd > 0, sd, np.nan)
         in_alarm = st.alarm != 0
         d_idx = np.where(st.alarm < 0, 1, 0)
-        med = np.where(
-            in_alarm, st.base_cp[d_idx, st.rows], med
-        )  # in alert: frozen at the change point
+        med = np.where(in_alarm, st.base_cp[d_idx, st.rows], med)  # in alert: frozen at the change point
         sd = np.where(in_alarm, st.sd_cp[d_idx, st.rows], sd)
         v = x[:, t]
         scale = sd if w is None else sd * _volume_factor(w, inside, lo, t)
         # step 2, the departure from the baseline, each way; material when large enough (min_change, min_abs)
-        ok = (
-            ~np.isnan(v) & ((count >= s.min_history) | in_alarm) & ~np.isnan(med) & ~np.isnan(scale)
-        )
+        ok = ~np.isnan(v) & ((count >= s.min_history) | in_alarm) & ~np.isnan(med) & ~np.isnan(scale)
         dev = signs * np.where(ok, v - med, 0.0)  # (2, n): departure up, down
         z = dev / np.where(ok, scale, 1.0)
         size = dev if unit is None else dev * np.where(np.isnan(unit[:, t]), 0.0, unit[:, t])

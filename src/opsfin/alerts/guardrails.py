@@ -76,9 +76,7 @@ class GuardrailEntry(Entry):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ValueError(
-                f"expected a mapping DIM: value (e.g. where: {{site: P1}}), got {show(value)}"
-            )
+            raise ValueError(f"expected a mapping DIM: value (e.g. where: {{site: P1}}), got {show(value)}")
         return value
 
     @field_validator("kpi")
@@ -106,14 +104,10 @@ class GuardrailEntry(Entry):
 
 
 class GuardrailsFile(Entry):
-    guardrails: Annotated[
-        list[GuardrailEntry], BeforeValidator(lambda v: [] if v is None else v)
-    ] = []
+    guardrails: Annotated[list[GuardrailEntry], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
-def parse_guardrails(
-    text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None
-) -> list[Guardrail]:
+def parse_guardrails(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
     """Parse and validate guardrails YAML; a mistake is one UserError naming the file, entry and field.
     The I/O layer reads model/guardrails.yaml (opsfin.runs.model.load_guardrails)."""
     data = parse_yaml(text, path)
@@ -170,9 +164,7 @@ def check_guardrail(
     breaches = frame.filter(pl.col("_side") != 0)
     ratio = kpi.scale if kpi.kind == "ratio" else None
     runs = merge_runs(breaches, [*by, "_side"], g.grain, ratio, bad_sign=pl.col("_side"))
-    runs = (
-        runs.join(usual, on=by, how="left") if by else runs.with_columns(_usual=usual["_usual"][0])
-    )
+    runs = runs.join(usual, on=by, how="left") if by else runs.with_columns(_usual=usual["_usual"][0])
     alerts = []
     for r in runs.iter_rows(named=True):
         scope = _scope(g, r)
@@ -208,9 +200,7 @@ def check_guardrail(
     return alerts
 
 
-def _explain(
-    kpi: Kpi, scope: dict[str, str], r: dict, grain: str, above: bool, bound: float | None
-) -> str:
+def _explain(kpi: Kpi, scope: dict[str, str], r: dict, grain: str, above: bool, bound: float | None) -> str:
     span = fmt_span(r["run_start"], r["run_last"], grain)
     verb = "was" if r["periods"] == 1 else "ran at"
     text = f"{kpi.name} {scope_words(scope)} {verb} {fmt_value(r['value'], kpi.unit)} {span}"

@@ -61,16 +61,10 @@ def merge_runs(
     ).sort([*keys, "_idx"])
     prev = pl.col("_idx").shift(1).over(grp) if grp else pl.col("_idx").shift(1)
     df = df.with_columns(_new=(prev.is_null() | (pl.col("_idx") - prev != 1)).cast(pl.Int32))
-    df = df.with_columns(
-        _run=pl.col("_new").cum_sum().over(grp) if grp else pl.col("_new").cum_sum()
-    )
+    df = df.with_columns(_run=pl.col("_new").cum_sum().over(grp) if grp else pl.col("_new").cum_sum())
     if ratio_scale is not None:
         den = pl.col("denominator").sum()
-        level = (
-            pl.when(den != 0)
-            .then(pl.col("numerator").sum() * ratio_scale / den)
-            .otherwise(pl.col("value").mean())
-        )
+        level = pl.when(den != 0).then(pl.col("numerator").sum() * ratio_scale / den).otherwise(pl.col("value").mean())
     else:
         level = pl.col("value").mean()
     score = pl.col("value") * pl.col("_bad")
@@ -80,9 +74,7 @@ def merge_runs(
         periods=pl.len(),
         value=level,
         worst=pl.col("value").sort_by(score, descending=True, nulls_last=True).first(),
-        worst_period=pl.col("period_start")
-        .sort_by(score, descending=True, nulls_last=True)
-        .first(),
+        worst_period=pl.col("period_start").sort_by(score, descending=True, nulls_last=True).first(),
     )
     return runs.drop("_run").sort([*keys, "run_start"])
 

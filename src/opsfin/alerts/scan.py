@@ -91,9 +91,7 @@ class SettingsEntry(Entry):
 
     def over(self, base: Settings) -> Settings:
         """`base` with the settings this entry gives."""
-        return replace(
-            base, **{k: getattr(self, k) for k in SETTING_KEYS if getattr(self, k) is not None}
-        )
+        return replace(base, **{k: getattr(self, k) for k in SETTING_KEYS if getattr(self, k) is not None})
 
 
 class ScanEntry(SettingsEntry):
@@ -117,9 +115,7 @@ class ScanEntry(SettingsEntry):
         if self.members == "constraint" and len(self.by) < 2:
             raise ValueError("members is 'all', or 'constraint' with at least two 'by' dimensions")
         if self.peers is not None and self.peers != "all" and self.peers not in self.by[:-1]:
-            raise ValueError(
-                f"peers is 'all' or one of the 'by' dimensions before the last, got {self.peers!r}"
-            )
+            raise ValueError(f"peers is 'all' or one of the 'by' dimensions before the last, got {self.peers!r}")
         if self.confirm and not self.peers:
             raise ValueError("confirm is true or false, and needs peers")
         catalog = (info.context or {}).get("catalog")
@@ -132,9 +128,7 @@ class ScanEntry(SettingsEntry):
 
 
 class DetectionFile(Entry):
-    settings: Annotated[SettingsEntry, BeforeValidator(lambda v: {} if v is None else v)] = (
-        SettingsEntry()
-    )
+    settings: Annotated[SettingsEntry, BeforeValidator(lambda v: {} if v is None else v)] = SettingsEntry()
     scan: Annotated[list[ScanEntry], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
@@ -147,15 +141,11 @@ def _resolved(s: Settings, where: str) -> Settings:
         relearn=s.relearn or relearn,
     )
     if out.baseline < 3 or out.min_history < 3 or out.min_history > out.baseline:  # type: ignore[operator]
-        raise UserError(
-            f"{where}: need 3 ≤ min_history ≤ baseline (got {out.min_history}, {out.baseline})"
-        )
+        raise UserError(f"{where}: need 3 ≤ min_history ≤ baseline (got {out.min_history}, {out.baseline})")
     return out
 
 
-def parse_detection(
-    text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None
-) -> list[Scan]:
+def parse_detection(text: str, path: str | Path = FILE, catalog: Mapping[str, Kpi] | None = None) -> list[Scan]:
     """The scan list of detection YAML; a mistake is one UserError naming the file, entry and field."""
     data = parse_yaml(text, path)
     checked = validate(DetectionFile, {} if data is None else data, path, {"catalog": catalog})

@@ -45,9 +45,7 @@ def jsonable(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """One text per value: sorted keys, no whitespace, UTF-8 kept as is."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def entry_hash(
@@ -86,9 +84,7 @@ def append_audit(
 
     Appends are serialised: on PostgreSQL the head row is locked (SELECT … FOR UPDATE) until commit;
     on SQLite write transactions start with BEGIN IMMEDIATE, which takes the database's write lock."""
-    head = session.execute(
-        select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
-    ).scalar_one()
+    head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()).scalar_one()
     data = jsonable(payload)
     row = AuditRow(
         seq=head.seq + 1,
@@ -100,9 +96,7 @@ def append_audit(
         payload=canonical_json(data),
         prev_hash=head.hash,
     )
-    row.hash = entry_hash(
-        row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, data, row.prev_hash
-    )
+    row.hash = entry_hash(row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, data, row.prev_hash)
     session.add(row)
     head.seq, head.hash = row.seq, row.hash
     session.flush()
@@ -128,9 +122,7 @@ def _missing(first: int, last: int) -> str:
     return f"{span} missing (deleted)"
 
 
-def verify_chain(
-    rows: list[AuditRow], head: AuditHeadRow | None, anchor: tuple[int, str] | None = None
-) -> list[str]:
+def verify_chain(rows: list[AuditRow], head: AuditHeadRow | None, anchor: tuple[int, str] | None = None) -> list[str]:
     """Problems in the chain, one line each; [] when every entry, link and the head agree.
 
     `rows` in seq order. Detects an edited entry (its hash no longer matches its contents), an edited hash
@@ -163,9 +155,7 @@ def verify_chain(
             row.prev_hash,
         )
         if recomputed != row.hash:
-            problems.append(
-                f"entry {row.seq}: contents do not match its hash (edited entry or edited hash)"
-            )
+            problems.append(f"entry {row.seq}: contents do not match its hash (edited entry or edited hash)")
         if row.prev_hash != prev_hash and row.seq == expected_seq:
             before = "the start of the log" if row.seq == 1 else f"entry {row.seq - 1}"
             problems.append(f"entry {row.seq}: prev_hash does not match {before} (chain broken)")
@@ -182,9 +172,7 @@ def verify_chain(
             "(head edited, or entries added outside opsfin)"
         )
     elif head.hash != last_hash:
-        problems.append(
-            f"the audit head's hash does not match entry {last_seq} (head or entry edited)"
-        )
+        problems.append(f"the audit head's hash does not match entry {last_seq} (head or entry edited)")
     if anchor is not None:
         seq, digest = anchor
         found = next((r for r in rows if r.seq == seq), None)

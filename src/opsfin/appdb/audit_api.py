@@ -36,9 +36,7 @@ class AuditMixin:
             if not isinstance(value, str) or not value.strip() or len(value) > most:
                 raise AppDbError(f"audit {what} {value!r}: give 1 to {most} characters")
         with self._write() as s:
-            return entry_dict(
-                append_audit(s, actor, action, object_type, str(object_id)[:200], payload)
-            )
+            return entry_dict(append_audit(s, actor, action, object_type, str(object_id)[:200], payload))
 
     def has_audit_entry(self, action: str, object_type: str, object_id: str) -> bool:
         """Whether the log holds an entry of `action` on this object (a re-run checks its write was recorded)."""
@@ -54,9 +52,7 @@ class AuditMixin:
         with self._read() as s:
             return s.scalar(query) is not None
 
-    def audit_entries(
-        self, limit: int | None = None, object_type: str | None = None
-    ) -> list[dict[str, Any]]:
+    def audit_entries(self, limit: int | None = None, object_type: str | None = None) -> list[dict[str, Any]]:
         """Entries, newest first: {seq, at, actor, action, object_type, object_id, payload, prev_hash, hash}."""
         query = select(AuditRow).order_by(AuditRow.seq.desc())
         if object_type is not None:

@@ -32,9 +32,7 @@ def _text(value: object, what: str, max_len: int, required: bool = True) -> str:
     return value.strip() if required else value
 
 
-def _subject(
-    subject_type: str | None, subject_id: str | None, required: bool
-) -> tuple[str | None, str | None]:
+def _subject(subject_type: str | None, subject_id: str | None, required: bool) -> tuple[str | None, str | None]:
     if subject_type is None and subject_id is None and not required:
         return None, None
     if subject_type not in SUBJECT_TYPES:
@@ -140,9 +138,7 @@ class CollabMixin:
             )
             return comment_dict(row)
 
-    def list_comments(
-        self, subject_type: str | None = None, subject_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    def list_comments(self, subject_type: str | None = None, subject_id: str | None = None) -> list[dict[str, Any]]:
         """Comments, oldest first, optionally on one subject type or one subject."""
         query = select(CommentRow).order_by(CommentRow.at, CommentRow.id)
         if subject_type is not None:
@@ -216,16 +212,13 @@ class CollabMixin:
         unknown = sorted(set(changes) - set(ACTION_FIELDS))
         if unknown:
             raise AppDbError(
-                f"cannot change {', '.join(unknown)} of an action; "
-                f"choose among {', '.join(ACTION_FIELDS)}"
+                f"cannot change {', '.join(unknown)} of an action; choose among {', '.join(ACTION_FIELDS)}"
             )
         clean: dict[str, Any] = {}
         for field, value in changes.items():
             if field == "status":
                 if value not in ACTION_STATUSES:
-                    raise AppDbError(
-                        f"status {value!r}: choose one of {', '.join(ACTION_STATUSES)}"
-                    )
+                    raise AppDbError(f"status {value!r}: choose one of {', '.join(ACTION_STATUSES)}")
                 clean[field] = value
             elif field == "due":
                 clean[field] = _due(value)
@@ -239,11 +232,7 @@ class CollabMixin:
             row = s.get(ActionRow, action_id) if _valid_id(action_id) else None
             if row is None:
                 raise AppDbError(f"no action with id {action_id!r}")
-            diff = {
-                f: {"before": getattr(row, f), "after": v}
-                for f, v in clean.items()
-                if getattr(row, f) != v
-            }
+            diff = {f: {"before": getattr(row, f), "after": v} for f, v in clean.items() if getattr(row, f) != v}
             if diff:
                 for f, d in diff.items():
                     setattr(row, f, d["after"])
@@ -285,17 +274,9 @@ class CollabMixin:
             return [action_dict(r) for r in s.scalars(query)]
 
     # -- guardrails (they live in model/guardrails.yaml; the app database only records the change)
-    def record_guardrail_change(
-        self, actor: str, kpi: str, before: dict | None, after: dict | None
-    ) -> None:
+    def record_guardrail_change(self, actor: str, kpi: str, before: dict | None, after: dict | None) -> None:
         """Audit a guardrail added (before None), changed, or removed (after None)."""
-        action = (
-            "guardrail.add"
-            if before is None
-            else "guardrail.remove"
-            if after is None
-            else "guardrail.change"
-        )
+        action = "guardrail.add" if before is None else "guardrail.remove" if after is None else "guardrail.change"
         with self._write() as s:
             append_audit(
                 s,

@@ -50,9 +50,7 @@ def _sqlite_engine(url: URL) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write transaction takes the write lock at once: two writers queue instead of failing later
         # when a read snapshot cannot be upgraded.
-        conn.exec_driver_sql(
-            "BEGIN IMMEDIATE" if conn.get_execution_options().get("opsfin_write") else "BEGIN"
-        )
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("opsfin_write") else "BEGIN")
 
     return engine
 
@@ -78,9 +76,7 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
             self.url = make_url(url)
         except exc.ArgumentError:
             raise AppDbError(f"app_db.url {str(url)!r} is not a database URL") from None
-        if (
-            self.url.drivername == "postgresql"
-        ):  # the driver opsfin ships with (psycopg 3), not psycopg2
+        if self.url.drivername == "postgresql":  # the driver opsfin ships with (psycopg 3), not psycopg2
             self.url = self.url.set(drivername="postgresql+psycopg")
         if login_attempts_per_minute < 1:
             raise AppDbError("login_attempts_per_minute must be at least 1")
@@ -99,8 +95,7 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
                 self.engine.dispose()
                 reason = getattr(e, "orig", None) or e
                 raise AppDbError(
-                    f"cannot open the app database {safe_url(self.url)}: "
-                    f"{str(reason).strip().splitlines()[0]}"
+                    f"cannot open the app database {safe_url(self.url)}: {str(reason).strip().splitlines()[0]}"
                 ) from None
 
     @contextmanager

@@ -53,6 +53,7 @@ class MatchRunsMixin:
         def _write(self) -> AbstractContextManager[Session]: ...
         def _read(self) -> AbstractContextManager[Session]: ...
 
+    # long: one transaction writes the run, its kept matches and its audit entry; to split next
     def record_match_run(
         self,
         actor: str,
@@ -75,9 +76,7 @@ class MatchRunsMixin:
             raise AppDbError("a run keeps at least one auto match")
         bad = next((r for r in matches if len(r) != len(KEPT_COLUMNS)), None)
         if bad is not None:
-            raise AppDbError(
-                f"a kept match is (match_id, bank_txn_id, doc_type, doc_id, rule, score), not {bad!r}"
-            )
+            raise AppDbError(f"a kept match is (match_id, bank_txn_id, doc_type, doc_id, rule, score), not {bad!r}")
         frm, to, thru = (
             _day(date_from, "date_from"),
             _day(date_to, "date_to"),
@@ -85,9 +84,7 @@ class MatchRunsMixin:
         )
         with self._write() as s:
             # the audit head's lock serialises writers (PostgreSQL; SQLite writes take the database lock)
-            s.execute(
-                select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
-            ).scalar_one()
+            s.execute(select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()).scalar_one()
             latest = s.scalar(select(func.max(MatchRunRow.id)))
             if latest != based_on:
                 other = s.get(MatchRunRow, latest)
@@ -156,15 +153,11 @@ class MatchRunsMixin:
         kept (oldest run first)."""
         return [row for batch in self.kept_match_batches() for row in batch]
 
-    def kept_match_batches(
-        self, size: int = BATCH
-    ) -> Iterator[list[tuple[int, str, str, str, str, str, float]]]:
+    def kept_match_batches(self, size: int = BATCH) -> Iterator[list[tuple[int, str, str, str, str, str, float]]]:
         """`kept_matches` in lists of at most `size` rows, streamed from one read (bounded memory for a
         million kept pairs)."""
         t = KeptMatchRow.__table__.c
-        query = select(
-            t.run_id, t.match_id, t.bank_txn_id, t.doc_type, t.doc_id, t.rule, t.score
-        ).order_by(t.id)
+        query = select(t.run_id, t.match_id, t.bank_txn_id, t.doc_type, t.doc_id, t.rule, t.score).order_by(t.id)
         with self._read() as s:
             result = s.connection().execution_options(yield_per=size).execute(query)
             for part in result.partitions():

@@ -45,9 +45,7 @@ class SessionRow(Base):
     __tablename__ = "sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_hash: Mapped[str] = mapped_column(
-        String(HASH), unique=True
-    )  # sha256 of the cookie value
+    session_hash: Mapped[str] = mapped_column(String(HASH), unique=True)  # sha256 of the cookie value
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -72,9 +72,7 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 def common_passwords() -> frozenset[str]:
     """The 10,000 most common passwords (common_passwords.txt, lower-cased)."""
     lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(
-        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
-    )
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def password_problem(password: object, user_name: str | None = None) -> str | None:
@@ -83,9 +81,7 @@ def password_problem(password: object, user_name: str | None = None) -> str | No
     if not isinstance(password, str) or not password.strip():
         return "the password must not be empty"
     if len(password) < MIN_PASSWORD:
-        return (
-            f"the password must be at least {MIN_PASSWORD} characters long (a passphrase is best)"
-        )
+        return f"the password must be at least {MIN_PASSWORD} characters long (a passphrase is best)"
     if len(password) > MAX_PASSWORD:
         return f"the password must be at most {MAX_PASSWORD} characters long"
     if password.strip().lower() in common_passwords():

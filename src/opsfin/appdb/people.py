@@ -43,8 +43,7 @@ def check_name(name: object, what: str) -> str:
         raise AppDbError(f"{what} must not be empty")
     if len(name) > NAME or not _NAME_RE.match(name):
         raise AppDbError(
-            f"{what} {name!r}: use up to {NAME} letters, digits and . _ @ + - "
-            "(starting with a letter or digit)"
+            f"{what} {name!r}: use up to {NAME} letters, digits and . _ @ + - (starting with a letter or digit)"
         )
     return name
 
@@ -112,9 +111,7 @@ class PeopleMixin:
         if role not in ROLES:
             raise AppDbError(f"role {role!r}: choose one of {', '.join(ROLES)}")
         site_ids = check_sites(sites)
-        password_hash = hash_password(
-            _check_password(password, name)
-        )  # slow on purpose: outside the transaction
+        password_hash = hash_password(_check_password(password, name))  # slow on purpose: outside the transaction
         try:
             with self._write() as s:
                 if s.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
@@ -194,12 +191,7 @@ class PeopleMixin:
 
         Raises LoginThrottled when this (name, client) failed `login_attempts_per_minute` times in the
         last 60 s — even for the right password, so guessing cannot go on."""
-        if (
-            not isinstance(name, str)
-            or not isinstance(password, str)
-            or not name
-            or len(name) > NAME
-        ):
+        if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > NAME:
             verify_password(dummy_hash(), "")  # same time as a real attempt; no such user can exist
             return None
         client = str(client)[:200]
@@ -228,11 +220,7 @@ class PeopleMixin:
             # A hash made with weaker parameters is upgraded (hashed before the write lock is taken).
             upgraded = hash_password(password) if needs_rehash(row.password_hash) else None
             with self._write() as s:
-                s.execute(
-                    delete(FailedLoginRow).where(
-                        FailedLoginRow.name == name, FailedLoginRow.client == client
-                    )
-                )
+                s.execute(delete(FailedLoginRow).where(FailedLoginRow.name == name, FailedLoginRow.client == client))
                 fresh = s.get(UserRow, row.id) if upgraded else None
                 if fresh is not None:
                     fresh.password_hash = upgraded
@@ -256,9 +244,7 @@ class PeopleMixin:
                 if owner.disabled:
                     raise AppDbError(f"user {user_name!r} is disabled")
                 if s.scalar(select(TokenRow.id).where(TokenRow.name == name)) is not None:
-                    raise AppDbError(
-                        f"a token named {name!r} already exists (token names are never reused)"
-                    )
+                    raise AppDbError(f"a token named {name!r} already exists (token names are never reused)")
                 s.add(
                     TokenRow(
                         name=name,
@@ -275,18 +261,12 @@ class PeopleMixin:
 
     def list_tokens(self, user: User | str | None = None) -> list[Token]:
         """Tokens (active and revoked) by name, optionally of one user. Never the token or its hash."""
-        query = (
-            select(TokenRow, UserRow.name)
-            .join(UserRow, TokenRow.user_id == UserRow.id)
-            .order_by(TokenRow.name)
-        )
+        query = select(TokenRow, UserRow.name).join(UserRow, TokenRow.user_id == UserRow.id).order_by(TokenRow.name)
         if user is not None:
             query = query.where(UserRow.name == _user_name(user))
         with self._read() as s:
             return [
-                Token(
-                    id=t.id, name=t.name, user=u, created_at=t.created_at, revoked_at=t.revoked_at
-                )
+                Token(id=t.id, name=t.name, user=u, created_at=t.created_at, revoked_at=t.revoked_at)
                 for t, u in s.execute(query)
             ]
 
@@ -355,9 +335,7 @@ class PeopleMixin:
             row = s.scalar(
                 select(UserRow)
                 .join(SessionRow, SessionRow.user_id == UserRow.id)
-                .where(
-                    SessionRow.session_hash == sha256_hex(sid), SessionRow.expires_at > utc_now()
-                )
+                .where(SessionRow.session_hash == sha256_hex(sid), SessionRow.expires_at > utc_now())
             )
             return to_user(row) if row is not None and not row.disabled else None
 

@@ -19,9 +19,7 @@ MONEY_LIMIT = Decimal(10) ** 16  # NUMERIC(18,2): 16 digits before the point
 def to_money(value: Any, what: str = "expected_impact") -> Decimal:
     """An amount as a Decimal with 2 places; AppDbError for floats, non-finite values or sub-cent digits."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise AppDbError(
-            f"{what}: give an exact amount (Decimal or text such as '1250.00'), not {value!r}"
-        )
+        raise AppDbError(f"{what}: give an exact amount (Decimal or text such as '1250.00'), not {value!r}")
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

@@ -111,8 +111,7 @@ def _render_table(t: Table) -> list[str]:
     out.append(f"- **Primary key:** ({_keys(t.primary_key)})")
     if t.foreign_keys:
         refs = "; ".join(
-            f"({_keys(f.columns)}) → [`{f.ref_table}`](#{f.ref_table}) ({_keys(f.ref_columns)})"
-            for f in t.foreign_keys
+            f"({_keys(f.columns)}) → [`{f.ref_table}`](#{f.ref_table}) ({_keys(f.ref_columns)})" for f in t.foreign_keys
         )
         out.append(f"- **Foreign keys:** {refs}")
     else:
@@ -124,13 +123,9 @@ def _render_table(t: Table) -> list[str]:
     ]
     for c in t.columns:
         null = "yes" if c.nullable else "no"
-        out.append(
-            f"| `{c.name}` | {c.type} | {null} | {_cell(_rule(c))} | {_cell(c.description)} |"
-        )
+        out.append(f"| `{c.name}` | {c.type} | {null} | {_cell(_rule(c))} | {_cell(c.description)} |")
     if t.lineage:
-        out.append(
-            "| `_load_id` | VARCHAR | yes |  | lineage: the load that brought the row (`loads.load_id`) |"
-        )
+        out.append("| `_load_id` | VARCHAR | yes |  | lineage: the load that brought the row (`loads.load_id`) |")
     out.append("")
     return out
 
@@ -173,9 +168,7 @@ def _contents(all_tables: tuple[Table, ...]) -> list[str]:
     for g in GROUPS:
         names = [t.name for t in all_tables if t.group == g]
         out.append(f"- **{g}:** " + ", ".join(f"[`{n}`](#{n})" for n in names))
-    out.append(
-        "- [Clarifications to the canonical model v1](#clarifications-to-the-canonical-model-v1)"
-    )
+    out.append("- [Clarifications to the canonical model v1](#clarifications-to-the-canonical-model-v1)")
     out.append("")
     return out
 
@@ -201,8 +194,7 @@ def _clarifications(all_tables: tuple[Table, ...]) -> list[str]:
         "",
         "### Primary keys",
         "",
-        "The model names no keys. These are the ones chosen; each is unique per table "
-        "(checked by `opsfin check`).",
+        "The model names no keys. These are the ones chosen; each is unique per table (checked by `opsfin check`).",
         "",
         "| table | primary key |",
         "| --- | --- |",
@@ -244,12 +236,8 @@ def doc_path() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m opsfin.canonical.docs", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if docs/data-model.md is out of date"
-    )
+    parser = argparse.ArgumentParser(prog="python -m opsfin.canonical.docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/data-model.md is out of date")
     args = parser.parse_args(argv)
     path = doc_path()
     text = render_data_model()

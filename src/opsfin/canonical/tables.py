@@ -79,9 +79,7 @@ def _order_lines(name: str, description: str, order_id: str, party: str, due_dat
     )
 
 
-def _deliveries(
-    name: str, description: str, delivery_id: str, orders: str, order_id: str, date: str
-) -> Table:
+def _deliveries(name: str, description: str, delivery_id: str, orders: str, order_id: str, date: str) -> Table:
     return Table(
         name,
         FINANCE,
@@ -139,9 +137,7 @@ def _payments(name: str, description: str, payment_id: str, party: str, date: st
     )
 
 
-def _allocations(
-    name: str, description: str, payments: str, payment_id: str, invoices: str
-) -> Table:
+def _allocations(name: str, description: str, payments: str, payment_id: str, invoices: str) -> Table:
     return Table(
         name,
         FINANCE,
@@ -179,9 +175,7 @@ TABLES: tuple[Table, ...] = (
             col("cost_center_id"),
             col("site_id"),
             col("name"),
-            col(
-                "kind", allowed=("production", "service", "support", "warehouse", "admin", "sales")
-            ),
+            col("kind", allowed=("production", "service", "support", "warehouse", "admin", "sales")),
             col("owner"),
         ),
         ("cost_center_id",),
@@ -578,9 +572,7 @@ TABLES: tuple[Table, ...] = (
         ("entry_id",),
         (fk("account_id", "accounts"), fk("cost_center_id", "cost_centers")),
     ),
-    _order_lines(
-        "purchase_orders", "Purchase-order lines.", "po_id", "supplier", due_date="expected_date"
-    ),
+    _order_lines("purchase_orders", "Purchase-order lines.", "po_id", "supplier", due_date="expected_date"),
     _deliveries(
         "goods_receipts",
         "Goods received against purchase-order lines.",
@@ -625,9 +617,7 @@ TABLES: tuple[Table, ...] = (
         "payment_id",
         invoices="ap_invoices",
     ),
-    _order_lines(
-        "sales_orders", "Sales-order lines.", "so_id", "customer", due_date="promised_date"
-    ),
+    _order_lines("sales_orders", "Sales-order lines.", "so_id", "customer", due_date="promised_date"),
     _deliveries(
         "shipments",
         "Quantities shipped against sales-order lines.",

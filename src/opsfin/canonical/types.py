@@ -116,9 +116,7 @@ def col(
     return Column(name, type_, null, allowed, minimum, maximum, pattern, doc)
 
 
-def fk(
-    columns: str | tuple[str, ...], ref_table: str, ref_columns: str | tuple[str, ...] | None = None
-) -> ForeignKey:
+def fk(columns: str | tuple[str, ...], ref_table: str, ref_columns: str | tuple[str, ...] | None = None) -> ForeignKey:
     cols = (columns,) if isinstance(columns, str) else tuple(columns)
     if ref_columns is None:
         ref_columns = cols

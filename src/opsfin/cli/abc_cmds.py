@@ -15,14 +15,10 @@ from .root import app
 
 @app.command("abc")
 def abc_cmd(
-    object_: Annotated[
-        str, typer.Option("--object", help="product or customer (cost-to-serve)")
-    ] = "product",
+    object_: Annotated[str, typer.Option("--object", help="product or customer (cost-to-serve)")] = "product",
     from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
-    view: Annotated[
-        str, typer.Option(help="objects (default), pools, activities or assignments")
-    ] = "objects",
+    view: Annotated[str, typer.Option(help="objects (default), pools, activities or assignments")] = "objects",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
     engine: EngineOpt = None,
@@ -39,14 +35,11 @@ def abc_cmd(
 def allocate_cmd(
     method: Annotated[str, typer.Option(help="direct, step or reciprocal")] = "direct",
     period: Annotated[str | None, typer.Option(help="month to allocate, YYYY-MM")] = None,
-    post: Annotated[
-        bool, typer.Option("--post", help="post the allocation journals into gl_entries")
-    ] = False,
+    post: Annotated[bool, typer.Option("--post", help="post the allocation journals into gl_entries")] = False,
     view: Annotated[
         str,
         typer.Option(
-            help="summary (per cost centre, the default) or flows (every sender → "
-            "receiver amount per account)"
+            help="summary (per cost centre, the default) or flows (every sender → receiver amount per account)"
         ),
     ] = "summary",
     fmt: FormatOpt = OutputFormat.table,
@@ -66,9 +59,7 @@ def allocate_cmd(
     ws = workspace.open(ws_path)
     from .users_cmds import cli_actor
 
-    rows, result, status = allocation_result(
-        ws, method, period, post, view, actor=cli_actor(), engine=engine
-    )
+    rows, result, status = allocation_result(ws, method, period, post, view, actor=cli_actor(), engine=engine)
     print_rows(rows, fmt, title=f"Allocation {result.run_id} ({view})")
     if status is not None:
         msg = (

@@ -35,9 +35,7 @@ def _number(x: float | None, unit: str) -> str:
 def alerts_cmd(
     from_: Annotated[
         str | None,
-        typer.Option(
-            "--from", help="first day (YYYY-MM-DD): alerts overlapping [--from, --to] are shown"
-        ),
+        typer.Option("--from", help="first day (YYYY-MM-DD): alerts overlapping [--from, --to] are shown"),
     ] = None,
     to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -71,10 +69,7 @@ def alerts_cmd(
             }
         )
     if fmt == OutputFormat.table:  # the explanation already names the KPI, scope and periods
-        rows = [
-            {"severity": r["severity"], "kind": r["kind"], "explanation": r["explanation"]}
-            for r in rows
-        ]
+        rows = [{"severity": r["severity"], "kind": r["kind"], "explanation": r["explanation"]} for r in rows]
     print_rows(rows, fmt, title=f"Alerts ({len(rows)})")
 
 

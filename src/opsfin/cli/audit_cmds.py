@@ -31,9 +31,7 @@ def _anchor(text: str | None) -> tuple[int, str] | None:
         return None
     seq, sep, digest = text.partition(":")
     if not sep or not seq.strip().isdigit() or len(digest.strip()) != 64:
-        raise UserError(
-            f"--anchor {text!r}: use SEQ:HASH as printed by an earlier `opsfin audit verify`"
-        )
+        raise UserError(f"--anchor {text!r}: use SEQ:HASH as printed by an earlier `opsfin audit verify`")
     return int(seq), digest.strip().lower()
 
 
@@ -41,10 +39,7 @@ def _anchor(text: str | None) -> tuple[int, str] | None:
 def audit_verify_cmd(
     anchor: Annotated[
         str | None,
-        typer.Option(
-            help="SEQ:HASH of an earlier head, kept outside the database: "
-            "that entry must be unchanged"
-        ),
+        typer.Option(help="SEQ:HASH of an earlier head, kept outside the database: that entry must be unchanged"),
     ] = None,
     ws_path: WorkspaceOpt = None,
 ) -> None:
@@ -64,9 +59,7 @@ def audit_verify_cmd(
     seq, digest = head if head else (0, "")
     typer.echo(f"audit log intact: {seq} entries")
     if seq:
-        typer.echo(
-            f"head: {seq}:{digest}  (keep it elsewhere; later: opsfin audit verify --anchor {seq}:…)"
-        )
+        typer.echo(f"head: {seq}:{digest}  (keep it elsewhere; later: opsfin audit verify --anchor {seq}:…)")
 
 
 @audit_app.command("list")

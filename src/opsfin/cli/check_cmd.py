@@ -24,9 +24,7 @@ def _print_table(findings: list[Finding]) -> None:
     order: dict[str, int] = {}
     for f in findings:
         order.setdefault(f.check, len(order))
-    for check, group in groupby(
-        sorted(findings, key=lambda f: order[f.check]), key=lambda f: f.check
-    ):
+    for check, group in groupby(sorted(findings, key=lambda f: order[f.check]), key=lambda f: f.check):
         rows = list(group)
         table = RichTable(title=f"{check} ({len(rows)})", title_justify="left", show_lines=False)
         for name, kw in (

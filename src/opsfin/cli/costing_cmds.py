@@ -27,10 +27,7 @@ def unit_economics_cmd(
     ] = None,
     scope: Annotated[
         str,
-        typer.Option(
-            help="product (units sold), warehouse (cost per line picked) or "
-            "support (cost per ticket)"
-        ),
+        typer.Option(help="product (units sold), warehouse (cost per line picked) or support (cost per ticket)"),
     ] = "product",
     from_: FromOpt = None,
     to: ToOpt = None,
@@ -68,9 +65,7 @@ def order_costs_cmd(
 @app.command("value-stream")
 def value_stream_cmd(
     by: Annotated[str, typer.Option(help="family (default) or product")] = "family",
-    steps: Annotated[
-        bool, typer.Option("--steps", help="list the non-value-added steps with their cost")
-    ] = False,
+    steps: Annotated[bool, typer.Option("--steps", help="list the non-value-added steps with their cost")] = False,
     from_: FromOpt = None,
     to: ToOpt = None,
     engine: EngineOpt = None,

@@ -21,16 +21,10 @@ from .root import app
 
 @app.command("demo")
 def demo_cmd(
-    directory: Annotated[Path, typer.Option("--dir", help="folder of the demo workspace")] = Path(
-        "demo-workspace"
-    ),
+    directory: Annotated[Path, typer.Option("--dir", help="folder of the demo workspace")] = Path("demo-workspace"),
     scale: Annotated[str, typer.Option(help=f"size: {', '.join(SCALES)}")] = "demo",
-    seed: Annotated[
-        int, typer.Option(help="random seed; the same seed and scale give the same data")
-    ] = 42,
-    no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="only build, do not start the web server")
-    ] = False,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed and scale give the same data")] = 42,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="only build, do not start the web server")] = False,
     overwrite: Annotated[
         bool,
         typer.Option("--overwrite", help="replace the warehouse of a non-demo workspace in --dir"),
@@ -64,9 +58,7 @@ def demo_cmd(
     console.print("Explore it:")
     print_command(f"{opsfin} check -w {where}")
     print_command(f"{opsfin} quarantine -w {where}")
-    folder = json.dumps(
-        shell_path(ws.path, quote=False)
-    )  # a Python string literal in double quotes
+    folder = json.dumps(shell_path(ws.path, quote=False))  # a Python string literal in double quotes
     code = f'import opsfin; print(opsfin.open({folder}).table("gl_entries"))'
     print_command(f"{python_command()} -c {shlex.quote(code)}")
     _print_demo_users(ws, f"{opsfin} users list -w {where}")
@@ -99,9 +91,7 @@ def build_progress() -> Iterator[BuildProgress]:
             task = bar.add_task("", total=None, stage="Starting")
 
             def tell(stage: str, detail: str, done: int, total: int) -> None:
-                bar.update(
-                    task, completed=done, total=total, description=detail, stage=stage.capitalize()
-                )
+                bar.update(task, completed=done, total=total, description=detail, stage=stage.capitalize())
 
             yield tell
         return
@@ -111,9 +101,7 @@ def build_progress() -> Iterator[BuildProgress]:
         if stage not in told and stage != "built":
             told.append(stage)
             what = f"from {detail}, month by month" if stage == "simulating" else detail
-            err_console.print(
-                f"demo: {stage} ({what})", markup=False, highlight=False, soft_wrap=True
-            )
+            err_console.print(f"demo: {stage} ({what})", markup=False, highlight=False, soft_wrap=True)
 
     yield tell_line
 
@@ -125,8 +113,7 @@ def _print_demo_users(ws, list_command: str) -> None:
     created = create_demo_users(ws)
     if not created:
         console.print(
-            "Demo users exist already (their passwords were printed when they were created); "
-            "list them with:",
+            "Demo users exist already (their passwords were printed when they were created); list them with:",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -20,9 +20,7 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("parquet")
 def export_parquet_cmd(
-    directory: Annotated[
-        Path, typer.Argument(help="folder to write <table>.parquet files into (created if missing)")
-    ],
+    directory: Annotated[Path, typer.Argument(help="folder to write <table>.parquet files into (created if missing)")],
     keep_time: Annotated[
         bool,
         typer.Option(
@@ -64,23 +62,18 @@ class PackFormat(StrEnum):
 @export_app.command("pack")
 def export_pack_cmd(
     period: Annotated[str, typer.Option("--period", help="the month, YYYY-MM")],
-    fmt: Annotated[
-        PackFormat, typer.Option("--format", help="xlsx (a workbook) or html (a printable page)")
-    ],
+    fmt: Annotated[PackFormat, typer.Option("--format", help="xlsx (a workbook) or html (a printable page)")],
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
-            help="file to write (default: pack-YYYY-MM.xlsx|html in the current folder; "
-            "a folder: that name inside it)",
+            help="file to write (default: pack-YYYY-MM.xlsx|html in the current folder; a folder: that name inside it)",
         ),
     ] = None,
     sites: Annotated[
         str | None,
-        typer.Option(
-            "--sites", help="only these sites' rows, e.g. P1,P2 (company-level figures left out)"
-        ),
+        typer.Option("--sites", help="only these sites' rows, e.g. P1,P2 (company-level figures left out)"),
     ] = None,
     ws_path: WorkspaceOpt = None,
 ) -> None:

@@ -23,9 +23,7 @@ from .root import app
 OUTPUT_FORMATS = tuple(f.value for f in OutputFormat)
 
 
-def resolve_formats(
-    fmt: str | None, doc_format: str | None, output: str | None
-) -> tuple[str | None, OutputFormat]:
+def resolve_formats(fmt: str | None, doc_format: str | None, output: str | None) -> tuple[str | None, OutputFormat]:
     """`--format` takes either family: table/csv/json (output) or camt053/mt940/ubl (document)."""
     out: str | None = output.lower() if output else None
     doc: str | None = doc_format.lower() if doc_format else None
@@ -75,9 +73,7 @@ def _progress_display(enabled: bool):
         yield report
 
 
-def _print_result(
-    result: ingest.LoadResult, out: OutputFormat, workspace: Path | None = None
-) -> None:
+def _print_result(result: ingest.LoadResult, out: OutputFormat, workspace: Path | None = None) -> None:
     if out == OutputFormat.json:
         print_json(result.to_dict())
         return
@@ -118,9 +114,7 @@ def _print_result(
     if result.ignored_columns:
         console.print(f"[dim]Columns not used: {', '.join(result.ignored_columns)}[/dim]")
     if result.rows_quarantined:
-        console.print(
-            f"[red]{result.rows_quarantined} row(s) quarantined[/red]; the first reasons:"
-        )
+        console.print(f"[red]{result.rows_quarantined} row(s) quarantined[/red]; the first reasons:")
         for note in result.first_problems:
             console.print(
                 f"  {note.table} row {note.source_row}: {note.reason}",
@@ -136,22 +130,15 @@ def _print_result(
 
 
 @app.command("ingest")
+# long: half of it is the verb's option declarations; the body calls ingest and audits the load
 def ingest_cmd(
-    path: Annotated[
-        Path | None, typer.Argument(help="file to load (omit with --sql)", show_default=False)
-    ] = None,
-    table: Annotated[
-        str | None, typer.Option("--table", "-t", help="canonical table a tabular file fills")
-    ] = None,
+    path: Annotated[Path | None, typer.Argument(help="file to load (omit with --sql)", show_default=False)] = None,
+    table: Annotated[str | None, typer.Option("--table", "-t", help="canonical table a tabular file fills")] = None,
     mapping: Annotated[
         str | None,
-        typer.Option(
-            "--mapping", "-m", help="mapping YAML (a bare name is looked up in model/mappings/)"
-        ),
+        typer.Option("--mapping", "-m", help="mapping YAML (a bare name is looked up in model/mappings/)"),
     ] = None,
-    sheet: Annotated[
-        str | None, typer.Option("--sheet", help="Excel sheet (default: the first)")
-    ] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet (default: the first)")] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -163,22 +150,16 @@ def ingest_cmd(
     doc_format: Annotated[
         str | None, typer.Option("--doc-format", help="camt053|mt940|ubl (default: detected)")
     ] = None,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="table|csv|json (default: table)")
-    ] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="table|csv|json (default: table)")] = None,
     replace: Annotated[
         bool,
         typer.Option("--replace", help="delete an earlier load of the same content, load again"),
     ] = False,
     add_missing_parties: Annotated[
         bool,
-        typer.Option(
-            "--add-missing-parties", help="UBL: create suppliers that are not in the master data"
-        ),
+        typer.Option("--add-missing-parties", help="UBL: create suppliers that are not in the master data"),
     ] = False,
-    sql: Annotated[
-        str | None, typer.Option("--sql", help="load the rows of this query instead of a file")
-    ] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="load the rows of this query instead of a file")] = None,
     source_url: Annotated[
         str | None, typer.Option("--source-url", help="SQLAlchemy URL the --sql query runs on")
     ] = None,
@@ -200,9 +181,7 @@ def ingest_cmd(
             if doc is not None:
                 raise UserError("--doc-format does not apply to --sql")
             if source_url is None:
-                raise UserError(
-                    "--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)"
-                )
+                raise UserError("--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)")
             result = ingest.ingest_sql(
                 workspace,
                 sql,
@@ -269,26 +248,20 @@ def quarantine_cmd(
         print_rows(frame, fmt)
     else:
         print_rows(
-            frame.select(
-                "load_id", "table_name", "source_row", "column_name", "reason", "raw_record"
-            ),
+            frame.select("load_id", "table_name", "source_row", "column_name", "reason", "raw_record"),
             fmt,
             title="quarantine",
         )
 
 
-period_app = typer.Typer(
-    help="Close accounting periods and list the closed ones.", no_args_is_help=True
-)
+period_app = typer.Typer(help="Close accounting periods and list the closed ones.", no_args_is_help=True)
 app.add_typer(period_app, name="period")
 
 
 @period_app.command("close")
 def period_close_cmd(
     period: Annotated[str, typer.Argument(help="the month to close, YYYY-MM")],
-    by: Annotated[
-        str | None, typer.Option("--by", help="who closes it (default: your user name)")
-    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who closes it (default: your user name)")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Close a month: from now on, an ingest of GL rows dated in it quarantines them."""

@@ -17,22 +17,12 @@ from .root import app
 
 @app.command("kpi")
 def kpi_cmd(
-    kpis: Annotated[
-        str | None, typer.Argument(help="KPI ids, comma-separated (see --list)")
-    ] = None,
+    kpis: Annotated[str | None, typer.Argument(help="KPI ids, comma-separated (see --list)")] = None,
     grain: Annotated[str, typer.Option(help="day, week, month, quarter or year")] = "month",
-    by: Annotated[
-        str | None, typer.Option(help=f"dimensions, comma-separated: {', '.join(DIMENSIONS)}")
-    ] = None,
-    where: Annotated[
-        list[str] | None, typer.Option(help="filter DIM=VALUE (repeatable; VALUE may list a,b)")
-    ] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="first day (YYYY-MM-DD); clips the first period")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="last day (YYYY-MM-DD); clips the last period")
-    ] = None,
+    by: Annotated[str | None, typer.Option(help=f"dimensions, comma-separated: {', '.join(DIMENSIONS)}")] = None,
+    where: Annotated[list[str] | None, typer.Option(help="filter DIM=VALUE (repeatable; VALUE may list a,b)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD); clips the first period")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD); clips the last period")] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark")] = None,
     list_: Annotated[bool, typer.Option("--list", help="show the KPI catalog")] = False,
     fmt: FormatOpt = OutputFormat.table,
@@ -57,14 +47,10 @@ def kpi_cmd(
     dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
     ids = [k.strip() for k in kpis.split(",") if k.strip()]
     catalog = ws.kpi_catalog()
-    frames = compute(
-        ws.kpi_tables(engine), ids, grain, dims, parse_where(where), from_, to, catalog=catalog
-    )
+    frames = compute(ws.kpi_tables(engine), ids, grain, dims, parse_where(where), from_, to, catalog=catalog)
     records = [r for f in frames for r in f.to_dicts()]
     # a table shows each value in its KPI's unit (46.7%, 1,234.50, 41.3); CSV and JSON keep every digit
-    print_rows(
-        records if records else [], fmt, title="KPIs", kinds={"value": kpi_value_kind(catalog)}
-    )
+    print_rows(records if records else [], fmt, title="KPIs", kinds={"value": kpi_value_kind(catalog)})
 
 
 @app.command("bottlenecks")

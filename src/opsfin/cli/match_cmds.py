@@ -20,15 +20,9 @@ match_app = typer.Typer(
 )
 app.add_typer(match_app, name="match")
 
-FromOpt = Annotated[
-    str | None, typer.Option("--from", help="first booking day of the bank lines (YYYY-MM-DD)")
-]
-ToOpt = Annotated[
-    str | None, typer.Option("--to", help="last booking day of the bank lines (YYYY-MM-DD)")
-]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")
-]
+FromOpt = Annotated[str | None, typer.Option("--from", help="first booking day of the bank lines (YYYY-MM-DD)")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="last booking day of the bank lines (YYYY-MM-DD)")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")]
 TABLE_LIMIT = 50
 
 BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
@@ -306,9 +300,7 @@ def match_exceptions_cmd(
         )
         return
     print_rows(
-        bank.select("bank_txn_id", "booking_date", "amount", "reference", "reason").head(
-            TABLE_LIMIT
-        ),
+        bank.select("bank_txn_id", "booking_date", "amount", "reference", "reason").head(TABLE_LIMIT),
         fmt,
         title=f"Bank lines not matched ({bank.height})",
     )
@@ -410,6 +402,4 @@ def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt
         return
     print_rows(rows, fmt, title="Matching quality against truth/")
     unmet = [name for name, t in result["targets"].items() if t["met"] is False]
-    console.print(
-        "all targets met" if not unmet else f"[red]targets not met: {', '.join(unmet)}[/red]"
-    )
+    console.print("all targets met" if not unmet else f"[red]targets not met: {', '.join(unmet)}[/red]")

@@ -96,11 +96,7 @@ def print_rows(
     """Print a table of rows in the chosen format. `kinds` names the unit kind of columns that neither
     their name nor their values tell (a KPI's `value`: a function of the row; see present.units)."""
     records = rows.to_dicts() if isinstance(rows, pl.DataFrame) else list(rows)
-    columns = (
-        list(rows.columns)
-        if isinstance(rows, pl.DataFrame)
-        else (list(records[0]) if records else [])
-    )
+    columns = list(rows.columns) if isinstance(rows, pl.DataFrame) else (list(records[0]) if records else [])
     if fmt == OutputFormat.json:
         print_json(records)
     elif fmt == OutputFormat.csv:
@@ -116,9 +112,7 @@ def print_rows(
         table, hidden = fit_table(humanise(records, columns, kinds), console.width, title)
         console.print(table)
         if hidden:
-            console.print(
-                f"[dim]({hidden} column{'s' if hidden > 1 else ''} hidden; use --format csv)[/dim]"
-            )
+            console.print(f"[dim]({hidden} column{'s' if hidden > 1 else ''} hidden; use --format csv)[/dim]")
 
 
 def fit_table(human: HumanTable, width: int, title: str | None = None) -> tuple[RichTable, int]:

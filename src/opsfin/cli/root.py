@@ -11,9 +11,7 @@ from typer.core import TyperOption
 def _flags_show_no_value_type() -> None:
     """In `--help`, a flag (`--post`, `--no-serve`, `--help`) has no value type beside it: Typer 0.29 shows
     `<bool>` there, as if the flag took a value. Options that take a value keep theirs (`<int>`, `<path>`)."""
-    shown = getattr(
-        TyperOption, "display_type_rich", None
-    )  # absent in older Typer, which shows none
+    shown = getattr(TyperOption, "display_type_rich", None)  # absent in older Typer, which shows none
     if shown is None or getattr(shown, "flags_show_none", False):
         return
 

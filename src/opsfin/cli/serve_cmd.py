@@ -63,9 +63,7 @@ def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = Tru
 
 @app.command("serve")
 def serve_cmd(
-    host: Annotated[
-        str, typer.Option(help="interface to listen on (0.0.0.0 for every interface)")
-    ] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 for every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     ws_path: WorkspaceOpt = None,
 ) -> None:

@@ -19,9 +19,7 @@ users_app = typer.Typer(
     help="People who log in to the web app (roles and site scope).",
     no_args_is_help=True,
 )
-tokens_app = typer.Typer(
-    name="tokens", help="Bearer tokens for machine access to the REST API.", no_args_is_help=True
-)
+tokens_app = typer.Typer(name="tokens", help="Bearer tokens for machine access to the REST API.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
@@ -45,9 +43,7 @@ def _known_sites(ws, sites: str) -> list[str]:
     """The --sites list, each checked against the warehouse's `sites` table."""
     wanted = [s.strip() for s in sites.split(",") if s.strip()]
     if not wanted:
-        raise UserError(
-            "--sites: name at least one site (e.g. --sites P1,P2), or leave it out for every site"
-        )
+        raise UserError("--sites: name at least one site (e.g. --sites P1,P2), or leave it out for every site")
     known = set(ws.table("sites")["site_id"].to_list())
     unknown = [s for s in wanted if s not in known]
     if unknown:
@@ -71,15 +67,11 @@ def users_add_cmd(
     name: Annotated[str, typer.Argument(help="login name (letters, digits and . _ @ + -)")],
     role: Annotated[
         str,
-        typer.Option(
-            help="admin, controller, analyst or viewer (default: viewer, the least privilege)"
-        ),
+        typer.Option(help="admin, controller, analyst or viewer (default: viewer, the least privilege)"),
     ] = "viewer",
     sites: Annotated[
         str | None,
-        typer.Option(
-            help="limit the user to these sites (comma-separated site ids); default: every site"
-        ),
+        typer.Option(help="limit the user to these sites (comma-separated site ids); default: every site"),
     ] = None,
     password_stdin: Annotated[
         bool,
@@ -174,21 +166,15 @@ def users_set_password_cmd(
 
 @tokens_app.command("create")
 def tokens_create_cmd(
-    name: Annotated[
-        str, typer.Argument(help="a name for the token (e.g. the machine that uses it)")
-    ],
-    user: Annotated[
-        str, typer.Option("--user", help="the user whose role and sites the token acts with")
-    ],
+    name: Annotated[str, typer.Argument(help="a name for the token (e.g. the machine that uses it)")],
+    user: Annotated[str, typer.Option("--user", help="the user whose role and sites the token acts with")],
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Create a bearer token. It is printed once (stdout); only its hash is stored."""
     _, db = _open(ws_path)
     token = db.create_token(name, user, actor=cli_actor())
     typer.echo(token)
-    err_console.print(
-        f"token {name} for user {user} created. Store it now: it will not be shown again."
-    )
+    err_console.print(f"token {name} for user {user} created. Store it now: it will not be shown again.")
 
 
 @tokens_app.command("list")

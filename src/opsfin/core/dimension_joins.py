@@ -17,9 +17,7 @@ from .dimensions import Hop, hops_for
 Tables = Callable[[str], ir.Table]  # a warehouse table by name
 
 
-def reach(
-    t: Tables, rel: ir.Table, source: str, dims: frozenset[str] | set[str], keep_rows: bool = False
-) -> ir.Table:
+def reach(t: Tables, rel: ir.Table, source: str, dims: frozenset[str] | set[str], keep_rows: bool = False) -> ir.Table:
     """Join the master data that takes rows of `source` to `dims` (core/dimensions.py `REACH`). Hops
     through the same table and key are one join; a `clock` hop finds the shift from `_ts`.
 

@@ -59,12 +59,8 @@ EMPLOYEE_SITE = Hop("employee_id", "employees", "employee_id", "site_id", "site"
 PRODUCT_FAMILY = Hop("product", "products", "product_id", "family", "family")
 ORDER_SITE = Hop("order_id", "production_orders", "order_id", "site_id", "site")
 ORDER_PRODUCT = Hop("order_id", "production_orders", "order_id", "product_id", "product")
-OPERATION_WORK_CENTER = Hop(
-    "operation_id", "operations", "operation_id", "work_center_id", "work_center", "left"
-)
-OPERATION_MACHINE = Hop(
-    "operation_id", "operations", "operation_id", "machine_id", "machine", "left"
-)
+OPERATION_WORK_CENTER = Hop("operation_id", "operations", "operation_id", "work_center_id", "work_center", "left")
+OPERATION_MACHINE = Hop("operation_id", "operations", "operation_id", "machine_id", "machine", "left")
 OPERATION_SHIFT = Hop("operation_id", "operations", "operation_id", "shift_id", "shift", "left")
 SITE_SHIFT_BY_CLOCK = Hop("site", "shifts", "site_id", "shift_id", "shift", "clock")
 
@@ -172,9 +168,7 @@ def check_dim(dim: str, supported: tuple[str, ...], engine: str) -> str:
 def parse_by(by: str | Iterable[str] | None, supported: tuple[str, ...], engine: str) -> list[str]:
     """`--by` dimensions (comma-separated text or a list; blanks skipped), each one `engine` splits by,
     none twice; [] for None or nothing."""
-    items = [
-        b.strip() for b in (by.split(",") if isinstance(by, str) else by or []) if b and b.strip()
-    ]
+    items = [b.strip() for b in (by.split(",") if isinstance(by, str) else by or []) if b and b.strip()]
     for b in items:
         check_dim(b, supported, engine)
     if len(set(items)) != len(items):
@@ -207,15 +201,8 @@ class SiteMap:
     @classmethod
     def from_frames(cls, frames: Mapping[str, Frame]) -> SiteMap:
         """From the master-data tables `SITE_MAP_TABLES` (Polars or Arrow), by the hops of `SITE_PATHS`."""
-        sites = {
-            str(s): str(n if n is not None else s)
-            for s, n in _rows(frames["sites"], "site_id", "name")
-        }
-        lookups = {
-            h: _pairs(frames[h.table], h.key, h.column)
-            for path in SITE_PATHS.values()
-            for h in path
-        }
+        sites = {str(s): str(n if n is not None else s) for s, n in _rows(frames["sites"], "site_id", "name")}
+        lookups = {h: _pairs(frames[h.table], h.key, h.column) for path in SITE_PATHS.values() for h in path}
         members: dict[str, dict[str, str]] = {"site": {s: s for s in sites}}
         for dim, path in SITE_PATHS.items():
             if not path:
@@ -245,9 +232,7 @@ class SiteMap:
             return None
         scope = tuple(dict.fromkeys(str(s).strip() for s in sites if str(s).strip()))
         if not scope:
-            raise UserError(
-                "name at least one site (or leave it out for the company pack)", param="sites"
-            )
+            raise UserError("name at least one site (or leave it out for the company pack)", param="sites")
         unknown = [s for s in scope if s not in self.sites]
         if unknown:
             raise UserError(
@@ -287,9 +272,7 @@ class SiteMap:
                 return frozenset({site})
         return None
 
-    def visible(
-        self, members: Mapping[str, Iterable[str | None]], scope: tuple[str, ...] | None
-    ) -> bool:
+    def visible(self, members: Mapping[str, Iterable[str | None]], scope: tuple[str, ...] | None) -> bool:
         """Whether a row with these members may be shown in a view of `scope` (None: every row)."""
         if scope is None:
             return True
@@ -316,8 +299,7 @@ def parse_where(items: Iterable[str] | None) -> dict[str, list[str]]:
         named = "{param} " + repr(item)
         if any(mark in item for mark in _SQL_MARKS):
             raise UserError(
-                named + ": write DIM=VALUE without quotes or SQL, several values with commas "
-                "(e.g. {param} site=P1,P2)",
+                named + ": write DIM=VALUE without quotes or SQL, several values with commas (e.g. {param} site=P1,P2)",
                 param="where",
                 value=item,
             )

@@ -119,15 +119,11 @@ def half_even_ibis(value: ir.NumericValue, places: int = 2) -> ir.NumericValue:
     floor = scaled.floor()
     remainder = scaled - floor
     half = ibis.literal(Decimal("0.5"))
-    up = (remainder > half) | (
-        (remainder == half) & (floor % 2 != 0)
-    )  # % keeps the sign of a negative floor
+    up = (remainder > half) | ((remainder == half) & (floor % 2 != 0))  # % keeps the sign of a negative floor
     return (floor + up.ifelse(1, 0)) * ibis.literal(Decimal(1).scaleb(-places))
 
 
-def half_even_arrow(
-    values: pa.Array | pa.ChunkedArray, places: int = 2
-) -> pa.Array | pa.ChunkedArray:
+def half_even_arrow(values: pa.Array | pa.ChunkedArray, places: int = 2) -> pa.Array | pa.ChunkedArray:
     """An Arrow decimal column rounded half to even to `places` decimals, at scale `places` (nulls stay
     null): the same rule for frames that never leave Arrow or Polars (`pl.Series.to_arrow()`).
     Floats are refused: a DOUBLE has no exact halves."""
@@ -186,9 +182,7 @@ def split_units(total: int, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) 
     return round_shares(total, [(k, total * w / w_sum) for k, w in exact])
 
 
-def split_cents(
-    total: Number, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]
-) -> dict[K, Decimal]:
+def split_cents(total: Number, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) -> dict[K, Decimal]:
     """Split the money amount `total` (rounded half-even to the cent first) in proportion to `weights`,
     to the cent, by the module's rule: 100.00 over 1:1:1 → 33.34, 33.33, 33.33."""
     units = int(round_cents(total).scaleb(2))

@@ -147,8 +147,6 @@ def format_with_unit(value: Any, unit: str) -> str:
         return "n/a"
     kind = kind_of_unit(unit)
     text = format_number(value, kind)
-    if (
-        kind in ("rate", "score") and "." in text
-    ):  # a sentence drops the zeros a column keeps: 0.400 → 0.4
+    if kind in ("rate", "score") and "." in text:  # a sentence drops the zeros a column keeps: 0.400 → 0.4
         text = text.rstrip("0").rstrip(".")
     return text if unit in _NO_SUFFIX else f"{text} {unit}"

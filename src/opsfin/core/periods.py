@@ -130,11 +130,7 @@ def parse_month(text: str, option: str = "period") -> dt.date:
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         what = "give a month as YYYY-MM, e.g. 2024-03"
         param = param_of(option)
-        raise (
-            UserError(what, param=param, value=text)
-            if param
-            else UserError(f"{option} {text!r}: {what}")
-        )
+        raise (UserError(what, param=param, value=text) if param else UserError(f"{option} {text!r}: {what}"))
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -167,9 +163,7 @@ def _not_a_date(value: object, option: str, hint: str) -> UserError:
     param = param_of(option)
     if param is None:
         return UserError(f"{option}: {value!r} is not a date ({hint})")
-    return UserError(
-        "{param}: " + repr(value) + " is not a date", param=param, value=value, hint=hint
-    )
+    return UserError("{param}: " + repr(value) + " is not a date", param=param, value=value, hint=hint)
 
 
 def range_error(first: dt.date, last: dt.date) -> UserError:

@@ -38,9 +38,7 @@ UNASSIGNED = "(unassigned)"
 ZERO = Decimal(0)
 MONEY = pl.Decimal(18, 2)
 
-Key = tuple[
-    str | None, str | None
-]  # (customer_id, product_id); None = not carried by the driver's rows
+Key = tuple[str | None, str | None]  # (customer_id, product_id); None = not carried by the driver's rows
 
 
 @dataclass
@@ -48,9 +46,7 @@ class AbcInputs:
     start: dt.date | None
     end: dt.date | None
     centres: dict[str, dict[str, Any]]
-    cost: dict[
-        str, Decimal
-    ]  # cost_center_id -> pooled GL amount (configured roles, no allocation journals)
+    cost: dict[str, Decimal]  # cost_center_id -> pooled GL amount (configured roles, no allocation journals)
     hours: dict[tuple[str, str], float]  # (cost_center_id, activity_id) -> timesheet hours
     quantities: dict[str, dict[Key, float]]  # driver -> (customer, product) -> quantity
     revenue: dict[Key, Decimal] = field(default_factory=dict)
@@ -77,9 +73,7 @@ def _operation_drivers(t: Tables, start: dt.date | None, end: dt.date | None) ->
             setup_minutes=j.setup_minutes.sum(),
         )
     )
-    return {
-        d: _by_key(rows, d) for d in ("machine_hours", "labor_hours", "setups", "setup_minutes")
-    }
+    return {d: _by_key(rows, d) for d in ("machine_hours", "labor_hours", "setups", "setup_minutes")}
 
 
 def _order_drivers(t: Tables, start: dt.date | None, end: dt.date | None) -> dict[str, dict]:
@@ -98,16 +92,12 @@ def _order_drivers(t: Tables, start: dt.date | None, end: dt.date | None) -> dic
     s = sh.join(lines, (sh.so_id == lines._so) & (sh.line == lines._line))
     s = s.filter(in_range(s.shipped_date, start, end))
     st = t("support_tickets")
-    st = st.filter(
-        st.customer_id.notnull() & st.closed_at.notnull() & in_range(st.closed_at, start, end)
-    )
+    st = st.filter(st.customer_id.notnull() & st.closed_at.notnull() & in_range(st.closed_at, start, end))
     cp = ["customer_id", "product_id"]
     shipped = fetch(s.group_by(cp).aggregate(shipments=s.count(), units=s.qty.sum()))
     return {
         "inspections": _by_key(fetch(i.group_by("product_id").aggregate(n=i.count())), "n"),
-        "production_orders": _by_key(
-            fetch(done.group_by("product_id").aggregate(n=done.count())), "n"
-        ),
+        "production_orders": _by_key(fetch(done.group_by("product_id").aggregate(n=done.count())), "n"),
         "sales_orders": _by_key(fetch(placed.group_by(cp).aggregate(n=placed.count())), "n"),
         "shipments": _by_key(shipped, "shipments"),
         "units": _by_key(shipped, "units"),
@@ -115,9 +105,7 @@ def _order_drivers(t: Tables, start: dt.date | None, end: dt.date | None) -> dic
     }
 
 
-def _invoice_lines(
-    t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None
-) -> list[tuple]:
+def _invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> list[tuple]:
     """(invoice, customer, product, amount, qty, std unit cost, rate to base) per AR invoice line dated
     in [start, end], in (invoice, line) order; the rate is None when fx_rates has none."""
     inv = t("ar_invoices").select("invoice_id", "customer_id", "invoice_date", "currency")
@@ -136,9 +124,7 @@ def _invoice_lines(
         amount=il.amount.cast(MONEY_T),
         qty=il.qty.cast("float64"),
     )
-    p = t("products").select(
-        _pid="product_id", std_unit_cost=t("products").std_unit_cost.cast(PRICE_T)
-    )
+    p = t("products").select(_pid="product_id", std_unit_cost=t("products").std_unit_cost.cast(PRICE_T))
     j = inv.join(il, inv.invoice_id == il._iid).join(p, il.product_id == p._pid)
     cols = ("invoice_id", "customer_id", "product_id", "amount", "qty", "std_unit_cost", "rate")
     rows = fetch(j.mutate(rate=j._rate.cast(RATE_T)))
@@ -146,13 +132,9 @@ def _invoice_lines(
     return [tuple(r[c] for c in cols) for r in rows]
 
 
-def _pooled_cost(
-    t: Tables, roles: list[str], start: dt.date | None, end: dt.date | None
-) -> dict[str, Decimal]:
+def _pooled_cost(t: Tables, roles: list[str], start: dt.date | None, end: dt.date | None) -> dict[str, Decimal]:
     """GL amount per cost centre on accounts of `roles`, allocation journals left out (non-zero only)."""
-    g = t("gl_entries").select(
-        "account_id", "cost_center_id", "posting_date", "source_doc", "amount"
-    )
+    g = t("gl_entries").select("account_id", "cost_center_id", "posting_date", "source_doc", "amount")
     a = t("accounts").select("account_id", "role")
     j = g.join(a, "account_id")
     j = j.filter(
@@ -165,15 +147,11 @@ def _pooled_cost(
     return {r["cost_center_id"]: Decimal(r["a"]) for r in rows if r["a"]}
 
 
-def _activity_hours(
-    t: Tables, start: dt.date | None, end: dt.date | None
-) -> dict[tuple[str, str], float]:
+def _activity_hours(t: Tables, start: dt.date | None, end: dt.date | None) -> dict[tuple[str, str], float]:
     """Timesheet hours (regular + overtime) per (cost centre, activity)."""
     ts = t("timesheets")
     ts = ts.filter(ts.activity_id.notnull() & in_range(ts.work_date, start, end))
-    expr = ts.group_by(["cost_center_id", "activity_id"]).aggregate(
-        h=(ts.regular_hours + ts.overtime_hours).sum()
-    )
+    expr = ts.group_by(["cost_center_id", "activity_id"]).aggregate(h=(ts.regular_hours + ts.overtime_hours).sum())
     return {(r["cost_center_id"], r["activity_id"]): float(r["h"]) for r in fetch(expr) if r["h"]}
 
 
@@ -219,9 +197,7 @@ def abc_inputs(
     for inv, rows in by_invoice.items():
         rate = rows[0][6]
         if rate is None:
-            raise UserError(
-                f"ar_invoices {inv}: no fx_rates row for {rows[0][1]}'s currency on or before its date"
-            )
+            raise UserError(f"ar_invoices {inv}: no fx_rates row for {rows[0][1]}'s currency on or before its date")
         net = sum((Decimal(r[3]) for r in rows), ZERO)
         base = to_cents(net * Decimal(rate))
         weights = {i: abs(Decimal(r[3])) for i, r in enumerate(rows)}
@@ -229,9 +205,7 @@ def abc_inputs(
             parts = split_cents(base, weights)
         else:
             parts = {i: to_cents(Decimal(r[3]) * Decimal(rate)) for i, r in enumerate(rows)}
-        cparts = {
-            i: to_cents(Decimal(repr(float(r[4]))) * Decimal(r[5])) for i, r in enumerate(rows)
-        }
+        cparts = {i: to_cents(Decimal(repr(float(r[4]))) * Decimal(r[5])) for i, r in enumerate(rows)}
         for i, r in enumerate(rows):
             k = (r[1], r[2])
             revenue[k] = revenue.get(k, ZERO) + parts[i]
@@ -265,9 +239,7 @@ def object_quantities(inputs: AbcInputs, driver: str, obj: str) -> dict[str, Fra
         other = 1 - pos
         # shipped units always name both customer and product (sales_orders requires them)
         via = {
-            o: Fraction(u)
-            for k, u in units.items()
-            if (o := k[pos]) is not None and k[other] == key[other] and u > 0
+            o: Fraction(u) for k, u in units.items() if (o := k[pos]) is not None and k[other] == key[other] and u > 0
         }
         tot = sum(via.values(), Fraction(0))
         if not tot:
@@ -334,9 +306,7 @@ ASSIGNMENT_SCHEMA: ColumnTypes = {
 }
 
 
-def _activity_pools(
-    inputs: AbcInputs, config: AbcConfig
-) -> tuple[dict[str, Decimal], list[dict[str, Any]]]:
+def _activity_pools(inputs: AbcInputs, config: AbcConfig) -> tuple[dict[str, Decimal], list[dict[str, Any]]]:
     """Stage 1: each matched cost centre's pooled cost to activities. Returns (pool per activity, rows)."""
     pool_rows = []
     pools: dict[str, Decimal] = dict.fromkeys(config.activities, ZERO)
@@ -402,9 +372,7 @@ def run_abc(inputs: AbcInputs, config: AbcConfig, obj: str) -> AbcResult:
         )
         for o, amt in sorted(parts.items()):
             abc[o] = abc.get(o, ZERO) + amt
-            asg_rows.append(
-                {"activity_id": a, "object_id": o, "driver_qty": float(qty.get(o, 0)), "cost": amt}
-            )
+            asg_rows.append({"activity_id": a, "object_id": o, "driver_qty": float(qty.get(o, 0)), "cost": amt})
     # traditional: the same total by a volume basis
     total = sum(pools.values(), ZERO)
     trad = _assign(total, object_quantities(inputs, config.traditional, obj))

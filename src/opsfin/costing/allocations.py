@@ -42,9 +42,7 @@ def _complete_costs(
         tot = float(sum(Fraction(w) for r, w in weights[s].items() if r != s))
         if tot <= 0:
             if own[s]:
-                raise UserError(
-                    f"cost centre {s}: {own[s]} to allocate but no receiver has a positive driver"
-                )
+                raise UserError(f"cost centre {s}: {own[s]} to allocate but no receiver has a positive driver")
             continue
         for r, w in weights[s].items():
             if r in idx and r != s:
@@ -82,9 +80,7 @@ def allocate_costs(
     senders = list(weights)
     sender_set = set(senders)
     own = {s: to_cents(own.get(s, ZERO)) for s in senders}
-    finals = {
-        s: {r: w for r, w in weights[s].items() if r not in sender_set and w} for s in senders
-    }
+    finals = {s: {r: w for r, w in weights[s].items() if r not in sender_set and w} for s in senders}
     flows: dict[tuple[str, str], Decimal] = {}
 
     def spread(s: str, amount: Decimal, targets: dict[str, Any], what: str) -> dict[str, Decimal]:
@@ -110,14 +106,8 @@ def allocate_costs(
         received = dict.fromkeys(senders, ZERO)
         for i, s in enumerate(seq):
             later = set(seq[i + 1 :])
-            targets = {
-                r: w
-                for r, w in weights[s].items()
-                if w and (r not in sender_set or r in later) and r != s
-            }
-            for r, amt in spread(
-                s, own[s] + received[s], targets, "final receiver or later sender"
-            ).items():
+            targets = {r: w for r, w in weights[s].items() if w and (r not in sender_set or r in later) and r != s}
+            for r, amt in spread(s, own[s] + received[s], targets, "final receiver or later sender").items():
                 if r in later:
                     received[r] += amt
     else:
@@ -152,14 +142,10 @@ def month_bounds(period: dt.date) -> tuple[dt.date, dt.date]:
     return period, nxt
 
 
-def _month_costs(
-    t: Tables, lo: dt.date, hi: dt.date, roles: tuple[str, ...]
-) -> list[tuple[str, str, str, Decimal]]:
+def _month_costs(t: Tables, lo: dt.date, hi: dt.date, roles: tuple[str, ...]) -> list[tuple[str, str, str, Decimal]]:
     """(cost centre, account, role, amount) of the month's GL postings on `roles` (allocation journals
     left out), non-zero sums only, in (cost centre, account) order."""
-    g = t("gl_entries").select(
-        "account_id", "cost_center_id", "posting_date", "source_doc", "amount"
-    )
+    g = t("gl_entries").select("account_id", "cost_center_id", "posting_date", "source_doc", "amount")
     a = t("accounts").select("account_id", "role")
     j = g.join(a, "account_id")
     j = j.filter(
@@ -169,9 +155,7 @@ def _month_costs(
         & j.role.isin(list(roles))
         & ~j.source_doc.startswith(ALLOC_PREFIX)
     )
-    expr = j.group_by(["cost_center_id", "account_id", "role"]).aggregate(
-        amount=j.amount.sum().cast(MONEY_SUM_T)
-    )
+    expr = j.group_by(["cost_center_id", "account_id", "role"]).aggregate(amount=j.amount.sum().cast(MONEY_SUM_T))
     rows = fetch(expr.filter(expr.amount != 0))
     rows.sort(key=lambda r: (r["cost_center_id"], r["account_id"]))
     return [(r["cost_center_id"], r["account_id"], r["role"], Decimal(r["amount"])) for r in rows]
@@ -194,17 +178,11 @@ def _month_drivers(t: Tables, lo: dt.date, hi: dt.date) -> dict[str, dict[str, f
     exprs = {
         "machine_hours": o.group_by("cost_center_id").aggregate(v=o.run_minutes.sum() / 60),
         "maintenance_hours": e.group_by("cost_center_id").aggregate(v=e.labor_hours.sum()),
-        "labor_hours": ts.group_by("cost_center_id").aggregate(
-            v=(ts.regular_hours + ts.overtime_hours).sum()
-        ),
+        "labor_hours": ts.group_by("cost_center_id").aggregate(v=(ts.regular_hours + ts.overtime_hours).sum()),
         "headcount": emp.group_by("cost_center_id").aggregate(v=emp.count()),
     }
     return {
-        name: {
-            r["cost_center_id"]: float(r["v"])
-            for r in fetch(expr)
-            if r["cost_center_id"] and r["v"]
-        }
+        name: {r["cost_center_id"]: float(r["v"]) for r in fetch(expr) if r["cost_center_id"] and r["v"]}
         for name, expr in exprs.items()
     }
 
@@ -223,9 +201,7 @@ def allocation_inputs(source: Any, period: dt.date, roles: tuple[str, ...]) -> A
         }
         for cc, r in cost_centres(t).items()
     }
-    return AllocationInputs(
-        period, centres, _month_costs(t, lo, hi, roles), _month_drivers(t, lo, hi)
-    )
+    return AllocationInputs(period, centres, _month_costs(t, lo, hi, roles), _month_drivers(t, lo, hi))
 
 
 # ------------------------------------------------------------------ applying the rules
@@ -256,9 +232,7 @@ def sender_weights(
         receivers = [
             cc_id
             for cc_id, cc in inputs.centres.items()
-            if cc_id != s
-            and rule.receivers.matches(cc)
-            and (not rule.same_site or cc["site_id"] == sc["site_id"])
+            if cc_id != s and rule.receivers.matches(cc) and (not rule.same_site or cc["site_id"] == sc["site_id"])
         ]
         chosen: dict[str, Any] = {}
         used[s] = rule.drivers[0]
@@ -275,9 +249,7 @@ def sender_weights(
     return weights, used
 
 
-def step_sequence(
-    inputs: AllocationInputs, config: AllocationConfig, senders: list[str]
-) -> list[str]:
+def step_sequence(inputs: AllocationInputs, config: AllocationConfig, senders: list[str]) -> list[str]:
     def rank(s: str) -> tuple[int, str]:
         cc = inputs.centres[s]
         return next(
@@ -323,9 +295,7 @@ def run_id_for(method: str, period: dt.date, config: AllocationConfig) -> str:
     return f"{ALLOC_PREFIX}{period:%Y-%m}-{method}-{config.rules_hash()[:10]}"
 
 
-def run_allocation(
-    inputs: AllocationInputs, config: AllocationConfig, method: str
-) -> AllocationResult:
+def run_allocation(inputs: AllocationInputs, config: AllocationConfig, method: str) -> AllocationResult:
     """Apply the rules to one month, account by account. Pure: no warehouse access."""
     if method not in METHODS:
         raise UserError(f"--method {method!r}: use {', '.join(METHODS)}")
@@ -337,9 +307,7 @@ def run_allocation(
     for cc, acc, role, amt in inputs.costs:
         if cc in weights:
             by_account.setdefault((acc, role), {})[cc] = amt
-    rows: list[
-        dict[str, Any]
-    ] = []  # one per flow: step, sender, receiver, account_id, role, driver, amount
+    rows: list[dict[str, Any]] = []  # one per flow: step, sender, receiver, account_id, role, driver, amount
     for (acc, role), own in sorted(by_account.items()):
         try:
             flows = allocate_costs(method, own, weights, order)
@@ -360,10 +328,7 @@ def run_allocation(
     rows.sort(key=lambda r: (step_no[r["sender"]], r["sender"], r["account_id"], r["receiver"]))
     run_id = run_id_for(method, inputs.period, config)
     flows_df = pl.DataFrame(
-        [
-            {"run_id": run_id, "method": method, "period": f"{inputs.period:%Y-%m}", **r}
-            for r in rows
-        ],
+        [{"run_id": run_id, "method": method, "period": f"{inputs.period:%Y-%m}", **r} for r in rows],
         schema=FLOW_SCHEMA,
     )
     own_cc: dict[str, Decimal] = {}
@@ -404,9 +369,7 @@ def journal_rows(result: AllocationResult, currency: str) -> list[dict[str, Any]
     for (sender,), grp in result.flows.group_by(["sender"], maintain_order=True):
         jid = f"{result.run_id}-{sender}"
         lines = []
-        for acc, amt in (
-            grp.group_by("account_id", maintain_order=True).agg(pl.col("amount").sum()).iter_rows()
-        ):
+        for acc, amt in grp.group_by("account_id", maintain_order=True).agg(pl.col("amount").sum()).iter_rows():
             lines.append(
                 (
                     acc,

@@ -44,9 +44,7 @@ def _one_or_many(value: Any) -> Any:
     """A name or a list of names (numbers are names too); None is none."""
     if value is None:
         return []
-    return (
-        [scalar_text(v) for v in value] if isinstance(value, list | tuple) else [scalar_text(value)]
-    )
+    return [scalar_text(v) for v in value] if isinstance(value, list | tuple) else [scalar_text(value)]
 
 
 Names = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
@@ -65,10 +63,7 @@ class Selector:
         """`cc` carries cost_center_id, kind, site_id and site_kind."""
         return (
             (not self.ids or cc["cost_center_id"] in self.ids)
-            and (
-                not self.patterns
-                or any(fnmatch.fnmatchcase(cc["cost_center_id"], p) for p in self.patterns)
-            )
+            and (not self.patterns or any(fnmatch.fnmatchcase(cc["cost_center_id"], p) for p in self.patterns))
             and (not self.kinds or cc["kind"] in self.kinds)
             and (not self.sites or cc["site_id"] in self.sites)
             and (not self.site_kinds or cc.get("site_kind") in self.site_kinds)
@@ -90,9 +85,7 @@ class SelectorSpec(Entry):
         if isinstance(value, str):  # shorthand: a glob on the id
             return {"pattern": value}
         if value == {} or value is None:
-            raise ValueError(
-                "expected a cost-centre selector such as {kind: service} or {pattern: 'CC-*-MNT'}"
-            )
+            raise ValueError("expected a cost-centre selector such as {kind: service} or {pattern: 'CC-*-MNT'}")
         return value
 
     def selector(self) -> Selector:
@@ -134,9 +127,7 @@ class ResourceRule:
     match: Selector
     driver: str  # 'timesheet_hours' | 'split'
     split: tuple[tuple[str, Decimal], ...] = ()  # fixed % per activity (sums to 100)
-    fallback: str | None = (
-        None  # activity for timesheet_hours when the centre booked no activity hours
-    )
+    fallback: str | None = None  # activity for timesheet_hours when the centre booked no activity hours
 
 
 @dataclass(frozen=True)
@@ -188,9 +179,7 @@ class ResourceEntry(Entry):
 class ActivitiesFile(Entry):
     roles: Roles = DEFAULT_POOL_ROLES
     resources: Annotated[list[ResourceEntry], Field(min_length=1)]
-    activities: Annotated[
-        dict[Key, Annotated[str, BeforeValidator(_activity_driver)]], Field(min_length=1)
-    ]
+    activities: Annotated[dict[Key, Annotated[str, BeforeValidator(_activity_driver)]], Field(min_length=1)]
     traditional: Literal[TRADITIONAL_BASES] = "units"  # type: ignore[valid-type]
 
     @model_validator(mode="after")
@@ -198,18 +187,14 @@ class ActivitiesFile(Entry):
         for r in self.resources:
             for a in [*(r.split or {})] + ([r.fallback] if r.fallback and r.split is None else []):
                 if a not in self.activities:
-                    raise ValueError(
-                        f"resources name activity {a!r}, which has no driver under activities:"
-                    )
+                    raise ValueError(f"resources name activity {a!r}, which has no driver under activities:")
         return self
 
 
 def parse_abc_config(data: dict[str, Any], where: str = ACTIVITIES_FILE) -> AbcConfig:
     """The ABC configuration of a parsed activities.yaml; a mistake is one UserError naming `where`."""
     f = validate(ActivitiesFile, data, where)
-    return AbcConfig(
-        f.roles, tuple(r.rule() for r in f.resources), dict(f.activities), f.traditional, where
-    )
+    return AbcConfig(f.roles, tuple(r.rule() for r in f.resources), dict(f.activities), f.traditional, where)
 
 
 # ------------------------------------------------------------------ allocations.yaml
@@ -227,9 +212,7 @@ METHODS = ("direct", "step", "reciprocal")
 @dataclass(frozen=True)
 class AllocationRule:
     senders: Selector
-    drivers: tuple[
-        str, ...
-    ]  # tried in order: the first with a positive total over the receivers is used
+    drivers: tuple[str, ...]  # tried in order: the first with a positive total over the receivers is used
     receivers: Selector
     same_site: bool = False
     weights: tuple[tuple[str, Decimal], ...] = ()  # for the 'fixed' driver
@@ -263,9 +246,7 @@ class RuleEntry(Entry):
     def _known_drivers(cls, drivers: tuple[str, ...]) -> tuple[str, ...]:
         for d in drivers:
             if d not in ALLOCATION_DRIVERS:
-                raise ValueError(
-                    f"unknown driver {d!r}; drivers are {', '.join(ALLOCATION_DRIVERS)}"
-                )
+                raise ValueError(f"unknown driver {d!r}; drivers are {', '.join(ALLOCATION_DRIVERS)}")
         return drivers
 
     @model_validator(mode="after")
@@ -278,14 +259,10 @@ class RuleEntry(Entry):
 class AllocationsFile(Entry):
     roles: Roles = DEFAULT_POOL_ROLES
     rules: Annotated[list[RuleEntry], Field(min_length=1)]
-    step_order: Annotated[
-        list[SelectorSpec], BeforeValidator(lambda v: [] if v is None else v)
-    ] = []
+    step_order: Annotated[list[SelectorSpec], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
-def parse_allocation_config(
-    data: dict[str, Any], where: str = ALLOCATIONS_FILE
-) -> AllocationConfig:
+def parse_allocation_config(data: dict[str, Any], where: str = ALLOCATIONS_FILE) -> AllocationConfig:
     """The allocation rules of a parsed allocations.yaml; a mistake is one UserError naming `where`."""
     f = validate(AllocationsFile, data, where)
     rules = tuple(

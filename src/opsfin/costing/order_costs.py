@@ -53,9 +53,7 @@ def allocate(amount: Decimal, keys: list[tuple[Any, float]]) -> dict[Any, Decima
 
 
 # ------------------------------------------------------------------------------------------------ engine
-def assign_conversion(
-    t: Any, months: list[dt.date] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def assign_conversion(t: Any, months: list[dt.date] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Assign the actual conversion pools of `months` (all months if None) to operations.
     `t`: warehouse Tables (or a DuckDB connection).
 
@@ -66,9 +64,7 @@ def assign_conversion(
     book = _Assignments(carriers)
     _assign_labor(reads.labor_rows(t, months), carriers, book)
     # GL pools of production cost centres
-    gl = {
-        (r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)
-    }
+    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
     _assign_energy(reads.machine_kwh(t, months), gl, carriers, book)
     _assign_overheads(gl, carriers, book)
     return book.assignments, book.pools
@@ -134,15 +130,12 @@ class _Assignments:
             )
 
 
-def _assign_labor(
-    labor_rows: list[dict[str, Any]], carriers: _Carriers, book: _Assignments
-) -> None:
+def _assign_labor(labor_rows: list[dict[str, Any]], carriers: _Carriers, book: _Assignments) -> None:
     """Timesheets booked to each work centre → its operations by labor minutes (run minutes if none)."""
     labor: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     for r in labor_rows:  # timesheet rows alike, `n` of them: each pays the same
         labor[(r["work_center_id"], r["month"])] += (
-            pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"], r["overtime_multiplier"])
-            * r["n"]
+            pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"], r["overtime_multiplier"]) * r["n"]
         )
     for (wc, month), amount in sorted(labor.items()):
         ops = carriers.by_wc.get((wc, month), [])
@@ -177,20 +170,14 @@ def _assign_energy(
             left = bill - sum(machine_cost.values(), ZERO)
             basis = "bill/kwh"
         else:  # no bill: kWh × the site's standard price
-            machine_cost = {
-                r["machine_id"]: cents(Decimal(str(r["kwh"])) * r["std_energy_price"])
-                for r in machines
-            }
+            machine_cost = {r["machine_id"]: cents(Decimal(str(r["kwh"])) * r["std_energy_price"]) for r in machines}
             left = ZERO
             basis = "std_price"
         parts: dict[str, Decimal] = {}
         for m_id, cost in machine_cost.items():
             got = allocate(
                 cost,
-                [
-                    (o["operation_id"], o["run_minutes"])
-                    for o in carriers.by_machine.get((m_id, month), [])
-                ],
+                [(o["operation_id"], o["run_minutes"]) for o in carriers.by_machine.get((m_id, month), [])],
             )
             if not got:  # machine idle all month: its energy goes to the cost centre's operations
                 left += cost
@@ -198,10 +185,7 @@ def _assign_energy(
         if left:
             extra = allocate(
                 left,
-                [
-                    (o["operation_id"], o["run_minutes"])
-                    for o in carriers.by_cc.get((cc, month), [])
-                ],
+                [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])],
             )
             for k, v in extra.items():
                 parts[k] = parts.get(k, ZERO) + v
@@ -248,12 +232,8 @@ def order_costs_with_assignments(
     for a in assignments:
         if a["order_id"] in cost:
             cost[a["order_id"]][a["component"]] += a["amount"]
-    for r in reads.material_issues(
-        t, selected
-    ):  # issue lines alike, `n` of them: each costs the same
-        cost[r["order_id"]]["material"] += (
-            cents(Decimal(str(-r["qty"])) * r["std_unit_cost"]) * r["n"]
-        )
+    for r in reads.material_issues(t, selected):  # issue lines alike, `n` of them: each costs the same
+        cost[r["order_id"]]["material"] += cents(Decimal(str(-r["qty"])) * r["std_unit_cost"]) * r["n"]
     rows = []
     for o in orders:
         c = cost[o["order_id"]]
@@ -261,11 +241,7 @@ def order_costs_with_assignments(
         q = o["qty_good"] or 0.0
         unit = round_per_unit(total / Decimal(str(q))) if q else None
         rows.append({**o, **c, "total_cost": total, "unit_cost": unit})
-    frame = (
-        pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row")
-        if rows
-        else pl.DataFrame(schema=ORDER_SCHEMA)
-    )
+    frame = pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ORDER_SCHEMA)
     return frame, assignments
 
 
@@ -298,9 +274,7 @@ def cost_pools(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
         "unassigned": MONEY,
         "basis": pl.Utf8,
     }
-    return (
-        pl.DataFrame(pools, schema=schema, orient="row") if pools else pl.DataFrame(schema=schema)
-    )
+    return pl.DataFrame(pools, schema=schema, orient="row") if pools else pl.DataFrame(schema=schema)
 
 
 def operation_costs(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:

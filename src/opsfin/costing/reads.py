@@ -40,9 +40,7 @@ def costing_tables(source: Any, base_currency: str = "EUR") -> Tables:
 
     if isinstance(source, duckdb.DuckDBPyConnection):
         return Tables(ibis.duckdb.from_connection(source), base_currency)
-    raise TypeError(
-        f"costing reads warehouse Tables or a DuckDB connection, not {type(source).__name__}"
-    )
+    raise TypeError(f"costing reads warehouse Tables or a DuckDB connection, not {type(source).__name__}")
 
 
 def fetch(expr: ir.Table) -> list[dict[str, Any]]:
@@ -100,9 +98,7 @@ def operations(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
 def gl_pools(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
     """GL actual cost of the roles energy / variable_overhead / fixed_overhead per production cost centre
     and month. Journals that also post to `inventory_wip` (month-end clearing) are left out."""
-    g = t("gl_entries").select(
-        "journal_id", "posting_date", "account_id", "cost_center_id", "amount"
-    )
+    g = t("gl_entries").select("journal_id", "posting_date", "account_id", "cost_center_id", "amount")
     a = t("accounts").select("account_id", "role")
     cc = t("cost_centers").select("cost_center_id", "kind")
     gr = g.join(a, "account_id")
@@ -115,9 +111,7 @@ def gl_pools(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
         & in_months(j.posting_date, months)
     )
     j = j.mutate(month=month_of(j.posting_date))
-    expr = j.group_by(["cost_center_id", "month", "role"]).aggregate(
-        amount=j.amount.sum().cast(MONEY_SUM_T)
-    )
+    expr = j.group_by(["cost_center_id", "month", "role"]).aggregate(amount=j.amount.sum().cast(MONEY_SUM_T))
     return fetch(expr)
 
 
@@ -153,9 +147,7 @@ def machine_kwh(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]
     r = t("machine_readings")
     r = r.filter(in_months(r.hour_start, months))
     r = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
-    wc = t("work_centers").select(
-        _wc="work_center_id", cost_center_id="cost_center_id", site_id="site_id"
-    )
+    wc = t("work_centers").select(_wc="work_center_id", cost_center_id="cost_center_id", site_id="site_id")
     s = t("sites").select("site_id", "std_energy_price")
     j = r.join(wc, r.work_center == wc._wc).join(s, "site_id")
     j = j.mutate(work_center_id=j.work_center)
@@ -170,9 +162,7 @@ def machine_kwh(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]
 
 
 # ------------------------------------------------------------------------------------------ orders
-def order_selection(
-    t: Tables, start: dt.date | None, end: dt.date | None, completed_only: bool
-) -> ir.Table:
+def order_selection(t: Tables, start: dt.date | None, end: dt.date | None, completed_only: bool) -> ir.Table:
     """Production orders, or only those completed in [start, end]."""
     po = t("production_orders")
     cond = in_range(po.completed_at, start, end)
@@ -186,14 +176,10 @@ def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     the last step) and the shift of the last step (latest end on a tie), in order_id order."""
     mv = t("inventory_movements")
     mv = mv.filter(mv.kind == "production")
-    produced = mv.group_by(_ref="ref_doc").aggregate(
-        _produced=mv.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T)
-    )
+    produced = mv.group_by(_ref="ref_doc").aggregate(_produced=mv.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
     op = t("operations")
     op = op.filter(op.order_id.isin(selected.order_id))
-    last_first = ibis.window(
-        group_by=op.order_id, order_by=[op.step.desc(), op.end_at.desc(), op.operation_id.desc()]
-    )
+    last_first = ibis.window(group_by=op.order_id, order_by=[op.step.desc(), op.end_at.desc(), op.operation_id.desc()])
     last = op.mutate(_rank=ibis.row_number().over(last_first))
     last = last.filter(last._rank == 0).select(
         _oid="order_id", _last_qty=last.qty_good.cast("float64"), completion_shift_id="shift_id"
@@ -237,9 +223,7 @@ def material_issues(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     p = t("products").select("product_id", "std_unit_cost")
     mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(selected.order_id))
     j = mv.join(p, "product_id")
-    j = j.select(
-        order_id=j.ref_doc, qty=j.qty.cast("float64"), std_unit_cost=j.std_unit_cost.cast(PRICE_T)
-    )
+    j = j.select(order_id=j.ref_doc, qty=j.qty.cast("float64"), std_unit_cost=j.std_unit_cost.cast(PRICE_T))
     return fetch(j.group_by(["order_id", "qty", "std_unit_cost"]).aggregate(n=j.count()))
 
 
@@ -281,17 +265,13 @@ def units_shipped(t: Tables, start: dt.date | None, end: dt.date | None) -> list
     )
     j = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line))
     j = reach(t, j, "shipments", {"family"}, keep_rows=True)
-    expr = j.group_by(
-        product_id=j.product, family=j.family, site_id=j.site, customer_id=j.customer
-    ).aggregate(units=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
-    return [
-        {**r, "units": float(r["units"]) if r["units"] is not None else None} for r in fetch(expr)
-    ]
+    expr = j.group_by(product_id=j.product, family=j.family, site_id=j.site, customer_id=j.customer).aggregate(
+        units=j.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T)
+    )
+    return [{**r, "units": float(r["units"]) if r["units"] is not None else None} for r in fetch(expr)]
 
 
-def invoice_lines(
-    t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None
-) -> list[dict[str, Any]]:
+def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:
     """AR invoice lines dated in [start, end] with the invoice's rate to the base currency (the latest
     fx_rates row on or before the invoice date; 1 for the base currency; None when there is none), the
     product's family and the sales order's site (the least site_id of its lines), in (invoice, line) order."""
@@ -299,9 +279,7 @@ def invoice_lines(
     inv = inv.filter(in_range(inv.invoice_date, start, end))
     inv = fx_to_base(t, inv, "currency", "invoice_date", base_currency)
     il = t("ar_invoice_lines")
-    lines = il.select(
-        _iid="invoice_id", line="line", product_id="product_id", amount=il.amount.cast(MONEY_T)
-    )
+    lines = il.select(_iid="invoice_id", line="line", product_id="product_id", amount=il.amount.cast(MONEY_T))
     so = t("sales_orders")
     sites = so.group_by(_so="so_id").aggregate(site_id=so.site_id.min())
     j = inv.join(lines, inv.invoice_id == lines._iid)
@@ -322,16 +300,12 @@ def invoice_lines(
     return sorted(fetch(expr), key=lambda r: (r["invoice_id"], r["line"]))
 
 
-def cost_center_expenses(
-    t: Tables, kind: str, start: dt.date | None, end: dt.date | None
-) -> list[dict[str, Any]]:
+def cost_center_expenses(t: Tables, kind: str, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:
     """Each cost centre of `kind` with its expense postings in [start, end] (0 without any), by id."""
     g = t("gl_entries").select("account_id", "cost_center_id", "posting_date", "amount")
     a = t("accounts").select("account_id", "type")
     g = g.join(a, "account_id")
-    g = g.filter(
-        (g.type == "expense") & g.cost_center_id.notnull() & in_range(g.posting_date, start, end)
-    )
+    g = g.filter((g.type == "expense") & g.cost_center_id.notnull() & in_range(g.posting_date, start, end))
     spent = g.group_by(_cc="cost_center_id").aggregate(_cost=g.amount.sum().cast(MONEY_SUM_T))
     cc = t("cost_centers")
     cc = cc.filter(cc.kind == kind).select("cost_center_id", "site_id")

@@ -99,9 +99,7 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
         frame = frame.filter(pl.col("qty_good") > 0)
         sums: dict[Any, dict[str, Any]] = {}
         for r in frame.iter_rows(named=True):
-            keys = [r["product_id"]] + (
-                [(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else []
-            )
+            keys = [r["product_id"]] + ([(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else [])
             for k in keys:
                 s = sums.setdefault(k, {"qty": 0.0, **dict.fromkeys(COMPONENTS, ZERO)})
                 s["qty"] += r["qty_good"]
@@ -118,6 +116,7 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     return per_unit, basis, shares
 
 
+# long: the per-group assembly in one pass; over 80 only since ruff format, to split next
 def unit_economics(
     t: Any,
     base_currency: str,
@@ -138,21 +137,13 @@ def unit_economics(
         return base.setdefault((product, family, site, customer), {"units": 0.0, "revenue": ZERO})
 
     for r in reads.units_shipped(t, start, end):
-        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += (
-            r["units"] or 0.0
-        )
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
     for r in revenue_lines(t, base_currency, start, end):
-        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r[
-            "revenue"
-        ]
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["revenue"]
 
     per_unit, basis, shares = _unit_costs(t, start, end, with_shift)
-    fine: list[
-        dict[str, Any]
-    ] = []  # (product, family, site, customer, shift) cells with rounded money
-    for (product, family, site, customer), v in sorted(
-        base.items(), key=lambda kv: tuple(map(str, kv[0]))
-    ):
+    fine: list[dict[str, Any]] = []  # (product, family, site, customer, shift) cells with rounded money
+    for (product, family, site, customer), v in sorted(base.items(), key=lambda kv: tuple(map(str, kv[0]))):
         if with_shift and shares.get(product):
             sh = sorted(shares[product].items())
             total_q = sum(q for _, q in sh)
@@ -180,9 +171,7 @@ def unit_economics(
     groups: dict[tuple, dict[str, Any]] = {}
     for f in fine:
         key = tuple(f[DIMS[d]] for d in dims)
-        g = groups.setdefault(
-            key, {"units": 0.0, "revenue": ZERO, **dict.fromkeys(COMPONENTS, ZERO), "bases": set()}
-        )
+        g = groups.setdefault(key, {"units": 0.0, "revenue": ZERO, **dict.fromkeys(COMPONENTS, ZERO), "bases": set()})
         g["units"] += f["units"]
         g["revenue"] += f["revenue"]
         for c in COMPONENTS:
@@ -260,15 +249,11 @@ def _cost_per_driver(
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def warehouse_costs(
-    t: Any, start: dt.date | None = None, end: dt.date | None = None
-) -> pl.DataFrame:
+def warehouse_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Per warehouse cost centre: its expense postings (GL, expense accounts) in the period, the order
     lines picked at its site (pick tasks finished in the period) and the cost per line picked.
     Several warehouse cost centres on one site share its pick lines."""
-    return _cost_per_driver(
-        t, "warehouse", reads.lines_picked, "site_id", "lines_picked", "cost_per_line", start, end
-    )
+    return _cost_per_driver(t, "warehouse", reads.lines_picked, "site_id", "lines_picked", "cost_per_line", start, end)
 
 
 def support_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:

@@ -39,11 +39,7 @@ def _inputs(
     t = costing_tables(t)
     end = end or dt.date.max
     orders, assignments = order_costs_with_assignments(t, start, end)
-    ops = (
-        reads.routed_operations(t, reads.order_selection(t, start, end, completed_only=True))
-        if orders.height
-        else []
-    )
+    ops = reads.routed_operations(t, reads.order_selection(t, start, end, completed_only=True)) if orders.height else []
     op_cost: dict[str, Decimal] = {}
     for a in assignments:
         op_cost[a["operation_id"]] = op_cost.get(a["operation_id"], ZERO) + a["amount"]
@@ -83,9 +79,7 @@ def _steps(
         if value_added is not None and bool(o["value_added"]) != value_added:
             continue
         k = (group_of[o["order_id"]], o["step"], o["work_center_id"], bool(o["value_added"]))
-        a = acc.setdefault(
-            k, {"operations": 0, "run": 0.0, "setup": 0.0, "wait": 0.0, "cost": ZERO}
-        )
+        a = acc.setdefault(k, {"operations": 0, "run": 0.0, "setup": 0.0, "wait": 0.0, "cost": ZERO})
         a["operations"] += 1
         a["run"] += o["run_minutes"]
         a["setup"] += o["setup_minutes"]
@@ -102,9 +96,7 @@ def _steps(
             "setup_hours": a["setup"] / 60,
             "wait_hours": a["wait"] / 60,
             "cost": a["cost"],
-            "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(units[g])))
-            if units.get(g)
-            else None,
+            "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(units[g]))) if units.get(g) else None,
         }
         for (g, step, wc, va), a in acc.items()
     ]
@@ -124,9 +116,7 @@ def _steps(
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def value_stream(
-    t: Any, by: str = "family", start: dt.date | None = None, end: dt.date | None = None
-) -> pl.DataFrame:
+def value_stream(t: Any, by: str = "family", start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """Per family or product, over the orders completed in [start, end]:
     orders, units, lead_time_hours / value_added_hours / wait_hours / setup_hours (means per order),
     pce = Σ value-added time / Σ lead time, cost_per_unit (actual full cost / good units), nva_cost (conversion
@@ -179,9 +169,7 @@ def value_stream(
                 "wait_hours": a["wait"] / n / 60,
                 "setup_hours": a["setup"] / n / 60,
                 "pce": a["va"] / a["lead"] if a["lead"] else None,
-                "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(a["units"])))
-                if a["units"]
-                else None,
+                "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(a["units"]))) if a["units"] else None,
                 "nva_cost": sum(mine["cost"].to_list(), ZERO) if mine is not None else ZERO,
                 "largest_nva_step": f"{top['step']} {top['work_center_id']}" if top else None,
                 "largest_nva_cost": top["cost"] if top else None,

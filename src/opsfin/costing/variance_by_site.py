@@ -58,8 +58,6 @@ def site_bridge(
         amount = Decimal(r["amount"])
         kept.append({"category": r["category"], by: str(member), "site": site, "amount": amount})
         categories[r["category"]] = categories.get(r["category"], Decimal("0.00")) + amount
-    members = pl.DataFrame(
-        kept, schema={"category": pl.Utf8, by: pl.Utf8, "site": pl.Utf8, "amount": MONEY}
-    )
+    members = pl.DataFrame(kept, schema={"category": pl.Utf8, by: pl.Utf8, "site": pl.Utf8, "amount": MONEY})
     total = sum(categories.values(), Decimal("0.00")) if kept else None
     return SiteBridge(by, members, categories, total)

@@ -42,9 +42,7 @@ class Anomaly:
 class AnomalyPlan:
     start: dt.date
     items: list[Anomaly] = field(default_factory=list)
-    matching: list[Anomaly] = field(
-        default_factory=list
-    )  # found by matching; recorded as they happen
+    matching: list[Anomaly] = field(default_factory=list)  # found by matching; recorded as they happen
 
     def _active(self, kind: str, entity: str, day: dt.date) -> Anomaly | None:
         for a in self.items:
@@ -78,11 +76,7 @@ class AnomalyPlan:
 
     def demand_surge(self, plant: str, day: dt.date) -> float:
         for a in self.items:
-            if (
-                a.kind == "bottleneck_line"
-                and a.params["plant"] == plant
-                and a.start <= day <= a.end
-            ):
+            if a.kind == "bottleneck_line" and a.params["plant"] == plant and a.start <= day <= a.end:
                 return a.params["surge"]
         return 1.0
 
@@ -96,9 +90,7 @@ class AnomalyPlan:
     def failing_machine(self, machine: str, day: dt.date) -> bool:
         return self._active("rising_breakdowns", machine, day) is not None
 
-    def add_matching(
-        self, kind: str, entity_type: str, entity_id: str, day: dt.date, description: str
-    ) -> None:
+    def add_matching(self, kind: str, entity_type: str, entity_id: str, day: dt.date, description: str) -> None:
         self.matching.append(Anomaly(kind, entity_type, entity_id, day, day, description))
 
     def truth_records(self) -> list[dict]:
@@ -122,6 +114,7 @@ class AnomalyPlan:
         return out
 
 
+# long: one block per anomaly kind, in the order their random draws must keep (the demo is deterministic)
 def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     s = c.scale
     plan = AnomalyPlan(s.start)
@@ -147,9 +140,7 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     def pick(pool: list[str], k: int) -> list[str]:
         return [str(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
 
-    def add(
-        kind: str, entity: str, span: tuple[dt.date, dt.date], description: str, **params
-    ) -> None:
+    def add(kind: str, entity: str, span: tuple[dt.date, dt.date], description: str, **params) -> None:
         kpi, etype = KPI_KINDS[kind]
         plan.items.append(Anomaly(kind, etype, entity, span[0], span[1], description, kpi, params))
 

@@ -28,9 +28,7 @@ def ppv_cents(qty: int, po_price_1e4: int, rate_1e8: int, std_1e4: int) -> int:
 
 def hours_cost(centi_minutes: int, rate_1e4: int) -> int:
     """Cost of a time (centi-minutes) at an hourly rate, in cents."""
-    return half_even_int(
-        centi_minutes * rate_1e4, 600_000
-    )  # cmin→min ×100, min→h ×60, 1e-4→cents ×100
+    return half_even_int(centi_minutes * rate_1e4, 600_000)  # cmin→min ×100, min→h ×60, 1e-4→cents ×100
 
 
 def energy_cost(wh: int, price_1e4: int) -> int:
@@ -51,9 +49,5 @@ def rolled_up_cost(material_1e4: int, steps: list[tuple[int, int, int, int, int,
     Each step is (labor_cmin, run_cmin, wh, labor_rate, var_oh_rate, fixed_oh_rate, energy_price)."""
     total = Fraction(material_1e4)
     for labor_cmin, run_cmin, wh, lr, vr, fr, ep in steps:
-        total += (
-            Fraction(labor_cmin * lr, 6000)
-            + Fraction(run_cmin * (vr + fr), 6000)
-            + Fraction(wh * ep, 1000)
-        )
+        total += Fraction(labor_cmin * lr, 6000) + Fraction(run_cmin * (vr + fr), 6000) + Fraction(wh * ep, 1000)
     return half_even_int(total.numerator, total.denominator)

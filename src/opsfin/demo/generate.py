@@ -253,9 +253,7 @@ def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list
     ]
     start = c.scale.start
     r["fx_rates"] = [
-        (start + dt.timedelta(days=i), ccy, int(c.fx[ccy][i]))
-        for ccy in ("USD", "GBP")
-        for i in range(c.days)
+        (start + dt.timedelta(days=i), ccy, int(c.fx[ccy][i])) for ccy in ("USD", "GBP") for i in range(c.days)
     ]
     for name in (
         "sites",
@@ -275,9 +273,7 @@ def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list
     ):
         writer.write(name, r[name])
     # orders still open, released or completed at the horizon (closed ones were written at their month end)
-    writer.write(
-        "production_orders", [month_end.order_row(oid, o) for oid, o in sim.orders.items()]
-    )
+    writer.write("production_orders", [month_end.order_row(oid, o) for oid, o in sim.orders.items()])
     writer.write("budget_lines", budget)
     writer.write("volume_plan", plan_rows)
     statements, transactions, sim.bank_truth = _bank_rows(sim)
@@ -334,9 +330,7 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 def _write_truth(sim: Sim, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "anomalies.json").write_text(
-        json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8"
-    )
+    (folder / "anomalies.json").write_text(json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8")
     bt = sim.bank_truth
     pq.write_table(
         pa.table(

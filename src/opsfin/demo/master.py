@@ -52,9 +52,7 @@ CHART = [
     ("6800", "Inventory adjustments", "expense", "inventory_adjustment"),
     ("6900", "Exchange differences", "expense", "other"),
 ]
-ACCOUNT = {
-    role_key: acc for acc, _, _, role_key in CHART if role_key not in ("other", "tax", "cash")
-}
+ACCOUNT = {role_key: acc for acc, _, _, role_key in CHART if role_key not in ("other", "tax", "cash")}
 ACCOUNT.update(
     {
         "cash": "1000",
@@ -114,16 +112,12 @@ class Company:
     wc_site: dict[str, str] = field(default_factory=dict)
     wc_cc: dict[str, str] = field(default_factory=dict)
     wc_stage: dict[str, int] = field(default_factory=dict)
-    wc_rates: dict[str, tuple[int, int, int]] = field(
-        default_factory=dict
-    )  # labor, var OH, fixed OH (1e-4)
+    wc_rates: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # labor, var OH, fixed OH (1e-4)
     wc_machines: dict[str, list[str]] = field(default_factory=dict)
     machine_cycle: dict[str, float] = field(default_factory=dict)
     machine_kw: dict[str, float] = field(default_factory=dict)
     site_energy_price: dict[str, int] = field(default_factory=dict)  # 1e-4 EUR per kWh
-    site_shifts: dict[str, list[tuple[str, int, float]]] = field(
-        default_factory=dict
-    )  # (shift_id, start h, hours)
+    site_shifts: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict)  # (shift_id, start h, hours)
     site_workdays: dict[str, int] = field(default_factory=dict)
     finished: list[str] = field(default_factory=list)
     bought: list[str] = field(default_factory=list)  # raw materials and components
@@ -144,9 +138,7 @@ class Company:
         default_factory=dict
     )  # group -> (id, cc, rate, mult)
     operators: dict[str, list[str]] = field(default_factory=dict)  # wc -> operator ids
-    employee_rate: dict[str, tuple[int, int]] = field(
-        default_factory=dict
-    )  # id -> (rate 1e-4, mult x4)
+    employee_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (rate 1e-4, mult x4)
     cc_kind: dict[str, str] = field(default_factory=dict)
     cc_site: dict[str, str] = field(default_factory=dict)
     support_ccs: list[str] = field(default_factory=list)
@@ -156,9 +148,7 @@ class Company:
     maint_cc: dict[str, str] = field(default_factory=dict)
     warehouse_site: str = "W1"
     support_site: str = "S1"
-    fx: dict[str, np.ndarray] = field(
-        default_factory=dict
-    )  # currency -> daily rate (1e-8) from scale.start
+    fx: dict[str, np.ndarray] = field(default_factory=dict)  # currency -> daily rate (1e-8) from scale.start
     days: int = 0
 
 
@@ -167,6 +157,7 @@ def _price(rng: np.random.Generator, lo: float, hi: float) -> int:
     return int(round(rng.uniform(lo, hi), 2) * 10_000)
 
 
+# long: master data built table by table in a fixed random-draw order (the demo is deterministic)
 def build_company(scale: Scale, rng: np.random.Generator) -> Company:
     c = Company(scale)
     r = c.rows
@@ -255,23 +246,15 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
                 c.machine_cycle[m] = base_cycle
                 draw = float(rng.uniform(18, 45))
                 nominal_kw = nominal_kw or draw
-                c.machine_kw[m] = round(
-                    nominal_kw * (1.0 if mi == 0 else 0.97 + 0.06 * (draw - 18) / 27), 1
-                )
+                c.machine_kw[m] = round(nominal_kw * (1.0 if mi == 0 else 0.97 + 0.06 * (draw - 18) / 27), 1)
     ws = c.warehouse_site
-    r["sites"].append(
-        (ws, "Central distribution centre", "warehouse", "EU-West", _price(rng, 0.15, 0.18))
-    )
+    r["sites"].append((ws, "Central distribution centre", "warehouse", "EU-West", _price(rng, 0.15, 0.18)))
     r["shifts"].append((f"{ws}-E", ws, "Early", dt.time(6), 8.0))
     r["shifts"].append((f"{ws}-L", ws, "Late", dt.time(14), 8.0))
     c.site_shifts[ws] = [(f"{ws}-E", 6, 8.0), (f"{ws}-L", 14, 8.0)]
     c.site_workdays[ws] = 6
-    c.warehouse_cc = cost_center(
-        "CC-W1-OPS", ws, "Distribution centre operations", "warehouse", "dc.manager"
-    )
-    c.sales_cc = cost_center(
-        "CC-W1-SAL", ws, "Sales and customer service", "sales", "sales.director"
-    )
+    c.warehouse_cc = cost_center("CC-W1-OPS", ws, "Distribution centre operations", "warehouse", "dc.manager")
+    c.sales_cc = cost_center("CC-W1-SAL", ws, "Sales and customer service", "sales", "sales.director")
     ss = c.support_site
     r["sites"].append((ss, "Shared service centre", "support", "EU-West", _price(rng, 0.15, 0.18)))
     r["shifts"].append((f"{ss}-D", ss, "Day", dt.time(8), 8.0))
@@ -290,9 +273,7 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
     ]
     for t in range(scale.support_teams):
         c.support_ccs.append(
-            cost_center(
-                f"CC-S1-SUP{t + 1}", ss, teams[t % len(teams)], "support", f"support.lead{t + 1}"
-            )
+            cost_center(f"CC-S1-SUP{t + 1}", ss, teams[t % len(teams)], "support", f"support.lead{t + 1}")
         )
 
     # work-centre rows (fixed OH rate filled in later by plans.set_fixed_overhead_rates)
@@ -322,9 +303,7 @@ def _products(c: Company, rng: np.random.Generator) -> None:
         c.bought.append(pid)
         c.std_cost[pid] = _price(rng, 1.5, 25)
         c.list_price[pid] = 0
-        r["products"].append(
-            [pid, f"Raw material {i + 1}", "Raw materials", "raw", "kg" if i % 3 else "pc"]
-        )
+        r["products"].append([pid, f"Raw material {i + 1}", "Raw materials", "raw", "kg" if i % 3 else "pc"])
     for i in range(s.components):
         pid = f"CP-{i + 1:03d}"
         c.bought.append(pid)
@@ -351,18 +330,14 @@ def _products(c: Company, rng: np.random.Generator) -> None:
                 cycle = c.machine_cycle[c.wc_machines[wc][0]]
                 run_cmin = int(round(cycle / 60 * 1.08 * 100))  # standard allows 8% over ideal
                 labor_cmin = run_cmin  # one operator per machine
-                wh = int(
-                    round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000)
-                )
+                wh = int(round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000))
                 setup = float(rng.choice([15.0, 20.0, 30.0, 45.0]))
                 steps.append((wc, setup, run_cmin, labor_cmin, wh))
             c.routing[pid] = steps
             r["products"].append([pid, f"{family[:-1]} model {n}", family, "finished", "pc"])
     for m_wc, machines in c.wc_machines.items():
         for m in machines:
-            r["machines"].append(
-                (m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m])
-            )
+            r["machines"].append((m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m]))
 
 
 def _partners(c: Company, rng: np.random.Generator) -> None:
@@ -376,9 +351,7 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         lead = int(rng.integers(5, 15))
         name = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
         c.supplier[sid] = Supplier(name, ccy, terms, lead)
-        r["suppliers"].append(
-            (sid, name, "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy, terms, lead)
-        )
+        r["suppliers"].append((sid, name, "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy, terms, lead))
     for j, item in enumerate(c.bought):
         c.item_supplier[item] = c.suppliers[j % len(c.suppliers)]
     for i in range(s.customers):
@@ -395,9 +368,7 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         r["customers"].append((cid, name, seg, country, ccy, terms, limit))
     for pid in c.finished:
         mat = c.material_std[pid]
-        c.list_price[pid] = (
-            int(round((mat * 1.9 + 300_000) / 100)) * 100
-        )  # whole cents, margin over cost
+        c.list_price[pid] = int(round((mat * 1.9 + 300_000) / 100)) * 100  # whole cents, margin over cost
 
 
 def _people(c: Company, rng: np.random.Generator) -> None:
@@ -405,9 +376,7 @@ def _people(c: Company, rng: np.random.Generator) -> None:
     r["employees"] = []
     n = 0
 
-    def hire(
-        group: str, site: str, cc: str, wc: str | None, role: str, lo: float, hi: float
-    ) -> str:
+    def hire(group: str, site: str, cc: str, wc: str | None, role: str, lo: float, hi: float) -> str:
         nonlocal n
         n += 1
         eid = f"E{n:05d}"

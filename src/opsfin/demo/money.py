@@ -19,6 +19,4 @@ def decimal_array(units: np.ndarray | list[int], scale: int, precision: int = 18
     words = np.empty((len(v), 2), dtype=np.int64)
     words[:, 0] = v
     words[:, 1] = v >> 63  # sign extension to 128 bits (little endian)
-    return pa.Array.from_buffers(
-        pa.decimal128(precision, scale), len(v), [None, pa.py_buffer(words.tobytes())]
-    )
+    return pa.Array.from_buffers(pa.decimal128(precision, scale), len(v), [None, pa.py_buffer(words.tobytes())])

@@ -27,9 +27,7 @@ def _cash_out(
     cash = sum(x[2] for x in debits) + sum(x[2] for x in other_credits)
     if cash == 0 and not debits:
         return
-    jid = sim.ledger.post(
-        day, description, doc, debits + other_credits + [(ACCOUNT["cash"], None, -cash)]
-    )
+    jid = sim.ledger.post(day, description, doc, debits + other_credits + [(ACCOUNT["cash"], None, -cash)])
     if jid and cash:
         sim.bank(
             day,
@@ -42,6 +40,7 @@ def _cash_out(
         )
 
 
+# long: the month-end journals in posting order, one sequence
 def close_month(
     sim: Sim, month_start: dt.date, month_end: dt.date, fixed_budget: dict[tuple[str, dt.date], int]
 ) -> None:
@@ -63,9 +62,7 @@ def close_month(
             labor_rate, voh_rate, foh_rate = c.wc_rates[wc]
             wh = sum(sim.month_wh.get(m, 0) for m in c.wc_machines[wc])
             energy = costing.energy_cost(wh, price)
-            voh = costing.half_even_int(
-                costing.hours_cost(run_cmin[wc], voh_rate) * int(rng.integers(950, 1081)), 1000
-            )
+            voh = costing.half_even_int(costing.hours_cost(run_cmin[wc], voh_rate) * int(rng.integers(950, 1081)), 1000)
             budget = fixed_budget.get((wc, month_start), 0)
             foh = costing.half_even_int(budget * int(rng.integers(970, 1051)), 1000)
             energy_lines.append((ACCOUNT["energy"], cc, energy))
@@ -89,8 +86,7 @@ def close_month(
             "Industrial Supplies Direct",
         )
         depreciation = [
-            (ACCOUNT["accumulated_depreciation"], None, -costing.half_even_int(x[2] * 6, 10))
-            for x in foh_lines
+            (ACCOUNT["accumulated_depreciation"], None, -costing.half_even_int(x[2] * 6, 10)) for x in foh_lines
         ]
         _cash_out(
             sim,
@@ -177,8 +173,7 @@ def _close_orders(sim: Sim, month_end: dt.date) -> None:
         o = sim.orders.pop(oid)
         pid, site = o["product"], o["site"]
         usage = sum(
-            costing.value_at_standard(o["issued"][comp] - o["planned"] * q, c.std_cost[comp])
-            for comp, q in c.bom[pid]
+            costing.value_at_standard(o["issued"][comp] - o["planned"] * q, c.std_cost[comp]) for comp, q in c.bom[pid]
         )
         scrap = costing.value_at_standard(o["scrap"], c.std_cost[pid])
         o["closed"], o["status"] = month_end, "closed"

@@ -17,9 +17,7 @@ def decide_overtime(sim: Sim, day: dt.date) -> None:
     """Plants work two hours' overtime on days their queues are long (or when forced)."""
     c = sim.c
     for site in c.plants:
-        load = sum(
-            sum(item[3] for item in sim.queues[wc]) for wc in c.wc_ids if c.wc_site[wc] == site
-        )
+        load = sum(sum(item[3] for item in sim.queues[wc]) for wc in c.wc_ids if c.wc_site[wc] == site)
         daily = sum(sim.daily_demand[p] for p in c.finished if c.product_plant[p] == site)
         sim.overtime_today[site] = sim.plan.forced_overtime(site, day) or load > daily * 2.2
 
@@ -34,9 +32,7 @@ def book_timesheets(sim: Sim, day: dt.date) -> None:
             c.wc_site[key]
             if kind == "op"
             else (
-                key
-                if kind in ("maint", "adm")
-                else (c.warehouse_site if kind in ("wh", "sales") else c.support_site)
+                key if kind in ("maint", "adm") else (c.warehouse_site if kind in ("wh", "sales") else c.support_site)
             )
         )
         if not is_site_workday(sim, site, day):
@@ -71,9 +67,7 @@ def book_timesheets(sim: Sim, day: dt.date) -> None:
                 "sales": "A-ORDER",
             }.get(kind, "A-ADMIN")
             tid = sim.next_id("TS", 9)
-            rows.append(
-                (tid, eid, day, shift_id, wc, cc, activity, regular_qh / 4, overtime_qh / 4)
-            )
+            rows.append((tid, eid, day, shift_id, wc, cc, activity, regular_qh / 4, overtime_qh / 4))
             rate_1e4, mult4 = c.employee_rate[eid]
             cost = costing.timesheet_cost(regular_qh, overtime_qh, rate_1e4, mult4)
             payroll[cc] = payroll.get(cc, 0) + cost
@@ -86,11 +80,7 @@ def book_timesheets(sim: Sim, day: dt.date) -> None:
         lines = []
         for cc, cents in sorted(payroll.items()):
             kind = c.cc_kind[cc]
-            role = (
-                "direct_labor"
-                if kind == "production"
-                else ("maintenance" if kind == "service" else "payroll")
-            )
+            role = "direct_labor" if kind == "production" else ("maintenance" if kind == "service" else "payroll")
             lines.append((ACCOUNT[role], cc, cents))
         lines.append((ACCOUNT["payroll_liability"], None, -sum(x[2] for x in lines)))
         sim.ledger.post(day, f"Payroll accrual {day}", f"PAYROLL-{day:%Y%m%d}", lines)
@@ -101,9 +91,7 @@ def warehouse_task(sim: Sim, day: dt.date, kind: str, ref: str, lines: int, unit
     staff = c.employees["wh"]
     eid = staff[int(rng.integers(0, len(staff)))][0]
     base_min = {"receive": 6, "putaway": 5, "pick": 3.2, "pack": 2.5, "load": 8}[kind]
-    minutes = base_min * lines * rng.uniform(0.7, 1.4) + (
-        units * 0.02 if kind in ("receive", "putaway") else 0
-    )
+    minutes = base_min * lines * rng.uniform(0.7, 1.4) + (units * 0.02 if kind in ("receive", "putaway") else 0)
     start = dt.datetime.combine(day, dt.time(6)) + dt.timedelta(minutes=float(rng.uniform(0, 900)))
     end = start + dt.timedelta(minutes=round(float(minutes), 1))
     sim.rows["warehouse_tasks"].append(
@@ -130,9 +118,7 @@ def open_tickets(sim: Sim, day: dt.date) -> None:
         # each agent handles about 5.5 productive hours of tickets a day in normal times
         mean = staff * 5.5 * 60 / 35 * sim.plan.support_volume_factor(cc, day)
         for _ in range(int(rng.poisson(mean))):
-            opened = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(
-                minutes=float(rng.uniform(0, 480))
-            )
+            opened = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(minutes=float(rng.uniform(0, 480)))
             handling = round(float(rng.lognormal(3.4, 0.5)), 1)
             closed = opened + dt.timedelta(hours=float(rng.exponential(20)) + handling / 60)
             if closed.date() > c.scale.end:
@@ -140,9 +126,5 @@ def open_tickets(sim: Sim, day: dt.date) -> None:
             else:
                 closed_at = closed
                 csat = int(min(5, max(1, round(rng.normal(4.2 - handling / 200, 0.8)))))
-            cust = (
-                c.customers[int(rng.integers(0, len(c.customers)))] if rng.random() < 0.85 else None
-            )
-            sim.rows["support_tickets"].append(
-                (sim.next_id("TK", 8), cc, cust, opened, closed_at, handling, csat)
-            )
+            cust = c.customers[int(rng.integers(0, len(c.customers)))] if rng.random() < 0.85 else None
+            sim.rows["support_tickets"].append((sim.next_id("TK", 8), cc, cust, opened, closed_at, handling, csat))

@@ -101,19 +101,12 @@ def budget_lines(sim: Sim, plan_rows: list[tuple], fixed_budget: dict) -> list[t
     qty = {(r[1], r[2]): (r[3], r[4]) for r in plan_rows}
     for first, _last in months(c.scale.start, c.scale.end):
         version = f"B{first.year}"
-        revenue = sum(
-            costing.value_at_standard(int(qty[(first, p)][0]), qty[(first, p)][1])
-            for p in c.finished
-        )
-        cogs = sum(
-            costing.value_at_standard(int(qty[(first, p)][0]), c.std_cost[p]) for p in c.finished
-        )
+        revenue = sum(costing.value_at_standard(int(qty[(first, p)][0]), qty[(first, p)][1]) for p in c.finished)
+        cogs = sum(costing.value_at_standard(int(qty[(first, p)][0]), c.std_cost[p]) for p in c.finished)
         rows.append((version, first, c.sales_cc, ACCOUNT["revenue"], -revenue))
         rows.append((version, first, c.sales_cc, ACCOUNT["cogs"], cogs))
         for wc in c.wc_ids:
-            units = sum(
-                int(qty[(first, p)][0]) for p in c.finished if c.product_plant[p] == c.wc_site[wc]
-            )
+            units = sum(int(qty[(first, p)][0]) for p in c.finished if c.product_plant[p] == c.wc_site[wc])
             labor_cmin, run_cmin, wh = sim.wc_standard[wc]
             lr, vr, _fr = c.wc_rates[wc]
             cc = c.wc_cc[wc]

@@ -54,9 +54,7 @@ def plan_orders(sim: Sim, day: dt.date) -> None:
         for _ in range(50):  # as many lots as it takes to get back above the reorder point
             if position >= reorder_point:
                 break
-            qty = min(
-                max(sim.lot_size[pid], int(reorder_point + d * 4 - position)), sim.lot_size[pid]
-            )
+            qty = min(max(sim.lot_size[pid], int(reorder_point + d * 4 - position)), sim.lot_size[pid])
             qty = int(-(-qty // 10) * 10)
             oid = sim.next_id("PO-M", 7)
             sim.orders[oid] = {
@@ -137,9 +135,7 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
     remaining = []
     for item in sorted(sim.queues[wc]):
         ready = item[0]
-        if ready >= win_end or not _run_step(
-            sim, site, wc, stage, item, win_end, machines, avail, avail_at, stops
-        ):
+        if ready >= win_end or not _run_step(sim, site, wc, stage, item, win_end, machines, avail, avail_at, stops):
             remaining.append(item)
     for m, a in avail.items():
         sim.machine_free[m] = a
@@ -156,9 +152,7 @@ def _open_machines(
     for m in sim.c.wc_machines[wc]:
         sim.windows.append((m, win_start, win_end))
         a = max(sim.machine_free.get(m, 0.0), win_start)
-        if (
-            rng.random() < 1 / 30
-        ):  # planned maintenance, about monthly: 3 hours at the start of the day
+        if rng.random() < 1 / 30:  # planned maintenance, about monthly: 3 hours at the start of the day
             sim.planned_stops.append((m, win_start, win_start + 180))
             _maintenance(sim, m, win_start, win_start + 180, "planned", "planned maintenance")
             a = max(a, win_start + 180)
@@ -203,9 +197,7 @@ def _run_step(
     soonest; a breakdown on the way stretches it. False, and nothing recorded, when it would end after
     `win_end`."""
     ready, oid, step, units = item
-    wc_r, std_setup, _run_cmin, _labor_cmin, _wh = sim.c.routing[sim.orders[oid]["product"]][
-        step - 1
-    ]
+    wc_r, std_setup, _run_cmin, _labor_cmin, _wh = sim.c.routing[sim.orders[oid]["product"]][step - 1]
     free = avail_at <= ready  # the first idle machine, else the one free soonest
     i = int(free.argmax()) if free.any() else int(avail_at.argmin())
     m = machines[i]
@@ -227,9 +219,7 @@ def _run_step(
         return False
     avail[m] = end
     avail_at[i] = end
-    _record_step(
-        sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None
-    )
+    _record_step(sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None)
     return True
 
 
@@ -302,12 +292,10 @@ def _record_step(
 
 def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:
     rng = sim.rng
-    sim.rows["downtime_events"].append(
-        (machine, sim.ts(start), sim.ts(end), reason, kind == "planned")
+    sim.rows["downtime_events"].append((machine, sim.ts(start), sim.ts(end), reason, kind == "planned"))
+    parts = int(rng.integers(80, 600) if kind == "planned" else rng.integers(300, 4500)) * 100 + int(
+        rng.integers(0, 100)
     )
-    parts = int(
-        rng.integers(80, 600) if kind == "planned" else rng.integers(300, 4500)
-    ) * 100 + int(rng.integers(0, 100))
     hours = round((end - start) / 60 * (1.0 if kind == "planned" else 1.5), 2)
     sim.rows["maintenance_events"].append(
         (sim.next_id("MX", 7), machine, kind, sim.ts(start), sim.ts(end), parts, hours)

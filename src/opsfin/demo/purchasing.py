@@ -42,13 +42,11 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
         price_1e4 = int(round(price / 100)) * 100
         expected = day + dt.timedelta(days=lead)
-        sim.rows["purchase_orders"].append(
-            (po, 1, sup, site, item, float(qty), price_1e4, ccy, day, expected)
-        )
+        sim.rows["purchase_orders"].append((po, 1, sup, site, item, float(qty), price_1e4, ccy, day, expected))
         sim.on_order[(site, item)] += qty
-        delay = int(
-            rng.choice([-2, -1, 0, 1, 2], p=[0.1, 0.25, 0.5, 0.1, 0.05])
-        ) + sim.plan.supplier_delay_days(sup, day)
+        delay = int(rng.choice([-2, -1, 0, 1, 2], p=[0.1, 0.25, 0.5, 0.1, 0.05])) + sim.plan.supplier_delay_days(
+            sup, day
+        )
         arrival = max(expected + dt.timedelta(days=delay), day + dt.timedelta(days=1))
         line = {
             "po": po,
@@ -63,9 +61,7 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         if rng.random() < 0.08:  # split delivery
             first = qty // 2
             sim.due_receipts[arrival].append({**line, "rqty": first})
-            sim.due_receipts[arrival + dt.timedelta(days=int(rng.integers(2, 6)))].append(
-                {**line, "rqty": qty - first}
-            )
+            sim.due_receipts[arrival + dt.timedelta(days=int(rng.integers(2, 6)))].append({**line, "rqty": qty - first})
         else:
             sim.due_receipts[arrival].append({**line, "rqty": qty})
         if rng.random() < _issue_rate(sim, "no_receipt"):
@@ -87,9 +83,7 @@ def receive(sim: Sim, day: dt.date) -> None:
         gr = sim.next_id("GR-", 7)
         qty = ln["rqty"]
         sim.rows["goods_receipts"].append((gr, ln["po"], ln["line"], float(qty), day))
-        sim.move(
-            dt.datetime.combine(day, dt.time(5, 30)), ln["site"], ln["item"], qty, "receipt", gr
-        )
+        sim.move(dt.datetime.combine(day, dt.time(5, 30)), ln["site"], ln["item"], qty, "receipt", gr)
         sim.on_order[(ln["site"], ln["item"])] -= qty
         std = c.std_cost[ln["item"]]
         rate = sim.rate(ln["ccy"], day)
@@ -128,9 +122,7 @@ def book_invoices(sim: Sim, day: dt.date) -> None:
         if kind:
             sim.invoice_truth.append((inv["invoice_id"], 1, kind))
             sim.plan.add_matching(
-                "over_billed_invoice"
-                if kind == "price_over_tolerance"
-                else "over_quantity_invoice",
+                "over_billed_invoice" if kind == "price_over_tolerance" else "over_quantity_invoice",
                 "supplier",
                 ln["supplier"],
                 day,
@@ -161,9 +153,7 @@ def _post_invoice(
     total = net + tax
     due = day + dt.timedelta(days=c.supplier[sup].terms)
     sim.rows["ap_invoices"].append((inv_id, sup, ref, "invoice", day, due, ccy, tax, total))
-    sim.rows["ap_invoice_lines"].append(
-        (inv_id, 1, ln["po"], ln["line"], ln["item"], float(qty), price, net)
-    )
+    sim.rows["ap_invoice_lines"].append((inv_id, 1, ln["po"], ln["line"], ln["item"], float(qty), price, net))
     base = costing.to_base(total, sim.rate(ccy, day))
     net_base = base - tax
     lines = [(ACCOUNT["input_vat"], None, tax), (ACCOUNT["ap"], None, -base)]
@@ -268,9 +258,7 @@ def payment_run(sim: Sim, day: dt.date) -> None:
         ccy = c.supplier[sup].ccy
         pay = sim.next_id("PAY-", 7)
         amount = sum(i["total"] for i in invs)
-        reference = (
-            f"{pay} " + " ".join(i["ref"] for i in invs[:3]) + (" ..." if len(invs) > 3 else "")
-        )
+        reference = f"{pay} " + " ".join(i["ref"] for i in invs[:3]) + (" ..." if len(invs) > 3 else "")
         sim.rows["ap_payments"].append((pay, sup, day, amount, ccy, reference))
         for i in invs:
             sim.rows["ap_payment_allocations"].append((pay, i["invoice_id"], i["total"]))
@@ -287,9 +275,7 @@ def payment_run(sim: Sim, day: dt.date) -> None:
                 (ACCOUNT["fx"], None, bank_cents - cleared),
             ],
         )
-        booking = day + dt.timedelta(
-            days=3 if rng.random() < 0.3 else 0
-        )  # Friday runs may book on Monday
+        booking = day + dt.timedelta(days=3 if rng.random() < 0.3 else 0)  # Friday runs may book on Monday
         sim.bank(
             booking,
             -bank_cents,

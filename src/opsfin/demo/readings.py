@@ -94,9 +94,7 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     for i, m in enumerate(machines):
         sim.month_wh[m] = int(wh[i * hours : (i + 1) * hours].sum())
     start_ts = np.datetime64(dt.datetime.combine(month_start, dt.time()), "us")
-    hour_start = start_ts + (np.tile(np.arange(hours), len(machines)) * 3_600_000_000).astype(
-        "timedelta64[us]"
-    )
+    hour_start = start_ts + (np.tile(np.arange(hours), len(machines)) * 3_600_000_000).astype("timedelta64[us]")
     return pa.table(
         {
             "machine_id": pa.array(np.array(machines, dtype=object)[m_of], pa.string()),

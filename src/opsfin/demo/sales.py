@@ -29,21 +29,14 @@ def take_orders(sim: Sim, day: dt.date) -> None:
         ccy = c.customer[cust].ccy
         promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
         lines = 1 + int(rng.poisson(c.scale.lines_per_order - 1))
-        for ln, pid in enumerate(
-            rng.choice(c.finished, size=min(lines, len(c.finished)), replace=False), start=1
-        ):
+        for ln, pid in enumerate(rng.choice(c.finished, size=min(lines, len(c.finished)), replace=False), start=1):
             pid = str(pid)
             surge = sim.plan.demand_surge(c.product_plant[pid], day)
             mean_qty = (
-                sim.daily_demand[pid]
-                * 7
-                / 5
-                / (c.scale.orders_per_day * c.scale.lines_per_order / len(c.finished))
+                sim.daily_demand[pid] * 7 / 5 / (c.scale.orders_per_day * c.scale.lines_per_order / len(c.finished))
             )
             qty = max(1, int(rng.gamma(2.0, mean_qty * surge / 2.0)))
-            price_eur = (
-                c.list_price[pid] * (1 - c.customer[cust].discount) * rng.uniform(0.97, 1.02)
-            )
+            price_eur = c.list_price[pid] * (1 - c.customer[cust].discount) * rng.uniform(0.97, 1.02)
             price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
             price_1e4 = int(round(price / 100)) * 100
             sim.rows["sales_orders"].append(
@@ -112,14 +105,10 @@ def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
     # when will the customer pay?
     delay = int(round(rng.normal(2, 4))) + sim.plan.customer_extra_days(cust, day)
     pay_day = max(due + dt.timedelta(days=max(delay, -10)), day + dt.timedelta(days=3))
-    if (
-        ccy == BASE and total > 200_00 and rng.random() < 0.06
-    ):  # partial payments, base currency only
+    if ccy == BASE and total > 200_00 and rng.random() < 0.06:  # partial payments, base currency only
         first = costing.half_even_int(total * 6, 10)
         sim.due_payments[pay_day].append((inv, cust, first))
-        sim.due_payments[pay_day + dt.timedelta(days=int(rng.integers(7, 25)))].append(
-            (inv, cust, total - first)
-        )
+        sim.due_payments[pay_day + dt.timedelta(days=int(rng.integers(7, 25)))].append((inv, cust, total - first))
     else:
         sim.due_payments[pay_day].append((inv, cust, total))
 
@@ -158,9 +147,7 @@ def _receipt(sim: Sim, day: dt.date, cust: str, items: list[tuple[str, int]], ba
         sim.rows["ar_receipts"].append((rid, cust, day, amount, ccy, reference))
         sim.rows["ar_receipt_allocations"].append((rid, inv, amount))
         _ccy, _total, base = sim.ar_base[inv]
-        cleared = (
-            amount if ccy == BASE else base
-        )  # foreign-currency invoices are always paid in full
+        cleared = amount if ccy == BASE else base  # foreign-currency invoices are always paid in full
         bank_cents = amount if ccy == BASE else costing.to_base(amount, sim.rate(ccy, day))
         sim.ledger.post(
             day,

@@ -23,25 +23,17 @@ class Sim:
     stock: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # demand model
-    daily_demand: dict[str, float] = field(
-        default_factory=dict
-    )  # finished good -> mean units per calendar day
+    daily_demand: dict[str, float] = field(default_factory=dict)  # finished good -> mean units per calendar day
     lot_size: dict[str, int] = field(default_factory=dict)
     # sales
     backlog: list[list] = field(default_factory=list)  # open sales-order lines
     # production
     orders: dict[str, dict] = field(default_factory=dict)
     unreleased: list[str] = field(default_factory=list)
-    queues: dict[str, list[tuple[float, str, int, int]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    queues: dict[str, list[tuple[float, str, int, int]]] = field(default_factory=lambda: defaultdict(list))
     machine_free: dict[str, float] = field(default_factory=dict)
-    pipeline: dict[str, int] = field(
-        default_factory=lambda: defaultdict(int)
-    )  # planned units not yet at W1
-    arrivals: dict[dt.date, list[tuple[str, int, str]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    pipeline: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # planned units not yet at W1
+    arrivals: dict[dt.date, list[tuple[str, int, str]]] = field(default_factory=lambda: defaultdict(list))
     # purchasing (site, item) -> qty on order
     on_order: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     due_receipts: dict[dt.date, list[dict]] = field(default_factory=lambda: defaultdict(list))
@@ -50,13 +42,9 @@ class Sim:
     completed: list[str] = field(default_factory=list)  # orders completed, to close at month end
     # receivables: pay day -> list of (invoice_id, doc cents, partial part)
     due_payments: dict[dt.date, list[tuple]] = field(default_factory=lambda: defaultdict(list))
-    ar_base: dict[str, tuple[str, int, int]] = field(
-        default_factory=dict
-    )  # invoice -> (ccy, doc total, base total)
+    ar_base: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # invoice -> (ccy, doc total, base total)
     # shop-floor traces for machine readings and month-end costing
-    segments: list[tuple] = field(
-        default_factory=list
-    )  # (machine, start_min, end_min, units_total, units_good)
+    segments: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min, units_total, units_good)
     windows: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min)
     planned_stops: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min)
     # month accumulators
@@ -66,21 +54,15 @@ class Sim:
     )  # wc -> [quarter hours, cost cents]
     month_payroll: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # site -> cents
     month_vat: list[int] = field(default_factory=lambda: [0, 0])  # [output, input] cents
-    month_parts: dict[tuple, int] = field(
-        default_factory=lambda: defaultdict(int)
-    )  # (site, month) -> cents
-    month_wh: dict[str, float] = field(
-        default_factory=lambda: defaultdict(float)
-    )  # machine -> Wh (from readings)
+    month_parts: dict[tuple, int] = field(default_factory=lambda: defaultdict(int))  # (site, month) -> cents
+    month_wh: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # machine -> Wh (from readings)
     vat_due: dict[dt.date, tuple[int, int]] = field(default_factory=dict)
     bank_lines: list[list] = field(
         default_factory=list
     )  # [booking, value, cents, counterparty, ref, desc, doc_type, doc_id]
     invoice_truth: list[tuple[str, int, str]] = field(default_factory=list)
     overtime_today: dict[str, bool] = field(default_factory=dict)
-    wc_standard: dict[str, tuple[int, int, int]] = field(
-        default_factory=dict
-    )  # labor cmin, run cmin, Wh per unit
+    wc_standard: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # labor cmin, run cmin, Wh per unit
     month_actuals: dict[str, tuple] = field(default_factory=dict)
 
     def next_id(self, prefix: str, width: int = 7) -> str:
@@ -91,18 +73,14 @@ class Sim:
         return self.c.scale.start + dt.timedelta(days=int(minute // 1440))
 
     def ts(self, minute: float) -> dt.datetime:
-        return dt.datetime.combine(self.c.scale.start, dt.time()) + dt.timedelta(
-            seconds=round(minute * 60)
-        )
+        return dt.datetime.combine(self.c.scale.start, dt.time()) + dt.timedelta(seconds=round(minute * 60))
 
     def rate(self, ccy: str, day: dt.date) -> int:
         """FX rate to base (1e-8) on `day`."""
         i = min(max((day - self.c.scale.start).days, 0), self.c.days - 1)
         return int(self.c.fx[ccy][i])
 
-    def move(
-        self, when: dt.datetime, site: str, product: str, qty: int, kind: str, ref: str
-    ) -> None:
+    def move(self, when: dt.datetime, site: str, product: str, qty: int, kind: str, ref: str) -> None:
         self.stock[(site, product)] += qty
         if self.stock[(site, product)] < 0:
             raise AssertionError(f"negative stock {site} {product} at {when}")
@@ -131,6 +109,4 @@ class Sim:
         value: dt.date | None = None,
     ) -> None:
         ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
-        self.bank_lines.append(
-            [booking, value or booking, cents, counterparty, reference, description, doc_type, ids]
-        )
+        self.bank_lines.append([booking, value or booking, cents, counterparty, reference, description, doc_type, ids])

@@ -21,18 +21,12 @@ def rows_to_arrow(name: str, rows: list[tuple] | dict[str, list], load_id: str) 
         n = len(columns[0]) if columns else 0
     else:
         n = len(rows)
-        columns = (
-            [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in decl.columns]
-        )
+        columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in decl.columns]
     arrays = []
     for col, values in zip(decl.columns, columns, strict=True):
         scale = col.decimal_scale
         if scale is not None:
-            arrays.append(
-                decimal_array(
-                    np.asarray(values, dtype=np.int64) if n else np.zeros(0, np.int64), scale
-                )
-            )
+            arrays.append(decimal_array(np.asarray(values, dtype=np.int64) if n else np.zeros(0, np.int64), scale))
         else:
             arrays.append(pa.array(values, type=col.arrow_type))
     arrays.append(pa.array([load_id] * n, pa.string()))
@@ -50,9 +44,7 @@ class Writer:
     def write(self, name: str, rows: list[tuple] | dict[str, list] | pa.Table) -> None:
         data = rows if isinstance(rows, pa.Table) else rows_to_arrow(name, rows, self.load_id)
         if isinstance(rows, pa.Table) and "_load_id" not in data.column_names:
-            data = data.append_column(
-                "_load_id", pa.array([self.load_id] * data.num_rows, pa.string())
-            )
+            data = data.append_column("_load_id", pa.array([self.load_id] * data.num_rows, pa.string()))
         if data.num_rows:
             warehouse.insert_arrow(self.con, table(name), data)
         self.counts[name] = self.counts.get(name, 0) + data.num_rows

@@ -55,9 +55,7 @@ def _overlaps(a: Alert, t: Truth) -> bool:
 
 
 def caught(t: Truth, alerts: list[Alert]) -> list[Alert]:
-    return [
-        a for a in alerts if a.kpi == t.kpi and t.entity_id in a.scope.values() and _overlaps(a, t)
-    ]
+    return [a for a in alerts if a.kpi == t.kpi and t.entity_id in a.scope.values() and _overlaps(a, t)]
 
 
 def is_true(a: Alert, truth: list[Truth]) -> bool:
@@ -69,9 +67,7 @@ def score(alerts: list[Alert], truth: list[Truth]) -> dict:
     named = [t for t in truth if t.kpi]
     kinds: dict[str, dict] = {}
     for t in named:
-        k = kinds.setdefault(
-            t.kind, {"kind": t.kind, "kpi": t.kpi, "anomalies": 0, "caught": 0, "missed": []}
-        )
+        k = kinds.setdefault(t.kind, {"kind": t.kind, "kpi": t.kpi, "anomalies": 0, "caught": 0, "missed": []})
         k["anomalies"] += 1
         if caught(t, alerts):
             k["caught"] += 1

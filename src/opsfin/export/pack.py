@@ -91,9 +91,7 @@ def render(contents: PackContents, fmt: str) -> bytes:
     return render_html(contents).encode("utf-8")
 
 
-def build_pack(
-    ws, period: str, fmt: str, sites: tuple[str, ...] | list[str] | None = None, *, app_db=None
-) -> bytes:
+def build_pack(ws, period: str, fmt: str, sites: tuple[str, ...] | list[str] | None = None, *, app_db=None) -> bytes:
     """The monthly operations-finance pack for `period` (YYYY-MM) as `fmt` ("xlsx" or "html") bytes.
 
     `sites`: None for the company pack, else only the rows of these sites (a site-scoped user's pack).

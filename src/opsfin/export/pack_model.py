@@ -91,9 +91,7 @@ def cell_kind(column: Column, row: dict[str, Any]) -> str:
     if column.kind != "unit":
         return column.kind
     unit = row.get(column.unit_column or "unit") or ""
-    return {"ratio": "percent", "money": "money", "days": "days", "units": "integer"}.get(
-        unit, "number"
-    )
+    return {"ratio": "percent", "money": "money", "days": "days", "units": "integer"}.get(unit, "number")
 
 
 def status_tone(value: Any, row: dict[str, Any]) -> str | None:

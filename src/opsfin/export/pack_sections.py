@@ -42,8 +42,7 @@ def check_month_has_data(ws, first: dt.date, last: dt.date) -> None:
         else "it is empty (load data with `opsfin ingest` or build `opsfin demo`)"
     )
     raise UserError(
-        "{param} " + f"{first:%Y-%m}: the warehouse has no GL postings or machine readings "
-        f"in that month; {held}",
+        "{param} " + f"{first:%Y-%m}: the warehouse has no GL postings or machine readings in that month; {held}",
         param="period",
         value=f"{first:%Y-%m}",
     )
@@ -87,9 +86,7 @@ KPI_SCHEMA = {
 Series = dict[tuple[str, tuple[tuple[str, Any], ...]], dict[dt.date, Any]]
 
 
-def kpi_series(
-    ws, catalog, ids: list[str], by: list[str], where: dict | None, first: dt.date, last: dt.date
-) -> Series:
+def kpi_series(ws, catalog, ids: list[str], by: list[str], where: dict | None, first: dt.date, last: dt.date) -> Series:
     """Monthly values `{(kpi, ((dim, member), …)): {period_start: value}}` from `ws.kpi`. Money KPIs are
     asked apart from the others, so they stay exact decimals (mixed with ratios they become DOUBLE)."""
     out: Series = defaultdict(dict)
@@ -162,9 +159,7 @@ def _guard(row: dict[str, Any], g, unit: str, status: str) -> dict[str, Any]:
     }
 
 
-def kpi_section(
-    ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap
-) -> Section:
+def kpi_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap) -> Section:
     """Every catalog KPI for the month and the month before (company level, or per site of the scope),
     each with the guardrail that covers it, and one more row per guardrail series (`by` member) that is
     not one of those rows. Status: `breach` when the guardrail engine raises an alert in the month."""
@@ -185,9 +180,7 @@ def kpi_section(
             v = values.get((kpi_id, key), {})
             if scope is not None and not v:
                 continue  # a site the KPI has no rows for (OEE of a warehouse)
-            base[(kpi_id, key)] = _kpi_row(
-                catalog[kpi_id], dict(key), dict(key).get("site"), v, first, prior
-            )
+            base[(kpi_id, key)] = _kpi_row(catalog[kpi_id], dict(key), dict(key).get("site"), v, first, prior)
 
     guarded: set[tuple] = set()
     extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -195,16 +188,9 @@ def kpi_section(
     for g in load_guardrails(ws.model_dir, catalog):
         kpi = catalog[g.kpi]
         series = kpi_series(ws, catalog, [g.kpi], list(g.by), g.where, prior, last)
-        breached = {
-            tuple(a.scope.get(d) for d in g.by)
-            for a in check_guardrail(tables, g, catalog, first, last)
-        }
-        for (_, key), v in sorted(
-            series.items(), key=lambda kv: tuple(str(m) for _, m in kv[0][1])
-        ):
-            members = {d: [m] for d, m in key} | {
-                d: vs for d, vs in g.where.items() if d not in dict(key)
-            }
+        breached = {tuple(a.scope.get(d) for d in g.by) for a in check_guardrail(tables, g, catalog, first, last)}
+        for (_, key), v in sorted(series.items(), key=lambda kv: tuple(str(m) for _, m in kv[0][1])):
+            members = {d: [m] for d, m in key} | {d: vs for d, vs in g.where.items() if d not in dict(key)}
             if not site_map.visible(members, scope):
                 continue
             shown = dict(key) | {d: ",".join(vs) for d, vs in g.where.items() if d not in dict(key)}
@@ -260,9 +246,7 @@ def _part(category: str) -> str:
     return "sales" if category in SALES_CATEGORIES else "manufacturing"
 
 
-def variance_section(
-    ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap
-) -> Section:
+def variance_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap) -> Section:
     """The company's variance bridge for the month (favourable +, parts add to `total`); for a site
     scope, the bridge split by work centre, restricted to the sites' work centres, footed in scope."""
     from ..costing.variance_by_site import site_bridge
@@ -271,9 +255,7 @@ def variance_section(
     try:
         if scope is None:
             bridge = ws.variance(first, last)
-            table = bridge.with_columns(
-                part=pl.col("category").map_elements(_part, return_dtype=pl.Utf8)
-            )
+            table = bridge.with_columns(part=pl.col("category").map_elements(_part, return_dtype=pl.Utf8))
             table = table.select("part", "category", "amount")
             description = (
                 "The variance bridge from static budget to actual gross margin for the month "
@@ -283,9 +265,7 @@ def variance_section(
         split = ws.variance(first, last, by="work_center")
     except UserError as exc:
         columns = VARIANCE_COLUMNS if scope is None else SITE_VARIANCE_COLUMNS
-        empty = pl.DataFrame(
-            schema={c.name: pl.Utf8 for c in columns} | {"amount": pl.Decimal(18, 2)}
-        )
+        empty = pl.DataFrame(schema={c.name: pl.Utf8 for c in columns} | {"amount": pl.Decimal(18, 2)})
         return Section(
             "variances",
             title,
@@ -294,9 +274,7 @@ def variance_section(
             columns,
             f"No variance bridge for {first:%Y-%m}: {exc}",
         )
-    part = site_bridge(
-        split, "work_center", lambda member: site_map.site_of("work_center", member), scope
-    )
+    part = site_bridge(split, "work_center", lambda member: site_map.site_of("work_center", member), scope)
     rows = [r | {"part": _part(r["category"])} for r in part.members.iter_rows(named=True)]
     if rows:
         rows.append(
@@ -373,9 +351,7 @@ def _num(x: float | None) -> float | None:
     return None if x is None or x != x else float(x)  # NaN → empty
 
 
-def alert_section(
-    ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap
-) -> Section:
+def alert_section(ws, first: dt.date, last: dt.date, scope: tuple[str, ...] | None, site_map: SiteMap) -> Section:
     """The alerts whose run overlaps the month (guardrail breaches and anomalies), stop first."""
     from ..runs.alerts import run_alerts
 
@@ -404,9 +380,7 @@ def alert_section(
                 "id": a.id,
             }
         )
-    rows.sort(
-        key=lambda r: SEVERITY_ORDER.get(r["severity"], 9)
-    )  # stable: the engine's order within
+    rows.sort(key=lambda r: SEVERITY_ORDER.get(r["severity"], 9))  # stable: the engine's order within
     return Section(
         "alerts",
         "Alerts",

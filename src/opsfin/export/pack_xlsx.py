@@ -76,9 +76,7 @@ def _shown_text(value: Any, kind: str) -> str:
     return format_value(value, kind)
 
 
-def write_cell(
-    sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, tone: str | None = None
-) -> None:
+def write_cell(sheet, fmts: _Formats, r: int, c: int, value: Any, kind: str, tone: str | None = None) -> None:
     """One cell, typed: numbers as numbers, dates as dates, text as text."""
     fmt = fmts.cell(kind, tone)
     if value is None or value == "":
@@ -87,9 +85,7 @@ def write_cell(
     elif isinstance(value, bool):
         sheet.write_boolean(r, c, value, fmt)
     elif isinstance(value, Decimal | int | float) and kind not in ("text", "status"):
-        sheet.write_number(
-            r, c, float(value), fmt
-        )  # float only here: the cell shows the exact cents
+        sheet.write_number(r, c, float(value), fmt)  # float only here: the cell shows the exact cents
     elif isinstance(value, dt.datetime | dt.date):
         sheet.write_datetime(r, c, value, fmt)
     else:
@@ -99,10 +95,7 @@ def write_cell(
 def write_section(book: xlsxwriter.Workbook, fmts: _Formats, section: Section) -> None:
     sheet = book.add_worksheet(section.title)
     columns: tuple[Column, ...] = section.columns
-    rows = [
-        [(cell_value(col, row), cell_kind(col, row), row) for col in columns]
-        for row in section.table.to_dicts()
-    ]
+    rows = [[(cell_value(col, row), cell_kind(col, row), row) for col in columns] for row in section.table.to_dicts()]
     widths = [len(c.header) + 3 for c in columns]  # + room for the filter button
     for cells in rows:
         for c, (value, kind, _) in enumerate(cells):

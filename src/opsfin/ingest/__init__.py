@@ -82,9 +82,7 @@ def _connect(ws: Workspace, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
 def canonical_table(name: str) -> Table:
     """The declaration of a canonical (model) table; a `UserError` lists the known ones."""
     if name not in MODEL_TABLE_NAMES:
-        raise UserError(
-            f"unknown table {name!r}; the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
-        )
+        raise UserError(f"unknown table {name!r}; the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}")
     return TABLE_BY_NAME[name]
 
 
@@ -101,9 +99,7 @@ def _mapping(ws: Workspace, mapping: Any) -> tuple[Mapping, str]:
 
 def _pick_table(table: str | None, mapping: Mapping, origin: str) -> str | None:
     if table and mapping.table and table != mapping.table:
-        raise UserError(
-            f"--table {table} differs from {origin} (table: {mapping.table}); drop one of them"
-        )
+        raise UserError(f"--table {table} differs from {origin} (table: {mapping.table}); drop one of them")
     return table or mapping.table
 
 
@@ -114,6 +110,7 @@ def _detect(path: Path) -> str | None:
         return None
 
 
+# long: one atomic load (read, check, quarantine, write) inside one transaction
 def ingest_file(
     ws: WorkspaceLike | None,
     path: str | os.PathLike[str],
@@ -153,15 +150,11 @@ def ingest_file(
             kind = "csv"
     if fmt is not None:
         if mapping is not None or sheet is not None:
-            raise UserError(
-                f"{file}: --mapping and --sheet apply to tabular files, not to {fmt} documents"
-            )
+            raise UserError(f"{file}: --mapping and --sheet apply to tabular files, not to {fmt} documents")
         return _ingest_document(ws, file, fmt, table, replace, add_missing_parties, progress)
     assert kind is not None
     if add_missing_parties:
-        raise UserError(
-            f"{file}: --add-missing-parties applies to UBL e-invoices, not to {kind} files"
-        )
+        raise UserError(f"{file}: --add-missing-parties applies to UBL e-invoices, not to {kind} files")
     if table is None:
         raise UserError(
             f"{file}: say which table it fills (--table TABLE, or `table:` in a mapping); "
@@ -179,9 +172,7 @@ def ingest_file(
         """Read and check the rows; only called when the content is not loaded already."""
         if progress:
             progress("reading", 0, None)
-        data = read_file(
-            file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding
-        )
+        data = read_file(file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding)
         batch, unused = batch_from_source(data, decl, the_mapping, origin, progress)
         ignored.extend(unused)
         return [batch]
@@ -220,9 +211,7 @@ def _ingest_document(
     except NotImplementedError:
         raise UserError(f"{file}: the {fmt} reader is not available in this version") from None
     if table is not None and table not in doc.tables:
-        raise UserError(
-            f"{file}: a {fmt} document fills {', '.join(doc.tables)}, not {table}; drop --table"
-        )
+        raise UserError(f"{file}: a {fmt} document fills {', '.join(doc.tables)}, not {table}; drop --table")
     for name in doc.tables:
         canonical_table(name)
     sha = source_sha256(file, fmt)
@@ -266,8 +255,7 @@ def ingest_sql(
     table = _pick_table(table, the_mapping, origin)
     if table is None:
         raise UserError(
-            f"say which table the query fills (--table TABLE); "
-            f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
+            f"say which table the query fills (--table TABLE); the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
         )
     decl = canonical_table(table)
     if progress:
@@ -290,9 +278,7 @@ def ingest_sql(
     return result
 
 
-def list_quarantine(
-    ws: WorkspaceLike | None, load_id: str | None = None, table: str | None = None
-) -> pl.DataFrame:
+def list_quarantine(ws: WorkspaceLike | None, load_id: str | None = None, table: str | None = None) -> pl.DataFrame:
     """Quarantined rows (optionally of one load and/or table), by load, table and source row."""
     ws = _workspace(ws)
     if table is not None:
@@ -300,9 +286,7 @@ def list_quarantine(
     where, params = [], []
     with _connect(ws, read_only=True) as con:
         if load_id is not None:
-            if not con.execute(
-                "SELECT 1 FROM loads WHERE load_id = ? LIMIT 1", [load_id]
-            ).fetchall():
+            if not con.execute("SELECT 1 FROM loads WHERE load_id = ? LIMIT 1", [load_id]).fetchall():
                 raise UserError(f"no load {load_id!r} in this warehouse")
             where.append("load_id = ?")
             params.append(load_id)

@@ -146,17 +146,12 @@ def read_parquet(path: Path) -> SourceData:
         for batch in pf.iter_batches(batch_size=65536):
             first = len(data.rows) + 1
             problems: dict[int, str] = {}
-            columns = [
-                _parquet_values(batch.column(i), name, problems)
-                for i, name in enumerate(data.columns)
-            ]
+            columns = [_parquet_values(batch.column(i), name, problems) for i, name in enumerate(data.columns)]
             for offset, values in enumerate(zip(*columns, strict=True)):
                 data.rows.append(SourceRow(first + offset, values, problems.get(offset)))
     except (pa.ArrowException, OSError, ValueError, IndexError, EOFError) as exc:
         # a damaged data page (bad compression, dictionary index out of bounds, bad page header)
-        raise UserError(
-            f"{path}: damaged Parquet data after row {len(data.rows)} ({_detail(exc)})"
-        ) from None
+        raise UserError(f"{path}: damaged Parquet data after row {len(data.rows)} ({_detail(exc)})") from None
     return data
 
 

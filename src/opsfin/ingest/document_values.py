@@ -30,9 +30,7 @@ _DOC_DATE = re.compile(
 )
 
 
-def document_decimal(
-    text: str | None, column_type: str | None = None, *, comma: bool = False
-) -> Decimal:
+def document_decimal(text: str | None, column_type: str | None = None, *, comma: bool = False) -> Decimal:
     """A number as a bank or e-invoice document writes it ("1234.56"; SWIFT: "1234,56"), exact.
 
     With `column_type` ("DECIMAL(18,2)") it is checked like any ingested value: more decimals

@@ -118,16 +118,11 @@ class DuckLookup:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def existing_keys(
-        self, table: Table, columns: tuple[str, ...], keys: set[tuple]
-    ) -> dict[tuple, str | None]:
+    def existing_keys(self, table: Table, columns: tuple[str, ...], keys: set[tuple]) -> dict[tuple, str | None]:
         if not keys:
             return {}
         ordered = list(keys)
-        arrays = [
-            pa.array([k[i] for k in ordered], type=table.column(c).arrow_type)
-            for i, c in enumerate(columns)
-        ]
+        arrays = [pa.array([k[i] for k in ordered], type=table.column(c).arrow_type) for i, c in enumerate(columns)]
         names = [f"k{i}" for i in range(len(columns))]
         self.con.register("_opsfin_keys", pa.Table.from_arrays(arrays, names=names))
         try:
@@ -135,8 +130,7 @@ class DuckLookup:
             lineage = "min(t._load_id)" if table.lineage else "NULL"
             keys_sql = ", ".join(f"k.{n}" for n in names)
             rows = self.con.execute(
-                f'SELECT {keys_sql}, {lineage} FROM _opsfin_keys k JOIN "{table.name}" t '
-                f"ON {on} GROUP BY {keys_sql}"
+                f'SELECT {keys_sql}, {lineage} FROM _opsfin_keys k JOIN "{table.name}" t ON {on} GROUP BY {keys_sql}'
             ).fetchall()
         finally:
             self.con.unregister("_opsfin_keys")
@@ -161,9 +155,7 @@ def earlier_loads(con: duckdb.DuckDBPyConnection, sha256: str, tables: list[str]
 def supersede(con: duckdb.DuckDBPyConnection, load_ids: list[str]) -> None:
     """Delete what earlier loads brought (rows and quarantine) and mark them 'superseded'."""
     for load_id in load_ids:
-        for (name,) in con.execute(
-            "SELECT DISTINCT table_name FROM loads WHERE load_id = ?", [load_id]
-        ).fetchall():
+        for (name,) in con.execute("SELECT DISTINCT table_name FROM loads WHERE load_id = ?", [load_id]).fetchall():
             if table(name).lineage:
                 con.execute(f'DELETE FROM "{name}" WHERE _load_id = ?', [load_id])
         con.execute("DELETE FROM quarantine WHERE load_id = ?", [load_id])
@@ -175,9 +167,7 @@ def already_loaded_result(
 ) -> LoadResult:
     names = [
         r[0]
-        for r in con.execute(
-            "SELECT table_name FROM loads WHERE load_id = ? ORDER BY table_name", [load_id]
-        ).fetchall()
+        for r in con.execute("SELECT table_name FROM loads WHERE load_id = ? ORDER BY table_name", [load_id]).fetchall()
     ]
     return LoadResult(
         load_id,
@@ -192,16 +182,12 @@ def already_loaded_result(
 
 def accepted_arrow(decl: Table, rows: list[Candidate], load_id: str) -> pa.Table:
     """The accepted rows as an Arrow table of the table's schema, `_load_id` included."""
-    arrays = [
-        pa.array([c.typed.get(col.name) for c in rows], type=col.arrow_type) for col in decl.columns
-    ]
+    arrays = [pa.array([c.typed.get(col.name) for c in rows], type=col.arrow_type) for col in decl.columns]
     arrays.append(pa.array([load_id] * len(rows), type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=decl.arrow_schema(with_lineage=True))
 
 
-def quarantine_record(
-    load_id: str, table_name: str, source: str, cand: Candidate
-) -> dict[str, Any]:
+def quarantine_record(load_id: str, table_name: str, source: str, cand: Candidate) -> dict[str, Any]:
     columns = list(dict.fromkeys(p.column for p in cand.problems if p.column))
     reason = "; ".join(dict.fromkeys(p.reason for p in cand.problems))
     if cand.location:
@@ -270,14 +256,8 @@ def write_load(
             record = quarantine_record(load_id, batch.table.name, source, cand)
             refused.append(record)
             if len(notes) < FIRST_PROBLEMS:
-                notes.append(
-                    QuarantineNote(
-                        batch.table.name, cand.number, record["column_name"], record["reason"]
-                    )
-                )
-        counts.append(
-            TableCounts(batch.table.name, len(batch.rows), len(accepted), len(quarantined))
-        )
+                notes.append(QuarantineNote(batch.table.name, cand.number, record["column_name"], record["reason"]))
+        counts.append(TableCounts(batch.table.name, len(batch.rows), len(accepted), len(quarantined)))
     if refused:
         decl = table("quarantine")
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist(refused, schema=decl.arrow_schema()))
@@ -299,9 +279,7 @@ def write_load(
     ]
     decl = table("loads")
     warehouse.insert_arrow(con, decl, pa.Table.from_pylist(loads, schema=decl.arrow_schema()))
-    return LoadResult(
-        load_id, ",".join(c.table for c in counts), source, sha256, counts, first_problems=notes
-    )
+    return LoadResult(load_id, ",".join(c.table for c in counts), source, sha256, counts, first_problems=notes)
 
 
 # ------------------------------------------------------------------ turning sources into checked rows
@@ -314,9 +292,7 @@ def batch_from_source(
 ) -> tuple[TableBatch, list[str]]:
     """Map and check every row of a tabular source; returns the batch and the unused source columns."""
     plan = plan_columns(decl, data.columns, mapping, data.source, mapping_origin)
-    checkers = {
-        c.name: value_checker(c, mapping) for c in decl.columns if c.name not in plan.constants
-    }
+    checkers = {c.name: value_checker(c, mapping) for c in decl.columns if c.name not in plan.constants}
     constants: dict[str, Any] = {}
     for name, value in plan.constants.items():
         try:

@@ -101,10 +101,7 @@ class Mapping(BaseModel):
 
     @model_validator(mode="after")
     def _separators_differ(self) -> Mapping:
-        if (
-            self.thousands_separator is not None
-            and self.thousands_separator == self.decimal_separator
-        ):
+        if self.thousands_separator is not None and self.thousands_separator == self.decimal_separator:
             raise ValueError("thousands_separator and decimal_separator must differ")
         return self
 
@@ -117,9 +114,7 @@ class Mapping(BaseModel):
 
 def _check_format(fmt: str) -> None:
     if "%" not in fmt:
-        raise ValueError(
-            f'{fmt!r} is not a strptime format (it has no % directive, e.g. "%d.%m.%Y")'
-        )
+        raise ValueError(f'{fmt!r} is not a strptime format (it has no % directive, e.g. "%d.%m.%Y")')
     try:
         dt.datetime(2001, 2, 3, 4, 5, 6).strftime(fmt)
     except ValueError as exc:
@@ -131,9 +126,7 @@ def parse_mapping(data: Any, origin: str = "mapping") -> Mapping:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(
-            f"{origin}: expected a mapping of keys (rename, date_format, ...) at the top level"
-        )
+        raise UserError(f"{origin}: expected a mapping of keys (rename, date_format, ...) at the top level")
     try:
         return Mapping(**data)
     except ValidationError as exc:
@@ -172,9 +165,7 @@ class ColumnPlan:
     """Where each canonical column of a table comes from, for one source."""
 
     table: Table
-    source_index: dict[str, int] = field(
-        default_factory=dict
-    )  # canonical column -> source column position
+    source_index: dict[str, int] = field(default_factory=dict)  # canonical column -> source column position
     constants: dict[str, Any] = field(default_factory=dict)  # canonical column -> constant value
     ignored: list[str] = field(default_factory=list)  # source columns that feed nothing
 
@@ -197,9 +188,7 @@ def plan_columns(
     for key, target in mapping.rename.items():
         if key not in src_pos:
             have = ", ".join(source_columns) or "none"
-            raise UserError(
-                f"{origin}: key 'rename.{key}': {source} has no column {key!r} (its columns: {have})"
-            )
+            raise UserError(f"{origin}: key 'rename.{key}': {source} has no column {key!r} (its columns: {have})")
         if target not in canonical:
             raise UserError(
                 f"{origin}: key 'rename.{key}': {target!r} is not a column of {table.name} "
@@ -212,8 +201,7 @@ def plan_columns(
         for colname in formats:
             if colname not in canonical or table.column(colname).type not in types:
                 raise UserError(
-                    f"{origin}: key '{key_name}.{colname}': {table.name} has no {types[0]} column "
-                    f"{colname!r}"
+                    f"{origin}: key '{key_name}.{colname}': {table.name} has no {types[0]} column {colname!r}"
                 )
     plan = ColumnPlan(table)
     lowered = {c.lower(): c for c in canonical}
@@ -229,15 +217,12 @@ def plan_columns(
         if target in plan.source_index:
             first = source_columns[plan.source_index[target]]
             raise UserError(
-                f"{source}: columns {first!r} and {name!r} both map to {table.name}.{target}; "
-                "rename or drop one"
+                f"{source}: columns {first!r} and {name!r} both map to {table.name}.{target}; rename or drop one"
             )
         plan.source_index[target] = pos
     for colname, value in mapping.constants.items():
         if colname not in canonical:
-            raise UserError(
-                f"{origin}: key 'constants.{colname}': {colname!r} is not a column of {table.name}"
-            )
+            raise UserError(f"{origin}: key 'constants.{colname}': {colname!r} is not a column of {table.name}")
         if colname in plan.source_index:
             raise UserError(
                 f"{origin}: key 'constants.{colname}': {source} already has a column for "

@@ -33,15 +33,12 @@ class PartyResolution:
 
 def _find_supplier(con: duckdb.DuckDBPyConnection, party: Party) -> str | None:
     for pid in party.ids:
-        rows = con.execute(
-            "SELECT supplier_id FROM suppliers WHERE supplier_id = ? LIMIT 1", [pid]
-        ).fetchall()
+        rows = con.execute("SELECT supplier_id FROM suppliers WHERE supplier_id = ? LIMIT 1", [pid]).fetchall()
         if rows:
             return rows[0][0]
     if party.name:
         rows = con.execute(
-            "SELECT supplier_id FROM suppliers WHERE lower(name) = lower(?) "
-            "ORDER BY supplier_id LIMIT 1",
+            "SELECT supplier_id FROM suppliers WHERE lower(name) = lower(?) ORDER BY supplier_id LIMIT 1",
             [party.name.strip()],
         ).fetchall()
         if rows:

@@ -20,9 +20,7 @@ class SourceRow:
     number: int
     values: Sequence[Any]
     problem: str | None = None  # set when the record could not be split into the source's columns
-    raw: dict[str, Any] | None = (
-        None  # the record as stored in quarantine, when not columns x values
-    )
+    raw: dict[str, Any] | None = None  # the record as stored in quarantine, when not columns x values
 
 
 @dataclass

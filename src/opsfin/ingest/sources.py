@@ -153,9 +153,7 @@ def _json_depth(value: Any) -> int:
             deepest = max(deepest, depth + 1)
             if deepest > _JSON_DEPTH:
                 break
-            stack.extend(
-                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
-            )
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
     return deepest
 
 

@@ -96,9 +96,7 @@ class TableBatch:
 
 
 class WarehouseLookup(Protocol):
-    def existing_keys(
-        self, table: Table, columns: tuple[str, ...], keys: set[tuple]
-    ) -> dict[tuple, str | None]:
+    def existing_keys(self, table: Table, columns: tuple[str, ...], keys: set[tuple]) -> dict[tuple, str | None]:
         """Those of `keys` (values of `columns`) present in `table`, each with the load that brought it."""
 
     def closed_periods(self) -> set[dt.date]:
@@ -135,9 +133,7 @@ def _load_order(batches: list[TableBatch]) -> list[TableBatch]:
     return done
 
 
-def validate_load(
-    batches: list[TableBatch], lookup: WarehouseLookup, noun: str = "file"
-) -> list[TableBatch]:
+def validate_load(batches: list[TableBatch], lookup: WarehouseLookup, noun: str = "file") -> list[TableBatch]:
     """Run the cross-row checks over every table of one load, parents before children.
 
     Rows already carrying problems (from `check_row`) stay refused. Returns the batches in
@@ -175,9 +171,7 @@ def _unique_in_file(batch: TableBatch, noun: str) -> None:
 def _new_to_warehouse(batch: TableBatch, lookup: WarehouseLookup) -> None:
     pk = batch.table.primary_key
     alive = batch.accepted
-    found = lookup.existing_keys(
-        batch.table, pk, {k for c in alive if (k := _key(c, pk)) is not None}
-    )
+    found = lookup.existing_keys(batch.table, pk, {k for c in alive if (k := _key(c, pk)) is not None})
     for cand in alive:
         key = _key(cand, pk)
         if key in found:
@@ -204,9 +198,7 @@ def _references_exist(
         return
     parent = in_load.get(ref_table)
     self_ref = parent is batch
-    here = (
-        {k for c in parent.accepted if (k := _key(c, ref_columns)) is not None} if parent else set()
-    )
+    here = {k for c in parent.accepted if (k := _key(c, ref_columns)) is not None} if parent else set()
     ref_decl = parent.table if parent is not None else table_decl(ref_table)
     found = set(lookup.existing_keys(ref_decl, ref_columns, wanted - here))
     refused = {}
@@ -214,11 +206,7 @@ def _references_exist(
         refused = {k: c for c in parent.quarantined if (k := _key(c, ref_columns)) is not None}
     column = columns[0] if len(columns) == 1 else None
     while True:
-        missing = [
-            c
-            for c in alive
-            if (k := _key(c, columns)) is not None and k not in here and k not in found
-        ]
+        missing = [c for c in alive if (k := _key(c, columns)) is not None and k not in here and k not in found]
         if not missing:
             return
         for cand in missing:
@@ -232,14 +220,10 @@ def _references_exist(
                     f"which is quarantined: {bad.problems[0].reason}",
                 )
             else:
-                cand.refuse(
-                    column, f"{describe_key(columns, key)} is not in {ref_table}; load it first"
-                )
+                cand.refuse(column, f"{describe_key(columns, key)} is not in {ref_table}; load it first")
         if not self_ref:
             return
-        alive = (
-            batch.accepted
-        )  # a refused row may have been the parent of another row of this table
+        alive = batch.accepted  # a refused row may have been the parent of another row of this table
         here = {k for c in alive if (k := _key(c, ref_columns)) is not None}
 
 

@@ -68,9 +68,7 @@ def show(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return f"a whole number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     text = str(value)
-    return (
-        text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"... ({len(text)} characters)"
-    )
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"... ({len(text)} characters)"
 
 
 # ------------------------------------------------------------------ characters
@@ -170,9 +168,7 @@ def exact_decimal(number: Decimal, column_type: str, shown: str) -> Decimal:
     except InvalidOperation:
         raise TooLarge(f"{shown} is too large for {column_type}") from None
     if exact != number:
-        raise Invalid(
-            f"{shown} has more than {scale} decimals ({column_type}); it is refused rather than rounded"
-        )
+        raise Invalid(f"{shown} has more than {scale} decimals ({column_type}); it is refused rather than rounded")
     if abs(exact) >= limit:
         raise TooLarge(f"{shown} is too large for {column_type}")
     return exact
@@ -289,9 +285,7 @@ def _to_date(value: Any, column: Column, m: Mapping) -> dt.date:
         except ValueError:
             stamp = dt.datetime.fromisoformat(value)
     except ValueError:
-        expected = (
-            f"the form {fmt}" if fmt else "YYYY-MM-DD; set date_format in a mapping for others"
-        )
+        expected = f"the form {fmt}" if fmt else "YYYY-MM-DD; set date_format in a mapping for others"
         raise Invalid(f"{show(value)} is not a date ({expected})") from None
     if stamp.time() != dt.time(0) or stamp.tzinfo is not None:
         raise Invalid(f"{show(value)} has a time of day; a date is expected")
@@ -309,11 +303,7 @@ def _to_timestamp(value: Any, column: Column, m: Mapping) -> dt.datetime:
         try:
             result = dt.datetime.strptime(value, fmt) if fmt else dt.datetime.fromisoformat(value)
         except ValueError:
-            expected = (
-                f"the form {fmt}"
-                if fmt
-                else "YYYY-MM-DD HH:MM:SS; set timestamp_format in a mapping"
-            )
+            expected = f"the form {fmt}" if fmt else "YYYY-MM-DD HH:MM:SS; set timestamp_format in a mapping"
             raise Invalid(f"{show(value)} is not a timestamp ({expected})") from None
     else:
         raise Invalid(f"{show(value)} is not a timestamp")
@@ -405,9 +395,7 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
         if _is_missing(value, nulls):
             if column.nullable:
                 return None
-            raise Invalid(
-                f"{prefix}a value is required but the {'cell' if raw is not None else 'value'} is empty"
-            )
+            raise Invalid(f"{prefix}a value is required but the {'cell' if raw is not None else 'value'} is empty")
         try:
             result = convert(value, column, m)
         except Invalid as exc:
@@ -416,24 +404,16 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
             raise Invalid(f"{prefix}{show(value)} cannot be read as {column.type}") from None
         if allowed is not None and result not in allowed:
             hint = next(
-                (
-                    f" (did you mean {a!r}?)"
-                    for a in column.allowed or ()
-                    if a.lower() == str(result).lower()
-                ),
+                (f" (did you mean {a!r}?)" for a in column.allowed or () if a.lower() == str(result).lower()),
                 "",
             )
-            raise Invalid(
-                f"{prefix}{show(result)} is not one of {', '.join(column.allowed or ())}{hint}"
-            )
+            raise Invalid(f"{prefix}{show(result)} is not one of {', '.join(column.allowed or ())}{hint}")
         if low is not None and result < low:
             raise Invalid(f"{prefix}{show(result)} is below the minimum {column.minimum:g}")
         if high is not None and result > high:
             raise Invalid(f"{prefix}{show(result)} is above the maximum {column.maximum:g}")
         if pattern is not None and not pattern.search(result):
-            what = _FRIENDLY_PATTERNS.get(
-                column.pattern or "", f"does not match the pattern {column.pattern}"
-            )
+            what = _FRIENDLY_PATTERNS.get(column.pattern or "", f"does not match the pattern {column.pattern}")
             raise Invalid(f"{prefix}{show(result)} {what}")
         return result
 

@@ -44,9 +44,7 @@ def _check_table(con: Con, t: Table) -> list[Finding]:
     if not rules:
         return []
     counts = con.execute(
-        "SELECT "
-        + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules)
-        + f" FROM {ident(t.name)}"
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules) + f" FROM {ident(t.name)}"
     ).fetchone()
     findings = []
     pk = ", ".join(ident(k) for k in t.primary_key)
@@ -54,8 +52,7 @@ def _check_table(con: Con, t: Table) -> list[Finding]:
         if not n:
             continue
         rows = con.execute(
-            f"SELECT {pk}, {ident(c.name)} FROM {ident(t.name)} WHERE {cond} "
-            f"ORDER BY {pk} LIMIT {MAX_EXAMPLES}"
+            f"SELECT {pk}, {ident(c.name)} FROM {ident(t.name)} WHERE {cond} ORDER BY {pk} LIMIT {MAX_EXAMPLES}"
         ).fetchall()
         keys = [fmt_key(r[:-1]) for r in rows]
         values = sorted({repr(r[-1]) if isinstance(r[-1], str) else str(r[-1]) for r in rows})

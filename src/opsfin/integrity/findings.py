@@ -63,11 +63,7 @@ def cap(findings: list[Finding], what: str) -> list[Finding]:
     kept = findings[:MAX_FINDINGS_PER_CHECK]
     first = findings[0]
     more = len(findings) - len(kept)
-    return kept + [
-        Finding(
-            first.check, first.severity, first.table, "…", f"… and {more} more {what} not listed"
-        )
-    ]
+    return kept + [Finding(first.check, first.severity, first.table, "…", f"… and {more} more {what} not listed")]
 
 
 # ------------------------------------------------------------------ SQL helpers

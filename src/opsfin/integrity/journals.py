@@ -23,9 +23,7 @@ def check_journals(con: Con, base_currency: str) -> list[Finding]:
         FROM gl_entries GROUP BY journal_id HAVING sum(amount) <> 0
     """
     n, total = con.execute(f"SELECT count(*), sum(imbalance) FROM ({unbalanced})").fetchone()  # type: ignore[misc]
-    rows = con.execute(
-        f"{unbalanced} ORDER BY journal_id LIMIT {MAX_FINDINGS_PER_CHECK}"
-    ).fetchall()
+    rows = con.execute(f"{unbalanced} ORDER BY journal_id LIMIT {MAX_FINDINGS_PER_CHECK}").fetchall()
     findings = [
         Finding(
             UNBALANCED_JOURNAL,
@@ -45,8 +43,7 @@ def check_journals(con: Con, base_currency: str) -> list[Finding]:
                 "stop",
                 "gl_entries",
                 "…",
-                f"… and {n - len(rows)} more unbalanced journals not listed; "
-                f"all {n} together sum to {dec(total)}",
+                f"… and {n - len(rows)} more unbalanced journals not listed; all {n} together sum to {dec(total)}",
                 dec(total),
             )
         )

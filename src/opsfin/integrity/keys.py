@@ -15,9 +15,7 @@ DUPLICATE_PK = "duplicate_pk"
 def _orphans_sql(t: Table, f: ForeignKey) -> str:
     cols = [f"c.{ident(c)}" for c in f.columns]
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-    match = " AND ".join(
-        f"p.{ident(r)} = c.{ident(c)}" for c, r in zip(f.columns, f.ref_columns, strict=True)
-    )
+    match = " AND ".join(f"p.{ident(r)} = c.{ident(c)}" for c, r in zip(f.columns, f.ref_columns, strict=True))
     return (
         f"SELECT {', '.join(cols)} FROM {ident(t.name)} c WHERE {not_null} "
         f"AND NOT EXISTS (SELECT 1 FROM {ident(f.ref_table)} p WHERE {match})"
@@ -35,14 +33,10 @@ def check_orphans(con: Con, base_currency: str) -> list[Finding]:
             (n,) = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()  # type: ignore[misc]
             if not n:
                 continue
-            (n_distinct,) = con.execute(
-                f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({sql}))"
-            ).fetchone()  # type: ignore[misc]
+            (n_distinct,) = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({sql}))").fetchone()  # type: ignore[misc]
             examples = [
                 fmt_key(r)
-                for r in con.execute(
-                    f"SELECT DISTINCT * FROM ({sql}) ORDER BY ALL LIMIT {MAX_EXAMPLES}"
-                ).fetchall()
+                for r in con.execute(f"SELECT DISTINCT * FROM ({sql}) ORDER BY ALL LIMIT {MAX_EXAMPLES}").fetchall()
             ]
             cols = ", ".join(f.columns)
             refs = f"{f.ref_table}({', '.join(f.ref_columns)})"
@@ -70,10 +64,7 @@ def check_primary_keys(con: Con, base_currency: str) -> list[Finding]:
         n_keys, n_rows = con.execute(f"SELECT count(*), sum(n) FROM ({dups})").fetchone()  # type: ignore[misc]
         if not n_keys:
             continue
-        examples = [
-            fmt_key(r[:-1])
-            for r in con.execute(f"{dups} ORDER BY {pk} LIMIT {MAX_EXAMPLES}").fetchall()
-        ]
+        examples = [fmt_key(r[:-1]) for r in con.execute(f"{dups} ORDER BY {pk} LIMIT {MAX_EXAMPLES}").fetchall()]
         findings.append(
             Finding(
                 DUPLICATE_PK,

@@ -144,9 +144,7 @@ def _check_ledger(con: Con, base_currency: str, which: str) -> list[Finding]:
 
     sub = {
         t: int(c)
-        for t, c in con.execute(
-            open_items_sql(invoices, allocations, settlements, key, date), params
-        ).fetchall()
+        for t, c in con.execute(open_items_sql(invoices, allocations, settlements, key, date), params).fetchall()
     }
     moves = dict(
         con.execute(

@@ -21,9 +21,7 @@ def bottlenecks(
     sites: list[str] | None = None,
 ) -> pl.DataFrame:
     where = {"site": sites} if sites else {}
-    util = compute_one(
-        t, KPI_BY_ID["capacity_utilization"], grain, ["site", "work_center"], where, start, end
-    )
+    util = compute_one(t, KPI_BY_ID["capacity_utilization"], grain, ["site", "work_center"], where, start, end)
     ops = operations(t, frozenset({"site"}))
     if start:
         ops = ops.filter(ops._date >= start)
@@ -48,9 +46,7 @@ def bottlenecks(
                 "runner_up_utilization": pl.Float64,
             }
         )
-    ranked = util.sort(
-        ["period_start", "site", "value", "work_center"], descending=[False, False, True, False]
-    )
+    ranked = util.sort(["period_start", "site", "value", "work_center"], descending=[False, False, True, False])
     top = ranked.group_by(["period_start", "site"], maintain_order=True).agg(
         pl.col("work_center").first(),
         pl.col("value").first().alias("capacity_utilization"),

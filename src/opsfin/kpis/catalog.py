@@ -52,9 +52,7 @@ def default_catalog_yaml() -> str:
         "# computes, in the expression language of custom KPIs (editing it changes nothing).\n"
         "# Add your own KPIs at the end: see docs/kpis.md.\n"
     )
-    return header + yaml.safe_dump(
-        {"kpis": entries}, sort_keys=False, allow_unicode=True, width=110
-    )
+    return header + yaml.safe_dump({"kpis": entries}, sort_keys=False, allow_unicode=True, width=110)
 
 
 def catalog_row(kpi: Kpi) -> dict[str, Any]:
@@ -72,9 +70,7 @@ def custom_kpi(entry: dict[str, Any], path: str | Path = FILE) -> Kpi:
         if not entry.get(key):
             raise UserError(f"{where}: missing '{key}'")
     if entry["source"] not in SOURCES:
-        raise UserError(
-            f"{where}: unknown source {entry['source']!r}; sources are {', '.join(SOURCES)}"
-        )
+        raise UserError(f"{where}: unknown source {entry['source']!r}; sources are {', '.join(SOURCES)}")
     kind = entry.get("kind", "ratio" if entry.get("denominator") else "sum")
     if kind not in ("ratio", "sum"):
         raise UserError(f"{where}: kind must be ratio or sum")

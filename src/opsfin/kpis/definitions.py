@@ -121,10 +121,7 @@ def formula_of(parts: tuple[Part, ...], kind: str, scale: float = 1.0) -> str:
 
     def side(attr: str) -> str:
         chosen = [p for p in parts if getattr(p, attr) is not None]
-        terms = [
-            f"sum({getattr(p, attr).text})" + (f" {context(p)}" if len(parts) > 1 else "")
-            for p in chosen
-        ]
+        terms = [f"sum({getattr(p, attr).text})" + (f" {context(p)}" if len(parts) > 1 else "") for p in chosen]
         return " + ".join(terms)
 
     text = side("num") if kind == "sum" else f"{side('num')} / {side('den')}"

@@ -71,9 +71,7 @@ def _part_rows(
     num_type = "decimal(38, 2)" if kpi.money else "float64"
     num = part.num(rel).cast(num_type) if part.num else ibis.literal(0, type=num_type)
     den = (
-        part.den(rel).cast("float64")
-        if part.den
-        else ibis.literal(None if kpi.kind == "sum" else 0.0, type="float64")
+        part.den(rel).cast("float64") if part.den else ibis.literal(None if kpi.kind == "sum" else 0.0, type="float64")
     )
     cols = {"period_start": rel._date.truncate(grain_code(grain)).cast("date")}
     cols.update({d: rel[d].cast("string") for d in by})
@@ -96,9 +94,7 @@ def compute_one(
         return working_capital(t, [kpi.id], grain, start, end)
     parts = [_part_rows(t, kpi, p, grain, by, where, start, end) for p in kpi.parts]
     rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    agg = rows.group_by(["period_start", *by]).aggregate(
-        numerator=rows._num.sum(), denominator=rows._den.sum()
-    )
+    agg = rows.group_by(["period_start", *by]).aggregate(numerator=rows._num.sum(), denominator=rows._den.sum())
     df: pl.DataFrame = pl.from_arrow(agg.to_pyarrow())  # type: ignore[assignment]
     if kpi.kind == "sum":
         df = df.with_columns(value=pl.col("numerator"))
@@ -109,9 +105,7 @@ def compute_one(
             .otherwise(None)
         )
     df = df.with_columns(kpi=pl.lit(kpi.id))
-    return df.select("period_start", *by, "kpi", "value", "numerator", "denominator").sort(
-        ["period_start", *by]
-    )
+    return df.select("period_start", *by, "kpi", "value", "numerator", "denominator").sort(["period_start", *by])
 
 
 def compute(
@@ -138,8 +132,5 @@ def combine(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame()
     if len({f.schema["numerator"] for f in frames}) > 1:
-        frames = [
-            f.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
-            for f in frames
-        ]
+        frames = [f.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64)) for f in frames]
     return pl.concat(frames, how="vertical_relaxed")

@@ -59,9 +59,7 @@ class Expression:
         self.text = str(text).strip()
         self.where = where
         self.tree = _parse(self.text, where)
-        self.names = frozenset(n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)) - set(
-            _FUNCTIONS
-        )
+        self.names = frozenset(n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)) - set(_FUNCTIONS)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -70,8 +68,7 @@ class Expression:
         missing = sorted(self.names - set(rel.columns))
         if missing:
             raise UserError(
-                f"{self.where}: unknown column {', '.join(missing)}; "
-                f"the source has {', '.join(rel.columns)}"
+                f"{self.where}: unknown column {', '.join(missing)}; the source has {', '.join(rel.columns)}"
             )
         try:
             value = _Interpreter(rel).visit(self.tree.body)
@@ -82,9 +79,7 @@ class Expression:
         if isinstance(value, ir.Value):
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(
-                f"{self.where}: {self.text!r} must give a number or a condition, got {value!r}"
-            )
+            raise UserError(f"{self.where}: {self.text!r} must give a number or a condition, got {value!r}")
         return ibis.literal(value)
 
 
@@ -92,22 +87,16 @@ def _parse(text: str, where: str) -> ast.Expression:
     if not text:
         raise UserError(f"{where}: empty expression")
     if len(text) > MAX_LENGTH:
-        raise UserError(
-            f"{where}: expression of {len(text):,} characters; at most {MAX_LENGTH:,} are allowed"
-        )
+        raise UserError(f"{where}: expression of {len(text):,} characters; at most {MAX_LENGTH:,} are allowed")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise UserError(f"{where}: {text!r} is not an expression: {exc.msg}") from None
     except (RecursionError, MemoryError):
-        raise UserError(
-            f"{where}: expression nested too deeply; at most {MAX_DEPTH} levels are allowed"
-        ) from None
+        raise UserError(f"{where}: expression nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
     depth = _depth(tree)
     if depth > MAX_DEPTH:
-        raise UserError(
-            f"{where}: expression nested {depth} levels deep; at most {MAX_DEPTH} are allowed"
-        )
+        raise UserError(f"{where}: expression nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
     _check(tree, text, where)
     return tree
 
@@ -149,9 +138,7 @@ def _check(tree: ast.Expression, text: str, where: str) -> None:
     )
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
-            raise UserError(
-                f"{where}: {type(node).__name__} is not allowed in a KPI expression ({text!r})"
-            )
+            raise UserError(f"{where}: {type(node).__name__} is not allowed in a KPI expression ({text!r})")
         if isinstance(node, ast.Constant):
             _check_constant(node.value, text, where)
         elif isinstance(node, ast.Call):
@@ -162,24 +149,14 @@ def _check(tree: ast.Expression, text: str, where: str) -> None:
                     f"{', '.join(f'{f}(…)' for f in _FUNCTIONS)} may be called ({text!r})"
                 )
             if len(node.args) != _FUNCTIONS[name][0]:
-                raise UserError(
-                    f"{where}: {name} takes {_FUNCTIONS[name][0]} argument(s) ({text!r})"
-                )
+                raise UserError(f"{where}: {name} takes {_FUNCTIONS[name][0]} argument(s) ({text!r})")
         elif isinstance(node, ast.Compare):
             for op, right in zip(node.ops, node.comparators, strict=True):
                 if isinstance(op, ast.In | ast.NotIn) and not (
-                    isinstance(right, ast.Tuple | ast.List)
-                    and all(isinstance(e, ast.Constant) for e in right.elts)
+                    isinstance(right, ast.Tuple | ast.List) and all(isinstance(e, ast.Constant) for e in right.elts)
                 ):
-                    raise UserError(
-                        f"{where}: 'in' needs a list of constants, e.g. kind in ('a', 'b') ({text!r})"
-                    )
-    lists = {
-        id(right)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Compare)
-        for right in node.comparators
-    }
+                    raise UserError(f"{where}: 'in' needs a list of constants, e.g. kind in ('a', 'b') ({text!r})")
+    lists = {id(right) for node in ast.walk(tree) if isinstance(node, ast.Compare) for right in node.comparators}
     for node in ast.walk(tree):
         if isinstance(node, ast.Tuple | ast.List) and id(node) not in lists:
             raise UserError(f"{where}: a list is only allowed after 'in' ({text!r})")

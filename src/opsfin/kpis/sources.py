@@ -164,17 +164,13 @@ def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
         amount=g.amount.cast("decimal(38, 2)"),
     )
     if dims & {"site", "cost_center"}:
-        rel = rel.filter(
-            rel.cost_center.notnull()
-        )  # rows without a cost centre count only at company level
+        rel = rel.filter(rel.cost_center.notnull())  # rows without a cost centre count only at company level
     return reach(t, rel, "gl_entries", dims)
 
 
 def maintenance_events(t: Tables, dims: frozenset[str]) -> ir.Table:
     m = t("maintenance_events")
-    rel = m.select(
-        _date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)")
-    )
+    rel = m.select(_date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)"))
     return reach(t, rel, "maintenance_events", dims)
 
 
@@ -185,12 +181,8 @@ def fx_to_base(t: Tables, rel: ir.Table, currency: str, day: str, base_currency:
     keys = rel.select(_kc=rel[currency], _kd=rel[day]).distinct()
     cand = keys.join(fx, (keys._kc == fx._ccy) & (fx._rd <= keys._kd))
     latest = cand.group_by(["_kc", "_kd"]).aggregate(_rd=cand._rd.max())
-    rates = latest.join(fx, (latest._kc == fx._ccy) & (latest._rd == fx._rd)).select(
-        "_kc", "_kd", "_rate"
-    )
-    out = rel.left_join(rates, (rel[currency] == rates._kc) & (rel[day] == rates._kd)).drop(
-        "_kc", "_kd"
-    )
+    rates = latest.join(fx, (latest._kc == fx._ccy) & (latest._rd == fx._rd)).select("_kc", "_kd", "_rate")
+    out = rel.left_join(rates, (rel[currency] == rates._kc) & (rel[day] == rates._kd)).drop("_kc", "_kd")
     one = ibis.literal(1, type="decimal(18, 8)")
     return out.mutate(_rate=ibis.ifelse(out[currency] == base_currency, one, out._rate))
 
@@ -270,12 +262,8 @@ def check_by(by: Iterable[str]) -> None:
 def check_dims(kpi: str, allowed: frozenset[str], asked: set[str]) -> None:
     unknown = sorted(d for d in asked if d not in DIMENSIONS)
     if unknown:
-        raise UserError(
-            f"unknown dimension {', '.join(unknown)}; dimensions are: {', '.join(DIMENSIONS)}"
-        )
+        raise UserError(f"unknown dimension {', '.join(unknown)}; dimensions are: {', '.join(DIMENSIONS)}")
     missing = sorted(asked - allowed)
     if missing:
         carried = ", ".join(sorted(allowed)) or "none (company level only)"
-        raise UserError(
-            f"KPI {kpi!r} cannot be split by {', '.join(missing)}: its rows carry {carried}"
-        )
+        raise UserError(f"KPI {kpi!r} cannot be split by {', '.join(missing)}: its rows carry {carried}")

@@ -32,15 +32,12 @@ def daily_ledger(t, roles: tuple[str, ...] = ROLES) -> pl.DataFrame:
     a = t("accounts").select(_a="account_id", role="role")
     j = g.join(a, g.account_id == a._a)
     j = j.filter(j.role.isin(roles))
-    agg = j.group_by([j.posting_date, j.role]).aggregate(
-        amount=j.amount.cast("decimal(38, 2)").sum()
-    )
+    agg = j.group_by([j.posting_date, j.role]).aggregate(amount=j.amount.cast("decimal(38, 2)").sum())
     return pl.from_arrow(agg.to_pyarrow())  # type: ignore[return-value]
 
 
-def working_capital(
-    t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None
-) -> pl.DataFrame:
+# long: the balance method of docs/kpis.md in one place; 81 lines since ruff format
+def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     # only the roles the asked KPIs read are aggregated (dso reads a tenth of the ledger)
     ledger = daily_ledger(t, tuple(sorted({r for k in kpis for r in NEEDS.get(k, ROLES)})))
     if ledger.is_empty():
@@ -57,9 +54,7 @@ def working_capital(
     # without --from/--to every period is whole (docs/kpis.md: only --from/--to clip, and d counts the days
     # inside); the first and last days with postings to those roles only choose which periods are shown
     first_day, last_day = days.min(), days.max()
-    assert isinstance(first_day, dt.date) and isinstance(
-        last_day, dt.date
-    )  # the ledger is not empty
+    assert isinstance(first_day, dt.date) and isinstance(last_day, dt.date)  # the ledger is not empty
     first = start or period_start(first_day, grain)
     last = end or next_period(period_start(last_day, grain), grain) - dt.timedelta(days=1)
     # running balance per role: dates and cumulative sums, read at any day by binary search

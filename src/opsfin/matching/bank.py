@@ -107,9 +107,7 @@ def _best_per(props: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
-def _unambiguous(
-    props: pl.DataFrame, threshold: float, margin: float, blocked: pl.Series
-) -> pl.Series:
+def _unambiguous(props: pl.DataFrame, threshold: float, margin: float, blocked: pl.Series) -> pl.Series:
     """Ids of proposals that are the clear best of all their lines and items, at or above the threshold,
     and not `blocked` (blocked proposals still count as rivals of the others)."""
     eps = 1e-9
@@ -120,40 +118,28 @@ def _unambiguous(
         & (pl.col("best_item") == pl.col("proposal"))
         & (pl.col("s2_item").is_null() | (pl.col("s1_item") - pl.col("s2_item") >= margin - eps))
     )
-    decided = rows.group_by("proposal").agg(
-        ok.all().alias("ok"), pl.col("score").min().alias("score")
-    )
+    decided = rows.group_by("proposal").agg(ok.all().alias("ok"), pl.col("score").min().alias("score"))
     return decided.filter(
-        pl.col("ok")
-        & (pl.col("score") >= threshold - eps)
-        & ~pl.col("proposal").is_in(blocked.implode())
+        pl.col("ok") & (pl.col("score") >= threshold - eps) & ~pl.col("proposal").is_in(blocked.implode())
     )["proposal"]
 
 
 def _without(props: pl.DataFrame, lines: pl.Series, items: pl.Series) -> pl.DataFrame:
     """Proposals none of whose rows touches the given lines or items."""
-    bad = props.filter(
-        pl.col("line").is_in(lines.implode()) | pl.col("item").is_in(items.implode())
-    )["proposal"]
+    bad = props.filter(pl.col("line").is_in(lines.implode()) | pl.col("item").is_in(items.implode()))["proposal"]
     return props.filter(~pl.col("proposal").is_in(bad.unique().implode()))
 
 
-def _without_contradicted(
-    props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame
-) -> pl.DataFrame:
+def _without_contradicted(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
     """Proposals none of whose bank lines carries the reference of a *different* known document: a
     line paying 'ARI-0000694' (a partial payment, say) is not matched to another invoice that happens
     to have its amount."""
     if props.is_empty():
         return props
     refs = docs.select("ref_key").drop_nulls().unique()
-    naming = lines.select("line", line_ref="ref_key").join(
-        refs, left_on="line_ref", right_on="ref_key", how="semi"
-    )
+    naming = lines.select("line", line_ref="ref_key").join(refs, left_on="line_ref", right_on="ref_key", how="semi")
     rows = props.join(naming, on="line").join(docs.select("item", "ref_key"), on="item")
-    bad = rows.filter(pl.col("ref_key").is_null() | (pl.col("ref_key") != pl.col("line_ref")))[
-        "proposal"
-    ]
+    bad = rows.filter(pl.col("ref_key").is_null() | (pl.col("ref_key") != pl.col("line_ref")))["proposal"]
     return props.filter(~pl.col("proposal").is_in(bad.unique().implode()))
 
 
@@ -212,9 +198,7 @@ def nearer_rivals(
         )
     )
     targets = free_comparable.join(rows.select("item").unique(), on="item", how="semi")
-    near = window_pairs(
-        free_lines, targets, ["cur", "cents"], window.days_before, window.days_after
-    )
+    near = window_pairs(free_lines, targets, ["cur", "cents"], window.days_before, window.days_after)
     near = (
         near.select(rival="line", item="item", days="days")
         .join(rows.select("proposal", "item", "_dist", "exact", "doc_ref", "doc_cp"), on="item")
@@ -223,9 +207,7 @@ def nearer_rivals(
     )
     if near.is_empty():
         return empty
-    near = near.join(
-        free_lines.select(rival="line", ref_key="ref_key", cp_key="cp_key"), on="rival"
-    )
+    near = near.join(free_lines.select(rival="line", ref_key="ref_key", cp_key="cp_key"), on="rival")
     known = docs.select(named=pl.col("ref_key")).drop_nulls().unique()
     names_other = pl.col("ref_key").is_in(known["named"].implode()) & (
         pl.col("doc_ref").is_null() | (pl.col("ref_key") != pl.col("doc_ref"))
@@ -240,15 +222,11 @@ def nearer_rivals(
             .join(free_lines.select(rival="line", bank_txn_id="bank_txn_id"), on="rival")
             .join(docs.select("item", "doc_type", "doc_id"), on="item")
         )
-        gone = pairs.join(bank_match_ids(pairs), on="proposal").filter(
-            pl.col("match_id").is_in(list(rejected))
-        )
+        gone = pairs.join(bank_match_ids(pairs), on="proposal").filter(pl.col("match_id").is_in(list(rejected)))
         near = near.join(gone.select("rival", "item"), on=["rival", "item"], how="anti")
     if near.is_empty():
         return empty
-    scored = likeness(
-        near.select(line="rival", item="item", days="days").unique(), free_lines, docs, fuzzy
-    )
+    scored = likeness(near.select(line="rival", item="item", days="days").unique(), free_lines, docs, fuzzy)
     near = near.join(
         scored.select(rival="line", item="item", ref_sim="ref_sim", fuzzy="fuzzy"),
         on=["rival", "item"],
@@ -278,10 +256,7 @@ def _confirmed_pairs(decisions: BankDecisions) -> pl.DataFrame:
         if keys & used:
             continue
         used |= keys
-        rows += [
-            (mid, b, t, d, str(c.get("rule") or "manual"), float(c.get("score") or 1.0))
-            for b, t, d in pairs
-        ]
+        rows += [(mid, b, t, d, str(c.get("rule") or "manual"), float(c.get("score") or 1.0)) for b, t, d in pairs]
     return pl.DataFrame(
         rows,
         orient="row",
@@ -296,9 +271,7 @@ def _confirmed_pairs(decisions: BankDecisions) -> pl.DataFrame:
     )
 
 
-def _standing_kept(
-    kept: pl.DataFrame | None, decisions: BankDecisions, confirmed: pl.DataFrame
-) -> pl.DataFrame:
+def _standing_kept(kept: pl.DataFrame | None, decisions: BankDecisions, confirmed: pl.DataFrame) -> pl.DataFrame:
     """The kept auto matches that still stand: none decided since (confirmed ones are reported as confirmed,
     rejected ones are free), each under the first run that kept it, and none sharing a bank line or a
     document with a confirmed match or with a match kept earlier — so nothing is ever in two kept or
@@ -310,26 +283,15 @@ def _standing_kept(
         kept.cast(KEPT_SCHEMA)
         .filter(~pl.col("match_id").is_in(decided))
         .filter(pl.col("run_id") == pl.col("run_id").min().over("match_id"))
-        .unique(
-            ["match_id", "bank_txn_id", "doc_type", "doc_id"], keep="first", maintain_order=True
-        )
+        .unique(["match_id", "bank_txn_id", "doc_type", "doc_id"], keep="first", maintain_order=True)
     )
     clash = pl.concat(
         [
-            k.join(confirmed.select("bank_txn_id"), on="bank_txn_id", how="semi").select(
-                "match_id"
-            ),
-            k.join(
-                confirmed.select("doc_type", "doc_id"), on=["doc_type", "doc_id"], how="semi"
-            ).select("match_id"),
+            k.join(confirmed.select("bank_txn_id"), on="bank_txn_id", how="semi").select("match_id"),
+            k.join(confirmed.select("doc_type", "doc_id"), on=["doc_type", "doc_id"], how="semi").select("match_id"),
         ]
     )
-    order = (
-        k.select("match_id", "run_id")
-        .unique("match_id")
-        .sort("run_id", "match_id")
-        .with_row_index("_rank")
-    )
+    order = k.select("match_id", "run_id").unique("match_id").sort("run_id", "match_id").with_row_index("_rank")
     ranked = k.join(order.select("match_id", "_rank"), on="match_id")
     for key in (
         ["bank_txn_id"],
@@ -347,6 +309,7 @@ def _with_ids(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> p
     return named.join(bank_match_ids(named), on="proposal")
 
 
+# long: the rule cascade in its configured order; to split next
 def reconcile(
     bank: pl.DataFrame,
     items: pl.DataFrame,
@@ -373,9 +336,7 @@ def reconcile(
     )
     held = settled.join(lines.select("bank_txn_id", "line"), on="bank_txn_id", how="inner")
     taken_lines = held["line"].unique()
-    taken_items = settled.join(
-        docs.select("doc_type", "doc_id", "item"), on=["doc_type", "doc_id"]
-    )["item"].unique()
+    taken_items = settled.join(docs.select("doc_type", "doc_id", "item"), on=["doc_type", "doc_id"])["item"].unique()
 
     decided: list[pl.DataFrame] = []
     suggested: list[pl.DataFrame] = []
@@ -391,9 +352,7 @@ def reconcile(
         if free_lines.is_empty() or free_comparable.is_empty():
             continue
         result = RULE_FUNCTIONS[rule](free_lines, docs, free_comparable, params)
-        props = result.proposals.with_columns(
-            pl.col("proposal") + offset
-        )  # ids unique across rules
+        props = result.proposals.with_columns(pl.col("proposal") + offset)  # ids unique across rules
         last = result.proposals["proposal"].max()  # an int, or None when the rule proposed nothing
         offset += last + 1 if isinstance(last, int) else 0
         if rule != "exact_reference":
@@ -417,28 +376,20 @@ def reconcile(
         auto = decide(props, config.auto_threshold, config.ambiguity_margin, blocked=blocked)
         auto_rows = props.filter(pl.col("proposal").is_in(auto.implode()))
         decided.append(auto_rows.with_columns(rule=pl.lit(rule)))
-        suggested.append(
-            props.filter(~pl.col("proposal").is_in(auto.implode())).with_columns(rule=pl.lit(rule))
-        )
+        suggested.append(props.filter(~pl.col("proposal").is_in(auto.implode())).with_columns(rule=pl.lit(rule)))
         taken_lines = pl.concat([taken_lines, auto_rows["line"]]).unique()
         taken_items = pl.concat([taken_items, auto_rows["item"]]).unique()
 
     schema = {**PROPOSALS, "rule": pl.String}
     auto_rows = pl.concat(decided) if decided else pl.DataFrame(schema=schema)
-    open_props = _without(
-        pl.concat(suggested) if suggested else pl.DataFrame(schema=schema), taken_lines, taken_items
-    )
+    open_props = _without(pl.concat(suggested) if suggested else pl.DataFrame(schema=schema), taken_lines, taken_items)
     suggestion_rows = _top_suggestions(open_props, config.max_suggestions)
 
     matches = _match_rows(held, auto_rows, suggestion_rows, lines, docs)
     reported = matches["bank_txn_id"].unique()
     unmatched = lines.filter(~pl.col("bank_txn_id").is_in(reported.implode()))
     all_notes = pl.concat(notes) if notes else pl.DataFrame(schema=NOTES)
-    rejected = (
-        pl.concat(rejected_lines).unique()
-        if rejected_lines
-        else pl.Series("line", [], dtype=pl.Int64)
-    )
+    rejected = pl.concat(rejected_lines).unique() if rejected_lines else pl.Series("line", [], dtype=pl.Int64)
     # documents confirmed or kept to lines outside this run (before --from, say) are owned by those lines too
     owners = pl.concat(
         [
@@ -446,9 +397,7 @@ def reconcile(
             settled.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id"),
         ]
     ).unique(["doc_type", "doc_id", "bank_txn_id"], keep="first", maintain_order=True)
-    exceptions = unmatched_reasons(
-        unmatched, lines, docs, comparable, owners, all_notes, rejected, config
-    )
+    exceptions = unmatched_reasons(unmatched, lines, docs, comparable, owners, all_notes, rejected, config)
     return BankReconciliation(matches, exceptions, _summary(lines.height, matches))
 
 
@@ -497,15 +446,9 @@ def _match_rows(
         ["match_id", "bank_txn_id", "doc_type", "doc_id"], keep="first", maintain_order=True
     )
     rows = rows.with_columns(pl.col("score").round(3))
-    bank_side = lines.select(
-        "bank_txn_id", "booking_date", "amount", "currency", "counterparty", "reference"
-    )
-    doc_side = docs.select(
-        "doc_type", "doc_id", "doc_date", doc_amount="amount", doc_currency="currency"
-    )
-    order = pl.col("status").replace_strict(
-        {s: i for i, s in enumerate(STATUSES)}, return_dtype=pl.Int8
-    )
+    bank_side = lines.select("bank_txn_id", "booking_date", "amount", "currency", "counterparty", "reference")
+    doc_side = docs.select("doc_type", "doc_id", "doc_date", doc_amount="amount", doc_currency="currency")
+    order = pl.col("status").replace_strict({s: i for i, s in enumerate(STATUSES)}, return_dtype=pl.Int8)
     return (
         rows.join(bank_side, on="bank_txn_id", how="left")
         .join(doc_side, on=["doc_type", "doc_id"], how="left")

@@ -47,9 +47,7 @@ _LEGAL_FORMS = r"\b(GMBH|MBH|AG|KG|OHG|UG|LTD|LIMITED|INC|LLC|LLP|PLC|SA|SAS|SAR
 # ------------------------------------------------------------------ reading the warehouse
 
 
-def read_bank_lines(
-    con: duckdb.DuckDBPyConnection, start: dt.date | None, end: dt.date | None
-) -> pl.DataFrame:
+def read_bank_lines(con: duckdb.DuckDBPyConnection, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     """Bank transactions booked in [start, end] (either bound optional)."""
     where, params = _between("booking_date", start, end)
     sql = (
@@ -129,11 +127,7 @@ def digits_key(expr: pl.Expr) -> pl.Expr:
 
 def party_key(expr: pl.Expr) -> pl.Expr:
     """A counterparty name without case, punctuation or legal form ('Acme GmbH' -> 'ACME'). Empty -> null."""
-    words = (
-        expr.str.to_uppercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
-        .str.replace_all(_LEGAL_FORMS, "")
-    )
+    words = expr.str.to_uppercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.replace_all(_LEGAL_FORMS, "")
     key = words.str.replace_all(r"\s+", "")
     return pl.when(key.str.len_chars() > 0).then(key).otherwise(None)
 
@@ -202,9 +196,7 @@ def prepare_items(items: pl.DataFrame, base_currency: str) -> tuple[pl.DataFrame
     _require(items, ITEM_COLUMNS, "open items")
     if "amount_base" not in items.columns:
         items = items.with_columns(
-            amount_base=pl.when(pl.col("currency") == base_currency)
-            .then(pl.col("amount"))
-            .otherwise(None)
+            amount_base=pl.when(pl.col("currency") == base_currency).then(pl.col("amount")).otherwise(None)
         )
     docs = items.with_row_index("item").with_columns(
         pl.col("item").cast(pl.Int64),
@@ -214,9 +206,9 @@ def prepare_items(items: pl.DataFrame, base_currency: str) -> tuple[pl.DataFrame
     )
     keys = ["item", "day", "ref_key", "cp_key"]
     own = docs.select(*keys, cur=pl.col("currency"), cents=_cents(pl.col("amount")))
-    base = docs.filter(
-        (pl.col("currency") != base_currency) & pl.col("amount_base").is_not_null()
-    ).select(*keys, cur=pl.lit(base_currency), cents=_cents(pl.col("amount_base")))
+    base = docs.filter((pl.col("currency") != base_currency) & pl.col("amount_base").is_not_null()).select(
+        *keys, cur=pl.lit(base_currency), cents=_cents(pl.col("amount_base"))
+    )
     return docs, pl.concat([own, base])
 
 

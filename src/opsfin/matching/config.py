@@ -58,9 +58,7 @@ class ExactReference(Window):
 
 
 class FuzzyReference(Window):
-    min_similarity: Fraction01 = (
-        0.6  # pairs where neither reference nor counterparty reach this are dropped
-    )
+    min_similarity: Fraction01 = 0.6  # pairs where neither reference nor counterparty reach this are dropped
     reference_weight: Fraction01 = 0.65  # the counterparty gets the rest
 
 
@@ -114,16 +112,12 @@ class BankConfig(_Strict):
 class Duplicates(_Strict):
     window_days: Days = 45
     min_reference_similarity: Fraction01 = 0.9
-    across_suppliers: StrictBool = (
-        True  # same amount and the same reference (normalised) under another supplier
-    )
+    across_suppliers: StrictBool = True  # same amount and the same reference (normalised) under another supplier
 
 
 class InvoiceConfig(_Strict):
     price_tolerance_percent: Percent = 2.0
-    qty_tolerance: Annotated[float, Strict(), Field(ge=0)] = (
-        0.0  # units a line may exceed its receipts by
-    )
+    qty_tolerance: Annotated[float, Strict(), Field(ge=0)] = 0.0  # units a line may exceed its receipts by
     qty_tolerance_percent: Percent = 0.0
     duplicates: Duplicates = Duplicates()
 

@@ -76,9 +76,7 @@ def _bank_payload(rows: pl.DataFrame) -> dict:
     return out
 
 
-def bank_decision(
-    records: list[dict[str, Any]], match_id: str, decision: str, run: BankReconciliation
-) -> dict:
+def bank_decision(records: list[dict[str, Any]], match_id: str, decision: str, run: BankReconciliation) -> dict:
     """The payload to record for a decision on bank match `match_id` of `run` (the current reconciliation),
     given the bank decisions so far (`records`, as `AppDB.match_decisions("bank")` returns them). A
     UserError says why the decision cannot be taken."""
@@ -89,8 +87,7 @@ def bank_decision(
         for r in records:
             if r["match_id"] == match_id and r["decision"] == "rejected":
                 raise UserError(
-                    f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
-                    "proposed again"
+                    f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never proposed again"
                 )
         raise UserError(
             f"no bank match {match_id} in the current reconciliation (it may have been rejected, or its "
@@ -113,13 +110,9 @@ def _check_free(records: list[dict[str, Any]], match_id: str, pairs: list[list[s
             continue
         for b, t, d in other["pairs"]:
             if b in lines:
-                raise UserError(
-                    f"bank line {b} is already in confirmed match {other_id}; reject that one first"
-                )
+                raise UserError(f"bank line {b} is already in confirmed match {other_id}; reject that one first")
             if (t, d) in docs:
-                raise UserError(
-                    f"{t} {d} is already in confirmed match {other_id}; reject that one first"
-                )
+                raise UserError(f"{t} {d} is already in confirmed match {other_id}; reject that one first")
 
 
 def invoice_decision(match_id: str, decision: str, run: InvoiceMatch) -> dict:

@@ -25,9 +25,7 @@ from rapidfuzz import fuzz
 from .candidates import reference_key
 from .config import Duplicates
 
-ACROSS_SUPPLIERS_LIKENESS = (
-    0.95  # one invoice number under two supplier records (equal, padded or extended)
-)
+ACROSS_SUPPLIERS_LIKENESS = 0.95  # one invoice number under two supplier records (equal, padded or extended)
 
 
 def reference_likeness(a: str, b: str) -> float:
@@ -42,11 +40,7 @@ def reference_likeness(a: str, b: str) -> float:
     digits_a, digits_b = "".join(filter(str.isdigit, a)), "".join(filter(str.isdigit, b))
     letters_a, letters_b = "".join(filter(str.isalpha, a)), "".join(filter(str.isalpha, b))
     core = digits_a.lstrip("0")
-    if (
-        len(core) >= 3
-        and core == digits_b.lstrip("0")
-        and (letters_a == letters_b or not letters_a or not letters_b)
-    ):
+    if len(core) >= 3 and core == digits_b.lstrip("0") and (letters_a == letters_b or not letters_a or not letters_b):
         return 0.95
     if digits_a != digits_b:
         return 0.0
@@ -72,19 +66,13 @@ def find_duplicates(invoices: pl.DataFrame, p: Duplicates) -> pl.DataFrame:
     pairs = bills.join(bills, on=["currency", "total"], suffix="_later").filter(
         (
             (pl.col("_day_later") > pl.col("_day"))
-            | (
-                (pl.col("_day_later") == pl.col("_day"))
-                & (pl.col("invoice_id_later") > pl.col("invoice_id"))
-            )
+            | ((pl.col("_day_later") == pl.col("_day")) & (pl.col("invoice_id_later") > pl.col("invoice_id")))
         )
         & (pl.col("_day_later") - pl.col("_day") <= p.window_days)
     )
     if pairs.is_empty():
         return pl.DataFrame(schema=schema)
-    sim = [
-        reference_likeness(a, b)
-        for a, b in zip(pairs["ref"].to_list(), pairs["ref_later"].to_list(), strict=True)
-    ]
+    sim = [reference_likeness(a, b) for a, b in zip(pairs["ref"].to_list(), pairs["ref_later"].to_list(), strict=True)]
     pairs = pairs.with_columns(similarity=pl.Series(sim, dtype=pl.Float64))
     same_supplier = pl.col("supplier_id") == pl.col("supplier_id_later")
     one_number = pl.col("similarity") >= ACROSS_SUPPLIERS_LIKENESS

@@ -48,9 +48,7 @@ def load_bank_truth(truth_dir: Path) -> pl.DataFrame:
 
 
 def load_invoice_truth(truth_dir: Path) -> pl.DataFrame:
-    return _read(truth_dir / "invoice_issues.parquet").select(
-        "invoice_id", pl.col("line").cast(pl.Int64), "issue"
-    )
+    return _read(truth_dir / "invoice_issues.parquet").select("invoice_id", pl.col("line").cast(pl.Int64), "issue")
 
 
 def _ratio(n: int, d: int) -> float | None:
@@ -60,13 +58,9 @@ def _ratio(n: int, d: int) -> float | None:
 def score_bank(run: BankReconciliation, truth: pl.DataFrame, seen_docs: pl.DataFrame) -> dict:
     """Scores of the auto matches of `run` (see the module docstring). `seen_docs`: `doc_type, doc_id`
     of the open items the engine was given."""
-    lines_in_run = pl.concat(
-        [run.matches.select("bank_txn_id"), run.exceptions.select("bank_txn_id")]
-    ).unique()
+    lines_in_run = pl.concat([run.matches.select("bank_txn_id"), run.exceptions.select("bank_txn_id")]).unique()
     truth = truth.join(lines_in_run, on="bank_txn_id", how="semi")
-    auto = run.matches.filter(pl.col("status") == "auto").select(
-        "bank_txn_id", "doc_type", "doc_id"
-    )
+    auto = run.matches.filter(pl.col("status") == "auto").select("bank_txn_id", "doc_type", "doc_id")
     hits = auto.join(truth, on=["bank_txn_id", "doc_type", "doc_id"], how="semi").height
     seen = seen_docs.select("doc_type", "doc_id").unique().with_columns(_seen=pl.lit(True))
     per_line_truth = (
@@ -74,10 +68,7 @@ def score_bank(run: BankReconciliation, truth: pl.DataFrame, seen_docs: pl.DataF
         .group_by("bank_txn_id")
         .agg(
             pl.col("_seen").fill_null(False).all().alias("matchable"),
-            pl.concat_str("doc_type", "doc_id", separator="|")
-            .sort()
-            .str.join(",")
-            .alias("true_set"),
+            pl.concat_str("doc_type", "doc_id", separator="|").sort().str.join(",").alias("true_set"),
         )
     )
     per_line_auto = auto.group_by("bank_txn_id").agg(
@@ -102,8 +93,7 @@ def score_bank(run: BankReconciliation, truth: pl.DataFrame, seen_docs: pl.DataF
         "wrong_auto_lines": wrong,
         "wrong_auto_rate": _ratio(wrong, auto_lines),
         "wrong_examples": lines.filter(
-            pl.col("auto_set").is_not_null()
-            & (pl.col("auto_set") != pl.col("true_set").fill_null(""))
+            pl.col("auto_set").is_not_null() & (pl.col("auto_set") != pl.col("true_set").fill_null(""))
         )
         .head(10)
         .to_dicts(),
@@ -119,9 +109,7 @@ def score_invoices(run: InvoiceMatch, truth: pl.DataFrame) -> dict:
         true_rows = truth.filter(pl.col("issue") == kind)
         if kind == "no_po" and true_rows.is_empty():
             continue  # the demo injects no invoice without a PO
-        found = true_rows.join(
-            lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="semi"
-        ).height
+        found = true_rows.join(lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="semi").height
         flagged = joined.filter(pl.col("status") == kind)
         true_flags = flagged.filter(pl.col("issue") == kind).height
         kinds.append(
@@ -132,9 +120,7 @@ def score_invoices(run: InvoiceMatch, truth: pl.DataFrame) -> dict:
                 "recall": _ratio(found, true_rows.height),
                 "flagged": flagged.height,
                 "precision": _ratio(true_flags, flagged.height),
-                "missed": true_rows.join(
-                    lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="anti"
-                )
+                "missed": true_rows.join(lines.filter(pl.col("status") == kind), on=["invoice_id", "line"], how="anti")
                 .head(10)
                 .to_dicts(),
             }

@@ -59,6 +59,7 @@ def _nearest(pairs: pl.DataFrame) -> dict[int, dict]:
     return {r["line"]: r for r in best.iter_rows(named=True)}
 
 
+# long: one reason per kind of unmatched line, in priority order
 def unmatched_reasons(
     unmatched: pl.DataFrame,
     lines: pl.DataFrame,
@@ -79,15 +80,9 @@ def unmatched_reasons(
     decided = matches.filter(pl.col("status").is_in(["auto", "confirmed"]))
     if "run_id" not in decided.columns:
         decided = decided.with_columns(run_id=pl.lit(None, pl.Int64))
-    taken = docs.join(
-        decided.select("doc_type", "doc_id", "bank_txn_id", "run_id"), on=["doc_type", "doc_id"]
-    )
+    taken = docs.join(decided.select("doc_type", "doc_id", "bank_txn_id", "run_id"), on=["doc_type", "doc_id"])
     free = comparable.join(taken.select("item"), on="item", how="anti")
-    note = (
-        dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows())
-        if not notes.is_empty()
-        else {}
-    )
+    note = dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows()) if not notes.is_empty() else {}
     rejected = set(rejected_lines.to_list())
     cents_col = ("cents",)
     by_ref = _nearest(
@@ -127,20 +122,13 @@ def unmatched_reasons(
         ).with_columns(
             cents_item=pl.col("cents"),
             _alike=(
-                (pl.col("cp_key") == pl.col("cp_key_item"))
-                | (pl.col("ref_key") == pl.col("ref_key_item"))
+                (pl.col("cp_key") == pl.col("cp_key_item")) | (pl.col("ref_key") == pl.col("ref_key_item"))
             ).fill_null(False),
         )
     )
-    by_ref_elsewhere = _other_currency(
-        unmatched, docs, r.exact_reference.days_before, r.exact_reference.days_after
-    )
+    by_ref_elsewhere = _other_currency(unmatched, docs, r.exact_reference.days_before, r.exact_reference.days_after)
     widest = max(getattr(r, name).days_before for name in type(r).model_fields)
-    named = {
-        h["item"]
-        for found in (by_ref, by_party, by_amount, by_ref_elsewhere)
-        for h in found.values()
-    }
+    named = {h["item"] for found in (by_ref, by_party, by_amount, by_ref_elsewhere) for h in found.values()}
     names = docs.filter(pl.col("item").is_in(list(named))).join(
         taken.select("item", "bank_txn_id", "run_id"), on="item", how="left"
     )
@@ -175,9 +163,7 @@ def unmatched_reasons(
     return out.select(*COLUMNS)
 
 
-def _other_currency(
-    unmatched: pl.DataFrame, docs: pl.DataFrame, days_before: int, days_after: int
-) -> dict[int, dict]:
+def _other_currency(unmatched: pl.DataFrame, docs: pl.DataFrame, days_before: int, days_after: int) -> dict[int, dict]:
     """Per line, a document carrying its reference in another currency than the line's (its own
     currency; a document is compared in it or, converted, in the base currency)."""
     own = docs.select("item", "day", "ref_key", doc_cur="currency", doc_amount="amount")

@@ -26,9 +26,7 @@ def bank_match_ids(pairs: pl.DataFrame) -> pl.DataFrame:
     identical to `bank_match_id`)."""
     if pairs.is_empty():
         return pl.DataFrame(schema={"proposal": pl.Int64, "match_id": pl.String})
-    keyed = pairs.select(
-        "proposal", k=pl.concat_str("bank_txn_id", "doc_type", "doc_id", separator="|")
-    )
+    keyed = pairs.select("proposal", k=pl.concat_str("bank_txn_id", "doc_type", "doc_id", separator="|"))
     size = keyed.group_by("proposal").len()
     # one pair (nearly all): hash the key as it is; several: hash the sorted keys joined by newlines
     single = keyed.join(size.filter(pl.col("len") == 1), on="proposal", how="semi").to_arrow()  # noqa: F841

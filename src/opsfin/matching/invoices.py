@@ -75,12 +75,8 @@ def read_invoice_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -
         " WHERE received_date <= $as_of" if as_of else ""
     )
     return InvoiceTables(
-        q(
-            "SELECT invoice_id, supplier_id, supplier_ref, kind, invoice_date, currency, total FROM ap_invoices"
-        ),
-        q(
-            "SELECT invoice_id, line, po_id, po_line, product_id, qty, unit_price, amount FROM ap_invoice_lines"
-        ),
+        q("SELECT invoice_id, supplier_id, supplier_ref, kind, invoice_date, currency, total FROM ap_invoices"),
+        q("SELECT invoice_id, line, po_id, po_line, product_id, qty, unit_price, amount FROM ap_invoice_lines"),
         q("SELECT po_id, line, supplier_id, qty, unit_price, currency FROM purchase_orders"),
         q(receipts, {"as_of": as_of} if as_of else None),
     )
@@ -113,15 +109,11 @@ def _received_per_line(lines: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFr
         pl.col("qty").sort_by("received_date").alias("_rq"),
         pl.col("qty").sum().alias("po_received"),
     )
-    eligible = lines.filter(pl.col("has_po") & ~pl.col("is_duplicate")).sort(
-        "invoice_date", "invoice_id", "line"
-    )
+    eligible = lines.filter(pl.col("has_po") & ~pl.col("is_duplicate")).sort("invoice_date", "invoice_id", "line")
     groups = eligible.group_by("po_id", "po_line", maintain_order=True).agg(
         pl.struct("invoice_id", "line", "qty").alias("_bills")
     )
-    groups = groups.join(
-        received, left_on=["po_id", "po_line"], right_on=["po_id", "line"], how="left"
-    )
+    groups = groups.join(received, left_on=["po_id", "po_line"], right_on=["po_id", "line"], how="left")
     rows: list[tuple[str, int, float]] = []
     for bills, rq in zip(groups["_bills"].to_list(), groups["_rq"].to_list(), strict=True):
         got = _allocate(bills, rq or [])
@@ -165,47 +157,35 @@ def _money_at_stake(
     return round_cents(over)
 
 
+# long: the statuses in their documented priority order; to split next
 def three_way_match(
     tables: InvoiceTables, config: InvoiceConfig, decisions: dict[str, dict] | None = None
 ) -> InvoiceMatch:
     """Status, issues and money at stake for every supplier invoice line (see the module docstring).
     `decisions`: match_id -> {decision, actor, at} from earlier confirm/reject (shown, never recomputed)."""
     dups = find_duplicates(tables.invoices, config.duplicates)
-    po = tables.po_lines.select(
-        "po_id", pl.col("line").alias("po_line"), po_qty="qty", po_unit_price="unit_price"
-    )
+    po = tables.po_lines.select("po_id", pl.col("line").alias("po_line"), po_qty="qty", po_unit_price="unit_price")
     lines = (
         tables.lines.join(
-            tables.invoices.select(
-                "invoice_id", "supplier_id", "supplier_ref", "kind", "invoice_date", "currency"
-            ),
+            tables.invoices.select("invoice_id", "supplier_id", "supplier_ref", "kind", "invoice_date", "currency"),
             on="invoice_id",
             how="left",
         )
         .join(dups.select("invoice_id", "duplicate_of"), on="invoice_id", how="left")
         .join(po.with_columns(_po=pl.lit(True)), on=["po_id", "po_line"], how="left")
-        .with_columns(
-            has_po=pl.col("_po").fill_null(False), is_duplicate=pl.col("duplicate_of").is_not_null()
-        )
+        .with_columns(has_po=pl.col("_po").fill_null(False), is_duplicate=pl.col("duplicate_of").is_not_null())
         .drop("_po")
     )
-    lines = lines.join(
-        _received_per_line(lines, tables.receipts), on=["invoice_id", "line"], how="left"
-    )
+    lines = lines.join(_received_per_line(lines, tables.receipts), on=["invoice_id", "line"], how="left")
     bp = int(round(config.price_tolerance_percent * 100))
-    qty_tol = pl.max_horizontal(
-        pl.lit(config.qty_tolerance), pl.col("qty") * config.qty_tolerance_percent / 100
-    )
+    qty_tol = pl.max_horizontal(pl.lit(config.qty_tolerance), pl.col("qty") * config.qty_tolerance_percent / 100)
     billing = pl.col("kind") != "credit_note"
     price_1e4 = (pl.col("unit_price").cast(pl.Decimal(38, 4)) * 10_000).cast(pl.Int64)
     po_1e4 = (pl.col("po_unit_price").cast(pl.Decimal(38, 4)) * 10_000).cast(pl.Int64)
     flags = {
         "duplicate": pl.col("is_duplicate"),
         "no_po": ~pl.col("has_po"),
-        "no_receipt": pl.col("has_po")
-        & billing
-        & (pl.col("qty") > 0)
-        & (pl.col("po_received") <= 0),
+        "no_receipt": pl.col("has_po") & billing & (pl.col("qty") > 0) & (pl.col("po_received") <= 0),
         "qty_over_received": pl.col("has_po")
         & billing
         & ~pl.col("is_duplicate")
@@ -238,9 +218,7 @@ def three_way_match(
     lines = lines.with_columns(match_id=invoice_match_ids(lines))
     decided = decisions or {}
     lines = lines.with_columns(
-        decision=pl.Series(
-            [decided.get(m, {}).get("decision") for m in lines["match_id"]], dtype=pl.String
-        )
+        decision=pl.Series([decided.get(m, {}).get("decision") for m in lines["match_id"]], dtype=pl.String)
     )
     out = lines.select(
         "match_id",

@@ -64,13 +64,9 @@ def _abs_days() -> pl.Expr:
     return pl.col("days").abs().cast(pl.Float64)
 
 
-def exact_reference(
-    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: Window
-) -> RuleResult:
+def exact_reference(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: Window) -> RuleResult:
     """Same reference (letters and digits, any case), same amount, within the window."""
-    pairs = window_pairs(
-        lines, comparable, ["cur", "cents", "ref_key"], p.days_before, p.days_after
-    )
+    pairs = window_pairs(lines, comparable, ["cur", "cents", "ref_key"], p.days_before, p.days_after)
     return _one_to_one(pairs, 1.0 - 0.001 * _abs_days())
 
 
@@ -98,9 +94,7 @@ def reference_similarity(
       'TFNr 01031 PayId' inside 'TFNr 01032 PayId')."""
     if not line_refs:
         return []
-    both_digits = [
-        a is not None and b is not None for a, b in zip(line_digits, doc_digits, strict=True)
-    ]
+    both_digits = [a is not None and b is not None for a, b in zip(line_digits, doc_digits, strict=True)]
     left = [a if d else r for a, r, d in zip(line_digits, line_refs, both_digits, strict=True)]
     right = [b if d else r for b, r, d in zip(doc_digits, doc_refs, both_digits, strict=True)]
     whole = process.cpdist(left, right, scorer=fuzz.ratio, workers=-1) / 100.0
@@ -118,9 +112,7 @@ def reference_similarity(
     return out
 
 
-def likeness(
-    pairs: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, p: FuzzyReference
-) -> pl.DataFrame:
+def likeness(pairs: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame, p: FuzzyReference) -> pl.DataFrame:
     """`pairs` (`line, item, days`, ...) with `ref_sim`, `party_sim` (0..1, rapidfuzz) and `fuzzy`, the fuzzy
     rule's score 0.5 + 0.5 x (w x ref_sim + (1 - w) x party_sim) - 0.005/day (see `reference_similarity`)."""
     if pairs.is_empty():
@@ -157,27 +149,19 @@ def likeness(
         / 100.0
     )
     w = p.reference_weight
-    full = full.with_columns(
-        ref_sim=pl.Series(ref, dtype=pl.Float64), party_sim=pl.Series(party, dtype=pl.Float64)
-    )
+    full = full.with_columns(ref_sim=pl.Series(ref, dtype=pl.Float64), party_sim=pl.Series(party, dtype=pl.Float64))
     return full.with_columns(
-        fuzzy=0.5
-        + 0.5 * (w * pl.col("ref_sim") + (1 - w) * pl.col("party_sim"))
-        - 0.005 * _abs_days()
+        fuzzy=0.5 + 0.5 * (w * pl.col("ref_sim") + (1 - w) * pl.col("party_sim")) - 0.005 * _abs_days()
     )
 
 
-def fuzzy_reference(
-    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: FuzzyReference
-) -> RuleResult:
+def fuzzy_reference(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: FuzzyReference) -> RuleResult:
     """Same amount within the window, scored by reference and counterparty similarity (rapidfuzz, only
     on those amount blocks)."""
     pairs = window_pairs(lines, comparable, ["cur", "cents"], p.days_before, p.days_after)
     if pairs.is_empty():
         return _empty()
-    pairs = likeness(pairs, lines, docs, p).filter(
-        pl.max_horizontal("ref_sim", "party_sim") >= p.min_similarity
-    )
+    pairs = likeness(pairs, lines, docs, p).filter(pl.max_horizontal("ref_sim", "party_sim") >= p.min_similarity)
     return _one_to_one(pairs, pl.col("fuzzy"))
 
 
@@ -259,19 +243,14 @@ def named_references(lines: pl.DataFrame) -> pl.DataFrame:
     reference or description: each word, and each two adjacent words run together ('ARI 0000259'), as
     a reference key, when it has a digit and at least 4 characters ('Rechnungen ARI-0001, ARI-0002' ->
     ARI0001, ARI0002, ...)."""
-    text = pl.concat_str(
-        [pl.col("reference").fill_null(""), pl.col("description").fill_null("")], separator=" "
-    )
+    text = pl.concat_str([pl.col("reference").fill_null(""), pl.col("description").fill_null("")], separator=" ")
     words = (
         lines.select(
             "line",
             "day",
             "cur",
             "cents",
-            word=text.str.to_uppercase()
-            .str.replace_all(r"[\s,;:+&|]+", " ")
-            .str.strip_chars()
-            .str.split(" "),
+            word=text.str.to_uppercase().str.replace_all(r"[\s,;:+&|]+", " ").str.strip_chars().str.split(" "),
         )
         .explode("word")
         .with_columns(following=pl.col("word").shift(-1).over("line"))
@@ -288,14 +267,10 @@ def named_references(lines: pl.DataFrame) -> pl.DataFrame:
             ),
         ]
     )
-    return keys.filter(
-        pl.col("ref_key").str.contains(r"\d") & (pl.col("ref_key").str.len_chars() >= 4)
-    ).unique()
+    return keys.filter(pl.col("ref_key").str.contains(r"\d") & (pl.col("ref_key").str.len_chars() >= 4)).unique()
 
 
-def _many(
-    anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, comparable: pl.DataFrame
-) -> RuleResult:
+def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, comparable: pl.DataFrame) -> RuleResult:
     """Shared by batch (anchor = bank line) and partial payments (anchor = document)."""
     a_cents, o_cents = ("cents", "cents_item") if anchor == "line" else ("cents_item", "cents")
 
@@ -310,16 +285,12 @@ def _many(
             item_cols=("cents",),
         )
         # partners are smaller than the anchor and of its sign
-        return pairs.filter(
-            _same_sign("cents", "cents_item") & (pl.col(o_cents).abs() < pl.col(a_cents).abs())
-        )
+        return pairs.filter(_same_sign("cents", "cents_item") & (pl.col(o_cents).abs() < pl.col(a_cents).abs()))
 
     # documents carrying the line's reference, or named in its reference or description
     by_ref = pl.concat(
         [
-            candidate_pairs(["cur", "ref_key"]).select(
-                "line", "item", "days", "cents", "cents_item"
-            ),
+            candidate_pairs(["cur", "ref_key"]).select("line", "item", "days", "cents", "cents_item"),
             candidate_pairs(["cur", "ref_key"], named_references(lines)).select(
                 "line", "item", "days", "cents", "cents_item"
             ),
@@ -335,9 +306,7 @@ def _many(
     return RuleResult(props, pl.DataFrame(notes, schema=NOTES, orient="row"))
 
 
-def batch_payment(
-    lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: BatchPayment
-) -> RuleResult:
+def batch_payment(lines: pl.DataFrame, docs: pl.DataFrame, comparable: pl.DataFrame, p: BatchPayment) -> RuleResult:
     """One bank line = several documents: those carrying its reference or named in its reference or
     description (`named_references`; a parent paying its subsidiaries' invoices under its own name) add
     up to it, or else the only subset (≤ max_items) of its counterparty's open items within the window

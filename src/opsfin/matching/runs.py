@@ -20,10 +20,7 @@ from .config import MatchingConfig
 def context_days(config: MatchingConfig) -> int:
     """The widest rule window, in days: how far before `start` a run's context reaches."""
     rules = config.bank.rules
-    return max(
-        max(getattr(rules, n).days_before, getattr(rules, n).days_after)
-        for n in type(rules).model_fields
-    )
+    return max(max(getattr(rules, n).days_before, getattr(rules, n).days_after) for n in type(rules).model_fields)
 
 
 @dataclass(frozen=True)
@@ -40,9 +37,7 @@ def run_to_keep(full: BankReconciliation, reported: BankReconciliation) -> RunTo
     """The auto matches of `reported` that no run kept yet, whole (a one-to-many match reaching into the
     context before the range is taken from `full`, every line of it); None when there is nothing new."""
     new_ids = (
-        reported.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())[
-            "match_id"
-        ]
+        reported.matches.filter((pl.col("status") == "auto") & pl.col("run_id").is_null())["match_id"]
         .unique()
         .implode()
     )
@@ -67,8 +62,6 @@ def mark_kept(reported: BankReconciliation, kept: RunToKeep, run_id: int) -> Ban
     """`reported` with the matches of `kept` carrying `run_id`."""
     ids = pl.Series(kept.match_ids, dtype=pl.Utf8).implode()
     marked = reported.matches.with_columns(
-        run_id=pl.when(pl.col("match_id").is_in(ids))
-        .then(pl.lit(run_id, pl.Int64))
-        .otherwise(pl.col("run_id"))
+        run_id=pl.when(pl.col("match_id").is_in(ids)).then(pl.lit(run_id, pl.Int64)).otherwise(pl.col("run_id"))
     )
     return BankReconciliation(marked, reported.exceptions, reported.summary)

@@ -97,9 +97,7 @@ def value_kind(value: Any) -> str:
     return "text"
 
 
-def kpi_value_kind(
-    catalog: Mapping[str, Any], kpi_column: str = "kpi"
-) -> Callable[[Mapping[str, Any]], str]:
+def kpi_value_kind(catalog: Mapping[str, Any], kpi_column: str = "kpi") -> Callable[[Mapping[str, Any]], str]:
     """For rows of several KPIs: the kind of a row's `value`, from its KPI's unit in the catalog."""
 
     def kind(row: Mapping[str, Any]) -> str:

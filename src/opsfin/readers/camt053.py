@@ -141,9 +141,7 @@ def _description(tx: ET.Element | None, ntry: ET.Element) -> str | None:
     return " | ".join(kept) or None
 
 
-def _balances(
-    stmt: ET.Element, loc: str
-) -> dict[str, list[tuple[Decimal, str | None, dt.date | None]]]:
+def _balances(stmt: ET.Element, loc: str) -> dict[str, list[tuple[Decimal, str | None, dt.date | None]]]:
     out: dict[str, list[tuple[Decimal, str | None, dt.date | None]]] = {}
     for bi, bal in enumerate(stmt.findall("Bal"), 1):
         where = f"{loc}/Bal[{bi}]"
@@ -201,9 +199,7 @@ def _entries(
         reversal = (text_of(ntry, "RvslInd") or "").lower() == "true"
         details = _details(ntry)
         if len(details) <= 1:
-            parts = [
-                (details[0] if details else None, amount, "/NtryDtls/TxDtls[1]" if details else "")
-            ]
+            parts = [(details[0] if details else None, amount, "/NtryDtls/TxDtls[1]" if details else "")]
         else:
             amounts = _split_amounts(details, amount, ccy, ind, nloc)
             if amounts is None:
@@ -228,11 +224,7 @@ def _entries(
                     "value_date": value,
                     "amount": part_amount,
                     "currency": ccy or stmt_keys["currency"],
-                    "counterparty": (
-                        _counterparty(tx, part_amount > 0, reversal, own)
-                        if tx is not None
-                        else None
-                    ),
+                    "counterparty": (_counterparty(tx, part_amount > 0, reversal, own) if tx is not None else None),
                     "reference": _reference(tx, ntry),
                     "description": _description(tx, ntry),
                 }
@@ -310,9 +302,7 @@ def _read(path: Path, root: ET.Element) -> ParsedDocument:
         )
         moved = sum((t["amount"] for t in transactions[first_txn:]), Decimal(0))
         if opening[0] + moved != closing[0]:
-            warnings.append(
-                f"{loc} ({sid}): opening {opening[0]} + entries {moved} != closing {closing[0]}"
-            )
+            warnings.append(f"{loc} ({sid}): opening {opening[0]} + entries {moved} != closing {closing[0]}")
     return statement_document(
         "camt053",
         path,

@@ -66,9 +66,7 @@ PRICE = "DECIMAL(18,4)"  # the canonical scale of unit prices
 _PRICE_UNIT = Decimal("0.0001")
 
 
-def parse_decimal(
-    text: str | None, where: str, *, comma: bool = False, column_type: str | None = None
-) -> Decimal:
+def parse_decimal(text: str | None, where: str, *, comma: bool = False, column_type: str | None = None) -> Decimal:
     """Decimal from document text (`comma=True`: SWIFT style "1234,56"), through the one value
     parser (`ingest.values`): digits 0-9 only, and with `column_type` (`MONEY`, `PRICE`) refused,
     never rounded, when it has more decimals than the column keeps. Raises ValueError naming `where`."""
@@ -185,9 +183,7 @@ def xml_root(path: Path) -> ET.Element:
         return ET.parse(path).getroot()
     except ET.ParseError as exc:
         line, col = exc.position
-        raise UserError(
-            f"{path}: not well-formed XML at line {line}, column {col + 1}: {exc}"
-        ) from None
+        raise UserError(f"{path}: not well-formed XML at line {line}, column {col + 1}: {exc}") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read file: {exc}") from None
 

@@ -50,9 +50,7 @@ from .document import MONEY, ParsedDocument, parse_decimal, statement_document
 
 _TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$", re.ASCII)
 _ENVELOPE = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}|\{4:")
-_BALANCE = re.compile(
-    r"^(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>\d[\d,]*)$", re.ASCII
-)
+_BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>\d[\d,]*)$", re.ASCII)
 _LINE61 = re.compile(
     r"^(?P<vdate>\d{6})(?P<edate>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
     r"(?P<amount>\d[\d,]*)(?P<type>[NSF][A-Z0-9]{3})(?P<refs>.*)$",
@@ -214,9 +212,7 @@ def _details(lines: list[str]) -> dict[str, str | None]:
     return {"counterparty": None, "eref": None, "kref": None, "description": " ".join(lines)}
 
 
-def _transaction(
-    f: _Field, details: _Field | None, stmt_id: str, n: int, account: str, currency: str
-) -> dict:
+def _transaction(f: _Field, details: _Field | None, stmt_id: str, n: int, account: str, currency: str) -> dict:
     m = _LINE61.match(f.lines[0].strip())
     if not m:
         raise _Bad(f.line, "61", f"cannot read statement line {f.lines[0]!r}")
@@ -319,17 +315,10 @@ def _read(path: Path) -> ParsedDocument:
                 continue
             n += 1
             nxt = st.fields[i + 1] if i + 1 < len(st.fields) else None
-            row = _transaction(
-                f, nxt if nxt is not None and nxt.tag == "86" else None, sid, n, account, currency
-            )
+            row = _transaction(f, nxt if nxt is not None and nxt.tag == "86" else None, sid, n, account, currency)
             total += row["amount"]
             transactions.append(row)
             txn_locs.append(f"line {f.line} (:61:)")
         if opening + total != closing:
-            warnings.append(
-                f"statement {sid} (line {st.line}): opening {opening} + lines "
-                f"{total} != closing {closing}"
-            )
-    return statement_document(
-        "mt940", path, statements, transactions, stmt_locs, txn_locs, warnings=warnings
-    )
+            warnings.append(f"statement {sid} (line {st.line}): opening {opening} + lines {total} != closing {closing}")
+    return statement_document("mt940", path, statements, transactions, stmt_locs, txn_locs, warnings=warnings)

@@ -140,9 +140,7 @@ def _due_date(root: ET.Element, issue: dt.date) -> tuple[dt.date, str]:
             except Invalid as exc:
                 raise _Bad(f"{path}: {exc}") from None
             except OverflowError:
-                raise _Bad(
-                    f"{path}: IssueDate {issue} + {days} days is after {dt.date.max}"
-                ) from None
+                raise _Bad(f"{path}: IssueDate {issue} + {days} days is after {dt.date.max}") from None
     return issue, "IssueDate"
 
 
@@ -207,9 +205,7 @@ def _lines(
     """The invoice lines, then the document-level allowances and charges as extra lines; each
     with its location."""
     line_tag, qty_tag = (
-        ("CreditNoteLine", "CreditedQuantity")
-        if doc_type == "CreditNote"
-        else ("InvoiceLine", "InvoicedQuantity")
+        ("CreditNoteLine", "CreditedQuantity") if doc_type == "CreditNote" else ("InvoiceLine", "InvoicedQuantity")
     )
     elements = root.findall(line_tag)
     if not elements:
@@ -274,6 +270,7 @@ def read_ubl(path) -> ParsedDocument:
         raise UserError(f"{path}: {exc}") from None
 
 
+# long: the UBL elements read in document order; to split next
 def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
     ref = text_of(root, "ID")
     if ref is None:
@@ -316,8 +313,7 @@ def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
     warnings = []
     if total != computed:
         warnings.append(
-            f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines "
-            f"plus tax ({sign * computed})"
+            f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines plus tax ({sign * computed})"
         )
     exclusive = totals["TaxExclusiveAmount"]
     if exclusive is not None and sign * exclusive != line_sum:

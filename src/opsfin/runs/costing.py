@@ -90,9 +90,7 @@ def allocation_result(
     if status is not None:
         from .audit_trail import record_landed_write, record_write
 
-        record = (
-            record_write if status["status"] == "posted" else record_landed_write
-        )  # a killed post's entry
+        record = record_write if status["status"] == "posted" else record_landed_write  # a killed post's entry
         record(
             ws,
             actor,
@@ -109,9 +107,7 @@ def allocation_result(
     return (result.flows if view == "flows" else result.summary), result, status
 
 
-def post_allocation(
-    con: duckdb.DuckDBPyConnection, result: AllocationResult, currency: str
-) -> dict[str, Any]:
+def post_allocation(con: duckdb.DuckDBPyConnection, result: AllocationResult, currency: str) -> dict[str, Any]:
     """Write the run's journals (`journal_rows`: one balanced journal per sender) and a `loads` row, in
     one transaction. Returns {run_id, status: 'posted'|'already posted', journals, entries}. Refused
     into a closed period, and when the month already holds another allocation run."""
@@ -122,9 +118,7 @@ def post_allocation(
                 f"period {period:%Y-%m} is closed; nothing can be posted into it "
                 f"(allocation run {result.run_id} not posted)"
             )
-        if con.execute(
-            "SELECT 1 FROM loads WHERE load_id = ? AND status = 'loaded'", [result.run_id]
-        ).fetchone():
+        if con.execute("SELECT 1 FROM loads WHERE load_id = ? AND status = 'loaded'", [result.run_id]).fetchone():
             n = con.execute(
                 "SELECT count(*), count(DISTINCT journal_id) FROM gl_entries WHERE _load_id = ?",
                 [result.run_id],
@@ -150,9 +144,7 @@ def post_allocation(
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         if rows:
             decl = table("gl_entries")
-            warehouse.insert_arrow(
-                con, decl, pa.Table.from_pylist(rows, schema=decl.arrow_schema())
-            )
+            warehouse.insert_arrow(con, decl, pa.Table.from_pylist(rows, schema=decl.arrow_schema()))
         decl = table("loads")
         load = {
             "load_id": result.run_id,

@@ -91,20 +91,12 @@ def reconcile_workspace(
     db = existing_app_db(ws, use_app_db)
     based_on, kept, records = None, kept_frame(), []
     if db is not None:
-        latest = (
-            db.latest_match_run()
-        )  # read first: a run recorded meanwhile makes recording refuse
+        latest = db.latest_match_run()  # read first: a run recorded meanwhile makes recording refuse
         based_on = latest["run_id"] if latest else None
         records = db.match_decisions("bank")
         kept = pl.concat([kept_frame(), *(kept_frame(b) for b in db.kept_match_batches())])
-    result = reconcile(
-        bank, items, config.bank, ws.settings.base_currency, bank_decisions(records), kept
-    )
-    reported = (
-        result
-        if lo is None
-        else only_lines(result, bank.filter(pl.col("booking_date") >= lo)["bank_txn_id"])
-    )
+    result = reconcile(bank, items, config.bank, ws.settings.base_currency, bank_decisions(records), kept)
+    reported = result if lo is None else only_lines(result, bank.filter(pl.col("booking_date") >= lo)["bank_txn_id"])
     return BankRun(result, reported, based_on, lo, hi)
 
 
@@ -139,9 +131,7 @@ def record_bank_run(
     return keep_auto_matches(ws, actor, reconcile_workspace(ws, start, end, True))
 
 
-def keep_auto_matches(
-    ws: WorkspaceFolder, actor: str, run: BankRun
-) -> tuple[dict | None, BankReconciliation]:
+def keep_auto_matches(ws: WorkspaceFolder, actor: str, run: BankRun) -> tuple[dict | None, BankReconciliation]:
     """Keep the new auto matches of `run` (see `record_bank_run`)."""
     kept = run_to_keep(run.full, run.reported)
     if kept is None:
@@ -167,9 +157,7 @@ def bank_line_span(ws: WorkspaceFolder) -> tuple[int, dt.date | None, dt.date | 
     return int(n), first, last
 
 
-def run_invoices(
-    ws: WorkspaceFolder, as_of: str | dt.date | None = None, use_app_db: bool = True
-) -> InvoiceMatch:
+def run_invoices(ws: WorkspaceFolder, as_of: str | dt.date | None = None, use_app_db: bool = True) -> InvoiceMatch:
     """Three-way match of every supplier invoice line, against the receipts up to `as_of` (default today)."""
     day = parse_day(as_of, "--as-of") or dt.date.today()
     with ws.connect(read_only=True) as con:
@@ -188,9 +176,7 @@ def record_decision(ws: WorkspaceFolder, actor: str, match_id: str, decision: st
     return db.record_match_decision(actor, "invoice", match_id, decision, payload)
 
 
-def decide_bank(
-    db: AppDB, actor: str, match_id: str, decision: str, run: BankReconciliation
-) -> dict:
+def decide_bank(db: AppDB, actor: str, match_id: str, decision: str, run: BankReconciliation) -> dict:
     """Record a decision on bank match `match_id` of `run`, checked against the decisions so far."""
     payload = bank_decision(db.match_decisions("bank"), match_id, decision, run)
     return db.record_match_decision(actor, "bank", match_id, decision, payload)
@@ -209,9 +195,7 @@ def run_evaluation(ws: WorkspaceFolder) -> dict:
     bank_truth, invoice_truth = load_bank_truth(ws.truth_dir), load_invoice_truth(ws.truth_dir)
     bank = run_bank(ws, use_app_db=False)
     with ws.connect(read_only=True) as con:
-        seen = read_open_items(con, ws.settings.base_currency, None, None).select(
-            "doc_type", "doc_id"
-        )
+        seen = read_open_items(con, ws.settings.base_currency, None, None).select("doc_type", "doc_id")
     bank_scores = score_bank(bank, bank_truth, seen)
     invoice_scores = score_invoices(run_invoices(ws, use_app_db=False), invoice_truth)
     return {

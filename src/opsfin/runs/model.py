@@ -70,9 +70,7 @@ def load_catalog(model_dir: Path | None) -> dict[str, Kpi]:
     return parse_catalog(read_mapping(path, where), where)
 
 
-def load_guardrails(
-    model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None
-) -> list[Guardrail]:
+def load_guardrails(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:
     """model/guardrails.yaml, checked against `catalog`; none without the file."""
     path = model_dir / GUARDRAILS_FILE if model_dir else None
     if not path or not path.exists():
@@ -93,9 +91,7 @@ def load_detection(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = N
 def _required(model_dir: Path, name: str) -> dict[str, Any]:
     path, where = model_dir / name, label(name)
     if not path.exists():
-        raise UserError(
-            f"{where}: file missing; `opsfin init {model_dir.parent}` writes the default"
-        )
+        raise UserError(f"{where}: file missing; `opsfin init {model_dir.parent}` writes the default")
     return read_mapping(path, where)
 
 

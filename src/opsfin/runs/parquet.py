@@ -63,9 +63,7 @@ def export_tables(
     for name in tables:
         path = dest / f"{name}.parquet"
         select = _select_list(_columns(con, name), keep_time)
-        con.execute(
-            f"COPY (SELECT {select} FROM {_quote(name)}) TO {_literal(str(path))} (FORMAT parquet)"
-        )
+        con.execute(f"COPY (SELECT {select} FROM {_quote(name)}) TO {_literal(str(path))} (FORMAT parquet)")
         rows = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0])  # type: ignore[index]
         written.append(Written(name, rows, path, path.stat().st_size))
     return written

@@ -65,7 +65,6 @@ def loads_signature(ws: WorkspaceFolder) -> tuple[str, ...]:
     and finish time, how many loads were superseded (the web's result cache keys on it)."""
     with ws.connect(read_only=True) as con:
         loads = con.execute(
-            "SELECT count(*), max(load_id), max(finished_at), count(*) FILTER (WHERE status = 'superseded') "
-            "FROM loads"
+            "SELECT count(*), max(load_id), max(finished_at), count(*) FILTER (WHERE status = 'superseded') FROM loads"
         ).fetchone()
     return tuple(str(x) for x in loads or ())

@@ -60,9 +60,7 @@ def require_spark() -> None:
         import ibis.backends.pyspark  # noqa: F401
         import pyspark  # noqa: F401
     except ImportError as exc:
-        raise UserError(
-            f"the Spark engine needs PySpark ({exc.name or exc}); {INSTALL_HINT}"
-        ) from None
+        raise UserError(f"the Spark engine needs PySpark ({exc.name or exc}); {INSTALL_HINT}") from None
     if java_executable() is None:
         raise UserError(
             "the Spark engine needs Java 17 and none was found (no `java` on PATH, no JAVA_HOME); "
@@ -170,11 +168,7 @@ def _prune(root: Path, keep: Path) -> None:
     """Keep the newest exports; drop temporary folders an interrupted export left behind."""
     now = time.time()
     for p in root.iterdir():
-        if (
-            p.is_dir()
-            and p.name.startswith(".tmp-")
-            and now - p.stat().st_mtime > STALE_TMP_SECONDS
-        ):
+        if p.is_dir() and p.name.startswith(".tmp-") and now - p.stat().st_mtime > STALE_TMP_SECONDS:
             shutil.rmtree(p, ignore_errors=True)
     done = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
@@ -211,9 +205,7 @@ class _Views:
             path = self.folder / f"{name}.parquet"
             if name not in self.registered and path.exists():
                 # the schema from the file's footer (pyarrow): no Spark job to infer it
-                self.session.read.schema(_spark_schema(path)).parquet(
-                    str(path)
-                ).createOrReplaceTempView(name)
+                self.session.read.schema(_spark_schema(path)).parquet(str(path)).createOrReplaceTempView(name)
                 self.registered.add(name)
 
 

@@ -19,9 +19,7 @@ def open_tables(ws: WorkspaceFolder, engine: str = "duckdb") -> Tables:
     if engine == "duckdb":
         import ibis
 
-        return Tables(
-            ibis.duckdb.connect(str(ws.warehouse_path), read_only=True), ws.settings.base_currency
-        )
+        return Tables(ibis.duckdb.connect(str(ws.warehouse_path), read_only=True), ws.settings.base_currency)
     if engine == "spark":
         from .spark import spark_tables
 

@@ -30,19 +30,31 @@ WHERE = r"^[a-z_]+=[^,=]+(,[^,=]+)*$"
 KPI_BY = r"^([a-z_]+(,[a-z_]+)*)?$"
 UNIT_ECONOMICS_BY = r"^((product|family|site|shift|customer)(,(product|family|site|shift|customer))*)?$"
 GRAINS = ["day", "week", "month", "quarter", "year"]
-Grain = Annotated[str, Query(json_schema_extra={"enum": GRAINS},
-                             description="day, week, month, quarter or year")]
-From = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY},
-                                   description="first day, YYYY-MM-DD"),
-                 AfterValidator(queries.year_in_range)]
-To = Annotated[str | None, Query(json_schema_extra={"pattern": DAY}, description="last day, YYYY-MM-DD"),
-               AfterValidator(queries.year_in_range)]
-FromMonth = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY_OR_MONTH},
-                                        description="first month (YYYY-MM) or day (YYYY-MM-DD)"),
-                      AfterValidator(queries.year_in_range)]
-ToMonth = Annotated[str | None, Query(json_schema_extra={"pattern": DAY_OR_MONTH},
-                                      description="last month (YYYY-MM) or day (YYYY-MM-DD)"),
-                    AfterValidator(queries.year_in_range)]
+Grain = Annotated[str, Query(json_schema_extra={"enum": GRAINS}, description="day, week, month, quarter or year")]
+From = Annotated[
+    str | None,
+    Query(alias="from", json_schema_extra={"pattern": DAY}, description="first day, YYYY-MM-DD"),
+    AfterValidator(queries.year_in_range),
+]
+To = Annotated[
+    str | None,
+    Query(json_schema_extra={"pattern": DAY}, description="last day, YYYY-MM-DD"),
+    AfterValidator(queries.year_in_range),
+]
+FromMonth = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        json_schema_extra={"pattern": DAY_OR_MONTH},
+        description="first month (YYYY-MM) or day (YYYY-MM-DD)",
+    ),
+    AfterValidator(queries.year_in_range),
+]
+ToMonth = Annotated[
+    str | None,
+    Query(json_schema_extra={"pattern": DAY_OR_MONTH}, description="last month (YYYY-MM) or day (YYYY-MM-DD)"),
+    AfterValidator(queries.year_in_range),
+]
 # a filter: any text, an unknown site simply matches no row
 Site = Annotated[str | None, Query(description="only this site (must be inside your site scope)")]
 Name = Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100})]
@@ -68,25 +80,41 @@ def list_kpis(request: Request) -> Response:
 
 
 @router.get("/kpis/{kpi}", summary="One KPI by period and dimension")
-def get_kpi(request: Request, kpi: Annotated[str, Path(json_schema_extra={"pattern": NAME, "maxLength": 100})],
-            grain: Grain = "month",
-            by: Annotated[str | None, Query(json_schema_extra={"pattern": KPI_BY},
-                                            description="dimensions, comma-separated (site, work_center…)")] = None,
-            where: Annotated[list[str] | None,
-                             Query(json_schema_extra={"items": {"type": "string", "pattern": WHERE}},
-                                   description="filter DIM=VALUE[,VALUE] (repeatable)")] = None,
-            from_: From = None, to: To = None) -> Response:
+def get_kpi(
+    request: Request,
+    kpi: Annotated[str, Path(json_schema_extra={"pattern": NAME, "maxLength": 100})],
+    grain: Grain = "month",
+    by: Annotated[
+        str | None,
+        Query(json_schema_extra={"pattern": KPI_BY}, description="dimensions, comma-separated (site, work_center…)"),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        Query(
+            json_schema_extra={"items": {"type": "string", "pattern": WHERE}},
+            description="filter DIM=VALUE[,VALUE] (repeatable)",
+        ),
+    ] = None,
+    from_: From = None,
+    to: To = None,
+) -> Response:
     """The rows of `opsfin kpi KPI --grain … --by … --where … --from … --to … --format json`:
     `period_start, <by…>, kpi, value, numerator, denominator`."""
     grant = grant_for(request)
-    rows = queries.kpi_rows(results(request), grant, kpi, grain, queries.split_list(by),
-                            queries.parse_where(where), from_, to)
+    rows = queries.kpi_rows(
+        results(request), grant, kpi, grain, queries.split_list(by), queries.parse_where(where), from_, to
+    )
     return json_rows(rows)
 
 
 @router.get("/alerts", summary="Guardrail breaches and anomalies")
-def list_alerts(request: Request, from_: From = None, to: To = None, site: Site = None,
-                kpi: Annotated[str | None, Query(description="only alerts on this KPI")] = None) -> Response:
+def list_alerts(
+    request: Request,
+    from_: From = None,
+    to: To = None,
+    site: Site = None,
+    kpi: Annotated[str | None, Query(description="only alerts on this KPI")] = None,
+) -> Response:
     """`opsfin alerts --format json` rows plus `owner`, `grain`, `periods` and the `sites` they concern."""
     return json_rows(queries.alert_rows(results(request), grant_for(request), from_, to, site, kpi))
 
@@ -97,36 +125,51 @@ def get_alert(request: Request, alert_id: Annotated[str, Path(json_schema_extra=
 
 
 @router.get("/bottlenecks", summary="The constraint work centre per site and period")
-def list_bottlenecks(request: Request, grain: Grain = "month", from_: From = None, to: To = None,
-                     site: Site = None) -> Response:
+def list_bottlenecks(
+    request: Request, grain: Grain = "month", from_: From = None, to: To = None, site: Site = None
+) -> Response:
     return json_rows(queries.bottleneck_rows(results(request), grant_for(request), grain, from_, to, site))
 
 
 @router.get("/variances", summary="The variance bridge, its split, or a category's source rows")
-def list_variances(request: Request, from_: FromMonth = None, to: ToMonth = None,
-                   budget: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100},
-                                                       description="volume_plan version")] = None,
-                   by: Annotated[str | None, Query(json_schema_extra={"enum": ["product", "work_center", "machine",
-                                                                               "shift", "supplier", "customer"]})]
-                   = None,
-                   monthly: bool = False,
-                   drill: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100},
-                                                      description="a category: return its source rows")] = None,
-                   member: Annotated[str | None, Query(description="with drill and by: one member's rows")] = None,
-                   site: Site = None) -> Response:
+def list_variances(
+    request: Request,
+    from_: FromMonth = None,
+    to: ToMonth = None,
+    budget: Annotated[
+        str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="volume_plan version")
+    ] = None,
+    by: Annotated[
+        str | None,
+        Query(json_schema_extra={"enum": ["product", "work_center", "machine", "shift", "supplier", "customer"]}),
+    ] = None,
+    monthly: bool = False,
+    drill: Annotated[
+        str | None,
+        Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="a category: return its source rows"),
+    ] = None,
+    member: Annotated[str | None, Query(description="with drill and by: one member's rows")] = None,
+    site: Site = None,
+) -> Response:
     """`opsfin variance … --format json`. Site-scoped users ask for `by=work_center` or `by=machine`."""
-    rows = queries.variance_rows(results(request), grant_for(request), from_, to, budget, by, monthly, drill,
-                                 member, site)
+    rows = queries.variance_rows(
+        results(request), grant_for(request), from_, to, budget, by, monthly, drill, member, site
+    )
     return json_rows(rows)
 
 
 @router.get("/unit-economics", summary="Revenue, actual cost and contribution margin per group")
-def list_unit_economics(request: Request,
-                        by: Annotated[str | None, Query(json_schema_extra={"pattern": UNIT_ECONOMICS_BY},
-                                                        description="product, family, site, shift, customer")] = None,
-                        scope: Annotated[str, Query(json_schema_extra={"enum": ["product", "warehouse", "support"]})]
-                        = "product",
-                        from_: From = None, to: To = None, site: Site = None) -> Response:
+def list_unit_economics(
+    request: Request,
+    by: Annotated[
+        str | None,
+        Query(json_schema_extra={"pattern": UNIT_ECONOMICS_BY}, description="product, family, site, shift, customer"),
+    ] = None,
+    scope: Annotated[str, Query(json_schema_extra={"enum": ["product", "warehouse", "support"]})] = "product",
+    from_: From = None,
+    to: To = None,
+    site: Site = None,
+) -> Response:
     rows = queries.unit_economics_rows(results(request), grant_for(request), by, from_, to, scope, site)
     return json_rows(rows)
 
@@ -137,6 +180,5 @@ def list_loads(request: Request) -> Response:
 
 
 @router.get("/quarantine", summary="Rows ingest refused, with the reason")
-def list_quarantine(request: Request, load: Name = None, table: Name = None,
-                    site: Site = None) -> Response:
+def list_quarantine(request: Request, load: Name = None, table: Name = None, site: Site = None) -> Response:
     return json_rows(queries.quarantine_rows(results(request), grant_for(request), load, table, site))

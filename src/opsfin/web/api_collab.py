@@ -27,11 +27,23 @@ router = APIRouter(prefix="/api/v1", tags=["collaboration"], responses=PROBLEM_R
 Status = Literal["open", "in_progress", "done", "dropped"]
 ActionId = Annotated[int, Path(ge=1, le=subjects.MAX_ID, description="the action's id")]
 # an amount the app database stores exactly: NUMERIC(18,2), so at most 16 digits before the point and 2 after
-Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan=False,
-                                  description="base currency, exact decimal, at most 2 decimals"),
-                   WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": -1e16, "exclusiveMaximum": 1e16,
-                                              "multipleOf": 0.01},
-                                             {"type": "string", "pattern": r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"}]})]
+Amount = Annotated[
+    Decimal,
+    Field(
+        max_digits=18,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="base currency, exact decimal, at most 2 decimals",
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": -1e16, "exclusiveMaximum": 1e16, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"},
+            ]
+        }
+    ),
+]
 
 
 def day_only(value: object) -> object:
@@ -59,8 +71,9 @@ class ActionIn(BaseModel):
     due: Day
     expected_impact: Amount = Field(description="expected financial impact, base currency (exact decimal)")
     description: str = Field(default="", max_length=10_000)
-    subject_type: Literal["kpi", "alert", "variance"] | None = Field(default=None,
-                                                                      description="what prompted the action")
+    subject_type: Literal["kpi", "alert", "variance"] | None = Field(
+        default=None, description="what prompted the action"
+    )
     subject_id: str | None = None
     site: str | None = Field(default=None, description="the action's site (derived from the subject if given)")
 
@@ -118,8 +131,9 @@ def create_comment(request: Request, comment: CommentIn) -> Response:
     caller = identify(request)
     authorize(caller.user, "comment")
     check_csrf(request, caller)
-    row = post_comment(_state(request), caller.user, comment.subject_type, comment.subject_id, comment.body,
-                       comment.site)
+    row = post_comment(
+        _state(request), caller.user, comment.subject_type, comment.subject_id, comment.body, comment.site
+    )
     return json_rows(row, 201)
 
 
@@ -127,8 +141,13 @@ def create_comment(request: Request, comment: CommentIn) -> Response:
 def action_site(state, user, subject_type: str | None, subject_id: str | None, site: str | None) -> tuple:
     """(subject_type, subject_id, site) of a new action: the site comes from its subject when it has one."""
     if subject_type and subject_id:
-        subject = subjects.resolve(state.results, state.app_db(), subject_type, subject_id,
-                                   site_hint(state, user, subject_type, subject_id, site))
+        subject = subjects.resolve(
+            state.results,
+            state.app_db(),
+            subject_type,
+            subject_id,
+            site_hint(state, user, subject_type, subject_id, site),
+        )
         return subject.type, subject.id, subject.site
     if subject_type or subject_id:
         raise Problem(400, "give both subject_type and subject_id, or neither")
@@ -140,9 +159,17 @@ def action_site(state, user, subject_type: str | None, subject_id: str | None, s
 def create_action_for(state, user, data: ActionIn) -> dict:
     subject_type, subject_id, site = action_site(state, user, data.subject_type, data.subject_id, data.site)
     authorize(user, "manage_actions", site=site)
-    return state.app_db().add_action(user.name, data.title, data.owner, data.due, data.expected_impact,
-                                     subject_type=subject_type, subject_id=subject_id, site=site,
-                                     description=data.description)
+    return state.app_db().add_action(
+        user.name,
+        data.title,
+        data.owner,
+        data.due,
+        data.expected_impact,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        site=site,
+        description=data.description,
+    )
 
 
 def visible_action(state, user, action_id: int, permission: str = "read") -> dict:
@@ -154,8 +181,7 @@ def visible_action(state, user, action_id: int, permission: str = "read") -> dic
 
 
 @router.get("/actions", summary="Actions in creation order")
-def list_actions(request: Request, status: Annotated[Status | None, Query()] = None,
-                 overdue: bool = False) -> Response:
+def list_actions(request: Request, status: Annotated[Status | None, Query()] = None, overdue: bool = False) -> Response:
     grant = authorize(identify(request).user, "read")
     db = _state(request).app_db()
     rows = db.overdue_actions(dt.date.today()) if overdue else db.list_actions(status)
@@ -190,22 +216,30 @@ def update_action(request: Request, action_id: ActionId, patch: ActionPatch) -> 
 
 # ---------------------------------------------------------------- audit and exports
 @router.get("/audit", tags=["admin"], summary="The audit log, newest first (admins)")
-def list_audit(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-               object_type: str | None = None) -> Response:
+def list_audit(
+    request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200, object_type: str | None = None
+) -> Response:
     authorize(identify(request).user, "read_audit")
     return json_rows(_state(request).app_db().audit_entries(limit=limit, object_type=object_type))
 
 
 @router.get("/export/pack", tags=["exports"], summary="The monthly operations-finance pack")
-def export_pack(request: Request,
-                period: Annotated[str, Query(json_schema_extra={"pattern": r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"},
-                                            description="YYYY-MM"),
-                                  AfterValidator(queries.year_in_range)],
-                format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx",  # noqa: A002
-                site: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100},
-                                                  description="only this site's rows, as `--sites` "
-                                                              "(must be inside your site scope)")] = None
-                ) -> Response:
+def export_pack(
+    request: Request,
+    period: Annotated[
+        str,
+        Query(json_schema_extra={"pattern": r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"}, description="YYYY-MM"),
+        AfterValidator(queries.year_in_range),
+    ],
+    format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx",  # noqa: A002
+    site: Annotated[
+        str | None,
+        Query(
+            json_schema_extra={"pattern": NAME, "maxLength": 100},
+            description="only this site's rows, as `--sites` (must be inside your site scope)",
+        ),
+    ] = None,
+) -> Response:
     """The pack of `opsfin export pack --period … --format … [--sites …]`; a site-scoped user gets their
     sites' pack (or, with `site`, one of their sites')."""
     grant = authorize(identify(request).user, "export")
@@ -218,8 +252,11 @@ def export_pack(request: Request,
     sites = tuple(limited) if limited is not None else None
     db = state.app_db()
     # the pack holds open actions: key it by the audit head too, so an action changed a moment ago shows
-    data = state.results.cache.get(("pack", period, format, sites, db.audit_head()),
-                                   lambda: pack.build_pack(state.ws, period, format, sites=sites, app_db=db))
+    data = state.results.cache.get(
+        ("pack", period, format, sites, db.audit_head()),
+        lambda: pack.build_pack(state.ws, period, format, sites=sites, app_db=db),
+    )
     name = pack.pack_filename(period, format)
-    return Response(data, media_type=pack.pack_media_type(format),
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        data, media_type=pack.pack_media_type(format), headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

@@ -58,8 +58,7 @@ def list_guardrails(request: Request, kpi: str | None = None) -> Response:
 
 
 def _changed(caller, state, index: int, changes: dict[str, Any]) -> dict[str, Any]:
-    entry = guardrails.change_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), index,
-                                        changes)
+    entry = guardrails.change_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), index, changes)
     state.results.cache.clear()  # this process wrote the file: no need to wait for the next look at it
     return entry
 
@@ -83,8 +82,9 @@ def add_guardrail(request: Request, guardrail: GuardrailIn) -> Response:
     if unknown:
         raise Problem(400, f"where.site: unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
     entry = guardrail.model_dump(exclude_none=True)
-    entry = {k: entry[k] for k in ("kpi", "by", "where", "grain", "min", "max", "severity", "owner", "note")
-             if k in entry}
+    entry = {
+        k: entry[k] for k in ("kpi", "by", "where", "grain", "min", "max", "severity", "owner", "note") if k in entry
+    }
     added = guardrails.add_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), entry)
     state.results.cache.clear()
     return json_rows(added, 201)

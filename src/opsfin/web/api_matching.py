@@ -48,9 +48,24 @@ router = APIRouter(prefix="/api/v1", tags=["matching"], responses=PROBLEM_RESPON
 
 # the keys of `opsfin match bank|invoices --format json` (cli/match_cmds.py)
 BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
-DETAIL_KEYS = ("match_id", "supplier_id", "supplier_ref", "invoice_date", "currency", "po_id", "po_line", "qty",
-               "received_qty", "po_qty", "unit_price", "po_unit_price", "amount", "money_at_stake", "duplicate_of",
-               "decision")
+DETAIL_KEYS = (
+    "match_id",
+    "supplier_id",
+    "supplier_ref",
+    "invoice_date",
+    "currency",
+    "po_id",
+    "po_line",
+    "qty",
+    "received_qty",
+    "po_qty",
+    "unit_price",
+    "po_unit_price",
+    "amount",
+    "money_at_stake",
+    "duplicate_of",
+    "decision",
+)
 BankStatus = Literal["auto", "suggested", "confirmed"]
 InvoiceStatus = Literal["matched", "duplicate", "no_po", "no_receipt", "qty_over_received", "price_over_tolerance"]
 Decision = Literal["confirmed", "rejected"]
@@ -119,15 +134,18 @@ def line_site(sites: dict, po_id: str | None, po_line: int | None) -> str | None
     return sites.get((po_id, po_line)) or sites.get((po_id, None))
 
 
-def scoped_invoices(state, grant: Grant, run: InvoiceMatch, site: str | None = None,
-                    start: str | None = None, end: str | None = None) -> InvoiceMatch:
+def scoped_invoices(
+    state, grant: Grant, run: InvoiceMatch, site: str | None = None, start: str | None = None, end: str | None = None
+) -> InvoiceMatch:
     """The lines `grant` may see (and of `site`, and dated in [start, end] when given), with their summary."""
     if not grant.scoped and site is None and start is None and end is None:
         return run
     sites = po_sites(state)
-    lines = run.lines.with_columns(site=pl.Series([line_site(sites, p, n) for p, n in
-                                                   run.lines.select("po_id", "po_line").iter_rows()],
-                                                  dtype=pl.String))
+    lines = run.lines.with_columns(
+        site=pl.Series(
+            [line_site(sites, p, n) for p, n in run.lines.select("po_id", "po_line").iter_rows()], dtype=pl.String
+        )
+    )
     keep = pl.Series([grant.sees(s) and (site is None or s == site) for s in lines["site"]], dtype=pl.Boolean)
     lines = lines.filter(keep)
     if start is not None:
@@ -141,13 +159,24 @@ def scoped_invoices(state, grant: Grant, run: InvoiceMatch, site: str | None = N
 # ---------------------------------------------------------------- JSON as the CLI prints it
 def bank_json(run: BankReconciliation, status: str | None = None) -> dict[str, Any]:
     matches = run.matches if status is None else run.matches.filter(pl.col("status") == status)
-    return {"summary": run.summary, "matches": matches.select(*BANK_KEYS).to_dicts(),
-            "exceptions": run.exceptions.to_dicts()}
+    return {
+        "summary": run.summary,
+        "matches": matches.select(*BANK_KEYS).to_dicts(),
+        "exceptions": run.exceptions.to_dicts(),
+    }
 
 
 def invoice_lines_json(lines: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{"invoice_id": r["invoice_id"], "line": r["line"], "status": r["status"], "issues": r["issues"],
-             "details": {k: r[k] for k in DETAIL_KEYS}} for r in lines.to_dicts()]
+    return [
+        {
+            "invoice_id": r["invoice_id"],
+            "line": r["line"],
+            "status": r["status"],
+            "issues": r["issues"],
+            "details": {k: r[k] for k in DETAIL_KEYS},
+        }
+        for r in lines.to_dicts()
+    ]
 
 
 def invoice_json(run: InvoiceMatch, status: str | None = None) -> dict[str, Any]:
@@ -172,28 +201,46 @@ def _refused_bank_match(state, match_id: str) -> Problem:
     it, else 409 naming the decision it conflicts with."""
     rows = undecided_bank_run(state).matches.filter(pl.col("match_id") == match_id)
     if rows.is_empty():
-        return Problem(404, f"no bank match {match_id} in the current reconciliation; "
-                            "GET /api/v1/matches/bank lists them")
+        return Problem(
+            404, f"no bank match {match_id} in the current reconciliation; GET /api/v1/matches/bank lists them"
+        )
     pairs = sorted(rows.select("bank_txn_id", "doc_type", "doc_id").unique().iter_rows())
     decided = state.app_db().match_decisions("bank")
     for r in decided:
         if r["match_id"] == match_id and r["decision"] == "rejected":
-            return Problem(409, f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never "
-                                "proposed again", match_id=match_id)
+            return Problem(
+                409,
+                f"bank match {match_id} was rejected by {r['actor']}; a rejected match is never proposed again",
+                match_id=match_id,
+            )
     for r in decided:
         if r["decision"] == "confirmed" and (taken := _overlap(pairs, r)):
-            return Problem(409, f"{taken} is already in confirmed match {r['match_id']} (confirmed by "
-                                f"{r['actor']}); reject that one first", match_id=match_id,
-                           conflicting_match_id=r["match_id"])
+            return Problem(
+                409,
+                f"{taken} is already in confirmed match {r['match_id']} (confirmed by "
+                f"{r['actor']}); reject that one first",
+                match_id=match_id,
+                conflicting_match_id=r["match_id"],
+            )
     lines, docs = [p[0] for p in pairs], [f"{p[1]} {p[2]}" for p in pairs]
-    kept = bank_run(state).matches.filter(pl.col("run_id").is_not_null() & (
-        pl.col("bank_txn_id").is_in(lines) | pl.concat_str("doc_type", pl.lit(" "), "doc_id").is_in(docs)))
+    kept = bank_run(state).matches.filter(
+        pl.col("run_id").is_not_null()
+        & (pl.col("bank_txn_id").is_in(lines) | pl.concat_str("doc_type", pl.lit(" "), "doc_id").is_in(docs))
+    )
     for r in kept.iter_rows(named=True):
-        if (taken := _overlap(pairs, {"payload": {"pairs": [(r["bank_txn_id"], r["doc_type"], r["doc_id"])]}})):
-            return Problem(409, f"{taken} is already in auto match {r['match_id']} kept by run {r['run_id']}; "
-                                "reject that one first", match_id=match_id, conflicting_match_id=r["match_id"])
-    return Problem(409, f"bank match {match_id} is no longer proposed: after the decisions taken since, the "
-                        "reconciliation matches its lines otherwise", match_id=match_id)
+        if taken := _overlap(pairs, {"payload": {"pairs": [(r["bank_txn_id"], r["doc_type"], r["doc_id"])]}}):
+            return Problem(
+                409,
+                f"{taken} is already in auto match {r['match_id']} kept by run {r['run_id']}; reject that one first",
+                match_id=match_id,
+                conflicting_match_id=r["match_id"],
+            )
+    return Problem(
+        409,
+        f"bank match {match_id} is no longer proposed: after the decisions taken since, the "
+        "reconciliation matches its lines otherwise",
+        match_id=match_id,
+    )
 
 
 def decide(state, user, match_id: str, decision: str) -> dict[str, Any]:
@@ -234,10 +281,15 @@ def keep_run(state, user, start: str | None = None, end: str | None = None) -> d
 
 
 # ---------------------------------------------------------------- endpoints
-From = Annotated[str | None, Query(alias="from", json_schema_extra={"pattern": DAY},
-                                   description="first booking day of the bank lines, YYYY-MM-DD")]
-To = Annotated[str | None, Query(json_schema_extra={"pattern": DAY},
-                                 description="last booking day of the bank lines, YYYY-MM-DD")]
+From = Annotated[
+    str | None,
+    Query(
+        alias="from", json_schema_extra={"pattern": DAY}, description="first booking day of the bank lines, YYYY-MM-DD"
+    ),
+]
+To = Annotated[
+    str | None, Query(json_schema_extra={"pattern": DAY}, description="last booking day of the bank lines, YYYY-MM-DD")
+]
 
 
 def _state(request: Request):
@@ -245,9 +297,12 @@ def _state(request: Request):
 
 
 @router.get("/matches/bank", summary="Bank reconciliation: matches, summary and exception queue")
-def get_bank_matches(request: Request, from_: From = None, to: To = None,
-                     status: Annotated[BankStatus | None, Query(description="only matches of this status")] = None,
-                     ) -> Response:
+def get_bank_matches(
+    request: Request,
+    from_: From = None,
+    to: To = None,
+    status: Annotated[BankStatus | None, Query(description="only matches of this status")] = None,
+) -> Response:
     """`opsfin match bank --from … --to … --format json` plus `exceptions` (the unmatched bank lines with
     their reason). Company level: hidden from site-scoped users."""
     authorize(identify(request).user, "read", company_level=True)
@@ -255,14 +310,21 @@ def get_bank_matches(request: Request, from_: From = None, to: To = None,
 
 
 @router.get("/matches/invoices", summary="Three-way match of the supplier invoice lines")
-def get_invoice_matches(request: Request,
-                        as_of: Annotated[str | None, Query(json_schema_extra={"pattern": f"^$|{DAY}"},
-                                                           description="judge receipts up to this day "
-                                                                       "(YYYY-MM-DD, default today)")] = None,
-                        status: Annotated[InvoiceStatus | None, Query(description="only lines of this status")] = None,
-                        site: Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100},
-                                                          description="only lines of POs of this site")] = None,
-                        ) -> Response:
+def get_invoice_matches(
+    request: Request,
+    as_of: Annotated[
+        str | None,
+        Query(
+            json_schema_extra={"pattern": f"^$|{DAY}"},
+            description="judge receipts up to this day (YYYY-MM-DD, default today)",
+        ),
+    ] = None,
+    status: Annotated[InvoiceStatus | None, Query(description="only lines of this status")] = None,
+    site: Annotated[
+        str | None,
+        Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="only lines of POs of this site"),
+    ] = None,
+) -> Response:
     """`opsfin match invoices --as-of … --format json`; site-scoped users get the lines of their sites."""
     grant = authorize(identify(request).user, "read")
     state = _state(request)

@@ -87,9 +87,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 # what anyone may reach without logging in; every other path authenticates first (docs/security.md)
-PUBLIC_PATHS = frozenset(
-    {"/login", "/logout", "/healthz", "/favicon.ico", "/api/docs", "/api/openapi.json"}
-)
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico", "/api/docs", "/api/openapi.json"})
 
 
 def is_public(path: str) -> bool:
@@ -138,9 +136,7 @@ async def _answer_problem(request: Request, exc: Problem) -> Response:
 
 
 def _validation_problems(exc: RequestValidationError | pydantic.ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
-    )
+    return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -160,24 +156,19 @@ def _add_error_handlers(app: FastAPI) -> None:
             request,
             Problem(
                 503,
-                "the warehouse is being written by another process "
-                "(an ingest?); try again in a moment",
+                "the warehouse is being written by another process (an ingest?); try again in a moment",
                 headers={"Retry-After": "5"},
             ),
         )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return await _answer_problem(
-            request, Problem(422, _validation_problems(exc) or "invalid request")
-        )
+        return await _answer_problem(request, Problem(422, _validation_problems(exc) or "invalid request"))
 
     @app.exception_handler(pydantic.ValidationError)
     async def _invalid_value(request: Request, exc: pydantic.ValidationError) -> Response:
         # a form value checked by the API's models (an amount too large, too many decimals…)
-        return await _answer_problem(
-            request, Problem(400, _validation_problems(exc) or "invalid value")
-        )
+        return await _answer_problem(request, Problem(400, _validation_problems(exc) or "invalid value"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

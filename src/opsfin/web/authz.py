@@ -65,9 +65,7 @@ class Grant:
         wanted = {sites} if isinstance(sites, str) else set(sites)
         return bool(wanted) and wanted <= self.sites
 
-    def keep(
-        self, rows: Iterable[dict], site_of: Callable[[dict], str | Iterable[str] | None]
-    ) -> list[dict]:
+    def keep(self, rows: Iterable[dict], site_of: Callable[[dict], str | Iterable[str] | None]) -> list[dict]:
         """The rows this grant may see; `site_of(row)` names the row's site(s) or None."""
         rows = list(rows)
         if self.sites is None:
@@ -84,8 +82,7 @@ class Grant:
         if outside:
             raise Problem(
                 403,
-                f"site {', '.join(outside)} is outside your site scope "
-                f"({', '.join(sorted(self.sites))})",
+                f"site {', '.join(outside)} is outside your site scope ({', '.join(sorted(self.sites))})",
             )
         return asked or sorted(self.sites)
 
@@ -125,13 +122,7 @@ def authorize(
             f"(your sites: {', '.join(sorted(grant.sites or ()))})",
         )
     if not isinstance(site, _Unset) and not grant.sees(site):
-        named = (
-            site
-            if isinstance(site, str)
-            else ", ".join(sorted(site))
-            if site is not None
-            else "no site"
-        )
+        named = site if isinstance(site, str) else ", ".join(sorted(site)) if site is not None else "no site"
         raise Problem(
             403,
             f"this object belongs to {named or 'no site'}, outside your site scope "

@@ -96,9 +96,7 @@ def lines(
         yaxis["title"] = {"text": unit}
     return {
         "data": data,
-        "layout": _layout(
-            title, height=320, yaxis=yaxis, legend={"orientation": "h"}, xaxis={"type": "category"}
-        ),
+        "layout": _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"}, xaxis={"type": "category"}),
     }
 
 
@@ -142,9 +140,7 @@ def bars(
     return {"data": [trace], "layout": layout}
 
 
-def waterfall(
-    title: str, steps: Sequence[tuple[str, Any, str, str]], unit: str = ""
-) -> dict[str, Any]:
+def waterfall(title: str, steps: Sequence[tuple[str, Any, str, str]], unit: str = "") -> dict[str, Any]:
     """A bridge: steps of (label, amount, measure 'absolute'|'relative'|'total', link); `unit` titles the
     value axis (the currency)."""
     trace = {
@@ -199,8 +195,7 @@ def sparkline(values: Sequence[float | None], width: int = 120, height: int = 28
     span = (hi - lo) or 1.0
     n = max(len(values) - 1, 1)
     coords = " ".join(
-        f"{i * (width - 4) / n + 2:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
-        for i, v in points
+        f"{i * (width - 4) / n + 2:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}" for i, v in points
     )
     last_x, last_y = coords.split(" ")[-1].split(",")
     return (

@@ -87,9 +87,7 @@ def change_guardrail(ws, db, user, catalog, index: int, changes: dict[str, Any])
     """Change min, max, severity, owner or note of guardrail #index (0-based, file order)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise Problem(
-            400, f"cannot change {', '.join(unknown)} of a guardrail; change {', '.join(EDITABLE)}"
-        )
+        raise Problem(400, f"cannot change {', '.join(unknown)} of a guardrail; change {', '.join(EDITABLE)}")
     with _lock:
         header, entries = _read(ws)
         if not 0 <= index < len(entries):

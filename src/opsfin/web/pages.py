@@ -56,22 +56,14 @@ def number(x: Any, unit: str = "") -> str:
 
 def cell(x: Any) -> str:
     if isinstance(x, dt.datetime | dt.date):
-        return (
-            x.isoformat(sep=" ", timespec="seconds")
-            if isinstance(x, dt.datetime)
-            else x.isoformat()
-        )
+        return x.isoformat(sep=" ", timespec="seconds") if isinstance(x, dt.datetime) else x.isoformat()
     if isinstance(x, dict | list):
         return json.dumps(x, default=json_default, ensure_ascii=False)
     return number(x)
 
 
 def chart_json(figure: dict | None) -> Markup:
-    return (
-        Markup(json.dumps(figure, default=json_default).replace("</", "<\\/"))
-        if figure
-        else Markup("null")
-    )
+    return Markup(json.dumps(figure, default=json_default).replace("</", "<\\/")) if figure else Markup("null")
 
 
 templates.env.filters.update(money=money, number=number, cell=cell, chart=chart_json, label=label)
@@ -155,23 +147,15 @@ def latest(rows: list[dict]) -> Comments:
     return shown
 
 
-def subject_comments(
-    request: Request, grant: Grant, subject_type: str, subject_id: str
-) -> Comments:
-    return latest(
-        queries.visible_comments(
-            grant, state(request).app_db().list_comments(subject_type, subject_id)
-        )
-    )
+def subject_comments(request: Request, grant: Grant, subject_type: str, subject_id: str) -> Comments:
+    return latest(queries.visible_comments(grant, state(request).app_db().list_comments(subject_type, subject_id)))
 
 
 Period = Annotated[str | None, Query(description="YYYY-MM")]
 SiteQ = Annotated[str | None, Query()]
 
 
-def view_for(
-    request: Request, grant: Grant, period: str | None, site: str | None
-) -> pages_data.View:
+def view_for(request: Request, grant: Grant, period: str | None, site: str | None) -> pages_data.View:
     return pages_data.make_view(state(request).results, grant, period, site)
 
 
@@ -196,18 +180,12 @@ def kpi_page(
     definition = queries.kpi_definition(state(request).results, kpi)
     grant = page_grant(request, company_level="site" not in definition.dims)
     view = view_for(request, grant, period, site)
-    data = pages_data.kpi_detail(
-        state(request).results, grant, view, kpi, by or None, queries.parse_where(where)
-    )
-    comment_site = view.site or (
-        sorted(grant.sites)[0] if grant.sites and len(grant.sites) == 1 else None
-    )
+    data = pages_data.kpi_detail(state(request).results, grant, view, kpi, by or None, queries.parse_where(where))
+    comment_site = view.site or (sorted(grant.sites)[0] if grant.sites and len(grant.sites) == 1 else None)
     if comment_site and "site" not in data["kpi"].dims:
         comment_site = None
     comments = subject_comments(request, grant, "kpi", kpi)
-    bands = guardrails.list_guardrails(
-        state(request).ws, grant, kpi, state(request).results.catalog()
-    )
+    bands = guardrails.list_guardrails(state(request).ws, grant, kpi, state(request).results.catalog())
     return render(
         request,
         "kpi.html",
@@ -271,9 +249,7 @@ def variances_page(
     view = view_for(request, grant, period, site)
     data = pages_data.variances(state(request).results, grant, view, category or None, by or None)
     subject_id = f"variance:{view.month}:{category}" if category else None
-    comments = (
-        subject_comments(request, grant, "variance", subject_id) if subject_id else latest([])
-    )
+    comments = subject_comments(request, grant, "variance", subject_id) if subject_id else latest([])
     return render(
         request,
         "variances.html",
@@ -297,9 +273,7 @@ def variance_rows_page(
 ) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
-    data = pages_data.variance_source_rows(
-        state(request).results, grant, view, category, by or None, member or None
-    )
+    data = pages_data.variance_source_rows(state(request).results, grant, view, category, by or None, member or None)
     subject_id = f"variance:{view.month}:{category}" + (f":{by}={member}" if by and member else "")
     comments = subject_comments(request, grant, "variance", subject_id)
     return render(
@@ -359,20 +333,14 @@ def alerts_page(
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(
-    request: Request, alert_id: str, period: Period = None, site: SiteQ = None
-) -> Response:
+def alert_page(request: Request, alert_id: str, period: Period = None, site: SiteQ = None) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     alert = queries.find_alert(state(request).results, grant, alert_id)
     db = state(request).app_db()
     subject_id = f"alert:{alert_id}"
     comments = subject_comments(request, grant, "alert", subject_id)
-    actions = [
-        a
-        for a in queries.visible_actions(grant, db.list_actions())
-        if a.get("subject_id") == subject_id
-    ]
+    actions = [a for a in queries.visible_actions(grant, db.list_actions()) if a.get("subject_id") == subject_id]
     kpi = state(request).results.catalog().get(alert["kpi"])
     where = [f"{d}={v}" for d, v in alert["scope"].items()]
     kpi_url = pages_data.link(f"/kpis/{alert['kpi']}", view, where=where)
@@ -450,9 +418,7 @@ def _subject_path(item: dict) -> str | None:
         return f"/alerts/{sid.split(':', 1)[1]}"
     if kind == "variance":
         parts = sid.split(":")
-        url = (
-            f"/variances?period={parts[1]}&category={parts[2]}" if len(parts) >= 3 else "/variances"
-        )
+        url = f"/variances?period={parts[1]}&category={parts[2]}" if len(parts) >= 3 else "/variances"
         if len(parts) >= 4 and "=" in parts[3]:
             dim, member = parts[3].split("=", 1)
             url = f"/variances/rows?period={parts[1]}&category={parts[2]}&by={dim}&member={quote(member)}"
@@ -465,9 +431,7 @@ def _subject_path(item: dict) -> str | None:
 
 
 @router.get("/actions/{action_id}", response_class=HTMLResponse)
-def action_page(
-    request: Request, action_id: ActionId, period: Period = None, site: SiteQ = None
-) -> Response:
+def action_page(request: Request, action_id: ActionId, period: Period = None, site: SiteQ = None) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     db = state(request).app_db()
@@ -504,9 +468,7 @@ def data_page(
     loads, loads_error = pages_data.attempt(queries.load_rows, results, grant)
     # when the data were last refreshed: a time, not a row, so a site-scoped user sees it too
     finished = [r["finished_at"] for r in results.loads() if r.get("finished_at") is not None]
-    rows, q_error = pages_data.attempt(
-        queries.quarantine_rows, results, grant, load or None, table or None, view.site
-    )
+    rows, q_error = pages_data.attempt(queries.quarantine_rows, results, grant, load or None, table or None, view.site)
     return render(
         request,
         "data.html",
@@ -559,6 +521,4 @@ def admin_view(
 
 def comment_subject(request: Request, subject_type: str, subject_id: str, site: str | None = None):
     """For forms: resolve a subject (pages_forms.py)."""
-    return subjects.resolve(
-        state(request).results, state(request).app_db(), subject_type, subject_id, site
-    )
+    return subjects.resolve(state(request).results, state(request).app_db(), subject_type, subject_id, site)

@@ -89,8 +89,7 @@ def make_view(results: Results, grant: Grant, period: str | None, site: str | No
         if first.year not in queries.YEARS:
             raise Problem(
                 400,
-                f"period {period!r} is out of range: give a month in the years "
-                f"{queries.YEARS[0]}–{queries.YEARS[-1]}",
+                f"period {period!r} is out of range: give a month in the years {queries.YEARS[0]}–{queries.YEARS[-1]}",
             )
     else:
         first = months[-1] if months else dt.date.today().replace(day=1)
@@ -161,9 +160,7 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
         rows, error = attempt(queries.kpi_rows, results, grant, kpi.id, "month", [], where)
         series = {r["period_start"]: r["value"] for r in rows or []}
         value = series.get(view.period)
-        severities = sorted(
-            (a["severity"] for a in period_alerts if a["kpi"] == kpi.id), key=SEVERITY_ORDER.get
-        )
+        severities = sorted((a["severity"] for a in period_alerts if a["kpi"] == kpi.id), key=SEVERITY_ORDER.get)
         band = band_text(guardrails, kpi)
         status = severities[0] if severities else ("ok" if band and value is not None else "none")
         spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
@@ -190,9 +187,7 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
 def overview(results: Results, grant: Grant, view: View, db, today: dt.date | None = None) -> dict:
     alerts, alerts_error = attempt(queries.alert_rows, results, grant, None, None, view.site)
     period_alerts = [a for a in alerts or [] if overlaps(a, view)]
-    top = sorted(
-        period_alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["period_start"])
-    )[:8]
+    top = sorted(period_alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["period_start"]))[:8]
     overdue = queries.visible_actions(grant, db.overdue_actions(today or dt.date.today()))
     if view.site:
         overdue = [a for a in overdue if a.get("site") == view.site]
@@ -234,15 +229,11 @@ def kpi_detail(
     kpi = queries.kpi_definition(results, kpi_id)
     where = dict(where)
     # the view's site, or a one-site user's plant: the split starts below the site level
-    one_site = view.site or (
-        next(iter(grant.sites)) if grant.sites is not None and len(grant.sites) == 1 else None
-    )
+    one_site = view.site or (next(iter(grant.sites)) if grant.sites is not None and len(grant.sites) == 1 else None)
     if one_site and "site" in kpi.dims:
         where.setdefault("site", [one_site])
     chain = [d for d in DRILL_CHAIN if d in kpi.dims]
-    if (
-        by is None
-    ):  # the next level of the drill chain, else any dimension not yet filtered (a cost centre…)
+    if by is None:  # the next level of the drill chain, else any dimension not yet filtered (a cost centre…)
         by = next((d for d in chain if d not in where), None) or next(
             (d for d in sorted(kpi.dims) if d not in where), None
         )
@@ -258,9 +249,7 @@ def kpi_detail(
     members = []
     for r in split_rows or []:
         member = r[by]
-        drill_where = [f"{d}={','.join(v)}" for d, v in where.items() if d != by] + [
-            f"{by}={member}"
-        ]
+        drill_where = [f"{d}={','.join(v)}" for d, v in where.items() if d != by] + [f"{by}={member}"]
         url = link(f"/kpis/{kpi.id}", view, by=nxt, where=drill_where) if nxt else None
         members.append(
             {
@@ -273,20 +262,10 @@ def kpi_detail(
             }
         )
     months = set(view.trailing(24))
-    trend = [
-        (r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months
-    ]
-    unit = (
-        results.ws.settings.base_currency
-        if kpi.unit == "money"
-        else ""
-        if kpi.unit == "ratio"
-        else kpi.unit
-    )
+    trend = [(r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months]
+    unit = results.ws.settings.base_currency if kpi.unit == "money" else "" if kpi.unit == "ratio" else kpi.unit
     chart = (
-        charts.lines(
-            f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio", unit=unit
-        )
+        charts.lines(f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio", unit=unit)
         if trend
         else None
     )
@@ -311,9 +290,7 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
     heat: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for kpi in ("oee", "capacity_utilization"):
-        rows, error = attempt(
-            queries.kpi_rows, results, grant, kpi, "month", ["work_center", "shift"], where
-        )
+        rows, error = attempt(queries.kpi_rows, results, grant, kpi, "month", ["work_center", "shift"], where)
         if error:
             errors[kpi] = error
             continue
@@ -321,11 +298,7 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
         lines_ = sorted({r["work_center"] for r in rows})
         shifts = sorted(
             {sites.shift_names.get(r["shift"], r["shift"]) for r in rows},
-            key=lambda s: (
-                ["Early", "Day", "Late", "Night"].index(s)
-                if s in ("Early", "Day", "Late", "Night")
-                else 9
-            ),
+            key=lambda s: ["Early", "Day", "Late", "Night"].index(s) if s in ("Early", "Day", "Late", "Night") else 9,
         )
         values, links = {}, {}
         for r in rows:
@@ -339,15 +312,9 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
             )
         title = "OEE" if kpi == "oee" else "Capacity utilization"
         heat[kpi] = (
-            charts.heatmap(
-                f"{title} by line and shift, {view.month}", lines_, shifts, values, links
-            )
-            if rows
-            else None
+            charts.heatmap(f"{title} by line and shift, {view.month}", lines_, shifts, values, links) if rows else None
         )
-    bottlenecks, b_error = attempt(
-        queries.bottleneck_rows, results, grant, "month", None, None, view.site
-    )
+    bottlenecks, b_error = attempt(queries.bottleneck_rows, results, grant, "month", None, None, view.site)
 
     def machines(work_center: str | None) -> str | None:
         return (
@@ -364,18 +331,14 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
     bottlenecks = [
         dict(
             b,
-            url=link(
-                "/kpis/capacity_utilization", view, by="work_center", where=[f"site={b['site']}"]
-            ),
+            url=link("/kpis/capacity_utilization", view, by="work_center", where=[f"site={b['site']}"]),
             wc_url=machines(b["work_center"]),
             runner_up_url=machines(b.get("runner_up")),
         )
         for b in bottlenecks or []
         if b["period_start"] == view.period
     ]
-    trend_rows, t_error = attempt(
-        queries.kpi_rows, results, grant, "throughput_per_hour", "month", ["site"], where
-    )
+    trend_rows, t_error = attempt(queries.kpi_rows, results, grant, "throughput_per_hour", "month", ["site"], where)
     months = set(view.trailing(12))
     series: dict[str, list] = {}
     for r in trend_rows or []:
@@ -385,10 +348,7 @@ def operations(results: Results, grant: Grant, view: View) -> dict:
         charts.lines(
             "Throughput (good units per run hour) by site",
             series,
-            {
-                s: link("/kpis/throughput_per_hour", view, by="work_center", where=[f"site={s}"])
-                for s in series
-            },
+            {s: link("/kpis/throughput_per_hour", view, by="work_center", where=[f"site={s}"]) for s in series},
             unit="units/h",
         )
         if series
@@ -430,12 +390,8 @@ UE_MONEY = {
 }
 
 
-def unit_economics(
-    results: Results, grant: Grant, view: View, by: str, product: str | None = None
-) -> dict:
-    rows, error = attempt(
-        queries.unit_economics_rows, results, grant, by, view.start, view.end, "product", view.site
-    )
+def unit_economics(results: Results, grant: Grant, view: View, by: str, product: str | None = None) -> dict:
+    rows, error = attempt(queries.unit_economics_rows, results, grant, by, view.start, view.end, "product", view.site)
     rows = rows or []
     if product:
         rows = [r for r in rows if r.get("product_id") == product]
@@ -450,12 +406,8 @@ def unit_economics(
         view.site,
     )
     ranked: dict[str, Any] = {}
-    for r in (
-        ranking_rows or []
-    ):  # a site-limited view splits products by site: show each product-site
-        label = r["product_id"] + (
-            f" @ {r['site_id']}" if "site_id" in r and (grant.scoped or view.site) else ""
-        )
+    for r in ranking_rows or []:  # a site-limited view splits products by site: show each product-site
+        label = r["product_id"] + (f" @ {r['site_id']}" if "site_id" in r and (grant.scoped or view.site) else "")
         ranked[label] = r
     top = sorted(ranked.items(), key=lambda kv: kv[1]["contribution_margin"], reverse=True)[:15]
     chart = (
@@ -463,10 +415,7 @@ def unit_economics(
             f"Contribution margin ranking, {view.month}",
             [k for k, _ in top],
             [v["contribution_margin"] for _, v in top],
-            [
-                link("/unit-economics", view, by="product,shift", product=v["product_id"])
-                for _, v in top
-            ],
+            [link("/unit-economics", view, by="product,shift", product=v["product_id"]) for _, v in top],
             unit=results.ws.settings.base_currency,
         )
         if top
@@ -474,17 +423,13 @@ def unit_economics(
     )
     currency = results.ws.settings.base_currency
     columns = [c for c in (rows[0].keys() if rows else []) if c != "cost_basis"]
-    labels = {
-        c: UE_LABELS.get(c, c.replace("_", " ")) + (f" ({currency})" if c in UE_MONEY else "")
-        for c in columns
-    }
+    labels = {c: UE_LABELS.get(c, c.replace("_", " ")) + (f" ({currency})" if c in UE_MONEY else "") for c in columns}
     return {"rows": rows, "error": error, "chart": chart, "columns": columns, "labels": labels}
 
 
 # ---------------------------------------------------------------- variances
-def variances(
-    results: Results, grant: Grant, view: View, category: str | None = None, by: str | None = None
-) -> dict:
+# long: the page's three views (company, site, split) side by side; to split next
+def variances(results: Results, grant: Grant, view: View, category: str | None = None, by: str | None = None) -> dict:
     """The bridge of the month as a waterfall; with `category`, its split by `by`."""
     from ..costing.variance import DRILL
     from ..costing.variance_by_site import site_bridge
@@ -527,18 +472,14 @@ def variances(
         rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
         bridge = [r for r in rows or [] if r["category"] != "total"]
         total = next((r["amount"] for r in rows or [] if r["category"] == "total"), None)
-        ends, _ = (
-            attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
-        )
+        ends, _ = attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
         actual = ends["actual_gm"] if ends else None
         budget = ends["static_budget_gm"] if ends else None
         parts = [
             {
                 "category": r["category"],
                 "amount": r["amount"],
-                "url": link(
-                    "/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"])
-                ),
+                "url": link("/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"])),
             }
             for r in bridge
         ]
@@ -568,9 +509,7 @@ def variances(
             members.sort(key=lambda r: r["amount"])
             for r in members:
                 if (category, split_by) not in UNFILTERABLE:
-                    r["url"] = link(
-                        "/variances/rows", view, category=category, by=split_by, member=r[split_by]
-                    )
+                    r["url"] = link("/variances/rows", view, category=category, by=split_by, member=r[split_by])
                 else:  # a site-limited view may not see every row of the category
                     r["url"] = None if limited else link("/variances/rows", view, category=category)
             out |= {

@@ -44,12 +44,7 @@ OptText = Annotated[str | None, Form()]
 
 def local(next_url: str | None, default: str = "/") -> str:
     """Only a path on this site may follow a form (no open redirect)."""
-    if (
-        next_url
-        and next_url.startswith("/")
-        and not next_url.startswith("//")
-        and "\\" not in next_url
-    ):
+    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
         return next_url
     return default
 
@@ -66,9 +61,7 @@ def form_caller(request: Request, csrf_token: str | None, permission: str):
 
 
 # ---------------------------------------------------------------- log in / out
-def login_form(
-    request: Request, next_url: str, message: str | None = None, status: int = 200
-) -> HTMLResponse:
+def login_form(request: Request, next_url: str, message: str | None = None, status: int = 200) -> HTMLResponse:
     token = new_login_csrf()
     response = pages.templates.TemplateResponse(
         request,
@@ -122,9 +115,7 @@ def login_submit(
     try:
         user = state.app_db().authenticate(name.strip(), password, client=client)
     except LoginThrottled as exc:
-        response = login_form(
-            request, next, f"Too many failed logins. Try again in {exc.retry_after} s.", 429
-        )
+        response = login_form(request, next, f"Too many failed logins. Try again in {exc.retry_after} s.", 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if user is None:
@@ -162,9 +153,7 @@ def comment_submit(
     caller = form_caller(request, csrf_token, "comment")
     if not body.strip():
         raise Problem(400, "the comment is empty")
-    post_comment(
-        request.app.state.opsfin, caller.user, subject_type, subject_id, body.strip(), site or None
-    )
+    post_comment(request.app.state.opsfin, caller.user, subject_type, subject_id, body.strip(), site or None)
     return back(next)
 
 
@@ -214,9 +203,7 @@ def action_submit(
     )
     action = create_action_for(request.app.state.opsfin, caller.user, data)
     path, _, query = local(next, "/actions").partition("?")
-    if (
-        path == "/actions"
-    ):  # from the actions page or a KPI or variance: open the new action, same view
+    if path == "/actions":  # from the actions page or a KPI or variance: open the new action, same view
         return back(f"/actions/{action['id']}" + (f"?{query}" if query else ""))
     return back(next)
 
@@ -245,9 +232,7 @@ def action_update_submit(
     if expected_impact and _money(expected_impact, "expected impact") != current["expected_impact"]:
         changes["expected_impact"] = _money(expected_impact, "expected impact")
     if changes:
-        checked = ActionPatch(**changes).model_dump(
-            exclude_none=True
-        )  # the API's rules (a 400 naming the field)
+        checked = ActionPatch(**changes).model_dump(exclude_none=True)  # the API's rules (a 400 naming the field)
         state.app_db().update_action(caller.user.name, action_id, **checked)
     return back(next, f"/actions/{action_id}")
 
@@ -259,9 +244,7 @@ def _bound(value: str | None, field: str) -> float | None:
     try:
         number = float(value.strip().replace(",", ""))
     except ValueError:
-        raise Problem(
-            400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)"
-        ) from None
+        raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
     if not math.isfinite(number):
         raise Problem(400, f"{field} {value!r}: give a finite number")
     return number
@@ -285,9 +268,7 @@ def guardrail_submit(
         changes["severity"] = severity
     if owner is not None and owner.strip():
         changes["owner"] = owner.strip()
-    guardrails.change_guardrail(
-        state.ws, state.app_db(), caller.user, state.results.catalog(), index, changes
-    )
+    guardrails.change_guardrail(state.ws, state.app_db(), caller.user, state.results.catalog(), index, changes)
     state.results.cache.clear()
     return back(next)
 
@@ -309,9 +290,7 @@ def user_add_submit(
     unknown = [s for s in site_list or [] if s not in known]
     if unknown:
         raise Problem(400, f"unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
-    request.app.state.opsfin.app_db().add_user(
-        name.strip(), role, password, sites=site_list, actor=caller.user.name
-    )
+    request.app.state.opsfin.app_db().add_user(name.strip(), role, password, sites=site_list, actor=caller.user.name)
     return back(next, "/admin")
 
 
@@ -357,13 +336,9 @@ def token_create_submit(
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
-    token = request.app.state.opsfin.app_db().create_token(
-        name.strip(), user.strip(), actor=caller.user.name
-    )
+    token = request.app.state.opsfin.app_db().create_token(name.strip(), user.strip(), actor=caller.user.name)
     grant = authorize(caller.user, "manage_users")
-    filters = dict(
-        parse_qsl(local(next, "/admin").partition("?")[2])
-    )  # the admin page's view, kept
+    filters = dict(parse_qsl(local(next, "/admin").partition("?")[2]))  # the admin page's view, kept
     view = pages.view_for(request, grant, filters.get("period"), filters.get("site"))
     return pages.admin_view(
         request,

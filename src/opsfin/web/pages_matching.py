@@ -84,10 +84,7 @@ def match_groups(rows: pl.DataFrame) -> list[dict[str, Any]]:
         g["docs"][(r["doc_type"], r["doc_id"])] = {
             k: r[k] for k in ("doc_type", "doc_id", "doc_date", "doc_amount", "doc_currency")
         }
-    return [
-        g | {"lines": list(g["lines"].values()), "docs": list(g["docs"].values())}
-        for g in groups.values()
-    ]
+    return [g | {"lines": list(g["lines"].values()), "docs": list(g["docs"].values())} for g in groups.values()]
 
 
 def suggestions(rows: pl.DataFrame) -> list[dict[str, Any]]:
@@ -96,15 +93,11 @@ def suggestions(rows: pl.DataFrame) -> list[dict[str, Any]]:
     by_line: dict[str, dict[str, Any]] = {}
     for g in match_groups(rows):
         line = g["lines"][0]
-        by_line.setdefault(line["bank_txn_id"], {"line": line, "candidates": []})[
-            "candidates"
-        ].append(g)
+        by_line.setdefault(line["bank_txn_id"], {"line": line, "candidates": []})["candidates"].append(g)
     return list(by_line.values())
 
 
-def bank_section(
-    st, start: str | None, end: str | None, status: str | None, rule: str | None
-) -> dict[str, Any]:
+def bank_section(st, start: str | None, end: str | None, status: str | None, rule: str | None) -> dict[str, Any]:
     run, error = attempt(bank_run, st, start, end)
     if run is None:
         return {"error": error}
@@ -146,10 +139,7 @@ def invoice_section(
     mine = scoped_invoices(st, grant, run, view.site, start, end)
     rows = mine.lines.filter(pl.col("status") == status) if status else exception_queue(mine)
     sites = po_sites(st)
-    listed = [
-        r | {"site": line_site(sites, r["po_id"], r["po_line"])}
-        for r in rows.head(LIST_LIMIT).to_dicts()
-    ]
+    listed = [r | {"site": line_site(sites, r["po_id"], r["po_line"])} for r in rows.head(LIST_LIMIT).to_dicts()]
     return {
         "error": None,
         "summary": mine.summary,
@@ -196,9 +186,7 @@ def reconciliation_page(
     if status and status not in BANK_LIST:
         raise Problem(400, f"status {status!r}: choose one of {', '.join(BANK_LIST)}")
     if invoice_status and invoice_status not in INVOICE_STATUSES:
-        raise Problem(
-            400, f"invoice_status {invoice_status!r}: choose one of {', '.join(INVOICE_STATUSES)}"
-        )
+        raise Problem(400, f"invoice_status {invoice_status!r}: choose one of {', '.join(INVOICE_STATUSES)}")
     st = state(request)
     start, end = (None, None) if all else (view.start, view.end)
     bank = None if grant.scoped else bank_section(st, start, end, status or None, rule or None)
@@ -266,6 +254,4 @@ def decision_submit(
         raise Problem(404, f"no page or endpoint at {request.url.path}")
     caller = form_caller(request, csrf_token, "decide_matches")
     record = decide(state(request), caller.user, match_id, DECISIONS[decision])
-    return RedirectResponse(
-        with_param(local(next, "/reconciliation"), decided=record["match_id"]), status_code=303
-    )
+    return RedirectResponse(with_param(local(next, "/reconciliation"), decided=record["match_id"]), status_code=303)

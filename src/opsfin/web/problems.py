@@ -13,9 +13,18 @@ from pydantic import BaseModel
 from ..errors import UserError, api_name
 
 PROBLEM_TYPE = "about:blank"
-TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 422: "Unprocessable entity", 429: "Too many requests",
-          500: "Internal error", 503: "Service unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Unprocessable entity",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
 
 
 class ProblemDetails(BaseModel):
@@ -26,23 +35,28 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     instance: str | None = None
-    param: str | None = None   # the query parameter or field that is wrong (`from`), when one is
-    value: str | None = None   # what was given for it
-    hint: str | None = None    # how to put it right
+    param: str | None = None  # the query parameter or field that is wrong (`from`), when one is
+    value: str | None = None  # what was given for it
+    hint: str | None = None  # how to put it right
 
 
 # documented on every API route, so the OpenAPI description says what an error looks like
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": f"{TITLES[status]} (RFC 7807 problem)", "model": ProblemDetails,
-             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}}
-    for status in (400, 401, 403, 404, 422)}
+    status: {
+        "description": f"{TITLES[status]} (RFC 7807 problem)",
+        "model": ProblemDetails,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+    }
+    for status in (400, 401, 403, 404, 422)
+}
 
 
 class Problem(Exception):
     """A request the app refuses, with the HTTP status and a detail naming what is wrong."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
-                 **extra: Any):
+    def __init__(
+        self, status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -88,12 +102,21 @@ def allowed_methods(app: Any, path: str) -> str:
     method is asked of the routes as a request would be, so routers included in routers count too."""
     from starlette.routing import Match
 
-    allowed = [method for method in HTTP_METHODS
-               if any(route.matches({"type": "http", "path": path, "method": method, "root_path": ""})[0]
-                      == Match.FULL for route in app.routes)]
+    allowed = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({"type": "http", "path": path, "method": method, "root_path": ""})[0] == Match.FULL
+            for route in app.routes
+        )
+    ]
     return ", ".join(allowed)
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(problem.body(instance), status_code=problem.status, headers=problem.headers,
-                        media_type="application/problem+json")
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type="application/problem+json",
+    )

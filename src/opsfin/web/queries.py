@@ -27,9 +27,7 @@ def year_in_range(value: str | None) -> str | None:
     """A date or month parameter (YYYY-MM-DD, YYYY-MM) whose year lies in 1900–2999, else a ValueError
     (engines add months to the dates they are given: year 9999 would overflow the calendar)."""
     if value and value[:4].isdigit() and int(value[:4]) not in YEARS:
-        raise ValueError(
-            f"{value!r} is out of range: give a date in the years {YEARS[0]}–{YEARS[-1]}"
-        )
+        raise ValueError(f"{value!r} is out of range: give a date in the years {YEARS[0]}–{YEARS[-1]}")
     return value
 
 
@@ -83,8 +81,7 @@ def kpi_rows(
         if "site" not in definition.dims:
             raise Problem(
                 403,
-                f"{kpi} has no site dimension: it mixes every site's data and is hidden from "
-                "site-scoped users",
+                f"{kpi} has no site dimension: it mixes every site's data and is hidden from site-scoped users",
             )
         where["site"] = grant.site_filter(where.get("site")) or []
     key = tuple(sorted((d, tuple(v)) for d, v in where.items()))
@@ -137,9 +134,7 @@ def find_alert(results: Results, grant: Grant, alert_id: str) -> dict[str, Any]:
                 "periods": a.periods,
                 "sites": sorted(named) if named else [],
             }
-    raise Problem(
-        404, f"no alert {alert_id!r} (alert ids change when the data or guardrails change)"
-    )
+    raise Problem(404, f"no alert {alert_id!r} (alert ids change when the data or guardrails change)")
 
 
 # ---------------------------------------------------------------- operations

@@ -28,9 +28,7 @@ class Results:
     def guardrails(self):
         from ..runs.model import load_guardrails
 
-        return self.cache.get(
-            ("guardrails",), lambda: load_guardrails(self.ws.model_dir, self.catalog())
-        )
+        return self.cache.get(("guardrails",), lambda: load_guardrails(self.ws.model_dir, self.catalog()))
 
     def site_map(self) -> SiteMap:
         def build() -> SiteMap:
@@ -70,9 +68,7 @@ class Results:
             lambda: run_alerts(self.ws, self.catalog(), start=start, end=end),
         )
 
-    def bottlenecks(
-        self, grain: str = "month", start: str | None = None, end: str | None = None
-    ) -> list[dict]:
+    def bottlenecks(self, grain: str = "month", start: str | None = None, end: str | None = None) -> list[dict]:
         return self.cache.get(
             ("bottlenecks", grain, start, end),
             lambda: self.ws.bottlenecks(grain, start, end).to_dicts(),
@@ -91,14 +87,10 @@ class Results:
         key = ("variance", start, end, budget, by, monthly, drill, member)
         return self.cache.get(
             key,
-            lambda: self.ws.variance(
-                start, end, budget, by, monthly=monthly, drill=drill, member=member
-            ).to_dicts(),
+            lambda: self.ws.variance(start, end, budget, by, monthly=monthly, drill=drill, member=member).to_dicts(),
         )
 
-    def variance_summary(
-        self, start: str | None = None, end: str | None = None, budget: str | None = None
-    ) -> dict:
+    def variance_summary(self, start: str | None = None, end: str | None = None, budget: str | None = None) -> dict:
         """The ends of the bridge: static-budget, flexible-budget and actual gross margin."""
         return self.cache.get(
             ("variance_summary", start, end, budget),

@@ -38,21 +38,15 @@ class Subject:
 
 def normalise_id(subject_type: str, subject_id: str) -> str:
     subject_id = (subject_id or "").strip()
-    if subject_type in ("alert", "variance", "action", "match") and not subject_id.startswith(
-        subject_type + ":"
-    ):
+    if subject_type in ("alert", "variance", "action", "match") and not subject_id.startswith(subject_type + ":"):
         subject_id = f"{subject_type}:{subject_id}"
     return subject_id
 
 
-def resolve(
-    results: Results, db, subject_type: str, subject_id: str, site: str | None = None
-) -> Subject:
+def resolve(results: Results, db, subject_type: str, subject_id: str, site: str | None = None) -> Subject:
     """The subject with its site; 400 for a malformed id, 404 for an unknown subject."""
     if subject_type not in SUBJECT_TYPES:
-        raise Problem(
-            400, f"subject_type {subject_type!r}: choose one of {', '.join(SUBJECT_TYPES)}"
-        )
+        raise Problem(400, f"subject_type {subject_type!r}: choose one of {', '.join(SUBJECT_TYPES)}")
     subject_id = normalise_id(subject_type, subject_id)
     if subject_type == "kpi":
         k = kpi_definition(results, subject_id)
@@ -80,9 +74,7 @@ def resolve(
     if subject_type == "variance":
         m = _VARIANCE.match(subject_id)
         if not m:
-            raise Problem(
-                400, f"subject_id {subject_id!r}: use variance:YYYY-MM:<category>[:<dim>=<member>]"
-            )
+            raise Problem(400, f"subject_id {subject_id!r}: use variance:YYYY-MM:<category>[:<dim>=<member>]")
         period, category, dim, member = m.groups()
         member_site = None
         if dim is not None:
@@ -102,7 +94,5 @@ def resolve(
         action = db.get_action(int(raw))
         if action is None:
             raise Problem(404, f"no action {raw}")
-        return Subject(
-            "action", subject_id, action.get("site"), f"/actions/{raw}", f"action {action['title']}"
-        )
+        return Subject("action", subject_id, action.get("site"), f"/actions/{raw}", f"action {action['title']}")
     return Subject("match", subject_id, None, "/", subject_id)

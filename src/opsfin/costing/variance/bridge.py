@@ -42,9 +42,7 @@ class Bridge:
     actual_gm: dict[dt.date, int]
 
 
-def build_bridge(
-    source: Any, start=None, end=None, budget: str | None = None, base_currency: str = "EUR"
-) -> Bridge:
+def build_bridge(source: Any, start=None, end=None, budget: str | None = None, base_currency: str = "EUR") -> Bridge:
     """Every month's pieces of the bridge, from the warehouse `Tables` (DuckDB or Spark; a DuckDB
     connection is read through Ibis too)."""
     t = costing_tables(source, base_currency)
@@ -58,9 +56,7 @@ def build_bridge(
     for m in months:
         variances = sum(gl.get((m, r), 0) for r in VARIANCE_ROLES)
         actual_gm[m] = -gl.get((m, "revenue"), 0) - (gl.get((m, "cogs"), 0) + variances)
-        placed = sum(
-            p.target for p in pieces if p.month == m and p.category in MANUFACTURING_CATEGORIES
-        )
+        placed = sum(p.target for p in pieces if p.month == m and p.category in MANUFACTURING_CATEGORIES)
         pieces.append(Piece("other_manufacturing", m, -variances - placed))
     return Bridge(months, versions, pieces, static, actual_gm)
 
@@ -111,9 +107,7 @@ def bridge_table(bridge: Bridge, by: str | None = None, monthly: bool = False) -
         months = bridge.months if mk is None else [mk]
         total = sum(bridge.actual_gm[m] - bridge.static[m] for m in months)
         parts = sum(v for k, v in sums.items() if k[0] == mk)
-        if (
-            parts != total
-        ):  # pragma: no cover - guarded by construction; never print a bridge that does not add
+        if parts != total:  # pragma: no cover - guarded by construction; never print a bridge that does not add
             raise AssertionError(f"variance bridge does not add: parts {parts} vs total {total}")
         row = {"month": mk} if monthly else {}
         row["category"] = "total"

@@ -126,14 +126,10 @@ class Piece:
     category: str
     month: dt.date
     target: int  # cents
-    parts: dict[str, dict[str, Fraction]] = field(
-        default_factory=dict
-    )  # dim -> member -> exact cents
+    parts: dict[str, dict[str, Fraction]] = field(default_factory=dict)  # dim -> member -> exact cents
 
 
-def _add(
-    parts: dict[str, dict[str, Fraction]], dim: str, member: Any, value: Fraction | int
-) -> None:
+def _add(parts: dict[str, dict[str, Fraction]], dim: str, member: Any, value: Fraction | int) -> None:
     key = UNASSIGNED if member is None else str(member)
     d = parts.setdefault(dim, {})
     d[key] = d.get(key, Fraction(0)) + Fraction(value)

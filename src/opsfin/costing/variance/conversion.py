@@ -68,9 +68,7 @@ def _conversion(t: Tables, months: list[dt.date], versions: dict[dt.date, str]) 
 
 
 # ------------------------------------------------------------------------------------------ inputs
-def conversion_inputs(
-    source: Any, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]
-) -> ConversionInputs:
+def conversion_inputs(source: Any, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]) -> ConversionInputs:
     t = costing_tables(source)
     wcs = {
         r["work_center_id"]: (
@@ -96,13 +94,9 @@ def conversion_inputs(
 
 def _operations(t: Tables, lo: dt.date, hi: dt.date) -> dict[tuple, dict[tuple, list[int]]]:
     """Operations that ended in the month, with their standards (integers: centi-minutes, Wh)."""
-    op_by: dict[tuple, dict[tuple, list[int]]] = defaultdict(
-        lambda: defaultdict(lambda: [0, 0, 0, 0, 0])
-    )
+    op_by: dict[tuple, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0, 0]))
     for r in operation_sums(t, lo, hi):
-        acc = op_by[(_month_key(r["month"]), r["work_center_id"])][
-            (r["machine_id"], r["shift_id"], r["product_id"])
-        ]
+        acc = op_by[(_month_key(r["month"]), r["work_center_id"])][(r["machine_id"], r["shift_id"], r["product_id"])]
         for i, k in enumerate(("u", "run_cmin", "std_lab", "std_run", "std_wh")):
             acc[i] += int(round(r[k] or 0))
     return op_by
@@ -133,15 +127,11 @@ def _bills(t: Tables, lo: dt.date, hi: dt.date, cc_wc: dict[Any, str]) -> dict[t
     bill_by: dict[tuple, int] = defaultdict(int)
     for r in conversion_bills(t, BILL_ROLES, lo, hi):
         if r["cost_center_id"] in cc_wc:
-            bill_by[(_month_key(r["month"]), cc_wc[r["cost_center_id"]], r["role"])] += _cents(
-                r["amount"]
-            )
+            bill_by[(_month_key(r["month"]), cc_wc[r["cost_center_id"]], r["role"])] += _cents(r["amount"])
     return bill_by
 
 
-def _fixed_budget(
-    t: Tables, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]
-) -> dict[tuple, int]:
+def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions: dict[dt.date, str]) -> dict[tuple, int]:
     return {
         (r["period"], r["cost_center_id"]): _cents(r["amount"])
         for r in fixed_budgets(t, lo, hi)
@@ -206,17 +196,13 @@ def _overhead(m: dt.date, w: str, inputs: ConversionInputs) -> list[Piece]:
     amh_vr = he_div(run_cmin * vr, 600_000)
     applied_voh = he_div(std_run * vr, 600_000)
     applied_foh = he_div(std_run * fr, 600_000)
-    spending = _piece(
-        "var_overhead_spending", m, w, -(inputs.bills.get((m, w, "variable_overhead"), 0) - amh_vr)
-    )
+    spending = _piece("var_overhead_spending", m, w, -(inputs.bills.get((m, w, "variable_overhead"), 0) - amh_vr))
     efficiency = _piece("var_overhead_efficiency", m, w, -(amh_vr - applied_voh))
     for (machine, shift, product), v in opsx.items():
         part = -Fraction((v[1] - v[3]) * vr, 600_000)
         _add(efficiency.parts, "machine", machine, part)
         _add(efficiency.parts, "shift", shift, part)
         _add(efficiency.parts, "product", product, part)
-    fixed = _piece(
-        "fixed_overhead_spending", m, w, -(inputs.bills.get((m, w, "fixed_overhead"), 0) - budget)
-    )
+    fixed = _piece("fixed_overhead_spending", m, w, -(inputs.bills.get((m, w, "fixed_overhead"), 0) - budget))
     volume = _piece("production_volume", m, w, -(budget - applied_foh))
     return [spending, efficiency, fixed, volume]

@@ -92,9 +92,7 @@ def _gl(t: Tables) -> ir.Table:
 def _invoice_price(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
     g = _gl(t)
     g = g.filter((g.role == "variance_invoice_price") & in_range(g.posting_date, lo, hi))
-    i = t("ap_invoices").select(
-        _i="invoice_id", supplier_id="supplier_id", supplier_ref="supplier_ref"
-    )
+    i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id", supplier_ref="supplier_ref")
     j = g.left_join(i, g.source_doc == i._i)
     j = j.select(
         "posting_date",
@@ -120,9 +118,7 @@ def _orders(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> 
 def _timesheets(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
     ts = t("timesheets")
     ts = ts.filter(in_range(ts.work_date, lo, hi))
-    e = t("employees").select(
-        _e="employee_id", hourly_rate="hourly_rate", overtime_multiplier="overtime_multiplier"
-    )
+    e = t("employees").select(_e="employee_id", hourly_rate="hourly_rate", overtime_multiplier="overtime_multiplier")
     w = t("work_centers").select(_w="work_center_id", std_labor_rate="std_labor_rate")
     j = ts.join(e, ts.employee_id == e._e).join(w, ts.work_center_id == w._w).drop("_e", "_w")
     return j.order_by(["work_date", "timesheet_id"])
@@ -173,9 +169,7 @@ def _bills(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> i
         "amount",
         "entry_id",
     )
-    return j.order_by(["posting_date", "cost_center_id", "work_center_id", "entry_id"]).drop(
-        "entry_id"
-    )
+    return j.order_by(["posting_date", "cost_center_id", "work_center_id", "entry_id"]).drop("entry_id")
 
 
 def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
@@ -183,9 +177,7 @@ def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: st
     a = t("accounts").select(_a="account_id", _role="role")
     w = t("work_centers").select(_cc="cost_center_id", work_center_id="work_center_id")
     j = b.join(a, b.account_id == a._a).join(w, b.cost_center_id == w._cc)
-    j = j.filter(
-        (j._role == "fixed_overhead") & in_range(j.period, lo, hi) & j.version.isin(versions)
-    )
+    j = j.filter((j._role == "fixed_overhead") & in_range(j.period, lo, hi) & j.version.isin(versions))
     j = j.select(*b.columns, "work_center_id")
     return j.order_by(["version", "period", "cost_center_id", "account_id", "work_center_id"])
 
@@ -260,17 +252,14 @@ def source_rows(
     months = resolve_months(t, start, end)
     lo, hi = months[0], month_end(months[-1])
     kind, roles = DRILL[category]
-    versions = (
-        sorted(set(plan_versions(t, months, budget).values())) if kind in _NEEDS_VERSIONS else []
-    )
+    versions = sorted(set(plan_versions(t, months, budget).values())) if kind in _NEEDS_VERSIONS else []
     expr = _SOURCES[kind](t, lo, hi, versions, roles, base_currency)
     out: pl.DataFrame = pl.from_arrow(expr.to_pyarrow())  # type: ignore[assignment]
     if by is not None and member is not None:
         col = _DRILL_FILTER[_check_dim(by)]  # type: ignore[index]
         if col not in out.columns:
             raise UserError(
-                f"{category}: its source rows do not carry {by}; drill without "
-                + "{param}/{member}",
+                f"{category}: its source rows do not carry {by}; drill without " + "{param}/{member}",
                 param="by",
             )
         out = out.filter(pl.col(col) == member)

@@ -41,15 +41,9 @@ def _purchase_price(t: Tables, lo: dt.date, hi: dt.date, base: str, pieces: Piec
     # purchase price variance at goods receipt, per receipt line, half-even
     for r in receipts(t, lo, hi, base):
         if r["rate"] is None:
-            raise UserError(
-                f"fx_rates: no {base} rate for the PO currency on {r['received_date']} (goods receipt)"
-            )
+            raise UserError(f"fx_rates: no {base} rate for the PO currency on {r['received_date']} (goods receipt)")
         qty = Fraction(Decimal(str(r["qty"])))
-        ppv = -he(
-            (Fraction(r["unit_price"]) * Fraction(r["rate"]) - Fraction(r["std_unit_cost"]))
-            * qty
-            * 100
-        )
+        ppv = -he((Fraction(r["unit_price"]) * Fraction(r["rate"]) - Fraction(r["std_unit_cost"])) * qty * 100)
         ppv *= r["n"]
         pc = _piece(pieces, "material_price", _month_key(r["received_date"]))
         pc.target += ppv
@@ -80,9 +74,7 @@ def _usage_and_scrap(t: Tables, lo: dt.date, hi: dt.date, pieces: Pieces) -> Non
     # on exact integers: quantities in 1e-6 units × standards in 1e-4 → cents ÷ 1e8
     usage: dict[tuple[dt.date, str], int] = defaultdict(int)
     for r in usage_lines(t, lo, hi):
-        usage[(_month_key(r["month"]), r["product_id"])] += (
-            he_div(r["qty_e6"] * r["cost_e4"], 100_000_000) * r["n"]
-        )
+        usage[(_month_key(r["month"]), r["product_id"])] += he_div(r["qty_e6"] * r["cost_e4"], 100_000_000) * r["n"]
     scrap: dict[tuple[dt.date, str], int] = defaultdict(int)
     order_cents: dict[str, tuple[dt.date, int]] = {}
     for r in scrap_orders(t, lo, hi):
@@ -100,9 +92,7 @@ def _usage_and_scrap(t: Tables, lo: dt.date, hi: dt.date, pieces: Pieces) -> Non
     shares: dict[tuple, float] = defaultdict(float)
     for r in sorted(scrap_operations(t, lo, hi), key=lambda r: r["operation_id"]):
         m, cents = order_cents[r["order_id"]]
-        shares[(m, r["work_center_id"], r["machine_id"], r["shift_id"])] += (
-            float(cents) * r["qty_scrap"] / r["q"]
-        )
+        shares[(m, r["work_center_id"], r["machine_id"], r["shift_id"])] += float(cents) * r["qty_scrap"] / r["q"]
     for (m, wc, machine, shift), share in shares.items():
         pc = _piece(pieces, "scrap", m)
         v = -Fraction(share)

@@ -27,9 +27,7 @@ def resolve_months(source: Tables | Any, start=None, end=None) -> list[dt.date]:
     if lo is None or hi is None:
         a, b = posting_span(t, ("revenue", "cogs", *VARIANCE_ROLES))
         if a is None or b is None:
-            raise UserError(
-                "no revenue, COGS or variance postings in gl_entries: nothing to analyse"
-            )
+            raise UserError("no revenue, COGS or variance postings in gl_entries: nothing to analyse")
         lo = lo or month_start(a)
         hi = hi or month_end(b)
     if lo != month_start(lo):
@@ -45,26 +43,18 @@ def resolve_months(source: Tables | Any, start=None, end=None) -> list[dt.date]:
             value=hi,
         )
     if hi < lo:
-        raise UserError(
-            "{param} " + f"{hi} is before " + "{start} " + f"{lo}", param="end", value=hi
-        )
+        raise UserError("{param} " + f"{hi} is before " + "{start} " + f"{lo}", param="end", value=hi)
     count = (hi.year - lo.year) * 12 + hi.month - lo.month + 1
     if count > MAX_MONTHS:
         raise UserError(
-            "{param} " + f"{lo} " + "{end} " + f"{hi}: {count} months; a bridge covers at most "
-            f"{MAX_MONTHS} months",
+            "{param} " + f"{lo} " + "{end} " + f"{hi}: {count} months; a bridge covers at most {MAX_MONTHS} months",
             param="start",
             value=lo,
         )
-    return [
-        dt.date(lo.year + (lo.month - 1 + k) // 12, (lo.month - 1 + k) % 12 + 1, 1)
-        for k in range(count)
-    ]
+    return [dt.date(lo.year + (lo.month - 1 + k) // 12, (lo.month - 1 + k) % 12 + 1, 1) for k in range(count)]
 
 
-def plan_versions(
-    source: Tables | Any, months: list[dt.date], budget: str | None
-) -> dict[dt.date, str]:
+def plan_versions(source: Tables | Any, months: list[dt.date], budget: str | None) -> dict[dt.date, str]:
     """The volume-plan version of each month: --budget, or the only version with rows for the period."""
     t = costing_tables(source)
     by_month: dict[dt.date, set[str]] = defaultdict(set)
@@ -86,15 +76,12 @@ def plan_versions(
         vs = by_month.get(m, set())
         if not vs:
             raise UserError(
-                f"volume_plan has no rows for {m:%Y-%m}: load a plan, or choose "
-                + "{param}/{end} within "
-                "the plan",
+                f"volume_plan has no rows for {m:%Y-%m}: load a plan, or choose " + "{param}/{end} within the plan",
                 param="start",
             )
         if len(vs) > 1:
             raise UserError(
-                f"several volume_plan versions cover {m:%Y-%m} ({', '.join(sorted(vs))}): "
-                "name one with --budget"
+                f"several volume_plan versions cover {m:%Y-%m} ({', '.join(sorted(vs))}): name one with --budget"
             )
         out[m] = next(iter(vs))
     return out

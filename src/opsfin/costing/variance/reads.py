@@ -82,17 +82,11 @@ def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     g = _gl_roles(t)
     g = g.filter((g.role == "revenue") & in_range(g.posting_date, lo, hi))
     g = g.mutate(month=month_of(g.posting_date))
-    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(
-        _rev=(-g.amount.sum()).cast(MONEY_SUM_T)
-    )
+    rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(_rev=(-g.amount.sum()).cast(MONEY_SUM_T))
     lines = t("ar_invoice_lines")
     inv = t("ar_invoices").select(_i="invoice_id", customer_id="customer_id")
     net = lines.group_by(_n="invoice_id").aggregate(_net=lines.amount.sum().cast(MONEY_SUM_T))
-    j = (
-        rev.join(lines, rev._inv == lines.invoice_id)
-        .join(inv, rev._inv == inv._i)
-        .join(net, rev._inv == net._n)
-    )
+    j = rev.join(lines, rev._inv == lines.invoice_id).join(inv, rev._inv == inv._i).join(net, rev._inv == net._n)
     share = (j._rev * j.amount.cast(MONEY_T)).cast("float64") / j._net.cast("float64")
     j = j.mutate(_share=ibis.ifelse(j._net != 0, share, ibis.null("float64")))
     return fetch(
@@ -130,9 +124,7 @@ def receipts(t: Tables, lo: dt.date, hi: dt.date, base: str) -> Rows:
     )
     j = fx_to_base(t, j, "currency", "received_date", base)
     keys = ["received_date", "supplier_id", "product_id", "qty", "unit_price", "std_unit_cost"]
-    return fetch(
-        j.group_by([*keys, j._rate.cast("decimal(18, 8)").name("rate")]).aggregate(n=j.count())
-    )
+    return fetch(j.group_by([*keys, j._rate.cast("decimal(18, 8)").name("rate")]).aggregate(n=j.count()))
 
 
 def _invoice_price_gl(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
@@ -146,11 +138,7 @@ def invoice_price_postings(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id")
     j = g.left_join(i, g.source_doc == i._i)
     j = j.mutate(month=month_of(j.posting_date), invoice_id=j.source_doc)
-    return fetch(
-        j.group_by(["month", "invoice_id", "supplier_id"]).aggregate(
-            amount=j.amount.sum().cast(MONEY_SUM_T)
-        )
-    )
+    return fetch(j.group_by(["month", "invoice_id", "supplier_id"]).aggregate(amount=j.amount.sum().cast(MONEY_SUM_T)))
 
 
 def invoice_price_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -158,11 +146,7 @@ def invoice_price_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     docs = _invoice_price_gl(t, lo, hi).source_doc
     lines = t("ap_invoice_lines")
     lines = lines.filter(lines.invoice_id.isin(docs) & lines.product_id.notnull())
-    return fetch(
-        lines.group_by(["invoice_id", "product_id"]).aggregate(
-            net=lines.amount.abs().sum().cast(MONEY_SUM_T)
-        )
-    )
+    return fetch(lines.group_by(["invoice_id", "product_id"]).aggregate(net=lines.amount.abs().sum().cast(MONEY_SUM_T)))
 
 
 def _closed_orders(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
@@ -183,9 +167,7 @@ def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     o = _closed_orders(t, lo, hi)
     mv = t("inventory_movements")
     mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
-    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(
-        _issued=-mv.qty.sum()
-    )
+    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(_issued=-mv.qty.sum())
     b = t("bom").select(_bp="product_id", _bc="component_id", _per="qty_per")
     c = t("products").select(_cp="product_id", _cost="std_unit_cost")
     j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
@@ -227,11 +209,7 @@ def scrap_operations(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     op = t("operations")
     op = op.filter(op.order_id.isin(o.order_id) & (op.qty_scrap != 0))
     op = op.mutate(q=op.qty_scrap.sum().over(ibis.window(group_by=op.order_id)))
-    return fetch(
-        op.select(
-            "order_id", "operation_id", "work_center_id", "machine_id", "shift_id", "qty_scrap", "q"
-        )
-    )
+    return fetch(op.select("order_id", "operation_id", "work_center_id", "machine_id", "shift_id", "qty_scrap", "q"))
 
 
 # ------------------------------------------------------------------------------------------ conversion
@@ -309,11 +287,7 @@ def energy_wh(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     )
     j = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
     j = j.mutate(month=month_of(j.hour_start), work_center_id=j.work_center)
-    return fetch(
-        j.group_by(["month", "work_center_id", "machine_id"]).aggregate(
-            wh=_scaled(j.kwh, 1000).sum()
-        )
-    )
+    return fetch(j.group_by(["month", "work_center_id", "machine_id"]).aggregate(wh=_scaled(j.kwh, 1000).sum()))
 
 
 def conversion_bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Rows:
@@ -324,11 +298,7 @@ def conversion_bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date
     clearing = g.filter(g.role.startswith("variance_")).select("journal_id")
     b = g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
     b = b.mutate(month=month_of(b.posting_date))
-    return fetch(
-        b.group_by(["month", "cost_center_id", "role"]).aggregate(
-            amount=b.amount.sum().cast(MONEY_SUM_T)
-        )
-    )
+    return fetch(b.group_by(["month", "cost_center_id", "role"]).aggregate(amount=b.amount.sum().cast(MONEY_SUM_T)))
 
 
 def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:

@@ -20,8 +20,7 @@ def _sales(
 ) -> tuple[list[Piece], dict[dt.date, int]]:
     lo, hi = months[0], month_end(months[-1])
     std = {
-        r["product_id"]: (Decimal(r["std_unit_cost"] or 0), Decimal(r["list_price"] or 0))
-        for r in product_standards(t)
+        r["product_id"]: (Decimal(r["std_unit_cost"] or 0), Decimal(r["list_price"] or 0)) for r in product_standards(t)
     }
     plan: dict[dt.date, dict[str, tuple[Fraction, Fraction]]] = defaultdict(dict)
     for r in plan_volumes(t, lo, hi):

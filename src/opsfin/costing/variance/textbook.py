@@ -17,11 +17,7 @@ def sales_volume_split(
     quantity: dict[Any, Fraction] = {}
     mix: dict[Any, Fraction] = {}
     for p in list(budget) + [p for p in actual_qty if p not in budget]:
-        bq, bcm = (
-            (Fraction(budget[p][0]), Fraction(budget[p][1]))
-            if p in budget
-            else (Fraction(0), Fraction(0))
-        )
+        bq, bcm = (Fraction(budget[p][0]), Fraction(budget[p][1])) if p in budget else (Fraction(0), Fraction(0))
         aq = Fraction(actual_qty.get(p, 0))
         if bq_tot:
             bmix = bq / bq_tot
@@ -32,13 +28,9 @@ def sales_volume_split(
     return quantity, mix
 
 
-def price_efficiency(
-    actual_cost, actual_input, std_price, std_input_allowed
-) -> tuple[Fraction, Fraction]:
+def price_efficiency(actual_cost, actual_input, std_price, std_input_allowed) -> tuple[Fraction, Fraction]:
     """Horngren ch. 7 (and ch. 8 for variable overhead spending/efficiency), as effects on margin
     (favourable +): price = −(actual cost − AQ·SP), efficiency = −(AQ·SP − SQ·SP), SQ = standard input
     allowed for the actual output."""
     aq_sp = Fraction(actual_input) * Fraction(std_price)
-    return -(Fraction(actual_cost) - aq_sp), -(
-        aq_sp - Fraction(std_input_allowed) * Fraction(std_price)
-    )
+    return -(Fraction(actual_cost) - aq_sp), -(aq_sp - Fraction(std_input_allowed) * Fraction(std_price))
