@@ -8,6 +8,7 @@ import polars as pl
 import typer
 
 from .. import workspace
+from ..present.matching_rows import bank_match_rows, invoice_lines_json
 from .alerts_cmds import eval_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, err_console, print_json, print_rows
@@ -25,7 +26,6 @@ ToOpt = Annotated[str | None, typer.Option("--to", help="last booking day of the
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="judge receipts up to this day (default: today)")]
 TABLE_LIMIT = 50
 
-BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
 PreviewOpt = Annotated[
     bool,
     typer.Option(
@@ -33,24 +33,6 @@ PreviewOpt = Annotated[
         help="show what a run would do and keep nothing (writes nothing to the app database)",
     ),
 ]
-DETAIL_KEYS = (
-    "match_id",
-    "supplier_id",
-    "supplier_ref",
-    "invoice_date",
-    "currency",
-    "po_id",
-    "po_line",
-    "qty",
-    "received_qty",
-    "po_qty",
-    "unit_price",
-    "po_unit_price",
-    "amount",
-    "money_at_stake",
-    "duplicate_of",
-    "decision",
-)
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -62,7 +44,7 @@ def _bank_json(run, kept: dict | None = None) -> dict:
     recorded now (`{run_id, kept, kept_lines, through, …}`), null with --preview or nothing new to keep."""
     return {
         "summary": run.summary,
-        "matches": run.matches.select(*BANK_KEYS).to_dicts(),
+        "matches": bank_match_rows(run.matches),
         "run": kept,
     }
 
@@ -81,19 +63,6 @@ def _run_note(run, kept: dict | None, preview: bool) -> str:
     if kept is None:
         return f"no new auto matches to keep{earlier}"
     return f"kept {kept['kept']} auto matches as run {kept['run_id']} (bank lines through {kept['through']}){earlier}"
-
-
-def _invoice_lines_json(lines: pl.DataFrame) -> list[dict]:
-    return [
-        {
-            "invoice_id": r["invoice_id"],
-            "line": r["line"],
-            "status": r["status"],
-            "issues": r["issues"],
-            "details": {k: r[k] for k in DETAIL_KEYS},
-        }
-        for r in lines.to_dicts()
-    ]
 
 
 def _invoice_table(lines: pl.DataFrame) -> pl.DataFrame:
@@ -219,7 +188,7 @@ def match_invoices_cmd(
     """Three-way match of supplier invoice lines against PO lines and goods receipts."""
     run = workspace.open(ws_path).match_invoices(as_of)
     if fmt == OutputFormat.json:
-        print_json({"summary": run.summary, "lines": _invoice_lines_json(run.lines)})
+        print_json({"summary": run.summary, "lines": invoice_lines_json(run.lines)})
         return
     rows = run.lines.with_columns(pl.col("issues").list.join(","))
     columns = (
@@ -267,7 +236,7 @@ def match_exceptions_cmd(
     bank = ws.match_bank(from_, to).exceptions
     queue = exception_queue(ws.match_invoices(as_of))
     if fmt == OutputFormat.json:
-        print_json({"bank": bank.to_dicts(), "invoices": _invoice_lines_json(queue)})
+        print_json({"bank": bank.to_dicts(), "invoices": invoice_lines_json(queue)})
         return
     invoices = queue.with_columns(pl.col("issues").list.join(","))
     if fmt == OutputFormat.csv:

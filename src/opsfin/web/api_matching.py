@@ -37,6 +37,7 @@ from ..matching.invoices import (
     InvoiceMatch,
     invoice_summary,  # the engine's one summary formula
 )
+from ..present.matching_rows import bank_match_rows, invoice_lines_json
 from ..runs.matching import record_bank_run, record_decision, run_bank, run_invoices
 from ..runs.reads import po_line_sites
 from .api import DAY, NAME, json_rows
@@ -46,26 +47,6 @@ from .problems import PROBLEM_RESPONSES, Problem
 
 router = APIRouter(prefix="/api/v1", tags=["matching"], responses=PROBLEM_RESPONSES)
 
-# the keys of `opsfin match bank|invoices --format json` (cli/match_cmds.py)
-BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
-DETAIL_KEYS = (
-    "match_id",
-    "supplier_id",
-    "supplier_ref",
-    "invoice_date",
-    "currency",
-    "po_id",
-    "po_line",
-    "qty",
-    "received_qty",
-    "po_qty",
-    "unit_price",
-    "po_unit_price",
-    "amount",
-    "money_at_stake",
-    "duplicate_of",
-    "decision",
-)
 BankStatus = Literal["auto", "suggested", "confirmed"]
 InvoiceStatus = Literal["matched", "duplicate", "no_po", "no_receipt", "qty_over_received", "price_over_tolerance"]
 Decision = Literal["confirmed", "rejected"]
@@ -161,22 +142,9 @@ def bank_json(run: BankReconciliation, status: str | None = None) -> dict[str, A
     matches = run.matches if status is None else run.matches.filter(pl.col("status") == status)
     return {
         "summary": run.summary,
-        "matches": matches.select(*BANK_KEYS).to_dicts(),
+        "matches": bank_match_rows(matches),
         "exceptions": run.exceptions.to_dicts(),
     }
-
-
-def invoice_lines_json(lines: pl.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            "invoice_id": r["invoice_id"],
-            "line": r["line"],
-            "status": r["status"],
-            "issues": r["issues"],
-            "details": {k: r[k] for k in DETAIL_KEYS},
-        }
-        for r in lines.to_dicts()
-    ]
 
 
 def invoice_json(run: InvoiceMatch, status: str | None = None) -> dict[str, Any]:
