@@ -35,12 +35,14 @@ serve: install
 	$(BIN)/opsfin serve -w demo-workspace --host $(HOST) --port $(PORT)
 
 ## make test: install with the dev and spark extras, check lint, formatting and types (mypy on core/ and the
-## engines), then run the whole suite (the Spark tests also need Java 17)
+## engines), then run the whole suite (the Spark tests also need Java 17) in TEST_WORKERS pytest-xdist
+## workers (default 2), one test file per worker at a time (docs/testing.md)
+TEST_WORKERS ?= 2
 test: install-dev
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## make mutation: mutation testing of the engines with mutmut, per package (not part of `make test`; see
 ## docs/testing.md). MUTATION_PACKAGES picks packages (default: core kpis costing matching alerts evaluation),

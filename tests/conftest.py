@@ -27,3 +27,28 @@ def tiny_demo(tmp_path_factory):
 
 
 # ---------------------------------------------------------------- demo fixtures (end)
+
+
+# ---------------------------------------------------------------- parallel runs (begin)
+def spark_or_module(nodeid: str) -> str:
+    """The file of a test, with every Spark file (`*spark*.py`) as one: they share one worker and one JVM."""
+    module = nodeid.split("::", 1)[0]
+    return "spark" if "spark" in module.rsplit("/", 1)[-1] else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs pytest-xdist with `--dist loadfile` (docs/testing.md): each test file stays in one
+    worker, so its module-scoped fixtures are built once; here the Spark files also count as one file."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return spark_or_module(nodeid)
+
+    return FileScheduling(config, log)
+
+
+# ---------------------------------------------------------------- parallel runs (end)

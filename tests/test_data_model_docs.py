@@ -64,6 +64,8 @@ DESIGN_TABLES = (
     # plans
     "budget_lines",
     "volume_plan",
+    "forecast_versions",
+    "forecast_values",
 )
 
 
@@ -76,7 +78,7 @@ def test_docs_up_to_date():
 
 
 def test_table_set_equals_design():
-    assert len(DESIGN_TABLES) == 41
+    assert len(DESIGN_TABLES) == 43
     assert MODEL_TABLE_NAMES == DESIGN_TABLES
     assert {t.name for t in SYSTEM_TABLES} == {"loads", "quarantine", "closed_periods"}
     assert len(TABLE_BY_NAME) == len(ALL_TABLES)  # no name declared twice

@@ -2,7 +2,8 @@
 
 Every module under src/opsfin belongs to one layer: core → engines → I/O → front ends. A module may
 import its own layer and the layers below it, never above; core imports nothing of opsfin outside
-core. And no two modules import each other, directly or round a longer loop. Imports are read with
+core. And no two modules import each other, directly or round a longer loop, nor do two packages
+(importing a module runs its package's __init__ first). Imports are read with
 `ast`, every one of them: at the top, inside functions, under `if TYPE_CHECKING:`."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("yamlfile", CORE),
     ("model_defaults", CORE),
     ("model_schema", CORE),
+    ("values", CORE),  # the one value parser, below both ingest and the readers
     # engines: pure functions of tables and config
     ("kpis", ENGINE),
     ("costing", ENGINE),
@@ -193,6 +195,26 @@ def test_no_import_cycles():
     assert loops == [], "import cycles:\n" + "\n".join(" -> ".join(loop) for loop in loops)
 
 
+def package_graph(graph: dict[str, list[tuple[str, int]]], package: str = "opsfin") -> dict[str, list[tuple[str, int]]]:
+    """The import graph between the top-level packages and modules of `package` (opsfin.ingest,
+    opsfin.readers, …): importing any module inside a package runs the package's __init__ first, so two
+    packages that import each other's modules, even by different modules, load in a loop."""
+
+    def top(module: str) -> str:
+        return ".".join(module.split(".")[:2]) if module.startswith(package + ".") else module
+
+    out: dict[str, list[tuple[str, int]]] = {}
+    for module, imports in graph.items():
+        edges = out.setdefault(top(module), [])
+        edges += [(top(t), line) for t, line in imports if top(t) != top(module) and (top(t), line) not in edges]
+    return out
+
+
+def test_no_import_cycles_between_packages():
+    loops = cycles(package_graph(import_graph(SRC)))
+    assert loops == [], "packages importing each other:\n" + "\n".join(" -> ".join(loop) for loop in loops)
+
+
 def test_the_graph_is_read_whole():
     """Function-level and TYPE_CHECKING imports count; the known edges of the code are found."""
     graph = import_graph(SRC)
@@ -284,6 +306,34 @@ def test_engines_read_no_files():
     )
 
 
+# Engines that may import duckdb, with the reason: none sends SQL; the I/O layer opens the warehouse.
+DUCKDB_IN_ENGINES = {"opsfin.costing.reads": "costing_tables wraps a caller's DuckDB connection as Tables"}
+
+
+def engine_duckdb_imports(src: Path, package: str = "opsfin") -> list[str]:
+    """Where an engine imports duckdb (at the top or inside a function): engines take the warehouse
+    `Tables` (Ibis) or frames, and the I/O layer (runs/) opens the connection."""
+    found = []
+    for name, (path, _) in sorted(module_files(src, package).items()):
+        if layer_of(name, package) != ENGINE or name in DUCKDB_IN_ENGINES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            else:
+                continue
+            if any(t == "duckdb" or t.startswith("duckdb.") for t in targets):
+                found.append(f"{name}: line {node.lineno}")
+    return found
+
+
+def test_engines_import_no_duckdb():
+    found = engine_duckdb_imports(SRC)
+    assert found == [], "an engine imports duckdb; take the warehouse Tables (Ibis) instead:\n" + "\n".join(found)
+
+
 # ---------------------------------------------------------------- the checker, on planted trees
 
 
@@ -363,6 +413,20 @@ def test_checker_reports_a_cycle_as_a_path(tmp_path):
     ]
 
 
+def test_checker_sees_two_packages_importing_each_other_by_different_modules(tmp_path):
+    planted = {
+        **CLEAN,
+        "ingest/__init__.py": "from .. import readers\n",
+        "ingest/values.py": "",
+        "readers/__init__.py": "",
+        "readers/ubl.py": "def f():\n    from ..ingest.values import parse\n",
+    }
+    graph = import_graph(_tree(tmp_path, planted))
+    assert cycles(graph) == []  # no module loop ...
+    assert cycles(package_graph(graph)) == [["opsfin.ingest", "opsfin.readers", "opsfin.ingest"]]  # ... a package one
+    assert cycles(package_graph(import_graph(_tree(tmp_path / "clean", CLEAN)))) == []
+
+
 def test_checker_sees_a_package_and_its_member_importing_each_other(tmp_path):
     planted = {
         **CLEAN,
@@ -409,3 +473,14 @@ def test_checker_lets_the_io_layer_read_files_and_engines_say_open(tmp_path):
         {**CLEAN, "yamlfile.py": "", "workspace.py": io_reads, "kpis/aging.py": engine_says},
     )
     assert engine_file_access(root) == []
+
+
+def test_checker_finds_an_engine_importing_duckdb(tmp_path):
+    planted = {
+        **CLEAN,
+        "kpis/reads.py": "import polars\n\ndef f():\n    import duckdb.typing\n",
+        "kpis/ids.py": "from duckdb import connect\n",
+        "workspace.py": "import duckdb\n",  # the I/O layer opens the warehouse
+        "kpis/duckdb_words.py": '"""import duckdb: not here."""\nfrom .engine import duckdb_like\n',
+    }
+    assert engine_duckdb_imports(_tree(tmp_path, planted)) == ["opsfin.kpis.ids: line 1", "opsfin.kpis.reads: line 4"]

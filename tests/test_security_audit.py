@@ -33,6 +33,7 @@ CLI_READS = {
     "variance",
     "eval detection",
     "eval matching",
+    "eval forecast",
     "audit verify",
     "audit list",
     "export parquet",
@@ -42,6 +43,9 @@ CLI_READS = {
     "match exceptions",
     "users list",
     "tokens list",
+    "forecast accuracy",
+    "forecast backtest",
+    "forecast series",  # writes --output, a file of the user's, not the workspace
 }
 # commands that create a workspace: its audit log starts empty with it
 CLI_CREATES_WORKSPACE = {"demo", "init"}
@@ -83,11 +87,16 @@ def cli_walk(tmp_path, ids: tuple[str, ...]) -> list[tuple[list[str], str | None
         (["match", "bank"], None, "match.run"),
         (["match", "confirm", ids[0]], None, "match.confirmed"),
         (["match", "reject", ids[1]], None, "match.rejected"),
+        (
+            ["forecast", "demand", "--as-of", "2024-03", "--version", "F-walk", "--horizon", "2", "--models", "Naive"],
+            None,
+            "forecast.demand",
+        ),
     ]
 
 
 def cli_name(args: list[str]) -> str:
-    return " ".join(args[:2]) if args[0] in {"users", "tokens", "period", "match"} else args[0]
+    return " ".join(args[:2]) if args[0] in {"users", "tokens", "period", "match", "forecast"} else args[0]
 
 
 @pytest.fixture(scope="module")

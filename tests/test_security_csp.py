@@ -23,9 +23,10 @@ PAGES = [
     "/data",
     "/admin",
     "/reconciliation",
+    "/forecast",
     "/api/docs",
 ]
-CHART_PAGES = {"/kpis/oee", "/operations", "/unit-economics", "/variances"}
+CHART_PAGES = {"/kpis/oee", "/operations", "/unit-economics", "/variances", "/forecast"}
 RECORD_VIOLATIONS = (
     "window.__csp = []; document.addEventListener('securitypolicyviolation', "
     "e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' "
@@ -46,6 +47,7 @@ def test_the_policy_allows_no_inline_script():
 def served(tiny_demo, tmp_path_factory):
     folder = tmp_path_factory.mktemp("security_csp")
     ws = copy_workspace(tiny_demo, folder / "ws")
+    ws.forecast_demand("2024-03", "F-csp", horizon=1, models="Naive", actor="test")  # the Forecast page's charts
     url = f"sqlite:///{folder}/app.db"
     db, _ = add_people(url)
     app = create_app(ws.path, app_db_url=url)

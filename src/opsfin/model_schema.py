@@ -18,12 +18,14 @@ from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -36,6 +38,17 @@ Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Text = Annotated[str, Strict()]
+
+
+def _in_catalog(kpi: str, info: ValidationInfo) -> str:
+    catalog = (info.context or {}).get("catalog")
+    if catalog is not None and kpi not in catalog:
+        raise ValueError(f"unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
+    return kpi
+
+
+#: a KPI id, checked against the catalog the file is validated with (`validate(…, context={"catalog": …})`)
+KpiId = Annotated[Text, AfterValidator(_in_catalog)]
 LABEL_KEYS = ("kpi", "id", "name")
 
 

@@ -224,6 +224,25 @@ class Workspace:
 
         return run_invoices(self, as_of)
 
+    # -- forecasting: demand forecasts stored as plan versions (docs/forecasting.md)
+    def forecast_demand(
+        self,
+        as_of,
+        version: str,
+        horizon: int = 18,
+        models: str = "auto",
+        level: int = 80,
+        actor: str = "python",
+        engine: str | None = None,
+    ):
+        """Forecast shipped quantity per product × site from the history up to `as_of` (YYYY-MM), reconcile
+        it over product → family → total and site → total, and store it as plan version `version`
+        (forecast_versions, forecast_values, volume_plan): a `StoredForecast`. An existing name is refused.
+        `engine="spark"` runs it on Spark."""
+        from .runs.forecast import forecast_demand
+
+        return forecast_demand(self, as_of, version, horizon, models, level, actor, engine)
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

@@ -30,7 +30,7 @@ from ..errors import UserError
 from ..kpis import compute
 from ..kpis.definitions import Kpi
 from ..kpis.sources import check_by, check_dims
-from ..model_schema import Entry, Number, Text, as_list, parse_yaml, scalar_text, show, validate
+from ..model_schema import Entry, KpiId, Number, Text, as_list, parse_yaml, scalar_text, show, validate
 from .model import SEVERITIES, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end
 
@@ -60,7 +60,7 @@ Values = Annotated[
 class GuardrailEntry(Entry):
     """One entry of `guardrails:`; the KPI and its dimensions are checked against the catalog in context."""
 
-    kpi: Text
+    kpi: KpiId
     where: dict[str, Values] = {}
     by: Annotated[tuple[Text, ...], BeforeValidator(as_list)] = ()
     grain: Literal[tuple(GRAINS)] = "month"  # type: ignore[valid-type]
@@ -78,14 +78,6 @@ class GuardrailEntry(Entry):
         if not isinstance(value, dict):
             raise ValueError(f"expected a mapping DIM: value (e.g. where: {{site: P1}}), got {show(value)}")
         return value
-
-    @field_validator("kpi")
-    @classmethod
-    def _known_kpi(cls, kpi: str, info: ValidationInfo) -> str:
-        catalog = (info.context or {}).get("catalog")
-        if catalog is not None and kpi not in catalog:
-            raise ValueError(f"unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
-        return kpi
 
     @model_validator(mode="after")
     def _band_and_dimensions(self, info: ValidationInfo) -> GuardrailEntry:

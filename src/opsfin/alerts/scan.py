@@ -23,13 +23,13 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, StrictBool, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, StrictBool, ValidationInfo, model_validator
 
 from ..core.periods import GRAINS
 from ..errors import UserError
 from ..kpis.definitions import Kpi
 from ..kpis.sources import check_dims
-from ..model_schema import Count, Entry, NonNegative, Text, as_list, parse_yaml, validate
+from ..model_schema import Count, Entry, KpiId, NonNegative, Text, as_list, parse_yaml, validate
 from .model import SEVERITIES
 
 FILE = "detection.yaml"
@@ -95,20 +95,12 @@ class SettingsEntry(Entry):
 
 
 class ScanEntry(SettingsEntry):
-    kpi: Text
+    kpi: KpiId
     by: Annotated[tuple[Text, ...], BeforeValidator(as_list)] = ()
     alert_on: Literal["worse", "higher", "lower", "both"] = "worse"
     members: Literal["all", "constraint"] = "all"
     peers: Text | None = None
     confirm: StrictBool = False
-
-    @field_validator("kpi")
-    @classmethod
-    def _known_kpi(cls, kpi: str, info: ValidationInfo) -> str:
-        catalog = (info.context or {}).get("catalog")
-        if catalog is not None and kpi not in catalog:
-            raise ValueError(f"unknown KPI {kpi!r}; `opsfin kpi --list` shows the catalog")
-        return kpi
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> ScanEntry:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from .errors import AppDbError
 from .models import AuditHeadRow, AuditRow
-from .types import utc_now
+from .types import row_fields, utc_now
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -105,12 +105,7 @@ def append_audit(
 
 def entry_dict(row: AuditRow) -> dict[str, Any]:
     return {
-        "seq": row.seq,
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
+        **row_fields(row, ("seq", "at", "actor", "action", "object_type", "object_id")),
         "payload": json.loads(row.payload),
         "prev_hash": row.prev_hash,
         "hash": row.hash,

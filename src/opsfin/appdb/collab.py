@@ -16,7 +16,7 @@ from .audit import append_audit, canonical_json, jsonable
 from .errors import AppDbError
 from .models import ActionRow, CommentRow, MatchDecisionRow
 from .records import ACTION_STATUSES, MATCH_DECISIONS, MATCH_KINDS, OPEN_STATUSES, SUBJECT_TYPES
-from .types import to_money, utc_now
+from .types import row_fields, to_money, utc_now
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -55,34 +55,28 @@ def _due(value: object) -> date:
     return value
 
 
+COMMENT_FIELDS = ("id", "at", "author", "subject_type", "subject_id", "body", "site")
+#: what a person writes into an action; the audit entry of a new action records these
+ACTION_CONTENT = (
+    "title",
+    "description",
+    "owner",
+    "due",
+    "status",
+    "expected_impact",
+    "subject_type",
+    "subject_id",
+    "site",
+)
+ACTION_ROW_FIELDS = ("id", *ACTION_CONTENT, "created_by", "created_at", "updated_at")
+
+
 def comment_dict(row: CommentRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "at": row.at,
-        "author": row.author,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "body": row.body,
-        "site": row.site,
-    }
+    return row_fields(row, COMMENT_FIELDS)
 
 
 def action_dict(row: ActionRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "description": row.description,
-        "owner": row.owner,
-        "due": row.due,
-        "status": row.status,
-        "expected_impact": row.expected_impact,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "site": row.site,
-        "created_by": row.created_by,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+    return row_fields(row, ACTION_ROW_FIELDS)
 
 
 def decision_dict(row: MatchDecisionRow) -> dict[str, Any]:
@@ -188,20 +182,7 @@ class CollabMixin:
                 "action.add",
                 "action",
                 row.id,
-                {
-                    k: d[k]
-                    for k in (
-                        "title",
-                        "description",
-                        "owner",
-                        "due",
-                        "status",
-                        "expected_impact",
-                        "subject_type",
-                        "subject_id",
-                        "site",
-                    )
-                },
+                {k: d[k] for k in ACTION_CONTENT},
             )
             return d
 

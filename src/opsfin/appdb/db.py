@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,6 +87,9 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
         except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as e:
             raise AppDbError(f"cannot use the app database {safe_url(self.url)}: {e}") from None
         writer = self.engine.execution_options(opsfin_write=True)
+        self._write_lock: Any = (
+            threading.RLock() if self.url.get_backend_name() == "sqlite" else contextlib.nullcontext()
+        )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(writer, expire_on_commit=False)
         if migrate:
@@ -101,7 +105,11 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """A transaction that changes data; commits on success (with its audit entries), else rolls back."""
-        with self._writer.begin() as session:
+        # SQLite: one writer per process at a time. The threads of a process then queue on this lock, and
+        # only one of them polls SQLite's write lock (held by another process) with its busy-wait backoff,
+        # instead of every thread sleeping and retrying (measured: benchmarks/bench_web.py, docs/web.md);
+        # PostgreSQL queues writers itself.
+        with self._write_lock, self._writer.begin() as session:
             yield session
 
     @contextmanager

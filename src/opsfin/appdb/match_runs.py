@@ -45,6 +45,55 @@ def _day(value: object, what: str) -> date | None:
     raise AppDbError(f"{what} {value!r}: give a date")
 
 
+def _check_run(actor: str, matches: Sequence[Sequence[Any]], counts: dict[str, int]) -> None:
+    """Refuse a run without an actor, with a count missing, or with no kept match or a malformed one."""
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 100:
+        raise AppDbError("actor must be a name of 1 to 100 characters")
+    missing = [k for k in RUN_COUNTS if not isinstance(counts.get(k), int)]
+    if missing:
+        raise AppDbError(f"run counts missing or not whole numbers: {', '.join(missing)}")
+    if not matches:
+        raise AppDbError("a run keeps at least one auto match")
+    bad = next((r for r in matches if len(r) != len(KEPT_COLUMNS)), None)
+    if bad is not None:
+        raise AppDbError(f"a kept match is (match_id, bank_txn_id, doc_type, doc_id, rule, score), not {bad!r}")
+
+
+def _refuse_a_stale_run(s: Session, based_on: int | None) -> None:
+    """Refuse a run computed before the latest recorded one (`based_on` is the latest the engine saw)."""
+    # the audit head's lock serialises writers (PostgreSQL; SQLite writes take the database lock)
+    s.execute(select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()).scalar_one()
+    latest = s.scalar(select(func.max(MatchRunRow.id)))
+    if latest != based_on:
+        other = s.get(MatchRunRow, latest)
+        raise AppDbError(
+            f"run {latest} (by {other.actor if other else '?'}) was recorded after this "
+            "reconciliation was computed; run it again"
+        )
+
+
+def _insert_kept_matches(s: Session, run_id: int, matches: Sequence[Sequence[Any]]) -> None:
+    """Bulk insert the run's kept matches, `BATCH` rows per executemany call."""
+    table = KeptMatchRow.__table__
+    conn = s.connection()
+    for start in range(0, len(matches), BATCH):
+        conn.execute(
+            insert(table),
+            [
+                {
+                    "run_id": run_id,
+                    "match_id": m,
+                    "bank_txn_id": b,
+                    "doc_type": t,
+                    "doc_id": d,
+                    "rule": r,
+                    "score": float(sc),
+                }
+                for m, b, t, d, r, sc in matches[start : start + BATCH]
+            ],
+        )
+
+
 class MatchRunsMixin:
     """Reconciliation runs and their kept auto matches, of `AppDB`."""
 
@@ -53,7 +102,6 @@ class MatchRunsMixin:
         def _write(self) -> AbstractContextManager[Session]: ...
         def _read(self) -> AbstractContextManager[Session]: ...
 
-    # long: one transaction writes the run, its kept matches and its audit entry; to split next
     def record_match_run(
         self,
         actor: str,
@@ -67,31 +115,14 @@ class MatchRunsMixin:
         """Keep the auto matches of a run: `matches` are rows `(match_id, bank_txn_id, doc_type, doc_id, rule,
         score)`. One transaction, one audit entry. `based_on` is the latest run id the engine saw (None: no
         run yet); when another run was recorded since, nothing is written and AppDbError says so."""
-        if not isinstance(actor, str) or not actor.strip() or len(actor) > 100:
-            raise AppDbError("actor must be a name of 1 to 100 characters")
-        missing = [k for k in RUN_COUNTS if not isinstance(counts.get(k), int)]
-        if missing:
-            raise AppDbError(f"run counts missing or not whole numbers: {', '.join(missing)}")
-        if not matches:
-            raise AppDbError("a run keeps at least one auto match")
-        bad = next((r for r in matches if len(r) != len(KEPT_COLUMNS)), None)
-        if bad is not None:
-            raise AppDbError(f"a kept match is (match_id, bank_txn_id, doc_type, doc_id, rule, score), not {bad!r}")
+        _check_run(actor, matches, counts)
         frm, to, thru = (
             _day(date_from, "date_from"),
             _day(date_to, "date_to"),
             _day(through, "through"),
         )
         with self._write() as s:
-            # the audit head's lock serialises writers (PostgreSQL; SQLite writes take the database lock)
-            s.execute(select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()).scalar_one()
-            latest = s.scalar(select(func.max(MatchRunRow.id)))
-            if latest != based_on:
-                other = s.get(MatchRunRow, latest)
-                raise AppDbError(
-                    f"run {latest} (by {other.actor if other else '?'}) was recorded after this "
-                    "reconciliation was computed; run it again"
-                )
+            _refuse_a_stale_run(s, based_on)
             run = MatchRunRow(
                 at=utc_now(),
                 actor=actor.strip(),
@@ -102,24 +133,7 @@ class MatchRunsMixin:
             )
             s.add(run)
             s.flush()
-            table = KeptMatchRow.__table__
-            conn = s.connection()
-            for start in range(0, len(matches), BATCH):
-                conn.execute(
-                    insert(table),
-                    [
-                        {
-                            "run_id": run.id,
-                            "match_id": m,
-                            "bank_txn_id": b,
-                            "doc_type": t,
-                            "doc_id": d,
-                            "rule": r,
-                            "score": float(sc),
-                        }
-                        for m, b, t, d, r, sc in matches[start : start + BATCH]
-                    ],
-                )
+            _insert_kept_matches(s, run.id, matches)
             out = run_dict(run)
             append_audit(
                 s,

@@ -16,6 +16,11 @@ CENT = Decimal("0.01")
 MONEY_LIMIT = Decimal(10) ** 16  # NUMERIC(18,2): 16 digits before the point
 
 
+def row_fields(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The `names` attributes of an ORM row, as a dict in that order (the row shapes the API returns)."""
+    return {n: getattr(row, n) for n in names}
+
+
 def to_money(value: Any, what: str = "expected_impact") -> Decimal:
     """An amount as a Decimal with 2 places; AppDbError for floats, non-finite values or sub-cent digits."""
     if isinstance(value, bool) or isinstance(value, float):

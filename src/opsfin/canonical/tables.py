@@ -11,6 +11,18 @@ from .types import MONEY, PRICE, RATE, Table, col, fk
 MODEL_VERSION = "1"
 
 CURRENCY = r"^[A-Z]{3}$"
+#: The roles of the standard-cost variance accounts, in the order the bridge and the KPIs list them.
+VARIANCE_ROLES = (
+    "variance_material_price",
+    "variance_invoice_price",
+    "variance_material_usage",
+    "variance_scrap",
+    "variance_labor_rate",
+    "variance_labor_efficiency",
+    "variance_energy",
+    "variance_overhead",
+    "variance_volume",
+)
 ACCOUNT_ROLES = (
     "cash",
     "ar",
@@ -24,15 +36,7 @@ ACCOUNT_ROLES = (
     "equity",
     "revenue",
     "cogs",
-    "variance_material_price",
-    "variance_invoice_price",
-    "variance_material_usage",
-    "variance_scrap",
-    "variance_labor_rate",
-    "variance_labor_efficiency",
-    "variance_energy",
-    "variance_overhead",
-    "variance_volume",
+    *VARIANCE_ROLES,
     "direct_labor",
     "energy",
     "variable_overhead",
@@ -44,7 +48,6 @@ ACCOUNT_ROLES = (
     "inventory_adjustment",
     "other",
 )
-VARIANCE_ROLES = tuple(r for r in ACCOUNT_ROLES if r.startswith("variance_"))
 PRODUCTION_COST_ROLES = ("direct_labor", "energy", "variable_overhead", "fixed_overhead")
 
 MASTER = "master data"
@@ -723,7 +726,44 @@ TABLES: tuple[Table, ...] = (
         ("version", "period", "product_id"),
         (fk("product_id", "products"),),
     ),
+    Table(
+        "forecast_versions",
+        PLANS,
+        "One row per demand-forecast version (`opsfin forecast demand`, docs/forecasting.md): the last month "
+        "of history it saw, how far it looks and how it was made.",
+        (
+            col("version"),
+            col("as_of", "DATE", doc="first of the last month of history read"),
+            col("horizon", "INTEGER", minimum=1, doc="months forecast after `as_of`"),
+            col("level", "INTEGER", minimum=1, maximum=99, doc="interval level in %: p10 … p90 at 80"),
+            col("models", doc="the models asked for (`auto` or names)"),
+            col("reconciler", doc="how the levels were made to add up (MinTrace ols, or BottomUp)"),
+            col("created_at", "TIMESTAMP"),
+        ),
+        ("version",),
+    ),
+    Table(
+        "forecast_values",
+        PLANS,
+        "Forecast shipped quantity per version, month and hierarchy member. `key`: `total`, the family, "
+        "site_id, product_id or `product_id/site_id`; p50 adds up exactly from product_site to every level.",
+        (
+            col("version"),
+            col("period", "DATE", doc="first of month"),
+            col("level", allowed=("total", "family", "site", "product", "product_site")),
+            col("key"),
+            col("p10", "DOUBLE", minimum=0, doc="lower end of the interval (units)"),
+            col("p50", "DOUBLE", minimum=0, doc="median forecast (units)"),
+            col("p90", "DOUBLE", minimum=0, doc="upper end of the interval (units)"),
+            col("model", doc="the base model of this member's own series"),
+        ),
+        ("version", "period", "level", "key"),
+        (fk("version", "forecast_versions"),),
+    ),
 )
+
+# tables an engine fills (a forecast version), not a source: the demo generator leaves them empty
+DERIVED_TABLES: tuple[str, ...] = ("forecast_versions", "forecast_values")
 
 # ---------------------------------------------------------------- system tables (not part of the model)
 SYSTEM = "system"

@@ -17,6 +17,8 @@ from . import (  # noqa: E402,F401
     costing_cmds,
     demo_cmd,
     export_cmds,
+    forecast_cmds,
+    forecast_eval_cmds,
     ingest_cmds,
     kpi_cmds,
     match_cmds,

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from .costing_cmds import EngineOpt
-from .options import FormatOpt, OutputFormat, WorkspaceOpt
+from .options import EngineOpt, FormatOpt, FromOpt, OutputFormat, ToOpt, WorkspaceOpt
 from .output import err_console, print_rows
 from .root import app
 
@@ -16,8 +15,8 @@ from .root import app
 @app.command("abc")
 def abc_cmd(
     object_: Annotated[str, typer.Option("--object", help="product or customer (cost-to-serve)")] = "product",
-    from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     view: Annotated[str, typer.Option(help="objects (default), pools, activities or assignments")] = "objects",
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,

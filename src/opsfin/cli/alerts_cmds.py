@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from .options import FormatOpt, OutputFormat, WorkspaceOpt
+from .options import BacktestHorizonOpt, FormatOpt, ModelsOpt, OriginsOpt, OutputFormat, WorkspaceOpt
 from .output import console, print_json, print_rows
 from .root import app
 
@@ -77,6 +77,20 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 
 
+def _score_row(kind: str, kpi: str, score: dict, alerts: int) -> dict:
+    """One row of the detection-quality table: the anomalies caught (recall) and the alerts true (precision)."""
+    return {
+        "kind": kind,
+        "kpi": kpi,
+        "anomalies": score["anomalies"],
+        "caught": score["caught"],
+        "recall": _pct(score["recall"]),
+        "alerts": alerts,
+        "true": score["true_alerts"],
+        "precision": _pct(score["precision"]),
+    }
+
+
 @eval_app.command("detection")
 def eval_detection_cmd(
     fmt: FormatOpt = OutputFormat.table,
@@ -93,32 +107,9 @@ def eval_detection_cmd(
     if fmt == OutputFormat.json:
         print_json(result)
         return
-    rows = [
-        {
-            "kind": k["kind"],
-            "kpi": k["kpi"],
-            "anomalies": k["anomalies"],
-            "caught": k["caught"],
-            "recall": _pct(k["recall"]),
-            "alerts": k["alerts"],
-            "true": k["true_alerts"],
-            "precision": _pct(k["precision"]),
-        }
-        for k in result["kinds"]
-    ]
     o = result["overall"]
-    rows.append(
-        {
-            "kind": "overall",
-            "kpi": "",
-            "anomalies": o["anomalies"],
-            "caught": o["caught"],
-            "recall": _pct(o["recall"]),
-            "alerts": o["anomaly_alerts"],
-            "true": o["true_alerts"],
-            "precision": _pct(o["precision"]),
-        }
-    )
+    rows = [_score_row(k["kind"], k["kpi"], k, k["alerts"]) for k in result["kinds"]]
+    rows.append(_score_row("overall", "", o, o["anomaly_alerts"]))
     if fmt == OutputFormat.csv:
         print_rows(rows, fmt)
         return
@@ -131,3 +122,36 @@ def eval_detection_cmd(
     for k in result["kinds"]:
         for miss in k["missed"]:
             console.print(f"  missed {k['kind']}: {miss}")
+
+
+@eval_app.command("forecast")
+def eval_forecast_cmd(
+    origins: OriginsOpt = 3,
+    horizon: BacktestHorizonOpt = 6,
+    models: ModelsOpt = "auto",
+    fmt: FormatOpt = OutputFormat.table,
+    ws_path: WorkspaceOpt = None,
+) -> None:
+    """The demand forecast backtested per level against seasonal naive, with the additivity check and truth/'s
+    demand shift (docs/forecasting.md "Evaluation on the demo company")."""
+    from ..evaluation.forecast import evaluation_json, verdict
+    from ..present.forecast_rows import MEASURE_KINDS, records
+    from ..runs.forecast import parse_models
+    from ..runs.forecast_eval import forecast_evaluation
+
+    report = forecast_evaluation(workspace.open(ws_path), origins, horizon, parse_models(models))
+    if fmt == OutputFormat.json:
+        print_json(evaluation_json(report))
+        return
+    months = ", ".join(f"{o:%Y-%m}" for o in report.origins)
+    kinds = MEASURE_KINDS | {"adds_up_gap": "number"}
+    print_rows(
+        records(report.levels), fmt, title=f"Forecast backtest, origins {months}, {horizon} months ahead", kinds=kinds
+    )
+    if report.shift is not None and report.shift_truth is not None:
+        t = report.shift_truth
+        title = f"Demand shift: family {t.family} × {t.factor:g} from {t.start:%Y-%m}"
+        print_rows(records(report.shift), fmt, title=title, kinds=MEASURE_KINDS)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
+    console.print(verdict(report), highlight=False)

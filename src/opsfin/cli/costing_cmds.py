@@ -10,13 +10,9 @@ import typer
 
 from .. import workspace
 from ..errors import UserError
-from .options import FormatOpt, OutputFormat, WorkspaceOpt
+from .options import EngineOpt, FormatOpt, FromOpt, OutputFormat, ToOpt, WorkspaceOpt
 from .output import print_rows
 from .root import app
-
-FromOpt = Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")]
-EngineOpt = Annotated[str | None, typer.Option(help="duckdb (default) or spark")]
 
 
 @app.command("unit-economics")

@@ -129,8 +129,47 @@ def _print_result(result: ingest.LoadResult, out: OutputFormat, workspace: Path 
         )
 
 
+def _check_the_source(path: Path | None, sql: str | None, doc: str | None, source_url: str | None) -> None:
+    """A load reads either a file or a --sql query, each with the options that go with it."""
+    if sql is not None:
+        if path is not None:
+            raise UserError("give either a file or --sql, not both")
+        if doc is not None:
+            raise UserError("--doc-format does not apply to --sql")
+        if source_url is None:
+            raise UserError("--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)")
+    else:
+        if path is None:
+            raise UserError("give a file to load (or --sql with --source-url)")
+        if source_url is not None:
+            raise UserError("--source-url goes with --sql")
+
+
+def _audit_the_load(workspace: Path | None, result: ingest.LoadResult) -> None:
+    """One audit entry for a load that added rows, or for one whose process was killed before its entry."""
+    from ..runs.audit_trail import (
+        landed_load_payload,
+        load_payload,
+        record_landed_write,
+        record_write,
+    )
+    from .users_cmds import cli_actor
+
+    ws = opsfin_workspace.open(workspace)
+    if not result.already_loaded:  # a load that added nothing changed nothing
+        record_write(ws, cli_actor(), "load.ingest", "load", result.load_id, load_payload(result))
+    else:  # unless the process that loaded it was killed before its audit entry
+        record_landed_write(
+            ws,
+            cli_actor(),
+            "load.ingest",
+            "load",
+            result.load_id,
+            landed_load_payload(ws, result.load_id),
+        )
+
+
 @app.command("ingest")
-# long: half of it is the verb's option declarations; the body calls ingest and audits the load
 def ingest_cmd(
     path: Annotated[Path | None, typer.Argument(help="file to load (omit with --sql)", show_default=False)] = None,
     table: Annotated[str | None, typer.Option("--table", "-t", help="canonical table a tabular file fills")] = None,
@@ -175,13 +214,9 @@ def ingest_cmd(
     """
     doc, out = resolve_formats(fmt, doc_format, output)
     with _progress_display(out == OutputFormat.table) as progress:
+        _check_the_source(path, sql, doc, source_url)
         if sql is not None:
-            if path is not None:
-                raise UserError("give either a file or --sql, not both")
-            if doc is not None:
-                raise UserError("--doc-format does not apply to --sql")
-            if source_url is None:
-                raise UserError("--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)")
+            assert source_url is not None  # checked above
             result = ingest.ingest_sql(
                 workspace,
                 sql,
@@ -192,10 +227,7 @@ def ingest_cmd(
                 progress=progress,
             )
         else:
-            if path is None:
-                raise UserError("give a file to load (or --sql with --source-url)")
-            if source_url is not None:
-                raise UserError("--source-url goes with --sql")
+            assert path is not None  # checked above
             result = ingest.ingest_file(
                 workspace,
                 path,
@@ -207,26 +239,7 @@ def ingest_cmd(
                 sheet=sheet,
                 progress=progress,
             )
-    from ..runs.audit_trail import (
-        landed_load_payload,
-        load_payload,
-        record_landed_write,
-        record_write,
-    )
-    from .users_cmds import cli_actor
-
-    ws = opsfin_workspace.open(workspace)
-    if not result.already_loaded:  # a load that added nothing changed nothing
-        record_write(ws, cli_actor(), "load.ingest", "load", result.load_id, load_payload(result))
-    else:  # unless the process that loaded it was killed before its audit entry
-        record_landed_write(
-            ws,
-            cli_actor(),
-            "load.ingest",
-            "load",
-            result.load_id,
-            landed_load_payload(ws, result.load_id),
-        )
+    _audit_the_load(workspace, result)
     _print_result(result, out, workspace)
 
 

@@ -10,7 +10,7 @@ from .. import workspace
 from ..core.dimensions import DIMENSIONS, parse_where
 from ..errors import UserError
 from ..present import kpi_value_kind
-from .options import FormatOpt, OutputFormat, WorkspaceOpt
+from .options import EngineOpt, FormatOpt, FromOpt, OutputFormat, ToOpt, WorkspaceOpt
 from .output import print_rows
 from .root import app
 
@@ -23,7 +23,7 @@ def kpi_cmd(
     where: Annotated[list[str] | None, typer.Option(help="filter DIM=VALUE (repeatable; VALUE may list a,b)")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD); clips the first period")] = None,
     to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD); clips the last period")] = None,
-    engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark")] = None,
+    engine: EngineOpt = None,
     list_: Annotated[bool, typer.Option("--list", help="show the KPI catalog")] = False,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
@@ -56,9 +56,9 @@ def kpi_cmd(
 @app.command("bottlenecks")
 def bottlenecks_cmd(
     grain: Annotated[str, typer.Option(help="day, week, month, quarter or year")] = "month",
-    from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
-    engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:

@@ -8,7 +8,7 @@ import polars as pl
 import typer
 
 from .. import workspace
-from ..present.matching_rows import bank_match_rows, invoice_lines_json
+from ..present.matching_rows import INVOICE_CSV_KEYS, bank_match_rows, invoice_lines_json
 from .alerts_cmds import eval_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import console, err_console, print_json, print_rows
@@ -191,25 +191,8 @@ def match_invoices_cmd(
         print_json({"summary": run.summary, "lines": invoice_lines_json(run.lines)})
         return
     rows = run.lines.with_columns(pl.col("issues").list.join(","))
-    columns = (
-        "match_id",
-        "invoice_id",
-        "line",
-        "status",
-        "issues",
-        "supplier_id",
-        "po_id",
-        "qty",
-        "received_qty",
-        "unit_price",
-        "po_unit_price",
-        "amount",
-        "money_at_stake",
-        "currency",
-        "decision",
-    )
     if fmt == OutputFormat.csv:
-        print_rows(rows.select(*columns), fmt)
+        print_rows(rows.select(*INVOICE_CSV_KEYS), fmt)
         return
     _print_summary(run.summary, "Three-way match")
     flagged = run.lines.filter(pl.col("status") != "matched")
@@ -300,22 +283,39 @@ def _decide(match_id: str, decision: str, ws_path) -> None:
         )
 
 
+MatchId = Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")]
+
+
 @match_app.command("confirm")
-def match_confirm_cmd(
-    match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
-    ws_path: WorkspaceOpt = None,
-) -> None:
+def match_confirm_cmd(match_id: MatchId, ws_path: WorkspaceOpt = None) -> None:
     """Confirm a proposed match (audited); later runs keep it as it is."""
     _decide(match_id, "confirmed", ws_path)
 
 
 @match_app.command("reject")
-def match_reject_cmd(
-    match_id: Annotated[str, typer.Argument(help="a match id from `opsfin match bank|invoices`")],
-    ws_path: WorkspaceOpt = None,
-) -> None:
+def match_reject_cmd(match_id: MatchId, ws_path: WorkspaceOpt = None) -> None:
     """Reject a proposed, kept or confirmed match (audited); later runs never propose it again."""
     _decide(match_id, "rejected", ws_path)
+
+
+#: the bank's measures of `opsfin eval matching`: (measure, rate, counted, out of, note, digits of the %)
+BANK_MEASURES = (
+    ("bank: auto pairs precision", "pair_precision", "correct_auto_pairs", "auto_pairs", "auto pairs in the truth", 2),
+    ("bank: auto pairs recall", "pair_recall", "correct_auto_pairs", "truth_pairs", "true pairs", 2),
+    (
+        "bank: matchable lines auto-matched correctly",
+        "auto_correct_rate",
+        "auto_correct_lines",
+        "matchable_lines",
+        "(target >= 98%)",
+        2,
+    ),
+    ("bank: wrong auto matches", "wrong_auto_rate", "wrong_auto_lines", "auto_lines", "auto lines (target <= 0.1%)", 3),
+)
+
+
+def _measure(measure: str, rate: float | None, part: int, whole: int, note: str, digits: int) -> dict:
+    return {"measure": measure, "value": _pct(rate, digits), "detail": f"{part}/{whole} {note}"}
 
 
 @eval_app.command("matching")
@@ -329,26 +329,8 @@ def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt
         return
     b, inv = result["bank"], result["invoices"]
     rows = [
-        {
-            "measure": "bank: auto pairs precision",
-            "value": _pct(b["pair_precision"], 2),
-            "detail": f"{b['correct_auto_pairs']}/{b['auto_pairs']} auto pairs in the truth",
-        },
-        {
-            "measure": "bank: auto pairs recall",
-            "value": _pct(b["pair_recall"], 2),
-            "detail": f"{b['correct_auto_pairs']}/{b['truth_pairs']} true pairs",
-        },
-        {
-            "measure": "bank: matchable lines auto-matched correctly",
-            "value": _pct(b["auto_correct_rate"], 2),
-            "detail": f"{b['auto_correct_lines']}/{b['matchable_lines']} (target >= 98%)",
-        },
-        {
-            "measure": "bank: wrong auto matches",
-            "value": _pct(b["wrong_auto_rate"], 3),
-            "detail": f"{b['wrong_auto_lines']}/{b['auto_lines']} auto lines (target <= 0.1%)",
-        },
+        _measure(name, b[rate], b[part], b[whole], note, digits)
+        for name, rate, part, whole, note, digits in BANK_MEASURES
     ]
     for k in inv["kinds"]:
         rows.append(
@@ -359,13 +341,8 @@ def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt
                 f"of {k['flagged']} flagged (target recall >= 95%)",
             }
         )
-    rows.append(
-        {
-            "measure": "invoices: clean lines flagged",
-            "value": _pct(inv["clean_flag_rate"], 2),
-            "detail": f"{inv['clean_flagged']}/{inv['clean_lines']} (target <= 2%)",
-        }
-    )
+    clean_rate, flagged, lines = inv["clean_flag_rate"], inv["clean_flagged"], inv["clean_lines"]
+    rows.append(_measure("invoices: clean lines flagged", clean_rate, flagged, lines, "(target <= 2%)", 2))
     if fmt == OutputFormat.csv:
         print_rows(rows, fmt)
         return

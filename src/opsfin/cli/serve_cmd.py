@@ -36,28 +36,50 @@ def check_port(host: str, port: int) -> None:
         ) from exc
 
 
-def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = True) -> None:
-    """Build the app over the workspace and serve it with uvicorn until interrupted."""
+MAX_WORKERS = 32
+
+
+def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = True, workers: int = 1) -> None:
+    """Build the app over the workspace and serve it with uvicorn until interrupted; with `workers` > 1,
+    in that many processes (each builds the app itself, from WORKSPACE_ENV)."""
+    import os
+
     import uvicorn
 
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UserError(f"use 1 to {MAX_WORKERS} worker processes (about one per core)", param="workers", value=workers)
     check_port(host, port)
 
+    from .. import workspace
     from ..web import create_app
-    from ..web.app import server_options
+    from ..web.app import WORKSPACE_ENV, server_options
 
-    application = create_app(ws_path, warm=True)
+    if workers == 1:
+        application = create_app(ws_path, warm=True)
+        ws = application.state.opsfin.ws
+        target: object = application
+    else:
+        from ..appdb import open_app_db
+
+        ws = workspace.open(ws_path)
+        open_app_db(ws).close()  # create or migrate it once here, not in every worker at the same moment
+        os.environ[WORKSPACE_ENV] = str(ws.path)
+        target = "opsfin.web.app:app_from_environment"
     if banner:
+        processes = f" in {workers} worker processes" if workers > 1 else ""
         console.print(
-            f"[bold]opsfin[/bold] serving {application.state.opsfin.ws.path} at "
-            f"[bold]http://{host}:{port}/[/bold] (API docs at /api/docs); Ctrl+C stops it."
+            f"[bold]opsfin[/bold] serving {ws.path} at [bold]http://{host}:{port}/[/bold]{processes} "
+            "(API docs at /api/docs); Ctrl+C stops it."
         )
     uvicorn.run(
-        application,
+        target,
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
-        **server_options(application.state.opsfin.ws.settings.web),
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
+        **server_options(ws.settings.web),
     )
 
 
@@ -65,7 +87,10 @@ def serve(ws_path, host: str = "127.0.0.1", port: int = 8000, banner: bool = Tru
 def serve_cmd(
     host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 for every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="worker processes (about one per core); they share the app database")
+    ] = 1,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Serve the web app (dashboards, drill-down, comments, actions) and the REST API at /api/v1."""
-    serve(ws_path, host, port)
+    serve(ws_path, host, port, workers=workers)

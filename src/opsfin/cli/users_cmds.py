@@ -23,6 +23,14 @@ tokens_app = typer.Typer(name="tokens", help="Bearer tokens for machine access t
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
+UserName = Annotated[str, typer.Argument(help="login name")]
+PasswordStdinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="read the password from the first line of stdin (default: prompt twice, hidden)"
+    ),
+]
+
 
 def cli_actor() -> str:
     """Who made a change from the command line, for the audit log: "cli:<os user>"."""
@@ -73,13 +81,7 @@ def users_add_cmd(
         str | None,
         typer.Option(help="limit the user to these sites (comma-separated site ids); default: every site"),
     ] = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="read the password from the first line of stdin (default: prompt twice, hidden)",
-        ),
-    ] = False,
+    password_stdin: PasswordStdinOpt = False,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Add a user. The password (at least 8 characters, not a common one) is stored only as an argon2 hash."""
@@ -122,38 +124,28 @@ def users_list_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = 
     print_rows([_user_row(u, fmt) for u in db.list_users()], fmt, title="Users")
 
 
-@users_app.command("disable")
-def users_disable_cmd(
-    name: Annotated[str, typer.Argument(help="login name")],
-    ws_path: WorkspaceOpt = None,
-) -> None:
-    """Disable a user: logins, sessions and the user's tokens stop working at once."""
+def _set_disabled(name: str, ws_path, disabled: bool) -> None:
     _, db = _open(ws_path)
-    db.disable_user(name, actor=cli_actor())
-    typer.echo(f"user {name} disabled")
+    (db.disable_user if disabled else db.enable_user)(name, actor=cli_actor())
+    typer.echo(f"user {name} {'disabled' if disabled else 'enabled'}")
+
+
+@users_app.command("disable")
+def users_disable_cmd(name: UserName, ws_path: WorkspaceOpt = None) -> None:
+    """Disable a user: logins, sessions and the user's tokens stop working at once."""
+    _set_disabled(name, ws_path, disabled=True)
 
 
 @users_app.command("enable")
-def users_enable_cmd(
-    name: Annotated[str, typer.Argument(help="login name")],
-    ws_path: WorkspaceOpt = None,
-) -> None:
+def users_enable_cmd(name: UserName, ws_path: WorkspaceOpt = None) -> None:
     """Enable a disabled user again (recorded in the audit log)."""
-    _, db = _open(ws_path)
-    db.enable_user(name, actor=cli_actor())
-    typer.echo(f"user {name} enabled")
+    _set_disabled(name, ws_path, disabled=False)
 
 
 @users_app.command("set-password")
 def users_set_password_cmd(
-    name: Annotated[str, typer.Argument(help="login name")],
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="read the password from the first line of stdin (default: prompt twice, hidden)",
-        ),
-    ] = False,
+    name: UserName,
+    password_stdin: PasswordStdinOpt = False,
     ws_path: WorkspaceOpt = None,
 ) -> None:
     """Set a user's password (a reset): the user's sessions end; the audit log records who did it."""

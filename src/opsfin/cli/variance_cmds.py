@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import workspace
-from .options import FormatOpt, OutputFormat, WorkspaceOpt
+from .options import EngineOpt, FormatOpt, OutputFormat, WorkspaceOpt
 from .output import print_rows
 from .root import app
 
@@ -27,7 +27,7 @@ def variance_cmd(
     monthly: Annotated[bool, typer.Option("--monthly", help="one bridge per month")] = False,
     drill: Annotated[str | None, typer.Option(help="print the source rows of this category instead")] = None,
     member: Annotated[str | None, typer.Option(help="with --drill and --by: only this member's rows")] = None,
-    engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark")] = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:

@@ -170,15 +170,7 @@ def abc_inputs(
     """Read everything the ABC engine needs for [start, end] (inclusive days; None = open) from the
     warehouse `Tables` (DuckDB or Spark) or a DuckDB connection."""
     t = costing_tables(source, base_currency)
-    centres = {
-        cc: {
-            "cost_center_id": cc,
-            "kind": r["kind"],
-            "site_id": r["site_id"],
-            "site_kind": r["site_kind"],
-        }
-        for cc, r in cost_centres(t).items()
-    }
+    centres = cost_centres(t)
     cost = _pooled_cost(t, list(config.roles), start, end)
     hours = _activity_hours(t, start, end)
     quantities: dict[str, dict[Key, float]] = {

@@ -192,15 +192,7 @@ def allocation_inputs(source: Any, period: dt.date, roles: tuple[str, ...]) -> A
     Spark) or a DuckDB connection."""
     t = costing_tables(source)
     lo, hi = month_bounds(period)
-    centres = {
-        cc: {
-            "cost_center_id": cc,
-            "kind": r["kind"],
-            "site_id": r["site_id"],
-            "site_kind": r["site_kind"],
-        }
-        for cc, r in cost_centres(t).items()
-    }
+    centres = cost_centres(t)
     return AllocationInputs(period, centres, _month_costs(t, lo, hi, roles), _month_drivers(t, lo, hi))
 
 

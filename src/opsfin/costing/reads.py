@@ -184,16 +184,7 @@ def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     last = last.filter(last._rank == 0).select(
         _oid="order_id", _last_qty=last.qty_good.cast("float64"), completion_shift_id="shift_id"
     )
-    o = selected.select(
-        "order_id",
-        "site_id",
-        "product_id",
-        "status",
-        "released_at",
-        "completed_at",
-        product="product_id",
-    )
-    o = reach(t, o, "production_orders", {"family"}, keep_rows=True)
+    o = reach(t, selected.mutate(product=selected.product_id), "production_orders", {"family"}, keep_rows=True)
     j = o.left_join(produced, o.order_id == produced._ref)
     j = j.left_join(last, j.order_id == last._oid)
     expr = j.select(

@@ -116,7 +116,6 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     return per_unit, basis, shares
 
 
-# long: the per-group assembly in one pass; over 80 only since ruff format, to split next
 def unit_economics(
     t: Any,
     base_currency: str,
@@ -131,28 +130,55 @@ def unit_economics(
     _check_range(start, end)
     t = costing_tables(t, base_currency)
     with_shift = "shift" in dims
-    base: dict[tuple, dict[str, Any]] = {}
+    sales = _sales_by_cell(t, base_currency, start, end)
+    per_unit, basis, shares = _unit_costs(t, start, end, with_shift)
+    fine = _cost_of_units_sold(sales, per_unit, basis, shares if with_shift else None)
+    rows = [_margin_row(dims, key, g) for key, g in _grouped(fine, dims)]
+    schema: ColumnTypes = {
+        **{DIMS[d]: pl.Utf8 for d in dims},
+        "units": pl.Float64,
+        "revenue": MONEY,
+        **{c: MONEY for c in COMPONENTS},
+        "unit_cost": pl.Decimal(18, 4),
+        "contribution_margin": MONEY,
+        "cm_per_unit": pl.Decimal(18, 4),
+        "cm_ratio": pl.Float64,
+        "cost_basis": pl.Utf8,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def _sales_by_cell(t: Any, base_currency: str, start: dt.date | None, end: dt.date | None) -> dict[tuple, dict]:
+    """(product, family, site, customer) -> units shipped and revenue (base currency) in [start, end]."""
+    sales: dict[tuple, dict[str, Any]] = {}
 
     def cell(product, family, site, customer):
-        return base.setdefault((product, family, site, customer), {"units": 0.0, "revenue": ZERO})
+        return sales.setdefault((product, family, site, customer), {"units": 0.0, "revenue": ZERO})
 
     for r in reads.units_shipped(t, start, end):
         cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
     for r in revenue_lines(t, base_currency, start, end):
         cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["revenue"]
+    return sales
 
-    per_unit, basis, shares = _unit_costs(t, start, end, with_shift)
-    fine: list[dict[str, Any]] = []  # (product, family, site, customer, shift) cells with rounded money
-    for (product, family, site, customer), v in sorted(base.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        if with_shift and shares.get(product):
+
+def _cost_of_units_sold(
+    sales: dict[tuple, dict[str, Any]], per_unit: dict, basis: dict, shares: dict | None
+) -> list[dict[str, Any]]:
+    """One row per (product, family, site, customer, shift) cell: its units and revenue, and the actual cost
+    of its units by component, rounded to the cent. With `shares` (split by shift) a cell's units and
+    revenue are spread over the product's completion shifts by the quantity each completed."""
+    fine: list[dict[str, Any]] = []
+    for (product, family, site, customer), v in sorted(sales.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        if shares is not None and shares.get(product):
             sh = sorted(shares[product].items())
             total_q = sum(q for _, q in sh)
             rev = allocate(v["revenue"], [(s, q) for s, q in sh]) if v["revenue"] else {}
             cells = [(s, v["units"] * q / total_q, rev.get(s, ZERO)) for s, q in sh]
         else:
-            cells = [(NO_SHIFT if with_shift else None, v["units"], v["revenue"])]
+            cells = [(NO_SHIFT if shares is not None else None, v["units"], v["revenue"])]
         for shift, units, revenue in cells:
-            uc = per_unit.get((product, shift) if with_shift else product)
+            uc = per_unit.get((product, shift) if shares is not None else product)
             money = {c: (cents(Decimal(str(units)) * uc[c]) if uc else ZERO) for c in COMPONENTS}
             fine.append(
                 {
@@ -167,7 +193,11 @@ def unit_economics(
                     "cost_basis": basis.get(product, "none") if units else "none",
                 }
             )
+    return fine
 
+
+def _grouped(fine: list[dict[str, Any]], dims: list[str]) -> list[tuple[tuple, dict[str, Any]]]:
+    """The cells summed per group of `dims`, in group order: units, revenue, cost by component, cost bases."""
     groups: dict[tuple, dict[str, Any]] = {}
     for f in fine:
         key = tuple(f[DIMS[d]] for d in dims)
@@ -178,36 +208,26 @@ def unit_economics(
             g[c] += f[c]
         if f["units"]:
             g["bases"].add(f["cost_basis"])
-    rows = []
-    for key, g in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
-        full = sum((g[c] for c in COMPONENTS), ZERO)
-        cm = g["revenue"] - sum((g[c] for c in VARIABLE), ZERO)
-        units = Decimal(str(g["units"]))
-        rows.append(
-            {
-                **{DIMS[d]: k for d, k in zip(dims, key, strict=True)},
-                "units": g["units"],
-                "revenue": g["revenue"],
-                **{c: g[c] for c in COMPONENTS},
-                "unit_cost": round_per_unit(full / units) if units else None,
-                "contribution_margin": cm,
-                "cm_per_unit": round_per_unit(cm / units) if units else None,
-                "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
-                "cost_basis": ",".join(sorted(g["bases"])) or "none",
-            }
-        )
-    schema: ColumnTypes = {
-        **{DIMS[d]: pl.Utf8 for d in dims},
-        "units": pl.Float64,
-        "revenue": MONEY,
-        **{c: MONEY for c in COMPONENTS},
-        "unit_cost": pl.Decimal(18, 4),
-        "contribution_margin": MONEY,
-        "cm_per_unit": pl.Decimal(18, 4),
-        "cm_ratio": pl.Float64,
-        "cost_basis": pl.Utf8,
+    return sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
+
+
+def _margin_row(dims: list[str], key: tuple, g: dict[str, Any]) -> dict[str, Any]:
+    """A group's row: its sums, full unit cost, contribution margin (revenue − variable cost), per unit and
+    as a ratio of revenue."""
+    full = sum((g[c] for c in COMPONENTS), ZERO)
+    cm = g["revenue"] - sum((g[c] for c in VARIABLE), ZERO)
+    units = Decimal(str(g["units"]))
+    return {
+        **{DIMS[d]: k for d, k in zip(dims, key, strict=True)},
+        "units": g["units"],
+        "revenue": g["revenue"],
+        **{c: g[c] for c in COMPONENTS},
+        "unit_cost": round_per_unit(full / units) if units else None,
+        "contribution_margin": cm,
+        "cm_per_unit": round_per_unit(cm / units) if units else None,
+        "cm_ratio": float(cm / g["revenue"]) if g["revenue"] else None,
+        "cost_basis": ",".join(sorted(g["bases"])) or "none",
     }
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
 # ------------------------------------------------------------------------------ warehouses and support

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .master import Company
+from .master import FAMILIES, Company
 
 KPI_KINDS = {
     "energy_drift": ("energy_per_unit", "machine"),
@@ -43,6 +43,7 @@ class AnomalyPlan:
     start: dt.date
     items: list[Anomaly] = field(default_factory=list)
     matching: list[Anomaly] = field(default_factory=list)  # found by matching; recorded as they happen
+    shift: Anomaly | None = None  # the injected demand shift (also in `items`; not a detector target)
 
     def _active(self, kind: str, entity: str, day: dt.date) -> Anomaly | None:
         for a in self.items:
@@ -80,6 +81,10 @@ class AnomalyPlan:
                 return a.params["surge"]
         return 1.0
 
+    def demand_shift_factor(self, family: str, day: dt.date) -> float:
+        a = self.shift
+        return a.params["factor"] if a and a.entity_id == family and a.start <= day <= a.end else 1.0
+
     def forced_overtime(self, site: str, day: dt.date) -> bool:
         return self._active("overtime_breach", site, day) is not None
 
@@ -94,7 +99,7 @@ class AnomalyPlan:
         self.matching.append(Anomaly(kind, entity_type, entity_id, day, day, description))
 
     def truth_records(self) -> list[dict]:
-        out = []
+        out: list[dict] = []
         for i, a in enumerate(
             sorted(self.items, key=lambda a: (a.kind, a.start, a.entity_id))
             + sorted(self.matching, key=lambda a: (a.kind, a.start, a.entity_id))
@@ -111,6 +116,8 @@ class AnomalyPlan:
                     "description": a.description,
                 }
             )
+            if a.kind == "demand_shift":
+                out[-1]["factor"] = a.params["factor"]  # the family's level after the shift ÷ before
         return out
 
 
@@ -148,7 +155,7 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
     short, long_ = (20, 40) if s.name == "tiny" else (75, 150)
     chosen_machines = pick(machines, 2 * n)
     for m in chosen_machines[:n]:
-        drift = round(float(rng.uniform(0.25, 0.35)), 2)
+        drift = round(float(rng.uniform(0.35, 0.45)), 2)
         add(
             "energy_drift",
             m,
@@ -236,4 +243,34 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
         seen[key] = a.end
         kept.append(a)
     plan.items = kept
+    _demand_shift(plan, c, rng)  # drawn last: the other anomalies keep their draws
     return plan
+
+
+def _demand_shift(plan: AnomalyPlan, c: Company, rng: np.random.Generator) -> None:
+    """One family's level drops or rises by 25–40 % from the first day of a month to the end of the history,
+    with at least a third of the history (two months at least) on either side. It names no KPI: forecasts
+    should show it, the detector is not scored on it."""
+    s = c.scale
+    lo, hi = max(1, s.months // 3), s.months - max(2, s.months // 3)
+    if hi < lo:
+        return
+    family = str(rng.choice(FAMILIES))
+    k = int(rng.integers(lo, hi + 1))
+    size = round(float(rng.uniform(0.25, 0.40)), 2)
+    factor = round(1 - size if rng.random() < 0.5 else 1 + size, 2)
+    y, m = divmod(s.start.month - 1 + k, 12)
+    start = dt.date(s.start.year + y, m + 1, 1)
+    verb = "drops" if factor < 1 else "rises"
+    a = Anomaly(
+        "demand_shift",
+        "family",
+        family,
+        start,
+        s.end,
+        f"Demand for {family} {verb} by {size:.0%} from {start:%Y-%m} on (level × {factor:.2f}).",
+        None,
+        {"factor": factor},
+    )
+    plan.items.append(a)
+    plan.shift = a

@@ -16,10 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..canonical import MODEL_TABLE_NAMES
+from ..canonical.tables import DERIVED_TABLES
 from ..errors import UserError
 from ..workspace import Workspace, init
 from . import month_end, people, production, purchasing, sales
 from .anomalies import plan_anomalies
+from .demand import SPARE_SAFETY_STOCK, add_spare_parts, plan_demand_events
 from .master import ACCOUNT, BASE, build_company
 from .money import half_even_int
 from .plans import (
@@ -31,7 +33,7 @@ from .plans import (
     volume_plan,
 )
 from .readings import month_readings
-from .scales import SCALES
+from .scales import SCALES, Scale
 from .state import Sim
 from .write import Writer
 
@@ -95,26 +97,30 @@ def _prepare_dir(directory: Path, overwrite: bool) -> None:
 
 def generate(
     directory: str | Path,
-    scale: str = "demo",
+    scale: str | Scale = "demo",
     seed: int = 42,
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> DemoResult:
-    if scale not in SCALES:
+    """Build the demo company of `scale` (a name of SCALES, or a Scale of one's own, as tests do)."""
+    if isinstance(scale, str) and scale not in SCALES:
         raise UserError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     started = dt.datetime.now()
     directory = Path(directory).expanduser().resolve()
     _prepare_dir(directory, overwrite)
     ws = init(directory, company="opsfin Demo Manufacturing", base_currency=BASE)
+    sc = SCALES[scale] if isinstance(scale, str) else scale
+    scale = sc.name
     (directory / MARKER).write_text(f"scale={scale} seed={seed}\n", encoding="utf-8")
-    sc = SCALES[scale]
     steps = sc.months + 3
     tell = progress or (lambda stage, detail, done, total: None)
     tell("planning", "demand, budget, standard costs", 0, steps)
     rng = np.random.default_rng([seed, 1])
-    company = build_company(sc, np.random.default_rng([seed, 2]))
+    master_rng = np.random.default_rng([seed, 2])
+    company = build_company(sc, master_rng)
+    add_spare_parts(company, master_rng)
     plan = plan_anomalies(company, np.random.default_rng([seed, 3]))
-    sim = Sim(company, plan, rng)
+    sim = Sim(company, plan, rng, demand=plan_demand_events(company, np.random.default_rng([seed, 5])))
     for cust in np.random.default_rng([seed, 4]).choice(
         [c for c in company.customers if company.customer[c].ccy == BASE][:15],
         size=max(2, sc.anomaly_instances),
@@ -148,10 +154,10 @@ def generate(
 def _simulate(sim: Sim, writer: Writer, fixed_budget: dict, progress: Progress, steps: int) -> None:
     c = sim.c
     _opening_balances(sim)
-    usage = purchasing.usage_per_day(sim)
     month_list = months(c.scale.start, c.scale.end)
     for k, (first, last) in enumerate(month_list):
         progress("simulating", f"{first:%Y-%m}", 1 + k, steps)
+        usage = purchasing.usage_per_day(sim, first + dt.timedelta(days=14))
         day = first
         while day <= last:
             production.receive_transfers(sim, day)
@@ -188,16 +194,17 @@ def _opening_balances(sim: Sim) -> None:
     c = sim.c
     day = c.scale.start
     when = dt.datetime.combine(day, dt.time(0, 0))
-    for p in c.finished:
+    for p in c.finished:  # ten days of demand; a spare part's safety stock
+        qty = int(sim.demand_rate(p, day) * 10)
         sim.move(
             when,
             c.warehouse_site,
             p,
-            int(sim.daily_demand[p] * 10),
+            max(qty, SPARE_SAFETY_STOCK) if p in c.spares else qty,
             "adjustment",
             "OPENING-BALANCE",
         )
-    use = purchasing.usage_per_day(sim)
+    use = purchasing.usage_per_day(sim, day + dt.timedelta(days=14))
     for (site, item), per_day in sorted(use.items()):
         qty = int(per_day * 18)
         sim.move(when, site, item, qty, "adjustment", "OPENING-BALANCE")
@@ -279,7 +286,7 @@ def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list
     statements, transactions, sim.bank_truth = _bank_rows(sim)
     writer.write("bank_statements", statements)
     writer.write("bank_transactions", transactions)
-    missing = [t for t in MODEL_TABLE_NAMES if not writer.counts.get(t)]
+    missing = [t for t in MODEL_TABLE_NAMES if not writer.counts.get(t) and t not in DERIVED_TABLES]
     if missing:
         raise AssertionError(f"demo generator wrote no rows to: {', '.join(missing)}")
 
@@ -341,6 +348,19 @@ def _write_truth(sim: Sim, folder: Path) -> None:
             }
         ),
         folder / "bank_matches.parquet",
+    )
+    promotions = sim.demand.truth_rows() if sim.demand is not None else []
+    pq.write_table(
+        pa.table(
+            {
+                "product_id": pa.array([p[0] for p in promotions], pa.string()),
+                "family": pa.array([p[1] for p in promotions], pa.string()),
+                "month": pa.array([p[2] for p in promotions], pa.date32()),
+                "uplift": pa.array([p[3] for p in promotions], pa.float64()),
+                "price_cut": pa.array([p[4] for p in promotions], pa.float64()),
+            }
+        ),
+        folder / "promotions.parquet",
     )
     it = sorted(sim.invoice_truth)
     pq.write_table(

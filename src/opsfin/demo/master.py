@@ -74,6 +74,7 @@ SHIFT_PATTERNS = [  # per plant index: shifts (name, start hour, hours), working
     ([("Early", 6, 8.0), ("Late", 14, 8.0)], 6),
 ]
 FAMILIES = ["Pumps", "Valves", "Controllers", "Sensors"]
+SPARE_FAMILY = "Spare parts"  # finished goods with intermittent, lumpy demand (demo/demand.py)
 CUSTOMER_SEGMENTS = ["OEM", "Distributor", "Retail", "Project"]
 COUNTRIES_EUR = ["DE", "FR", "NL", "AT", "BE", "IT", "ES"]
 
@@ -119,7 +120,8 @@ class Company:
     site_energy_price: dict[str, int] = field(default_factory=dict)  # 1e-4 EUR per kWh
     site_shifts: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict)  # (shift_id, start h, hours)
     site_workdays: dict[str, int] = field(default_factory=dict)
-    finished: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)  # every finished good, the spare parts last
+    spares: list[str] = field(default_factory=list)  # the spare-parts family (also in `finished`)
     bought: list[str] = field(default_factory=list)  # raw materials and components
     product_plant: dict[str, str] = field(default_factory=dict)
     product_family: dict[str, str] = field(default_factory=dict)
@@ -150,6 +152,11 @@ class Company:
     support_site: str = "S1"
     fx: dict[str, np.ndarray] = field(default_factory=dict)  # currency -> daily rate (1e-8) from scale.start
     days: int = 0
+
+    @property
+    def regular(self) -> list[str]:
+        """The finished goods of the regular families (all but the spare parts)."""
+        return self.finished[: len(self.finished) - len(self.spares)]
 
 
 def _price(rng: np.random.Generator, lo: float, hi: float) -> int:

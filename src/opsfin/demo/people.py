@@ -18,7 +18,7 @@ def decide_overtime(sim: Sim, day: dt.date) -> None:
     c = sim.c
     for site in c.plants:
         load = sum(sum(item[3] for item in sim.queues[wc]) for wc in c.wc_ids if c.wc_site[wc] == site)
-        daily = sum(sim.daily_demand[p] for p in c.finished if c.product_plant[p] == site)
+        daily = sum(sim.demand_rate(p, day) for p in c.finished if c.product_plant[p] == site)
         sim.overtime_today[site] = sim.plan.forced_overtime(site, day) or load > daily * 2.2
 
 
@@ -113,6 +113,8 @@ def open_tickets(sim: Sim, day: dt.date) -> None:
     c, rng = sim.c, sim.rng
     if day.weekday() >= 5:
         return
+    # a ticket is about a delivery: its customer is the one of an order shipped this month (else not known)
+    served = sim.shipped_to[1] if sim.shipped_to[0] == day.replace(day=1) else []
     for cc in c.support_ccs:
         staff = len(c.employees[f"sup:{cc}"])
         # each agent handles about 5.5 productive hours of tickets a day in normal times
@@ -126,5 +128,5 @@ def open_tickets(sim: Sim, day: dt.date) -> None:
             else:
                 closed_at = closed
                 csat = int(min(5, max(1, round(rng.normal(4.2 - handling / 200, 0.8)))))
-            cust = c.customers[int(rng.integers(0, len(c.customers)))] if rng.random() < 0.85 else None
+            cust = served[int(rng.integers(0, len(served)))] if rng.random() < 0.85 and served else None
             sim.rows["support_tickets"].append((sim.next_id("TK", 8), cc, cust, opened, closed_at, handling, csat))

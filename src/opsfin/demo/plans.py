@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from . import costing
+from .demand import spare_daily_demand
 from .master import ACCOUNT, STAGES
-from .sales import seasonality
 from .state import Sim
 
 TARGET_LOAD = 0.66  # share of the constraint's capacity the plan uses
@@ -25,10 +25,14 @@ def months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
 
 
 def plan_demand(sim: Sim) -> None:
-    """Mean daily demand per finished good, sized to the plant's constraint capacity."""
+    """Mean daily demand per finished good, the regular ones sized to the plant's constraint capacity (the
+    spare parts' few units come on top)."""
     c, rng = sim.c, sim.rng
+    for p in c.spares:
+        sim.daily_demand[p] = spare_daily_demand()
+        sim.lot_size[p] = 20
     for site in c.plants:
-        products = [p for p in c.finished if c.product_plant[p] == site]
+        products = [p for p in c.regular if c.product_plant[p] == site]
         shifts_h = sum(h for _, _, h in c.site_shifts[site])
         week_minutes = shifts_h * 60 * c.site_workdays[site]
         slowest = max(c.machine_cycle[c.wc_machines[f"{site}-{code}"][0]] for code, *_ in STAGES)
@@ -47,6 +51,8 @@ def plan_demand(sim: Sim) -> None:
 
 
 def volume_plan(sim: Sim) -> list[tuple]:
+    """The budget's volumes: each product's mean demand times its family's trend and season at mid-month.
+    Made before the year, it knows neither the promotions nor the injected demand shift."""
     c = sim.c
     rows = []
     for first, last in months(c.scale.start, c.scale.end):
@@ -54,7 +60,8 @@ def volume_plan(sim: Sim) -> list[tuple]:
         days = (last - first).days + 1
         mid = first + dt.timedelta(days=14)
         for p in c.finished:
-            qty = round(sim.daily_demand[p] * days * seasonality(mid) / 10) * 10
+            profile = sim.demand.product_factor(p, mid) if sim.demand is not None else 1.0
+            qty = round(sim.daily_demand[p] * days * profile / 10) * 10
             price = int(round(c.list_price[p] * 0.955 / 100)) * 100
             rows.append((version, first, p, float(qty), price))
     return rows

@@ -9,6 +9,7 @@ import datetime as dt
 import numpy as np
 
 from . import costing
+from .demand import SPARE_SAFETY_STOCK
 from .master import ACCOUNT, STAGES
 from .state import Sim
 
@@ -44,13 +45,15 @@ def plan_orders(sim: Sim, day: dt.date) -> None:
     backlog_qty: dict[str, int] = {}
     for ln in sim.backlog:
         backlog_qty[ln[4]] = backlog_qty.get(ln[4], 0) + ln[5]
+    spares = set(c.spares)
     for pid in c.finished:
         plant = c.product_plant[pid]
         if not is_workday(sim, plant, day):
             continue
-        d = sim.daily_demand[pid] * sim.plan.demand_surge(plant, day)
+        d = sim.demand_rate(pid, day) * sim.plan.demand_surge(plant, day)
         position = sim.stock[(c.warehouse_site, pid)] + sim.pipeline[pid] - backlog_qty.get(pid, 0)
-        reorder_point = d * 7
+        # a week of demand; a spare part keeps a stock for its next lumpy order
+        reorder_point = max(d * 7, SPARE_SAFETY_STOCK) if pid in spares else d * 7
         for _ in range(50):  # as many lots as it takes to get back above the reorder point
             if position >= reorder_point:
                 break

@@ -13,13 +13,16 @@ from .state import Sim
 VAT_PCT = 20
 
 
-def usage_per_day(sim: Sim) -> dict[tuple[str, str], float]:
+def usage_per_day(sim: Sim, day: dt.date | None = None) -> dict[tuple[str, str], float]:
+    """Bought items used per day and plant, with a 35 % margin: at the mean demand, or at the demand the
+    planner expects on `day` (the month's trend, season, shift and promotions)."""
     c = sim.c
     use: dict[tuple[str, str], float] = {}
     for pid in c.finished:
+        rate = sim.daily_demand[pid] if day is None else sim.demand_rate(pid, day)
         for comp, q in c.bom[pid]:
             key = (c.product_plant[pid], comp)
-            use[key] = use.get(key, 0.0) + sim.daily_demand[pid] * q * 1.35
+            use[key] = use.get(key, 0.0) + rate * q * 1.35
     return use
 
 

@@ -4,9 +4,9 @@ shipment date (revenue at actual price, COGS at standard), and customer payments
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from . import costing
+from .demand import spare_part_orders
 from .master import ACCOUNT, BASE
 from .people import warehouse_task
 from .state import Sim
@@ -14,35 +14,46 @@ from .state import Sim
 VAT_PCT = 20
 
 
-def seasonality(day: dt.date) -> float:
-    return 1.0 + 0.12 * math.sin(2 * math.pi * (day.timetuple().tm_yday - 80) / 365.25)
-
-
 def take_orders(sim: Sim, day: dt.date) -> None:
+    """The day's customer orders: order lines of the regular families, sized by each product's demand rate
+    (its family's trend and season, the injected shift, a promotion, a bottleneck surge), and the rare,
+    lumpy orders of the spare parts."""
     c, rng = sim.c, sim.rng
     if day.weekday() >= 5:
         return
-    n = int(rng.poisson(c.scale.orders_per_day * seasonality(day)))
-    for _ in range(n):
+    regular = c.regular
+    lines_per_product_day = c.scale.orders_per_day * c.scale.lines_per_order / len(regular)
+    for _ in range(int(rng.poisson(c.scale.orders_per_day))):
         cust = c.customers[int(rng.zipf(1.6)) % len(c.customers)]
-        so = sim.next_id("SO", 7)
-        ccy = c.customer[cust].ccy
-        promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
         lines = 1 + int(rng.poisson(c.scale.lines_per_order - 1))
-        for ln, pid in enumerate(rng.choice(c.finished, size=min(lines, len(c.finished)), replace=False), start=1):
+        wanted = []
+        for pid in rng.choice(regular, size=min(lines, len(regular)), replace=False):
             pid = str(pid)
             surge = sim.plan.demand_surge(c.product_plant[pid], day)
-            mean_qty = (
-                sim.daily_demand[pid] * 7 / 5 / (c.scale.orders_per_day * c.scale.lines_per_order / len(c.finished))
-            )
-            qty = max(1, int(rng.gamma(2.0, mean_qty * surge / 2.0)))
-            price_eur = c.list_price[pid] * (1 - c.customer[cust].discount) * rng.uniform(0.97, 1.02)
-            price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
-            price_1e4 = int(round(price / 100)) * 100
-            sim.rows["sales_orders"].append(
-                (so, ln, cust, c.warehouse_site, pid, float(qty), price_1e4, ccy, day, promised)
-            )
-            sim.backlog.append([so, ln, cust, promised, pid, qty, price_1e4, ccy])
+            mean_qty = sim.demand_rate(pid, day) * 7 / 5 / lines_per_product_day
+            wanted.append((pid, max(1, round(float(rng.gamma(2.0, mean_qty * surge / 2.0))))))
+        _order(sim, day, cust, wanted)
+    if sim.demand is not None:
+        for pid, qty in spare_part_orders(c, sim.demand):
+            _order(sim, day, c.customers[int(sim.demand.rng.zipf(1.6)) % len(c.customers)], [(pid, qty)])
+
+
+def _order(sim: Sim, day: dt.date, cust: str, wanted: list[tuple[str, int]]) -> None:
+    """One sales order: its lines at the customer's price (list less discount, less any promotion's cut)."""
+    c, rng = sim.c, sim.rng
+    so = sim.next_id("SO", 7)
+    ccy = c.customer[cust].ccy
+    promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
+    for ln, (pid, qty) in enumerate(wanted, start=1):
+        promo = sim.demand.promotion(pid, day) if sim.demand is not None else None
+        cut = promo.price_cut if promo else 0.0
+        price_eur = c.list_price[pid] * (1 - c.customer[cust].discount) * (1 - cut) * rng.uniform(0.97, 1.02)
+        price = price_eur if ccy == BASE else price_eur * 100_000_000 / sim.rate(ccy, day)
+        price_1e4 = int(round(price / 100)) * 100
+        sim.rows["sales_orders"].append(
+            (so, ln, cust, c.warehouse_site, pid, float(qty), price_1e4, ccy, day, promised)
+        )
+        sim.backlog.append([so, ln, cust, promised, pid, qty, price_1e4, ccy])
 
 
 def ship(sim: Sim, day: dt.date) -> None:
@@ -64,7 +75,11 @@ def ship(sim: Sim, day: dt.date) -> None:
         else:
             keep.append(ln)
     sim.backlog = keep
+    month = day.replace(day=1)
+    if sim.shipped_to[0] != month:
+        sim.shipped_to = (month, [])
     for so, lines in shipped.items():
+        sim.shipped_to[1].append(lines[0][2])
         _invoice(sim, day, so, lines)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .anomalies import AnomalyPlan
+from .demand import DemandPlan
 from .ledger import Ledger
 from .master import Company
 
@@ -64,6 +65,20 @@ class Sim:
     overtime_today: dict[str, bool] = field(default_factory=dict)
     wc_standard: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # labor cmin, run cmin, Wh per unit
     month_actuals: dict[str, tuple] = field(default_factory=dict)
+    demand: DemandPlan | None = None  # family profiles, promotions, spare-part order draws
+    # the month and the customer of each order shipped in it so far (support tickets come from them)
+    shipped_to: tuple[dt.date | None, list[str]] = (None, [])
+
+    def demand_rate(self, product: str, day: dt.date) -> float:
+        """Expected units per calendar day of a finished good on `day`, as the planner sees the orders: the
+        family's trend and season, the injected demand shift and any promotion (the bottleneck surge aside)."""
+        rate = self.daily_demand[product]
+        if self.demand is None or product in self.c.spares:
+            return rate
+        family = self.c.product_family[product]
+        rate *= self.demand.family_factor(family, day) * self.plan.demand_shift_factor(family, day)
+        promo = self.demand.promotion(product, day)
+        return rate * (promo.uplift if promo else 1.0)
 
     def next_id(self, prefix: str, width: int = 7) -> str:
         self.counters[prefix] += 1

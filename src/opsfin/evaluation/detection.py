@@ -2,7 +2,8 @@
 
 - An anomaly is *caught* when an alert names its `kpi`, has its `entity_id` among the scope values,
   and covers a period overlapping [start, end]. Recall is over the anomalies that name a KPI
-  (`kpi: null` kinds belong to matching).
+  (`kpi: null` kinds are no detector target: the matching kinds, and the demand shift, which forecasts
+  should show).
 - An anomaly-kind alert is *true* when its scope names the entity of a true anomaly that names a KPI
   (any KPI: one cause shows in several) and its period overlaps that anomaly. Precision is the share
   of true ones among anomaly-kind alerts.

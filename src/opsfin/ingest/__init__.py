@@ -110,7 +110,6 @@ def _detect(path: Path) -> str | None:
         return None
 
 
-# long: one atomic load (read, check, quarantine, write) inside one transaction
 def ingest_file(
     ws: WorkspaceLike | None,
     path: str | os.PathLike[str],
@@ -126,14 +125,34 @@ def ingest_file(
     """Load one file. `mapping` is a YAML path (a bare name is looked up in model/mappings/),
     a `Mapping`, or a dict. `fmt` forces a document format (camt053, mt940, ubl)."""
     ws = _workspace(ws)
+    file = _existing_file(path)
+    the_mapping, origin = _mapping(ws, mapping)
+    table = _pick_table(table, the_mapping, origin)
+    fmt, kind = _document_format_or_tabular_kind(file, fmt, table)
+    if fmt is not None:
+        if mapping is not None or sheet is not None:
+            raise UserError(f"{file}: --mapping and --sheet apply to tabular files, not to {fmt} documents")
+        return _ingest_document(ws, file, fmt, table, replace, add_missing_parties, progress)
+    assert kind is not None
+    if add_missing_parties:
+        raise UserError(f"{file}: --add-missing-parties applies to UBL e-invoices, not to {kind} files")
+    return _ingest_tabular(ws, file, kind, table, the_mapping, origin, sheet, replace, progress)
+
+
+def _existing_file(path: str | os.PathLike[str]) -> Path:
+    """The file at `path`, resolved; a `UserError` when it is missing or not a file."""
     file = Path(path).expanduser()
     if not file.exists():
         raise UserError(f"{file}: file not found")
     if not file.is_file():
         raise UserError(f"{file}: not a file")
-    file = file.resolve()
-    the_mapping, origin = _mapping(ws, mapping)
-    table = _pick_table(table, the_mapping, origin)
+    return file.resolve()
+
+
+def _document_format_or_tabular_kind(file: Path, fmt: str | None, table: str | None) -> tuple[str | None, str | None]:
+    """(document format, None) or (None, tabular kind) of `file`: the forced `fmt`, else the kind its
+    name tells, else the document format its content tells; an unknown file is read as CSV when a
+    `table` is named."""
     if fmt is not None:
         fmt = fmt.lower()
         if fmt not in readers.FORMATS:
@@ -148,13 +167,21 @@ def ingest_file(
                     f"(with --table) or a bank/e-invoice document ({', '.join(readers.FORMATS)})"
                 )
             kind = "csv"
-    if fmt is not None:
-        if mapping is not None or sheet is not None:
-            raise UserError(f"{file}: --mapping and --sheet apply to tabular files, not to {fmt} documents")
-        return _ingest_document(ws, file, fmt, table, replace, add_missing_parties, progress)
-    assert kind is not None
-    if add_missing_parties:
-        raise UserError(f"{file}: --add-missing-parties applies to UBL e-invoices, not to {kind} files")
+    return fmt, kind
+
+
+def _ingest_tabular(
+    ws: Workspace,
+    file: Path,
+    kind: str,
+    table: str | None,
+    the_mapping: Mapping,
+    origin: str,
+    sheet: str | None,
+    replace: bool,
+    progress: Progress | None,
+) -> LoadResult:
+    """One atomic load of a tabular file into `table`: read, check, quarantine and write in one transaction."""
     if table is None:
         raise UserError(
             f"{file}: say which table it fills (--table TABLE, or `table:` in a mapping); "

@@ -1,6 +1,6 @@
 """Load checks: one row against its columns, and what needs more than one row. Pure functions.
 
-- `check_row(checkers, values, ...)` runs the value parser (`values.value_checker`, one checker
+- `check_row(checkers, values, ...)` runs the value parser (`opsfin.values.parser.value_checker`, one checker
   per column) over one row and collects a `Problem` per refused column.
 - `validate_load(batches, lookup)` checks what needs more than one row: primary keys unique in
   the file and new to the warehouse, foreign keys present in the warehouse or accepted in the
@@ -8,7 +8,7 @@
   refuses its whole journal). The warehouse is seen only through a `WarehouseLookup`.
 
 The value parser itself (decimals with scale checks, integers, dates, timestamps, booleans,
-ids) lives in `values`; its public names are importable from here too.
+ids) lives in `opsfin.values`; its public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ..canonical import Table
-from .values import FALSE_TEXTS, TRUE_TEXTS, Checker, Invalid, value_checker
-from .values import show as _show
+from ..values.parser import FALSE_TEXTS, TRUE_TEXTS, Checker, Invalid, value_checker
+from ..values.parser import show as _show
 
 __all__ = [
     "FALSE_TEXTS",

@@ -1,8 +1,9 @@
 """`opsfin check`: the integrity report of a warehouse.
 
-Each check is a pure function `(con, base_currency) -> list[Finding]` over a DuckDB connection.
-Problems come back as data (Beancount style), never as exceptions; `run_all` runs them all (on a
-workspace: `opsfin.runs.checks.run_checks`, which opens its warehouse read-only).
+Each check is a pure function `(tables, base_currency) -> list[Finding]` of the warehouse `Tables`
+(Ibis expressions, so DuckDB or Spark; docs/scale.md). Problems come back as data (Beancount style),
+never as exceptions; `run_all` runs them all (on a workspace: `opsfin.runs.checks.run_checks`, which
+opens its warehouse read-only).
 docs/check.md describes what each check verifies.
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..kpis.engine import Tables
 from .bank import BANK_STATEMENT_BALANCE, BANK_STATEMENT_CHAIN, check_bank_statements
 from .columns import COLUMN_VALUES, check_column_values
-from .findings import SEVERITIES, Con, Finding, Severity, count_by_severity, summary_line
+from .findings import SEVERITIES, Finding, Severity, count_by_severity, summary_line
 from .journals import (
     PRODUCTION_CC_BALANCE,
     UNBALANCED_JOURNAL,
@@ -29,7 +31,7 @@ from .subledgers import (
     check_ar_subledger,
 )
 
-Check = Callable[[Con, str], list[Finding]]
+Check = Callable[[Tables, str], list[Finding]]
 
 CHECKS: tuple[Check, ...] = (
     check_journals,
@@ -58,9 +60,9 @@ CHECK_NAMES: tuple[str, ...] = (
 )
 
 
-def run_all(con: Con, base_currency: str) -> list[Finding]:
-    """Every check on one connection, in the order of CHECKS."""
-    return [f for check in CHECKS for f in check(con, base_currency)]
+def run_all(t: Tables, base_currency: str) -> list[Finding]:
+    """Every check on the warehouse tables `t`, in the order of CHECKS."""
+    return [f for check in CHECKS for f in check(t, base_currency)]
 
 
 __all__ = [

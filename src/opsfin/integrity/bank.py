@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
-from .findings import Con, Finding, cap, dec
+import ibis
+import ibis.expr.types as ir
+
+from ..kpis.engine import Tables
+from .findings import Finding, cap, dec, rows
 
 BANK_STATEMENT_BALANCE = "bank_statement_balance"
 BANK_STATEMENT_CHAIN = "bank_statement_chain"
 
+MONEY_T = "decimal(18, 2)"
+MONEY_SUM_T = "decimal(38, 2)"
 
-def check_bank_statements(con: Con, base_currency: str) -> list[Finding]:
+
+def check_bank_statements(t: Tables, base_currency: str) -> list[Finding]:
     """closing_balance = opening_balance + Σ amount of the statement's bank_transactions (stop);
     of consecutive statements of one bank_account (by statement_date, statement_id), each
     opening_balance = the previous closing_balance (warn)."""
     del base_currency  # statements are in their own currency
-    rows = con.execute("""
-        SELECT s.statement_id, s.bank_account, s.statement_date, s.opening_balance, s.closing_balance,
-               coalesce(t.total, 0) AS lines_total, coalesce(t.n, 0) AS n_lines,
-               s.closing_balance - (s.opening_balance + coalesce(t.total, 0)) AS diff
-        FROM bank_statements s
-        LEFT JOIN (SELECT statement_id, sum(amount) AS total, count(*) AS n
-                   FROM bank_transactions WHERE statement_id IS NOT NULL GROUP BY statement_id) t
-               ON t.statement_id = s.statement_id
-        WHERE s.closing_balance <> s.opening_balance + coalesce(t.total, 0)
-        ORDER BY s.bank_account, s.statement_date, s.statement_id
-    """).fetchall()
-    balance = cap(
+    s = t("bank_statements")
+    s = s.select(
+        "statement_id",
+        "bank_account",
+        "statement_date",
+        opening_balance=s.opening_balance.cast(MONEY_T),
+        closing_balance=s.closing_balance.cast(MONEY_T),
+    )
+    return _balance(t, s) + _chain(s)
+
+
+def _balance(t: Tables, s: ir.Table) -> list[Finding]:
+    b = t("bank_transactions")
+    b = b.filter(b.statement_id.notnull())
+    totals = b.group_by(_sid="statement_id").aggregate(_total=b.amount.sum().cast(MONEY_SUM_T), _n=b.count())
+    j = s.left_join(totals, s.statement_id == totals._sid)
+    j = j.select(
+        "statement_id",
+        "bank_account",
+        "statement_date",
+        "opening_balance",
+        "closing_balance",
+        lines_total=j._total.fill_null(0).cast(MONEY_SUM_T),
+        n_lines=j._n.fill_null(0),
+    )
+    j = j.filter(j.closing_balance != j.opening_balance + j.lines_total)
+    listed = rows(j.order_by(["bank_account", "statement_date", "statement_id"]))
+    return cap(
         [
             Finding(
                 BANK_STATEMENT_BALANCE,
@@ -32,25 +55,22 @@ def check_bank_statements(con: Con, base_currency: str) -> list[Finding]:
                 "bank_statements",
                 sid,
                 f"statement {sid} of {acct} ({day}): opening {dec(op)} + {n} lines {dec(tot)} = "
-                f"{dec(op) + dec(tot)}, but closing is {dec(cl)} (difference {dec(diff)})",
-                dec(diff),
+                f"{dec(op) + dec(tot)}, but closing is {dec(cl)} (difference {dec(cl) - (dec(op) + dec(tot))})",
+                dec(cl) - (dec(op) + dec(tot)),
             )
-            for sid, acct, day, op, cl, tot, n, diff in rows
+            for sid, acct, day, op, cl, tot, n in listed
         ],
         "statements that do not add up",
     )
 
-    rows = con.execute("""
-        SELECT statement_id, bank_account, statement_date, opening_balance, prev_id, prev_closing
-        FROM (
-            SELECT *, lag(statement_id) OVER w AS prev_id, lag(closing_balance) OVER w AS prev_closing
-            FROM bank_statements
-            WINDOW w AS (PARTITION BY bank_account ORDER BY statement_date, statement_id)
-        )
-        WHERE prev_id IS NOT NULL AND opening_balance <> prev_closing
-        ORDER BY bank_account, statement_date, statement_id
-    """).fetchall()
-    chain = cap(
+
+def _chain(s: ir.Table) -> list[Finding]:
+    w = ibis.window(group_by=s.bank_account, order_by=[s.statement_date, s.statement_id])
+    j = s.mutate(prev_id=s.statement_id.lag().over(w), prev_closing=s.closing_balance.lag().over(w))
+    j = j.filter(j.prev_id.notnull() & (j.opening_balance != j.prev_closing))
+    j = j.select("statement_id", "bank_account", "statement_date", "opening_balance", "prev_id", "prev_closing")
+    listed = rows(j.order_by(["bank_account", "statement_date", "statement_id"]))
+    return cap(
         [
             Finding(
                 BANK_STATEMENT_CHAIN,
@@ -61,8 +81,7 @@ def check_bank_statements(con: Con, base_currency: str) -> list[Finding]:
                 f"{prev} closed at {dec(prev_cl)} (gap {dec(op) - dec(prev_cl)})",
                 dec(op) - dec(prev_cl),
             )
-            for sid, acct, day, op, prev, prev_cl in rows
+            for sid, acct, day, op, prev, prev_cl in listed
         ],
         "statements that do not follow on",
     )
-    return balance + chain

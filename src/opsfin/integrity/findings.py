@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-import duckdb
+import ibis.expr.types as ir
 
 from ..core.money import half_even_div_sql  # noqa: F401  (tests import it from here)
 from ..core.numbers import plain_text
 from ..core.periods import month_end
+from ..kpis.engine import Tables
 
 Severity = Literal["stop", "warn", "info"]
 SEVERITIES: tuple[Severity, ...] = ("stop", "warn", "info")
@@ -20,8 +21,6 @@ SEVERITIES: tuple[Severity, ...] = ("stop", "warn", "info")
 # A check that could list millions of rows lists this many, then one summary finding.
 MAX_FINDINGS_PER_CHECK = 100
 MAX_EXAMPLES = 5
-
-Con = duckdb.DuckDBPyConnection
 
 
 @dataclass(frozen=True)
@@ -66,13 +65,30 @@ def cap(findings: list[Finding], what: str) -> list[Finding]:
     return kept + [Finding(first.check, first.severity, first.table, "…", f"… and {more} more {what} not listed")]
 
 
-# ------------------------------------------------------------------ SQL helpers
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# ------------------------------------------------------------------ reading results
+def rows(expr: ir.Table) -> list[tuple]:
+    """The rows of an Ibis expression as tuples, in its column order (Decimals, dates and datetimes as
+    Python values)."""
+    table = expr.to_pyarrow()
+    return list(zip(*(col.to_pylist() for col in table.columns), strict=True)) if table.num_rows else []
 
 
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def latest_rates(t: Tables, rel: ir.Table, currency: str, day: str) -> ir.Table:
+    """`_ccy, _day, _rate` for each (currency, day) of `rel`: the rate of the latest fx_rates row dated on
+    or before the day (the greatest rate of that date, should the warehouse hold two). None are
+    returned for a pair without such a row."""
+    fx = t("fx_rates")
+    fx = fx.group_by(_fc="currency", _rd="rate_date").aggregate(_rate=fx.rate_to_base.max().cast("decimal(18, 8)"))
+    keys = rel.select(_kc=rel[currency], _kd=rel[day]).distinct()
+    cand = keys.join(fx, (keys._kc == fx._fc) & (fx._rd <= keys._kd))
+    latest = cand.group_by(["_kc", "_kd"]).aggregate(_last=cand._rd.max())
+    j = latest.join(fx, (latest._kc == fx._fc) & (latest._last == fx._rd))
+    return j.select(_ccy=j._kc, _day=j._kd, _rate=j._rate)
+
+
+def one(expr: ir.Table) -> tuple:
+    """The single row of an aggregate expression."""
+    return rows(expr)[0]
 
 
 def fmt_key(values: Sequence[Any]) -> str:
@@ -81,7 +97,7 @@ def fmt_key(values: Sequence[Any]) -> str:
 
 
 def dec(value: Any) -> Decimal:
-    """A SQL DECIMAL/HUGEINT result as Decimal (NULL → 0)."""
+    """A DECIMAL or integer result as Decimal (NULL → 0)."""
     return Decimal(0) if value is None else Decimal(value)
 
 
@@ -90,9 +106,10 @@ def cents_to_decimal(cents: int | None) -> Decimal:
 
 
 # ------------------------------------------------------------------ dates
-def gl_month_ends(con: Con) -> list[dt.date]:
+def gl_month_ends(t: Tables) -> list[dt.date]:
     """Every month end from the first to the last month that has GL rows (none if no GL rows)."""
-    lo, hi = con.execute("SELECT min(posting_date), max(posting_date) FROM gl_entries").fetchone()  # type: ignore[misc]
+    g = t("gl_entries")
+    lo, hi = one(g.aggregate(lo=g.posting_date.min(), hi=g.posting_date.max()))
     if lo is None:
         return []
     out: list[dt.date] = []

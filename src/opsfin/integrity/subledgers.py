@@ -14,22 +14,24 @@ rate(d) is the latest `fx_rates.rate_to_base` with rate_date ≤ d for the invoi
 post settlements (and their FX differences) so that the control account equals the rounded
 open amount of each invoice at the invoice-date rate.
 
-Arithmetic is exact: open amounts (scale 2) and rates (scale 8) are turned into HUGEINT units,
-their product is in units of 1e-10, and the division to cents rounds half to even explicitly
-(DuckDB's ROUND on DECIMAL rounds half away from zero).
+Arithmetic is exact: the backend (DuckDB or Spark, through Ibis) builds the grid of invoices × month
+ends and sums the open amounts of the base currency; the open amounts of other currencies come back
+grouped by (month, open amount, rate), and each product is rounded half to even to the cent in Python
+(Decimal), where no backend's ROUND (half away from zero on DuckDB's DECIMAL) is involved.
 """
 
 from __future__ import annotations
 
-from ..core.money import half_even_div_sql
-from .findings import (
-    Con,
-    Finding,
-    cap,
-    cents_to_decimal,
-    dec,
-    gl_month_ends,
-)
+import datetime as dt
+from decimal import Decimal, localcontext
+
+import ibis
+import ibis.expr.types as ir
+
+from ..core.money import round_cents
+from ..core.periods import month_end
+from ..kpis.engine import Tables
+from .findings import Finding, cap, dec, gl_month_ends, latest_rates, rows
 
 SUBLEDGER_AR = "subledger_ar"
 SUBLEDGER_AP = "subledger_ap"
@@ -60,130 +62,138 @@ _LEDGERS = {
 }
 
 
-def _invoices_sql(invoices: str) -> str:
-    """Invoices up to the last month end, with their rate at the invoice date (NULL if missing)."""
-    return f"""
-        SELECT i.invoice_id, i.invoice_date, i.currency, CAST(i.total AS DECIMAL(38,2)) AS total,
-               CASE WHEN i.currency = $base THEN CAST(1 AS DECIMAL(18,8))
-                    ELSE CAST(r.rate_to_base AS DECIMAL(18,8)) END AS rate
-        FROM {invoices} i
-        ASOF LEFT JOIN fx_rates r ON r.currency = i.currency AND i.invoice_date >= r.rate_date
-        WHERE i.invoice_date <= $last_t
-    """
+MONEY_SUM_T = "decimal(38, 2)"
+RATE_T = "decimal(18, 8)"
 
 
-def open_items_sql(invoices: str, allocations: str, settlements: str, key: str, date: str) -> str:
-    """SQL giving (t, cents): the open subledger at each month end t, in base-currency cents.
+def _month(day: ir.Value) -> ir.DateValue:
+    return day.truncate("M").cast("date")
 
-    Parameters: $month_ends (DATE[]), $base (VARCHAR), $first_t, $last_t (DATE)."""
-    units = half_even_div_sql("p", 100_000_000)
-    return f"""
-        WITH me AS (SELECT unnest($month_ends::DATE[]) AS t),
-        inv AS ({_invoices_sql(invoices)}),
-        -- allocations, bucketed on the first month end on or after both the settlement and the
-        -- invoice (an invoice enters the grid at its own month end), summed per bucket
-        alloc AS (
-            SELECT a.invoice_id,
-                   greatest(last_day(s.{date}), last_day(inv.invoice_date), $first_t) AS t,
-                   sum(CAST(a.amount AS DECIMAL(38,2))) AS amt
-            FROM {allocations} a
-            JOIN {settlements} s ON s.{key} = a.{key}
-            JOIN inv ON inv.invoice_id = a.invoice_id
-            WHERE s.{date} <= $last_t
-            GROUP BY ALL
-        ),
-        grid AS (
-            SELECT me.t, inv.rate,
-                   inv.total - coalesce(sum(alloc.amt) OVER (
-                       PARTITION BY inv.invoice_id ORDER BY me.t ROWS UNBOUNDED PRECEDING), 0) AS open_amt
-            FROM inv
-            JOIN me ON inv.invoice_date <= me.t
-            LEFT JOIN alloc ON alloc.invoice_id = inv.invoice_id AND alloc.t = me.t
-            WHERE inv.rate IS NOT NULL
-        ),
-        units AS (  -- open amount in cents × rate in 1e-8 = base currency in 1e-10
-            SELECT t, CAST(open_amt * 100 AS HUGEINT) * CAST(rate * 100000000 AS HUGEINT) AS p
-            FROM grid
+
+def _invoices(t: Tables, invoices: str, base_currency: str, last_t: dt.date) -> ir.Table:
+    """Invoices up to the last month end, with their month and their rate at the invoice date (NULL if
+    missing)."""
+    i = t(invoices)
+    i = i.filter(i.invoice_date <= last_t)
+    i = i.select("invoice_id", "invoice_date", "currency", total=i.total.cast(MONEY_SUM_T))
+    rates = latest_rates(t, i, "currency", "invoice_date")
+    j = i.left_join(rates, (i.currency == rates._ccy) & (i.invoice_date == rates._day))
+    one = ibis.literal(Decimal(1), type=RATE_T)
+    rate = ibis.ifelse(j.currency == base_currency, one, j._rate.cast(RATE_T))
+    return j.select("invoice_id", "invoice_date", "currency", "total", _m=_month(j.invoice_date), rate=rate)
+
+
+def _missing_rates(inv: ir.Table, invoices: str, which: str) -> list[Finding]:
+    missing = inv.filter(inv.rate.isnull())
+    per_currency = ibis.window(group_by=missing.currency)
+    first_ids = ibis.window(group_by=missing.currency, order_by=missing.invoice_id)
+    examples = missing.mutate(
+        _n=missing.count().over(per_currency),
+        _first=missing.invoice_date.min().over(per_currency),
+        _rank=ibis.row_number().over(first_ids),
+    )
+    examples = examples.filter(examples._rank < 5).select("currency", "_n", "_first", "invoice_id")
+    by_currency: dict[str, tuple[int, dt.date, list[str]]] = {}
+    for currency, n, first, invoice_id in rows(examples.order_by(["currency", "invoice_id"])):
+        by_currency.setdefault(currency, (n, first, []))[2].append(invoice_id)
+    return [
+        Finding(
+            FX_RATE_MISSING,
+            "stop",
+            invoices,
+            currency,
+            f"{n} {invoices} in {currency} have no fx_rates row on or before their invoice_date "
+            f"(first {first}, e.g. {', '.join(ids)}); they are left out of the {which.upper()} "
+            "subledger",
         )
-        SELECT t, sum({units}) AS cents FROM units GROUP BY t ORDER BY t
-    """
+        for currency, (n, first, ids) in by_currency.items()
+    ]
 
 
-def _check_ledger(con: Con, base_currency: str, which: str) -> list[Finding]:
-    check, invoices, allocations, settlements, key, date, role, sign = _LEDGERS[which]
-    month_ends = gl_month_ends(con)
+def open_items(
+    t: Tables, inv: ir.Table, ledger: tuple, base_currency: str, month_ends: list[dt.date]
+) -> dict[dt.date, Decimal]:
+    """The open subledger at each month end, in the base currency (exact, scale 2; absent when none)."""
+    _, _, allocations, settlements, key, date, _, _ = ledger
+    first_m, last_m = month_ends[0].replace(day=1), month_ends[-1].replace(day=1)
+    a, s = t(allocations), t(settlements)
+    s = s.select(_key=s[key], _sm=_month(s[date]))
+    s = s.filter(s._sm <= last_m)
+    # allocations, bucketed on the first month end on or after both the settlement and the invoice
+    # (an invoice enters the grid at its own month end), summed per bucket
+    iv = inv.select(_iid="invoice_id", _im="_m")
+    j = a.join(s, a[key] == s._key)
+    j = j.join(iv, j.invoice_id == iv._iid)
+    j = j.mutate(_bm=ibis.greatest(j._sm, j._im, ibis.literal(first_m)))
+    alloc = j.group_by(_aid="invoice_id", _am="_bm").aggregate(_amt=j.amount.cast(MONEY_SUM_T).sum().cast(MONEY_SUM_T))
+    months = ibis.memtable({"m": [d.replace(day=1) for d in month_ends]})
+    g = inv.filter(inv.rate.notnull())
+    g = g.join(months, g._m <= months.m)
+    g = g.left_join(alloc, (g.invoice_id == alloc._aid) & (g.m == alloc._am))
+    settled = g._amt.sum().over(ibis.cumulative_window(group_by=g.invoice_id, order_by=g.m))
+    g = g.select("m", "currency", "rate", open_amt=(g.total - settled.fill_null(0)).cast(MONEY_SUM_T))
+    # per month: the base currency's open amounts summed (rate 1: nothing to round), and the other
+    # currencies' grouped by (open amount, rate), each shape rounded once in Python
+    own = g.currency == base_currency
+    g = g.filter(own | (g.open_amt != 0))
+    g = g.mutate(_own=own, _amt=ibis.ifelse(own, None, g.open_amt), _rate=ibis.ifelse(own, None, g.rate))
+    shapes = g.group_by(["m", "_own", "_amt", "_rate"]).aggregate(total=g.open_amt.sum().cast(MONEY_SUM_T), n=g.count())
+    out: dict[dt.date, Decimal] = {}
+    with localcontext(prec=60):
+        for m, is_own, open_amt, rate, total, n in rows(shapes):
+            value = dec(total) if is_own else round_cents(open_amt * rate) * n
+            out[month_end(m)] = out.get(month_end(m), Decimal("0.00")) + value
+    return out
+
+
+def _gl_moves(t: Tables, role: str) -> dict[dt.date, Decimal]:
+    """Σ GL amount of the accounts of `role` per month end of posting."""
+    g = t("gl_entries")
+    a = t("accounts").select(_acc="account_id", _role="role")
+    j = g.join(a, g.account_id == a._acc)
+    j = j.filter(j._role == role)
+    expr = j.group_by(_m=_month(j.posting_date)).aggregate(amt=j.amount.sum().cast(MONEY_SUM_T))
+    return {month_end(m): dec(amt) for m, amt in rows(expr)}
+
+
+def _check_ledger(t: Tables, base_currency: str, which: str) -> list[Finding]:
+    ledger = _LEDGERS[which]
+    check, invoices, _, _, _, _, role, sign = ledger
+    month_ends = gl_month_ends(t)
     if not month_ends:
         return []
-    params = {
-        "month_ends": month_ends,
-        "base": base_currency,
-        "first_t": month_ends[0],
-        "last_t": month_ends[-1],
-    }
-    findings: list[Finding] = []
-
-    missing = con.execute(
-        f"""
-        SELECT currency, count(*), min(invoice_date), list(invoice_id ORDER BY invoice_id)[1:5]
-        FROM ({_invoices_sql(invoices)}) WHERE rate IS NULL GROUP BY currency ORDER BY currency
-    """,
-        {"base": base_currency, "last_t": month_ends[-1]},
-    ).fetchall()
-    for currency, n, first, examples in missing:
-        findings.append(
-            Finding(
-                FX_RATE_MISSING,
-                "stop",
-                invoices,
-                currency,
-                f"{n} {invoices} in {currency} have no fx_rates row on or before their invoice_date "
-                f"(first {first}, e.g. {', '.join(examples)}); they are left out of the {which.upper()} "
-                "subledger",
-            )
-        )
-
-    sub = {
-        t: int(c)
-        for t, c in con.execute(open_items_sql(invoices, allocations, settlements, key, date), params).fetchall()
-    }
-    moves = dict(
-        con.execute(
-            """
-        SELECT last_day(g.posting_date) AS m, sum(g.amount)
-        FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id
-        WHERE a.role = $role GROUP BY m
-    """,
-            {"role": role},
-        ).fetchall()
-    )
+    inv = _invoices(t, invoices, base_currency, month_ends[-1])
+    findings = _missing_rates(inv, invoices, which)
+    sub = open_items(t, inv, ledger, base_currency, month_ends)
+    moves = _gl_moves(t, role)
 
     control = dec(0)
     diffs = []
-    for t in month_ends:
-        control += dec(moves.get(t))
+    for day in month_ends:
+        control += dec(moves.get(day))
         ctl = control * sign
-        open_items = cents_to_decimal(sub.get(t))
-        diff = ctl - open_items
+        open_amount = sub.get(day, Decimal("0.00"))
+        diff = ctl - open_amount
         if abs(diff) >= dec("0.01"):
             diffs.append(
                 Finding(
                     check,
                     "stop",
                     invoices,
-                    t.isoformat(),
-                    f"{which.upper()} control accounts (role {role}) {ctl} vs open {invoices} {open_items} "
-                    f"at {t}: difference {diff}",
+                    day.isoformat(),
+                    f"{which.upper()} control accounts (role {role}) {ctl} vs open {invoices} {open_amount} "
+                    f"at {day}: difference {diff}",
                     diff,
                 )
             )
     return findings + cap(diffs, f"month ends where the {which.upper()} subledger differs")
 
 
-def check_ar_subledger(con: Con, base_currency: str) -> list[Finding]:
+def check_ar_subledger(t: Tables, base_currency: str) -> list[Finding]:
     """Open AR invoices equal the AR control accounts at every month end (stop)."""
-    return _check_ledger(con, base_currency, "ar")
+    return _check_ledger(t, base_currency, "ar")
 
 
-def check_ap_subledger(con: Con, base_currency: str) -> list[Finding]:
+def check_ap_subledger(t: Tables, base_currency: str) -> list[Finding]:
     """Open AP invoices equal −(the AP control accounts) at every month end (stop)."""
-    return _check_ledger(con, base_currency, "ap")
+    return _check_ledger(t, base_currency, "ap")

@@ -36,13 +36,8 @@ from .sources import SOURCES
 
 FILE = "model/kpis.yaml"  # how messages name the catalog: relative to the workspace
 FIELDS = ("id", "name", "description", "unit", "direction", "owner", "formula")
-EDITABLE = (
-    "name",
-    "description",
-    "unit",
-    "direction",
-    "owner",
-)  # the formula is always the one computed
+#: what a catalog entry may change; the formula is always the one computed
+EDITABLE = ("name", "description", "unit", "direction", "owner")
 
 
 def default_catalog_yaml() -> str:

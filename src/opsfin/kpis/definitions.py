@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
 
+from ..canonical.tables import VARIANCE_ROLES
 from .expressions import Expression
 from .sources import SOURCES, cost_center_kind, fx_to_base
 
@@ -157,18 +158,7 @@ def _kpi(
     )
 
 
-COGS_ROLES = (
-    "cogs",
-    "variance_material_price",
-    "variance_invoice_price",
-    "variance_material_usage",
-    "variance_scrap",
-    "variance_labor_rate",
-    "variance_labor_efficiency",
-    "variance_energy",
-    "variance_overhead",
-    "variance_volume",
-)
+COGS_ROLES = ("cogs", *VARIANCE_ROLES)
 
 R = "machine_readings"
 T = "timesheets"
@@ -217,6 +207,90 @@ OEE_FAMILY = (
         "Actual output over the output possible in planned time.",
         "ideal_cycle_seconds * units_total",
         "planned_minutes * 60",
+    ),
+)
+# The ledger sums of the CFO: GL amounts in the base currency, summed (kind "sum", money).
+# (id, name, direction, description, amount, the GL rows summed)
+LEDGER_SUMS = (
+    (
+        "revenue",
+        "Revenue",
+        "higher_is_better",
+        "Revenue recognised on shipment, base currency.",
+        "-amount",
+        "role == 'revenue'",
+    ),
+    (
+        "cogs",
+        "Cost of goods sold",
+        "lower_is_better",
+        "Standard cost of goods shipped plus all variances.",
+        "amount",
+        COGS,
+    ),
+    (
+        "gross_margin",
+        "Gross margin",
+        "higher_is_better",
+        "Revenue less the cost of goods sold.",
+        "-amount",
+        f"role in {('revenue', *COGS_ROLES)!r}",
+    ),
+    (
+        "opex",
+        "Operating expenses",
+        "lower_is_better",
+        "Expenses outside cost of goods sold.",
+        "amount",
+        f"account_type == 'expense' and role not in {COGS_ROLES!r}",
+    ),
+)
+# Working capital, company level: (id, name, unit, direction, owner, formula, description)
+WORKING_CAPITAL = (
+    (
+        "dso",
+        "Days sales outstanding",
+        "days",
+        "lower_is_better",
+        "credit controller",
+        "avg_AR / revenue · d",
+        "Average receivables in days of revenue (company level).",
+    ),
+    (
+        "dio",
+        "Days inventory outstanding",
+        "days",
+        "lower_is_better",
+        "supply chain manager",
+        "avg_inventory (raw + wip + fg) / cogs · d",
+        "Average inventory in days of cost of goods sold.",
+    ),
+    (
+        "dpo",
+        "Days payables outstanding",
+        "days",
+        "higher_is_better",
+        "treasurer",
+        "avg_AP / cogs · d (AP = −balance)",
+        "Average payables in days of cost of goods sold.",
+    ),
+    (
+        "ccc",
+        "Cash conversion cycle",
+        "days",
+        "lower_is_better",
+        "CFO",
+        "dso + dio − dpo",
+        "Days between paying for inputs and collecting from customers.",
+    ),
+    (
+        "inventory_turns",
+        "Inventory turns",
+        "turns/year",
+        "higher_is_better",
+        "supply chain manager",
+        "cogs / avg_inventory · 365/d (annualised)",
+        "How often inventory turns over in a year.",
     ),
 )
 KPIS: tuple[Kpi, ...] = (
@@ -406,105 +480,14 @@ KPIS: tuple[Kpi, ...] = (
             ),
         ),
     ),
-    _kpi(
-        "revenue",
-        "Revenue",
-        "money",
-        "higher_is_better",
-        "CFO",
-        "Revenue recognised on shipment, base currency.",
-        _part(GL, "-amount", where="role == 'revenue'"),
-        kind="sum",
-        money=True,
-    ),
-    _kpi(
-        "cogs",
-        "Cost of goods sold",
-        "money",
-        "lower_is_better",
-        "CFO",
-        "Standard cost of goods shipped plus all variances.",
-        _part(GL, "amount", where=COGS),
-        kind="sum",
-        money=True,
-    ),
-    _kpi(
-        "gross_margin",
-        "Gross margin",
-        "money",
-        "higher_is_better",
-        "CFO",
-        "Revenue less the cost of goods sold.",
-        _part(GL, "-amount", where=f"role in {('revenue', *COGS_ROLES)!r}"),
-        kind="sum",
-        money=True,
-    ),
-    _kpi(
-        "opex",
-        "Operating expenses",
-        "money",
-        "lower_is_better",
-        "CFO",
-        "Expenses outside cost of goods sold.",
-        _part(GL, "amount", where=f"account_type == 'expense' and role not in {COGS_ROLES!r}"),
-        kind="sum",
-        money=True,
+    *(
+        _kpi(id, name, "money", direction, "CFO", description, _part(GL, amount, where=rows), kind="sum", money=True)
+        for id, name, direction, description, amount, rows in LEDGER_SUMS
     ),
     # Working capital stays in Python (working_capital.py): averages of period-end balances, not sums of rows.
-    Kpi(
-        "dso",
-        "Days sales outstanding",
-        "days",
-        "lower_is_better",
-        "credit controller",
-        "avg_AR / revenue · d",
-        "Average receivables in days of revenue (company level).",
-        kind="balance",
-        company_only=True,
-    ),
-    Kpi(
-        "dio",
-        "Days inventory outstanding",
-        "days",
-        "lower_is_better",
-        "supply chain manager",
-        "avg_inventory (raw + wip + fg) / cogs · d",
-        "Average inventory in days of cost of goods sold.",
-        kind="balance",
-        company_only=True,
-    ),
-    Kpi(
-        "dpo",
-        "Days payables outstanding",
-        "days",
-        "higher_is_better",
-        "treasurer",
-        "avg_AP / cogs · d (AP = −balance)",
-        "Average payables in days of cost of goods sold.",
-        kind="balance",
-        company_only=True,
-    ),
-    Kpi(
-        "ccc",
-        "Cash conversion cycle",
-        "days",
-        "lower_is_better",
-        "CFO",
-        "dso + dio − dpo",
-        "Days between paying for inputs and collecting from customers.",
-        kind="balance",
-        company_only=True,
-    ),
-    Kpi(
-        "inventory_turns",
-        "Inventory turns",
-        "turns/year",
-        "higher_is_better",
-        "supply chain manager",
-        "cogs / avg_inventory · 365/d (annualised)",
-        "How often inventory turns over in a year.",
-        kind="balance",
-        company_only=True,
+    *(
+        Kpi(id, name, unit, direction, owner, formula, description, kind="balance", company_only=True)
+        for id, name, unit, direction, owner, formula, description in WORKING_CAPITAL
     ),
 )
 

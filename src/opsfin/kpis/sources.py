@@ -4,8 +4,9 @@ Each builder returns a table with `_date` (DATE: the day the row belongs to, doc
 rows"), the requested dimension columns (VARCHAR, named without `_id`), and the raw measures the
 KPI definitions use. Dimensions are joined only when asked for, by the hops core/dimensions.py
 declares once (`REACH`; docs/kpis.md "Dimensions and how rows reach them" lists the same paths).
-Every builder selects its own columns and calls `reach` (core/dimension_joins.py, which costing uses
-too), which joins the master data.
+Every builder names its date and columns once (`_fact`: a dimension's id column becomes the dimension)
+and calls `reach` (core/dimension_joins.py, which costing uses too), which joins the master data;
+deliveries reach their order line through `with_order_line`.
 """
 
 from __future__ import annotations
@@ -32,71 +33,51 @@ class Source:
     build: Callable[[Tables, frozenset[str]], ir.Table]
 
 
+def _fact(rel: ir.Table, day: ir.Value, *columns: str, **computed: ir.Value) -> ir.Table:
+    """`rel` as a source's rows: `_date` (= `day`), then `columns`, a dimension's id column named as the
+    dimension (`site_id` → `site`; any other column as it is), then the `computed` columns."""
+    named = [rel[c].name(c.removesuffix("_id")) if c.removesuffix("_id") in DIMENSIONS else c for c in columns]
+    return rel.select(day.name("_date"), *named, **computed)
+
+
+def with_order_line(t: Tables, rel: ir.Table, orders: str, order_id: str, *columns: str) -> ir.Table:
+    """`rel` (deliveries against order lines: shipments, goods receipts) joined to the line of `orders` it
+    delivers (the same `order_id` and `line`), gaining that order line's `columns`."""
+    o = t(orders).select(*columns, _order=order_id, _line="line")
+    return rel.join(o, (rel[order_id] == o._order) & (rel.line == o._line)).drop("_order", "_line")
+
+
 def machine_readings(t: Tables, dims: frozenset[str]) -> ir.Table:
     r = t("machine_readings")
     m = t("machines").select(_m="machine_id", ideal_cycle_seconds="ideal_cycle_seconds")
-    rel = r.join(m, r.machine_id == m._m).select(
-        _date=r.hour_start.date(),
-        _ts=r.hour_start,
-        machine=r.machine_id,
-        planned_minutes=r.planned_minutes,
-        run_minutes=r.run_minutes,
-        units_total=r.units_total,
-        units_good=r.units_good,
-        kwh=r.kwh,
-        ideal_cycle_seconds=m.ideal_cycle_seconds,
-    )
-    return reach(t, rel, "machine_readings", dims)
+    r = r.join(m, r.machine_id == m._m).mutate(_ts=r.hour_start)
+    measures = ("planned_minutes", "run_minutes", "units_total", "units_good", "kwh", "ideal_cycle_seconds")
+    return reach(t, _fact(r, r.hour_start.date(), "_ts", "machine_id", *measures), "machine_readings", dims)
 
 
 def operations(t: Tables, dims: frozenset[str]) -> ir.Table:
     o = t("operations")
-    rel = o.select(
-        _date=o.end_at.date(),
-        work_center=o.work_center_id,
-        machine=o.machine_id,
-        shift=o.shift_id,
-        order_id=o.order_id,
-        setup_minutes=o.setup_minutes,
-        run_minutes=o.run_minutes,
-        labor_minutes=o.labor_minutes,
-        qty_good=o.qty_good,
-        qty_scrap=o.qty_scrap,
-        wait_minutes=o.wait_minutes,
-    )
+    measures = ("setup_minutes", "run_minutes", "labor_minutes", "qty_good", "qty_scrap", "wait_minutes")
+    rel = _fact(o, o.end_at.date(), "work_center_id", "machine_id", "shift_id", "order_id", *measures)
     return reach(t, rel, "operations", dims)
 
 
 def production_output(t: Tables, dims: frozenset[str]) -> ir.Table:
     m = t("inventory_movements")
     m = m.filter(m.kind == "production")
-    rel = m.select(_date=m.moved_at.date(), site=m.site_id, product=m.product_id, qty=m.qty)
-    return reach(t, rel, "production_output", dims)
+    return reach(t, _fact(m, m.moved_at.date(), "site_id", "product_id", "qty"), "production_output", dims)
 
 
 def quality_inspections(t: Tables, dims: frozenset[str]) -> ir.Table:
     q = t("quality_inspections")
-    rel = q.select(
-        _date=q.inspected_at.date(),
-        order_id=q.order_id,
-        operation_id=q.operation_id,
-        qty_inspected=q.qty_inspected,
-        qty_defective=q.qty_defective,
-    )
+    rel = _fact(q, q.inspected_at.date(), "order_id", "operation_id", "qty_inspected", "qty_defective")
     return reach(t, rel, "quality_inspections", dims)
 
 
 def timesheets(t: Tables, dims: frozenset[str]) -> ir.Table:
     ts = t("timesheets")
-    rel = ts.select(
-        _date=ts.work_date,
-        employee_id=ts.employee_id,
-        cost_center=ts.cost_center_id,
-        work_center=ts.work_center_id,
-        shift=ts.shift_id,
-        regular_hours=ts.regular_hours,
-        overtime_hours=ts.overtime_hours,
-    )
+    members = ("employee_id", "cost_center_id", "work_center_id", "shift_id")
+    rel = _fact(ts, ts.work_date, *members, "regular_hours", "overtime_hours")
     return reach(t, rel, "timesheets", dims)
 
 
@@ -110,59 +91,28 @@ def cost_center_kind(t: Tables, rel: ir.Table, kind: str) -> ir.Table:
 def support_tickets(t: Tables, dims: frozenset[str]) -> ir.Table:
     s = t("support_tickets")
     s = s.filter(s.closed_at.notnull())  # a ticket still open counts nowhere
-    rel = s.select(
-        _date=s.closed_at.date(),
-        cost_center=s.cost_center_id,
-        customer=s.customer_id,
-        handling_minutes=s.handling_minutes,
-        csat=s.csat,
-    )
+    rel = _fact(s, s.closed_at.date(), "cost_center_id", "customer_id", "handling_minutes", "csat")
     return reach(t, rel, "support_tickets", dims)
 
 
 def warehouse_tasks(t: Tables, dims: frozenset[str]) -> ir.Table:
     w = t("warehouse_tasks")
-    rel = w.select(
-        _date=w.finished_at.date(),
-        site=w.site_id,
-        kind=w.kind,
-        lines=w.lines.cast("float64"),
-        hours=(w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600,
-    )
+    hours = (w.finished_at.epoch_seconds() - w.started_at.epoch_seconds()).cast("float64") / 3600
+    rel = _fact(w, w.finished_at.date(), "site_id", "kind", lines=w.lines.cast("float64"), hours=hours)
     return reach(t, rel, "warehouse_tasks", dims)
 
 
 def shipments(t: Tables, dims: frozenset[str]) -> ir.Table:
-    sh = t("shipments")
-    so = t("sales_orders").select(
-        _so="so_id",
-        _line="line",
-        site="site_id",
-        customer="customer_id",
-        product="product_id",
-        promised_date="promised_date",
-    )
-    rel = sh.join(so, (sh.so_id == so._so) & (sh.line == so._line)).select(
-        _date=sh.shipped_date,
-        qty=sh.qty,
-        site="site",
-        customer="customer",
-        product="product",
-        promised_date="promised_date",
-    )
-    return reach(t, rel, "shipments", dims)
+    line = ("site_id", "customer_id", "product_id", "promised_date")
+    sh = with_order_line(t, t("shipments"), "sales_orders", "so_id", *line)
+    return reach(t, _fact(sh, sh.shipped_date, "qty", *line), "shipments", dims)
 
 
 def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
     g = t("gl_entries")
     a = t("accounts").select(_a="account_id", role="role", account_type="type")
-    rel = g.join(a, g.account_id == a._a).select(
-        _date=g.posting_date,
-        cost_center=g.cost_center_id,
-        role="role",
-        account_type="account_type",
-        amount=g.amount.cast("decimal(38, 2)"),
-    )
+    g = g.join(a, g.account_id == a._a)
+    rel = _fact(g, g.posting_date, "cost_center_id", "role", "account_type", amount=g.amount.cast("decimal(38, 2)"))
     if dims & {"site", "cost_center"}:
         rel = rel.filter(rel.cost_center.notnull())  # rows without a cost centre count only at company level
     return reach(t, rel, "gl_entries", dims)
@@ -170,7 +120,7 @@ def gl_entries(t: Tables, dims: frozenset[str]) -> ir.Table:
 
 def maintenance_events(t: Tables, dims: frozenset[str]) -> ir.Table:
     m = t("maintenance_events")
-    rel = m.select(_date=m.end_at.date(), machine=m.machine_id, parts_cost=m.parts_cost.cast("decimal(38, 2)"))
+    rel = _fact(m, m.end_at.date(), "machine_id", parts_cost=m.parts_cost.cast("decimal(38, 2)"))
     return reach(t, rel, "maintenance_events", dims)
 
 
@@ -188,45 +138,18 @@ def fx_to_base(t: Tables, rel: ir.Table, currency: str, day: str, base_currency:
 
 
 def goods_receipts(t: Tables, dims: frozenset[str], base_currency: str = "EUR") -> ir.Table:
-    gr = t("goods_receipts")
-    po = t("purchase_orders").select(
-        _po="po_id",
-        _line="line",
-        supplier="supplier_id",
-        site="site_id",
-        product="product_id",
-        unit_price="unit_price",
-        currency="currency",
-        expected_date="expected_date",
-    )
-    rel = gr.join(po, (gr.po_id == po._po) & (gr.line == po._line)).select(
-        _date=gr.received_date,
-        qty=gr.qty,
-        supplier="supplier",
-        site="site",
-        product="product",
-        unit_price="unit_price",
-        currency="currency",
-        expected_date="expected_date",
-    )
-    return reach(t, rel, "goods_receipts", dims)
+    line = ("supplier_id", "site_id", "product_id", "unit_price", "currency", "expected_date")
+    gr = with_order_line(t, t("goods_receipts"), "purchase_orders", "po_id", *line)
+    return reach(t, _fact(gr, gr.received_date, "qty", *line), "goods_receipts", dims)
 
 
 def receipt_allocations(t: Tables, dims: frozenset[str]) -> ir.Table:
     al = t("ar_receipt_allocations")
-    rc = t("ar_receipts").select(
-        _r="receipt_id", customer="customer_id", received_date="received_date", currency="currency"
-    )
+    rc = t("ar_receipts").select("customer_id", "received_date", "currency", _r="receipt_id")
     inv = t("ar_invoices").select(_i="invoice_id", invoice_date="invoice_date")
     rel = al.join(rc, al.receipt_id == rc._r).join(inv, al.invoice_id == inv._i)
-    rel = rel.select(
-        _date=rel.received_date,
-        customer="customer",
-        currency="currency",
-        received_date="received_date",
-        invoice_date="invoice_date",
-        amount=rel.amount.cast("decimal(38, 2)"),
-    )
+    amount = rel.amount.cast("decimal(38, 2)")
+    rel = _fact(rel, rel.received_date, "customer_id", "currency", "received_date", "invoice_date", amount=amount)
     return reach(t, rel, "receipt_allocations", dims)
 
 

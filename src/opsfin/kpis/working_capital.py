@@ -36,20 +36,20 @@ def daily_ledger(t, roles: tuple[str, ...] = ROLES) -> pl.DataFrame:
     return pl.from_arrow(agg.to_pyarrow())  # type: ignore[return-value]
 
 
-# long: the balance method of docs/kpis.md in one place; 81 lines since ruff format
+_SCHEMA = {
+    "period_start": pl.Date,
+    "kpi": pl.Utf8,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+
+
 def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     # only the roles the asked KPIs read are aggregated (dso reads a tenth of the ledger)
     ledger = daily_ledger(t, tuple(sorted({r for k in kpis for r in NEEDS.get(k, ROLES)})))
     if ledger.is_empty():
-        return pl.DataFrame(
-            schema={
-                "period_start": pl.Date,
-                "kpi": pl.Utf8,
-                "value": pl.Float64,
-                "numerator": pl.Float64,
-                "denominator": pl.Float64,
-            }
-        )
+        return pl.DataFrame(schema=_SCHEMA)
     days = ledger["posting_date"]
     # without --from/--to every period is whole (docs/kpis.md: only --from/--to clip, and d counts the days
     # inside); the first and last days with postings to those roles only choose which periods are shown
@@ -57,46 +57,11 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
     assert isinstance(first_day, dt.date) and isinstance(last_day, dt.date)  # the ledger is not empty
     first = start or period_start(first_day, grain)
     last = end or next_period(period_start(last_day, grain), grain) - dt.timedelta(days=1)
-    # running balance per role: dates and cumulative sums, read at any day by binary search
-    running: dict[str, tuple[list[dt.date], list[Decimal]]] = {}
-    for day, role, amount in ledger.sort("posting_date").iter_rows():
-        dates, sums = running.setdefault(role, ([], []))
-        dates.append(day)
-        sums.append((sums[-1] if sums else Decimal(0)) + amount)
-
-    def balance(roles: tuple[str, ...], t_: dt.date) -> Decimal:
-        total = Decimal(0)
-        for r in roles:
-            dates, sums = running.get(r, ([], []))
-            i = bisect_right(dates, t_)
-            if i:
-                total += sums[i - 1]
-        return total
-
-    def flow(roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Decimal:
-        return balance(roles, hi) - balance(roles, lo - dt.timedelta(days=1))
-
-    inventory = INVENTORY
+    balances = RunningBalances(ledger)
     rows = []
     for p, lo, hi in calendar(first, last, grain):
-        d = (hi - lo).days + 1
-        before = lo - dt.timedelta(days=1)
-        avg_ar = (balance(("ar",), before) + balance(("ar",), hi)) / 2
-        avg_ap = -(balance(("ap",), before) + balance(("ap",), hi)) / 2
-        avg_inv = (balance(inventory, before) + balance(inventory, hi)) / 2
-        revenue = -flow(("revenue",), lo, hi)
-        cogs = flow(COGS_ROLES, lo, hi)
-        parts = {
-            "dso": (avg_ar * d, revenue),
-            "dio": (avg_inv * d, cogs),
-            "dpo": (avg_ap * d, cogs),
-            "inventory_turns": (cogs * 365, avg_inv * d),
-        }
-        values = {k: (float(n / q) if q else None) for k, (n, q) in parts.items()}
-        if all(values[k] is not None for k in ("dso", "dio", "dpo")):
-            values["ccc"] = values["dso"] + values["dio"] - values["dpo"]  # type: ignore[operator]
-        else:
-            values["ccc"] = None
+        parts = _period_parts(balances, lo, hi)
+        values = _kpi_values(parts)
         for k in kpis:
             n, q = parts.get(k, (None, None))
             rows.append(
@@ -108,13 +73,57 @@ def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: 
                     "denominator": float(q) if q is not None else None,
                 }
             )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "period_start": pl.Date,
-            "kpi": pl.Utf8,
-            "value": pl.Float64,
-            "numerator": pl.Float64,
-            "denominator": pl.Float64,
-        },
-    )
+    return pl.DataFrame(rows, schema=_SCHEMA)
+
+
+class RunningBalances:
+    """Balance(role, t) of the daily ledger: per role its dates and cumulative sums, read at any day by
+    binary search."""
+
+    def __init__(self, ledger: pl.DataFrame) -> None:
+        self._running: dict[str, tuple[list[dt.date], list[Decimal]]] = {}
+        for day, role, amount in ledger.sort("posting_date").iter_rows():
+            dates, sums = self._running.setdefault(role, ([], []))
+            dates.append(day)
+            sums.append((sums[-1] if sums else Decimal(0)) + amount)
+
+    def balance(self, roles: tuple[str, ...], t_: dt.date) -> Decimal:
+        """Σ of the roles' cumulative amounts up to and including `t_`."""
+        total = Decimal(0)
+        for r in roles:
+            dates, sums = self._running.get(r, ([], []))
+            i = bisect_right(dates, t_)
+            if i:
+                total += sums[i - 1]
+        return total
+
+    def flow(self, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Decimal:
+        """What the roles moved in [lo, hi]."""
+        return self.balance(roles, hi) - self.balance(roles, lo - dt.timedelta(days=1))
+
+
+def _period_parts(balances: RunningBalances, lo: dt.date, hi: dt.date) -> dict[str, tuple[Decimal, Decimal]]:
+    """(numerator, denominator) of dso, dio, dpo and inventory turns for the period [lo, hi] of d days."""
+    d = (hi - lo).days + 1
+    before = lo - dt.timedelta(days=1)
+    avg_ar = (balances.balance(("ar",), before) + balances.balance(("ar",), hi)) / 2
+    avg_ap = -(balances.balance(("ap",), before) + balances.balance(("ap",), hi)) / 2
+    avg_inv = (balances.balance(INVENTORY, before) + balances.balance(INVENTORY, hi)) / 2
+    revenue = -balances.flow(("revenue",), lo, hi)
+    cogs = balances.flow(COGS_ROLES, lo, hi)
+    return {
+        "dso": (avg_ar * d, revenue),
+        "dio": (avg_inv * d, cogs),
+        "dpo": (avg_ap * d, cogs),
+        "inventory_turns": (cogs * 365, avg_inv * d),
+    }
+
+
+def _kpi_values(parts: dict[str, tuple[Decimal, Decimal]]) -> dict[str, float | None]:
+    """Each KPI's value (None when its denominator is zero); ccc = dso + dio − dpo when all three exist."""
+    values = {k: (float(n / q) if q else None) for k, (n, q) in parts.items()}
+    if all(values[k] is not None for k in ("dso", "dio", "dpo")):
+        values["ccc"] = values["dso"] + values["dio"] - values["dpo"]  # type: ignore[operator]
+    else:
+        values["ccc"] = None
+    return values

@@ -51,18 +51,12 @@ MATCH_SCHEMA = pl.Schema(
         "run_id": pl.Int64,
     }
 )
-# auto matches kept by earlier runs (`AppDB.kept_matches`), in the order kept
-KEPT_SCHEMA = pl.Schema(
-    {
-        "run_id": pl.Int64,
-        "match_id": pl.String,
-        "bank_txn_id": pl.String,
-        "doc_type": pl.String,
-        "doc_id": pl.String,
-        "rule": pl.String,
-        "score": pl.Float64,
-    }
-)
+#: what a run keeps of each of its auto matches (`AppDB.kept_matches`; appdb/match_runs.py names the same)
+KEPT_COLUMNS = ("match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score")
+# the (bank line, document) pairs of a match with its rule and score
+PAIR_SCHEMA = pl.Schema({c: MATCH_SCHEMA[c] for c in KEPT_COLUMNS})
+# auto matches kept by earlier runs, in the order kept: the run, then its pairs
+KEPT_SCHEMA = pl.Schema({"run_id": pl.Int64(), **PAIR_SCHEMA})
 
 
 @dataclass(frozen=True)
@@ -257,18 +251,7 @@ def _confirmed_pairs(decisions: BankDecisions) -> pl.DataFrame:
             continue
         used |= keys
         rows += [(mid, b, t, d, str(c.get("rule") or "manual"), float(c.get("score") or 1.0)) for b, t, d in pairs]
-    return pl.DataFrame(
-        rows,
-        orient="row",
-        schema={
-            "match_id": pl.String,
-            "bank_txn_id": pl.String,
-            "doc_type": pl.String,
-            "doc_id": pl.String,
-            "rule": pl.String,
-            "score": pl.Float64,
-        },
-    )
+    return pl.DataFrame(rows, orient="row", schema=PAIR_SCHEMA)
 
 
 def _standing_kept(kept: pl.DataFrame | None, decisions: BankDecisions, confirmed: pl.DataFrame) -> pl.DataFrame:
@@ -309,7 +292,6 @@ def _with_ids(props: pl.DataFrame, lines: pl.DataFrame, docs: pl.DataFrame) -> p
     return named.join(bank_match_ids(named), on="proposal")
 
 
-# long: the rule cascade in its configured order; to split next
 def reconcile(
     bank: pl.DataFrame,
     items: pl.DataFrame,
@@ -335,9 +317,48 @@ def reconcile(
         ]
     )
     held = settled.join(lines.select("bank_txn_id", "line"), on="bank_txn_id", how="inner")
-    taken_lines = held["line"].unique()
     taken_items = settled.join(docs.select("doc_type", "doc_id", "item"), on=["doc_type", "doc_id"])["item"].unique()
+    cascade = _run_cascade(lines, docs, comparable, config, decisions, held["line"].unique(), taken_items)
+    suggestion_rows = _top_suggestions(cascade.open_proposals, config.max_suggestions)
 
+    matches = _match_rows(held, cascade.auto_rows, suggestion_rows, lines, docs)
+    reported = matches["bank_txn_id"].unique()
+    unmatched = lines.filter(~pl.col("bank_txn_id").is_in(reported.implode()))
+    # documents confirmed or kept to lines outside this run (before --from, say) are owned by those lines too
+    owners = pl.concat(
+        [
+            matches.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id"),
+            settled.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id"),
+        ]
+    ).unique(["doc_type", "doc_id", "bank_txn_id"], keep="first", maintain_order=True)
+    exceptions = unmatched_reasons(
+        unmatched, lines, docs, comparable, owners, cascade.notes, cascade.rejected_lines, config
+    )
+    return BankReconciliation(matches, exceptions, _summary(lines.height, matches))
+
+
+@dataclass(frozen=True)
+class _CascadeOutcome:
+    """What the rule cascade leaves: its auto matches (with their rule), the proposals still open (line and
+    documents free), the rules' notes and the bank lines of rejected proposals."""
+
+    auto_rows: pl.DataFrame
+    open_proposals: pl.DataFrame
+    notes: pl.DataFrame
+    rejected_lines: pl.Series
+
+
+def _run_cascade(
+    lines: pl.DataFrame,
+    docs: pl.DataFrame,
+    comparable: pl.DataFrame,
+    config: BankConfig,
+    decisions: BankDecisions,
+    taken_lines: pl.Series,
+    taken_items: pl.Series,
+) -> _CascadeOutcome:
+    """Each enabled rule of `config.cascade`, in order, over the lines and items still free; its auto
+    matches leave the pool before the next rule."""
     decided: list[pl.DataFrame] = []
     suggested: list[pl.DataFrame] = []
     notes: list[pl.DataFrame] = []
@@ -381,24 +402,14 @@ def reconcile(
         taken_items = pl.concat([taken_items, auto_rows["item"]]).unique()
 
     schema = {**PROPOSALS, "rule": pl.String}
-    auto_rows = pl.concat(decided) if decided else pl.DataFrame(schema=schema)
-    open_props = _without(pl.concat(suggested) if suggested else pl.DataFrame(schema=schema), taken_lines, taken_items)
-    suggestion_rows = _top_suggestions(open_props, config.max_suggestions)
-
-    matches = _match_rows(held, auto_rows, suggestion_rows, lines, docs)
-    reported = matches["bank_txn_id"].unique()
-    unmatched = lines.filter(~pl.col("bank_txn_id").is_in(reported.implode()))
-    all_notes = pl.concat(notes) if notes else pl.DataFrame(schema=NOTES)
-    rejected = pl.concat(rejected_lines).unique() if rejected_lines else pl.Series("line", [], dtype=pl.Int64)
-    # documents confirmed or kept to lines outside this run (before --from, say) are owned by those lines too
-    owners = pl.concat(
-        [
-            matches.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id"),
-            settled.select("doc_type", "doc_id", "bank_txn_id", "status", "run_id"),
-        ]
-    ).unique(["doc_type", "doc_id", "bank_txn_id"], keep="first", maintain_order=True)
-    exceptions = unmatched_reasons(unmatched, lines, docs, comparable, owners, all_notes, rejected, config)
-    return BankReconciliation(matches, exceptions, _summary(lines.height, matches))
+    return _CascadeOutcome(
+        auto_rows=pl.concat(decided) if decided else pl.DataFrame(schema=schema),
+        open_proposals=_without(
+            pl.concat(suggested) if suggested else pl.DataFrame(schema=schema), taken_lines, taken_items
+        ),
+        notes=pl.concat(notes) if notes else pl.DataFrame(schema=NOTES),
+        rejected_lines=pl.concat(rejected_lines).unique() if rejected_lines else pl.Series("line", [], dtype=pl.Int64),
+    )
 
 
 def only_lines(result: BankReconciliation, bank_txn_ids: pl.Series) -> BankReconciliation:

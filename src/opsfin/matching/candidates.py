@@ -7,17 +7,27 @@ candidate pairs of a rule (hash joins on keys, limited to a date window).
   amount in its own currency and, converted with the latest `fx_rates` row on or before its date
   (rounded half-even to the cent), in the base currency.
 
-Amounts are compared as exact integer cents (`cents`), never as floats; the Decimal columns travel
-alongside for the output. Dates are compared as day numbers."""
+The two reads are Ibis expressions over the warehouse `Tables` (DuckDB or Spark, docs/scale.md); the
+backend filters and joins, and the exact conversion to the base currency (Decimal × rate, rounded half
+to even) happens on the Arrow result. Amounts are compared as exact integer cents (`cents`), never as
+floats; the Decimal columns travel alongside for the output. Dates are compared as day numbers."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from ..core.money import half_even_arrow
 from ..errors import UserError
+from ..kpis.engine import Tables
+
+MONEY_T = "decimal(18, 2)"
+RATE_T = "decimal(18, 8)"
 
 LINE_COLUMNS = (
     "bank_txn_id",
@@ -47,67 +57,117 @@ _LEGAL_FORMS = r"\b(GMBH|MBH|AG|KG|OHG|UG|LTD|LIMITED|INC|LLC|LLP|PLC|SA|SAS|SAR
 # ------------------------------------------------------------------ reading the warehouse
 
 
-def read_bank_lines(con: duckdb.DuckDBPyConnection, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
-    """Bank transactions booked in [start, end] (either bound optional)."""
-    where, params = _between("booking_date", start, end)
-    sql = (
-        f"SELECT bank_txn_id, bank_account, booking_date, value_date, amount, currency, counterparty, reference, "
-        f"description FROM bank_transactions {where} ORDER BY booking_date, bank_txn_id"
+def read_bank_lines(t: Tables, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+    """Bank transactions booked in [start, end] (either bound optional), by booking date and id."""
+    b = t("bank_transactions")
+    b = b.filter(_between(b.booking_date, start, end))
+    expr = b.select(
+        "bank_txn_id",
+        "bank_account",
+        "booking_date",
+        "value_date",
+        amount=b.amount.cast(MONEY_T),
+        currency="currency",
+        counterparty="counterparty",
+        reference="reference",
+        description="description",
     )
-    return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())  # type: ignore[return-value]
+    return _frame(expr).sort("booking_date", "bank_txn_id", nulls_last=True)
 
 
-def read_open_items(
-    con: duckdb.DuckDBPyConnection, base_currency: str, start: dt.date | None, end: dt.date | None
-) -> pl.DataFrame:
-    """Open items dated in [start, end] (either bound optional), with `amount_base` in the base currency.
+def read_open_items(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+    """Open items dated in [start, end] (either bound optional), with `amount_base` in the base currency,
+    by date, type and id.
 
-    Amounts are signed as the bank sees them: + money in (receipts), − money out (payments)."""
-    where, params = _between("doc_date", start, end)
-    # n = amount in cents x rate in 1e-8; base cents = n / 1e8 rounded half-even (HUGEINT: no overflow)
-    sql = f"""
-    WITH docs AS (
-        SELECT 'ar_receipt' AS doc_type, r.receipt_id AS doc_id, r.received_date AS doc_date, r.amount,
-               r.currency, c.name AS counterparty, r.reference, CAST(NULL AS VARCHAR) AS description
-        FROM ar_receipts r LEFT JOIN customers c USING (customer_id)
-        UNION ALL
-        SELECT 'ap_payment', p.payment_id, p.paid_date, -p.amount, p.currency, s.name, p.reference, NULL
-        FROM ap_payments p LEFT JOIN suppliers s USING (supplier_id)
-        UNION ALL
-        SELECT 'gl_entry', g.entry_id, g.posting_date, g.amount, g.currency, NULL, g.source_doc, g.description
-        FROM gl_entries g JOIN accounts a ON a.account_id = g.account_id AND a.role = 'cash'
-        WHERE g.source_doc IS NULL OR (g.source_doc NOT IN (SELECT receipt_id FROM ar_receipts)
-                                       AND g.source_doc NOT IN (SELECT payment_id FROM ap_payments))
-    ), dated AS (SELECT * FROM docs {where}
-    ), converted AS (
-        SELECT d.*, abs(CAST(d.amount * 100 AS HUGEINT) * CAST(f.rate_to_base * 100000000 AS HUGEINT)) AS n,
-               sign(d.amount) AS s
-        FROM dated d ASOF LEFT JOIN fx_rates f ON f.currency = d.currency AND d.doc_date >= f.rate_date
-    ), rounded AS (
-        SELECT *, n // 100000000 AS q, n % 100000000 AS r FROM converted
+    Amounts are signed as the bank sees them: + money in (receipts), − money out (payments).
+    `amount_base` is the amount itself in the base currency, else amount × the latest rate on or before
+    the document's date rounded half to even to the cent (exact: Decimal in Arrow), None without a rate."""
+    docs = _documents(t)
+    docs = docs.filter(_between(docs.doc_date, start, end))
+    rates = _rates_on(t, docs)
+    j = docs.left_join(rates, (docs.currency == rates._ccy) & (docs.doc_date == rates._day))
+    expr = j.select(*ITEM_COLUMNS[:5], "counterparty", "reference", "description", _rate=j._rate)
+    arrow = expr.to_pyarrow()
+    converted = half_even_arrow(pc.multiply(arrow["amount"], arrow["_rate"]), 2).cast(pa.decimal128(18, 2))
+    own = pc.equal(arrow["currency"], pa.scalar(base_currency))
+    amount_base = pc.if_else(pc.fill_null(own, False), arrow["amount"], converted)
+    arrow = arrow.drop_columns(["_rate"]).add_column(5, "amount_base", amount_base)
+    frame: pl.DataFrame = pl.from_arrow(arrow)  # type: ignore[assignment]
+    return frame.sort("doc_date", "doc_type", "doc_id", nulls_last=True)
+
+
+def _documents(t: Tables) -> ir.Table:
+    """AR receipts, AP payments (negated) and the GL cash lines no receipt or payment stands for, as
+    `doc_type, doc_id, doc_date, amount, currency, counterparty, reference, description`."""
+    r, p = t("ar_receipts"), t("ap_payments")
+    no_text = ibis.literal(None, type="string")
+    receipts, payments = (_party_documents(t, *spec) for spec in _PARTY_DOCUMENTS)
+    g = t("gl_entries")
+    cash = t("accounts").filter(lambda a: a.role == "cash").select(_acc="account_id")
+    gj = g.join(cash, g.account_id == cash._acc)
+    gj = gj.filter(gj.source_doc.isnull() | (~gj.source_doc.isin(r.receipt_id) & ~gj.source_doc.isin(p.payment_id)))
+    gl = gj.select(
+        doc_type=ibis.literal("gl_entry"),
+        doc_id=gj.entry_id,
+        doc_date=gj.posting_date,
+        amount=gj.amount.cast(MONEY_T),
+        currency=gj.currency,
+        counterparty=no_text,
+        reference=gj.source_doc,
+        description=gj.description,
     )
-    SELECT doc_type, doc_id, doc_date, amount, currency,
-           CASE WHEN currency = $base THEN amount
-                WHEN n IS NULL THEN NULL
-                ELSE CAST(CAST(s * (q + CASE WHEN 2 * r > 100000000 OR (2 * r = 100000000 AND q % 2 = 1)
-                                             THEN 1 ELSE 0 END) AS DECIMAL(20,0)) * 0.01 AS DECIMAL(18,2))
-           END AS amount_base,
-           counterparty, reference, description
-    FROM rounded
-    ORDER BY doc_date, doc_type, doc_id
-    """
-    return pl.from_arrow(con.sql(sql, params={"base": base_currency, **params}).to_arrow_table())  # type: ignore[return-value]
+    return ibis.union(receipts, payments, gl, distinct=False)
 
 
-def _between(column: str, start: dt.date | None, end: dt.date | None) -> tuple[str, dict]:
-    conds, params = [], {}
+#: the open items of a business partner: (doc_type, table, id, date, partner table, partner key, money out)
+_PARTY_DOCUMENTS = (
+    ("ar_receipt", "ar_receipts", "receipt_id", "received_date", "customers", "customer_id", False),
+    ("ap_payment", "ap_payments", "payment_id", "paid_date", "suppliers", "supplier_id", True),
+)
+
+
+def _party_documents(
+    t: Tables, doc_type: str, table: str, id_col: str, date_col: str, parties: str, party_key: str, out: bool
+) -> ir.Table:
+    """The documents of `table` as open items, with the partner's name as counterparty; money out negated."""
+    d = t(table)
+    names = t(parties).select(_pid=party_key, _name="name")
+    j = d.left_join(names, d[party_key] == names._pid)
+    return j.select(
+        doc_type=ibis.literal(doc_type),
+        doc_id=j[id_col],
+        doc_date=j[date_col],
+        amount=(-j.amount if out else j.amount).cast(MONEY_T),
+        currency=j.currency,
+        counterparty=j._name,
+        reference=j.reference,
+        description=ibis.literal(None, type="string"),
+    )
+
+
+def _rates_on(t: Tables, docs: ir.Table) -> ir.Table:
+    """`_ccy, _day, _rate`: per currency and date of `docs`, the rate of the latest fx_rates row dated on
+    or before it (the greatest rate of that date, should the warehouse hold two)."""
+    fx = t("fx_rates")
+    fx = fx.group_by(_ccy="currency", _rd="rate_date").aggregate(_rate=fx.rate_to_base.max().cast(RATE_T))
+    keys = docs.select(_kc=docs.currency, _kd=docs.doc_date).distinct()
+    cand = keys.join(fx, (keys._kc == fx._ccy) & (fx._rd <= keys._kd))
+    latest = cand.group_by(["_kc", "_kd"]).aggregate(_last=cand._rd.max())
+    j = latest.join(fx, (latest._kc == fx._ccy) & (latest._last == fx._rd))
+    return j.select(_ccy=j._kc, _day=j._kd, _rate=j._rate)
+
+
+def _between(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.BooleanValue:
+    cond = ibis.literal(True)
     if start is not None:
-        conds.append(f"{column} >= $start")
-        params["start"] = start
+        cond &= day >= start
     if end is not None:
-        conds.append(f"{column} <= $end")
-        params["end"] = end
-    return ("WHERE " + " AND ".join(conds)) if conds else "", params
+        cond &= day <= end
+    return cond
+
+
+def _frame(expr: ir.Table) -> pl.DataFrame:
+    return pl.from_arrow(expr.to_pyarrow())  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------ keys

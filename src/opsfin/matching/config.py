@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, Strict, StrictBool, model_validator
 
@@ -18,14 +18,6 @@ from ..model_schema import Entry, parse_yaml, validate
 
 FILE = "matching.yaml"
 
-RULES: tuple[RuleName, ...] = (
-    "exact_reference",
-    "amount_date_counterparty",
-    "fuzzy_reference",
-    "batch_payment",
-    "partial_payments",
-    "amount_tolerance",
-)
 RuleName = Literal[
     "exact_reference",
     "amount_date_counterparty",
@@ -34,6 +26,8 @@ RuleName = Literal[
     "partial_payments",
     "amount_tolerance",
 ]
+#: the rules in their default cascade order
+RULES: tuple[RuleName, ...] = get_args(RuleName)
 # strict numbers: a YAML `true` or "0.8" is not a number
 Days = Annotated[int, Strict(), Field(ge=0, le=3660)]
 Fraction01 = Annotated[float, Strict(), Field(ge=0, le=1)]

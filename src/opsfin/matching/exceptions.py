@@ -16,19 +16,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from .candidates import window_pairs
+from .candidates import LINE_COLUMNS, window_pairs
 from .config import BankConfig
 from .rules import tolerance_cents
 
-COLUMNS = (
-    "bank_txn_id",
-    "booking_date",
-    "amount",
-    "currency",
-    "counterparty",
-    "reference",
-    "reason",
-)
+#: a bank line as the queues show it: the engine's bank line columns but the free-text description
+LINE_SHOWN = tuple(c for c in LINE_COLUMNS if c != "description")
+COLUMNS = (*LINE_SHOWN, "reason")
 
 
 def _money(cents: int, currency: str) -> str:
@@ -59,7 +53,6 @@ def _nearest(pairs: pl.DataFrame) -> dict[int, dict]:
     return {r["line"]: r for r in best.iter_rows(named=True)}
 
 
-# long: one reason per kind of unmatched line, in priority order
 def unmatched_reasons(
     unmatched: pl.DataFrame,
     lines: pl.DataFrame,
@@ -84,60 +77,11 @@ def unmatched_reasons(
     free = comparable.join(taken.select("item"), on="item", how="anti")
     note = dict(notes.group_by("line").agg(pl.col("note").first()).iter_rows()) if not notes.is_empty() else {}
     rejected = set(rejected_lines.to_list())
-    cents_col = ("cents",)
-    by_ref = _nearest(
-        window_pairs(
-            unmatched,
-            comparable,
-            ["cur", "ref_key"],
-            r.exact_reference.days_before,
-            r.exact_reference.days_after,
-            line_cols=cents_col,
-            item_cols=cents_col,
-        )
-    )
-    party_window = max(r.amount_tolerance.days_before, r.amount_date_counterparty.days_before)
-    party_after = max(r.amount_tolerance.days_after, r.amount_date_counterparty.days_after)
-    by_party = _nearest(
-        window_pairs(
-            unmatched,
-            free,
-            ["cur", "cp_key"],
-            party_window,
-            party_after,
-            line_cols=cents_col,
-            item_cols=cents_col,
-        )
-    )
-    keys = ("cp_key", "ref_key")
-    by_amount = _nearest(
-        window_pairs(
-            unmatched,
-            comparable,
-            ["cur", "cents"],
-            r.fuzzy_reference.days_before,
-            r.fuzzy_reference.days_after,
-            line_cols=keys,
-            item_cols=keys,
-        ).with_columns(
-            cents_item=pl.col("cents"),
-            _alike=(
-                (pl.col("cp_key") == pl.col("cp_key_item")) | (pl.col("ref_key") == pl.col("ref_key_item"))
-            ).fill_null(False),
-        )
-    )
+    by_ref, by_party, by_amount = _nearest_documents(unmatched, comparable, free, config)
     by_ref_elsewhere = _other_currency(unmatched, docs, r.exact_reference.days_before, r.exact_reference.days_after)
     widest = max(getattr(r, name).days_before for name in type(r).model_fields)
     named = {h["item"] for found in (by_ref, by_party, by_amount, by_ref_elsewhere) for h in found.values()}
-    names = docs.filter(pl.col("item").is_in(list(named))).join(
-        taken.select("item", "bank_txn_id", "run_id"), on="item", how="left"
-    )
-    doc_names = {i: (t, d) for i, t, d in names.select("item", "doc_type", "doc_id").iter_rows()}
-    owner = {
-        (t, d): f"bank line {b}" + (f" by run {r}" if r is not None else "")
-        for t, d, b, r in names.select("doc_type", "doc_id", "bank_txn_id", "run_id").iter_rows()
-        if b
-    }
+    doc_names, owner = _names_and_owners(docs, taken, named)
 
     reasons = []
     for row in unmatched.select("line", "cur", "reference").iter_rows(named=True):
@@ -161,6 +105,56 @@ def unmatched_reasons(
         )
     out = unmatched.with_columns(reason=pl.Series(reasons, dtype=pl.String))
     return out.select(*COLUMNS)
+
+
+def _nearest_documents(
+    unmatched: pl.DataFrame, comparable: pl.DataFrame, free: pl.DataFrame, config: BankConfig
+) -> tuple[dict[int, dict], dict[int, dict], dict[int, dict]]:
+    """Per unmatched line, the nearest document (`_nearest`) carrying its reference, the nearest free one
+    of its counterparty, and the nearest with its amount — each within its rules' date window."""
+    r = config.rules
+    cents_col = ("cents",)
+    ref_window = (r.exact_reference.days_before, r.exact_reference.days_after)
+    by_ref = _nearest(_pairs_keeping(unmatched, comparable, ["cur", "ref_key"], ref_window, cents_col))
+    party_window = (
+        max(r.amount_tolerance.days_before, r.amount_date_counterparty.days_before),
+        max(r.amount_tolerance.days_after, r.amount_date_counterparty.days_after),
+    )
+    by_party = _nearest(_pairs_keeping(unmatched, free, ["cur", "cp_key"], party_window, cents_col))
+    keys = ("cp_key", "ref_key")
+    amount_window = (r.fuzzy_reference.days_before, r.fuzzy_reference.days_after)
+    by_amount = _nearest(
+        _pairs_keeping(unmatched, comparable, ["cur", "cents"], amount_window, keys).with_columns(
+            cents_item=pl.col("cents"),
+            _alike=(
+                (pl.col("cp_key") == pl.col("cp_key_item")) | (pl.col("ref_key") == pl.col("ref_key_item"))
+            ).fill_null(False),
+        )
+    )
+    return by_ref, by_party, by_amount
+
+
+def _pairs_keeping(
+    unmatched: pl.DataFrame, docs: pl.DataFrame, on: list[str], window: tuple[int, int], kept: tuple[str, ...]
+) -> pl.DataFrame:
+    """`window_pairs` of the unmatched lines and `docs` within (days before, days after), with the
+    columns `kept` of both sides."""
+    return window_pairs(unmatched, docs, on, *window, line_cols=kept, item_cols=kept)
+
+
+def _names_and_owners(docs: pl.DataFrame, taken: pl.DataFrame, named: set) -> tuple[dict, dict]:
+    """For the documents a reason names: item -> (doc_type, doc_id), and (doc_type, doc_id) -> the bank
+    line (and run) that already holds it, for those matched."""
+    names = docs.filter(pl.col("item").is_in(list(named))).join(
+        taken.select("item", "bank_txn_id", "run_id"), on="item", how="left"
+    )
+    doc_names = {i: (t, d) for i, t, d in names.select("item", "doc_type", "doc_id").iter_rows()}
+    owner = {
+        (t, d): f"bank line {b}" + (f" by run {r}" if r is not None else "")
+        for t, d, b, r in names.select("doc_type", "doc_id", "bank_txn_id", "run_id").iter_rows()
+        if b
+    }
+    return doc_names, owner
 
 
 def _other_currency(unmatched: pl.DataFrame, docs: pl.DataFrame, days_before: int, days_after: int) -> dict[int, dict]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-import duckdb
 import polars as pl
 
 
@@ -22,25 +21,26 @@ def invoice_match_id(invoice_id: str, line: int) -> str:
 
 
 def bank_match_ids(pairs: pl.DataFrame) -> pl.DataFrame:
-    """`proposal, match_id` for pairs `proposal, bank_txn_id, doc_type, doc_id` (vectorised in DuckDB,
-    identical to `bank_match_id`)."""
+    """`proposal, match_id` for pairs `proposal, bank_txn_id, doc_type, doc_id`, by proposal (identical to
+    `bank_match_id`: the sorted keys of a proposal joined by newlines, hashed once per proposal)."""
     if pairs.is_empty():
         return pl.DataFrame(schema={"proposal": pl.Int64, "match_id": pl.String})
-    keyed = pairs.select("proposal", k=pl.concat_str("bank_txn_id", "doc_type", "doc_id", separator="|"))
-    size = keyed.group_by("proposal").len()
+    keyed = pairs.select(
+        "proposal",
+        k=pl.concat_str("bank_txn_id", "doc_type", "doc_id", separator="|"),
+        n=pl.len().over("proposal"),
+    )
     # one pair (nearly all): hash the key as it is; several: hash the sorted keys joined by newlines
-    single = keyed.join(size.filter(pl.col("len") == 1), on="proposal", how="semi").to_arrow()  # noqa: F841
-    multi = keyed.join(size.filter(pl.col("len") > 1), on="proposal", how="semi").to_arrow()  # noqa: F841
-    con = duckdb.connect()
-    try:
-        out = con.sql("""
-            SELECT proposal, 'B' || substr(md5(k), 1, 16) AS match_id FROM single
-            UNION ALL
-            SELECT proposal, 'B' || substr(md5(string_agg(k, chr(10) ORDER BY k)), 1, 16) FROM multi
-            GROUP BY proposal""").to_arrow_table()
-    finally:
-        con.close()
-    return pl.from_arrow(out).with_columns(pl.col("proposal").cast(pl.Int64))  # type: ignore[union-attr]
+    single = keyed.filter(pl.col("n") == 1).select("proposal", "k")
+    multi = (  # a group keeps the order of its rows
+        keyed.filter(pl.col("n") > 1)
+        .sort("proposal", "k")
+        .group_by("proposal", maintain_order=True)
+        .agg(pl.col("k").str.join("\n"))
+    )
+    joined = pl.concat([single, multi]).sort("proposal")
+    ids = ["B" + hashlib.md5(k.encode("utf-8")).hexdigest()[:16] for k in joined["k"].to_list()]
+    return pl.DataFrame({"proposal": joined["proposal"].cast(pl.Int64), "match_id": pl.Series(ids, dtype=pl.String)})
 
 
 def invoice_match_ids(lines: pl.DataFrame) -> pl.Series:

@@ -32,10 +32,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-import duckdb
+import ibis.expr.types as ir
 import polars as pl
 
 from ..core.money import round_cents
+from ..kpis.engine import Tables
 from .config import InvoiceConfig
 from .duplicates import find_duplicates
 from .ids import invoice_match_ids
@@ -43,6 +44,28 @@ from .ids import invoice_match_ids
 STATUS_ORDER = ("duplicate", "no_po", "no_receipt", "qty_over_received", "price_over_tolerance")
 STATUSES = ("matched", *STATUS_ORDER)
 CENT = Decimal("0.01")
+
+#: an invoice line of the match: which line and its verdict (`LINE_HEAD`), then what the verdict rests on
+#: (`LINE_DETAILS`); present/matching_rows.py nests the details in the JSON rows
+LINE_HEAD = ("match_id", "invoice_id", "line", "status", "issues")
+LINE_DETAILS = (
+    "supplier_id",
+    "supplier_ref",
+    "invoice_date",
+    "currency",
+    "po_id",
+    "po_line",
+    "qty",
+    "received_qty",
+    "po_qty",
+    "unit_price",
+    "po_unit_price",
+    "amount",
+    "money_at_stake",
+    "duplicate_of",
+    "decision",
+)
+LINE_COLUMNS = (*LINE_HEAD, *LINE_DETAILS)
 
 
 @dataclass
@@ -65,20 +88,21 @@ class InvoiceMatch:
     summary: dict
 
 
-def read_invoice_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> InvoiceTables:
-    """The tables of the three-way match; goods receipts only up to `as_of` (all when None)."""
+def read_invoice_tables(t: Tables, as_of: dt.date | None) -> InvoiceTables:
+    """The tables of the three-way match (Ibis reads of the warehouse `Tables`); goods receipts only up to
+    `as_of` (all when None)."""
 
-    def q(sql: str, params: dict | None = None) -> pl.DataFrame:
-        return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
+    def q(table: ir.Table, *columns: str) -> pl.DataFrame:
+        return pl.from_arrow(table.select(*columns).to_pyarrow())  # type: ignore[return-value]
 
-    receipts = "SELECT receipt_id, po_id, line, qty, received_date FROM goods_receipts" + (
-        " WHERE received_date <= $as_of" if as_of else ""
-    )
+    receipts = t("goods_receipts")
+    if as_of:
+        receipts = receipts.filter(receipts.received_date <= as_of)
     return InvoiceTables(
-        q("SELECT invoice_id, supplier_id, supplier_ref, kind, invoice_date, currency, total FROM ap_invoices"),
-        q("SELECT invoice_id, line, po_id, po_line, product_id, qty, unit_price, amount FROM ap_invoice_lines"),
-        q("SELECT po_id, line, supplier_id, qty, unit_price, currency FROM purchase_orders"),
-        q(receipts, {"as_of": as_of} if as_of else None),
+        q(t("ap_invoices"), "invoice_id", "supplier_id", "supplier_ref", "kind", "invoice_date", "currency", "total"),
+        q(t("ap_invoice_lines"), "invoice_id", "line", "po_id", "po_line", "product_id", "qty", "unit_price", "amount"),
+        q(t("purchase_orders"), "po_id", "line", "supplier_id", "qty", "unit_price", "currency"),
+        q(receipts, "receipt_id", "po_id", "line", "qty", "received_date"),
     )
 
 
@@ -220,28 +244,7 @@ def three_way_match(
     lines = lines.with_columns(
         decision=pl.Series([decided.get(m, {}).get("decision") for m in lines["match_id"]], dtype=pl.String)
     )
-    out = lines.select(
-        "match_id",
-        "invoice_id",
-        "line",
-        "status",
-        "issues",
-        "supplier_id",
-        "supplier_ref",
-        "invoice_date",
-        "currency",
-        "po_id",
-        "po_line",
-        "qty",
-        "received_qty",
-        "po_qty",
-        "unit_price",
-        "po_unit_price",
-        "amount",
-        "money_at_stake",
-        "duplicate_of",
-        "decision",
-    ).sort("invoice_date", "invoice_id", "line")
+    out = lines.select(*LINE_COLUMNS).sort("invoice_date", "invoice_id", "line")
     return InvoiceMatch(out, invoice_summary(out))
 
 

@@ -136,6 +136,10 @@ ABBREVIATIONS = {
     "wip": "WIP",
     "url": "URL",
     "csv": "CSV",
+    # forecast accuracy (docs/forecasting.md)
+    "wape": "WAPE",
+    "mase": "MASE",
+    "fva": "FVA",
 }
 # a unit suffix of a name becomes the unit in brackets
 UNIT_SUFFIXES = {"hours": "h", "minutes": "min", "kwh": "kWh", "days": "days", "pct": "%"}

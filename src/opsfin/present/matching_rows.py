@@ -7,25 +7,24 @@ from typing import Any
 
 import polars as pl
 
+from ..matching.invoices import LINE_DETAILS, LINE_HEAD
+
 #: one row per (bank line, document) of a bank reconciliation
 BANK_KEYS = ("bank_txn_id", "doc_type", "doc_id", "rule", "score", "status", "match_id", "run_id")
 #: the `details` of one supplier invoice line of the three-way match
-DETAIL_KEYS = (
-    "match_id",
+DETAIL_KEYS = ("match_id", *LINE_DETAILS)
+#: the columns of `opsfin match invoices --format csv`: the line and its verdict, then the figures a reviewer checks
+INVOICE_CSV_KEYS = (
+    *LINE_HEAD,
     "supplier_id",
-    "supplier_ref",
-    "invoice_date",
-    "currency",
     "po_id",
-    "po_line",
     "qty",
     "received_qty",
-    "po_qty",
     "unit_price",
     "po_unit_price",
     "amount",
     "money_at_stake",
-    "duplicate_of",
+    "currency",
     "decision",
 )
 

@@ -17,7 +17,7 @@ table's columns (no `_load_id`), typed with `canonical.table(name).arrow_schema(
 | `mt940`   | `readers.mt940`     | `bank_statements`, `bank_transactions`   |
 | `ubl`     | `readers.ubl`       | `ap_invoices`, `ap_invoice_lines`        |
 
-Every value is parsed by the one value parser (`opsfin.ingest.values`), as tabular ingest parses
+Every value is parsed by the one value parser (`opsfin.values`), as tabular ingest parses
 it: money straight from the text into `Decimal` (never through float), refused rather than
 rounded when it has more decimals than its column keeps (MONEY 2, PRICE 4); digits 0-9 only;
 dates ISO. Dates are `datetime.date`. Malformed or unsupported input

@@ -1,5 +1,5 @@
 """What the readers share: the parsed document, the parties it names, the namespaces of the XML
-formats, and the helpers that parse values (through the one value parser, `opsfin.ingest.values`) and
+formats, and the helpers that parse values (through the one value parser, `opsfin.values`) and
 XML. `readers/__init__.py` (detection and dispatch) and each reader import it; it imports none of them."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from ..errors import UserError
+from ..values.documents import Invalid, NotANumber, TooLarge, document_date, document_decimal, show
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,8 @@ _PRICE_UNIT = Decimal("0.0001")
 
 def parse_decimal(text: str | None, where: str, *, comma: bool = False, column_type: str | None = None) -> Decimal:
     """Decimal from document text (`comma=True`: SWIFT style "1234,56"), through the one value
-    parser (`ingest.values`): digits 0-9 only, and with `column_type` (`MONEY`, `PRICE`) refused,
+    parser (`opsfin.values`): digits 0-9 only, and with `column_type` (`MONEY`, `PRICE`) refused,
     never rounded, when it has more decimals than the column keeps. Raises ValueError naming `where`."""
-    from ..ingest.document_values import Invalid, NotANumber, TooLarge, document_decimal, show
-
     if text is None:
         raise ValueError(f"{where}: missing amount")
     try:
@@ -88,8 +87,6 @@ def parse_decimal(text: str | None, where: str, *, comma: bool = False, column_t
 def parse_date(text: str, where: str) -> dt.date:
     """A document date ("YYYY-MM-DD", or an ISO date-time whose date is taken) through the one
     value parser; a trailing NUL, other digits or garbage are refused. Raises ValueError."""
-    from ..ingest.document_values import Invalid, document_date
-
     try:
         return document_date(text)
     except Invalid as exc:

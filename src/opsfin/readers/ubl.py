@@ -36,7 +36,7 @@ One document per file. The seller (`AccountingSupplierParty`) is returned in
 - po_id = the document's OrderReference/ID; po_line = OrderLineReference/LineID when numeric.
 - allowance/charge lines: qty 1, unit_price = amount, product_id, po_id and po_line null.
 
-Every value goes through the one value parser (`ingest.values`): amounts at the MONEY scale and
+Every value goes through the one value parser (`opsfin.values`): amounts at the MONEY scale and
 PriceAmount at the PRICE scale are refused, never rounded, when they have more decimals; digits
 are 0-9 only; a DurationMeasure must be a whole number of days that keeps the due date in the
 calendar. A refused value refuses the document with a UserError naming the element.
@@ -56,7 +56,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import UserError
-from ..ingest.document_values import Invalid, document_whole
+from ..values.documents import Invalid, document_whole
 from .document import (
     _UBL_NS,
     MONEY,
@@ -257,6 +257,47 @@ def _lines(
     return lines, locations
 
 
+_MONETARY_TOTALS = (
+    "LineExtensionAmount",
+    "TaxExclusiveAmount",
+    "TaxInclusiveAmount",
+    "AllowanceTotalAmount",
+    "ChargeTotalAmount",
+    "PrepaidAmount",
+    "PayableRoundingAmount",
+    "PayableAmount",
+)
+
+
+def _monetary_totals(root: ET.Element) -> dict[str, Decimal | None]:
+    """The amounts of LegalMonetaryTotal as written (None when absent), at the MONEY scale."""
+    monetary = root.find("LegalMonetaryTotal")
+    return {key: _amount(monetary, key, "LegalMonetaryTotal", required=False) for key in _MONETARY_TOTALS}
+
+
+def _checked_total(
+    totals: dict[str, Decimal | None], lines: list[dict], tax: Decimal, sign: Decimal
+) -> tuple[Decimal, list[str]]:
+    """The document total (signed): TaxInclusiveAmount when written, else the lines plus tax; and a
+    warning for each written total that differs from what the lines add up to."""
+    line_sum = sum((row["amount"] for row in lines), Decimal(0))
+    computed = line_sum + sign * tax
+    inclusive = totals["TaxInclusiveAmount"]
+    total = sign * inclusive if inclusive is not None else computed
+    warnings = []
+    if total != computed:
+        warnings.append(
+            f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines plus tax ({sign * computed})"
+        )
+    exclusive = totals["TaxExclusiveAmount"]
+    if exclusive is not None and sign * exclusive != line_sum:
+        warnings.append(
+            f"LegalMonetaryTotal/TaxExclusiveAmount {exclusive} differs from the sum of "
+            f"the lines and document allowances/charges ({sign * line_sum})"
+        )
+    return total, warnings
+
+
 def read_ubl(path) -> ParsedDocument:
     path = Path(path)
     root = xml_root(path)
@@ -270,7 +311,6 @@ def read_ubl(path) -> ParsedDocument:
         raise UserError(f"{path}: {exc}") from None
 
 
-# long: the UBL elements read in document order; to split next
 def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
     ref = text_of(root, "ID")
     if ref is None:
@@ -291,36 +331,8 @@ def _read(path: Path, root: ET.Element, doc_type: str) -> ParsedDocument:
     po_id = text_of(root, "OrderReference/ID")
 
     lines, locations = _lines(root, doc_type, invoice_id, po_id, sign)
-
-    monetary = root.find("LegalMonetaryTotal")
-    totals = {
-        key: _amount(monetary, key, "LegalMonetaryTotal", required=False)
-        for key in (
-            "LineExtensionAmount",
-            "TaxExclusiveAmount",
-            "TaxInclusiveAmount",
-            "AllowanceTotalAmount",
-            "ChargeTotalAmount",
-            "PrepaidAmount",
-            "PayableRoundingAmount",
-            "PayableAmount",
-        )
-    }
-    line_sum = sum((row["amount"] for row in lines), Decimal(0))
-    computed = line_sum + sign * tax
-    inclusive = totals["TaxInclusiveAmount"]
-    total = sign * inclusive if inclusive is not None else computed
-    warnings = []
-    if total != computed:
-        warnings.append(
-            f"LegalMonetaryTotal/TaxInclusiveAmount {inclusive} differs from the lines plus tax ({sign * computed})"
-        )
-    exclusive = totals["TaxExclusiveAmount"]
-    if exclusive is not None and sign * exclusive != line_sum:
-        warnings.append(
-            f"LegalMonetaryTotal/TaxExclusiveAmount {exclusive} differs from the sum of "
-            f"the lines and document allowances/charges ({sign * line_sum})"
-        )
+    totals = _monetary_totals(root)
+    total, warnings = _checked_total(totals, lines, tax, sign)
 
     invoice = {
         "invoice_id": invoice_id,

@@ -29,6 +29,7 @@ from ..matching.decisions import (
 from ..matching.invoices import InvoiceMatch, read_invoice_tables, three_way_match
 from ..matching.runs import context_days, mark_kept, run_to_keep
 from .model import load_matching_config
+from .tables import reading_tables
 
 if TYPE_CHECKING:
     from ..appdb import AppDB
@@ -80,10 +81,10 @@ def reconcile_workspace(
     config = config_of(ws)
     margin = dt.timedelta(days=context_days(config))
     context = lo - margin if lo else None
-    with ws.connect(read_only=True) as con:
-        bank = read_bank_lines(con, context, hi)
+    with reading_tables(ws) as t:
+        bank = read_bank_lines(t, context, hi)
         items = read_open_items(
-            con,
+            t,
             ws.settings.base_currency,
             context - margin if context else None,
             hi + margin if hi else None,
@@ -160,8 +161,8 @@ def bank_line_span(ws: WorkspaceFolder) -> tuple[int, dt.date | None, dt.date | 
 def run_invoices(ws: WorkspaceFolder, as_of: str | dt.date | None = None, use_app_db: bool = True) -> InvoiceMatch:
     """Three-way match of every supplier invoice line, against the receipts up to `as_of` (default today)."""
     day = parse_day(as_of, "--as-of") or dt.date.today()
-    with ws.connect(read_only=True) as con:
-        tables = read_invoice_tables(con, day)
+    with reading_tables(ws) as t:
+        tables = read_invoice_tables(t, day)
     decisions = invoice_decisions(_decision_records(ws, "invoice", use_app_db))
     return three_way_match(tables, config_of(ws).invoices, decisions)
 
@@ -194,8 +195,8 @@ def run_evaluation(ws: WorkspaceFolder) -> dict:
 
     bank_truth, invoice_truth = load_bank_truth(ws.truth_dir), load_invoice_truth(ws.truth_dir)
     bank = run_bank(ws, use_app_db=False)
-    with ws.connect(read_only=True) as con:
-        seen = read_open_items(con, ws.settings.base_currency, None, None).select("doc_type", "doc_id")
+    with reading_tables(ws) as t:
+        seen = read_open_items(t, ws.settings.base_currency, None, None).select("doc_type", "doc_id")
     bank_scores = score_bank(bank, bank_truth, seen)
     invoice_scores = score_invoices(run_invoices(ws, use_app_db=False), invoice_truth)
     return {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -121,6 +122,9 @@ def spark_session():
             _parent = active
             return _parent
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python code that runs in tasks (forecasting through fugue) needs this interpreter, with its
+        # packages, not whatever `python3` is first on PATH
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder
         for key, value in SPARK_CONF.items():
             builder = builder.config(key, value)

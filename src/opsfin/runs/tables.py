@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..errors import UserError
@@ -25,3 +27,15 @@ def open_tables(ws: WorkspaceFolder, engine: str = "duckdb") -> Tables:
 
         return spark_tables(ws)
     raise UserError(f"unknown engine {engine!r}; choose {' or '.join(ENGINES)}")
+
+
+@contextmanager
+def reading_tables(ws: WorkspaceFolder, engine: str = "duckdb") -> Iterator[Tables]:
+    """`open_tables` for a `with` block: a DuckDB connection is closed at its end (so that the warehouse
+    can be opened for writing again in this process)."""
+    t = open_tables(ws, engine)
+    try:
+        yield t
+    finally:
+        if t.backend.name == "duckdb":
+            t.backend.disconnect()

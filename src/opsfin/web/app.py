@@ -6,6 +6,7 @@ the installed `plotly` package at `/static/plotly.min.js` (no CDN, no Node build
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -94,11 +95,34 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith("/static/")
 
 
+# seconds an idle keep-alive connection stays open: longer than a browser's or an HTTP client pool's idle
+# expiry (httpx 5 s, browsers 60 s or less), so the client closes first and never sends on a connection the
+# server is closing at that very moment (uvicorn's default of 5 s raced httpx's and cost connection errors)
+KEEP_ALIVE_SECONDS = 65
+# the environment variable that hands the workspace to `opsfin serve --workers N`'s worker processes
+WORKSPACE_ENV = "OPSFIN_SERVE_WORKSPACE"
+
+
 def server_options(web_settings) -> dict:
-    """uvicorn's options for forwarded headers: believed only from `web.trusted_proxies` (by default
-    uvicorn believes 127.0.0.1, so anyone on the server could pose as any client, past the login limit)."""
+    """uvicorn's options: forwarded headers believed only from `web.trusted_proxies` (by default uvicorn
+    believes 127.0.0.1, so anyone on the server could pose as any client, past the login limit), and the
+    keep-alive timeout."""
     proxies = list(web_settings.trusted_proxies)
-    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+    return {
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `opsfin serve --workers N` (uvicorn imports this factory in each
+    worker; the workspace comes in WORKSPACE_ENV). Every worker reads the warehouse read-only and shares
+    the one app database, where the audit chain's head and the failed-login counts live."""
+    path = os.environ.get(WORKSPACE_ENV)
+    if not path:
+        raise RuntimeError(f"{WORKSPACE_ENV} is not set: start the workers with `opsfin serve --workers N`")
+    return create_app(path, warm=True)
 
 
 def create_app(workspace_path, *, app_db_url: str | None = None, warm: bool = False) -> FastAPI:
@@ -247,15 +271,27 @@ def _add_request_checks(app: FastAPI) -> None:
 
 
 def _add_routers(app: FastAPI) -> None:
-    from . import api, api_collab, api_guardrails, api_matching, pages, pages_forms, pages_matching
+    from . import (
+        api,
+        api_collab,
+        api_forecast,
+        api_guardrails,
+        api_matching,
+        pages,
+        pages_forecast,
+        pages_forms,
+        pages_matching,
+    )
 
     app.include_router(api.router)
     app.include_router(api_collab.router)
     app.include_router(api_guardrails.router)
     app.include_router(api_matching.router)
+    app.include_router(api_forecast.router)
     app.include_router(pages.router)
     app.include_router(pages_forms.router)
     app.include_router(pages_matching.router)
+    app.include_router(pages_forecast.router)
 
 
 def _add_api_docs_and_health(app: FastAPI, ws) -> None:

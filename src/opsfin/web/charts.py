@@ -203,3 +203,43 @@ def sparkline(values: Sequence[float | None], width: int = 120, height: int = 28
         f'aria-hidden="true"><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/>'
         f'<circle cx="{last_x}" cy="{last_y}" r="2.2" fill="currentColor"/></svg>'
     )
+
+
+BAND = "rgba(25, 118, 210, 0.18)"
+
+
+def forecast_band(
+    title: str,
+    actuals: Sequence[tuple[Any, Any]],
+    forecast: Sequence[tuple[Any, Any, Any, Any]],
+    unit: str = "",
+) -> dict[str, Any]:
+    """Actuals [(month, y), …] as a line, and the forecast [(month, p10, p50, p90), …] as its median line
+    inside the P10–P90 band (the upper edge drawn first, the lower one filled up to it)."""
+    months = [_label(m) for m, *_ in forecast]
+    edge = {"type": "scatter", "mode": "lines", "x": months, "line": {"width": 0}, "hoverinfo": "skip"}
+    data = [
+        edge | {"name": "P90", "y": [_num(r[3]) for r in forecast], "showlegend": False},
+        edge | {"name": "P10–P90", "y": [_num(r[1]) for r in forecast], "fill": "tonexty", "fillcolor": BAND},
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "forecast (P50)",
+            "x": months,
+            "y": [_num(r[2]) for r in forecast],
+            "line": {"dash": "dash", "color": "#1976d2"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "actual",
+            "x": [_label(m) for m, _ in actuals],
+            "y": [_num(y) for _, y in actuals],
+            "line": {"color": TOTAL},
+        },
+    ]
+    yaxis: dict[str, Any] = {"title": {"text": unit}} if unit else {}
+    xaxis = {"type": "category", "categoryorder": "category ascending", "tickangle": -90}
+    legend = {"orientation": "h", "x": 0, "y": -0.42, "yanchor": "top"}  # below the month labels
+    margin = {"l": 60, "r": 20, "t": 40, "b": 110}
+    return {"data": data, "layout": _layout(title, height=340, yaxis=yaxis, xaxis=xaxis, legend=legend, margin=margin)}

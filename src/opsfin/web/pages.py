@@ -33,6 +33,7 @@ NAV = (
     ("operations", "/operations", "Operations"),
     ("unit_economics", "/unit-economics", "Unit economics"),
     ("variances", "/variances", "Variances"),
+    ("forecast", "/forecast", "Forecast"),
     ("alerts", "/alerts", "Alerts"),
     ("actions", "/actions", "Actions"),
     ("data", "/data", "Data"),

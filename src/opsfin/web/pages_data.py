@@ -428,11 +428,9 @@ def unit_economics(results: Results, grant: Grant, view: View, by: str, product:
 
 
 # ---------------------------------------------------------------- variances
-# long: the page's three views (company, site, split) side by side; to split next
 def variances(results: Results, grant: Grant, view: View, category: str | None = None, by: str | None = None) -> dict:
     """The bridge of the month as a waterfall; with `category`, its split by `by`."""
     from ..costing.variance import DRILL
-    from ..costing.variance_by_site import site_bridge
 
     if category is not None and category not in DRILL:
         raise Problem(
@@ -441,93 +439,102 @@ def variances(results: Results, grant: Grant, view: View, category: str | None =
         )
     limited = grant.scoped or view.site is not None
     out: dict[str, Any] = {"limited": limited, "category": category}
-    if limited:  # the site's part: the work-centre split of every category, summed per category
-        rows, error = attempt(
-            queries.variance_rows,
-            results,
-            grant,
-            view.month,
-            view.month,
-            None,
-            "work_center",
-            site=view.site,
-        )
-        sites = results.site_map() if rows else None
-        wanted = grant.site_filter([view.site] if view.site else None) if rows else None
-        part = site_bridge(
-            rows or [],
-            "work_center",
-            lambda member: sites.site_of("work_center", member),
-            wanted or (),
-        )
-        steps = [
-            (c, a, "relative", link("/variances", view, category=c, by="work_center"))
-            for c, a in part.categories.items()
-        ]
-        steps.append(("site total", part.total, "total", ""))
-        title = f"Manufacturing variances of {view.site or ', '.join(sorted(grant.sites or []))}, {view.month}"
-        out["bridge"] = [{"category": c, "amount": a, "url": u} for c, a, _, u in steps[:-1]]
-        out["site_total"] = part.total
+    if limited:
+        rows, error, steps, title = _site_bridge(results, grant, view, out)
     else:
-        rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
-        bridge = [r for r in rows or [] if r["category"] != "total"]
-        total = next((r["amount"] for r in rows or [] if r["category"] == "total"), None)
-        ends, _ = attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
-        actual = ends["actual_gm"] if ends else None
-        budget = ends["static_budget_gm"] if ends else None
-        parts = [
-            {
-                "category": r["category"],
-                "amount": r["amount"],
-                "url": link("/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"])),
-            }
-            for r in bridge
-        ]
-        steps = [("static budget GM", budget, "absolute", "")] if budget is not None else []
-        steps += [(p["category"], p["amount"], "relative", p["url"]) for p in parts]
-        if budget is not None:
-            steps.append(("actual GM", actual, "total", link("/kpis/gross_margin", view)))
-        title = f"Gross margin bridge, budget → actual, {view.month}"
-        out |= {"bridge": parts, "total": total, "budget": budget, "actual": actual}
+        rows, error, steps, title = _company_bridge(results, grant, view, out)
     out["error"] = error
     currency = results.ws.settings.base_currency
     out["chart"] = charts.waterfall(title, steps, unit=currency) if rows else None
     if category:
         split_by = by or ("work_center" if limited else CATEGORY_SPLIT.get(category))
         if split_by:
-            split, split_error = attempt(
-                queries.variance_rows,
-                results,
-                grant,
-                view.month,
-                view.month,
-                None,
-                split_by,
-                site=view.site,
-            )
-            members = [r for r in split or [] if r["category"] == category]
-            members.sort(key=lambda r: r["amount"])
-            for r in members:
-                if (category, split_by) not in UNFILTERABLE:
-                    r["url"] = link("/variances/rows", view, category=category, by=split_by, member=r[split_by])
-                else:  # a site-limited view may not see every row of the category
-                    r["url"] = None if limited else link("/variances/rows", view, category=category)
-            out |= {
-                "split_by": split_by,
-                "members": members,
-                "split_error": split_error,
-                "split_chart": charts.bars(
-                    f"{category} by {split_by}, {view.month}",
-                    [str(r[split_by]) for r in members[:25]],
-                    [r["amount"] for r in members[:25]],
-                    [r["url"] or "" for r in members[:25]],
-                    unit=currency,
-                )
-                if members
-                else None,
-            }
+            out |= _category_split(results, grant, view, category, split_by, limited)
         out["rows_url"] = link("/variances/rows", view, category=category)
     return out
+
+
+def _month_split(results: Results, grant: Grant, view: View, split_by: str) -> tuple[Any, str | None]:
+    """The view month's variance rows split by `split_by` (within the view's site), or the error."""
+    return attempt(queries.variance_rows, results, grant, view.month, view.month, None, split_by, site=view.site)
+
+
+def _site_bridge(results: Results, grant: Grant, view: View, out: dict[str, Any]) -> tuple:
+    """The site's part of the bridge: the work-centre split of every category, summed per category.
+    Fills `out` (bridge, site_total); returns (rows, error, waterfall steps, title)."""
+    from ..costing.variance_by_site import site_bridge
+
+    rows, error = _month_split(results, grant, view, "work_center")
+    sites = results.site_map() if rows else None
+    wanted = grant.site_filter([view.site] if view.site else None) if rows else None
+    part = site_bridge(
+        rows or [],
+        "work_center",
+        lambda member: sites.site_of("work_center", member),
+        wanted or (),
+    )
+    steps: list[tuple[str, Any, str, str]] = [
+        (c, a, "relative", link("/variances", view, category=c, by="work_center")) for c, a in part.categories.items()
+    ]
+    steps.append(("site total", part.total, "total", ""))
+    title = f"Manufacturing variances of {view.site or ', '.join(sorted(grant.sites or []))}, {view.month}"
+    out["bridge"] = [{"category": c, "amount": a, "url": u} for c, a, _, u in steps[:-1]]
+    out["site_total"] = part.total
+    return rows, error, steps, title
+
+
+def _company_bridge(results: Results, grant: Grant, view: View, out: dict[str, Any]) -> tuple:
+    """The company's gross margin bridge, static budget GM → the variance categories → actual GM.
+    Fills `out` (bridge, total, budget, actual); returns (rows, error, waterfall steps, title)."""
+    rows, error = attempt(queries.variance_rows, results, grant, view.month, view.month)
+    bridge = [r for r in rows or [] if r["category"] != "total"]
+    total = next((r["amount"] for r in rows or [] if r["category"] == "total"), None)
+    ends, _ = attempt(results.variance_summary, view.month, view.month) if rows else (None, None)
+    actual = ends["actual_gm"] if ends else None
+    budget = ends["static_budget_gm"] if ends else None
+    parts = [
+        {
+            "category": r["category"],
+            "amount": r["amount"],
+            "url": link("/variances", view, category=r["category"], by=CATEGORY_SPLIT.get(r["category"])),
+        }
+        for r in bridge
+    ]
+    steps = [("static budget GM", budget, "absolute", "")] if budget is not None else []
+    steps += [(p["category"], p["amount"], "relative", p["url"]) for p in parts]
+    if budget is not None:
+        steps.append(("actual GM", actual, "total", link("/kpis/gross_margin", view)))
+    title = f"Gross margin bridge, budget → actual, {view.month}"
+    out |= {"bridge": parts, "total": total, "budget": budget, "actual": actual}
+    return rows, error, steps, title
+
+
+def _category_split(
+    results: Results, grant: Grant, view: View, category: str, split_by: str, limited: bool
+) -> dict[str, Any]:
+    """A category's members by `split_by`, smallest amount first, each linked to its source rows."""
+    split, split_error = _month_split(results, grant, view, split_by)
+    members = [r for r in split or [] if r["category"] == category]
+    members.sort(key=lambda r: r["amount"])
+    for r in members:
+        if (category, split_by) not in UNFILTERABLE:
+            r["url"] = link("/variances/rows", view, category=category, by=split_by, member=r[split_by])
+        else:  # a site-limited view may not see every row of the category
+            r["url"] = None if limited else link("/variances/rows", view, category=category)
+    return {
+        "split_by": split_by,
+        "members": members,
+        "split_error": split_error,
+        "split_chart": charts.bars(
+            f"{category} by {split_by}, {view.month}",
+            [str(r[split_by]) for r in members[:25]],
+            [r["amount"] for r in members[:25]],
+            [r["url"] or "" for r in members[:25]],
+            unit=results.ws.settings.base_currency,
+        )
+        if members
+        else None,
+    }
 
 
 def variance_source_rows(
@@ -539,18 +546,9 @@ def variance_source_rows(
     member: str | None,
     limit: int = 200,
 ) -> dict:
+    month = view.month
     rows, error = attempt(
-        queries.variance_rows,
-        results,
-        grant,
-        view.month,
-        view.month,
-        None,
-        by,
-        False,
-        category,
-        member,
-        view.site,
+        queries.variance_rows, results, grant, month, month, by=by, drill=category, member=member, site=view.site
     )
     rows = rows or []
     return {

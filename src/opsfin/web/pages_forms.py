@@ -105,7 +105,7 @@ def login_submit(
     name: Text,
     password: Text,
     csrf_token: Text = "",
-    next: Annotated[str, Form()] = "/",
+    next: Text = "/",
 ) -> Response:  # noqa: A002
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not expected or not hmac.compare_digest(csrf_token, expected):
@@ -148,7 +148,7 @@ def comment_submit(
     body: Text,
     csrf_token: Text = "",
     site: OptText = None,
-    next: Annotated[str, Form()] = "/",
+    next: Text = "/",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "comment")
     if not body.strip():
@@ -157,6 +157,7 @@ def comment_submit(
     return back(next)
 
 
+# ---------------------------------------------------------------- form values (a 400 names the field)
 def _date(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
@@ -174,6 +175,18 @@ def _money(value: str, field: str) -> Decimal:
     return amount
 
 
+def _bound(value: str | None, field: str) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value.strip().replace(",", ""))
+    except ValueError:
+        raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
+    if not math.isfinite(number):
+        raise Problem(400, f"{field} {value!r}: give a finite number")
+    return number
+
+
 @router.post("/actions")
 def action_submit(
     request: Request,
@@ -182,11 +195,11 @@ def action_submit(
     due: Text,
     expected_impact: Text,
     csrf_token: Text = "",
-    description: Annotated[str, Form()] = "",
+    description: Text = "",
     subject_type: OptText = None,
     subject_id: OptText = None,
     site: OptText = None,
-    next: Annotated[str, Form()] = "/actions",
+    next: Text = "/actions",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_actions")
     if not title.strip() or not owner.strip():
@@ -217,7 +230,7 @@ def action_update_submit(
     owner: OptText = None,
     due: OptText = None,
     expected_impact: OptText = None,
-    next: Annotated[str, Form()] = "",
+    next: Text = "",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_actions")
     state = request.app.state.opsfin
@@ -238,18 +251,6 @@ def action_update_submit(
 
 
 # ---------------------------------------------------------------- guardrails
-def _bound(value: str | None, field: str) -> float | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        number = float(value.strip().replace(",", ""))
-    except ValueError:
-        raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
-    if not math.isfinite(number):
-        raise Problem(400, f"{field} {value!r}: give a finite number")
-    return number
-
-
 @router.post("/guardrails/{index}")
 def guardrail_submit(
     request: Request,
@@ -259,7 +260,7 @@ def guardrail_submit(
     max: OptText = None,
     severity: OptText = None,
     owner: OptText = None,  # noqa: A002
-    next: Annotated[str, Form()] = "/",
+    next: Text = "/",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "edit_guardrails")
     state = request.app.state.opsfin
@@ -274,43 +275,45 @@ def guardrail_submit(
 
 
 # ---------------------------------------------------------------- admin: users and tokens
+def _as_admin(request: Request, csrf_token: str):
+    """The app database and the admin's name, for a form of the admin page (manage_users, CSRF checked)."""
+    caller = form_caller(request, csrf_token, "manage_users")
+    return request.app.state.opsfin.app_db(), caller.user.name
+
+
 @router.post("/admin/users")
 def user_add_submit(
     request: Request,
     name: Text,
     password: Text,
     csrf_token: Text = "",
-    role: Annotated[str, Form()] = "viewer",  # the least privilege unless the admin chooses
-    sites: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/admin",
+    role: Text = "viewer",  # the least privilege unless the admin chooses
+    sites: Text = "",
+    next: Text = "/admin",
 ) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_users")
+    db, admin = _as_admin(request, csrf_token)
     site_list = [s.strip() for s in sites.split(",") if s.strip()] or None
     known = request.app.state.opsfin.results.site_map().sites
     unknown = [s for s in site_list or [] if s not in known]
     if unknown:
         raise Problem(400, f"unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
-    request.app.state.opsfin.app_db().add_user(name.strip(), role, password, sites=site_list, actor=caller.user.name)
+    db.add_user(name.strip(), role, password, sites=site_list, actor=admin)
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/disable")
-def user_disable_submit(
-    request: Request, name: str, csrf_token: Text = "", next: Annotated[str, Form()] = "/admin"
-) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_users")
-    if name == caller.user.name:
+def user_disable_submit(request: Request, name: str, csrf_token: Text = "", next: Text = "/admin") -> Response:  # noqa: A002
+    db, admin = _as_admin(request, csrf_token)
+    if name == admin:
         raise Problem(400, "you cannot disable yourself")
-    request.app.state.opsfin.app_db().disable_user(name, actor=caller.user.name)
+    db.disable_user(name, actor=admin)
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/enable")
-def user_enable_submit(
-    request: Request, name: str, csrf_token: Text = "", next: Annotated[str, Form()] = "/admin"
-) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_users")
-    request.app.state.opsfin.app_db().enable_user(name, actor=caller.user.name)
+def user_enable_submit(request: Request, name: str, csrf_token: Text = "", next: Text = "/admin") -> Response:  # noqa: A002
+    db, admin = _as_admin(request, csrf_token)
+    db.enable_user(name, actor=admin)
     return back(next, "/admin")
 
 
@@ -320,10 +323,10 @@ def user_password_submit(
     name: str,
     password: Text,
     csrf_token: Text = "",
-    next: Annotated[str, Form()] = "/admin",
+    next: Text = "/admin",
 ) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_users")
-    request.app.state.opsfin.app_db().set_password(name, password, actor=caller.user.name)
+    db, admin = _as_admin(request, csrf_token)
+    db.set_password(name, password, actor=admin)
     return back(next, "/admin")
 
 
@@ -333,7 +336,7 @@ def token_create_submit(
     name: Text,
     user: Text,
     csrf_token: Text = "",
-    next: Annotated[str, Form()] = "/admin",
+    next: Text = "/admin",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "manage_users")
     token = request.app.state.opsfin.app_db().create_token(name.strip(), user.strip(), actor=caller.user.name)
@@ -350,9 +353,7 @@ def token_create_submit(
 
 
 @router.post("/admin/tokens/{name}/revoke")
-def token_revoke_submit(
-    request: Request, name: str, csrf_token: Text = "", next: Annotated[str, Form()] = "/admin"
-) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_users")
-    request.app.state.opsfin.app_db().revoke_token(name, actor=caller.user.name)
+def token_revoke_submit(request: Request, name: str, csrf_token: Text = "", next: Text = "/admin") -> Response:  # noqa: A002
+    db, admin = _as_admin(request, csrf_token)
+    db.revoke_token(name, actor=admin)
     return back(next, "/admin")

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..matching import exception_queue
+from ..matching.exceptions import LINE_SHOWN
 from .api_matching import (
     bank_run,
     decide,
@@ -70,17 +71,7 @@ def match_groups(rows: pl.DataFrame) -> list[dict[str, Any]]:
                 "docs": {},
             },
         )
-        g["lines"][r["bank_txn_id"]] = {
-            k: r[k]
-            for k in (
-                "bank_txn_id",
-                "booking_date",
-                "amount",
-                "currency",
-                "counterparty",
-                "reference",
-            )
-        }
+        g["lines"][r["bank_txn_id"]] = {k: r[k] for k in LINE_SHOWN}
         g["docs"][(r["doc_type"], r["doc_id"])] = {
             k: r[k] for k in ("doc_type", "doc_id", "doc_date", "doc_amount", "doc_currency")
         }

@@ -184,7 +184,7 @@ def variance_rows(
         member_site = sites.site_of(by or "", member)
         if member_site is None or member_site not in (wanted or []):
             raise Problem(403, f"{by} {member} is not in {', '.join(wanted or [])}")
-    rows = results.variance(start, end, budget, by, monthly, drill, member)
+    rows = results.variance(start=start, end=end, budget=budget, by=by, monthly=monthly, drill=drill, member=member)
     if drill is not None or not limited:
         return rows
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from ..core.dimensions import SITE_MAP_TABLES, SiteMap
 from ..runs.reads import load_history, months_with_data
@@ -74,21 +75,9 @@ class Results:
             lambda: self.ws.bottlenecks(grain, start, end).to_dicts(),
         )
 
-    def variance(
-        self,
-        start: str | None = None,
-        end: str | None = None,
-        budget: str | None = None,
-        by: str | None = None,
-        monthly: bool = False,
-        drill: str | None = None,
-        member: str | None = None,
-    ) -> list[dict]:
-        key = ("variance", start, end, budget, by, monthly, drill, member)
-        return self.cache.get(
-            key,
-            lambda: self.ws.variance(start, end, budget, by, monthly=monthly, drill=drill, member=member).to_dicts(),
-        )
+    def variance(self, **query: Any) -> list[dict]:
+        """`ws.variance(**query)` as rows: the bridge, a split of it or a drill's source rows."""
+        return self.cache.get(("variance", *sorted(query.items())), lambda: self.ws.variance(**query).to_dicts())
 
     def variance_summary(self, start: str | None = None, end: str | None = None, budget: str | None = None) -> dict:
         """The ends of the bridge: static-budget, flexible-budget and actual gross margin."""

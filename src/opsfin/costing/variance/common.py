@@ -11,6 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ...canonical.tables import VARIANCE_ROLES
 from ...core.dimensions import supported_dims
 from ...core.money import half_even, half_even_div, half_even_div_sql, round_shares
 from ...kpis.engine import Tables
@@ -54,17 +55,6 @@ GL_ROLES = {
     "fixed_overhead_spending": ("variance_overhead",),
     "production_volume": ("variance_volume",),
 }
-VARIANCE_ROLES = (
-    "variance_material_price",
-    "variance_invoice_price",
-    "variance_material_usage",
-    "variance_scrap",
-    "variance_labor_rate",
-    "variance_labor_efficiency",
-    "variance_energy",
-    "variance_overhead",
-    "variance_volume",
-)
 
 #: The dimensions whose members each category's source rows carry (the rest goes to `(unassigned)`).
 SPLITS: dict[str, tuple[str, ...]] = {

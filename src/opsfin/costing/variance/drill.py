@@ -18,6 +18,15 @@ from ..reads import costing_tables, in_range, month_of
 from .bridge import _check_dim
 from .common import CATEGORIES, VARIANCE_ROLES
 from .months import plan_versions, resolve_months
+from .reads import (
+    bills,
+    fixed_overhead_budget,
+    gl_roles,
+    invoice_price_gl,
+    readings_in,
+    received_lines,
+    standard_operations,
+)
 
 
 # Each source is an Ibis expression over the warehouse `Tables` (DuckDB or Spark), ordered so that the
@@ -56,18 +65,7 @@ def _sales(t: Tables, lo: dt.date, hi: dt.date, versions: list[str], roles, base
 
 
 def _material_price(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    r = t("goods_receipts")
-    r = r.filter(in_range(r.received_date, lo, hi))
-    o = t("purchase_orders").select(
-        _po="po_id",
-        _line="line",
-        supplier_id="supplier_id",
-        product_id="product_id",
-        unit_price="unit_price",
-        currency="currency",
-    )
-    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
-    j = r.join(o, (r.po_id == o._po) & (r.line == o._line)).join(p, o.product_id == p._p)
+    j = received_lines(t, lo, hi)
     j = fx_to_base(t, j, "currency", "received_date", base)
     j = j.select(
         "receipt_id",
@@ -85,13 +83,8 @@ def _material_price(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: 
     return j.order_by(["received_date", "receipt_id"])
 
 
-def _gl(t: Tables) -> ir.Table:
-    return t("gl_entries").join(t("accounts").select("account_id", "role"), "account_id")
-
-
 def _invoice_price(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    g = _gl(t)
-    g = g.filter((g.role == "variance_invoice_price") & in_range(g.posting_date, lo, hi))
+    g = invoice_price_gl(t, lo, hi)
     i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id", supplier_ref="supplier_ref")
     j = g.left_join(i, g.source_doc == i._i)
     j = j.select(
@@ -125,27 +118,12 @@ def _timesheets(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str)
 
 
 def _operations(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    op = t("operations")
-    op = op.filter(in_range(op.end_at, lo, hi))
-    o = t("production_orders").select(_o="order_id", product_id="product_id")
-    r = t("routings").select(
-        _rp="product_id",
-        _rs="step",
-        std_run_minutes_per_unit="std_run_minutes_per_unit",
-        std_labor_minutes_per_unit="std_labor_minutes_per_unit",
-        std_kwh_per_unit="std_kwh_per_unit",
-    )
-    j = op.join(o, op.order_id == o._o)
-    j = j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs)).drop("_o", "_rp", "_rs")
+    j = standard_operations(t, lo, hi)
     return j.order_by(["end_at", "operation_id"])
 
 
 def _readings(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    r = t("machine_readings")
-    r = r.filter(
-        (r.hour_start >= dt.datetime.combine(lo, dt.time()))
-        & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()))
-    )
+    r = readings_in(t, lo, hi)
     mc = t("machines").select(_m="machine_id", work_center_id="work_center_id")
     j = r.join(mc, r.machine_id == mc._m)
     j = j.select("work_center_id", *r.columns)
@@ -153,11 +131,8 @@ def _readings(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -
 
 
 def _bills(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    g = _gl(t)
-    g = g.filter(in_range(g.posting_date, lo, hi))
-    clearing = g.filter(g.role.startswith("variance_")).select("journal_id")
+    b = bills(t, roles, lo, hi)
     w = t("work_centers").select(_cc="cost_center_id", work_center_id="work_center_id")
-    b = g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
     j = b.join(w, b.cost_center_id == w._cc)
     j = j.select(
         "posting_date",
@@ -173,17 +148,15 @@ def _bills(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> i
 
 
 def _fixed_budget(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    b = t("budget_lines")
-    a = t("accounts").select(_a="account_id", _role="role")
+    b = fixed_overhead_budget(t, lo, hi)
     w = t("work_centers").select(_cc="cost_center_id", work_center_id="work_center_id")
-    j = b.join(a, b.account_id == a._a).join(w, b.cost_center_id == w._cc)
-    j = j.filter((j._role == "fixed_overhead") & in_range(j.period, lo, hi) & j.version.isin(versions))
-    j = j.select(*b.columns, "work_center_id")
+    j = b.join(w, b.cost_center_id == w._cc)
+    j = j.filter(j.version.isin(versions)).select(*b.columns, "work_center_id")
     return j.order_by(["version", "period", "cost_center_id", "account_id", "work_center_id"])
 
 
 def _gl_rows(t: Tables, lo: dt.date, hi: dt.date, versions, roles, base: str) -> ir.Table:
-    g = _gl(t)
+    g = gl_roles(t)
     g = g.filter(g.role.isin(list(roles)) & in_range(g.posting_date, lo, hi))
     return g.order_by(["posting_date", "entry_id"])
 

@@ -11,7 +11,7 @@ from ...errors import UserError
 from ...kpis.engine import Tables
 from ..reads import costing_tables
 from .common import MAX_MONTHS, VARIANCE_ROLES
-from .reads import plan_periods, posting_span
+from .reads import forecast_versions, plan_periods, posting_span
 
 
 def _parse(value: str | dt.date | None, option: str, last: bool) -> dt.date | None:
@@ -55,7 +55,8 @@ def resolve_months(source: Tables | Any, start=None, end=None) -> list[dt.date]:
 
 
 def plan_versions(source: Tables | Any, months: list[dt.date], budget: str | None) -> dict[dt.date, str]:
-    """The volume-plan version of each month: --budget, or the only version with rows for the period."""
+    """The volume-plan version of each month: --budget, or the only version with rows for the period —
+    not counting stored demand forecasts when one other version (the budget) covers the month."""
     t = costing_tables(source)
     by_month: dict[dt.date, set[str]] = defaultdict(set)
     for r in plan_periods(t, months[0], months[-1]):
@@ -72,8 +73,11 @@ def plan_versions(source: Tables | Any, months: list[dt.date], budget: str | Non
             )
         return {m: budget for m in months}
     out = {}
+    forecasts = forecast_versions(t) if any(len(vs) > 1 for vs in by_month.values()) else set()
     for m in months:
         vs = by_month.get(m, set())
+        if len(vs) > 1 and len(vs - forecasts) == 1:
+            vs = vs - forecasts  # the budget, not a demand forecast stored beside it (--budget picks one)
         if not vs:
             raise UserError(
                 f"volume_plan has no rows for {m:%Y-%m}: load a plan, or choose " + "{param}/{end} within the plan",

@@ -18,13 +18,14 @@ import ibis.expr.types as ir
 
 from ...core.dimension_joins import reach
 from ...kpis.engine import Tables
-from ...kpis.sources import fx_to_base
+from ...kpis.sources import fx_to_base, with_order_line
 from ..reads import MONEY_SUM_T, MONEY_T, PRICE_T, QTY_SUM_T, fetch, in_range, month_of
 
 Rows = list[dict[str, Any]]
 
 
-def _gl_roles(t: Tables) -> ir.Table:
+def gl_roles(t: Tables) -> ir.Table:
+    """GL entries with their account's role."""
     g = t("gl_entries")
     return g.join(t("accounts").select("account_id", "role"), "account_id")
 
@@ -32,7 +33,7 @@ def _gl_roles(t: Tables) -> ir.Table:
 # ------------------------------------------------------------------------------------------ GL and plan
 def gl_month_role(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Rows:
     """Σ amount per month and role of the postings of `roles` in [lo, hi]: month, role, amount."""
-    j = _gl_roles(t)
+    j = gl_roles(t)
     j = j.filter(j.role.isin(list(roles)) & in_range(j.posting_date, lo, hi))
     j = j.mutate(month=month_of(j.posting_date))
     return fetch(j.group_by(["month", "role"]).aggregate(amount=j.amount.sum().cast(MONEY_SUM_T)))
@@ -40,7 +41,7 @@ def gl_month_role(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -
 
 def posting_span(t: Tables, roles: tuple[str, ...]) -> tuple[dt.date | None, dt.date | None]:
     """The first and last posting date of `roles` (None, None without postings)."""
-    j = _gl_roles(t)
+    j = gl_roles(t)
     j = j.filter(j.role.isin(list(roles)))
     row = fetch(j.aggregate(a=j.posting_date.min(), b=j.posting_date.max()))[0]
     return row["a"], row["b"]
@@ -51,6 +52,18 @@ def plan_periods(t: Tables, lo: dt.date | None = None, hi: dt.date | None = None
     v = t("volume_plan")
     v = v.filter(in_range(v.period, lo, hi))
     return fetch(v.select("version", "period").distinct())
+
+
+def forecast_versions(t: Tables) -> set[str]:
+    """The names of the plan versions that are stored demand forecasts (`opsfin forecast demand`); none
+    in a warehouse made before forecasts were stored (it has no `forecast_versions` table)."""
+    from ibis.common.exceptions import TableNotFound
+
+    try:
+        versions = t("forecast_versions")
+    except TableNotFound:
+        return set()
+    return {r["version"] for r in fetch(versions.select("version").distinct())}
 
 
 def plan_volumes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
@@ -79,7 +92,7 @@ def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """The revenue posted in [lo, hi] per month, product and customer: each AR invoice's revenue (−Σ GL)
     shared over its lines by line amount (revenue × amount / the invoice's net, as a double, as the ERP
     shares it), with the lines' quantities: month, product_id, customer_id, qty, revenue."""
-    g = _gl_roles(t)
+    g = gl_roles(t)
     g = g.filter((g.role == "revenue") & in_range(g.posting_date, lo, hi))
     g = g.mutate(month=month_of(g.posting_date))
     rev = g.group_by([g.source_doc.name("_inv"), "month"]).aggregate(_rev=(-g.amount.sum()).cast(MONEY_SUM_T))
@@ -97,22 +110,21 @@ def revenue_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
 
 
 # ------------------------------------------------------------------------------------------ material
+def received_lines(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    """Goods receipts in [lo, hi] with their PO line's supplier_id, product_id, unit_price and currency, and
+    the product's std_unit_cost."""
+    r = t("goods_receipts")
+    r = r.filter(in_range(r.received_date, lo, hi))
+    j = with_order_line(t, r, "purchase_orders", "po_id", "supplier_id", "product_id", "unit_price", "currency")
+    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
+    return j.join(p, j.product_id == p._p).drop("_p")
+
+
 def receipts(t: Tables, lo: dt.date, hi: dt.date, base: str) -> Rows:
     """Goods receipt lines in [lo, hi] with the PO's supplier, product, price and rate to `base` (the
     latest fx_rates row on or before the receipt; None when there is none) and the standard cost, counted
     per shape `n`: received_date, supplier_id, product_id, qty, unit_price, rate, std_unit_cost, n."""
-    r = t("goods_receipts")
-    r = r.filter(in_range(r.received_date, lo, hi))
-    o = t("purchase_orders").select(
-        _po="po_id",
-        _line="line",
-        supplier_id="supplier_id",
-        product_id="product_id",
-        unit_price="unit_price",
-        currency="currency",
-    )
-    p = t("products").select(_p="product_id", std_unit_cost="std_unit_cost")
-    j = r.join(o, (r.po_id == o._po) & (r.line == o._line)).join(p, o.product_id == p._p)
+    j = received_lines(t, lo, hi)
     j = j.select(
         "received_date",
         "supplier_id",
@@ -127,14 +139,15 @@ def receipts(t: Tables, lo: dt.date, hi: dt.date, base: str) -> Rows:
     return fetch(j.group_by([*keys, j._rate.cast("decimal(18, 8)").name("rate")]).aggregate(n=j.count()))
 
 
-def _invoice_price_gl(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
-    g = _gl_roles(t)
+def invoice_price_gl(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    """The invoice price variance postings in [lo, hi], with their role."""
+    g = gl_roles(t)
     return g.filter((g.role == "variance_invoice_price") & in_range(g.posting_date, lo, hi))
 
 
 def invoice_price_postings(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """Invoice price variance postings per month and supplier invoice: month, invoice_id, supplier_id, amount."""
-    g = _invoice_price_gl(t, lo, hi)
+    g = invoice_price_gl(t, lo, hi)
     i = t("ap_invoices").select(_i="invoice_id", supplier_id="supplier_id")
     j = g.left_join(i, g.source_doc == i._i)
     j = j.mutate(month=month_of(j.posting_date), invoice_id=j.source_doc)
@@ -143,7 +156,7 @@ def invoice_price_postings(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
 
 def invoice_price_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """Σ |amount| per (invoice, product) of the AP invoices with invoice price variance postings."""
-    docs = _invoice_price_gl(t, lo, hi).source_doc
+    docs = invoice_price_gl(t, lo, hi).source_doc
     lines = t("ap_invoice_lines")
     lines = lines.filter(lines.invoice_id.isin(docs) & lines.product_id.notnull())
     return fetch(lines.group_by(["invoice_id", "product_id"]).aggregate(net=lines.amount.abs().sum().cast(MONEY_SUM_T)))
@@ -230,30 +243,33 @@ def work_centre_standards(t: Tables) -> Rows:
     )
 
 
+#: the routing step's standards per unit, as operations carry them (`standard_operations`)
+ROUTING_STANDARDS = ("std_run_minutes_per_unit", "std_labor_minutes_per_unit", "std_kwh_per_unit")
+
+
+def standard_operations(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    """Operations ended in [lo, hi] with their order's product_id and their routing step's standard run and
+    labor minutes and kWh per unit (`ROUTING_STANDARDS`; null where the routing has no such step)."""
+    op = t("operations")
+    op = op.filter(in_range(op.end_at, lo, hi))
+    j = reach(t, op, "operations", {"product"}).rename(product_id="product")  # the order's product
+    r = t("routings").select(*ROUTING_STANDARDS, _rp="product_id", _rs="step")
+    return j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs)).drop("_rp", "_rs")
+
+
 def operation_sums(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """Operations ended in [lo, hi] per month, work centre, machine, shift and product: units (good +
     scrap), run centi-minutes, and the standard labor / run centi-minutes and Wh of those units."""
-    op = t("operations")
-    op = op.filter(in_range(op.end_at, lo, hi))
-    r = t("routings").select(
-        _rp="product_id",
-        _rs="step",
-        _lab="std_labor_minutes_per_unit",
-        _run="std_run_minutes_per_unit",
-        _kwh="std_kwh_per_unit",
-    )
-    j = reach(t, op, "operations", {"product"})  # the order's product (core/dimensions.py)
-    j = j.mutate(product_id=j.product)
-    j = j.left_join(r, (j.product_id == r._rp) & (j.step == r._rs))
+    j = standard_operations(t, lo, hi)
     j = j.mutate(month=month_of(j.end_at), _u=j.qty_good + j.qty_scrap)
     keys = ["month", "work_center_id", "machine_id", "shift_id", "product_id"]
     return fetch(
         j.group_by(keys).aggregate(
             u=j._u.sum(),
             run_cmin=_scaled(j.run_minutes, 100).sum(),
-            std_lab=(j._u * _scaled(j._lab, 100)).sum(),
-            std_run=(j._u * _scaled(j._run, 100)).sum(),
-            std_wh=(j._u * _scaled(j._kwh, 1000)).sum(),
+            std_lab=(j._u * _scaled(j.std_labor_minutes_per_unit, 100)).sum(),
+            std_run=(j._u * _scaled(j.std_run_minutes_per_unit, 100)).sum(),
+            std_wh=(j._u * _scaled(j.std_kwh_per_unit, 1000)).sum(),
         )
     )
 
@@ -278,35 +294,51 @@ def timesheet_shapes(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     return fetch(j.group_by(keys).aggregate(n=j.count()))
 
 
-def energy_wh(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
-    """Wh per month, work centre and machine of the readings in [lo, hi] (each reading rounded to the Wh)."""
+def readings_in(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    """The machine readings of the hours that start on a day in [lo, hi]."""
     r = t("machine_readings")
-    r = r.filter(
+    return r.filter(
         (r.hour_start >= dt.datetime.combine(lo, dt.time()))
         & (r.hour_start < dt.datetime.combine(hi + dt.timedelta(days=1), dt.time()))
     )
+
+
+def energy_wh(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Wh per month, work centre and machine of the readings in [lo, hi] (each reading rounded to the Wh)."""
+    r = readings_in(t, lo, hi)
     j = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
     j = j.mutate(month=month_of(j.hour_start), work_center_id=j.work_center)
     return fetch(j.group_by(["month", "work_center_id", "machine_id"]).aggregate(wh=_scaled(j.kwh, 1000).sum()))
 
 
+def bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> ir.Table:
+    """The GL entries of `roles` posted in [lo, hi], leaving out the journals that also post a variance role
+    in [lo, hi] (the month-end clearing)."""
+    g = gl_roles(t)
+    g = g.filter(in_range(g.posting_date, lo, hi))
+    clearing = g.filter(g.role.startswith("variance_")).select("journal_id")
+    return g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
+
+
 def conversion_bills(t: Tables, roles: tuple[str, ...], lo: dt.date, hi: dt.date) -> Rows:
     """Σ postings per month, cost centre and role of `roles` in [lo, hi], leaving out the journals that also
     post a variance role in [lo, hi] (the month-end clearing): month, cost_center_id, role, amount."""
-    g = _gl_roles(t)
-    g = g.filter(in_range(g.posting_date, lo, hi))
-    clearing = g.filter(g.role.startswith("variance_")).select("journal_id")
-    b = g.filter(g.role.isin(list(roles)) & ~g.journal_id.isin(clearing.journal_id))
+    b = bills(t, roles, lo, hi)
     b = b.mutate(month=month_of(b.posting_date))
     return fetch(b.group_by(["month", "cost_center_id", "role"]).aggregate(amount=b.amount.sum().cast(MONEY_SUM_T)))
 
 
+def fixed_overhead_budget(t: Tables, lo: dt.date, hi: dt.date) -> ir.Table:
+    """The budget lines of fixed-overhead accounts for periods in [lo, hi] (every version)."""
+    b = t("budget_lines")
+    a = t("accounts").select(_a="account_id", _role="role")
+    j = b.join(a, b.account_id == a._a)
+    return j.filter((j._role == "fixed_overhead") & in_range(j.period, lo, hi)).drop("_a", "_role")
+
+
 def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """Σ fixed-overhead budget per version, period and cost centre in [lo, hi]."""
-    b = t("budget_lines")
-    a = t("accounts").select(_a="account_id", role="role")
-    j = b.join(a, b.account_id == a._a)
-    j = j.filter((j.role == "fixed_overhead") & in_range(j.period, lo, hi))
+    j = fixed_overhead_budget(t, lo, hi)
     return fetch(
         j.group_by(["version", "period", "cost_center_id"]).aggregate(
             amount=j.amount.cast(MONEY_T).sum().cast(MONEY_SUM_T)

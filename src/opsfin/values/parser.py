@@ -2,7 +2,8 @@
 
 Every path that brings values into the warehouse parses them here: tabular ingest (CSV/TSV,
 Parquet, Excel, JSON Lines, SQL) through `value_checker`, and the bank and e-invoice readers
-(camt.053, MT940, UBL) through `document_values`, which is built on the same functions. The rules are the same everywhere (docs/ingest.md, "Validation rules"):
+(camt.053, MT940, UBL) through `values.documents`, which is built on the same functions. The rules
+are the same everywhere (docs/ingest.md, "Validation rules"):
 - numbers are written with the ASCII digits 0-9 only ("١٢" and "²" are not numbers);
 - a decimal is parsed straight from its text to `Decimal` (never through float) and is
   refused, never rounded, when it has more decimals than its column's scale or more integer
@@ -14,6 +15,9 @@ Parquet, Excel, JSON Lines, SQL) through `value_checker`, and the bank and e-inv
 "column 'credit_limit': 'abc' is not a decimal number". Money never passes through float: a
 float that a source stores (Excel, Parquet DOUBLE) is read at its shortest exact form, else at 15
 significant digits.
+
+It sits below ingest and the readers, which both parse with it: it knows a source's text forms only
+through `SourceForms` (an ingest `Mapping` is one), never the ingest package itself.
 """
 
 from __future__ import annotations
@@ -25,10 +29,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from ..canonical import Column
-from .mapping import Mapping
 
 TRUE_TEXTS = frozenset({"true", "1", "yes"})
 FALSE_TEXTS = frozenset({"false", "0", "no"})
@@ -55,6 +58,40 @@ class TooLarge(Invalid):
 
 
 Checker = Callable[[Any], Any]
+
+
+class SourceForms(Protocol):
+    """How a source writes its values: separators, the texts that mean "no value", date and time forms.
+    An ingest mapping (`opsfin.ingest.mapping.Mapping`) is one; `ISO_FORMS` is the plain default."""
+
+    @property
+    def decimal_separator(self) -> str: ...
+    @property
+    def thousands_separator(self) -> str | None: ...
+    @property
+    def null_values(self) -> list[str]: ...
+    @property
+    def time_format(self) -> str | None: ...
+    def date_format_for(self, column: str) -> str | None: ...
+    def timestamp_format_for(self, column: str) -> str | None: ...
+
+
+class _IsoForms:
+    """The forms of the empty mapping: `.` decimals, no thousands separator, "" is no value, ISO dates."""
+
+    decimal_separator = "."
+    thousands_separator = None
+    null_values = [""]  # read only, as a mapping's list is
+    time_format = None
+
+    def date_format_for(self, column: str) -> str | None:
+        return None
+
+    def timestamp_format_for(self, column: str) -> str | None:
+        return None
+
+
+ISO_FORMS: SourceForms = _IsoForms()
 
 
 def show(value: Any) -> str:
@@ -110,7 +147,7 @@ def _plain(value: str) -> str:
 
 
 # ------------------------------------------------------------------ numbers
-def _number_text(text: str, m: Mapping) -> str:
+def _number_text(text: str, m: SourceForms) -> str:
     """Number text in Python form ("1.234,5" -> "1234.5"); "?" when the separators do not fit."""
     sep = m.thousands_separator
     if sep and sep in text:
@@ -126,7 +163,7 @@ def _number_text(text: str, m: Mapping) -> str:
     return text
 
 
-def _number_hint(text: str, m: Mapping) -> str:
+def _number_hint(text: str, m: SourceForms) -> str:
     if "," in text and m.decimal_separator == "." and not m.thousands_separator:
         return " (for 1.234,56 or 1,234.56 set decimal_separator/thousands_separator in a mapping)"
     return ""
@@ -174,7 +211,7 @@ def exact_decimal(number: Decimal, column_type: str, shown: str) -> Decimal:
     return exact
 
 
-def _text_of_number(value: Any, m: Mapping, what: str) -> str | None:
+def _text_of_number(value: Any, m: SourceForms, what: str) -> str | None:
     """The number text of a cell bound for a numeric column: a text cell in Python form (the mapping's
     separators read, as `_number_text`), None for a cell already typed; a true/false cell is refused."""
     if isinstance(value, bool):
@@ -182,7 +219,7 @@ def _text_of_number(value: Any, m: Mapping, what: str) -> str | None:
     return _number_text(_plain(value), m) if isinstance(value, str) else None
 
 
-def _to_decimal(value: Any, column: Column, m: Mapping) -> Decimal:
+def _to_decimal(value: Any, column: Column, m: SourceForms) -> Decimal:
     text = _text_of_number(value, m, "a decimal number")
     if text is not None:
         number = decimal_of_text(text)
@@ -204,7 +241,7 @@ def _to_decimal(value: Any, column: Column, m: Mapping) -> Decimal:
     return exact_decimal(number, column.type, show(value))
 
 
-def _to_int(value: Any, column: Column, m: Mapping) -> int:
+def _to_int(value: Any, column: Column, m: SourceForms) -> int:
     text = _text_of_number(value, m, "a whole number")
     if text is not None:
         if _WHOLE.fullmatch(text) and len(text) <= 40:
@@ -233,7 +270,7 @@ def _to_int(value: Any, column: Column, m: Mapping) -> int:
     return whole
 
 
-def _to_float(value: Any, column: Column, m: Mapping) -> float:
+def _to_float(value: Any, column: Column, m: SourceForms) -> float:
     text = _text_of_number(value, m, "a number")
     if text is not None:
         if not _NUMBER.fullmatch(text):
@@ -251,7 +288,7 @@ def _to_float(value: Any, column: Column, m: Mapping) -> float:
     return result
 
 
-def _to_bool(value: Any, column: Column, m: Mapping) -> bool:
+def _to_bool(value: Any, column: Column, m: SourceForms) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float | Decimal) and value in (0, 1):
@@ -266,7 +303,7 @@ def _to_bool(value: Any, column: Column, m: Mapping) -> bool:
 
 
 # ------------------------------------------------------------------ dates and times
-def _to_date(value: Any, column: Column, m: Mapping) -> dt.date:
+def _to_date(value: Any, column: Column, m: SourceForms) -> dt.date:
     if isinstance(value, dt.datetime):
         if value.time() != dt.time(0):
             raise Invalid(f"{show(value)} has a time of day; a date is expected")
@@ -292,7 +329,7 @@ def _to_date(value: Any, column: Column, m: Mapping) -> dt.date:
     return stamp.date()
 
 
-def _to_timestamp(value: Any, column: Column, m: Mapping) -> dt.datetime:
+def _to_timestamp(value: Any, column: Column, m: SourceForms) -> dt.datetime:
     if isinstance(value, dt.datetime):
         result = value
     elif isinstance(value, dt.date):
@@ -312,7 +349,7 @@ def _to_timestamp(value: Any, column: Column, m: Mapping) -> dt.datetime:
     return result
 
 
-def _to_time(value: Any, column: Column, m: Mapping) -> dt.time:
+def _to_time(value: Any, column: Column, m: SourceForms) -> dt.time:
     if isinstance(value, dt.datetime):
         return value.time()
     if isinstance(value, dt.time):
@@ -332,7 +369,7 @@ def _to_time(value: Any, column: Column, m: Mapping) -> dt.time:
     raise Invalid(f"{show(value)} is not a time of day")
 
 
-def _to_text(value: Any, column: Column, m: Mapping) -> str:
+def _to_text(value: Any, column: Column, m: SourceForms) -> str:
     if isinstance(value, str):
         if surrogate_in(value):
             raise Invalid(f"{show(value)} {unreadable_character(value)}")
@@ -354,7 +391,7 @@ def _to_text(value: Any, column: Column, m: Mapping) -> str:
     raise Invalid(f"{show(value)} is a {type(value).__name__}, not text")
 
 
-_CONVERTERS: dict[str, Callable[[Any, Column, Mapping], Any]] = {
+_CONVERTERS: dict[str, Callable[[Any, Column, SourceForms], Any]] = {
     "VARCHAR": _to_text,
     "DATE": _to_date,
     "TIMESTAMP": _to_timestamp,
@@ -377,14 +414,15 @@ def _is_missing(value: Any, nulls: frozenset[str]) -> bool:
     return isinstance(value, Decimal) and value.is_nan()
 
 
-def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
+def value_checker(column: Column, mapping: SourceForms | None = None) -> Checker:
     """A function raw value -> canonical value (None for an allowed null); raises `Invalid`."""
-    m = mapping or Mapping()
+    m = mapping or ISO_FORMS
     convert = _to_decimal if column.decimal_scale is not None else _CONVERTERS[column.type]
     nulls = frozenset(m.null_values)
     allowed = frozenset(column.allowed) if column.allowed else None
     pattern = re.compile(column.pattern) if column.pattern else None
-    low, high = column.minimum, column.maximum
+    low: float | Decimal | None = column.minimum
+    high: float | Decimal | None = column.maximum
     if column.decimal_scale is not None:
         low = Decimal(str(low)) if low is not None else None
         high = Decimal(str(high)) if high is not None else None
@@ -397,7 +435,7 @@ def value_checker(column: Column, mapping: Mapping | None = None) -> Checker:
                 return None
             raise Invalid(f"{prefix}a value is required but the {'cell' if raw is not None else 'value'} is empty")
         try:
-            result = convert(value, column, m)
+            result: Any = convert(value, column, m)
         except Invalid as exc:
             raise type(exc)(prefix + str(exc)) from None
         except (ValueError, TypeError, ArithmeticError, OverflowError):

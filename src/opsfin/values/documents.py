@@ -1,7 +1,7 @@
 """Values of bank statements and e-invoices (camt.053, MT940, UBL), parsed by the one value
-parser (`values`): the same digits, the same scale checks, the same refusals as tabular ingest.
+parser (`values.parser`): the same digits, the same scale checks, the same refusals as tabular ingest.
 
-Each function raises `values.Invalid` (or its `NotANumber` / `TooLarge`) with a reason; the
+Each function raises `Invalid` (or its `NotANumber` / `TooLarge`) with a reason; the
 readers prefix it with the element or line (docs/readers.md).
 """
 
@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from .values import Invalid, NotANumber, TooLarge, decimal_of_text, exact_decimal, show
+from .parser import Invalid, NotANumber, TooLarge, decimal_of_text, exact_decimal, show
 
 __all__ = [
     "Invalid",
