@@ -335,20 +335,24 @@ def _base(values: dict[tuple[str, str], float], dates) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "key", "ds", "yhat", "lo", "hi", "model"])
 
 
+# base forecasts of two products of family A at site S1: the aggregates say 10, the cells 5 + 4 = 9
+TWO_PRODUCTS_BASE = {
+    ("total", "total"): 10.0,
+    ("family", "A"): 10.0,
+    ("site", "S1"): 10.0,
+    ("product", "P1"): 5.0,
+    ("product", "P2"): 4.0,
+    ("product_site", "P1/S1"): 5.0,
+    ("product_site", "P2/S1"): 4.0,
+}
+
+
 def test_mintrace_ols_by_hand():
     """Two products of one family at one site. S rows: total, A, S1 = [1 1]; P1, P1/S1 = [1 0]; P2, P2/S1
     = [0 1]. Base 10, 10, 10, 5, 5, 4, 4: S'S = [[5 3] [3 5]], S'y = [40 38], so the bottom is
     (S'S)⁻¹S'y = [86 70] / 16 = [5.375 4.375] and every aggregate is 9.75."""
     shape = structure([("P1", "S1"), ("P2", "S1")], {"P1": "A", "P2": "A"})
-    base = {
-        ("total", "total"): 10.0,
-        ("family", "A"): 10.0,
-        ("site", "S1"): 10.0,
-        ("product", "P1"): 5.0,
-        ("product", "P2"): 4.0,
-        ("product_site", "P1/S1"): 5.0,
-        ("product_site", "P2/S1"): 4.0,
-    }
+    base = TWO_PRODUCTS_BASE
     done = reconcile(_base(base, pd.to_datetime(["2024-05-01"])), shape, 80)
     assert done.reconciler == "MinTrace(ols)" and done.problems == []
     p50 = {(r.level, r.key): r.p50 for r in done.values.itertuples()}
@@ -391,15 +395,7 @@ def test_wls_var_moves_the_volatile_member_more_than_the_steady_one():
     (test above) splits it equally (+0.375 each). P1's history barely moves (errors ±0.1), P2's swings
     by 6–7 a month."""
     shape = structure([("P1", "S1"), ("P2", "S1")], {"P1": "A", "P2": "A"})
-    base = {
-        ("total", "total"): 10.0,
-        ("family", "A"): 10.0,
-        ("site", "S1"): 10.0,
-        ("product", "P1"): 5.0,
-        ("product", "P2"): 4.0,
-        ("product_site", "P1/S1"): 5.0,
-        ("product_site", "P2/S1"): 4.0,
-    }
+    base = TWO_PRODUCTS_BASE
     months = pd.date_range("2023-11-01", periods=6, freq="MS")
     p1, p2 = [5.0, 5.1, 5.0, 5.1, 5.0, 5.1], [1.0, 8.0, 2.0, 9.0, 1.0, 7.0]
     bottom = pd.DataFrame(
