@@ -26,6 +26,32 @@ def tiny_demo(tmp_path_factory):
     return generate(tmp_path_factory.mktemp("tiny") / "ws", scale="tiny", seed=7).workspace
 
 
+@pytest.fixture(scope="session")
+def demo_company(tmp_path_factory):
+    """The demo-scale company, seed 42, built once per test run and shared by every pytest-xdist worker (the
+    first worker to ask builds it under a file lock; the others wait and open it). Read it, never change it:
+    copy its folder when a test must write. `OPSFIN_DEMO_SCALE=PATH` uses a demo already built there."""
+    import fcntl
+    import os
+
+    if os.environ.get("OPSFIN_DEMO_SCALE"):
+        return opsfin.open(os.environ["OPSFIN_DEMO_SCALE"])
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / "demo-scale-42", root / "demo-scale-42.done"
+    with open(root / "demo-scale-42.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                from opsfin.demo import generate
+
+                generate(folder / "ws", scale="demo", seed=42)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return opsfin.open(folder / "ws")
+
+
 # ---------------------------------------------------------------- demo fixtures (end)
 
 

@@ -1,30 +1,20 @@
 """Variance analysis against the injected anomalies (truth/anomalies.json), on the tiny company (seed 7) and the
-demo-scale company (seed 42; built once, about 15 s, or the one OPSFIN_VARIANCE_DEMO points at).
+demo-scale company (seed 42; the shared `demo_company` fixture of tests/conftest.py).
 Only this check reads the ground truth; the engine never does."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 import pytest
 
-import opsfin
 from opsfin.costing.variance import month_end
 
 
 @pytest.fixture(scope="module", params=["tiny", "demo"])
-def demo(request, tmp_path_factory):
-    path = os.environ.get("OPSFIN_VARIANCE_DEMO")
-    if request.param == "tiny":
-        ws = request.getfixturevalue("tiny_demo")
-    elif path:
-        ws = opsfin.open(path)
-    else:
-        from opsfin.demo import generate
-
-        ws = generate(tmp_path_factory.mktemp("demo-scale") / "ws", scale="demo", seed=42).workspace
+def demo(request):
+    ws = request.getfixturevalue("tiny_demo" if request.param == "tiny" else "demo_company")
     truth = json.loads((ws.truth_dir / "anomalies.json").read_text())
     return ws, truth
 
