@@ -43,6 +43,9 @@ CLI_READS = {
     "match exceptions",
     "users list",
     "tokens list",
+    "plan list",
+    "plan show",
+    "plan export",  # writes --output, a file of the user's
     "forecast accuracy",
     "forecast backtest",
     "forecast series",  # writes --output, a file of the user's, not the workspace
@@ -66,6 +69,7 @@ def cli_commands() -> set[str]:
 def cli_walk(tmp_path, ids: tuple[str, ...]) -> list[tuple[list[str], str | None, str]]:
     """(arguments, stdin, the audit action expected) for every write command, in an order that works."""
     (tmp_path / "products.csv").write_text(BAD_PRODUCTS, encoding="utf-8")
+    budget_workbook(tmp_path / "budget.xlsx")
     return [
         (
             ["users", "add", "ann", "--role", "analyst", "--password-stdin"],
@@ -92,11 +96,38 @@ def cli_walk(tmp_path, ids: tuple[str, ...]) -> list[tuple[list[str], str | None
             None,
             "forecast.demand",
         ),
+        (["users", "add", "carl", "--role", "controller", "--password-stdin"], "a long passphrase\n", "user.add"),
+        (["plan", "create", "S-walk", "--kind", "scenario", "--user", "ann"], None, "plan.create"),
+        (["plan", "submit", "S-walk", "--user", "ann"], None, "plan.submit"),
+        (["plan", "reject", "S-walk", "--user", "carl", "--reason", "walk"], None, "plan.reject"),
+        (["plan", "submit", "S-walk", "--user", "ann"], None, "plan.submit"),
+        (["plan", "approve", "S-walk", "--user", "carl"], None, "plan.approve"),
+        (["plan", "archive", "S-walk", "--user", "carl"], None, "plan.archive"),
+        (["plan", "import", str(tmp_path / "budget.xlsx"), "--version", "B-walk"], None, "plan.import"),
+        (["plan", "build", "--version", "P-walk", "--volumes", "actual", "--to", "2024-02"], None, "plan.build"),
+        (["plan", "roll", "--as-of", "2024-03", "--models", "Naive"], None, "plan.build"),
     ]
 
 
+def budget_workbook(path) -> None:
+    """A budget workbook (docs/planning-excel.md): one product's volume and price, one cost line."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Volumes"
+    for name, value in (("Volumes", 10), ("Prices", 5), ("Costs", None)):
+        sheet = book[name] if name == "Volumes" else book.create_sheet(name)
+        if value is None:
+            sheet.append(["cost_center_id", "account_id", "cost_center", "account", "type", "2025-01"])
+            sheet.append(["CC-P1-ASSY", "6000", None, None, None, 100])
+        else:
+            sheet.append(["product_id", "product", "family", "2025-01"])
+            sheet.append(["FG-001", None, None, value])
+    book.save(path)
+
+
 def cli_name(args: list[str]) -> str:
-    return " ".join(args[:2]) if args[0] in {"users", "tokens", "period", "match", "forecast"} else args[0]
+    return " ".join(args[:2]) if args[0] in {"users", "tokens", "period", "match", "forecast", "plan"} else args[0]
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +156,8 @@ def test_every_cli_write_leaves_an_audit_entry(tiny_demo, tmp_path, match_ids):
         new = db.audit_entries()[: len(db.audit_entries()) - before]
         assert new, f"`opsfin {' '.join(args)}` left no audit entry"
         assert action in {e["action"] for e in new}, (args, [e["action"] for e in new])
-        assert all(e["actor"].startswith("cli") for e in new)
+        user = args[args.index("--user") + 1] if "--user" in args and args[0] == "plan" else None  # a plan step
+        assert all(e["actor"] == user if user else e["actor"].startswith("cli") for e in new), args
     assert db.verify_audit() == []
     loads = db.audit_entries(object_type="load")
     assert loads[0]["payload"]["tables"]["products"] == {"read": 1, "accepted": 0, "quarantined": 1}
@@ -187,6 +219,11 @@ API_WALK = [
         None,
         "match.rejected",
     ),
+    # the web fixture leaves S-walk submitted by carl (ada approves it) and S-walk2 a draft
+    ("POST", "/api/v1/plans/{name}/approve", "/api/v1/plans/S-walk/approve", None, "plan.approve"),
+    ("POST", "/api/v1/plans/{name}/archive", "/api/v1/plans/S-walk/archive", None, "plan.archive"),
+    ("POST", "/api/v1/plans/{name}/submit", "/api/v1/plans/S-walk2/submit", None, "plan.submit"),
+    ("POST", "/api/v1/plans/{name}/reject", "/api/v1/plans/S-walk2/reject", {"reason": "walk"}, "plan.reject"),
 ]
 FORM_WALK = [
     (
@@ -240,6 +277,11 @@ FORM_WALK = [
 ]
 # writes that change no business data: a login or a logout (a session)
 SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
+# uploads (multipart): a budget workbook, the tiny demo's B2024 as downloaded, into a new version
+UPLOAD_WALK = [  # the form (with the session) first, then the API (with the token)
+    ("POST", "/plans/{name}/import", "/plans/S-upload/import", {}, "plan.import"),
+    ("POST", "/api/v1/plans/{name}/import", "/api/v1/plans/S-upload2/import", None, "plan.import"),
+]
 
 
 def write_routes(app) -> set[tuple[str, str]]:
@@ -260,12 +302,15 @@ def web(tiny_demo, tmp_path_factory):
     for name in ("ada", "carl"):
         db.add_user(name, PEOPLE[name][0], PASSWORD, actor="test")
         tokens[name] = db.create_token(f"{name}-token", name, actor="test")
+    db.create_plan_version("S-walk", "scenario", "carl")
+    db.submit_plan_version("S-walk", "carl")
+    db.create_plan_version("S-walk2", "scenario", "carl")
     yield TestClient(create_app(ws.path)), db, tokens
 
 
 def test_every_write_route_is_walked_or_a_session(web):
     client, _, _ = web
-    walked = {(m, route) for m, route, *_ in API_WALK + FORM_WALK}
+    walked = {(m, route) for m, route, *_ in API_WALK + FORM_WALK + UPLOAD_WALK}
     unknown = write_routes(client.app) - walked - SESSION_ROUTES
     assert not unknown, f"new write endpoints: walk them in API_WALK or FORM_WALK: {unknown}"
 
@@ -286,6 +331,16 @@ def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
     for _, _, path, form, action in FORM_WALK:
         before = db.audit_head()[0]
         response = client.post(path.format(*ids), data=form | {"csrf_token": csrf}, follow_redirects=False)
+        assert response.status_code in (200, 303), (path, response.text[:500])
+        assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
+    workbook = {"file": ("b.xlsx", client.get("/plans/B2024/export.xlsx").content)}
+    for _, _, path, form, action in UPLOAD_WALK:
+        before = db.audit_head()[0]
+        if form is None:  # the API, with the token
+            client.cookies.clear()
+            response = client.post(path, files=workbook, headers=bearer(tokens["ada"]))
+        else:
+            response = client.post(path, files=workbook, data=form | {"csrf_token": csrf}, follow_redirects=False)
         assert response.status_code in (200, 303), (path, response.text[:500])
         assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
     assert db.verify_audit() == []

@@ -20,6 +20,7 @@ from .errors import AppDbError
 from .match_runs import MatchRunsMixin
 from .migrate import upgrade
 from .people import PeopleMixin
+from .plans import PlansMixin
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder as Workspace
@@ -67,7 +68,7 @@ def safe_url(url: URL | str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin):
+class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin, PlansMixin):
     """The app database at a SQLAlchemy URL. Safe to share between threads (one engine, a session per call).
 
     Opening runs the Alembic migrations to head (idempotent)."""

@@ -164,3 +164,29 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(HASH))
+
+
+class PlanVersionRow(Base):
+    """A plan version (docs/planning-versions.md): its numbers live in the warehouse keyed by `name`; here its
+    kind, lineage and approval: `draft` → `submitted` → `approved` → `archived` (a rejection returns it to
+    `draft` and keeps the last rejection's who, when and why)."""
+
+    __tablename__ = "plan_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # budget, forecast, scenario
+    based_on: Mapped[str | None] = mapped_column(String(NAME))
+    as_of: Mapped[date | None] = mapped_column(Date)  # first of the month
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[str] = mapped_column(String(NAME))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(NAME))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(NAME))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String(NAME))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    archived_by: Mapped[str | None] = mapped_column(String(NAME))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,81 @@
+"""The plan engine's one entry point (docs/planning.md): `build_plan(tables, volumes, months, config)`.
+
+Volumes (volumes.py) → the operations they need (production, materials, capacity, inventory:
+operations.py) → the P&L per month and site (pnl.py) → the balances and the cash flow (balances.py).
+Pure: warehouse `Tables` and a `PlanningConfig` in, frames and problems out; the I/O layer
+(opsfin.runs.planning) reads the tables and writes the result as a plan version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from polars._typing import SchemaDict
+
+from .balances import plan_balances
+from .config import PlanningConfig
+from .operations import OperationsPlan, plan_operations
+from .pnl import PNL_SCHEMA, Opex, plan_pnl
+from .volumes import MONEY, Volumes
+
+CAPACITY_SCHEMA: SchemaDict = {
+    "period": pl.Date,
+    "work_center_id": pl.Utf8,
+    "required_hours": pl.Float64,
+    "available_hours": pl.Float64,
+    "utilization": pl.Float64,
+    "overtime_hours": pl.Float64,
+}
+BALANCES_SCHEMA: SchemaDict = {"period": pl.Date, "role": pl.Utf8, "amount": MONEY}
+#: what a step reports while it runs: a short line for people (the CLI prints it on stderr)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A built plan: the `plan_pnl`, `plan_capacity` and `plan_balances` rows without `version`, the
+    problems found (an overloaded work centre, a month without volumes…), and where each month's opex came
+    from (pnl.Opex.sources)."""
+
+    pnl: pl.DataFrame
+    capacity: pl.DataFrame
+    balances: pl.DataFrame
+    problems: list[str] = field(default_factory=list)
+    opex_sources: dict[dt.date, str] = field(default_factory=dict)
+
+
+def build_plan(
+    tables: Any,
+    volumes: Volumes,
+    months: Sequence[dt.date],
+    config: PlanningConfig,
+    budgets: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> PlanResult:
+    """The plan of `months` (first days of months) driven by `volumes`. `budgets`: the versions whose
+    budget_lines give the opex of a planned month (the first with lines for it; the run rate otherwise)."""
+    say = progress or (lambda _text: None)
+    months = sorted(months)
+    problems = list(volumes.problems)
+    say("operations: production, materials and capacity")
+    operations = plan_operations(tables, volumes.shipments, months, config.operations)
+    problems.extend(operations.problems)
+    say("P&L: revenue, cost of goods sold, variances and opex")
+    pnl, opex = plan_pnl(tables, volumes, months, config, budgets)
+    say("balances and cash")
+    balances = _balances(plan_balances(tables, pnl, operations, months, config.balances))
+    return PlanResult(pnl, _capacity(operations), balances, problems, opex.sources)
+
+
+def _capacity(operations: OperationsPlan) -> pl.DataFrame:
+    return operations.capacity.select(pl.col(c).cast(t) for c, t in CAPACITY_SCHEMA.items())
+
+
+def _balances(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.col(c).cast(t) for c, t in BALANCES_SCHEMA.items())
+
+
+__all__ = ["PNL_SCHEMA", "Opex", "PlanResult", "build_plan"]

@@ -1,0 +1,155 @@
+"""Guardrails on forecasts (docs/alerts.md, "Forecast breaches"): `opsfin alerts --include-forecast`.
+
+The pure check on a plan worked by hand, then the real thing on a copy of the tiny demo: a plan version built
+for two months after its books, and a guardrail set just below a work centre's projected utilization."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from opsfin.alerts import parse_guardrails
+from opsfin.alerts.forecast_breach import PlanVersion, check_forecast
+from opsfin.kpis import KPI_BY_ID
+
+D = dt.date
+MAY, JUN, JUL = D(2025, 5, 1), D(2025, 6, 1), D(2025, 7, 1)
+CAPACITY_SCHEMA = {
+    "period": pl.Date,
+    "work_center_id": pl.Utf8,
+    "required_hours": pl.Float64,
+    "available_hours": pl.Float64,
+    "utilization": pl.Float64,
+    "overtime_hours": pl.Float64,
+}
+MONEY = pl.Decimal(18, 2)
+
+
+def plan() -> PlanVersion:
+    capacity = pl.DataFrame(
+        [
+            (MAY, "WC1", 99.0, 100.0, 0.99, 0.0),  # not ahead of the reference month: never checked
+            (JUN, "WC1", 90.0, 100.0, 0.9, 0.0),
+            (JUL, "WC1", 96.0, 100.0, 0.96, 0.0),
+            (JUN, "WC2", 80.0, 100.0, 0.8, 0.0),
+            (JUL, "WC2", 120.0, 100.0, 1.2, 20.0),
+        ],
+        schema=CAPACITY_SCHEMA,
+        orient="row",
+    )
+    balances = pl.DataFrame(
+        [(JUN, "ar", Decimal(30000)), (JUN, "inventory", Decimal(10000))],
+        schema={"period": pl.Date, "role": pl.Utf8, "amount": MONEY},
+        orient="row",
+    )
+    pnl = pl.DataFrame(
+        [
+            (JUN, "W1", "revenue", Decimal(20000)),
+            (JUN, "W1", "cogs", Decimal(5000)),
+            (JUN, "P1", "variances", Decimal(1000)),
+            (JUN, "W1", "gross_margin", Decimal(-100)),
+            (JUN, "P1", "gross_margin", Decimal(50)),
+        ],
+        schema={"period": pl.Date, "site_id": pl.Utf8, "line": pl.Utf8, "amount": MONEY},
+        orient="row",
+    )
+    return PlanVersion("fc-2025-05", capacity, balances, pnl, MAY)
+
+
+SITES = {"WC1": "P1", "WC2": "P2"}
+
+
+def alerts_for(yaml: str):
+    return check_forecast(plan(), parse_guardrails(yaml, catalog=KPI_BY_ID), KPI_BY_ID, SITES)
+
+
+def test_a_guardrail_just_below_a_projected_utilization_raises_a_forecast_breach():
+    alerts = alerts_for("guardrails:\n  - {kpi: capacity_utilization, by: work_center, max: 0.95}\n")
+    got = [(a.scope, a.period_start, a.value) for a in alerts]
+    assert got == [
+        ({"work_center": "WC1"}, JUL, pytest.approx(0.96)),
+        ({"work_center": "WC2"}, JUL, pytest.approx(1.2)),
+    ]
+    record = alerts[0].to_dict()
+    assert record["kind"] == "forecast_breach" and record["version"] == "fc-2025-05"
+    assert record["months_ahead"] == 2 and record["bound"] == 0.95
+    assert record["period_start"] == "2025-07-01" and record["period_end"] == "2025-07-31"
+    assert "projected at 96.0%" in record["explanation"] and "2 months ahead" in record["explanation"]
+
+
+def test_company_and_site_kpis_are_ratios_of_sums():
+    yaml = """guardrails:
+  - {kpi: capacity_utilization, max: 0.99}
+  - {kpi: overtime_share, by: site, max: 0.1}
+  - {kpi: dso, max: 40}
+  - {kpi: dio, min: 15, max: 45}
+  - {kpi: gross_margin, min: 0}
+  - {kpi: maintenance_cost, max: 1}
+"""
+    got = {(a.kpi, tuple(a.scope.items()), a.period_start): a.value for a in alerts_for(yaml)}
+    assert got == {
+        ("capacity_utilization", (), JUL): pytest.approx(216 / 200),  # (96 + 120) / (100 + 100)
+        ("overtime_share", (("site", "P2"),), JUL): pytest.approx(20 / 120),
+        ("dso", (), JUN): pytest.approx(30000 * 30 / 20000),  # 45 days
+        ("dio", (), JUN): pytest.approx(10000 * 30 / 6000),  # 50 days: inventory over cogs + variances
+        ("gross_margin", (), JUN): pytest.approx(-50),
+    }  # maintenance_cost is not projected
+
+
+@pytest.fixture(scope="module")
+def planned_ws(tiny_demo, tmp_path_factory):
+    """A copy of the tiny demo (books to 2024-04) with plan version FC built for 2024-05 and 2024-06 from
+    April's shipments, and no anomaly scans (the test is about forecasts)."""
+    from opsfin.planning.volumes import Volumes, actual_volumes
+    from opsfin.runs.planning import build_plan_version
+    from opsfin.runs.tables import reading_tables
+
+    path = tmp_path_factory.mktemp("forecast") / "ws"
+    shutil.copytree(tiny_demo.path, path)
+    import opsfin
+
+    ws = opsfin.open(path)
+    (ws.model_dir / "detection.yaml").write_text("scan: []\n")
+    april = [D(2024, 4, 1)]
+    with reading_tables(ws) as t:
+        actual = actual_volumes(t, april, ws.settings.base_currency)
+
+    def ahead(_t, months, _config):
+        moved = [frame.with_columns(period=pl.lit(m)) for frame in (actual.shipments, actual.sales) for m in months]
+        n = len(months)
+        return Volumes("april", pl.concat(moved[:n]), pl.concat(moved[n:]))
+
+    build_plan_version(ws, "FC", "april", kind="forecast", volumes=ahead, months=[D(2024, 5, 1), D(2024, 6, 1)])
+    return ws
+
+
+def test_forecast_breach_on_a_plan_version_through_the_cli(planned_ws):
+    from opsfin.runs.tables import reading_tables
+
+    with reading_tables(planned_ws) as t:
+        cap = t("plan_capacity").filter(t("plan_capacity").version == "FC").to_polars()
+    top = cap.sort("utilization", descending=True).row(0, named=True)
+    assert 0 < top["utilization"] < 2
+    bound = round(top["utilization"] - 0.001, 4)  # just below the most loaded work centre's projection
+    (planned_ws.model_dir / "guardrails.yaml").write_text(
+        f"guardrails:\n  - {{kpi: capacity_utilization, by: work_center, max: {bound}}}\n"
+    )
+    cmd = [sys.executable, "-m", "opsfin", "alerts", "--include-forecast", "--version", "FC", "--format", "json"]
+    proc = subprocess.run([*cmd, "-w", str(planned_ws.path)], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    breaches = [a for a in json.loads(proc.stdout) if a["kind"] == "forecast_breach"]
+    assert {(a["scope"]["work_center"], a["period_start"]) for a in breaches} == {
+        (top["work_center_id"], top["period"].isoformat())
+    }
+    (a,) = breaches
+    assert a["version"] == "FC" and a["months_ahead"] == (1 if top["period"].month == 5 else 2)
+    assert a["value"] == pytest.approx(top["utilization"], rel=1e-6) and a["bound"] == bound
+    refused = subprocess.run([*cmd[:4], "--version", "FC", "-w", str(planned_ws.path)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--include-forecast" in refused.stderr
