@@ -160,6 +160,9 @@ def test_default_model_files_are_valid():
         "oee",
         "support_utilization",
         "dso",
+        "capacity_utilization",
+        "gross_margin",
+        "on_time_delivery",
     }
     scans = parse_detection(default_detection_yaml(), catalog=KPI_BY_ID)
     natural = {(s.kpi, s.by[-1] if s.by else None) for s in scans}

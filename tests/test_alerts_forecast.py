@@ -100,7 +100,22 @@ def test_company_and_site_kpis_are_ratios_of_sums():
         ("dso", (), JUN): pytest.approx(30000 * 30 / 20000),  # 45 days
         ("dio", (), JUN): pytest.approx(10000 * 30 / 6000),  # 50 days: inventory over cogs + variances
         ("gross_margin", (), JUN): pytest.approx(-50),
-    }  # maintenance_cost is not projected
+    }  # maintenance_cost is not projected without a maintenance driver
+
+
+def test_maintenance_cost_is_the_sites_rate_per_hour_run_times_the_plan_hours():
+    """P1 spent 3000 over 300 hours run in the 3-month window: 10 an hour, × WC1's plan hours (90 in June,
+    96 in July) = 900, 960. P2 spent 900 but ran no hours: its monthly average, 300. P3 (no work centre in
+    the plan) spent 600: 200 a month. Company: June 900 + 300 + 200 = 1400, July 1460."""
+    from opsfin.alerts.forecast_maintenance import MaintenanceDriver
+
+    driver = MaintenanceDriver({"P1": 3000.0, "P2": 900.0, "P3": 600.0}, {"P1": 300.0}, 3, D(2025, 3, 1), MAY)
+    base = plan()
+    with_driver = PlanVersion(base.name, base.capacity, base.balances, base.pnl, base.reference, driver)
+    yaml = "guardrails:\n  - {kpi: maintenance_cost, by: site, max: 950}\n  - {kpi: maintenance_cost, max: 1400}\n"
+    alerts = check_forecast(with_driver, parse_guardrails(yaml, catalog=KPI_BY_ID), KPI_BY_ID, SITES)
+    got = {(tuple(a.scope.items()), a.period_start): a.value for a in alerts}
+    assert got == {((("site", "P1"),), JUL): pytest.approx(960), ((), JUL): pytest.approx(1460)}
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +168,38 @@ def test_forecast_breach_on_a_plan_version_through_the_cli(planned_ws):
     assert a["value"] == pytest.approx(top["utilization"], rel=1e-6) and a["bound"] == bound
     refused = subprocess.run([*cmd[:4], "--version", "FC", "-w", str(planned_ws.path)], capture_output=True, text=True)
     assert refused.returncode == 2 and "--include-forecast" in refused.stderr
+
+
+def test_a_maintenance_guardrail_below_a_sites_projection_breaches(planned_ws):
+    """On the tiny copy: each plant's maintenance cost per hour run over February–April 2024 (the GL's
+    `maintenance` role by cost-centre site ÷ the operations' run + setup hours, by plain SQL) × the plan's
+    required hours of its work centres; a bound just below the highest projection breaches exactly there."""
+    import duckdb
+
+    from opsfin.runs.alerts import forecast_alerts
+
+    sql = """
+    with cost as (
+      select c.site_id, sum(g.amount) as cost from gl_entries g join accounts a using (account_id)
+      join cost_centers c using (cost_center_id)
+      where a.role = 'maintenance' and g.posting_date >= '2024-02-01' and g.posting_date < '2024-05-01'
+      group by 1),
+    ran as (
+      select w.site_id, sum(o.run_minutes + o.setup_minutes) / 60 as hours from operations o
+      join work_centers w using (work_center_id) where o.end_at >= '2024-02-01' and o.end_at < '2024-05-01'
+      group by 1),
+    planned as (
+      select p.period, w.site_id, sum(p.required_hours) as required from plan_capacity p
+      join work_centers w using (work_center_id) where p.version = 'FC' group by 1, 2)
+    select planned.period, planned.site_id, cast(cost.cost as double) / ran.hours * planned.required
+    from planned join cost using (site_id) join ran using (site_id) order by 3 desc
+    """
+    with duckdb.connect(str(planned_ws.path / "warehouse.duckdb"), read_only=True) as con:
+        expected = {(site, period): value for period, site, value in con.sql(sql).fetchall()}
+    assert len(expected) == 4  # P1 and P2, May and June
+    bound = round(max(expected.values()) - 1, 2)
+    yaml = f"guardrails:\n  - {{kpi: maintenance_cost, by: site, max: {bound}}}\n"
+    alerts = forecast_alerts(planned_ws, "FC", guardrails=parse_guardrails(yaml, catalog=KPI_BY_ID))
+    got = {(a.scope["site"], a.period_start): a.value for a in alerts if a.kind == "forecast_breach"}
+    assert got == {key: pytest.approx(v, rel=1e-9) for key, v in expected.items() if v > bound}
+    assert len(got) == 1

@@ -39,7 +39,7 @@ def test_migrations_create_the_tables_at_head_and_reopening_is_idempotent(db, ap
     again = AppDB(app_db_url)  # runs the migrations again: nothing to do, nothing lost
     try:
         assert [u.name for u in again.list_users()] == ["ann"]
-        assert raw(again, "SELECT version_num FROM alembic_version") == [("0002",)]
+        assert raw(again, "SELECT version_num FROM alembic_version") == [("0003",)]
         names = set(sa.inspect(again.engine).get_table_names())
         assert {
             "users",
@@ -650,7 +650,7 @@ def test_an_app_db_at_revision_0001_is_upgraded_with_its_data_intact(app_db_url,
         old.close()
     db = AppDB(app_db_url)  # opening migrates to head
     try:
-        assert raw(db, "SELECT version_num FROM alembic_version") == [("0002",)]
+        assert raw(db, "SELECT version_num FROM alembic_version") == [("0003",)]
         assert {"match_runs", "kept_matches"} <= set(sa.inspect(db.engine).get_table_names())
         assert [u.name for u in db.list_users()] == ["ann"]
         assert [(d["match_id"], d["decision"]) for d in db.match_decisions()] == [("B0123456789abcdef", "confirmed")]

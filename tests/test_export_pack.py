@@ -132,7 +132,7 @@ def test_bad_site_scope_is_a_user_error(ws):
 
 # ------------------------------------------------------------------------------------------ workbook
 def test_workbook_sheets_frozen_bold_headers_and_filters(company_xlsx):
-    assert company_xlsx.sheetnames == ["Cover", *SECTION_SHEETS]
+    assert company_xlsx.sheetnames == ["Cover", *SECTION_SHEETS, "Charts"]  # the charts last (docs/export-pack.md)
     for name in SECTION_SHEETS:
         sheet = company_xlsx[name]
         assert sheet.freeze_panes == "A2", name
@@ -366,7 +366,7 @@ def test_cli_writes_the_pack_and_prints_its_path(ws, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(out.resolve())
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["Cover", *SECTION_SHEETS]
+    assert book.sheetnames == ["Cover", *SECTION_SHEETS, "Charts"]
     assert {r[0].value: r[1].value for r in book["Cover"].iter_rows(min_row=2) if r[0].value}["Site scope"] == "P1"
 
     default = subprocess.run(

@@ -87,14 +87,15 @@ def test_json_shape(stored):
     assert all(set(r) == ROW_KEYS for r in doc["rows"])
     assert {r["period"] for r in doc["rows"]} == {"2024-04-01", "2024-05-01"}
     levels = {(r["level"], r["key"]) for r in doc["rows"]}
-    products = {f"FG-00{i}" for i in range(1, 7)}
+    # the six regular products, and the spare part SP-001, which ships once (2024-02-22) before the as-of month
+    products = {f"FG-00{i}" for i in range(1, 7)} | {"SP-001"}
     assert levels == (
         {("total", "total"), ("site", "W1")}
-        | {("family", f) for f in ("Pumps", "Valves", "Controllers", "Sensors")}
+        | {("family", f) for f in ("Pumps", "Valves", "Controllers", "Sensors", "Spare parts")}
         | {("product", p) for p in products}
         | {("product_site", f"{p}/W1") for p in products}
     )
-    assert len(doc["rows"]) == 2 * (1 + 1 + 4 + 6 + 6)
+    assert len(doc["rows"]) == 2 * (1 + 1 + 5 + 7 + 7)
 
 
 def test_every_level_adds_up_exactly_every_month(stored):
@@ -133,7 +134,8 @@ def test_what_is_stored(stored):
     values = ws.sql("SELECT count(*) AS n FROM forecast_values WHERE version = 'F1'").item()
     assert values == len(doc["rows"])
     loads = ws.sql("SELECT table_name, rows_accepted FROM loads WHERE load_id = 'FORECAST-F1' ORDER BY 1").rows()
-    assert loads == [("forecast_values", len(doc["rows"])), ("forecast_versions", 1), ("volume_plan", 12)]
+    # volume_plan: 7 products × 2 months
+    assert loads == [("forecast_values", len(doc["rows"])), ("forecast_versions", 1), ("volume_plan", 14)]
     from opsfin.appdb import open_app_db
 
     entries = [e for e in open_app_db(ws).audit_entries() if e["action"] == "forecast.demand"]

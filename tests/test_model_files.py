@@ -163,6 +163,8 @@ def test_default_values_are_the_documented_ones(tmp_path):
         ("oee", 0.33, None, "warn"),
         ("support_utilization", 0.5, 0.95, "warn"),
         ("dso", None, 55, "stop"),
+        ("capacity_utilization", None, 1.0, "warn"),
+        ("gross_margin", 0, None, "stop"),
     }
     scans = load_detection(model, KPI_BY_ID)
     assert len(scans) == 15

@@ -133,6 +133,9 @@ def test_a_failed_write_leaves_the_old_rows(capsys, ws_path, monkeypatch):
         (("show", "ACT", "--what", "profit"), "'profit': choose pnl, capacity, balances, cash"),
         (("show", "ACT", "--by", "customer"), "splits by site only"),
         (("show", "ACT", "--what", "capacity", "--vs", "actual"), "--vs actual compares the P&L"),
+        (("show", "ACT", "--vs", "NOPE"), "'NOPE' has no plan_pnl rows to compare with"),
+        (("show", "ACT", "--what", "capacity", "--vs", "B2024"), "'B2024' has no plan_capacity rows to compare"),
+        (("show", "ACT", "--what", "balances", "--by", "site"), "--by site splits the P&L"),
         (("build", "--version", "X", "--volumes", "actual", "--kind", "wish"), "plan kind 'wish'"),
         (("roll", "--as-of", "2030-01"), "after the last month with shipments (2024-04)"),
     ],
@@ -165,6 +168,14 @@ def test_roll_builds_actuals_then_a_forecast(capsys, ws_path, tiny_demo):
     assert abs(got[(dt.date(2025, 9, 1), "revenue")] - p50) < 1  # a forecast month is the forecast's volume × price
     code, out, err = _cli(capsys, ws_path, "roll", "--as-of", "2024-03", "--models", "Naive", "--format", "json")
     assert code == 0, err  # run again: the stored demand forecast is reused, the plan rebuilt
+    from opsfin.appdb import open_app_db
+
+    registered = open_app_db(ws).plan_version("fc-2024-03")
+    assert (registered["kind"], registered["as_of"], registered["based_on"]) == (
+        "forecast",
+        dt.date(2024, 3, 1),
+        "fc-2024-03-demand",
+    )  # its forecast breaches are checked from April 2024 on
 
 
 def test_months_a_version_does_not_cover_are_named(capsys, ws_path):
@@ -183,3 +194,61 @@ def test_actual_months_past_the_books_are_named_and_run_rated(capsys, ws_path):
     summary = json.loads(out)
     assert summary["problems"][0] == "2024-05: no actual shipments or invoices"
     assert summary["opex"] == {"2024-04": "actual", "2024-05": "run rate 2024-02..2024-04"}
+
+
+COLUMNS = {
+    "capacity": [
+        "version",
+        "period",
+        "work_center_id",
+        "required_hours",
+        "available_hours",
+        "utilization",
+        "overtime_hours",
+    ],
+    "balances": ["version", "period", "role", "amount"],
+    "cash": ["version", "period", "role", "amount"],
+}
+
+
+@pytest.mark.parametrize("what", ["capacity", "balances", "cash"])
+def test_show_every_what_in_every_format(capsys, ws_path, what):
+    """json: a list of objects with the table's columns (plus vs and delta); csv: the same header; table: the
+    title. balances has the month-end roles, cash the cash-flow roles, four months each."""
+    _cli(capsys, ws_path, "build", "--version", "ALL", "--volumes", "actual")
+    code, out, err = _cli(capsys, ws_path, "show", "ALL", "--what", what, "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert all(list(r) == COLUMNS[what] for r in rows)
+    if what != "capacity":
+        roles = {"balances": ["ar", "inventory", "ap"], "cash": ["cash_in", "cash_out", "net_cash_flow"]}[what]
+        assert [r["role"] for r in rows] == roles * 4
+    code, out, err = _cli(capsys, ws_path, "show", "ALL", "--what", what, "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == ",".join(COLUMNS[what]) and len(out.splitlines()) == len(rows) + 1
+    code, out, err = _cli(capsys, ws_path, "show", "ALL", "--what", what, "--vs", "ALL", "--format", "json")
+    assert code == 0, err
+    compared = json.loads(out)
+    assert all(list(r) == [*COLUMNS[what], "vs", "delta"] for r in compared)
+    assert all(r["delta"] in (0, "0.00") for r in compared)
+    code, out, err = _cli(capsys, ws_path, "show", "ALL", "--what", what)
+    assert code == 0 and "of ALL" in out
+
+
+def test_vs_leaves_months_the_other_has_not_empty(capsys, ws_path):
+    """JAN-APR (2024-01..04) beside MAR-APR (2024-03..04): January and February have nothing to compare with
+    (vs and delta null, not a delta of the whole amount); March and April are the same books (delta 0).
+    The other way round, only MAR-APR's own two months are shown."""
+    _cli(capsys, ws_path, "build", "--version", "JAN-APR", "--volumes", "actual")
+    _cli(capsys, ws_path, "build", "--version", "MAR-APR", "--volumes", "actual", "--from", "2024-03")
+    code, out, err = _cli(capsys, ws_path, "show", "JAN-APR", "--vs", "MAR-APR", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    early = [r for r in rows if r["period"] < "2024-03-01"]
+    late = [r for r in rows if r["period"] >= "2024-03-01"]
+    assert len(early) == len(late) == 12
+    assert all(r["vs"] is None and r["delta"] is None for r in early)
+    assert all(Decimal(r["delta"]) == 0 and r["vs"] == r["amount"] for r in late)
+    code, out, err = _cli(capsys, ws_path, "show", "MAR-APR", "--vs", "JAN-APR", "--format", "json")
+    assert {r["period"] for r in json.loads(out)} == {"2024-03-01", "2024-04-01"}
+    code, out, err = _cli(capsys, ws_path, "show", "JAN-APR", "--vs", "MAR-APR")
+    assert code == 0 and "Traceback" not in out + err

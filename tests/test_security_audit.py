@@ -274,6 +274,7 @@ FORM_WALK = [
         {},
         "match.confirmed",
     ),
+    ("POST", "/plan/{name}/{step}", "/plan/S-walk2/submit", {}, "plan.submit"),  # the Plan page's form
 ]
 # writes that change no business data: a login or a logout (a session)
 SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
@@ -282,6 +283,9 @@ UPLOAD_WALK = [  # the form (with the session) first, then the API (with the tok
     ("POST", "/plans/{name}/import", "/plans/S-upload/import", {}, "plan.import"),
     ("POST", "/api/v1/plans/{name}/import", "/api/v1/plans/S-upload2/import", None, "plan.import"),
 ]
+# the Data page's upload: a file loaded as `opsfin ingest` does (docs/web.md "Loading a file")
+PRODUCTS_CSV = b"product_id,name,family,kind,uom,list_price,std_unit_cost\nFG-AUDIT,Audited,F1,finished,pcs,10,5\n"
+DATA_UPLOAD_WALK = [("POST", "/data/upload", "/data/upload", {"table": "products"}, "load.ingest")]
 
 
 def write_routes(app) -> set[tuple[str, str]]:
@@ -310,7 +314,7 @@ def web(tiny_demo, tmp_path_factory):
 
 def test_every_write_route_is_walked_or_a_session(web):
     client, _, _ = web
-    walked = {(m, route) for m, route, *_ in API_WALK + FORM_WALK + UPLOAD_WALK}
+    walked = {(m, route) for m, route, *_ in API_WALK + FORM_WALK + UPLOAD_WALK + DATA_UPLOAD_WALK}
     unknown = write_routes(client.app) - walked - SESSION_ROUTES
     assert not unknown, f"new write endpoints: walk them in API_WALK or FORM_WALK: {unknown}"
 
@@ -342,6 +346,16 @@ def test_every_api_and_form_write_leaves_an_audit_entry(web, match_ids):
         else:
             response = client.post(path, files=workbook, data=form | {"csrf_token": csrf}, follow_redirects=False)
         assert response.status_code in (200, 303), (path, response.text[:500])
+        assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
+    client.cookies.clear()  # a new session (the API walk above cleared the cookies)
+    login_token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf_token": login_token})
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/data").text).group(1)
+    for _, _, path, form, action in DATA_UPLOAD_WALK:
+        before = db.audit_head()[0]
+        upload = {"file": ("products.csv", PRODUCTS_CSV)}
+        response = client.post(path, files=upload, data=form | {"csrf_token": csrf}, follow_redirects=False)
+        assert response.status_code == 303, (path, response.text[:500])
         assert action in [e["action"] for e in db.audit_entries() if e["seq"] > before], path
     assert db.verify_audit() == []
 

@@ -658,8 +658,9 @@ def test_guardrail_edit_changes_alerts_and_is_audited(tiny_demo, tmp_path):
     db, tokens = add_people(url)
     client = TestClient(create_app(w.path, app_db_url=url))
     controller = bearer(tokens["carl"])
+    # 0.65: the shipped OEE band (model_defaults/guardrails.yaml, set on the calibrated demo company)
     listed = client.get("/api/v1/guardrails?kpi=oee", headers=controller).json()
-    assert [(g["kpi"], g["min"], g["by"]) for g in listed] == [("oee", 0.33, "site")]
+    assert [(g["kpi"], g["min"], g["by"]) for g in listed] == [("oee", 0.65, "site")]
     index = listed[0]["index"]
     oee_alerts = [a for a in client.get("/api/v1/alerts", headers=controller).json() if a["kpi"] == "oee"]
 
@@ -677,10 +678,10 @@ def test_guardrail_edit_changes_alerts_and_is_audited(tiny_demo, tmp_path):
     assert_problem(
         client.put(f"/api/v1/guardrails/{index}", headers=controller, json={"max": 0.2}),
         400,
-        "min 0.33 is above max 0.2",
+        "min 0.65 is above max 0.2",
     )
     assert_problem(client.put("/api/v1/guardrails/99", headers=controller, json={"min": 0.5}), 404, "#99")
-    assert load_guardrails(w.model_dir)[index].min == 0.33  # nothing was written
+    assert load_guardrails(w.model_dir)[index].min == 0.65  # nothing was written
 
     changed = client.put(f"/api/v1/guardrails/{index}", headers=controller, json={"min": 0.99, "severity": "stop"})
     assert changed.status_code == 200, changed.text
@@ -696,7 +697,7 @@ def test_guardrail_edit_changes_alerts_and_is_audited(tiny_demo, tmp_path):
         "carl",
         "oee",
     )
-    assert entry["payload"]["before"]["min"] == 0.33 and entry["payload"]["after"]["min"] == 0.99
+    assert entry["payload"]["before"]["min"] == 0.65 and entry["payload"]["after"]["min"] == 0.99
 
     added = client.post(
         "/api/v1/guardrails",

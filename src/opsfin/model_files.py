@@ -21,6 +21,8 @@ Declarative configuration of this workspace, meant to be read, diffed and review
   `allocations.yaml` — service cost allocation rules, `opsfin allocate` (docs/allocations.md).
 - `matching.yaml` — bank reconciliation rules and three-way-match tolerances, `opsfin match`
   (docs/matching.md).
+- `planning.yaml` — the plan engine's variance rates, opex run rate and site mix, `opsfin plan build`
+  (docs/planning.md).
 - `mappings/` — ingest mappings (column renames, date formats, decimal separators, constants).
   See docs/ingest.md.
 

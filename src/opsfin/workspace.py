@@ -243,6 +243,22 @@ class Workspace:
 
         return forecast_demand(self, as_of, version, horizon, models, level, actor, engine)
 
+    # -- planning: a driver-based plan stored as a plan version (docs/planning.md)
+    def plan_build(
+        self,
+        version: str,
+        volumes: str,
+        start: str | None = None,
+        end: str | None = None,
+        kind: str = "budget",
+        actor: str = "python",
+    ):
+        """Build plan version `version` from `volumes` (`actual` or a version with volume_plan rows) over
+        `start`..`end` (YYYY-MM) and store its plan_pnl, plan_capacity and plan_balances rows: a `BuiltPlan`."""
+        from .runs.planning import build_plan_version
+
+        return build_plan_version(self, version, volumes, start, end, kind, actor)
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

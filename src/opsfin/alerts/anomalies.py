@@ -64,13 +64,16 @@ def scan_alerts(
     members = df.select(keys).unique().sort(keys).with_row_index("_m")
     df = df.join(members, on=keys).with_columns(_t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64))
     shape = (members.height, len(calendar))
+    ratio = kpi.kind == "ratio"
+    num, den = _matrix(df, "numerator", shape), _matrix(df, "denominator", shape)
     values = _matrix(df, "value", shape)
-    weights = _matrix(df, "denominator", shape) if kpi.kind == "ratio" else None
+    if s.pool > 1:
+        values, num, den = pool_periods(values, num, den, s.pool, kpi.scale if ratio else None)
+    weights = den if ratio else None
     level = np.ones(shape)
     if scan.peers:
         groups = (members[scan.peers] if scan.peers != "all" else pl.Series([0] * members.height)).to_numpy()
-        ratio = kpi.kind == "ratio"
-        level = peer_level(values, groups, _matrix(df, "numerator", shape) if ratio else None, weights, kpi.scale)
+        level = peer_level(values, groups, num if ratio else None, weights, kpi.scale)
         level = np.where(level > 0, level, np.nan)
     flags, base, sd = detect_matrix(values / level, weights, s, level if scan.peers else None)
     if scan.peers and scan.confirm:
@@ -116,6 +119,28 @@ def scan_alerts(
             scope = {d: str(r[d]) for d in by}
             out.append(_alert(kpi, scan, scope, r, sign, last_end))
     return out
+
+
+def pool_periods(
+    values: np.ndarray, num: np.ndarray, den: np.ndarray, k: int, scale: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The series read as each period with the k − 1 before it: (values, numerators, denominators). A ratio
+    (`scale` given) is scale × Σ numerator / Σ denominator of the window; a sum is the mean of its observed
+    periods."""
+    num, den = pooled(num, k), pooled(den, k)
+    if scale is not None:
+        return scale * num / np.where(den != 0, den, np.nan), num, den
+    seen = np.where(np.isnan(values), np.nan, 1.0)
+    return pooled(values, k) / pooled(seen, k), num, den
+
+
+def pooled(m: np.ndarray, k: int) -> np.ndarray:
+    """Per member, the sum of each period and the k − 1 before it (missing periods count 0); NaN where the
+    period itself has no data, so a pooled series has the same observed periods as the raw one."""
+    filled = np.nan_to_num(m)
+    csum = np.cumsum(np.concatenate([np.zeros((m.shape[0], 1)), filled], axis=1), axis=1)
+    lag = np.maximum(np.arange(1, m.shape[1] + 1) - k, 0)
+    return np.where(np.isnan(m), np.nan, csum[:, 1:] - csum[:, lag])
 
 
 def _mean(xs: list) -> float | None:

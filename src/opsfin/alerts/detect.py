@@ -30,9 +30,18 @@ from .scan import Settings
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(a, axis=1) if a.shape[1] else np.full(a.shape[0], np.nan)
+    """`np.nanmedian(a, axis=1)` (NaN for a row without values), the same numbers several times faster for
+    the short rows of a baseline window: sort each row (NaNs last), then the middle value, or the mean
+    (low + high) / 2 of the two middle values, as NumPy computes it."""
+    if not a.shape[1]:
+        return np.full(a.shape[0], np.nan)
+    ordered = np.sort(a, axis=1)
+    n = np.sum(~np.isnan(a), axis=1)
+    high = np.minimum(n // 2, a.shape[1] - 1)
+    low = np.maximum(np.where(n % 2 == 1, high, high - 1), 0)
+    pick = np.take_along_axis
+    mid = (pick(ordered, low[:, None], axis=1)[:, 0] + pick(ordered, high[:, None], axis=1)[:, 0]) / 2
+    return np.where(n > 0, mid, np.nan)
 
 
 class _Tracking:

@@ -11,10 +11,10 @@ the members of the guardrail's scope (ratios are never averaged):
 | `dio` | company | month-end `inventory` × days ÷ (cogs + variances) (plan_balances, plan_pnl) |
 | `dso` | company | month-end `ar` × days ÷ revenue (plan_balances, plan_pnl); the plan's AR is net of VAT |
 | `gross_margin` | site | Σ the `gross_margin` line (plan_pnl) |
+| `maintenance_cost` | site | the site's recent maintenance cost per hour run × its plan required_hours (forecast_maintenance.py) |
 
-Other KPIs (maintenance_cost among them: the plan has no maintenance line) are not projected; a guardrail
-on them, or split by a dimension the projection has not, or on a grain other than month, is left to the
-actual alerts. Only months after the reference month (the version's as_of, else the last month of the
+Other KPIs are not projected; a guardrail on them, or split by a dimension the projection has not, or on a
+grain other than month, is left to the actual alerts. Only months after the reference month (the version's as_of, else the last month of the
 books) are checked: one `forecast_breach` alert per guardrail, scope and month outside the band."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ..kpis.definitions import Kpi
+from .forecast_maintenance import MaintenanceDriver, project_maintenance
 from .guardrails import Guardrail
 from .model import Alert, alert_id, fmt_span, fmt_value, scope_words
 
@@ -39,8 +40,9 @@ PROJECTED: dict[str, tuple[str, ...]] = {
     "dio": (),
     "dso": (),
     "gross_margin": ("site",),
+    "maintenance_cost": ("site",),
 }
-SUMS = {"gross_margin"}
+SUMS = {"gross_margin", "maintenance_cost"}
 PROJECTION_SCHEMA = {
     "kpi": pl.Utf8,
     "period": pl.Date,
@@ -53,14 +55,15 @@ PROJECTION_SCHEMA = {
 
 @dataclass(frozen=True)
 class PlanVersion:
-    """A plan version's rows as the plan tables hold them (without `version`), and the month its forecast
-    starts after."""
+    """A plan version's rows as the plan tables hold them (without `version`), the month its forecast
+    starts after, and what drives its maintenance cost (None: maintenance_cost is not projected)."""
 
     name: str
     capacity: pl.DataFrame  # period, work_center_id, required_hours, available_hours, utilization, overtime_hours
     balances: pl.DataFrame  # period, role, amount
     pnl: pl.DataFrame  # period, site_id, line, amount
     reference: dt.date  # first day of the last month not ahead (as_of, or the last month of the books)
+    maintenance: MaintenanceDriver | None = None
 
 
 def months_between(first: dt.date, later: dt.date) -> int:
@@ -87,6 +90,9 @@ def projected_kpis(plan: PlanVersion, sites: Mapping[str, str]) -> pl.DataFrame:
         )
     for r in plan.pnl.filter(pl.col("line") == "gross_margin").iter_rows(named=True):
         rows.append(("gross_margin", r["period"], r["site_id"], None, float(r["amount"]), None))
+    if plan.maintenance is not None:
+        for period, site, amount in project_maintenance(plan.capacity, plan.maintenance, sites):
+            rows.append(("maintenance_cost", period, site, None, amount, None))
     return pl.DataFrame(rows, schema=PROJECTION_SCHEMA, orient="row")
 
 

@@ -31,7 +31,7 @@ class Alert:
     """One alert: a guardrail breach or an anomaly, spanning a continuous run of periods."""
 
     id: str
-    kind: str  # 'guardrail' | 'anomaly'
+    kind: str  # 'guardrail' | 'anomaly' | 'forecast_breach'
     kpi: str
     scope: dict[str, str]
     period_start: dt.date
@@ -47,7 +47,9 @@ class Alert:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of `opsfin alerts --format json`."""
+        """The JSON contract of `opsfin alerts --format json`; a forecast breach adds `version` and
+        `months_ahead` (docs/alerts.md)."""
+        ahead = {k: self.extra[k] for k in ("version", "months_ahead")} if self.kind == "forecast_breach" else {}
         return {
             "id": self.id,
             "kind": self.kind,
@@ -60,7 +62,7 @@ class Alert:
             "bound": _num(self.bound),
             "severity": self.severity,
             "explanation": self.explanation,
-        }
+        } | ahead
 
 
 def _num(x: float | None) -> float | None:

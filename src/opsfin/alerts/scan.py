@@ -47,6 +47,7 @@ class Settings:
     min_change: float = 0.10  # a departure counts only from this share of the baseline ...
     min_abs: float = 0.0  # ... and from this absolute size (in the KPI's unit)
     release: int = 2  # periods back inside the band that close an alert
+    pool: int = 1  # each period reads as the pooled last `pool` periods (Σ numerator / Σ denominator)
     relearn: int | None = None  # an alert this many periods long becomes the new normal
     severity: str = "warn"
 
@@ -86,6 +87,7 @@ class SettingsEntry(Entry):
     min_change: NonNegative | None = None
     min_abs: NonNegative | None = None
     release: Count | None = None
+    pool: Count | None = None
     relearn: Count | None = None
     severity: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
 
@@ -134,6 +136,8 @@ def _resolved(s: Settings, where: str) -> Settings:
     )
     if out.baseline < 3 or out.min_history < 3 or out.min_history > out.baseline:  # type: ignore[operator]
         raise UserError(f"{where}: need 3 ≤ min_history ≤ baseline (got {out.min_history}, {out.baseline})")
+    if out.pool < 1:
+        raise UserError(f"{where}: field 'pool': expected a whole number ≥ 1, got {out.pool}")
     return out
 
 

@@ -59,6 +59,7 @@ NULLABLE_CLARIFICATIONS: dict[tuple[str, str], str] = {
     ): "real statements (CAMT.053, MT940, CSV exports) may omit it",
     ("bank_transactions", "reference"): "real statements may omit it",
     ("bank_transactions", "description"): "real statements may omit it",
+    ("plan_pnl", "site_id"): "a plan line without a site (costs of cost centres that belong to none)",
 }
 
 OTHER_CLARIFICATIONS: tuple[str, ...] = (
@@ -74,6 +75,8 @@ OTHER_CLARIFICATIONS: tuple[str, ...] = (
     "`ar_invoices.so_id` is not declared as a foreign key: sales orders are keyed by `(so_id, line)`, "
     "so `so_id` alone references no key.",
     "`bom.component_id` references `products.product_id`.",
+    "`plan_pnl`'s key includes `site_id`, which may be null: null counts as one value of the key (the "
+    "line without a site), as `opsfin check` groups it.",
     "The system tables `loads`, `quarantine` and `closed_periods` (lineage, refused rows, closed periods) "
     "are not part of the canonical model; they carry no `_load_id`.",
 )

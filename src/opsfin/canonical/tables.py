@@ -49,6 +49,8 @@ ACCOUNT_ROLES = (
     "other",
 )
 PRODUCTION_COST_ROLES = ("direct_labor", "energy", "variable_overhead", "fixed_overhead")
+#: The lines of a plan's P&L (`plan_pnl.line`), in the order a statement lists them.
+PLAN_PNL_LINES = ("revenue", "cogs", "variances", "gross_margin", "opex", "operating_income")
 
 MASTER = "master data"
 OPERATIONS = "operations"
@@ -760,10 +762,58 @@ TABLES: tuple[Table, ...] = (
         ("version", "period", "level", "key"),
         (fk("version", "forecast_versions"),),
     ),
+    Table(
+        "plan_pnl",
+        PLANS,
+        "The P&L of a plan version per month and site (`opsfin plan build`, docs/planning.md). No total rows: "
+        "a total is the sum. Built from actual volumes, revenue and cogs equal the GL roles to the cent.",
+        (
+            col("version"),
+            col("period", "DATE", doc="first of month"),
+            col("site_id", null=True, doc="null where the line has no site (costs of cost centres without one)"),
+            col("line", allowed=PLAN_PNL_LINES),
+            col("amount", MONEY, doc="base currency; revenue positive, costs positive, margins signed"),
+        ),
+        ("version", "period", "site_id", "line"),
+    ),
+    Table(
+        "plan_capacity",
+        PLANS,
+        "Hours a plan version needs per work centre and month against the hours available.",
+        (
+            col("version"),
+            col("period", "DATE", doc="first of month"),
+            col("work_center_id"),
+            col("required_hours", "DOUBLE", minimum=0),
+            col("available_hours", "DOUBLE", minimum=0),
+            col("utilization", "DOUBLE", minimum=0, doc="required ÷ available (1.0 = full)"),
+            col("overtime_hours", "DOUBLE", minimum=0, doc="hours needed beyond the available"),
+        ),
+        ("version", "period", "work_center_id"),
+        (fk("work_center_id", "work_centers"),),
+    ),
+    Table(
+        "plan_balances",
+        PLANS,
+        "Month-end balances (AR, inventory, AP) and cash-flow lines of a plan version, by role.",
+        (
+            col("version"),
+            col("period", "DATE", doc="first of month"),
+            col("role", doc="`ar`, `inventory`, `ap`, `cash_in`, `cash_out`, `net_cash_flow`, … (docs/planning.md)"),
+            col("amount", MONEY),
+        ),
+        ("version", "period", "role"),
+    ),
 )
 
-# tables an engine fills (a forecast version), not a source: the demo generator leaves them empty
-DERIVED_TABLES: tuple[str, ...] = ("forecast_versions", "forecast_values")
+# tables an engine fills (a forecast or plan version), not a source: the demo generator leaves them empty
+DERIVED_TABLES: tuple[str, ...] = (
+    "forecast_versions",
+    "forecast_values",
+    "plan_pnl",
+    "plan_capacity",
+    "plan_balances",
+)
 
 # ---------------------------------------------------------------- system tables (not part of the model)
 SYSTEM = "system"

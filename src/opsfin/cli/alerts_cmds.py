@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import workspace
+from ..errors import UserError
 from .options import BacktestHorizonOpt, FormatOpt, ModelsOpt, OriginsOpt, OutputFormat, WorkspaceOpt
 from .output import console, print_json, print_rows
 from .root import app
@@ -38,15 +39,27 @@ def alerts_cmd(
         typer.Option("--from", help="first day (YYYY-MM-DD): alerts overlapping [--from, --to] are shown"),
     ] = None,
     to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
+    include_forecast: Annotated[
+        bool,
+        typer.Option("--include-forecast", help="also check the guardrails on the KPIs plan versions project"),
+    ] = False,
+    version: Annotated[
+        str | None, typer.Option("--version", help="with --include-forecast: only this plan version")
+    ] = None,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:
-    """Guardrail breaches (model/guardrails.yaml) and anomalies (model/detection.yaml), one per run of periods."""
-    from ..runs.alerts import run_alerts
+    """Guardrail breaches (model/guardrails.yaml) and anomalies (model/detection.yaml), one per run of periods;
+    with --include-forecast also forecast breaches of plan versions, one per month ahead."""
+    from ..runs.alerts import forecast_alerts, run_alerts
 
+    if version is not None and not include_forecast:
+        raise UserError("--version: give it with --include-forecast (the plan version whose forecast is checked)")
     ws = workspace.open(ws_path)
     catalog = ws.kpi_catalog()
     alerts = run_alerts(ws, catalog, start=from_, end=to)
+    if include_forecast:
+        alerts += forecast_alerts(ws, version, catalog)
     if fmt == OutputFormat.json:
         print_json([a.to_dict() for a in alerts])
         return

@@ -61,6 +61,9 @@ def demo_cmd(
     folder = json.dumps(shell_path(ws.path, quote=False))  # a Python string literal in double quotes
     code = f'import opsfin; print(opsfin.open({folder}).table("gl_entries"))'
     print_command(f"{python_command()} -c {shlex.quote(code)}")
+    from ..runs.plan_versions import register_demo_budgets
+
+    register_demo_budgets(ws)  # the demo's B<year> budgets, approved by `demo` (docs/planning-versions.md)
     _print_demo_users(ws, f"{opsfin} users list -w {where}")
     if no_serve:
         console.print("Serve it:")

@@ -318,6 +318,30 @@ def _measure(measure: str, rate: float | None, part: int, whole: int, note: str,
     return {"measure": measure, "value": _pct(rate, digits), "detail": f"{part}/{whole} {note}"}
 
 
+def _kind_rows(bank: dict) -> list[dict]:
+    """The bank lines per kind of the demo's truth (docs/matching.md, "The demo's bank lines")."""
+    return [
+        {
+            "kind": k["kind"],
+            "lines": k["lines"],
+            "auto": k["auto"],
+            "sugg.": k["suggested"],
+            "sugg. right": k["suggested_correct"],
+            "exc.": k["exception"],
+            "auto prec.": _pct(k["auto_precision"], 1),
+            "recall": _pct(k["recall"], 1),
+        }
+        for k in bank.get("by_kind", [])
+    ]
+
+
+def _shares_title(shares: dict | None) -> str:
+    if not shares:
+        return "Bank lines by kind"
+    parts = ", ".join(f"{name} {_pct(shares[name])}" for name in ("auto", "suggested", "exception"))
+    return f"Bank lines by kind ({parts})"
+
+
 @eval_app.command("matching")
 def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None) -> None:
     """Bank auto matches and invoice statuses scored against truth/ (targets of docs/matching.md)."""
@@ -347,5 +371,6 @@ def eval_matching_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt
         print_rows(rows, fmt)
         return
     print_rows(rows, fmt, title="Matching quality against truth/")
+    print_rows(_kind_rows(b), fmt, title=_shares_title(b.get("shares")))
     unmet = [name for name, t in result["targets"].items() if t["met"] is False]
     console.print("all targets met" if not unmet else f"[red]targets not met: {', '.join(unmet)}[/red]")

@@ -21,6 +21,8 @@ so 7.9 hours is 7.9 exactly.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -164,22 +166,52 @@ def round_shares(total: int, shares: Iterable[tuple[K, Fraction]]) -> dict[K, in
     return {k: sign * p for (k, _), p in zip(items, parts, strict=True)}
 
 
-def _weights(weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) -> list[tuple[K, Fraction]]:
-    pairs = list(weights.items()) if isinstance(weights, Mapping) else list(weights)
-    exact = [(k, to_fraction(w)) for k, w in pairs]
-    if any(w < 0 for _, w in exact):
-        raise ValueError("split weights must not be negative")
-    if sum((w for _, w in exact), Fraction(0)) == 0:
-        raise ValueError("split weights sum to 0")
-    return exact
+def exact_ratio(value: Any) -> tuple[int, int]:
+    """An exact weight as (numerator, denominator > 0), as `to_fraction` reads it, without building a Fraction
+    for the common whole-number float."""
+    if isinstance(value, float):
+        return (int(value), 1) if value.is_integer() else _float_ratio(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, 1
+    f = to_fraction(value)
+    return f.numerator, f.denominator
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _float_ratio(value: float) -> tuple[int, int]:
+    """A float's shortest decimal form (`repr`) as (numerator, denominator); weights repeat, so it is cached."""
+    return Decimal(repr(value)).as_integer_ratio()
 
 
 def split_units(total: int, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) -> dict[K, int]:
     """Split the integer `total` (e.g. cents) in proportion to `weights` ({key: weight} or [(key, weight)]),
-    by the module's rule; the parts add up to `total` exactly."""
-    exact = _weights(weights)
-    w_sum = sum((w for _, w in exact), Fraction(0))
-    return round_shares(total, [(k, total * w / w_sum) for k, w in exact])
+    by the module's rule; the parts add up to `total` exactly.
+
+    The same result as `round_shares(total, [(k, total × w / Σw)])`, in integers: the weights are brought to
+    one common denominator, so each share is |total| × w / Σw with whole w, its floor and remainder come
+    from one `divmod`, and remainders compare as integers over the same Σw."""
+    pairs = list(weights.items()) if isinstance(weights, Mapping) else list(weights)
+    ratios = [exact_ratio(w) for _, w in pairs]
+    if any(n < 0 for n, _ in ratios):
+        raise ValueError("split weights must not be negative")
+    common = math.lcm(*(d for _, d in ratios)) if ratios else 1
+    whole = [n * (common // d) for n, d in ratios]
+    w_sum = sum(whole)
+    if w_sum == 0:
+        raise ValueError("split weights sum to 0")
+    sign, amount = (-1, -total) if total < 0 else (1, total)
+    mags = [amount * w for w in whole]
+    floors, rems = [], []
+    for m in mags:
+        q, r = divmod(m, w_sum)
+        floors.append(q)
+        rems.append(r)
+    missing = amount - sum(floors)  # 0 <= missing < len(whole): the shares add up to `amount` exactly
+    if missing:
+        rank = sorted(range(len(whole)), key=lambda i: (-rems[i], -mags[i], i))
+        for i in rank[:missing]:
+            floors[i] += 1
+    return {k: sign * p for (k, _), p in zip(pairs, floors, strict=True)}
 
 
 def split_cents(total: Number, weights: Mapping[K, Any] | Sequence[tuple[K, Any]]) -> dict[K, Decimal]:

@@ -22,7 +22,6 @@ no operation to carry it stays `unassigned` (see `cost_pools`). GL rows of journ
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +30,7 @@ import polars as pl
 from ..core.frames import ColumnTypes
 from ..core.money import round_cents, round_per_unit, split_cents, timesheet_pay
 from . import reads
+from .conversion import conversion, money
 from .reads import costing_tables
 
 CENT = Decimal("0.01")
@@ -59,151 +59,14 @@ def assign_conversion(t: Any, months: list[dt.date] | None = None) -> tuple[list
 
     Returns (assignments, pools): assignments are {operation_id, order_id, month, component, amount};
     pools are {month, component, pool_type, pool_id, amount, assigned, unassigned, basis}."""
-    t = costing_tables(t)
-    carriers = _Carriers(reads.operations(t, months))
-    book = _Assignments(carriers)
-    _assign_labor(reads.labor_rows(t, months), carriers, book)
-    # GL pools of production cost centres
-    gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
-    _assign_energy(reads.machine_kwh(t, months), gl, carriers, book)
-    _assign_overheads(gl, carriers, book)
-    return book.assignments, book.pools
-
-
-class _Carriers:
-    """The operations of the months, by the work centre, cost centre and machine of each month."""
-
-    def __init__(self, ops: list[dict[str, Any]]) -> None:
-        self.by_wc: dict[tuple, list] = defaultdict(list)
-        self.by_cc: dict[tuple, list] = defaultdict(list)
-        self.by_machine: dict[tuple, list] = defaultdict(list)
-        self.order_of: dict[Any, tuple] = {}  # operation_id -> (order_id, month)
-        for o in ops:
-            self.by_wc[(o["work_center_id"], o["month"])].append(o)
-            self.by_cc[(o["cost_center_id"], o["month"])].append(o)
-            if o["machine_id"] is not None:
-                self.by_machine[(o["machine_id"], o["month"])].append(o)
-            self.order_of[o["operation_id"]] = (o["order_id"], o["month"])
-
-
-class _Assignments:
-    """The pools and their assignments to operations, in the order they are made."""
-
-    def __init__(self, carriers: _Carriers) -> None:
-        self.carriers = carriers
-        self.assignments: list[dict[str, Any]] = []
-        self.pools: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        component: str,
-        month: dt.date,
-        pool_type: str,
-        pool_id: Any,
-        amount: Decimal,
-        parts: dict,
-        basis: str,
-    ) -> None:
-        assigned = sum(parts.values(), ZERO)
-        self.pools.append(
-            {
-                "month": month,
-                "component": component,
-                "pool_type": pool_type,
-                "pool_id": pool_id,
-                "amount": amount,
-                "assigned": assigned,
-                "unassigned": amount - assigned,
-                "basis": basis,
-            }
-        )
-        for op_id, amt in parts.items():
-            order_id, m = self.carriers.order_of[op_id]
-            self.assignments.append(
-                {
-                    "operation_id": op_id,
-                    "order_id": order_id,
-                    "month": m,
-                    "component": component,
-                    "amount": amt,
-                }
-            )
-
-
-def _assign_labor(labor_rows: list[dict[str, Any]], carriers: _Carriers, book: _Assignments) -> None:
-    """Timesheets booked to each work centre → its operations by labor minutes (run minutes if none)."""
-    labor: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    for r in labor_rows:  # timesheet rows alike, `n` of them: each pays the same
-        labor[(r["work_center_id"], r["month"])] += (
-            pay(r["regular_hours"], r["overtime_hours"], r["hourly_rate"], r["overtime_multiplier"]) * r["n"]
-        )
-    for (wc, month), amount in sorted(labor.items()):
-        ops = carriers.by_wc.get((wc, month), [])
-        parts = allocate(amount, [(o["operation_id"], o["labor_minutes"]) for o in ops])
-        basis = "labor_minutes"
-        if not parts:
-            parts, basis = (
-                allocate(amount, [(o["operation_id"], o["run_minutes"]) for o in ops]),
-                "run_minutes",
-            )
-        book.add("labor", month, "work_center", wc, amount, parts, basis if parts else "none")
-
-
-def _assign_energy(
-    kwh_rows: list[dict[str, Any]],
-    gl: dict[tuple, Decimal],
-    carriers: _Carriers,
-    book: _Assignments,
-) -> None:
-    """The energy bill of each cost centre → its machines by kWh → their operations by run minutes; with no
-    bill, each machine's kWh × the site's standard price. An idle machine's share goes to the cost
-    centre's operations."""
-    cc_kwh: dict[tuple, list] = defaultdict(list)
-    for r in kwh_rows:
-        cc_kwh[(r["cost_center_id"], r["month"])].append(r)
-    billed_ccs = {(cc, m) for (cc, m, role) in gl if role == "energy"}
-    for cc, month in sorted(set(cc_kwh) | billed_ccs):
-        machines = cc_kwh.get((cc, month), [])
-        if (cc, month) in billed_ccs:
-            bill = gl[(cc, month, "energy")]
-            machine_cost = allocate(bill, [(r["machine_id"], r["kwh"]) for r in machines])
-            left = bill - sum(machine_cost.values(), ZERO)
-            basis = "bill/kwh"
-        else:  # no bill: kWh × the site's standard price
-            machine_cost = {r["machine_id"]: cents(Decimal(str(r["kwh"])) * r["std_energy_price"]) for r in machines}
-            left = ZERO
-            basis = "std_price"
-        parts: dict[str, Decimal] = {}
-        for m_id, cost in machine_cost.items():
-            got = allocate(
-                cost,
-                [(o["operation_id"], o["run_minutes"]) for o in carriers.by_machine.get((m_id, month), [])],
-            )
-            if not got:  # machine idle all month: its energy goes to the cost centre's operations
-                left += cost
-            parts.update(got)
-        if left:
-            extra = allocate(
-                left,
-                [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])],
-            )
-            for k, v in extra.items():
-                parts[k] = parts.get(k, ZERO) + v
-        total = bill if basis == "bill/kwh" else sum(machine_cost.values(), ZERO)
-        book.add("energy", month, "cost_center", cc, total, parts, basis)
-
-
-def _assign_overheads(gl: dict[tuple, Decimal], carriers: _Carriers, book: _Assignments) -> None:
-    """Variable / fixed overhead of each production cost centre → its operations by run minutes (machine
-    hours)."""
-    for (cc, month, role), amount in sorted(gl.items()):
-        if role == "energy":
-            continue
-        parts = allocate(
-            amount,
-            [(o["operation_id"], o["run_minutes"]) for o in carriers.by_cc.get((cc, month), [])],
-        )
-        book.add(role, month, "cost_center", cc, amount, parts, "run_minutes" if parts else "none")
+    parts, pools = conversion(costing_tables(t), months)
+    assignments = [
+        {"operation_id": op, "order_id": order, "month": month, "component": component, "amount": money(c)}
+        for component, op, c, order, month in parts.select(
+            "component", "operation_id", "cents", "order_id", "month"
+        ).iter_rows()
+    ]
+    return assignments, pools
 
 
 def order_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
@@ -218,31 +81,47 @@ def order_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None
 
 def order_costs_with_assignments(
     t: Any, start: dt.date | None, end: dt.date | None
-) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    """`order_costs` and the conversion assignments of the months it needed (see `assign_conversion`)."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`order_costs` and the conversion cost of the months it needed, one row per pool and operation:
+    component, operation_id, order_id, month, cents (see `conversion.conversion`)."""
     t = costing_tables(t)
     completed_only = start is not None or end is not None
     selected = reads.order_selection(t, start, end, completed_only)
-    orders = reads.orders(t, selected)
-    ids = {o["order_id"] for o in orders}
+    orders = reads.orders_frame(t, selected)
     # months in which these orders have operations: only those pools are needed
     months = reads.operation_months(t, selected) if completed_only else None
-    assignments, _ = assign_conversion(t, months)
-    cost: dict[str, dict[str, Decimal]] = {i: dict.fromkeys(COMPONENTS, ZERO) for i in ids}
-    for a in assignments:
-        if a["order_id"] in cost:
-            cost[a["order_id"]][a["component"]] += a["amount"]
-    for r in reads.material_issues(t, selected):  # issue lines alike, `n` of them: each costs the same
-        cost[r["order_id"]]["material"] += cents(Decimal(str(-r["qty"])) * r["std_unit_cost"]) * r["n"]
-    rows = []
-    for o in orders:
-        c = cost[o["order_id"]]
-        total = sum(c.values(), ZERO)
-        q = o["qty_good"] or 0.0
-        unit = round_per_unit(total / Decimal(str(q))) if q else None
-        rows.append({**o, **c, "total_cost": total, "unit_cost": unit})
-    frame = pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ORDER_SCHEMA)
-    return frame, assignments
+    parts, _ = conversion(t, months)
+    return _order_frame(orders, parts, reads.material_issues(t, selected)), parts
+
+
+def _order_frame(orders: pl.DataFrame, parts: pl.DataFrame, issues: pl.DataFrame) -> pl.DataFrame:
+    """The orders with their cost by component (conversion `parts` and material `issues`), total and unit cost."""
+    conv = parts.group_by("order_id").agg(
+        [pl.col("cents").filter(pl.col("component") == c).sum().alias(c) for c in CONVERSION]
+    )
+    # issue lines alike (same quantity and standard price) cost the same: each shape priced once, × its count
+    shapes = issues.select("qty", "std_unit_cost").unique(maintain_order=True)
+    priced = shapes.with_columns(
+        _cents=pl.Series(
+            [
+                int(cents(Decimal(str(-q)) * price).scaleb(2))
+                for q, price in zip(shapes["qty"].to_list(), shapes["std_unit_cost"].to_list(), strict=True)
+            ],
+            dtype=pl.Int64,
+        )
+    )
+    material = issues.join(priced, on=["qty", "std_unit_cost"], how="left", nulls_equal=True)
+    material = material.group_by("order_id").agg(material=(pl.col("_cents") * pl.col("n")).sum())
+    frame = orders.join(material, on="order_id", how="left").join(conv, on="order_id", how="left")
+    frame = frame.with_columns(pl.col(c).fill_null(0) for c in COMPONENTS)
+    frame = frame.with_columns(total_cost=pl.sum_horizontal(COMPONENTS))
+    unit = [
+        round_per_unit(Decimal(total).scaleb(-2) / Decimal(str(q))) if q else None
+        for total, q in zip(frame["total_cost"].to_list(), frame["qty_good"].to_list(), strict=True)
+    ]
+    money_columns = [(pl.col(c).cast(pl.Decimal(38, 2)) / 100).cast(MONEY) for c in (*COMPONENTS, "total_cost")]
+    frame = frame.with_columns(money_columns).with_columns(unit_cost=pl.Series(unit, dtype=pl.Decimal(18, 4)))
+    return frame.select([pl.col(c).cast(dtype) for c, dtype in ORDER_SCHEMA.items()])
 
 
 ORDER_SCHEMA: ColumnTypes = {
@@ -263,7 +142,7 @@ ORDER_SCHEMA: ColumnTypes = {
 
 def cost_pools(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
     """The actual conversion pools of each month and how much of each was assigned to operations."""
-    _, pools = assign_conversion(t, months)
+    _, pools = conversion(costing_tables(t), months)
     schema: ColumnTypes = {
         "month": pl.Date,
         "component": pl.Utf8,
@@ -279,19 +158,15 @@ def cost_pools(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
 
 def operation_costs(t: Any, months: list[dt.date] | None = None) -> pl.DataFrame:
     """Conversion cost assigned to each operation: operation_id, order_id, month, labor, energy, overheads."""
-    assignments, _ = assign_conversion(t, months)
+    parts, _ = conversion(costing_tables(t), months)
     per: dict[str, dict[str, Any]] = {}
-    for a in assignments:
+    for component, op, c, order, month in parts.select(
+        "component", "operation_id", "cents", "order_id", "month"
+    ).iter_rows():
         row = per.setdefault(
-            a["operation_id"],
-            {
-                "operation_id": a["operation_id"],
-                "order_id": a["order_id"],
-                "month": a["month"],
-                **dict.fromkeys(CONVERSION, ZERO),
-            },
+            op, {"operation_id": op, "order_id": order, "month": month, **dict.fromkeys(CONVERSION, ZERO)}
         )
-        row[a["component"]] += a["amount"]
+        row[component] += money(c)
     schema: ColumnTypes = {
         "operation_id": pl.Utf8,
         "order_id": pl.Utf8,

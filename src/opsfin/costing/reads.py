@@ -20,11 +20,57 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import polars as pl
 
 from ..core.dimension_joins import reach
 from ..kpis.engine import Tables
 from ..kpis.sources import fx_to_base
 
+OPERATION_COLUMNS: dict[str, Any] = {
+    "operation_id": pl.Utf8,
+    "order_id": pl.Utf8,
+    "step": pl.Int64,
+    "work_center_id": pl.Utf8,
+    "machine_id": pl.Utf8,
+    "shift_id": pl.Utf8,
+    "month": pl.Date,
+    "cost_center_id": pl.Utf8,
+    "run_minutes": pl.Float64,
+    "labor_minutes": pl.Float64,
+}
+ROUTED_COLUMNS: dict[str, Any] = {
+    "operation_id": pl.Utf8,
+    "order_id": pl.Utf8,
+    "step": pl.Int64,
+    "work_center_id": pl.Utf8,
+    "run_minutes": pl.Float64,
+    "setup_minutes": pl.Float64,
+    "wait_minutes": pl.Float64,
+    "value_added": pl.Boolean,
+}
+INVOICE_LINE_COLUMNS: dict[str, Any] = {
+    "invoice_id": pl.Utf8,
+    "customer_id": pl.Utf8,
+    "currency": pl.Utf8,
+    "invoice_date": pl.Date,
+    "rate": pl.Decimal(18, 8),
+    "line": pl.Int64,
+    "product_id": pl.Utf8,
+    "family": pl.Utf8,
+    "site_id": pl.Utf8,
+    "amount": pl.Decimal(18, 2),
+}
+ORDER_COLUMNS = [
+    "order_id",
+    "site_id",
+    "product_id",
+    "family",
+    "status",
+    "released_at",
+    "completed_at",
+    "qty_good",
+    "completion_shift_id",
+]
 MONEY_T = "decimal(18, 2)"
 MONEY_SUM_T = "decimal(38, 2)"
 PRICE_T = "decimal(18, 4)"
@@ -46,6 +92,13 @@ def costing_tables(source: Any, base_currency: str = "EUR") -> Tables:
 def fetch(expr: ir.Table) -> list[dict[str, Any]]:
     """The rows of an expression as dicts (Decimals, dates and datetimes as Python values)."""
     return expr.to_pyarrow().to_pylist()
+
+
+def frame(expr: ir.Table, schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of an expression as a Polars frame of `schema` (its columns, in this order and type)."""
+    got = pl.from_arrow(expr.to_pyarrow())
+    assert isinstance(got, pl.DataFrame)
+    return got.select([pl.col(c).cast(dtype) for c, dtype in schema.items()])
 
 
 def month_of(value: ir.Value) -> ir.DateValue:
@@ -73,9 +126,9 @@ def in_range(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.Bo
 
 
 # ------------------------------------------------------------------------------------------ conversion
-def operations(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
+def operations(t: Tables, months: list[dt.date] | None) -> pl.DataFrame:
     """Ended operations of `months` with their cost centre, run and labor minutes (0 when missing),
-    in operation_id order."""
+    in operation_id order (a Polars frame: the conversion pools split over them column by column)."""
     o = t("operations")
     wc = t("work_centers").select("work_center_id", "cost_center_id")
     o = o.filter(o.end_at.notnull() & in_months(o.end_at, months))
@@ -92,7 +145,7 @@ def operations(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
         run_minutes=j.run_minutes.fill_null(0).cast("float64"),
         labor_minutes=j.labor_minutes.fill_null(0).cast("float64"),
     )
-    return sorted(fetch(expr), key=lambda r: r["operation_id"])
+    return frame(expr, OPERATION_COLUMNS).sort("operation_id")
 
 
 def gl_pools(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]:
@@ -172,8 +225,14 @@ def order_selection(t: Tables, start: dt.date | None, end: dt.date | None, compl
 
 
 def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
+    """`orders_frame` as rows (dicts), in order_id order."""
+    return orders_frame(t, selected).to_dicts()
+
+
+def orders_frame(t: Tables, selected: ir.Table) -> pl.DataFrame:
     """The selected orders with family, units produced (Σ production movements, else the good quantity of
-    the last step) and the shift of the last step (latest end on a tie), in order_id order."""
+    the last step) and the shift of the last step (latest end on a tie), in order_id order: order_id, site_id,
+    product_id, family, status, released_at, completed_at, qty_good, completion_shift_id."""
     mv = t("inventory_movements")
     mv = mv.filter(mv.kind == "production")
     produced = mv.group_by(_ref="ref_doc").aggregate(_produced=mv.qty.cast(QTY_SUM_T).sum().cast(QTY_SUM_T))
@@ -199,15 +258,19 @@ def orders(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
         "_last_qty",
         "completion_shift_id",
     )
-    out = []
-    for r in fetch(expr):
-        produced_qty, last_qty = r.pop("_produced"), r.pop("_last_qty")
-        r["qty_good"] = float(produced_qty) if produced_qty is not None else last_qty
-        out.append(r)
-    return sorted(out, key=lambda r: r["order_id"])
+    table = expr.to_pyarrow()
+    # an exact Decimal sum to the nearest float (as float() rounds it), else the last step's good quantity
+    qty = [
+        float(p) if p is not None else q
+        for p, q in zip(table["_produced"].to_pylist(), table["_last_qty"].to_pylist(), strict=True)
+    ]
+    got = pl.from_arrow(table.drop(["_produced", "_last_qty"]))
+    assert isinstance(got, pl.DataFrame)
+    got = got.with_columns(qty_good=pl.Series(qty, dtype=pl.Float64))
+    return got.select(ORDER_COLUMNS).sort("order_id")
 
 
-def material_issues(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
+def material_issues(t: Tables, selected: ir.Table) -> pl.DataFrame:
     """Issue movements of the selected orders at the standard price, counted per (order, qty, price):
     lines alike cost the same, so each is priced once and multiplied by its count `n`."""
     mv = t("inventory_movements")
@@ -215,7 +278,8 @@ def material_issues(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
     mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(selected.order_id))
     j = mv.join(p, "product_id")
     j = j.select(order_id=j.ref_doc, qty=j.qty.cast("float64"), std_unit_cost=j.std_unit_cost.cast(PRICE_T))
-    return fetch(j.group_by(["order_id", "qty", "std_unit_cost"]).aggregate(n=j.count()))
+    expr = j.group_by(["order_id", "qty", "std_unit_cost"]).aggregate(n=j.count())
+    return frame(expr, {"order_id": pl.Utf8, "qty": pl.Float64, "std_unit_cost": pl.Decimal(18, 4), "n": pl.Int64})
 
 
 def operation_months(t: Tables, selected: ir.Table) -> list[dt.date]:
@@ -225,7 +289,7 @@ def operation_months(t: Tables, selected: ir.Table) -> list[dt.date]:
     return sorted(r["month"] for r in fetch(op.select(month=month_of(op.end_at)).distinct()))
 
 
-def routed_operations(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
+def routed_operations(t: Tables, selected: ir.Table) -> pl.DataFrame:
     """Operations of the selected orders with run / setup / wait minutes (0 when missing) and whether
     their routing step adds value (False when the routing has no such step), in operation_id order."""
     op = t("operations")
@@ -243,7 +307,7 @@ def routed_operations(t: Tables, selected: ir.Table) -> list[dict[str, Any]]:
         wait_minutes=j.wait_minutes.fill_null(0).cast("float64"),
         value_added=j._va.fill_null(False),
     )
-    return sorted(fetch(expr), key=lambda r: r["operation_id"])
+    return frame(expr, ROUTED_COLUMNS).sort("operation_id")
 
 
 # ------------------------------------------------------------------------------------------ sales
@@ -262,7 +326,7 @@ def units_shipped(t: Tables, start: dt.date | None, end: dt.date | None) -> list
     return [{**r, "units": float(r["units"]) if r["units"] is not None else None} for r in fetch(expr)]
 
 
-def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:
+def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     """AR invoice lines dated in [start, end] with the invoice's rate to the base currency (the latest
     fx_rates row on or before the invoice date; 1 for the base currency; None when there is none), the
     product's family and the sales order's site (the least site_id of its lines), in (invoice, line) order."""
@@ -288,7 +352,7 @@ def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.
         site_id="site_id",
         amount="amount",
     )
-    return sorted(fetch(expr), key=lambda r: (r["invoice_id"], r["line"]))
+    return frame(expr, INVOICE_LINE_COLUMNS).sort(["invoice_id", "line"])
 
 
 def cost_center_expenses(t: Tables, kind: str, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ Ibis expressions in reads.py) and the base currency; they return Polars.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -30,6 +29,7 @@ DIMS = {d: "family" if d == "family" else f"{d}_id" for d in BY}
 VARIABLE = ("material", "labor", "energy", "variable_overhead")
 SCOPES = ("product", "warehouse", "support")
 NO_SHIFT = "(none)"
+CELL = ["product_id", "family", "site_id", "customer_id"]
 
 
 def parse_by(by: str | list[str] | None) -> list[str]:
@@ -48,26 +48,36 @@ def revenue_lines(
     """AR invoice lines dated in [start, end] with their revenue in base currency: each invoice's net is
     converted once (Σ line amounts × rate at the invoice date, half-even to the cent, as the GL books it)
     and split over its lines by amount, largest remainder."""
+    rows = revenue_frame(t, base_currency, start, end).to_dicts()
+    for r in rows:
+        r["revenue"] = Decimal(r.pop("revenue_cents")).scaleb(-2)
+    return rows
+
+
+def revenue_frame(t: Any, base_currency: str, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+    """`revenue_lines` as a Polars frame, the revenue in whole cents (`revenue_cents`, Int64). Lines of an
+    invoice in the base currency (rate 1) keep their amount; the others (a few) are converted invoice by invoice."""
     lines = reads.invoice_lines(costing_tables(t, base_currency), base_currency, start, end)
-    by_inv: dict[str, list] = defaultdict(list)
-    for r in lines:
-        by_inv[r["invoice_id"]].append(r)
-    for inv_id, rows in by_inv.items():
-        rate = rows[0]["rate"]
-        if rate is None:
-            raise UserError(
-                f"ar_invoices {inv_id}: no fx_rates row for {rows[0]['currency']} on or before "
-                f"{rows[0]['invoice_date']}"
-            )
-        net = sum((r["amount"] for r in rows), ZERO)
-        base = cents(net * rate)
-        if rate == 1:
-            parts = {r["line"]: r["amount"] for r in rows}
-        else:
-            parts = _split_signed(base, [(r["line"], r["amount"]) for r in rows])
-        for r in rows:
-            r["revenue"] = parts.get(r["line"], ZERO)
-    return lines
+    missing = lines.filter(pl.col("rate").is_null())
+    if missing.height:
+        first = missing.row(0, named=True)
+        raise UserError(
+            f"ar_invoices {first['invoice_id']}: no fx_rates row for {first['currency']} on or before "
+            f"{first['invoice_date']}"
+        )
+    lines = lines.with_columns(revenue_cents=(pl.col("amount") * 100).cast(pl.Int64))
+    foreign = lines.filter(pl.col("rate") != 1)
+    if not foreign.height:
+        return lines
+    converted: list[int] = []
+    for (_,), rows in foreign.group_by(["invoice_id"], maintain_order=True):
+        rate, amounts = rows["rate"][0], rows["amount"].to_list()
+        base = cents(sum(amounts, ZERO) * rate)
+        keys = list(range(len(amounts)))
+        parts = _split_signed(base, list(zip(keys, amounts, strict=True)))
+        converted += [int(parts.get(k, ZERO).scaleb(2)) for k in keys]
+    foreign = foreign.with_columns(revenue_cents=pl.Series(converted, dtype=pl.Int64))
+    return pl.concat([lines.filter(pl.col("rate") == 1), foreign]).sort(["invoice_id", "line"])
 
 
 def _split_signed(total: Decimal, keys: list[tuple[Any, Decimal]]) -> dict[Any, Decimal]:
@@ -88,17 +98,19 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     """Actual cost per good unit by product (and by (product, completion shift)), from the orders completed
     in [start, end]; products with none fall back to every order completed up to `end`.
     Returns (per_unit[key] -> {component: Decimal}, basis[product] -> str, shift_share[product] -> {shift: qty})."""
-    period = order_costs(t, start, end or dt.date.max)
-    frames = [("period", period)]
+    # the history (every order completed up to `end`) holds the period's orders with the same costs: each
+    # month's pools are split over that month's operations alone, so one costing serves both
+    history = order_costs(t, None, end or dt.date.max)
+    frames = [("period", history if start is None else history.filter(pl.col("completed_at").dt.date() >= start))]
     if start is not None:
-        frames.append(("history", order_costs(t, None, end or dt.date.max)))
+        frames.append(("history", history))
     per_unit: dict[Any, dict[str, Decimal]] = {}
     basis: dict[str, str] = {}
     shares: dict[str, dict[str, float]] = {}
     for label, frame in frames:
         frame = frame.filter(pl.col("qty_good") > 0)
         sums: dict[Any, dict[str, Any]] = {}
-        for r in frame.iter_rows(named=True):
+        for r in frame.select("product_id", "completion_shift_id", "qty_good", *COMPONENTS).iter_rows(named=True):
             keys = [r["product_id"]] + ([(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else [])
             for k in keys:
                 s = sums.setdefault(k, {"qty": 0.0, **dict.fromkeys(COMPONENTS, ZERO)})
@@ -157,8 +169,9 @@ def _sales_by_cell(t: Any, base_currency: str, start: dt.date | None, end: dt.da
 
     for r in reads.units_shipped(t, start, end):
         cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
-    for r in revenue_lines(t, base_currency, start, end):
-        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["revenue"]
+    revenue = revenue_frame(t, base_currency, start, end).group_by(CELL, maintain_order=True)
+    for product, family, site, customer, c in revenue.agg(pl.col("revenue_cents").sum()).iter_rows():
+        cell(product, family, site, customer)["revenue"] += Decimal(c).scaleb(-2)
     return sales
 
 

@@ -17,10 +17,20 @@ from ..core.money import round_per_unit
 from ..core.periods import range_error
 from ..errors import UserError
 from . import reads
+from .conversion import money
 from .order_costs import MONEY, ZERO, order_costs_with_assignments
 from .reads import costing_tables
 
 GROUPS = {"family": "family", "product": "product_id"}
+
+
+MINUTES = ("run_minutes", "setup_minutes", "wait_minutes")
+STEP_COLUMNS = ("operation_id", "order_id", "step", "work_center_id", "value_added", *MINUTES)
+
+
+def _columns(frame: pl.DataFrame, names: tuple[str, ...]) -> Any:
+    """The rows of `frame` as tuples of `names`, read column by column (much faster than row by row)."""
+    return zip(*(frame[n].to_list() for n in names), strict=True)
 
 
 def _group_key(by: str) -> str:
@@ -29,21 +39,18 @@ def _group_key(by: str) -> str:
     return GROUPS[by]
 
 
-def _inputs(
-    t: Any, start: dt.date | None, end: dt.date | None
-) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, Decimal]]:
+def _inputs(t: Any, start: dt.date | None, end: dt.date | None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
     """The orders completed in [start, end] with their actual cost, their operations (routing step, minutes,
-    value added) and the conversion cost assigned to each operation."""
+    value added) and the conversion cost assigned to each operation, in cents."""
     if start is not None and end is not None and start > end:
         raise range_error(start, end)
     t = costing_tables(t)
     end = end or dt.date.max
-    orders, assignments = order_costs_with_assignments(t, start, end)
-    ops = reads.routed_operations(t, reads.order_selection(t, start, end, completed_only=True)) if orders.height else []
-    op_cost: dict[str, Decimal] = {}
-    for a in assignments:
-        op_cost[a["operation_id"]] = op_cost.get(a["operation_id"], ZERO) + a["amount"]
-    return orders, ops, op_cost
+    orders, parts = order_costs_with_assignments(t, start, end)
+    selected = reads.order_selection(t, start, end, completed_only=True)
+    ops = reads.routed_operations(t, selected) if orders.height else pl.DataFrame(schema=reads.ROUTED_COLUMNS)
+    per_op = parts.group_by("operation_id").agg(pl.col("cents").sum())
+    return orders, ops, dict(per_op.iter_rows())
 
 
 def value_stream_steps(
@@ -58,33 +65,33 @@ def value_stream_steps(
     `value_added=False` (default) keeps only the non-value-added steps; None keeps all.
     `t`: warehouse Tables (or a DuckDB connection)."""
     key = _group_key(by)
-    orders, ops, op_cost = _inputs(t, start, end)
-    return _steps(key, orders, ops, op_cost, value_added)
+    orders, ops, op_cents = _inputs(t, start, end)
+    return _steps(key, orders, ops, op_cents, value_added)
 
 
 def _steps(
     key: str,
     orders: pl.DataFrame,
-    ops: list[dict[str, Any]],
-    op_cost: dict[str, Decimal],
+    ops: pl.DataFrame,
+    op_cents: dict[str, int],
     value_added: bool | None,
 ) -> pl.DataFrame:
     """`value_stream_steps` of inputs already read (`_inputs`)."""
-    group_of = {r["order_id"]: r[key] for r in orders.iter_rows(named=True)}
+    group_of = dict(zip(orders["order_id"].to_list(), orders[key].to_list(), strict=True))
     units: dict[Any, float] = {}
-    for r in orders.iter_rows(named=True):
-        units[r[key]] = units.get(r[key], 0.0) + (r["qty_good"] or 0.0)
+    for g, q in zip(orders[key].to_list(), orders["qty_good"].to_list(), strict=True):
+        units[g] = units.get(g, 0.0) + (q or 0.0)
     acc: dict[tuple, dict[str, Any]] = {}
-    for o in ops:
-        if value_added is not None and bool(o["value_added"]) != value_added:
+    for op_id, order_id, step, wc, va, run, setup, wait in _columns(ops, STEP_COLUMNS):
+        if value_added is not None and bool(va) != value_added:
             continue
-        k = (group_of[o["order_id"]], o["step"], o["work_center_id"], bool(o["value_added"]))
-        a = acc.setdefault(k, {"operations": 0, "run": 0.0, "setup": 0.0, "wait": 0.0, "cost": ZERO})
+        k = (group_of[order_id], step, wc, bool(va))
+        a = acc.setdefault(k, {"operations": 0, "run": 0.0, "setup": 0.0, "wait": 0.0, "cents": 0})
         a["operations"] += 1
-        a["run"] += o["run_minutes"]
-        a["setup"] += o["setup_minutes"]
-        a["wait"] += o["wait_minutes"]
-        a["cost"] += op_cost.get(o["operation_id"], ZERO)
+        a["run"] += run
+        a["setup"] += setup
+        a["wait"] += wait
+        a["cents"] += op_cents.get(op_id, 0)
     rows = [
         {
             key: g,
@@ -95,8 +102,8 @@ def _steps(
             "run_hours": a["run"] / 60,
             "setup_hours": a["setup"] / 60,
             "wait_hours": a["wait"] / 60,
-            "cost": a["cost"],
-            "cost_per_unit": round_per_unit(a["cost"] / Decimal(str(units[g]))) if units.get(g) else None,
+            "cost": money(a["cents"]),
+            "cost_per_unit": round_per_unit(money(a["cents"]) / Decimal(str(units[g]))) if units.get(g) else None,
         }
         for (g, step, wc, va), a in acc.items()
     ]
@@ -123,16 +130,18 @@ def value_stream(t: Any, by: str = "family", start: dt.date | None = None, end: 
     cost of the non-value-added steps) and the largest non-value-added step with its cost.
     `t`: warehouse Tables (or a DuckDB connection)."""
     key = _group_key(by)
-    orders, ops, op_cost = _inputs(t, start, end)
+    orders, ops, op_cents = _inputs(t, start, end)
     per_order: dict[str, dict[str, float]] = {}
-    for o in ops:
-        p = per_order.setdefault(o["order_id"], {"va": 0.0, "wait": 0.0, "setup": 0.0})
-        p["wait"] += o["wait_minutes"]
-        p["setup"] += o["setup_minutes"]
-        if o["value_added"]:
-            p["va"] += o["run_minutes"]
+    for order_id, va, run, setup, wait in _columns(ops, ("order_id", "value_added", *MINUTES)):
+        p = per_order.setdefault(order_id, {"va": 0.0, "wait": 0.0, "setup": 0.0})
+        p["wait"] += wait
+        p["setup"] += setup
+        if va:
+            p["va"] += run
     acc: dict[str, dict[str, Any]] = {}
-    for r in orders.iter_rows(named=True):
+    for r in orders.select("order_id", key, "qty_good", "completed_at", "released_at", "total_cost").iter_rows(
+        named=True
+    ):
         a = acc.setdefault(
             r[key],
             {
@@ -153,7 +162,7 @@ def value_stream(t: Any, by: str = "family", start: dt.date | None = None, end: 
         a["wait"] += p["wait"]
         a["setup"] += p["setup"]
         a["cost"] += r["total_cost"]
-    steps = _steps(key, orders, ops, op_cost, False) if acc else None
+    steps = _steps(key, orders, ops, op_cents, False) if acc else None
     rows = []
     for g, a in sorted(acc.items(), key=lambda kv: str(kv[0])):
         n = a["orders"]

@@ -137,7 +137,7 @@ def add_spare_parts(c: Company, rng: np.random.Generator) -> None:
             for cid, q in c.bom[pid]:
                 r["bom"].append((pid, cid, float(q)))
             c.routing[pid] = [(wc, 10.0, run, labor, wh) for wc, _setup, run, labor, wh in c.routing[_first(c, site)]]
-            c.list_price[pid] = int(round((c.material_std[pid] * 2.2 + 400_000) / 100)) * 100
+            c.list_price[pid] = 0  # priced with the others (plans.set_prices_and_expenses)
             r["products"].append([pid, f"Spare part kit {n}", SPARE_FAMILY, "finished", "pc"])
 
 

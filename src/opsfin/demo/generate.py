@@ -19,7 +19,7 @@ from ..canonical import MODEL_TABLE_NAMES
 from ..canonical.tables import DERIVED_TABLES
 from ..errors import UserError
 from ..workspace import Workspace, init
-from . import month_end, people, production, purchasing, sales
+from . import month_end, people, production, purchasing, receipts, sales
 from .anomalies import plan_anomalies
 from .demand import SPARE_SAFETY_STOCK, add_spare_parts, plan_demand_events
 from .master import ACCOUNT, BASE, build_company
@@ -30,6 +30,7 @@ from .plans import (
     plan_demand,
     roll_up_standard_costs,
     set_fixed_overhead_rates,
+    set_prices_and_expenses,
     volume_plan,
 )
 from .readings import month_readings
@@ -131,6 +132,7 @@ def generate(
     plan_rows = volume_plan(sim)
     fixed_budget = set_fixed_overhead_rates(sim, plan_rows)
     roll_up_standard_costs(sim)
+    plan_rows = set_prices_and_expenses(sim, plan_rows)
     budget = budget_lines(sim, plan_rows, fixed_budget)
     load_id = f"DEMO-{scale}-{seed}"
     con = ws.connect()
@@ -172,7 +174,7 @@ def _simulate(sim: Sim, writer: Writer, fixed_budget: dict, progress: Progress, 
             production.schedule_day(sim, day)
             sales.ship(sim, day)
             purchasing.reorder(sim, day, usage)
-            sales.collect(sim, day)
+            receipts.collect(sim, day)
             purchasing.payment_run(sim, day)
             month_end.settle_vat(sim, day)
             people.book_timesheets(sim, day)
@@ -232,6 +234,7 @@ def _opening_balances(sim: Sim) -> None:
         "Share capital paid in",
         "other",
         sim.ledger.cash_entry_id(jid, ACCOUNT["cash"]),
+        kind=receipts.OPENING,
     )
 
 
@@ -311,6 +314,7 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
             description,
             doc_type,
             doc_ids,
+            kind,
         ) in by_day[day]:
             n += 1
             tid = f"BT{n:08d}"
@@ -330,7 +334,7 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
             )
             balance += cents
             for doc in doc_ids:
-                truth.append((tid, doc_type, doc))
+                truth.append((tid, doc_type, doc, kind))
         statements.append((sid, BANK_ACCOUNT, day, BASE, opening, balance))
     return statements, transactions, truth
 
@@ -345,6 +349,7 @@ def _write_truth(sim: Sim, folder: Path) -> None:
                 "bank_txn_id": [t[0] for t in bt],
                 "doc_type": [t[1] for t in bt],
                 "doc_id": [t[2] for t in bt],
+                "kind": [t[3] for t in bt],
             }
         ),
         folder / "bank_matches.parquet",

@@ -29,6 +29,7 @@ CHART = [
     ("2100", "Goods received not invoiced", "liability", "grni"),
     ("2200", "Payroll liabilities", "liability", "payroll_liability"),
     ("2300", "Output VAT", "liability", "tax"),
+    ("2400", "Customer prepayments", "liability", "other"),
     ("3000", "Share capital", "equity", "equity"),
     ("4000", "Revenue", "revenue", "revenue"),
     ("5000", "Cost of goods sold at standard", "expense", "cogs"),
@@ -51,6 +52,7 @@ CHART = [
     ("6700", "Operating expenses", "expense", "opex"),
     ("6800", "Inventory adjustments", "expense", "inventory_adjustment"),
     ("6900", "Exchange differences", "expense", "other"),
+    ("6910", "Bank charges", "expense", "other"),
 ]
 ACCOUNT = {role_key: acc for acc, _, _, role_key in CHART if role_key not in ("other", "tax", "cash")}
 ACCOUNT.update(
@@ -61,14 +63,24 @@ ACCOUNT.update(
         "machinery": "1500",
         "accumulated_depreciation": "1510",
         "fx": "6900",
+        "bank_charges": "6910",
+        "customer_prepayments": "2400",
     }
 )
 
-STAGES = [  # flow shop: every finished good of a plant passes these work centres in order
-    ("MACH", "Machining line", "line", 42.0, True),
-    ("ASSY", "Assembly line", "line", 55.0, True),
-    ("PACK", "Packing cell", "cell", 30.0, False),
+STAGES = [  # flow shop: every finished good of a plant passes these work centres in order (ideal cycle, s)
+    ("MACH", "Machining line", "line", 400.0, True),
+    ("ASSY", "Assembly line", "line", 440.0, True),
+    ("PACK", "Packing cell", "cell", 360.0, False),
 ]
+# the people of a site besides the operators, per operator of the plant: supervisors, planners, quality
+# inspectors, logistics and plant administration (a mid-size plant has three for every four operators)
+PLANT_STAFF_PER_OPERATOR = 0.75
+SALES_STAFF_PER_CUSTOMER = 0.2  # account managers and customer service
+ADMIN_STAFF_SHARE = 0.1  # finance, HR and IT, of everyone else
+# warehouse minutes per order line: picking, packing and a share of loading, receiving and put-away
+WAREHOUSE_MINUTES_PER_LINE = 2.6
+MATERIAL_PER_UNIT = 950_000  # 1e-4 EUR: a finished good's mean material standard (EUR 95)
 SHIFT_PATTERNS = [  # per plant index: shifts (name, start hour, hours), working weekdays
     ([("Early", 6, 8.0), ("Late", 14, 8.0), ("Night", 22, 8.0)], 5),
     ([("Early", 6, 8.0), ("Late", 14, 8.0)], 6),
@@ -150,6 +162,8 @@ class Company:
     maint_cc: dict[str, str] = field(default_factory=dict)
     warehouse_site: str = "W1"
     support_site: str = "S1"
+    opex_monthly: dict[str, int] = field(default_factory=dict)  # cost centre -> operating expenses, cents a month
+    depreciation_monthly: dict[str, int] = field(default_factory=dict)  # cost centre -> cents a month
     fx: dict[str, np.ndarray] = field(default_factory=dict)  # currency -> daily rate (1e-8) from scale.start
     days: int = 0
 
@@ -342,9 +356,20 @@ def _products(c: Company, rng: np.random.Generator) -> None:
                 steps.append((wc, setup, run_cmin, labor_cmin, wh))
             c.routing[pid] = steps
             r["products"].append([pid, f"{family[:-1]} model {n}", family, "finished", "pc"])
+    _normalise_material_cost(c)
     for m_wc, machines in c.wc_machines.items():
         for m in machines:
             r["machines"].append((m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m]))
+
+
+def _normalise_material_cost(c: Company) -> None:
+    """Scale the bought items' standards so a finished good's material costs MATERIAL_PER_UNIT on average:
+    a handful of random standards would otherwise make one seed's company twice the size of another's."""
+    mean = sum(c.material_std[p] for p in c.finished) / len(c.finished)
+    for item in c.bought:
+        c.std_cost[item] = max(int(round(c.std_cost[item] * MATERIAL_PER_UNIT / mean / 100)) * 100, 100)
+    for p in c.finished:
+        c.material_std[p] = sum(q * c.std_cost[cid] for cid, q in c.bom[p])
 
 
 def _partners(c: Company, rng: np.random.Generator) -> None:
@@ -354,7 +379,7 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         sid = f"SUP-{i + 1:03d}"
         ccy = "USD" if i % 5 == 4 else BASE
         c.suppliers.append(sid)
-        terms = int(rng.choice([30, 45, 60]))
+        terms = int(rng.choice([30, 30, 45]))
         lead = int(rng.integers(5, 15))
         name = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
         c.supplier[sid] = Supplier(name, ccy, terms, lead)
@@ -374,8 +399,7 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         c.customer[cid] = Customer(name, ccy, terms, vat=ccy == BASE, discount=discount)
         r["customers"].append((cid, name, seg, country, ccy, terms, limit))
     for pid in c.finished:
-        mat = c.material_std[pid]
-        c.list_price[pid] = int(round((mat * 1.9 + 300_000) / 100)) * 100  # whole cents, margin over cost
+        c.list_price[pid] = 0  # a markup on the rolled-up standard, once it is known (plans.set_prices_and_expenses)
 
 
 def _people(c: Company, rng: np.random.Generator) -> None:
@@ -400,20 +424,31 @@ def _people(c: Company, rng: np.random.Generator) -> None:
         for _shift in c.site_shifts[site]:
             for _m in c.wc_machines[wc]:
                 c.operators[wc].append(hire(f"op:{wc}", site, c.wc_cc[wc], wc, "operator", 28, 36))
+    plant_roles = [("plant controller", 40, 55), ("production supervisor", 34, 44), ("quality inspector", 26, 34)]
+    plant_roles += [("production planner", 30, 40), ("logistics clerk", 24, 30)]
     for site in c.plants:
-        for _ in range(2 + len(c.wc_machines[f"{site}-MACH"]) // 3):
+        # a technician, and one more per two machines a work centre
+        for _ in range(1 + len(c.wc_machines[f"{site}-MACH"]) // 2):
             hire(f"maint:{site}", site, c.maint_cc[site], None, "technician", 32, 42)
-        hire(f"adm:{site}", site, f"CC-{site}-ADM", None, "plant controller", 40, 55)
-    n_wh = max(4, c.scale.orders_per_day // 3)
-    for _ in range(int(n_wh)):
+        operators = sum(len(c.operators[wc]) for wc in c.wc_ids if c.wc_site[wc] == site)
+        for k in range(max(2, round(operators * PLANT_STAFF_PER_OPERATOR * c.scale.indirect_staff))):
+            role, lo, hi = plant_roles[k % len(plant_roles)]
+            hire(f"adm:{site}", site, f"CC-{site}-ADM", None, role, lo, hi)
+    # a lean distribution centre: its expected order lines' minutes over an associate's 85%-productive day
+    lines_per_day = c.scale.orders_per_day * c.scale.lines_per_order
+    for _ in range(max(1, round(lines_per_day * WAREHOUSE_MINUTES_PER_LINE / (8 * 60 * 0.85)))):
         hire("wh", c.warehouse_site, c.warehouse_cc, None, "warehouse associate", 20, 26)
     for cc in c.support_ccs:
-        for _ in range(max(2, int(c.scale.tickets_per_team_day * 35 / (7.5 * 60)) + 1)):
+        for _ in range(int(c.scale.tickets_per_team_day * 35 / (7.5 * 60)) + 1):
             hire(f"sup:{cc}", c.support_site, cc, None, "support agent", 22, 30)
-    for _ in range(3):
-        hire("admin", c.support_site, c.admin_cc, None, "accountant", 30, 45)
-    for _ in range(3):
-        hire("sales", c.warehouse_site, c.sales_cc, None, "account manager", 35, 50)
+    sales_roles = [("account manager", 35, 50), ("customer service agent", 22, 30)]
+    for k in range(max(2, round(c.scale.customers * SALES_STAFF_PER_CUSTOMER * c.scale.indirect_staff))):
+        role, lo, hi = sales_roles[k % 2]
+        hire("sales", c.warehouse_site, c.sales_cc, None, role, lo, hi)
+    admin_roles = [("accountant", 30, 45), ("HR partner", 30, 42), ("IT specialist", 34, 48)]
+    for k in range(max(2, round(n * ADMIN_STAFF_SHARE * c.scale.indirect_staff))):
+        role, lo, hi = admin_roles[k % 3]
+        hire("admin", c.support_site, c.admin_cc, None, role, lo, hi)
 
 
 def _fx(c: Company, rng: np.random.Generator) -> None:

@@ -241,11 +241,8 @@ def _pay_and_accrue(sim: Sim, month_start: dt.date, month_end: dt.date, tag: str
             [(ACCOUNT["maintenance"], c.maint_cc[site], parts)],
             "MRO Parts Service",
         )
-    for cc, kind in sorted(c.cc_kind.items()):
-        if kind in ("production", "service"):
-            continue
-        base = {"admin": 42_000, "sales": 55_000, "support": 9_000, "warehouse": 38_000}[kind]
-        amount = int(base * rng.uniform(0.9, 1.12)) * 100 + int(rng.integers(0, 100))
+    for cc, budget in sorted(c.opex_monthly.items()):
+        amount = int(budget // 100 * rng.uniform(0.9, 1.12)) * 100 + int(rng.integers(0, 100))
         _cash_out(
             sim,
             month_end,
@@ -254,7 +251,7 @@ def _pay_and_accrue(sim: Sim, month_start: dt.date, month_end: dt.date, tag: str
             [(ACCOUNT["opex"], cc, amount)],
             "Various vendors (card and direct debit)",
         )
-    for cc, monthly in ((c.warehouse_cc, 18_500_00), (c.admin_cc, 6_200_00)):
+    for cc, monthly in sorted(c.depreciation_monthly.items()):
         sim.ledger.post(
             month_end,
             f"Depreciation {cc} {tag}",

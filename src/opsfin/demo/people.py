@@ -8,6 +8,9 @@ from . import costing
 from .master import ACCOUNT
 from .state import Sim
 
+# each support team's ticket volume, relative to a normally loaded team (the first)
+SUPPORT_TEAM_LOAD = [1.0, 0.7, 1.15, 0.85, 0.6, 1.05, 0.9, 0.75]
+
 
 def is_site_workday(sim: Sim, site: str, day: dt.date) -> bool:
     return day.weekday() < sim.c.site_workdays[site]
@@ -22,19 +25,23 @@ def decide_overtime(sim: Sim, day: dt.date) -> None:
         sim.overtime_today[site] = sim.plan.forced_overtime(site, day) or load > daily * 2.2
 
 
+def staff_site(c, group: str) -> str:
+    """The site a staff group (`op:WC`, `maint:SITE`, `adm:SITE`, `wh`, `sales`, `sup`) works at."""
+    kind, _, key = group.partition(":")
+    if kind == "op":
+        return c.wc_site[key]
+    if kind in ("maint", "adm"):
+        return key
+    return c.warehouse_site if kind in ("wh", "sales") else c.support_site
+
+
 def book_timesheets(sim: Sim, day: dt.date) -> None:
     c, rng = sim.c, sim.rng
     rows = sim.rows["timesheets"]
     payroll: dict[str, int] = {}
     for group, staff in c.employees.items():
         kind, _, key = group.partition(":")
-        site = (
-            c.wc_site[key]
-            if kind == "op"
-            else (
-                key if kind in ("maint", "adm") else (c.warehouse_site if kind in ("wh", "sales") else c.support_site)
-            )
-        )
+        site = staff_site(c, group)
         if not is_site_workday(sim, site, day):
             continue
         shifts = c.site_shifts[site]
@@ -90,7 +97,7 @@ def warehouse_task(sim: Sim, day: dt.date, kind: str, ref: str, lines: int, unit
     c, rng = sim.c, sim.rng
     staff = c.employees["wh"]
     eid = staff[int(rng.integers(0, len(staff)))][0]
-    base_min = {"receive": 6, "putaway": 5, "pick": 3.2, "pack": 2.5, "load": 8}[kind]
+    base_min = {"receive": 5, "putaway": 4, "pick": 1.2, "pack": 0.8, "load": 4}[kind]  # minutes per line
     minutes = base_min * lines * rng.uniform(0.7, 1.4) + (units * 0.02 if kind in ("receive", "putaway") else 0)
     start = dt.datetime.combine(day, dt.time(6)) + dt.timedelta(minutes=float(rng.uniform(0, 900)))
     end = start + dt.timedelta(minutes=round(float(minutes), 1))
@@ -115,10 +122,12 @@ def open_tickets(sim: Sim, day: dt.date) -> None:
         return
     # a ticket is about a delivery: its customer is the one of an order shipped this month (else not known)
     served = sim.shipped_to[1] if sim.shipped_to[0] == day.replace(day=1) else []
-    for cc in c.support_ccs:
+    for t, cc in enumerate(c.support_ccs):
         staff = len(c.employees[f"sup:{cc}"])
-        # each agent handles about 5.5 productive hours of tickets a day in normal times
-        mean = staff * 5.5 * 60 / 35 * sim.plan.support_volume_factor(cc, day)
+        # an agent of a normally loaded team handles about 5.5 productive hours of tickets a day; the teams'
+        # loads differ (SUPPORT_TEAM_LOAD)
+        load = SUPPORT_TEAM_LOAD[t % len(SUPPORT_TEAM_LOAD)]
+        mean = staff * 5.5 * 60 / 35 * load * sim.plan.support_volume_factor(cc, day)
         for _ in range(int(rng.poisson(mean))):
             opened = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(minutes=float(rng.uniform(0, 480)))
             handling = round(float(rng.lognormal(3.4, 0.5)), 1)

@@ -7,11 +7,21 @@ import datetime as dt
 
 from . import costing
 from .demand import spare_daily_demand
-from .master import ACCOUNT, STAGES
+from .master import ACCOUNT, SPARE_FAMILY, STAGES
 from .state import Sim
 
 TARGET_LOAD = 0.66  # share of the constraint's capacity the plan uses
+SPEED = 0.88  # machines run at 83-93% of their ideal speed (production._run_step)
 FIXED_OH_PER_MACHINE = 7_500_00  # cents per machine and month
+# list price = standard cost × the family's markup (a gross margin of about a third after discounts and variances)
+MARKUP = {"Pumps": 1.65, "Valves": 1.7, "Controllers": 1.85, "Sensors": 1.75, SPARE_FAMILY: 2.3}
+PLAN_PRICE = 0.955  # the plan's price: list less the average discount
+# operating expenses a month (rent, IT, insurance, marketing, travel, fees), a share of the planned revenue
+# spread over the cost centres of the kind; the distribution centre's per expected order line
+OPEX_SHARE = {"admin": 0.028, "sales": 0.032, "support": 0.004}
+WAREHOUSE_OPEX_PER_LINE = 50  # cents: building, equipment, packaging
+WAREHOUSE_DEPRECIATION_PER_LINE = 20  # cents: racking and forklifts
+ADMIN_DEPRECIATION_SHARE = 0.003  # offices and IT equipment, of the planned revenue
 
 
 def months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -36,7 +46,7 @@ def plan_demand(sim: Sim) -> None:
         shifts_h = sum(h for _, _, h in c.site_shifts[site])
         week_minutes = shifts_h * 60 * c.site_workdays[site]
         slowest = max(c.machine_cycle[c.wc_machines[f"{site}-{code}"][0]] for code, *_ in STAGES)
-        capacity = week_minutes * 60 / slowest * 0.91 * c.scale.machines_per_work_center / 7
+        capacity = week_minutes * 60 / slowest * SPEED * c.scale.machines_per_work_center / 7
         weights = rng.dirichlet(np.ones(len(products)) * 3)
         # a lot must fit one machine's staffed day on the slowest stage, with room for setup
         machine_day = shifts_h * 60 * 60 / slowest * 0.42  # two lots fit one machine-day
@@ -62,7 +72,7 @@ def volume_plan(sim: Sim) -> list[tuple]:
         for p in c.finished:
             profile = sim.demand.product_factor(p, mid) if sim.demand is not None else 1.0
             qty = round(sim.daily_demand[p] * days * profile / 10) * 10
-            price = int(round(c.list_price[p] * 0.955 / 100)) * 100
+            price = int(round(c.list_price[p] * PLAN_PRICE / 100)) * 100
             rows.append((version, first, p, float(qty), price))
     return rows
 
@@ -99,6 +109,30 @@ def roll_up_standard_costs(sim: Sim) -> None:
             lr, vr, fr = c.wc_rates[wc]
             steps.append((labor_cmin, run_cmin, wh, lr, vr, fr, c.site_energy_price[c.wc_site[wc]]))
         c.std_cost[p] = costing.rolled_up_cost(c.material_std[p], steps)
+
+
+def set_prices_and_expenses(sim: Sim, plan_rows: list[tuple]) -> list[tuple]:
+    """List prices as the family's markup on the rolled-up standard (so they follow the standards, made after
+    the volume plan), the plan rows repriced at them, and the non-production cost centres' monthly operating
+    expenses and depreciation, sized to the first plan year's revenue and the expected order lines."""
+    c = sim.c
+    for p in c.finished:
+        c.list_price[p] = int(round(c.std_cost[p] * MARKUP[c.product_family[p]] / 100)) * 100
+    priced = [(v, m, p, q, int(round(c.list_price[p] * PLAN_PRICE / 100)) * 100) for v, m, p, q, _ in plan_rows]
+    first_year = priced[0][0]
+    n_months = len({r[1] for r in priced if r[0] == first_year})
+    monthly_revenue = sum(q * price for v, _m, _p, q, price in priced if v == first_year) / 100 / n_months
+    lines = c.scale.orders_per_day * c.scale.lines_per_order * 261 / 12  # order lines a month (weekdays)
+    for kind, share in OPEX_SHARE.items():
+        ccs = sorted(cc for cc, k in c.cc_kind.items() if k == kind)
+        for cc in ccs:
+            c.opex_monthly[cc] = int(monthly_revenue * share / len(ccs))
+    c.opex_monthly[c.warehouse_cc] = int(lines * WAREHOUSE_OPEX_PER_LINE)
+    c.depreciation_monthly = {
+        c.warehouse_cc: int(lines * WAREHOUSE_DEPRECIATION_PER_LINE) // 100 * 100,
+        c.admin_cc: int(monthly_revenue * ADMIN_DEPRECIATION_SHARE) // 100 * 100,
+    }
+    return priced
 
 
 def budget_lines(sim: Sim, plan_rows: list[tuple], fixed_budget: dict) -> list[tuple]:
@@ -145,18 +179,40 @@ def budget_lines(sim: Sim, plan_rows: list[tuple], fixed_budget: dict) -> list[t
                 )
             )
             rows.append((version, first, cc, ACCOUNT["fixed_overhead"], fixed_budget[(wc, first)]))
+        staff = staff_payroll_budget(sim, first)
         for site in c.plants:
-            rows.append((version, first, c.maint_cc[site], ACCOUNT["maintenance"], 30_000_00))
-        for cc, kind in sorted(c.cc_kind.items()):
-            base = {
-                "admin": 42_000_00,
-                "sales": 55_000_00,
-                "support": 9_000_00,
-                "warehouse": 38_000_00,
-            }.get(kind)
-            if base:
-                rows.append((version, first, cc, ACCOUNT["opex"], base))
+            cc = c.maint_cc[site]
+            machines = sum(len(c.wc_machines[wc]) for wc in c.wc_ids if c.wc_site[wc] == site)
+            parts = machines * MAINTENANCE_PARTS_PER_MACHINE
+            rows.append((version, first, cc, ACCOUNT["maintenance"], parts + staff.pop(cc, 0)))
+        for cc, amount in sorted(staff.items()):
+            rows.append((version, first, cc, ACCOUNT["payroll"], amount))
+        for cc, amount in sorted(c.opex_monthly.items()):
+            rows.append((version, first, cc, ACCOUNT["opex"], amount))
     return rows
+
+
+MAINTENANCE_PARTS_PER_MACHINE = 2_000_00  # cents a month: planned services and breakdowns (production.py)
+PRESENCE = 0.96  # people/book_timesheets: 4 % of staff are absent on a given day
+
+
+def staff_payroll_budget(sim: Sim, first: dt.date) -> dict[str, int]:
+    """The month's expected pay of the staff outside production (cents per cost centre): each person's 8
+    regular hours on each working day of their site, times the share present; overtime is not budgeted.
+    Production labor is budgeted as direct labor at standard above; maintenance staff go with maintenance."""
+    from .people import staff_site
+
+    c = sim.c
+    days = [first + dt.timedelta(days=i) for i in range(31) if (first + dt.timedelta(days=i)).month == first.month]
+    pay: dict[str, int] = {}
+    for group, staff in c.employees.items():
+        if group.startswith("op:"):
+            continue
+        workdays = sum(1 for d in days if d.weekday() < c.site_workdays[staff_site(c, group)])
+        for eid, cc, _rate, _mult in staff:
+            rate_1e4, _mult4 = c.employee_rate[eid]
+            pay[cc] = pay.get(cc, 0) + costing.half_even_int(round(rate_1e4 * 8 * workdays * PRESENCE), 100)
+    return pay
 
 
 import numpy as np  # noqa: E402  (used by plan_demand)

@@ -14,6 +14,7 @@ from .master import ACCOUNT, STAGES
 from .state import Sim
 
 TRANSFER_DAYS = 1
+FG_COVER_DAYS = 3  # the distribution centre reorders a finished good when it holds fewer days of demand
 BASE_BREAKDOWN_P = 0.035
 DEFECT_CODES = ["DIM", "SURF", "ASSY", "LEAK", "ELEC"]
 
@@ -52,8 +53,8 @@ def plan_orders(sim: Sim, day: dt.date) -> None:
             continue
         d = sim.demand_rate(pid, day) * sim.plan.demand_surge(plant, day)
         position = sim.stock[(c.warehouse_site, pid)] + sim.pipeline[pid] - backlog_qty.get(pid, 0)
-        # a week of demand; a spare part keeps a stock for its next lumpy order
-        reorder_point = max(d * 7, SPARE_SAFETY_STOCK) if pid in spares else d * 7
+        # a few days of demand; a spare part keeps a stock for its next lumpy order
+        reorder_point = max(d * FG_COVER_DAYS, SPARE_SAFETY_STOCK) if pid in spares else d * FG_COVER_DAYS
         for _ in range(50):  # as many lots as it takes to get back above the reorder point
             if position >= reorder_point:
                 break
@@ -169,6 +170,7 @@ def _open_machines(
                 b, length = a, min(length * 3, max(win_end - a - 1, 1.0))
                 avail[m] = a + length
             stops[m] = (b, b + length)
+            sim.busy.append((m, b, b + length))
             reason = str(
                 rng.choice(
                     [
@@ -204,7 +206,7 @@ def _run_step(
     free = avail_at <= ready  # the first idle machine, else the one free soonest
     i = int(free.argmax()) if free.any() else int(avail_at.argmin())
     m = machines[i]
-    perf = sim.rng.uniform(0.87, 0.95)
+    perf = sim.rng.uniform(0.83, 0.93)  # speed losses: minor stops and reduced speed
     setup = round(std_setup * sim.rng.uniform(0.85, 1.35), 1)
     run = round(units * sim.c.machine_cycle[m] / 60 / perf, 2)
     start = max(avail[m], ready)
@@ -268,6 +270,7 @@ def _record_step(
         )
     )
     run_start = start + setup
+    sim.busy.append((m, start, run_start))
     if stop is not None:
         sim.segments.append((m, run_start, stop[0], units, good, run))
         sim.segments.append((m, stop[1], end, units, good, run))
@@ -296,7 +299,7 @@ def _record_step(
 def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:
     rng = sim.rng
     sim.rows["downtime_events"].append((machine, sim.ts(start), sim.ts(end), reason, kind == "planned"))
-    parts = int(rng.integers(80, 600) if kind == "planned" else rng.integers(300, 4500)) * 100 + int(
+    parts = int(rng.integers(80, 600) if kind == "planned" else rng.integers(150, 2500)) * 100 + int(
         rng.integers(0, 100)
     )
     hours = round((end - start) / 60 * (1.0 if kind == "planned" else 1.5), 2)

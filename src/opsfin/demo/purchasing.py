@@ -11,6 +11,8 @@ from .master import ACCOUNT, BASE
 from .state import Sim
 
 VAT_PCT = 20
+RAW_SAFETY_DAYS = 24  # reorder when stock and open orders cover less than the lead time and this
+RAW_ORDER_DAYS = 25  # a purchase order covers this many days of usage (bought in lots, with volume discounts)
 
 
 def usage_per_day(sim: Sim, day: dt.date | None = None) -> dict[tuple[str, str], float]:
@@ -34,9 +36,9 @@ def reorder(sim: Sim, day: dt.date, usage: dict[tuple[str, str], float]) -> None
         sup = c.item_supplier[item]
         lead = c.supplier[sup].lead
         position = sim.stock[(site, item)] + sim.on_order[(site, item)]
-        if position >= per_day * (lead + 8):
+        if position >= per_day * (lead + RAW_SAFETY_DAYS):
             continue
-        qty = int(-(-per_day * 21 // 10) * 10)
+        qty = int(-(-per_day * RAW_ORDER_DAYS // 10) * 10)
         po = sim.next_id("PO-", 7)
         ccy = c.supplier[sup].ccy
         std = c.std_cost[item]

@@ -31,6 +31,33 @@ def _explode(
     return rows[rep], mi[rep] * hours + hour, minutes, rep
 
 
+def energy_drift(sim: Sim, index: dict[str, int], month_start: dt.date, hours: int) -> np.ndarray:
+    """The factor on each machine-hour's running power: 1, or an injected energy drift's factor that day."""
+    day_of_cell = np.tile(np.arange(hours) // 24, len(index))
+    drift = np.ones(len(index) * hours)
+    for a in sim.plan.items:
+        if a.kind == "energy_drift" and a.entity_id in index:
+            days = [month_start + dt.timedelta(days=int(d)) for d in range(hours // 24)]
+            f = np.array([sim.plan.energy_factor(a.entity_id, d) for d in days])
+            sl = slice(index[a.entity_id] * hours, (index[a.entity_id] + 1) * hours)
+            drift[sl] = f[day_of_cell[sl]]
+    return drift
+
+
+def take_month(sim: Sim, hi: float) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
+    """The shift windows, planned stops, run segments and busy spans that start before minute `hi` (the
+    month's end); the simulation keeps those that reach past it for the next month."""
+
+    def split(items: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+        return [it for it in items if it[1] < hi], [it for it in items if it[2] > hi]
+
+    windows, sim.windows = split(sim.windows)
+    stops, sim.planned_stops = split(sim.planned_stops)
+    segments, sim.segments = split(sim.segments)
+    busy, sim.busy = split(sim.busy)
+    return windows, stops, segments, busy
+
+
 def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Table:
     c, rng = sim.c, sim.rng
     machines = [m for wc in c.wc_ids for m in c.wc_machines[wc]]
@@ -44,14 +71,17 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     units_total = np.zeros(n)
     units_good = np.zeros(n)
 
-    def split(items: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-        now = [it for it in items if it[1] < hi]
-        later = [it for it in items if it[2] > hi]
-        return now, later
-
-    windows, sim.windows = split(sim.windows)
-    stops, sim.planned_stops = split(sim.planned_stops)
-    segments, sim.segments = split(sim.segments)
+    windows, stops, segments, busy = take_month(sim, hi)
+    # an hour is scheduled when the machine runs, sets up or is broken down in it; a staffed hour without work
+    # (no order for it) is not planned time, as in OEE practice
+    scheduled = np.zeros(len(machines) * hours, dtype=bool)
+    for items in (segments, busy):
+        if items:
+            mi = np.array([index[it[0]] for it in items])
+            _, cell, _, _ = _explode(
+                mi, np.array([it[1] for it in items]), np.array([it[2] for it in items]), lo, hours
+            )
+            scheduled[cell] = True
     for items, sign in ((windows, 1.0), (stops, -1.0)):
         if items:
             mi = np.array([index[it[0]] for it in items])
@@ -73,19 +103,12 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
         np.add.at(run, cell, minutes)
         np.add.at(units_total, cell, src[:, 0] * share)
         np.add.at(units_good, cell, src[:, 1] * share)
-    planned = np.clip(np.round(planned, 2), 0, 60)
+    planned = np.where(scheduled, np.clip(np.round(planned, 2), 0, 60), 0.0)
     run = np.minimum(np.round(run, 2), planned)
     # energy: running draws 80% of rated power, idle-but-planned 5%, outside shifts 1% standby
     m_of = np.repeat(np.arange(len(machines)), hours)
     kw = np.array([c.machine_kw[m] for m in machines])[m_of]
-    day_of_cell = np.tile(np.arange(hours) // 24, len(machines))
-    drift = np.ones(n)
-    for a in sim.plan.items:
-        if a.kind == "energy_drift" and a.entity_id in index:
-            days = [month_start + dt.timedelta(days=int(d)) for d in range(hours // 24)]
-            f = np.array([sim.plan.energy_factor(a.entity_id, d) for d in days])
-            sl = slice(index[a.entity_id] * hours, (index[a.entity_id] + 1) * hours)
-            drift[sl] = f[day_of_cell[sl]]
+    drift = energy_drift(sim, index, month_start, hours)
     kwh = kw * (0.8 * run * drift + 0.05 * (planned - run) + 0.01 * (60 - planned)) / 60
     kwh = np.round(kwh, 3)
     temperature = np.round(35 + 25 * run / 60 + rng.normal(0, 1.5, n), 1)

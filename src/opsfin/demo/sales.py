@@ -1,17 +1,18 @@
 """Sales: customer orders, shipments from the distribution centre, AR invoices at the
-shipment date (revenue at actual price, COGS at standard), and customer payments."""
+shipment date (revenue at actual price, COGS at standard); customer payments are receipts.py's."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from . import costing
+from . import costing, receipts
 from .demand import spare_part_orders
 from .master import ACCOUNT, BASE
 from .people import warehouse_task
 from .state import Sim
 
 VAT_PCT = 20
+EXPRESS_SHARE = 0.1  # orders wanted the same day; those taken after the DC's cut-off (half) ship the next day
 
 
 def take_orders(sim: Sim, day: dt.date) -> None:
@@ -43,7 +44,14 @@ def _order(sim: Sim, day: dt.date, cust: str, wanted: list[tuple[str, int]]) -> 
     c, rng = sim.c, sim.rng
     so = sim.next_id("SO", 7)
     ccy = c.customer[cust].ccy
-    promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
+    # most customers accept 4-8 days; an express order wants its goods shipped today, and misses it when it
+    # comes after the distribution centre's cut-off (or the goods are out of stock)
+    if rng.random() < EXPRESS_SHARE:
+        promised = day
+        if rng.random() < 0.5:
+            sim.ship_from[so] = day + dt.timedelta(days=1)
+    else:
+        promised = day + dt.timedelta(days=int(rng.integers(4, 9)))
     for ln, (pid, qty) in enumerate(wanted, start=1):
         promo = sim.demand.promotion(pid, day) if sim.demand is not None else None
         cut = promo.price_cut if promo else 0.0
@@ -54,6 +62,7 @@ def _order(sim: Sim, day: dt.date, cust: str, wanted: list[tuple[str, int]]) -> 
             (so, ln, cust, c.warehouse_site, pid, float(qty), price_1e4, ccy, day, promised)
         )
         sim.backlog.append([so, ln, cust, promised, pid, qty, price_1e4, ccy])
+    receipts.ask_prepayment(sim, day, so, cust)  # some orders ship only once paid on account
 
 
 def ship(sim: Sim, day: dt.date) -> None:
@@ -63,11 +72,12 @@ def ship(sim: Sim, day: dt.date) -> None:
     if day.weekday() >= 6:
         return
     sim.backlog.sort(key=lambda ln: (ln[3], ln[0], ln[1]))
+    sim.ship_from = {so: first for so, first in sim.ship_from.items() if first > day}
     shipped: dict[str, list] = {}
     keep = []
     for ln in sim.backlog:
         so, line, cust, _promised, pid, qty, price, ccy = ln
-        if sim.stock[(ws, pid)] >= qty:
+        if sim.stock[(ws, pid)] >= qty and so not in sim.held_orders and so not in sim.ship_from:
             shp = sim.next_id("SH", 8)
             sim.rows["shipments"].append((shp, so, line, float(qty), day))
             sim.move(dt.datetime.combine(day, dt.time(15, 0)), ws, pid, -qty, "shipment", shp)
@@ -84,7 +94,7 @@ def ship(sim: Sim, day: dt.date) -> None:
 
 
 def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
-    c, rng = sim.c, sim.rng
+    c = sim.c
     cust, ccy = lines[0][2], lines[0][7]
     inv = sim.next_id("ARI-", 7)
     net = 0
@@ -117,106 +127,5 @@ def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
     warehouse_task(sim, day, "pick", so, len(lines), sum(ln[5] for ln in lines))
     warehouse_task(sim, day, "pack", so, len(lines), sum(ln[5] for ln in lines))
     warehouse_task(sim, day, "load", so, 1, sum(ln[5] for ln in lines))
-    # when will the customer pay?
-    delay = int(round(rng.normal(2, 4))) + sim.plan.customer_extra_days(cust, day)
-    pay_day = max(due + dt.timedelta(days=max(delay, -10)), day + dt.timedelta(days=3))
-    if ccy == BASE and total > 200_00 and rng.random() < 0.06:  # partial payments, base currency only
-        first = costing.half_even_int(total * 6, 10)
-        sim.due_payments[pay_day].append((inv, cust, first))
-        sim.due_payments[pay_day + dt.timedelta(days=int(rng.integers(7, 25)))].append((inv, cust, total - first))
-    else:
-        sim.due_payments[pay_day].append((inv, cust, total))
-
-
-def collect(sim: Sim, day: dt.date) -> None:
-    """Customer receipts due today; batch payers pay all of a week's invoices in one transfer on Fridays."""
-    c = sim.c
-    todays = sim.due_payments.pop(day, [])
-    if day.weekday() >= 5:  # banks book on working days
-        sim.due_payments[day + dt.timedelta(days=7 - day.weekday())].extend(todays)
-        return
-    by_customer: dict[str, list] = {}
-    for inv, cust, amount in todays:
-        if c.customer[cust].batch_payer and day.weekday() != 4:
-            sim.due_payments[day + dt.timedelta(days=4 - day.weekday())].append((inv, cust, amount))
-            continue
-        by_customer.setdefault(cust, []).append((inv, amount))
-    for cust, items in by_customer.items():
-        if c.customer[cust].batch_payer and len(items) > 1:
-            _receipt(sim, day, cust, items, batch=True)
-        else:
-            for it in items:
-                _receipt(sim, day, cust, [it], batch=False)
-
-
-def _receipt(sim: Sim, day: dt.date, cust: str, items: list[tuple[str, int]], batch: bool) -> None:
-    """Cash application: one ERP receipt per invoice. A batch payer's transfer is one bank line
-    covering several receipts (the matching engine's one-to-many case)."""
-    c, rng = sim.c, sim.rng
-    ccy = c.customer[cust].ccy
-    receipts, bank_total = [], 0
-    advice = f"PAYMENT ADVICE {cust} {day:%Y%m%d}"
-    for inv, amount in items:
-        rid = sim.next_id("RCT-", 7)
-        reference = advice if batch else inv
-        sim.rows["ar_receipts"].append((rid, cust, day, amount, ccy, reference))
-        sim.rows["ar_receipt_allocations"].append((rid, inv, amount))
-        _ccy, _total, base = sim.ar_base[inv]
-        cleared = amount if ccy == BASE else base  # foreign-currency invoices are always paid in full
-        bank_cents = amount if ccy == BASE else costing.to_base(amount, sim.rate(ccy, day))
-        sim.ledger.post(
-            day,
-            f"Receipt {rid} from {cust}",
-            rid,
-            [
-                (ACCOUNT["cash"], None, bank_cents),
-                (ACCOUNT["ar"], None, -cleared),
-                (ACCOUNT["fx"], None, cleared - bank_cents),
-            ],
-        )
-        receipts.append(rid)
-        bank_total += bank_cents
-    name = c.customer[cust].name
-    counterparty = name.upper() if rng.random() < 0.3 else name
-    reference = advice if batch else items[0][0]
-    if batch:
-        sim.plan.add_matching(
-            "batch_payment",
-            "customer",
-            cust,
-            day,
-            f"{cust} paid {len(items)} invoices in one transfer ({', '.join(receipts)}).",
-        )
-    elif rng.random() < (0.006 if c.scale.name != "tiny" else 0.08):
-        mangled = _mangle(reference, rng)
-        sim.plan.add_matching(
-            "mangled_reference",
-            "customer",
-            cust,
-            day,
-            f"Bank line for {receipts[0]} carries reference {mangled!r} instead of {reference!r}.",
-        )
-        reference = mangled
-    sim.bank(
-        day,
-        bank_total,
-        counterparty,
-        reference,
-        f"SEPA CREDIT TRANSFER {name[:20]}",
-        "ar_receipt",
-        receipts,
-    )
-
-
-def _mangle(reference: str, rng) -> str:
-    digits = "".join(ch for ch in reference if ch.isdigit())
-    choice = int(rng.integers(0, 4))
-    if choice == 0:
-        return digits.lstrip("0")
-    if choice == 1 and len(digits) > 2:
-        i = int(rng.integers(0, len(digits) - 1))
-        swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
-        return f"INV {swapped}" if swapped != digits else f"RF {digits}"
-    if choice == 2:
-        return f"/ROC/{reference.replace('-', '')}"
-    return reference.lower().replace("-", " ")
+    # when will the customer pay? (receipts.py: the payment and what its bank line says)
+    receipts.schedule(sim, day, inv, cust, so, due)

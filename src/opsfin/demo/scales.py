@@ -24,6 +24,7 @@ class Scale:
     tickets_per_team_day: float
     anomaly_instances: int  # instances of each anomaly kind
     spares_per_plant: int = 2  # finished spare parts per plant, with intermittent demand
+    indirect_staff: float = 1.0  # indirect staff (plant, sales, administration) relative to a mid-size company
 
     @property
     def end(self) -> dt.date:
@@ -32,7 +33,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "tiny": Scale("tiny", dt.date(2024, 1, 1), 4, 2, 1, 3, 6, 2, 12, 5, 2, 6, 2.0, 3, 1, 1),
-    "demo": Scale("demo", dt.date(2023, 1, 1), 36, 3, 5, 8, 20, 6, 300, 16, 3, 90, 2.5, 16, 3),
-    "large": Scale("large", dt.date(2021, 1, 1), 60, 12, 32, 8, 40, 8, 2000, 60, 8, 150, 3.0, 40, 3),
+    "tiny": Scale("tiny", dt.date(2024, 1, 1), 4, 2, 1, 3, 6, 2, 12, 5, 2, 16, 5.0, 3, 1, 1, 0.7),
+    "demo": Scale("demo", dt.date(2023, 1, 1), 36, 3, 5, 8, 20, 6, 300, 16, 4, 90, 3.0, 24, 3),
+    "large": Scale("large", dt.date(2021, 1, 1), 60, 12, 32, 8, 40, 8, 2000, 60, 8, 150, 5.0, 40, 3),
 }

@@ -41,13 +41,21 @@ class Sim:
     due_invoices: dict[dt.date, list[dict]] = field(default_factory=lambda: defaultdict(list))
     open_ap: dict[str, dict] = field(default_factory=dict)  # payable invoices (not blocked)
     completed: list[str] = field(default_factory=list)  # orders completed, to close at month end
-    # receivables: pay day -> list of (invoice_id, doc cents, partial part)
+    # receivables: pay day -> list of (invoice_id, customer, doc cents, instalment 'first'|'rest'|None)
     due_payments: dict[dt.date, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     ar_base: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # invoice -> (ccy, doc total, base total)
+    # payments on account (receipts.py): orders held until paid, prepayments due by day, and the paid ones
+    ship_from: dict[str, dt.date] = field(default_factory=dict)  # order -> first day it can ship (after a cut-off)
+    held_orders: dict[str, dt.date] = field(default_factory=dict)  # order -> day its prepayment is due
+    prepayments_due: dict[dt.date, list[tuple[str, str, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )  # (order, customer, cents)
+    prepaid: dict[str, list] = field(default_factory=dict)  # order -> [receipt id, cents not yet applied]
     # shop-floor traces for machine readings and month-end costing
     segments: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min, units_total, units_good)
     windows: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min)
     planned_stops: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min)
+    busy: list[tuple] = field(default_factory=list)  # (machine, start_min, end_min): setups and breakdowns
     # month accumulators
     month_ops: list[tuple] = field(default_factory=list)  # (wc, units, run_cmin_actual)
     month_labor: dict[str, list[int]] = field(
@@ -60,7 +68,9 @@ class Sim:
     vat_due: dict[dt.date, tuple[int, int]] = field(default_factory=dict)
     bank_lines: list[list] = field(
         default_factory=list
-    )  # [booking, value, cents, counterparty, ref, desc, doc_type, doc_id]
+    )  # [booking, value, cents, counterparty, ref, desc, doc_type, doc_ids, kind (receipts.py)]
+    bank_rng: np.random.Generator | None = None  # the bank lines' own draws (receipts.bank_rng)
+    bank_truth: list[tuple] = field(default_factory=list)  # (bank_txn_id, doc_type, doc_id, kind), built last
     invoice_truth: list[tuple[str, int, str]] = field(default_factory=list)
     overtime_today: dict[str, bool] = field(default_factory=dict)
     wc_standard: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # labor cmin, run cmin, Wh per unit
@@ -117,11 +127,15 @@ class Sim:
         booking: dt.date,
         cents: int,
         counterparty: str,
-        reference: str,
+        reference: str | None,
         description: str,
         doc_type: str,
         doc_ids: str | list[str],
         value: dt.date | None = None,
+        kind: str = "reference",
     ) -> None:
+        """A bank line paying `doc_ids`; `kind` says how it looks to the matching (demo/receipts.py)."""
         ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
-        self.bank_lines.append([booking, value or booking, cents, counterparty, reference, description, doc_type, ids])
+        self.bank_lines.append(
+            [booking, value or booking, cents, counterparty, reference, description, doc_type, ids, kind]
+        )

@@ -68,7 +68,12 @@ def pack_contents(
         ps.alert_section(ws, first, last, scope, site_map),
         ps.action_section(ws, now.date(), scope, app_db),
     )
+    from .pack_charts import trend_charts, waterfall_chart
+
+    waterfall = waterfall_chart(sections[1])
+    charts = ((waterfall,) if waterfall else ()) + tuple(trend_charts(ws, last, scope))
     return PackContents(
+        charts=charts,
         company=ws.settings.company,
         base_currency=ws.settings.base_currency,
         period=f"{first:%Y-%m}",

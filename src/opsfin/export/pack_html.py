@@ -10,7 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
+from .pack_charts import svg
 from .pack_model import PackContents, Section, cell_kind, cell_value, format_value, status_tone
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -77,5 +79,7 @@ def render_html(contents: PackContents) -> str:
             pack=contents,
             sections=sections,
             generated=format_value(contents.generated_at, "datetime"),
+            charts=[{"chart": c, "svg": Markup(svg(c))} for c in contents.charts],
+            wide=[[c.wide for c in s.columns] for s in contents.sections],
         )
     )

@@ -40,6 +40,7 @@ class Column:
     kind: str = "text"
     unit_column: str | None = None
     fallback: str | None = None
+    wide: bool = False  # long free text (an alert's explanation): the page keeps it readable, never squeezed
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,23 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Chart:
+    """A chart of the pack, drawn by both renderers (inline SVG on the page, a native chart in the workbook).
+
+    `kind` "waterfall": `labels`/`values` are the bridge's steps, the last one the total (drawn from zero);
+    `kind` "line": a KPI's monthly values, with its guardrail band (`low`, `high`; None when open)."""
+
+    key: str
+    title: str
+    kind: str  # waterfall | line
+    unit: str  # a KPI catalog unit (ratio, days, money…), "money" for the bridge
+    labels: tuple[str, ...]
+    values: tuple[float | None, ...]
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
 class PackContents:
     """Everything one pack shows; both renderers read only this."""
 
@@ -66,6 +84,7 @@ class PackContents:
     generated_at: dt.datetime  # naive UTC
     sites: tuple[str, ...] | None  # None: company level (every site)
     sections: tuple[Section, ...]
+    charts: tuple[Chart, ...] = ()  # the variance waterfall and the KPI trends (pack_charts.py)
 
     @property
     def scope_text(self) -> str:

@@ -326,7 +326,7 @@ ALERT_COLUMNS = (
     Column("bound", "Bound", "unit", unit_column="unit"),
     Column("unit", "Unit"),
     Column("owner", "Owner"),
-    Column("explanation", "Explanation"),
+    Column("explanation", "Explanation", wide=True),
     Column("id", "Alert id"),
 )
 ALERT_SCHEMA = {

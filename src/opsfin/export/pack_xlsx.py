@@ -157,5 +157,9 @@ def render_xlsx(contents: PackContents) -> bytes:
     write_cover(book, fmts, contents)
     for section in contents.sections:
         write_section(book, fmts, section)
+    if contents.charts:
+        from .pack_xlsx_charts import write_charts
+
+        write_charts(book, fmts.header, contents)
     book.close()
     return buffer.getvalue()

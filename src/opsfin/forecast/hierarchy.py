@@ -202,18 +202,34 @@ def reconcile(
     y_hat, s_df = _hierarchical_frames(base, shape, level)
     insample = None if history is None else naive_insample(history, list(s_df["unique_id"]))
     problems: list[str] = []
-    methods = [("MinTrace(ols)", MinTrace("ols", nonnegative=nonnegative)), ("BottomUp", BottomUp())]
+    methods = [("MinTrace(ols)", "ols"), ("BottomUp", None)]
     if insample is not None:
-        methods.insert(0, ("MinTrace(wls_var)", MinTrace("wls_var", nonnegative=nonnegative)))
-    for name, reconciler in methods:
+        methods.insert(0, ("MinTrace(wls_var)", "wls_var"))
+    for name, method in methods:
         try:
-            out = _run(reconciler, y_hat, s_df, shape, level, insample)
+            if method is None:
+                out = _run(BottomUp(), y_hat, s_df, shape, level, insample)
+                break
+            out = _run(MinTrace(method), y_hat, s_df, shape, level, insample)
+            if nonnegative and _negative_cells(out, shape):  # the constrained solve only where it changes the answer
+                out = _run(MinTrace(method, nonnegative=True), y_hat, s_df, shape, level, insample)
             break
         except Exception as exc:  # noqa: BLE001 - any failure of a method means: use the next one
             problems.append(f"{name} failed ({type(exc).__name__}: {exc}); used the next method")
     else:  # pragma: no cover - BottomUp does not fail on a valid structure
         raise RuntimeError("; ".join(problems))
     return Reconciled(_coherent(out, base, shape), name, problems)
+
+
+NEGATIVE_UNITS = 1e-6  # a bottom p50 below minus this is negative; above it, solver noise around 0
+
+
+def _negative_cells(out: pd.DataFrame, shape: Structure) -> bool:
+    """Whether the reconciled p50 of any bottom cell is negative. Only then is the nonnegative (quadratic
+    program) MinTrace solved: on forecasts that are already nonnegative it returns the same answer up to its
+    solver tolerance, which would blur forecasts that add up exactly (Naive's, for one)."""
+    bottom = {member_id(lv, k) for lv, k in shape.members[-len(shape.cells) :]}
+    return bool((out.loc[out["unique_id"].isin(bottom), "p50"] < -NEGATIVE_UNITS).any())
 
 
 def _coherent(out: pd.DataFrame, base: pd.DataFrame, shape: Structure) -> pd.DataFrame:

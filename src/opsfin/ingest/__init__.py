@@ -30,7 +30,7 @@ from ..canonical import MODEL_TABLE_NAMES, TABLE_BY_NAME, Table
 from ..errors import UserError
 from ..workspace import Workspace
 from ..workspace import open as open_workspace
-from . import periods
+from . import fast_csv, periods
 from .binary_sources import excel_sheet
 from .loader import (
     LoadResult,
@@ -42,7 +42,7 @@ from .loader import (
     run_load,
 )
 from .mapping import Mapping, load_mapping, parse_mapping
-from .sources import read_file, read_sql, source_sha256, tabular_kind
+from .sources import read_file, read_sql, source_sha256, tabular_kind, text_file_sha256
 
 __all__ = [
     "LoadResult",
@@ -204,7 +204,22 @@ def _ingest_tabular(
         ignored.extend(unused)
         return [batch]
 
-    sha = source_sha256(file, kind, sheet)
+    def stage(con: duckdb.DuckDBPyConnection) -> fast_csv.StagedCsv | None:
+        """The file read and value-checked in DuckDB, when the vectorised path can read it exactly."""
+        if not fast_csv.applies(decl, the_mapping, kind):
+            return None
+        if progress:
+            progress("reading", 0, None)
+        delimiter = the_mapping.delimiter or ("\t" if kind == "tsv" else None)
+        staged = fast_csv.stage_csv(con, file, lines, delimiter, decl, the_mapping, origin)
+        if staged is not None:
+            ignored.extend(staged.ignored)
+        return staged
+
+    if kind in ("csv", "tsv"):
+        sha, lines = text_file_sha256(file)
+    else:
+        sha, lines = source_sha256(file, kind, sheet), 0
     source = f"{file}#{sheet}" if kind == "xlsx" else str(file)
     with _connect(ws) as con:
         result = run_load(
@@ -217,6 +232,7 @@ def _ingest_tabular(
             replace=replace,
             noun="file",
             progress=progress,
+            stage=stage,
         )
     result.ignored_columns = ignored
     return result

@@ -8,13 +8,11 @@ A single value Python cannot hold (a Parquet date past year 9999) makes only its
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..readers.workbook import WORKBOOK_ERRORS, error_detail, open_workbook
 from .source_rows import SourceData, SourceRow, check_header
 
 
@@ -34,55 +32,10 @@ def excel_sheet(path: Path, sheet: str | None) -> str:
     return sheet
 
 
-# What openpyxl raises on a damaged or hostile workbook (a broken zip, XML it cannot parse, a part
-# that is missing or of the wrong shape, a cell value it cannot convert).
-_WORKBOOK_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    ET.ParseError,
-    KeyError,
-    OSError,
-    EOFError,
-    ValueError,
-    TypeError,
-    IndexError,
-    AttributeError,
-    OverflowError,
-)
-
-
-def _refuse_doctype(path: Path) -> None:
-    """A workbook whose XML parts declare a DOCTYPE is refused before openpyxl reads it (entity
-    expansion and external entities come in that way; Excel never writes one)."""
-    from ..readers.document import doctype_line
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                if member.lower().endswith((".xml", ".rels", ".vml")):
-                    with archive.open(member) as part:
-                        line = doctype_line(part)
-                    if line is not None:
-                        raise UserError(
-                            f"{path}: refused: the workbook part {member} declares a DOCTYPE "
-                            f"(line {line}); opsfin reads no DOCTYPE, entity or external reference"
-                        )
-    except _WORKBOOK_ERRORS as exc:
-        raise UserError(f"{path}: not a readable Excel .xlsx workbook ({_detail(exc)})") from None
-
-
-def _detail(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-
-
-def _open_workbook(path: Path):
-    import openpyxl
-
-    _refuse_doctype(path)
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except _WORKBOOK_ERRORS as exc:
-        raise UserError(f"{path}: not a readable Excel .xlsx workbook ({_detail(exc)})") from None
+# the one safe way to open a workbook (a DOCTYPE refused, a damaged file a UserError): readers/workbook.py
+_WORKBOOK_ERRORS = WORKBOOK_ERRORS
+_open_workbook = open_workbook
+_detail = error_detail
 
 
 def read_xlsx(path: Path, sheet: str | None = None) -> SourceData:

@@ -30,6 +30,8 @@ from .. import warehouse
 from ..canonical import Table, table
 from ..errors import UserError
 from ..readers import ParsedDocument
+from .fast_csv import StagedCsv, drop_staging
+from .fast_load import check_across_rows, insert_accepted, refused_in_order, rows_read
 from .mapping import Mapping, plan_columns
 from .parties import resolve_parties
 from .periods import closed_periods
@@ -214,25 +216,36 @@ def run_load(
     replace: bool = False,
     noun: str = "file",
     progress: Progress | None = None,
+    stage: Callable[[duckdb.DuckDBPyConnection], StagedCsv | None] | None = None,
 ) -> LoadResult:
     """Load once: `prepare(con)` (called inside the transaction) returns the row-checked batches.
 
-    `tables` are the tables this source fills, for the already-loaded check."""
+    `tables` are the tables this source fills, for the already-loaded check. `stage(con)`, when given, reads
+    the source into temporary tables first (before the transaction: it writes nothing to the warehouse); if
+    it returns a `StagedCsv`, the load is checked and written from there in SQL, else `prepare` runs."""
     earlier = earlier_loads(con, sha256, tables)
     if earlier and not replace:
         return already_loaded_result(con, earlier[0], source, sha256, fmt)
     load_id = new_load_id()
     started = _utcnow()
-    with warehouse.transaction(con):
-        if earlier:
-            supersede(con, earlier)
-        batches = prepare(con)
-        if progress:
-            progress("checking keys", 0, None)
-        ordered = validate_load(batches, DuckLookup(con), noun)
-        if progress:
-            progress("writing", 0, None)
-        result = write_load(con, load_id, source, sha256, ordered, started)
+    try:
+        staged = stage(con) if stage is not None else None
+        with warehouse.transaction(con):
+            if earlier:
+                supersede(con, earlier)
+            if staged is not None:
+                result = write_staged(con, staged, load_id, sha256, started, noun, progress)
+            else:
+                batches = prepare(con)
+                if progress:
+                    progress("checking keys", 0, None)
+                ordered = validate_load(batches, DuckLookup(con), noun)
+                if progress:
+                    progress("writing", 0, None)
+                result = write_load(con, load_id, source, sha256, ordered, started)
+    finally:
+        if stage is not None:
+            drop_staging(con)
     result.format, result.replaced_load_ids = fmt, earlier
     return result
 
@@ -258,6 +271,46 @@ def write_load(
             if len(notes) < FIRST_PROBLEMS:
                 notes.append(QuarantineNote(batch.table.name, cand.number, record["column_name"], record["reason"]))
         counts.append(TableCounts(batch.table.name, len(batch.rows), len(accepted), len(quarantined)))
+    return record_load(con, load_id, source, sha256, counts, refused, notes, started)
+
+
+def write_staged(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedCsv,
+    load_id: str,
+    sha256: str,
+    started: dt.datetime,
+    noun: str,
+    progress: Progress | None,
+) -> LoadResult:
+    """Check a staged CSV across its rows and write it (the SQL counterpart of `validate_load` + `write_load`)."""
+    if progress:
+        progress("checking keys", 0, None)
+    check_across_rows(con, staged, noun)
+    if progress:
+        progress("writing", 0, None)
+    name = staged.table.name
+    quarantined = refused_in_order(con, staged)
+    accepted = insert_accepted(con, staged, load_id)
+    read = rows_read(con)
+    assert read == accepted + len(quarantined), (read, accepted, len(quarantined))
+    refused = [quarantine_record(load_id, name, staged.source, cand) for cand in quarantined]
+    notes = [QuarantineNote(name, r["source_row"], r["column_name"], r["reason"]) for r in refused[:FIRST_PROBLEMS]]
+    counts = [TableCounts(name, read, accepted, len(quarantined))]
+    return record_load(con, load_id, staged.source, sha256, counts, refused, notes, started)
+
+
+def record_load(
+    con: duckdb.DuckDBPyConnection,
+    load_id: str,
+    source: str,
+    sha256: str,
+    counts: list[TableCounts],
+    refused: list[dict[str, Any]],
+    notes: list[QuarantineNote],
+    started: dt.datetime,
+) -> LoadResult:
+    """Write a load's quarantine rows and its `loads` rows (one per table)."""
     if refused:
         decl = table("quarantine")
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist(refused, schema=decl.arrow_schema()))

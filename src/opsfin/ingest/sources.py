@@ -62,6 +62,18 @@ def file_sha256(path: Path, extra: bytes = b"") -> str:
     return digest.hexdigest()
 
 
+def text_file_sha256(path: Path) -> tuple[str, int]:
+    """The SHA-256 of a text file's bytes (as `file_sha256`) and its number of lines (a last line without a
+    line break counts), in one pass."""
+    digest, breaks, last = hashlib.sha256(), 0, b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            breaks += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), breaks + (1 if last not in (b"", b"\n") else 0)
+
+
 def source_sha256(path: Path, kind: str, sheet: str | None = None) -> str:
     """The content hash of a file source (an Excel sheet is hashed with its sheet name)."""
     return file_sha256(path, f"sheet:{sheet}".encode() if kind == "xlsx" else b"")

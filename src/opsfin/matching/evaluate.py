@@ -47,6 +47,14 @@ def load_bank_truth(truth_dir: Path) -> pl.DataFrame:
     return truth.select("bank_txn_id", pl.col("doc_type").replace("other", "gl_entry"), "doc_id")
 
 
+def load_bank_kinds(truth_dir: Path) -> pl.DataFrame:
+    """`bank_txn_id, kind`: how each demo bank line looks to the matching (demo/receipts.py); a truth file
+    written before the kinds were recorded gives every line the kind `unrecorded`."""
+    truth = _read(truth_dir / "bank_matches.parquet")
+    kind = pl.col("kind") if "kind" in truth.columns else pl.lit("unrecorded")
+    return truth.select("bank_txn_id", kind=kind).unique("bank_txn_id", keep="first", maintain_order=True)
+
+
 def load_invoice_truth(truth_dir: Path) -> pl.DataFrame:
     return _read(truth_dir / "invoice_issues.parquet").select("invoice_id", pl.col("line").cast(pl.Int64), "issue")
 
@@ -97,6 +105,73 @@ def score_bank(run: BankReconciliation, truth: pl.DataFrame, seen_docs: pl.DataF
         )
         .head(10)
         .to_dicts(),
+    }
+
+
+def score_bank_kinds(run: BankReconciliation, truth: pl.DataFrame, kinds: pl.DataFrame) -> list[dict]:
+    """Per kind of bank line (`kinds`: `bank_txn_id, kind`), line by line: how many lines, how many the
+    run matched auto, suggested or left as exceptions, and auto precision (auto lines whose documents are
+    exactly the true ones / auto lines) and recall (those lines / the lines of the kind); of the suggested
+    lines, those among whose suggestions the true documents are (`suggested_correct`). The kinds in the
+    order of their count, largest first."""
+    status = pl.concat(
+        [
+            run.matches.select("bank_txn_id", "status"),
+            run.exceptions.select("bank_txn_id", status=pl.lit("unmatched")),
+        ]
+    )
+    rank = pl.col("status").replace_strict({"confirmed": 0, "auto": 1, "suggested": 2, "unmatched": 3}, default=3)
+    per_line = status.group_by("bank_txn_id").agg(pl.col("status").sort_by(rank).first())
+    pair = pl.concat_str("doc_type", "doc_id", separator="|")
+    true_sets = truth.group_by("bank_txn_id").agg(pair.sort().str.join(",").alias("true_set"))
+    auto_sets = (
+        run.matches.filter(pl.col("status") == "auto")
+        .group_by("bank_txn_id")
+        .agg(pair.sort().str.join(",").alias("auto_set"))
+    )
+    suggested_sets = (
+        run.matches.filter(pl.col("status") == "suggested")
+        .group_by("bank_txn_id", "match_id")
+        .agg(pair.sort().str.join(",").alias("set"))
+        .join(true_sets, on="bank_txn_id")
+        .filter(pl.col("set") == pl.col("true_set"))
+        .select("bank_txn_id", offered=pl.lit(True))
+        .unique()
+    )
+    lines = (
+        kinds.join(per_line, on="bank_txn_id", how="inner")
+        .join(true_sets, on="bank_txn_id", how="left")
+        .join(auto_sets, on="bank_txn_id", how="left")
+        .join(suggested_sets, on="bank_txn_id", how="left")
+        .with_columns(correct=(pl.col("auto_set") == pl.col("true_set")).fill_null(False))
+    )
+    table = (
+        lines.group_by("kind")
+        .agg(
+            lines=pl.len(),
+            auto=(pl.col("status") == "auto").sum(),
+            suggested=(pl.col("status") == "suggested").sum(),
+            exception=(pl.col("status") == "unmatched").sum(),
+            auto_correct=pl.col("correct").sum(),
+            suggested_correct=((pl.col("status") == "suggested") & pl.col("offered").fill_null(False)).sum(),
+        )
+        .sort(["lines", "kind"], descending=[True, False])
+    )
+    return [
+        {
+            **row,
+            "auto_precision": _ratio(row["auto_correct"], row["auto"]),
+            "recall": _ratio(row["auto_correct"], row["lines"]),
+        }
+        for row in table.to_dicts()
+    ]
+
+
+def shares(summary: dict) -> dict:
+    """The shares of the bank lines matched auto, suggested and left as exceptions (unmatched)."""
+    n = summary["bank_lines"]
+    return {
+        k: _ratio(summary[s], n) for k, s in (("auto", "auto"), ("suggested", "suggested"), ("exception", "unmatched"))
     }
 
 

@@ -9,12 +9,15 @@ matches. Where a rule gives up on a line (a subset-sum search out of time) it sa
 
 Scores (docs/matching.md): exact reference 1 − 0.001/day apart; amount + date + counterparty
 0.95 − 0.005/day; fuzzy 0.5 + 0.5 × (w × reference + (1 − w) × counterparty similarity) − 0.005/day;
-batch and partial payments 0.98 when the documents share the bank reference, 0.9 for the only
-subset of the payer's items that adds up, 0.6 each when several do; amount tolerance 0.9 (same
+batch and partial payments 0.98 when the documents share the bank reference, 0.92 when all of the
+payer's documents of one day add up, 0.9 for the only subset of the payer's items that adds up (unless
+so many subsets were possible that one adding up by chance is not unlikely: `chance_hits`), 0.6 each
+when several do; amount tolerance 0.9 (same
 reference) or 0.75 (same counterparty) − 0.1 × |difference| / tolerance − 0.005/day."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,11 +173,18 @@ def _same_sign(a: str, b: str) -> pl.Expr:
 
 
 def _groups_summing(
-    pairs: pl.DataFrame, anchor: str, other: str, anchor_cents: str, other_cents: str, score: float
+    pairs: pl.DataFrame,
+    anchor: str,
+    other: str,
+    anchor_cents: str,
+    other_cents: str,
+    score: float,
+    by: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """Proposals where all of an anchor's partners (≥ 2) add up exactly to the anchor's amount."""
+    """Proposals where all of an anchor's partners (≥ 2) add up exactly to the anchor's amount; with `by`,
+    all of its partners that share those columns (`days`: the partners of one day)."""
     sums = (
-        pairs.group_by(anchor)
+        pairs.group_by(anchor, *by)
         .agg(
             pl.col(other_cents).sum().alias("_sum"),
             pl.col(anchor_cents).first(),
@@ -185,11 +195,22 @@ def _groups_summing(
     )
     return (
         sums.select(anchor, other)
-        .sort(anchor)
+        .sort(anchor, pl.col(other).list.first())
         .with_row_index("proposal")
         .explode(other)
         .with_columns(pl.col("proposal").cast(pl.Int64), score=pl.lit(score))
     )
+
+
+CHANCE_LIMIT = 0.01  # a unique subset is auto only when fewer than this many could add up by chance
+
+
+def chance_hits(candidates: int, max_items: int, target_cents: int) -> float:
+    """How many of the subsets searched would add up to the target by chance: the subsets of 2..max_items
+    of the candidates, spread over the target's cents (20 candidates, 6 items: 60,439 subsets; against a
+    3,504.46 target 0.17, so a subset found is only a suggestion; 4 candidates against 350.00: 0.0003)."""
+    subsets = sum(math.comb(candidates, k) for k in range(2, min(max_items, candidates) + 1))
+    return subsets / max(abs(target_cents), 1)
 
 
 def _subset_proposals(
@@ -225,7 +246,8 @@ def _subset_proposals(
         found = subset_sums(target, amounts, p.max_items, min(deadline, time.monotonic() + 1.0))
         if found.timed_out and not found.solutions:
             notes.append((a, "the subset-sum search ran out of time for this line"))
-        score = 0.9 if len(found.solutions) == 1 and not found.timed_out else 0.6
+        unique = len(found.solutions) == 1 and not found.timed_out
+        score = 0.9 if unique and chance_hits(len(partners), p.max_items, target) <= CHANCE_LIMIT else 0.6
         for sol in found.solutions:
             for k in sol:
                 rows.append((proposal, a, partners[k], score))
@@ -270,6 +292,13 @@ def named_references(lines: pl.DataFrame) -> pl.DataFrame:
     return keys.filter(pl.col("ref_key").str.contains(r"\d") & (pl.col("ref_key").str.len_chars() >= 4)).unique()
 
 
+def _next_proposal(*frames: pl.DataFrame) -> int:
+    """The first proposal id after those of `frames` (Int64 row indexes; 0 when they hold none)."""
+    last = [f["proposal"].max() for f in frames]
+    ids = [x for x in last if isinstance(x, int)]
+    return max(ids) + 1 if ids else 0
+
+
 def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, comparable: pl.DataFrame) -> RuleResult:
     """Shared by batch (anchor = bank line) and partial payments (anchor = document)."""
     a_cents, o_cents = ("cents", "cents_item") if anchor == "line" else ("cents_item", "cents")
@@ -297,12 +326,13 @@ def _many(anchor: str, other: str, p: SubsetSearch, lines: pl.DataFrame, compara
         ]
     ).unique(["line", "item"])
     grouped = _groups_summing(by_ref, anchor, other, a_cents, o_cents, 0.98)
-    done = grouped[anchor].unique()
-    by_party = candidate_pairs(["cur", "cp_key"]).filter(~pl.col(anchor).is_in(done.implode()))
-    last = grouped["proposal"].max()  # Int64 row indexes: an int, or None when nothing was grouped
-    n0 = last + 1 if isinstance(last, int) else 0
-    searched, notes = _subset_proposals(by_party, anchor, other, a_cents, o_cents, p, n0)
-    props = pl.concat([grouped.select(list(PROPOSALS)), searched.select(list(PROPOSALS))])
+    by_party = candidate_pairs(["cur", "cp_key"]).filter(~pl.col(anchor).is_in(grouped[anchor].unique().implode()))
+    # all of the counterparty's partners of one day add up: a transfer its cash application booked in full
+    one_day = _groups_summing(by_party, anchor, other, a_cents, o_cents, 0.92, by=("days",))
+    one_day = one_day.with_columns(pl.col("proposal") + _next_proposal(grouped))
+    by_party = by_party.filter(~pl.col(anchor).is_in(one_day[anchor].unique().implode()))
+    searched, notes = _subset_proposals(by_party, anchor, other, a_cents, o_cents, p, _next_proposal(one_day, grouped))
+    props = pl.concat([f.select(list(PROPOSALS)) for f in (grouped, one_day, searched)])
     return RuleResult(props, pl.DataFrame(notes, schema=NOTES, orient="row"))
 
 

@@ -13,6 +13,7 @@ FILES = (
     "activities.yaml",
     "allocations.yaml",
     "matching.yaml",
+    "planning.yaml",
 )
 
 

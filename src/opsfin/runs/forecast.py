@@ -142,6 +142,9 @@ def forecast_demand(
             t.backend.disconnect()
     rows = plan_rows(result, version)
     load_id = f"FORECAST-{version}"
+    from .plan_versions import ensure_writable
+
+    ensure_writable(ws, version, "forecast", actor)  # registered as a draft forecast; refused when read-only
     with ws.connect(read_only=False) as con:
         _store(con, ws, version, rows, load_id, f"{month:%Y-%m}", actor)
     stored = StoredForecast(version, result, rows, load_id)

@@ -186,10 +186,13 @@ def decide_bank(db: AppDB, actor: str, match_id: str, decision: str, run: BankRe
 def run_evaluation(ws: WorkspaceFolder) -> dict:
     """Both engines, without earlier decisions, scored against the workspace's truth/ (matching/evaluate.py)."""
     from ..matching.evaluate import (
+        load_bank_kinds,
         load_bank_truth,
         load_invoice_truth,
         score_bank,
+        score_bank_kinds,
         score_invoices,
+        shares,
         verdict,
     )
 
@@ -198,6 +201,8 @@ def run_evaluation(ws: WorkspaceFolder) -> dict:
     with reading_tables(ws) as t:
         seen = read_open_items(t, ws.settings.base_currency, None, None).select("doc_type", "doc_id")
     bank_scores = score_bank(bank, bank_truth, seen)
+    bank_scores["shares"] = shares(bank.summary)
+    bank_scores["by_kind"] = score_bank_kinds(bank, bank_truth, load_bank_kinds(ws.truth_dir))
     invoice_scores = score_invoices(run_invoices(ws, use_app_db=False), invoice_truth)
     return {
         "bank": bank_scores,

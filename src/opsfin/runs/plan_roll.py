@@ -57,7 +57,8 @@ def roll_forecast(
 
     with reading_tables(ws) as t:
         check_as_of(t, month)  # a month the shipments have not reached is refused before anything is written
-    ensure_writable(ws, version, "forecast", actor)  # refused before the forecast is made, not after
+    # refused before the forecast is made, not after; a new fc-YYYY-MM is registered with its as_of month
+    ensure_writable(ws, version, "forecast", actor, based_on=demand, as_of=month)
     if not _stored_forecast(ws, demand):
         if progress:
             progress(f"demand forecast {demand} (as of {month:%Y-%m}, {horizon} months)")

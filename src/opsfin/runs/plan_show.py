@@ -6,8 +6,9 @@ with the actuals.
 - `capacity`: plan_capacity, per work centre and month.
 - `balances`: plan_balances' month-end balances (every role but the cash-flow ones); `cash`: its cash-flow
   roles (`cash_in`, `cash_out`, `net_cash_flow`, any role starting with `cash`).
-- `vs`: a version adds `vs` (its value on the same key) and `delta` (this version's minus it); a key only
-  one side has counts 0 on the other. A version with volumes but no stored P&L (an approved budget
+- `vs`: a version adds `vs` (its value on the same key) and `delta` (this version's minus it), over this
+  version's months; within a month the other has rows for, a key only one side has counts 0 on the other;
+  a month the other has no rows for has `vs` and `delta` null (nothing to compare with). A version with volumes but no stored P&L (an approved budget
   never built as a plan) is computed for the comparison, not stored. `actual` is the books' P&L for the
   same months, as `plan build --volumes actual` computes it (P&L only)."""
 
@@ -153,10 +154,13 @@ def _computed_pnl(ws: WorkspaceFolder, source: str, months: list[dt.date], label
 
 
 def _side_by_side(mine: pl.DataFrame, other: pl.DataFrame, what: str) -> pl.DataFrame:
-    """`mine` with `vs` (the other's value on the same key) and `delta`; keys of one side only count 0."""
+    """`mine` with `vs` (the other's value on the same key) and `delta`, over `mine`'s months; keys of one
+    side only count 0; months `other` has no rows for have `vs` and `delta` null."""
     value = VALUE_OF[what]
     keys = [c for c in mine.columns if c not in ("version", *_measures(what))]
-    theirs = other.select(*keys, pl.col(value).alias("vs"))
+    covered = other["period"].unique().to_list()
+    theirs = other.filter(pl.col("period").is_in(mine["period"].unique().to_list()))
+    theirs = theirs.select(*keys, pl.col(value).alias("vs"))
     joined = mine.join(theirs, on=keys, how="full", coalesce=True, nulls_equal=True)
     version = mine["version"][0]
     zero = pl.lit(0, dtype=mine.schema[value])
@@ -165,6 +169,8 @@ def _side_by_side(mine: pl.DataFrame, other: pl.DataFrame, what: str) -> pl.Data
         pl.col(value).fill_null(zero),
         pl.col("vs").cast(mine.schema[value]).fill_null(zero),
     )
+    compared = pl.col("period").is_in(covered)
+    joined = joined.with_columns(pl.when(compared).then(pl.col("vs")).otherwise(None).alias("vs"))
     joined = joined.with_columns(delta=pl.col(value) - pl.col("vs"))
     joined = _in_order(joined, what)
     if value == "amount":

@@ -10,6 +10,7 @@ versions found in the warehouse).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -39,16 +40,25 @@ def version_status(ws: WorkspaceFolder, version: str) -> str | None:
     return None if row is None else str(row["status"])
 
 
-def ensure_writable(ws: WorkspaceFolder, version: str, kind: str, actor: str) -> None:
+def ensure_writable(
+    ws: WorkspaceFolder,
+    version: str,
+    kind: str,
+    actor: str,
+    *,
+    based_on: str | None = None,
+    as_of: dt.date | None = None,
+) -> None:
     """Refuse a write to a version that is submitted, approved or archived (UserError naming its status);
-    register a version the app database does not know as a draft of `kind` created by `actor`."""
+    register a version the app database does not know as a draft of `kind` created by `actor` (with
+    `based_on` and `as_of` when the writer knows them: a rolled forecast)."""
     check_version_name(version)
     check_kind(kind)
     db = open_app_db(ws)
     row = db.plan_version(version)
     if row is None:
         try:
-            row = db.create_plan_version(version, kind, actor, as_user=False)
+            row = db.create_plan_version(version, kind, actor, based_on=based_on, as_of=as_of, as_user=False)
         except PlanConflict:  # another writer registered it a moment ago: judge its status
             row = db.plan_version(version)
     if row is not None and row["status"] in READ_ONLY:

@@ -277,6 +277,7 @@ def _add_routers(app: FastAPI) -> None:
         api_forecast,
         api_guardrails,
         api_matching,
+        api_plans,
         pages,
         pages_forecast,
         pages_forms,
@@ -288,10 +289,24 @@ def _add_routers(app: FastAPI) -> None:
     app.include_router(api_guardrails.router)
     app.include_router(api_matching.router)
     app.include_router(api_forecast.router)
+    app.include_router(api_plans.router)
     app.include_router(pages.router)
     app.include_router(pages_forms.router)
     app.include_router(pages_matching.router)
     app.include_router(pages_forecast.router)
+    from . import pages_upload  # the Data page's upload, as `opsfin ingest` (docs/web.md "Data")
+
+    app.include_router(pages_upload.router)
+    from . import plant_view  # what a plant made (docs/web.md "A plant's view")
+
+    app.include_router(plant_view.router)
+    from . import plan_files  # budgets in Excel: download and upload (docs/planning-excel.md)
+
+    app.include_router(plan_files.router)
+    app.include_router(plan_files.api_router)
+    from . import pages_plan  # the Plan page (docs/web.md "Plan")
+
+    app.include_router(pages_plan.router)
 
 
 def _add_api_docs_and_health(app: FastAPI, ws) -> None:

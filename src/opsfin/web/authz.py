@@ -29,6 +29,9 @@ PERMISSIONS: dict[str, str] = {
     "edit_guardrails": "controller",
     "manage_actions": "controller",  # create, update, confirm actions
     "decide_matches": "controller",  # confirm or reject matches
+    "load_data": "controller",  # upload a file on the Data page, as `opsfin ingest` (unscoped users)
+    "submit_plans": "analyst",  # create and submit plan versions (unscoped users: appdb/plans.py)
+    "approve_plans": "controller",  # approve, reject, archive plan versions (never one's own submission)
     "manage_users": "admin",  # users and tokens
     "read_audit": "admin",
 }

@@ -46,7 +46,7 @@ class ResultCache:
         return [wh, wh.with_name(wh.name + ".wal"), *sorted(self.ws.model_dir.glob("*.yaml"))]
 
     def _stat_key(self) -> tuple:
-        out = []
+        out: list[tuple[str, int | None, int | None]] = []
         for p in self._files():
             try:
                 st = p.stat()
@@ -106,6 +106,12 @@ class ResultCache:
                     self._entries.popitem(last=False)
                 self._inflight.pop(full, None)
             return value
+
+    def holds(self, key: Hashable) -> bool:
+        """Whether `key` has a value for the current signature."""
+        full = (self.signature(), key)
+        with self._lock:
+            return full in self._entries
 
     def clear(self) -> None:
         with self._lock:

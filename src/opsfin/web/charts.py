@@ -14,7 +14,10 @@ from ..present.formatters import TICK_FORMATS, format_value
 
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 GOOD, BAD, TOTAL = "#2e7d32", "#c62828", "#37474f"
-SCALE = [[0, "#c62828"], [0.5, "#fdd835"], [1, "#2e7d32"]]  # low red, high green
+# cividis: a scale readers with any colour vision see the same way (dark blue low, yellow high), never red
+# against green; a cell without a value is grey and says so
+SCALE = "Cividis"
+EMPTY_CELL, EMPTY_TEXT = "#eceff1", "no data"
 
 
 def _layout(title: str, **kw: Any) -> dict[str, Any]:
@@ -60,15 +63,20 @@ def heatmap(
         "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
         "colorbar": {"tickformat": TICK_FORMATS[kind], "thickness": 14},
     }
-    return {
-        "data": [trace],
-        "layout": _layout(
-            title,
-            height=100 + 36 * max(len(rows), 3),
-            yaxis={"autorange": "reversed"},
-            margin={"l": 100, "r": 20, "t": 40, "b": 40},
-        ),
-    }
+    empty = [
+        {"x": c, "y": r, "text": EMPTY_TEXT, "showarrow": False, "font": {"size": 11, "color": "#546e7a"}}
+        for r, line in zip(rows, z, strict=True)
+        for c, v in zip(columns, line, strict=True)
+        if v is None
+    ]
+    layout = _layout(
+        title,
+        height=100 + 36 * max(len(rows), 3),
+        yaxis={"autorange": "reversed"},
+        margin={"l": 100, "r": 20, "t": 40, "b": 40},
+        annotations=empty,
+    )
+    return {"data": [trace], "layout": layout | {"plot_bgcolor": EMPTY_CELL}}
 
 
 def lines(
@@ -77,8 +85,10 @@ def lines(
     links: dict[str, str] | None = None,
     percent: bool = False,
     unit: str = "",
+    bands: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """One line per series name: [(x, y), …]; a click opens the series' link. `unit` titles the value axis."""
+    """One line per series name: [(x, y), …]; a click opens the series' link. `unit` titles the value axis;
+    `bands` ({low, high, label}, a bound None when open) are drawn behind the lines (the guardrails)."""
     data = []
     for name, points in series.items():
         data.append(
@@ -94,10 +104,45 @@ def lines(
     yaxis: dict[str, Any] = {"tickformat": TICK_FORMATS["ratio"]} if percent else {}
     if unit:
         yaxis["title"] = {"text": unit}
-    return {
-        "data": data,
-        "layout": _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"}, xaxis={"type": "category"}),
-    }
+    layout = _layout(title, height=320, yaxis=yaxis, legend={"orientation": "h"}, xaxis={"type": "category"})
+    if bands:
+        layout |= guardrail_shapes(bands)
+    return {"data": data, "layout": layout}
+
+
+GUARDRAIL_FILL, GUARDRAIL_LINE = "rgba(0, 114, 178, 0.10)", "#0072b2"
+
+
+def guardrail_shapes(bands: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Plotly shapes and labels of guardrail bands: a dashed line at each bound, the band between two
+    bounds shaded, across the whole x axis."""
+    shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    across = {"xref": "paper", "x0": 0, "x1": 1, "yref": "y", "layer": "below"}
+    for band in bands:
+        low, high = _num(band.get("low")), _num(band.get("high"))
+        if low is not None and high is not None:
+            shapes.append(
+                across | {"type": "rect", "y0": low, "y1": high, "fillcolor": GUARDRAIL_FILL, "line": {"width": 0}}
+            )
+        for bound in (b for b in (low, high) if b is not None):
+            line = {"color": GUARDRAIL_LINE, "width": 1.5, "dash": "dash"}
+            shapes.append(across | {"type": "line", "y0": bound, "y1": bound, "line": line})
+        top = high if high is not None else low
+        notes.append(
+            {
+                "xref": "paper",
+                "x": 1,
+                "xanchor": "right",
+                "yref": "y",
+                "y": top,
+                "yanchor": "bottom",
+                "text": band.get("label", "guardrail"),
+                "showarrow": False,
+                "font": {"size": 11, "color": GUARDRAIL_LINE},
+            }
+        )
+    return {"shapes": shapes, "annotations": notes}
 
 
 def _label(x: Any) -> str:
@@ -243,3 +288,68 @@ def forecast_band(
     legend = {"orientation": "h", "x": 0, "y": -0.42, "yanchor": "top"}  # below the month labels
     margin = {"l": 60, "r": 20, "t": 40, "b": 110}
     return {"data": data, "layout": _layout(title, height=340, yaxis=yaxis, xaxis=xaxis, legend=legend, margin=margin)}
+
+
+# ---------------------------------------------------------------- the Plan page (docs/web.md "Plan")
+OVERLOAD_MARK = "#000000"
+
+
+def utilization_heatmap(
+    title: str,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: dict[tuple[str, str], float | None],
+) -> dict[str, Any]:
+    """Projected utilization of work centres (rows) by month (columns) on the colour-blind safe Cividis
+    scale, 0 to at least 120 %; a cell over 100 % is labelled "▲ 112%" and outlined, an empty cell (no
+    plan row) is labelled "no plan"."""
+    z = [[values.get((r, c)) for c in columns] for r in rows]
+    text = [
+        ["no plan" if v is None else ("▲ " if v > 1 else "") + format_value(v, "ratio") for v in line] for line in z
+    ]
+    peak = max((v for line in z for v in line if v is not None), default=1.0)
+    trace = {
+        "type": "heatmap",
+        "x": list(columns),
+        "y": list(rows),
+        "z": z,
+        "text": text,
+        "texttemplate": "%{text}",
+        "colorscale": "Cividis",
+        "zmin": 0,
+        "zmax": max(1.2, peak),
+        "hoverongaps": False,
+        "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
+        "colorbar": {"tickformat": TICK_FORMATS["ratio"], "thickness": 14, "title": {"text": "utilization"}},
+    }
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "y",
+            "x0": i - 0.5,
+            "x1": i + 0.5,
+            "y0": j - 0.5,
+            "y1": j + 0.5,
+            "line": {"color": OVERLOAD_MARK, "width": 3},
+        }
+        for j, line in enumerate(z)
+        for i, v in enumerate(line)
+        if v is not None and v > 1
+    ]
+    empty = [
+        {"x": columns[i], "y": rows[j], "text": "no plan", "showarrow": False, "font": {"color": TOTAL}}
+        for j, line in enumerate(z)
+        for i, v in enumerate(line)
+        if v is None
+    ]
+    layout = _layout(
+        title,
+        height=120 + 36 * max(len(rows), 3),
+        yaxis={"autorange": "reversed", "type": "category"},
+        xaxis={"type": "category"},
+        margin={"l": 100, "r": 20, "t": 40, "b": 60},
+        shapes=shapes,
+        annotations=empty,
+    )
+    return {"data": [trace], "layout": layout}

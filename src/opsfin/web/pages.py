@@ -15,14 +15,17 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ..appdb.records import ACTION_STATUSES, OPEN_STATUSES
+from ..canonical.tables import TABLES as CANONICAL_TABLES
 from ..jsonout import json_default
-from ..present.formatters import format_value, kind_of_unit
+from ..present.formatters import format_value, format_with_unit, kind_of_unit
+from ..present.kpi_figures import bound_input, bound_suffix
 from ..present.labels import label
 from ..present.units import value_kind
-from . import guardrails, pages_data, queries, subjects
+from . import downloads, guardrails, pages_data, queries, subjects
 from .api_collab import ActionId
 from .auth import identify
 from .authz import Grant, authorize, can
+from .names import member_name, name_of
 from .problems import Problem
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +70,14 @@ def chart_json(figure: dict | None) -> Markup:
     return Markup(json.dumps(figure, default=json_default).replace("</", "<\\/")) if figure else Markup("null")
 
 
+def band_value(bound: Any, unit: str) -> str:
+    """A guardrail bound as the tile writes its KPI (`33.0%`, `55.0 days`); '' for an open side."""
+    return format_with_unit(bound, unit) if isinstance(bound, int | float) else ""
+
+
 templates.env.filters.update(money=money, number=number, cell=cell, chart=chart_json, label=label)
+templates.env.filters.update(band_value=band_value, bound_input=bound_input, bound_suffix=bound_suffix)
+templates.env.filters.update(member_name=member_name, name_of=name_of)
 templates.env.globals.update(can=can)
 
 
@@ -105,7 +115,22 @@ def render(
         "base_currency": state(request).ws.settings.base_currency,
         "path": request.url.path,
     }
+    if status == 200 and downloads.wants_file(template, request.query_params):  # a table as CSV or xlsx
+        # the page's table as a file: a download, not HTML, on the page's own URL (downloads.py)
+        return downloads.file_response(template, request.query_params, base | context)  # type: ignore[return-value]
     return templates.TemplateResponse(request, template, base | context, status_code=status)
+
+
+SECTIONS = {"/kpis/": "overview", "/plans": "plan", "/reconciliation": "reconciliation", "/admin": "admin"}
+
+
+def section_of(path: str) -> str:
+    """The navigation entry a path belongs to (`/variances/rows` → variances), '' for none: an error page
+    keeps its place in the navigation."""
+    for prefix, key in SECTIONS.items():
+        if path.startswith(prefix):
+            return key
+    return next((key for key, href, _ in NAV if href != "/" and path.startswith(href)), "")
 
 
 def error_page(request: Request, problem: Problem) -> Response:
@@ -121,7 +146,7 @@ def error_page(request: Request, problem: Problem) -> Response:
             "problem": problem,
             "user": caller.user if caller else None,
             "nav": NAV,
-            "active": "",
+            "active": section_of(request.url.path),
             "csrf": caller.csrf_token if caller else None,
             "view": None,
             "site_names": {},
@@ -462,6 +487,7 @@ def data_page(
     site: SiteQ = None,
     load: str | None = None,
     table: str | None = None,
+    uploaded: str | None = None,
 ) -> Response:
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
@@ -480,10 +506,13 @@ def data_page(
         loads_error=loads_error,
         latest_load=max(finished) if finished else None,
         quarantine=(rows or [])[:500],
+        all_quarantine=rows or [],
         quarantine_count=len(rows or []),
         quarantine_error=q_error,
         load=load,
         table=table,
+        uploaded=[r for r in loads or [] if r["load_id"] == uploaded] if uploaded else [],
+        tables=[t.name for t in CANONICAL_TABLES if t.group != "system"],
     )
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from ..alerts.model import SEVERITY_ORDER
 from ..core.periods import add_months, parse_month
 from ..errors import UserError, api_name
-from . import charts, queries
+from ..present.kpi_figures import part_headers, part_text
+from . import charts, kpi_context, names, plant_view, queries
 from .authz import Grant
 from .problems import Problem
 from .results import Results
@@ -152,6 +154,11 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
     currency = results.ws.settings.base_currency
     guardrails = results.guardrails()
     tiles = []
+    if not grant.scoped:  # every tile's series on one connection (a scoped user's filter is kpi_rows' to set)
+        ids = [
+            e["id"] for e in queries.catalog_rows(results, grant) if not view.site or "site" in catalog[e["id"]].dims
+        ]
+        results.prefetch_kpis(ids, (("site", (view.site,)),) if view.site else ())
     for entry in queries.catalog_rows(results, grant):
         kpi = catalog[entry["id"]]
         if view.site and "site" not in kpi.dims:
@@ -164,8 +171,10 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
         band = band_text(guardrails, kpi)
         status = severities[0] if severities else ("ok" if band and value is not None else "none")
         spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
+        bands = kpi_context.exact_first(kpi_context.applicable(guardrails, kpi.id, where), where)
         tiles.append(
-            {
+            kpi_context.tile_context(kpi, series, view.period, bands, currency)
+            | {
                 "id": kpi.id,
                 "name": kpi.name,
                 "unit": kpi.unit,
@@ -192,9 +201,15 @@ def overview(results: Results, grant: Grant, view: View, db, today: dt.date | No
     if view.site:
         overdue = [a for a in overdue if a.get("site") == view.site]
     tiles = kpi_tiles(results, grant, view, period_alerts)
+    # a plant without sales is shown what applies to a plant instead of a gross margin (web/plant_view.py)
+    plant = None
+    if plant_view.plant_sites(grant, view) and any(t["id"] == "revenue" and t["no_data"] for t in tiles):
+        tiles = [t for t in tiles if t["id"] not in plant_view.SALES_TILES]
+        plant = {"sites": plant_view.plant_sites(grant, view), "url": link("/plant", view)}  # its own page: costing
     # a KPI without a value in the last twelve months at the view's sites (a plant has no sales, no picks)
     # is named in one line instead of an empty tile
     return {
+        "plant": plant,
         "tiles": [t for t in tiles if not t["no_data"]],
         "no_data": [t for t in tiles if t["no_data"]],
         "alerts": top,
@@ -257,6 +272,8 @@ def kpi_detail(
                 "value": r["value"],
                 "numerator": r["numerator"],
                 "denominator": r["denominator"],
+                "numerator_text": part_text(kpi.id, "numerator", r["numerator"]),
+                "denominator_text": part_text(kpi.id, "denominator", r["denominator"]),
                 "text": kpi_text(r["value"], kpi.unit, results.ws.settings.base_currency),
                 "url": url,
             }
@@ -264,13 +281,23 @@ def kpi_detail(
     months = set(view.trailing(24))
     trend = [(r["period_start"], r["value"]) for r in trend_rows or [] if r["period_start"] in months]
     unit = results.ws.settings.base_currency if kpi.unit == "money" else "" if kpi.unit == "ratio" else kpi.unit
+    bands = kpi_context.applicable(results.guardrails(), kpi.id, where)
     chart = (
-        charts.lines(f"{kpi.name} by month", {kpi.name: trend}, percent=kpi.unit == "ratio", unit=unit)
+        charts.lines(
+            f"{kpi.name} by month",
+            {kpi.name: trend},
+            percent=kpi.unit == "ratio",
+            unit=unit,
+            bands=kpi_context.chart_bands(bands, kpi.unit),
+        )
         if trend
         else None
     )
     other_dims = sorted(d for d in kpi.dims if d != by and d not in where)
+    numerator_header, denominator_header = part_headers(kpi.id, results.ws.settings.base_currency)
     return {
+        "numerator_header": numerator_header,
+        "denominator_header": denominator_header,
         "kpi": kpi,
         "by": by,
         "where": where,
@@ -390,32 +417,31 @@ UE_MONEY = {
 }
 
 
+# the columns a footing adds up (per-unit figures and the CM ratio do not add)
+UE_TOTALS = ("revenue", "material", "labor", "energy", "variable_overhead", "fixed_overhead", "contribution_margin")
+
+
 def unit_economics(results: Results, grant: Grant, view: View, by: str, product: str | None = None) -> dict:
     rows, error = attempt(queries.unit_economics_rows, results, grant, by, view.start, view.end, "product", view.site)
     rows = rows or []
     if product:
         rows = [r for r in rows if r.get("product_id") == product]
-    ranking_rows, _ = attempt(
-        queries.unit_economics_rows,
-        results,
-        grant,
-        "product",
-        view.start,
-        view.end,
-        "product",
-        view.site,
-    )
-    ranked: dict[str, Any] = {}
-    for r in ranking_rows or []:  # a site-limited view splits products by site: show each product-site
-        label = r["product_id"] + (f" @ {r['site_id']}" if "site_id" in r and (grant.scoped or view.site) else "")
-        ranked[label] = r
-    top = sorted(ranked.items(), key=lambda kv: kv[1]["contribution_margin"], reverse=True)[:15]
+    # the ranking follows "By": the rows of the table, each group named by its members (`FG-001 · Early`)
+    keys = [c for c in (rows[0].keys() if rows else []) if c.endswith("_id")]
+    every = names.member_names(results) if rows else {}
+    known = {k: every.get(names.dimension_of(k) or "", {}) for k in keys}
+    top = sorted(rows, key=lambda r: r["contribution_margin"], reverse=True)[:15]
     chart = (
         charts.bars(
-            f"Contribution margin ranking, {view.month}",
-            [k for k, _ in top],
-            [v["contribution_margin"] for _, v in top],
-            [link("/unit-economics", view, by="product,shift", product=v["product_id"]) for _, v in top],
+            f"Contribution margin ranking by {by.replace(',', ' and ')}, {view.month}",
+            [" · ".join(names.with_name(r[k], known.get(k, {}).get(str(r[k]))) for k in keys) for r in top],
+            [r["contribution_margin"] for r in top],
+            [
+                link("/unit-economics", view, by="product,shift", product=r["product_id"])
+                if "product_id" in r and "shift_id" not in r
+                else ""
+                for r in top
+            ],
             unit=results.ws.settings.base_currency,
         )
         if top
@@ -424,7 +450,10 @@ def unit_economics(results: Results, grant: Grant, view: View, by: str, product:
     currency = results.ws.settings.base_currency
     columns = [c for c in (rows[0].keys() if rows else []) if c != "cost_basis"]
     labels = {c: UE_LABELS.get(c, c.replace("_", " ")) + (f" ({currency})" if c in UE_MONEY else "") for c in columns}
-    return {"rows": rows, "error": error, "chart": chart, "columns": columns, "labels": labels}
+    totals = {c: sum((r[c] for r in rows if r[c] is not None), Decimal(0)) for c in UE_TOTALS if c in columns}
+    if "units" in columns:
+        totals["units"] = sum(r["units"] or 0 for r in rows)
+    return {"rows": rows, "error": error, "chart": chart, "columns": columns, "labels": labels, "totals": totals}
 
 
 # ---------------------------------------------------------------- variances
@@ -524,6 +553,8 @@ def _category_split(
     return {
         "split_by": split_by,
         "members": members,
+        # the footing of the table: the members add up to the category (docs/variances.md "Splits")
+        "split_total": sum((r["amount"] for r in members), Decimal(0)) if members else None,
         "split_error": split_error,
         "split_chart": charts.bars(
             f"{category} by {split_by}, {view.month}",
@@ -553,6 +584,7 @@ def variance_source_rows(
     rows = rows or []
     return {
         "rows": rows[:limit],
+        "all_rows": rows,  # for the download (downloads.py)
         "count": len(rows),
         "error": error,
         "columns": list(rows[0].keys()) if rows else [],

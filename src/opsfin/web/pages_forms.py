@@ -175,16 +175,21 @@ def _money(value: str, field: str) -> Decimal:
     return amount
 
 
-def _bound(value: str | None, field: str) -> float | None:
+def _bound(value: str | None, field: str, unit: str | None = None) -> float | None:
+    """A guardrail bound typed in the form; with `unit="percent"` it is a ratio in % (33 → 0.33)."""
     if value is None or not value.strip():
         return None
+    percent = unit == "percent"
+    text = value.strip().replace(",", "").removesuffix("%").strip() if percent else value.strip().replace(",", "")
     try:
-        number = float(value.strip().replace(",", ""))
-    except ValueError:
-        raise Problem(400, f"{field} {value!r}: give a number (a fraction for ratios: 0.08, not 8%)") from None
-    if not math.isfinite(number):
+        number = Decimal(text)
+    except ArithmeticError:
+        hint = "a percentage for ratios: 8 for 8%" if percent else "a fraction for ratios: 0.08, not 8%"
+        raise Problem(400, f"{field} {value!r}: give a number ({hint})") from None
+    bound = float(number / 100 if percent else number)
+    if not math.isfinite(bound):
         raise Problem(400, f"{field} {value!r}: give a finite number")
-    return number
+    return bound
 
 
 @router.post("/actions")
@@ -260,11 +265,12 @@ def guardrail_submit(
     max: OptText = None,
     severity: OptText = None,
     owner: OptText = None,  # noqa: A002
+    unit: OptText = None,  # "percent": the page shows a ratio's band in % (33.0 for 0.33)
     next: Text = "/",
 ) -> Response:  # noqa: A002
     caller = form_caller(request, csrf_token, "edit_guardrails")
     state = request.app.state.opsfin
-    changes = {"min": _bound(min, "min"), "max": _bound(max, "max")}
+    changes = {"min": _bound(min, "min", unit), "max": _bound(max, "max", unit)}
     if severity:
         changes["severity"] = severity
     if owner is not None and owner.strip():

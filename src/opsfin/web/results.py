@@ -61,6 +61,25 @@ class Results:
 
         return self.cache.get(("kpi", kpi, grain, by, where, start, end), build)
 
+    def prefetch_kpis(self, kpis: list[str], where: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> None:
+        """Fill the cache entries of `kpi(k, "month", (), where)` for every KPI of `kpis` not cached yet, on one
+        warehouse connection (the overview's tiles: one connection instead of one per KPI). Each entry holds
+        what `ws.kpi([k], …)` returns; a KPI that fails is left out, so its own call reports the error."""
+        from ..kpis import combine, compute
+
+        keys = {k: ("kpi", k, "month", (), where, None, None) for k in kpis}
+        todo = [k for k in kpis if not self.cache.holds(keys[k])]
+        if not todo:
+            return
+        filters = {d: list(v) for d, v in where}
+        with self.ws.engine_tables() as t:
+            for k in todo:
+                try:
+                    rows = combine(compute(t, [k], "month", [], filters, catalog=self.catalog())).to_dicts()
+                except Exception:  # noqa: BLE001, S112 - the KPI's own call computes it again and reports the error
+                    continue
+                self.cache.get(keys[k], lambda rows=rows: rows)
+
     def alerts(self, start: str | None = None, end: str | None = None) -> list:
         from ..runs.alerts import run_alerts
 
