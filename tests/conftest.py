@@ -17,6 +17,17 @@ def workspace(tmp_path):
 # ---------------------------------------------------------------- ingest fixtures (end)
 
 
+@pytest.fixture
+def cheap_password_hashes(monkeypatch):
+    """Hash the passwords of the people a test adds at argon2's lowest cost, for tests not about passwords
+    (`pytestmark = pytest.mark.usefixtures("cheap_password_hashes")`)."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(
+        "opsfin.appdb.people.hash_password", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash
+    )
+
+
 # ---------------------------------------------------------------- demo fixtures (begin)
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):

@@ -52,6 +52,21 @@ def chromium_path() -> str:
     return path
 
 
+@contextmanager
+def headless_chromium():
+    """A headless Chromium through Playwright (skip/fail without it, as `chromium_path`), closed after."""
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=path,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
 def shared_file(relative: str) -> Path:
     """A file under ../shared/data, or skip/fail when it is not there."""
     path = SHARED_DATA / relative

@@ -18,17 +18,10 @@ import pytest
 from opsfin.alerts import parse_guardrails
 from opsfin.alerts.forecast_breach import PlanVersion, check_forecast
 from opsfin.kpis import KPI_BY_ID
+from opsfin.planning.capacity import CAPACITY_SCHEMA
 
 D = dt.date
 MAY, JUN, JUL = D(2025, 5, 1), D(2025, 6, 1), D(2025, 7, 1)
-CAPACITY_SCHEMA = {
-    "period": pl.Date,
-    "work_center_id": pl.Utf8,
-    "required_hours": pl.Float64,
-    "available_hours": pl.Float64,
-    "utilization": pl.Float64,
-    "overtime_hours": pl.Float64,
-}
 MONEY = pl.Decimal(18, 2)
 
 

@@ -76,6 +76,11 @@ weights = st.one_of(
     st.none(),
     st.sampled_from([0.0, -1.0, 0.1, 0.2, 0.3, 7.9, 1.0, 2.0]),
     st.floats(min_value=0, max_value=1000, allow_nan=False).map(lambda w: round(w, 2)),
+    # up to 9 decimals are read on the frame, more (0.1 + 0.2, an arbitrary float) one value at a time
+    st.tuples(st.floats(min_value=0, max_value=1000, allow_nan=False), st.integers(0, 12)).map(
+        lambda wp: round(wp[0], wp[1])
+    ),
+    st.sampled_from([0.1 + 0.2, 1 / 3, 5.1000000000000005, 1e-9, 123.456789012]),
 )
 
 

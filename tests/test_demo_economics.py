@@ -7,6 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+# written out here, not imported from the code, so that a wrong list in the code cannot pass unnoticed
 COGS_ROLES = (
     "cogs",
     "variance_material_price",

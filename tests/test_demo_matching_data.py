@@ -11,6 +11,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from bank_frames import BANK_SCHEMA as BANK
+from bank_frames import ITEM_SCHEMA as ITEMS
 from opsfin.demo.receipts import FEES, HARD_KINDS
 from opsfin.matching import default_config, reconcile
 from opsfin.runs.matching import run_evaluation
@@ -159,25 +161,6 @@ def test_the_eval_scores_each_kind_and_keeps_precision_on_tiny(scores, truth):
 # ------------------------------------------------------------------ the one-day rule of batch payments, by hand
 
 D = dt.date(2024, 3, 8)
-BANK = {
-    "bank_txn_id": pl.String,
-    "booking_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
-ITEMS = {
-    "doc_type": pl.String,
-    "doc_id": pl.String,
-    "doc_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
 
 
 def reconcile_by_hand(line_amount: str, receipts: list[tuple[str, int, str]]):

@@ -14,6 +14,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from bank_frames import BANK_SCHEMA as BANK
+from bank_frames import ITEM_BASE_SCHEMA as ITEMS
 from cli_support import run_cli as cli
 from opsfin.ingest import ingest_file
 from opsfin.matching import (
@@ -27,26 +29,6 @@ from opsfin.matching.ids import bank_match_id
 from opsfin.runs.matching import run_bank
 
 D = dt.date(2024, 3, 4)
-BANK = {
-    "bank_txn_id": pl.String,
-    "booking_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
-ITEMS = {
-    "doc_type": pl.String,
-    "doc_id": pl.String,
-    "doc_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "amount_base": pl.Decimal(18, 2),
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
 
 
 def bank(*rows) -> pl.DataFrame:

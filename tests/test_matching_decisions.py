@@ -15,6 +15,8 @@ import pytest
 
 import opsfin
 from appdb_fixtures import app_db_url  # noqa: F401 - fixture: a fresh SQLite file or PostgreSQL schema
+from bank_frames import BANK_SCHEMA as SCHEMA_B
+from bank_frames import ITEM_SCHEMA as SCHEMA_I
 from opsfin.appdb import AppDB, open_app_db
 from opsfin.errors import UserError
 from opsfin.matching import BankDecisions, default_config, exception_queue, reconcile
@@ -148,25 +150,6 @@ def test_invoice_line_decisions(ws):
 
 # ------------------------------------------------------------------ AppDB directly, SQLite and PostgreSQL
 
-SCHEMA_B = {
-    "bank_txn_id": pl.String,
-    "booking_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
-SCHEMA_I = {
-    "doc_type": pl.String,
-    "doc_id": pl.String,
-    "doc_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
 D = dt.date(2024, 3, 4)
 
 

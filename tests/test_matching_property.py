@@ -19,30 +19,12 @@ import polars as pl
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from bank_frames import BANK_SCHEMA, ITEM_SCHEMA
 from opsfin.matching import BankDecisions, default_config, kept_frame, reconcile
 from opsfin.matching.rules import tolerance_cents
 
 D0 = dt.date(2024, 1, 1)
 CONFIG = default_config().bank
-BANK_SCHEMA = {
-    "bank_txn_id": pl.String,
-    "booking_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
-ITEM_SCHEMA = {
-    "doc_type": pl.String,
-    "doc_id": pl.String,
-    "doc_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
 
 cents = st.sampled_from([100_00, 120_00, 130_00, 250_00, 350_00, 999_95, 1000_00, -100_00, -250_00, 600_00, 400_00])
 party = st.sampled_from(["Acme GmbH", "ACME", "Zenith AG", "Müller GmbH", None])

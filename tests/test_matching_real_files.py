@@ -20,6 +20,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from bank_frames import ITEM_SCHEMA
 from opsfin.matching import default_config, reconcile
 from opsfin.matching.candidates import reference_key
 from opsfin.readers import read_document
@@ -35,18 +36,7 @@ def statement(request) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def no_documents() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "doc_type": pl.String,
-            "doc_id": pl.String,
-            "doc_date": pl.Date,
-            "amount": pl.Decimal(18, 2),
-            "currency": pl.String,
-            "counterparty": pl.String,
-            "reference": pl.String,
-            "description": pl.String,
-        }
-    )
+    return pl.DataFrame(schema=ITEM_SCHEMA)
 
 
 def mirrors(lines: pl.DataFrame, reference=None, amount_shift: Decimal = Decimal(0)) -> pl.DataFrame:

@@ -12,32 +12,14 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from bank_frames import BANK_SCHEMA
+from bank_frames import ITEM_BASE_SCHEMA as ITEM_SCHEMA
 from opsfin.errors import UserError
 from opsfin.matching import InvoiceTables, default_config, parse_config, reconcile, three_way_match
 from opsfin.matching.subset_sum import subset_sums
 from warehouse_rows import put
 
 D = dt.date(2024, 3, 4)
-BANK_SCHEMA = {
-    "bank_txn_id": pl.String,
-    "booking_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
-ITEM_SCHEMA = {
-    "doc_type": pl.String,
-    "doc_id": pl.String,
-    "doc_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "amount_base": pl.Decimal(18, 2),
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
 
 
 def bank(*rows) -> pl.DataFrame:

@@ -16,6 +16,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from bank_frames import BANK_SCHEMA as BANK
+from bank_frames import ITEM_SCHEMA as ITEMS
 from cli_support import run_cli
 from opsfin.appdb import open_app_db
 from opsfin.ingest import ingest_file
@@ -24,25 +26,6 @@ from opsfin.matching.ids import bank_match_id
 from opsfin.runs.matching import run_bank
 
 D = dt.date(2024, 3, 1)
-BANK = {
-    "bank_txn_id": pl.String,
-    "booking_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
-ITEMS = {
-    "doc_type": pl.String,
-    "doc_id": pl.String,
-    "doc_date": pl.Date,
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String,
-    "counterparty": pl.String,
-    "reference": pl.String,
-    "description": pl.String,
-}
 A = ("A", D + dt.timedelta(days=1), Decimal("100.00"), "EUR", "Acme", "INV-7", None)
 B = ("B", D + dt.timedelta(days=2), Decimal("100.00"), "EUR", "Acme", "INV-7", None)
 X = ("ar_receipt", "X", D, Decimal("100.00"), "EUR", "Acme", "INV-7", None)

@@ -156,13 +156,14 @@ def test_default_values_are_the_documented_ones(tmp_path):
     model = tmp_path / "model"
     write_default_model_files(model)
     bands = {(g.kpi, g.min, g.max, g.severity) for g in load_guardrails(model, KPI_BY_ID)}
-    assert bands == {
+    assert bands == {  # the table "Shipped guardrails" of docs/alerts.md
         ("overtime_share", None, 0.14, "warn"),
-        ("dio", 15, 45, "warn"),
-        ("maintenance_cost", None, 85000, "warn"),
-        ("oee", 0.33, None, "warn"),
-        ("support_utilization", 0.5, 0.95, "warn"),
+        ("dio", 20, 55, "warn"),
+        ("maintenance_cost", None, 60000, "info"),
+        ("oee", 0.65, None, "warn"),
+        ("support_utilization", 0.45, 0.95, "warn"),
         ("dso", None, 55, "stop"),
+        ("on_time_delivery", 0.85, None, "stop"),
         ("capacity_utilization", None, 1.0, "warn"),
         ("gross_margin", 0, None, "stop"),
     }

@@ -18,14 +18,8 @@ pytest_plugins = ("appdb_fixtures",)  # the app_db_url and db fixtures (SQLite a
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    """These tests are about plan versions, not passwords: hash the people's passwords at argon2's lowest cost."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "opsfin.appdb.people.hash_password", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash
-    )
+# these tests are about plan versions, not passwords
+pytestmark = pytest.mark.usefixtures("cheap_password_hashes")
 
 
 # name -> (role, sites)

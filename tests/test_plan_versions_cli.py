@@ -12,14 +12,8 @@ from opsfin.appdb import open_app_db
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    """These tests are about plan versions, not passwords: hash the people's passwords at argon2's lowest cost."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(
-        "opsfin.appdb.people.hash_password", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash
-    )
+# these tests are about plan versions, not passwords
+pytestmark = pytest.mark.usefixtures("cheap_password_hashes")
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import polars as pl
 import pytest
 
 from opsfin.planning.balances import ROLES, count_back, plan_balances
+from opsfin.planning.materials import RECEIPT_SCHEMA
 from opsfin.planning.operations import OperationsPlan
 from opsfin.planning.operations_config import BalancesConfig
 
@@ -121,14 +122,7 @@ def operations() -> OperationsPlan:
     )
     receipts = pl.DataFrame(
         [(m, "P1", "S1", "RM-1", 1.0, Decimal(a)) for m, a in ((MAR, "31000"), (APR, "30000"), (MAY, "46500"))],
-        schema={
-            "period": pl.Date,
-            "site_id": pl.Utf8,
-            "supplier_id": pl.Utf8,
-            "product_id": pl.Utf8,
-            "qty": pl.Float64,
-            "amount": MONEY,
-        },
+        schema=RECEIPT_SCHEMA,
         orient="row",
     )
     opening = pl.DataFrame([("W1", Decimal("43000"))], schema={"site_id": pl.Utf8, "amount": MONEY}, orient="row")

@@ -493,3 +493,50 @@ def test_an_invoice_with_credit_lines_splits_its_base_amount_by_the_one_cent_rul
         1: Decimal("15.00"),
         2: Decimal("-5.00"),
     }
+
+
+def test_foreign_invoices_are_converted_once_and_split_over_their_lines(hw):
+    """Two more USD invoices in late January, worked by hand (each invoice's net × its rate, half-even to the
+    cent, split over its lines by amount; the one cent rule):
+    - I4 on 01-16 (rate 0.90): lines 10.00, 20.00, 3.37 → net 33.37 × 0.9 = 30.033 → 30.03 = 3003 cents;
+      shares 899.91, 1799.82, 303.27 → floors 899, 1799, 303 (3001); the 2 missing cents go to the largest
+      remainders (.91, .82) → 9.00, 18.00, 3.03;
+    - I5 on 01-25 (rate 0.50) with a credit line: 10.01, −3.00 → net 7.01 × 0.5 = 3.505 → 3.50 (half to
+      even); shares 499.79, −149.79 → rounded down 499, −150 (349); the missing cent goes to the larger
+      remainder (.79, line 1) → 5.00, −1.50."""
+    from opsfin.costing.unit_economics import revenue_lines
+
+    with hw.connect() as con:
+        con.execute(
+            "INSERT INTO ar_invoices VALUES "
+            "('I4', 'C2', 'SO2', 'invoice', '2024-01-16', '2024-02-15', 'USD', 0, 33.37, 'HW'), "
+            "('I5', 'C2', 'SO2', 'invoice', '2024-01-25', '2024-02-24', 'USD', 0, 7.01, 'HW'); "
+            "INSERT INTO ar_invoice_lines VALUES ('I4', 1, 'FG-1', 1, 10, 10.00, 'HW'), "
+            "('I4', 2, 'FG-1', 1, 20, 20.00, 'HW'), ('I4', 3, 'FG-1', 1, 3.37, 3.37, 'HW'), "
+            "('I5', 1, 'FG-1', 1, 10.01, 10.01, 'HW'), ('I5', 2, 'FG-1', 1, -3, -3.00, 'HW')"
+        )
+    con = duckdb.connect(str(hw.warehouse_path), read_only=True)
+    try:
+        rows = revenue_lines(con, "EUR", dt.date(2024, 1, 16), dt.date(2024, 1, 31))
+    finally:
+        con.close()
+    assert [(r["invoice_id"], r["line"], r["revenue"]) for r in rows] == [
+        ("I4", 1, M("9.00")),
+        ("I4", 2, M("18.00")),
+        ("I4", 3, M("3.03")),
+        ("I5", 1, M("5.00")),
+        ("I5", 2, M("-1.50")),
+    ]
+
+
+def test_reads_are_compiled_once_and_still_read_new_rows(hw):
+    """The second run uses the SQL compiled by the first (no new entry in the compile cache) and still reads
+    the warehouse as it is now: 10 more units shipped to C1 on 01-20 → 60 + 30 + 10 = 100 units."""
+    from opsfin.costing import compiled
+
+    assert hw.unit_economics().row(0, named=True)["units"] == 90.0
+    known = set(compiled._SQL)
+    with hw.connect() as con:
+        con.execute("INSERT INTO shipments VALUES ('SH3', 'SO1', 1, 10, '2024-01-20', 'HW')")
+    assert hw.unit_economics().row(0, named=True)["units"] == 100.0
+    assert set(compiled._SQL) == known

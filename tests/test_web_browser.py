@@ -16,7 +16,7 @@ import pytest
 from opsfin.alerts.model import fmt_value
 from opsfin.web import create_app
 from opsfin.web.pages import money
-from services import chromium_path
+from services import headless_chromium
 from web_support import PASSWORD, add_people, copy_workspace, serve_in_thread
 
 PERIOD = "2024-04"
@@ -37,16 +37,8 @@ def server(tiny_demo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=path,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

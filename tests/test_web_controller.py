@@ -17,7 +17,7 @@ import pytest
 
 from opsfin.present.kpi_figures import bound_input, change_text, gap_text, part_headers
 from opsfin.web import create_app
-from web_support import PASSWORD, TestClient, add_people, add_quarantine, copy_workspace
+from web_support import TestClient, add_people, add_quarantine, copy_workspace, form_login
 
 PERIOD = "2024-04"
 APRIL, MARCH = dt.date(2024, 4, 1), dt.date(2024, 3, 1)
@@ -35,15 +35,7 @@ def env(tiny_demo, tmp_path_factory):
 
 
 def logged_in(client, name: str = "ada"):
-    client.cookies.clear()
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    answer = client.post(
-        "/login",
-        data={"name": name, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303
+    assert form_login(client, name).status_code == 303
     return client
 
 

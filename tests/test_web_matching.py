@@ -34,6 +34,7 @@ from web_support import (
     assert_problem,
     bearer,
     copy_workspace,
+    form_login,
     serve_in_thread,
 )
 
@@ -174,14 +175,7 @@ def competing_ids(env, w) -> tuple[str, str]:
 
 def login(client, name: str) -> str:
     """Log in through the form; returns the CSRF token of the session's pages."""
-    client.cookies.clear()
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    done = client.post(
-        "/login",
-        data={"name": name, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
+    done = form_login(client, name)
     assert done.status_code == 303, done.text
     page = client.get(f"/reconciliation?period={PERIOD}")
     return re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text).group(1)
@@ -692,17 +686,10 @@ def server(ws, tmp_path_factory):
 
 
 def test_a_controller_confirms_a_suggestion_in_the_browser(ws, server, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from services import headless_chromium
 
-    from services import chromium_path
-
-    path = chromium_path()
     base = server["base"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=path,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with headless_chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(15_000)
         page.goto(f"{base}/reconciliation?period={PERIOD}")
@@ -722,6 +709,5 @@ def test_a_controller_confirms_a_suggestion_in_the_browser(ws, server, tmp_path)
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(folder / "reconciliation-confirmed.png"), full_page=True)
-        browser.close()
     decided = server["db"].match_decisions("bank")
     assert [(d["match_id"], d["decision"], d["actor"]) for d in decided] == [(match_id, "confirmed", "carl")]

@@ -9,7 +9,7 @@ import pytest
 
 from opsfin.runs.planning import build_plan_version
 from opsfin.web import create_app
-from services import chromium_path
+from services import headless_chromium
 from web_support import PASSWORD, add_people, copy_workspace, serve_in_thread
 
 DRAFT = "S-browser"
@@ -35,16 +35,8 @@ def server(tiny_demo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=path,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 def test_an_analyst_submits_a_draft_from_the_plan_page(server, browser):

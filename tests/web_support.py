@@ -81,6 +81,18 @@ def add_people(url: str, login_attempts_per_minute: int = 5) -> tuple[AppDB, dic
     return db, tokens
 
 
+def form_login(client, name: str, password: str = PASSWORD, next_page: str = "/"):
+    """Log `name` in through the login form of a TestClient (its cookies cleared first); the answer."""
+    client.cookies.clear()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf_token": token, "next": next_page},
+        follow_redirects=False,
+    )
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -44,3 +46,22 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table) -
     finally:
         con.unregister("_opsfin_insert")
     return data.num_rows
+
+
+def written_load(
+    load_id: str, table_name: str, source: str, digest: str, rows: int, started: dt.datetime
+) -> dict[str, Any]:
+    """The `loads` row of `rows` rows an opsfin command wrote itself into `table_name` (a plan, a forecast,
+    a posting): every row read is accepted, none quarantined; finished now (UTC, naive as the table)."""
+    return {
+        "load_id": load_id,
+        "table_name": table_name,
+        "source": source,
+        "sha256": digest,
+        "rows_read": rows,
+        "rows_accepted": rows,
+        "rows_quarantined": 0,
+        "started_at": started,
+        "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        "status": "loaded",
+    }

@@ -17,18 +17,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .money import exact_ratio, split_units
 
 LIMIT = 2**62  # |total| × weight and Σ weights must stay below it (Int64 with room to spare)
+PLACES = 9  # float weights with up to this many decimals are read on the frame
 
 
 def _whole_weights(weights: pl.Series) -> tuple[pl.Series, bool]:
     """The weights as whole numbers over one common denominator (Int64), and whether that fitted. A float is
-    read as `money` reads it (its shortest decimal form), once per distinct value."""
+    read as `money` reads it (its shortest decimal form): on the frame when every weight has one with at most
+    `PLACES` decimals (`_decimal_weights`), else once per distinct value in Python."""
     if weights.dtype.is_integer():
         return weights.cast(pl.Int64), True
+    fast = _decimal_weights(weights)
+    if fast is not None:
+        return fast
     ratios = {w: exact_ratio(w) for w in weights.unique().to_list() if w is not None}
     common = math.lcm(*(d for _, d in ratios.values())) if ratios else 1
     whole = {w: n * (common // d) for w, (n, d) in ratios.items()}
@@ -38,6 +44,28 @@ def _whole_weights(weights: pl.Series) -> tuple[pl.Series, bool]:
     if not keys:
         return weights.cast(pl.Int64), True
     return weights.replace_strict(keys, [whole[k] for k in keys], return_dtype=pl.Int64), True
+
+
+def _decimal_weights(weights: pl.Series) -> tuple[pl.Series, bool] | None:
+    """Float weights as whole numbers over 10^k, k the most decimals any of them needs: a float's shortest
+    decimal form has the fewest decimals k whose nearest n / 10^k reads back as the same float, and n / 10^k
+    is then its exact value (`money.exact_ratio`'s). None when a weight needs more than `PLACES` decimals (or is
+    not finite): the caller reads them one by one."""
+    w = weights.cast(pl.Float64).to_numpy()
+    places = np.full(len(w), -1, dtype=np.int64)
+    numerator = np.zeros(len(w))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k in range(PLACES + 1):
+            n = np.rint(w * float(10**k))
+            reads_back = (places < 0) & (np.abs(n) < 2**53) & (n / float(10**k) == w)
+            places[reads_back], numerator[reads_back] = k, n[reads_back]
+    if not len(w) or (places < 0).any():
+        return None
+    top = int(places.max())
+    if float(np.abs(numerator * 10.0 ** (top - places)).max()) >= LIMIT / 4:
+        return weights, False
+    whole = numerator.astype(np.int64) * (10 ** (top - places)).astype(np.int64)
+    return pl.Series(weights.name, whole, dtype=pl.Int64), True
 
 
 def split_pools(shares: pl.DataFrame, pool: str, weight: str, total: str) -> pl.DataFrame:

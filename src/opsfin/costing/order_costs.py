@@ -69,18 +69,21 @@ def assign_conversion(t: Any, months: list[dt.date] | None = None) -> tuple[list
     return assignments, pools
 
 
-def order_costs(t: Any, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+def order_costs(
+    t: Any, start: dt.date | None = None, end: dt.date | None = None, unit_cost: bool = True
+) -> pl.DataFrame:
     """Actual cost per production order. With `start`/`end`, only orders completed in [start, end];
     without either, every order (open ones carry the cost assigned so far). `t`: warehouse Tables (or a
     DuckDB connection).
 
     Columns: order_id, site_id, product_id, family, status, released_at, completed_at, completion_shift_id,
-    qty_good, material, labor, energy, variable_overhead, fixed_overhead, total_cost, unit_cost."""
-    return order_costs_with_assignments(costing_tables(t), start, end)[0]
+    qty_good, material, labor, energy, variable_overhead, fixed_overhead, total_cost, unit_cost (left empty
+    with `unit_cost=False`, for a caller that divides sums itself: one Decimal division per order saved)."""
+    return order_costs_with_assignments(costing_tables(t), start, end, unit_cost)[0]
 
 
 def order_costs_with_assignments(
-    t: Any, start: dt.date | None, end: dt.date | None
+    t: Any, start: dt.date | None, end: dt.date | None, unit_cost: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`order_costs` and the conversion cost of the months it needed, one row per pool and operation:
     component, operation_id, order_id, month, cents (see `conversion.conversion`)."""
@@ -91,10 +94,10 @@ def order_costs_with_assignments(
     # months in which these orders have operations: only those pools are needed
     months = reads.operation_months(t, selected) if completed_only else None
     parts, _ = conversion(t, months)
-    return _order_frame(orders, parts, reads.material_issues(t, selected)), parts
+    return _order_frame(orders, parts, reads.material_issues(t, selected), unit_cost), parts
 
 
-def _order_frame(orders: pl.DataFrame, parts: pl.DataFrame, issues: pl.DataFrame) -> pl.DataFrame:
+def _order_frame(orders: pl.DataFrame, parts: pl.DataFrame, issues: pl.DataFrame, unit_cost: bool) -> pl.DataFrame:
     """The orders with their cost by component (conversion `parts` and material `issues`), total and unit cost."""
     conv = parts.group_by("order_id").agg(
         [pl.col("cents").filter(pl.col("component") == c).sum().alias(c) for c in CONVERSION]
@@ -116,7 +119,7 @@ def _order_frame(orders: pl.DataFrame, parts: pl.DataFrame, issues: pl.DataFrame
     frame = frame.with_columns(pl.col(c).fill_null(0) for c in COMPONENTS)
     frame = frame.with_columns(total_cost=pl.sum_horizontal(COMPONENTS))
     unit = [
-        round_per_unit(Decimal(total).scaleb(-2) / Decimal(str(q))) if q else None
+        round_per_unit(Decimal(total).scaleb(-2) / Decimal(str(q))) if q and unit_cost else None
         for total, q in zip(frame["total_cost"].to_list(), frame["qty_good"].to_list(), strict=True)
     ]
     money_columns = [(pl.col(c).cast(pl.Decimal(38, 2)) / 100).cast(MONEY) for c in (*COMPONENTS, "total_cost")]

@@ -25,6 +25,7 @@ import polars as pl
 from ..core.dimension_joins import reach
 from ..kpis.engine import Tables
 from ..kpis.sources import fx_to_base
+from .compiled import to_arrow
 
 OPERATION_COLUMNS: dict[str, Any] = {
     "operation_id": pl.Utf8,
@@ -91,12 +92,12 @@ def costing_tables(source: Any, base_currency: str = "EUR") -> Tables:
 
 def fetch(expr: ir.Table) -> list[dict[str, Any]]:
     """The rows of an expression as dicts (Decimals, dates and datetimes as Python values)."""
-    return expr.to_pyarrow().to_pylist()
+    return to_arrow(expr).to_pylist()
 
 
 def frame(expr: ir.Table, schema: dict[str, Any]) -> pl.DataFrame:
     """The rows of an expression as a Polars frame of `schema` (its columns, in this order and type)."""
-    got = pl.from_arrow(expr.to_pyarrow())
+    got = pl.from_arrow(to_arrow(expr))
     assert isinstance(got, pl.DataFrame)
     return got.select([pl.col(c).cast(dtype) for c, dtype in schema.items()])
 
@@ -258,7 +259,7 @@ def orders_frame(t: Tables, selected: ir.Table) -> pl.DataFrame:
         "_last_qty",
         "completion_shift_id",
     )
-    table = expr.to_pyarrow()
+    table = to_arrow(expr)
     # an exact Decimal sum to the nearest float (as float() rounds it), else the last step's good quantity
     qty = [
         float(p) if p is not None else q

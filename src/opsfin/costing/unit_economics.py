@@ -7,7 +7,7 @@ Ibis expressions in reads.py) and the base currency; they return Polars.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -17,10 +17,11 @@ from ..core.dimensions import parse_by as check_by
 from ..core.dimensions import supported_dims
 from ..core.frames import ColumnTypes
 from ..core.money import round_cents, round_per_unit, round_shares, to_fraction
+from ..core.money_frames import split_pools
 from ..core.periods import range_error
 from ..errors import UserError
 from . import reads
-from .order_costs import COMPONENTS, MONEY, ZERO, allocate, cents, order_costs
+from .order_costs import CENT, COMPONENTS, MONEY, ZERO, allocate, cents, order_costs
 from .reads import costing_tables
 
 #: the dimensions unit economics splits by (a subset of core/dimensions.py's) and the column of each
@@ -69,15 +70,33 @@ def revenue_frame(t: Any, base_currency: str, start: dt.date | None = None, end:
     foreign = lines.filter(pl.col("rate") != 1)
     if not foreign.height:
         return lines
-    converted: list[int] = []
-    for (_,), rows in foreign.group_by(["invoice_id"], maintain_order=True):
-        rate, amounts = rows["rate"][0], rows["amount"].to_list()
-        base = cents(sum(amounts, ZERO) * rate)
-        keys = list(range(len(amounts)))
-        parts = _split_signed(base, list(zip(keys, amounts, strict=True)))
-        converted += [int(parts.get(k, ZERO).scaleb(2)) for k in keys]
-    foreign = foreign.with_columns(revenue_cents=pl.Series(converted, dtype=pl.Int64))
+    foreign = foreign.with_columns(revenue_cents=_converted_cents(foreign))
     return pl.concat([lines.filter(pl.col("rate") == 1), foreign]).sort(["invoice_id", "line"])
+
+
+def _converted_cents(foreign: pl.DataFrame) -> pl.Series:
+    """Each line's revenue in base cents (`foreign`: lines of invoices in another currency, each invoice's lines
+    together): the invoice's net × its rate, half-even to the cent, split over its lines by amount. Invoices
+    without a credit line are split all at once (`split_pools`, the splitter's rule on whole cents), the others
+    one by one (`_split_signed`)."""
+    invoices = foreign.group_by("invoice_id", maintain_order=True).agg(
+        net=pl.col("amount").sum(), rate=pl.col("rate").first(), signed=(pl.col("amount") < 0).any()
+    )
+    base = [
+        int(cents(net * rate).scaleb(2))
+        for net, rate in zip(invoices["net"].to_list(), invoices["rate"].to_list(), strict=True)
+    ]
+    invoices = invoices.with_columns(_total=pl.Series(base, dtype=pl.Int64))
+    shares = foreign.select("invoice_id", "amount", "revenue_cents").with_row_index("_row")
+    shares = shares.join(invoices.select("invoice_id", "_total", "signed"), on="invoice_id", how="left")
+    shares = shares.sort("_row")
+    plain = split_pools(shares.filter(~pl.col("signed")), "invoice_id", "revenue_cents", "_total")
+    converted = dict(zip(plain["_row"].to_list(), plain["cents"].to_list(), strict=True))
+    for (_,), rows in shares.filter(pl.col("signed")).group_by(["invoice_id"], maintain_order=True):
+        lines = list(zip(rows["_row"].to_list(), rows["amount"].to_list(), strict=True))
+        parts = _split_signed(Decimal(int(rows["_total"][0])).scaleb(-2), lines)
+        converted.update((k, int(v.scaleb(2))) for k, v in parts.items())
+    return pl.Series([converted.get(i, 0) for i in range(foreign.height)], dtype=pl.Int64)
 
 
 def _split_signed(total: Decimal, keys: list[tuple[Any, Decimal]]) -> dict[Any, Decimal]:
@@ -100,7 +119,7 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     Returns (per_unit[key] -> {component: Decimal}, basis[product] -> str, shift_share[product] -> {shift: qty})."""
     # the history (every order completed up to `end`) holds the period's orders with the same costs: each
     # month's pools are split over that month's operations alone, so one costing serves both
-    history = order_costs(t, None, end or dt.date.max)
+    history = order_costs(t, None, end or dt.date.max, unit_cost=False)
     frames = [("period", history if start is None else history.filter(pl.col("completed_at").dt.date() >= start))]
     if start is not None:
         frames.append(("history", history))
@@ -108,24 +127,33 @@ def _unit_costs(t, start, end, with_shift: bool) -> tuple[dict, dict, dict]:
     basis: dict[str, str] = {}
     shares: dict[str, dict[str, float]] = {}
     for label, frame in frames:
-        frame = frame.filter(pl.col("qty_good") > 0)
-        sums: dict[Any, dict[str, Any]] = {}
-        for r in frame.select("product_id", "completion_shift_id", "qty_good", *COMPONENTS).iter_rows(named=True):
-            keys = [r["product_id"]] + ([(r["product_id"], r["completion_shift_id"] or NO_SHIFT)] if with_shift else [])
-            for k in keys:
-                s = sums.setdefault(k, {"qty": 0.0, **dict.fromkeys(COMPONENTS, ZERO)})
-                s["qty"] += r["qty_good"]
-                for c in COMPONENTS:
-                    s[c] += r[c]
-        for k, s in sums.items():
-            product = k if isinstance(k, str) else k[0]
+        for key, qty, money in _order_sums(frame.filter(pl.col("qty_good") > 0), with_shift):
+            product = key if isinstance(key, str) else key[0]
             if basis.get(product, label) != label:
                 continue
             basis[product] = label
-            per_unit[k] = {c: s[c] / Decimal(str(s["qty"])) for c in COMPONENTS}
-            if isinstance(k, tuple):
-                shares.setdefault(product, {})[k[1]] = s["qty"]
+            per_unit[key] = {c: m / Decimal(str(qty)) for c, m in zip(COMPONENTS, money, strict=True)}
+            if isinstance(key, tuple):
+                shares.setdefault(product, {})[key[1]] = qty
     return per_unit, basis, shares
+
+
+def _order_sums(orders: pl.DataFrame, with_shift: bool) -> list[tuple[Any, float, list[Decimal]]]:
+    """Good units and cost by component of the orders per product (and per (product, completion shift)):
+    (key, units, [Decimal per component]). The units are added one order after the other in order_id order
+    (a float sum depends on its order), the money exactly."""
+    orders = orders.with_columns(_shift=pl.col("completion_shift_id").fill_null(NO_SHIFT))
+    out: list[tuple[Any, float, list[Decimal]]] = []
+    for keys in [["product_id"], ["product_id", "_shift"]] if with_shift else [["product_id"]]:
+        sums = orders.group_by(keys, maintain_order=True).agg(
+            pl.col("qty_good"), *[pl.col(c).sum() for c in COMPONENTS]
+        )
+        for row in sums.iter_rows():
+            qty = 0.0
+            for q in row[len(keys)]:
+                qty += q
+            out.append((row[0] if len(keys) == 1 else (row[0], row[1]), qty, list(row[len(keys) + 1 :])))
+    return out
 
 
 def unit_economics(
@@ -192,7 +220,8 @@ def _cost_of_units_sold(
             cells = [(NO_SHIFT if shares is not None else None, v["units"], v["revenue"])]
         for shift, units, revenue in cells:
             uc = per_unit.get((product, shift) if shares is not None else product)
-            money = {c: (cents(Decimal(str(units)) * uc[c]) if uc else ZERO) for c in COMPONENTS}
+            qty = Decimal(str(units))  # each component half-even to the cent (core.money.round_cents), inline
+            money = {c: (qty * uc[c]).quantize(CENT, ROUND_HALF_EVEN) if uc else ZERO for c in COMPONENTS}
             fine.append(
                 {
                     "product_id": product,

@@ -24,7 +24,8 @@ from ..costing.unit_economics import revenue_lines
 from ..errors import UserError
 from .config import ForecastConfig
 from .engine import ForecastResult, forecast_series
-from .hierarchy import LEVELS, Reconciled, aggregate, member_id, reconcile, split_member_id, structure
+from .hierarchy import LEVELS, Reconciled, aggregate, family_map, member_id, reconcile, split_member_id, structure
+from .pooling import pool_with_family
 
 # forecast_series, or a function with its signature that runs it elsewhere (runs/forecast_spark.py)
 Forecaster = Callable[[pd.DataFrame, ForecastConfig], ForecastResult]
@@ -192,11 +193,13 @@ def reconciled_forecast(
     bottom: pd.DataFrame, families: Any, config: ForecastConfig, forecaster: Forecaster = forecast_series
 ) -> tuple[Reconciled, pd.DataFrame, list[str]]:
     """From the shipped history (product_id, site_id, ds, y) to the reconciled forecast of every member of
-    the hierarchy: each member's own series forecast, then reconciled so the levels add up. Returns the
+    the hierarchy: each member's own series forecast, the products' pooled with their family's
+    (pooling.py), then reconciled so the levels add up. Returns the
     reconciled values, the engine's per-series choices and every problem. `opsfin forecast demand` and the
     backtest both forecast through here."""
     series = aggregate(bottom, families)
     base, choices, problems = base_forecasts(series, config, forecaster)
+    base = pool_with_family(base, series, family_map(families))
     shape = structure(list(zip(bottom["product_id"], bottom["site_id"], strict=True)), families)
     done = reconcile(base, shape, config.level, history=series)
     return done, choices, problems + done.problems

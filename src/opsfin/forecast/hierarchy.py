@@ -50,7 +50,8 @@ def _paths(product_id: str, site_id: str, families: Mapping[str, str]) -> list[t
     ]
 
 
-def _families(families: Mapping[str, str] | pd.DataFrame) -> Mapping[str, str]:
+def family_map(families: Mapping[str, str] | pd.DataFrame) -> Mapping[str, str]:
+    """product_id → family, from a mapping or a frame with those two columns."""
     if isinstance(families, pd.DataFrame):
         return dict(zip(families["product_id"], families["family"], strict=True))
     return families
@@ -62,7 +63,7 @@ def aggregate(bottom: pd.DataFrame, families: Mapping[str, str] | pd.DataFrame) 
     `bottom`: product_id, site_id, ds, y (one row per cell and month, as `demand.shipped_series` gives).
     `families`: product_id → family (a mapping, or a frame with those two columns); a product without
     one sums into the family `(none)`. Returns level, key, ds, y in LEVELS order, then key and ds."""
-    fam = _families(families)
+    fam = family_map(families)
     products, sites = bottom["product_id"].astype(str), bottom["site_id"].astype(str)
     keys = {
         "total": pd.Series(TOTAL_KEY, index=bottom.index, dtype=object),
@@ -94,7 +95,7 @@ class Structure:
 
 def structure(cells: list[tuple[str, str]], families: Mapping[str, str] | pd.DataFrame) -> Structure:
     """The summing structure of the product × site `cells` (product_id, site_id)."""
-    fam = _families(families)
+    fam = family_map(families)
     cells = sorted(set(cells))
     per_level: dict[str, dict[str, list[int]]] = {level: {} for level in LEVELS}
     for j, (product, site) in enumerate(cells):

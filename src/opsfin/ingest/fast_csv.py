@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..canonical import Table
 from ..errors import UserError
-from .fast_values import column_sql, quote
+from .fast_values import column_sql, quote, typed_cast
 from .mapping import Mapping, plan_columns
 from .source_rows import SourceRow, check_header, raw_record
 from .sources import _sniff_delimiter
@@ -178,12 +178,15 @@ def _check_values(
     """`staged.checked` from `_opsfin_lines`: the values SQL accepts, state PENDING for the rows it cannot."""
     decl = staged.table
     values, cleans, quick = [], [f"len(f) = {len(staged.header)}"], [f"len(f) = {len(staged.header)}"]
-    for column in decl.columns:
+    casts = ""  # each column's TRY_CAST, computed once for its clean test and its value
+    for number, column in enumerate(decl.columns):
         name = f'"{column.name}"'
         if column.name in staged.constants:
             values.append(f"{_literal_column(con, staged.constants[column.name], column.arrow_type)} AS {name}")
         elif column.name in index:
-            sql = column_sql(column, f"_v{index[column.name]}", mapping.null_values)
+            cast = typed_cast(column, f"f[{index[column.name] + 1}]")
+            casts += f", {cast} AS _c{number}" if cast else ""
+            sql = column_sql(column, f"_v{index[column.name]}", mapping.null_values, f"_c{number}" if cast else None)
             values.append(f"CAST({sql.value} AS {column.type}) AS {name}")
             cleans.append(sql.clean)
             quick.append(sql.fast)
@@ -195,7 +198,7 @@ def _check_values(
     staged.checked = con.sql(
         f"SELECT n, CAST(CASE WHEN coalesce({fast}, FALSE) THEN {ACCEPTED} WHEN coalesce({clean}, FALSE) "
         f"THEN {ACCEPTED} ELSE {PENDING} END AS UTINYINT) AS state, "
-        f"{', '.join(values)} FROM (SELECT n, f{fields} FROM (SELECT rowid + 1 AS n, "
+        f"{', '.join(values)} FROM (SELECT n, f{fields}{casts} FROM (SELECT rowid + 1 AS n, "
         f"string_split(line, {quote(staged.delimiter)}) AS f FROM {LINES} WHERE rowid >= {header_line} "
         "AND line IS NOT NULL))"
     ).to_arrow_table()

@@ -30,6 +30,7 @@ _INT_DIGITS = {"INTEGER": 9, "BIGINT": 18}  # so many digits always fit the type
 _DOUBLE_RE = r"[+-]?[0-9]{1,15}(\.[0-9]{1,15})?"
 _DATE_RE = r"[0-9]{4}-(0[1-9]|1[0-2])-[0-3][0-9]"
 _CLOCK_RE = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
+_CAST_TYPES = ("INTEGER", "BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "TIME")  # `_typed` casts these (and decimals)
 _TRUE = ("true", "1", "yes")  # the parser's TRUE_TEXTS / FALSE_TEXTS
 _FALSE = ("false", "0", "no")
 
@@ -74,36 +75,41 @@ def _edges_ascii(v: str) -> str:
     return f"(unicode({v}) BETWEEN 33 AND 126 AND unicode(substr({v}, -1)) BETWEEN 33 AND 126)"
 
 
-def _typed(column: Column, v: str) -> ColumnSql | None:
-    """Clean and value of a non-null text `v` for the column's type, before the column's limits."""
+def typed_cast(column: Column, v: str) -> str | None:
+    """`TRY_CAST` of the raw text `v` to the column's type, when its clean test and value both use it (None
+    otherwise). A caller may compute it once, by name, and pass the name to `column_sql` as `cast`."""
+    if column.decimal_scale is None and column.type not in _CAST_TYPES:  # texts, booleans, unknown types
+        return None
+    return f"TRY_CAST({v} AS {column.type})"
+
+
+def _typed(column: Column, v: str, cast: str | None) -> ColumnSql | None:
+    """Clean and value of a non-null text `v` for the column's type, before the column's limits; `cast` names
+    `typed_cast(column, v)` computed already (None: written out here)."""
     kind = column.type
+    typed = cast or f"TRY_CAST({v} AS {kind})"
     if column.decimal_scale is not None:
         precision, scale = (int(p) for p in kind[kind.index("(") + 1 : -1].split(","))
         pattern = rf"[+-]?[0-9]{{1,{precision - scale}}}(\.[0-9]{{0,{scale}}})?"
-        return ColumnSql(_full(v, pattern), f"TRY_CAST({v} AS {kind})")
+        return ColumnSql(_full(v, pattern), typed)
     if kind == "VARCHAR":
         return ColumnSql("TRUE", v)
     if kind in _INT_DIGITS:
-        return ColumnSql(_full(v, rf"[+-]?[0-9]{{1,{_INT_DIGITS[kind]}}}"), f"TRY_CAST({v} AS {kind})")
+        return ColumnSql(_full(v, rf"[+-]?[0-9]{{1,{_INT_DIGITS[kind]}}}"), typed)
     if kind == "DOUBLE":
-        return ColumnSql(_full(v, _DOUBLE_RE), f"TRY_CAST({v} AS DOUBLE)")
+        return ColumnSql(_full(v, _DOUBLE_RE), typed)
     if kind == "BOOLEAN":
         lower = f"lower({v})"
         clean = f"(strlen({v}) = length({v}) AND {lower} IN ({_texts(_TRUE + _FALSE)}))"
         return ColumnSql(clean, f"({lower} IN ({_texts(_TRUE)}))")
     if kind == "DATE":
         # exactly the text DuckDB writes for the date: YYYY-MM-DD, years 0001-9999
-        return ColumnSql(
-            f"(strlen({v}) = 10 AND CAST(TRY_CAST({v} AS DATE) AS VARCHAR) = {v})", f"TRY_CAST({v} AS DATE)"
-        )
+        return ColumnSql(f"(strlen({v}) = 10 AND CAST({typed} AS VARCHAR) = {v})", typed)
     if kind == "TIMESTAMP":
-        clean = (
-            f"({_full(v, _DATE_RE + '[ T]' + _CLOCK_RE)} AND NOT starts_with({v}, '0000') "
-            f"AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL)"
-        )
-        return ColumnSql(clean, f"TRY_CAST({v} AS TIMESTAMP)")
+        clean = f"({_full(v, _DATE_RE + '[ T]' + _CLOCK_RE)} AND NOT starts_with({v}, '0000') AND {typed} IS NOT NULL)"
+        return ColumnSql(clean, typed)
     if kind == "TIME":
-        return ColumnSql(_full(v, _CLOCK_RE), f"TRY_CAST({v} AS TIME)")
+        return ColumnSql(_full(v, _CLOCK_RE), typed)
     return None
 
 
@@ -123,14 +129,15 @@ def _limits(column: Column, typed: str) -> list[str]:
     return conditions
 
 
-def column_sql(column: Column, v: str, null_values: list[str]) -> ColumnSql:
-    """Clean and value of the raw text `v` (a SQL expression, never NULL) for `column`.
+def column_sql(column: Column, v: str, null_values: list[str], cast: str | None = None) -> ColumnSql:
+    """Clean and value of the raw text `v` (a SQL expression, never NULL) for `column`; `cast`, when given,
+    names `typed_cast(column, v)` computed once by the caller (the clean test and the value both use it).
 
     Only for the mapping's default text forms (`.` decimals, no thousands separator, ISO dates and times).
     The parser strips a value before it compares it with the null texts, so only null texts that stripping
     leaves as they are can ever match; a text with white space at an end is never clean here. The checks of
     the other types accept no white space at all, so only texts are checked for their ends."""
-    typed = _typed(column, v)
+    typed = _typed(column, v, cast)
     if typed is None:  # a type this module does not know: the value parser decides every value
         return ColumnSql("FALSE", f"CAST(NULL AS {column.type})")
     nulls = [t for t in null_values if t == t.strip()]

@@ -16,19 +16,12 @@ import polars as pl
 from polars._typing import SchemaDict
 
 from .balances import plan_balances
+from .capacity import CAPACITY_SCHEMA
 from .config import PlanningConfig
 from .operations import OperationsPlan, plan_operations
 from .pnl import PNL_SCHEMA, Opex, plan_pnl
 from .volumes import MONEY, Volumes
 
-CAPACITY_SCHEMA: SchemaDict = {
-    "period": pl.Date,
-    "work_center_id": pl.Utf8,
-    "required_hours": pl.Float64,
-    "available_hours": pl.Float64,
-    "utilization": pl.Float64,
-    "overtime_hours": pl.Float64,
-}
 BALANCES_SCHEMA: SchemaDict = {"period": pl.Date, "role": pl.Utf8, "amount": MONEY}
 #: what a step reports while it runs: a short line for people (the CLI prints it on stderr)
 Progress = Callable[[str], None]

@@ -1,5 +1,5 @@
 """A KPI figure beside what a controller reads it against (docs/presentation.md "KPI figures"): its change
-from the month before, its distance to a guardrail bound, the units of its numerator and denominator, and
+from the month before, against its budget, its distance to a guardrail bound, the units of its numerator and denominator, and
 a guardrail bound written in the unit of the tile (a ratio's band as `33.0`, in %, not `0.33`).
 
 Only text is made here; every value comes from the KPI engine or model/guardrails.yaml."""
@@ -85,6 +85,19 @@ def change_text(value: Any, previous: Any, unit: str, currency: str) -> str:
     size = _amount(abs(diff), unit, currency)
     relative = f" ({sign}{abs(float(diff) / float(previous)):.1%})" if previous else ""
     return f"{sign}{size}{relative}"
+
+
+def budget_text(value: Any, budget: Any, version: str, unit: str, currency: str) -> str:
+    """The value against its budget: `-3.2% vs budget B2024 (EUR 826,613.80)`, the difference relative to the
+    budget (`+EUR 1,200.00 vs budget B2024 (EUR 0.00)` on a budget of 0); '' when either is missing."""
+    if value is None or budget is None:
+        return ""
+    diff = _minus(value, budget)
+    sign = "+" if diff > 0 else "-" if diff < 0 else "±"
+    planned = _amount(budget, unit, currency)
+    if not budget:
+        return f"{sign}{_amount(abs(diff), unit, currency)} vs budget {version} ({planned})"
+    return f"{sign}{abs(float(diff) / float(budget)):.1%} vs budget {version} ({planned})"
 
 
 def change_tone(value: Any, previous: Any, direction: str) -> str:

@@ -146,18 +146,9 @@ def post_allocation(con: duckdb.DuckDBPyConnection, result: AllocationResult, cu
             decl = table("gl_entries")
             warehouse.insert_arrow(con, decl, pa.Table.from_pylist(rows, schema=decl.arrow_schema()))
         decl = table("loads")
-        load = {
-            "load_id": result.run_id,
-            "table_name": "gl_entries",
-            "source": f"opsfin allocate --method {result.method} --period {period:%Y-%m}",
-            "sha256": result.run_id.rsplit("-", 1)[-1],
-            "rows_read": len(rows),
-            "rows_accepted": len(rows),
-            "rows_quarantined": 0,
-            "started_at": started,
-            "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            "status": "loaded",
-        }
+        command = f"opsfin allocate --method {result.method} --period {period:%Y-%m}"
+        digest = result.run_id.rsplit("-", 1)[-1]
+        load = warehouse.written_load(result.run_id, "gl_entries", command, digest, len(rows), started)
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist([load], schema=decl.arrow_schema()))
     return {
         "run_id": result.run_id,

@@ -181,19 +181,7 @@ def _store(
             decl = table(name)
             data = [{**r, "_load_id": load_id} for r in rows[name]]
             warehouse.insert_arrow(con, decl, pa.Table.from_pylist(data, schema=decl.arrow_schema()))
-            loads.append(
-                {
-                    "load_id": load_id,
-                    "table_name": name,
-                    "source": f"opsfin forecast demand --as-of {as_of} --version {version}",
-                    "sha256": digest,
-                    "rows_read": len(data),
-                    "rows_accepted": len(data),
-                    "rows_quarantined": 0,
-                    "started_at": started,
-                    "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    "status": "loaded",
-                }
-            )
+            command = f"opsfin forecast demand --as-of {as_of} --version {version}"
+            loads.append(warehouse.written_load(load_id, name, command, digest, len(data), started))
         decl = table("loads")
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist(loads, schema=decl.arrow_schema()))

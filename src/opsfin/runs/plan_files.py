@@ -229,20 +229,8 @@ def _replace(
             decl = table(name)
             if rows[name]:
                 warehouse.insert_arrow(con, decl, pa.Table.from_pylist(rows[name], schema=decl.arrow_schema()))
-            loads.append(
-                {
-                    "load_id": load_id,
-                    "table_name": name,
-                    "source": f"opsfin plan import {source} --version {version}",
-                    "sha256": digest,
-                    "rows_read": len(rows[name]),
-                    "rows_accepted": len(rows[name]),
-                    "rows_quarantined": 0,
-                    "started_at": started,
-                    "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    "status": "loaded",
-                }
-            )
+            command = f"opsfin plan import {source} --version {version}"
+            loads.append(warehouse.written_load(load_id, name, command, digest, len(rows[name]), started))
         decl = table("loads")
         warehouse.insert_arrow(con, decl, pa.Table.from_pylist(loads, schema=decl.arrow_schema()))
     return replaced

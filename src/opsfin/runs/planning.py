@@ -206,7 +206,7 @@ def _store(
             frame = rows[name].with_columns(version=pl.lit(version), _load_id=pl.lit(load_id))
             data = pa.Table.from_pylist(frame.to_dicts(), schema=decl.arrow_schema())
             warehouse.insert_arrow(con, decl, data)
-            loads.append(_load_row(load_id, name, source, digest, data.num_rows, started))
+            loads.append(warehouse.written_load(load_id, name, source, digest, data.num_rows, started))
         if replaced:
             marks = ", ".join("?" for _ in replaced)
             con.execute(f"UPDATE loads SET status = 'superseded' WHERE load_id IN ({marks})", replaced)
@@ -221,21 +221,6 @@ def _old_loads(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
         sql = f'SELECT DISTINCT _load_id FROM "{name}" WHERE version = ? AND _load_id IS NOT NULL'
         found.update(r[0] for r in con.execute(sql, [version]).fetchall())
     return sorted(found)
-
-
-def _load_row(load_id: str, name: str, source: str, digest: str, n: int, started: dt.datetime) -> dict[str, Any]:
-    return {
-        "load_id": load_id,
-        "table_name": name,
-        "source": source,
-        "sha256": digest,
-        "rows_read": n,
-        "rows_accepted": n,
-        "rows_quarantined": 0,
-        "started_at": started,
-        "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        "status": "loaded",
-    }
 
 
 def compute_pnl(ws: WorkspaceFolder, source: str, months: list[dt.date]) -> pl.DataFrame:

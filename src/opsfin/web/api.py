@@ -58,6 +58,10 @@ ToMonth = Annotated[
 # a filter: any text, an unknown site simply matches no row
 Site = Annotated[str | None, Query(description="only this site (must be inside your site scope)")]
 Name = Annotated[str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100})]
+# a plan version's name in a path (the plan pages and /api/v1/plans); the app database checks it again
+VersionName = Annotated[
+    str, Path(min_length=1, max_length=100, pattern=NAME, description="the plan version's name (e.g. B2026)")
+]
 
 
 def json_rows(data: Any, status: int = 200) -> Response:

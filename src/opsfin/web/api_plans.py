@@ -8,14 +8,14 @@ caller sends the `X-CSRF-Token` header. Who may not: 403; a step the status does
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..appdb.plans import PlanConflict, PlanNotFound, PlanRefused
-from .api import json_rows
+from .api import VersionName, json_rows
 from .auth import check_csrf, identify
 from .authz import authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -25,16 +25,6 @@ router = APIRouter(
     tags=["plans"],
     responses=PROBLEM_RESPONSES | {409: {**PROBLEM_RESPONSES[400], "description": "Conflict (RFC 7807 problem)"}},
 )
-
-VersionName = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
-        description="the plan version's name (e.g. B2026)",
-    ),
-]
 
 
 class Rejection(BaseModel):

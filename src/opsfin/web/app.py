@@ -297,9 +297,9 @@ def _add_routers(app: FastAPI) -> None:
     from . import pages_upload  # the Data page's upload, as `opsfin ingest` (docs/web.md "Data")
 
     app.include_router(pages_upload.router)
-    from . import plant_view  # what a plant made (docs/web.md "A plant's view")
+    from . import pages_plant  # what a plant made (docs/web.md "A plant's view")
 
-    app.include_router(plant_view.router)
+    app.include_router(pages_plant.router)
     from . import plan_files  # budgets in Excel: download and upload (docs/planning-excel.md)
 
     app.include_router(plan_files.router)

@@ -37,6 +37,24 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, Decimal | int | float) else None
 
 
+def _heatmap_trace(
+    rows: Sequence[str], columns: Sequence[str], z: list[list[Any]], text: list[list[str]], **kw: Any
+) -> dict[str, Any]:
+    """A heatmap trace of rows × columns, each cell labelled with its `text` (also on hover); `kw` adds
+    the colours and the rest."""
+    return {
+        "type": "heatmap",
+        "x": list(columns),
+        "y": list(rows),
+        "z": z,
+        "text": text,
+        "texttemplate": "%{text}",
+        "hoverongaps": False,
+        "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
+        **kw,
+    }
+
+
 def heatmap(
     title: str,
     rows: Sequence[str],
@@ -50,19 +68,15 @@ def heatmap(
     kind = "ratio" if percent else "number"
     text = [[format_value(v, kind) for v in line] for line in z]
     custom = [[links.get((r, c), "") for c in columns] for r in rows]
-    trace = {
-        "type": "heatmap",
-        "x": list(columns),
-        "y": list(rows),
-        "z": z,
-        "text": text,
-        "texttemplate": "%{text}",
-        "customdata": custom,
-        "colorscale": SCALE,
-        "hoverongaps": False,
-        "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
-        "colorbar": {"tickformat": TICK_FORMATS[kind], "thickness": 14},
-    }
+    trace = _heatmap_trace(
+        rows,
+        columns,
+        z,
+        text,
+        customdata=custom,
+        colorscale=SCALE,
+        colorbar={"tickformat": TICK_FORMATS[kind], "thickness": 14},
+    )
     empty = [
         {"x": c, "y": r, "text": EMPTY_TEXT, "showarrow": False, "font": {"size": 11, "color": "#546e7a"}}
         for r, line in zip(rows, z, strict=True)
@@ -308,20 +322,16 @@ def utilization_heatmap(
         ["no plan" if v is None else ("▲ " if v > 1 else "") + format_value(v, "ratio") for v in line] for line in z
     ]
     peak = max((v for line in z for v in line if v is not None), default=1.0)
-    trace = {
-        "type": "heatmap",
-        "x": list(columns),
-        "y": list(rows),
-        "z": z,
-        "text": text,
-        "texttemplate": "%{text}",
-        "colorscale": "Cividis",
-        "zmin": 0,
-        "zmax": max(1.2, peak),
-        "hoverongaps": False,
-        "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
-        "colorbar": {"tickformat": TICK_FORMATS["ratio"], "thickness": 14, "title": {"text": "utilization"}},
-    }
+    trace = _heatmap_trace(
+        rows,
+        columns,
+        z,
+        text,
+        colorscale="Cividis",
+        zmin=0,
+        zmax=max(1.2, peak),
+        colorbar={"tickformat": TICK_FORMATS["ratio"], "thickness": 14, "title": {"text": "utilization"}},
+    )
     shapes = [
         {
             "type": "rect",

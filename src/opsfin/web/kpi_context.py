@@ -1,5 +1,6 @@
-"""What a KPI figure is read against on the pages: the month before, the guardrail band that applies to
-the view, and the band drawn on the KPI's trend chart. Text comes from present.kpi_figures."""
+"""What a KPI figure is read against on the pages: the month before, its budget (the money KPIs, where a
+budget version covers the month) or else the guardrail band that applies to the view, and the band drawn
+on the KPI's trend chart. Text comes from present.kpi_figures."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from ..core.periods import add_months
-from ..present.kpi_figures import change_text, change_tone, gap_text
+from ..present.kpi_figures import budget_text, change_text, change_tone, gap_text
 
 
 def applicable(guardrails, kpi_id: str, where: dict[str, list[str]]) -> list:
@@ -28,12 +29,26 @@ def exact_first(bands: list, where: dict[str, list[str]]) -> list:
     return sorted(bands, key=lambda g: not all(len(where.get(d, [])) == 1 for d in g.by))
 
 
-def tile_context(kpi, series: dict[dt.date, Any], period: dt.date, bands: list, currency: str) -> dict[str, Any]:
-    """A tile's change against the month before and its distance to the first band that applies."""
+def tile_context(
+    kpi, series: dict[dt.date, Any], period: dt.date, bands: list, currency: str, budget: tuple | None = None
+) -> dict[str, Any]:
+    """A tile's change against the month before, and against its budget (`budget`: (version, value)) where one
+    applies, else its distance to the first band that applies."""
     value = series.get(period)
     before = add_months(period, -1)
     previous = series.get(before)
     band = bands[0] if bands else None
+    if budget is not None and value is not None:
+        version, planned = budget
+        return {
+            "previous_month": before.strftime("%Y-%m"),
+            "change": change_text(value, previous, kpi.unit, currency),
+            "change_tone": change_tone(value, previous, kpi.direction),
+            "budget": budget_text(value, planned, version, kpi.unit, currency),
+            "budget_tone": change_tone(value, planned, kpi.direction),
+            "gap": "",
+            "gap_breach": False,
+        }
     return {
         "previous_month": before.strftime("%Y-%m"),
         "change": change_text(value, previous, kpi.unit, currency),

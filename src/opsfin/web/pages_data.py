@@ -154,6 +154,10 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
     currency = results.ws.settings.base_currency
     guardrails = results.guardrails()
     tiles = []
+    # the money KPIs against the budget of the month: the company's, so not in a site's view
+    budgets, _budget_error = (
+        attempt(results.kpi_budgets, view.period) if not (grant.scoped or view.site) else ({}, None)
+    )
     if not grant.scoped:  # every tile's series on one connection (a scoped user's filter is kpi_rows' to set)
         ids = [
             e["id"] for e in queries.catalog_rows(results, grant) if not view.site or "site" in catalog[e["id"]].dims
@@ -173,7 +177,9 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
         spark = [None if series.get(m) is None else float(series[m]) for m in view.trailing(12)]
         bands = kpi_context.exact_first(kpi_context.applicable(guardrails, kpi.id, where), where)
         tiles.append(
-            kpi_context.tile_context(kpi, series, view.period, bands, currency)
+            kpi_context.tile_context(
+                kpi, series, view.period, bands, currency, (budgets or {}).get((kpi.id, view.period))
+            )
             | {
                 "id": kpi.id,
                 "name": kpi.name,
@@ -578,9 +584,17 @@ def variance_source_rows(
     limit: int = 200,
 ) -> dict:
     month = view.month
+    from ..costing.variance import CATEGORIES
+
     rows, error = attempt(
         queries.variance_rows, results, grant, month, month, by=by, drill=category, member=member, site=view.site
     )
+    money = None
+    if rows is not None and category in CATEGORIES:  # each row's money, footed to the category (or member)
+        money, error = attempt(
+            results.variance_row_money, category=category, start=month, end=month, by=by, member=member
+        )
+        rows = money["rows"] if money else None
     rows = rows or []
     return {
         "rows": rows[:limit],
@@ -588,4 +602,7 @@ def variance_source_rows(
         "count": len(rows),
         "error": error,
         "columns": list(rows[0].keys()) if rows else [],
+        "row_amount": money["amount"] if money else None,
+        "unplaced": money["unplaced"] if money else None,
+        "rows_total": sum((r["contribution"] for r in rows), Decimal(0)) if money else None,
     }

@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..appdb.errors import AppDbError
 from ..appdb.plans import PlanConflict, PlanNotFound, PlanRefused
 from . import charts
+from .api import VersionName
 from .auth import check_csrf, identify
 from .authz import authorize
 from .pages import Period, SiteQ, page_grant, render, state, view_for
@@ -28,7 +29,6 @@ from .problems import Problem
 
 router = APIRouter(include_in_schema=False)
 
-VersionName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 # step -> (the permission of web/authz.py, the app database's method, what the page says after it)
 STEPS = {
     "submit": ("submit_plans", "submit_plan_version", "submitted"),

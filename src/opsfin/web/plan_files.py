@@ -16,13 +16,14 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..appdb.plans import KINDS
 from ..errors import UserError, api_name
 from . import pages
+from .api import VersionName
 from .auth import check_csrf, identify
 from .authz import authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -33,16 +34,6 @@ api_router = APIRouter(prefix="/api/v1", tags=["plans"], responses=PROBLEM_RESPO
 PERMISSION = "submit_plans"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-VersionName = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
-        description="the plan version's name (e.g. B2026)",
-    ),
-]
 
 
 def plan_file_links(name: str) -> dict[str, str]:

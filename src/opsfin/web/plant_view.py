@@ -7,9 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
-
 from ..runs.plant_costs import cost_of_goods_manufactured
 from .authz import Grant
 
@@ -41,21 +38,3 @@ def plant_panel(results, grant: Grant, view, variances: dict[str, Any]) -> dict[
         "variance_total": variances.get("site_total"),
         "variance_error": variances.get("error"),
     }
-
-
-# ---------------------------------------------------------------- the page
-router = APIRouter(include_in_schema=False)
-
-
-@router.get("/plant", response_class=HTMLResponse)
-def plant_page(request: Request, period: str | None = None, site: str | None = None) -> Response:
-    """What a plant made in a month (the overview of a plant without sales links here)."""
-    from . import pages, pages_data
-
-    grant = pages.page_grant(request)
-    results = request.app.state.opsfin.results
-    view = pages_data.make_view(results, grant, period, site)
-    panel: dict[str, Any] = {"sites": [], "rows": []}
-    if plant_sites(grant, view):
-        panel = plant_panel(results, grant, view, pages_data.variances(results, grant, view))
-    return pages.render(request, "plant_costs.html", grant, view, "overview", plant=panel)

@@ -98,6 +98,30 @@ class Results:
         """`ws.variance(**query)` as rows: the bridge, a split of it or a drill's source rows."""
         return self.cache.get(("variance", *sorted(query.items())), lambda: self.ws.variance(**query).to_dicts())
 
+    def kpi_budgets(self, month: dt.date) -> dict:
+        """(kpi, month) → (budget version, value) of the money KPIs in `month` (`runs.kpi_budget`)."""
+
+        def build() -> dict:
+            from ..runs.kpi_budget import kpi_budgets
+
+            with self.ws.engine_tables() as t:
+                return kpi_budgets(t, [month])
+
+        return self.cache.get(("kpi_budgets", month), build)
+
+    def variance_row_money(self, **query: Any) -> dict:
+        """A drill's source rows with each row's money (`contribution`), the amount they explain and the part
+        no row carries (`opsfin.costing.variance.source_rows_money`, docs/variances.md "Drill-down")."""
+
+        def build() -> dict:
+            from ..costing.variance import source_rows_money
+
+            with self.ws.engine_tables() as t:
+                money = source_rows_money(t, base_currency=self.ws.settings.base_currency, **query)
+            return {"rows": money.rows.to_dicts(), "amount": money.amount, "unplaced": money.unplaced}
+
+        return self.cache.get(("variance_row_money", *sorted(query.items())), build)
+
     def variance_summary(self, start: str | None = None, end: str | None = None, budget: str | None = None) -> dict:
         """The ends of the bridge: static-budget, flexible-budget and actual gross margin."""
         return self.cache.get(

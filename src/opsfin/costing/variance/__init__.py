@@ -21,8 +21,8 @@ How each part is computed (docs/variances.md has the full description):
 
 Modules: `common` (categories, GL roles, splits, `Piece`, exact helpers), `textbook` (the formulas),
 `months` (period and plan version), `sales`, `material`, `conversion` (labor, energy, overhead), `bridge`
-(assembly, table, summary), `drill` (source rows) and `reads` (the warehouse reads, Ibis expressions that
-aggregate in the backend; the exact arithmetic stays in Python).
+(assembly, table, summary), `drill` (source rows), `row_money` (each source row's money) and `reads`
+(the warehouse reads, Ibis expressions that aggregate in the backend; the exact arithmetic stays in Python).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from .common import (
 )
 from .drill import DRILL, categories, source_rows
 from .months import plan_versions, resolve_months
+from .row_money import RowMoney, source_rows_money
 from .textbook import price_efficiency, sales_volume_split
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "VARIANCE_ROLES",
     "Bridge",
     "Piece",
+    "RowMoney",
     "_he_sql",
     "apportion",
     "bridge_table",
@@ -76,6 +78,7 @@ __all__ = [
     "resolve_months",
     "sales_volume_split",
     "source_rows",
+    "source_rows_money",
     "summary",
     "variance",
 ]

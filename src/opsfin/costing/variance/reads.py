@@ -344,3 +344,37 @@ def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
             amount=j.amount.cast(MONEY_T).sum().cast(MONEY_SUM_T)
         )
     )
+
+
+# ------------------------------------------------------------------------------------------ row money
+def usage_by_order(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """`usage_lines` per order and component, not counted per shape: order_id, qty_e6, cost_e4 (the money of
+    each closed order's usage variance, for the drill-down's rows)."""
+    o = _closed_orders(t, lo, hi)
+    mv = t("inventory_movements")
+    mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
+    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(_issued=-mv.qty.sum())
+    b = t("bom").select(_bp="product_id", _bc="component_id", _per="qty_per")
+    c = t("products").select(_cp="product_id", _cost="std_unit_cost")
+    j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
+    j = j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
+    j = j.select(
+        "order_id",
+        qty_e6=_scaled(j._issued.fill_null(0.0) - j.planned_qty * j._per, 1_000_000),
+        cost_e4=_scaled(j._cost.cast(PRICE_T), 10_000),
+    )
+    return fetch(j.filter(j.qty_e6.notnull()))
+
+
+def invoice_revenue(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """The revenue (−Σ GL of the revenue role) and the COGS (Σ GL of the cogs role) posted in [lo, hi] per
+    AR invoice: invoice_id, revenue, cogs."""
+    g = gl_roles(t)
+    g = g.filter(g.role.isin(["revenue", "cogs"]) & in_range(g.posting_date, lo, hi))
+    zero = ibis.literal(0).cast(MONEY_T)
+    return fetch(
+        g.group_by(invoice_id=g.source_doc).aggregate(
+            revenue=(-ibis.ifelse(g.role == "revenue", g.amount, zero).sum()).cast(MONEY_SUM_T),
+            cogs=ibis.ifelse(g.role == "cogs", g.amount, zero).sum().cast(MONEY_SUM_T),
+        )
+    )

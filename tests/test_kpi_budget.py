@@ -1,0 +1,72 @@
+"""The money KPIs against the budget of the month (runs/kpi_budget.py) and the overview tile's text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from opsfin.present.kpi_figures import budget_text
+from opsfin.runs.kpi_budget import kpi_budgets
+from opsfin.web import create_app
+from web_support import add_people, copy_workspace, form_login
+
+MARCH = dt.date(2024, 3, 1)
+
+
+def test_budget_text_worked_by_hand():
+    # 895,648.32 against 826,613.80: +69,034.52 / 826,613.80 = +8.35…%
+    assert budget_text(Decimal("895648.32"), Decimal("826613.80"), "B2024", "money", "EUR") == (
+        "+8.4% vs budget B2024 (EUR 826,613.80)"
+    )
+    assert budget_text(Decimal("96.80"), Decimal("100.00"), "B2025", "money", "EUR") == (
+        "-3.2% vs budget B2025 (EUR 100.00)"
+    )
+    assert budget_text(Decimal("5.00"), Decimal("0.00"), "B2024", "money", "EUR") == (
+        "+EUR 5.00 vs budget B2024 (EUR 0.00)"
+    )
+    assert budget_text(None, Decimal("1"), "B2024", "money", "EUR") == ""
+
+
+def test_the_tiny_demos_budget_of_march_2024(tiny_demo):
+    with tiny_demo.engine_tables() as t:
+        got = kpi_budgets(t, [MARCH, dt.date(2024, 5, 1)])
+    # B2024's budget lines of 2024-03 by role: revenue −826,613.80, cogs 506,068.38, maintenance 26,070.61,
+    # opex 51,881.46, payroll 86,924.24 (direct labor, energy and the overheads are production costs, not opex)
+    assert got[("revenue", MARCH)] == ("B2024", Decimal("826613.80"))
+    assert got[("cogs", MARCH)] == ("B2024", Decimal("506068.38"))
+    assert got[("gross_margin", MARCH)] == ("B2024", Decimal("320545.42"))
+    assert got[("opex", MARCH)] == ("B2024", Decimal("164876.31"))
+    assert not [k for k in got if k[1] == dt.date(2024, 5, 1)]  # no budget lines after 2024-04
+    assert {k[0] for k in got} == {"revenue", "cogs", "gross_margin", "opex"}
+
+
+@pytest.fixture(scope="module")
+def client(tiny_demo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kpi_budget_web")
+    ws = copy_workspace(tiny_demo, folder / "ws")
+    db, _tokens = add_people(f"sqlite:///{folder}/app.db")
+    c = TestClient(create_app(ws.path, app_db_url=f"sqlite:///{folder}/app.db"))
+    assert form_login(c, "ada").status_code == 303
+    yield c
+    db.close()
+
+
+def _tile(html: str, kpi: str) -> str:
+    m = re.search(rf'data-kpi="?{kpi}"?.*?(?=data-kpi=|</section>|$)', html, re.S)
+    assert m, kpi
+    return m.group(0)
+
+
+def test_the_overview_reads_money_tiles_against_the_budget(client, tiny_demo):
+    html = client.get("/?period=2024-03").text
+    revenue = next(r["value"] for r in tiny_demo.kpi("revenue").to_dicts() if r["period_start"] == MARCH)
+    share = (Decimal(revenue) - Decimal("826613.80")) / Decimal("826613.80")
+    assert f"{share:+.1%} vs budget B2024 (EUR 826,613.80)" in _tile(html, "revenue")
+    assert "vs budget B2024 (EUR 164,876.31)" in _tile(html, "opex")
+    assert "vs budget" not in _tile(html, "oee")  # no budget: the guardrail stays
+    # a month without a budget: no budget text anywhere
+    assert "vs budget" not in client.get("/?period=2024-05").text
