@@ -7,12 +7,10 @@ import re
 from decimal import Decimal
 
 import pytest
-from fastapi.testclient import TestClient
 
 from opsfin.present.kpi_figures import budget_text
 from opsfin.runs.kpi_budget import kpi_budgets
-from opsfin.web import create_app
-from web_support import add_people, copy_workspace, form_login
+from web_support import logged_in_client
 
 MARCH = dt.date(2024, 3, 1)
 
@@ -46,13 +44,8 @@ def test_the_tiny_demos_budget_of_march_2024(tiny_demo):
 
 @pytest.fixture(scope="module")
 def client(tiny_demo, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("kpi_budget_web")
-    ws = copy_workspace(tiny_demo, folder / "ws")
-    db, _tokens = add_people(f"sqlite:///{folder}/app.db")
-    c = TestClient(create_app(ws.path, app_db_url=f"sqlite:///{folder}/app.db"))
-    assert form_login(c, "ada").status_code == 303
-    yield c
-    db.close()
+    with logged_in_client(tiny_demo, tmp_path_factory.mktemp("kpi_budget_web")) as c:
+        yield c
 
 
 def _tile(html: str, kpi: str) -> str:

@@ -9,13 +9,11 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from fastapi.testclient import TestClient
 
 from opsfin.costing.variance import CATEGORIES, UNASSIGNED, Piece, source_rows_money
 from opsfin.costing.variance.row_money import _apportion_rows
 from opsfin.errors import UserError
-from opsfin.web import create_app
-from web_support import add_people, copy_workspace, form_login
+from web_support import logged_in_client
 
 MONTH = "2024-03"
 
@@ -126,13 +124,8 @@ def test_total_and_unknown_categories_are_refused(tiny_demo):
 
 @pytest.fixture(scope="module")
 def client(tiny_demo, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("row_money_web")
-    ws = copy_workspace(tiny_demo, folder / "ws")
-    db, _tokens = add_people(f"sqlite:///{folder}/app.db")
-    c = TestClient(create_app(ws.path, app_db_url=f"sqlite:///{folder}/app.db"))
-    assert form_login(c, "ada").status_code == 303
-    yield c
-    db.close()
+    with logged_in_client(tiny_demo, tmp_path_factory.mktemp("row_money_web")) as c:
+        yield c
 
 
 def test_the_rows_page_shows_each_rows_money_footed_to_the_category(client, tiny_demo):

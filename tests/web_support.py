@@ -127,3 +127,19 @@ def serve_in_thread(app):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def logged_in_client(tiny, folder: Path, name: str = "ada"):
+    """A test client of the web app on a copy of the tiny demo in `folder`, with `PEOPLE` in an app database
+    there, logged in through the form as `name`."""
+    from opsfin.web import create_app
+
+    ws = copy_workspace(tiny, folder / "ws")
+    db, _tokens = add_people(f"sqlite:///{folder}/app.db")
+    client = TestClient(create_app(ws.path, app_db_url=f"sqlite:///{folder}/app.db"))
+    assert form_login(client, name).status_code == 303
+    try:
+        yield client
+    finally:
+        db.close()

@@ -173,10 +173,9 @@ def _scaled(x: ir.NumericValue, factor: int) -> ir.IntegerValue:
     return (x * factor).round().cast("int64")
 
 
-def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
-    """Per order closed in [lo, hi] and BOM component, the usage variance's exact integers: the quantity
-    issued (−Σ issue qty, 0 without issues) less the standard (planned qty × qty per) in 1e-6 units and the
-    component's standard cost in 1e-4, counted per (month, product, qty_e6, cost_e4): n."""
+def _order_components(t: Tables, lo: dt.date, hi: dt.date):
+    """Each order closed in [lo, hi] × its BOM components, with the component's standard cost (`_cost`), its
+    qty per unit (`_per`) and the quantity issued to the order (`_issued`, null without issues)."""
     o = _closed_orders(t, lo, hi)
     mv = t("inventory_movements")
     mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
@@ -184,7 +183,14 @@ def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     b = t("bom").select(_bp="product_id", _bc="component_id", _per="qty_per")
     c = t("products").select(_cp="product_id", _cost="std_unit_cost")
     j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
-    j = j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
+    return j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
+
+
+def usage_lines(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
+    """Per order closed in [lo, hi] and BOM component, the usage variance's exact integers: the quantity
+    issued (−Σ issue qty, 0 without issues) less the standard (planned qty × qty per) in 1e-6 units and the
+    component's standard cost in 1e-4, counted per (month, product, qty_e6, cost_e4): n."""
+    j = _order_components(t, lo, hi)
     j = j.select(
         "product_id",
         month=month_of(j.closed_date),
@@ -350,14 +356,7 @@ def fixed_budgets(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
 def usage_by_order(t: Tables, lo: dt.date, hi: dt.date) -> Rows:
     """`usage_lines` per order and component, not counted per shape: order_id, qty_e6, cost_e4 (the money of
     each closed order's usage variance, for the drill-down's rows)."""
-    o = _closed_orders(t, lo, hi)
-    mv = t("inventory_movements")
-    mv = mv.filter((mv.kind == "issue") & mv.ref_doc.isin(o.order_id))
-    iss = mv.group_by([mv.ref_doc.name("_o"), mv.product_id.name("_c")]).aggregate(_issued=-mv.qty.sum())
-    b = t("bom").select(_bp="product_id", _bc="component_id", _per="qty_per")
-    c = t("products").select(_cp="product_id", _cost="std_unit_cost")
-    j = o.join(b, o.product_id == b._bp).join(c, b._bc == c._cp)
-    j = j.left_join(iss, (j.order_id == iss._o) & (j._bc == iss._c))
+    j = _order_components(t, lo, hi)
     j = j.select(
         "order_id",
         qty_e6=_scaled(j._issued.fill_null(0.0) - j.planned_qty * j._per, 1_000_000),
