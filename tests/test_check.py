@@ -45,7 +45,7 @@ INSERT INTO cost_centers VALUES ('CC-PROD', 'S1', 'Assembly', 'production', 'Ann
 INSERT INTO products VALUES ('P1', 'Steel', 'metal', 'raw', 'kg', 0, 2.5000, 'L0');
 INSERT INTO customers VALUES ('C1', 'Alpha', 'retail', 'DE', 'EUR', 30, 10000, 'L0'),
                              ('C2', 'Beta', 'retail', 'US', 'USD', 30, 10000, 'L0');
-INSERT INTO suppliers VALUES ('SUP1', 'Steelco', 'DE', 'EUR', 30, 10, 'L0');
+INSERT INTO suppliers (supplier_id, name, country, currency, payment_terms_days, lead_time_days, _load_id) VALUES ('SUP1', 'Steelco', 'DE', 'EUR', 30, 10, 'L0');
 INSERT INTO accounts VALUES
   ('1000', 'Bank', 'asset', 'cash', 'L0'), ('1100', 'Receivables', 'asset', 'ar', 'L0'),
   ('1200', 'Raw materials', 'asset', 'inventory_raw', 'L0'), ('1300', 'WIP', 'asset', 'inventory_wip', 'L0'),
@@ -60,7 +60,7 @@ INSERT INTO inventory_movements VALUES
   ('M1', '2024-01-03 08:00', 'S1', 'P1', 10, 2.5, 'receipt', 'GR1', 'L0'),
   ('M2', '2024-01-10 08:00', 'S1', 'P1', -4, 2.5, 'issue', 'PO-1', 'L0'),
   ('M3', '2024-01-20 08:00', 'S1', 'P1', -6, 2.5, 'issue', 'PO-2', 'L0');
-INSERT INTO ar_invoices VALUES
+INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES
   ('AR-EUR', 'C1', 'SO1', 'invoice', '2024-01-10', '2024-02-09', 'EUR', 210.00, 1210.00, 'L0'),
   ('AR-USD', 'C2', 'SO2', 'invoice', '2024-01-20', '2024-02-19', 'USD', 0, 1000.00, 'L0'),
   ('AR-USD2', 'C2', 'SO3', 'invoice', '2024-02-01', '2024-03-02', 'USD', 0, 101.00, 'L0');
@@ -156,7 +156,7 @@ def test_ar_invoice_posted_for_wrong_amount(ws):
     plant(
         ws,
         """
-        INSERT INTO ar_invoices VALUES ('AR-X', 'C1', 'SO9', 'invoice', '2024-02-15', '2024-03-15', 'EUR', 0, 100.00, 'L1');
+        INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES ('AR-X', 'C1', 'SO9', 'invoice', '2024-02-15', '2024-03-15', 'EUR', 0, 100.00, 'L1');
         INSERT INTO gl_entries VALUES
           ('X1', 'J-AR-X', '2024-02-15', '1100', NULL, 110.00, 'EUR', 'AR-X', 'AR-X', 'L1'),
           ('X2', 'J-AR-X', '2024-02-15', '4000', NULL, -110.00, 'EUR', 'AR-X', 'AR-X', 'L1')""",
@@ -195,7 +195,7 @@ def test_missing_fx_rate(ws):
     plant(
         ws,
         """
-        INSERT INTO ar_invoices VALUES ('AR-GBP', 'C1', 'SO8', 'invoice', '2024-02-10', '2024-03-10', 'GBP', 0, 50.00, 'L1');
+        INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES ('AR-GBP', 'C1', 'SO8', 'invoice', '2024-02-10', '2024-03-10', 'GBP', 0, 50.00, 'L1');
         INSERT INTO gl_entries VALUES
           ('X1', 'J-AR-GBP', '2024-02-10', '1100', NULL, 58.00, 'EUR', 'AR-GBP', 'AR-GBP', 'L1'),
           ('X2', 'J-AR-GBP', '2024-02-10', '4000', NULL, -58.00, 'EUR', 'AR-GBP', 'AR-GBP', 'L1')""",
@@ -275,7 +275,7 @@ def test_column_values(ws):
         ws,
         """
         INSERT INTO sites VALUES ('S2', 'Depot', 'factory', 'South', 0.1, 'L1');
-        INSERT INTO suppliers VALUES ('SUP2', 'Ironco', 'FR', 'eur', 30, 10, 'L1');
+        INSERT INTO suppliers (supplier_id, name, country, currency, payment_terms_days, lead_time_days, _load_id) VALUES ('SUP2', 'Ironco', 'FR', 'eur', 30, 10, 'L1');
         INSERT INTO support_tickets VALUES ('T1', 'CC-ADM', NULL, '2024-01-02 09:00', NULL, 5, 6, 'L1')""",
     )
     found = run_checks(ws)

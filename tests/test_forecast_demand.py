@@ -238,7 +238,7 @@ def test_nothing_after_the_as_of_month_is_read(tiny_demo, stored, tmp_path, caps
         )
         con.execute("INSERT INTO shipments VALUES ('SH-LATE', 'SO-LATE', 1, 1e9, DATE '2024-04-15', 'x')")
         con.execute(
-            "INSERT INTO ar_invoices VALUES ('INV-LATE', (SELECT min(customer_id) FROM customers), 'SO-LATE', "
+            "INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES ('INV-LATE', (SELECT min(customer_id) FROM customers), 'SO-LATE', "
             "'invoice', DATE '2024-04-15', DATE '2024-05-15', 'EUR', 0, 99999999.00, 'x')"
         )
         con.execute("INSERT INTO ar_invoice_lines VALUES ('INV-LATE', 1, 'FG-005', 1, 99999999.0, 99999999.00, 'x')")

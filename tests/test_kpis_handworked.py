@@ -61,7 +61,7 @@ INSERT INTO products VALUES
   ('FG2', 'Valve', 'valves', 'finished', 'pc', 40, 20.0000, 'HW'),
   ('RM1', 'Steel', 'metal', 'raw', 'kg', 0, 10.0000, 'HW'),
   ('RM2', 'Brass', 'metal', 'raw', 'kg', 0, 4.0000, 'HW');
-INSERT INTO suppliers VALUES ('SUP-EU', 'Euro steel', 'DE', 'EUR', 30, 10, 'HW'),
+INSERT INTO suppliers (supplier_id, name, country, currency, payment_terms_days, lead_time_days, _load_id) VALUES ('SUP-EU', 'Euro steel', 'DE', 'EUR', 30, 10, 'HW'),
                              ('SUP-US', 'US metals', 'US', 'USD', 30, 20, 'HW');
 INSERT INTO customers VALUES ('C1', 'Alpha', 'retail', 'FR', 'EUR', 30, 100000, 'HW'),
                              ('C2', 'Beta', 'oem', 'US', 'USD', 30, 100000, 'HW');
@@ -155,7 +155,7 @@ INSERT INTO shipments VALUES
   ('SH3', 'SO1', 2,  5, '2024-01-22', 'HW'),  -- late
   ('SH4', 'SO2', 1,  5, '2024-01-26', 'HW'),  -- late
   ('SH5', 'SO3', 1,  8, '2024-02-09', 'HW');  -- on time
-INSERT INTO ar_invoices VALUES
+INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES
   ('INV1', 'C1', 'SO1', 'invoice', '2024-01-20', '2024-02-19', 'EUR', 0, 1000.00, 'HW'),
   ('INV2', 'C1', 'SO1', 'invoice', '2024-01-18', '2024-02-17', 'EUR', 0,  800.00, 'HW'),
   ('INV3', 'C2', 'SO2', 'invoice', '2024-01-26', '2024-02-25', 'USD', 0,  600.00, 'HW');

@@ -28,7 +28,7 @@ from opsfin.runs.tables import reading_tables
 
 FIXTURE = """
 INSERT INTO customers VALUES ('C1', 'Alpha', 'retail', 'DE', 'EUR', 30, 10000, 'L0');
-INSERT INTO suppliers VALUES ('SUP1', 'Steelco', 'DE', 'EUR', 30, 10, 'L0');
+INSERT INTO suppliers (supplier_id, name, country, currency, payment_terms_days, lead_time_days, _load_id) VALUES ('SUP1', 'Steelco', 'DE', 'EUR', 30, 10, 'L0');
 INSERT INTO accounts VALUES ('1000', 'Bank', 'asset', 'cash', 'L0'), ('6000', 'Office', 'expense', 'opex', 'L0');
 INSERT INTO fx_rates VALUES ('2024-01-01', 'USD', 0.90000000, 'L0'), ('2024-02-01', 'USD', 0.92500000, 'L0');
 INSERT INTO ar_receipts VALUES ('R1', 'C1', '2024-02-05', 101.00, 'USD', 'INV-1', 'L0'),

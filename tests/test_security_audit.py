@@ -49,7 +49,31 @@ CLI_READS = {
     "forecast accuracy",
     "forecast backtest",
     "forecast series",  # writes --output, a file of the user's, not the workspace
+    "scenario list",
+    "scenario check",
+    "scenario simulate",
+    "drivers",
+    "tradeoff speed",
+    "tradeoff reliability",
+    "cash predict",
+    "cash forecast",
+    "cash levers",
+    "cash schedule",
+    "eval cash",
+    "eval predict",
+    "predict maintenance",
+    "predict defects",
+    "predict fit",  # writes --model-out, a file of the user's, not the workspace
+    "predict score",
+    "plan staffing",
 }
+#: model/scenarios.yaml of the walk's workspace: `scenario run` stores `B2024+walk` as a plan version
+WALK_SCENARIOS = """scenarios:
+  - name: walk
+    base: B2024
+    shocks:
+      - {kind: fixed_cost, scope: {}, start: 2024-03, size: 1000}
+"""
 # commands that create a workspace: its audit log starts empty with it
 CLI_CREATES_WORKSPACE = {"demo", "init"}
 
@@ -106,6 +130,7 @@ def cli_walk(tmp_path, ids: tuple[str, ...]) -> list[tuple[list[str], str | None
         (["plan", "import", str(tmp_path / "budget.xlsx"), "--version", "B-walk"], None, "plan.import"),
         (["plan", "build", "--version", "P-walk", "--volumes", "actual", "--to", "2024-02"], None, "plan.build"),
         (["plan", "roll", "--as-of", "2024-03", "--models", "Naive"], None, "plan.build"),
+        (["scenario", "run", "walk"], None, "scenario.run"),
     ]
 
 
@@ -127,7 +152,8 @@ def budget_workbook(path) -> None:
 
 
 def cli_name(args: list[str]) -> str:
-    return " ".join(args[:2]) if args[0] in {"users", "tokens", "period", "match", "forecast", "plan"} else args[0]
+    groups = {"users", "tokens", "period", "match", "forecast", "plan", "scenario", "cash", "predict", "tradeoff", "eval"}
+    return " ".join(args[:2]) if args[0] in groups else args[0]
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +174,7 @@ def test_every_cli_command_is_walked_or_named_read_only(tmp_path, match_ids):
 
 def test_every_cli_write_leaves_an_audit_entry(tiny_demo, tmp_path, match_ids):
     ws = copy_workspace(tiny_demo, tmp_path / "ws")
+    (ws.path / "model" / "scenarios.yaml").write_text(WALK_SCENARIOS, encoding="utf-8")
     db = open_app_db(ws)
     for args, stdin, action in cli_walk(tmp_path, match_ids):
         before = len(db.audit_entries())

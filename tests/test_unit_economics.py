@@ -120,7 +120,7 @@ INSERT INTO sales_orders VALUES
   ('SO1', 1, 'C1', 'W1', 'FG-1', 60, 10.0000, 'EUR', '2024-01-05', '2024-01-15'),
   ('SO2', 1, 'C2', 'W1', 'FG-1', 30, 20.0000, 'USD', '2024-01-05', '2024-01-15');
 INSERT INTO shipments VALUES ('SH1', 'SO1', 1, 60, '2024-01-15', 'HW'), ('SH2', 'SO2', 1, 30, '2024-01-15', 'HW');
-INSERT INTO ar_invoices VALUES
+INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES
   ('I1', 'C1', 'SO1', 'invoice', '2024-01-15', '2024-02-14', 'EUR', 120.00, 720.00, 'HW'),
   ('I2', 'C2', 'SO2', 'invoice', '2024-01-15', '2024-02-14', 'USD', 0.00, 600.00, 'HW');
 INSERT INTO ar_invoice_lines VALUES ('I1', 1, 'FG-1', 60, 10.0000, 600.00, 'HW'), ('I2', 1, 'FG-1', 30, 20.0000, 600.00, 'HW');
@@ -310,7 +310,7 @@ def test_user_errors(hw):
         hw.unit_economics(scope="plant")
     with hw.connect() as con:
         con.execute(
-            "INSERT INTO ar_invoices VALUES ('I3', 'C2', 'SO2', 'invoice', '2023-12-01', '2024-01-01', 'USD', "
+            "INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES ('I3', 'C2', 'SO2', 'invoice', '2023-12-01', '2024-01-01', 'USD', "
             "0, 10, 'HW'); INSERT INTO ar_invoice_lines VALUES ('I3', 1, 'FG-1', 1, 10, 10.00, 'HW')"
         )
     with pytest.raises(UserError, match="I3.*fx_rates"):
@@ -508,7 +508,7 @@ def test_foreign_invoices_are_converted_once_and_split_over_their_lines(hw):
 
     with hw.connect() as con:
         con.execute(
-            "INSERT INTO ar_invoices VALUES "
+            "INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES "
             "('I4', 'C2', 'SO2', 'invoice', '2024-01-16', '2024-02-15', 'USD', 0, 33.37, 'HW'), "
             "('I5', 'C2', 'SO2', 'invoice', '2024-01-25', '2024-02-24', 'USD', 0, 7.01, 'HW'); "
             "INSERT INTO ar_invoice_lines VALUES ('I4', 1, 'FG-1', 1, 10, 10.00, 'HW'), "

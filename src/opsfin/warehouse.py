@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from .canonical import SYSTEM_TABLES, TABLES, Table
+from .errors import UserError
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -19,9 +20,31 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every canonical and system table that does not exist yet."""
+    """Create every canonical and system table that does not exist yet, and add to an existing table the
+    nullable columns a newer model gave it (an upgrade keeps every row; the new columns start empty)."""
     for t in TABLES + SYSTEM_TABLES:
         con.execute(t.ddl())
+        add_missing_columns(con, t)
+
+
+def add_missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
+    """`ALTER TABLE … ADD COLUMN` for each nullable column of `table` the warehouse's table lacks; the names
+    added. A missing column that may not be null cannot be added to rows that exist: that is refused."""
+    have = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]
+        ).fetchall()
+    }
+    added = []
+    for c in table.columns:
+        if c.name in have:
+            continue
+        if not c.nullable:
+            raise UserError(f"warehouse table {table.name} lacks the required column {c.name}; rebuild the warehouse")
+        con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{c.name}" {c.type}')
+        added.append(c.name)
+    return added
 
 
 @contextmanager

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from .audit import HEAD_ID, append_audit, entry_dict, verify_chain
 from .errors import AppDbError
 from .models import AuditHeadRow, AuditRow
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
+from .sessions import SessionsMixin
 
 
-class AuditMixin:
+class AuditMixin(SessionsMixin):
     """The audit log of `AppDB`: entries are only ever appended by the methods that change data."""
-
-    if TYPE_CHECKING:
-
-        def _read(self) -> AbstractContextManager[Session]: ...
-        def _write(self) -> AbstractContextManager[Session]: ...
 
     def record_event(
         self, actor: str, action: str, object_type: str, object_id: str, payload: dict[str, Any]

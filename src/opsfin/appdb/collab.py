@@ -7,19 +7,16 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from .audit import append_audit, canonical_json, jsonable
 from .errors import AppDbError
 from .models import ActionRow, CommentRow, MatchDecisionRow
 from .records import ACTION_STATUSES, MATCH_DECISIONS, MATCH_KINDS, OPEN_STATUSES, SUBJECT_TYPES
+from .sessions import SessionsMixin
 from .types import row_fields, to_money, utc_now
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
 ACTION_FIELDS = ("status", "owner", "due", "expected_impact", "title", "description")
 
@@ -90,13 +87,8 @@ def decision_dict(row: MatchDecisionRow) -> dict[str, Any]:
     }
 
 
-class CollabMixin:
+class CollabMixin(SessionsMixin):
     """Comments, actions, guardrail changes and match decisions of `AppDB`."""
-
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Session]: ...
-        def _read(self) -> AbstractContextManager[Session]: ...
 
     # -- comments
     def add_comment(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 from .audit import HEAD_ID, append_audit
 from .errors import AppDbError
 from .models import AuditHeadRow, KeptMatchRow, MatchRunRow
+from .sessions import SessionsMixin
 from .types import utc_now
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
 RUN_COUNTS = ("bank_lines", "kept", "kept_lines", "suggested", "unmatched")
 KEPT_COLUMNS = ("match_id", "bank_txn_id", "doc_type", "doc_id", "rule", "score")
@@ -94,13 +92,8 @@ def _insert_kept_matches(s: Session, run_id: int, matches: Sequence[Sequence[Any
         )
 
 
-class MatchRunsMixin:
+class MatchRunsMixin(SessionsMixin):
     """Reconciliation runs and their kept auto matches, of `AppDB`."""
-
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Session]: ...
-        def _read(self) -> AbstractContextManager[Session]: ...
 
     def record_match_run(
         self,

@@ -7,10 +7,8 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, exc, func, select
-from sqlalchemy.orm import Session
 
 from .audit import append_audit
 from .errors import AppDbError, LoginThrottled
@@ -27,10 +25,8 @@ from .passwords import (
     verify_password,
 )
 from .records import ROLES, Token, User
+from .sessions import SessionsMixin
 from .types import utc_now
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
 LOGIN_WINDOW = timedelta(seconds=60)
 FAILED_LOGIN_KEEP = timedelta(days=1)  # older failures are pruned
@@ -87,15 +83,10 @@ def _user_name(user: User | str) -> str:
     return user.name if isinstance(user, User) else user
 
 
-class PeopleMixin:
+class PeopleMixin(SessionsMixin):
     """Users, logins, tokens and sessions of `AppDB`."""
 
     login_attempts_per_minute: int
-
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Session]: ...
-        def _read(self) -> AbstractContextManager[Session]: ...
 
     # -- users
     def add_user(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import exc, select
 from sqlalchemy.orm import Session
@@ -27,10 +27,8 @@ from sqlalchemy.orm import Session
 from .audit import append_audit
 from .errors import AppDbError
 from .models import NAME, PlanVersionRow, UserRow
+from .sessions import SessionsMixin
 from .types import utc_now
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
 KINDS = ("budget", "forecast", "scenario")
 STATUSES = ("draft", "submitted", "approved", "archived")
@@ -44,7 +42,8 @@ STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "archive": ("approved", "archived", CHECKERS),
 }
 PAST = {"submit": "submitted", "approve": "approved", "reject": "rejected", "archive": "archived"}
-VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")  # as forecast versions (runs/forecast.py)
+# as forecast versions (runs/forecast.py), plus `+`: a scenario's version is `<base>+<scenario>` (docs/scenarios.md)
+VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,99}")
 REASON_MAX = 2000
 FIELDS = (
     "name",
@@ -84,7 +83,7 @@ def plan_dict(row: PlanVersionRow) -> dict[str, Any]:
 
 def check_version_name(name: object, what: str = "plan version") -> str:
     if not isinstance(name, str) or not VERSION_NAME.fullmatch(name):
-        raise AppDbError(f"{what} {name!r}: use 1 to 100 letters, digits and . _ - (starting with a letter or digit)")
+        raise AppDbError(f"{what} {name!r}: use 1 to 100 letters, digits and . _ - + (starting with a letter or digit)")
     return name
 
 
@@ -145,13 +144,8 @@ def _refuse_step(row: PlanVersionRow, step: str, user: UserRow) -> None:
         )
 
 
-class PlansMixin:
+class PlansMixin(SessionsMixin):
     """Plan versions of `AppDB`: register, create, list, and the approval steps."""
-
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Session]: ...
-        def _read(self) -> AbstractContextManager[Session]: ...
 
     def plan_version(self, name: str) -> dict[str, Any] | None:
         """The version's fields (FIELDS), or None when the app database does not know it."""

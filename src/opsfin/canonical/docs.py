@@ -60,6 +60,10 @@ NULLABLE_CLARIFICATIONS: dict[tuple[str, str], str] = {
     ("bank_transactions", "reference"): "real statements may omit it",
     ("bank_transactions", "description"): "real statements may omit it",
     ("plan_pnl", "site_id"): "a plan line without a site (costs of cost centres that belong to none)",
+    ("ar_invoices", "disputed"): "not every source knows it (receivables exports often do, the demo does not)",
+    ("ar_invoices", "paperless"): "not every source knows it (receivables exports often do, the demo does not)",
+    ("suppliers", "discount_pct"): "only suppliers that offer an early-payment discount have one",
+    ("suppliers", "discount_days"): "only suppliers that offer an early-payment discount have one",
 }
 
 OTHER_CLARIFICATIONS: tuple[str, ...] = (

@@ -6,7 +6,7 @@ is generated from it (`python -m opsfin.canonical.docs`), and a test fails when 
 
 from __future__ import annotations
 
-from .types import MONEY, PRICE, RATE, Table, col, fk
+from .types import MONEY, PRICE, RATE, Column, Table, col, fk
 
 MODEL_VERSION = "1"
 
@@ -101,7 +101,7 @@ def _deliveries(name: str, description: str, delivery_id: str, orders: str, orde
     )
 
 
-def _invoices(name: str, description: str, party: str, reference: str) -> Table:
+def _invoices(name: str, description: str, party: str, reference: str, extra: tuple[Column, ...] = ()) -> Table:
     party_id = f"{party}_id"
     return Table(
         name,
@@ -117,6 +117,7 @@ def _invoices(name: str, description: str, party: str, reference: str) -> Table:
             col("currency", pattern=CURRENCY),
             col("tax_amount", MONEY),
             col("total", MONEY),
+            *extra,
         ),
         ("invoice_id",),
         (fk(party_id, f"{party}s"),),
@@ -307,6 +308,21 @@ TABLES: tuple[Table, ...] = (
             col("currency", pattern=CURRENCY),
             col("payment_terms_days", "INTEGER", minimum=0),
             col("lead_time_days", "INTEGER", minimum=0),
+            col(
+                "discount_pct",
+                PRICE,
+                null=True,
+                minimum=0,
+                maximum=100,
+                doc="early-payment discount in percent (2 in 2/10 net 30)",
+            ),
+            col(
+                "discount_days",
+                "INTEGER",
+                null=True,
+                minimum=0,
+                doc="days from the invoice within which the discount applies (10 in 2/10 net 30)",
+            ),
         ),
         ("supplier_id",),
     ),
@@ -636,6 +652,10 @@ TABLES: tuple[Table, ...] = (
         "Customer invoices and credit notes, dated on the shipment date.",
         "customer",
         reference="so_id",
+        extra=(
+            col("disputed", "BOOLEAN", null=True, doc="the customer disputed the invoice; null: not known"),
+            col("paperless", "BOOLEAN", null=True, doc="billed electronically (true) or on paper; null: not known"),
+        ),
     ),
     Table(
         "ar_invoice_lines",

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..demo import SCALES, generate
 from ..demo.generate import Progress as BuildProgress
 from .commands import opsfin_command, print_command, python_command, shell_path
-from .output import console, err_console
+from .output import console, err_console, progress_bar
 from .root import app
 
 
@@ -83,13 +82,8 @@ def build_progress() -> Iterator[BuildProgress]:
     """The demo build's progress on stderr: a bar (stage, month, steps, time) on a terminal; one line per
     stage otherwise, so logs stay short."""
     if err_console.is_terminal:
-        with Progress(
-            TextColumn("[bold]{task.fields[stage]}[/bold] {task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
+        with progress_bar(
+            "[bold]{task.fields[stage]}[/bold] {task.description}", "{task.completed}/{task.total}"
         ) as bar:
             task = bar.add_task("", total=None, stage="Starting")
 

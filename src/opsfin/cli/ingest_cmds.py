@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import ingest
 from .. import workspace as opsfin_workspace
@@ -17,7 +16,7 @@ from ..errors import UserError
 from ..readers import FORMATS
 from .commands import opsfin_command, shell_path
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import console, err_console, print_json, print_rows
+from .output import console, print_json, print_rows, progress_bar
 from .root import app
 
 OUTPUT_FORMATS = tuple(f.value for f in OutputFormat)
@@ -55,14 +54,7 @@ def _progress_display(enabled: bool):
     if not enabled:
         yield None
         return
-    bar = Progress(
-        TextColumn("[dim]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[count]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
+    bar = progress_bar("[dim]{task.description}", "{task.fields[count]}")
     task = bar.add_task("reading", total=None, count="")
 
     def report(stage: str, done: int, total: int | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from ..core.numbers import plain_text
@@ -26,6 +27,14 @@ from .options import OutputFormat
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def progress_bar(label: str, count: str) -> Progress:
+    """A transient progress bar on stderr: `label` (a rich column template), the bar, `count`, the time."""
+    return Progress(
+        TextColumn(label), BarColumn(), TextColumn(count), TimeElapsedColumn(), console=err_console, transient=True
+    )
+
 
 # left out first when a table is too wide (then the others from the right); the first column always stays
 MINOR_COLUMNS = (

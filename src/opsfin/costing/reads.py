@@ -247,18 +247,8 @@ def orders_frame(t: Tables, selected: ir.Table) -> pl.DataFrame:
     o = reach(t, selected.mutate(product=selected.product_id), "production_orders", {"family"}, keep_rows=True)
     j = o.left_join(produced, o.order_id == produced._ref)
     j = j.left_join(last, j.order_id == last._oid)
-    expr = j.select(
-        "order_id",
-        "site_id",
-        "product_id",
-        "family",
-        "status",
-        "released_at",
-        "completed_at",
-        "_produced",
-        "_last_qty",
-        "completion_shift_id",
-    )
+    # qty_good is worked out below from the produced quantity or the last step's
+    expr = j.select(*(c for c in ORDER_COLUMNS if c != "qty_good"), "_produced", "_last_qty")
     table = to_arrow(expr)
     # an exact Decimal sum to the nearest float (as float() rounds it), else the last step's good quantity
     qty = [

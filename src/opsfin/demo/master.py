@@ -372,6 +372,17 @@ def _normalise_material_cost(c: Company) -> None:
         c.material_std[p] = sum(q * c.std_cost[cid] for cid, q in c.bom[p])
 
 
+def early_payment_discount(i: int) -> tuple[int | None, int | None]:
+    """(discount_pct in units of 0.0001 %, discount_days) of the i-th supplier (0-based): the second of every
+    four offers 2/10, the fourth of every eight 1/10, the others none. Fixed by position, not drawn, so that no
+    other number of the demo moves (the demo pays its suppliers on terms either way)."""
+    if i % 4 == 1:
+        return 20_000, 10
+    if i % 8 == 3:
+        return 10_000, 10
+    return None, None
+
+
 def _partners(c: Company, rng: np.random.Generator) -> None:
     s, r = c.scale, c.rows
     r["suppliers"], r["customers"] = [], []
@@ -383,7 +394,8 @@ def _partners(c: Company, rng: np.random.Generator) -> None:
         lead = int(rng.integers(5, 15))
         name = f"{['Acme', 'Nordic', 'Meridian', 'Vortex', 'Pioneer', 'Atlas', 'Keystone', 'Summit'][i % 8]} {['Metals', 'Polymers', 'Components', 'Industrial', 'Supply'][i % 5]} {'GmbH' if ccy == BASE else 'Inc.'}{'' if i < 8 else f' {i // 8 + 1}'}"
         c.supplier[sid] = Supplier(name, ccy, terms, lead)
-        r["suppliers"].append((sid, name, "US" if ccy == "USD" else COUNTRIES_EUR[i % 7], ccy, terms, lead))
+        country = "US" if ccy == "USD" else COUNTRIES_EUR[i % 7]
+        r["suppliers"].append((sid, name, country, ccy, terms, lead, *early_payment_discount(i)))
     for j, item in enumerate(c.bought):
         c.item_supplier[item] = c.suppliers[j % len(c.suppliers)]
     for i in range(s.customers):

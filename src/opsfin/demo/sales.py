@@ -107,7 +107,7 @@ def _invoice(sim: Sim, day: dt.date, so: str, lines: list) -> None:
     tax = costing.half_even_int(net * VAT_PCT, 100) if c.customer[cust].vat else 0
     total = net + tax
     due = day + dt.timedelta(days=c.customer[cust].terms)
-    sim.rows["ar_invoices"].append((inv, cust, so, "invoice", day, due, ccy, tax, total))
+    sim.rows["ar_invoices"].append((inv, cust, so, "invoice", day, due, ccy, tax, total, None, None))
     rate = sim.rate(ccy, day)
     net_base, tax_base = costing.to_base(net, rate), tax  # foreign-currency customers carry no VAT
     sim.ar_base[inv] = (ccy, total, net_base + tax_base)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import duckdb
 import numpy as np
@@ -25,7 +26,10 @@ def rows_to_arrow(name: str, rows: list[tuple] | dict[str, list], load_id: str) 
     arrays = []
     for col, values in zip(decl.columns, columns, strict=True):
         scale = col.decimal_scale
-        if scale is not None:
+        if scale is not None and col.nullable and None in values:  # a few optional decimals (supplier discounts)
+            exact = [None if v is None else Decimal(int(v)).scaleb(-scale) for v in values]
+            arrays.append(pa.array(exact, type=col.arrow_type))
+        elif scale is not None:
             arrays.append(decimal_array(np.asarray(values, dtype=np.int64) if n else np.zeros(0, np.int64), scale))
         else:
             arrays.append(pa.array(values, type=col.arrow_type))

@@ -10,7 +10,7 @@ Public API (every function takes an opened `Workspace` or a workspace folder):
     list_periods(ws) -> list[dict]
 
 Tabular files (CSV/TSV, Parquet, Excel .xlsx, JSON Lines) fill one canonical `table` (argument,
-else the mapping's `table:`); document formats (camt053, mt940, ubl; detected from the content
+else the mapping's `table:`), or the several tables of a `tables:` mapping; document formats (camt053, mt940, ubl; detected from the content
 when `fmt` is None) know their tables. A user's mistake raises `UserError`. See docs/ingest.md.
 """
 
@@ -30,7 +30,7 @@ from ..canonical import MODEL_TABLE_NAMES, TABLE_BY_NAME, Table
 from ..errors import UserError
 from ..workspace import Workspace
 from ..workspace import open as open_workspace
-from . import fast_csv, periods
+from . import fast_csv, multi_table, periods
 from .binary_sources import excel_sheet
 from .loader import (
     LoadResult,
@@ -181,13 +181,9 @@ def _ingest_tabular(
     replace: bool,
     progress: Progress | None,
 ) -> LoadResult:
-    """One atomic load of a tabular file into `table`: read, check, quarantine and write in one transaction."""
-    if table is None:
-        raise UserError(
-            f"{file}: say which table it fills (--table TABLE, or `table:` in a mapping); "
-            f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
-        )
-    decl = canonical_table(table)
+    """One atomic load of a tabular file into `table` (or the tables of a `tables:` mapping): read, check,
+    quarantine and write in one transaction."""
+    decl = _target_table(file, table, the_mapping, origin)
     sheet = sheet or the_mapping.sheet
     if sheet is not None and kind != "xlsx":
         raise UserError(f"{file}: --sheet applies to Excel .xlsx files only")
@@ -200,13 +196,17 @@ def _ingest_tabular(
         if progress:
             progress("reading", 0, None)
         data = read_file(file, kind, sheet=sheet, delimiter=the_mapping.delimiter, encoding=the_mapping.encoding)
-        batch, unused = batch_from_source(data, decl, the_mapping, origin, progress)
+        if decl is None:
+            batches, unused = multi_table.table_batches(data, the_mapping, origin)
+        else:
+            batch, unused = batch_from_source(data, decl, the_mapping, origin, progress)
+            batches = [batch]
         ignored.extend(unused)
-        return [batch]
+        return batches
 
     def stage(con: duckdb.DuckDBPyConnection) -> fast_csv.StagedCsv | None:
         """The file read and value-checked in DuckDB, when the vectorised path can read it exactly."""
-        if not fast_csv.applies(decl, the_mapping, kind):
+        if decl is None or not fast_csv.applies(decl, the_mapping, kind):
             return None
         if progress:
             progress("reading", 0, None)
@@ -227,7 +227,7 @@ def _ingest_tabular(
             sha256=sha,
             source=source,
             fmt=kind,
-            tables=[decl.name],
+            tables=[decl.name] if decl is not None else [t.table for t in the_mapping.tables],
             prepare=prepare,
             replace=replace,
             noun="file",
@@ -236,6 +236,21 @@ def _ingest_tabular(
         )
     result.ignored_columns = ignored
     return result
+
+
+def _target_table(file: Path | str, table: str | None, the_mapping: Mapping, origin: str) -> Table | None:
+    """The one table a tabular file fills; None when the mapping fills several (`tables:`)."""
+    if the_mapping.tables:
+        if table is not None:
+            names = ", ".join(t.table for t in the_mapping.tables)
+            raise UserError(f"--table {table}: {origin} fills several tables ({names}); drop --table")
+        return None
+    if table is None:
+        raise UserError(
+            f"{file}: say which table it fills (--table TABLE, or `table:` in a mapping); "
+            f"the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
+        )
+    return canonical_table(table)
 
 
 def _ingest_document(
@@ -296,23 +311,27 @@ def ingest_sql(
         raise UserError("--sql needs --source-url (a SQLAlchemy URL such as sqlite:///erp.db)")
     the_mapping, origin = _mapping(ws, mapping)
     table = _pick_table(table, the_mapping, origin)
-    if table is None:
+    if table is None and not the_mapping.tables:
         raise UserError(
             f"say which table the query fills (--table TABLE); the canonical tables are: {', '.join(MODEL_TABLE_NAMES)}"
         )
-    decl = canonical_table(table)
+    decl = _target_table("the query", table, the_mapping, origin)
     if progress:
         progress("querying", 0, None)
     data = read_sql(sql, source_url)
-    batch, ignored = batch_from_source(data, decl, the_mapping, origin, progress)
+    if decl is None:
+        batches, ignored = multi_table.table_batches(data, the_mapping, origin)
+    else:
+        batch, ignored = batch_from_source(data, decl, the_mapping, origin, progress)
+        batches = [batch]
     with _connect(ws) as con:
         result = run_load(
             con,
             sha256=data.sha256,
             source=data.source,
             fmt="sql",
-            tables=[decl.name],
-            prepare=lambda _c: [batch],
+            tables=[b.table.name for b in batches],
+            prepare=lambda _c: batches,
             replace=replace,
             noun="query result",
             progress=progress,

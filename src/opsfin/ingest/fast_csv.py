@@ -27,7 +27,7 @@ from ..errors import UserError
 from .fast_values import column_sql, quote, typed_cast
 from .mapping import Mapping, plan_columns
 from .source_rows import SourceRow, check_header, raw_record
-from .sources import _sniff_delimiter
+from .sources import csv_records
 from .validate import Candidate, Invalid, check_row, value_checker
 
 USE_FAST = True  # tests switch it off to compare with the row-by-row path
@@ -92,15 +92,8 @@ def _header(path: Path, delimiter: str | None, encoding: str) -> tuple[str, list
     """(delimiter, header, its line number) as `sources.read_csv` finds them; None if it would not."""
     try:
         with path.open(encoding=encoding, newline="") as fh:
-            if delimiter is None:
-                delimiter = _sniff_delimiter(fh.readline())
-                fh.seek(0)
-            reader = csv.reader(fh, delimiter=delimiter)
-            start = 1
-            for record in reader:
-                line, start = start, reader.line_num + 1
-                if not record or (len(record) == 1 and record[0].strip() == ""):
-                    continue
+            delimiter, records = csv_records(fh, delimiter)
+            for line, record in records:
                 header = [h.strip() for h in record]
                 check_header(path, header)
                 return delimiter, header, line

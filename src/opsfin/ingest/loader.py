@@ -28,15 +28,14 @@ import pyarrow as pa
 
 from .. import warehouse
 from ..canonical import Table, table
-from ..errors import UserError
 from ..readers import ParsedDocument
 from .fast_csv import StagedCsv, drop_staging
 from .fast_load import check_across_rows, insert_accepted, refused_in_order, rows_read
-from .mapping import Mapping, plan_columns
+from .mapping import Mapping, checked_constants, plan_columns
 from .parties import resolve_parties
 from .periods import closed_periods
 from .source_rows import SourceData, json_default, raw_record
-from .validate import Candidate, Invalid, TableBatch, check_row, validate_load, value_checker
+from .validate import Candidate, TableBatch, check_row, validate_load, value_checker
 
 Progress = Callable[[str, int, int | None], None]
 FIRST_PROBLEMS = 5
@@ -346,12 +345,7 @@ def batch_from_source(
     """Map and check every row of a tabular source; returns the batch and the unused source columns."""
     plan = plan_columns(decl, data.columns, mapping, data.source, mapping_origin)
     checkers = {c.name: value_checker(c, mapping) for c in decl.columns if c.name not in plan.constants}
-    constants: dict[str, Any] = {}
-    for name, value in plan.constants.items():
-        try:
-            constants[name] = value_checker(decl.column(name), mapping)(value)
-        except Invalid as exc:
-            raise UserError(f"{mapping_origin}: key 'constants.{name}': {exc}") from None
+    constants = checked_constants(plan, mapping, mapping_origin)
     index = list(plan.source_index.items())
     rows: list[Candidate] = []
     total = len(data.rows)

@@ -15,14 +15,25 @@ A mapping is a small YAML file (conventionally in the workspace's `model/mapping
     delimiter: ";"                   # CSV only; default: detected from the header line
     encoding: utf-8-sig              # text files only
     sheet: Sheet1                    # Excel only; default: the first sheet
+    tables:                          # several tables from one source (instead of table/rename/constants)
+      - table: customers
+        distinct: true               # one row per primary key (each column: its most frequent value)
+        rename: {customerID: customer_id}
+        derive: {name: "{customerID}", payment_terms_days: {days_between: [InvoiceDate, DueDate]}}
+      - table: ar_invoices
+        recode: {paperless: {Electronic: "true", Paper: "false"}}   # source text -> value, per column
+      - table: ar_receipts
+        when: {SettledDate: not_empty}   # a row filter: empty / not_empty per source column
 
 `load_mapping` turns a bad file into a `UserError` that names the offending key;
-`plan_columns` checks the mapping against a table and the source's columns.
+`plan_columns` checks the mapping against a table and the source's columns, and
+`checked_constants` reads its constants as values of their columns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +44,63 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from ..canonical import Table
 from ..errors import UserError
+from ..values.parser import Invalid, value_checker
 
 THOUSANDS_SEPARATORS = (".", ",", " ", "'", "\u00a0", "\u202f", "_")
+
+
+class DaysBetween(BaseModel):
+    """A derived whole number of days: from the first source column's date to the second's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days_between: tuple[str, str]
+
+
+class TableMapping(BaseModel):
+    """One target table of a `tables:` mapping: how the source's rows become this table's rows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str
+    rename: dict[str, str] = {}
+    constants: dict[str, Any] = {}
+    derive: dict[str, str | DaysBetween] = {}  # canonical column -> "text {SourceColumn}" or days_between
+    recode: dict[str, dict[str, Any]] = {}  # canonical column -> {source text: value}
+    when: dict[str, Literal["empty", "not_empty"]] = {}  # source column -> which rows feed this table
+    distinct: bool = False  # master rows: one per primary key
+
+    @field_validator("derive", mode="before")
+    @classmethod
+    def _derive_rules(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for name, rule in value.items():
+            pair = rule.get("days_between") if isinstance(rule, dict) and len(rule) == 1 else None
+            two_names = isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+            if not isinstance(rule, str) and not two_names:
+                raise ValueError(
+                    f"{name}: a derived column is a text template such as "
+                    '"R-{invoiceNumber}", or {days_between: [FromColumn, ToColumn]}'
+                )
+            if isinstance(rule, str):
+                try:
+                    list(string.Formatter().parse(rule))
+                except ValueError as exc:
+                    raise ValueError(f"{name}: the template {rule!r} cannot be read ({exc})") from None
+        return value
+
+    @field_validator("recode", mode="before")
+    @classmethod
+    def _recode_texts(cls, value: Any) -> Any:
+        for name, texts in value.items() if isinstance(value, dict) else ():
+            odd = [t for t in texts if not isinstance(t, str)] if isinstance(texts, dict) else []
+            if odd:
+                raise ValueError(
+                    f"{name}: {odd[0]!r} is not a text; quote the source texts "
+                    "(YAML reads Yes, No, On, Off, true, false and numbers unquoted as other values)"
+                )
+        return value
 
 
 class Mapping(BaseModel):
@@ -56,6 +122,7 @@ class Mapping(BaseModel):
     delimiter: str | None = None
     encoding: str = "utf-8-sig"
     sheet: str | None = None
+    tables: list[TableMapping] = []
 
     @field_validator("date_format", "timestamp_format", "time_format")
     @classmethod
@@ -103,7 +170,15 @@ class Mapping(BaseModel):
     def _separators_differ(self) -> Mapping:
         if self.thousands_separator is not None and self.thousands_separator == self.decimal_separator:
             raise ValueError("thousands_separator and decimal_separator must differ")
+        if self.tables and (self.table or self.rename or self.constants):
+            raise ValueError("with `tables:`, give table, rename and constants in each entry of the list")
         return self
+
+    def for_table(self, entry: TableMapping) -> Mapping:
+        """The one-table mapping of one `tables:` entry: its table, rename and constants, the shared text forms."""
+        return self.model_copy(
+            update={"table": entry.table, "rename": entry.rename, "constants": entry.constants, "tables": []}
+        )
 
     def date_format_for(self, column: str) -> str | None:
         return self.date_formats.get(column, self.date_format)
@@ -134,7 +209,8 @@ def parse_mapping(data: Any, origin: str = "mapping") -> Mapping:
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            known = ", ".join(Mapping.model_fields)
+            model = TableMapping if first["loc"][0] == "tables" and len(first["loc"]) == 3 else Mapping
+            known = ", ".join(model.model_fields)
             msg = f"unknown key; known keys: {known}"
         raise UserError(f"{origin}: key '{key}': {msg}") from None
 
@@ -185,13 +261,13 @@ def plan_columns(
     origin = mapping_origin
     canonical = set(table.column_names)
     src_pos = {name: i for i, name in enumerate(source_columns)}
-    for key, target in mapping.rename.items():
+    for key, renamed in mapping.rename.items():
         if key not in src_pos:
             have = ", ".join(source_columns) or "none"
             raise UserError(f"{origin}: key 'rename.{key}': {source} has no column {key!r} (its columns: {have})")
-        if target not in canonical:
+        if renamed not in canonical:
             raise UserError(
-                f"{origin}: key 'rename.{key}': {target!r} is not a column of {table.name} "
+                f"{origin}: key 'rename.{key}': {renamed!r} is not a column of {table.name} "
                 f"(its columns: {', '.join(table.column_names)})"
             )
     for key_name, formats, types in (
@@ -241,3 +317,14 @@ def plan_columns(
             f" (add them, or map them with `rename`/`constants` in a mapping){hint}"
         )
     return plan
+
+
+def checked_constants(plan: ColumnPlan, mapping: Mapping, mapping_origin: str) -> dict[str, Any]:
+    """The mapping's constants as canonical values of their columns; a bad one is a `UserError` naming its key."""
+    constants: dict[str, Any] = {}
+    for name, value in plan.constants.items():
+        try:
+            constants[name] = value_checker(plan.table.column(name), mapping)(value)
+        except Invalid as exc:
+            raise UserError(f"{mapping_origin}: key 'constants.{name}': {exc}") from None
+    return constants

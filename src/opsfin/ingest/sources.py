@@ -23,9 +23,10 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..errors import UserError
 from .binary_sources import read_parquet, read_xlsx
@@ -110,22 +111,34 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def csv_records(fh: TextIO, delimiter: str | None) -> tuple[str, Iterator[tuple[int, list[str]]]]:
+    """The delimiter of an open CSV file (detected from its first line unless given) and its records that
+    are not blank, each with the line it starts on (the header is line 1). Reading may raise
+    `UnicodeDecodeError` or `csv.Error`."""
+    if delimiter is None:
+        delimiter = _sniff_delimiter(fh.readline())
+        fh.seek(0)
+    reader = csv.reader(fh, delimiter=delimiter)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        start = 1
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if record and not (len(record) == 1 and record[0].strip() == ""):
+                yield line, record
+
+    return delimiter, records()
+
+
 def read_csv(path: Path, delimiter: str | None = None, encoding: str = "utf-8-sig") -> SourceData:
     """CSV (delimiter detected from the header line unless given) or TSV. Values stay text."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     data = SourceData("csv", str(path), [])
     try:
         with path.open(encoding=encoding, newline="") as fh:
-            if delimiter is None:
-                delimiter = _sniff_delimiter(fh.readline())
-                fh.seek(0)
-            reader = csv.reader(fh, delimiter=delimiter)
+            delimiter, records = csv_records(fh, delimiter)
             header: list[str] | None = None
-            start = 1
-            for record in reader:
-                line, start = start, reader.line_num + 1
-                if not record or (len(record) == 1 and record[0].strip() == ""):
-                    continue
+            for line, record in records:
                 if header is None:
                     header = [h.strip() for h in record]
                     check_header(path, header)

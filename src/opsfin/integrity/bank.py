@@ -46,7 +46,6 @@ def _balance(t: Tables, s: ir.Table) -> list[Finding]:
         n_lines=j._n.fill_null(0),
     )
     j = j.filter(j.closing_balance != j.opening_balance + j.lines_total)
-    listed = rows(j.order_by(["bank_account", "statement_date", "statement_id"]))
     return cap(
         [
             Finding(
@@ -58,7 +57,7 @@ def _balance(t: Tables, s: ir.Table) -> list[Finding]:
                 f"{dec(op) + dec(tot)}, but closing is {dec(cl)} (difference {dec(cl) - (dec(op) + dec(tot))})",
                 dec(cl) - (dec(op) + dec(tot)),
             )
-            for sid, acct, day, op, cl, tot, n in listed
+            for sid, acct, day, op, cl, tot, n in _in_statement_order(j)
         ],
         "statements that do not add up",
     )
@@ -69,19 +68,21 @@ def _chain(s: ir.Table) -> list[Finding]:
     j = s.mutate(prev_id=s.statement_id.lag().over(w), prev_closing=s.closing_balance.lag().over(w))
     j = j.filter(j.prev_id.notnull() & (j.opening_balance != j.prev_closing))
     j = j.select("statement_id", "bank_account", "statement_date", "opening_balance", "prev_id", "prev_closing")
-    listed = rows(j.order_by(["bank_account", "statement_date", "statement_id"]))
-    return cap(
-        [
-            Finding(
-                BANK_STATEMENT_CHAIN,
-                "warn",
-                "bank_statements",
-                sid,
-                f"statement {sid} of {acct} ({day}) opens at {dec(op)}, but the previous statement "
-                f"{prev} closed at {dec(prev_cl)} (gap {dec(op) - dec(prev_cl)})",
-                dec(op) - dec(prev_cl),
-            )
-            for sid, acct, day, op, prev, prev_cl in listed
-        ],
-        "statements that do not follow on",
-    )
+    gaps = [
+        Finding(
+            BANK_STATEMENT_CHAIN,
+            "warn",
+            "bank_statements",
+            sid,
+            f"statement {sid} of {acct} ({day}) opens at {dec(op)}, but the previous statement "
+            f"{prev} closed at {dec(prev_cl)} (gap {dec(op) - dec(prev_cl)})",
+            dec(op) - dec(prev_cl),
+        )
+        for sid, acct, day, op, prev, prev_cl in _in_statement_order(j)
+    ]
+    return cap(gaps, "statements that do not follow on")
+
+
+def _in_statement_order(j: ir.Table) -> list[tuple]:
+    """The rows of `j`, per bank account in statement order (date, then id)."""
+    return rows(j.order_by(["bank_account", "statement_date", "statement_id"]))

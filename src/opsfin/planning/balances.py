@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -47,8 +47,10 @@ def plan_balances(
     operations: OperationsPlan,
     months: list[dt.date],
     config: BalancesConfig,
+    payment_days: Callable[[dt.date, str | None], Decimal] | None = None,
 ) -> pl.DataFrame:
-    """The plan_balances rows (period, role, amount) of `months`, in ROLES order per month."""
+    """The plan_balances rows (period, role, amount) of `months`, in ROLES order per month. `payment_days`
+    (month, customer → days): days a customer's DSO is longer at that month end (a scenario's shock)."""
     if not months:
         return pl.DataFrame(schema={"period": pl.Date, "role": pl.Utf8, "amount": MONEY})
     t, months = reader(tables), sorted(months)
@@ -56,9 +58,14 @@ def plan_balances(
     revenue = _line(pnl, "revenue")
     income = _line(pnl, "operating_income")
     history = {**revenue_history(t, start), **revenue}
-    customers = customer_dso(t, start, config.dso_months, base_currency_of(tables))
+    named = customers_dso(t, start, config.dso_months, base_currency_of(tables))
+    customers = [(w, d) for _, w, d in named]
     before = add_months(start, -1)
     ar = {m: receivables(history, customers, m) for m in [before, *months]}
+    if payment_days is not None:
+        for m in months:
+            later = [(w, d + payment_days(m, c)) for c, w, d in named]
+            ar[m] = receivables(history, later, m)
     inventory = {m: Decimal(0) for m in months}
     for r in operations.inventory.iter_rows(named=True):
         if r["period"] in inventory:
@@ -97,6 +104,13 @@ def revenue_history(t: Read, start: dt.date) -> dict[dt.date, Decimal]:
 
 def customer_dso(t: Read, start: dt.date, months: int, base_currency: str) -> list[tuple[Decimal, Decimal]]:
     """[(weight, DSO days)] per customer invoiced in the `months` before `start` (module docstring)."""
+    return [(w, d) for _, w, d in customers_dso(t, start, months, base_currency)]
+
+
+def customers_dso(
+    t: Read, start: dt.date, months: int, base_currency: str
+) -> list[tuple[str | None, Decimal, Decimal]]:
+    """[(customer, weight, DSO days)] as `customer_dso`; customer None for the payment-terms fallback."""
     lo = add_months(start, -months)
     ends = [month_end(add_months(lo, i)) for i in range(months)]
     inv = t("ar_invoices").select("invoice_id", "customer_id", "invoice_date", "currency", "total", "tax_amount")
@@ -118,11 +132,11 @@ def customer_dso(t: Read, start: dt.date, months: int, base_currency: str) -> li
     for customer, r in sorted(invoiced.items()):
         if r["gross"] and net_total:
             dso = open_sum.get(customer, Decimal(0)) / len(ends) / r["gross"] * days
-            out.append((r["net_base"] / net_total, max(Decimal(0), dso)))
+            out.append((customer, r["net_base"] / net_total, max(Decimal(0), dso)))
     if not out:
         c = t("customers")
         terms = c.payment_terms_days.mean().to_pyarrow().as_py()
-        out = [(Decimal(1), to_decimal(terms or 0))]
+        out = [(None, Decimal(1), to_decimal(terms or 0))]
     return out
 
 

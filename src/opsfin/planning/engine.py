@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -40,6 +41,20 @@ class PlanResult:
     opex_sources: dict[dt.date, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PlanHooks:
+    """Where a caller changes the plan between its steps (the scenario engine's shocks, docs/scenarios.md);
+    each hook left None leaves the plan as it is.
+    - `operations`: the operations plan → a changed one (hours lost, purchases repriced, stock held);
+    - `costs`: the (changed) operations plan → P&L rows added (period, site_id, line `variances` or `opex`,
+      amount);
+    - `payment_days`: (month, customer) → days added to the customer's DSO at that month end."""
+
+    operations: Callable[[OperationsPlan], OperationsPlan] | None = None
+    costs: Callable[[OperationsPlan], pl.DataFrame] | None = None
+    payment_days: Callable[[dt.date, str | None], Decimal] | None = None
+
+
 def build_plan(
     tables: Any,
     volumes: Volumes,
@@ -47,19 +62,26 @@ def build_plan(
     config: PlanningConfig,
     budgets: Sequence[str] = (),
     progress: Progress | None = None,
+    hooks: PlanHooks | None = None,
 ) -> PlanResult:
     """The plan of `months` (first days of months) driven by `volumes`. `budgets`: the versions whose
-    budget_lines give the opex of a planned month (the first with lines for it; the run rate otherwise)."""
+    budget_lines give the opex of a planned month (the first with lines for it; the run rate otherwise).
+    `hooks`: changes between the steps (PlanHooks)."""
     say = progress or (lambda _text: None)
+    hooks = hooks or PlanHooks()
     months = sorted(months)
     problems = list(volumes.problems)
     say("operations: production, materials and capacity")
     operations = plan_operations(tables, volumes.shipments, months, config.operations)
+    if hooks.operations is not None:
+        operations = hooks.operations(operations)
     problems.extend(operations.problems)
     say("P&L: revenue, cost of goods sold, variances and opex")
-    pnl, opex = plan_pnl(tables, volumes, months, config, budgets)
+    extra = hooks.costs(operations) if hooks.costs is not None else None
+    pnl, opex = plan_pnl(tables, volumes, months, config, budgets, extra)
     say("balances and cash")
-    balances = _balances(plan_balances(tables, pnl, operations, months, config.balances))
+    balances = plan_balances(tables, pnl, operations, months, config.balances, hooks.payment_days)
+    balances = _balances(balances)
     return PlanResult(pnl, _capacity(operations), balances, problems, opex.sources)
 
 
@@ -71,4 +93,4 @@ def _balances(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(pl.col(c).cast(t) for c, t in BALANCES_SCHEMA.items())
 
 
-__all__ = ["PNL_SCHEMA", "Opex", "PlanResult", "build_plan"]
+__all__ = ["PNL_SCHEMA", "Opex", "PlanHooks", "PlanResult", "build_plan"]

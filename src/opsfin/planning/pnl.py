@@ -56,19 +56,29 @@ class Opex:
 
 
 def plan_pnl(
-    t: Any, volumes: Volumes, months: Sequence[dt.date], config: PlanningConfig, budgets: Sequence[str] = ()
+    t: Any,
+    volumes: Volumes,
+    months: Sequence[dt.date],
+    config: PlanningConfig,
+    budgets: Sequence[str] = (),
+    extra: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, Opex]:
     """The P&L rows (period, site_id, line, amount) for `months` and where each month's opex came from.
-    `budgets`: the versions whose budget_lines give a month's opex, the first that has lines for it."""
+    `budgets`: the versions whose budget_lines give a month's opex, the first that has lines for it.
+    `extra` (period, site_id, line `variances` or `opex`, amount): costs added to those lines (a scenario's
+    shocks, docs/scenarios.md)."""
     months = sorted(months)
     actual = sorted(m for m in months if m in volumes.actual_months)
     gl = gl_costs(t, actual) if actual else pl.DataFrame(schema={**COST_SCHEMA, "line": pl.Utf8})
     sales = volumes.sales.filter(pl.col("period").is_in(months))
+    more = extra if extra is not None else pl.DataFrame(schema={**COST_SCHEMA, "line": pl.Utf8})
     variances = pl.concat(
         [gl.filter(pl.col("line") == "variances").drop("line"), _planned_variances(sales, actual, config)]
+        + [more.filter(pl.col("line") == "variances").select(pl.col(c).cast(k) for c, k in COST_SCHEMA.items())]
     )
     opex = plan_opex(t, months, actual, gl.filter(pl.col("line") == "opex").drop("line"), config, budgets)
-    return _statement(months, sales, variances, opex.amounts), opex
+    extra_opex = more.filter(pl.col("line") == "opex").select(pl.col(c).cast(k) for c, k in COST_SCHEMA.items())
+    return _statement(months, sales, variances, pl.concat([opex.amounts, extra_opex])), opex
 
 
 def _planned_variances(sales: pl.DataFrame, actual: list[dt.date], config: PlanningConfig) -> pl.DataFrame:

@@ -36,6 +36,11 @@ ACTUAL = "actual"
 MONEY = pl.Decimal(18, 2)
 SHIPMENT_SCHEMA: SchemaDict = {"period": pl.Date, "site_id": pl.Utf8, "product_id": pl.Utf8, "qty": pl.Float64}
 SALES_SCHEMA: SchemaDict = {"period": pl.Date, "site_id": pl.Utf8, "revenue": MONEY, "cogs": MONEY}
+LINE_SCHEMA: SchemaDict = {
+    **SHIPMENT_SCHEMA,
+    "unit_price": pl.Decimal(18, 4),
+    "std_unit_cost": pl.Decimal(18, 4),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class Volumes:
     sales: pl.DataFrame
     actual_months: frozenset[dt.date] = frozenset()
     problems: tuple[str, ...] = field(default=())
+    #: the priced lines `sales` sums (period, site_id, product_id, qty, unit_price, std_unit_cost) of the
+    #: planned months, for the scenario engine's shocks (docs/scenarios.md); empty for actual volumes
+    lines: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LINE_SCHEMA))
 
     def then(self, later: Volumes) -> Volumes:
         """These volumes followed by `later`'s for the months these do not cover (a rolling forecast:
@@ -61,6 +69,7 @@ class Volumes:
             pl.concat([self.sales, later.sales.filter(keep)]),
             self.actual_months | later.actual_months,
             self.problems + later.problems,
+            pl.concat([self.lines, later.lines.filter(keep)]),
         )
 
 
@@ -184,7 +193,8 @@ def version_volumes(t: Any, version: str, months: list[dt.date], site_mix_months
         problems += mix_problems
     shipments = by_site.select("period", "site_id", "product_id", "qty").sort("period", "site_id", "product_id")
     priced = by_site.join(plan.select("period", "product_id", "unit_price", "std_unit_cost"), ["period", "product_id"])
-    return Volumes(version, shipments, _value(priced), frozenset(), tuple(problems))
+    lines = priced.select(pl.col(c).cast(t) for c, t in LINE_SCHEMA.items())
+    return Volumes(version, shipments, sales_value(priced), frozenset(), tuple(problems), lines)
 
 
 def _volume_plan(t: Any, version: str, months: list[dt.date]) -> pl.DataFrame:
@@ -262,7 +272,7 @@ def _mix_window(t: Any, first: dt.date, lookback: int) -> tuple[dt.date, dt.date
     return start, end
 
 
-def _value(priced: pl.DataFrame) -> pl.DataFrame:
+def sales_value(priced: pl.DataFrame) -> pl.DataFrame:
     """Revenue and COGS per month and site: half-even(qty × price) and half-even(qty × standard cost) per
     product, site and month, summed. Quantities are read through their shortest decimal text (core.money)."""
     if priced.is_empty():

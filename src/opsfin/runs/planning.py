@@ -215,6 +215,10 @@ def _store(
     return replaced
 
 
+#: the same store for the versions other commands compute (a scenario's: runs/scenarios.py)
+store_plan_rows = _store
+
+
 def _old_loads(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
     found: set[str] = set()
     for name in PLAN_TABLES:

@@ -1,5 +1,6 @@
 """Small warehouse reads the front ends need beside the engines: which months (and days) hold data, the
-load history, and the site of each purchase-order line (an invoice line's site). The web and the pack
+load history, the site of each purchase-order line (an invoice line's site), the last bank statement's date
+and the sites of AR and AP invoices (the Cash page). The web and the pack
 call these instead of sending SQL of their own (docs/web.md)."""
 
 from __future__ import annotations
@@ -68,3 +69,23 @@ def loads_signature(ws: WorkspaceFolder) -> tuple[str, ...]:
             "SELECT count(*), max(load_id), max(finished_at), count(*) FILTER (WHERE status = 'superseded') FROM loads"
         ).fetchone()
     return tuple(str(x) for x in loads or ())
+
+
+def last_bank_statement(ws: WorkspaceFolder) -> dt.date | None:
+    """The latest bank statement's date (None without statements): the Cash page's default as-of day."""
+    return ws.sql("SELECT max(statement_date) AS d FROM bank_statements")["d"][0]
+
+
+def document_sites(ws: WorkspaceFolder) -> dict[tuple[str, str], frozenset[str]]:
+    """(doc_type, doc_id) -> the sites of an open-item document: an AR invoice's are its sales order's lines'
+    sites, an AP invoice's its lines' purchase-order lines' sites; a document reaching no site is left out."""
+    rows = ws.sql(
+        "SELECT 'ar_invoice' AS doc_type, i.invoice_id AS doc_id, s.site_id FROM ar_invoices i "
+        "JOIN sales_orders s ON s.so_id = i.so_id UNION SELECT 'ap_invoice', l.invoice_id, p.site_id "
+        "FROM ap_invoice_lines l JOIN purchase_orders p ON p.po_id = l.po_id AND p.line = l.po_line"
+    )
+    out: dict[tuple[str, str], set[str]] = {}
+    for doc_type, doc_id, site in rows.iter_rows():
+        if site is not None:
+            out.setdefault((doc_type, doc_id), set()).add(site)
+    return {key: frozenset(sites) for key, sites in out.items()}

@@ -307,6 +307,18 @@ def _add_routers(app: FastAPI) -> None:
     from . import pages_plan  # the Plan page (docs/web.md "Plan")
 
     app.include_router(pages_plan.router)
+    from . import api_scenarios, pages_scenarios  # the Scenarios page, its API, the tornado (docs/web.md)
+
+    app.include_router(api_scenarios.router)
+    app.include_router(pages_scenarios.router)
+    from . import api_cash, pages_cash  # the Cash page and its API (docs/web.md "Cash")
+
+    app.include_router(pages_cash.router)
+    app.include_router(api_cash.router)
+    from . import api_predict, pages_predict  # the Predict page and its API (docs/web.md "Predict")
+
+    app.include_router(pages_predict.router)
+    app.include_router(api_predict.router)
 
 
 def _add_api_docs_and_health(app: FastAPI, ws) -> None:

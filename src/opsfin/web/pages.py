@@ -122,6 +122,8 @@ def render(
 
 
 SECTIONS = {"/kpis/": "overview", "/plans": "plan", "/reconciliation": "reconciliation", "/admin": "admin"}
+SECTIONS |= {"/scenarios": "scenarios", "/drivers": "scenarios"}  # pages_scenarios.py
+SECTIONS |= {"/predict": "predict"}  # pages_predict.py
 
 
 def section_of(path: str) -> str:

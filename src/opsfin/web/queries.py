@@ -6,7 +6,7 @@ the pages (pages.py) call the same functions, so a page never shows a row its AP
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import dimensions
 from ..errors import UserError
@@ -14,6 +14,9 @@ from ..kpis.catalog import catalog_row
 from .authz import Grant
 from .problems import Problem, user_error_problem
 from .results import Results
+
+if TYPE_CHECKING:
+    from ..alerts.model import Alert
 
 # variance splits that carry a site (a work centre or machine belongs to one site)
 SITE_VARIANCE_DIMS = ("work_center", "machine")
@@ -103,12 +106,7 @@ def alert_rows(
 ) -> list[dict[str, Any]]:
     """Alerts as `opsfin alerts --format json`, plus owner, grain, periods and the site(s) they concern."""
     sites = results.site_map()
-    out = []
-    for a in results.alerts(start, end):
-        row = a.to_dict() | {"owner": a.owner, "grain": a.grain, "periods": a.periods}
-        named = sites.sites_of_scope(a.scope)
-        row["sites"] = sorted(named) if named else []
-        out.append(row)
+    out = [_alert_row(a, sites.sites_of_scope(a.scope)) for a in results.alerts(start, end)]
     out = grant.keep(out, lambda r: r["sites"] or None)
     if site:
         out = [r for r in out if site in r["sites"]]
@@ -128,13 +126,18 @@ def find_alert(results: Results, grant: Grant, alert_id: str) -> dict[str, Any]:
                     f"alert {alert_id} concerns {', '.join(sorted(named or [])) or 'the company'}, "
                     "outside your site scope",
                 )
-            return a.to_dict() | {
-                "owner": a.owner,
-                "grain": a.grain,
-                "periods": a.periods,
-                "sites": sorted(named) if named else [],
-            }
+            return _alert_row(a, named)
     raise Problem(404, f"no alert {alert_id!r} (alert ids change when the data or guardrails change)")
+
+
+def _alert_row(a: Alert, named: Iterable[str] | None) -> dict[str, Any]:
+    """An alert as `opsfin alerts --format json`, plus owner, grain, periods and its sites (`named`)."""
+    return a.to_dict() | {
+        "owner": a.owner,
+        "grain": a.grain,
+        "periods": a.periods,
+        "sites": sorted(named) if named else [],
+    }
 
 
 # ---------------------------------------------------------------- operations

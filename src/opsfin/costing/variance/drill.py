@@ -229,14 +229,18 @@ def source_rows(
     expr = _SOURCES[kind](t, lo, hi, versions, roles, base_currency)
     out: pl.DataFrame = pl.from_arrow(expr.to_pyarrow())  # type: ignore[assignment]
     if by is not None and member is not None:
-        col = _DRILL_FILTER[_check_dim(by)]  # type: ignore[index]
-        if col not in out.columns:
-            raise UserError(
-                f"{category}: its source rows do not carry {by}; drill without " + "{param}/{member}",
-                param="by",
-            )
-        out = out.filter(pl.col(col) == member)
+        out = out.filter(pl.col(member_column(category, by, out.columns)) == member)
     return out
+
+
+def member_column(category: str, by: str, columns: list[str]) -> str:
+    """The column of a category's source rows that carries dimension `by` (a user error if they carry none)."""
+    col = _DRILL_FILTER[_check_dim(by)]  # type: ignore[index]
+    if col not in columns:
+        raise UserError(
+            f"{category}: its source rows do not carry {by}; drill without " + "{param}/{member}", param="by"
+        )
+    return col
 
 
 def categories() -> Iterable[str]:

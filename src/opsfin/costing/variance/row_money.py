@@ -25,7 +25,7 @@ from ...errors import UserError
 from ..reads import costing_tables
 from .bridge import _check_dim, build_bridge
 from .common import CATEGORIES, SPLITS, UNASSIGNED, Piece, _cents, _month_key, _to_1e4, apportion, he, he_div
-from .drill import _DRILL_FILTER, source_rows
+from .drill import member_column, source_rows
 from .reads import invoice_revenue, product_standards, scrap_orders, usage_by_order, work_centre_standards
 
 CONTRIBUTION = "contribution"  # the column added to the drill's rows
@@ -85,14 +85,9 @@ def source_rows_money(
     shares = _SHARES[category](rows, ctx)
     keep = [True] * rows.height
     split_of: Callable[[Piece], int] = lambda p: p.target  # noqa: E731
-    if split:
+    if by is not None and member is not None:  # split
         dim = _check_dim(by)
-        col = _DRILL_FILTER[dim]  # type: ignore[index]
-        if col not in rows.columns:
-            raise UserError(
-                f"{category}: its source rows do not carry {by}; drill without " + "{param}/{member}", param="by"
-            )
-        keep = [v == member for v in rows[col].to_list()]
+        keep = [v == member for v in rows[member_column(category, by, rows.columns)].to_list()]
         split_of = lambda p: _member_cents(p, dim, member)  # type: ignore[arg-type]  # noqa: E731
     cents, amount, unplaced = _apportion_rows(pieces, keys, shares, keep, split_of)
     out = rows.filter(pl.Series(keep, dtype=pl.Boolean)) if rows.height else rows

@@ -1,0 +1,19 @@
+"""The base of every part of `AppDB`: the read and write sessions that `AppDB` itself provides."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.orm import Session
+
+
+class SessionsMixin:
+    """`_read()` opens a session; `_write()` opens one that commits when the block ends without an error."""
+
+    if TYPE_CHECKING:
+
+        def _write(self) -> AbstractContextManager[Session]: ...
+        def _read(self) -> AbstractContextManager[Session]: ...

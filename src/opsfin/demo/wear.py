@@ -1,0 +1,180 @@
+"""Machine wear and the causes of quality defects (docs/demo-company.md "Wear and defect causes").
+
+Each machine's wear grows with its run hours, faster the more of its staffed window it runs (load); a
+planned maintenance takes most of it away, a breakdown repair some. Wear drives the breakdown hazard (the
+company's average stays at the base probability: wear moves breakdowns to the worn machines, it does not
+add any), the machine's temperature and vibration, and the defect rate of the work it does.
+
+The defect rate of a piece of work is the company's base rate × the product of its causes' factors (a
+worn machine running hot, a supplier's bad lots, the night shift), divided by the running mean of those
+factors so the company's average rate stays the base rate. The causes go to truth/anomalies.json.
+
+Every draw here comes from the wear's own random streams, never from the simulation's: the draws of the
+rest of the demo keep their order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .master import Company
+
+RUN_HOURS_PER_WEAR = 240.0  # a machine running 8 hours a day at half load gains ~0.75 wear a month
+PLANNED_LEFT = 0.1  # the share of its wear a machine keeps after a planned maintenance
+REPAIR_LEFT = 0.7  # ... and after a breakdown repair
+RISING_EXTRA_WEAR = 3.0  # a rising-breakdowns machine wears up to 4× as fast at the end of its window
+HAZARD_CAP = 4.0  # a machine's hazard is at most 4× the company's
+TEMPERATURE_PER_WEAR = 6.0  # °C a running machine gains per unit of wear
+VIBRATION_PER_WEAR = 0.9  # mm/s
+HOT_WEAR = 0.8  # above this wear a machine runs hot and its work has more defects
+HOT_EFFECT = 2.0  # the defect factor gained per unit of wear above HOT_WEAR
+NIGHT_EFFECT = 1.8
+SUPPLIER_EFFECT = 3.0
+
+
+@dataclass
+class DefectCause:
+    kind: str
+    entity_type: str
+    entity_id: str
+    start: dt.date
+    end: dt.date
+    effect: float  # the factor on the defect rate
+    driver: str  # the column of `opsfin predict defects` that should find it
+    description: str
+
+
+@dataclass
+class Wear:
+    c: Company
+    sensor_rng: np.random.Generator  # [seed, 6]
+    defect_rng: np.random.Generator  # [seed, 7]
+    causes: list[DefectCause] = field(default_factory=list)
+    level: dict[str, float] = field(default_factory=dict)  # machine -> wear now
+    at_day: dict[str, dict[int, float]] = field(default_factory=dict)  # machine -> day index -> wear that day
+    run_today: dict[str, float] = field(default_factory=dict)  # machine -> run minutes today
+    last_lot: dict[str, str] = field(default_factory=dict)  # material -> supplier of its last receipt
+    main_material: dict[str, str | None] = field(default_factory=dict)  # product -> its main material
+    factor_sum: float = 0.0
+    units_sum: float = 0.0
+
+    def hazard(self, machine: str, base: float) -> float:
+        """The machine's breakdown probability today: `base` × its wear hazard ÷ the machines' mean one."""
+        mine = _hazard_shape(self.level.get(machine, 0.0))
+        mean = float(np.mean([_hazard_shape(self.level.get(m, 0.0)) for m in self.c.machine_cycle]))
+        return base * min(mine / mean, HAZARD_CAP)
+
+    def start_day(self, machine: str, day_index: int, planned: bool) -> None:
+        if planned:
+            self.level[machine] = self.level.get(machine, 0.0) * PLANNED_LEFT
+        self.at_day.setdefault(machine, {})[day_index] = self.level.get(machine, 0.0)
+        self.run_today[machine] = 0.0
+
+    def repaired(self, machine: str) -> None:
+        self.level[machine] = self.level.get(machine, 0.0) * REPAIR_LEFT
+
+    def end_day(self, machine: str, window_minutes: float, speed: float) -> None:
+        """Add the day's wear: run hours × load (0.5 + the share of the window run), × `speed`."""
+        run = self.run_today.get(machine, 0.0)
+        load = 0.5 + min(run / max(window_minutes, 1.0), 1.0)
+        self.level[machine] = self.level.get(machine, 0.0) + run / 60 / RUN_HOURS_PER_WEAR * load * speed
+
+    def received(self, material: str, supplier: str) -> None:
+        self.last_lot[material] = supplier
+
+    def defect_factor(self, machine: str, shift_id: str, product: str, day: dt.date, units: int) -> float:
+        """The factor on the base defect rate of `units` made on `machine` in `shift_id` on `day`."""
+        raw = 1.0
+        wear = self.level.get(machine, 0.0)
+        for cause in self.causes:
+            if not cause.start <= day <= cause.end:
+                continue
+            if cause.kind == "defect_machine_wear" and wear > HOT_WEAR:
+                raw *= 1 + cause.effect * (wear - HOT_WEAR)
+            elif cause.kind == "defect_night_shift" and shift_id == cause.entity_id:
+                raw *= cause.effect
+            elif cause.kind == "defect_supplier_lots" and self._supplier(product) == cause.entity_id:
+                raw *= cause.effect
+        self.factor_sum += raw * units
+        self.units_sum += units
+        return raw / (self.factor_sum / self.units_sum)
+
+    def _main_material(self, product: str) -> str | None:
+        if product not in self.main_material:
+            comps = self.c.bom.get(product, [])
+            best = max(comps, key=lambda x: (x[1] * self.c.std_cost[x[0]], x[0]), default=None)
+            self.main_material[product] = best[0] if best else None
+        return self.main_material[product]
+
+    def _supplier(self, product: str) -> str | None:
+        material = self._main_material(product)
+        return self.last_lot.get(material) if material else None
+
+    def defects(self, base: int, units: int, rate: float, factor: float) -> int:
+        """Defects of `units` at `factor` × `rate`, from `base` (the simulation's draw at `rate`): thinned when
+        the factor is below 1, topped up among the other units when above."""
+        if factor <= 1:
+            return int(self.defect_rng.binomial(base, factor)) if base else 0
+        extra = min(rate * (factor - 1) / (1 - rate), 1.0)
+        return base + int(self.defect_rng.binomial(units - base, extra))
+
+    def truth_records(self, first_id: int) -> list[dict]:
+        return [
+            {
+                "id": f"A{first_id + i:04d}",
+                "kind": k.kind,
+                "kpi": None,
+                "entity_type": k.entity_type,
+                "entity_id": k.entity_id,
+                "start": k.start.isoformat(),
+                "end": k.end.isoformat(),
+                "description": k.description,
+                "effect": k.effect,
+                "driver": k.driver,
+            }
+            for i, k in enumerate(self.causes)
+        ]
+
+
+def plan_wear(c: Company, seed: int) -> Wear:
+    """The wear model and its defect causes, drawn from their own streams ([seed, 6] and [seed, 7])."""
+    wear = Wear(c, np.random.default_rng([seed, 6]), np.random.default_rng([seed, 7]))
+    rng = wear.defect_rng
+    start, end = c.scale.start, c.scale.end
+    wear.causes.append(
+        DefectCause("defect_machine_wear", "driver_group", "machine condition", start, end, HOT_EFFECT,
+                    "machine_temperature_7d",
+                    f"A machine worn past {HOT_WEAR:g} runs hot: its work's defect rate rises by "
+                    f"{HOT_EFFECT:g}× the base per unit of wear above that.")
+    )  # fmt: skip
+    nights = [sid for site in c.plants for sid, _h, _n in c.site_shifts[site] if sid.endswith("-N")]
+    if nights:
+        night = str(rng.choice(nights))
+        wear.causes.append(
+            DefectCause("defect_night_shift", "shift", night, start, end, NIGHT_EFFECT, "shift_id",
+                        f"Work on the night shift {night} has {NIGHT_EFFECT:g}× the defect rate.")
+        )  # fmt: skip
+    # the supplier of the most products' main material (the largest quantity × standard cost of the bill)
+    counts: dict[str, int] = {}
+    for product in c.finished:
+        material = wear._main_material(product)
+        if material and material in c.item_supplier:
+            counts[c.item_supplier[material]] = counts.get(c.item_supplier[material], 0) + 1
+    if counts:
+        supplier = sorted(counts, key=lambda s: (-counts[s], s))[0]
+        days = (end - start).days
+        first = int(rng.integers(days // 3, days // 2))
+        length = int(rng.integers(days // 4, days // 3))
+        w0, w1 = start + dt.timedelta(days=first), start + dt.timedelta(days=min(first + length, days))
+        wear.causes.append(
+            DefectCause("defect_supplier_lots", "supplier", supplier, w0, w1, SUPPLIER_EFFECT, "supplier_id",
+                        f"Material lots from {supplier} are poor: work on them has {SUPPLIER_EFFECT:g}× the "
+                        "defect rate.")
+        )  # fmt: skip
+    return wear
+
+
+def _hazard_shape(wear: float) -> float:
+    return 0.2 + wear * wear

@@ -1,0 +1,112 @@
+"""The drivers of quality defects, each priced (docs/predict.md "Quality defects"). Pure: one row per
+inspection (defect_features) in; the drivers ranked by the scrap and rework cost they explain out.
+
+- The model: LightGBM regression of the defect rate (qty_defective ÷ qty_inspected) per inspection,
+  weighted by qty_inspected, on DRIVERS (categorical columns with LightGBM's own splits).
+- Attribution: `pred_contrib` splits each inspection's predicted rate into the average rate plus one
+  contribution per column, in rate units. A column's defects explained = Σ over inspections of
+  qty_inspected × its contribution where that contribution is positive: the defects above the average
+  rate that it causes where it raises the rate. Its cost = Σ those defects × the cost of a defective unit
+  of the inspected product (its standard unit cost: a scrapped unit, or the rework a unit is worth at
+  most). The average rate explains the rest, so the columns' figures do not add up to all defects.
+- `worst`: for a categorical column, the member with the highest mean contribution (weighted by
+  qty_inspected); for a numeric one, whether its lower or higher values raise the rate."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from ..core.money import round_cents, to_decimal
+from ..errors import UserError
+from .defect_features import CATEGORICAL, DRIVERS, encode
+
+MIN_INSPECTIONS = 50
+ROUNDS = 100
+PARAMS = {
+    "objective": "regression",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 50,
+    "cat_smooth": 10,
+    "verbose": -1,
+    "num_threads": 1,
+    "seed": 7,
+    "deterministic": True,
+}
+
+
+def fit_defect_rate(inspections: pl.DataFrame) -> tuple[lgb.Booster, np.ndarray]:
+    """The model and its matrix; a UserError when there are too few inspections or no defect at all."""
+    if inspections.height < MIN_INSPECTIONS or inspections["qty_defective"].sum() == 0:
+        raise UserError(
+            f"too few inspections to learn defect drivers from: {inspections.height} inspections with "
+            f"{inspections['qty_defective'].sum():g} defects (at least {MIN_INSPECTIONS} and one defect needed)"
+        )
+    matrix, _ = encode(inspections)
+    rate = (inspections["qty_defective"] / inspections["qty_inspected"]).to_numpy()
+    categorical = [j for j, name in enumerate(DRIVERS) if name in CATEGORICAL]
+    data = lgb.Dataset(
+        matrix, rate, weight=inspections["qty_inspected"].to_numpy(), feature_name=list(DRIVERS),
+        categorical_feature=categorical, free_raw_data=True,
+    )  # fmt: skip
+    return lgb.train(PARAMS, data, num_boost_round=ROUNDS), matrix
+
+
+def _worst(name: str, values: pl.Series, contribution: np.ndarray, qty: np.ndarray) -> str | None:
+    if name in CATEGORICAL:
+        frame = pl.DataFrame({"v": values.cast(pl.Utf8), "c": contribution * qty, "q": qty}).drop_nulls("v")
+        by = (
+            frame.group_by("v")
+            .agg(mean=pl.col("c").sum() / pl.col("q").sum())
+            .sort("mean", "v", descending=[True, False])
+        )
+        return str(by["v"][0]) if by.height else None
+    numbers = values.cast(pl.Float64).to_numpy()
+    known = ~np.isnan(numbers)
+    if known.sum() < 2 or np.std(numbers[known]) == 0 or np.std(contribution[known]) == 0:
+        return None
+    return "higher values" if np.corrcoef(numbers[known], contribution[known])[0, 1] > 0 else "lower values"
+
+
+def _cost(defects: np.ndarray, cost_per_defect: pl.Series) -> Decimal:
+    """Σ defects × cost per defect, summed per cost (per product), in cents."""
+    by = pl.DataFrame({"d": defects, "cost": cost_per_defect}).group_by("cost").agg(pl.col("d").sum())
+    return round_cents(sum((to_decimal(d) * to_decimal(c) for c, d in by.iter_rows() if c is not None), Decimal(0)))
+
+
+def defect_drivers(inspections: pl.DataFrame) -> dict[str, Any]:
+    """`{inspections, defects, defect_rate, cost_of_defects, drivers: [{rank, driver, group, meaning, worst,
+    defects_explained, share_of_defects, cost_explained}]}`, drivers by cost explained, highest first."""
+    booster, matrix = fit_defect_rate(inspections)
+    contributions = np.asarray(booster.predict(matrix, pred_contrib=True))[:, :-1]
+    qty = inspections["qty_inspected"].cast(pl.Float64).to_numpy()
+    defects = float(inspections["qty_defective"].sum())
+    rows: list[dict[str, Any]] = []
+    for j, (name, (group, meaning)) in enumerate(DRIVERS.items()):
+        explained = qty * np.maximum(contributions[:, j], 0.0)
+        rows.append(
+            {
+                "driver": name,
+                "group": group,
+                "meaning": meaning,
+                "worst": _worst(name, inspections[name], contributions[:, j], qty),
+                "defects_explained": round(float(explained.sum()), 1),
+                "share_of_defects": round(float(explained.sum()) / defects, 4),
+                "cost_explained": _cost(explained, inspections["cost_per_defect"]),
+            }
+        )
+    rows.sort(key=lambda r: (-r["cost_explained"], -r["defects_explained"], r["driver"]))
+    return {
+        "inspections": inspections.height,
+        "defects": defects,
+        "defect_rate": round(defects / float(qty.sum()), 5),
+        "cost_of_defects": _cost(
+            inspections["qty_defective"].cast(pl.Float64).to_numpy(), inspections["cost_per_defect"]
+        ),
+        "drivers": [{"rank": i + 1, **r} for i, r in enumerate(rows)],
+    }

@@ -1,0 +1,60 @@
+"""`opsfin eval predict` on a workspace (docs/predict.md "Backtest"): the maintenance risk backtest
+(runs.predict.backtest_points scored by opsfin.evaluation.predict) and where the injected defect causes of
+truth/ rank among the drivers of `predict defects`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ..evaluation.predict import PREVENTED_SHARE, score_backtest
+from ..predict.maintenance import MONITOR_RISK
+from .predict import backtest_points
+from .predict_defects import predict_defects
+
+if TYPE_CHECKING:
+    from ..workspace_folder import WorkspaceFolder
+
+
+def _defect_causes(ws: WorkspaceFolder, truth: list, progress: Any) -> dict[str, Any]:
+    """Where the injected defect causes of truth/ rank among the drivers of `predict defects`: a cause counts
+    as found at the rank of the driver whose worst member (or group) it names."""
+    causes = [t for t in truth if "defect" in t.kind or "quality" in t.kind]
+    if not causes:
+        return {"causes": [], "summary": "defect drivers: no injected causes in this demo"}
+    progress("defect drivers")
+    drivers = predict_defects(ws)["drivers"]
+    found = []
+    for t in causes:
+        rank = next((d["rank"] for d in drivers if t.entity_id in (d["worst"], d["driver"], d["group"])), None)
+        found.append({"anomaly": t.id, "kind": t.kind, "entity_id": t.entity_id, "rank": rank, "of": len(drivers)})
+    ranks = ", ".join(f"{c['entity_id']}: {c['rank'] or 'not found'}" for c in found)
+    return {"causes": found, "summary": f"defect drivers: injected causes rank {ranks} of {len(drivers)}"}
+
+
+def evaluate_predict(
+    ws: WorkspaceFolder,
+    horizon_days: int = 14,
+    days: int = 364,
+    prevented_share: Decimal = PREVENTED_SHARE,
+    monitor_risk: float = MONITOR_RISK,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """`opsfin eval predict`: the maintenance backtest (opsfin.evaluation.predict) and the rank of the
+    injected defect causes."""
+    from .model import load_truth
+
+    say = progress or (lambda _text: None)
+    if not 0 <= prevented_share <= 1:
+        raise UserError("{param} must be a share between 0 and 1", param="prevented-share", value=prevented_share)
+    if days < horizon_days:
+        raise UserError("{param} must be at least the horizon", param="days", value=days)
+    truth = load_truth(ws.truth_dir)
+    points = backtest_points(ws, horizon_days, days, monitor_risk, say)
+    return {
+        "horizon_days": horizon_days,
+        "as_of_dates": sorted({str(d) for d in points["as_of"]}),
+        "maintenance": score_backtest(points, truth, prevented_share),
+        "defects": _defect_causes(ws, truth, say),
+    }
