@@ -64,7 +64,7 @@ def _check_password(password: object, user_name: str | None = None) -> str:
     problem = password_problem(password, user_name)
     if problem:
         raise AppDbError(problem)
-    return password  # type: ignore[return-value] - password_problem refused anything but a str
+    return password  # type: ignore[return-value]  # password_problem refused anything but a str
 
 
 def to_user(row: UserRow) -> User:
@@ -213,7 +213,7 @@ class PeopleMixin(SessionsMixin):
             with self._write() as s:
                 s.execute(delete(FailedLoginRow).where(FailedLoginRow.name == name, FailedLoginRow.client == client))
                 fresh = s.get(UserRow, row.id) if upgraded else None
-                if fresh is not None:
+                if fresh is not None and upgraded is not None:
                     fresh.password_hash = upgraded
             return to_user(row)
         with self._write() as s:

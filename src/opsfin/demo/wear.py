@@ -21,15 +21,17 @@ import numpy as np
 
 from .master import Company
 
-RUN_HOURS_PER_WEAR = 240.0  # a machine running 8 hours a day at half load gains ~0.75 wear a month
+RUN_HOURS_PER_WEAR = 400.0  # a machine running 12 of its 24 staffed hours gains about 1 wear a month
 PLANNED_LEFT = 0.1  # the share of its wear a machine keeps after a planned maintenance
 REPAIR_LEFT = 0.7  # ... and after a breakdown repair
-RISING_EXTRA_WEAR = 3.0  # a rising-breakdowns machine wears up to 4× as fast at the end of its window
-HAZARD_CAP = 4.0  # a machine's hazard is at most 4× the company's
+HAZARD_CAP = 6.0  # a machine's hazard is at most 6× the company's
+HAZARD_WEAR = 2.5  # wear past this adds no hazard
 TEMPERATURE_PER_WEAR = 6.0  # °C a running machine gains per unit of wear
 VIBRATION_PER_WEAR = 0.9  # mm/s
 HOT_WEAR = 0.8  # above this wear a machine runs hot and its work has more defects
-HOT_EFFECT = 2.0  # the defect factor gained per unit of wear above HOT_WEAR
+HOT_EFFECT = 1.5  # the defect factor gained per unit of wear above HOT_WEAR
+HOT_CAP = 3.0  # ... up to this factor
+MEAN_DECAY = 0.998  # the running mean of the defect factors forgets an operation's weight by 0.2 % a step
 NIGHT_EFFECT = 1.8
 SUPPLIER_EFFECT = 3.0
 
@@ -55,22 +57,28 @@ class Wear:
     level: dict[str, float] = field(default_factory=dict)  # machine -> wear now
     at_day: dict[str, dict[int, float]] = field(default_factory=dict)  # machine -> day index -> wear that day
     run_today: dict[str, float] = field(default_factory=dict)  # machine -> run minutes today
+    maintained_today: dict[str, bool] = field(default_factory=dict)  # machine -> planned maintenance today
     last_lot: dict[str, str] = field(default_factory=dict)  # material -> supplier of its last receipt
     main_material: dict[str, str | None] = field(default_factory=dict)  # product -> its main material
-    factor_sum: float = 0.0
-    units_sum: float = 0.0
+    # Σ units × raw factor and Σ units, per stage kind (last stage or not): the running means
+    mean_shape: float = 1.0  # the machines' mean wear hazard today (set_mean_hazard)
+    factor_sums: dict[bool, list[float]] = field(default_factory=lambda: {True: [0.0, 0.0], False: [0.0, 0.0]})
+
+    def set_mean_hazard(self, working: list[str]) -> None:
+        """The mean wear hazard of the machines `working` today, at the start of the day."""
+        shapes = [_hazard_shape(self.level.get(m, 0.0)) for m in working]
+        self.mean_shape = float(np.mean(shapes)) if shapes else 1.0
 
     def hazard(self, machine: str, base: float) -> float:
         """The machine's breakdown probability today: `base` × its wear hazard ÷ the machines' mean one."""
-        mine = _hazard_shape(self.level.get(machine, 0.0))
-        mean = float(np.mean([_hazard_shape(self.level.get(m, 0.0)) for m in self.c.machine_cycle]))
-        return base * min(mine / mean, HAZARD_CAP)
+        return base * min(_hazard_shape(self.level.get(machine, 0.0)) / self.mean_shape, HAZARD_CAP)
 
     def start_day(self, machine: str, day_index: int, planned: bool) -> None:
-        if planned:
-            self.level[machine] = self.level.get(machine, 0.0) * PLANNED_LEFT
+        """A machine's day begins: its wear is the day's (a planned maintenance today counts from tomorrow, so
+        the day's hazards keep the company's mean)."""
         self.at_day.setdefault(machine, {})[day_index] = self.level.get(machine, 0.0)
         self.run_today[machine] = 0.0
+        self.maintained_today[machine] = planned
 
     def repaired(self, machine: str) -> None:
         self.level[machine] = self.level.get(machine, 0.0) * REPAIR_LEFT
@@ -79,27 +87,32 @@ class Wear:
         """Add the day's wear: run hours × load (0.5 + the share of the window run), × `speed`."""
         run = self.run_today.get(machine, 0.0)
         load = 0.5 + min(run / max(window_minutes, 1.0), 1.0)
-        self.level[machine] = self.level.get(machine, 0.0) + run / 60 / RUN_HOURS_PER_WEAR * load * speed
+        level = self.level.get(machine, 0.0) * (PLANNED_LEFT if self.maintained_today.get(machine) else 1.0)
+        self.level[machine] = level + run / 60 / RUN_HOURS_PER_WEAR * load * speed
 
     def received(self, material: str, supplier: str) -> None:
         self.last_lot[material] = supplier
 
-    def defect_factor(self, machine: str, shift_id: str, product: str, day: dt.date, units: int) -> float:
-        """The factor on the base defect rate of `units` made on `machine` in `shift_id` on `day`."""
+    def defect_factor(
+        self, machine: str, shift_id: str, product: str, day: dt.date, units: int, last_stage: bool
+    ) -> float:
+        """The factor on the base defect rate of `units` made on `machine` in `shift_id` on `day`, divided by
+        the running mean of the factors of the work at that kind of stage."""
         raw = 1.0
         wear = self.level.get(machine, 0.0)
         for cause in self.causes:
             if not cause.start <= day <= cause.end:
                 continue
             if cause.kind == "defect_machine_wear" and wear > HOT_WEAR:
-                raw *= 1 + cause.effect * (wear - HOT_WEAR)
+                raw *= min(1 + cause.effect * (wear - HOT_WEAR), HOT_CAP)
             elif cause.kind == "defect_night_shift" and shift_id == cause.entity_id:
                 raw *= cause.effect
             elif cause.kind == "defect_supplier_lots" and self._supplier(product) == cause.entity_id:
                 raw *= cause.effect
-        self.factor_sum += raw * units
-        self.units_sum += units
-        return raw / (self.factor_sum / self.units_sum)
+        sums = self.factor_sums[last_stage]
+        sums[0] = sums[0] * MEAN_DECAY + raw * units
+        sums[1] = sums[1] * MEAN_DECAY + units
+        return raw * sums[1] / sums[0] if sums[0] else 1.0
 
     def _main_material(self, product: str) -> str | None:
         if product not in self.main_material:
@@ -141,6 +154,8 @@ class Wear:
 def plan_wear(c: Company, seed: int) -> Wear:
     """The wear model and its defect causes, drawn from their own streams ([seed, 6] and [seed, 7])."""
     wear = Wear(c, np.random.default_rng([seed, 6]), np.random.default_rng([seed, 7]))
+    for m in sorted(c.machine_cycle):  # wear at the start: since a maintenance before the history
+        wear.level[m] = float(wear.sensor_rng.uniform(0.0, 1.0))
     rng = wear.defect_rng
     start, end = c.scale.start, c.scale.end
     wear.causes.append(
@@ -177,4 +192,6 @@ def plan_wear(c: Company, seed: int) -> Wear:
 
 
 def _hazard_shape(wear: float) -> float:
-    return 0.2 + wear * wear
+    """Convex in wear, flat past HAZARD_WEAR (so one failing machine does not lower everyone's hazard)."""
+    w = min(wear, HAZARD_WEAR)
+    return 0.2 + w * w

@@ -7,6 +7,7 @@ import datetime as dt
 
 import polars as pl
 
+from ..core.frames import polars_frame
 from ..core.periods import grain_code
 from .definitions import KPI_BY_ID
 from .engine import Tables, compute_one
@@ -31,7 +32,7 @@ def bottlenecks(
     waits = ops.group_by(["period_start", "work_center"]).aggregate(
         operations=ops.count(), wait_minutes=ops.wait_minutes.sum()
     )
-    waits_df: pl.DataFrame = pl.from_arrow(waits.to_pyarrow())  # type: ignore[assignment]
+    waits_df = polars_frame(waits)
     util = util.filter(pl.col("value").is_not_null())
     if util.is_empty():
         return pl.DataFrame(

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import polars as pl
 
+from ..core.frames import polars_frame
 from ..core.periods import grain_code, parse_day, range_error
 from ..errors import UserError
 from .definitions import KPI_BY_ID, Kpi, Part
@@ -95,7 +96,7 @@ def compute_one(
     parts = [_part_rows(t, kpi, p, grain, by, where, start, end) for p in kpi.parts]
     rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
     agg = rows.group_by(["period_start", *by]).aggregate(numerator=rows._num.sum(), denominator=rows._den.sum())
-    df: pl.DataFrame = pl.from_arrow(agg.to_pyarrow())  # type: ignore[assignment]
+    df = polars_frame(agg)
     if kpi.kind == "sum":
         df = df.with_columns(value=pl.col("numerator"))
     else:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from ..core.frames import polars_frame
 from ..core.periods import calendar, next_period, period_start
 from .definitions import COGS_ROLES
 
@@ -33,7 +34,7 @@ def daily_ledger(t, roles: tuple[str, ...] = ROLES) -> pl.DataFrame:
     j = g.join(a, g.account_id == a._a)
     j = j.filter(j.role.isin(roles))
     agg = j.group_by([j.posting_date, j.role]).aggregate(amount=j.amount.cast("decimal(38, 2)").sum())
-    return pl.from_arrow(agg.to_pyarrow())  # type: ignore[return-value]
+    return polars_frame(agg)
 
 
 _SCHEMA = {

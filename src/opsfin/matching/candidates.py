@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.frames import polars_frame
 from ..core.money import half_even_arrow
 from ..errors import UserError
 from ..kpis.engine import Tables
@@ -72,7 +73,7 @@ def read_bank_lines(t: Tables, start: dt.date | None, end: dt.date | None) -> pl
         reference="reference",
         description="description",
     )
-    return _frame(expr).sort("booking_date", "bank_txn_id", nulls_last=True)
+    return polars_frame(expr).sort("booking_date", "bank_txn_id", nulls_last=True)
 
 
 def read_open_items(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
@@ -164,10 +165,6 @@ def _between(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.Bo
     if end is not None:
         cond &= day <= end
     return cond
-
-
-def _frame(expr: ir.Table) -> pl.DataFrame:
-    return pl.from_arrow(expr.to_pyarrow())  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------ keys

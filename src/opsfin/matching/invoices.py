@@ -35,6 +35,7 @@ from decimal import Decimal
 import ibis.expr.types as ir
 import polars as pl
 
+from ..core.frames import polars_frame
 from ..core.money import round_cents
 from ..kpis.engine import Tables
 from .config import InvoiceConfig
@@ -93,7 +94,7 @@ def read_invoice_tables(t: Tables, as_of: dt.date | None) -> InvoiceTables:
     `as_of` (all when None)."""
 
     def q(table: ir.Table, *columns: str) -> pl.DataFrame:
-        return pl.from_arrow(table.select(*columns).to_pyarrow())  # type: ignore[return-value]
+        return polars_frame(table.select(*columns))
 
     receipts = t("goods_receipts")
     if as_of:

@@ -54,18 +54,23 @@ class PredictForm:
         return base | extra
 
 
-def _whole_number(text: str | None, param: str, default: int, what: str) -> int:
-    if text is None or not text.strip():
+def _count(query: dict[str, str | None], param: str, default: int, most: int, what: str) -> int:
+    """A whole number of `what` from 1 to `most` (blank: `default`); a UserError naming `param` otherwise."""
+    text = (query.get(param) or "").strip()
+    if not text:
         return default
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise UserError("{param} " + f"{text!r}: a whole number of {what}", param=param, value=text) from None
+    if not text.isdigit():
+        raise UserError("{param} " + f"{text!r}: a whole number of {what}, 1 to {most}", param=param, value=text)
+    if not 1 <= int(text) <= most:
+        raise UserError("{param} " + f"{int(text)}: choose 1 to {most} {what}", param=param, value=text)
+    return int(text)
 
 
 def read_form(results: Any, query: dict[str, str | None]) -> PredictForm:
     """The page's form from the query string; the as-of day defaults to the last day of the machine
     readings and must lie within them. A malformed value is a UserError naming its parameter (400)."""
+    from ..runs.predict import MAX_HORIZON_DAYS
+
     first, last = reading_span_of(results)
     as_of = parse_day(query.get("as_of") or None, "--as-of") or last
     if not first <= as_of <= last:
@@ -74,17 +79,8 @@ def read_form(results: Any, query: dict[str, str | None]) -> PredictForm:
             param="as_of",
             value=str(as_of),
         )
-    horizon = _whole_number(query.get("horizon_days"), "horizon_days", HORIZON_DAYS, "days")
-    from ..runs.predict import MAX_HORIZON_DAYS
-
-    if not 1 <= horizon <= MAX_HORIZON_DAYS:
-        raise UserError(
-            "{param} " + f"{horizon}: choose 1 to {MAX_HORIZON_DAYS} days", param="horizon_days", value=str(horizon)
-        )
-    weeks = _whole_number(query.get("weeks"), "weeks", ROSTER_WEEKS, "weeks")
-    if not 1 <= weeks <= MAX_ROSTER_WEEKS:
-        raise UserError("{param} " + f"{weeks}: choose 1 to {MAX_ROSTER_WEEKS} weeks", param="weeks", value=str(weeks))
-    return PredictForm(as_of, horizon, weeks)
+    horizon = _count(query, "horizon_days", HORIZON_DAYS, MAX_HORIZON_DAYS, "days")
+    return PredictForm(as_of, horizon, _count(query, "weeks", ROSTER_WEEKS, MAX_ROSTER_WEEKS, "weeks"))
 
 
 # ---------------------------------------------------------------- the runs layer, cached

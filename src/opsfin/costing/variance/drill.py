@@ -10,6 +10,7 @@ from typing import Any
 import ibis.expr.types as ir
 import polars as pl
 
+from ...core.frames import polars_frame
 from ...core.periods import month_end
 from ...errors import UserError
 from ...kpis.engine import Tables
@@ -227,7 +228,7 @@ def source_rows(
     kind, roles = DRILL[category]
     versions = sorted(set(plan_versions(t, months, budget).values())) if kind in _NEEDS_VERSIONS else []
     expr = _SOURCES[kind](t, lo, hi, versions, roles, base_currency)
-    out: pl.DataFrame = pl.from_arrow(expr.to_pyarrow())  # type: ignore[assignment]
+    out = polars_frame(expr)
     if by is not None and member is not None:
         out = out.filter(pl.col(member_column(category, by, out.columns)) == member)
     return out
