@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("cash", ENGINE),
     ("predict", ENGINE),
     ("invest", ENGINE),
+    ("experiments", ENGINE),
     # front ends: the command line, the web, the pack, and the presentation layer they share
     ("export", FRONT),
     ("cli", FRONT),

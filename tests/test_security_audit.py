@@ -66,6 +66,12 @@ CLI_READS = {
     "predict fit",  # writes --model-out, a file of the user's, not the workspace
     "predict score",
     "plan staffing",
+    "invest evaluate",
+    "invest portfolio",
+    "invest check",
+    "invest review",
+    "experiment list",
+    "experiment analyze",
 }
 #: model/scenarios.yaml of the walk's workspace: `scenario run` stores `B2024+walk` as a plan version
 WALK_SCENARIOS = """scenarios:
@@ -152,7 +158,8 @@ def budget_workbook(path) -> None:
 
 
 def cli_name(args: list[str]) -> str:
-    groups = {"users", "tokens", "period", "match", "forecast", "plan", "scenario", "cash", "predict", "tradeoff", "eval"}
+    groups = {"users", "tokens", "period", "match", "forecast", "plan", "scenario", "cash", "predict", "tradeoff"}
+    groups |= {"eval", "invest", "experiment"}
     return " ".join(args[:2]) if args[0] in groups else args[0]
 
 

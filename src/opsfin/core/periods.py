@@ -10,9 +10,12 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import UserError, param_of
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 #: grain → the truncation unit warehouse expressions use (Ibis `truncate`)
 GRAINS: dict[str, str] = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
@@ -174,3 +177,16 @@ def range_error(first: dt.date, last: dt.date) -> UserError:
         param="start",
         value=first,
     )
+
+
+def in_range(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.BooleanValue:
+    """`start ≤ day ≤ end` on the date of `day` (an Ibis date or timestamp value); an open side is not
+    checked. The one date-range filter of the warehouse reads."""
+    import ibis
+
+    cond = ibis.literal(True)
+    if start is not None:
+        cond &= day.cast("date") >= start
+    if end is not None:
+        cond &= day.cast("date") <= end
+    return cond

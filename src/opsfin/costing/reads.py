@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import polars as pl
 
 from ..core.dimension_joins import reach
+from ..core.periods import in_range
 from ..kpis.engine import Tables
 from ..kpis.sources import fx_to_base
 from .compiled import to_arrow
@@ -114,16 +115,6 @@ def in_months(value: ir.Value, months: list[dt.date] | None) -> ir.BooleanValue:
     if not months:
         return ibis.literal(False)
     return month_of(value).isin(list(months))
-
-
-def in_range(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.BooleanValue:
-    """`start ≤ day ≤ end` on the date of `day`; an open side is not checked."""
-    cond = ibis.literal(True)
-    if start is not None:
-        cond &= day.cast("date") >= start
-    if end is not None:
-        cond &= day.cast("date") <= end
-    return cond
 
 
 # ------------------------------------------------------------------------------------------ conversion

@@ -66,7 +66,7 @@ def money(points: pl.DataFrame, prevented_share: Decimal = PREVENTED_SHARE) -> d
         "following_recommendations": round_cents(following),
         "planned_maintenance_spend": round_cents(planned),
         "failures_not_prevented": round_cents(unprevented),
-        "saving": round_cents(run_to_failure - following),
+        "saving": round_cents(run_to_failure) - round_cents(following),  # the difference of the figures shown
         # the share a maintenance must prevent for the recommendations to pay: planned spend ÷ the failures
         # that followed the maintained points
         "break_even_prevented_share": round(float(planned / at_maintained), 4) if at_maintained else None,

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from ..core.frames import polars_frame
 from ..core.money import half_even_arrow
+from ..core.periods import in_range
 from ..errors import UserError
 from ..kpis.engine import Tables
 
@@ -61,7 +62,7 @@ _LEGAL_FORMS = r"\b(GMBH|MBH|AG|KG|OHG|UG|LTD|LIMITED|INC|LLC|LLP|PLC|SA|SAS|SAR
 def read_bank_lines(t: Tables, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     """Bank transactions booked in [start, end] (either bound optional), by booking date and id."""
     b = t("bank_transactions")
-    b = b.filter(_between(b.booking_date, start, end))
+    b = b.filter(in_range(b.booking_date, start, end))
     expr = b.select(
         "bank_txn_id",
         "bank_account",
@@ -84,7 +85,7 @@ def read_open_items(t: Tables, base_currency: str, start: dt.date | None, end: d
     `amount_base` is the amount itself in the base currency, else amount × the latest rate on or before
     the document's date rounded half to even to the cent (exact: Decimal in Arrow), None without a rate."""
     docs = _documents(t)
-    docs = docs.filter(_between(docs.doc_date, start, end))
+    docs = docs.filter(in_range(docs.doc_date, start, end))
     rates = _rates_on(t, docs)
     j = docs.left_join(rates, (docs.currency == rates._ccy) & (docs.doc_date == rates._day))
     expr = j.select(*ITEM_COLUMNS[:5], "counterparty", "reference", "description", _rate=j._rate)
@@ -156,15 +157,6 @@ def _rates_on(t: Tables, docs: ir.Table) -> ir.Table:
     latest = cand.group_by(["_kc", "_kd"]).aggregate(_last=cand._rd.max())
     j = latest.join(fx, (latest._kc == fx._ccy) & (latest._last == fx._rd))
     return j.select(_ccy=j._kc, _day=j._kd, _rate=j._rate)
-
-
-def _between(day: ir.Value, start: dt.date | None, end: dt.date | None) -> ir.BooleanValue:
-    cond = ibis.literal(True)
-    if start is not None:
-        cond &= day >= start
-    if end is not None:
-        cond &= day <= end
-    return cond
 
 
 # ------------------------------------------------------------------ keys

@@ -319,6 +319,10 @@ def _add_routers(app: FastAPI) -> None:
 
     app.include_router(pages_predict.router)
     app.include_router(api_predict.router)
+    from . import pages_experiments, pages_invest  # the Investments and Experiments pages (docs/web.md)
+
+    app.include_router(pages_invest.router)
+    app.include_router(pages_experiments.router)
 
 
 def _add_api_docs_and_health(app: FastAPI, ws) -> None:

@@ -124,6 +124,7 @@ def render(
 SECTIONS = {"/kpis/": "overview", "/plans": "plan", "/reconciliation": "reconciliation", "/admin": "admin"}
 SECTIONS |= {"/scenarios": "scenarios", "/drivers": "scenarios"}  # pages_scenarios.py
 SECTIONS |= {"/predict": "predict"}  # pages_predict.py
+SECTIONS |= {"/investments": "investments", "/experiments": "experiments"}  # pages_invest.py, pages_experiments.py
 
 
 def section_of(path: str) -> str:

@@ -15,6 +15,8 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -34,10 +36,10 @@ def read_text(ws) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def raw_entries(text: str) -> list[dict[str, Any]]:
-    """The scenarios of the file as written (plain data, before validation)."""
-    data = parse_yaml(text, LABEL) or {}
-    entries = data.get("scenarios") if isinstance(data, dict) else None
+def raw_entries(text: str, key: str = "scenarios", label: str = LABEL) -> list[dict[str, Any]]:
+    """The entries of the file's `key` list as written (plain data, before validation)."""
+    data = parse_yaml(text, label) or {}
+    entries = data.get(key) if isinstance(data, dict) else None
     return [dict(e) for e in entries or [] if isinstance(e, dict)]
 
 
@@ -98,16 +100,16 @@ def _last_line(node: yaml.Node) -> int:
     return end.line - 1 if end.column == 0 and end.line > node.start_mark.line else end.line
 
 
-def entry_spans(text: str) -> list[tuple[int, int, int]] | None:
-    """(first line, last line, indent of `- `) of each scenario of a block-style `scenarios:` list; None when
-    the file has none to edit in place (no list, an empty or flow-style one)."""
+def entry_spans(text: str, key: str = "scenarios") -> list[tuple[int, int, int]] | None:
+    """(first line, last line, indent of `- `) of each entry of a block-style `key:` list (`scenarios:`);
+    None when the file has none to edit in place (no list, an empty or flow-style one)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
     if not isinstance(root, yaml.MappingNode):
         return None
-    seq = next((v for k, v in root.value if getattr(k, "value", None) == "scenarios"), None)
+    seq = next((v for k, v in root.value if getattr(k, "value", None) == key), None)
     if not isinstance(seq, yaml.SequenceNode) or seq.flow_style or not seq.value:
         return None
     spans = []
@@ -123,9 +125,17 @@ def _header(text: str) -> str:
     return "".join(text.splitlines(keepends=True)[: _header_length(text)])
 
 
-def edited_text(text: str, entries: list[dict[str, Any]], index: int | None, entry: dict[str, Any]) -> str:
-    """The file's text with scenario #`index` replaced by `entry` (None: `entry` appended)."""
-    spans = entry_spans(text)
+def edited_text(
+    text: str,
+    entries: list[dict[str, Any]],
+    index: int | None,
+    entry: dict[str, Any],
+    key: str = "scenarios",
+    render: Callable[[dict[str, Any], int], str] = entry_text,
+) -> str:
+    """The file's text with entry #`index` of the `key` list replaced by `entry` (None: `entry` appended),
+    written by `render(entry, indent)`."""
+    spans = entry_spans(text, key)
     if spans is not None and len(spans) == len(entries):
         lines = text.splitlines(keepends=True)
         if index is None:
@@ -135,17 +145,23 @@ def edited_text(text: str, entries: list[dict[str, Any]], index: int | None, ent
             first, last, indent = spans[index]
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
-        return "".join(lines[:first]) + entry_text(entry, indent) + "".join(lines[last + 1 :])
-    return whole_text(text, _replaced(entries, index, entry))
+        return "".join(lines[:first]) + render(entry, indent) + "".join(lines[last + 1 :])
+    return whole_text(text, _replaced(entries, index, entry), key, render)
 
 
 def _replaced(entries: list[dict[str, Any]], index: int | None, entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [*entries, entry] if index is None else [*entries[:index], entry, *entries[index + 1 :]]
 
 
-def whole_text(text: str, entries: list[dict[str, Any]]) -> str:
-    """The list written again whole, after the file's leading comment block."""
-    return _header(text) + "scenarios:\n" + "".join(entry_text(e) for e in entries)
+def whole_text(
+    text: str,
+    entries: list[dict[str, Any]],
+    key: str = "scenarios",
+    render: Callable[[dict[str, Any], int], str] = entry_text,
+) -> str:
+    """The `key` list written again whole, after the file's leading comment block (other top-level keys
+    are not kept: callers check the re-parsed file)."""
+    return _header(text) + f"{key}:\n" + "".join(render(e, 2) for e in entries)
 
 
 # ---------------------------------------------------------------- the edit
@@ -172,10 +188,7 @@ def save_scenario(ws, db, user, original: str | None, entry: dict[str, Any], che
             new_text = whole_text(text, wanted)
         if _reparsed(new_text) != parsed.model_dump():
             raise Problem(409, f"{LABEL} cannot be rewritten without changing another entry; edit the file itself")
-        path = ws.model_dir / FILE
-        tmp = path.with_name(FILE + ".tmp")
-        tmp.write_text(new_text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomically(ws.model_dir / FILE, new_text)
     after = scenario.model_dump(mode="json", exclude_none=True)
     old = _dump(before)
     db.record_event(
@@ -186,6 +199,13 @@ def save_scenario(ws, db, user, original: str | None, entry: dict[str, Any], che
         {"before": old, "after": after},
     )
     return scenario
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """`text` to `path` through a temporary file and a rename: a reader sees the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _reparsed(text: str) -> dict[str, Any] | None:

@@ -11,11 +11,11 @@ import ibis.expr.types as ir
 import polars as pl
 
 from ...core.frames import polars_frame
-from ...core.periods import month_end
+from ...core.periods import in_range, month_end
 from ...errors import UserError
 from ...kpis.engine import Tables
 from ...kpis.sources import fx_to_base
-from ..reads import costing_tables, in_range, month_of
+from ..reads import costing_tables, month_of
 from .bridge import _check_dim
 from .common import CATEGORIES, VARIANCE_ROLES
 from .months import plan_versions, resolve_months

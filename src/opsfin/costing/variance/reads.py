@@ -17,9 +17,10 @@ import ibis
 import ibis.expr.types as ir
 
 from ...core.dimension_joins import reach
+from ...core.periods import in_range
 from ...kpis.engine import Tables
 from ...kpis.sources import fx_to_base, with_order_line
-from ..reads import MONEY_SUM_T, MONEY_T, PRICE_T, QTY_SUM_T, fetch, in_range, month_of
+from ..reads import MONEY_SUM_T, MONEY_T, PRICE_T, QTY_SUM_T, fetch, month_of
 
 Rows = list[dict[str, Any]]
 
