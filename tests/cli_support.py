@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from opsfin.cli import main
 
 
@@ -14,3 +17,11 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
         code = int(exc.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def copy_with_model(tiny, folder: Path, name: str, text: str) -> Path:
+    """A copy of the tiny demo at `folder/ws` with `text` as its model/<name>; the copy's path."""
+    dest = folder / "ws"
+    shutil.copytree(tiny.path, dest)
+    (dest / "model" / name).write_text(text)
+    return dest

@@ -10,10 +10,9 @@ import shutil
 from decimal import Decimal
 
 import pytest
-from tests.cli_support import run_cli
+from tests.cli_support import copy_with_model, run_cli
 
-EXPERIMENTS = """\
-experiments:
+PAIR = """\
   - name: pair
     unit: work_center
     treated: [P1-ASSY]
@@ -22,6 +21,11 @@ experiments:
     metrics: [energy_per_unit]
     money:
       energy_per_unit: {unit_value: 0.25, source: energy contract}
+"""  # one treated and one control work centre (test_web_invest.py shows it too)
+EXPERIMENTS = (
+    "experiments:\n"
+    + PAIR
+    + """\
   - name: matched
     unit: work_center
     treated: [P1-ASSY]
@@ -29,14 +33,12 @@ experiments:
     start: 2024-03
     metrics: [energy_per_unit, scrap_rate]
 """
+)
 
 
 @pytest.fixture(scope="module")
 def ws_path(tiny_demo, tmp_path_factory):
-    dest = tmp_path_factory.mktemp("experiment") / "ws"
-    shutil.copytree(tiny_demo.path, dest)
-    (dest / "model" / "experiments.yaml").write_text(EXPERIMENTS)
-    return dest
+    return copy_with_model(tiny_demo, tmp_path_factory.mktemp("experiment"), "experiments.yaml", EXPERIMENTS)
 
 
 def _cli(capsys, ws_path, *args):

@@ -6,14 +6,28 @@ re-estimated on the realisation are worked by hand; the promised NPV is `opsfin 
 from __future__ import annotations
 
 import json
-import shutil
 from decimal import Decimal
 
 import pytest
-from tests.cli_support import run_cli
+from tests.cli_support import copy_with_model, run_cli
 from tests.test_experiment_cli import _energy_per_unit
 
-CASES = """\
+FLOWS_ONLY = """\
+  - name: flows_only
+    cash_flows:
+      - {date: 2024-01-01, amount: -10000}
+      - {date: 2024-12-31, amount: 6000}
+      - {date: 2025-12-31, amount: 6000}
+    review:
+      unit: work_center
+      treated: [P1-ASSY]
+      control: [P2-ASSY]
+      go_live: 2024-03
+      kpis:
+        - {kpi: energy_per_unit, promised: 0.1, unit_value: 0.18}
+"""  # a case of cash flows with a review (test_web_invest.py appends it too)
+CASES = (
+    """\
 investments:
   - name: press
     capex: [{month: 2024-01, amount: 20000}]
@@ -28,31 +42,20 @@ investments:
       go_live: 2024-03
       kpis:
         - {kpi: energy_per_unit, promised: -0.25}
-  - name: flows_only
-    cash_flows:
-      - {date: 2024-01-01, amount: -10000}
-      - {date: 2024-12-31, amount: 6000}
-      - {date: 2025-12-31, amount: 6000}
-    review:
-      unit: work_center
-      treated: [P1-ASSY]
-      control: [P2-ASSY]
-      go_live: 2024-03
-      kpis:
-        - {kpi: energy_per_unit, promised: 0.1, unit_value: 0.18}
+"""
+    + FLOWS_ONLY
+    + """\
   - name: unreviewed
     cash_flows:
       - {date: 2024-01-01, amount: -10}
       - {date: 2024-12-31, amount: 20}
 """
+)
 
 
 @pytest.fixture(scope="module")
 def ws_path(tiny_demo, tmp_path_factory):
-    dest = tmp_path_factory.mktemp("review") / "ws"
-    shutil.copytree(tiny_demo.path, dest)
-    (dest / "model" / "investments.yaml").write_text(CASES)
-    return dest
+    return copy_with_model(tiny_demo, tmp_path_factory.mktemp("review"), "investments.yaml", CASES)
 
 
 def _cli(capsys, ws_path, *args):

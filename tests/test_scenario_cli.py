@@ -9,28 +9,23 @@ from decimal import Decimal
 
 import pytest
 
-from cli_support import run_cli
+from cli_support import copy_with_model, run_cli
 from opsfin import workspace
 
-SCENARIOS = """\
-scenarios:
+OUTAGE = """\
   - name: outage
     base: B2024
     description: assembly at P1 down for most of February
     shocks:
       - {kind: capacity, scope: {work_centers: [P1-ASSY]}, start: 2024-02, end: 2024-02, size: 400}
       - {kind: fixed_cost, scope: {sites: [P1]}, start: 2024-03, size: 1000}
-  - name: quiet
-    base: B2024
-"""
+"""  # a month's outage at P1 and a fixed cost (test_web_scenarios.py has it too)
+SCENARIOS = "scenarios:\n" + OUTAGE + "  - name: quiet\n    base: B2024\n"
 
 
 @pytest.fixture(scope="module")
 def ws_path(tiny_demo, tmp_path_factory):
-    dest = tmp_path_factory.mktemp("scenario") / "ws"
-    shutil.copytree(tiny_demo.path, dest)
-    (dest / "model" / "scenarios.yaml").write_text(SCENARIOS)
-    return dest
+    return copy_with_model(tiny_demo, tmp_path_factory.mktemp("scenario"), "scenarios.yaml", SCENARIOS)
 
 
 def _cli(capsys, ws_path, *args):

@@ -19,21 +19,16 @@ from opsfin.jsonout import dumps
 from opsfin.runs.cash import predict_payments
 from opsfin.runs.cash_forecast import cash_levers, forecast_cash
 from opsfin.runs.cash_schedule import schedule_cash
-from opsfin.web import create_app
 from opsfin.web.pages import money
-from web_support import TestClient, add_people, bearer, copy_workspace
+from web_support import bearer, figure, table, web_env
 
 AS_OF = "2024-04-30"  # the last bank statement of the tiny company: the page's default
 
 
 @pytest.fixture(scope="module")
 def env(tiny_demo, tmp_path_factory):
-    ws = copy_workspace(tiny_demo, tmp_path_factory.mktemp("web_cash") / "ws")
-    url = f"sqlite:///{ws.path}/app.db"
-    db, tokens = add_people(url)
-    client = TestClient(create_app(ws.path, app_db_url=url))
-    yield {"ws": ws, "client": client, "tokens": tokens}
-    db.close()
+    with web_env(tiny_demo, tmp_path_factory.mktemp("web_cash"), own_app_db=True) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +45,6 @@ def get(env, path: str, name: str = "ada", status: int = 200):
 
 def page(env, path: str, name: str = "ada", status: int = 200) -> str:
     return get(env, path, name, status).text
-
-
-def figure(text: str, chart_id: str) -> dict:
-    body = re.search(rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', text, re.S)
-    assert body, f"no chart {chart_id}"
-    return json.loads(body.group(1).replace("<\\/", "</"))
-
-
-def table(text: str, table_id: str) -> str:
-    start = text.index(f'id="{table_id}"')
-    return text[start : text.index("</table>", start)]
 
 
 def amount(cell: str) -> Decimal:

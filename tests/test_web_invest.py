@@ -8,80 +8,43 @@ experiment's effect, interval and series equal to the runs layer's and to the KP
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.test_experiment_cli import PAIR
+from tests.test_invest_review_cli import FLOWS_ONLY
 
 from opsfin.runs.experiments import analyze_named
 from opsfin.runs.invest import evaluate, load_investments
-from opsfin.web import create_app
 from opsfin.web.pages import money, number
-from web_support import PASSWORD, TestClient, add_people, bearer, copy_workspace
+from web_support import PASSWORD, TestClient, bearer, figure, table, web_env
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "investments" / "investments.yaml"
-EXPERIMENTS = """\
-experiments:
-  - name: pair
-    unit: work_center
-    treated: [P1-ASSY]
-    control: [P2-ASSY]
-    start: 2024-03
-    metrics: [energy_per_unit]
-    money:
-      energy_per_unit: {unit_value: 0.25, source: energy contract}
-"""
+EXPERIMENTS = "experiments:\n" + PAIR
 # a case reviewed after go-live, appended to the example (its spend is in 2024: the portfolio test gives 2024
 # a budget of 0 so the example's hand-worked choice stays as it is)
-REVIEWED = """\
-  - name: flows_only
-    cash_flows:
-      - {date: 2024-01-01, amount: -10000}
-      - {date: 2024-12-31, amount: 6000}
-      - {date: 2025-12-31, amount: 6000}
-    review:
-      unit: work_center
-      treated: [P1-ASSY]
-      control: [P2-ASSY]
-      go_live: 2024-03
-      kpis:
-        - {kpi: energy_per_unit, promised: 0.1, unit_value: 0.18}
-"""
+REVIEWED = FLOWS_ONLY
 
 
 @pytest.fixture(scope="module")
 def env(tiny_demo, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("web_invest")
-    ws = copy_workspace(tiny_demo, folder / "ws")
-    shutil.copyfile(EXAMPLE, ws.model_dir / "investments.yaml")
-    with (ws.model_dir / "investments.yaml").open("a", encoding="utf-8") as file:
-        file.write(REVIEWED)
-    (ws.model_dir / "experiments.yaml").write_text(EXPERIMENTS, encoding="utf-8")
-    url = f"sqlite:///{folder}/app.db"
-    db, tokens = add_people(url)
-    client = TestClient(create_app(ws.path, app_db_url=url))
-    yield {"ws": ws, "db": db, "client": client, "tokens": tokens}
-    db.close()
+    def prepare(ws) -> None:
+        shutil.copyfile(EXAMPLE, ws.model_dir / "investments.yaml")
+        with (ws.model_dir / "investments.yaml").open("a", encoding="utf-8") as file:
+            file.write(REVIEWED)
+        (ws.model_dir / "experiments.yaml").write_text(EXPERIMENTS, encoding="utf-8")
+
+    with web_env(tiny_demo, tmp_path_factory.mktemp("web_invest"), prepare) as env:
+        yield env
 
 
 def page(env, name: str, path: str, status: int = 200) -> str:
     response = env["client"].get(path, headers=bearer(env["tokens"][name]))
     assert response.status_code == status, response.text
     return response.text
-
-
-def figure(html: str, chart_id: str) -> dict:
-    body = re.search(rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', html, re.S)
-    assert body, f"no chart {chart_id}"
-    return json.loads(body.group(1).replace("<\\/", "</"))
-
-
-def table(html: str, table_id: str) -> str:
-    start = html.index(f'id="{table_id}"')
-    return html[start : html.index("</table>", start)]
 
 
 def cells(html: str, table_id: str, attr: str, key: str) -> list[str]:

@@ -5,7 +5,6 @@ forecast band, the balances and cash."""
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ from opsfin.runs.planning import build_plan_version
 from opsfin.web import charts, create_app
 from opsfin.web.pages import money
 from opsfin.web.plan_page import budget_candidates, demand_of
-from web_support import PASSWORD, TestClient, add_people, bearer, copy_workspace
+from web_support import PASSWORD, TestClient, add_people, bearer, copy_workspace, figure, table
 
 BUDGET, FORECAST, OVERLOADED = "B2024-plan", "fc-2024-03", "OVER"
 
@@ -54,17 +53,6 @@ def page(env, name: str, path: str = "/plan", status: int = 200) -> str:
 
 def steps_offered(html: str) -> set[tuple[str, str]]:
     return set(re.findall(r'<form method="post" action="/plan/([^/"]+)/(\w+)"', html))
-
-
-def figure(html: str, chart_id: str) -> dict:
-    body = re.search(rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', html, re.S)
-    assert body, f"no chart {chart_id}"
-    return json.loads(body.group(1).replace("<\\/", "</"))
-
-
-def table(html: str, table_id: str) -> str:
-    start = html.index(f'id="{table_id}"')
-    return html[start : html.index("</table>", start)]
 
 
 def test_the_page_is_in_the_nav_and_renders_for_every_role(env):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html as htmllib
-import json
 import re
 from decimal import Decimal
 
@@ -17,9 +16,8 @@ import pytest
 
 from opsfin.runs.predict import predict_maintenance
 from opsfin.runs.predict_defects import predict_defects
-from opsfin.web import create_app
 from opsfin.web.pages import money, number
-from web_support import TestClient, add_people, bearer, copy_workspace
+from web_support import bearer, figure, table, web_env
 
 AS_OF = dt.date(2024, 4, 30)  # the last day of the tiny company's machine readings: the page's default
 P1_MACHINES = {"P1-MACH-M01", "P1-ASSY-M01", "P1-PACK-M01"}
@@ -28,12 +26,8 @@ P2_MACHINES = {"P2-MACH-M01", "P2-ASSY-M01", "P2-PACK-M01"}
 
 @pytest.fixture(scope="module")
 def env(tiny_demo, tmp_path_factory):
-    ws = copy_workspace(tiny_demo, tmp_path_factory.mktemp("web_predict") / "ws")
-    url = f"sqlite:///{ws.path}/app.db"
-    db, tokens = add_people(url)
-    client = TestClient(create_app(ws.path, app_db_url=url))
-    yield {"ws": ws, "client": client, "tokens": tokens}
-    db.close()
+    with web_env(tiny_demo, tmp_path_factory.mktemp("web_predict"), own_app_db=True) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +46,6 @@ def page(env, path: str, name: str = "ada", status: int = 200) -> str:
     response = env["client"].get(path, headers=bearer(env["tokens"][name]))
     assert response.status_code == status, response.text[-2000:]
     return response.text
-
-
-def figure(text: str, chart_id: str) -> dict:
-    body = re.search(rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', text, re.S)
-    assert body, f"no chart {chart_id}"
-    return json.loads(body.group(1).replace("<\\/", "</"))
-
-
-def table(text: str, table_id: str) -> str:
-    start = text.index(f'id="{table_id}"')
-    return text[start : text.index("</table>", start)]
 
 
 def cells(row: str) -> list[str]:

@@ -12,42 +12,35 @@ from decimal import Decimal
 from html import escape
 
 import pytest
+from tests.test_scenario_cli import OUTAGE
 
 from opsfin.runs import drivers as driver_runs
 from opsfin.runs.scenario_sim import simulate_scenario
 from opsfin.runs.scenarios import base_case, find_scenario, load_scenarios
 from opsfin.scenarios.engine import compare, run_scenario
-from opsfin.web import create_app
 from opsfin.web.pages import money, number
-from web_support import PASSWORD, TestClient, add_people, bearer, copy_workspace
+from web_support import PASSWORD, TestClient, bearer, figure, table, web_env
 
-SCENARIOS = """\
-# scenarios of the tiny company (kept by the web editor)
-scenarios:
-  - name: outage
-    base: B2024
-    description: assembly at P1 down for most of February
-    shocks:
-      - {kind: capacity, scope: {work_centers: [P1-ASSY]}, start: 2024-02, end: 2024-02, size: 400}
-      - {kind: fixed_cost, scope: {sites: [P1]}, start: 2024-03, size: 1000}
+SCENARIOS = (
+    "# scenarios of the tiny company (kept by the web editor)\nscenarios:\n"
+    + OUTAGE
+    + """\
   # a scenario without shocks: the base itself
   - name: quiet
     base: B2024
     distributions:
       demand: {sd_pct: 0}
 """
+)
 
 
 @pytest.fixture(scope="module")
 def env(tiny_demo, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("web_scenarios")
-    ws = copy_workspace(tiny_demo, folder / "ws")
-    (ws.model_dir / "scenarios.yaml").write_text(SCENARIOS, encoding="utf-8")
-    url = f"sqlite:///{folder}/app.db"
-    db, tokens = add_people(url)
-    client = TestClient(create_app(ws.path, app_db_url=url))
-    yield {"ws": ws, "db": db, "client": client, "tokens": tokens}
-    db.close()
+    def prepare(ws) -> None:
+        (ws.model_dir / "scenarios.yaml").write_text(SCENARIOS, encoding="utf-8")
+
+    with web_env(tiny_demo, tmp_path_factory.mktemp("web_scenarios"), prepare) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +56,6 @@ def page(env, name: str, path: str, status: int = 200) -> str:
     response = env["client"].get(path, headers=bearer(env["tokens"][name]))
     assert response.status_code == status, response.text
     return response.text
-
-
-def figure(html: str, chart_id: str) -> dict:
-    body = re.search(rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', html, re.S)
-    assert body, f"no chart {chart_id}"
-    return json.loads(body.group(1).replace("<\\/", "</"))
-
-
-def table(html: str, table_id: str) -> str:
-    start = html.index(f'id="{table_id}"')
-    return html[start : html.index("</table>", start)]
 
 
 def line_cells(html: str, line: str) -> list[str]:

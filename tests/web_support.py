@@ -6,12 +6,14 @@ or, in its own schema, on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -143,3 +145,34 @@ def logged_in_client(tiny, folder: Path, name: str = "ada"):
         yield client
     finally:
         db.close()
+
+
+@contextmanager
+def web_env(tiny, folder: Path, prepare: Callable | None = None, own_app_db: bool = False) -> Iterator[dict]:
+    """A copy of the tiny demo in `folder/ws` (`prepare(ws)` runs on it first), `PEOPLE` in an app database
+    (`folder/app.db`; with `own_app_db`, the workspace's own `ws/app.db`) and a test client of the web app:
+    `{"ws", "db", "client", "tokens"}`."""
+    from opsfin.web import create_app
+
+    ws = copy_workspace(tiny, folder / "ws")
+    if prepare is not None:
+        prepare(ws)
+    url = f"sqlite:///{ws.path if own_app_db else folder}/app.db"
+    db, tokens = add_people(url)
+    try:
+        yield {"ws": ws, "db": db, "client": TestClient(create_app(ws.path, app_db_url=url)), "tokens": tokens}
+    finally:
+        db.close()
+
+
+def figure(html: str, chart_id: str) -> dict:
+    """The Plotly figure a page embeds as JSON for the chart `chart_id`."""
+    body = re.search(rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', html, re.S)
+    assert body, f"no chart {chart_id}"
+    return json.loads(body.group(1).replace("<\\/", "</"))
+
+
+def table(html: str, table_id: str) -> str:
+    """A page's HTML from the element `table_id` to the end of its first table."""
+    start = html.index(f'id="{table_id}"')
+    return html[start : html.index("</table>", start)]

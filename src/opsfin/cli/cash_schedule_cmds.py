@@ -13,19 +13,6 @@ from .cash_app import cash_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, print_json, print_rows
 
-FIGURES = (
-    "total",
-    "lateness_cost",
-    "financing_cost",
-    "holding_cost",
-    "late_orders",
-    "late_days",
-    "cash_low_point",
-    "feasible",
-    "gap",
-)
-
-
 FIGURE_KINDS = {"late_orders": "count", "late_days": "count", "feasible": "text", "gap": "ratio"}
 
 
@@ -54,7 +41,7 @@ def cash_schedule_cmd(
     centre and day, material lead times and due dates; material paid on supplier terms and sales collected
     at learned dates, so the cash follows from the schedule. Minimises lateness, overdraft interest and
     holding cost with the cash kept at or above --min-cash where it can be; compared with earliest due date."""
-    from ..runs.cash_schedule import schedule_cash
+    from ..runs.cash_schedule import OBJECTIVE_FIGURES, schedule_cash
 
     result = schedule_cash(workspace.open(ws_path), as_of, weeks, min_cash, rate, time_limit, solver)
     for line in result.problems:
@@ -66,7 +53,9 @@ def cash_schedule_cmd(
     print_rows(result.orders, fmt, title=f"Production scheduled after {result.as_of}")
     if fmt == OutputFormat.csv:
         return
-    rows = [{"figure": k, "schedule": result.objective[k], "baseline (EDD)": result.baseline[k]} for k in FIGURES]
+    rows = [
+        {"figure": k, "schedule": result.objective[k], "baseline (EDD)": result.baseline[k]} for k in OBJECTIVE_FIGURES
+    ]
     kinds = {"schedule": _figure_kind, "baseline (EDD)": _figure_kind}
     print_rows(rows, fmt, title="Cost of the schedule against earliest due date", kinds=kinds)
     low, floor = result.objective["cash_low_point"], min_cash

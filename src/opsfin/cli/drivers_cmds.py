@@ -4,7 +4,8 @@ calls `runs/`, and prints through cli/output.py; progress goes to stderr."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +26,30 @@ MonthsOpt = Annotated[int, typer.Option("--months", help="months of history up t
 
 def _say(text: str) -> None:
     err_console.print(f"… {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _note(text: str) -> None:
+    err_console.print(text, markup=False, highlight=False)
+
+
+def _print_report(
+    fmt: OutputFormat,
+    as_json: Callable[[], Any],
+    rows: Any,
+    table_rows: Callable[[], Any],
+    title: str,
+    kinds: Mapping[str, Any],
+) -> bool:
+    """Print the JSON, the CSV of `rows` or the table under `title`; True when the table was printed (its
+    note may follow on stderr)."""
+    if fmt == OutputFormat.json:
+        print_json(as_json())
+        return False
+    if fmt == OutputFormat.csv:
+        print_rows(rows, fmt)
+        return False
+    print_rows(table_rows(), fmt, title=title, kinds=kinds)
+    return True
 
 
 def _steps(text: str | None) -> list[int] | None:
@@ -70,19 +95,10 @@ def tradeoff_speed_cmd(
         holding_rate=holding_rate,
     )
     window, curve = speed_tradeoff(workspace.open(ws_path), assumptions, months, progress=_say)
-    if fmt == OutputFormat.json:
-        print_json(speed_json(window, assumptions, curve))
-        return
-    if fmt == OutputFormat.csv:
-        print_rows(curve.points, fmt)
-        return
     title = f"Cost of speed, {window.first:%Y-%m}..{window.last:%Y-%m}"
-    print_rows(speed_table(curve), fmt, title=title, kinds=SPEED_KINDS)
-    err_console.print(
-        f"late units: {curve.late_qty:,.0f} of {curve.shipped_qty:,.0f}; margin at risk {curve.margin_at_risk:,}",
-        markup=False,
-        highlight=False,
-    )
+    table = (lambda: speed_table(curve), title, SPEED_KINDS)
+    if _print_report(fmt, lambda: speed_json(window, assumptions, curve), curve.points, *table):
+        _note(f"late units: {curve.late_qty:,.0f} of {curve.shipped_qty:,.0f}; margin at risk {curve.margin_at_risk:,}")
 
 
 @tradeoff_app.command("reliability")
@@ -105,21 +121,12 @@ def tradeoff_reliability_cmd(
 
     assumptions = reliability_assumptions(maintenance_labor_rate=maintenance_rate)
     window, used, result = reliability_tradeoff(workspace.open(ws_path), assumptions, months, progress=_say)
-    if fmt == OutputFormat.json:
-        print_json(reliability_json(window, used, result))
-        return
-    if fmt == OutputFormat.csv:
-        print_rows(result.machines, fmt)
-        return
     title = f"Cost of reliability, {window.first:%Y-%m}..{window.last:%Y-%m}"
-    print_rows(reliability_table_rows(result), fmt, title=title, kinds=RELIABILITY_KINDS)
-    avoided = result.hours_avoided_per_service
-    effect = "cannot be told" if avoided is None else f"{avoided:.2f} breakdown hours avoided"
-    err_console.print(
-        f"one more planned maintenance a month: {effect} (fitted on {result.observations} machine-months)",
-        markup=False,
-        highlight=False,
-    )
+    table = (lambda: reliability_table_rows(result), title, RELIABILITY_KINDS)
+    if _print_report(fmt, lambda: reliability_json(window, used, result), result.machines, *table):
+        avoided = result.hours_avoided_per_service
+        effect = "cannot be told" if avoided is None else f"{avoided:.2f} breakdown hours avoided"
+        _note(f"one more planned maintenance a month: {effect} (fitted on {result.observations} machine-months)")
 
 
 @app.command("drivers")
@@ -145,10 +152,5 @@ def drivers_cmd(
     from ..runs.drivers import driver_report
 
     report = driver_report(workspace.open(ws_path), period, version, progress=_say)
-    if fmt == OutputFormat.json:
-        print_json(report.as_json())
-    elif fmt == OutputFormat.csv:
-        print_rows(report.nodes, fmt)
-    else:
-        title = f"Drivers of {report.period:%Y-%m} against {report.version}"
-        print_rows(table_rows(report.nodes), fmt, title=title, kinds=DRIVER_KINDS)
+    title = f"Drivers of {report.period:%Y-%m} against {report.version}"
+    _print_report(fmt, report.as_json, report.nodes, lambda: table_rows(report.nodes), title, DRIVER_KINDS)

@@ -30,10 +30,7 @@ def experiment_analyze_cmd(
     if fmt == OutputFormat.json:
         print_json(data)
         return
-    title = (
-        f"Experiment {data['name']}: {', '.join(data['treated'])} against {', '.join(data['control'])} "
-        f"({data['control_chosen_by']}) from {data['start']}"
-    )
+    title = comparison_title(f"Experiment {data['name']}", data, data["start"])
     print_rows([metric_row(m) for m in data["metrics"]], fmt, title=title)
     flagged = [m["metric"] for m in data["metrics"] if m["pre_trend"]["failed"]]
     if flagged and fmt == OutputFormat.table:
@@ -62,6 +59,12 @@ def metric_row(m: dict[str, Any]) -> dict[str, Any]:
         "control_after": means["control"]["after"],
         "money_a_year": money["amount"],
     }
+
+
+def comparison_title(head: str, data: dict[str, Any], since: str) -> str:
+    """`<head>: <treated> against <control> (<how the control was chosen>) from <since>`."""
+    treated, control = ", ".join(data["treated"]), ", ".join(data["control"])
+    return f"{head}: {treated} against {control} ({data['control_chosen_by']}) from {since}"
 
 
 @experiment_app.command("list")

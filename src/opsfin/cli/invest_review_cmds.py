@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import workspace
+from .experiment_cmds import comparison_title
 from .invest_app import invest_app
 from .invest_cmds import RateOpt
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
@@ -32,10 +33,7 @@ def invest_review_cmd(
     if fmt == OutputFormat.json:
         print_json(data)
         return
-    title = (
-        f"Review of {data['name']}: {', '.join(data['treated'])} against {', '.join(data['control'])} "
-        f"({data['control_chosen_by']}) from go-live {data['go_live']}"
-    )
+    title = comparison_title(f"Review of {data['name']}", data, f"go-live {data['go_live']}")
     print_rows([kpi_row(k) for k in data["kpis"]], fmt, title=title)
     if fmt == OutputFormat.table:
         share = "" if data["realisation"] is None else f"{data['realisation']:.0%}"

@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 
     from ..workspace_folder import WorkspaceFolder
 
+OBJECTIVE_FIGURES = (
+    "total",
+    "lateness_cost",
+    "financing_cost",
+    "holding_cost",
+    "late_orders",
+    "late_days",
+    "cash_low_point",
+    "feasible",
+    "gap",
+)
+"""The schedule's figures beside the baseline's, in the order the CLI, the web page and the benchmark show them."""
+
 
 def schedule_cash(
     ws: WorkspaceFolder,

@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..experiments.analysis import ExperimentReport, analyze
 from ..experiments.config import FILE, Experiment, ExperimentFile, parse_experiments
 from ..kpis.engine import compute_one
-from .model import label, load_catalog, read_mapping
+from .model import load_catalog, no_such, read_optional_mapping
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
@@ -23,11 +23,10 @@ if TYPE_CHECKING:
 
 def load_experiments(model_dir: Path | None, catalog: Mapping[str, Any] | None = None) -> ExperimentFile:
     """model/experiments.yaml; no experiments without the file."""
-    path = model_dir / FILE if model_dir else None
-    if not path or not path.exists():
+    found = read_optional_mapping(model_dir, FILE)
+    if found is None:
         return ExperimentFile()
-    where = label(FILE)
-    return parse_experiments(read_mapping(path, where), where, catalog or load_catalog(model_dir))
+    return parse_experiments(*found, catalog or load_catalog(model_dir))
 
 
 def find_experiment(ws: WorkspaceFolder, name: str) -> Experiment:
@@ -35,8 +34,7 @@ def find_experiment(ws: WorkspaceFolder, name: str) -> Experiment:
     found = load_experiments(ws.model_dir)
     experiment = found.get(name)
     if experiment is None:
-        names = ", ".join(e.name for e in found.experiments) or f"none: add one to model/{FILE}"
-        raise UserError("{param} " + f"{name!r}: no such experiment (experiments: {names})", param="name", value=name)
+        raise no_such(name, "experiment", (e.name for e in found.experiments), FILE)
     return experiment
 
 

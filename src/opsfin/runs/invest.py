@@ -18,7 +18,7 @@ from ..invest.config import FILE, Case, InvestmentFile, parse_investments
 from ..invest.flows import Flow, case_flows
 from ..invest.metrics import Worth, worth
 from ..invest.portfolio import Option, Portfolio, solve
-from .model import label, read_mapping
+from .model import read_optional_mapping
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
@@ -51,11 +51,8 @@ class Evaluated:
 
 def load_investments(model_dir: Path | None) -> InvestmentFile:
     """model/investments.yaml; no cases without the file."""
-    path = model_dir / FILE if model_dir else None
-    if not path or not path.exists():
-        return InvestmentFile()
-    where = label(FILE)
-    return parse_investments(read_mapping(path, where), where)
+    found = read_optional_mapping(model_dir, FILE)
+    return parse_investments(*found) if found else InvestmentFile()
 
 
 def discount_rate(text: str | None, default: float) -> float:

@@ -10,7 +10,7 @@ server's own paths stay out of web responses."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +61,26 @@ def read_mapping(path: Path, where: str) -> dict[str, Any]:
         raise UserError(f"{where}: cannot be read ({exc.strerror or exc})") from None
 
 
+def read_optional_mapping(model_dir: Path | None, name: str) -> tuple[dict[str, Any], str] | None:
+    """model/<name> as `read_mapping` reads it, with how messages name it; None without the folder or
+    the file (the caller's default applies)."""
+    path = model_dir / name if model_dir else None
+    if not path or not path.exists():
+        return None
+    where = label(name)
+    return read_mapping(path, where), where
+
+
+def no_such(name: str, kind: str, names: Iterable[str], file: str) -> UserError:
+    """The error for a `kind` (scenario, experiment) not in model/<file>, listing the names there are."""
+    listed = ", ".join(names) or f"none: add one to model/{file}"
+    return UserError("{param} " + f"{name!r}: no such {kind} ({kind}s: {listed})", param="name", value=name)
+
+
 def load_catalog(model_dir: Path | None) -> dict[str, Kpi]:
     """The KPI catalog: the built-in KPIs with model/kpis.yaml's metadata, plus the user's KPIs."""
-    path = model_dir / CATALOG_FILE if model_dir else None
-    if not path or not path.exists():
-        return parse_catalog(None)
-    where = label(CATALOG_FILE)
-    return parse_catalog(read_mapping(path, where), where)
+    found = read_optional_mapping(model_dir, CATALOG_FILE)
+    return parse_catalog(*found) if found else parse_catalog(None)
 
 
 def load_guardrails(model_dir: Path | None, catalog: Mapping[str, Kpi] | None = None) -> list[Guardrail]:

@@ -27,7 +27,7 @@ from ..errors import UserError
 from ..planning.config import FILE, PlanningConfig, default_planning_config, parse_planning_config
 from ..planning.engine import PlanResult, build_plan
 from ..planning.volumes import ACTUAL, Volumes, volumes_for
-from .model import label, read_mapping
+from .model import read_optional_mapping
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
@@ -52,11 +52,8 @@ class BuiltPlan:
 
 def load_planning_config(model_dir: Path | None) -> PlanningConfig:
     """model/planning.yaml; the shipped default without the file."""
-    path = model_dir / FILE if model_dir else None
-    if not path or not path.exists():
-        return default_planning_config()
-    where = label(FILE)
-    return parse_planning_config(read_mapping(path, where), where)
+    found = read_optional_mapping(model_dir, FILE)
+    return parse_planning_config(*found) if found else default_planning_config()
 
 
 # ------------------------------------------------------------------------------------------ months

@@ -19,7 +19,7 @@ from ..errors import UserError
 from ..planning.volumes import volumes_for
 from ..scenarios.config import FILE, Scenario, ScenarioFile, parse_scenarios
 from ..scenarios.engine import BaseCase, ScenarioReport, ScenarioRun, compare, prepare_base, run_scenario
-from .model import label, read_mapping
+from .model import label, no_such, read_optional_mapping
 from .planning import load_planning_config, plan_months
 
 if TYPE_CHECKING:
@@ -59,11 +59,8 @@ def scenario_version(scenario: Scenario) -> str:
 
 def load_scenarios(model_dir: Path | None) -> ScenarioFile:
     """model/scenarios.yaml; no scenarios without the file."""
-    path = model_dir / FILE if model_dir else None
-    if not path or not path.exists():
-        return ScenarioFile()
-    where = label(FILE)
-    return parse_scenarios(read_mapping(path, where), where)
+    found = read_optional_mapping(model_dir, FILE)
+    return parse_scenarios(*found) if found else ScenarioFile()
 
 
 def find_scenario(ws: WorkspaceFolder, name: str) -> Scenario:
@@ -71,8 +68,7 @@ def find_scenario(ws: WorkspaceFolder, name: str) -> Scenario:
     found = load_scenarios(ws.model_dir)
     scenario = found.get(name)
     if scenario is None:
-        names = ", ".join(s.name for s in found.scenarios) or f"none: add one to model/{FILE}"
-        raise UserError("{param} " + f"{name!r}: no such scenario (scenarios: {names})", param="name", value=name)
+        raise no_such(name, "scenario", (s.name for s in found.scenarios), FILE)
     return scenario
 
 

@@ -64,6 +64,11 @@ VersionName = Annotated[
 ]
 
 
+def optional_day(description: str) -> Any:
+    """The query of an optional day whose empty value means "not given" (as a page's form sends it)."""
+    return Query(json_schema_extra={"pattern": f"^({DAY[1:-1]})?$"}, description=description)
+
+
 def json_rows(data: Any, status: int = 200) -> Response:
     """JSON with the CLI's encoder: exact decimals as strings, ISO dates."""
     return Response(dumps(data, indent=None), status_code=status, media_type="application/json")

@@ -12,19 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from . import cash_page as cp
-from .api import DAY, grant_for, json_rows, results
+from .api import grant_for, json_rows, optional_day, results
 from .problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/v1/cash", tags=["read"], responses=PROBLEM_RESPONSES)
 
 # empty means "not given" (the page's form sends empty fields), so the patterns allow the empty string
-AsOf = Annotated[
-    str | None,
-    Query(
-        json_schema_extra={"pattern": f"^({DAY[1:-1]})?$"},
-        description="YYYY-MM-DD (default: the last bank statement's date)",
-    ),
-]
+AsOf = Annotated[str | None, optional_day("YYYY-MM-DD (default: the last bank statement's date)")]
 Weeks = Annotated[str | None, Query(json_schema_extra={"pattern": r"^([0-9]{1,2})?$"}, description="weeks, 1 to 53")]
 Change = Annotated[str | None, Query(description="days (-5, +10) or a percent of the current days (-10%)")]
 

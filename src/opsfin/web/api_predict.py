@@ -13,19 +13,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from . import predict_page as pp
-from .api import DAY, grant_for, json_rows, results
+from .api import grant_for, json_rows, optional_day, results
 from .problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/v1/predict", tags=["read"], responses=PROBLEM_RESPONSES)
 
 # empty means "not given" (as the page's form sends it), so the patterns allow the empty string
-AsOf = Annotated[
-    str | None,
-    Query(
-        json_schema_extra={"pattern": f"^({DAY[1:-1]})?$"},
-        description="YYYY-MM-DD (default: the last day of the machine readings)",
-    ),
-]
+AsOf = Annotated[str | None, optional_day("YYYY-MM-DD (default: the last day of the machine readings)")]
 Horizon = Annotated[
     str | None, Query(json_schema_extra={"pattern": r"^([0-9]{1,2})?$"}, description="days, 1 to 90 (default 14)")
 ]

@@ -33,17 +33,6 @@ WEB_TIME_LIMIT_S = 20.0  # the MILP's time limit on the web (the CLI's default i
 LEVERS = ("dso", "dio", "dpo")
 LEVER_DEFAULTS = {"dso": "-5", "dio": "-10%", "dpo": "+10", "rate": "6%"}  # as `opsfin cash levers`
 DOC_KINDS = {"receivables": "ar_invoice", "payables": "ap_invoice"}
-OBJECTIVE_KEYS = (
-    "total",
-    "lateness_cost",
-    "financing_cost",
-    "holding_cost",
-    "late_orders",
-    "late_days",
-    "cash_low_point",
-    "feasible",
-    "gap",
-)
 
 
 @dataclass(frozen=True)
@@ -272,9 +261,11 @@ def schedule_cash_chart(schedule: Any, min_cash: Decimal | None) -> dict[str, An
 
 def objective_rows(schedule: Any) -> list[dict[str, Any]]:
     """The objective's parts of the schedule beside the baseline's, as the engine reports them."""
+    from ..runs.cash_schedule import OBJECTIVE_FIGURES
+
     return [
         {"figure": k, "schedule": schedule.objective.get(k), "baseline": schedule.baseline.get(k)}
-        for k in OBJECTIVE_KEYS
+        for k in OBJECTIVE_FIGURES
     ]
 
 

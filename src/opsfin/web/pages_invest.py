@@ -18,11 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import UserError, api_name
 from . import invest_page as ip
-from .auth import check_csrf, identify
-from .authz import authorize
+from .auth import identify
 from .pages import page_grant, render, state, view_for
 from .pages_data import attempt
-from .pages_scenarios import may_edit
+from .pages_scenarios import check_editor, may_edit
 from .problems import Problem
 
 router = APIRouter(include_in_schema=False)
@@ -119,11 +118,7 @@ def investment_save(
     shown = original or None
     caller = identify(request)
     try:
-        authorize(caller.user, "read")  # 401 without a user
-        if not may_edit(caller.user):
-            role = getattr(caller.user, "role", "")
-            raise Problem(403, f"{role} {caller.user.name} may not edit investment cases: {WHO_EDITS}")
-        check_csrf(request, caller, csrf_token)
+        check_editor(request, caller, csrf_token, "investment cases", WHO_EDITS)
     except Problem as exc:
         if exc.status == 401:
             raise

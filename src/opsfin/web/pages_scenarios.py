@@ -39,6 +39,16 @@ def may_edit(user: Any) -> bool:
     return can(user, EDIT_PERMISSION) and getattr(user, "sites", None) is None
 
 
+def check_editor(request: Request, caller: Any, csrf_token: str, what: str, who_edits: str) -> None:
+    """Refuse a save of a model file (Problem): 401 without a user, 403 if `may_edit` says no (naming
+    `what` and `who_edits`), then the CSRF check."""
+    authorize(caller.user, "read")
+    if not may_edit(caller.user):
+        role = getattr(caller.user, "role", "")
+        raise Problem(403, f"{role} {caller.user.name} may not edit {what}: {who_edits}")
+    check_csrf(request, caller, csrf_token)
+
+
 def _scenarios(request: Request) -> tuple[Any, str | None]:
     from ..runs.scenarios import load_scenarios
 
@@ -194,11 +204,7 @@ def scenario_save(
     shown = original or None
     caller = identify(request)
     try:
-        authorize(caller.user, "read")  # 401 without a user
-        if not may_edit(caller.user):
-            role = getattr(caller.user, "role", "")
-            raise Problem(403, f"{role} {caller.user.name} may not edit scenarios: {WHO_EDITS}")
-        check_csrf(request, caller, csrf_token)
+        check_editor(request, caller, csrf_token, "scenarios", WHO_EDITS)
     except Problem as exc:
         if exc.status == 401:
             raise
