@@ -42,7 +42,7 @@ test: install-dev
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 ## make mutation: mutation testing of the engines with mutmut, per package (not part of `make test`; see
 ## docs/testing.md). MUTATION_PACKAGES picks packages (default: core kpis costing matching alerts evaluation),
