@@ -15,13 +15,12 @@ import argparse
 import json
 import os
 import re
-import resource
-import subprocess
 import sys
-import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+
+from timing import timed_run
 
 DEFAULT_DIR = Path(".bench/demo")
 TARGET_S = 60.0
@@ -41,14 +40,9 @@ def _run(ws: Path, as_of: str, weeks: int, time_limit: float, min_cash: str | No
     args += ["--time-limit", str(time_limit), "--format", "json", "-w", str(ws)]
     if min_cash is not None:
         args += ["--min-cash", min_cash]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done, wall, cpu = timed_run(args, check=False)
     if done.returncode:
         sys.exit(f"the command failed ({done.returncode}):\n{done.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return json.loads(done.stdout), done.stderr, wall, cpu
 
 

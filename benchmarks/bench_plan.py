@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from timing import timed_run
 
 import opsfin
 
@@ -81,12 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     version = f"BENCH-{time.strftime('%Y%m%d-%H%M%S')}"
     command = [sys.executable, "-m", "opsfin", "plan", "build", "--version", version, "--volumes", args.volumes]
     command += ["--from", first, "--to", last, "--kind", "scenario", "--format", "json", "-w", str(ws.path)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    run = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    run, seconds, cpu = timed_run(command)
     if run.returncode != 0:
         print(run.stderr, file=sys.stderr)
         return 1

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import timed_run
 
 import opsfin
 
@@ -71,17 +70,8 @@ def _prepare(ws, path: Path) -> None:
 
 def _opsfin(path: Path, *args: str) -> tuple[float, float]:
     """Run the CLI; (wall, CPU) seconds of the child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(path)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    _run, wall, cpu = timed_run([sys.executable, "-m", "opsfin", *args, "-w", str(path)], check=True)
+    return wall, cpu
 
 
 def _p50_gaps(sim, flat) -> dict[str, float]:

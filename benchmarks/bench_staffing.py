@@ -16,13 +16,11 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench_plan import DEFAULT_DIR, _workspace
+from timing import timed_run
 
 TARGET_S = 60.0
 
@@ -43,12 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     start = args.start or _default_start(ws, args.weeks)
     command = [sys.executable, "-m", "opsfin", "plan", "staffing", "--from", start, "--weeks", str(args.weeks)]
     command += ["--format", "json", "-w", str(ws.path)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    run = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    run, seconds, cpu = timed_run(command)
     if run.returncode != 0:
         print(run.stderr, file=sys.stderr)
         return 1
