@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 import opsfin
+from cli_support import run_in_process
 from opsfin.costing.abc import UNASSIGNED, AbcInputs, run_abc
 from opsfin.costing.costing_config import parse_abc_config
 from opsfin.errors import UserError
@@ -151,12 +152,7 @@ def test_demo_conserves_and_ties(demo, obj, start, end):
 
 
 def run(ws, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process(*args, "-w", str(ws.path))
 
 
 def test_cli_json_contract(demo):

@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 
 import polars as pl
 import pytest
 
+from cli_support import run_in_process
 from opsfin.alerts import parse_guardrails
 from opsfin.alerts.forecast_breach import PlanVersion, check_forecast
 from opsfin.kpis import KPI_BY_ID
@@ -149,8 +148,8 @@ def test_forecast_breach_on_a_plan_version_through_the_cli(planned_ws):
     (planned_ws.model_dir / "guardrails.yaml").write_text(
         f"guardrails:\n  - {{kpi: capacity_utilization, by: work_center, max: {bound}}}\n"
     )
-    cmd = [sys.executable, "-m", "opsfin", "alerts", "--include-forecast", "--version", "FC", "--format", "json"]
-    proc = subprocess.run([*cmd, "-w", str(planned_ws.path)], capture_output=True, text=True, timeout=180)
+    cmd = ["alerts", "--include-forecast", "--version", "FC", "--format", "json"]
+    proc = run_in_process(*cmd, "-w", str(planned_ws.path))
     assert proc.returncode == 0, proc.stderr
     breaches = [a for a in json.loads(proc.stdout) if a["kind"] == "forecast_breach"]
     assert {(a["scope"]["work_center"], a["period_start"]) for a in breaches} == {
@@ -159,7 +158,7 @@ def test_forecast_breach_on_a_plan_version_through_the_cli(planned_ws):
     (a,) = breaches
     assert a["version"] == "FC" and a["months_ahead"] == (1 if top["period"].month == 5 else 2)
     assert a["value"] == pytest.approx(top["utilization"], rel=1e-6) and a["bound"] == bound
-    refused = subprocess.run([*cmd[:4], "--version", "FC", "-w", str(planned_ws.path)], capture_output=True, text=True)
+    refused = run_in_process(cmd[0], "--version", "FC", "-w", str(planned_ws.path))
     assert refused.returncode == 2 and "--include-forecast" in refused.stderr
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 
 import duckdb
@@ -13,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import opsfin
+from cli_support import run_in_process
 from opsfin.costing.allocations import allocate_costs
 from opsfin.costing.costing_config import split_cents
 from opsfin.errors import UserError
@@ -181,12 +180,7 @@ def test_demo_closed_period_refused(demo_copy):
 
 
 def run(ws, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process(*args, "-w", str(ws.path))
 
 
 def test_cli_preview_and_post(demo_copy):

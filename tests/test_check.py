@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 
 import duckdb
@@ -33,6 +32,7 @@ import pytest
 from typer.testing import CliRunner
 
 import opsfin
+from cli_support import run_in_process
 from opsfin.cli import app
 from opsfin.integrity import CHECK_NAMES, Finding, summary_line
 from opsfin.integrity.findings import half_even_div_sql
@@ -324,12 +324,7 @@ def test_finding_serialisation():
 
 
 def _run_cli(path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", "check", "-w", str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process("check", "-w", str(path), "--format", "json")
 
 
 def test_cli_exit_codes(ws):

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 import opsfin
+from cli_support import run_in_process
 from opsfin.appdb import AppDB, open_app_db
 from opsfin.core.dimensions import SiteMap
 from opsfin.errors import UserError
@@ -341,27 +342,19 @@ def test_site_map_attribution(ws):
 # ------------------------------------------------------------------------------------------ CLI
 def test_cli_writes_the_pack_and_prints_its_path(ws, tmp_path):
     out = tmp_path / "plant.xlsx"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "opsfin",
-            "export",
-            "pack",
-            "--period",
-            PERIOD,
-            "--format",
-            "xlsx",
-            "--sites",
-            "P1",
-            "--output",
-            str(out),
-            "-w",
-            str(ws.path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    proc = run_in_process(
+        "export",
+        "pack",
+        "--period",
+        PERIOD,
+        "--format",
+        "xlsx",
+        "--sites",
+        "P1",
+        "--output",
+        str(out),
+        "-w",
+        str(ws.path),
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(out.resolve())

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 
 import polars as pl
@@ -17,6 +16,7 @@ import opsfin
 from appdb_fixtures import app_db_url  # noqa: F401 - fixture: a fresh SQLite file or PostgreSQL schema
 from bank_frames import BANK_SCHEMA as SCHEMA_B
 from bank_frames import ITEM_SCHEMA as SCHEMA_I
+from cli_support import run_in_process
 from opsfin.appdb import AppDB, open_app_db
 from opsfin.errors import UserError
 from opsfin.matching import BankDecisions, default_config, exception_queue, reconcile
@@ -40,12 +40,7 @@ def ws(built, tmp_path):
 
 
 def opsfin_cli(ws, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process(*args, "-w", str(ws.path))
 
 
 def one_to_one(run, rule: str = "exact_reference") -> pl.DataFrame:

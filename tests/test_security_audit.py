@@ -259,6 +259,9 @@ API_WALK = [
     ("POST", "/api/v1/plans/{name}/submit", "/api/v1/plans/S-walk2/submit", None, "plan.submit"),
     ("POST", "/api/v1/plans/{name}/reject", "/api/v1/plans/S-walk2/reject", {"reason": "walk"}, "plan.reject"),
 ]
+# the Scenarios and Investments forms: a scenario on the demo's budget, a case of two dated flows
+WALK_SCENARIO_FORM = {"name": "walk_form", "base": "B2024", "kind": "demand", "start": "2024-02", "size": "5"}
+WALK_CASE = {"name": "walk", "flow_date": ["2026-01-01", "2027-01-01"], "flow_amount": ["-100", "120"]}
 FORM_WALK = [
     (
         "POST",
@@ -309,6 +312,10 @@ FORM_WALK = [
         "match.confirmed",
     ),
     ("POST", "/plan/{name}/{step}", "/plan/S-walk2/submit", {}, "plan.submit"),  # the Plan page's form
+    ("POST", "/scenarios", "/scenarios", WALK_SCENARIO_FORM, "scenario.add"),
+    ("POST", "/investments", "/investments", WALK_CASE, "investment.add"),
+    ("POST", "/investments", "/investments", WALK_CASE | {"original": "walk", "owner": "me"}, "investment.change"),
+    ("POST", "/investments/{name}/remove", "/investments/walk/remove", {}, "investment.remove"),
 ]
 # writes that change no business data: a login or a logout (a session)
 SESSION_ROUTES = {("POST", "/login"), ("POST", "/logout")}
@@ -325,10 +332,17 @@ DATA_UPLOAD_WALK = [("POST", "/data/upload", "/data/upload", {"table": "products
 def write_routes(app) -> set[tuple[str, str]]:
     return {
         (m, r.path)
-        for r in app.routes
+        for r in _every_route(app.routes)
         for m in getattr(r, "methods", ()) or ()
         if m in {"POST", "PUT", "PATCH", "DELETE"}
     }
+
+
+def _every_route(routes):
+    """The routes with those of the routers included (FastAPI keeps them inside the router it includes)."""
+    for route in routes:
+        yield route
+        yield from _every_route(getattr(getattr(route, "original_router", None), "routes", None) or ())
 
 
 @pytest.fixture(scope="module")

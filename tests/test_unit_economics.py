@@ -52,6 +52,7 @@ import polars as pl
 import pytest
 
 import opsfin
+from cli_support import run_in_process
 from opsfin.costing.order_costs import allocate, cost_pools, operation_costs, order_costs
 from opsfin.costing.unit_economics import unit_economics
 from opsfin.errors import UserError
@@ -386,12 +387,7 @@ def test_tiny_demo_unit_economics_invariants(tiny_demo, by):
 
 # ----------------------------------------------------------------------------------------------- CLI
 def opsfin_cli(ws, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process(*args, "-w", str(ws.path))
 
 
 def test_cli_unit_economics_contract(tiny_demo):

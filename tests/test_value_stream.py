@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from decimal import Decimal
 
 import polars as pl
 import pytest
 
 import opsfin
+from cli_support import run_in_process
 from opsfin.costing.order_costs import order_costs
 from opsfin.errors import UserError
 from test_unit_economics import FIXTURE_SQL, _fix_sales_orders
@@ -98,12 +97,7 @@ def test_tiny_demo_value_stream_invariants(tiny_demo):
 
 def test_cli_value_stream(tiny_demo):
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "opsfin", "value-stream", *args, "-w", str(tiny_demo.path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_in_process("value-stream", *args, "-w", str(tiny_demo.path))
 
     p = run("--format", "csv")
     assert p.returncode == 0, p.stderr

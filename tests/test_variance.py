@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -16,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli_support import run_in_process
 from opsfin.costing.variance import (
     CATEGORIES,
     GL_ROLES,
@@ -343,12 +343,7 @@ def test_bad_inputs_are_user_errors(tiny_demo):
 
 
 def _opsfin(ws, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(ws.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process(*args, "-w", str(ws.path))
 
 
 def test_cli_json_and_errors(tiny_demo):

@@ -11,10 +11,10 @@ Entries of a list are counted from 1. See docs/configuration.md."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import yaml
 from pydantic import (
@@ -33,6 +33,24 @@ from pydantic_core import PydanticCustomError
 from .errors import UserError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Named(Protocol):
+    """An entry of a model file's list that has a name (a scenario, a case, an experiment)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def unique_names(entries: Iterable[Named], kind: str) -> set[str]:
+    """The names of a file's list; a ValueError (the file's mistake, for a validator) when one is named twice."""
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise ValueError(f"{kind} {entry.name!r} is named twice; names are unique")
+        seen.add(entry.name)
+    return seen
+
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]

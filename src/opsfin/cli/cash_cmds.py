@@ -10,7 +10,7 @@ import typer
 from .. import workspace
 from .cash_app import cash_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 
 HELD = "held: further past due than the supplier was ever paid, expected in a year (P10 tomorrow)"
 
@@ -38,6 +38,4 @@ def cash_predict_cmd(
         how = pl.when(held).then(pl.lit(HELD)).otherwise(pl.col("method")).alias("method")
         methods = prediction.rows.group_by("doc_type", how).len().sort("doc_type", "method")
         for r in methods.to_dicts():
-            err_console.print(
-                f"{r['len']} {r['doc_type']}: {r['method']}", markup=False, highlight=False, soft_wrap=True
-            )
+            note(f"{r['len']} {r['doc_type']}: {r['method']}")

@@ -11,7 +11,7 @@ from .. import workspace
 from .alerts_cmds import eval_app
 from .cash_app import cash_app
 from .options import FormatOpt, OriginsOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="the day the forecast starts from (YYYY-MM-DD)")]
 WeeksOpt = Annotated[int, typer.Option("--weeks", help="weeks forecast after the as-of day")]
@@ -19,10 +19,6 @@ VersionOpt = Annotated[
     str | None,
     typer.Option("--version", help="plan version of the future sales (default: the latest approved plan covering)"),
 ]
-
-
-def _note(text: str) -> None:
-    err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @cash_app.command("forecast")
@@ -39,7 +35,7 @@ def cash_forecast_cmd(
     from ..runs.cash_forecast import forecast_cash
 
     forecast, chosen = forecast_cash(workspace.open(ws_path), as_of, weeks, version)
-    _note(chosen.note)
+    note(chosen.note)
     if fmt == OutputFormat.json:
         print_json(forecast.as_dict())
         return
@@ -103,4 +99,4 @@ def eval_cash_cmd(
     if fmt == OutputFormat.table:
         print_rows(result.late_payers, fmt, title="The late-paying customers' expected dates")
         for name, share in result.coverage.items():
-            _note(f"P10–P90 band coverage, {name}: {share:.1%} of {result.weeks_checked} week ends")
+            note(f"P10–P90 band coverage, {name}: {share:.1%} of {result.weeks_checked} week ends")

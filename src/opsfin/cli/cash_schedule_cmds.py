@@ -11,17 +11,13 @@ import typer
 from .. import workspace
 from .cash_app import cash_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 
 FIGURE_KINDS = {"late_orders": "count", "late_days": "count", "feasible": "text", "gap": "ratio"}
 
 
 def _figure_kind(row: Mapping[str, Any]) -> str:
     return FIGURE_KINDS.get(row["figure"], "money")
-
-
-def _note(text: str) -> None:
-    err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @cash_app.command("schedule")
@@ -45,8 +41,8 @@ def cash_schedule_cmd(
 
     result = schedule_cash(workspace.open(ws_path), as_of, weeks, min_cash, rate, time_limit, solver)
     for line in result.problems:
-        _note(f"warning: {line}")
-    _note(f"solver: {result.status} in {result.solve_seconds:.1f} s")
+        note(f"warning: {line}")
+    note(f"solver: {result.status} in {result.solve_seconds:.1f} s")
     if fmt == OutputFormat.json:
         print_json(result.as_dict())
         return
@@ -60,4 +56,4 @@ def cash_schedule_cmd(
     print_rows(rows, fmt, title="Cost of the schedule against earliest due date", kinds=kinds)
     low, floor = result.objective["cash_low_point"], min_cash
     if floor is not None and not result.objective["feasible"]:
-        _note(f"the cash cannot be kept at {floor}: its low point is {low}")
+        note(f"the cash cannot be kept at {floor}: its low point is {low}")

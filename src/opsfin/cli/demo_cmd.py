@@ -14,7 +14,7 @@ import typer
 from ..demo import SCALES, generate
 from ..demo.generate import Progress as BuildProgress
 from .commands import opsfin_command, print_command, python_command, shell_path
-from .output import console, err_console, progress_bar
+from .output import console, err_console, note, progress_bar
 from .root import app
 
 
@@ -98,7 +98,7 @@ def build_progress() -> Iterator[BuildProgress]:
         if stage not in told and stage != "built":
             told.append(stage)
             what = f"from {detail}, month by month" if stage == "simulating" else detail
-            err_console.print(f"demo: {stage} ({what})", markup=False, highlight=False, soft_wrap=True)
+            note(f"demo: {stage} ({what})")
 
     yield tell_line
 

@@ -12,7 +12,7 @@ import typer
 from .. import workspace
 from ..errors import UserError
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import err_console, print_json, print_rows, step
 from .root import app
 
 tradeoff_app = typer.Typer(
@@ -22,10 +22,6 @@ tradeoff_app = typer.Typer(
 app.add_typer(tradeoff_app, name="tradeoff")
 
 MonthsOpt = Annotated[int, typer.Option("--months", help="months of history up to the last shipment month")]
-
-
-def _say(text: str) -> None:
-    err_console.print(f"… {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _note(text: str) -> None:
@@ -94,7 +90,7 @@ def tradeoff_speed_cmd(
         expedite_rate_per_day=expedite_rate,
         holding_rate=holding_rate,
     )
-    window, curve = speed_tradeoff(workspace.open(ws_path), assumptions, months, progress=_say)
+    window, curve = speed_tradeoff(workspace.open(ws_path), assumptions, months, progress=step)
     title = f"Cost of speed, {window.first:%Y-%m}..{window.last:%Y-%m}"
     table = (lambda: speed_table(curve), title, SPEED_KINDS)
     if _print_report(fmt, lambda: speed_json(window, assumptions, curve), curve.points, *table):
@@ -120,7 +116,7 @@ def tradeoff_reliability_cmd(
     from ..scenarios.tradeoffs import reliability_assumptions
 
     assumptions = reliability_assumptions(maintenance_labor_rate=maintenance_rate)
-    window, used, result = reliability_tradeoff(workspace.open(ws_path), assumptions, months, progress=_say)
+    window, used, result = reliability_tradeoff(workspace.open(ws_path), assumptions, months, progress=step)
     title = f"Cost of reliability, {window.first:%Y-%m}..{window.last:%Y-%m}"
     table = (lambda: reliability_table_rows(result), title, RELIABILITY_KINDS)
     if _print_report(fmt, lambda: reliability_json(window, used, result), result.machines, *table):
@@ -151,6 +147,6 @@ def drivers_cmd(
     from ..present.driver_rows import DRIVER_KINDS, table_rows
     from ..runs.drivers import driver_report
 
-    report = driver_report(workspace.open(ws_path), period, version, progress=_say)
+    report = driver_report(workspace.open(ws_path), period, version, progress=step)
     title = f"Drivers of {report.period:%Y-%m} against {report.version}"
     _print_report(fmt, report.as_json, report.nodes, lambda: table_rows(report.nodes), title, DRIVER_KINDS)

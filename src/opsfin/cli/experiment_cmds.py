@@ -12,7 +12,7 @@ import typer
 from .. import workspace
 from .experiment_app import experiment_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_model_entries, print_rows
 
 
 @experiment_app.command("analyze")
@@ -34,12 +34,9 @@ def experiment_analyze_cmd(
     print_rows([metric_row(m) for m in data["metrics"]], fmt, title=title)
     flagged = [m["metric"] for m in data["metrics"] if m["pre_trend"]["failed"]]
     if flagged and fmt == OutputFormat.table:
-        err_console.print(
+        note(
             f"pre-trend check failed for {', '.join(flagged)}: treated and control drifted apart before the "
             "start; the effect is not to be trusted",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
 
 
@@ -84,7 +81,4 @@ def experiment_list_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceO
         }
         for e in found.experiments
     ]
-    if not rows and fmt == OutputFormat.table:
-        err_console.print("no experiments: add them to model/experiments.yaml (docs/experiments.md)", markup=False)
-        return
-    print_rows(rows, fmt, title="Experiments")
+    print_model_entries(rows, fmt, "experiments")

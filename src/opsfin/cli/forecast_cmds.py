@@ -16,7 +16,7 @@ from .. import workspace
 from ..core.numbers import plain_text
 from ..errors import UserError
 from .options import ModelsOpt, OutputFormat, WorkspaceOpt
-from .output import dumps, err_console, print_json, print_rows
+from .output import dumps, err_console, note, print_json, print_rows, warn
 from .root import app
 
 forecast_app = typer.Typer(
@@ -35,12 +35,6 @@ EngineChoice = Annotated[
     typer.Option("--engine", help="local (default: this machine) or spark (the forecasts run as Spark tasks)"),
 ]
 SERIES_COLUMNS = ("unique_id", "ds", "model", "yhat", "lo", "hi")
-
-
-def warn(lines: list[str]) -> None:
-    """Warnings on stderr, one per line, never wrapped."""
-    for line in lines:
-        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _csv_text(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
@@ -106,7 +100,7 @@ def series_cmd(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {len(rows)} rows to {output}", markup=False, highlight=False, soft_wrap=True)
+        note(f"wrote {len(rows)} rows to {output}")
 
 
 @forecast_app.command("demand")

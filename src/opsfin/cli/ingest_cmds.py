@@ -139,26 +139,14 @@ def _check_the_source(path: Path | None, sql: str | None, doc: str | None, sourc
 
 def _audit_the_load(workspace: Path | None, result: ingest.LoadResult) -> None:
     """One audit entry for a load that added rows, or for one whose process was killed before its entry."""
-    from ..runs.audit_trail import (
-        landed_load_payload,
-        load_payload,
-        record_landed_write,
-        record_write,
-    )
+    from ..runs.audit_trail import landed_load_payload, load_payload, record_write
     from .users_cmds import cli_actor
 
     ws = opsfin_workspace.open(workspace)
-    if not result.already_loaded:  # a load that added nothing changed nothing
-        record_write(ws, cli_actor(), "load.ingest", "load", result.load_id, load_payload(result))
-    else:  # unless the process that loaded it was killed before its audit entry
-        record_landed_write(
-            ws,
-            cli_actor(),
-            "load.ingest",
-            "load",
-            result.load_id,
-            landed_load_payload(ws, result.load_id),
-        )
+    # a load that added nothing changed nothing, unless the process that loaded it was killed before its entry
+    landed = result.already_loaded
+    payload = landed_load_payload(ws, result.load_id) if landed else load_payload(result)
+    record_write(ws, cli_actor(), "load.ingest", "load", result.load_id, payload, landed=landed)
 
 
 @app.command("ingest")

@@ -11,7 +11,7 @@ import typer
 from .. import workspace
 from .invest_app import invest_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 
 RateOpt = Annotated[
     str | None,
@@ -21,10 +21,6 @@ RateOpt = Annotated[
         "default: the file's discount_rate, else 0.08",
     ),
 ]
-
-
-def _say(text: str) -> None:
-    err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _percent(value: float | None) -> str:
@@ -91,7 +87,7 @@ def invest_portfolio_cmd(
             for s, g in zip(data["best"]["spend"], data["greedy_by_pi"]["spend"], strict=True)
         ]
         print_rows(spend, fmt, title="Capital spend against the budget")
-        _say(
+        note(
             f"best NPV {data['best']['npv']} ({data['status']}); greedy by PI {data['greedy_by_pi']['npv']}; "
             f"left on the table {data['left_on_table']}"
         )
@@ -107,4 +103,4 @@ def invest_check_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt 
     if fmt == OutputFormat.json:
         print_json({"ok": True, **summary})
         return
-    _say(f"model/investments.yaml is valid: {summary['cases']} case(s), {summary['with_effects']} with effects")
+    note(f"model/investments.yaml is valid: {summary['cases']} case(s), {summary['with_effects']} with effects")

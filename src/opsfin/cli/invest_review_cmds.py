@@ -14,7 +14,7 @@ from .experiment_cmds import comparison_title
 from .invest_app import invest_app
 from .invest_cmds import RateOpt
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 
 
 @invest_app.command("review")
@@ -37,12 +37,9 @@ def invest_review_cmd(
     print_rows([kpi_row(k) for k in data["kpis"]], fmt, title=title)
     if fmt == OutputFormat.table:
         share = "" if data["realisation"] is None else f"{data['realisation']:.0%}"
-        err_console.print(
+        note(
             f"realised {share} of the promise; NPV at {data['rate']:.2%}: promised {data['npv']['promised']}, "
             f"on the realised effect {data['npv']['realised']}" + (f" ({data['note']})" if "note" in data else ""),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
 
 

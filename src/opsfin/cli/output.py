@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -27,6 +27,22 @@ from .options import OutputFormat
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def note(text: str) -> None:
+    """One line on stderr as written: no markup or colour, never wrapped, so a path or a command can be copied."""
+    err_console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def step(text: str) -> None:
+    """A long run's progress on stderr: `… reading the warehouse`."""
+    note(f"… {text}")
+
+
+def warn(lines: Iterable[str]) -> None:
+    """Warnings on stderr, one per line, never wrapped."""
+    for line in lines:
+        note(f"warning: {line}")
 
 
 def progress_bar(label: str, count: str) -> Progress:
@@ -122,6 +138,15 @@ def print_rows(
         console.print(table)
         if hidden:
             console.print(f"[dim]({hidden} column{'s' if hidden > 1 else ''} hidden; use --format csv)[/dim]")
+
+
+def print_model_entries(rows: list[dict[str, Any]], fmt: OutputFormat, kind: str) -> None:
+    """The entries of model/<kind>.yaml (`opsfin scenario list`, …); with none, a table says where to add them
+    (docs/<kind>.md) and CSV or JSON print the empty result."""
+    if not rows and fmt == OutputFormat.table:
+        err_console.print(f"no {kind}: add them to model/{kind}.yaml (docs/{kind}.md)", markup=False)
+        return
+    print_rows(rows, fmt, title=kind.capitalize())
 
 
 def fit_table(human: HumanTable, width: int, title: str | None = None) -> tuple[RichTable, int]:

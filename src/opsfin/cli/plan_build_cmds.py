@@ -10,7 +10,7 @@ import typer
 
 from .. import workspace
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows, step, warn
 from .plan_app import plan_app
 
 VolumesOpt = Annotated[
@@ -20,15 +20,6 @@ VolumesOpt = Annotated[
 MonthFrom = Annotated[str | None, typer.Option("--from", help="first month (YYYY-MM; default: the volumes' first)")]
 MonthTo = Annotated[str | None, typer.Option("--to", help="last month (YYYY-MM; default: the volumes' last)")]
 KindOpt = Annotated[str, typer.Option("--kind", help="budget, forecast or scenario (a new version's kind)")]
-
-
-def _say(text: str) -> None:
-    err_console.print(f"… {text}", markup=False, highlight=False, soft_wrap=True)
-
-
-def _warn(lines: list[str]) -> None:
-    for line in lines:
-        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _summary(built, fmt: OutputFormat) -> None:
@@ -46,18 +37,15 @@ def _summary(built, fmt: OutputFormat) -> None:
     if fmt == OutputFormat.json:
         print_json(summary)
         return
-    _warn(built.problems)
+    warn(built.problems)
     rows = [{"table": name, "rows": n} for name, n in built.rows.items()]
     print_rows(rows, fmt, title=f"Plan {built.version}")
     if fmt == OutputFormat.table:
         sources = sorted(set(built.result.opex_sources.values()))
-        err_console.print(
+        note(
             f"built {built.version} from {built.volumes}, {summary['from']}..{summary['to']}, "
             f"in {built.seconds:.1f} s; opex from: {'; '.join(sources)}; "
             f"see it with `opsfin plan show {built.version}`",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
 
 
@@ -78,7 +66,7 @@ def plan_build_cmd(
     from .users_cmds import cli_actor
 
     ws = workspace.open(ws_path)
-    built = build_plan_version(ws, version, volumes, start, end, kind, cli_actor(), progress=_say)
+    built = build_plan_version(ws, version, volumes, start, end, kind, cli_actor(), progress=step)
     _summary(built, fmt)
 
 
@@ -123,5 +111,5 @@ def plan_roll_cmd(
     from ..runs.plan_roll import roll_forecast
     from .users_cmds import cli_actor
 
-    built = roll_forecast(workspace.open(ws_path), as_of, cli_actor(), models=models, progress=_say)
+    built = roll_forecast(workspace.open(ws_path), as_of, cli_actor(), models=models, progress=step)
     _summary(built, fmt)

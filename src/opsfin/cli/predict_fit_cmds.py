@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from .options import FormatOpt, OutputFormat
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 from .predict_app import predict_app
 
 FileArg = Annotated[Path, typer.Argument(help="a labelled file: CSV, TSV, Parquet or JSON Lines")]
@@ -65,15 +65,12 @@ def predict_fit_cmd(
     if fmt == OutputFormat.table:  # column names such as `Torque [Nm]` are not Rich markup
         rows = [{k: escape(v) for k, v in row.items()} for row in rows]
     print_rows(rows, fmt, title=escape(f"{report['target']} = {report['positive']}"))
-    for note in report["notes"]:
-        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for text in report["notes"]:
+        note(f"note: {text}")
     if fmt == OutputFormat.table:
-        err_console.print(
+        note(
             f"model written to {report['model']} (sidecar {report['sidecar']}) in {report['seconds']:.1f} s; "
             f"score a file with `opsfin predict score FILE --model {report['model']}`",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
 
 

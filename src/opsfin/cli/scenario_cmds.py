@@ -11,17 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from .. import workspace
-from .forecast_cmds import warn
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import err_console, note, print_json, print_model_entries, print_rows, step, warn
 from .scenario_app import scenario_app
 
 SUMMARY_LINES = ("revenue", "gross_margin", "operating_income")
 TOP_LOST = 10
-
-
-def _say(text: str) -> None:
-    err_console.print(f"… {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 @scenario_app.command("run")
@@ -36,7 +31,7 @@ def scenario_run_cmd(
     from ..runs.scenarios import run_named
     from .users_cmds import cli_actor
 
-    result = run_named(workspace.open(ws_path), name, cli_actor(), progress=_say)
+    result = run_named(workspace.open(ws_path), name, cli_actor(), progress=step)
     report = result.report
     warn(report.problems)
     if fmt == OutputFormat.json:
@@ -50,12 +45,9 @@ def scenario_run_cmd(
     lost = sorted(report.as_json()["lost_sales"], key=lambda r: -Decimal(r["contribution"]))[:TOP_LOST]
     if lost:
         print_rows(lost, fmt, title=f"Sales given up (top {TOP_LOST} by contribution)")
-    err_console.print(
+    note(
         f"stored as {result.version} in {result.seconds:.1f} s; every line: "
         f"`opsfin scenario run {name} --format json` or `opsfin plan show {result.version}`",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
     )
 
 
@@ -93,10 +85,7 @@ def scenario_list_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt
         }
         for s in found.scenarios
     ]
-    if not rows and fmt == OutputFormat.table:
-        err_console.print("no scenarios: add them to model/scenarios.yaml (docs/scenarios.md)", markup=False)
-        return
-    print_rows(rows, fmt, title="Scenarios")
+    print_model_entries(rows, fmt, "scenarios")
 
 
 @scenario_app.command("check")

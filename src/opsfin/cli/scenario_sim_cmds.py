@@ -10,12 +10,8 @@ import typer
 
 from .. import workspace
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows, step
 from .scenario_app import scenario_app
-
-
-def _say(text: str) -> None:
-    err_console.print(f"… {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 @scenario_app.command("simulate")
@@ -31,9 +27,9 @@ def scenario_simulate_cmd(
     month and the probability of breaching each guardrail. Nothing is stored."""
     from ..runs.scenario_sim import simulate_scenario
 
-    result = simulate_scenario(workspace.open(ws_path), name, draws, seed, progress=_say)
+    result = simulate_scenario(workspace.open(ws_path), name, draws, seed, progress=step)
     for line in result.problems:
-        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        note(f"warning: {line}")
     data = result.as_json()
     if fmt == OutputFormat.json:
         print_json(data)
@@ -41,10 +37,7 @@ def scenario_simulate_cmd(
     print_rows(data["months"], fmt, title=f"Scenario {name}: {result.simulation.draws} draws, seed {seed}")
     if fmt == OutputFormat.table:
         print_rows(data["breaches"], fmt, title="Probability of breaching each guardrail")
-        err_console.print(
+        note(
             f"demand spread: {result.demand_source}; deterministic run {result.run_seconds:.2f} s, "
             f"draws {result.draw_seconds:.2f} s",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )

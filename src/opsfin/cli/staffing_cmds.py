@@ -9,7 +9,7 @@ import typer
 
 from .. import workspace
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import note, print_json, print_rows
 from .plan_app import plan_app
 
 
@@ -47,12 +47,9 @@ def plan_staffing_cmd(
         return
     print_rows(_comparison(result), fmt, title=f"Roster {result['from']}..{result['to']} against the timesheets")
     saving, solver = result["saving"], result["solver"]
-    err_console.print(
+    note(
         f"{len(result['roster'])} shifts for {solver['employees']} employees; demand: {result['demand']}; "
         f"saves {saving['cost']} with {saving['overtime_hours_avoided']} overtime hours and "
         f"{saving['idle_hours_avoided']} idle hours avoided; CP-SAT {solver['status']}, gap {solver['gap']:.1%}, "
         f"{solver['seconds']} s; the roster itself: --format csv or json",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
     )

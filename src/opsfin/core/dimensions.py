@@ -36,6 +36,18 @@ DIMENSIONS = (
     "cost_center",
 )
 
+#: each dimension with a master table → (that table, its key column): where its members and their names are
+MASTER_TABLES: dict[str, tuple[str, str]] = {
+    "product": ("products", "product_id"),
+    "customer": ("customers", "customer_id"),
+    "supplier": ("suppliers", "supplier_id"),
+    "work_center": ("work_centers", "work_center_id"),
+    "machine": ("machines", "machine_id"),
+    "cost_center": ("cost_centers", "cost_center_id"),
+    "shift": ("shifts", "shift_id"),
+    "site": ("sites", "site_id"),
+}
+
 
 @dataclass(frozen=True)
 class Hop:

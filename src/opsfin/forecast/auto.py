@@ -17,8 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from .models import AUTO_INTERMITTENT_MEMBERS, AUTO_MEMBERS, NOT_VALIDATED, SEASONAL_MODELS, build_model
+from .models import (
+    AUTO_INTERMITTENT_MEMBERS,
+    AUTO_MEMBERS,
+    NOT_VALIDATED,
+    SEASONAL_MODELS,
+    SEASONALLY_ADJUSTED_MEMBERS,
+    build_model,
+)
 from .patterns import INTERMITTENT_PATTERNS, NO_DEMAND, DemandPattern, demand_pattern
+from .seasonal import SeasonallyAdjusted
 
 MIN_OBS = 8  # below this the exponential-smoothing and theta fits refuse the series ("tiny datasets")
 
@@ -77,14 +85,14 @@ def fit_members(y: np.ndarray, horizon: int, level: int, plan: SeriesPlan) -> Se
     `horizon` values). A member that fails is dropped; if all fail, Naive stands in."""
     fit = SeriesFit(plan, {})
     for name in plan.members:
-        model = build_model(name, plan.season)
+        model = _member_model(name, plan)
         band = _forecast(model, y, horizon, level)
         if band is None:
             fit.failed.append(name)
             continue
         fit.final[name] = band
         if plan.validate and name not in NOT_VALIDATED:
-            held = _forecast(_validation_model(name, model, plan.season), y[:-horizon], horizon, level)
+            held = _forecast(_validation_model(name, model, plan), y[:-horizon], horizon, level)
             if held is not None:
                 fit.validation[name] = held
     if not fit.final:
@@ -96,17 +104,25 @@ def fit_members(y: np.ndarray, horizon: int, level: int, plan: SeriesPlan) -> Se
     return fit
 
 
-def _validation_model(name: str, fitted: Any, season: int) -> Any:
+def _member_model(name: str, plan: SeriesPlan) -> Any:
+    """A fresh model for `name`: under `auto`, the theta members find and remove the season themselves
+    (seasonal.py); every other model is statsforecast's, as named."""
+    if plan.is_auto and plan.season > 1 and name in SEASONALLY_ADJUSTED_MEMBERS:
+        return SeasonallyAdjusted(lambda season: build_model(name, season), plan.season)
+    return build_model(name, plan.season)
+
+
+def _validation_model(name: str, fitted: Any, plan: SeriesPlan) -> Any:
     """The model to refit on the shortened history. AutoETS keeps the form (error, trend, season) it chose
     on the full history and re-estimates its parameters: choosing the form again would cost as much as
     the forecast itself. Every other model is refitted from scratch."""
     method = getattr(fitted, "model_", {}).get("method", "") if name == "AutoETS" else ""
     if not method.startswith("ETS("):
-        return build_model(name, season)
+        return _member_model(name, plan)
     error, trend, seasonal = method[4:-1].split(",")  # "ETS(M,Ad,M)"
     from statsforecast.models import AutoETS
 
-    return AutoETS(season_length=season, model=error + trend[0] + seasonal, damped=trend.endswith("d"))
+    return AutoETS(season_length=plan.season, model=error + trend[0] + seasonal, damped=trend.endswith("d"))
 
 
 def _forecast(model: Any, y: np.ndarray, horizon: int, level: int) -> Band | None:

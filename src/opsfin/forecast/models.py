@@ -54,6 +54,9 @@ AUTO_MEMBERS = ("AutoETS", "DynamicOptimizedTheta", "DynamicTheta", "AutoCES")
 # its held-out forecast would only serve the interval calibration (docs/forecasting.md, Benchmarks)
 NOT_VALIDATED = frozenset({"AutoCES"})
 AUTO_INTERMITTENT_MEMBERS = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
+# auto's members whose season is found and removed by seasonal.py (the test on the series or on its detrended values,
+# shrunk indices) rather than by statsforecast's own test; named on their own, they are statsforecast's as they are
+SEASONALLY_ADJUSTED_MEMBERS = frozenset({"DynamicOptimizedTheta", "DynamicTheta"})
 
 
 def canonical_models(names: tuple[str, ...]) -> tuple[str, ...]:

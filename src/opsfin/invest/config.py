@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..model_schema import Count, DecimalNumber, Entry, Text, as_list, scalar_text, validate
+from ..model_schema import Count, DecimalNumber, Entry, Text, as_list, scalar_text, unique_names, validate
 from ..scenarios.config import Month, Shock
 from .review import ReviewPlan
 
@@ -143,11 +143,7 @@ class InvestmentFile(Entry):
 
     @model_validator(mode="after")
     def _names(self) -> InvestmentFile:
-        seen: set[str] = set()
-        for c in self.investments:
-            if c.name in seen:
-                raise ValueError(f"case {c.name!r} is named twice; names are unique")
-            seen.add(c.name)
+        seen = unique_names(self.investments, "case")
         for c in self.investments:
             unknown = [n for n in (*c.requires, *c.excludes) if n not in seen]
             if unknown:

@@ -13,6 +13,20 @@ from .definitions import KPI_BY_ID
 from .engine import Tables, compute_one
 from .sources import operations
 
+#: the columns of `bottlenecks`, in order, with their types (an empty result has them too)
+COLUMNS = pl.Schema(
+    {
+        "period_start": pl.Date,
+        "site": pl.Utf8,
+        "work_center": pl.Utf8,
+        "capacity_utilization": pl.Float64,
+        "mean_wait_minutes": pl.Float64,
+        "operations": pl.Int64,
+        "runner_up": pl.Utf8,
+        "runner_up_utilization": pl.Float64,
+    }
+)
+
 
 def bottlenecks(
     t: Tables,
@@ -35,18 +49,7 @@ def bottlenecks(
     waits_df = polars_frame(waits)
     util = util.filter(pl.col("value").is_not_null())
     if util.is_empty():
-        return pl.DataFrame(
-            schema={
-                "period_start": pl.Date,
-                "site": pl.Utf8,
-                "work_center": pl.Utf8,
-                "capacity_utilization": pl.Float64,
-                "mean_wait_minutes": pl.Float64,
-                "operations": pl.Int64,
-                "runner_up": pl.Utf8,
-                "runner_up_utilization": pl.Float64,
-            }
-        )
+        return pl.DataFrame(schema=COLUMNS)
     ranked = util.sort(["period_start", "site", "value", "work_center"], descending=[False, False, True, False])
     top = ranked.group_by(["period_start", "site"], maintain_order=True).agg(
         pl.col("work_center").first(),
@@ -60,13 +63,4 @@ def bottlenecks(
         .otherwise(None),
         operations=pl.col("operations").fill_null(0).cast(pl.Int64),
     )
-    return out.select(
-        "period_start",
-        "site",
-        "work_center",
-        "capacity_utilization",
-        "mean_wait_minutes",
-        "operations",
-        "runner_up",
-        "runner_up_utilization",
-    ).sort(["period_start", "site"])
+    return out.select(*COLUMNS).sort(["period_start", "site"])

@@ -3,7 +3,7 @@
 The warehouse (DuckDB) and the app database are two databases, so the entry is appended right after the
 warehouse commits: a write that failed leaves no entry, and a write that succeeded is never silent. A
 process killed between the commit and the entry leaves a write without one; the next run of the same
-write finds it landed and appends the missing entry (`record_landed_write`). The entry goes to the
+write finds it landed and appends the missing entry (`record_write(..., landed=True)`). The entry goes to the
 workspace's app database (`app_db.url`), the one `opsfin audit list` reads."""
 
 from __future__ import annotations
@@ -20,11 +20,20 @@ def record_write(
     object_type: str,
     object_id: str,
     payload: dict[str, Any],
-) -> dict[str, Any]:
-    """Append the audit entry of a write that has just been committed; returns the entry."""
+    landed: bool = False,
+) -> dict[str, Any] | None:
+    """Append the audit entry of a write that has just been committed; returns the entry.
+
+    `landed=True`: a re-run found the write already in the warehouse. Its entry is appended only if the log
+    has none (the process that made the write was killed between the warehouse commit and its entry), and
+    it says so (`"late": true`); returns None when the write was recorded."""
     from ..appdb import open_app_db
 
-    return open_app_db(ws).record_event(actor, action, object_type, object_id, payload)  # type: ignore[arg-type]
+    db = open_app_db(ws)
+    if landed and db.has_audit_entry(action, object_type, object_id):
+        return None
+    entry = {**payload, "late": True} if landed else payload
+    return db.record_event(actor, action, object_type, object_id, entry)
 
 
 def load_payload(result: Any) -> dict[str, Any]:
@@ -43,25 +52,6 @@ def load_payload(result: Any) -> dict[str, Any]:
         },
         "replaced": list(result.replaced_load_ids),
     }
-
-
-def record_landed_write(
-    ws: WorkspaceFolder,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    payload: dict[str, Any],
-) -> dict[str, Any] | None:
-    """Append the entry of a write a re-run found already landed, unless the log has one: the process that
-    made the write was killed between the warehouse commit and its entry. The late entry says so
-    (`"late": true`); returns it, or None when the write was recorded."""
-    from ..appdb import open_app_db
-
-    db = open_app_db(ws)
-    if db.has_audit_entry(action, object_type, object_id):
-        return None
-    return db.record_event(actor, action, object_type, object_id, {**payload, "late": True})  # type: ignore[arg-type]
 
 
 def landed_load_payload(ws: WorkspaceFolder, load_id: str) -> dict[str, Any]:

@@ -88,10 +88,9 @@ def allocation_result(
             result = run_allocation(allocation_inputs(tables, first, config.roles), config, method)
             status = post_allocation(con, result, ws.settings.base_currency)
     if status is not None:
-        from .audit_trail import record_landed_write, record_write
+        from .audit_trail import record_write
 
-        record = record_write if status["status"] == "posted" else record_landed_write  # a killed post's entry
-        record(
+        record_write(
             ws,
             actor,
             "allocation.post",
@@ -103,6 +102,7 @@ def allocation_result(
                 "journals": status["journals"],
                 "entries": status["entries"],
             },
+            landed=status["status"] != "posted",  # a killed post's entry
         )
     return (result.flows if view == "flows" else result.summary), result, status
 

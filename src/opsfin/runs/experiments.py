@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..experiments.analysis import ExperimentReport, analyze
 from ..experiments.config import FILE, Experiment, ExperimentFile, parse_experiments
 from ..kpis.engine import compute_one
-from .model import load_catalog, no_such, read_optional_mapping
+from .model import find_named, load_catalog, read_optional_mapping
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
@@ -31,11 +31,7 @@ def load_experiments(model_dir: Path | None, catalog: Mapping[str, Any] | None =
 
 def find_experiment(ws: WorkspaceFolder, name: str) -> Experiment:
     """The experiment named `name`; a UserError listing the names there are."""
-    found = load_experiments(ws.model_dir)
-    experiment = found.get(name)
-    if experiment is None:
-        raise no_such(name, "experiment", (e.name for e in found.experiments), FILE)
-    return experiment
+    return find_named(load_experiments(ws.model_dir).experiments, name, "experiment", FILE)
 
 
 def metric_panels(t: Any, experiment: Experiment, catalog: Mapping[str, Any]) -> dict[str, pl.DataFrame]:

@@ -23,7 +23,7 @@ from ..core.periods import parse_month
 from ..errors import UserError
 from ..forecast import ForecastConfig, ForecastResult, forecast_series
 from ..forecast.demand import DemandForecast, demand_forecast, plan_rows
-from .audit_trail import record_landed_write, record_write
+from .audit_trail import record_write
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
@@ -104,7 +104,7 @@ def _refuse_existing(ws: WorkspaceFolder, con: duckdb.DuckDBPyConnection, versio
     if where == "forecast_versions":  # a version stored by a process killed before its entry gets one now
         row = con.execute("SELECT as_of, horizon FROM forecast_versions WHERE version = ?", [version]).fetchone()
         payload = {"as_of": f"{row[0]:%Y-%m}", "horizon": row[1]} if row else {}
-        record_landed_write(ws, actor, AUDIT_ACTION, AUDIT_OBJECT, version, payload)
+        record_write(ws, actor, AUDIT_ACTION, AUDIT_OBJECT, version, payload, landed=True)
     raise UserError(
         "{param} " + f"{version!r} already exists (in {where}); a plan version is never overwritten",
         param="version",

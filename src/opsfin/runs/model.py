@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..alerts.guardrails import FILE as GUARDRAILS_FILE
 from ..alerts.guardrails import Guardrail, parse_guardrails
@@ -32,10 +32,12 @@ from ..kpis.catalog import parse_catalog
 from ..kpis.definitions import Kpi
 from ..matching.config import FILE as MATCHING_FILE
 from ..matching.config import MatchingConfig, default_config, parse_config
+from ..model_schema import Named
 from ..yamlfile import read_yaml_mapping
 
 CATALOG_FILE = "kpis.yaml"
 TRUTH_FILE = "anomalies.json"
+N = TypeVar("N", bound=Named)
 
 
 def label(name: str, folder: str = "model") -> str:
@@ -75,6 +77,15 @@ def no_such(name: str, kind: str, names: Iterable[str], file: str) -> UserError:
     """The error for a `kind` (scenario, experiment) not in model/<file>, listing the names there are."""
     listed = ", ".join(names) or f"none: add one to model/{file}"
     return UserError("{param} " + f"{name!r}: no such {kind} ({kind}s: {listed})", param="name", value=name)
+
+
+def find_named(entries: Iterable[N], name: str, kind: str, file: str) -> N:
+    """The entry named `name` of model/<file>'s list of `kind`s; the `no_such` error when there is none."""
+    listed = list(entries)
+    found = next((e for e in listed if e.name == name), None)
+    if found is None:
+        raise no_such(name, kind, (e.name for e in listed), file)
+    return found
 
 
 def load_catalog(model_dir: Path | None) -> dict[str, Kpi]:

@@ -14,12 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.dimensions import MASTER_TABLES
 from ..core.money import to_decimal
 from ..errors import UserError
 from ..planning.volumes import volumes_for
 from ..scenarios.config import FILE, Scenario, ScenarioFile, parse_scenarios
 from ..scenarios.engine import BaseCase, ScenarioReport, ScenarioRun, compare, prepare_base, run_scenario
-from .model import label, no_such, read_optional_mapping
+from .model import find_named, label, read_optional_mapping
 from .planning import load_planning_config, plan_months
 
 if TYPE_CHECKING:
@@ -29,15 +30,8 @@ Progress = Callable[[str], None]
 AUDIT_ACTION = "scenario.run"
 OVERTIME_KPI = "overtime_share"
 #: each scope dimension → (table, column) that names its members
-MEMBERS = {
-    "products": ("products", "product_id"),
-    "families": ("products", "family"),
-    "sites": ("sites", "site_id"),
-    "suppliers": ("suppliers", "supplier_id"),
-    "customers": ("customers", "customer_id"),
-    "work_centers": ("work_centers", "work_center_id"),
-    "currencies": ("suppliers", "currency"),  # and the customers' (check_members)
-}
+MEMBERS = {f"{dim}s": MASTER_TABLES[dim] for dim in ("product", "site", "supplier", "customer", "work_center")}
+MEMBERS |= {"families": ("products", "family"), "currencies": ("suppliers", "currency")}  # currencies: and customers'
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,7 @@ def load_scenarios(model_dir: Path | None) -> ScenarioFile:
 
 def find_scenario(ws: WorkspaceFolder, name: str) -> Scenario:
     """The scenario named `name`; a UserError listing the names there are."""
-    found = load_scenarios(ws.model_dir)
-    scenario = found.get(name)
-    if scenario is None:
-        raise no_such(name, "scenario", (s.name for s in found.scenarios), FILE)
-    return scenario
+    return find_named(load_scenarios(ws.model_dir).scenarios, name, "scenario", FILE)
 
 
 def _members(t: Any, dim: str) -> set[str]:

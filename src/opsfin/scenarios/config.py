@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..model_schema import DecimalNumber, Entry, Text, scalar_text, show, validate
+from ..model_schema import DecimalNumber, Entry, Text, scalar_text, show, unique_names, validate
 from .distributions import Distributions
 
 FILE = "scenarios.yaml"
@@ -176,11 +176,7 @@ class ScenarioFile(Entry):
 
     @model_validator(mode="after")
     def _unique(self) -> ScenarioFile:
-        seen: set[str] = set()
-        for s in self.scenarios:
-            if s.name in seen:
-                raise ValueError(f"scenario {s.name!r} is named twice; names are unique")
-            seen.add(s.name)
+        unique_names(self.scenarios, "scenario")
         return self
 
     def get(self, name: str) -> Scenario | None:

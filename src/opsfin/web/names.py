@@ -7,17 +7,10 @@ from typing import Any
 
 from jinja2 import pass_context
 
-# dimension (or id column) → the master table, its key and its name column
-MASTER_NAMES: dict[str, tuple[str, str]] = {
-    "product": ("products", "product_id"),
-    "customer": ("customers", "customer_id"),
-    "supplier": ("suppliers", "supplier_id"),
-    "work_center": ("work_centers", "work_center_id"),
-    "machine": ("machines", "machine_id"),
-    "cost_center": ("cost_centers", "cost_center_id"),
-    "shift": ("shifts", "shift_id"),
-    "site": ("sites", "site_id"),
-}
+from ..core.dimensions import MASTER_TABLES
+
+# dimension → the master table and its key; the table's `name` column names each member
+MASTER_NAMES = MASTER_TABLES
 ID_COLUMNS = {key: dim for dim, (_, key) in MASTER_NAMES.items()}
 
 

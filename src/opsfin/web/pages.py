@@ -188,6 +188,16 @@ def view_for(request: Request, grant: Grant, period: str | None, site: str | Non
     return pages_data.make_view(state(request).results, grant, period, site)
 
 
+def page_scope(
+    request: Request, period: str | None, site: str | None, **kw
+) -> tuple[Grant, pages_data.View, list[str] | None]:
+    """A page of sites' figures: the caller's grant (`page_grant(request, **kw)`), the URL's view and the
+    sites it shows (`Grant.site_filter`: None for every site)."""
+    grant = page_grant(request, **kw)
+    view = view_for(request, grant, period, site)
+    return grant, view, grant.site_filter([view.site] if view.site else None)
+
+
 # ---------------------------------------------------------------- pages
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, period: Period = None, site: SiteQ = None) -> Response:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..core.periods import parse_day
 from . import cash_page as cp
-from .pages import Period, SiteQ, page_grant, render, state, view_for
+from .pages import Period, SiteQ, page_scope, render, state
 from .pages_data import attempt
 
 router = APIRouter(include_in_schema=False)
@@ -37,9 +37,7 @@ def drill_part(results: Any, form: cp.CashForm, forecast: Any, day: str | None, 
 
 @router.get("/cash", response_class=HTMLResponse)
 def cash_page(request: Request, period: Period = None, site: SiteQ = None) -> Response:
-    grant = page_grant(request, company_level=True)
-    view = view_for(request, grant, period, site)
-    sites = grant.site_filter([view.site] if view.site else None)
+    grant, view, sites = page_scope(request, period, site, company_level=True)
     query = {k: request.query_params.get(k) for k in (*FORM_FIELDS, "day", "schedule")}
     results = state(request).results
     form = cp.read_form(results, query)

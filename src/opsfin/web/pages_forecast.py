@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..present.forecast_rows import records
 from . import charts
-from .pages import Period, SiteQ, page_grant, render, state, view_for
+from .pages import Period, SiteQ, page_scope, render, state
 from .pages_data import attempt
 from .problems import Problem
 
@@ -48,9 +48,7 @@ def forecast_page(
     from ..runs.forecast_accuracy import forecast_page as read_page
     from ..runs.forecast_accuracy import stored_versions
 
-    grant = page_grant(request)
-    view = view_for(request, grant, period, site)
-    sites = grant.site_filter([view.site] if view.site else None)
+    grant, view, sites = page_scope(request, period, site)
     results = state(request).results
     ws = results.ws
     # a new version is a load (runs/forecast.py writes `loads` rows), so the cache empties with it

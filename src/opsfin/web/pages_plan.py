@@ -21,7 +21,7 @@ from . import charts
 from .api import VersionName
 from .auth import check_csrf, identify
 from .authz import authorize
-from .pages import Period, SiteQ, page_grant, render, state, view_for
+from .pages import Period, SiteQ, page_scope, render, state
 from .pages_data import attempt
 from .plan_files import plan_file_links
 from .plan_page import CHART_LINES, allowed_steps, default_version, overloads, plan_figures
@@ -94,9 +94,7 @@ def plan_view(
     error: str | None = None,
     message: str | None = None,
 ) -> Response:
-    grant = page_grant(request)
-    view = view_for(request, grant, period, site)
-    sites = grant.site_filter([view.site] if view.site else None)
+    grant, view, sites = page_scope(request, period, site)
     versions = versions_of(request)
     name = name or default_version(versions)
     by_name = {v["name"]: v for v in versions}

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from . import predict_page as pp
-from .pages import Period, SiteQ, page_grant, render, state, view_for
+from .pages import Period, SiteQ, page_scope, render, state
 from .pages_data import attempt
 from .problems import Problem
 
@@ -27,9 +27,7 @@ FORM_FIELDS = ("as_of", "horizon_days", "weeks")
 
 def _setup(request: Request, period: str | None, site: str | None) -> tuple[Any, Any, list[str] | None, Any]:
     """(grant, view, the sites shown — None for all —, the checked form)."""
-    grant = page_grant(request)
-    view = view_for(request, grant, period, site)
-    sites = grant.site_filter([view.site] if view.site else None)
+    grant, view, sites = page_scope(request, period, site)
     query = {k: request.query_params.get(k) for k in FORM_FIELDS}
     return grant, view, sites, pp.read_form(state(request).results, query)
 

@@ -23,7 +23,7 @@ from . import charts, scenario_file
 from . import scenario_page as sp
 from .auth import check_csrf, identify
 from .authz import authorize, can
-from .pages import Period, SiteQ, page_grant, render, state, view_for
+from .pages import Period, SiteQ, page_grant, page_scope, render, state, view_for
 from .pages_data import attempt
 from .problems import Problem
 
@@ -74,9 +74,7 @@ def scenarios_view(
     simulate: tuple[str | None, str | None] | None = None,
     message: str | None = None,
 ) -> Response:
-    grant = page_grant(request)
-    view = view_for(request, grant, period, site)
-    sites = grant.site_filter([view.site] if view.site else None)
+    grant, view, sites = page_scope(request, period, site)
     found, file_error = _scenarios(request)
     scenario = found.get(name) if found and name else None
     if name and found is not None and scenario is None and posted is None:

@@ -129,12 +129,13 @@ def edited_text(
     text: str,
     entries: list[dict[str, Any]],
     index: int | None,
-    entry: dict[str, Any],
+    entry: dict[str, Any] | None,
     key: str = "scenarios",
     render: Callable[[dict[str, Any], int], str] = entry_text,
 ) -> str:
-    """The file's text with entry #`index` of the `key` list replaced by `entry` (None: `entry` appended),
-    written by `render(entry, indent)`."""
+    """The file's text with entry #`index` of the `key` list replaced by `entry` (`index` None: `entry`
+    appended; `entry` None: entry #`index` removed, the list left `[]` when it was the last), written by
+    `render(entry, indent)`."""
     spans = entry_spans(text, key)
     if spans is not None and len(spans) == len(entries):
         lines = text.splitlines(keepends=True)
@@ -145,12 +146,26 @@ def edited_text(
             first, last, indent = spans[index]
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
-        return "".join(lines[:first]) + render(entry, indent) + "".join(lines[last + 1 :])
+        if entry is None and len(entries) == 1:
+            lines = _emptied(text, lines, key)
+        body = render(entry, indent) if entry is not None else ""
+        return "".join(lines[:first]) + body + "".join(lines[last + 1 :])
     return whole_text(text, _replaced(entries, index, entry), key, render)
 
 
-def _replaced(entries: list[dict[str, Any]], index: int | None, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*entries, entry] if index is None else [*entries[:index], entry, *entries[index + 1 :]]
+def _emptied(text: str, lines: list[str], key: str) -> list[str]:
+    """The lines with `key:` written `key: []` (its last entry is going)."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    line = next(k.start_mark.line for k, _ in root.value if getattr(k, "value", None) == key)
+    lines = list(lines)
+    lines[line] = re.sub(rf"^(\s*{re.escape(key)}\s*:)", r"\1 []", lines[line], count=1)
+    return lines
+
+
+def _replaced(entries: list[dict[str, Any]], index: int | None, entry: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if index is None:
+        return [*entries, entry] if entry is not None else list(entries)
+    return [*entries[:index], *([entry] if entry is not None else []), *entries[index + 1 :]]
 
 
 def whole_text(
@@ -161,6 +176,8 @@ def whole_text(
 ) -> str:
     """The `key` list written again whole, after the file's leading comment block (other top-level keys
     are not kept: callers check the re-parsed file)."""
+    if not entries:
+        return _header(text) + f"{key}: []\n"
     return _header(text) + f"{key}:\n" + "".join(render(e, 2) for e in entries)
 
 

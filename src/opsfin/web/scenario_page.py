@@ -14,6 +14,7 @@ product, for the company) and the simulation are company figures, shown only to 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from ..canonical.tables import PLAN_PNL_LINES
-from ..scenarios.config import SCOPE_KEYS, SIZE_UNITS, Scenario
+from ..scenarios.config import SCOPE_KEYS, SIZE_UNITS, Scenario, Shock
 
 KINDS = tuple(SCOPE_KEYS)
 SCOPE_DIMS = ("products", "families", "sites", "suppliers", "customers", "work_centers", "currencies")
@@ -36,8 +37,13 @@ WEB_DRAWS, MAX_WEB_DRAWS = 1000, 10000
 # ---------------------------------------------------------------- the form
 def form_rows(scenario: Scenario | None) -> list[dict[str, Any]]:
     """The shock rows of the form: the scenario's shocks, then BLANK_ROWS empty ones."""
+    return shock_rows(scenario.shocks if scenario else [])
+
+
+def shock_rows(shocks: Sequence[Shock]) -> list[dict[str, Any]]:
+    """Form rows for `shocks` (a scenario's, an investment case's effects), then BLANK_ROWS empty ones."""
     rows = []
-    for shock in scenario.shocks if scenario else []:
+    for shock in shocks:
         given = list(shock.scope.given().items())
         pairs = [(dim, ", ".join(members)) for dim, members in given[:SCOPE_PAIRS]]
         rows.append(

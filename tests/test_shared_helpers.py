@@ -1,0 +1,88 @@
+"""The small helpers that several engines and commands share (one home each): a model file's unique names,
+finding a named entry, the CLI's plain stderr lines and model-file listings, the master table of a
+dimension."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from opsfin.cli.options import OutputFormat
+from opsfin.cli.output import note, print_model_entries, step, warn
+from opsfin.errors import UserError
+from opsfin.model_schema import unique_names
+from opsfin.runs.model import find_named
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    size: int = 0
+
+
+def test_unique_names_returns_the_set_of_names():
+    assert unique_names([Entry("a"), Entry("b"), Entry("c")], "case") == {"a", "b", "c"}
+    assert unique_names([], "case") == set()
+
+
+def test_unique_names_refuses_a_name_given_twice_naming_kind_and_name():
+    with pytest.raises(ValueError, match=r"^scenario 'b' is named twice; names are unique$"):
+        unique_names([Entry("a"), Entry("b"), Entry("b")], "scenario")
+
+
+def test_find_named_returns_the_first_entry_of_that_name():
+    entries = [Entry("a", 1), Entry("b", 2), Entry("b", 3)]
+    assert find_named(entries, "b", "scenario", "scenarios.yaml") == Entry("b", 2)
+
+
+def test_find_named_lists_the_names_there_are():
+    with pytest.raises(UserError, match=r"'x': no such experiment \(experiments: a, b\)"):
+        find_named(iter([Entry("a"), Entry("b")]), "x", "experiment", "experiments.yaml")
+
+
+def test_find_named_in_an_empty_file_says_where_to_add_one():
+    with pytest.raises(UserError, match=r"'x': no such scenario \(scenarios: none: add one to model/scenarios.yaml\)"):
+        find_named([], "x", "scenario", "scenarios.yaml")
+
+
+def test_note_prints_one_unwrapped_line_without_markup(capsys):
+    long = "path/" + "x" * 300
+    note(f"[bold]{long}[/bold]")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"[bold]{long}[/bold]\n"
+
+
+def test_step_and_warn_prefix_each_line(capsys):
+    step("reading the warehouse")
+    warn(["first", "second"])
+    assert capsys.readouterr().err == "… reading the warehouse\nwarning: first\nwarning: second\n"
+
+
+def test_model_entries_without_any_say_where_to_add_them_in_a_table_only(capsys):
+    print_model_entries([], OutputFormat.table, "scenarios")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "no scenarios: add them to model/scenarios.yaml (docs/scenarios.md)\n"
+    print_model_entries([], OutputFormat.json, "scenarios")
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("[]\n", "")
+
+
+def test_model_entries_print_their_rows(capsys):
+    print_model_entries([{"name": "a", "base": "B1"}], OutputFormat.csv, "experiments")
+    assert capsys.readouterr().out == "name,base\na,B1\n"
+
+
+def test_master_tables_are_the_web_names_and_the_scenario_scopes():
+    from opsfin.core.dimensions import MASTER_TABLES
+    from opsfin.runs.scenarios import MEMBERS
+    from opsfin.web.names import MASTER_NAMES, dimension_of
+
+    assert MASTER_NAMES["work_center"] == ("work_centers", "work_center_id")
+    assert dimension_of("cost_center_id") == "cost_center"
+    assert MEMBERS["work_centers"] == MASTER_TABLES["work_center"] == ("work_centers", "work_center_id")
+    assert MEMBERS["families"] == ("products", "family")
+    assert MEMBERS["currencies"] == ("suppliers", "currency")
+    assert set(MEMBERS) == {"products", "families", "sites", "suppliers", "customers", "work_centers", "currencies"}
