@@ -92,6 +92,11 @@ class AnomalyPlan:
         a = self._active("rising_breakdowns", machine, day)
         return base + (a.params["extra"] * (0.35 + 0.65 * self.progress(a, day)) if a else 0.0)
 
+    def wear_speed(self, machine: str, day: dt.date) -> float:
+        """How much faster than normal the machine wears: a rising-breakdowns machine, more and more."""
+        a = self._active("rising_breakdowns", machine, day)
+        return 1.0 + (a.params["wear"] * (0.35 + 0.65 * self.progress(a, day)) if a else 0.0)
+
     def failing_machine(self, machine: str, day: dt.date) -> bool:
         return self._active("rising_breakdowns", machine, day) is not None
 
@@ -170,6 +175,7 @@ def plan_anomalies(c: Company, rng: np.random.Generator) -> AnomalyPlan:
             window(short, long_),
             f"Machine {m} breaks down more and more often; availability falls.",
             extra=0.9,
+            wear=3.0,  # it wears up to 4× as fast at the end of its window (demo/wear.py)
         )
     for cc in pick(c.support_ccs, n):
         add(

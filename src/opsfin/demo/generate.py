@@ -36,6 +36,7 @@ from .plans import (
 from .readings import month_readings
 from .scales import SCALES, Scale
 from .state import Sim
+from .wear import plan_wear
 from .write import Writer
 
 MARKER = ".opsfin-demo"
@@ -132,6 +133,7 @@ def generate(
     plan_rows = volume_plan(sim)
     fixed_budget = set_fixed_overhead_rates(sim, plan_rows)
     roll_up_standard_costs(sim)
+    sim.wear = plan_wear(company, seed)
     plan_rows = set_prices_and_expenses(sim, plan_rows)
     budget = budget_lines(sim, plan_rows, fixed_budget)
     load_id = f"DEMO-{scale}-{seed}"
@@ -341,7 +343,9 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 def _write_truth(sim: Sim, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "anomalies.json").write_text(json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8")
+    records = sim.plan.truth_records()
+    records += sim.wear.truth_records(len(records) + 1)  # the defect causes, after the anomalies
+    (folder / "anomalies.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     bt = sim.bank_truth
     pq.write_table(
         pa.table(

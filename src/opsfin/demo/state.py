@@ -12,6 +12,7 @@ from .anomalies import AnomalyPlan
 from .demand import DemandPlan
 from .ledger import Ledger
 from .master import Company
+from .wear import Wear
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Sim:
     demand: DemandPlan | None = None  # family profiles, promotions, spare-part order draws
     # the month and the customer of each order shipped in it so far (support tickets come from them)
     shipped_to: tuple[dt.date | None, list[str]] = (None, [])
+    wear: Wear = field(default=None)  # type: ignore[assignment]  # set by generate (demo/wear.py)
 
     def demand_rate(self, product: str, day: dt.date) -> float:
         """Expected units per calendar day of a finished good on `day`, as the planner sees the orders: the
