@@ -218,9 +218,10 @@ def _run_step(
     i = int(free.argmax()) if free.any() else int(avail_at.argmin())
     m = machines[i]
     perf = sim.rng.uniform(0.83, 0.93)  # speed losses: minor stops and reduced speed
-    setup = round(std_setup * sim.rng.uniform(0.85, 1.35), 1)
+    drawn = round(std_setup * sim.rng.uniform(0.85, 1.35), 1)
     run = round(units * sim.c.machine_cycle[m] / 60 / perf, 2)
     start = max(avail[m], ready)
+    setup = sim.experiments.setup(wc, sim.day_of(start), drawn)  # the demo's setup reduction (demo/experiments.py)
     end = start + setup + run
     stop = stops.get(m)
     interrupted = False
@@ -233,6 +234,7 @@ def _run_step(
             interrupted = True
     if end > win_end:
         return False
+    sim.experiments.note(wc, sim.day_of(end), setup, drawn, units)
     avail[m] = end
     avail_at[i] = end
     _record_step(sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None)
@@ -305,7 +307,9 @@ def _record_step(
     if last_stage:
         _complete(sim, oid, end, good, scrap)
     else:
-        sim.queues[f"{site}-{STAGES[stage + 1][0]}"].append((end + 30, oid, step + 1, units))
+        # the next step of the order's routing (the leak-tested families pass the rework cell, the others skip it)
+        next_wc = sim.c.routing[sim.orders[oid]["product"]][step][0]
+        sim.queues[next_wc].append((end + 30, oid, step + 1, units))
 
 
 def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:

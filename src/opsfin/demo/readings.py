@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from .master import INDIRECT_STAGES
 from .state import Sim
 from .wear import TEMPERATURE_PER_WEAR, VIBRATION_PER_WEAR
 
@@ -85,7 +86,8 @@ def take_month(sim: Sim, hi: float) -> tuple[list[tuple], list[tuple], list[tupl
 
 def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Table:
     c, rng = sim.c, sim.rng
-    machines = [m for wc in c.wc_ids for m in c.wc_machines[wc]]
+    # the transport tuggers and inspection stations have no meter (master.INDIRECT_STAGES)
+    machines = [m for wc in c.wc_ids if wc.split("-")[1] not in INDIRECT_STAGES for m in c.wc_machines[wc]]
     index = {m: i for i, m in enumerate(machines)}
     lo = (month_start - c.scale.start).days * 1440.0
     hi = ((month_end - c.scale.start).days + 1) * 1440.0
@@ -96,7 +98,7 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     units_total = np.zeros(n)
     units_good = np.zeros(n)
 
-    windows, stops, segments, busy = take_month(sim, hi)
+    windows, stops, segments, busy = ([it for it in items if it[0] in index] for items in take_month(sim, hi))
     # an hour is scheduled when the machine runs, sets up or is broken down in it; a staffed hour without work
     # (no order for it) is not planned time, as in OEE practice
     scheduled = np.zeros(len(machines) * hours, dtype=bool)

@@ -7,8 +7,12 @@ company's average stays at the base probability: wear moves breakdowns to the wo
 add any), the machine's temperature and vibration, and the defect rate of the work it does.
 
 The defect rate of a piece of work is the company's base rate × the product of its causes' factors (a
-worn machine running hot, a supplier's bad lots, the night shift), divided by the running mean of those
-factors so the company's average rate stays the base rate. The causes go to truth/anomalies.json.
+worn machine running hot, a supplier's bad lots, a late shift, a crew with an operator in their first weeks),
+divided by the running mean of those factors so the company's average rate stays the base rate. The
+causes go to truth/anomalies.json.
+
+Operators leave and are replaced (`plan_hires`): the new hire takes the leaver's place (work centre, shift,
+machine and pay) from the day they leave; people.book_timesheets books the new hire from then on.
 
 Every draw here comes from the wear's own random streams, never from the simulation's, so the simulation
 makes the same draws in the same order (what they draw for changes where scrap or a breakdown moved)."""
@@ -30,12 +34,28 @@ HAZARD_WEAR = 2.5  # wear past this adds no hazard
 TEMPERATURE_PER_WEAR = 6.0  # °C a running machine gains per unit of wear
 VIBRATION_PER_WEAR = 0.9  # mm/s
 HOT_WEAR = 0.8  # above this wear a machine runs hot and its work has more defects
-HOT_EFFECT = 1.5  # the defect factor gained per unit of wear above HOT_WEAR
-HOT_CAP = 2.0  # ... up to this factor
+HOT_EFFECT = 2.5  # the defect factor gained per unit of wear above HOT_WEAR
+HOT_CAP = 3.0  # ... up to this factor
 MEAN_DECAY = 0.9985  # the running mean of the defect factors forgets an operation's weight by 0.15 % a step
-NIGHT_EFFECT = 2.5
+LATE_SHIFT_EFFECT = 2.5
 SUPPLIER_EFFECT = 4.0  # on a bad lot of the supplier
 BAD_LOT_SHARE = 0.5  # the share of its lots that are bad
+NEW_OPERATOR_EFFECT = 2.0  # a crew's work while one of them is in their first NEW_OPERATOR_DAYS after their hire
+NEW_OPERATOR_DAYS = 42
+OPERATOR_TURNOVER = 0.35  # the share of operators who leave in a year (each replaced the day they leave)
+
+
+@dataclass(frozen=True)
+class Hire:
+    """A new operator taking over a leaver's place: `index` in the staff group `op:WC` (on `shift_id`,
+    running `machine`) from `day` on."""
+
+    day: dt.date
+    group: str
+    index: int
+    employee_id: str
+    shift_id: str
+    machine: str
 
 
 @dataclass
@@ -63,6 +83,9 @@ class Wear:
     last_lot: dict[str, str] = field(default_factory=dict)  # material -> supplier of its last receipt
     bad_lot: dict[str, bool] = field(default_factory=dict)  # material -> whether its last lot is a bad one
     main_material: dict[str, str | None] = field(default_factory=dict)  # product -> its main material
+    hires: list[Hire] = field(default_factory=list)  # in day order
+    # (work centre, shift) -> the spans in which its crew has a new operator
+    new_until: dict[tuple[str, str], list[tuple[dt.date, dt.date]]] = field(default_factory=dict)
     # Σ units × raw factor and Σ units, per stage kind (last stage or not): the running means
     mean_shape: float = 1.0  # the machines' mean wear hazard today (set_mean_hazard)
     factor_sums: dict[bool, list[float]] = field(default_factory=lambda: {True: [0.0, 0.0], False: [0.0, 0.0]})
@@ -112,14 +135,22 @@ class Wear:
                 continue
             if cause.kind == "defect_machine_wear" and wear > HOT_WEAR:
                 raw *= min(1 + cause.effect * (wear - HOT_WEAR), HOT_CAP)
-            elif cause.kind == "defect_night_shift" and shift_id == cause.entity_id:
+            elif cause.kind == "defect_late_shift" and shift_id == cause.entity_id:
                 raw *= cause.effect
             elif cause.kind == "defect_supplier_lots" and self._bad_lot(product, cause.entity_id):
+                raw *= cause.effect
+            elif cause.kind == "defect_new_operator" and self.new_operator(machine, shift_id, day):
                 raw *= cause.effect
         sums = self.factor_sums[last_stage]
         sums[0] = sums[0] * MEAN_DECAY + raw * units
         sums[1] = sums[1] * MEAN_DECAY + units
         return raw * sums[1] / sums[0] if sums[0] else 1.0
+
+    def new_operator(self, machine: str, shift_id: str, day: dt.date) -> bool:
+        """Whether the crew of `machine`'s work centre on `shift_id` has an operator hired fewer than
+        NEW_OPERATOR_DAYS before `day`."""
+        spans = self.new_until.get((machine.rsplit("-", 1)[0], shift_id), ())
+        return any(a <= day < b for a, b in spans)
 
     def _main_material(self, product: str) -> str | None:
         if product not in self.main_material:
@@ -171,12 +202,14 @@ def plan_wear(c: Company, seed: int) -> Wear:
                     f"A machine worn past {HOT_WEAR:g} runs hot: its work's defect rate rises by "
                     f"{HOT_EFFECT:g}× the base per unit of wear above that.")
     )  # fmt: skip
-    nights = [sid for site in c.plants for sid, _h, _n in c.site_shifts[site] if sid.endswith("-N")]
-    if nights:
-        night = str(rng.choice(nights))
+    # a late shift: the night shifts do too little of the work for their defects to matter
+    lates = [sid for site in c.plants for sid, _h, _n in c.site_shifts[site] if sid.endswith("-L")]
+    if lates:
+        late = str(rng.choice(lates))
         wear.causes.append(
-            DefectCause("defect_night_shift", "shift", night, start, end, NIGHT_EFFECT, "shift_id",
-                        f"Work on the night shift {night} has {NIGHT_EFFECT:g}× the defect rate.")
+            DefectCause("defect_late_shift", "shift", late, start, end, LATE_SHIFT_EFFECT, "shift_id",
+                        f"Work on the late shift {late} (no supervisor after hours) has {LATE_SHIFT_EFFECT:g}× "
+                        "the defect rate.")
         )  # fmt: skip
     # the base-currency supplier of the most products' main material (the largest quantity × standard cost of
     # the bill): the extra material its bad lots make the plants use carries no exchange-rate variance
@@ -192,7 +225,50 @@ def plan_wear(c: Company, seed: int) -> Wear:
                         f"Half the material lots from {supplier} are poor: work on them has "
                         f"{SUPPLIER_EFFECT:g}× the defect rate.")
         )  # fmt: skip
+    wear.hires = plan_hires(c, np.random.default_rng([seed, 8]))
+    for h in wear.hires:
+        span = (h.day, h.day + dt.timedelta(days=NEW_OPERATOR_DAYS))
+        wear.new_until.setdefault((h.group.partition(":")[2], h.shift_id), []).append(span)
+    wear.causes.append(
+        DefectCause("defect_new_operator", "driver_group", "operator", start, end, NEW_OPERATOR_EFFECT,
+                    "newest_operator_days",
+                    f"A crew's work while one of them is in their first {NEW_OPERATOR_DAYS} days after their "
+                    f"hire has {NEW_OPERATOR_EFFECT:g}× the defect rate ({len(wear.hires)} operators hired: "
+                    f"{', '.join(h.employee_id for h in wear.hires)}).")
+    )  # fmt: skip
     return wear
+
+
+def plan_hires(c: Company, rng: np.random.Generator) -> list[Hire]:
+    """Operators leave at OPERATOR_TURNOVER a year (exponential times, drawn from `rng`), each replaced the same
+    day by a new hire at the leaver's place and pay; at least one hire in the history (in its middle third),
+    so the new-operator cause exists at every scale. Adds the new hires to the company's employee rows."""
+    start, days = c.scale.start, c.days
+    slots = [(g, i) for g in sorted(c.employees) if g.startswith("op:") for i in range(len(c.employees[g]))]
+    drawn: list[tuple[int, str, int]] = []
+    for group, index in slots:
+        t = 0.0
+        while (t := t + float(rng.exponential(365 / OPERATOR_TURNOVER))) < days:
+            drawn.append((int(t), group, index))
+    if not drawn:
+        group, index = slots[int(rng.integers(0, len(slots)))]
+        drawn.append((int(rng.integers(days // 3, 2 * days // 3)), group, index))
+    hires = []
+    rows = c.rows["employees"]
+    row_of = {r[0]: r for r in rows}
+    holder = {slot: c.employees[slot[0]][slot[1]][0] for slot in slots}  # who holds each place now
+    for day, group, index in sorted(drawn):
+        wc = group.partition(":")[2]
+        site, machines = c.wc_site[wc], c.wc_machines[wc]
+        leaver = holder[(group, index)]
+        eid = holder[(group, index)] = f"E{len(rows) + 1:05d}"
+        row_of[eid] = (eid, *row_of[leaver][1:])
+        rows.append(row_of[eid])
+        c.employee_rate[eid] = c.employee_rate[leaver]
+        shift_id = c.site_shifts[site][(index // len(machines)) % len(c.site_shifts[site])][0]
+        when = start + dt.timedelta(days=day)
+        hires.append(Hire(when, group, index, eid, shift_id, machines[index % len(machines)]))
+    return hires
 
 
 def _hazard_shape(wear: float) -> float:
