@@ -19,6 +19,7 @@ from opsfin.alerts.guardrails import check_guardrails, parse_guardrails
 from opsfin.alerts.runs import merge_runs
 from opsfin.alerts.scan import Settings, parse_detection
 from opsfin.core.periods import next_period
+from opsfin.demo.anomalies import KPI_KINDS
 from opsfin.errors import UserError
 from opsfin.kpis import KPI_BY_ID
 
@@ -166,17 +167,9 @@ def test_default_model_files_are_valid():
     }
     scans = parse_detection(default_detection_yaml(), catalog=KPI_BY_ID)
     natural = {(s.kpi, s.by[-1] if s.by else None) for s in scans}
-    for pair in [
-        ("energy_per_unit", "machine"),
-        ("availability", "machine"),
-        ("support_utilization", "cost_center"),
-        ("supplier_on_time", "supplier"),
-        ("days_to_pay", "customer"),
-        ("ppv_rate", "product"),
-        ("capacity_utilization", "work_center"),
-        ("overtime_share", "site"),
-    ]:
-        assert pair in natural
+    # every kind of anomaly the demo injects is scanned on its KPI, per its kind of entity
+    assert set(KPI_KINDS.values()) <= natural
+    assert KPI_KINDS["bottleneck_line"] == ("wait_time", "work_center")
     monthly = next(s for s in scans if s.kpi == "days_to_pay").settings
     assert (monthly.grain, monthly.baseline, monthly.min_history) == ("month", 12, 6)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import duckdb
 import ibis
+import numpy as np
 import polars as pl
 import pytest
 
@@ -195,3 +196,18 @@ def test_a_customer_whose_payments_slip_gets_later_expected_dates():
     assert 30 <= lags["C1"]["p50_days"] <= 36
     assert lags["LATE"]["p50_days"] >= lags["C1"]["p50_days"] + 20
     assert all(r["p10_days"] <= r["p50_days"] <= r["p90_days"] for r in lags.values())
+
+
+def test_training_targets_of_rows_all_paid_and_some_still_open():
+    """Worked by hand: paid rows keep their days; an open row waits at least until the day after the
+    as-of date (censored_after + 1) or its habit, whichever is later. With no open row at all Polars may
+    hand out a read-only buffer: the targets must still be a writable copy, not a crash."""
+    from opsfin.cash.payment_model import training_targets
+
+    paid = pl.DataFrame(
+        {"remaining_days": [3, 10], "censored_after": [None, None]}, schema_overrides={"censored_after": pl.Int64}
+    )
+    assert training_targets(paid, np.array([5.0, 5.0])).tolist() == [3.0, 10.0]
+    some_open = pl.DataFrame({"remaining_days": [4, None, None], "censored_after": [None, 6, 20]})
+    # row 2: max(6 + 1, habit 12) = 12; row 3: max(20 + 1, habit 12) = 21
+    assert training_targets(some_open, np.array([1.0, 12.0, 12.0])).tolist() == [4.0, 12.0, 21.0]

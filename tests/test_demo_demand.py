@@ -89,9 +89,17 @@ def the_shift(truth: list[dict]) -> dict:
     return shift
 
 
+def mix(truth: list[dict], product: str, month: dt.date) -> float:
+    """The product's multiplier from the planned mix shift that moves a plant's bottleneck (demo/bottleneck.py)."""
+    for a in truth:
+        if a["kind"] == "bottleneck_move" and month >= dt.date.fromisoformat(a["month"]):
+            return a["factors"].get(product, 1.0)
+    return 1.0
+
+
 def adjusted(company) -> pl.DataFrame:
     """Per regular product and month, promoted months left out: `deseasoned` = units per order line ÷ season ÷
-    the shift's factor (from its month on); `level` = deseasoned ÷ trend. Per line, because a line's quantity
+    the shift's factor (from its month on) and the mix shift's; `level` = deseasoned ÷ trend. Per line, because a line's quantity
     carries the product's demand while the number of lines is the company's order count, whose monthly noise
     every product shares."""
     _ws, monthly, truth, promotions = company
@@ -104,7 +112,7 @@ def adjusted(company) -> pl.DataFrame:
         shifted = r["family"] == shift["entity_id"] and r["month"] >= dt.date.fromisoformat(shift["start"])
         k = r["month"].month - 1
         deseasoned = r["qty"] / r["lines"] / season(r["family"], r["month"])
-        deseasoned /= shift["factor"] if shifted else 1.0
+        deseasoned /= (shift["factor"] if shifted else 1.0) * mix(truth, r["product_id"], r["month"])
         rows.append({**r, "k": k, "deseasoned": deseasoned, "level": deseasoned / (1 + PROFILES[r["family"]][0]) ** k})
     return pl.DataFrame(rows)
 
@@ -197,7 +205,7 @@ def test_promotions_lift_their_month_and_cut_the_price(company):
         (row,) = monthly.filter((pl.col("product_id") == p["product_id"]) & (pl.col("month") == p["month"])).to_dicts()
         shifted = row["family"] == shift["entity_id"] and p["month"] >= dt.date.fromisoformat(shift["start"])
         level = row["qty"] / row["lines"] / profile(row["family"], p["month"])
-        level /= shift["factor"] if shifted else 1.0
+        level /= (shift["factor"] if shifted else 1.0) * mix(truth, p["product_id"], p["month"])
         others = usual.filter(pl.col("product_id") == p["product_id"])
         # noise of a product-month is about ±8 %: a promoted month stands above every usual one
         assert level >= 1.2 * others["level"].median() and level > others["level"].max(), (p, level, others["level"])
@@ -211,6 +219,12 @@ def test_the_budget_knows_the_profiles_but_not_the_shift_or_promotions(company):
     plan = ws.sql(
         "SELECT v.product_id, p.family, v.period AS month, v.qty FROM volume_plan v JOIN products p USING (product_id)"
     ).with_columns(pl.col("month").cast(pl.Date))
+    # the plan knows the mix shift (a planned change): divide it out
+    plan = plan.with_columns(
+        qty=pl.struct("product_id", "month", "qty").map_elements(
+            lambda r: r["qty"] / mix(truth, r["product_id"], r["month"]), return_dtype=pl.Float64
+        )
+    )
     shift = the_shift(truth)
     start = dt.date.fromisoformat(shift["start"])
     before = dt.date(start.year, start.month - 1, 1)

@@ -79,7 +79,15 @@ def economics(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     cogs = _one(con, f"select sum(amount) from {gl} where a.role in ({_roles(COGS_ROLES)})")
     opex = _one(con, f"select sum(amount) from {gl} where a.type = 'expense' and a.role not in ({_roles(COGS_ROLES)})")
     days = _one(con, "select count(distinct hour_start::date) from machine_readings")
-    employees = _one(con, "select count(*) from employees")
+    # Headcount at the end of the history: a leaver (whose timesheets stop before the last 30 days) has been
+    # replaced by a new hire, so counting every row ever written would count both.
+    employees = _one(
+        con,
+        """select count(*) from employees e where not exists (
+               select 1 from (select employee_id, max(work_date) as last_day from timesheets group by 1) t
+               where t.employee_id = e.employee_id
+                 and t.last_day < (select max(work_date) from timesheets) - interval 30 day)""",
+    )
     readings = "machine_readings r join machines m using (machine_id)"
     planned = _one(con, f"select sum(planned_minutes) from {readings}")
     warehouse_cost = _one(

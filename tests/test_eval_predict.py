@@ -61,10 +61,19 @@ def test_eval_predict_on_the_tiny_demo(tiny_demo, capsys):
     assert code == 0, err
     got = json.loads(out)
     m = got["maintenance"]
-    assert len(got["as_of_dates"]) >= 2 and m["ranking"]["points"] == 6 * len(got["as_of_dates"])
+    machines = tiny_demo.sql("SELECT count(DISTINCT machine_id) AS n FROM machine_readings")["n"][0]
+    assert len(got["as_of_dates"]) >= 2 and m["ranking"]["points"] == machines * len(got["as_of_dates"])
     assert Decimal(m["money"]["saving"]) == Decimal(m["money"]["run_to_failure"]) - Decimal(
         m["money"]["following_recommendations"]
     )
     assert got["defects"]["summary"].startswith("defect drivers")
+    # the injected causes the tiny company can show rank among the top 5 of the 10 drivers (and the top 4 of
+    # the 7 groups); the supplier's bad lots cannot: each of its 6 products' main material comes from one
+    # supplier, so the supplier is the product (docs/predict.md "Quality defects")
+    causes = {c["kind"]: c for c in got["defects"]["causes"]}
+    assert set(causes) == {"defect_machine_wear", "defect_late_shift", "defect_supplier_lots", "defect_new_operator"}
+    for kind in ("defect_machine_wear", "defect_late_shift", "defect_new_operator"):
+        assert causes[kind]["rank"] <= 5 and causes[kind]["of"] == 10, causes[kind]
+        assert causes[kind]["group_rank"] <= 4 and causes[kind]["groups"] == 7, causes[kind]
     code, out, err = run_cli(capsys, "eval", "predict", "--prevented-share", "1.5", "-w", str(tiny_demo.path))
     assert code == 2 and "--prevented-share" in err

@@ -52,6 +52,20 @@ def test_matching_picks_the_closest_before_period_units():
         choose_controls(_experiment(match=5), {"energy_per_unit": _rows()})
 
 
+def test_a_unit_missing_a_metric_or_the_after_period_is_never_a_control():
+    """WC2 has no scrap rate at all and WC4 none after the start: with both metrics, only WC3 and WC5 (each
+    with both metrics before and after) can be chosen, though WC2 and WC4 are the closest on energy."""
+    exp = _experiment(match=2, metrics=["energy_per_unit", "scrap_rate"])
+    energy = _rows()
+    scrap = energy.filter(pl.col("unit") != "WC2").filter((pl.col("unit") != "WC4") | (pl.col("period_start") < START))
+    assert choose_controls(exp, {"energy_per_unit": energy, "scrap_rate": scrap}) == ["WC3", "WC5"]
+    with pytest.raises(UserError, match="only 2 untreated unit.*every metric before and after"):
+        choose_controls(
+            _experiment(match=3, metrics=["energy_per_unit", "scrap_rate"]),
+            {"energy_per_unit": energy, "scrap_rate": scrap},
+        )
+
+
 def test_the_effect_and_its_money_at_the_current_volume_by_hand():
     """−0.5 kWh a unit × 1,000 units a month × 12 = −6,000 kWh a year; at 0.20 a kWh: −1,200.00."""
     exp = _experiment(match=2, money={"energy_per_unit": {"unit_value": 0.2, "source": "energy contract 2024"}})

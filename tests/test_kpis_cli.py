@@ -108,14 +108,25 @@ WITH util AS (
     FROM machine_readings r JOIN machines m ON m.machine_id = r.machine_id
     JOIN work_centers wc ON wc.work_center_id = m.work_center_id
     GROUP BY ALL HAVING sum(r.planned_minutes) > 0
+), busy AS (
+    SELECT date_trunc('month', end_at)::DATE AS period_start, work_center_id,
+           sum(setup_minutes + run_minutes) AS busy
+    FROM operations GROUP BY ALL
+), paid AS (
+    SELECT date_trunc('month', ts.work_date)::DATE AS period_start, ts.work_center_id,
+           sum(ts.regular_hours + ts.overtime_hours) * 60 AS paid
+    FROM timesheets ts JOIN cost_centers cc USING (cost_center_id) WHERE cc.kind = 'production' GROUP BY ALL
+), loaded AS (
+    SELECT util.*, coalesce(busy.busy, 0) / nullif(paid.paid, 0) AS load
+    FROM util LEFT JOIN busy USING (period_start, work_center_id) LEFT JOIN paid USING (period_start, work_center_id)
 ), top AS (
-    SELECT * FROM util QUALIFY row_number() OVER (PARTITION BY period_start, site
-                                                   ORDER BY utilization DESC, work_center_id) = 1
+    SELECT * FROM loaded QUALIFY row_number() OVER (PARTITION BY period_start, site
+                                                     ORDER BY load DESC NULLS LAST, utilization DESC, work_center_id) = 1
 ), waits AS (
     SELECT date_trunc('month', end_at)::DATE AS period_start, work_center_id, avg(wait_minutes) AS mean_wait
     FROM operations GROUP BY ALL
 )
-SELECT top.period_start, top.site, top.work_center_id, top.utilization, waits.mean_wait
+SELECT top.period_start, top.site, top.work_center_id, top.utilization, waits.mean_wait, top.load
 FROM top LEFT JOIN waits USING (period_start, work_center_id)
 """
 
@@ -178,11 +189,12 @@ def test_bottlenecks_match_independent_pick(tiny_demo):
     got = {(r["period_start"], r["site"]): r for r in json.loads(proc.stdout)}
     want = sql_rows(tiny_demo, BOTTLENECK_SQL)
     assert set(got) == {(p.isoformat(), site) for p, site, *_ in want} and len(want) >= 8
-    for p, site, wc, util, wait in want:
+    for p, site, wc, util, wait, load in want:
         r = got[(p.isoformat(), site)]
         assert r["work_center"] == wc and same(r["capacity_utilization"], util), (r, wc, util)
-        assert same(r["mean_wait_minutes"], wait), (r, wait)
-        assert r["runner_up_utilization"] is None or r["runner_up_utilization"] <= r["capacity_utilization"]
+        assert same(r["mean_wait_minutes"], wait) and same(r["machine_load"], load), (r, wait, load)
+        # the constraint is the most loaded work centre (busy over paid minutes), not the most utilised
+        assert r["runner_up_load"] is None or r["runner_up_load"] <= r["machine_load"]
 
 
 # ------------------------------------------------------------------ output contract

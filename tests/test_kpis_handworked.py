@@ -363,6 +363,13 @@ CASES = [
     ("labor_productivity", {"by": ["site"]}, JAN, {"site": "P1"}, 155, 18, 155 / 18),
     ("labor_productivity", {"by": ["site"]}, JAN, {"site": "P2"}, 200, 9, 200 / 9),
     ("labor_productivity", {"by": ["site"]}, FEB, {"site": "P1"}, 90, 8, 11.25),
+    # machine load: setup + run minutes of the operations ended in the month over those paid minutes. Jan:
+    # OP1 10+200 (WC-A), OP3 0+120 (WC-B), OP4 20+240 (WC-C) = 590 over (10 + 8 + 9) h × 60 = 1620
+    ("machine_load", {}, JAN, {}, 590, 1620, 590 / 1620),
+    ("machine_load", {"by": ["work_center"]}, JAN, {"work_center": "WC-A"}, 210, 600, 0.35),
+    ("machine_load", {"by": ["site"]}, JAN, {"site": "P2"}, 260, 540, 260 / 540),
+    # Feb: OP2 (WC-B, ended 1 Feb) 5+300 over T8's 8 h at WC-A: the company ratio mixes work centres
+    ("machine_load", {}, FEB, {}, 305, 480, 305 / 480),
     # Jan overtime: 2+0+1+4+0+0+1 = 8 over 10+8+9+12+8+6+8 = 61
     ("overtime_share", {}, JAN, {}, 8, 61, 8 / 61),
     ("overtime_share", {"by": ["site"]}, JAN, {"site": "P1"}, 3, 26, 3 / 26),
@@ -533,7 +540,9 @@ def test_handworked(ws, case):
 
 
 def test_every_kpi_is_worked_by_hand():
-    assert {c[0] for c in CASES} == {k.id for k in KPIS}
+    from tests.test_kpis_process import CASES as PROCESS_CASES  # the process KPIs, on this fixture too
+
+    assert {c[0] for c in (*CASES, *PROCESS_CASES)} == {k.id for k in KPIS}
 
 
 # ---------------------------------------------------------------------------- grains
@@ -733,18 +742,23 @@ def test_dimension_not_carried_is_a_user_error(ws):
 
 def test_bottlenecks(ws):
     b = ws.bottlenecks().to_dicts()
-    # P1 Jan: WC-B 3900/5400 = 0.722 beats WC-A 7500/10800 = 0.694; its January operation is OP3
-    # (wait 90; OP2 ends in February). P2 Jan: WC-C 0.833 with OP4 (wait 10).
+    # ranked by machine_load (busy over paid minutes), not utilization. P1 Jan: WC-A OP1 10+200 over T1's
+    # 10 h = 210/600 = 0.35 beats WC-B OP3 0+120 over T2's 8 h = 120/480 = 0.25 (OP2 ends in February),
+    # though WC-B's utilization 3900/5400 = 0.722 beats WC-A's 7500/10800 = 0.694; WC-A's January operation
+    # is OP1 (wait 30). P2 Jan: WC-C 260/540 with OP4 (wait 10).
     # P1 Feb: WC-A (r5) with no operation ending in February. P2 March: planned 0 → no bottleneck.
     got = {(r["period_start"], r["site"]): (r["work_center"], r["mean_wait_minutes"], r["operations"]) for r in b}
     assert got == {
-        (JAN, "P1"): ("WC-B", 90.0, 1),
+        (JAN, "P1"): ("WC-A", 30.0, 1),
         (JAN, "P2"): ("WC-C", 10.0, 1),
         (FEB, "P1"): ("WC-A", None, 0),
     }
     p1 = next(r for r in b if r["period_start"] == JAN and r["site"] == "P1")
-    assert p1["capacity_utilization"] == pytest.approx(3900 / 5400)
-    assert p1["runner_up"] == "WC-A" and p1["runner_up_utilization"] == pytest.approx(7500 / 10800)
+    assert p1["capacity_utilization"] == pytest.approx(7500 / 10800)
+    assert p1["runner_up"] == "WC-B" and p1["runner_up_utilization"] == pytest.approx(3900 / 5400)
+    assert p1["machine_load"] == pytest.approx(0.35) and p1["runner_up_load"] == pytest.approx(0.25)
+    p2 = next(r for r in b if r["period_start"] == JAN and r["site"] == "P2")
+    assert p2["machine_load"] == pytest.approx(260 / 540) and p2["runner_up"] is None
 
 
 # ---------------------------------------------------------------------------- custom KPIs

@@ -47,6 +47,21 @@ def test_the_night_shift_ranks_first_and_explains_its_excess_defects():
     assert result["inspections"] == 1200 and result["cost_of_defects"] == Decimal(str(result["defects"])) * 10
 
 
+def test_a_group_of_columns_is_priced_as_one_driver():
+    result = defect_drivers(night_shift_inspections())
+    groups = {g["group"]: g for g in result["groups"]}
+    assert [g["rank"] for g in result["groups"]] == list(range(1, 8))
+    assert result["groups"][0]["group"] == "shift"  # the planted cause, first as a column and as a group
+    # a group of one column is that column; the machine-condition group sums its three columns'
+    # contributions per inspection before the positive part, so it explains at most what they do apart
+    by_driver = {d["driver"]: d for d in result["drivers"]}
+    assert groups["shift"]["defects_explained"] == by_driver["shift_id"]["defects_explained"]
+    assert groups["shift"]["cost_explained"] == by_driver["shift_id"]["cost_explained"]
+    condition = groups["machine condition"]
+    assert condition["drivers"] == ["machine_temperature_7d", "machine_vibration_7d", "machine_days_since_maintenance"]
+    assert condition["defects_explained"] <= sum(by_driver[d]["defects_explained"] for d in condition["drivers"]) + 0.2
+
+
 def test_the_cost_of_defects_by_hand():
     # 1.5 defects of a 10.00 product and 2.25 of a 4.00 one: 15 + 9
     got = _cost([0.5, 1.0, 2.25], pl.Series([Decimal("10.00"), Decimal("10.00"), Decimal("4.00")]))
@@ -64,6 +79,7 @@ def test_the_cli_on_the_tiny_demo(tiny_demo, capsys):
     got = json.loads(out)
     assert {"from", "to", "inspections", "defects", "cost_of_defects", "drivers"} <= set(got)
     assert [d["rank"] for d in got["drivers"]] == list(range(1, 11))
+    assert [g["rank"] for g in got["groups"]] == list(range(1, 8))
     costs = [Decimal(d["cost_explained"]) for d in got["drivers"]]
     assert costs == sorted(costs, reverse=True)
     code, out, err = run_cli(

@@ -54,16 +54,16 @@ def test_hand_worked_rows(tiny_demo):
         (row,) = frame.filter(frame[key] == value).to_dicts()
         return row["contribution"]
 
-    # GR-0000040: 3,770 units at USD 14.92 × 0.926081 = EUR 13.81712852 against the standard 13.65:
-    # 3,770 × 0.16712852 = 630.0745… → −630.07 (unfavourable)
-    assert one(receipts, "receipt_id", "GR-0000040") == Decimal("-630.07")
-    # GR-0000041: 4,110 units at EUR 13.44 against 13.49 → +205.50
-    assert one(receipts, "receipt_id", "GR-0000041") == Decimal("205.50")
-    # TS000001460: pay 8 h × 29.12 + 2 h × 29.12 × 1.5 = 320.32; 10 h at the standard 33.56 = 335.60 → +15.28
-    assert one(timesheets, "timesheet_id", "TS000001460") == Decimal("15.28")
-    # OP00000604 (P1-PACK, VR 8.34/h): 418.74 run minutes against 60 × 6.48 = 388.80 → 29.94 min = 0.499 h
-    # × 8.34 = 4.16166 → −4.16 (or −4.17 where the month's rounding gives it the leftover cent)
-    assert one(operations, "operation_id", "OP00000604") in (Decimal("-4.16"), Decimal("-4.17"))
+    # GR-0000042: 3,770 units at USD 14.97 × 0.929014 = EUR 13.90733958 against the standard 13.65:
+    # 3,770 × 0.25733958 = 970.1702… → −970.17 (unfavourable)
+    assert one(receipts, "receipt_id", "GR-0000042") == Decimal("-970.17")
+    # GR-0000041: 4,110 units at EUR 13.58 against 13.49 → −369.90
+    assert one(receipts, "receipt_id", "GR-0000041") == Decimal("-369.90")
+    # TS000001460: pay 8 h × 30.21 = 241.68; 8 h at the standard 33.21 = 265.68 → +24.00
+    assert one(timesheets, "timesheet_id", "TS000001460") == Decimal("24.00")
+    # OP00000604 (P1-ASSY, VR 9.68/h): 261.73 run minutes against 30 × 7.92 = 237.60 → 24.13 min = 0.40217 h
+    # × 9.68 = 3.89297 → −3.89 (or −3.90 where the month's rounding gives it the leftover cent)
+    assert one(operations, "operation_id", "OP00000604") in (Decimal("-3.89"), Decimal("-3.90"))
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_the_rows_page_shows_each_rows_money_footed_to_the_category(client, tiny
     html = page.text
     assert "contribution (EUR)" in html
     assert f'data-amount="{amount}"' in html and f'data-total="{amount}"' in html
-    assert "-630.07" in html or "−630.07" in html  # GR-0000040, worked above
+    assert "-970.17" in html or "−970.17" in html  # GR-0000042, worked above
     assert "data-unplaced" not in html
 
 

@@ -6,7 +6,7 @@ settings:              # defaults for every scan entry (each may override any of
 scan:
   - kpi: energy_per_unit
     by: machine
-  - kpi: capacity_utilization
+  - kpi: machine_load
     by: [site, work_center]
     alert_on: higher    # worse (default: the KPI's bad direction), higher, lower or both
     members: constraint # all (default) or constraint: per value of the first dimension, only the

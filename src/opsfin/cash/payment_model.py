@@ -77,11 +77,7 @@ class PaymentModel:
     def fit(self, rows: pl.DataFrame) -> PaymentModel:
         import lightgbm as lgb
 
-        y = rows.select(pl.col("remaining_days").cast(pl.Float64)).to_series().to_numpy()
-        censored = np.isnan(y)
-        # known only to wait longer than until the as-of date: the day after it, or its habit if later
-        bound = rows.get_column("censored_after").cast(pl.Float64).to_numpy() + 1
-        y[censored] = np.maximum(bound, self.offset(rows))[censored]
+        y = training_targets(rows, self.offset(rows))
         x = self.matrix(rows)
         cats = [FEATURES.index(c) for c in CATEGORIES]
         for q in QUANTILES:
@@ -126,6 +122,17 @@ class PaymentModel:
         preds = np.column_stack([m.predict(x) + base for m in self.models])
         preds = np.sort(preds, axis=1)  # quantile models fitted apart can cross
         return np.maximum(np.rint(preds), 1).astype(np.int32)
+
+
+def training_targets(rows: pl.DataFrame, offset: np.ndarray) -> np.ndarray:
+    """The days each snapshot row waited until paid; a row still open at the as-of date is known only to
+    wait longer than until then, so it counts as the day after it (`censored_after` + 1), or its habit
+    (`offset`) if later. A new, writable array: Polars may hand out a read-only view of its buffer."""
+    y = rows.get_column("remaining_days").cast(pl.Float64).to_numpy().copy()
+    censored = np.isnan(y)
+    bound = rows.get_column("censored_after").cast(pl.Float64).to_numpy() + 1
+    y[censored] = np.maximum(bound, offset)[censored]
+    return y
 
 
 def fit_payment_model(history: SettledHistory, config: PaymentModelConfig) -> tuple[PaymentModel | None, str]:

@@ -1,7 +1,7 @@
 """`opsfin experiment analyze|list` (docs/experiments.md): the effect of a process experiment of
 model/experiments.yaml on each of its metrics, with its 95 % interval, the pre-trend check, the groups'
-means and the money a year; the experiments there are. Each verb calls runs/experiments.py and prints
-through cli/output.py."""
+means and the money a year; the experiments there are; and `opsfin eval experiments`, the demo's experiments
+against their truth. Each verb calls runs/experiments.py and prints through cli/output.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import workspace
+from .alerts_cmds import eval_app
 from .experiment_app import experiment_app
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import note, print_json, print_model_entries, print_rows
@@ -82,3 +83,18 @@ def experiment_list_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceO
         for e in found.experiments
     ]
     print_model_entries(rows, fmt, "experiments")
+
+
+@eval_app.command("experiments")
+def eval_experiments_cmd(fmt: FormatOpt = OutputFormat.table, ws_path: WorkspaceOpt = None) -> None:
+    """The demo's experiment and placebo (truth/experiments.json) analysed: per metric the estimated effect,
+    its 95 % interval and whether it contains the true effect (the placebo's: zero)."""
+    from ..runs.experiments import evaluate_truth
+
+    result = evaluate_truth(workspace.open(ws_path))
+    if fmt == OutputFormat.json:
+        print_json(result)
+        return
+    print_rows(result["rows"], fmt, title="Experiments against truth/experiments.json")
+    if fmt == OutputFormat.table:
+        note(f"{result['contained']} of {result['records']} intervals contain the true effect")

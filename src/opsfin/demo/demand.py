@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .master import SPARE_FAMILY, Company
+from .master import REWORK_STAGE, SPARE_FAMILY, Company
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,40 @@ class Promotion:
 
 
 @dataclass
+class MixShift:
+    """From `month` on, a plant's demand moves towards the families that pass `to_wc` (the rework cell), its
+    total units unchanged, so the plant's bottleneck moves from `from_wc` to `to_wc`."""
+
+    plant: str
+    month: dt.date  # first day of the month
+    from_wc: str
+    to_wc: str
+    factors: dict[str, float]  # product -> demand multiplier
+    share_before: float  # the planned units' share of the families passing `to_wc`
+    share_after: float
+
+    def truth_record(self, number: int, end: dt.date) -> dict:
+        return {
+            "id": f"A{number:04d}",
+            "kind": "bottleneck_move",
+            "kpi": None,
+            "entity_type": "site",
+            "entity_id": self.plant,
+            "start": self.month.isoformat(),
+            "end": end.isoformat(),
+            "description": (
+                f"From {self.month:%Y-%m} the mix at {self.plant} moves to the leak-tested families "
+                f"({self.share_before:.0%} to {self.share_after:.0%} of its units): its bottleneck moves from "
+                f"{self.from_wc} to {self.to_wc}."
+            ),
+            "month": self.month.isoformat(),
+            "from_work_center": self.from_wc,
+            "to_work_center": self.to_wc,
+            "factors": dict(sorted(self.factors.items())),  # product -> its demand multiplier from the month
+        }
+
+
+@dataclass
 class DemandPlan:
     """Family profiles, promotions and the spare-parts order draws of one simulation."""
 
@@ -64,6 +98,7 @@ class DemandPlan:
     product_family: dict[str, str]
     promotions: dict[tuple[str, dt.date], Promotion] = field(default_factory=dict)
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    mix: MixShift | None = None  # the product-mix shift that moves a plant's bottleneck (plans.plan_mix_shift)
 
     def family_factor(self, family: str, day: dt.date) -> float:
         """The planned level of a family on `day`: its trend, centred on the middle of the history so the
@@ -78,7 +113,12 @@ class DemandPlan:
         return trend * season
 
     def product_factor(self, product: str, day: dt.date) -> float:
-        return self.family_factor(self.product_family[product], day)
+        return self.family_factor(self.product_family[product], day) * self.mix_factor(product, day)
+
+    def mix_factor(self, product: str, day: dt.date) -> float:
+        """The product's demand multiplier from the mix shift (1 before its month and for the others)."""
+        m = self.mix
+        return m.factors.get(product, 1.0) if m is not None and day >= m.month else 1.0
 
     def promotion(self, product: str, day: dt.date) -> Promotion | None:
         return self.promotions.get((product, day.replace(day=1)))
@@ -136,7 +176,11 @@ def add_spare_parts(c: Company, rng: np.random.Generator) -> None:
             c.material_std[pid] = sum(q * c.std_cost[cid] for cid, q in c.bom[pid])
             for cid, q in c.bom[pid]:
                 r["bom"].append((pid, cid, float(q)))
-            c.routing[pid] = [(wc, 10.0, run, labor, wh) for wc, _setup, run, labor, wh in c.routing[_first(c, site)]]
+            c.routing[pid] = [
+                (wc, 10.0, run, labor, wh)
+                for wc, _setup, run, labor, wh in c.routing[_first(c, site)]
+                if not wc.endswith(f"-{REWORK_STAGE}")  # kits are not leak-tested
+            ]
             c.list_price[pid] = 0  # priced with the others (plans.set_prices_and_expenses)
             r["products"].append([pid, f"Spare part kit {n}", SPARE_FAMILY, "finished", "pc"])
 

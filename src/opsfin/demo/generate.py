@@ -21,8 +21,10 @@ from ..errors import UserError
 from ..workspace import Workspace, init
 from . import month_end, people, production, purchasing, receipts, sales
 from .anomalies import plan_anomalies
+from .bottleneck import plan_mix_shift
 from .demand import SPARE_SAFETY_STOCK, add_spare_parts, plan_demand_events
-from .master import ACCOUNT, BASE, build_company
+from .experiments import plan_experiments
+from .master import ACCOUNT, BASE, STAGES, build_company
 from .money import half_even_int
 from .plans import (
     budget_lines,
@@ -36,6 +38,7 @@ from .plans import (
 from .readings import month_readings
 from .scales import SCALES, Scale
 from .state import Sim
+from .wear import plan_wear
 from .write import Writer
 
 MARKER = ".opsfin-demo"
@@ -129,9 +132,12 @@ def generate(
     ):  # larger customers (order volume falls with the customer number)
         company.customer[str(cust)].batch_payer = True
     plan_demand(sim)
+    plan_mix_shift(sim, np.random.default_rng([seed, 12]))  # moves one plant's bottleneck (demo/bottleneck.py)
     plan_rows = volume_plan(sim)
     fixed_budget = set_fixed_overhead_rates(sim, plan_rows)
     roll_up_standard_costs(sim)
+    sim.wear = plan_wear(company, seed)
+    sim.experiments = plan_experiments(company, seed)  # a setup reduction and a placebo (demo/experiments.py)
     plan_rows = set_prices_and_expenses(sim, plan_rows)
     budget = budget_lines(sim, plan_rows, fixed_budget)
     load_id = f"DEMO-{scale}-{seed}"
@@ -148,6 +154,7 @@ def generate(
         con.close()
     tell("ground truth", "truth/", steps - 1, steps)
     _write_truth(sim, directory / "truth")
+    sim.experiments.write_model(directory / "model")  # so `opsfin experiment analyze` works out of the box
     tell("built", "", steps, steps)
     seconds = (dt.datetime.now() - started).total_seconds()
     return DemoResult(ws, dict(writer.counts), seconds, len(plan.items) + len(plan.matching))
@@ -251,13 +258,13 @@ def _write_master(sim: Sim, writer: Writer, plan_rows: list[tuple], budget: list
             c.wc_site[wc],
             c.wc_cc[wc],
             f"{c.wc_site[wc]} {wc.split('-')[1].title()}",
-            "cell" if wc.endswith("PACK") else "line",
+            STAGES[c.wc_stage[wc]][2],
             *c.wc_rates[wc],
         )
         for wc in c.wc_ids
     ]
     r["routings"] = [
-        (p, k + 1, wc, setup, run / 100, labor / 100, wh / 1000, k < 2)
+        (p, k + 1, wc, setup, run / 100, labor / 100, wh / 1000, STAGES[c.wc_stage[wc]][4])
         for p in c.finished
         for k, (wc, setup, run, labor, wh) in enumerate(c.routing[p])
     ]
@@ -341,7 +348,11 @@ def _bank_rows(sim: Sim) -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 def _write_truth(sim: Sim, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "anomalies.json").write_text(json.dumps(sim.plan.truth_records(), indent=2) + "\n", encoding="utf-8")
+    records = sim.plan.truth_records()
+    records += sim.wear.truth_records(len(records) + 1)  # the defect causes, after the anomalies
+    if sim.demand is not None and sim.demand.mix is not None:  # the bottleneck's move (demo/bottleneck.py)
+        records.append(sim.demand.mix.truth_record(len(records) + 1, sim.c.scale.end))
+    (folder / "anomalies.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     bt = sim.bank_truth
     pq.write_table(
         pa.table(
@@ -378,3 +389,4 @@ def _write_truth(sim: Sim, folder: Path) -> None:
         ),
         folder / "invoice_issues.parquet",
     )
+    sim.experiments.write_truth(folder)  # the experiment's true effect and the placebo's zero

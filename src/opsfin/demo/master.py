@@ -68,11 +68,22 @@ ACCOUNT.update(
     }
 )
 
-STAGES = [  # flow shop: every finished good of a plant passes these work centres in order (ideal cycle, s)
+STAGES = [  # flow shop: a finished good passes these work centres in order (code, label, kind, ideal cycle s, value added)
     ("MACH", "Machining line", "line", 400.0, True),
+    ("MOVE", "Internal transport", "team", 40.0, False),  # tugger runs from machining to assembly
     ("ASSY", "Assembly line", "line", 440.0, True),
+    ("INSP", "Quality inspection", "cell", 60.0, False),
+    ("RWK", "Leak test and rework", "cell", 440.0, False),  # cycle set per plant (plans.plan_demand)
     ("PACK", "Packing cell", "cell", 360.0, False),
 ]
+# the support stages run fewer stations than a line: this share of its machines, at least one
+STAGE_MACHINE_SHARE = {"MOVE": 0.2, "INSP": 0.2, "RWK": 0.4}
+# transport and inspection are run by the plant's logistics clerks and quality inspectors (its indirect staff):
+# no operators of their own, no labor standard, and no energy meter (their power is in the plant's overhead)
+INDIRECT_STAGES = ("MOVE", "INSP")
+REWORK_STAGE = "RWK"
+REWORK_FAMILIES = ("Pumps", "Valves")  # pressure parts: leak-tested and reworked; the others skip the stage
+CONSTRAINT_STAGE = "ASSY"  # the slowest stage every finished good passes
 # the people of a site besides the operators, per operator of the plant: supervisors, planners, quality
 # inspectors, logistics and plant administration (a mid-size plant has three for every four operators)
 PLANT_STAFF_PER_OPERATOR = 0.75
@@ -261,7 +272,7 @@ def build_company(scale: Scale, rng: np.random.Generator) -> Company:
             # a work centre's machines are one model: the first draw sets the nominal power, the others
             # differ from it by at most ±3% (one draw per machine either way)
             nominal_kw = 0.0
-            for mi in range(scale.machines_per_work_center):
+            for mi in range(stage_machines(scale.machines_per_work_center, code)):
                 m = f"{wc}-M{mi + 1:02d}"
                 c.wc_machines[wc].append(m)
                 c.machine_cycle[m] = base_cycle
@@ -346,20 +357,37 @@ def _products(c: Company, rng: np.random.Generator) -> None:
             for cid, q in c.bom[pid]:
                 r["bom"].append((pid, cid, float(q)))
             steps = []
-            for _k_stage, (code, _label, _kind, _cycle, _va) in enumerate(STAGES):
+            for code, _label, kind, _cycle, _va in STAGES:
+                if code == REWORK_STAGE and family not in REWORK_FAMILIES:
+                    continue
                 wc = f"{site}-{code}"
-                cycle = c.machine_cycle[c.wc_machines[wc][0]]
-                run_cmin = int(round(cycle / 60 * 1.08 * 100))  # standard allows 8% over ideal
-                labor_cmin = run_cmin  # one operator per machine
-                wh = int(round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000))
-                setup = float(rng.choice([15.0, 20.0, 30.0, 45.0]))
-                steps.append((wc, setup, run_cmin, labor_cmin, wh))
+                # a line's changeover is drawn; a transport run or an inspection station is set up in minutes
+                setup = float(rng.choice([15.0, 20.0, 30.0, 45.0])) if kind == "line" or code == "PACK" else 5.0
+                steps.append(routing_step(c, wc, setup))
             c.routing[pid] = steps
             r["products"].append([pid, f"{family[:-1]} model {n}", family, "finished", "pc"])
     _normalise_material_cost(c)
     for m_wc, machines in c.wc_machines.items():
         for m in machines:
             r["machines"].append((m, m_wc, f"{m_wc} machine {m[-2:]}", c.machine_cycle[m], c.machine_kw[m]))
+
+
+def stage_machines(per_line: int, code: str) -> int:
+    """Machines (stations, tuggers) of a plant's stage: a line's number, fewer at the support stages."""
+    share = STAGE_MACHINE_SHARE.get(code)
+    return per_line if share is None else max(1, round(per_line * share))
+
+
+def routing_step(c: Company, wc: str, setup: float) -> tuple[str, float, int, int, int]:
+    """A routing step at `wc` from its machines' ideal cycle: (wc, setup min, run centi-min/unit, labor
+    centi-min/unit, Wh/unit); the standard allows 8% over the ideal cycle, one operator per machine (none, and
+    no metered energy, at the stages the plant's indirect staff runs)."""
+    cycle = c.machine_cycle[c.wc_machines[wc][0]]
+    run_cmin = int(round(cycle / 60 * 1.08 * 100))
+    if wc.split("-")[1] in INDIRECT_STAGES:
+        return (wc, setup, run_cmin, 0, 0)
+    wh = int(round(c.machine_kw[c.wc_machines[wc][0]] * 0.8 * cycle / 3600 * 1.08 * 1000))
+    return (wc, setup, run_cmin, run_cmin, wh)
 
 
 def _normalise_material_cost(c: Company) -> None:
@@ -433,6 +461,8 @@ def _people(c: Company, rng: np.random.Generator) -> None:
     for wc in c.wc_ids:
         site = c.wc_site[wc]
         c.operators[wc] = []
+        if wc.split("-")[1] in INDIRECT_STAGES:
+            continue
         for _shift in c.site_shifts[site]:
             for _m in c.wc_machines[wc]:
                 c.operators[wc].append(hire(f"op:{wc}", site, c.wc_cc[wc], wc, "operator", 28, 36))

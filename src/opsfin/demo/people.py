@@ -35,8 +35,18 @@ def staff_site(c, group: str) -> str:
     return c.warehouse_site if kind in ("wh", "sales") else c.support_site
 
 
+def hire_operators(sim: Sim, day: dt.date) -> None:
+    """The operators hired today (demo/wear.py plan_hires) take their leaver's place, work centre, shift and
+    pay: the staff lists keep their length, so the simulation's draws keep their order."""
+    for h in sim.wear.hires:
+        if h.day == day:
+            _old, cc, rate, mult = sim.c.employees[h.group][h.index]
+            sim.c.employees[h.group][h.index] = (h.employee_id, cc, rate, mult)
+
+
 def book_timesheets(sim: Sim, day: dt.date) -> None:
     c, rng = sim.c, sim.rng
+    hire_operators(sim, day)
     rows = sim.rows["timesheets"]
     payroll: dict[str, int] = {}
     for group, staff in c.employees.items():
@@ -84,7 +94,7 @@ def book_timesheets(sim: Sim, day: dt.date) -> None:
                 acc[0] += regular_qh + overtime_qh
                 acc[1] += cost
     if payroll:
-        lines = []
+        lines: list[tuple[str, str | None, int]] = []
         for cc, cents in sorted(payroll.items()):
             kind = c.cc_kind[cc]
             role = "direct_labor" if kind == "production" else ("maintenance" if kind == "service" else "payroll")

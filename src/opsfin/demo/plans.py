@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 from . import costing
+from .bottleneck import rework_share, set_rework_cycle
 from .demand import spare_daily_demand
-from .master import ACCOUNT, SPARE_FAMILY, STAGES
+from .master import ACCOUNT, INDIRECT_STAGES, REWORK_STAGE, SPARE_FAMILY, STAGES
 from .state import Sim
 
 TARGET_LOAD = 0.66  # share of the constraint's capacity the plan uses
 SPEED = 0.88  # machines run at 83-93% of their ideal speed (production._run_step)
 FIXED_OH_PER_MACHINE = 7_500_00  # cents per machine and month
+INDIRECT_STATION_OVERHEAD = 0.25  # of a machine's, for a transport tugger or an inspection station
 # list price = standard cost × the family's markup (a gross margin of about a third after discounts and variances)
 MARKUP = {"Pumps": 1.65, "Valves": 1.7, "Controllers": 1.85, "Sensors": 1.75, SPARE_FAMILY: 2.3}
 PLAN_PRICE = 0.955  # the plan's price: list less the average discount
@@ -45,18 +47,25 @@ def plan_demand(sim: Sim) -> None:
         products = [p for p in c.regular if c.product_plant[p] == site]
         shifts_h = sum(h for _, _, h in c.site_shifts[site])
         week_minutes = shifts_h * 60 * c.site_workdays[site]
-        slowest = max(c.machine_cycle[c.wc_machines[f"{site}-{code}"][0]] for code, *_ in STAGES)
-        capacity = week_minutes * 60 / slowest * SPEED * c.scale.machines_per_work_center / 7
+        # the constraint: the stage every product passes with the fewest units an hour (stations ÷ cycle)
+        per_unit = max(
+            c.machine_cycle[c.wc_machines[f"{site}-{code}"][0]] / len(c.wc_machines[f"{site}-{code}"])
+            for code, *_ in STAGES
+            if code != REWORK_STAGE
+        )
+        capacity = week_minutes * 60 / per_unit * SPEED / 7
         weights = rng.dirichlet(np.ones(len(products)) * 3)
-        # a lot must fit one machine's staffed day on the slowest stage, with room for setup
-        machine_day = shifts_h * 60 * 60 / slowest * 0.42  # two lots fit one machine-day
         for p, w in zip(products, weights, strict=True):
             sim.daily_demand[p] = capacity * TARGET_LOAD * float(w)
+        set_rework_cycle(c, site, rework_share(c, {p: sim.daily_demand[p] for p in products}, site))
+        for p in products:
+            # a lot must fit one machine's staffed day on the product's slowest step, with room for setup
+            slowest = max(c.machine_cycle[c.wc_machines[step[0]][0]] for step in c.routing[p])
+            machine_day = shifts_h * 60 * 60 / slowest * 0.42  # two lots fit one machine-day
             sim.lot_size[p] = max(20, int(min(sim.daily_demand[p] * 2, machine_day) // 10 * 10))
     for wc in c.wc_ids:
-        site = c.wc_site[wc]
-        pid = next(p for p in c.finished if c.product_plant[p] == site)
-        step = c.routing[pid][c.wc_stage[wc]]
+        # every product passing the work centre has its standard (the cycle is the machines')
+        step = next(s for p in c.finished for s in c.routing[p] if s[0] == wc)
         sim.wc_standard[wc] = (step[3], step[2], step[4])
 
 
@@ -91,7 +100,9 @@ def set_fixed_overhead_rates(sim: Sim, plan_rows: list[tuple]) -> dict[tuple[str
             machine_cmin[wc] += int(qty) * run_cmin
     budget = {}
     for wc in c.wc_ids:
-        monthly = FIXED_OH_PER_MACHINE * len(c.wc_machines[wc])
+        # a tugger or an inspection station costs a fraction of a line machine (master.INDIRECT_STAGES)
+        share = INDIRECT_STATION_OVERHEAD if wc.split("-")[1] in INDIRECT_STAGES else 1.0
+        monthly = int(FIXED_OH_PER_MACHINE * share) * len(c.wc_machines[wc])
         # rate in 1e-4 per machine hour: 12 months' budget over the year's budgeted hours
         rate = costing.half_even_int(monthly * n_months * 100 * 6000, max(machine_cmin[wc], 1))
         labor, var_oh, _ = c.wc_rates[wc]

@@ -16,6 +16,8 @@ from .state import Sim
 TRANSFER_DAYS = 1
 FG_COVER_DAYS = 3  # the distribution centre reorders a finished good when it holds fewer days of demand
 BASE_BREAKDOWN_P = 0.035
+SCRAP_RATE = 0.012  # the company's mean scrap at the last stage; the causes move it (demo/wear.py)
+DEFECT_RATE = 0.004  # ... and the defects found at the other stages' inspections
 DEFECT_CODES = ["DIM", "SURF", "ASSY", "LEAK", "ELEC"]
 
 
@@ -117,6 +119,9 @@ def release_orders(sim: Sim, day: dt.date) -> None:
 def schedule_day(sim: Sim, day: dt.date) -> None:
     """Run every work centre's queue for one day, stage by stage (a flow shop)."""
     c = sim.c
+    # the failing machines (whose extra breakdowns the anomaly adds) are left out of the company's mean
+    working = [m for wc in c.wc_ids if is_workday(sim, c.wc_site[wc], day) for m in c.wc_machines[wc]]
+    sim.wear.set_mean_hazard([m for m in working if not sim.plan.failing_machine(m, day)])
     for stage, (code, *_rest) in enumerate(STAGES):
         for site in c.plants:
             if not is_workday(sim, site, day):
@@ -143,6 +148,7 @@ def _run_work_center(sim: Sim, day: dt.date, site: str, wc: str, stage: int) -> 
             remaining.append(item)
     for m, a in avail.items():
         sim.machine_free[m] = a
+        sim.wear.end_day(m, win_end - win_start, sim.plan.wear_speed(m, day))
     sim.queues[wc] = remaining
 
 
@@ -151,17 +157,22 @@ def _open_machines(
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """When each machine of the work centre is first available in the window (after its work of the day
     before and any planned maintenance), and the breakdown stopping it today, if any."""
-    rng = sim.rng
+    rng, wear = sim.rng, sim.wear
     avail, stops = {}, {}
     for m in sim.c.wc_machines[wc]:
         sim.windows.append((m, win_start, win_end))
         a = max(sim.machine_free.get(m, 0.0), win_start)
-        if rng.random() < 1 / 30:  # planned maintenance, about monthly: 3 hours at the start of the day
+        planned = rng.random() < 1 / 30  # planned maintenance, about monthly: 3 hours at the start of the day
+        if planned:
             sim.planned_stops.append((m, win_start, win_start + 180))
             _maintenance(sim, m, win_start, win_start + 180, "planned", "planned maintenance")
             a = max(a, win_start + 180)
         avail[m] = a
-        if rng.random() < sim.plan.breakdown_probability(m, day, BASE_BREAKDOWN_P):
+        wear.start_day(m, (day - sim.c.scale.start).days, planned)
+        # wear moves the breakdowns to the worn machines; the company's mean hazard stays the base one
+        if rng.random() < sim.plan.breakdown_probability(m, day, wear.hazard(m, BASE_BREAKDOWN_P)):
+            if not sim.plan.failing_machine(m, day):  # a failing machine's repair does not cure its wear
+                wear.repaired(m)
             b = float(rng.uniform(win_start, win_end - 60))
             length = float(rng.choice([45, 90, 150, 240]))
             if sim.plan.failing_machine(m, day):
@@ -207,9 +218,10 @@ def _run_step(
     i = int(free.argmax()) if free.any() else int(avail_at.argmin())
     m = machines[i]
     perf = sim.rng.uniform(0.83, 0.93)  # speed losses: minor stops and reduced speed
-    setup = round(std_setup * sim.rng.uniform(0.85, 1.35), 1)
+    drawn = round(std_setup * sim.rng.uniform(0.85, 1.35), 1)
     run = round(units * sim.c.machine_cycle[m] / 60 / perf, 2)
     start = max(avail[m], ready)
+    setup = sim.experiments.setup(wc, sim.day_of(start), drawn)  # the demo's setup reduction (demo/experiments.py)
     end = start + setup + run
     stop = stops.get(m)
     interrupted = False
@@ -222,6 +234,7 @@ def _run_step(
             interrupted = True
     if end > win_end:
         return False
+    sim.experiments.note(wc, sim.day_of(end), setup, drawn, units)
     avail[m] = end
     avail_at[i] = end
     _record_step(sim, site, wc, stage, item, m, start, setup, run, end, stop if interrupted else None)
@@ -243,10 +256,14 @@ def _record_step(
 ) -> None:
     """The operation row of a step run on machine `m` (its run split around `stop`, a breakdown it waited
     through), its inspection, and the order's next step or, after the last stage, its completion."""
-    rng = sim.rng
+    rng, wear = sim.rng, sim.wear
     ready, oid, step, units = item
     last_stage = stage == len(STAGES) - 1
-    scrap = int(rng.binomial(units, 0.012)) if last_stage else 0
+    shift_id = shift_at(sim, site, start)
+    wear.run_today[m] = wear.run_today.get(m, 0.0) + run
+    factor = wear.defect_factor(m, shift_id, sim.orders[oid]["product"], sim.day_of(start), units, last_stage)
+    base_scrap = int(rng.binomial(units, SCRAP_RATE)) if last_stage else 0
+    scrap = wear.defects(base_scrap, units, SCRAP_RATE, factor) if last_stage else 0
     good = units - scrap
     op_id = sim.next_id("OP", 8)
     wait = round(start - ready, 1)
@@ -258,7 +275,7 @@ def _record_step(
             step,
             wc,
             m,
-            shift_at(sim, site, start),
+            shift_id,
             sim.ts(start),
             sim.ts(end),
             setup,
@@ -278,22 +295,21 @@ def _record_step(
         sim.segments.append((m, run_start, end, units, good, run))
     sim.month_ops.append((wc, units, end, run))
     if last_stage or rng.random() < 0.15:
-        defects = scrap if last_stage else int(rng.binomial(units, 0.004))
+        base = base_scrap if last_stage else int(rng.binomial(units, DEFECT_RATE))
+        defects = scrap if last_stage else wear.defects(base, units, DEFECT_RATE, factor)
+        # the simulation draws a defect code where its base draw found defects (its draws keep their order)
+        code = str(rng.choice(DEFECT_CODES)) if base else None
+        if defects and code is None:
+            code = str(wear.defect_rng.choice(DEFECT_CODES))
         sim.rows["quality_inspections"].append(
-            (
-                sim.next_id("QI", 8),
-                oid,
-                op_id,
-                sim.ts(end + 5),
-                float(units),
-                float(defects),
-                str(rng.choice(DEFECT_CODES)) if defects else None,
-            )
+            (sim.next_id("QI", 8), oid, op_id, sim.ts(end + 5), float(units), float(defects), code if defects else None)
         )
     if last_stage:
         _complete(sim, oid, end, good, scrap)
     else:
-        sim.queues[f"{site}-{STAGES[stage + 1][0]}"].append((end + 30, oid, step + 1, units))
+        # the next step of the order's routing (the leak-tested families pass the rework cell, the others skip it)
+        next_wc = sim.c.routing[sim.orders[oid]["product"]][step][0]
+        sim.queues[next_wc].append((end + 30, oid, step + 1, units))
 
 
 def _maintenance(sim: Sim, machine: str, start: float, end: float, kind: str, reason: str) -> None:

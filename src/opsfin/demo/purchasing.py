@@ -90,6 +90,7 @@ def receive(sim: Sim, day: dt.date) -> None:
         sim.rows["goods_receipts"].append((gr, ln["po"], ln["line"], float(qty), day))
         sim.move(dt.datetime.combine(day, dt.time(5, 30)), ln["site"], ln["item"], qty, "receipt", gr)
         sim.on_order[(ln["site"], ln["item"])] -= qty
+        sim.wear.received(ln["item"], ln["supplier"])
         std = c.std_cost[ln["item"]]
         rate = sim.rate(ln["ccy"], day)
         inventory = costing.value_at_standard(qty, std)

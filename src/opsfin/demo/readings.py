@@ -8,7 +8,9 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from .master import INDIRECT_STAGES
 from .state import Sim
+from .wear import TEMPERATURE_PER_WEAR, VIBRATION_PER_WEAR
 
 
 def _explode(
@@ -44,6 +46,30 @@ def energy_drift(sim: Sim, index: dict[str, int], month_start: dt.date, hours: i
     return drift
 
 
+def wear_drift(
+    sim: Sim, machines: list[str], month_start: dt.date, hours: int, run: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What wear adds to each machine-hour's temperature and vibration: in proportion to the machine's wear
+    that day (the last day it was scheduled, before), most of it while it runs, with noise of its own."""
+    wear = sim.wear
+    first = (month_start - sim.c.scale.start).days
+    days = hours // 24
+    level = np.zeros((len(machines), days))
+    for i, m in enumerate(machines):
+        known = wear.at_day.get(m, {})
+        last = max((d for d in known if d < first), default=None)
+        value = known[last] if last is not None else 0.0
+        for d in range(days):
+            value = known.get(first + d, value)
+            level[i, d] = value
+    per_hour = np.repeat(level, 24, axis=1).reshape(-1)
+    running = 0.3 + 0.7 * run / 60
+    noise = wear.sensor_rng.normal(1.0, 0.15, len(per_hour))
+    temp = TEMPERATURE_PER_WEAR * per_hour * running * noise
+    vib = VIBRATION_PER_WEAR * per_hour * running * noise
+    return temp, vib
+
+
 def take_month(sim: Sim, hi: float) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
     """The shift windows, planned stops, run segments and busy spans that start before minute `hi` (the
     month's end); the simulation keeps those that reach past it for the next month."""
@@ -60,7 +86,8 @@ def take_month(sim: Sim, hi: float) -> tuple[list[tuple], list[tuple], list[tupl
 
 def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Table:
     c, rng = sim.c, sim.rng
-    machines = [m for wc in c.wc_ids for m in c.wc_machines[wc]]
+    # the transport tuggers and inspection stations have no meter (master.INDIRECT_STAGES)
+    machines = [m for wc in c.wc_ids if wc.split("-")[1] not in INDIRECT_STAGES for m in c.wc_machines[wc]]
     index = {m: i for i, m in enumerate(machines)}
     lo = (month_start - c.scale.start).days * 1440.0
     hi = ((month_end - c.scale.start).days + 1) * 1440.0
@@ -71,7 +98,7 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     units_total = np.zeros(n)
     units_good = np.zeros(n)
 
-    windows, stops, segments, busy = take_month(sim, hi)
+    windows, stops, segments, busy = ([it for it in items if it[0] in index] for items in take_month(sim, hi))
     # an hour is scheduled when the machine runs, sets up or is broken down in it; a staffed hour without work
     # (no order for it) is not planned time, as in OEE practice
     scheduled = np.zeros(len(machines) * hours, dtype=bool)
@@ -111,8 +138,11 @@ def month_readings(sim: Sim, month_start: dt.date, month_end: dt.date) -> pa.Tab
     drift = energy_drift(sim, index, month_start, hours)
     kwh = kw * (0.8 * run * drift + 0.05 * (planned - run) + 0.01 * (60 - planned)) / 60
     kwh = np.round(kwh, 3)
-    temperature = np.round(35 + 25 * run / 60 + rng.normal(0, 1.5, n), 1)
-    vibration = np.round(np.maximum(1.8 + 1.5 * run / 60 + rng.normal(0, 0.2, n), 0), 2)
+    temperature = 35 + 25 * run / 60 + rng.normal(0, 1.5, n)
+    vibration = 1.8 + 1.5 * run / 60 + rng.normal(0, 0.2, n)
+    temp_drift, vib_drift = wear_drift(sim, machines, month_start, hours, run)
+    temperature = np.round(temperature + temp_drift, 1)
+    vibration = np.round(np.maximum(vibration + vib_drift, 0), 2)
     wh = np.round(kwh * 1000).astype(np.int64)
     for i, m in enumerate(machines):
         sim.month_wh[m] = int(wh[i * hours : (i + 1) * hours].sum())

@@ -10,8 +10,10 @@ import numpy as np
 
 from .anomalies import AnomalyPlan
 from .demand import DemandPlan
+from .experiments import DemoExperiments
 from .ledger import Ledger
 from .master import Company
+from .wear import Wear
 
 
 @dataclass
@@ -78,6 +80,8 @@ class Sim:
     demand: DemandPlan | None = None  # family profiles, promotions, spare-part order draws
     # the month and the customer of each order shipped in it so far (support tickets come from them)
     shipped_to: tuple[dt.date | None, list[str]] = (None, [])
+    wear: Wear = field(default=None)  # type: ignore[assignment]  # set by generate (demo/wear.py)
+    experiments: DemoExperiments = field(default=None)  # type: ignore[assignment]  # set by generate
 
     def demand_rate(self, product: str, day: dt.date) -> float:
         """Expected units per calendar day of a finished good on `day`, as the planner sees the orders: the
@@ -87,6 +91,7 @@ class Sim:
             return rate
         family = self.c.product_family[product]
         rate *= self.demand.family_factor(family, day) * self.plan.demand_shift_factor(family, day)
+        rate *= self.demand.mix_factor(product, day)  # the planned mix shift (demand.MixShift)
         promo = self.demand.promotion(product, day)
         return rate * (promo.uplift if promo else 1.0)
 

@@ -3,8 +3,10 @@ the DiD estimate (did.py) and the annualised money at the current volume.
 
 Matching (`match: N`): each untreated unit's before-period months are compared with the treated units'
 mean month by month; the distance is the mean squared gap, each metric's divided by the variance of its
-before-period values over all units (so a kWh and a share weigh alike), summed over the metrics. The N
-closest units are the controls (ties by name).
+before-period values over all units (so a kWh and a share weigh alike), summed over the metrics. Only units
+with values of every metric both before and after the start can be controls (a unit without a metric, such
+as an inspection station's energy, would otherwise look close by missing a term). The N closest units are
+the controls (ties by name).
 
 Money at the current volume: a ratio KPI's effect (value = scale × numerator / denominator) changes the
 numerator by effect ÷ scale per unit of denominator; times the treated units' denominator over the last
@@ -83,8 +85,16 @@ def choose_controls(experiment: Experiment, panels: Mapping[str, pl.DataFrame]) 
     n = experiment.match or 0
     treated = set(experiment.treated)
     distance: dict[str, float] = {}
+    eligible: set[str] | None = None
     for rows in panels.values():
-        before = rows.filter((pl.col("period_start") < experiment.start) & pl.col("value").is_not_null())
+        valued = rows.filter(pl.col("value").is_not_null())
+        sides = valued.group_by("unit").agg(
+            (pl.col("period_start") < experiment.start).any().alias("_before"),
+            (pl.col("period_start") >= experiment.start).any().alias("_after"),
+        )
+        both = set(sides.filter(pl.col("_before") & pl.col("_after"))["unit"].to_list())
+        eligible = both if eligible is None else eligible & both
+        before = valued.filter(pl.col("period_start") < experiment.start)
         spread = before["value"].var()
         scale = float(spread) if isinstance(spread, float) and spread > 0 else 1.0
         mean = (
@@ -94,11 +104,11 @@ def choose_controls(experiment: Experiment, panels: Mapping[str, pl.DataFrame]) 
         per_unit = gaps.group_by("unit").agg(((pl.col("value") - pl.col("_t")) ** 2).mean().alias("_d"))
         for unit, d in per_unit.iter_rows():
             distance[unit] = distance.get(unit, 0.0) + float(d) / scale
-    ranked = sorted(distance, key=lambda u: (distance[u], u))
+    ranked = sorted((u for u in distance if u in (eligible or set())), key=lambda u: (distance[u], u))
     if len(ranked) < n:
         raise UserError(
             f"experiment {experiment.name!r}: `match: {n}` asks for {n} control units; only {len(ranked)} "
-            "untreated unit(s) have before-period values"
+            "untreated unit(s) have values of every metric before and after the start"
         )
     return ranked[:n]
 

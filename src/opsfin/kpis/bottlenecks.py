@@ -1,5 +1,7 @@
-"""The constraint of each site and period (docs/kpis.md): the work centre with the highest
-capacity_utilization, with the mean queue wait (`wait_minutes`) of its operations beside it."""
+"""The constraint of each site and period (docs/kpis.md): the work centre with the highest machine_load
+(busy over staffed time: capacity_utilization counts only the hours a machine had work, so it does not
+rise with the queue), with its capacity_utilization and the mean queue wait (`wait_minutes`) of its
+operations beside it."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ COLUMNS = pl.Schema(
         "operations": pl.Int64,
         "runner_up": pl.Utf8,
         "runner_up_utilization": pl.Float64,
+        "machine_load": pl.Float64,
+        "runner_up_load": pl.Float64,
     }
 )
 
@@ -36,7 +40,10 @@ def bottlenecks(
     sites: list[str] | None = None,
 ) -> pl.DataFrame:
     where = {"site": sites} if sites else {}
-    util = compute_one(t, KPI_BY_ID["capacity_utilization"], grain, ["site", "work_center"], where, start, end)
+    dims = ["site", "work_center"]
+    util = compute_one(t, KPI_BY_ID["capacity_utilization"], grain, dims, where, start, end)
+    load = compute_one(t, KPI_BY_ID["machine_load"], grain, dims, where, start, end)
+    load = load.select("period_start", *dims, pl.col("value").alias("machine_load"))
     ops = operations(t, frozenset({"site"}))
     if start:
         ops = ops.filter(ops._date >= start)
@@ -50,12 +57,20 @@ def bottlenecks(
     util = util.filter(pl.col("value").is_not_null())
     if util.is_empty():
         return pl.DataFrame(schema=COLUMNS)
-    ranked = util.sort(["period_start", "site", "value", "work_center"], descending=[False, False, True, False])
+    # ranked by load, then utilization (a work centre without timesheets has no load)
+    util = util.join(load, on=["period_start", *dims], how="left")
+    ranked = util.sort(
+        ["period_start", "site", "machine_load", "value", "work_center"],
+        descending=[False, False, True, True, False],
+        nulls_last=True,
+    )
     top = ranked.group_by(["period_start", "site"], maintain_order=True).agg(
         pl.col("work_center").first(),
         pl.col("value").first().alias("capacity_utilization"),
         pl.col("work_center").slice(1, 1).first().alias("runner_up"),
         pl.col("value").slice(1, 1).first().alias("runner_up_utilization"),
+        pl.col("machine_load").first(),
+        pl.col("machine_load").slice(1, 1).first().alias("runner_up_load"),
     )
     out = top.join(waits_df, on=["period_start", "work_center"], how="left").with_columns(
         mean_wait_minutes=pl.when(pl.col("operations") > 0)

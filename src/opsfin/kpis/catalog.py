@@ -30,8 +30,9 @@ from typing import Any
 import yaml
 
 from ..errors import UserError
-from .definitions import KPIS, Kpi, Part, formula_of
+from .definitions import KPIS
 from .expressions import Expression
+from .parts import Kpi, Part, formula_of
 from .sources import SOURCES
 
 FILE = "model/kpis.yaml"  # how messages name the catalog: relative to the workspace

@@ -103,7 +103,7 @@ def warehouse_tasks(t: Tables, dims: frozenset[str]) -> ir.Table:
 
 
 def shipments(t: Tables, dims: frozenset[str]) -> ir.Table:
-    line = ("site_id", "customer_id", "product_id", "promised_date")
+    line = ("site_id", "customer_id", "product_id", "promised_date", "unit_price", "currency")
     sh = with_order_line(t, t("shipments"), "sales_orders", "so_id", *line)
     return reach(t, _fact(sh, sh.shipped_date, "qty", *line), "shipments", dims)
 

@@ -3,8 +3,9 @@
 One row per inspection of an operation: `qty_inspected`, `qty_defective`, `cost_per_defect` and the
 columns of DRIVERS. The I/O layer reads the categorical columns (work centre, machine, shift, product,
 the supplier and lot of the product's main material received last before the work) and the crew's tenure
-(days since each employee's first timesheet); `with_machine_condition` adds the machine's condition on
-the day before the work from the maintenance panel (opsfin.predict.maintenance_features)."""
+(days since each employee's first timesheet) and the machine's temperature and vibration at full load;
+`with_machine_condition` adds the machine's days since its last planned maintenance on the day before the
+work from the maintenance panel (opsfin.predict.maintenance_features)."""
 
 from __future__ import annotations
 
@@ -23,17 +24,17 @@ CATEGORICAL: dict[str, tuple[str, str]] = {
 }
 NUMERIC: dict[str, tuple[str, str]] = {
     "operator_tenure_days": ("operator", "the crew's mean days since their first timesheet"),
-    "newest_operator_days": ("operator", "the newest crew member's days since their first timesheet"),
-    "machine_temperature_7d": ("machine condition", "the machine's temperature, mean of the 7 days before"),
-    "machine_vibration_7d": ("machine condition", "the machine's vibration, mean of the 7 days before"),
+    "newest_operator_days": (
+        "operator",
+        "the newest crew member's days since their first timesheet, among those who joined after the "
+        "timesheets began (empty when the whole crew was there from the start)",
+    ),
+    "machine_temperature_7d": ("machine condition", "the machine's temperature at full load, 7 days before"),
+    "machine_vibration_7d": ("machine condition", "the machine's vibration at full load, 7 days before"),
     "machine_days_since_maintenance": ("machine condition", "days since the machine's last planned maintenance"),
 }
 DRIVERS = {**CATEGORICAL, **NUMERIC}
-CONDITION = {
-    "machine_temperature_7d": "temperature_7d",
-    "machine_vibration_7d": "vibration_7d",
-    "machine_days_since_maintenance": "days_since_maintenance",
-}
+CONDITION = {"machine_days_since_maintenance": "days_since_maintenance"}
 
 
 def with_machine_condition(inspections: pl.DataFrame, panel: pl.DataFrame) -> pl.DataFrame:

@@ -10,7 +10,11 @@ inspection (defect_features) in; the drivers ranked by the scrap and rework cost
   of the inspected product (its standard unit cost: a scrapped unit, or the rework a unit is worth at
   most). The average rate explains the rest, so the columns' figures do not add up to all defects.
 - `worst`: for a categorical column, the member with the highest mean contribution (weighted by
-  qty_inspected); for a numeric one, whether its lower or higher values raise the rate."""
+  qty_inspected); for a numeric one, whether its lower or higher values raise the rate.
+- Groups: the columns that measure one thing (the machine's condition: temperature, vibration, days since
+  maintenance; the crew: mean and newest tenure) split its effect between them, so each group is also
+  priced as one driver: per inspection the sum of its columns' contributions (SHAP contributions add up),
+  then the same positive part × qty_inspected."""
 
 from __future__ import annotations
 
@@ -79,25 +83,50 @@ def _cost(defects: np.ndarray, cost_per_defect: pl.Series) -> Decimal:
     return round_cents(sum((to_decimal(d) * to_decimal(c) for c, d in by.iter_rows() if c is not None), Decimal(0)))
 
 
+def _explained(contribution: np.ndarray, qty: np.ndarray, defects: float, cost: pl.Series) -> dict[str, Any]:
+    """The defects a contribution (rate units, per inspection) explains where positive, their share and cost."""
+    explained = qty * np.maximum(contribution, 0.0)
+    return {
+        "defects_explained": round(float(explained.sum()), 1),
+        "share_of_defects": round(float(explained.sum()) / defects, 4),
+        "cost_explained": _cost(explained, cost),
+    }
+
+
+def _groups(contributions: np.ndarray, qty: np.ndarray, defects: float, cost: pl.Series) -> list[dict[str, Any]]:
+    """Each group of DRIVERS priced as one driver, ranked by cost explained."""
+    members: dict[str, list[int]] = {}
+    for j, (_name, (group, _meaning)) in enumerate(DRIVERS.items()):
+        members.setdefault(group, []).append(j)
+    rows = [
+        {
+            "group": group,
+            "drivers": [list(DRIVERS)[j] for j in columns],
+            **_explained(contributions[:, columns].sum(axis=1), qty, defects, cost),
+        }
+        for group, columns in members.items()
+    ]
+    rows.sort(key=lambda r: (-r["cost_explained"], -r["defects_explained"], r["group"]))
+    return [{"rank": i + 1, **r} for i, r in enumerate(rows)]
+
+
 def defect_drivers(inspections: pl.DataFrame) -> dict[str, Any]:
     """`{inspections, defects, defect_rate, cost_of_defects, drivers: [{rank, driver, group, meaning, worst,
-    defects_explained, share_of_defects, cost_explained}]}`, drivers by cost explained, highest first."""
+    defects_explained, share_of_defects, cost_explained}], groups: [{rank, group, drivers, defects_explained,
+    share_of_defects, cost_explained}]}`, drivers and groups by cost explained, highest first."""
     booster, matrix = fit_defect_rate(inspections)
     contributions = np.asarray(booster.predict(matrix, pred_contrib=True))[:, :-1]
     qty = inspections["qty_inspected"].cast(pl.Float64).to_numpy()
     defects = float(inspections["qty_defective"].sum())
     rows: list[dict[str, Any]] = []
     for j, (name, (group, meaning)) in enumerate(DRIVERS.items()):
-        explained = qty * np.maximum(contributions[:, j], 0.0)
         rows.append(
             {
                 "driver": name,
                 "group": group,
                 "meaning": meaning,
                 "worst": _worst(name, inspections[name], contributions[:, j], qty),
-                "defects_explained": round(float(explained.sum()), 1),
-                "share_of_defects": round(float(explained.sum()) / defects, 4),
-                "cost_explained": _cost(explained, inspections["cost_per_defect"]),
+                **_explained(contributions[:, j], qty, defects, inspections["cost_per_defect"]),
             }
         )
     rows.sort(key=lambda r: (-r["cost_explained"], -r["defects_explained"], r["driver"]))
@@ -109,4 +138,5 @@ def defect_drivers(inspections: pl.DataFrame) -> dict[str, Any]:
             inspections["qty_defective"].cast(pl.Float64).to_numpy(), inspections["cost_per_defect"]
         ),
         "drivers": [{"rank": i + 1, **r} for i, r in enumerate(rows)],
+        "groups": _groups(contributions, qty, defects, inspections["cost_per_defect"]),
     }

@@ -17,6 +17,8 @@ from ..experiments.config import FILE, Experiment, ExperimentFile, parse_experim
 from ..kpis.engine import compute_one
 from .model import find_named, load_catalog, read_optional_mapping
 
+TRUTH_FILE = "experiments.json"  # in truth/: the demo's experiments and their true effects
+
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
 
@@ -75,3 +77,22 @@ def check_units(panels: Mapping[str, pl.DataFrame], experiment: Experiment, who:
     missing = [u for u in (*experiment.treated, *experiment.control) if u not in known]
     if missing:
         raise UserError(f"{who}: unit {missing[0]!r} has no {experiment.unit} rows in the warehouse")
+
+
+def evaluate_truth(ws: WorkspaceFolder) -> dict[str, Any]:
+    """Every experiment of truth/experiments.json analysed and scored against its true effect
+    (opsfin.evaluation.experiments); a UserError when the workspace has no such file (not a demo)."""
+    import json
+
+    from ..evaluation.experiments import check_records, score
+
+    path = ws.truth_dir / TRUTH_FILE
+    where = f"truth/{TRUTH_FILE}"
+    if not path.exists():
+        raise UserError(f"{where} not found: only a demo workspace (`opsfin demo`) knows its experiments' truth")
+    try:
+        records = check_records(json.loads(path.read_text(encoding="utf-8")), where)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: not a ground-truth file ({exc})") from None
+    names = list(dict.fromkeys(r["experiment"] for r in records))
+    return score(records, {n: analyze_named(ws, n).as_json() for n in names})

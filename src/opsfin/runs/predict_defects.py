@@ -4,8 +4,12 @@ operation with what was known when it was done, and call the pure engine (opsfin
 Per inspection of an operation whose work started in [from, to]: its work centre, machine, shift and the
 order's product; the supplier of the product's main material (the bill-of-materials component with the
 largest qty_per × standard cost) on the last goods receipt of it on or before the work day; the crew of
-that work centre, shift and day in the timesheets and their days since their first timesheet; the
-machine's condition on the day before; and the cost of a defective unit (the product's standard cost)."""
+that work centre, shift and day in the timesheets and their days since their first timesheet (the newest
+one's only among those who joined after the timesheets' first week: for the staff there from the start the
+timesheets do not say how long they have been there); the machine's temperature and vibration at full load
+(the mean of its hours run at least 55 minutes, in the 7 days up to its last such day before the work: the
+sensors compared at one load, so what moves them is the machine's condition) and its days since its last
+planned maintenance on the day before; and the cost of a defective unit (the product's standard cost)."""
 
 from __future__ import annotations
 
@@ -32,12 +36,22 @@ WITH main AS (
   SELECT po.product_id AS component_id, po.supplier_id, g.received_date
   FROM goods_receipts g JOIN purchase_orders po ON po.po_id = g.po_id AND po.line = g.line
 ), firsts AS (
-  SELECT employee_id, min(work_date) AS first_day FROM timesheets GROUP BY ALL
+  SELECT employee_id, min(work_date) AS first_day,
+         min(work_date) > (SELECT min(work_date) FROM timesheets) + INTERVAL 7 DAY AS joined
+  FROM timesheets GROUP BY ALL
 ), crews AS (
   SELECT t.work_date, t.shift_id, t.work_center_id,
          avg(datediff('day', f.first_day, t.work_date)) AS operator_tenure_days,
-         min(datediff('day', f.first_day, t.work_date)) AS newest_operator_days
+         min(datediff('day', f.first_day, t.work_date)) FILTER (WHERE f.joined) AS newest_operator_days
   FROM timesheets t JOIN firsts f USING (employee_id) WHERE t.work_center_id IS NOT NULL GROUP BY ALL
+), running AS (  -- the machine's full-load hours: the sensors at the same load, day by day
+  SELECT machine_id, CAST(hour_start AS DATE) AS day, avg(temperature_c) AS t, avg(vibration_mm_s) AS v
+  FROM machine_readings WHERE run_minutes >= 55 GROUP BY ALL
+), condition AS (
+  SELECT machine_id, day,
+         avg(t) OVER week AS machine_temperature_7d, avg(v) OVER week AS machine_vibration_7d
+  FROM running
+  WINDOW week AS (PARTITION BY machine_id ORDER BY day RANGE BETWEEN INTERVAL 6 DAY PRECEDING AND CURRENT ROW)
 ), work AS (
   SELECT q.inspection_id, q.qty_inspected, q.qty_defective, o.work_center_id, o.machine_id, o.shift_id,
          po.product_id, CAST(o.start_at AS DATE) AS work_day, p.std_unit_cost AS cost_per_defect, m.component_id
@@ -48,9 +62,11 @@ WITH main AS (
   LEFT JOIN main m ON m.product_id = po.product_id
   WHERE q.qty_inspected > 0 AND CAST(o.start_at AS DATE) BETWEEN ? AND ?
 )
-SELECT w.*, l.supplier_id, c.operator_tenure_days, c.newest_operator_days
+SELECT w.*, l.supplier_id, c.operator_tenure_days, c.newest_operator_days, k.machine_temperature_7d,
+       k.machine_vibration_7d
 FROM work w
 ASOF LEFT JOIN lots l ON l.component_id = w.component_id AND w.work_day >= l.received_date
+ASOF LEFT JOIN condition k ON k.machine_id = w.machine_id AND w.work_day > k.day
 LEFT JOIN crews c ON c.work_date = w.work_day AND c.shift_id = w.shift_id AND c.work_center_id = w.work_center_id
 ORDER BY w.inspection_id
 """

@@ -19,18 +19,29 @@ if TYPE_CHECKING:
 
 def _defect_causes(ws: WorkspaceFolder, truth: list, progress: Any) -> dict[str, Any]:
     """Where the injected defect causes of truth/ rank among the drivers of `predict defects`: a cause counts
-    as found at the rank of the driver whose worst member (or group) it names."""
+    as found at the rank of the best-ranked driver whose worst member (or group) it names, and at the rank of
+    that driver's group among the groups."""
     causes = [t for t in truth if "defect" in t.kind or "quality" in t.kind]
     if not causes:
         return {"causes": [], "summary": "defect drivers: no injected causes in this demo"}
     progress("defect drivers")
-    drivers = predict_defects(ws)["drivers"]
+    result = predict_defects(ws)
+    drivers, groups = result["drivers"], {g["group"]: g["rank"] for g in result["groups"]}
     found = []
     for t in causes:
-        rank = next((d["rank"] for d in drivers if t.entity_id in (d["worst"], d["driver"], d["group"])), None)
-        found.append({"anomaly": t.id, "kind": t.kind, "entity_id": t.entity_id, "rank": rank, "of": len(drivers)})
-    ranks = ", ".join(f"{c['entity_id']}: {c['rank'] or 'not found'}" for c in found)
-    return {"causes": found, "summary": f"defect drivers: injected causes rank {ranks} of {len(drivers)}"}
+        hit = next((d for d in drivers if t.entity_id in (d["worst"], d["driver"], d["group"])), None)
+        found.append({
+            "anomaly": t.id, "kind": t.kind, "entity_id": t.entity_id,
+            "driver": hit["driver"] if hit else None, "rank": hit["rank"] if hit else None, "of": len(drivers),
+            "group_rank": groups[hit["group"]] if hit else None, "groups": len(groups),
+        })  # fmt: skip
+    ranks = ", ".join(
+        f"{c['entity_id']}: {c['rank']} of {c['of']} ({c['group_rank']} of {c['groups']} groups)"
+        if c["rank"]
+        else f"{c['entity_id']}: not found"
+        for c in found
+    )
+    return {"causes": found, "summary": f"defect drivers: injected causes rank {ranks}"}
 
 
 def evaluate_predict(

@@ -92,9 +92,10 @@ def _demand(
     return pl.concat([p.with_columns(pl.col("required_hours").cast(pl.Float64)) for p in parts])
 
 
-def _baseline(ws: WorkspaceFolder, employees: pl.DataFrame, days: list[dt.date]) -> pl.DataFrame:
+def _baseline(ws: WorkspaceFolder, employees: pl.DataFrame, days: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The timesheets of the roster's days, or, where they are not booked yet, the last weeks booked laid
-    over the roster's days (moved by whole weeks, so each weekday stays a weekday)."""
+    over the roster's days (moved by whole weeks, so each weekday stays a weekday); and their staff: the
+    roster's employees and anyone hired since who booked those weeks."""
     last = ws.sql("SELECT max(work_date) AS d FROM timesheets")["d"][0]
     shift_weeks = 0 if last >= days[-1] else -(-(days[-1] - last).days // 7)
     source_first = days[0] - dt.timedelta(weeks=shift_weeks)
@@ -103,8 +104,10 @@ def _baseline(ws: WorkspaceFolder, employees: pl.DataFrame, days: list[dt.date])
         "FROM timesheets WHERE work_date >= ? AND work_date < ?",
         [shift_weeks, source_first, source_first + dt.timedelta(days=len(days))],
     )
-    unit = employees.select("employee_id", "work_center_id")
-    return rows.join(unit, on="employee_id").select(ROSTER_COLUMNS).sort("employee_id", "date")
+    end = source_first + dt.timedelta(days=len(days))
+    staff = pl.concat([employees, ws.sql(EMPLOYEES_SQL, [source_first, end])]).unique("employee_id", keep="first")
+    unit = staff.select("employee_id", "work_center_id")
+    return rows.join(unit, on="employee_id").select(ROSTER_COLUMNS).sort("employee_id", "date"), staff
 
 
 def _rules(ws: WorkspaceFolder, time_limit: float | None) -> StaffingRules:
@@ -140,8 +143,8 @@ def plan_staffing(
     shifts = ws.sql("SELECT * FROM shifts")
     solved = solve_roster(employees, shifts, demand, days, _rules(ws, time_limit), before)
     coverage, cost = roster_cost(solved.roster, employees, demand)
-    baseline_roster = _baseline(ws, employees, days)
-    _, baseline = roster_cost(baseline_roster, employees, demand)
+    baseline_roster, baseline_staff = _baseline(ws, employees, days)
+    _, baseline = roster_cost(baseline_roster, baseline_staff, demand)
     base_overtime = float(baseline_roster["overtime_hours"].sum())
     return {
         "from": days[0],
