@@ -29,7 +29,7 @@ from opsfin.export.pack_xlsx import render_xlsx
 from opsfin.runs.alerts import run_alerts
 from opsfin.runs.model import load_guardrails
 
-PERIOD = "2024-04"  # the tiny company's last month: it has one guardrail alert (support team CC-S1-SUP1)
+PERIOD = "2024-04"  # the tiny company's last month: one guardrail alert (CC-S1-SUP1, on the tightened band below)
 FIRST, LAST = dt.date(2024, 4, 1), dt.date(2024, 4, 30)
 SECTION_SHEETS = ["KPIs", "Variances", "Alerts", "Actions"]
 TODAY = dt.date.today()
@@ -41,11 +41,26 @@ def cents(x) -> Decimal:
     return Decimal(repr(x)).quantize(Decimal("0.01"))
 
 
+SHIPPED_SUPPORT_BAND = "  - kpi: support_utilization\n    by: cost_center\n    grain: month\n    min: 0.45\n"
+
+
+def _tighten_the_support_band(guardrails):
+    """The demo's support teams stay inside the shipped band (45 %…95 %) in April; this copy watches the
+    team CC-S1-SUP1 alone with a 50 % floor, so April has one guardrail alert, on site S1: the team handled
+    tickets 4,982.6 minutes of 10,140 paid (169 h) = 49.1 % (tiny demo, seed 7; worked from the warehouse in
+    `test_the_support_alert_is_worked_from_the_warehouse`)."""
+    text = guardrails.read_text()
+    assert text.count(SHIPPED_SUPPORT_BAND) == 1
+    tight = SHIPPED_SUPPORT_BAND.replace("    grain:", "    where: {cost_center: CC-S1-SUP1}\n    grain:")
+    guardrails.write_text(text.replace(SHIPPED_SUPPORT_BAND, tight.replace("min: 0.45", "min: 0.5")))
+
+
 @pytest.fixture(scope="module")
 def ws(tiny_demo, tmp_path_factory):
     """A copy of the tiny demo (its app database gets actions), with four actions recorded."""
     path = tmp_path_factory.mktemp("pack") / "ws"
     shutil.copytree(tiny_demo.path, path, ignore=shutil.ignore_patterns("app.db*"))
+    _tighten_the_support_band(path / "model" / "guardrails.yaml")
     w = opsfin.open(path)
     db = open_app_db(w)
     past, future = TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=30)
@@ -207,6 +222,24 @@ def test_guardrail_status_follows_the_band(ws, company):
         assert r["status"] == ("breach" if outside else "ok"), r
     sup1 = guarded.filter(pl.col("scope") == "cost_center=CC-S1-SUP1").row(0, named=True)
     assert sup1["status"] == "breach" and sup1["value"] < 0.5 and sup1["site"] == "S1"
+
+
+def test_the_support_alert_is_worked_from_the_warehouse(ws):
+    """CC-S1-SUP1's April utilization by plain SQL: handling minutes of the tickets closed in April over
+    the minutes paid on its April timesheets; below the 50 % floor, and SUP1 is the only alert of April."""
+    with ws.connect(read_only=True) as con:
+        ((handled,),) = con.execute(
+            "SELECT sum(handling_minutes) FROM support_tickets WHERE cost_center_id = 'CC-S1-SUP1' "
+            "AND closed_at >= TIMESTAMP '2024-04-01' AND closed_at < TIMESTAMP '2024-05-01'"
+        ).fetchall()
+        ((paid,),) = con.execute(
+            "SELECT sum((regular_hours + overtime_hours) * 60) FROM timesheets WHERE cost_center_id = 'CC-S1-SUP1' "
+            "AND work_date BETWEEN DATE '2024-04-01' AND DATE '2024-04-30'"
+        ).fetchall()
+    assert paid > 0 and handled / paid < 0.5
+    (alert,) = run_alerts(ws, start=FIRST, end=LAST)
+    assert alert.kpi == "support_utilization" and alert.scope == {"cost_center": "CC-S1-SUP1"}
+    assert alert.value == pytest.approx(handled / paid, rel=1e-12) and alert.bound == 0.5
 
 
 def test_alert_sheet_holds_the_months_alerts(ws, company_xlsx):

@@ -89,9 +89,11 @@ def test_bottlenecks_of_a_year_cut_at_to(ws):
     # The year 2024 up to 01-31. P1: WC-A r1..r4 30 s × (90 + 100 + 60 + 0) = 7500 over 180 × 60 = 10800;
     # WC-B r6, r7 60 s × (40 + 25) = 3900 over 90 × 60 = 5400 → WC-B (0.722) ahead of WC-A (0.694).
     # WC-B's operations ending by 01-31: OP3 alone (wait 90; OP2 ends 02-01). P2: WC-C as above.
+    # But the ranking is by machine load (busy ÷ paid minutes): WC-A OP1 10 + 200 = 210 over T1's 600 = 0.35;
+    # WC-B OP3 0 + 120 = 120 over T2's 480 = 0.25 → WC-A (wait 30, OP1) first, WC-B the runner-up.
     got = _bottlenecks(ws, grain="year", end=D(2024, 1, 31))
     assert got == {
-        (JAN, "P1"): ("WC-B", pytest.approx(3900 / 5400), 90.0, 1, "WC-A", pytest.approx(7500 / 10800)),
+        (JAN, "P1"): ("WC-A", pytest.approx(7500 / 10800), 30.0, 1, "WC-B", pytest.approx(3900 / 5400)),
         (JAN, "P2"): ("WC-C", pytest.approx(3000 / 3600), 10.0, 1, None, None),
     }
 
@@ -119,6 +121,8 @@ def test_no_bottleneck_is_an_empty_frame_with_the_columns(ws):
         "operations": pl.Int64,
         "runner_up": pl.Utf8,
         "runner_up_utilization": pl.Float64,
+        "machine_load": pl.Float64,
+        "runner_up_load": pl.Float64,
     }
 
 

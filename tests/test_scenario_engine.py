@@ -140,7 +140,7 @@ def test_material_price_changes_gross_margin_by_minus_ten_percent_of_its_purchas
         expected = sum((round_cents(p * Decimal("0.1")) for p in purchases.values()), Decimal(0))
         if month == APR:
             expected = Decimal(0)  # after the shock
-        assert expected == 0 or expected > Decimal(1000)
+        assert expected == 0 or expected > Decimal(100)  # real money moved, not a rounding cent
         assert _gross_margin(base.plan, month) - _gross_margin(run.plan, month) == expected, month
         assert _line(run.plan, "revenue", month) == _line(base.plan, "revenue", month)
         assert _line(run.plan, "cogs", month) == _line(base.plan, "cogs", month)

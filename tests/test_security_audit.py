@@ -61,6 +61,7 @@ CLI_READS = {
     "cash schedule",
     "eval cash",
     "eval predict",
+    "eval experiments",  # analyses truth/experiments.json's experiments; writes nothing
     "predict maintenance",
     "predict defects",
     "predict fit",  # writes --model-out, a file of the user's, not the workspace

@@ -43,7 +43,12 @@ def test_reliability_on_the_tiny_company(capsys, tiny_demo):
     assert code == 0, err
     got = json.loads(out)
     machines = {m["machine_id"]: m for m in got["machines"]}
-    assert len(machines) == 6
+    # every machine, those without sensor readings too (inspection, transport): no availability for them
+    assert set(machines) == set(tiny_demo.sql("SELECT machine_id FROM machines")["machine_id"])
+    unread = tiny_demo.sql(
+        "SELECT machine_id FROM machines WHERE machine_id NOT IN (SELECT machine_id FROM machine_readings)"
+    )["machine_id"].to_list()
+    assert unread and all(machines[m]["availability"] is None for m in unread)
     truth = tiny_demo.sql(
         "SELECT machine_id, sum(parts_cost) AS parts, sum(labor_hours) AS labor, count(*) AS n "
         "FROM maintenance_events WHERE kind = 'breakdown' GROUP BY 1"

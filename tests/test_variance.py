@@ -268,16 +268,26 @@ def test_every_split_sums_to_the_company_category(tiny_demo, dim):
 
 def test_splits_carry_their_members(tiny_demo):
     by_wc = _amounts(tiny_demo.variance(by="work_center"), "work_center")
-    wcs = {w for (w,) in _rows(tiny_demo, "SELECT work_center_id FROM work_centers")}
-    assert set(by_wc["labor_efficiency"]) == wcs
+    # every work centre with labour, booked on a timesheet or in the standard routing; the non-value-added
+    # stations (transport, inspection) have no operators and no standard labour: no labour variance there
+    wcs = {
+        w
+        for (w,) in _rows(
+            tiny_demo,
+            "SELECT work_center_id FROM timesheets WHERE work_center_id IS NOT NULL "
+            "UNION SELECT work_center_id FROM routings WHERE std_labor_minutes_per_unit > 0",
+        )
+    }
+    assert len(wcs) > 1 and set(by_wc["labor_efficiency"]) == wcs
     by_supplier = _amounts(tiny_demo.variance(by="supplier"), "supplier")
     assert UNASSIGNED not in by_supplier["material_price"] and len(by_supplier["material_price"]) > 1
     by_product = _amounts(tiny_demo.variance(by="product"), "product")
     finished = {p for (p,) in _rows(tiny_demo, "SELECT product_id FROM products WHERE kind = 'finished'")}
     assert set(by_product["sales_mix"]) <= finished | {UNASSIGNED} and len(by_product["sales_mix"]) > 1
     by_machine = _amounts(tiny_demo.variance(by="machine"), "machine")
-    machines = {m for (m,) in _rows(tiny_demo, "SELECT machine_id FROM machines")}
-    assert set(by_machine["energy_usage"]) == machines
+    # every machine with a meter: the stations without sensors use no energy at standard or by reading
+    machines = {m for (m,) in _rows(tiny_demo, "SELECT DISTINCT machine_id FROM machine_readings")}
+    assert len(machines) > 1 and set(by_machine["energy_usage"]) == machines
     # invoice price variance follows the invoice's lines to their products, all of them bought items
     bought = {p for (p,) in _rows(tiny_demo, "SELECT product_id FROM products WHERE kind IN ('raw', 'component')")}
     assert by_product["invoice_price"] and UNASSIGNED not in by_product["invoice_price"]

@@ -18,6 +18,34 @@ from web_support import logged_in_client
 MONTH = "2024-03"
 
 
+_IN_MONTH = "received_date BETWEEN DATE '2024-03-01' AND DATE '2024-03-31'"
+
+
+def _one_row(ws, query: str, *args) -> tuple:
+    with ws.connect(read_only=True) as con:
+        return con.execute(query, list(args)).fetchone()
+
+
+def _receipt_by_hand(ws, receipt: str) -> Decimal:
+    """−(unit price × the rate to EUR on or before the receipt day − standard unit cost) × qty, to the cent."""
+    qty, price, ccy, std, day = _one_row(
+        ws,
+        "SELECT r.qty, o.unit_price, o.currency, p.std_unit_cost, r.received_date FROM goods_receipts r "
+        "JOIN purchase_orders o USING (po_id, line) JOIN products p ON p.product_id = o.product_id "
+        "WHERE r.receipt_id = ?",
+        receipt,
+    )
+    rate = Decimal(1)
+    if ccy != "EUR":
+        (rate,) = _one_row(
+            ws,
+            "SELECT rate_to_base FROM fx_rates WHERE currency = ? AND rate_date <= ? ORDER BY rate_date DESC",
+            ccy,
+            day,
+        )
+    return -((price * rate - std) * Decimal(str(qty))).quantize(Decimal("0.01"))
+
+
 @pytest.fixture(scope="module")
 def money(tiny_demo):
     """Every category's rows with their money over the tiny demo's whole period (2024-01…04), and the
@@ -44,7 +72,7 @@ def test_a_category_with_real_money_spreads_it_over_many_rows(money):
     assert sum(1 for c in labor if c != 0) > len(labor) // 2  # not dumped on one row
 
 
-def test_hand_worked_rows(tiny_demo):
+def test_hand_worked_rows(tiny_demo, money):
     with tiny_demo.engine_tables() as t:
         receipts = source_rows_money(t, "material_price", MONTH, MONTH).rows
         timesheets = source_rows_money(t, "labor_rate", MONTH, MONTH).rows
@@ -54,16 +82,48 @@ def test_hand_worked_rows(tiny_demo):
         (row,) = frame.filter(frame[key] == value).to_dicts()
         return row["contribution"]
 
-    # GR-0000042: 3,770 units at USD 14.97 × 0.929014 = EUR 13.90733958 against the standard 13.65:
-    # 3,770 × 0.25733958 = 970.1702… → −970.17 (unfavourable)
-    assert one(receipts, "receipt_id", "GR-0000042") == Decimal("-970.17")
-    # GR-0000041: 4,110 units at EUR 13.58 against 13.49 → −369.90
-    assert one(receipts, "receipt_id", "GR-0000041") == Decimal("-369.90")
-    # TS000001460: pay 8 h × 30.21 = 241.68; 8 h at the standard 33.21 = 265.68 → +24.00
-    assert one(timesheets, "timesheet_id", "TS000001460") == Decimal("24.00")
-    # OP00000604 (P1-ASSY, VR 9.68/h): 261.73 run minutes against 30 × 7.92 = 237.60 → 24.13 min = 0.40217 h
-    # × 9.68 = 3.89297 → −3.89 (or −3.90 where the month's rounding gives it the leftover cent)
-    assert one(operations, "operation_id", "OP00000604") in (Decimal("-3.89"), Decimal("-3.90"))
+    def sql(query: str, *args) -> tuple:
+        return _one_row(tiny_demo, query, *args)
+
+    cent = Decimal("0.01")
+    # a receipt: −(unit price × the rate to EUR on or before the receipt day − standard cost) × qty, to the
+    # cent: the month's first receipt, and the first receipt bought in a foreign currency (over the period)
+    (receipt,) = sql(f"SELECT min(receipt_id) FROM goods_receipts WHERE {_IN_MONTH}")
+    assert receipt is not None and one(receipts, "receipt_id", receipt) == _receipt_by_hand(tiny_demo, receipt)
+    (foreign,) = sql(
+        "SELECT min(r.receipt_id) FROM goods_receipts r JOIN purchase_orders o USING (po_id, line) "
+        "WHERE o.currency <> 'EUR'"
+    )
+    expected = _receipt_by_hand(tiny_demo, foreign)
+    assert expected != 0 and one(money[1]["material_price"].rows, "receipt_id", foreign) == expected, foreign
+
+    # a timesheet without overtime: −(hours × the employee's rate − hours × the work centre's standard rate),
+    # its exact share of the month's cents (± the leftover cent of the largest-remainder rounding)
+    (sheet,) = sql(
+        "SELECT min(s.timesheet_id) FROM timesheets s JOIN work_centers w USING (work_center_id) "
+        "WHERE s.work_date BETWEEN DATE '2024-03-01' AND DATE '2024-03-31' AND s.overtime_hours = 0"
+    )
+    hours, pay_rate, std_rate = sql(
+        "SELECT s.regular_hours, e.hourly_rate, w.std_labor_rate FROM timesheets s JOIN employees e "
+        "USING (employee_id) JOIN work_centers w ON w.work_center_id = s.work_center_id WHERE s.timesheet_id = ?",
+        sheet,
+    )
+    h = Decimal(str(hours))
+    expected = -((h * pay_rate).quantize(cent) - h * std_rate)
+    assert pay_rate != std_rate and abs(one(timesheets, "timesheet_id", sheet) - expected) <= cent, sheet
+
+    # an operation: −(run minutes − (good + scrap) × standard run minutes) / 60 × the variable overhead rate
+    # (± the leftover cent)
+    operation = sorted(operations.filter(operations["operation_id"].is_not_null())["operation_id"])[0]
+    run, units, std_run, vr = sql(
+        "SELECT o.run_minutes, o.qty_good + o.qty_scrap, r.std_run_minutes_per_unit, w.std_variable_overhead_rate "
+        "FROM operations o JOIN production_orders po USING (order_id) JOIN routings r "
+        "ON r.product_id = po.product_id AND r.step = o.step JOIN work_centers w "
+        "ON w.work_center_id = o.work_center_id WHERE o.operation_id = ?",
+        operation,
+    )
+    expected = -(Decimal(str(run)) - Decimal(str(units)) * Decimal(str(std_run))) / 60 * vr
+    assert expected != 0 and abs(one(operations, "operation_id", operation) - expected) <= cent, operation
 
 
 @pytest.mark.parametrize(
@@ -135,7 +195,10 @@ def test_the_rows_page_shows_each_rows_money_footed_to_the_category(client, tiny
     html = page.text
     assert "contribution (EUR)" in html
     assert f'data-amount="{amount}"' in html and f'data-total="{amount}"' in html
-    assert "-970.17" in html or "−970.17" in html  # GR-0000042, worked above
+    (receipt,) = _one_row(tiny_demo, f"SELECT min(receipt_id) FROM goods_receipts WHERE {_IN_MONTH}")
+    by_hand = _receipt_by_hand(tiny_demo, receipt)  # the month's first receipt, worked as above
+    shown = {f"{by_hand}", f"{by_hand:,}"}
+    assert by_hand != 0 and any(x in html or x.replace("-", "−") in html for x in shown)
     assert "data-unplaced" not in html
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import html as htmllib
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import pytest
 
@@ -216,7 +216,10 @@ def test_a_bad_date_or_amount_is_a_clear_400(env):
 
 def test_the_schedule_is_behind_a_button_and_set_against_its_baseline(env, forecast):
     assert 'id="objective"' not in page(env, f"/cash?as_of={AS_OF}")
-    floor = "5390000"
+    # the floor: the forecast's low point rounded down to ten thousand, plus ten thousand (old demo: low
+    # point 5,383,035.03 → 5,390,000), so the low days sit under the line and the rest above it
+    low = min(forecast.days["closing"])
+    floor = str((low / 10000).to_integral_value(ROUND_FLOOR) * 10000 + 10000)
     text = page(env, f"/cash?as_of={AS_OF}&min_cash={floor}&schedule=1&schedule_weeks=2")
     runs = schedule_cash(env["ws"], AS_OF, 2, floor, time_limit_s=20)
     rows = dict(re.findall(r'<tr data-figure="(\w+)"><td>[^<]*</td>\s*(.*?)</tr>', table(text, "objective"), re.S))

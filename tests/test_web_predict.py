@@ -20,14 +20,27 @@ from opsfin.web.pages import money, number
 from web_support import bearer, figure, table, web_env
 
 AS_OF = dt.date(2024, 4, 30)  # the last day of the tiny company's machine readings: the page's default
-P1_MACHINES = {"P1-MACH-M01", "P1-ASSY-M01", "P1-PACK-M01"}
-P2_MACHINES = {"P2-MACH-M01", "P2-ASSY-M01", "P2-PACK-M01"}
 
 
 @pytest.fixture(scope="module")
 def env(tiny_demo, tmp_path_factory):
     with web_env(tiny_demo, tmp_path_factory.mktemp("web_predict"), own_app_db=True) as env:
         yield env
+
+
+@pytest.fixture(scope="module")
+def site_machines(env) -> dict[str, set[str]]:
+    """The machines with sensor readings by site, from the warehouse: those the page ranks (a station without
+    sensors, such as transport or inspection, has no risk to learn)."""
+    got = env["ws"].sql(
+        "SELECT DISTINCT w.site_id, m.machine_id FROM machines m JOIN work_centers w USING (work_center_id)"
+        " WHERE m.machine_id IN (SELECT machine_id FROM machine_readings)"
+    )
+    out: dict[str, set[str]] = {}
+    for site, machine in got.iter_rows():
+        out.setdefault(site, set()).add(machine)
+    assert set(out) == {"P1", "P2"}
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +74,13 @@ def machine_rows(text: str) -> dict[str, list[str]]:
     return {m: cells(r) for m, r in rows}
 
 
-def test_machines_are_the_runs_layers_ranked_by_their_money(env, risk):
+def test_machines_are_the_runs_layers_ranked_by_their_money(env, risk, site_machines):
     text = page(env, "/predict")
     assert f'value="{AS_OF.isoformat()}"' in text  # the default as-of day: the last reading
     expected = risk["machines"]
     shown = machine_rows(text)
     assert list(shown) == [m["machine_id"] for m in expected]
-    assert set(shown) == P1_MACHINES | P2_MACHINES
+    assert set(shown) == site_machines["P1"] | site_machines["P2"]
     for m in expected:
         _, site, risk, failure, planned, advice, _ = shown[m["machine_id"]]
         assert site == m["machine_id"][:2]  # P1-… machines stand at site P1
@@ -180,9 +193,9 @@ def test_a_bad_date_or_number_is_a_clear_400(env):
     assert "Could not show this part." in early and 'id="machines"' not in early
 
 
-def test_a_site_scoped_user_sees_only_their_sites(env):
+def test_a_site_scoped_user_sees_only_their_sites(env, site_machines):
     text = page(env, "/predict?roster=1&weeks=1", name="pia")  # the plant manager of P1
-    assert set(machine_rows(text)) == P1_MACHINES
+    assert set(machine_rows(text)) == site_machines["P1"]
     assert 'id="drivers"' not in text and 'id="defects-company"' in text  # the company's defect model
     assert 'id="roster-cost"' not in text and 'id="roster-company"' in text
     sites = dict(env["ws"].sql("SELECT employee_id, site_id FROM employees").iter_rows())
@@ -195,11 +208,11 @@ def test_a_site_scoped_user_sees_only_their_sites(env):
     page(env, "/predict/machines/P2-ASSY-M01", name="pia", status=403)
     assert "P1-ASSY-M01" in page(env, "/predict/machines/P1-ASSY-M01", name="pia")
     page(env, "/predict?site=P2", name="pia", status=403)
-    assert set(machine_rows(page(env, "/predict?site=P2"))) == P2_MACHINES  # an unscoped user's site filter
+    assert set(machine_rows(page(env, "/predict?site=P2"))) == site_machines["P2"]  # an unscoped user's site filter
     assert 'href="/predict' in text  # the navigation links the page
 
 
-def test_the_api_gives_the_commands_json_within_the_callers_scope(env, risk, drivers):
+def test_the_api_gives_the_commands_json_within_the_callers_scope(env, risk, drivers, site_machines):
     client, tokens = env["client"], env["tokens"]
     everyone = client.get("/api/v1/predict/maintenance?as_of=2024-04-30&horizon_days=14", headers=bearer(tokens["ada"]))
     assert everyone.status_code == 200
@@ -211,7 +224,7 @@ def test_the_api_gives_the_commands_json_within_the_callers_scope(env, risk, dri
         m["expected_failure_cost"] for m in expected["machines"]
     ]
     scoped = client.get("/api/v1/predict/maintenance", headers=bearer(tokens["pia"])).json()
-    assert {m["machine_id"] for m in scoped["machines"]} == P1_MACHINES
+    assert {m["machine_id"] for m in scoped["machines"]} == site_machines["P1"]
     bad = client.get("/api/v1/predict/maintenance?as_of=2030-01-01", headers=bearer(tokens["ada"]))
     assert bad.status_code == 400 and bad.json()["param"] == "as_of"
     defects = client.get("/api/v1/predict/defects?as_of=2024-04-30", headers=bearer(tokens["ada"])).json()

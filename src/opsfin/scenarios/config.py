@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..model_schema import DecimalNumber, Entry, Text, scalar_text, show, unique_names, validate
+from ..model_schema import DecimalNumber, Entry, Text, scalar_text, unique_names, validate
 from .distributions import Distributions
 
 FILE = "scenarios.yaml"
@@ -83,7 +83,7 @@ def _month(value: Any) -> Any:
         year, month = map(int, value.strip().split("-"))
         if 1 <= month <= 12:
             return dt.date(year, month, 1)
-    raise PydanticCustomError("month", "expected a month YYYY-MM, got {value}", {"value": show(value)})
+    raise PydanticCustomError("month", "expected a month YYYY-MM")  # the file's message adds ", got VALUE"
 
 
 Month = Annotated[dt.date, BeforeValidator(_month)]
