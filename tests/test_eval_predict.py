@@ -67,13 +67,17 @@ def test_eval_predict_on_the_tiny_demo(tiny_demo, capsys):
         m["money"]["following_recommendations"]
     )
     assert got["defects"]["summary"].startswith("defect drivers")
-    # the injected causes the tiny company can show rank among the top 5 of the 10 drivers (and the top 4 of
-    # the 7 groups); the supplier's bad lots cannot: each of its 6 products' main material comes from one
-    # supplier, so the supplier is the product (docs/predict.md "Quality defects")
+    # the hot machines and the late shift rank among the top 5 of the 11 drivers (and the top 4 of the 7
+    # groups); the new operator among the top 6 (top 5 groups): on the tiny company the crew's tenure ties
+    # with the lot's defect rate so far, which is noise there (too few lots, too few defects). The
+    # supplier's bad lots cannot show: each of its 6 products' main material comes from one supplier, so
+    # the supplier is the product (docs/predict.md "Quality defects")
     causes = {c["kind"]: c for c in got["defects"]["causes"]}
     assert set(causes) == {"defect_machine_wear", "defect_late_shift", "defect_supplier_lots", "defect_new_operator"}
-    for kind in ("defect_machine_wear", "defect_late_shift", "defect_new_operator"):
-        assert causes[kind]["rank"] <= 5 and causes[kind]["of"] == 10, causes[kind]
-        assert causes[kind]["group_rank"] <= 4 and causes[kind]["groups"] == 7, causes[kind]
+    for kind, top, top_group in (
+        ("defect_machine_wear", 5, 4), ("defect_late_shift", 5, 4), ("defect_new_operator", 6, 5)
+    ):  # fmt: skip
+        assert causes[kind]["rank"] <= top and causes[kind]["of"] == 11, causes[kind]
+        assert causes[kind]["group_rank"] <= top_group and causes[kind]["groups"] == 7, causes[kind]
     code, out, err = run_cli(capsys, "eval", "predict", "--prevented-share", "1.5", "-w", str(tiny_demo.path))
     assert code == 2 and "--prevented-share" in err

@@ -1,8 +1,9 @@
 """`predict defects`: a planted night shift with double defects ranks first and the defects it explains are
-the excess worked by hand; the CLI on the tiny demo."""
+the excess worked by hand; the lot's defect rate so far worked by hand; the CLI on the tiny demo."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from tests.cli_support import run_cli
 
 from opsfin.errors import UserError
+from opsfin.predict.defect_features import with_lot_history
 from opsfin.predict.defects import _cost, defect_drivers
 
 
@@ -30,7 +32,8 @@ def night_shift_inspections(n: int = 1200, seed: int = 5) -> pl.DataFrame:
             "shift_id": shift, "product_id": rng.choice(["P1", "P2"]), "supplier_id": rng.choice(["S1", "S2"]),
             "operator_tenure_days": rng.uniform(30, 900), "newest_operator_days": rng.uniform(0, 300),
             "machine_temperature_7d": rng.gauss(60, 1), "machine_vibration_7d": rng.gauss(2, 0.2),
-            "machine_days_since_maintenance": float(rng.randint(0, 30)), "cost_per_defect": Decimal("10.00"),
+            "machine_days_since_maintenance": float(rng.randint(0, 30)), "lot_defect_rate": rng.uniform(0, 0.05),
+            "cost_per_defect": Decimal("10.00"),
         })  # fmt: skip
     return pl.DataFrame(rows)
 
@@ -78,7 +81,7 @@ def test_the_cli_on_the_tiny_demo(tiny_demo, capsys):
     assert code == 0, err
     got = json.loads(out)
     assert {"from", "to", "inspections", "defects", "cost_of_defects", "drivers"} <= set(got)
-    assert [d["rank"] for d in got["drivers"]] == list(range(1, 11))
+    assert [d["rank"] for d in got["drivers"]] == list(range(1, 12))
     assert [g["rank"] for g in got["groups"]] == list(range(1, 8))
     costs = [Decimal(d["cost_explained"]) for d in got["drivers"]]
     assert costs == sorted(costs, reverse=True)
@@ -86,3 +89,34 @@ def test_the_cli_on_the_tiny_demo(tiny_demo, capsys):
         capsys, "predict", "defects", "--from", "2024-05-01", "--to", "2024-04-01", "-w", str(tiny_demo.path)
     )
     assert code == 2 and "--from 2024-05-01 is after --to 2024-04-01" in err
+
+
+def test_the_lot_defect_rate_counts_only_work_inspected_before_the_work_began():
+    def t(hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime(2025, 3, 3, hour, minute)
+
+    rows = [
+        # inspection, lot, work began, inspected, inspected units, defective units
+        ("A", "L1", t(8), t(10), 100.0, 4.0),
+        ("B", "L1", t(9), t(11), 50.0, 1.0),
+        ("C", "L1", t(11), t(12), 100.0, 10.0),
+        ("D", "L1", t(12, 30), t(13), 20.0, 0.0),
+        ("G", "L1", t(9, 30), t(20), 10.0, 10.0),
+        ("E", "L2", t(13), t(14), 40.0, 2.0),
+        ("F", None, t(14), t(15), 40.0, 2.0),
+    ]
+    frame = pl.DataFrame(
+        rows,
+        orient="row",
+        schema=["inspection_id", "lot_id", "worked_at", "inspected_at", "qty_inspected", "qty_defective"],
+    )
+    got = dict(with_lot_history(frame).select("inspection_id", "lot_defect_rate").iter_rows())
+    # A: nothing inspected before 8:00; B (9:00) and G (9:30): A is inspected only at 10:00
+    assert got["A"] is None and got["B"] is None and got["G"] is None
+    # C began at 11:00: A (10:00) only; B inspected at 11:00 is not strictly before: 4 / 100
+    assert got["C"] == pytest.approx(0.04)
+    # D began at 12:30: A, B and C (12:00), not G (inspected at 20:00, later): (4 + 1 + 10) / (100 + 50 + 100)
+    assert got["D"] == pytest.approx(15 / 250)
+    # E's lot has no earlier work (L1's does not count); F has no lot
+    assert got["E"] is None and got["F"] is None
+    assert with_lot_history(frame)["inspection_id"].to_list() == ["A", "B", "C", "D", "G", "E", "F"]

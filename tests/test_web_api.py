@@ -173,6 +173,9 @@ def test_openapi_is_published(sqlite_env):
     ):
         assert path in spec["paths"], path
     assert "patch" in spec["paths"]["/api/v1/actions/{action_id}"]
+    # a guardrail's `by` names each dimension once: the document says so, so a client (or a fuzzer) knows
+    # that ["site", "site"] is not a valid body before the server answers 422
+    assert spec["components"]["schemas"]["GuardrailIn"]["properties"]["by"]["uniqueItems"] is True
 
 
 # ---------------------------------------------------------------- authentication and errors

@@ -5,7 +5,8 @@ columns of DRIVERS. The I/O layer reads the categorical columns (work centre, ma
 the supplier and lot of the product's main material received last before the work) and the crew's tenure
 (days since each employee's first timesheet) and the machine's temperature and vibration at full load;
 `with_machine_condition` adds the machine's days since its last planned maintenance on the day before the
-work from the maintenance panel (opsfin.predict.maintenance_features)."""
+work from the maintenance panel (opsfin.predict.maintenance_features); `with_lot_history` adds the lot's
+defect rate so far from the inspections themselves."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ NUMERIC: dict[str, tuple[str, str]] = {
     "machine_temperature_7d": ("machine condition", "the machine's temperature at full load, 7 days before"),
     "machine_vibration_7d": ("machine condition", "the machine's vibration at full load, 7 days before"),
     "machine_days_since_maintenance": ("machine condition", "days since the machine's last planned maintenance"),
+    "lot_defect_rate": (
+        "material",
+        "the defect rate so far of earlier work on the same lot of the main material (inspected before the "
+        "work began; empty for a lot's first work)",
+    ),
 }
 DRIVERS = {**CATEGORICAL, **NUMERIC}
 CONDITION = {"machine_days_since_maintenance": "days_since_maintenance"}
@@ -46,6 +52,41 @@ def with_machine_condition(inspections: pl.DataFrame, panel: pl.DataFrame) -> pl
         **{ours: pl.col(theirs) for ours, theirs in CONDITION.items()},
     )
     return inspections.join(condition, on=["machine_id", "work_day"], how="left")
+
+
+def with_lot_history(inspections: pl.DataFrame) -> pl.DataFrame:
+    """`inspections` (with lot_id, worked_at, inspected_at, qty_inspected, qty_defective) with
+    `lot_defect_rate`: Σ qty_defective ÷ Σ qty_inspected of the inspections of the same lot inspected
+    strictly before this work began (what was known when it was done); null without a lot or earlier ones."""
+    so_far = (
+        inspections.drop_nulls("lot_id")
+        .group_by("lot_id", "inspected_at")
+        .agg(pl.col("qty_inspected").sum(), pl.col("qty_defective").sum())
+        .sort("inspected_at", "lot_id")
+        .select(
+            "lot_id",
+            "inspected_at",
+            inspected=pl.col("qty_inspected").cum_sum().over("lot_id"),
+            defective=pl.col("qty_defective").cum_sum().over("lot_id"),
+        )
+    )
+    known = (
+        inspections.select("inspection_id", "lot_id", "worked_at")
+        .sort("worked_at")
+        .join_asof(
+            so_far,
+            left_on="worked_at",
+            right_on="inspected_at",
+            by="lot_id",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .select(
+            "inspection_id",
+            lot_defect_rate=pl.when(pl.col("inspected") > 0).then(pl.col("defective") / pl.col("inspected")),
+        )
+    )
+    return inspections.join(known, on="inspection_id", how="left", maintain_order="left")
 
 
 def encode(

@@ -3,7 +3,9 @@ operation with what was known when it was done, and call the pure engine (opsfin
 
 Per inspection of an operation whose work started in [from, to]: its work centre, machine, shift and the
 order's product; the supplier of the product's main material (the bill-of-materials component with the
-largest qty_per × standard cost) on the last goods receipt of it on or before the work day; the crew of
+largest qty_per × standard cost) on the last goods receipt of it on or before the work day, that receipt
+being the work's lot (the canonical model has no lot numbers), and the lot's defect rate so far (inspections
+of work on it inspected before this work began: opsfin.predict.defect_features.with_lot_history); the crew of
 that work centre, shift and day in the timesheets and their days since their first timesheet (the newest
 one's only among those who joined after the timesheets' first week: for the staff there from the start the
 timesheets do not say how long they have been there); the machine's temperature and vibration at full load
@@ -20,7 +22,7 @@ import polars as pl
 
 from ..core.periods import parse_day, range_error
 from ..errors import UserError
-from ..predict.defect_features import with_machine_condition
+from ..predict.defect_features import with_lot_history, with_machine_condition
 from ..predict.defects import defect_drivers
 from ..predict.maintenance_features import machine_day_panel
 from .predict import read_history
@@ -33,7 +35,7 @@ WITH main AS (
   SELECT b.product_id, arg_max(b.component_id, b.qty_per * p.std_unit_cost) AS component_id
   FROM bom b JOIN products p ON p.product_id = b.component_id GROUP BY ALL
 ), lots AS (
-  SELECT po.product_id AS component_id, po.supplier_id, g.received_date
+  SELECT po.product_id AS component_id, po.supplier_id, g.receipt_id AS lot_id, g.received_date
   FROM goods_receipts g JOIN purchase_orders po ON po.po_id = g.po_id AND po.line = g.line
 ), firsts AS (
   SELECT employee_id, min(work_date) AS first_day,
@@ -54,7 +56,8 @@ WITH main AS (
   WINDOW week AS (PARTITION BY machine_id ORDER BY day RANGE BETWEEN INTERVAL 6 DAY PRECEDING AND CURRENT ROW)
 ), work AS (
   SELECT q.inspection_id, q.qty_inspected, q.qty_defective, o.work_center_id, o.machine_id, o.shift_id,
-         po.product_id, CAST(o.start_at AS DATE) AS work_day, p.std_unit_cost AS cost_per_defect, m.component_id
+         po.product_id, CAST(o.start_at AS DATE) AS work_day, o.start_at AS worked_at,
+         q.inspected_at, p.std_unit_cost AS cost_per_defect, m.component_id
   FROM quality_inspections q
   JOIN operations o ON o.operation_id = q.operation_id
   JOIN production_orders po ON po.order_id = o.order_id
@@ -62,7 +65,7 @@ WITH main AS (
   LEFT JOIN main m ON m.product_id = po.product_id
   WHERE q.qty_inspected > 0 AND CAST(o.start_at AS DATE) BETWEEN ? AND ?
 )
-SELECT w.*, l.supplier_id, c.operator_tenure_days, c.newest_operator_days, k.machine_temperature_7d,
+SELECT w.*, l.supplier_id, l.lot_id, c.operator_tenure_days, c.newest_operator_days, k.machine_temperature_7d,
        k.machine_vibration_7d
 FROM work w
 ASOF LEFT JOIN lots l ON l.component_id = w.component_id AND w.work_day >= l.received_date
@@ -92,7 +95,7 @@ def read_inspections(ws: WorkspaceFolder, first: dt.date, last: dt.date) -> pl.D
                                      "vibration_7d": pl.Float64, "days_since_maintenance": pl.Int64})  # fmt: skip
     else:
         panel = machine_day_panel(daily, events, last - dt.timedelta(days=1), 1)
-    return with_machine_condition(inspections, panel)
+    return with_lot_history(with_machine_condition(inspections, panel))
 
 
 def predict_defects(ws: WorkspaceFolder, start: str | None = None, end: str | None = None) -> dict[str, Any]:

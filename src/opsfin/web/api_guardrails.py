@@ -33,7 +33,8 @@ class GuardrailChange(BaseModel):
 
 class GuardrailIn(GuardrailChange):
     kpi: str = Field(min_length=1, max_length=100)
-    by: list[str] | None = None
+    # each dimension once: the schema says so (uniqueItems), and the validator refuses a repeat by name
+    by: list[str] | None = Field(default=None, json_schema_extra={"uniqueItems": True})
     where: dict[str, str | list[str]] | None = None
     grain: Literal["day", "week", "month", "quarter", "year"] = "month"
 
