@@ -285,3 +285,112 @@ def test_the_default_catalog_file_reads_back_as_the_catalog():
     assert [e["id"] for e in entries] == [k.id for k in KPIS]
     ccc = next(e for e in entries if e["id"] == "ccc")
     assert "company_level" not in ccc and ccc["dimensions"] == [] and ccc["formula"] == "dso + dio − dpo"
+    # every line is folded at 110 characters, not at PyYAML's default 80: oee's formula (99) stays whole
+    oee_formula = "sum(ideal_cycle_seconds * units_good) / sum(planned_minutes * 60) over machine_readings"
+    assert f"\n  formula: {oee_formula}\n" in text
+
+
+def test_the_default_catalog_file_opens_with_its_three_comment_lines():
+    from opsfin.kpis.catalog import default_catalog_yaml
+
+    assert default_catalog_yaml().startswith(
+        "# KPI catalog. Edit names, owners, units and descriptions freely. `formula` shows what the engine\n"
+        "# computes, in the expression language of custom KPIs (editing it changes nothing).\n"
+        "# Add your own KPIs at the end: see docs/kpis.md.\nkpis:\n"
+    )
+
+
+# ---------------------------------------------------------------------------- goods receipts by product family
+def test_goods_receipts_reach_the_product_family(ws):
+    # RM1 and RM2 are both 'metal': by family, the company figures. January on time GR1 100 + GR2 150 +
+    # GR5 20 = 270 of 320; February GR4 30 late → 0 of 30. ppv January 230 over 2000 (test_kpis_handworked).
+    rows = run(ws, "supplier_on_time", by=["family"])
+    assert [(r["period_start"], r["family"], r["numerator"], r["denominator"]) for r in rows] == [
+        (JAN, "metal", 270, 320),
+        (FEB, "metal", 0, 30),
+    ]
+    jan = pick(run(ws, "ppv_rate", by=["family"]), JAN, family="metal")
+    assert (jan["numerator"], jan["denominator"], jan["value"]) == (230, 2000, pytest.approx(0.115))
+
+
+# ---------------------------------------------------------------------------- stacking KPIs of mixed types
+def test_combine_stacks_a_ratio_a_money_sum_and_a_balance_as_doubles(ws):
+    from opsfin.kpis.engine import combine
+
+    # January: on time 25 of 35 shipped; revenue 2370.63 (a Decimal sum, no denominator); dso = average
+    # AR 2085.315 × 31 days over revenue 2370.63 (test_kpis_handworked). Mixed: every figure a double.
+    frames = compute(ws.kpi_tables(), ["on_time_delivery", "revenue", "dso"], start=JAN, end=D(2024, 1, 31))
+    assert frames[1].schema["numerator"] == pl.Decimal(38, 2)  # what combine has to reconcile
+    stacked = combine(frames)
+    assert [stacked.schema[c] for c in ("value", "numerator", "denominator")] == [pl.Float64] * 3
+    rows = [(r["kpi"], r["value"], r["numerator"], r["denominator"]) for r in stacked.to_dicts()]
+    assert rows == [
+        ("on_time_delivery", pytest.approx(25 / 35), 25.0, 35.0),
+        ("revenue", 2370.63, 2370.63, None),
+        ("dso", pytest.approx(2085.315 * 31 / 2370.63), pytest.approx(2085.315 * 31), 2370.63),
+    ]
+    assert all(r["period_start"] == JAN for r in stacked.to_dicts())
+
+
+def test_combine_keeps_money_exact_when_every_kpi_is_money(ws):
+    from decimal import Decimal
+
+    from opsfin.kpis.engine import combine
+
+    # January revenue 2370.63 and cogs 1418.05 stay Decimals
+    stacked = combine(compute(ws.kpi_tables(), ["revenue", "cogs"], start=JAN, end=D(2024, 1, 31)))
+    assert stacked.schema["value"] == pl.Decimal(38, 2)
+    assert stacked["value"].to_list() == [Decimal("2370.63"), Decimal("1418.05")]
+    assert combine([]).is_empty()
+
+
+# ---------------------------------------------------------------------------- custom KPIs: kind, texts of mistakes
+def _custom(entry):
+    from opsfin.kpis.catalog import custom_kpi
+
+    return custom_kpi({"source": "operations", "numerator": "qty_good"} | entry)
+
+
+def test_a_custom_kpi_of_kind_sum_with_a_denominator_is_the_sum_of_its_numerator(ws):
+    # January operations OP1, OP3, OP4: good 95 + 60 + 200 = 355, run 200 + 120 + 240 = 560 minutes
+    kpi = _custom({"id": "good_units", "denominator": "run_minutes", "kind": "sum"})
+    (frame,) = compute(ws.kpi_tables(), ["good_units"], start=JAN, end=D(2024, 1, 31), catalog={"good_units": kpi})
+    assert frame.select("value", "numerator", "denominator").rows() == [(355.0, 355.0, 560.0)]
+    # an empty denominator is none: a sum too
+    blank = _custom({"id": "blank_den", "denominator": ""})
+    assert (blank.kind, blank.parts[0].den) == ("sum", None)
+    (frame,) = compute(ws.kpi_tables(), ["blank_den"], start=JAN, end=D(2024, 1, 31), catalog={"blank_den": blank})
+    assert frame.select("value", "numerator", "denominator").rows() == [(355.0, 355.0, None)]
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"id": "nonum", "numerator": None}, "model/kpis.yaml: kpi 'nonum': missing 'numerator'"),
+        (
+            {"id": "nosrc", "source": "nowhere"},
+            "model/kpis.yaml: kpi 'nosrc': unknown source 'nowhere'; sources are machine_readings, operations, "
+            "production_output, quality_inspections, timesheets, support_tickets, warehouse_tasks, shipments, "
+            "gl_entries, maintenance_events, goods_receipts, receipt_allocations",
+        ),
+        ({"id": "avg", "kind": "average"}, "model/kpis.yaml: kpi 'avg': kind must be ratio or sum"),
+        (
+            {"id": "bad_num", "numerator": "qty_good +"},
+            "model/kpis.yaml: kpi 'bad_num' numerator: 'qty_good +' is not an expression",
+        ),
+        (
+            {"id": "bad_den", "denominator": "run_minutes *"},
+            "model/kpis.yaml: kpi 'bad_den' denominator: 'run_minutes *' is not an expression",
+        ),
+        (
+            {"id": "bad_filter", "filter": "qty_good >"},
+            "model/kpis.yaml: kpi 'bad_filter' filter: 'qty_good >' is not an expression",
+        ),
+    ],
+)
+def test_a_bad_custom_kpi_names_the_file_the_kpi_and_the_field(entry, message):
+    from opsfin.errors import UserError
+
+    with pytest.raises(UserError) as caught:
+        _custom(entry)
+    assert str(caught.value).startswith(message), str(caught.value)
