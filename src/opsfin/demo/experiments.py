@@ -31,13 +31,13 @@ import numpy as np
 import yaml
 
 from ..core.periods import add_months
+from ..evaluation.experiments import TRUTH_FILE
 from .master import STAGES, Company
 
 STREAM = 10  # np.random.default_rng([seed, STREAM]): the plants and months (docs/demo-company.md)
 SETUP_CUT = 0.30  # the method saves 30 % of every setup's minutes
 WINDOW = 6  # months before and after the start the experiments are analysed on (fewer on a short demo)
 METRICS = ("setup_time", "cycle_time")
-TRUTH_FILE = "experiments.json"
 MODEL_FILE = "experiments.yaml"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import UserError
 
+TRUTH_FILE = "experiments.json"  # in a demo's truth/: its experiments and their true effects
 FIELDS = ("experiment", "kind", "metric", "effect")
 
 

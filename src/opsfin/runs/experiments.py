@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import UserError
+from ..evaluation.experiments import TRUTH_FILE
 from ..experiments.analysis import ExperimentReport, analyze
 from ..experiments.config import FILE, Experiment, ExperimentFile, parse_experiments
 from ..kpis.engine import compute_one
 from .model import find_named, load_catalog, read_optional_mapping
-
-TRUTH_FILE = "experiments.json"  # in truth/: the demo's experiments and their true effects
 
 if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
