@@ -14,6 +14,7 @@ import polars as pl
 
 from ..kpis import compute
 from ..kpis.definitions import Kpi
+from .constraint import constraint_mask, opened_where
 from .detect import confirmed, detect_matrix, peer_level
 from .model import DIM_LABELS, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end, period_index
@@ -25,23 +26,54 @@ def _series(t, scan: Scan, catalog: Mapping[str, Kpi], end: dt.date | None) -> p
     df = compute(t, [scan.kpi], scan.settings.grain, by, None, None, end, catalog=catalog)[0]
     df = df.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
     df = df.filter(pl.all_horizontal(pl.col(d).is_not_null() for d in by)) if by else df
-    if scan.members == "constraint" and not df.is_empty():
-        top = (
-            df.group_by(by)
-            .agg(pl.col("value").median().alias("_m"))
-            .sort([*by[:-1], "_m", by[-1]], descending=[*[False] * (len(by) - 1), True, False])
-            .group_by(by[:-1], maintain_order=True)
-            .first()
-            .select(by)
-        )
-        df = df.join(top, on=by, how="semi")
     return df
+
+
+def _ranking(
+    t,
+    scan: Scan,
+    catalog: Mapping[str, Kpi],
+    end: dt.date | None,
+    members: pl.DataFrame,
+    index: dict[dt.date, int],
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """The `constraint_by` KPI (e.g. machine_load, as `opsfin bottlenecks` ranks work centres) per member and
+    period of the scan's matrix; NaN where the member or period has none."""
+    assert scan.constraint_by is not None
+    by = list(scan.by)
+    df = compute(t, [scan.constraint_by], scan.settings.grain, by, None, None, end, catalog=catalog)[0]
+    df = df.filter(pl.col("period_start").is_in(list(index)) & pl.col("value").is_not_null()).join(members, on=by)
+    df = df.with_columns(
+        pl.col("value").cast(pl.Float64), _t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64)
+    )
+    return _matrix(df, "value", shape)
+
+
+def _constraint(scan: Scan, members: pl.DataFrame, values: np.ndarray) -> np.ndarray | None:
+    """`members: constraint`: where each member was its site's constraint when the period began, ranked over
+    the two baselines before it (constraint.py)."""
+    if scan.members != "constraint":
+        return None
+    site = list(scan.by[:-1])
+    groups = members.join(members.select(site).unique().with_row_index("_g"), on=site, how="left").sort("_m")
+    return constraint_mask(values, groups["_g"].to_numpy(), 2 * (scan.settings.baseline or 1))
 
 
 def _matrix(df: pl.DataFrame, column: str, shape: tuple[int, int]) -> np.ndarray:
     out = np.full(shape, np.nan)
     out[df["_m"].to_numpy(), df["_t"].to_numpy()] = df[column].fill_null(np.nan).to_numpy()
     return out
+
+
+def _alert_signs(alert_on: str, kpi: Kpi) -> list[int]:
+    """The flag signs (+1 above the band, −1 below) that make an alert for the scan's `alert_on`."""
+    return {
+        "worse": [1 if kpi.direction == "lower_is_better" else -1],
+        "higher": [1],
+        "lower": [-1],
+        "both": [1, -1],
+    }[alert_on]
 
 
 def scan_alerts(
@@ -70,22 +102,22 @@ def scan_alerts(
     if s.pool > 1:
         values, num, den = pool_periods(values, num, den, s.pool, kpi.scale if ratio else None)
     weights = den if ratio else None
+    ranked = values if not scan.constraint_by else _ranking(t, scan, catalog, end, members, index, shape)
+    constraint = _constraint(scan, members, ranked)
     level = np.ones(shape)
     if scan.peers:
+        keep = np.ones(shape, dtype=bool) if constraint is None else constraint  # the other sites' constraints
         groups = (members[scan.peers] if scan.peers != "all" else pl.Series([0] * members.height)).to_numpy()
-        level = peer_level(values, groups, num if ratio else None, weights, kpi.scale)
+        pv, pn, pd = (np.where(keep, m, np.nan) for m in (values, num, den))
+        level = peer_level(pv, groups, pn if ratio else None, pd if ratio else None, kpi.scale)
         level = np.where(level > 0, level, np.nan)
     flags, base, sd = detect_matrix(values / level, weights, s, level if scan.peers else None)
     if scan.peers and scan.confirm:
         flags = confirmed(flags, detect_matrix(values, weights, s)[0])
-    bad = {
-        "worse": [1 if kpi.direction == "lower_is_better" else -1],
-        "higher": [1],
-        "lower": [-1],
-        "both": [1, -1],
-    }[scan.alert_on]
+    if constraint is not None:
+        flags = opened_where(flags, constraint)
     out: list[Alert] = []
-    for sign in bad:
+    for sign in _alert_signs(scan.alert_on, kpi):
         fm, ft = np.nonzero(flags == sign)
         if not len(fm):
             continue

@@ -4,7 +4,8 @@ All series of a scan form one members × periods matrix; every step below is vec
 members (NumPy), looping over periods only. For each period t:
 
 1. Baseline: the median and the MAD (× 1.4826, a robust standard deviation; the mean absolute
-   deviation when the MAD is 0) of the last `baseline` *clean* periods. Periods inside an alert, in
+   deviation when the MAD is 0) of the last `baseline` periods with data, the *clean* ones of them
+   (a sparse series reaches further back, up to 2 × `baseline` periods). Periods inside an alert, in
    either direction, and those of a pending excursion (since a CUSUM last left 0) are left out: an
    anomaly never becomes its own baseline, and the return from a good spell is not read as a drop.
    The sd is at least 2% of the median; a ratio's sd is scaled by √(median denominator / this
@@ -23,13 +24,14 @@ The caller (anomalies.py) reports the bad direction only and merges flagged peri
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
 from .scan import Settings
 
 
-def _nanmedian(a: np.ndarray) -> np.ndarray:
+def nanmedian(a: np.ndarray) -> np.ndarray:
     """`np.nanmedian(a, axis=1)` (NaN for a row without values), the same numbers several times faster for
     the short rows of a baseline window: sort each row (NaNs last), then the middle value, or the mean
     (low + high) / 2 of the two middle values, as NumPy computes it."""
@@ -51,6 +53,7 @@ class _Tracking:
         n, periods = x.shape
         self.rows = np.arange(n)
         self.clean = x.copy()  # x less the excursions: what baselines are drawn from
+        self.observed = ~np.isnan(x)  # periods with data: a baseline counts these, not calendar periods
         self.flags = np.zeros((n, periods), dtype=np.int8)
         self.base_out = np.full((n, periods), np.nan)
         self.sd_out = np.full((n, periods), np.nan)
@@ -82,13 +85,12 @@ def detect_matrix(
         # allocator gave the memory back to the system, to fault it in again: 40% slower)
         pending = np.where(st.cusum > 0, st.change, t).min(axis=0)
         lo = max(0, t - 2 * s.baseline)
-        cols = np.arange(lo, t)[None, :]
-        inside = (cols < pending[:, None]) & (cols >= pending[:, None] - s.baseline)
+        inside = _window(st.observed[:, lo:t], pending - lo, s.baseline)
         hist = np.where(inside, st.clean[:, lo:t], np.nan)
         count = np.sum(~np.isnan(hist), axis=1)
-        med = _nanmedian(hist)
+        med = nanmedian(hist)
         spread = np.abs(hist - med[:, None])
-        sd = 1.4826 * _nanmedian(spread)
+        sd = 1.4826 * nanmedian(spread)
         with warnings.catch_warnings():  # MAD is 0 when most periods sit on one value
             warnings.simplefilter("ignore", RuntimeWarning)
             sd = np.where(sd > 0, sd, 1.2533 * np.nanmean(spread, axis=1))
@@ -113,10 +115,20 @@ def detect_matrix(
     return st.flags, st.base_out, st.sd_out
 
 
+def _window(observed: np.ndarray, pending: np.ndarray, baseline: int) -> np.ndarray:
+    """Per member, the columns of its baseline: the last `baseline` periods *with data* before its column
+    `pending` (those of a series observed every period are the last `baseline` calendar periods; a customer
+    paying every other month reaches further back, up to the window's start)."""
+    cols = np.arange(observed.shape[1])[None, :]
+    before = observed & (cols < pending[:, None])
+    later = np.cumsum(before[:, ::-1], axis=1)[:, ::-1]  # observed periods from this one to `pending`
+    return before & (later <= baseline)
+
+
 def _volume_factor(w: np.ndarray, inside: np.ndarray, lo: int, t: int) -> np.ndarray:
     """A ratio's noise shrinks with its volume: √(median denominator of the window / this period's),
     clipped to [0.5, 4]; 1 where either is missing."""
-    wmed = _nanmedian(np.where(inside, w[:, lo:t], np.nan))
+    wmed = nanmedian(np.where(inside, w[:, lo:t], np.nan))
     ratio = np.clip(np.sqrt(wmed / np.where(w[:, t] > 0, w[:, t], np.nan)), 0.5, 4.0)
     return np.where(np.isnan(ratio), 1.0, ratio)
 
@@ -210,7 +222,7 @@ def peer_level(
             out[idx] = scale * rest_n / np.where(rest_d != 0, rest_d, np.nan)
         else:
             for j in idx:
-                out[j] = _nanmedian(values[np.setdiff1d(idx, j)].T)
+                out[j] = nanmedian(values[np.setdiff1d(idx, j)].T)
     return out
 
 
@@ -218,13 +230,21 @@ def confirmed(flags: np.ndarray, own: np.ndarray) -> np.ndarray:
     """Keep a run of `flags` only when some period of it is flagged the same way in `own` (the
     member against its own history): the departure must stand out from the peers *and* be real."""
     out = np.zeros_like(flags)
+    for i, j, k in flagged_runs(flags):
+        if np.any(own[i, j:k] == flags[i, j]):
+            out[i, j:k] = flags[i, j]
+    return out
+
+
+def flagged_runs(flags: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """(member, first period, period after the last) of each run of `flags`: consecutive periods flagged the
+    same non-zero way."""
     for i in np.nonzero((flags != 0).any(axis=1))[0]:
         row, j = flags[i], 0
         while j < len(row):
             k = j
             while k + 1 < len(row) and row[k + 1] == row[j]:
                 k += 1
-            if row[j] != 0 and np.any(own[i, j : k + 1] == row[j]):
-                out[i, j : k + 1] = row[j]
+            if row[j] != 0:
+                yield int(i), j, k + 1
             j = k + 1
-    return out

@@ -10,7 +10,9 @@ scan:
     by: [site, work_center]
     alert_on: higher    # worse (default: the KPI's bad direction), higher, lower or both
     members: constraint # all (default) or constraint: per value of the first dimension, only the
-                        # member of the last one with the highest median (a site's bottleneck)
+                        # member of the last one that is the constraint where an alert opens: the
+                        # highest median over the two baselines before (constraint.py) ...
+    constraint_by: machine_load  # ... of this KPI (default: the scanned one)
     peers: all          # optional: compare each member with the median of its peers (all other
                         # members, or those sharing a `by` dimension) so that what moves them all
                         # (season, company-wide demand) is not an anomaly
@@ -61,6 +63,7 @@ class Scan:
     peers: str | None = None
     confirm: bool = False
     settings: Settings = Settings()
+    constraint_by: str | None = None  # the KPI that ranks the constraint (None: the scanned KPI)
 
 
 # baseline, min_history and relearn when not given: about half a year of history, a year at most
@@ -103,6 +106,7 @@ class ScanEntry(SettingsEntry):
     members: Literal["all", "constraint"] = "all"
     peers: Text | None = None
     confirm: StrictBool = False
+    constraint_by: KpiId | None = None
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> ScanEntry:
@@ -112,10 +116,13 @@ class ScanEntry(SettingsEntry):
             raise ValueError(f"peers is 'all' or one of the 'by' dimensions before the last, got {self.peers!r}")
         if self.confirm and not self.peers:
             raise ValueError("confirm is true or false, and needs peers")
+        if self.constraint_by and self.members != "constraint":
+            raise ValueError("constraint_by needs members: constraint")
         catalog = (info.context or {}).get("catalog")
         if catalog is not None:
             try:
-                check_dims(self.kpi, catalog[self.kpi].dims, set(self.by))
+                for kpi in filter(None, (self.kpi, self.constraint_by)):
+                    check_dims(kpi, catalog[kpi].dims, set(self.by))
             except UserError as exc:
                 raise ValueError(str(exc)) from None
         return self
@@ -149,7 +156,7 @@ def parse_detection(text: str, path: str | Path = FILE, catalog: Mapping[str, Kp
     scans = []
     for i, e in enumerate(checked.scan, start=1):
         settings = _resolved(e.over(base), f"{path}: scan[{i}] ({e.kpi})")
-        scans.append(Scan(e.kpi, e.by, e.alert_on, e.members, e.peers, e.confirm, settings))
+        scans.append(Scan(e.kpi, e.by, e.alert_on, e.members, e.peers, e.confirm, settings, e.constraint_by))
     return scans
 
 
