@@ -211,17 +211,20 @@ def _ingest_tabular(
         if progress:
             progress("reading", 0, None)
         delimiter = the_mapping.delimiter or ("\t" if kind == "tsv" else None)
-        staged = fast_csv.stage_csv(con, file, lines, delimiter, decl, the_mapping, origin)
+        staged = fast_csv.stage_csv(con, file, lines, delimiter, decl, the_mapping, origin, lines_read=lines_read)
         if staged is not None:
             ignored.extend(staged.ignored)
         return staged
 
-    if kind in ("csv", "tsv"):
-        sha, lines = text_file_sha256(file)
-    else:
-        sha, lines = source_sha256(file, kind, sheet), 0
     source = f"{file}#{sheet}" if kind == "xlsx" else str(file)
+    lines_read: fast_csv.LinesRead | None = None
     with _connect(ws) as con:
+        if decl is not None and fast_csv.applies(decl, the_mapping, kind):  # its lines are read while it is hashed
+            sha, lines, lines_read = fast_csv.read_while_hashing(con, file)
+        elif kind in ("csv", "tsv"):
+            sha, lines = text_file_sha256(file)
+        else:
+            sha, lines = source_sha256(file, kind, sheet), 0
         result = run_load(
             con,
             sha256=sha,

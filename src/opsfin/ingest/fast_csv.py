@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,16 @@ import pyarrow as pa
 
 from ..canonical import Table
 from ..errors import UserError
-from .fast_values import column_sql, quote, typed_cast
+from .fast_values import column_sql, plain_line, quote, typed_cast
 from .mapping import Mapping, plan_columns
 from .source_rows import SourceRow, check_header, raw_record
-from .sources import csv_records
+from .sources import csv_records, text_file_sha256
 from .validate import Candidate, Invalid, check_row, value_checker
 
 USE_FAST = True  # tests switch it off to compare with the row-by-row path
 LINES, ROWS = "_opsfin_lines", "_opsfin_rows"
 PENDING, ACCEPTED, REFUSED = 9, 0, 1
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\n"
 
 
 @dataclass
@@ -50,6 +52,7 @@ class StagedCsv:
     constants: dict[str, Any]
     ignored: list[str]
     refused: dict[int, Candidate] = field(default_factory=dict)
+    plain: bool = False  # the file holds printable ASCII only: `fast_values.plain_line` tests the texts' ends
     checked: pa.Table | None = None
     python: pa.Table | None = None
 
@@ -102,10 +105,9 @@ def _header(path: Path, delimiter: str | None, encoding: str) -> tuple[str, list
     return None
 
 
-def _read_lines(con: duckdb.DuckDBPyConnection, path: Path, lines: int) -> bool:
+def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """Every line of the file in `_opsfin_lines` (rowid = line number - 1, an empty line NULL); False when
-    the file's lines are not its records (quotes, carriage returns, NUL or U+0001 characters), when it is
-    not UTF-8, or when DuckDB did not give exactly one row per line (`lines`, counted while hashing)."""
+    DuckDB cannot read it (not UTF-8, ...)."""
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT line FROM read_csv({quote(str(path))}, "
@@ -114,6 +116,48 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path, lines: int) -> bool:
         )
     except duckdb.Error:
         return False
+    return True
+
+
+@dataclass(frozen=True)
+class LinesRead:
+    """`_opsfin_lines` holds the file's lines; `printable`: every byte of the file is printable ASCII, a line
+    break or a tab, and `tabs`: it holds a tab."""
+
+    printable: bool
+    tabs: bool
+
+    def plain(self, delimiter: str) -> bool:
+        """Whether `fast_values.plain_line` can stand for the tests of every text's ends."""
+        return self.printable and delimiter != " " and (not self.tabs or delimiter == "\t")
+
+
+def _printable_ascii(path: Path) -> LinesRead:
+    tabs = False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            rest = chunk.translate(None, _PRINTABLE)
+            if rest.count(b"\t") != len(rest):
+                return LinesRead(False, tabs)
+            tabs = tabs or bool(rest)
+    return LinesRead(True, tabs)
+
+
+def read_while_hashing(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, int, LinesRead | None]:
+    """The file's SHA-256 and number of lines (`sources.text_file_sha256`) and which bytes it holds, in two more
+    threads (hashlib lets go of the GIL), while DuckDB reads its lines into `_opsfin_lines` (`_read_lines`; None
+    when it cannot). The hash alone would keep one core busy and the other idle."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hashing, scanning = pool.submit(text_file_sha256, path), pool.submit(_printable_ascii, path)
+        read = _read_lines(con, path)
+        sha, lines = hashing.result()
+        bytes_found = scanning.result()
+    return sha, lines, bytes_found if read else None
+
+
+def _lines_are_records(con: duckdb.DuckDBPyConnection, lines: int) -> bool:
+    """False when the file's lines are not its records (quotes, carriage returns, NUL or U+0001 characters), or
+    when DuckDB did not give exactly one row per line (`lines`, counted while hashing)."""
     found = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE contains(line, '\"') OR contains(line, chr(13)) "
         f"OR contains(line, chr(0)) OR contains(line, chr(1))) FROM {LINES}"
@@ -129,14 +173,16 @@ def stage_csv(
     decl: Table,
     mapping: Mapping,
     origin: str,
+    lines_read: LinesRead | None = None,
 ) -> StagedCsv | None:
     """Read and value-check `path` (of `lines` lines) into `_opsfin_rows`, or None when the row-by-row path
-    must read it."""
+    must read it; `lines_read`: `read_while_hashing` has read its lines already."""
     found = _header(path, delimiter, mapping.encoding)
     if found is None:
         return None
     delimiter, header, header_line = found
-    if len(header) < 2 or not _read_lines(con, path, lines):
+    read = lines_read is not None or (len(header) >= 2 and _read_lines(con, path))
+    if len(header) < 2 or not read or not _lines_are_records(con, lines):
         drop_staging(con)
         return None
     plan = plan_columns(decl, header, mapping, str(path), origin)
@@ -147,6 +193,7 @@ def stage_csv(
         except Invalid as exc:
             raise UserError(f"{origin}: key 'constants.{name}': {exc}") from None
     staged = StagedCsv(decl, str(path), header, delimiter, constants, plan.ignored)
+    staged.plain = lines_read is not None and lines_read.plain(delimiter)
     _check_values(con, staged, plan.source_index, mapping, header_line)
     _check_in_python(con, staged, plan.source_index, mapping)
     show_rows(con, staged)
@@ -171,6 +218,7 @@ def _check_values(
     """`staged.checked` from `_opsfin_lines`: the values SQL accepts, state PENDING for the rows it cannot."""
     decl = staged.table
     values, cleans, quick = [], [f"len(f) = {len(staged.header)}"], [f"len(f) = {len(staged.header)}"]
+    quick += ["_p"] if staged.plain else []  # the line's fields do not begin or end with a blank
     casts = ""  # each column's TRY_CAST, computed once for its clean test and its value
     for number, column in enumerate(decl.columns):
         name = f'"{column.name}"'
@@ -182,17 +230,19 @@ def _check_values(
             sql = column_sql(column, f"_v{index[column.name]}", mapping.null_values, f"_c{number}" if cast else None)
             values.append(f"CAST({sql.value} AS {column.type}) AS {name}")
             cleans.append(sql.clean)
-            quick.append(sql.fast)
+            quick.append(sql.on_plain_line if staged.plain else sql.fast)
         else:  # a nullable column the file does not have
             values.append(f"CAST(NULL AS {column.type}) AS {name}")
     clean = " AND ".join(f"({c})" for c in cleans)
     fast = " AND ".join(f"({c})" for c in quick)
     fields = "".join(f", f[{pos + 1}] AS _v{pos}" for pos in sorted(set(index.values())))
+    fields += ", _p" if staged.plain else ""
+    plain = f", {plain_line('line', staged.delimiter)} AS _p" if staged.plain else ""
     staged.checked = con.sql(
         f"SELECT n, CAST(CASE WHEN coalesce({fast}, FALSE) THEN {ACCEPTED} WHEN coalesce({clean}, FALSE) "
         f"THEN {ACCEPTED} ELSE {PENDING} END AS UTINYINT) AS state, "
         f"{', '.join(values)} FROM (SELECT n, f{fields}{casts} FROM (SELECT rowid + 1 AS n, "
-        f"string_split(line, {quote(staged.delimiter)}) AS f FROM {LINES} WHERE rowid >= {header_line} "
+        f"string_split(line, {quote(staged.delimiter)}) AS f{plain} FROM {LINES} WHERE rowid >= {header_line} "
         "AND line IS NOT NULL))"
     ).to_arrow_table()
 

@@ -40,10 +40,26 @@ class ColumnSql:
     clean: str
     value: str
     quick: str = ""  # a cheaper test that implies `clean` (texts: printable ASCII at both ends); "" = `clean`
+    plain: str = ""  # `clean` on a plain line (see `plain_line`: texts need no test of their ends); "" = `fast`
 
     @property
     def fast(self) -> str:
         return self.quick or self.clean
+
+    @property
+    def on_plain_line(self) -> str:
+        return self.plain or self.fast
+
+
+def plain_line(line: str, delimiter: str) -> str:
+    """SQL: no field of `line` begins or ends with a blank. On a line of printable ASCII only (the whole file
+    is: `fast_csv` checks the bytes; `delimiter` printable and not the blank, or a tab), every field's ends are
+    then printable ASCII other than the blank, as `_edges_ascii` asks."""
+    before, after = quote(" " + delimiter), quote(delimiter + " ")
+    return (
+        f"(NOT starts_with({line}, ' ') AND NOT ends_with({line}, ' ') "
+        f"AND NOT contains({line}, {before}) AND NOT contains({line}, {after}))"
+    )
 
 
 def quote(text: str) -> str:
@@ -157,4 +173,4 @@ def column_sql(column: Column, v: str, null_values: list[str], cast: str | None 
     value = f"CASE WHEN {is_null} THEN NULL ELSE {typed.value} END" if nulls and column.nullable else typed.value
     if not texts:
         return ColumnSql(clean(None), value)
-    return ColumnSql(clean(_edges_plain(v)), value, clean(_edges_ascii(v)))
+    return ColumnSql(clean(_edges_plain(v)), value, clean(_edges_ascii(v)), clean(f"({v} <> '')"))
