@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 DEFAULT_FILE = "app.db"
 
 
+# WAL with synchronous=NORMAL: a commit appends to the WAL file without waiting for the disk (fsync), which
+# happens at each checkpoint instead. The database stays consistent through a crash or a power cut, and a crash
+# of opsfin loses nothing; a power cut (or an OS crash) may undo the last transactions committed before it, each
+# whole — a comment with its audit entry, never one without the other, so the audit chain still verifies. With
+# FULL, each comment waited for one fsync (6–12 ms on the test machine) while holding the write lock that every
+# writer of every worker process queues on (docs/app-database.md, docs/web.md "Speed").
+SQLITE_SYNCHRONOUS = "NORMAL"
+
+
 def _sqlite_engine(url: URL) -> Engine:
     """SQLite shared by threads: WAL for concurrent readers, writes start with BEGIN IMMEDIATE."""
     memory = url.database in (None, "", ":memory:")
@@ -44,6 +53,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -117,6 +127,11 @@ class AppDB(PeopleMixin, CollabMixin, AuditMixin, MatchRunsMixin, PlansMixin):
     def _read(self) -> Iterator[Session]:
         with self._reader() as session:
             yield session
+
+    @contextmanager
+    def _lookup(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
 
     def close(self) -> None:
         """Close every pooled connection."""

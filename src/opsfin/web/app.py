@@ -239,12 +239,48 @@ def _add_static_files(app: FastAPI) -> None:
 
 def _add_request_checks(app: FastAPI) -> None:
     """Authentication before anything reads the request, and the security headers on every answer."""
+    app.add_middleware(RequestChecks)
 
-    @app.middleware("http")
-    async def _authenticate_first(request: Request, call_next):
-        # who is asking is settled before anything reads the request: without valid credentials a bad body
-        # or id gets 401 (pages: the login form), never a validation error that reveals the endpoint's rules
-        if not is_public(request.url.path):
+
+# the headers every answer carries unless the endpoint set its own; pages and API answers also get
+# `Cache-Control: no-store` (they hold a user's figures, and once, a new token): no browser or proxy keeps them
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("latin-1")),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+NO_STORE = ((b"cache-control", b"no-store"),)
+
+
+class RequestChecks:
+    """A plain ASGI middleware (no BaseHTTPMiddleware: that one costs a task, a stream and a copy of the
+    answer per request): the caller is identified before anything reads the request, and the security
+    headers are added to the answer's start message."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        extra = SECURITY_HEADERS if path.startswith("/static/") else SECURITY_HEADERS + NO_STORE
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if not is_public(path):
+            # who is asking is settled before anything reads the request: without valid credentials a bad
+            # body or id gets 401 (pages: the login form), never a validation error that reveals the
+            # endpoint's rules
+            request = Request(scope)
             try:
                 caller = await run_in_threadpool(identify, request)
                 if caller.user is None or getattr(caller.user, "disabled", False):
@@ -254,20 +290,10 @@ def _add_request_checks(app: FastAPI) -> None:
                         headers={"WWW-Authenticate": "Bearer"},
                     )
             except Problem as exc:
-                return await _answer_problem(request, exc)
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/static/"):
-            # pages and API answers hold a user's figures (and once, a new token): no browser or proxy keeps them
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+                response = await _answer_problem(request, exc)
+                await response(scope, receive, send_with_headers)
+                return
+        await self.app(scope, receive, send_with_headers)
 
 
 def _add_routers(app: FastAPI) -> None:
