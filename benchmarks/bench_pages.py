@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -124,6 +125,8 @@ def main() -> None:
             f"  {label:<38} {cw:8.2f}s {cc:5.2f}s {verdict(cw, COLD):4} {ww:8.2f}s {wc:5.2f}s {verdict(ww, WARM):4}{extra}"
         )
     print("  (there is no value-stream page: value streams are a command and a Workspace method only)")
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: on a shared machine compare the cpu")
+    print("   columns; the wall time measures the neighbours too, and the targets are quiet-machine wall times)")
 
 
 if __name__ == "__main__":

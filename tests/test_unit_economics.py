@@ -536,3 +536,24 @@ def test_reads_are_compiled_once_and_still_read_new_rows(hw):
         con.execute("INSERT INTO shipments VALUES ('SH3', 'SO1', 1, 10, '2024-01-20', 'HW')")
     assert hw.unit_economics().row(0, named=True)["units"] == 100.0
     assert set(compiled._SQL) == known
+
+
+def test_unit_economics_revenue_sums_lines_at_par_and_converts_the_others(hw):
+    """Revenue per customer reads the lines at rate 1 summed by the warehouse and converts the others invoice
+    by invoice. Added to January: the USD invoices I4 (30.03) and I5 (3.50) of the test above, for C2, and a
+    EUR invoice I6 for C1 with lines 12.34 and 0.01. C1: 600.00 + 12.35 = 612.35; C2: 540.00 + 30.03 + 3.50 =
+    573.53; by product (both customers): 1185.88."""
+    with hw.connect() as con:
+        con.execute(
+            "INSERT INTO ar_invoices (invoice_id, customer_id, so_id, kind, invoice_date, due_date, currency, tax_amount, total, _load_id) VALUES "
+            "('I4', 'C2', 'SO2', 'invoice', '2024-01-16', '2024-02-15', 'USD', 0, 33.37, 'HW'), "
+            "('I5', 'C2', 'SO2', 'invoice', '2024-01-25', '2024-02-24', 'USD', 0, 7.01, 'HW'), "
+            "('I6', 'C1', 'SO1', 'invoice', '2024-01-18', '2024-02-17', 'EUR', 0, 12.35, 'HW'); "
+            "INSERT INTO ar_invoice_lines VALUES ('I4', 1, 'FG-1', 1, 10, 10.00, 'HW'), "
+            "('I4', 2, 'FG-1', 1, 20, 20.00, 'HW'), ('I4', 3, 'FG-1', 1, 3.37, 3.37, 'HW'), "
+            "('I5', 1, 'FG-1', 1, 10.01, 10.01, 'HW'), ('I5', 2, 'FG-1', 1, -3, -3.00, 'HW'), "
+            "('I6', 1, 'FG-1', 1, 12.34, 12.34, 'HW'), ('I6', 2, 'FG-1', 1, 0.01, 0.01, 'HW')"
+        )
+    cust = by_id(hw.unit_economics(by="customer", start="2024-01-01", end="2024-01-31"), "customer_id")
+    assert (cust["C1"]["revenue"], cust["C2"]["revenue"]) == (M("612.35"), M("573.53"))
+    assert hw.unit_economics(start="2024-01-01", end="2024-01-31")["revenue"].to_list() == [M("1185.88")]

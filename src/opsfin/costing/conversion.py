@@ -21,7 +21,14 @@ from ..core.money_frames import split_pools
 from . import reads
 
 ZERO = Decimal("0.00")
-PARTS: dict[str, Any] = {"_pool": pl.Int64, "operation_id": pl.Utf8, "cents": pl.Int64}
+#: a split's rows: pool, operation, cents, and the operation's order and month (carried along, not joined later)
+PARTS: dict[str, Any] = {
+    "_pool": pl.Int64,
+    "operation_id": pl.Utf8,
+    "cents": pl.Int64,
+    "order_id": pl.Utf8,
+    "month": pl.Date,
+}
 
 
 def cents_of(amount: Decimal) -> int:
@@ -38,7 +45,7 @@ class Book:
 
     def __init__(self) -> None:
         self.pools: list[dict[str, Any]] = []
-        self.parts: list[pl.DataFrame] = []  # component, operation_id, cents (one row per pool and operation)
+        self.parts: list[pl.DataFrame] = []  # component, operation_id, cents, order_id, month (per pool and operation)
 
     def add(self, component: str, key: dict[str, Any], parts: pl.DataFrame, basis: list[str]) -> None:
         """Pools `key` (month, pool_type, pool_id, one per row of `parts`' `_pool` numbering) and their parts."""
@@ -59,7 +66,7 @@ class Book:
                     "basis": basis[i],
                 }
             )
-        self.parts.append(parts.select(pl.lit(component).alias("component"), "operation_id", "cents"))
+        self.parts.append(parts.select(pl.lit(component).alias("component"), *list(PARTS)[1:]))
 
 
 def _pool_frame(keys: list[tuple], amounts: list[Decimal], names: tuple[str, str]) -> pl.DataFrame:
@@ -76,8 +83,9 @@ def _pool_frame(keys: list[tuple], amounts: list[Decimal], names: tuple[str, str
 
 
 def _split(pools: pl.DataFrame, ops: pl.DataFrame, on: list[str], weight: pl.Expr) -> pl.DataFrame:
-    """Each pool's cents over its operations (those matching it `on`), by `weight`, to the cent."""
-    shares = pools.join(ops, on=on, how="inner").sort(["_pool", "operation_id"])
+    """Each pool's cents over its operations (those matching it `on`), by `weight`, to the cent. `ops` come in
+    operation_id order (`reads.operations`): the join keeps it, and a stable sort by pool keeps it in each pool."""
+    shares = pools.join(ops, on=on, how="inner", maintain_order="right").sort("_pool", maintain_order=True)
     shares = shares.with_columns(_weight=weight)
     return split_pools(shares, "_pool", "_weight", "_total").select(list(PARTS))
 
@@ -168,15 +176,15 @@ def assign_energy(kwh_rows: list[dict[str, Any]], gl: dict[tuple, Decimal], ops:
     cc_of_machine = by_machine.select("_pool", pl.col("_cc_pool"))
     parts = pl.concat(
         [
-            machine_parts.join(cc_of_machine, on="_pool").select(
-                pl.col("_cc_pool").alias("_pool"), "operation_id", "cents"
-            ),
+            machine_parts.join(cc_of_machine, on="_pool").select(pl.col("_cc_pool").alias("_pool"), *list(PARTS)[1:]),
             extra_parts.with_columns(
                 pl.col("_pool").replace_strict(list(range(len(rest))), rest, return_dtype=pl.Int64)
             ),
         ]
     )
-    parts = parts.group_by(["_pool", "operation_id"], maintain_order=True).agg(pl.col("cents").sum())
+    parts = parts.group_by(["_pool", "operation_id"], maintain_order=True).agg(
+        pl.col("cents").sum(), pl.col("order_id", "month").first()
+    )
     book.add(
         "energy",
         {
@@ -220,8 +228,8 @@ def conversion(t: Any, months: list[dt.date] | None) -> tuple[pl.DataFrame, list
     gl = {(r["cost_center_id"], r["month"], r["role"]): r["amount"] for r in reads.gl_pools(t, months)}
     assign_energy(reads.machine_kwh(t, months), gl, ops, book)
     assign_overheads(gl, ops, book)
-    parts = pl.concat(book.parts) if book.parts else pl.DataFrame(schema={"component": pl.Utf8, **PARTS})
-    parts = parts.join(ops.select("operation_id", "order_id", "month"), on="operation_id", how="left")
+    columns = {"component": pl.Utf8, **{c: dtype for c, dtype in PARTS.items() if c != "_pool"}}
+    parts = pl.concat(book.parts) if book.parts else pl.DataFrame(schema=columns)
     return parts, _ordered_pools(book.pools)
 
 

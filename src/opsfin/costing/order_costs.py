@@ -91,8 +91,11 @@ def order_costs_with_assignments(
     completed_only = start is not None or end is not None
     selected = reads.order_selection(t, start, end, completed_only)
     orders = reads.orders_frame(t, selected)
-    # months in which these orders have operations: only those pools are needed
-    months = reads.operation_months(t, selected) if completed_only else None
+    # months in which these orders have operations: only those pools are needed. Every order completed so far
+    # has operations in nearly every month: all months then cost less than finding and filtering by them (each
+    # month's pools go to that month's operations alone, so the other months change no order's cost)
+    every_completed = start is None and end in (None, dt.date.max)
+    months = reads.operation_months(t, selected) if completed_only and not every_completed else None
     parts, _ = conversion(t, months)
     return _order_frame(orders, parts, reads.material_issues(t, selected), unit_cost), parts
 

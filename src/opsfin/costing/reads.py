@@ -191,18 +191,22 @@ def machine_kwh(t: Tables, months: list[dt.date] | None) -> list[dict[str, Any]]
     site's standard energy price, in (machine, month) order."""
     r = t("machine_readings")
     r = r.filter(in_months(r.hour_start, months))
+    # the hourly readings are summed per machine and month first, then joined to their master data
+    r = r.group_by("machine_id", month=month_of(r.hour_start)).aggregate(
+        _kwh=r.kwh.fill_null(0).cast(QTY_SUM_T).sum().cast(QTY_SUM_T)
+    )
     r = reach(t, r.mutate(machine=r.machine_id), "machine_readings", {"work_center"})
     wc = t("work_centers").select(_wc="work_center_id", cost_center_id="cost_center_id", site_id="site_id")
     s = t("sites").select("site_id", "std_energy_price")
     j = r.join(wc, r.work_center == wc._wc).join(s, "site_id")
-    j = j.mutate(work_center_id=j.work_center)
-    j = j.mutate(
-        month=month_of(j.hour_start),
-        _kwh=j.kwh.fill_null(0).cast(QTY_SUM_T),
+    expr = j.select(
+        "machine_id",
+        work_center_id=j.work_center,
+        cost_center_id=j.cost_center_id,
         std_energy_price=j.std_energy_price.cast(PRICE_T),
+        month=j.month,
+        kwh=j._kwh,
     )
-    keys = ["machine_id", "work_center_id", "cost_center_id", "std_energy_price", "month"]
-    expr = j.group_by(keys).aggregate(kwh=j._kwh.sum().cast(QTY_SUM_T))
     return sorted(fetch(expr), key=lambda x: (x["machine_id"], x["month"]))
 
 
@@ -308,10 +312,33 @@ def units_shipped(t: Tables, start: dt.date | None, end: dt.date | None) -> list
     return [{**r, "units": float(r["units"]) if r["units"] is not None else None} for r in fetch(expr)]
 
 
-def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+def invoice_lines(
+    t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None, converted_only: bool = False
+) -> pl.DataFrame:
     """AR invoice lines dated in [start, end] with the invoice's rate to the base currency (the latest
     fx_rates row on or before the invoice date; 1 for the base currency; None when there is none), the
-    product's family and the sales order's site (the least site_id of its lines), in (invoice, line) order."""
+    product's family and the sales order's site (the least site_id of its lines), in (invoice, line) order.
+    `converted_only`: only the lines whose rate is not 1 (or is missing)."""
+    expr = _invoice_lines(t, base_currency, start, end)
+    if converted_only:
+        expr = expr.filter(expr.rate.isnull() | (expr.rate != 1))
+    return frame(expr, INVOICE_LINE_COLUMNS).sort(["invoice_id", "line"])
+
+
+def revenue_at_par(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:
+    """Σ amount of the AR invoice lines dated in [start, end] whose rate to the base currency is 1 (nothing
+    to convert) per (product_id, family, site_id, customer_id), an exact sum: the bulk of the revenue read
+    without a row per line. The other lines come from `invoice_lines(..., converted_only=True)`."""
+    lines = _invoice_lines(t, base_currency, start, end)
+    lines = lines.filter(lines.rate == 1)
+    expr = lines.group_by(["product_id", "family", "site_id", "customer_id"]).aggregate(
+        amount=lines.amount.sum().fill_null(0).cast(MONEY_SUM_T)
+    )
+    return fetch(expr)
+
+
+def _invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.date | None) -> ir.Table:
+    """The expression of `invoice_lines` (every line, unordered)."""
     inv = t("ar_invoices").select("invoice_id", "customer_id", "so_id", "invoice_date", "currency")
     inv = inv.filter(in_range(inv.invoice_date, start, end))
     inv = fx_to_base(t, inv, "currency", "invoice_date", base_currency)
@@ -322,7 +349,7 @@ def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.
     j = inv.join(lines, inv.invoice_id == lines._iid)
     j = reach(t, j.mutate(product=j.product_id), "ar_invoice_lines", {"family"}, keep_rows=True)
     j = j.left_join(sites, j.so_id == sites._so)
-    expr = j.select(
+    return j.select(
         "invoice_id",
         "customer_id",
         "currency",
@@ -334,7 +361,6 @@ def invoice_lines(t: Tables, base_currency: str, start: dt.date | None, end: dt.
         site_id="site_id",
         amount="amount",
     )
-    return frame(expr, INVOICE_LINE_COLUMNS).sort(["invoice_id", "line"])
 
 
 def cost_center_expenses(t: Tables, kind: str, start: dt.date | None, end: dt.date | None) -> list[dict[str, Any]]:

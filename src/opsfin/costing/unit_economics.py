@@ -58,7 +58,11 @@ def revenue_lines(
 def revenue_frame(t: Any, base_currency: str, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """`revenue_lines` as a Polars frame, the revenue in whole cents (`revenue_cents`, Int64). Lines of an
     invoice in the base currency (rate 1) keep their amount; the others (a few) are converted invoice by invoice."""
-    lines = reads.invoice_lines(costing_tables(t, base_currency), base_currency, start, end)
+    return _in_base_cents(reads.invoice_lines(costing_tables(t, base_currency), base_currency, start, end))
+
+
+def _in_base_cents(lines: pl.DataFrame) -> pl.DataFrame:
+    """Invoice lines (`reads.invoice_lines`) with `revenue_cents`; a clear error for a line without a rate."""
     missing = lines.filter(pl.col("rate").is_null())
     if missing.height:
         first = missing.row(0, named=True)
@@ -197,9 +201,12 @@ def _sales_by_cell(t: Any, base_currency: str, start: dt.date | None, end: dt.da
 
     for r in reads.units_shipped(t, start, end):
         cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["units"] += r["units"] or 0.0
-    revenue = revenue_frame(t, base_currency, start, end).group_by(CELL, maintain_order=True)
-    for product, family, site, customer, c in revenue.agg(pl.col("revenue_cents").sum()).iter_rows():
+    # revenue: the lines at rate 1 summed by the warehouse, the others converted invoice by invoice
+    converted = _in_base_cents(reads.invoice_lines(t, base_currency, start, end, converted_only=True))
+    for product, family, site, customer, c in converted.group_by(CELL).agg(pl.col("revenue_cents").sum()).iter_rows():
         cell(product, family, site, customer)["revenue"] += Decimal(c).scaleb(-2)
+    for r in reads.revenue_at_par(t, base_currency, start, end):
+        cell(r["product_id"], r["family"], r["site_id"], r["customer_id"])["revenue"] += r["amount"]
     return sales
 
 
