@@ -198,3 +198,29 @@ def test_autoces_is_a_member_fitted_on_the_full_history_only():
     assert set(fit.final) == {"AutoETS", "DynamicOptimizedTheta", "DynamicTheta", "AutoCES"}
     assert set(fit.validation) == {"AutoETS", "DynamicOptimizedTheta", "DynamicTheta"}
     assert fit.holdout.tolist() == y[-6:].tolist()  # validated all the same: the intervals are calibrated on it
+
+
+def test_the_interval_is_the_median_distance_of_the_members_that_have_one():
+    from opsfin.forecast.auto import combine
+
+    nan = np.array([np.nan])
+    bands = {name: (np.array([mean]), np.array([mean - gap]), np.array([mean + gap]))
+             for name, mean, gap in (("a", 1.0, 1.0), ("b", 4.0, 2.0), ("c", 6.0, 4.0))}  # fmt: skip
+    bands["d"] = (np.array([100.0]), nan, nan)
+    mean, lo, hi = combine(bands)
+    # means 1, 4, 6, 100 → (4 + 6) / 2 = 5; distances of a, b, c only: 1, 2, 4 → 2
+    assert (mean[0], lo[0], hi[0]) == (5.0, 3.0, 7.0)
+    alone_mean, alone_lo, alone_hi = combine({"d": bands["d"]})
+    assert alone_mean[0] == 100.0 and np.isnan(alone_lo[0]) and np.isnan(alone_hi[0])
+
+
+def test_autoces_gives_auto_its_forecast_but_no_interval():
+    from opsfin.forecast.auto import fit_members, plan_series
+
+    y = np.array(SEASON * 4) + np.random.default_rng(5).normal(0, 0.2, 48)
+    fit = fit_members(y, 6, 80, plan_series(y, 6, 12, ("auto",)))
+    mean, lo, hi = fit.final["AutoCES"]
+    assert np.isfinite(mean).all() and np.isnan(lo).all() and np.isnan(hi).all()
+    assert all(np.isfinite(fit.final[name][1]).all() for name in ("AutoETS", "DynamicTheta"))
+    named = fit_members(y, 6, 80, plan_series(y, 6, 12, ("AutoCES",)))
+    assert np.isfinite(named.final["AutoCES"][1]).all()  # named on its own, it keeps its interval

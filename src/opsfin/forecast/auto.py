@@ -20,6 +20,7 @@ import numpy as np
 from .models import (
     AUTO_INTERMITTENT_MEMBERS,
     AUTO_MEMBERS,
+    NO_INTERVAL,
     NOT_VALIDATED,
     SEASONAL_MODELS,
     SEASONALLY_ADJUSTED_MEMBERS,
@@ -86,7 +87,7 @@ def fit_members(y: np.ndarray, horizon: int, level: int, plan: SeriesPlan) -> Se
     fit = SeriesFit(plan, {})
     for name in plan.members:
         model = _member_model(name, plan)
-        band = _forecast(model, y, horizon, level)
+        band = _forecast(model, y, horizon, None if plan.is_auto and name in NO_INTERVAL else level)
         if band is None:
             fit.failed.append(name)
             continue
@@ -125,13 +126,16 @@ def _validation_model(name: str, fitted: Any, plan: SeriesPlan) -> Any:
     return AutoETS(season_length=plan.season, model=error + trend[0] + seasonal, damped=trend.endswith("d"))
 
 
-def _forecast(model: Any, y: np.ndarray, horizon: int, level: int) -> Band | None:
+def _forecast(model: Any, y: np.ndarray, horizon: int, level: int | None) -> Band | None:
     """The model's mean and interval over `horizon` steps after `y` (the model keeps its fit); None if
-    the model fails on this series."""
+    the model fails on this series. `level` None: the mean only, no interval (NaN bounds)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(y=y)
+            if level is None:
+                mean = np.asarray(model.predict(h=horizon)["mean"], dtype=float)
+                return (mean, np.full(horizon, np.nan), np.full(horizon, np.nan)) if np.all(np.isfinite(mean)) else None
             try:
                 out = model.predict(h=horizon, level=[level])
             except Exception as error:
@@ -165,12 +169,15 @@ def _last_value(y: np.ndarray, horizon: int) -> Band:
 
 def combine(bands: dict[str, Band]) -> Band:
     """The members' median forecast (the mean of two), and the interval as the forecast plus the
-    median distance of each member's bound from its own forecast."""
+    median distance of each member's bound from its own forecast, over the members that have an
+    interval (models.NO_INTERVAL: none under `auto`); NaN bounds when none has."""
     means = np.vstack([band[0] for band in bands.values()])
     below = np.vstack([band[0] - band[1] for band in bands.values()])
     above = np.vstack([band[2] - band[0] for band in bands.values()])
     mean = np.median(means, axis=0)
-    return mean, mean - np.median(below, axis=0), mean + np.median(above, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": no member has an interval
+        return mean, mean - np.nanmedian(below, axis=0), mean + np.nanmedian(above, axis=0)
 
 
 def choose(fit: SeriesFit) -> tuple[tuple[str, ...], str]:
