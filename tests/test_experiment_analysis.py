@@ -109,3 +109,10 @@ def test_a_bad_entry_is_a_user_error_naming_the_experiment(extra, message):
     with pytest.raises(UserError, match=message) as caught:
         parse_experiments({"experiments": [entry]}, "model/experiments.yaml", catalog=KPI_BY_ID)
     assert "smed" in str(caught.value) and "experiments.yaml" in str(caught.value)
+
+
+def test_an_experiment_named_twice_is_a_user_error_naming_it():
+    entry = {"name": "smed", "unit": "work_center", "treated": ["WC1"], "start": "2024-07", "match": 1}
+    entry["metrics"] = ["energy_per_unit"]
+    with pytest.raises(UserError, match=r"experiment 'smed' is named twice; names are unique"):
+        parse_experiments({"experiments": [entry, {**entry, "treated": ["WC2"]}]}, catalog=KPI_BY_ID)

@@ -86,3 +86,40 @@ def test_master_tables_are_the_web_names_and_the_scenario_scopes():
     assert MEMBERS["families"] == ("products", "family")
     assert MEMBERS["currencies"] == ("suppliers", "currency")
     assert set(MEMBERS) == {"products", "families", "sites", "suppliers", "customers", "work_centers", "currencies"}
+
+
+def test_a_model_files_header_is_its_leading_comments_and_blank_lines():
+    from opsfin.web.scenario_file import file_header
+
+    text = "# the guardrails\n\n# of the demo\nguardrails:\n# not this one\n- kpi: oee\n"
+    assert file_header(text) == "# the guardrails\n\n# of the demo\n"
+    assert file_header("# only comments\n\n") == "# only comments\n\n"
+    assert file_header("scenarios: []\n") == ""
+    assert file_header("") == ""
+
+
+def test_a_model_files_read_text_is_empty_without_the_file(tmp_path):
+    from types import SimpleNamespace
+
+    from opsfin.web.scenario_file import read_text
+
+    ws = SimpleNamespace(model_dir=tmp_path)
+    assert read_text(ws, "investments.yaml") == ""
+    (tmp_path / "investments.yaml").write_text("investments: []\n", encoding="utf-8")
+    assert read_text(ws, "investments.yaml") == "investments: []\n"
+
+
+def test_the_audit_record_of_an_entry_is_parsed_when_it_parses_alone():
+    import datetime as dt
+
+    from opsfin.invest.config import Case
+    from opsfin.web.scenario_file import audit_dump
+
+    assert audit_dump(None) is None
+    assert audit_dump({"name": "s1", "base": "B1"}) == {"name": "s1", "base": "B1", "shocks": []}
+    broken = {"name": "c1", "life_years": "many", "cash_flows": [{"date": dt.date(2026, 1, 31), "amount": 5}]}
+    assert audit_dump(broken, Case) == {
+        "name": "c1",
+        "life_years": "many",
+        "cash_flows": [{"date": "2026-01-31", "amount": 5}],
+    }

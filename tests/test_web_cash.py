@@ -194,6 +194,20 @@ def test_the_levers_form_round_trip(env):
     assert 'name="dso" value="abc"' in bad and 'id="cash-balance"' in bad  # the rest of the page still shows
 
 
+def hidden_fields(text: str, form_id: str) -> dict[str, str]:
+    start = text.index(f'id="{form_id}"')
+    form = text[start : text.index("</form>", start)]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+
+
+def test_each_form_keeps_the_view_and_the_other_inputs_but_its_own(env):
+    text = page(env, f"/cash?as_of={AS_OF}&weeks=3&dso=-7&dio=&site=P1&period=2024-04")
+    view = {"site": "P1", "period": "2024-04"}
+    assert hidden_fields(text, "levers-form") == {"as_of": AS_OF, "weeks": "3"} | view
+    levers = {"dso": "-7", "dio": "", "dpo": "+10", "rate": "6%"}  # dpo and rate: the CLI's defaults
+    assert hidden_fields(text, "schedule-form") == {"as_of": AS_OF, "weeks": "3"} | levers | view | {"schedule": "1"}
+
+
 def test_a_bad_date_or_amount_is_a_clear_400(env):
     for query, words in (
         ("as_of=2024-02-30", "as_of: &#39;2024-02-30&#39; is not a date; use YYYY-MM-DD"),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from .root import app
+
+# the scenario a verb runs (`scenario run`, `scenario simulate`)
+ScenarioArg = Annotated[str, typer.Argument(help="the scenario's name in model/scenarios.yaml")]
 
 scenario_app = typer.Typer(
     help="Scenarios: shocks run through the plan engine against their base, and Monte Carlo ranges.",

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from .. import workspace
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import err_console, note, print_json, print_model_entries, print_rows, step, warn
-from .scenario_app import scenario_app
+from .scenario_app import ScenarioArg, scenario_app
 
 SUMMARY_LINES = ("revenue", "gross_margin", "operating_income")
 TOP_LOST = 10
@@ -21,7 +19,7 @@ TOP_LOST = 10
 
 @scenario_app.command("run")
 def scenario_run_cmd(
-    name: Annotated[str, typer.Argument(help="the scenario's name in model/scenarios.yaml")],
+    name: ScenarioArg,
     fmt: FormatOpt = OutputFormat.table,
     ws_path: WorkspaceOpt = None,
 ) -> None:

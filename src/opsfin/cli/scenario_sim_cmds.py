@@ -11,12 +11,12 @@ import typer
 from .. import workspace
 from .options import FormatOpt, OutputFormat, WorkspaceOpt
 from .output import note, print_json, print_rows, step
-from .scenario_app import scenario_app
+from .scenario_app import ScenarioArg, scenario_app
 
 
 @scenario_app.command("simulate")
 def scenario_simulate_cmd(
-    name: Annotated[str, typer.Argument(help="the scenario's name in model/scenarios.yaml")],
+    name: ScenarioArg,
     draws: Annotated[int, typer.Option("--draws", help="how many draws (10,000 take a few seconds)")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="the random seed: the same seed gives the same result")] = 0,
     fmt: FormatOpt = OutputFormat.table,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ..model_schema import Count, DecimalNumber, Entry, KpiId, Text, validate
+from ..model_schema import Count, DecimalNumber, Entry, KpiId, Text, unique_names, validate
 from ..scenarios.config import Month
 
 FILE = "experiments.yaml"
@@ -78,11 +78,7 @@ class ExperimentFile(Entry):
 
     @model_validator(mode="after")
     def _unique(self) -> ExperimentFile:
-        seen: set[str] = set()
-        for e in self.experiments:
-            if e.name in seen:
-                raise ValueError(f"experiment {e.name!r} is named twice; names are unique")
-            seen.add(e.name)
+        unique_names(self.experiments, "experiment")
         return self
 
     def get(self, name: str) -> Experiment | None:

@@ -10,7 +10,6 @@ filter applies to the whole company and only unscoped controllers change it."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -18,6 +17,7 @@ import yaml
 
 from ..alerts.guardrails import FILE, parse_guardrails
 from ..yamlfile import parse_yaml
+from . import scenario_file
 from .authz import authorize
 from .problems import Problem
 
@@ -27,22 +27,10 @@ _lock = threading.Lock()
 
 
 def _read(ws) -> tuple[str, list[dict[str, Any]]]:
-    path = ws.model_dir / FILE
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = scenario_file.read_text(ws, FILE)
     data = parse_yaml(text, LABEL) or {}
     entries = (data.get("guardrails") or []) if isinstance(data, dict) else []
-    header = "".join(line for line in text.splitlines(keepends=True)[: _header_length(text)])
-    return header, [dict(e) for e in entries if isinstance(e, dict)]
-
-
-def _header_length(text: str) -> int:
-    n = 0
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            n += 1
-        else:
-            break
-    return n
+    return scenario_file.file_header(text), [dict(e) for e in entries if isinstance(e, dict)]
 
 
 def entry_sites(entry: dict[str, Any]) -> list[str] | None:
@@ -76,11 +64,8 @@ def list_guardrails(ws, grant, kpi: str | None = None, catalog=None) -> list[dic
 def _write(ws, header: str, entries: list[dict[str, Any]], catalog) -> None:
     body = yaml.safe_dump({"guardrails": entries}, sort_keys=False, allow_unicode=True, width=110)
     text = header + body
-    path = ws.model_dir / FILE
     parse_guardrails(text, LABEL, catalog)  # a UserError (→ 400) names the entry and what is wrong
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    scenario_file.write_atomically(ws.model_dir / FILE, text)
 
 
 def change_guardrail(ws, db, user, catalog, index: int, changes: dict[str, Any]) -> dict[str, Any]:

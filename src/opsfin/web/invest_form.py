@@ -13,7 +13,6 @@ cases and the comments (the scenario editor's text edit, web/scenario_file.py), 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -194,13 +193,6 @@ def _written(entry: dict[str, Any], case: Case) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the edit
-def _reparsed(text: str) -> dict[str, Any] | None:
-    try:
-        return parse_investments(parse_yaml(text, LABEL) or {}, LABEL).model_dump()
-    except Exception:  # noqa: BLE001 - any failure means: do not trust the edit
-        return None
-
-
 def save_case(
     ws: Any, db: Any, user: Any, original: str | None, posted: dict[str, Any] | None, check: Callable[..., None]
 ) -> tuple[str, Case | None]:
@@ -208,9 +200,8 @@ def save_case(
     whole new file is parsed first (a UserError names the case and field), `check(case, number)` runs the
     workspace's checks on the case saved, then the file is written atomically and the change audited.
     Returns the audit action and the case as parsed (None when removed)."""
-    path = ws.model_dir / FILE
     with _lock:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = scenario_file.read_text(ws, FILE)
         data = parse_yaml(text, LABEL) or {}
         entries = scenario_file.raw_entries(text, KEY, LABEL)
         names = [str(e.get("name")) for e in entries]
@@ -228,21 +219,13 @@ def save_case(
             check(case, number + 1)
             entry = _written(entry, case)
         new_text = scenario_file.edited_text(text, entries, index, entry, KEY, case_text)
-        if _reparsed(new_text) != parsed.model_dump():
+        if scenario_file.reparsed(new_text, parse_investments, LABEL) != parsed.model_dump():
             raise Problem(409, f"{LABEL} cannot be rewritten without changing another entry; edit the file itself")
-        scenario_file.write_atomically(path, new_text)
+        scenario_file.write_atomically(ws.model_dir / FILE, new_text)
     action = "investment.add" if before is None else "investment.remove" if case is None else "investment.change"
     after = case.model_dump(mode="json", exclude_none=True) if case is not None else None
     name = case.name if case is not None else str(original)
-    db.record_event(user.name, action, "investment", name, {"before": _dump(before), "after": after})
+    db.record_event(
+        user.name, action, "investment", name, {"before": scenario_file.audit_dump(before, Case), "after": after}
+    )
     return action, case
-
-
-def _dump(entry: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A case as written, for the audit entry (as parsed when it parses alone)."""
-    if entry is None:
-        return None
-    try:
-        return Case.model_validate(entry).model_dump(mode="json", exclude_none=True)
-    except ValueError:
-        return json.loads(json.dumps(entry, default=str))

@@ -25,7 +25,7 @@ from . import scenario_page as sp
 from .auth import identify
 from .pages import page_grant, render, state, view_for
 from .pages_data import attempt
-from .pages_scenarios import base_choices, check_editor, may_edit
+from .pages_scenarios import base_choices, editor_refusal, may_edit
 from .problems import Problem
 
 router = APIRouter(include_in_schema=False)
@@ -96,8 +96,7 @@ def invest_view(
 def _entries(ws: Any) -> dict[str, dict[str, Any]]:
     from . import scenario_file
 
-    path = ws.model_dir / form_io.FILE
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = scenario_file.read_text(ws, form_io.FILE)
     return {str(e.get("name")): e for e in scenario_file.raw_entries(text, form_io.KEY, form_io.LABEL)}
 
 
@@ -187,13 +186,9 @@ def _pairs(firsts: list[str] | None, amounts: list[str] | None, first: str) -> l
 def _write(request: Request, csrf_token: str, original: str | None, posted: dict[str, Any] | None) -> Response:
     """Save (`posted`) or remove (None) a case; a refusal is the page with the message and the form."""
     shown = form_io.shown(posted) if posted is not None else None
-    caller = identify(request)
-    try:
-        check_editor(request, caller, csrf_token, "investment cases", WHO_EDITS)
-    except Problem as exc:
-        if exc.status == 401:
-            raise
-        return invest_view(request, edit=original, status=exc.status, error=exc.detail, posted=shown)
+    caller, refused = editor_refusal(request, csrf_token, "investment cases", WHO_EDITS)
+    if refused is not None:
+        return invest_view(request, edit=original, status=refused.status, error=refused.detail, posted=shown)
     st = state(request)
     try:
         action, case = form_io.save_case(st.ws, st.app_db(), caller.user, original, posted, _checker(request))

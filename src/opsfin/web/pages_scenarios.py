@@ -39,14 +39,22 @@ def may_edit(user: Any) -> bool:
     return can(user, EDIT_PERMISSION) and getattr(user, "sites", None) is None
 
 
-def check_editor(request: Request, caller: Any, csrf_token: str, what: str, who_edits: str) -> None:
-    """Refuse a save of a model file (Problem): 401 without a user, 403 if `may_edit` says no (naming
-    `what` and `who_edits`), then the CSRF check."""
-    authorize(caller.user, "read")
-    if not may_edit(caller.user):
-        role = getattr(caller.user, "role", "")
-        raise Problem(403, f"{role} {caller.user.name} may not edit {what}: {who_edits}")
-    check_csrf(request, caller, csrf_token)
+def editor_refusal(request: Request, csrf_token: str, what: str, who_edits: str) -> tuple[Any, Problem | None]:
+    """The caller, and why its save of a model file is refused (None: it may save), for the page to show
+    with the posted form: 403 if `may_edit` says no (naming `what` and `who_edits`), then the CSRF check.
+    Without a user the 401 is raised (the login redirect, not the form)."""
+    caller = identify(request)
+    try:
+        authorize(caller.user, "read")
+        if not may_edit(caller.user):
+            role = getattr(caller.user, "role", "")
+            raise Problem(403, f"{role} {caller.user.name} may not edit {what}: {who_edits}")
+        check_csrf(request, caller, csrf_token)
+    except Problem as exc:
+        if exc.status == 401:
+            raise
+        return caller, exc
+    return caller, None
 
 
 def _scenarios(request: Request) -> tuple[Any, str | None]:
@@ -200,13 +208,9 @@ def scenario_save(
     posted: dict[str, Any] = {"original": original, "name": name, "base": base, "description": description}
     posted["rows"] = rows + [sp.blank_row() for _ in range(sp.BLANK_ROWS)]
     shown = original or None
-    caller = identify(request)
-    try:
-        check_editor(request, caller, csrf_token, "scenarios", WHO_EDITS)
-    except Problem as exc:
-        if exc.status == 401:
-            raise
-        return scenarios_view(request, shown, None, None, status=exc.status, error=exc.detail, posted=posted)
+    caller, refused = editor_refusal(request, csrf_token, "scenarios", WHO_EDITS)
+    if refused is not None:
+        return scenarios_view(request, shown, None, None, status=refused.status, error=refused.detail, posted=posted)
     st = state(request)
     bases = base_choices(request)
 

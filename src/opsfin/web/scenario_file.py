@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from ..model_schema import parse_yaml
 from ..scenarios.config import FILE, Scenario, parse_scenarios
-from .guardrails import _header_length
 from .problems import Problem
 
 LABEL = f"model/{FILE}"  # how messages name the file: the server's own paths stay out of responses
@@ -31,8 +31,9 @@ PLAIN = re.compile(r"[A-Za-z0-9_.+-]+")
 _lock = threading.Lock()
 
 
-def read_text(ws) -> str:
-    path = ws.model_dir / FILE
+def read_text(ws: Any, file: str = FILE) -> str:
+    """The text of model/<file> ("" when there is none)."""
+    path = ws.model_dir / file
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
@@ -120,9 +121,11 @@ def entry_spans(text: str, key: str = "scenarios") -> list[tuple[int, int, int]]
     return spans
 
 
-def _header(text: str) -> str:
-    """The file's leading comment block, as the guardrail editor keeps it."""
-    return "".join(text.splitlines(keepends=True)[: _header_length(text)])
+def file_header(text: str) -> str:
+    """The file's leading block of comments and blank lines, kept when the file is written again."""
+    lines = text.splitlines(keepends=True)
+    n = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), len(lines))
+    return "".join(lines[:n])
 
 
 def edited_text(
@@ -177,8 +180,8 @@ def whole_text(
     """The `key` list written again whole, after the file's leading comment block (other top-level keys
     are not kept: callers check the re-parsed file)."""
     if not entries:
-        return _header(text) + f"{key}: []\n"
-    return _header(text) + f"{key}:\n" + "".join(render(e, 2) for e in entries)
+        return file_header(text) + f"{key}: []\n"
+    return file_header(text) + f"{key}:\n" + "".join(render(e, 2) for e in entries)
 
 
 # ---------------------------------------------------------------- the edit
@@ -201,13 +204,13 @@ def save_scenario(ws, db, user, original: str | None, entry: dict[str, Any], che
         scenario = parsed.scenarios[index if index is not None else len(entries)]
         check(scenario)
         new_text = edited_text(text, entries, index, entry)
-        if _reparsed(new_text) != parsed.model_dump():  # the text edit lost its way: write the list again
+        if reparsed(new_text) != parsed.model_dump():  # the text edit lost its way: write the list again
             new_text = whole_text(text, wanted)
-        if _reparsed(new_text) != parsed.model_dump():
+        if reparsed(new_text) != parsed.model_dump():
             raise Problem(409, f"{LABEL} cannot be rewritten without changing another entry; edit the file itself")
         write_atomically(ws.model_dir / FILE, new_text)
     after = scenario.model_dump(mode="json", exclude_none=True)
-    old = _dump(before)
+    old = audit_dump(before)
     db.record_event(
         user.name,
         "scenario.add" if before is None else "scenario.change",
@@ -225,17 +228,20 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _reparsed(text: str) -> dict[str, Any] | None:
+def reparsed(text: str, parse: Callable[[Any, str], BaseModel] = parse_scenarios, label: str = LABEL) -> Any:
+    """The edited file `text` as `parse` reads it (`model_dump()`), to compare with what the edit meant;
+    None when it does not parse."""
     try:
-        return parse_scenarios(parse_yaml(text, LABEL) or {}, LABEL).model_dump()
+        return parse(parse_yaml(text, label) or {}, label).model_dump()
     except Exception:  # noqa: BLE001 - any failure means: do not trust the edit
         return None
 
 
-def _dump(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+def audit_dump(entry: dict[str, Any] | None, model: type[BaseModel] = Scenario) -> dict[str, Any] | None:
+    """An entry as written, for the audit entry: as `model` parses it when it parses alone, else as JSON."""
     if entry is None:
         return None
     try:
-        return Scenario.model_validate(entry).model_dump(mode="json", exclude_none=True)
+        return model.model_validate(entry).model_dump(mode="json", exclude_none=True)
     except ValueError:
         return json.loads(json.dumps(entry, default=str))
