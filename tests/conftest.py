@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 import opsfin
@@ -29,12 +32,34 @@ def cheap_password_hashes(monkeypatch):
 
 
 # ---------------------------------------------------------------- demo fixtures (begin)
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder `name` that `build(folder)` fills, built once per test run and shared by every pytest-xdist
+    worker: the first worker to ask builds it under a file lock, the others wait for it."""
+    import fcntl
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):
-    """The tiny demo company, seed 7, built once per test session."""
+    """The tiny demo company, seed 7, built once per test run (`built_once`) and copied into each worker's
+    own temporary folder (tens of ms), so no two workers ever open the same warehouse."""
     from opsfin.demo import generate
 
-    return generate(tmp_path_factory.mktemp("tiny") / "ws", scale="tiny", seed=7).workspace
+    built = built_once(tmp_path_factory, "tiny-7", lambda folder: generate(folder / "ws", scale="tiny", seed=7))
+    return opsfin.open(shutil.copytree(built / "ws", tmp_path_factory.mktemp("tiny") / "ws"))
 
 
 @pytest.fixture(scope="session")
@@ -42,25 +67,14 @@ def demo_company(tmp_path_factory):
     """The demo-scale company, seed 42, built once per test run and shared by every pytest-xdist worker (the
     first worker to ask builds it under a file lock; the others wait and open it). Read it, never change it:
     copy its folder when a test must write. `OPSFIN_DEMO_SCALE=PATH` uses a demo already built there."""
-    import fcntl
     import os
 
     if os.environ.get("OPSFIN_DEMO_SCALE"):
         return opsfin.open(os.environ["OPSFIN_DEMO_SCALE"])
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder, done = root / "demo-scale-42", root / "demo-scale-42.done"
-    with open(root / "demo-scale-42.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not done.exists():
-                from opsfin.demo import generate
+    from opsfin.demo import generate
 
-                generate(folder / "ws", scale="demo", seed=42)
-                done.touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return opsfin.open(folder / "ws")
+    built = built_once(tmp_path_factory, "demo-scale-42", lambda folder: generate(folder / "ws", scale="demo", seed=42))
+    return opsfin.open(built / "ws")
 
 
 # ---------------------------------------------------------------- demo fixtures (end)

@@ -1,4 +1,7 @@
-"""The `opsfin alerts` and `opsfin eval detection` contracts, run as real subprocesses on the tiny demo.
+"""The `opsfin alerts` and `opsfin eval detection` contracts on the tiny demo: `python -m opsfin` as real
+subprocesses where a process of its own is the point (the first alerts, and the same ids from a second,
+separate process), the other commands by the console entry point in the test process
+(`cli_support.run_in_process`: the same exit code, stdout and stderr, without an interpreter starting).
 
 The tiny company has only four months, too short for the default anomaly baselines, so a copy of it
 gets guardrails that must breach and a detection file with short windows. Detection *quality* is
@@ -13,6 +16,8 @@ import subprocess
 import sys
 
 import pytest
+
+from cli_support import run_in_process
 
 KEYS = [
     "id",
@@ -42,13 +47,13 @@ scan:
 """
 
 
-def opsfin(path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-m", "opsfin", *args, "-w", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def opsfin(path, *args: str, ok: bool = True, own_process: bool = False) -> subprocess.CompletedProcess:
+    """`opsfin ARGS -w PATH`: in the test process, or as `python -m opsfin` when `own_process`."""
+    if own_process:
+        command = [sys.executable, "-m", "opsfin", *args, "-w", str(path)]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    else:
+        proc = run_in_process(*args, "-w", str(path))
     if ok:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -66,7 +71,7 @@ def tiny_alerts(tiny_demo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def alerts_json(tiny_alerts):
-    return json.loads(opsfin(tiny_alerts, "alerts", "--format", "json").stdout)
+    return json.loads(opsfin(tiny_alerts, "alerts", "--format", "json", own_process=True).stdout)
 
 
 def test_alerts_json_contract(alerts_json):
@@ -95,7 +100,7 @@ def test_alerts_json_contract(alerts_json):
 
 
 def test_alert_ids_are_stable_across_runs(tiny_alerts, alerts_json):
-    again = json.loads(opsfin(tiny_alerts, "alerts", "--format", "json").stdout)
+    again = json.loads(opsfin(tiny_alerts, "alerts", "--format", "json", own_process=True).stdout)
     assert again and [a["id"] for a in again] == [a["id"] for a in alerts_json]
 
 
@@ -151,12 +156,7 @@ def test_eval_detection_output_contract(tiny_demo):
         assert 0 <= k["caught"] <= k["anomalies"] and len(k["missed"]) == k["anomalies"] - k["caught"]
     table = opsfin(tiny_demo.path, "eval", "detection").stdout
     assert "recall" in table and "precision" in table and "overall" in table
-    helped = subprocess.run(
-        [sys.executable, "-m", "opsfin", "eval", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    helped = run_in_process("eval", "--help")
     assert helped.returncode == 0 and "detection" in helped.stdout
 
 

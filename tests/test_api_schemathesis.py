@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from argon2 import PasswordHasher
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
@@ -47,7 +48,10 @@ def served(tiny_demo, tmp_path_factory):
     """(the app, name -> token, the served base URL) on a private copy of the tiny demo."""
     folder = tmp_path_factory.mktemp("schemathesis")
     ws = copy_workspace(tiny_demo, folder / "ws")
-    db, tokens = add_people(f"sqlite:///{folder}/app.db", login_attempts_per_minute=1000)
+    with pytest.MonkeyPatch.context() as patch:  # the API takes tokens, not passwords: hash them cheaply
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        patch.setattr("opsfin.appdb.people.hash_password", cheap.hash)
+        db, tokens = add_people(f"sqlite:///{folder}/app.db", login_attempts_per_minute=1000)
     app = create_app(ws.path, app_db_url=f"sqlite:///{folder}/app.db")
     with serve_in_thread(app) as base:
         yield app, tokens, base
@@ -85,18 +89,21 @@ FUZZ = settings(
 )
 
 
-@schema.parametrize()
-@FUZZ
-def test_api_as_admin(case, served):
-    _, tokens, _ = served
-    case.call_and_validate(headers=bearer(tokens["ada"]), timeout=REQUEST_TIMEOUT)
-
-
+# The plant manager goes first: the admin's guardrail writes change model/guardrails.yaml, which empties the
+# app's result cache, so run second the plant manager would compute again the alerts, bottlenecks and unit
+# economics the admin's first operations had computed; run first, the admin's first operations reuse them.
 @scoped_schema.parametrize()
 @FUZZ
 def test_api_as_site_scoped_plant_manager(case, served):
     _, tokens, _ = served
     case.call_and_validate(headers=bearer(tokens["pia"]), timeout=REQUEST_TIMEOUT)
+
+
+@schema.parametrize()
+@FUZZ
+def test_api_as_admin(case, served):
+    _, tokens, _ = served
+    case.call_and_validate(headers=bearer(tokens["ada"]), timeout=REQUEST_TIMEOUT)
 
 
 @pytest.mark.parametrize(
