@@ -42,8 +42,11 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_variance_webb.py",
             "tests/test_abc.py",
             "tests/test_allocations.py",
+            "tests/test_costing_mutants.py",
             "tests/test_unit_economics.py",
             "tests/test_value_stream.py",
+            "tests/test_variance_by_site.py",
+            "tests/test_variance_row_money.py",
         ],
     ),
     "matching": (
@@ -56,6 +59,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_matching_decisions.py",
             "tests/test_matching_controller_cases.py",
             "tests/test_matching_real_files.py",
+            "tests/test_demo_matching_data.py",  # the scores per kind of bank line (score_bank_kinds)
         ],
     ),
     "alerts": (
@@ -85,6 +89,18 @@ WARM_IMPORTS = (
     "opsfin.runs.tables",
     "opsfin.workspace",
 )
+#: the tiny demo company (seed 7), generated once per package before the run and copied for each mutant's
+#: run, instead of generated again in every forked child (about 2 CPU seconds per mutant). The fork server
+#: must not generate it itself: that starts DuckDB's threads. Added to the copy's tests/conftest.py.
+TINY_DEMO_FIXTURE = """
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    import shutil
+
+    folder = tmp_path_factory.mktemp("tiny") / "ws"
+    shutil.copytree({path!r}, folder)
+    return opsfin.open(folder)
+"""
 PARTS = ("subset_sum", "matching_scores")  # inside a package measured whole: not in the default run
 TARGETS = {"core": 0.85, "costing": 0.85}
 DEFAULT_TARGET = 0.75
@@ -92,6 +108,15 @@ DEFAULT_TARGET = 0.75
 
 def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def _tiny_demo(work: Path) -> Path:
+    """The tiny demo company generated afresh under the package's copy, by the repository's own code."""
+    folder = work / "tiny-demo"
+    shutil.rmtree(folder, ignore_errors=True)
+    code = f"from opsfin.demo import generate; generate({str(folder / 'ws')!r}, scale='tiny', seed=7)"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return folder / "ws"
 
 
 def prepare(package: str) -> Path:
@@ -109,6 +134,10 @@ def prepare(package: str) -> Path:
     selected = sorted(str(p.relative_to(ROOT)) for pattern in tests for p in ROOT.glob(pattern))
     if not selected:
         raise SystemExit(f"{package}: no tests match {tests}")
+    if any("tiny_demo" in (ROOT / name).read_text(encoding="utf-8") for name in selected):
+        tiny = _tiny_demo(work)
+        with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
+            conftest.write(TINY_DEMO_FIXTURE.format(path=str(tiny)))
     config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     config += (
         "\n[tool.mutmut]\n"
@@ -120,6 +149,10 @@ def prepare(package: str) -> Path:
         # Polars and DuckDB start threads: a child forked after they ran would hang (every mutant a
         # timeout). A fork server that has only collected the tests forks safe children.
         'process_isolation = "forkserver"\n'
+        # mutmut stops a mutant's tests after (their call time + this) x 15 seconds of wall time (twice that
+        # of CPU), and the call time leaves out fixture setup (a module's tiny-demo figures: up to 30 s): with
+        # the default 1 s, such a test on a loaded machine ran out of time, and its mutant counted as killed.
+        "timeout_constant = 10\n"
     )
     (work / "pyproject.toml").write_text(config, encoding="utf-8")
     return work
