@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 from tests.test_ingest_fast_equivalence import both_paths
@@ -99,6 +100,28 @@ def test_which_bytes_a_file_holds(tmp_path, data, printable, tabs):
     assert fast_csv._printable_ascii(path) == fast_csv.LinesRead(printable, tabs)
 
 
+@pytest.mark.parametrize(
+    ("data", "quotes"),
+    [
+        (b'a,b\n"x, y",1\n', True),
+        (b"a,b\n" + b"x,y\n" * 300_000 + b'"z",1\n', True),  # past the first chunk read
+        (b"a,b\nx,'y'\n", False),  # a single quote is not a CSV quote
+    ],
+)
+def test_a_printable_file_says_whether_it_holds_a_double_quote(tmp_path, data, quotes):
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    found = fast_csv._printable_ascii(path)
+    assert found == fast_csv.LinesRead(True, False, quotes)
+    assert found.lines_are_records() is not quotes
+
+
+def test_only_a_printable_file_without_quotes_is_known_to_be_one_record_a_line():
+    assert fast_csv.LinesRead(True, True).lines_are_records()
+    assert not fast_csv.LinesRead(True, False, True).lines_are_records()
+    assert not fast_csv.LinesRead(False, False).lines_are_records()  # a CR, NUL or U+0001 may be in it
+
+
 def test_a_plain_file_needs_a_delimiter_that_is_not_the_blank_and_a_tab_only_as_the_delimiter():
     printable, with_tabs = fast_csv.LinesRead(True, False), fast_csv.LinesRead(True, True)
     assert printable.plain(",") and printable.plain(";") and printable.plain("\t")
@@ -140,3 +163,16 @@ def test_a_plain_file_loads_as_the_row_by_row_path_loads_it(tmp_path, monkeypatc
     # value parser, which trims texts and numbers; E17 has an empty description, so journal J13 is refused
     assert rows["counts"] == (10, 8, 2)
     assert [q[0] for q in rows["quarantine"]] == [8, 9]
+
+
+def test_left_out_rows_are_those_sql_did_not_accept_and_the_refused_ones():
+    state = pa.chunked_array([[fast_csv.ACCEPTED, fast_csv.ACCEPTED, fast_csv.PENDING], [fast_csv.ACCEPTED] * 2])
+    numbers = np.array([2, 3, 4, 5, 6], dtype=np.int64)
+    # by hand: position 2 is pending; rows 3 and 6 are refused (positions 1 and 4); row 99 is not in the table
+    assert fast_load._left_out(state, numbers, {3: None, 6: None, 99: None}).tolist() == [1, 2, 4]
+    assert fast_load._left_out(state, numbers, {}).tolist() == [2]
+
+
+def test_left_out_rows_when_the_row_numbers_are_not_ascending():
+    state = pa.chunked_array([[fast_csv.ACCEPTED] * 3])
+    assert fast_load._left_out(state, np.array([5, 2, 3], dtype=np.int64), {2: None, 5: None}).tolist() == [0, 1]

@@ -122,10 +122,16 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
 @dataclass(frozen=True)
 class LinesRead:
     """`_opsfin_lines` holds the file's lines; `printable`: every byte of the file is printable ASCII, a line
-    break or a tab, and `tabs`: it holds a tab."""
+    break or a tab, `tabs`: it holds a tab, and `quotes`: it holds a double quote (known for a printable file)."""
 
     printable: bool
     tabs: bool
+    quotes: bool = False
+
+    def lines_are_records(self) -> bool:
+        """Whether every line is known to be one record from the bytes alone: no quote, carriage return, NUL
+        or U+0001 (the bytes that `_lines_are_records` looks for)."""
+        return self.printable and not self.quotes
 
     def plain(self, delimiter: str) -> bool:
         """Whether `fast_values.plain_line` can stand for the tests of every text's ends."""
@@ -133,14 +139,15 @@ class LinesRead:
 
 
 def _printable_ascii(path: Path) -> LinesRead:
-    tabs = False
+    tabs = quotes = False
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             rest = chunk.translate(None, _PRINTABLE)
             if rest.count(b"\t") != len(rest):
                 return LinesRead(False, tabs)
             tabs = tabs or bool(rest)
-    return LinesRead(True, tabs)
+            quotes = quotes or b'"' in chunk
+    return LinesRead(True, tabs, quotes)
 
 
 def read_while_hashing(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, int, LinesRead | None]:
@@ -155,9 +162,12 @@ def read_while_hashing(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
     return sha, lines, bytes_found if read else None
 
 
-def _lines_are_records(con: duckdb.DuckDBPyConnection, lines: int) -> bool:
+def _lines_are_records(con: duckdb.DuckDBPyConnection, lines: int, lines_read: LinesRead | None = None) -> bool:
     """False when the file's lines are not its records (quotes, carriage returns, NUL or U+0001 characters), or
-    when DuckDB did not give exactly one row per line (`lines`, counted while hashing)."""
+    when DuckDB did not give exactly one row per line (`lines`, counted while hashing). With `lines_read`
+    saying the bytes hold none of those characters, only the count is asked for."""
+    if lines_read is not None and lines_read.lines_are_records():
+        return con.execute(f"SELECT count(*) FROM {LINES}").fetchall() == [(lines,)]
     found = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE contains(line, '\"') OR contains(line, chr(13)) "
         f"OR contains(line, chr(0)) OR contains(line, chr(1))) FROM {LINES}"
@@ -182,7 +192,7 @@ def stage_csv(
         return None
     delimiter, header, header_line = found
     read = lines_read is not None or (len(header) >= 2 and _read_lines(con, path))
-    if len(header) < 2 or not read or not _lines_are_records(con, lines):
+    if len(header) < 2 or not read or not _lines_are_records(con, lines, lines_read):
         drop_staging(con)
         return None
     plan = plan_columns(decl, header, mapping, str(path), origin)

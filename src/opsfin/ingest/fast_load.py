@@ -9,7 +9,7 @@ table into their table in one insert, refused ones into `quarantine`, in the loa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 import duckdb
@@ -200,6 +200,24 @@ def refused_in_order(con: duckdb.DuckDBPyConnection, staged: StagedCsv) -> list[
     return [staged.refused[n] for n in sorted(staged.refused)]
 
 
+def _left_out(state: pa.ChunkedArray, numbers: np.ndarray, refused: Collection[int]) -> np.ndarray:
+    """Positions, ascending, of the rows the table leaves out: those SQL did not accept, and the refused ones
+    (found in the ascending row `numbers` by binary search: a few rows among millions)."""
+    not_accepted, offset = [], 0
+    for chunk in state.chunks:
+        flags = chunk.to_numpy(zero_copy_only=False)
+        not_accepted.append(np.flatnonzero(flags != ACCEPTED) + offset)
+        offset += len(flags)
+    wanted = np.fromiter(refused, dtype=np.int64, count=len(refused))
+    if len(numbers) > 1 and not bool((numbers[1:] > numbers[:-1]).all()):  # never seen; kept exact regardless
+        at = np.flatnonzero(pc.is_in(pa.array(numbers), pa.array(wanted)).to_numpy(zero_copy_only=False))
+    else:
+        at = np.searchsorted(numbers, wanted)
+        inside = at < len(numbers)
+        at = at[inside][numbers[at[inside]] == wanted[inside]]
+    return np.union1d(np.concatenate([np.empty(0, np.int64), *not_accepted]), at)
+
+
 def _accepted_rows(staged: StagedCsv) -> pa.Table:
     """The accepted rows in line order: the SQL-checked table cut around the rows it does not accept (zero
     copy), with the rows the value parser accepted put back in their places."""
@@ -209,16 +227,14 @@ def _accepted_rows(staged: StagedCsv) -> pa.Table:
     if python is not None:
         python = python.filter(pc.equal(python.column("state"), ACCEPTED))
         python = python.filter(pc.invert(pc.is_in(python.column("n"), pa.array(list(staged.refused), pa.int64()))))
-    kept = pc.and_(
-        pc.equal(checked.column("state"), ACCEPTED),
-        pc.invert(pc.is_in(checked.column("n"), pa.array(list(staged.refused), pa.int64()))),
-    )
-    cuts = np.flatnonzero(~kept.to_numpy(zero_copy_only=False))
+    numbers = checked.column("n").to_numpy()  # ascending: the rows are in line order
+    cuts = _left_out(checked.column("state"), numbers, staged.refused)
     if len(cuts) > _MAX_CUTS:
-        parts = [checked.filter(kept)] + ([python] if python is not None else [])
+        kept = np.ones(len(numbers), dtype=bool)
+        kept[cuts] = False
+        parts = [checked.filter(pa.array(kept))] + ([python] if python is not None else [])
         table = pa.concat_tables(parts)
         return table.sort_by("n") if python is not None and python.num_rows else table
-    numbers = checked.column("n").to_numpy()
     back = {} if python is None else {n: i for i, n in enumerate(python.column("n").to_pylist())}
     pieces, start = [], 0
     for cut in cuts.tolist():
