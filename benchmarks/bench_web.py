@@ -43,6 +43,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -142,17 +143,23 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def client_set(kind: Any, base: str, who: dict[str, str]) -> dict[str, Any]:
+    """One client of `kind` (httpx.Client or httpx.AsyncClient) per kind of caller: the two form logins, the
+    admin's and the plant manager's API token, and the analyst's token for the writes."""
+    return {
+        "admin": kind(base_url=base, timeout=60),
+        "plant": kind(base_url=base, timeout=60),
+        "api": kind(base_url=base, timeout=60, headers=bearer(who["admin_token"])),
+        "plant-api": kind(base_url=base, timeout=60, headers=bearer(who["plant_token"])),
+        "write": kind(base_url=base, timeout=60, headers=bearer(who["analyst_token"])),
+    }
+
+
 class Clients:
     """One set of logged-in httpx clients (a thread's)."""
 
     def __init__(self, base: str, who: dict[str, str]):
-        self.by_who = {
-            "admin": httpx.Client(base_url=base, timeout=60),
-            "plant": httpx.Client(base_url=base, timeout=60),
-            "api": httpx.Client(base_url=base, timeout=60, headers=bearer(who["admin_token"])),
-            "plant-api": httpx.Client(base_url=base, timeout=60, headers=bearer(who["plant_token"])),
-            "write": httpx.Client(base_url=base, timeout=60, headers=bearer(who["analyst_token"])),
-        }
+        self.by_who = client_set(httpx.Client, base, who)
         login(self.by_who["admin"], who["admin_name"], who["admin_password"])
         login(self.by_who["plant"], who["plant_name"], who["plant_password"])
 
@@ -179,13 +186,7 @@ class AsyncClients:
 
     def __init__(self, base: str, who: dict[str, str]):
         self.who = who
-        self.by_who = {
-            "admin": httpx.AsyncClient(base_url=base, timeout=60),
-            "plant": httpx.AsyncClient(base_url=base, timeout=60),
-            "api": httpx.AsyncClient(base_url=base, timeout=60, headers=bearer(who["admin_token"])),
-            "plant-api": httpx.AsyncClient(base_url=base, timeout=60, headers=bearer(who["plant_token"])),
-            "write": httpx.AsyncClient(base_url=base, timeout=60, headers=bearer(who["analyst_token"])),
-        }
+        self.by_who = client_set(httpx.AsyncClient, base, who)
 
     async def login(self) -> None:
         await login_async(self.by_who["admin"], self.who["admin_name"], self.who["admin_password"])
@@ -338,6 +339,8 @@ def report(args, plan: Plan, writes: Plan, samples: Samples, errors: dict[str, i
         f"load generator ({args.load_client}) {client_cpu / n * 1000:.2f} ms ({client_cpu:.0f} s)"
     )
     verdict = "met" if p95 <= 300 and not sum(errors.values()) else "NOT met"
+    if args.clients < 50 or args.seconds < 60:
+        verdict += f" in this shorter run ({args.clients} clients, {args.seconds:g} s), which is not the target's"
     print(f"target (50 clients, 60 s, keep-alive, writes included): p95 <= 300 ms and no errors: {verdict}")
 
 
