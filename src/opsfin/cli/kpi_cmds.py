@@ -10,7 +10,7 @@ from .. import workspace
 from ..core.dimensions import DIMENSIONS, parse_where
 from ..errors import UserError
 from ..present import kpi_value_kind
-from .options import EngineOpt, FormatOpt, FromOpt, OutputFormat, ToOpt, WorkspaceOpt
+from .options import EngineOpt, FormatOpt, OutputFormat, RangeRead, WorkspaceOpt, range_read
 from .output import print_rows
 from .root import app
 
@@ -54,14 +54,12 @@ def kpi_cmd(
 
 
 @app.command("bottlenecks")
+@range_read
 def bottlenecks_cmd(
     grain: Annotated[str, typer.Option(help="day, week, month, quarter or year")] = "month",
-    from_: FromOpt = None,
-    to: ToOpt = None,
-    engine: EngineOpt = None,
-    fmt: FormatOpt = OutputFormat.table,
-    ws_path: WorkspaceOpt = None,
+    *,
+    read: RangeRead,
 ) -> None:
     """The constraint work centre per site and period, its utilization and mean queue wait."""
-    ws = workspace.open(ws_path)
-    print_rows(ws.bottlenecks(grain, from_, to, engine), fmt, title="Bottlenecks")
+    ws = workspace.open(read.ws_path)
+    print_rows(ws.bottlenecks(grain, read.start, read.end, read.engine), read.fmt, title="Bottlenecks")
