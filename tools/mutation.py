@@ -59,6 +59,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_matching_decisions.py",
             "tests/test_matching_controller_cases.py",
             "tests/test_matching_real_files.py",
+            "tests/test_matching_mutants.py",
             "tests/test_demo_matching_data.py",  # the scores per kind of bank line (score_bank_kinds)
         ],
     ),
