@@ -14,6 +14,7 @@ from opsfin.core.money import to_decimal
 from opsfin.errors import UserError
 from opsfin.invest.effects import effect_flows, extend
 from opsfin.planning.config import PlanningConfig
+from opsfin.planning.inputs import PlanInputs
 from opsfin.planning.operations_config import OperationsConfig
 from opsfin.planning.volumes import volumes_for
 from opsfin.runs.planning import plan_months
@@ -31,7 +32,7 @@ def base(tiny_demo):
     with reading_tables(tiny_demo) as t:
         months = plan_months(t, BASE, None, None)
         volumes = volumes_for(t, BASE, months, tiny_demo.settings.base_currency, SIMPLE.site_mix_months)
-        yield prepare_base(t, volumes, months, SIMPLE, (BASE,), name=BASE)
+        yield prepare_base(PlanInputs(t, volumes, months, SIMPLE, (BASE,)), name=BASE)
 
 
 def _planned_revenue(ws, product: str) -> dict[dt.date, Decimal]:

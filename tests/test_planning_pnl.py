@@ -16,6 +16,7 @@ import pytest
 
 from opsfin.kpis.engine import Tables
 from opsfin.planning.config import PlanningConfig, parse_planning_config
+from opsfin.planning.inputs import PlanInputs
 from opsfin.planning.pnl import plan_pnl, run_rate
 from opsfin.planning.volumes import actual_sales, actual_volumes, version_volumes
 from opsfin.runs.planning import compute_plan
@@ -172,7 +173,7 @@ def test_budget_volumes_value_as_the_demo_budget(tiny_demo):
     expected = {(r["period"], r["role"]): r["s"] for r in budget.to_dicts()}
     with reading_tables(tiny_demo) as t:
         vols = version_volumes(t, "B2024", TINY_MONTHS)
-        pnl, opex = plan_pnl(t, vols, TINY_MONTHS, PlanningConfig(), ["B2024"])
+        pnl, opex = plan_pnl(PlanInputs(t, vols, TINY_MONTHS, PlanningConfig(), ["B2024"]))
     for m in TINY_MONTHS:
         assert _line_totals(pnl, "revenue")[m] == -expected[(m, "revenue")]
         assert _line_totals(pnl, "cogs")[m] == expected[(m, "cogs")]
@@ -186,7 +187,7 @@ def test_opex_from_budget_lines_and_variance_rates(tiny_demo):
     months = [dt.date(2024, 2, 1)]
     with reading_tables(tiny_demo) as t:
         vols = version_volumes(t, "B2024", months)
-        pnl, _ = plan_pnl(t, vols, months, config, ["B2024"])
+        pnl, _ = plan_pnl(PlanInputs(t, vols, months, config, ["B2024"]))
     rows = {(r["site_id"], r["line"]): r["amount"] for r in pnl.to_dicts()}
     cogs_w1 = rows[("W1", "cogs")]
     assert rows[("W1", "variances")] == cents(cogs_w1 * Decimal("0.05"))
@@ -205,7 +206,7 @@ def test_run_rate_is_the_average_of_the_months_before(tiny_demo):
     with reading_tables(tiny_demo) as t:
         rate, window = run_rate(t, first, 3)
         vols = version_volumes(t, "B2024", [first])
-        pnl, opex = plan_pnl(t, vols, [first], PlanningConfig(), [])
+        pnl, opex = plan_pnl(PlanInputs(t, vols, [first], PlanningConfig(), []))
     assert window == "run rate 2024-01..2024-03"
     assert opex.sources == {first: window}
     spent = tiny_demo.sql(

@@ -16,6 +16,7 @@ import pytest
 
 from opsfin.core.money import round_cents, to_decimal
 from opsfin.planning.config import PlanningConfig
+from opsfin.planning.inputs import PlanInputs
 from opsfin.planning.operations_config import OperationsConfig
 from opsfin.planning.volumes import volumes_for
 from opsfin.runs.planning import compute_plan, plan_months
@@ -46,7 +47,7 @@ def base(tiny_demo):
     with reading_tables(tiny_demo) as t:
         months = plan_months(t, BASE, None, None)
         volumes = volumes_for(t, BASE, months, tiny_demo.settings.base_currency, SIMPLE.site_mix_months)
-        yield prepare_base(t, volumes, months, SIMPLE, (BASE,), overtime_share=SHARE, name=BASE)
+        yield prepare_base(PlanInputs(t, volumes, months, SIMPLE, (BASE,)), overtime_share=SHARE, name=BASE)
 
 
 def _sql(ws, query: str) -> list[dict]:
@@ -82,7 +83,7 @@ def test_no_shock_is_the_base_plan_and_the_base_is_the_plan_engines(base, tiny_d
     with reading_tables(tiny_demo) as t:
         months = plan_months(t, BASE, None, None)
         volumes = volumes_for(t, BASE, months, tiny_demo.settings.base_currency, 12)
-        default = prepare_base(t, volumes, months, PlanningConfig(), (BASE,))
+        default = prepare_base(PlanInputs(t, volumes, months, PlanningConfig(), (BASE,)))
     _months, built = compute_plan(tiny_demo, BASE, budgets=(BASE,))
     for frame in ("pnl", "capacity", "balances"):
         assert getattr(default.plan, frame).equals(getattr(built, frame)), frame

@@ -5,13 +5,17 @@ dimension."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from opsfin.cli.options import OutputFormat
+from opsfin.cli.options import OutputFormat, options_bundle
 from opsfin.cli.output import note, print_model_entries, step, warn
 from opsfin.errors import UserError
-from opsfin.model_schema import unique_names
+from opsfin.model_schema import Entry as FileEntry
+from opsfin.model_schema import EntryName, NamedList, unique_names
 from opsfin.runs.model import find_named
 
 
@@ -29,6 +33,39 @@ def test_unique_names_returns_the_set_of_names():
 def test_unique_names_refuses_a_name_given_twice_naming_kind_and_name():
     with pytest.raises(ValueError, match=r"^scenario 'b' is named twice; names are unique$"):
         unique_names([Entry("a"), Entry("b"), Entry("b")], "scenario")
+
+
+class Shelf(FileEntry):
+    name: EntryName
+
+
+class ShelfFile(NamedList[Shelf]):
+    LIST = "shelves"
+    KIND = "shelf"
+    shelves: list[Shelf] = []
+
+
+def test_named_list_finds_an_entry_by_name_and_refuses_a_name_given_twice():
+    shelves = ShelfFile.parse({"shelves": [{"name": "top"}, {"name": "low"}]}, "shelves.yaml")
+    assert shelves.get("low") == Shelf(name="low") and shelves.get("middle") is None
+    assert [s.name for s in shelves.entries()] == ["top", "low"]
+    with pytest.raises(UserError, match=r"^shelves.yaml: shelf 'top' is named twice; names are unique$"):
+        ShelfFile.parse({"shelves": [{"name": "top"}, {"name": "low"}, {"name": "top"}]}, "shelves.yaml")
+
+
+def test_an_empty_named_list_file_has_no_entries_and_a_stray_key_names_the_file():
+    assert ShelfFile.parse(None, "shelves.yaml").entries() == []
+    with pytest.raises(UserError, match=r"^shelves.yaml: .*unknown key 'shelf'"):
+        ShelfFile.parse({"shelf": []}, "shelves.yaml")
+
+
+def test_an_entry_name_is_letters_digits_and_underscore_dot_dash_only():
+    assert ShelfFile.parse({"shelves": [{"name": "Top_2.b-x"}]}, "s.yaml").get("Top_2.b-x") is not None
+    for bad in ("top shelf", "B2025+top", "top/2", ""):
+        with pytest.raises(
+            UserError, match=r"^s.yaml: shelves\[1\].*field 'name': .*use letters, digits and _ \. - only$"
+        ):
+            ShelfFile.parse({"shelves": [{"name": bad}]}, "s.yaml")
 
 
 def test_find_named_returns_the_first_entry_of_that_name():
@@ -123,3 +160,38 @@ def test_the_audit_record_of_an_entry_is_parsed_when_it_parses_alone():
         "life_years": "many",
         "cash_flows": [{"date": "2026-01-31", "amount": 5}],
     }
+
+
+@dataclass(frozen=True)
+class Window:  # module level: the verb's annotations are read by name (from __future__ import annotations)
+    weeks: int
+    label: str
+
+
+def test_options_bundle_gives_the_verb_its_own_options_and_the_shared_ones_bundled():
+    window_options = options_bundle(
+        "window",
+        Window,
+        (
+            ("weeks", Annotated[int, typer.Option("--weeks")], 4),
+            ("label", Annotated[str, typer.Option("--label")], "none"),
+        ),
+    )
+    seen = []
+    app = typer.Typer()
+
+    @app.command()
+    @window_options
+    def verb(size: Annotated[int, typer.Option("--size")] = 1, *, window: Window) -> None:
+        seen.append((size, window))
+
+    @app.command()
+    def other() -> None:  # two commands: Typer then names them
+        pass
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["verb", "--label", "x", "--size", "3"]).exit_code == 0
+    assert runner.invoke(app, ["verb"]).exit_code == 0
+    assert seen == [(3, Window(4, "x")), (1, Window(4, "none"))]
+    help_text = runner.invoke(app, ["verb", "--help"]).output
+    assert help_text.index("--size") < help_text.index("--weeks") < help_text.index("--label")

@@ -11,10 +11,11 @@ Entries of a list are counted from 1. See docs/configuration.md."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import yaml
 from pydantic import (
@@ -56,6 +57,18 @@ Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Text = Annotated[str, Strict()]
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _name_characters(name: str) -> str:
+    if not _NAME_CHARACTERS.fullmatch(name):
+        raise ValueError(f"{name!r}: use letters, digits and _ . - only")
+    return name
+
+
+#: the name of a scenario, an investment case or an experiment: it becomes part of a plan version
+#: (`B2025+copper_spike`) and of web addresses, so letters, digits and _ . - only
+EntryName = Annotated[Text, AfterValidator(_name_characters)]
 
 
 def _in_catalog(kpi: str, info: ValidationInfo) -> str:
@@ -90,6 +103,34 @@ class Entry(BaseModel):
                     },
                 )
         return data
+
+
+N = TypeVar("N", bound=Named)
+
+
+class NamedList(Entry, Generic[N]):
+    """A model file of a list whose entries have unique names (`scenarios:`, `experiments:`, `investments:`).
+    A subclass declares the list as a field and says which (`LIST`) and what an entry is called (`KIND`,
+    for the message when a name is given twice); `get` finds an entry by its name."""
+
+    LIST: ClassVar[str]
+    KIND: ClassVar[str]
+
+    def entries(self) -> list[N]:
+        return getattr(self, self.LIST)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        unique_names(self.entries(), self.KIND)
+        return self
+
+    def get(self, name: str) -> N | None:
+        return next((e for e in self.entries() if e.name == name), None)
+
+    @classmethod
+    def parse(cls, data: Any, where: str | Path, context: dict[str, Any] | None = None) -> Self:
+        """The file from its parsed YAML (None, an empty file, has no entries), as `validate` checks it."""
+        return validate(cls, data if data is not None else {}, where, context)
 
 
 def _decimal(value: Any) -> Any:

@@ -10,7 +10,7 @@ import typer
 
 from .. import workspace
 from ..errors import UserError
-from .options import BacktestHorizonOpt, FormatOpt, ModelsOpt, OriginsOpt, OutputFormat, WorkspaceOpt
+from .options import Backtest, FormatOpt, OutputFormat, WorkspaceOpt, backtest_options
 from .output import console, print_json, print_rows
 from .root import app
 
@@ -138,13 +138,8 @@ def eval_detection_cmd(
 
 
 @eval_app.command("forecast")
-def eval_forecast_cmd(
-    origins: OriginsOpt = 3,
-    horizon: BacktestHorizonOpt = 6,
-    models: ModelsOpt = "auto",
-    fmt: FormatOpt = OutputFormat.table,
-    ws_path: WorkspaceOpt = None,
-) -> None:
+@backtest_options
+def eval_forecast_cmd(*, backtest: Backtest) -> None:
     """The demand forecast backtested per level against seasonal naive, with the additivity check and truth/'s
     demand shift (docs/forecasting.md "Evaluation on the demo company")."""
     from ..evaluation.forecast import evaluation_json, verdict
@@ -152,7 +147,8 @@ def eval_forecast_cmd(
     from ..runs.forecast import parse_models
     from ..runs.forecast_eval import forecast_evaluation
 
-    report = forecast_evaluation(workspace.open(ws_path), origins, horizon, parse_models(models))
+    ws, fmt, horizon = workspace.open(backtest.ws_path), backtest.fmt, backtest.horizon
+    report = forecast_evaluation(ws, backtest.origins, horizon, parse_models(backtest.models))
     if fmt == OutputFormat.json:
         print_json(evaluation_json(report))
         return

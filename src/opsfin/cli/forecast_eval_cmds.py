@@ -12,7 +12,7 @@ import typer
 from .. import workspace
 from ..present.forecast_rows import MEASURE_KINDS, accuracy_json, backtest_json, records
 from .forecast_cmds import forecast_app
-from .options import BacktestHorizonOpt, FormatOpt, ModelsOpt, OriginsOpt, OutputFormat, WorkspaceOpt
+from .options import Backtest, FormatOpt, OutputFormat, WorkspaceOpt, backtest_options
 from .output import console, print_json, print_rows
 
 TABLE_COLUMNS = ("level", "months_ahead", "points", "wape", "mase", "bias", "coverage", "wape_naive", "fva")
@@ -64,19 +64,15 @@ def accuracy_cmd(
 
 
 @forecast_app.command("backtest")
-def backtest_cmd(
-    origins: OriginsOpt = 3,
-    horizon: BacktestHorizonOpt = 6,
-    models: ModelsOpt = "auto",
-    fmt: FormatOpt = OutputFormat.table,
-    ws_path: WorkspaceOpt = None,
-) -> None:
+@backtest_options
+def backtest_cmd(*, backtest: Backtest) -> None:
     """Rolling-origin backtest of the demand forecast on the warehouse's shipments (no version is stored):
     the accuracy measures per level and months ahead, averaged over the as-of months."""
     from ..runs.forecast import parse_models
     from ..runs.forecast_accuracy import backtest_report
 
-    result = backtest_report(workspace.open(ws_path), origins, horizon, parse_models(models))
+    ws, fmt, horizon = workspace.open(backtest.ws_path), backtest.fmt, backtest.horizon
+    result = backtest_report(ws, backtest.origins, horizon, parse_models(backtest.models))
     rows = records(result.summary)
     origin_months = [f"{o:%Y-%m}" for o in result.origins]
     if fmt == OutputFormat.json:

@@ -41,6 +41,31 @@ OriginsOpt = Annotated[int, typer.Option("--origins", help="how many as-of month
 BacktestHorizonOpt = Annotated[int, typer.Option("--horizon", help="months forecast after each as-of month")]
 
 
+Declared = tuple[tuple[str, Any, Any], ...]  # options a group of verbs shares: (parameter, its type, default)
+Verb = Callable[..., None]
+
+
+def options_bundle(param: str, bundle: Callable[..., Any], declared: Declared) -> Callable[[Verb], Verb]:
+    """A decorator that gives a verb the options `declared` (after its own), declared once: Typer reads the
+    signature of the returned function, and the verb receives them together as `param`, `bundle(*values)`."""
+
+    def decorate(verb: Verb) -> Verb:
+        own = [p for p in inspect.signature(verb, eval_str=True).parameters.values() if p.name != param]
+        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, a, d in declared]
+
+        @functools.wraps(verb)
+        def command(**options: Any) -> None:
+            values = [options.pop(name) for name, _, _ in declared]
+            verb(**{param: bundle(*values)}, **options)
+
+        del command.__wrapped__  # Typer must see the signature below, not the verb's
+        command.__signature__ = inspect.Signature(own + added, return_annotation=None)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in own + added}
+        return command
+
+    return decorate
+
+
 @dataclass(frozen=True)
 class RangeRead:
     """What a verb reading the warehouse over a range of days is given: --from, --to, --engine, --format, -w."""
@@ -52,29 +77,40 @@ class RangeRead:
     ws_path: Path | None
 
 
-_RANGE_READ_OPTIONS = (
-    ("from_", FromOpt, None),
-    ("to", ToOpt, None),
-    ("engine", EngineOpt, None),
-    ("fmt", FormatOpt, OutputFormat.table),
-    ("ws_path", WorkspaceOpt, None),
+#: `@range_read`: the verb takes `*, read: RangeRead` (`unit-economics`, `order-costs`, `kpi`, …)
+range_read = options_bundle(
+    "read",
+    RangeRead,
+    (
+        ("from_", FromOpt, None),
+        ("to", ToOpt, None),
+        ("engine", EngineOpt, None),
+        ("fmt", FormatOpt, OutputFormat.table),
+        ("ws_path", WorkspaceOpt, None),
+    ),
 )
 
 
-def range_read(verb: Callable[..., None]) -> Callable[..., None]:
-    """Give `verb` the options --from, --to, --engine, --format and -w (after its own), declared once here:
-    Typer reads the signature of the returned function, and `verb` receives them as `read: RangeRead`."""
-    own = [p for p in inspect.signature(verb, eval_str=True).parameters.values() if p.name != "read"]
-    added = [
-        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, a, d in _RANGE_READ_OPTIONS
-    ]
+@dataclass(frozen=True)
+class Backtest:
+    """What a verb backtesting the demand forecast is given: --origins, --horizon, --models, --format, -w."""
 
-    @functools.wraps(verb)
-    def command(**options: Any) -> None:
-        start, end, engine, fmt, ws_path = (options.pop(name) for name, _, _ in _RANGE_READ_OPTIONS)
-        verb(read=RangeRead(start, end, engine, fmt, ws_path), **options)
+    origins: int
+    horizon: int
+    models: str
+    fmt: OutputFormat
+    ws_path: Path | None
 
-    del command.__wrapped__  # Typer must see the signature below, not the verb's
-    command.__signature__ = inspect.Signature(own + added, return_annotation=None)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in own + added}
-    return command
+
+#: `@backtest_options`: the verb takes `*, backtest: Backtest` (`forecast backtest`, `eval forecast`)
+backtest_options = options_bundle(
+    "backtest",
+    Backtest,
+    (
+        ("origins", OriginsOpt, 3),
+        ("horizon", BacktestHorizonOpt, 6),
+        ("models", ModelsOpt, "auto"),
+        ("fmt", FormatOpt, OutputFormat.table),
+        ("ws_path", WorkspaceOpt, None),
+    ),
+)

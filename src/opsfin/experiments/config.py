@@ -11,17 +11,15 @@ the entry, the field and the value."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ..model_schema import Count, DecimalNumber, Entry, KpiId, Text, unique_names, validate
+from ..model_schema import Count, DecimalNumber, Entry, EntryName, KpiId, NamedList, Text
 from ..scenarios.config import Month
 
 FILE = "experiments.yaml"
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
 UnitDimension = Literal["work_center", "machine", "shift", "site", "cost_center"]
 DEFAULT_BEFORE = 6
 
@@ -36,7 +34,7 @@ class Money(Entry):
 class Experiment(Entry):
     """One experiment (module docstring)."""
 
-    name: Text
+    name: EntryName
     description: Text | None = None
     unit: UnitDimension
     treated: list[Text]
@@ -50,8 +48,6 @@ class Experiment(Entry):
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
-        if not NAME.fullmatch(self.name):
-            raise ValueError(f"name {self.name!r}: use letters, digits and _ . - only")
         if not self.treated:
             raise ValueError("`treated` names at least one unit")
         if bool(self.control) == (self.match is not None):
@@ -71,21 +67,15 @@ class Experiment(Entry):
         return self
 
 
-class ExperimentFile(Entry):
+class ExperimentFile(NamedList[Experiment]):
     """model/experiments.yaml: `experiments:`, a list with unique names."""
 
+    LIST = "experiments"
+    KIND = "experiment"
     experiments: list[Experiment] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique(self) -> ExperimentFile:
-        unique_names(self.experiments, "experiment")
-        return self
-
-    def get(self, name: str) -> Experiment | None:
-        return next((e for e in self.experiments if e.name == name), None)
 
 
 def parse_experiments(data: Any, where: str | Path = FILE, catalog: Any = None) -> ExperimentFile:
     """The experiments of a parsed YAML mapping; metrics are checked against `catalog` (KPI id → Kpi)."""
     context = {"catalog": catalog} if catalog is not None else None
-    return validate(ExperimentFile, data if data is not None else {}, where, context)
+    return ExperimentFile.parse(data, where, context)

@@ -9,7 +9,6 @@ Parsing and validation only: a mistake is one UserError naming the file, the cas
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,12 +16,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..model_schema import Count, DecimalNumber, Entry, Text, as_list, scalar_text, unique_names, validate
+from ..model_schema import Count, DecimalNumber, Entry, EntryName, NamedList, Text, as_list, scalar_text
 from ..scenarios.config import Month, Shock
 from .review import ReviewPlan
 
 FILE = "investments.yaml"
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
 DEFAULT_RATE = 0.08
 
 
@@ -80,7 +78,7 @@ class Capex(Entry):
 class Case(Entry):
     """One investment case (docs/investments.md "Cases")."""
 
-    name: Text
+    name: EntryName
     owner: Text | None = None
     description: Text | None = None
     capex: list[Capex] = []
@@ -97,8 +95,6 @@ class Case(Entry):
 
     @model_validator(mode="after")
     def _complete(self) -> Case:
-        if not NAME.fullmatch(self.name):
-            raise ValueError(f"name {self.name!r}: use letters, digits and _ . - only")
         if not (self.cash_flows or self.capex or self.effects):
             raise ValueError("a case needs `cash_flows`, or `capex` with `effects`")
         if self.capex and self.life_years is None and self.depreciation != "none":
@@ -134,27 +130,26 @@ class Case(Entry):
         return spend
 
 
-class InvestmentFile(Entry):
+class InvestmentFile(NamedList[Case]):
     """model/investments.yaml: `discount_rate` (a fraction, default 0.08) and `investments:`, unique names
     whose `requires` and `excludes` name cases of the file."""
 
+    LIST = "investments"
+    KIND = "case"
     discount_rate: Fraction = DEFAULT_RATE
     investments: list[Case] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _names(self) -> InvestmentFile:
-        seen = unique_names(self.investments, "case")
+    def _known_cases(self) -> InvestmentFile:
+        seen = {c.name for c in self.investments}  # unique: NamedList checked them first
         for c in self.investments:
             unknown = [n for n in (*c.requires, *c.excludes) if n not in seen]
             if unknown:
                 raise ValueError(f"case {c.name!r}: requires/excludes an unknown case {', '.join(map(repr, unknown))}")
         return self
 
-    def get(self, name: str) -> Case | None:
-        return next((c for c in self.investments if c.name == name), None)
-
 
 def parse_investments(data: Any, where: str | Path = FILE) -> InvestmentFile:
     """The cases of a parsed YAML mapping; a mistake is one UserError naming `where`, the case, the field and
     the value."""
-    return validate(InvestmentFile, data if data is not None else {}, where)
+    return InvestmentFile.parse(data, where)

@@ -1,4 +1,5 @@
-"""The plan engine's one entry point (docs/planning.md): `build_plan(tables, volumes, months, config)`.
+"""The plan engine's one entry point (docs/planning.md): `build_plan(PlanInputs(tables, volumes, months, config,
+budgets))`.
 
 Volumes (volumes.py) → the operations they need (production, materials, capacity, inventory:
 operations.py) → the P&L per month and site (pnl.py) → the balances and the cash flow (balances.py).
@@ -8,20 +9,19 @@ Pure: warehouse `Tables` and a `PlanningConfig` in, frames and problems out; the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import polars as pl
 from polars._typing import SchemaDict
 
 from .balances import plan_balances
 from .capacity import CAPACITY_SCHEMA
-from .config import PlanningConfig
+from .inputs import PlanInputs
 from .operations import OperationsPlan, plan_operations
 from .pnl import PNL_SCHEMA, Opex, plan_pnl
-from .volumes import MONEY, Volumes
+from .volumes import MONEY
 
 BALANCES_SCHEMA: SchemaDict = {"period": pl.Date, "role": pl.Utf8, "amount": MONEY}
 #: what a step reports while it runs: a short line for people (the CLI prints it on stderr)
@@ -55,21 +55,13 @@ class PlanHooks:
     payment_days: Callable[[dt.date, str | None], Decimal] | None = None
 
 
-def build_plan(
-    tables: Any,
-    volumes: Volumes,
-    months: Sequence[dt.date],
-    config: PlanningConfig,
-    budgets: Sequence[str] = (),
-    progress: Progress | None = None,
-    hooks: PlanHooks | None = None,
-) -> PlanResult:
-    """The plan of `months` (first days of months) driven by `volumes`. `budgets`: the versions whose
-    budget_lines give the opex of a planned month (the first with lines for it; the run rate otherwise).
-    `hooks`: changes between the steps (PlanHooks)."""
+def build_plan(inputs: PlanInputs, progress: Progress | None = None, hooks: PlanHooks | None = None) -> PlanResult:
+    """The plan of the inputs' months driven by their volumes (PlanInputs). `hooks`: changes between the
+    steps (PlanHooks)."""
     say = progress or (lambda _text: None)
     hooks = hooks or PlanHooks()
-    months = sorted(months)
+    tables, volumes, config = inputs.tables, inputs.volumes, inputs.config
+    months = sorted(inputs.months)
     problems = list(volumes.problems)
     say("operations: production, materials and capacity")
     operations = plan_operations(tables, volumes.shipments, months, config.operations)
@@ -78,7 +70,7 @@ def build_plan(
     problems.extend(operations.problems)
     say("P&L: revenue, cost of goods sold, variances and opex")
     extra = hooks.costs(operations) if hooks.costs is not None else None
-    pnl, opex = plan_pnl(tables, volumes, months, config, budgets, extra)
+    pnl, opex = plan_pnl(inputs, extra)
     say("balances and cash")
     balances = plan_balances(tables, pnl, operations, months, config.balances, hooks.payment_days)
     balances = _balances(balances)
@@ -93,4 +85,4 @@ def _balances(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(pl.col(c).cast(t) for c, t in BALANCES_SCHEMA.items())
 
 
-__all__ = ["PNL_SCHEMA", "Opex", "PlanHooks", "PlanResult", "build_plan"]
+__all__ = ["PNL_SCHEMA", "Opex", "PlanHooks", "PlanInputs", "PlanResult", "build_plan"]

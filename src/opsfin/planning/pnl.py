@@ -36,7 +36,8 @@ from ..core.money import round_cents, to_fraction
 from ..core.periods import add_months
 from ..costing.reads import fetch, month_of
 from .config import PlanningConfig
-from .volumes import MONEY, Volumes
+from .inputs import PlanInputs
+from .volumes import MONEY
 
 PNL_COLUMNS = ("period", "site_id", "line", "amount")
 PNL_SCHEMA: SchemaDict = {"period": pl.Date, "site_id": pl.Utf8, "line": pl.Utf8, "amount": MONEY}
@@ -55,19 +56,13 @@ class Opex:
     sources: dict[dt.date, str]
 
 
-def plan_pnl(
-    t: Any,
-    volumes: Volumes,
-    months: Sequence[dt.date],
-    config: PlanningConfig,
-    budgets: Sequence[str] = (),
-    extra: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, Opex]:
-    """The P&L rows (period, site_id, line, amount) for `months` and where each month's opex came from.
-    `budgets`: the versions whose budget_lines give a month's opex, the first that has lines for it.
+def plan_pnl(inputs: PlanInputs, extra: pl.DataFrame | None = None) -> tuple[pl.DataFrame, Opex]:
+    """The P&L rows (period, site_id, line, amount) for the inputs' months and where each month's opex came
+    from (its budgets' lines, the first that has lines for it; the run rate otherwise).
     `extra` (period, site_id, line `variances` or `opex`, amount): costs added to those lines (a scenario's
     shocks, docs/scenarios.md)."""
-    months = sorted(months)
+    t, volumes, config, budgets = inputs.tables, inputs.volumes, inputs.config, inputs.budgets
+    months = sorted(inputs.months)
     actual = sorted(m for m in months if m in volumes.actual_months)
     gl = gl_costs(t, actual) if actual else pl.DataFrame(schema={**COST_SCHEMA, "line": pl.Utf8})
     sales = volumes.sales.filter(pl.col("period").is_in(months))

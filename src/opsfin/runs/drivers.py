@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..kpis.definitions import KPI_BY_ID
 from ..kpis.engine import compute, compute_one
 from ..kpis.working_capital import INVENTORY, RunningBalances, daily_ledger
+from ..planning.inputs import PlanInputs
 from ..planning.volumes import ACTUAL, volumes_for
 from ..scenarios.driver_sensitivity import moves, sensitivities
 from ..scenarios.drivers import AVAILABILITY, driver_tree, tree_nodes
@@ -83,11 +84,7 @@ def driver_report(
         say(f"the plan of {version} for {month:%Y-%m}")
         volumes = volumes_for(t, version, [month], t.base_currency, config.site_mix_months)
         base = prepare_base(
-            t,
-            volumes,
-            [month],
-            config,
-            (version,),
+            PlanInputs(t, volumes, [month], config, (version,)),
             opening_cash=opening_cash(t, month),
             overtime_share=overtime_share(ws),
             name=version,

@@ -25,7 +25,7 @@ from ..canonical import table
 from ..core.periods import add_months, month_start, parse_month, range_error
 from ..errors import UserError
 from ..planning.config import FILE, PlanningConfig, default_planning_config, parse_planning_config
-from ..planning.engine import PlanResult, build_plan
+from ..planning.engine import PlanInputs, PlanResult, build_plan
 from ..planning.volumes import ACTUAL, Volumes, volumes_for
 from .model import read_optional_mapping
 
@@ -128,7 +128,7 @@ def compute_plan(
             vols = volumes(t, months, config)
         else:
             vols = volumes_for(t, source, months, ws.settings.base_currency, config.site_mix_months)
-        result = build_plan(t, vols, months, config, budgets, progress)
+        result = build_plan(PlanInputs(t, vols, months, config, budgets), progress)
     return months, result
 
 
@@ -234,5 +234,5 @@ def compute_pnl(ws: WorkspaceFolder, source: str, months: list[dt.date]) -> pl.D
     with reading_tables(ws) as t:
         vols = volumes_for(t, source, months, ws.settings.base_currency, config.site_mix_months)
         budgets = () if source == ACTUAL else (source,)
-        pnl, _opex = plan_pnl(t, vols, months, config, budgets)
+        pnl, _opex = plan_pnl(PlanInputs(t, vols, months, config, budgets))
     return pnl

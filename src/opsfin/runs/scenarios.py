@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.dimensions import MASTER_TABLES
 from ..core.money import to_decimal
 from ..errors import UserError
+from ..planning.inputs import PlanInputs
 from ..planning.volumes import volumes_for
 from ..scenarios.config import FILE, Scenario, ScenarioFile, parse_scenarios
 from ..scenarios.engine import BaseCase, ScenarioReport, ScenarioRun, compare, prepare_base, run_scenario
@@ -125,11 +126,7 @@ def base_case(ws: WorkspaceFolder, base: str, progress: Progress | None = None) 
             progress(f"base {base}: {months[0]:%Y-%m}..{months[-1]:%Y-%m}")
         volumes = volumes_for(t, base, months, ws.settings.base_currency, config.site_mix_months)
         yield prepare_base(
-            t,
-            volumes,
-            months,
-            config,
-            (base,),
+            PlanInputs(t, volumes, months, config, (base,)),
             opening_cash=opening_cash(t, months[0]),
             overtime_share=overtime_share(ws),
             name=base,

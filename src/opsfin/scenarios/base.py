@@ -3,28 +3,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from ..planning.config import PlanningConfig
-from ..planning.engine import PlanResult
-from ..planning.volumes import Volumes
+from ..planning.engine import PlanInputs, PlanResult
 from .facts import Facts
 
 
 @dataclass(frozen=True)
-class BaseCase:
-    """A base plan's inputs, read once: the tables, its volumes and months, the planning config and the
-    budgets giving opex, the base plan built from them, the facts the shocks need (facts.py), the month-end
-    cash before the plan, and the overtime guardrail (the largest overtime share of paid hours allowed)."""
+class BaseCase(PlanInputs):
+    """A base plan's inputs (PlanInputs: the tables, its volumes and months, the planning config and the
+    budgets giving opex), read once, the base plan built from them, the facts the shocks need (facts.py),
+    the month-end cash before the plan, and the overtime guardrail (the largest overtime share of paid hours
+    allowed)."""
 
-    tables: Any
-    volumes: Volumes
-    months: tuple[dt.date, ...]
-    config: PlanningConfig
-    budgets: tuple[str, ...]
     plan: PlanResult
     facts: Facts
     opening_cash: Decimal = Decimal(0)

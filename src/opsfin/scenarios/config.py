@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..model_schema import DecimalNumber, Entry, Text, scalar_text, unique_names, validate
+from ..model_schema import DecimalNumber, Entry, EntryName, NamedList, Text, scalar_text
 from .distributions import Distributions
 
 FILE = "scenarios.yaml"
@@ -69,7 +69,6 @@ SCOPE_KEYS: dict[str, tuple[str, ...]] = {
     "labor_productivity": ("products", "families", "sites", "work_centers"),
 }
 REQUIRED_SCOPE = {"capacity": "work_centers", "fx": "currencies"}
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_DAYS = 365
 
 
@@ -156,34 +155,22 @@ def _check_size(kind: str, size: Decimal) -> None:
 class Scenario(Entry):
     """A base plan version and the shocks applied to it. `distributions` is only read by `scenario simulate`."""
 
-    name: Text
+    name: EntryName
     base: Text
     description: Text | None = None
     shocks: list[Shock] = []
     distributions: Distributions | None = None
 
-    @model_validator(mode="after")
-    def _name(self) -> Scenario:
-        if not NAME.fullmatch(self.name):
-            raise ValueError(f"name {self.name!r}: use letters, digits and _ . - only")
-        return self
 
-
-class ScenarioFile(Entry):
+class ScenarioFile(NamedList[Scenario]):
     """model/scenarios.yaml: `scenarios:`, a list with unique names."""
 
+    LIST = "scenarios"
+    KIND = "scenario"
     scenarios: list[Scenario] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique(self) -> ScenarioFile:
-        unique_names(self.scenarios, "scenario")
-        return self
-
-    def get(self, name: str) -> Scenario | None:
-        return next((s for s in self.scenarios if s.name == name), None)
 
 
 def parse_scenarios(data: Any, where: str | Path = FILE) -> ScenarioFile:
     """The scenarios of a parsed YAML mapping; a mistake is one UserError naming `where`, the entry, the field
     and the value."""
-    return validate(ScenarioFile, data if data is not None else {}, where)
+    return ScenarioFile.parse(data, where)

@@ -36,7 +36,7 @@ import ibis
 import polars as pl
 
 from ..core.money import round_cents, to_decimal
-from ..planning.engine import PlanResult, build_plan
+from ..planning.engine import PlanInputs, PlanResult, build_plan
 from .config import Shock
 from .drivers import AVAILABILITY
 from .engine import BaseCase, month_end_cash, run_scenario
@@ -194,7 +194,7 @@ def _run(base: BaseCase, move: Move) -> tuple[PlanResult, pl.DataFrame]:
         return run.plan, run.cash
     tables = move.tables if move.tables is not None else base.tables
     config = move.config if move.config is not None else base.config
-    plan = build_plan(tables, base.volumes, base.months, config, base.budgets)
+    plan = build_plan(PlanInputs(tables, base.volumes, base.months, config, base.budgets))
     return plan, month_end_cash(base, plan)
 
 

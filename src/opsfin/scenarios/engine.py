@@ -22,9 +22,8 @@ import polars as pl
 from polars._typing import SchemaDict
 
 from ..core.money import to_decimal
-from ..planning.config import PlanningConfig
-from ..planning.engine import PlanResult, Progress, build_plan
-from ..planning.volumes import MONEY, Volumes
+from ..planning.engine import PlanInputs, PlanResult, Progress, build_plan
+from ..planning.volumes import MONEY
 from .base import BaseCase
 from .config import Shock
 from .facts import read_facts
@@ -77,11 +76,7 @@ class ScenarioReport:
 
 
 def prepare_base(
-    tables: Any,
-    base_volumes: Volumes,
-    months: Sequence[dt.date],
-    config: PlanningConfig,
-    budgets: Sequence[str] = (),
+    inputs: PlanInputs,
     *,
     opening_cash: Decimal = Decimal(0),
     overtime_share: float = 0.0,
@@ -90,12 +85,11 @@ def prepare_base(
 ) -> BaseCase:
     """The base's inputs, frozen: the base plan is built once here (build_plan) and the facts the shocks
     read (routings, standard-cost content, suppliers, currencies, customers) are read once."""
-    months = tuple(sorted(months))
-    plan = build_plan(tables, base_volumes, months, config, budgets, progress)
-    facts = read_facts(tables, base_volumes, months, config)
-    return BaseCase(
-        tables, base_volumes, months, config, tuple(budgets), plan, facts, opening_cash, overtime_share, name
-    )
+    tables, volumes, config = inputs.tables, inputs.volumes, inputs.config
+    months, budgets = tuple(sorted(inputs.months)), tuple(inputs.budgets)
+    plan = build_plan(inputs, progress)
+    facts = read_facts(tables, volumes, months, config)
+    return BaseCase(tables, volumes, months, config, budgets, plan, facts, opening_cash, overtime_share, name)
 
 
 def run_scenario(base: BaseCase, shocks: Sequence[Shock], progress: Progress | None = None) -> ScenarioRun:
@@ -106,7 +100,7 @@ def run_scenario(base: BaseCase, shocks: Sequence[Shock], progress: Progress | N
     volumes, problems = shocked_volumes(base, shocks)
     volumes, lost, lp_problems = decide_lost_sales(base, volumes, shocks)
     hooks = hooks_for(base, shocks)
-    plan = build_plan(base.tables, volumes, base.months, base.config, base.budgets, progress, hooks)
+    plan = build_plan(base.driven_by(volumes), progress, hooks)
     return ScenarioRun(plan, lost, month_end_cash(base, plan), problems + lp_problems)
 
 
