@@ -1,5 +1,5 @@
-"""`opsfin eval predict`: the backtest's figures worked by hand on a few points, and the command on the
-tiny demo."""
+"""`opsfin eval predict`: the backtest's figures worked by hand on a few points, a defect cause found by the
+driver whose worst, name, group or where names it, and the command on the tiny demo."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tests.cli_support import run_cli
 
 from opsfin.evaluation.detection import Truth
 from opsfin.evaluation.predict import score_backtest
+from opsfin.runs.predict_eval import match_cause
 
 D1, D2 = dt.date(2025, 3, 1), dt.date(2025, 3, 15)
 
@@ -56,6 +57,28 @@ def test_the_backtest_figures_by_hand():
     assert (c["as_of_dates"], c["mean_rank_by_risk"], c["mean_rank_by_baseline"]) == (1, 1.0, 2.0)
 
 
+def test_a_defect_cause_is_found_at_the_best_ranked_driver_that_names_it():
+    def driver(rank: int, name: str, group: str, worst: str | None, member: str | None = None) -> dict:
+        where = {"column": "supplier_id", "member": member, "share_of_explained": 0.9, "share_of_inspected": 0.2}
+        return {"rank": rank, "driver": name, "group": group, "worst": worst, "where": where if member else None}
+
+    drivers = [
+        driver(11, "supplier_id", "material", "SUP-001"),
+        driver(2, "shift_id", "shift", "P2-L"),
+        driver(4, "lot_defect_rate", "material", "higher values", "SUP-001"),
+        driver(3, "machine_temperature_7d", "machine condition", "higher values", "P2-L"),
+    ]
+    # the supplier's worst member is SUP-001 at rank 11, but the lot's defect rate sits on it at rank 4
+    hit, by = match_cause("SUP-001", drivers)
+    assert (hit["rank"], by) == (4, "where")
+    # P2-L is the shift's worst at rank 2, before the temperature's where at 3
+    hit, by = match_cause("P2-L", drivers)
+    assert (hit["rank"], by) == (2, "worst")
+    assert match_cause("machine condition", drivers)[1] == "group"
+    assert match_cause("lot_defect_rate", drivers)[1] == "driver"
+    assert match_cause("SUP-009", drivers) == (None, None)
+
+
 def test_eval_predict_on_the_tiny_demo(tiny_demo, capsys):
     code, out, err = run_cli(capsys, "eval", "predict", "--format", "json", "-w", str(tiny_demo.path))
     assert code == 0, err
@@ -79,5 +102,8 @@ def test_eval_predict_on_the_tiny_demo(tiny_demo, capsys):
     ):  # fmt: skip
         assert causes[kind]["rank"] <= top and causes[kind]["of"] == 11, causes[kind]
         assert causes[kind]["group_rank"] <= top_group and causes[kind]["groups"] == 7, causes[kind]
+    assert (
+        causes["defect_late_shift"]["matched_by"] == "worst" and causes["defect_new_operator"]["matched_by"] == "group"
+    )
     code, out, err = run_cli(capsys, "eval", "predict", "--prevented-share", "1.5", "-w", str(tiny_demo.path))
     assert code == 2 and "--prevented-share" in err

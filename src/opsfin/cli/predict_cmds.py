@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from .. import workspace
+from ..present import format_value
 from .alerts_cmds import eval_app
 from .options import FormatOpt, FromOpt, OutputFormat, ToOpt, WorkspaceOpt
-from .output import err_console, print_json, print_rows
+from .output import console, err_console, print_json, print_rows
 from .predict_app import predict_app
 
 HorizonOpt = Annotated[int, typer.Option("--horizon-days", help="a breakdown within this many days counts (1-90)")]
@@ -65,15 +66,53 @@ def predict_defects_cmd(
 ) -> None:
     """The drivers of the defect rate per inspection (LightGBM on what was known when the work was done:
     machine condition, shift, operator tenure, supplier, product, work centre), each priced by the scrap and
-    rework cost it explains. JSON: {from, to, inspections, defects, cost_of_defects, drivers}."""
+    rework cost it explains; a numeric driver says where its effect sits (the supplier, machine, work centre
+    or shift with most of its defects for its units). JSON: {from, to, inspections, defects, cost_of_defects,
+    drivers, groups}."""
     from ..runs.predict_defects import predict_defects
 
     result = predict_defects(workspace.open(ws_path), start, end)
     if fmt == OutputFormat.json:
         print_json(result)
         return
-    rows = [{k: v for k, v in d.items() if k != "meaning"} for d in result["drivers"]]
-    print_rows(rows, fmt, title=f"Defect drivers {result['from']}..{result['to']}")
+    title = f"Defect drivers {result['from']}..{result['to']}"
+    print_rows(_driver_rows(result, fmt), fmt, title=title, kinds={"share_of_defects": "ratio"})
+    if fmt == OutputFormat.table:
+        for line in _where_lines(result):
+            console.print(line, markup=False, highlight=False)
+
+
+TABLE_ORDER = ("rank", "driver", "worst", "cost_explained", "defects_explained", "share_of_defects")
+
+
+def _driver_rows(result: dict[str, Any], fmt: OutputFormat) -> list[dict[str, Any]]:
+    """A row per driver: in a table, a numeric driver's worst says where its effect sits ("higher values at
+    SUP-001") and the money comes first; in CSV, the where in four columns."""
+    rows = []
+    for d in result["drivers"]:
+        row = {k: v for k, v in d.items() if k not in ("meaning", "where")}
+        where = d["where"] or {}
+        if fmt != OutputFormat.table:
+            row |= {
+                f"where_{k}": where.get(k) for k in ("column", "member", "share_of_explained", "share_of_inspected")
+            }
+        else:  # at 80 columns the ranking key, the cost explained, comes before the group
+            if where:
+                row["worst"] = f"{d['worst']} at {where['member']}"
+            row = {k: row[k] for k in TABLE_ORDER} | row
+        rows.append(row)
+    return rows
+
+
+def _where_lines(result: dict[str, Any]) -> list[str]:
+    """Under the table, the shares behind each numeric driver's where (docs/predict.md "Quality defects")."""
+    return [
+        f"{d['driver']}: {format_value(w['share_of_explained'], 'ratio')} of the defects it explains are at "
+        f"{w['column']} {w['member']}, which has {format_value(w['share_of_inspected'], 'ratio')} of the units "
+        "inspected"
+        for d in result["drivers"]
+        if (w := d["where"])
+    ]
 
 
 @eval_app.command("predict")

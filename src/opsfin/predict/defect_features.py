@@ -40,6 +40,14 @@ NUMERIC: dict[str, tuple[str, str]] = {
     ),
 }
 DRIVERS = {**CATEGORICAL, **NUMERIC}
+# group of numeric columns -> the categorical columns its effect is located over (a numeric driver's "where",
+# opsfin.predict.defects): the material's lots come from a supplier, the machine's condition is a machine's,
+# and the crew is the timesheets' crew of a work centre and shift
+WHERE: dict[str, tuple[str, ...]] = {
+    "material": ("supplier_id",),
+    "machine condition": ("machine_id",),
+    "operator": ("work_center_id", "shift_id"),
+}
 CONDITION = {"machine_days_since_maintenance": "days_since_maintenance"}
 
 

@@ -17,10 +17,23 @@ if TYPE_CHECKING:
     from ..workspace_folder import WorkspaceFolder
 
 
+def match_cause(entity_id: str, drivers: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str | None]:
+    """The best-ranked of `drivers` (ranked, as `predict defects` gives them) that names an injected cause's
+    entity, and what named it: its worst member ("worst"), its name ("driver"), its group ("group") or the
+    member where a numeric driver's effect sits ("where"); (None, None) when none does."""
+    for d in sorted(drivers, key=lambda d: d["rank"]):
+        names = {"worst": d["worst"], "driver": d["driver"], "group": d["group"]}
+        names["where"] = d["where"]["member"] if d.get("where") else None
+        by = next((key for key, name in names.items() if name == entity_id), None)
+        if by:
+            return d, by
+    return None, None
+
+
 def _defect_causes(ws: WorkspaceFolder, truth: list, progress: Any) -> dict[str, Any]:
     """Where the injected defect causes of truth/ rank among the drivers of `predict defects`: a cause counts
-    as found at the rank of the best-ranked driver whose worst member (or group) it names, and at the rank of
-    that driver's group among the groups."""
+    as found at the rank of the best-ranked driver that names it (match_cause), and at the rank of that
+    driver's group among the groups."""
     causes = [t for t in truth if "defect" in t.kind or "quality" in t.kind]
     if not causes:
         return {"causes": [], "summary": "defect drivers: no injected causes in this demo"}
@@ -29,14 +42,16 @@ def _defect_causes(ws: WorkspaceFolder, truth: list, progress: Any) -> dict[str,
     drivers, groups = result["drivers"], {g["group"]: g["rank"] for g in result["groups"]}
     found = []
     for t in causes:
-        hit = next((d for d in drivers if t.entity_id in (d["worst"], d["driver"], d["group"])), None)
+        hit, by = match_cause(t.entity_id, drivers)
         found.append({
             "anomaly": t.id, "kind": t.kind, "entity_id": t.entity_id,
-            "driver": hit["driver"] if hit else None, "rank": hit["rank"] if hit else None, "of": len(drivers),
+            "driver": hit["driver"] if hit else None, "matched_by": by,
+            "rank": hit["rank"] if hit else None, "of": len(drivers),
             "group_rank": groups[hit["group"]] if hit else None, "groups": len(groups),
         })  # fmt: skip
     ranks = ", ".join(
-        f"{c['entity_id']}: {c['rank']} of {c['of']} ({c['group_rank']} of {c['groups']} groups)"
+        f"{c['entity_id']}: {c['rank']} of {c['of']} ({c['driver']} by its {c['matched_by']}; "
+        f"{c['group_rank']} of {c['groups']} groups)"
         if c["rank"]
         else f"{c['entity_id']}: not found"
         for c in found
