@@ -8,22 +8,39 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from ..kpis import compute
+from ..kpis.batch import Ask, Ready
 from ..kpis.definitions import Kpi
 from .constraint import constraint_mask, opened_where
-from .detect import confirmed, detect_matrix, peer_level
+from .detect import Block, confirmed, detect_blocks, peer_level
 from .model import DIM_LABELS, Alert, alert_id, fmt_span, fmt_value, scope_words
 from .runs import merge_runs, period_end, period_index
 from .scan import Scan
 
 
-def _series(t, scan: Scan, catalog: Mapping[str, Kpi], end: dt.date | None) -> pl.DataFrame:
+def series_asks(scan: Scan, end: dt.date | None) -> list[Ask]:
+    """The KPI series a scan reads: its KPI's, and the `constraint_by` KPI's that ranks the constraint."""
+    return [Ask.of(k, scan.settings.grain, scan.by, None, None, end) for k in (scan.kpi, scan.constraint_by) if k]
+
+
+def _kpi_series(t, kpi: str, scan: Scan, catalog: Mapping[str, Kpi], end: dt.date | None, ready: Ready) -> pl.DataFrame:
+    """The series of `kpi` at the scan's grain and `by` up to `end`: from `ready` when computed there."""
+    got = (ready or {}).get(Ask.of(kpi, scan.settings.grain, scan.by, None, None, end))
+    return (
+        got
+        if got is not None
+        else compute(t, [kpi], scan.settings.grain, list(scan.by), None, None, end, catalog=catalog)[0]
+    )
+
+
+def _series(t, scan: Scan, catalog: Mapping[str, Kpi], end: dt.date | None, ready: Ready = None) -> pl.DataFrame:
     by = list(scan.by)
-    df = compute(t, [scan.kpi], scan.settings.grain, by, None, None, end, catalog=catalog)[0]
+    df = _kpi_series(t, scan.kpi, scan, catalog, end, ready)
     df = df.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
     df = df.filter(pl.all_horizontal(pl.col(d).is_not_null() for d in by)) if by else df
     return df
@@ -37,12 +54,13 @@ def _ranking(
     members: pl.DataFrame,
     index: dict[dt.date, int],
     shape: tuple[int, int],
+    ready: Ready = None,
 ) -> np.ndarray:
     """The `constraint_by` KPI (e.g. machine_load, as `opsfin bottlenecks` ranks work centres) per member and
     period of the scan's matrix; NaN where the member or period has none."""
     assert scan.constraint_by is not None
     by = list(scan.by)
-    df = compute(t, [scan.constraint_by], scan.settings.grain, by, None, None, end, catalog=catalog)[0]
+    df = _kpi_series(t, scan.constraint_by, scan, catalog, end, ready)
     df = df.filter(pl.col("period_start").is_in(list(index)) & pl.col("value").is_not_null()).join(members, on=by)
     df = df.with_columns(
         pl.col("value").cast(pl.Float64), _t=pl.col("period_start").replace_strict(index, return_dtype=pl.Int64)
@@ -76,19 +94,72 @@ def _alert_signs(alert_on: str, kpi: Kpi) -> list[int]:
     }[alert_on]
 
 
+@dataclass
+class _Scanned:
+    """A scan's series as members × periods matrices, up to the detector (`_prepare`), then after it."""
+
+    scan: Scan
+    kpi: Kpi
+    df: pl.DataFrame  # the series, with each row's member `_m` and period `_t`
+    members: pl.DataFrame
+    calendar: list[dt.date]
+    values: np.ndarray
+    weights: np.ndarray | None
+    level: np.ndarray  # the peers' level (1 without peers)
+    constraint: np.ndarray | None
+
+    def blocks(self) -> list[Block]:
+        """What the detector reads: the series (against its peers' level with `peers`), and with `confirm`
+        the series against its own history."""
+        s, peers = self.scan.settings, self.scan.peers
+        out = [Block(self.values / self.level, self.weights, s, self.level if peers else None)]
+        if peers and self.scan.confirm:
+            out.append(Block(self.values, self.weights, s))
+        return out
+
+
 def scan_alerts(
     t,
     scan: Scan,
     catalog: Mapping[str, Kpi],
     start: dt.date | None = None,
     end: dt.date | None = None,
+    ready: Ready = None,
 ) -> list[Alert]:
     """Anomaly alerts of one scan entry. The whole history up to `end` feeds the baselines; alerts
-    are kept when their run overlaps [start, end]."""
+    are kept when their run overlaps [start, end]. `ready`: KPI series already computed (`series_asks`)."""
+    return detect_anomalies(t, [scan], catalog, start, end, ready)
+
+
+def detect_anomalies(
+    t,
+    scans: list[Scan],
+    catalog: Mapping[str, Kpi],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    ready: Ready = None,
+) -> list[Alert]:
+    """The alerts of every scan, in scan order. The detector runs once for all series of one baseline
+    (detect.detect_blocks: the same numbers as scan by scan, one pass over the periods)."""
+    scanned = [p for p in (_prepare(t, scan, catalog, end, ready) for scan in scans) if p is not None]
+    found = iter(detect_blocks([b for p in scanned for b in p.blocks()]))
+    out: list[Alert] = []
+    for p in scanned:
+        flags, base, sd = next(found)
+        if p.scan.peers and p.scan.confirm:
+            flags = confirmed(flags, next(found)[0])
+        if p.constraint is not None:
+            flags = opened_where(flags, p.constraint)
+        out += _scan_alerts(p, flags, base, sd, start, end)
+    return out
+
+
+def _prepare(t, scan: Scan, catalog: Mapping[str, Kpi], end: dt.date | None, ready: Ready) -> _Scanned | None:
+    """The scan's series as matrices, its peers' level and constraint mask; None without any series."""
     kpi, s, by = catalog[scan.kpi], scan.settings, list(scan.by)
-    df = _series(t, scan, catalog, end)
+    df = _series(t, scan, catalog, end, ready)
     if df.is_empty():
-        return []
+        return None
     index = period_index(df["period_start"].unique().to_list(), s.grain)
     calendar = sorted(index, key=index.get)  # type: ignore[arg-type]
     keys = by or ["_all"]
@@ -101,8 +172,7 @@ def scan_alerts(
     values = _matrix(df, "value", shape)
     if s.pool > 1:
         values, num, den = pool_periods(values, num, den, s.pool, kpi.scale if ratio else None)
-    weights = den if ratio else None
-    ranked = values if not scan.constraint_by else _ranking(t, scan, catalog, end, members, index, shape)
+    ranked = values if not scan.constraint_by else _ranking(t, scan, catalog, end, members, index, shape, ready)
     constraint = _constraint(scan, members, ranked)
     level = np.ones(shape)
     if scan.peers:
@@ -111,11 +181,15 @@ def scan_alerts(
         pv, pn, pd = (np.where(keep, m, np.nan) for m in (values, num, den))
         level = peer_level(pv, groups, pn if ratio else None, pd if ratio else None, kpi.scale)
         level = np.where(level > 0, level, np.nan)
-    flags, base, sd = detect_matrix(values / level, weights, s, level if scan.peers else None)
-    if scan.peers and scan.confirm:
-        flags = confirmed(flags, detect_matrix(values, weights, s)[0])
-    if constraint is not None:
-        flags = opened_where(flags, constraint)
+    return _Scanned(scan, kpi, df, members, calendar, values, den if ratio else None, level, constraint)
+
+
+def _scan_alerts(
+    p: _Scanned, flags: np.ndarray, base: np.ndarray, sd: np.ndarray, start: dt.date | None, end: dt.date | None
+) -> list[Alert]:
+    """The runs of `flags` in the scan's bad direction(s), each an Alert when it overlaps [start, end]."""
+    kpi, scan, s, by = p.kpi, p.scan, p.scan.settings, list(p.scan.by)
+    keys = by or ["_all"]
     out: list[Alert] = []
     for sign in _alert_signs(scan.alert_on, kpi):
         fm, ft = np.nonzero(flags == sign)
@@ -125,13 +199,13 @@ def scan_alerts(
             {
                 "_m": fm.astype(np.uint32),
                 "_t": ft,
-                "_expected": base[fm, ft] * level[fm, ft],
-                "_band": sd[fm, ft] * level[fm, ft],
+                "_expected": base[fm, ft] * p.level[fm, ft],
+                "_band": sd[fm, ft] * p.level[fm, ft],
             }
         )
-        rows = hits.join(df.select("_m", "_t", "value", "numerator", "denominator"), on=["_m", "_t"], how="left")
-        rows = rows.join(members, on="_m").with_columns(
-            period_start=pl.Series([calendar[i] for i in rows["_t"]], dtype=pl.Date)
+        rows = hits.join(p.df.select("_m", "_t", "value", "numerator", "denominator"), on=["_m", "_t"], how="left")
+        rows = rows.join(p.members, on="_m").with_columns(
+            period_start=pl.Series([p.calendar[i] for i in rows["_t"]], dtype=pl.Date)
         )
         runs = merge_runs(
             rows.select(*keys, "period_start", "value", "numerator", "denominator"),
@@ -145,7 +219,7 @@ def scan_alerts(
             last_end = period_end(r["run_last"], s.grain, end)
             if start and last_end < start:
                 continue
-            inside = [i for i, p in enumerate(r["period_start"]) if r["run_start"] <= p <= r["run_last"]]
+            inside = [i for i, q in enumerate(r["period_start"]) if r["run_start"] <= q <= r["run_last"]]
             r["_expected"] = _mean([r["_expected"][i] for i in inside])
             r["_band"] = _mean([r["_band"][i] for i in inside])
             scope = {d: str(r[d]) for d in by}
@@ -229,13 +303,3 @@ def _explain(kpi: Kpi, scan: Scan, scope: dict[str, str], r: dict, sign: int, ba
     else:
         peers = f"the rest of {DIM_LABELS.get(scan.peers, scan.peers)} {scope.get(scan.peers, '')}"
     return text + f", {size} {side} the {fmt_value(base, kpi.unit)} expected from {peers}."
-
-
-def detect_anomalies(
-    t,
-    scans: list[Scan],
-    catalog: Mapping[str, Kpi],
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-) -> list[Alert]:
-    return [a for scan in scans for a in scan_alerts(t, scan, catalog, start, end)]

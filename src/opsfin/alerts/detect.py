@@ -25,10 +25,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from .scan import Settings
+
+# the settings each row may have its own of when blocks of several scans run as one matrix (detect_blocks)
+PER_ROW = ("min_history", "slack", "threshold", "cap", "spike", "min_change", "min_abs", "release", "relearn")
 
 
 def nanmedian(a: np.ndarray) -> np.ndarray:
@@ -113,6 +118,65 @@ def detect_matrix(
         closing = _follow_alerts(st, x, s, t, in_alarm & ok, departing, in_alarm)
         _watch(st, s, t, (st.alarm == 0) & ~closing & ok, material, z, med, sd)
     return st.flags, st.base_out, st.sd_out
+
+
+@dataclass(frozen=True)
+class Block:
+    """One `detect_matrix` call: `x`, `w`, `s` and `unit` as it takes them."""
+
+    x: np.ndarray
+    w: np.ndarray | None
+    s: Settings
+    unit: np.ndarray | None = None
+
+
+def detect_blocks(blocks: list[Block]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`detect_matrix` of each block, those of one baseline as one matrix: one pass over the periods instead
+    of one per block. Every step reads a row alone and looks only back, so each block gets the numbers it gets
+    alone: its rows keep their columns (empty periods after a shorter block change nothing), its settings are
+    per-row arrays, a missing `w` is empty (a volume factor of 1) and a missing `unit` is 1."""
+    groups: dict[int | None, list[int]] = {}
+    for i, b in enumerate(blocks):
+        groups.setdefault(b.s.baseline, []).append(i)
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0), np.empty(0))] * len(blocks)
+    for idx in groups.values():
+        for i, found in zip(idx, _stacked([blocks[i] for i in idx]), strict=True):
+            out[i] = found
+    return out
+
+
+def _stacked(blocks: list[Block]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    if len(blocks) == 1:
+        b = blocks[0]
+        return [detect_matrix(b.x, b.w, b.s, b.unit)]
+    width = max(b.x.shape[1] for b in blocks)
+
+    def stack(mats: list[np.ndarray]) -> np.ndarray:
+        out = np.full((sum(m.shape[0] for m in mats), width), np.nan)
+        row = 0
+        for m in mats:
+            out[row : row + m.shape[0], : m.shape[1]] = m
+            row += m.shape[0]
+        return out
+
+    x = stack([b.x for b in blocks])
+    w = None if all(b.w is None for b in blocks) else stack([_or(b.w, np.nan, b.x) for b in blocks])
+    unit = None if all(b.unit is None for b in blocks) else stack([_or(b.unit, 1.0, b.x) for b in blocks])
+    # each setting an array of one value a row, which every step below broadcasts as it does a number
+    per_row: dict[str, Any] = {
+        k: np.concatenate([np.full(b.x.shape[0], getattr(b.s, k)) for b in blocks]) for k in PER_ROW
+    }
+    flags, base, sd = detect_matrix(x, w, replace(blocks[0].s, **per_row), unit)
+    out, row = [], 0
+    for b in blocks:
+        rows, cols = slice(row, row + b.x.shape[0]), slice(0, b.x.shape[1])
+        out.append((flags[rows, cols], base[rows, cols], sd[rows, cols]))
+        row += b.x.shape[0]
+    return out
+
+
+def _or(m: np.ndarray | None, fill: float, like: np.ndarray) -> np.ndarray:
+    return np.full(like.shape, fill) if m is None else m
 
 
 def _window(observed: np.ndarray, pending: np.ndarray, baseline: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 from ..core.periods import GRAINS
 from ..errors import UserError
 from ..kpis import compute
+from ..kpis.batch import Ask, Ready
 from ..kpis.definitions import Kpi
 from ..kpis.sources import check_by, check_dims
 from ..model_schema import Entry, KpiId, Number, Text, as_list, parse_yaml, scalar_text, show, validate
@@ -132,12 +133,20 @@ def _scope(g: Guardrail, row: dict) -> dict[str, str]:
     return scope
 
 
+def guardrail_ask(g: Guardrail, start: dt.date | None, end: dt.date | None) -> Ask:
+    """The KPI series a guardrail reads."""
+    return Ask.of(g.kpi, g.grain, g.by, g.where, start, end)
+
+
 def check_guardrail(
-    t, g: Guardrail, catalog: Mapping[str, Kpi], start: dt.date | None, end: dt.date | None
+    t, g: Guardrail, catalog: Mapping[str, Kpi], start: dt.date | None, end: dt.date | None, ready: Ready = None
 ) -> list[Alert]:
+    """The breaches of one guardrail over [start, end]. `ready`: KPI series already computed (`guardrail_ask`)."""
     kpi = catalog[g.kpi]
     by = list(g.by)
-    frame = compute(t, [g.kpi], g.grain, by, g.where, start, end, catalog=catalog)[0]
+    frame = (ready or {}).get(guardrail_ask(g, start, end))
+    if frame is None:
+        frame = compute(t, [g.kpi], g.grain, by, g.where, start, end, catalog=catalog)[0]
     frame = frame.with_columns(pl.col("value", "numerator", "denominator").cast(pl.Float64))
     side = (
         pl.when(pl.col("value") > g.max if g.max is not None else pl.lit(False))
@@ -208,5 +217,6 @@ def check_guardrails(
     catalog: Mapping[str, Kpi],
     start: dt.date | None = None,
     end: dt.date | None = None,
+    ready: Ready = None,
 ) -> list[Alert]:
-    return [a for g in guardrails for a in check_guardrail(t, g, catalog, start, end)]
+    return [a for g in guardrails for a in check_guardrail(t, g, catalog, start, end, ready)]

@@ -47,21 +47,22 @@ def resolve(kpi_ids: Iterable[str], catalog: Mapping[str, Kpi] | None = None) ->
     return out
 
 
-def _part_rows(
+def source_rows(
     t: Tables,
-    kpi: Kpi,
     part: Part,
-    grain: str,
     by: list[str],
     where: Mapping[str, list[str]],
     start: dt.date | None,
     end: dt.date | None,
+    keep: bool = True,
 ) -> ir.Table:
+    """The rows of `part`'s source in [start, end] that pass `where` (and the part's own filter if `keep`),
+    with the dimensions of `by` and `where`."""
     need = frozenset(by) | frozenset(where)
     rel = SOURCES[part.source].build(t, need)
     if part.prepare:
         rel = part.prepare(t, rel)
-    if part.keep is not None:
+    if keep and part.keep is not None:
         rel = rel.filter(part.keep(rel))
     if start:
         rel = rel.filter(rel._date >= start)
@@ -69,14 +70,30 @@ def _part_rows(
         rel = rel.filter(rel._date <= end)
     for dim, values in where.items():
         rel = rel.filter(rel[dim].isin(values))
+    return rel
+
+
+def part_measures(kpi: Kpi, part: Part, rel: ir.Table) -> tuple[ir.Value, ir.Value]:
+    """The numerator and denominator of `part` on each row of `rel` (money as exact decimals)."""
     num_type = "decimal(38, 2)" if kpi.money else "float64"
     num = part.num(rel).cast(num_type) if part.num else ibis.literal(0, type=num_type)
     den = (
         part.den(rel).cast("float64") if part.den else ibis.literal(None if kpi.kind == "sum" else 0.0, type="float64")
     )
+    return num, den
+
+
+def period_keys(rel: ir.Table, grain: str, by: list[str]) -> dict[str, ir.Value]:
+    """The columns a KPI's rows are summed by: the period's first day and the `by` dimensions."""
     cols = {"period_start": rel._date.truncate(grain_code(grain)).cast("date")}
     cols.update({d: rel[d].cast("string") for d in by})
-    return rel.select(**cols, _num=num, _den=den)
+    return cols
+
+
+def _part_rows(kpi: Kpi, part: Part, rel: ir.Table, grain: str, by: list[str]) -> ir.Table:
+    """Each row of `rel` (`source_rows`) with its period, `by` members, numerator and denominator."""
+    num, den = part_measures(kpi, part, rel)
+    return rel.select(**period_keys(rel, grain, by), _num=num, _den=den)
 
 
 def compute_one(
@@ -93,10 +110,14 @@ def compute_one(
     check_dims(kpi.id, kpi.dims, set(by) | set(where))
     if kpi.kind == "balance":
         return working_capital(t, [kpi.id], grain, start, end)
-    parts = [_part_rows(t, kpi, p, grain, by, where, start, end) for p in kpi.parts]
+    parts = [_part_rows(kpi, p, source_rows(t, p, by, where, start, end), grain, by) for p in kpi.parts]
     rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
     agg = rows.group_by(["period_start", *by]).aggregate(numerator=rows._num.sum(), denominator=rows._den.sum())
-    df = polars_frame(agg)
+    return kpi_frame(kpi, polars_frame(agg), by)
+
+
+def kpi_frame(kpi: Kpi, df: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The KPI's frame from its summed `numerator` and `denominator` per period and `by` member."""
     if kpi.kind == "sum":
         df = df.with_columns(value=pl.col("numerator"))
     else:

@@ -46,9 +46,18 @@ _SCHEMA = {
 }
 
 
-def working_capital(t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
-    # only the roles the asked KPIs read are aggregated (dso reads a tenth of the ledger)
-    ledger = daily_ledger(t, tuple(sorted({r for k in kpis for r in NEEDS.get(k, ROLES)})))
+def ledger_roles(kpis: list[str]) -> tuple[str, ...]:
+    """The roles the KPIs read (dso reads a tenth of the ledger)."""
+    return tuple(sorted({r for k in kpis for r in NEEDS.get(k, ROLES)}))
+
+
+def working_capital(
+    t, kpis: list[str], grain: str, start: dt.date | None, end: dt.date | None, ledger: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The KPIs per period. `ledger`: a `daily_ledger` of these roles or more, read once for several calls
+    (only the roles the KPIs read are used, so the periods shown are those of their own postings)."""
+    roles = ledger_roles(kpis)
+    ledger = daily_ledger(t, roles) if ledger is None else ledger.filter(pl.col("role").is_in(roles))
     if ledger.is_empty():
         return pl.DataFrame(schema=_SCHEMA)
     days = ledger["posting_date"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import alerts
 from ..alerts import Alert, Guardrail, Scan
+from ..kpis.batch import Ask, Ready
 from ..kpis.definitions import Kpi
 from .model import load_catalog, load_detection, load_guardrails
 from .tables import open_tables
@@ -24,17 +25,32 @@ def run_alerts(
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
     scans: list[Scan] | None = None,
+    ready: Ready = None,
 ) -> list[Alert]:
     """All alerts over [start, end] on the workspace's warehouse. What is not given comes from its model/
     files: the catalog, the guardrails (None reads model/guardrails.yaml; [] turns them off) and the
-    scans (None reads model/detection.yaml, or the built-in list without it; [] turns them off)."""
+    scans (None reads model/detection.yaml, or the built-in list without it; [] turns them off).
+    `ready`: KPI series already computed (of `kpi_asks`)."""
     catalog = catalog or load_catalog(ws.model_dir)
     if guardrails is None:
         guardrails = load_guardrails(ws.model_dir, catalog)
     if scans is None:
         scans = load_detection(ws.model_dir, catalog)
     tables = open_tables(ws, ws.settings.warehouse.backend)
-    return alerts.run_alerts(tables, catalog, guardrails, start, end, scans)
+    return alerts.run_alerts(tables, catalog, guardrails, start, end, scans, ready)
+
+
+def kpi_asks(
+    ws: WorkspaceFolder,
+    catalog: Mapping[str, Kpi] | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> list[Ask]:
+    """The KPI series `run_alerts(ws, catalog, start=start, end=end)` reads: to compute them with others in
+    few queries (kpis/batch.py) and hand them to it as `ready`."""
+    catalog = catalog or load_catalog(ws.model_dir)
+    guardrails, scans = load_guardrails(ws.model_dir, catalog), load_detection(ws.model_dir, catalog)
+    return alerts.kpi_asks(guardrails, scans, start, end)
 
 
 def forecast_alerts(

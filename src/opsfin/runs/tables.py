@@ -39,3 +39,20 @@ def reading_tables(ws: WorkspaceFolder, engine: str = "duckdb") -> Iterator[Tabl
     finally:
         if t.backend.name == "duckdb":
             t.backend.disconnect()
+
+
+@contextmanager
+def warehouse_held(ws: WorkspaceFolder) -> Iterator[None]:
+    """One read-only connection to the DuckDB warehouse held open over a block that reads it many times (the web
+    overview): the block's connections then share one open database, its catalog and the column blocks it has
+    read, instead of opening the file again for each engine call. Nothing is held when the warehouse cannot be
+    opened (each call then reports its own error)."""
+    try:
+        con = ws.connect(read_only=True)
+    except Exception:  # noqa: BLE001 - e.g. no warehouse yet, or a writer holds it
+        con = None
+    try:
+        yield
+    finally:
+        if con is not None:
+            con.close()

@@ -202,8 +202,10 @@ def page_scope(
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, period: Period = None, site: SiteQ = None) -> Response:
     grant = page_grant(request)
-    view = view_for(request, grant, period, site)
-    data = pages_data.overview(state(request).results, grant, view, state(request).app_db())
+    results = state(request).results
+    with results.overview_held():  # cold, its filters, alerts and tiles read the warehouse some forty times
+        view = view_for(request, grant, period, site)
+        data = pages_data.overview(results, grant, view, state(request).app_db())
     return render(request, "overview.html", grant, view, "overview", **data)
 
 
@@ -287,7 +289,7 @@ def variances_page(
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     data = pages_data.variances(state(request).results, grant, view, category or None, by or None)
-    subject_id = f"variance:{view.month}:{category}" if category else None
+    subject_id = subjects.variance_subject_id(view.month, category) if category else None
     comments = subject_comments(request, grant, "variance", subject_id) if subject_id else latest([])
     return render(
         request,
@@ -313,7 +315,7 @@ def variance_rows_page(
     grant = page_grant(request)
     view = view_for(request, grant, period, site)
     data = pages_data.variance_source_rows(state(request).results, grant, view, category, by or None, member or None)
-    subject_id = f"variance:{view.month}:{category}" + (f":{by}={member}" if by and member else "")
+    subject_id = subjects.variance_subject_id(view.month, category, by, member)
     comments = subject_comments(request, grant, "variance", subject_id)
     return render(
         request,

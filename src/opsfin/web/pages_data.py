@@ -148,6 +148,13 @@ def kpi_text(value: Any, unit: str, currency: str) -> str:
     return f"{currency} {text}" if unit == "money" and value is not None else text
 
 
+def tile_kpis(results: Results, grant: Grant, view: View) -> tuple[list[str], tuple]:
+    """The KPIs of the overview's tiles and the filter of their series (`Results.prefetch_kpis`)."""
+    catalog = results.catalog()
+    ids = [e["id"] for e in queries.catalog_rows(results, grant) if not view.site or "site" in catalog[e["id"]].dims]
+    return ids, (("site", (view.site,)),) if view.site else ()
+
+
 def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[dict]) -> list[dict]:
     """A tile per KPI of the catalog the grant sees (one that carries a site when the view has one)."""
     catalog = results.catalog()
@@ -158,11 +165,8 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
     budgets, _budget_error = (
         attempt(results.kpi_budgets, view.period) if not (grant.scoped or view.site) else ({}, None)
     )
-    if not grant.scoped:  # every tile's series on one connection (a scoped user's filter is kpi_rows' to set)
-        ids = [
-            e["id"] for e in queries.catalog_rows(results, grant) if not view.site or "site" in catalog[e["id"]].dims
-        ]
-        results.prefetch_kpis(ids, (("site", (view.site,)),) if view.site else ())
+    if not grant.scoped:  # every tile's series in few queries (a scoped user's filter is kpi_rows' to set)
+        results.prefetch_kpis(*tile_kpis(results, grant, view))
     for entry in queries.catalog_rows(results, grant):
         kpi = catalog[entry["id"]]
         if view.site and "site" not in kpi.dims:
@@ -200,6 +204,7 @@ def kpi_tiles(results: Results, grant: Grant, view: View, period_alerts: list[di
 
 
 def overview(results: Results, grant: Grant, view: View, db, today: dt.date | None = None) -> dict:
+    _prefetch_series(results, grant, view)
     alerts, alerts_error = attempt(queries.alert_rows, results, grant, None, None, view.site)
     period_alerts = [a for a in alerts or [] if overlaps(a, view)]
     top = sorted(period_alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["period_start"]))[:8]
@@ -225,16 +230,33 @@ def overview(results: Results, grant: Grant, view: View, db, today: dt.date | No
     }
 
 
+def _prefetch_series(results: Results, grant: Grant, view: View) -> None:
+    """The KPI series the alerts and the tiles read, in one batch (kpis/batch.py): a source read by both (the
+    general ledger, shipments, machine readings…) is read once per grain and split. A failure is left to the
+    sections, which compute their series again and show their own error."""
+    from ..kpis.batch import Ask
+
+    try:
+        asks = list(results.alert_asks())
+        if not grant.scoped:
+            ids, where = tile_kpis(results, grant, view)
+            asks += [Ask(k, "month", (), where) for k in ids]
+        results.kpi_series(asks)
+    except Exception:  # noqa: BLE001 - an accelerator only: the sections compute again and show their own error
+        return
+
+
 def warm_overview(results: Results) -> None:
     """Fill the cache with what the overview and the main pages of the latest month need (every site)."""
     from types import SimpleNamespace
 
     grant = Grant(SimpleNamespace(name="warm-up", role="admin", sites=None), "read", None)
-    view = make_view(results, grant, None, None)
-    overview(results, grant, view, SimpleNamespace(overdue_actions=lambda today: []))
-    operations(results, grant, view)
-    variances(results, grant, view)
-    unit_economics(results, grant, view, "product")
+    with results.warehouse_held():
+        view = make_view(results, grant, None, None)
+        overview(results, grant, view, SimpleNamespace(overdue_actions=lambda today: []))
+        operations(results, grant, view)
+        variances(results, grant, view)
+        unit_economics(results, grant, view, "product")
 
 
 # ---------------------------------------------------------------- KPI drill-down

@@ -6,13 +6,25 @@ callers (queries.py), after the cache, so one cached result serves every user.""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.dimensions import SITE_MAP_TABLES, SiteMap
 from ..runs.reads import load_history, months_with_data
 from .cache import ResultCache
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import polars as pl
+
+    from ..kpis.batch import Ask
+
+
+def _missing() -> None:
+    raise KeyError("not computed")  # the caller computes the series alone
 
 
 class Results:
@@ -21,6 +33,17 @@ class Results:
     def __init__(self, ws):
         self.ws = ws
         self.cache = ResultCache(ws)
+
+    def warehouse_held(self) -> AbstractContextManager[None]:
+        """`runs.tables.warehouse_held` for this workspace: a block of many engine calls on one open database."""
+        from ..runs.tables import warehouse_held
+
+        return warehouse_held(self.ws)
+
+    def overview_held(self) -> AbstractContextManager[None]:
+        """`warehouse_held` while the overview's alerts are not cached yet; nothing once they are (a warm
+        overview reads no warehouse, and opening it would cost each request some 20 ms)."""
+        return contextlib.nullcontext() if self.cache.holds(("alerts", None, None)) else self.warehouse_held()
 
     # -- model and master data
     def catalog(self):
@@ -61,32 +84,69 @@ class Results:
 
         return self.cache.get(("kpi", kpi, grain, by, where, start, end), build)
 
+    def kpi_series(self, asks: list[Ask]) -> dict[Ask, pl.DataFrame]:
+        """The KPI series of `asks` (kpis/batch.py), those not cached yet computed together on one warehouse
+        connection, a source read once per grain and split; each kept in the cache. An ask the batch leaves
+        out (a KPI of several parts, one that fails) is missing: its own call computes it and reports its error."""
+        from ..kpis.batch import compute_many
+
+        keys = {a: ("series", a) for a in asks}
+        todo = [a for a in asks if not self.cache.holds(keys[a])]
+        if todo:
+            with self.ws.engine_tables() as t:
+                done = compute_many(t, todo, self.catalog())
+            for a, frame in done.items():
+                self.cache.get(keys[a], lambda frame=frame: frame)
+        out = {}
+        for a in asks:
+            try:
+                out[a] = self.cache.get(keys[a], _missing)
+            except KeyError:  # left out by the batch, or evicted since
+                continue
+        return out
+
     def prefetch_kpis(self, kpis: list[str], where: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> None:
-        """Fill the cache entries of `kpi(k, "month", (), where)` for every KPI of `kpis` not cached yet, on one
-        warehouse connection (the overview's tiles: one connection instead of one per KPI). Each entry holds
-        what `ws.kpi([k], …)` returns; a KPI that fails is left out, so its own call reports the error."""
+        """Fill the cache entries of `kpi(k, "month", (), where)` for every KPI of `kpis` not cached yet: the
+        overview's tiles, in few queries (`kpi_series`), and the KPIs that leaves out on one connection. Each
+        entry holds what `ws.kpi([k], …)` returns; a KPI that fails is left out, so its own call reports the error."""
         from ..kpis import combine, compute
+        from ..kpis.batch import Ask
 
         keys = {k: ("kpi", k, "month", (), where, None, None) for k in kpis}
         todo = [k for k in kpis if not self.cache.holds(keys[k])]
         if not todo:
             return
+        asks = {k: Ask(k, "month", (), where) for k in todo}
+        ready = self.kpi_series(list(asks.values()))
+        for k in [k for k in todo if asks[k] in ready]:
+            rows = combine([ready[asks[k]]]).to_dicts()
+            self.cache.get(keys[k], lambda rows=rows: rows)
+        alone = [k for k in todo if asks[k] not in ready]
+        if not alone:
+            return
         filters = {d: list(v) for d, v in where}
         with self.ws.engine_tables() as t:
-            for k in todo:
+            for k in alone:
                 try:
                     rows = combine(compute(t, [k], "month", [], filters, catalog=self.catalog())).to_dicts()
                 except Exception:  # noqa: BLE001, S112 - the KPI's own call computes it again and reports the error
                     continue
                 self.cache.get(keys[k], lambda rows=rows: rows)
 
+    def alert_asks(self, start: str | None = None, end: str | None = None) -> list[Ask]:
+        """The KPI series `alerts(start, end)` reads (to compute them with others: `kpi_series`)."""
+        from ..runs.alerts import kpi_asks
+
+        return self.cache.get(("alert_asks", start, end), lambda: kpi_asks(self.ws, self.catalog(), start, end))
+
     def alerts(self, start: str | None = None, end: str | None = None) -> list:
         from ..runs.alerts import run_alerts
 
-        return self.cache.get(
-            ("alerts", start, end),
-            lambda: run_alerts(self.ws, self.catalog(), start=start, end=end),
-        )
+        def build() -> list:
+            ready = self.kpi_series(self.alert_asks(start, end))
+            return run_alerts(self.ws, self.catalog(), start=start, end=end, ready=ready)
+
+        return self.cache.get(("alerts", start, end), build)
 
     def bottlenecks(self, grain: str = "month", start: str | None = None, end: str | None = None) -> list[dict]:
         return self.cache.get(
