@@ -163,3 +163,40 @@ def test_the_admin_enables_a_user_and_sets_a_password(admin):
         ("ada", "user.set_password"),
         ("ada", "user.enable"),
     ]
+
+
+# the forms (web/pages_forms.py, the reconciliation's, the uploads) and who may not post them: a viewer (val)
+# or a controller (carl)
+FORMS_REFUSED = (
+    ("val", "/comments"),
+    ("val", "/actions"),
+    ("val", "/actions/1"),
+    ("val", "/guardrails/0"),
+    ("val", "/reconciliation/runs"),
+    ("val", "/reconciliation/matches/M-1/confirm"),
+    ("val", "/data/upload"),
+    ("val", "/plans/B2024/import"),
+    ("carl", "/admin/users"),
+    ("carl", "/admin/users/val/disable"),
+    ("carl", "/admin/users/val/enable"),
+    ("carl", "/admin/users/val/password"),
+    ("carl", "/admin/tokens"),
+    ("carl", "/admin/tokens/etl/revoke"),
+)
+
+
+def test_every_form_refuses_a_caller_without_the_right_before_reading_its_fields(admin):
+    """The forms check the right and the CSRF token in one dependency (web/auth.py `form_of`): a post
+    without the right is a 403 even with every field missing, and writes nothing; a post with the right but a
+    field missing is still refused (422) and writes nothing."""
+    client, db, csrf, _ = admin
+    headers = {
+        name: {"Authorization": f"Bearer {db.create_token(name + '-forms', name, actor='t')}"}
+        for name in ("val", "carl")
+    }
+    before = db.audit_head()
+    for name, path in FORMS_REFUSED:
+        assert client.post(path, data={}, headers=headers[name], follow_redirects=False).status_code == 403, path
+    assert db.audit_head() == before
+    incomplete = client.post("/admin/users", data={"csrf_token": csrf, "name": "x"}, follow_redirects=False)
+    assert incomplete.status_code == 422 and "password" in incomplete.text and db.get_user("x") is None

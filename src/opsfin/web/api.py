@@ -69,6 +69,11 @@ def optional_day(description: str) -> Any:
     return Query(json_schema_extra={"pattern": f"^({DAY[1:-1]})?$"}, description=description)
 
 
+def name_query(description: str, pattern: str = NAME) -> Any:
+    """The query of an optional id or name of the model (a site, a version…): `pattern`, 100 characters at most."""
+    return Query(json_schema_extra={"pattern": pattern, "maxLength": 100}, description=description)
+
+
 def json_rows(data: Any, status: int = 200) -> Response:
     """JSON with the CLI's encoder: exact decimals as strings, ISO dates."""
     return Response(dumps(data, indent=None), status_code=status, media_type="application/json")
@@ -145,18 +150,13 @@ def list_variances(
     request: Request,
     from_: FromMonth = None,
     to: ToMonth = None,
-    budget: Annotated[
-        str | None, Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="volume_plan version")
-    ] = None,
+    budget: Annotated[str | None, name_query("volume_plan version")] = None,
     by: Annotated[
         str | None,
         Query(json_schema_extra={"enum": ["product", "work_center", "machine", "shift", "supplier", "customer"]}),
     ] = None,
     monthly: bool = False,
-    drill: Annotated[
-        str | None,
-        Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="a category: return its source rows"),
-    ] = None,
+    drill: Annotated[str | None, name_query("a category: return its source rows")] = None,
     member: Annotated[str | None, Query(description="with drill and by: one member's rows")] = None,
     site: Site = None,
 ) -> Response:

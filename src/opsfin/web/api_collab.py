@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJson
 from pydantic_core import PydanticCustomError
 
 from . import queries, subjects
-from .api import NAME, json_rows
+from .api import json_rows, name_query
 from .auth import check_csrf, identify
 from .authz import authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -233,11 +233,7 @@ def export_pack(
     ],
     format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx",  # noqa: A002
     site: Annotated[
-        str | None,
-        Query(
-            json_schema_extra={"pattern": NAME, "maxLength": 100},
-            description="only this site's rows, as `--sites` (must be inside your site scope)",
-        ),
+        str | None, name_query("only this site's rows, as `--sites` (must be inside your site scope)")
     ] = None,
 ) -> Response:
     """The pack of `opsfin export pack --period … --format … [--sites …]`; a site-scoped user gets their

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..present.forecast_rows import accuracy_json
-from .api import Site, grant_for, json_rows, results
+from .api import Site, grant_for, json_rows, name_query, results
 from .problems import PROBLEM_RESPONSES
 
 # a version's name (runs/forecast.py VERSION_NAME), or empty for "not given"
@@ -21,13 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["read"], responses=PROBLEM_RESPONSES)
 @router.get("/forecast/accuracy", summary="How stored demand forecasts did against the actuals since")
 def forecast_accuracy(
     request: Request,
-    version: Annotated[
-        str | None,
-        Query(
-            json_schema_extra={"pattern": VERSION, "maxLength": 100},
-            description="one stored version (default, or empty: every one)",
-        ),
-    ] = None,
+    version: Annotated[str | None, name_query("one stored version (default, or empty: every one)", VERSION)] = None,
     site: Site = None,
 ) -> Response:
     """`{versions, rows, notes}`: WAPE, MASE, bias, P10–P90 coverage and FVA per version, level and months

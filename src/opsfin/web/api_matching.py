@@ -40,7 +40,7 @@ from ..matching.invoices import (
 from ..present.matching_rows import bank_match_rows, invoice_lines_json
 from ..runs.matching import record_bank_run, record_decision, run_bank, run_invoices
 from ..runs.reads import po_line_sites
-from .api import DAY, NAME, json_rows
+from .api import DAY, json_rows, name_query
 from .auth import check_csrf, identify
 from .authz import Grant, authorize
 from .problems import PROBLEM_RESPONSES, Problem
@@ -288,10 +288,7 @@ def get_invoice_matches(
         ),
     ] = None,
     status: Annotated[InvoiceStatus | None, Query(description="only lines of this status")] = None,
-    site: Annotated[
-        str | None,
-        Query(json_schema_extra={"pattern": NAME, "maxLength": 100}, description="only lines of POs of this site"),
-    ] = None,
+    site: Annotated[str | None, name_query("only lines of POs of this site")] = None,
 ) -> Response:
     """`opsfin match invoices --as-of … --format json`; site-scoped users get the lines of their sites."""
     grant = authorize(identify(request).user, "read")

@@ -41,7 +41,7 @@ def predict_maintenance(request: Request, as_of: AsOf = None, horizon_days: Hori
 @router.get("/defects", summary="Quality-defect drivers with their cost (opsfin predict defects)")
 def predict_defects(request: Request, as_of: AsOf = None) -> Response:
     """`{from, to, inspections, defects, defect_rate, cost_of_defects, drivers: [{rank, driver, group, meaning,
-    worst, defects_explained, share_of_defects, cost_explained}]}` from every inspection up to `as_of`
+    worst, where, defects_explained, share_of_defects, cost_explained}]}` from every inspection up to `as_of`
     (`opsfin predict defects --to AS_OF`); company figures: a 403 for site-scoped callers."""
     grant_for(request, company_level=True)
     form = pp.read_form(results(request), {"as_of": as_of})

@@ -14,10 +14,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Form, Request
 
+from .authz import authorize
 from .problems import Problem
 
 SESSION_COOKIE = "opsfin_session"
@@ -93,6 +94,19 @@ def check_csrf(request: Request, caller: Caller, submitted: str | None = None) -
             "missing or wrong CSRF token: reload the page and submit the form again "
             f"(API clients using the session cookie send it as the {CSRF_HEADER} header)",
         )
+
+
+def form_of(permission: str, **scope: Any) -> Any:
+    """A FastAPI dependency for a form: its caller, allowed to `permission` (`authz.authorize(..., **scope)`) and
+    its CSRF token checked, so a 401 or 403 comes before the form's own fields are read."""
+
+    def allowed_caller(request: Request, csrf_token: Annotated[str, Form()] = "") -> Caller:
+        caller = identify(request)
+        authorize(caller.user, permission, **scope)
+        check_csrf(request, caller, csrf_token)
+        return caller
+
+    return Depends(allowed_caller)
 
 
 def set_session_cookie(response, request: Request, session_id: str, hours: int) -> None:

@@ -1,18 +1,20 @@
 """The forms: log in and out, comments, actions, and the admin's users and tokens.
 
-Every POST checks the CSRF token and calls `authz.authorize`; then it redirects (303) back to the page it
-came from (`next`, a local path only), so a reload never posts twice."""
+Every POST calls `authz.authorize` and checks the CSRF token (the dependency `auth.form_of`, before the form's
+own fields are read); then it redirects (303) back to the page it came from (`next`, a local path only), so a
+reload never posts twice."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
 import math
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..appdb import LoginThrottled
@@ -27,8 +29,10 @@ from .api_collab import (
 )
 from .auth import (
     LOGIN_CSRF_COOKIE,
+    Caller,
     check_csrf,
     clear_session_cookie,
+    form_of,
     identify,
     new_login_csrf,
     set_session_cookie,
@@ -53,11 +57,10 @@ def back(next_url: str | None, default: str = "/") -> RedirectResponse:
     return RedirectResponse(local(next_url, default), status_code=303)
 
 
-def form_caller(request: Request, csrf_token: str | None, permission: str):
-    caller = identify(request)
-    authorize(caller.user, permission)
-    check_csrf(request, caller, csrf_token or "")
-    return caller
+Commenter = Annotated[Caller, form_of("comment")]
+ActionManager = Annotated[Caller, form_of("manage_actions")]
+GuardrailEditor = Annotated[Caller, form_of("edit_guardrails")]
+UserManager = Annotated[Caller, form_of("manage_users")]
 
 
 # ---------------------------------------------------------------- log in / out
@@ -146,11 +149,10 @@ def comment_submit(
     subject_type: Text,
     subject_id: Text,
     body: Text,
-    csrf_token: Text = "",
+    caller: Commenter,
     site: OptText = None,
     next: Text = "/",
 ) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "comment")
     if not body.strip():
         raise Problem(400, "the comment is empty")
     post_comment(request.app.state.opsfin, caller.user, subject_type, subject_id, body.strip(), site or None)
@@ -199,14 +201,13 @@ def action_submit(
     owner: Text,
     due: Text,
     expected_impact: Text,
-    csrf_token: Text = "",
+    caller: ActionManager,
     description: Text = "",
     subject_type: OptText = None,
     subject_id: OptText = None,
     site: OptText = None,
     next: Text = "/actions",
 ) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_actions")
     if not title.strip() or not owner.strip():
         raise Problem(400, "an action needs a title and an owner")
     data = ActionIn(
@@ -230,14 +231,13 @@ def action_submit(
 def action_update_submit(
     request: Request,
     action_id: ActionId,
-    csrf_token: Text = "",
+    caller: ActionManager,
     status: OptText = None,
     owner: OptText = None,
     due: OptText = None,
     expected_impact: OptText = None,
     next: Text = "",
 ) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_actions")
     state = request.app.state.opsfin
     current = visible_action(state, caller.user, action_id, "manage_actions")
     changes: dict = {}
@@ -260,7 +260,7 @@ def action_update_submit(
 def guardrail_submit(
     request: Request,
     index: int,
-    csrf_token: Text = "",
+    caller: GuardrailEditor,
     min: OptText = None,  # noqa: A002
     max: OptText = None,
     severity: OptText = None,
@@ -268,7 +268,6 @@ def guardrail_submit(
     unit: OptText = None,  # "percent": the page shows a ratio's band in % (33.0 for 0.33)
     next: Text = "/",
 ) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "edit_guardrails")
     state = request.app.state.opsfin
     changes = {"min": _bound(min, "min", unit), "max": _bound(max, "max", unit)}
     if severity:
@@ -281,72 +280,69 @@ def guardrail_submit(
 
 
 # ---------------------------------------------------------------- admin: users and tokens
-def _as_admin(request: Request, csrf_token: str):
-    """The app database and the admin's name, for a form of the admin page (manage_users, CSRF checked)."""
-    caller = form_caller(request, csrf_token, "manage_users")
-    return request.app.state.opsfin.app_db(), caller.user.name
+@dataclass(frozen=True)
+class AdminForm:
+    """A form of the admin page, allowed (manage_users) with its CSRF token checked: the app database and the
+    admin (whose name is the actor of what the form changes)."""
+
+    db: Any
+    user: Any
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+
+def admin_form(request: Request, caller: UserManager) -> AdminForm:
+    return AdminForm(request.app.state.opsfin.app_db(), caller.user)
+
+
+AsAdmin = Annotated[AdminForm, Depends(admin_form)]
 
 
 @router.post("/admin/users")
 def user_add_submit(
     request: Request,
+    admin: AsAdmin,
     name: Text,
     password: Text,
-    csrf_token: Text = "",
     role: Text = "viewer",  # the least privilege unless the admin chooses
     sites: Text = "",
     next: Text = "/admin",
 ) -> Response:  # noqa: A002
-    db, admin = _as_admin(request, csrf_token)
     site_list = [s.strip() for s in sites.split(",") if s.strip()] or None
     known = request.app.state.opsfin.results.site_map().sites
     unknown = [s for s in site_list or [] if s not in known]
     if unknown:
         raise Problem(400, f"unknown site {', '.join(unknown)}; sites are {', '.join(known)}")
-    db.add_user(name.strip(), role, password, sites=site_list, actor=admin)
+    admin.db.add_user(name.strip(), role, password, sites=site_list, actor=admin.name)
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/disable")
-def user_disable_submit(request: Request, name: str, csrf_token: Text = "", next: Text = "/admin") -> Response:  # noqa: A002
-    db, admin = _as_admin(request, csrf_token)
-    if name == admin:
+def user_disable_submit(name: str, admin: AsAdmin, next: Text = "/admin") -> Response:  # noqa: A002
+    if name == admin.name:
         raise Problem(400, "you cannot disable yourself")
-    db.disable_user(name, actor=admin)
+    admin.db.disable_user(name, actor=admin.name)
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/enable")
-def user_enable_submit(request: Request, name: str, csrf_token: Text = "", next: Text = "/admin") -> Response:  # noqa: A002
-    db, admin = _as_admin(request, csrf_token)
-    db.enable_user(name, actor=admin)
+def user_enable_submit(name: str, admin: AsAdmin, next: Text = "/admin") -> Response:  # noqa: A002
+    admin.db.enable_user(name, actor=admin.name)
     return back(next, "/admin")
 
 
 @router.post("/admin/users/{name}/password")
-def user_password_submit(
-    request: Request,
-    name: str,
-    password: Text,
-    csrf_token: Text = "",
-    next: Text = "/admin",
-) -> Response:  # noqa: A002
-    db, admin = _as_admin(request, csrf_token)
-    db.set_password(name, password, actor=admin)
+def user_password_submit(name: str, password: Text, admin: AsAdmin, next: Text = "/admin") -> Response:  # noqa: A002
+    admin.db.set_password(name, password, actor=admin.name)
     return back(next, "/admin")
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
-def token_create_submit(
-    request: Request,
-    name: Text,
-    user: Text,
-    csrf_token: Text = "",
-    next: Text = "/admin",
-) -> Response:  # noqa: A002
-    caller = form_caller(request, csrf_token, "manage_users")
-    token = request.app.state.opsfin.app_db().create_token(name.strip(), user.strip(), actor=caller.user.name)
-    grant = authorize(caller.user, "manage_users")
+def token_create_submit(request: Request, admin: AsAdmin, name: Text, user: Text, next: Text = "/admin") -> Response:  # noqa: A002
+    token = admin.db.create_token(name.strip(), user.strip(), actor=admin.name)
+    grant = authorize(admin.user, "manage_users")
     filters = dict(parse_qsl(local(next, "/admin").partition("?")[2]))  # the admin page's view, kept
     view = pages.view_for(request, grant, filters.get("period"), filters.get("site"))
     return pages.admin_view(
@@ -359,7 +355,6 @@ def token_create_submit(
 
 
 @router.post("/admin/tokens/{name}/revoke")
-def token_revoke_submit(request: Request, name: str, csrf_token: Text = "", next: Text = "/admin") -> Response:  # noqa: A002
-    db, admin = _as_admin(request, csrf_token)
-    db.revoke_token(name, actor=admin)
+def token_revoke_submit(name: str, admin: AsAdmin, next: Text = "/admin") -> Response:  # noqa: A002
+    admin.db.revoke_token(name, actor=admin.name)
     return back(next, "/admin")

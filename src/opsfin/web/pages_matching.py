@@ -33,13 +33,15 @@ from .api_matching import (
     po_sites,
     scoped_invoices,
 )
+from .auth import Caller, form_of
 from .authz import Grant
 from .pages import Period, SiteQ, page_grant, render, state, view_for
 from .pages_data import View, attempt
-from .pages_forms import form_caller, local
+from .pages_forms import local
 from .problems import Problem
 
 router = APIRouter(include_in_schema=False)
+MatchDecider = Annotated[Caller, form_of("decide_matches")]
 
 LIST_LIMIT = 200  # match groups or invoice lines listed on the page (the API returns them all)
 BANK_LIST = ("auto", "suggested", "confirmed", "all")
@@ -219,12 +221,11 @@ def with_param(url: str, **params: str) -> str:
 @router.post("/reconciliation/runs")
 def keep_run_submit(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    caller: MatchDecider,
     next: Annotated[str, Form()] = "/reconciliation",  # noqa: A002
     date_from: Annotated[str, Form(alias="from")] = "",
     date_to: Annotated[str, Form(alias="to")] = "",
 ) -> Response:
-    caller = form_caller(request, csrf_token, "decide_matches")
     done = keep_run(state(request), caller.user, date_from or None, date_to or None)
     run_id = done["run"]["run_id"] if done["run"] else "none"
     return RedirectResponse(
@@ -238,11 +239,10 @@ def decision_submit(
     request: Request,
     match_id: str,
     decision: str,
-    csrf_token: Annotated[str, Form()] = "",
+    caller: MatchDecider,
     next: Annotated[str, Form()] = "/reconciliation",
 ) -> Response:  # noqa: A002
     if decision not in DECISIONS:
         raise Problem(404, f"no page or endpoint at {request.url.path}")
-    caller = form_caller(request, csrf_token, "decide_matches")
     record = decide(state(request), caller.user, match_id, DECISIONS[decision])
     return RedirectResponse(with_param(local(next, "/reconciliation"), decided=record["match_id"]), status_code=303)

@@ -14,11 +14,12 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import UserError, api_name
-from .auth import check_csrf, identify
-from .authz import authorize
+from .auth import Caller, form_of
 from .problems import Problem
+from .uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
+DataLoader = Annotated[Caller, form_of("load_data", company_level=True)]  # a load names no site
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 UPLOADS = "uploads"  # the workspace folder that keeps each uploaded file (the load's source)
 
@@ -33,20 +34,13 @@ def _safe_name(filename: str | None) -> str:
 async def upload_submit(
     request: Request,
     file: Annotated[UploadFile, File()],
+    caller: DataLoader,
     table: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     from ..ingest import ingest_file
     from ..runs.audit_trail import load_payload
 
-    caller = identify(request)
-    grant = authorize(caller.user, "load_data", company_level=True)  # a load names no site
-    check_csrf(request, caller, csrf_token)
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise Problem(400, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    if not data:
-        raise Problem(400, "choose a file to upload")
+    data = await read_upload(file, MAX_UPLOAD_BYTES, "a file")
     state = request.app.state.opsfin
     shown = _safe_name(file.filename)
     folder = state.ws.path / UPLOADS
@@ -60,7 +54,7 @@ async def upload_submit(
         message = exc.phrase(api_name).replace(str(path), shown).replace(path.name, shown)
         raise Problem(400, message.replace(str(state.ws.path) + "/", "")) from None
     if not result.already_loaded:
-        state.app_db().record_event(grant.user.name, "load.ingest", "load", result.load_id, load_payload(result))
+        state.app_db().record_event(caller.user.name, "load.ingest", "load", result.load_id, load_payload(result))
     else:
         path.unlink(missing_ok=True)
     state.results.cache.clear()

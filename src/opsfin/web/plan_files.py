@@ -24,9 +24,10 @@ from ..appdb.plans import KINDS
 from ..errors import UserError, api_name
 from . import pages
 from .api import VersionName
-from .auth import check_csrf, identify
+from .auth import check_csrf, form_of, identify
 from .authz import authorize
 from .problems import PROBLEM_RESPONSES, Problem
+from .uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["plans"], responses=PROBLEM_RESPONSES)
@@ -84,11 +85,7 @@ async def _import(request: Request, name: str, upload: UploadFile, kind: str) ->
     caller = identify(request)
     if kind not in KINDS:
         raise Problem(400, f"kind {kind!r}: choose one of {', '.join(KINDS)}")
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise Problem(400, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    if not data:
-        raise Problem(400, "choose a workbook (.xlsx) to upload")
+    data = await read_upload(upload, MAX_UPLOAD_BYTES, "a workbook (.xlsx)")
     shown = FilePath(upload.filename or "upload.xlsx").name
     with tempfile.TemporaryDirectory(prefix="opsfin-plan-") as folder:
         path = FilePath(folder) / "upload.xlsx"
@@ -114,16 +111,12 @@ def import_form(request: Request, name: VersionName) -> Response:
     return _form_page(request, name)
 
 
-@router.post("/plans/{name}/import", response_class=HTMLResponse)
+@router.post(
+    "/plans/{name}/import", response_class=HTMLResponse, dependencies=[form_of(PERMISSION, company_level=True)]
+)
 async def import_submit(
-    request: Request,
-    name: VersionName,
-    file: Annotated[UploadFile, File()],
-    kind: Annotated[str, Form()] = "budget",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, name: VersionName, file: Annotated[UploadFile, File()], kind: Annotated[str, Form()] = "budget"
 ) -> Response:
-    caller = _caller(request)
-    check_csrf(request, caller, csrf_token)
     try:
         done = await _import(request, name, file, kind)
     except UserError as exc:

@@ -36,6 +36,11 @@ class Subject:
     label: str
 
 
+def variance_subject_id(month: str, category: str, by: str | None = None, member: str | None = None) -> str:
+    """The subject id of a month's variance category, or of one member of its split (`by=member`)."""
+    return f"variance:{month}:{category}" + (f":{by}={member}" if by and member else "")
+
+
 def normalise_id(subject_type: str, subject_id: str) -> str:
     subject_id = (subject_id or "").strip()
     if subject_type in ("alert", "variance", "action", "match") and not subject_id.startswith(subject_type + ":"):
