@@ -15,13 +15,25 @@ import pytest
 from opsfin.errors import UserError
 from opsfin.kpis.engine import Tables
 from opsfin.matching.bank import BankReconciliation
-from opsfin.matching.config import Duplicates
-from opsfin.matching.decisions import _check_free, invoice_decision, invoice_decisions
+from opsfin.matching.config import Duplicates, default_config
+from opsfin.matching.decisions import _check_free, bank_decision, invoice_decision, invoice_decisions
 from opsfin.matching.duplicates import find_duplicates, reference_likeness
 from opsfin.matching.ids import bank_match_id
-from opsfin.matching.invoices import InvoiceMatch, _allocate, _money_at_stake, exception_queue, read_invoice_tables
+from opsfin.matching.invoices import (
+    InvoiceMatch,
+    _allocate,
+    _money_at_stake,
+    exception_queue,
+    invoice_summary,
+    read_invoice_tables,
+    three_way_match,
+)
 from opsfin.matching.rules import chance_hits
 from opsfin.matching.runs import RunToKeep, mark_kept, run_to_keep
+from test_matching_rules import bank as bank_lines
+from test_matching_rules import invoice_tables, pairs
+from test_matching_rules import items as open_items
+from test_matching_rules import run as reconcile_bank
 
 D = Decimal
 
@@ -314,3 +326,71 @@ def test_run_to_keep_takes_the_new_auto_matches_whole() -> None:
     ]
     assert kept.counts == {"bank_lines": 6, "kept": 1, "kept_lines": 2, "suggested": 1, "unmatched": 1}
     assert kept.through == dt.date(2026, 3, 5)
+
+
+# ------------------------------------------------------------------ survivors of the sampled run (seed 1)
+def test_invoice_summary_counts_each_status_and_the_money_at_stake_per_currency() -> None:
+    lines = pl.DataFrame(
+        {
+            "status": ["matched", "no_po", "matched", "price_over_tolerance", "no_po"],
+            "currency": ["EUR", "EUR", "USD", "USD", "EUR"],
+            "money_at_stake": [D("0.00"), D("12.50"), D("0.00"), D("3.00"), D("1.50")],
+        }
+    )
+    # 5 lines: matched 2, no_po 2, price_over_tolerance 1, the other statuses 0;
+    # at stake (not matched): EUR 12.50 + 1.50 = 14.00, USD 3.00
+    assert invoice_summary(lines) == {
+        "lines": 5,
+        "matched": 2,
+        "duplicate": 0,
+        "no_po": 2,
+        "no_receipt": 0,
+        "qty_over_received": 0,
+        "price_over_tolerance": 1,
+        "money_at_stake": {"EUR": D("14.00"), "USD": D("3.00")},
+    }
+
+
+def test_three_way_match_lists_the_lines_by_day_then_invoice() -> None:
+    # four invoices without a PO, given in the order Z, A, EARLY, M; EARLY a day before the other three
+    tables = invoice_tables(
+        invoices=[("Z", "S1", "101", 0, "10.00"), ("A", "S1", "202", 0, "20.00"), ("EARLY", "S1", "303", -1, "30.00")]
+        + [("M", "S1", "404", 0, "40.00")],
+        lines=[("Z", None, 1, "10.0000"), ("A", None, 1, "20.0000"), ("EARLY", None, 1, "30.0000")]
+        + [("M", None, 1, "40.0000")],
+        pos=[],
+        receipts=[],
+    )
+    result = three_way_match(tables, default_config().invoices)
+    assert result.lines["invoice_id"].to_list() == ["EARLY", "A", "M", "Z"]
+
+
+def test_a_bank_decision_other_than_confirm_or_reject_is_named() -> None:
+    # the decision is checked before the run is read
+    with pytest.raises(UserError, match=r"^decision 'maybe': choose one of confirmed, rejected$"):
+        bank_decision([], "B1", "maybe", None)  # type: ignore[arg-type]
+
+
+def test_the_percent_tolerance_scores_on_whole_cents() -> None:
+    # default tolerance: max(5.00, 1 % of the document); 1 % of 1,020.50 is 1,020.5 cents, floored to 1,020.
+    # The bank line is 10.15 short: score 0.9 - 0.1 x 1,015 / 1,020 = 0.80049, shown to 3 places: 0.800
+    # (with the unfloored 1,020.5 it would be 0.80054, shown as 0.801)
+    r = reconcile_bank(
+        bank_lines(("L1", 0, "1010.35", "Acme", "INV-8")),
+        open_items(("ar_receipt", "R8", 0, "1020.50", "Acme", "INV-8")),
+    )
+    assert pairs(r) == {("L1", "R8", "amount_tolerance")}
+    assert r.matches["score"][0] == pytest.approx(0.8, abs=1e-9)
+
+
+def test_the_suggestions_for_one_bank_line_come_best_first() -> None:
+    # amount_date_counterparty scores 0.95 - 0.005 x days (docs/matching.md): R2 on the day 0.95, R1 three
+    # days before 0.935; too close to choose, both suggested, R2 first although R1 sorts first by id
+    r = reconcile_bank(
+        bank_lines(("L1", 0, "99.00", "Acme", None)),
+        open_items(("ar_receipt", "R1", -3, "99.00", "Acme", None), ("ar_receipt", "R2", 0, "99.00", "Acme", None)),
+    )
+    assert r.matches.select("doc_id", "status", "score").rows() == [
+        ("R2", "suggested", pytest.approx(0.95)),
+        ("R1", "suggested", pytest.approx(0.935)),
+    ]

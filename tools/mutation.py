@@ -1,6 +1,6 @@
 """Mutation testing of the engines with mutmut, one package at a time (docs/testing.md).
 
-    python tools/mutation.py [PACKAGE ...] [--minutes N] [--max-children N] [--fresh]
+    python tools/mutation.py [PACKAGE ...] [--minutes N] [--max-children N] [--fresh] [--sample N [--seed S]]
 
 Each package is mutated in its own working copy, `.mutation/<package>/` (src/, tests/ and pyproject.toml
 with a `[tool.mutmut]` section naming the package's files and the tests that exercise it in-process),
@@ -9,20 +9,27 @@ touched. mutmut then runs, for each mutant, only the selected tests that call th
 
 A run stops after `--minutes` (the mutants not yet tried are reported as unchecked); a later run
 continues where it stopped. mutmut re-tries a mutant only when its function changed: after changing
-tests, `--fresh` forgets the earlier results. The score is killed / (killed + survived + no tests), timeouts counting as
-killed. The scores are printed and written to `.mutation/scores.json`."""
+tests, `--fresh` forgets the earlier results; `--report` runs nothing and counts a copy as it is (after
+`mutmut run NAME…` inside it). The score is killed / (killed + survived + no tests), timeouts counting as
+killed. The scores are printed and written to `.mutation/scores.json`.
+
+`--sample N` tries only N of each package's mutants, drawn at random with `--seed`, and estimates the score
+with a 95 % interval (`run_sample`, tools/mutation_sample.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import mutation_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
@@ -74,6 +81,55 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "evaluation": (["src/opsfin/evaluation/*"], ["tests/test_eval_detection.py"]),
+    # the newer engines, smallest first; `<package>_mutants.py` holds the cases written for their survivors
+    "experiments": (
+        ["src/opsfin/experiments/*"],
+        [
+            "tests/test_experiment_*.py",
+            "tests/test_experiments_mutants.py",
+            "tests/test_invest_review.py",  # a post-investment review is an experiment's estimate
+            "tests/test_invest_review_cli.py",
+        ],
+    ),
+    "invest": (["src/opsfin/invest/*"], ["tests/test_invest_*.py"]),
+    "planning": (
+        ["src/opsfin/planning/*"],
+        [
+            "tests/test_planning_[!p]*.py",
+            "tests/test_planning_pnl.py",  # not test_planning_pnl_demo.py: it builds the demo-scale company
+            "tests/test_planning_mutants.py",
+            "tests/test_plan_build.py",
+        ],
+    ),
+    "predict": (
+        ["src/opsfin/predict/*"],
+        [
+            "tests/test_predict_*.py",
+            "tests/test_staffing.py",
+            "tests/test_staffing_demo.py",
+            "tests/test_eval_predict.py",
+        ],
+    ),
+    "forecast": (
+        ["src/opsfin/forecast/*"],
+        [
+            "tests/test_forecast_[!s]*.py",  # not test_forecast_spark.py: a JVM per mutant's run
+            "tests/test_forecast_se*.py",
+            "tests/test_eval_forecast.py",
+        ],
+    ),
+    "scenarios": (
+        ["src/opsfin/scenarios/*"],
+        [
+            "tests/test_scenario_*.py",
+            "tests/test_scenarios_mutants.py",
+            "tests/test_drivers_tree.py",
+            "tests/test_drivers_cli.py",
+            "tests/test_tradeoff_*.py",
+            "tests/test_invest_effects.py",
+        ],
+    ),
+    "cash": (["src/opsfin/cash/*"], ["tests/test_cash_*.py", "tests/test_eval_cash.py"]),
     # small parts of matching, quick to measure on their own
     "subset_sum": (["src/opsfin/matching/subset_sum.py"], ["tests/test_matching_subset_sum.py"]),
     "matching_scores": (["src/opsfin/matching/evaluate.py"], ["tests/test_matching_metrics.py"]),
@@ -104,6 +160,8 @@ def tiny_demo(tmp_path_factory):
 """
 PARTS = ("subset_sum", "matching_scores")  # inside a package measured whole: not in the default run
 TARGETS = {"core": 0.85, "costing": 0.85}
+#: what mutmut says when a name filter matches no mutant: the run that only generates them
+NOTHING_MATCHES = "Filtered for specific mutants, but nothing matches"
 DEFAULT_TARGET = 0.75
 
 
@@ -126,7 +184,7 @@ def prepare(package: str) -> Path:
     work = WORK / package
     work.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis")
-    for name in ("src", "tests", "docs"):  # afresh, so that files gone from the repository are gone here too
+    for name in ("src", "tests", "docs", "examples"):  # afresh: files gone from the repository go here too
         shutil.rmtree(work / name, ignore_errors=True)
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
@@ -143,7 +201,8 @@ def prepare(package: str) -> Path:
     config += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        'also_copy = ["docs"]\n'  # tests that hold the code to the docs' tables read them
+        # tests that hold the code to the docs' tables read them; tests of the shipped examples read those
+        'also_copy = ["docs", "examples"]\n'
         f"only_mutate = {_toml_list(mutate)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(selected)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
@@ -164,32 +223,92 @@ def run(package: str, minutes: float, max_children: int, fresh: bool = False) ->
     work = prepare(package)
     if fresh:
         shutil.rmtree(work / "mutants", ignore_errors=True)
-    mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
+    stopped, _ = _mutmut_run(package, work, ["--max-children", str(max_children)], minutes * 60)
+    return counted(package, stopped, (time.monotonic() - started) / 60)
+
+
+def _mutmut_run(package: str, work: Path, args: list[str], seconds: float, expected: str = "") -> tuple[bool, str]:
+    """`mutmut run ARGS` in the package's copy for at most `seconds`: whether the time cap stopped it, and
+    its log. A failure is reported unless its log holds `expected`."""
+    mutmut = Path(sys.executable).with_name("mutmut")
     log = work / "mutmut.log"
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(
-            [str(mutmut), "run", "--max-children", str(max_children)],
+            [str(mutmut), "run", *args],
             cwd=work,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
-            proc.wait(timeout=minutes * 60)
+            proc.wait(timeout=max(seconds, 1))
             stopped = False
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
             stopped = True
-    if not stopped and proc.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n").splitlines()[-15:]
+    text = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n")
+    if not stopped and proc.returncode != 0 and not (expected and expected in text):
         print(
             f"{package}: mutmut stopped with exit code {proc.returncode} ({log}):",
-            *tail,
+            *text.splitlines()[-15:],
             sep="\n  ",
             file=sys.stderr,
         )
+    return stopped, text
+
+
+def run_sample(package: str, size: int, seed: int, minutes: float, max_children: int, fresh: bool) -> dict:
+    """Run mutmut on `size` of the package's mutants drawn at random with `seed`, for at most `minutes`
+    in all; the sample's counts, its score and the score's 95 % interval (tools/mutation_sample.py).
+
+    The mutants are generated (and the tests mapped to the functions they call) by a `mutmut run` whose
+    name filter matches nothing; then only the drawn mutants that have no result yet, or survived, are
+    run, so a run stopped by its time cap continues where it stopped, a larger sample reuses a smaller
+    one's results, and a survivor is tried again against the tests written since."""
+    work = prepare(package)
+    if fresh:
+        shutil.rmtree(work / "mutants", ignore_errors=True)
+    started, cpu = time.monotonic(), _children_cpu()
+    _, text = _mutmut_run(package, work, ["no-mutant-is-named-this"], minutes * 60, NOTHING_MATCHES)
+    codes = mutation_sample.mutant_codes(work)
+    if NOTHING_MATCHES not in text or not codes:
+        raise SystemExit(f"{package}: mutmut generated no mutants ({work / 'mutmut.log'})")
+    sample = mutation_sample.pick(list(codes), size, seed)
+    # not tried yet, or alive last time: mutmut re-tries a mutant only when its function changed, and a
+    # test added since may kill it
+    alive = set(mutation_sample.tally(codes, sample)["survivors"])
+    todo = [name for name in sample if codes[name] is None or name in alive]
+    stopped = False
+    if todo:
+        left = minutes * 60 - (time.monotonic() - started)
+        stopped, _ = _mutmut_run(package, work, ["--max-children", str(max_children), *todo], left)
+        codes = mutation_sample.mutant_codes(work)
+    result = mutation_sample.tally(codes, sample)
+    target = TARGETS.get(package, DEFAULT_TARGET)
+    return {
+        "package": package,
+        **result,
+        "seed": seed,
+        "target": target,
+        "met": None if result["score"] is None else result["score"] >= target,
+        "stopped_by_time_cap": stopped,
+        "minutes": round((time.monotonic() - started) / 60, 1),
+        "cpu_seconds": round(_children_cpu() - cpu),
+    }
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children, mutmut's forked runs included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def counted(package: str, stopped: bool = False, minutes: float = 0.0) -> dict:
+    """The counts and score of the package's copy as mutmut last left it."""
+    work = WORK / package
+    mutmut = Path(sys.executable).with_name("mutmut")
     counts = work / "mutants" / "mutmut-cicd-stats.json"
     counts.unlink(missing_ok=True)
     subprocess.run(
@@ -217,8 +336,26 @@ def run(package: str, minutes: float, max_children: int, fresh: bool = False) ->
         "target": target,
         "met": None if score is None else score >= target,
         "stopped_by_time_cap": stopped,
-        "minutes": round((time.monotonic() - started) / 60, 1),
+        "minutes": round(minutes, 1),
     }
+
+
+def _summary(r: dict) -> str:
+    """One line per package: its score, or its sample's estimate, and the counts behind it."""
+    score = "n/a" if r["score"] is None else f"{r['score']:.1%}"
+    counts = (
+        f"killed {r['killed']} + timeout {r['timeout']}, survived {r['survived']}, no tests {r['no_tests']}, "
+        f"unchecked {r['unchecked']}"
+    )
+    cap = " (time cap)" if r["stopped_by_time_cap"] else ""
+    if "sampled" in r:
+        interval = "" if r["low"] is None else f", 95% interval {r['low']:.1%}-{r['high']:.1%}"
+        return (
+            f"{r['package']:<11} score {score:>6}{interval} (target {r['target']:.0%}) from a sample of "
+            f"{r['sampled']} of {r['population']} mutants (seed {r['seed']}): {counts}, other {r['other']}, "
+            f"{r['minutes']} min, {r['cpu_seconds']} CPU s{cap}"
+        )
+    return f"{r['package']:<11} score {score:>6} (target {r['target']:.0%}) {counts} of {r['total']}, {r['minutes']} min{cap}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,20 +369,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=8.0, help="time cap per package (default 8)")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (default 2)")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results (after changing tests)")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: the scores of the copies as they are (after `mutmut run NAME…` inside one)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="run only N mutants per package drawn at random, and estimate the score with a 95%% interval",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the sample's random seed (default 1)")
     args = parser.parse_args(argv)
+    if args.sample is not None and (args.sample < 1 or args.report):
+        parser.error("--sample needs a positive number of mutants, and does not go with --report")
     unknown = [p for p in args.packages if p not in PACKAGES]
     if unknown:
         parser.error(f"unknown package(s) {', '.join(unknown)}: choose from {', '.join(PACKAGES)}")
     results = []
     for package in args.packages:
-        r = run(package, args.minutes, args.max_children, args.fresh)
+        if args.report:
+            r = counted(package)
+        elif args.sample:
+            r = run_sample(package, args.sample, args.seed, args.minutes, args.max_children, args.fresh)
+        else:
+            r = run(package, args.minutes, args.max_children, args.fresh)
         results.append(r)
-        score = "n/a" if r["score"] is None else f"{r['score']:.1%}"
-        print(
-            f"{package:<11} score {score:>6} (target {r['target']:.0%}) killed {r['killed']} + timeout "
-            f"{r['timeout']}, survived {r['survived']}, no tests {r['no_tests']}, unchecked {r['unchecked']} "
-            f"of {r['total']}, {r['minutes']} min{' (time cap)' if r['stopped_by_time_cap'] else ''}"
-        )
+        print(_summary(r))
     scores = WORK / "scores.json"
     previous = json.loads(scores.read_text(encoding="utf-8")) if scores.exists() else {}
     previous.update({r["package"]: r for r in results})
