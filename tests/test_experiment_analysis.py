@@ -22,13 +22,16 @@ UNITS_A_MONTH = 1000.0
 EFFECT = -0.5
 
 
-def _rows() -> pl.DataFrame:
-    """energy_per_unit rows as the KPI engine gives them: kWh over good units; a common seasonal swing."""
+def _rows(
+    effect: float = EFFECT, levels: dict[str, float] = LEVELS, denominator: float = UNITS_A_MONTH
+) -> pl.DataFrame:
+    """energy_per_unit rows as the KPI engine gives them (kWh over good units): each unit at its level plus a
+    common seasonal swing; WC1 (treated) moves by `effect` from START. numerator = value × denominator."""
     rows = []
-    for unit, level in LEVELS.items():
+    for unit, level in levels.items():
         for i, month in enumerate(MONTHS):
-            value = level + 0.3 * (i % 4) + (EFFECT if unit == "WC1" and month >= START else 0.0)
-            rows.append((unit, month, value, value * UNITS_A_MONTH, UNITS_A_MONTH))
+            value = level + 0.3 * (i % 4) + (effect if unit == "WC1" and month >= START else 0.0)
+            rows.append((unit, month, value, value * denominator, denominator))
     return pl.DataFrame(rows, schema=["unit", "period_start", "value", "numerator", "denominator"], orient="row")
 
 

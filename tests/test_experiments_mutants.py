@@ -16,20 +16,7 @@ from opsfin.experiments.analysis import analyze, choose_controls
 from opsfin.experiments.config import parse_experiments
 from opsfin.experiments.did import _p_value, estimate, pre_trend
 from opsfin.kpis.definitions import KPI_BY_ID
-
-START = dt.date(2024, 7, 1)
-MONTHS = [dt.date(2024, m, 1) for m in range(1, 13)]
-
-
-def _rows(effect: float, levels: dict[str, float], denominator: float = 1000.0) -> pl.DataFrame:
-    """KPI rows as the KPI engine gives them: each unit at its level plus a common swing; WC1 (treated) moves
-    by `effect` from START. numerator = value × denominator (a scale of 1; the test of a scale says so)."""
-    rows = []
-    for unit, level in levels.items():
-        for i, month in enumerate(MONTHS):
-            value = level + 0.3 * (i % 4) + (effect if unit == "WC1" and month >= START else 0.0)
-            rows.append((unit, month, value, value * denominator, denominator))
-    return pl.DataFrame(rows, schema=["unit", "period_start", "value", "numerator", "denominator"], orient="row")
+from test_experiment_analysis import START, _rows
 
 
 def _experiment(metric: str, **extra):
