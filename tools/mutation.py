@@ -158,6 +158,8 @@ def tiny_demo(tmp_path_factory):
     shutil.copytree({path!r}, folder)
     return opsfin.open(folder)
 """
+#: what the package's working copy holds besides mutmut's own output
+COPIED = ("src", "tests", "docs", "examples", "benchmarks")
 PARTS = ("subset_sum", "matching_scores")  # inside a package measured whole: not in the default run
 TARGETS = {"core": 0.85, "costing": 0.85}
 #: what mutmut says when a name filter matches no mutant: the run that only generates them
@@ -184,7 +186,7 @@ def prepare(package: str) -> Path:
     work = WORK / package
     work.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".hypothesis")
-    for name in ("src", "tests", "docs", "examples"):  # afresh: files gone from the repository go here too
+    for name in COPIED:  # afresh: files gone from the repository go here too
         shutil.rmtree(work / name, ignore_errors=True)
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
@@ -201,8 +203,9 @@ def prepare(package: str) -> Path:
     config += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        # tests that hold the code to the docs' tables read them; tests of the shipped examples read those
-        'also_copy = ["docs", "examples"]\n'
+        # tests that hold the code to the docs' tables read them; tests of the shipped examples read those; the
+        # cash tests of the IBM payments file run the benchmark's reader
+        f"also_copy = {_toml_list(list(COPIED[2:]))}\n"
         f"only_mutate = {_toml_list(mutate)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(selected)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
