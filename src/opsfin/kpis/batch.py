@@ -4,9 +4,9 @@
 each source once per (grain, by, filters, range): KPIs of one part over the same source rows (the same
 `prepare` join) are summed side by side in one query, each part's own filter moved into its sums
 (`CASE WHEN keep THEN num END`, a period kept only where a row passed it); the balance KPIs (dso, dio, …)
-share one read of the daily ledger. An ask it cannot answer this way (a KPI of several parts, a dimension
-its rows do not carry, a query that fails) is left out: the caller computes it alone, which raises the
-ask's own error."""
+share one read of the daily ledger; a KPI of several parts adds its parts' sums. An ask it cannot answer
+this way (a KPI it does not know, a dimension its rows do not carry, a query that fails) is left out: the
+caller computes it alone, which raises the ask's own error."""
 
 from __future__ import annotations
 
@@ -124,7 +124,9 @@ def _side_by_side(t: Tables, members: list[Member]) -> dict[tuple[Ask, Part], pl
         cols[f"_n{i}"], cols[f"_d{i}"] = num, den
     keys = period_keys(rel, first.grain, by)
     rows = rel.select(**keys, **cols)
-    frame = polars_frame(rows.group_by(list(keys)).aggregate(**{c: rows[c].sum() for c in cols}))
+    # the counts cast: DuckDB sums integers as HUGEINT
+    sums = {c: rows[c].sum().cast("int64") if c.startswith("_k") else rows[c].sum() for c in cols}
+    frame = polars_frame(rows.group_by(list(keys)).aggregate(**sums))
     out = {}
     for i, (ask, _, part) in enumerate(members):
         df = frame.filter(pl.col(f"_k{i}") > 0) if f"_k{i}" in frame.columns else frame

@@ -87,7 +87,7 @@ class Results:
     def kpi_series(self, asks: list[Ask]) -> dict[Ask, pl.DataFrame]:
         """The KPI series of `asks` (kpis/batch.py), those not cached yet computed together on one warehouse
         connection, a source read once per grain and split; each kept in the cache. An ask the batch leaves
-        out (a KPI of several parts, one that fails) is missing: its own call computes it and reports its error."""
+        out (a dimension its rows lack, a query that fails) is missing: its own call computes it and reports its error."""
         from ..kpis.batch import compute_many
 
         keys = {a: ("series", a) for a in asks}
